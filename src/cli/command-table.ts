@@ -1,0 +1,8 @@
+// Every CLI command, registered by name. A command module exports `register(program, context)`; to add one,
+// add its import and its entry below (one line each).
+import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
+
+export type RegisterCommand = (program: Command, context: CliContext) => void;
+
+export const commandTable: RegisterCommand[] = [];

@@ -1,0 +1,35 @@
+// The `keyledger` command: a thin shell that parses arguments and hands them to the services.
+import { Command, CommanderError } from 'commander';
+import { type CliContext, processContext } from './cli-context.js';
+import { commandTable } from './command-table.js';
+import { EXIT_ERROR, describeError, exitCodeFor } from './exit-codes.js';
+
+export function buildProgram(context: CliContext): Command {
+  const program = new Command('keyledger')
+    .description('Every API key as a managed identity: registry, issuance, rotation, scanning and audit.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+    })
+    .showSuggestionAfterError(true);
+  for (const register of commandTable) register(program, context);
+  return program;
+}
+
+/** Runs the CLI and returns its exit code; never calls process.exit, so tests can run it in-process. */
+export async function main(argv: string[], context: CliContext = processContext()): Promise<number> {
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync(argv);
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit with 0; every other parse failure is a usage error.
+      return error.exitCode === 0 ? 0 : EXIT_ERROR;
+    }
+    context.stderr.write(`keyledger: ${describeError(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

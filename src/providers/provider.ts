@@ -1,0 +1,107 @@
+// The interface every system that issues keys implements (DESIGN.md, "providers/<name>/"). The core imports this
+// file only; implementations live in providers/<name>/ and are registered by name in providers/provider-table.ts.
+import type { SecretValue } from '../secrets/secret-value.js';
+
+/** Identifies one key at a provider: the provider's own id for it plus the account/identity it belongs to. */
+export interface ProviderKeyRef {
+  /** The provider's id of the key (an AWS access key id, a Datadog key id, a GitLab token id...). Not secret. */
+  providerKeyId: string;
+  /** The account, project, organisation or user the key hangs off (AWS user name, GCP service account...). */
+  account?: string;
+}
+
+export interface CreateKeyRequest {
+  /** A human-readable name the provider shows in its console, e.g. `payments-webhooks-2026-11-23`. */
+  name: string;
+  /** Where to create it: AWS user name, GCP service-account email, OpenAI project id... */
+  account?: string;
+  /** Provider-specific permissions / scopes / roles, as the registry's `scope.permissions` lists them. */
+  permissions?: string[];
+  /** When the provider supports an expiry on the key itself. */
+  expiresAt?: Date;
+  /** Free-form provider-specific options from the registry's `scope`. */
+  options?: Record<string, unknown>;
+}
+
+export interface CreatedKey extends ProviderKeyRef {
+  /** The key material, shown by the provider once. */
+  secret: SecretValue;
+  createdAt: Date;
+  expiresAt?: Date;
+}
+
+export type ProviderKeyStatus = 'active' | 'inactive' | 'expired' | 'revoked';
+
+/** A key as the provider lists it: everything but the secret. */
+export interface ProviderKey extends ProviderKeyRef {
+  name?: string;
+  status: ProviderKeyStatus;
+  createdAt?: Date;
+  expiresAt?: Date;
+  lastUsedAt?: Date;
+  /** Who created or owns it at the provider, when it says (an email, a user name). */
+  createdBy?: string;
+  permissions?: string[];
+}
+
+export interface VerifyResult {
+  /** True when the provider accepted the key on its identify-self call. */
+  valid: boolean;
+  /** Who the provider says the key is (an ARN, a user login, an account id), when valid. */
+  identity?: string;
+  /** The provider's id of the key, when its identify-self call reveals it. */
+  providerKeyId?: string;
+  /** Why it is not valid, in the provider's words. Never contains the key. */
+  reason?: string;
+}
+
+export interface LastUsed {
+  /** Null when the provider says the key was never used. */
+  at: Date | null;
+  service?: string;
+  region?: string;
+  sourceIp?: string;
+}
+
+export interface ProviderCapabilities {
+  create: boolean;
+  list: boolean;
+  verify: boolean;
+  revoke: boolean;
+  lastUsed: boolean;
+  /** The provider rotates in place with one call (GitLab's rotate, Cloudflare's roll). */
+  nativeRotate: boolean;
+  /** No issuance API: rotation becomes a ticket (Stripe secret keys, Slack webhooks). */
+  manual: boolean;
+  /** The most keys one account may hold at once (AWS IAM: 2), when the provider limits it. */
+  maxKeysPerAccount?: number;
+}
+
+/** The provider's documented request budget; bulk work is paced against it. */
+export interface RateLimit {
+  requests: number;
+  perSeconds: number;
+  /** Concurrent requests the provider tolerates, when it says. */
+  concurrency?: number;
+}
+
+export interface Provider {
+  /** The registry's `scope.provider` value this adapter serves, e.g. `aws-iam`, `datadog`, `internal`. */
+  readonly name: string;
+  /** What this provider's API allows. */
+  capabilities(): ProviderCapabilities;
+  /** The request budget to pace bulk work against. */
+  rateLimit(): RateLimit;
+  /** Mints a new key; the secret is returned once and must go straight to a secret store. */
+  create(request: CreateKeyRequest): Promise<CreatedKey>;
+  /** Lists the keys the provider holds (for one account, or all the adapter can see). */
+  list(options?: { account?: string }): AsyncIterable<ProviderKey>;
+  /** Proves a secret works through the provider's cheapest identify-self call. */
+  verify(secret: SecretValue, ref?: ProviderKeyRef): Promise<VerifyResult>;
+  /** Revokes (deletes or permanently disables) a key. Revoking an already-revoked key is not an error. */
+  revoke(ref: ProviderKeyRef): Promise<void>;
+  /** When the provider last saw the key used. */
+  lastUsed(ref: ProviderKeyRef): Promise<LastUsed>;
+  /** Rotates in place where the provider supports it (capabilities().nativeRotate). */
+  rotate?(ref: ProviderKeyRef): Promise<CreatedKey>;
+}
