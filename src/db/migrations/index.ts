@@ -1,0 +1,25 @@
+// Every migration of the operational store, in order. Static imports rather than a directory scan, so the
+// compiled build, tsx and the test runner all see the same list. To add one: write `NNNN_what.ts` beside this
+// file (exporting `up` and, if it can be undone, `down`) and add one line at the end of the table below.
+import type { Migration, MigrationProvider } from 'kysely';
+import * as events from './0001_events.js';
+import * as idempotencyRecords from './0002_idempotency_records.js';
+
+/** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
+export const operationalMigrations: Readonly<Record<string, Migration>> = {
+  '0001_events': events,
+  '0002_idempotency_records': idempotencyRecords,
+};
+
+/** Hands Kysely's Migrator the table above; reads no files. */
+export class StaticMigrationProvider implements MigrationProvider {
+  readonly #migrations: Readonly<Record<string, Migration>>;
+
+  constructor(migrations: Readonly<Record<string, Migration>> = operationalMigrations) {
+    this.#migrations = migrations;
+  }
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return { ...this.#migrations };
+  }
+}
