@@ -2,7 +2,10 @@
 // add its import and its entry below (one line each).
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
+import { registerValidateCommand } from './commands/validate.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
-export const commandTable: RegisterCommand[] = [];
+export const commandTable: RegisterCommand[] = [
+  registerValidateCommand,
+];

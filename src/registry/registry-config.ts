@@ -1,0 +1,117 @@
+// `keyledger.config.yaml`: where the entries are, the policy `keyledger validate` enforces, the people directory,
+// the secret stores to check storage paths against, and the git author for registry commits. Every field has a
+// default, so a registry without a config file still validates with the article's rules.
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors/keyledger-error.js';
+import { formatFieldPath } from './key-entry-schema.js';
+import { YamlLocator } from './yaml-position.js';
+
+export const CONFIG_FILE_NAME = 'keyledger.config.yaml';
+
+const severitySetting = z.enum(['error', 'warning', 'off']);
+export type SeveritySetting = z.infer<typeof severitySetting>;
+
+/** Permission patterns that are forbidden without a justification: wildcards, admin, cluster-wide. RE2 syntax. */
+export const DEFAULT_FORBIDDEN_PERMISSIONS = [
+  '^\\*$',
+  '(?i)^(\\*|[a-z0-9_.-]+):\\*$',
+  '(?i)(^|[^a-z])admin([^a-z]|$)',
+  '(?i)cluster[-_ ]?(wide|admin)',
+  '(?i)^(full|all)[-_ ]?access$',
+  '(?i)^root$',
+];
+
+export const policySchema = z.strictObject({
+  max_lifetime_days: z.number().int().positive().default(365),
+  max_lifetime_days_by_provider: z.record(z.string(), z.number().int().positive()).default({}),
+  forbidden_permissions: z.array(z.string().min(1)).default(DEFAULT_FORBIDDEN_PERMISSIONS),
+  allowed_teams: z.array(z.string().min(1)).optional(),
+  key_id_pattern: z.string().min(1).optional(),
+  /** A CSV (email,name,team,status,left_at) or YAML list of people; relative to the registry root. */
+  people_directory: z.string().min(1).optional(),
+  /** Days before expiry at which an active key is reported as expiring soon. */
+  expiry_warning_days: z.number().int().nonnegative().default(30),
+  /** Per-rule severity overrides: `{ shared-key: error, rotation-overdue: off }`. */
+  rules: z.record(z.string(), severitySetting).default({}),
+});
+
+export const registryConfigSchema = z.strictObject({
+  registry: z
+    .strictObject({
+      /** Globs of entry files, relative to the registry root. */
+      keys: z.union([z.string(), z.array(z.string()).min(1)]).default('keys/**/*.yaml'),
+    })
+    .prefault({}),
+  policy: policySchema.prefault({}),
+  /**
+   * Secret stores that `storage` entries point into, by name (`vault`, `default`...). Each is `{ kind, ...options }`
+   * and is built by the secret-store table; validate checks that each entry's path exists in its store.
+   */
+  stores: z.record(z.string(), z.looseObject({ kind: z.string().min(1) })).default({}),
+  git: z
+    .strictObject({
+      author_name: z.string().min(1).default('keyledger'),
+      author_email: z.string().min(1).default('keyledger@localhost'),
+    })
+    .prefault({}),
+});
+
+export type RegistryConfig = z.output<typeof registryConfigSchema>;
+export type PolicyConfig = RegistryConfig['policy'];
+
+export interface LoadedRegistryConfig {
+  config: RegistryConfig;
+  /** The registry root: the directory holding the config file, or the directory given. */
+  root: string;
+  /** The config file read, or undefined when the defaults were used. */
+  file?: string;
+}
+
+export function defaultRegistryConfig(): RegistryConfig {
+  return registryConfigSchema.parse({});
+}
+
+/**
+ * Reads `keyledger.config.yaml` from `root` (or an explicit file). A missing file means the defaults; a malformed
+ * one is a ConfigError naming the file, line and field.
+ */
+export async function loadRegistryConfig(root: string, explicitFile?: string): Promise<LoadedRegistryConfig> {
+  const file = explicitFile ? resolve(explicitFile) : join(resolve(root), CONFIG_FILE_NAME);
+  const registryRoot = explicitFile ? dirname(file) : resolve(root);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !explicitFile) {
+      return { config: defaultRegistryConfig(), root: registryRoot };
+    }
+    throw new ConfigError(`cannot read ${file}: ${(error as Error).message}`, { position: { file } });
+  }
+  return { config: parseRegistryConfig(text, file), root: registryRoot, file };
+}
+
+export function parseRegistryConfig(text: string, file: string): RegistryConfig {
+  const document = parseDocument(text, { prettyErrors: false });
+  const syntaxError = document.errors[0];
+  if (syntaxError) {
+    const [line, column] = syntaxError.linePos?.[0] ? [syntaxError.linePos[0].line, syntaxError.linePos[0].col] : [];
+    throw new ConfigError(`${file}: invalid YAML: ${syntaxError.message.split('\n')[0]}`, {
+      position: { file, ...(line !== undefined ? { line, column } : {}) },
+    });
+  }
+  const raw = document.toJS() ?? {};
+  const parsed = registryConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
+    const { line, column } = new YamlLocator(text).locate(path);
+    const field = formatFieldPath(path);
+    throw new ConfigError(`${file}:${line}:${column}: ${field ? `${field}: ` : ''}${issue.message}`, {
+      position: { file, line, column, field },
+    });
+  }
+  return parsed.data;
+}

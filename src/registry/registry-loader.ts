@@ -1,0 +1,134 @@
+// Loads a whole registry: finds the entry files, analyses them in parallel (worker threads on large registries),
+// and checks what needs every file at once — the same key_id in two files.
+import { availableParallelism } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PeopleDirectory } from '../directory/people-directory.js';
+import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
+import type { EntryAnalysis } from './entry-analysis.js';
+import type { KeyEntry } from './key-entry-schema.js';
+import { severityOf } from './policy/policy-engine.js';
+import { type AnalysisJob, runAnalysisJob } from './registry-analysis-job.js';
+import type { PolicyConfig, RegistryConfig } from './registry-config.js';
+import { findEntryFiles } from './registry-files.js';
+import { compareIssues, type RegistryIssue } from './registry-issue.js';
+import { YamlLocator } from './yaml-position.js';
+
+export interface LoadedEntry {
+  file: string;
+  entry: KeyEntry;
+}
+
+export interface RegistryLoadResult {
+  root: string;
+  files: string[];
+  /** Entries that parsed (only when asked for with includeEntries). */
+  entries: LoadedEntry[];
+  /** key_id -> file, for every file whose key_id could be read. */
+  keyIds: Map<string, string>;
+  issues: RegistryIssue[];
+}
+
+export interface RegistryLoadOptions {
+  root: string;
+  config: RegistryConfig;
+  /** Apply the policy (validate) or read the schema only (list, show). */
+  applyPolicy: boolean;
+  includeEntries: boolean;
+  now?: Date;
+  people?: PeopleDirectory;
+  /** Only these files are checked against the policy and reported on (validate --changed-since). */
+  onlyFiles?: string[];
+  /** Threads to use; default: the machine's parallelism, and inline for small registries. */
+  threads?: number;
+}
+
+/** Below this many files, starting workers costs more than it saves. */
+const INLINE_THRESHOLD = 2_000;
+
+export async function loadRegistry(options: RegistryLoadOptions): Promise<RegistryLoadResult> {
+  const files = await findEntryFiles(options.root, options.config);
+  const threads = options.threads ?? (files.length < INLINE_THRESHOLD ? 1 : Math.min(availableParallelism(), 8));
+  const base: Omit<AnalysisJob, 'files'> = {
+    root: options.root,
+    nowMs: (options.now ?? new Date()).getTime(),
+    includeEntries: options.includeEntries,
+    ...(options.applyPolicy ? { policy: options.config.policy } : {}),
+    ...(options.onlyFiles ? { policyFiles: options.onlyFiles } : {}),
+    ...(options.people ? { people: options.people.people() } : {}),
+  };
+  const analyses = threads <= 1 ? await runAnalysisJob({ ...base, files }) : await runInWorkers(base, files, threads);
+
+  const reported = options.onlyFiles ? new Set(options.onlyFiles) : undefined;
+  const issues: RegistryIssue[] = [];
+  const entries: LoadedEntry[] = [];
+  const keyIds = new Map<string, string>();
+  const duplicates = new Map<string, string[]>();
+  for (const analysis of analyses) {
+    if (!reported || reported.has(analysis.file)) issues.push(...analysis.issues);
+    if (analysis.entry) entries.push({ file: analysis.file, entry: analysis.entry });
+    if (analysis.keyId) {
+      const first = keyIds.get(analysis.keyId);
+      if (first === undefined) keyIds.set(analysis.keyId, analysis.file);
+      else duplicates.set(analysis.keyId, [...(duplicates.get(analysis.keyId) ?? [first]), analysis.file]);
+    }
+  }
+  if (duplicates.size > 0) {
+    issues.push(...(await duplicateIssues(options.root, duplicates, options.config.policy, reported)));
+  }
+  issues.sort(compareIssues);
+  return { root: options.root, files, entries, keyIds, issues };
+}
+
+async function runInWorkers(base: Omit<AnalysisJob, 'files'>, files: string[], threads: number): Promise<EntryAnalysis[]> {
+  const size = Math.ceil(files.length / threads);
+  const batches = Array.from({ length: threads }, (_, index) => files.slice(index * size, (index + 1) * size)).filter(
+    (batch) => batch.length > 0,
+  );
+  const url = siblingModuleUrl(import.meta.url, 'registry-analysis-worker');
+  const results = await Promise.all(
+    batches.map(
+      (batch) =>
+        new Promise<EntryAnalysis[]>((resolve, reject) => {
+          const worker = startModuleWorker(url, { workerData: { ...base, files: batch } satisfies AnalysisJob });
+          worker.once('message', (message: { ok: boolean; results?: EntryAnalysis[]; message?: string }) => {
+            if (message.ok && message.results) resolve(message.results);
+            else reject(new Error(`registry worker failed: ${message.message}`));
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return results.flat();
+}
+
+async function duplicateIssues(
+  root: string,
+  duplicates: Map<string, string[]>,
+  policy: PolicyConfig,
+  reported: Set<string> | undefined,
+): Promise<RegistryIssue[]> {
+  const severity = severityOf('duplicate-key-id', 'error', policy);
+  if (severity === 'off') return [];
+  const issues: RegistryIssue[] = [];
+  for (const [keyId, files] of duplicates) {
+    if (reported && !files.some((file) => reported.has(file))) continue;
+    for (const file of files) {
+      const others = files.filter((other) => other !== file);
+      const text = await readFile(join(root, file), 'utf8').catch(() => '');
+      const { line, column } = new YamlLocator(text).locate(['key_id']);
+      issues.push({
+        severity,
+        rule: 'duplicate-key-id',
+        message: `key_id "${keyId}" is also defined in ${others.join(', ')}`,
+        file,
+        line,
+        column,
+        field: 'key_id',
+        keyId,
+      });
+    }
+  }
+  return issues;
+}
