@@ -3,9 +3,15 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerListCommand } from './commands/list.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerStartCommand } from './commands/start.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
 export const commandTable: RegisterCommand[] = [
   registerValidateCommand,
+  registerListCommand,
+  registerInitCommand,
+  registerStartCommand,
 ];

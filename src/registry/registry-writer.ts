@@ -1,0 +1,274 @@
+// The git-backed registry writer: every create, update and delete of an entry is one commit
+// (`keyledger: <action> <key_id>`). Updates edit the YAML document in place, so a hand-written file keeps its
+// comments and key order. Writers are serialised across processes; a failed commit puts the file back as it was.
+import { readFile, stat, unlink } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
+import { runGit } from '../git/git-command.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { analyzeEntryText } from './entry-analysis.js';
+import { KEY_ENTRY_FIELD_ORDER, type KeyEntry, type KeyEntryInput } from './key-entry-schema.js';
+import type { RegistryConfig } from './registry-config.js';
+import { loadRegistry } from './registry-loader.js';
+import { withRegistryLock } from './registry-lock.js';
+
+export type RegistryAction = 'create' | 'update' | 'delete';
+
+/** A nested partial entry: objects merge field by field, other values replace, `undefined` removes the field. */
+export type EntryPatch = { [field: string]: unknown };
+
+export interface WriteResult {
+  action: RegistryAction;
+  keyId: string;
+  /** Relative to the registry root. */
+  file: string;
+  commit: string;
+  entry?: KeyEntry;
+}
+
+export interface RegistryWriterOptions {
+  root: string;
+  config: RegistryConfig;
+  author?: { name: string; email: string };
+  /** Extra environment for git (tests pin identities and dates). */
+  env?: NodeJS.ProcessEnv;
+  lockTimeoutMs?: number;
+}
+
+export class RegistryInvalidEntryError extends KeyledgerError {
+  constructor(keyId: string, problems: string[]) {
+    super('E_REGISTRY_INVALID_ENTRY', `refusing to write ${keyId}: ${problems.join('; ')}`, {
+      category: 'input',
+      details: { problems },
+    });
+  }
+}
+
+export class RegistryWriter {
+  readonly #options: RegistryWriterOptions;
+  #gitRoot: string | undefined;
+  #identityArgs: string[] | undefined;
+
+  constructor(options: RegistryWriterOptions) {
+    this.#options = options;
+  }
+
+  /** Creates an entry in `keys/<key_id>.yaml` (or `file`); fails if the key_id exists anywhere in the registry. */
+  async create(input: KeyEntryInput, options: { file?: string; message?: string } = {}): Promise<WriteResult> {
+    const keyId = String(input.key_id ?? '');
+    const file = options.file ?? defaultEntryFile(keyId);
+    return this.#locked(async () => {
+      const existing = await this.#findFile(keyId);
+      if (existing) {
+        throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, { category: 'conflict' });
+      }
+      const path = join(this.#options.root, file);
+      if (await exists(path)) {
+        throw new KeyledgerError('E_REGISTRY_FILE_EXISTS', `${file} already exists`, { category: 'conflict' });
+      }
+      const text = renderNewEntry(input);
+      const entry = this.#checked(keyId, file, text);
+      await writeFileAtomic(path, text);
+      const commit = await this.#commit('create', keyId, file, options.message, async () => {
+        await unlink(path).catch(() => undefined);
+      });
+      return { action: 'create', keyId, file, commit, entry };
+    });
+  }
+
+  /** Applies a patch to the entry with this key_id, keeping comments and the order of its fields. */
+  async update(keyId: string, patch: EntryPatch, options: { message?: string } = {}): Promise<WriteResult> {
+    return this.#locked(async () => {
+      const file = await this.#requireFile(keyId);
+      const path = join(this.#options.root, file);
+      const before = await readFile(path, 'utf8');
+      const document = parseDocument(before);
+      if (document.errors.length > 0) {
+        throw new KeyledgerError('E_REGISTRY_YAML', `${file}: cannot edit, invalid YAML: ${document.errors[0]!.message.split('\n')[0]}`, {
+          category: 'input',
+          position: { file },
+        });
+      }
+      applyPatch(document, [], patch);
+      const after = document.toString();
+      const entry = this.#checked(keyId, file, after);
+      if (entry.key_id !== keyId) {
+        throw new RegistryInvalidEntryError(keyId, ['an update must not change key_id; delete and create instead']);
+      }
+      if (after === before) {
+        return { action: 'update', keyId, file, commit: await this.#head(), entry };
+      }
+      await writeFileAtomic(path, after);
+      const commit = await this.#commit('update', keyId, file, options.message, async () => {
+        await writeFileAtomic(path, before);
+      });
+      return { action: 'update', keyId, file, commit, entry };
+    });
+  }
+
+  async delete(keyId: string, options: { message?: string } = {}): Promise<WriteResult> {
+    return this.#locked(async () => {
+      const file = await this.#requireFile(keyId);
+      const path = join(this.#options.root, file);
+      const before = await readFile(path, 'utf8');
+      await unlink(path);
+      const commit = await this.#commit('delete', keyId, file, options.message, async () => {
+        await writeFileAtomic(path, before);
+      });
+      return { action: 'delete', keyId, file, commit };
+    });
+  }
+
+  /** The file holding a key_id, relative to the root, or undefined. */
+  async fileOf(keyId: string): Promise<string | undefined> {
+    return this.#findFile(keyId);
+  }
+
+  /** The entry with this key_id as it is on disk now. */
+  async read(keyId: string): Promise<{ file: string; entry: KeyEntry } | undefined> {
+    const file = await this.#findFile(keyId);
+    if (!file) return undefined;
+    const analysis = analyzeEntryText(file, await readFile(join(this.#options.root, file), 'utf8'));
+    return analysis.entry ? { file, entry: analysis.entry } : undefined;
+  }
+
+  #locked<T>(work: () => Promise<T>): Promise<T> {
+    return this.#gitDirectory().then((gitDir) =>
+      withRegistryLock(join(gitDir, 'keyledger-writer.lock'), work, {
+        ...(this.#options.lockTimeoutMs ? { timeoutMs: this.#options.lockTimeoutMs } : {}),
+      }),
+    );
+  }
+
+  #checked(keyId: string, file: string, text: string): KeyEntry {
+    const analysis = analyzeEntryText(file, text);
+    const errors = analysis.issues.filter((issue) => issue.severity === 'error');
+    if (!analysis.entry || errors.length > 0) {
+      throw new RegistryInvalidEntryError(
+        keyId,
+        errors.map((issue) => `${issue.field ? `${issue.field}: ` : ''}${issue.message}`),
+      );
+    }
+    return analysis.entry;
+  }
+
+  async #findFile(keyId: string): Promise<string | undefined> {
+    // The conventional place first: a registry written by keyledger finds every key without a scan.
+    const conventional = defaultEntryFile(keyId);
+    const text = await readFile(join(this.#options.root, conventional), 'utf8').catch(() => undefined);
+    if (text !== undefined && analyzeEntryText(conventional, text).keyId === keyId) return conventional;
+    const loaded = await loadRegistry({ root: this.#options.root, config: this.#options.config, applyPolicy: false, includeEntries: false });
+    return loaded.keyIds.get(keyId);
+  }
+
+  async #requireFile(keyId: string): Promise<string> {
+    const file = await this.#findFile(keyId);
+    if (!file) throw new NotFoundError('E_KEY_NOT_FOUND', `no registry entry with key_id "${keyId}"`);
+    const status = await this.#git(['status', '--porcelain', '--', this.#repoPath(file)]);
+    if (status.trim() !== '') {
+      throw new KeyledgerError('E_REGISTRY_DIRTY', `${file} has uncommitted changes; commit or discard them first`, {
+        category: 'conflict',
+      });
+    }
+    return file;
+  }
+
+  async #commit(action: RegistryAction, keyId: string, file: string, body: string | undefined, undo: () => Promise<void>): Promise<string> {
+    const repoPath = this.#repoPath(file);
+    const author = this.#options.author ?? {
+      name: this.#options.config.git.author_name,
+      email: this.#options.config.git.author_email,
+    };
+    const message = `keyledger: ${action} ${keyId}${body ? `\n\n${body}` : ''}`;
+    try {
+      await this.#git(action === 'delete' ? ['rm', '--cached', '--quiet', '--', repoPath] : ['add', '--', repoPath]);
+      await this.#git([...(await this.#identity()), 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-m', message, '--', repoPath]);
+    } catch (error) {
+      await undo();
+      await this.#git(['reset', '--quiet', 'HEAD', '--', repoPath]).catch(() => undefined);
+      throw new KeyledgerError('E_REGISTRY_COMMIT', `could not commit ${action} of ${keyId}; ${file} was restored: ${(error as Error).message}`, {
+        category: 'external',
+        cause: error,
+      });
+    }
+    return this.#head();
+  }
+
+  async #head(): Promise<string> {
+    return (await this.#git(['rev-parse', 'HEAD'])).trim();
+  }
+
+  /** When git has no identity configured (CI machines), commit as the configured author rather than fail. */
+  async #identity(): Promise<string[]> {
+    if (this.#identityArgs) return this.#identityArgs;
+    try {
+      await this.#git(['var', 'GIT_COMMITTER_IDENT']);
+      this.#identityArgs = [];
+    } catch {
+      this.#identityArgs = ['-c', `user.name=${this.#options.config.git.author_name}`, '-c', `user.email=${this.#options.config.git.author_email}`];
+    }
+    return this.#identityArgs;
+  }
+
+  async #gitDirectory(): Promise<string> {
+    const gitDir = (await this.#git(['rev-parse', '--absolute-git-dir'])).trim();
+    this.#gitRoot ??= (await this.#git(['rev-parse', '--show-toplevel'])).trim();
+    return gitDir;
+  }
+
+  #repoPath(file: string): string {
+    const absolute = join(this.#options.root, file);
+    return this.#gitRoot ? relative(this.#gitRoot, absolute).split(sep).join('/') : absolute;
+  }
+
+  #git(args: string[]): Promise<string> {
+    return runGit(args, { cwd: this.#gitRoot ?? this.#options.root, ...(this.#options.env ? { env: this.#options.env } : {}) });
+  }
+}
+
+export function defaultEntryFile(keyId: string): string {
+  const safe = keyId.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `keys/${safe}.yaml`;
+}
+
+/** YAML for a new entry, fields in the article's order, then any others. */
+export function renderNewEntry(input: KeyEntryInput | Record<string, unknown>): string {
+  const record = input as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const field of KEY_ENTRY_FIELD_ORDER) if (record[field] !== undefined) ordered[field] = record[field];
+  for (const [field, value] of Object.entries(record)) if (!(field in ordered) && value !== undefined) ordered[field] = value;
+  const document = parseDocument('{}');
+  document.contents = document.createNode(ordered) as never;
+  return document.toString({ lineWidth: 0 });
+}
+
+function applyPatch(document: Document, path: (string | number)[], patch: EntryPatch): void {
+  for (const [field, value] of Object.entries(patch)) {
+    const fieldPath = [...path, field];
+    if (value === undefined) {
+      document.deleteIn(fieldPath);
+    } else if (isPlainObject(value) && isMap(document.getIn(fieldPath, true))) {
+      applyPatch(document, fieldPath, value);
+    } else {
+      const current = document.getIn(fieldPath, true);
+      if (isScalar(current) && !isPlainObject(value) && !Array.isArray(value)) {
+        // Keep the scalar node (and its comment and quoting style); change only its value.
+        current.value = value;
+      } else {
+        document.setIn(fieldPath, document.createNode(value));
+      }
+    }
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
