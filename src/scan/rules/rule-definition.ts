@@ -1,0 +1,62 @@
+// A scanning rule and an allowlist as plain data: what a gitleaks-style TOML file declares, plus a few keyledger
+// extensions. Plain data crosses into worker threads, where it is compiled (rules/compiled-rule.ts).
+import type { ChecksumValidatorName } from '../checksums/base62-crc32.js';
+
+export type AllowlistCondition = 'OR' | 'AND';
+export type RegexTarget = 'secret' | 'match' | 'line';
+
+export interface AllowlistDefinition {
+  description?: string;
+  /** OR (default): any check allows. AND: every check that is set must allow. */
+  condition: AllowlistCondition;
+  commits: string[];
+  /** Regexes (RE2) over the file path. */
+  paths: string[];
+  /** Regexes (RE2) over `regexTarget`. */
+  regexes: string[];
+  regexTarget: RegexTarget;
+  /** Case-insensitive substrings of the secret. */
+  stopwords: string[];
+}
+
+export interface RuleDefinition {
+  id: string;
+  description: string;
+  /** RE2 syntax (Go's): `(?i)`, `\z`, named groups `(?P<name>...)`; no lookaround, no backreferences. */
+  regex?: string;
+  /** Capture group holding the secret; 0 means the first non-empty group, or the whole match without groups. */
+  secretGroup?: number;
+  /** Minimum Shannon entropy of the secret: findings at or below it are dropped. */
+  entropy?: number;
+  /** Lowercased; the rule runs only where one of them occurs. Empty: the rule runs on every fragment. */
+  keywords: string[];
+  /** Regex over the file path: with a regex, both must match; alone, the file itself is the finding. */
+  path?: string;
+  tags: string[];
+  allowlists: AllowlistDefinition[];
+  /** keyledger: a checksum the secret must satisfy (findings failing it are look-alikes, not secrets). */
+  validate?: ChecksumValidatorName;
+  /** keyledger: bytes after a keyword hit a match may reach (multi-line formats such as PEM keys need more). */
+  span?: number;
+  /** keyledger: the provider (provider table name) whose identify-self call proves the secret live. */
+  provider?: string;
+}
+
+/** Everything the engine needs: the rules and the global allowlists. Plain data. */
+export interface ScanRuleSet {
+  rules: RuleDefinition[];
+  allowlists: AllowlistDefinition[];
+}
+
+/** Builds an allowlist definition with gitleaks' defaults for anything not given. */
+export function allowlistDefinition(partial: Partial<AllowlistDefinition>): AllowlistDefinition {
+  return {
+    condition: 'OR',
+    commits: [],
+    paths: [],
+    regexes: [],
+    regexTarget: 'secret',
+    stopwords: [],
+    ...partial,
+  };
+}
