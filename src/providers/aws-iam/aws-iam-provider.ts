@@ -1,0 +1,229 @@
+// The AWS IAM access-key adapter, on the official SDK (@aws-sdk/client-iam, @aws-sdk/client-sts): create, list,
+// revoke (UpdateAccessKey Inactive, then DeleteAccessKey), last used, and verify through STS GetCallerIdentity
+// signed with the key itself. The SDK's own retries are off; ours (retry-policy.ts) apply, as for every adapter.
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  IAMClient,
+  ListAccessKeysCommand,
+  ListUsersCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { SecretValue } from '../../secrets/secret-value.js';
+import type {
+  CreateKeyRequest,
+  CreatedKey,
+  LastUsed,
+  Provider,
+  ProviderCapabilities,
+  ProviderKey,
+  ProviderKeyRef,
+  RateLimit,
+  VerifyResult,
+} from '../provider.js';
+import type { ProviderContext } from '../provider-context.js';
+import { ProviderError } from '../provider-error.js';
+import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { backoffDelayMs, realSleep, withRetry } from '../http/retry-policy.js';
+import { TokenBucket } from '../http/token-bucket.js';
+import { AWS_IAM_CAPABILITIES, AWS_IAM_PROVIDER_NAME, AWS_IAM_RATE_LIMIT } from './aws-iam-constants.js';
+import { toAwsProviderError } from './aws-iam-errors.js';
+import { type AwsIamOptions, type AwsIamOptionsInput, awsIamOptionsSchema } from './aws-iam-schemas.js';
+
+export class AwsIamProvider implements Provider {
+  readonly name = AWS_IAM_PROVIDER_NAME;
+  readonly #options: AwsIamOptions;
+  readonly #context: ProviderContext;
+  readonly #iam: IAMClient;
+  readonly #limiter: TokenBucket | null;
+  /** Keys this adapter created, by id, with the real time of creation: IAM may not know them everywhere yet. */
+  readonly #recentlyCreated = new Map<string, number>();
+
+  constructor(options: AwsIamOptionsInput | AwsIamOptions, context: ProviderContext) {
+    this.#options = awsIamOptionsSchema.parse(options);
+    this.#context = context;
+    const limit = effectiveRateLimit(AWS_IAM_RATE_LIMIT, this.#options.rateLimit);
+    this.#limiter = limit ? new TokenBucket(limit) : null;
+    const { credentials } = this.#options;
+    this.#iam = new IAMClient({
+      ...this.#sdkConfig(this.#options.baseUrl),
+      credentials: {
+        accessKeyId: credentials.accessKeyId,
+        secretAccessKey: credentials.secretAccessKey.reveal(),
+        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+      },
+    });
+  }
+
+  capabilities(): ProviderCapabilities {
+    return { ...AWS_IAM_CAPABILITIES };
+  }
+
+  rateLimit(): RateLimit {
+    return effectiveRateLimit(AWS_IAM_RATE_LIMIT, this.#options.rateLimit) ?? AWS_IAM_RATE_LIMIT;
+  }
+
+  async create(request: CreateKeyRequest): Promise<CreatedKey> {
+    const userName = request.account;
+    if (!userName) {
+      throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, 'create needs `account`: the IAM user name');
+    }
+    const output = await this.#call(false, [], () => this.#iam.send(new CreateAccessKeyCommand({ UserName: userName })));
+    const key = output.AccessKey;
+    if (!key?.AccessKeyId || !key.SecretAccessKey) {
+      throw new ProviderError('E_PROVIDER', this.name, 'CreateAccessKey answered without an access key');
+    }
+    this.#recentlyCreated.set(key.AccessKeyId, Date.now());
+    return {
+      providerKeyId: key.AccessKeyId,
+      account: key.UserName ?? userName,
+      secret: new SecretValue(key.SecretAccessKey),
+      createdAt: key.CreateDate ?? this.#context.clock(),
+    };
+  }
+
+  async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
+    if (options.account) {
+      yield* this.#listUserKeys(options.account);
+      return;
+    }
+    let marker: string | undefined;
+    do {
+      const page = await this.#call(true, [], () => this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) })));
+      for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName);
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  }
+
+  async verify(secret: SecretValue, ref?: ProviderKeyRef): Promise<VerifyResult> {
+    const { accessKeyId, secretAccessKey } = splitCredential(secret, ref);
+    const sts = new STSClient({
+      ...this.#sdkConfig(this.#options.stsBaseUrl ?? this.#options.baseUrl),
+      credentials: { accessKeyId, secretAccessKey: secretAccessKey.reveal() },
+    });
+    const sleep = this.#context.sleep ?? realSleep;
+    const createdAt = this.#recentlyCreated.get(accessKeyId);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const identity = await this.#call(true, [secretAccessKey], () => sts.send(new GetCallerIdentityCommand({})));
+          this.#recentlyCreated.delete(accessKeyId);
+          return { valid: true, providerKeyId: accessKeyId, ...(identity.Arn ? { identity: identity.Arn } : {}) };
+        } catch (error) {
+          if (!(error instanceof ProviderError) || error.code !== 'E_PROVIDER_AUTH') throw error;
+          // A key minted moments ago may not have reached STS yet (IAM is eventually consistent): wait, within a bound.
+          const withinWindow = createdAt !== undefined && Date.now() - createdAt < this.#options.consistencyTimeoutMs;
+          if (!withinWindow) return { valid: false, reason: error.message, ...(error.providerCode ? {} : {}) };
+          await sleep(backoffDelayMs(attempt, this.#options.retry, this.#context.random));
+        }
+      }
+    } finally {
+      sts.destroy();
+    }
+  }
+
+  async revoke(ref: ProviderKeyRef): Promise<void> {
+    const userName = ref.account ?? (await this.#ownerOf(ref.providerKeyId));
+    if (!userName) return;
+    try {
+      // Inactive first: if the delete fails, the key is at least unusable.
+      await this.#call(true, [], () =>
+        this.#iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId, Status: 'Inactive' })),
+      );
+      await this.#call(true, [], () =>
+        this.#iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId })),
+      );
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
+      throw error;
+    }
+    this.#recentlyCreated.delete(ref.providerKeyId);
+  }
+
+  async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
+    const output = await this.#call(true, [], () =>
+      this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: ref.providerKeyId })),
+    );
+    const used = output.AccessKeyLastUsed;
+    return {
+      at: used?.LastUsedDate ?? null,
+      ...(used?.ServiceName && used.ServiceName !== 'N/A' ? { service: used.ServiceName } : {}),
+      ...(used?.Region && used.Region !== 'N/A' ? { region: used.Region } : {}),
+    };
+  }
+
+  /** Releases the SDK's sockets. */
+  close(): void {
+    this.#iam.destroy();
+  }
+
+  async *#listUserKeys(userName: string): AsyncIterable<ProviderKey> {
+    let marker: string | undefined;
+    do {
+      const page = await this.#call(true, [], () =>
+        this.#iam.send(new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) })),
+      );
+      for (const key of page.AccessKeyMetadata ?? []) {
+        if (!key.AccessKeyId) continue;
+        yield {
+          providerKeyId: key.AccessKeyId,
+          account: key.UserName ?? userName,
+          status: key.Status === 'Active' ? 'active' : 'inactive',
+          ...(key.CreateDate ? { createdAt: key.CreateDate } : {}),
+        };
+      }
+      marker = page.IsTruncated ? page.Marker : undefined;
+    } while (marker);
+  }
+
+  async #ownerOf(accessKeyId: string): Promise<string | undefined> {
+    try {
+      const output = await this.#call(true, [], () =>
+        this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
+      );
+      return output.UserName;
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /** One SDK call, paced and retried, with errors mapped (and the given secrets cut out of them). */
+  #call<T>(idempotent: boolean, secrets: SecretValue[], send: () => Promise<T>): Promise<T> {
+    const redact = [this.#options.credentials.secretAccessKey, ...secrets];
+    return withRetry(
+      async () => {
+        if (this.#limiter) await this.#limiter.acquire();
+        try {
+          return await send();
+        } catch (error) {
+          throw toAwsProviderError(error, redact);
+        }
+      },
+      { ...this.#options.retry, idempotent },
+      { ...(this.#context.sleep ? { sleep: this.#context.sleep } : {}), ...(this.#context.random ? { random: this.#context.random } : {}) },
+    );
+  }
+
+  #sdkConfig(endpoint: string | undefined) {
+    return {
+      region: this.#options.region,
+      ...(endpoint ? { endpoint } : {}),
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: this.#options.timeoutMs, connectionTimeout: this.#options.timeoutMs },
+    };
+  }
+}
+
+/** The access key id comes from the ref, or from a secret written `AKIA...:secret` (as a scanner may find it). */
+function splitCredential(secret: SecretValue, ref?: ProviderKeyRef): { accessKeyId: string; secretAccessKey: SecretValue } {
+  if (ref?.providerKeyId) return { accessKeyId: ref.providerKeyId, secretAccessKey: secret };
+  const raw = secret.reveal();
+  const separator = raw.indexOf(':');
+  if (separator > 0 && /^(AKIA|ASIA)[A-Z2-7]{16}$/.test(raw.slice(0, separator))) {
+    return { accessKeyId: raw.slice(0, separator), secretAccessKey: new SecretValue(raw.slice(separator + 1)) };
+  }
+  throw new ProviderError('E_PROVIDER_INVALID_REQUEST', AWS_IAM_PROVIDER_NAME, 'verify needs the access key id (ref.providerKeyId)');
+}

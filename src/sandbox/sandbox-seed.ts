@@ -1,0 +1,46 @@
+// The shape in which an organisation (src/sandbox/org/) is loaded into the provider sandboxes: the keys each
+// provider holds, with their secrets so the sandbox can authenticate them, and the people who own them.
+
+export interface SandboxSeedKey {
+  /** The adapter name (`aws-iam`, `github`, `gitlab`, ...). */
+  provider: string;
+  /** The provider's kind of credential: `iam-access-key`, `fine-grained-pat`, `deploy-key`, `project-access-token`... */
+  kind: string;
+  /** What the key hangs off, as the adapter's ProviderKeyRef.account names it (AWS user, `acme/api`, `project:12`). */
+  account: string;
+  providerKeyId: string;
+  secret: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt?: string;
+  status: 'active' | 'inactive' | 'revoked';
+  /** The person who created it, by email, when a person did. */
+  createdBy?: string;
+  permissions: string[];
+}
+
+export interface SandboxSeedPerson {
+  email: string;
+  name: string;
+  /** The person's user name at providers (`alice.smith`). */
+  login: string;
+  status: 'active' | 'left';
+}
+
+export interface SandboxSeed {
+  people: SandboxSeedPerson[];
+  keys: SandboxSeedKey[];
+}
+
+/** A source of numbers in [0, 1): Math.random at run time, a seeded generator for reproducible organisations. */
+export type RandomSource = () => number;
+
+/** `length` characters drawn from `alphabet`. */
+export function randomString(alphabet: string, length: number, random: RandomSource): string {
+  let text = '';
+  for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
+  return text;
+}
+
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
