@@ -29,7 +29,9 @@ interface PendingIssue {
 export function analyzeEntryText(file: string, text: string, policy?: PolicyContext): EntryAnalysis {
   let raw: unknown;
   try {
-    raw = jsYaml.load(text, { filename: file });
+    // The core schema keeps timestamps as the text written: js-yaml's own timestamp type would turn 2027-02-30
+    // into March 2 without a word, and the text is what positions and round trips need anyway.
+    raw = jsYaml.load(text, { filename: file, schema: jsYaml.CORE_SCHEMA });
   } catch (error) {
     const mark = (error as { mark?: { line: number; column: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
@@ -114,7 +116,9 @@ function schemaIssue(issue: z.core.$ZodIssue): PendingIssue {
     return { severity: 'warning', rule: 'unknown-field', message: `unknown fields ${issue.keys.join(', ')}`, path: [...issue.path] };
   }
   let message = issue.message;
-  if (issue.code === 'invalid_type') {
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = `missing required field "${String(issue.path.at(-1))}"`;
+  } else if (issue.code === 'invalid_type') {
     message = `expected ${issue.expected}${issue.message.includes('received') ? `, ${issue.message.slice(issue.message.indexOf('received'))}` : ''}`;
   }
   if (issue.code === 'invalid_value' && 'values' in issue) {

@@ -115,6 +115,7 @@ async function duplicateIssues(
   for (const [keyId, files] of duplicates) {
     if (reported && !files.some((file) => reported.has(file))) continue;
     for (const file of files) {
+      if (reported && !reported.has(file)) continue;
       const others = files.filter((other) => other !== file);
       const text = await readFile(join(root, file), 'utf8').catch(() => '');
       const { line, column } = new YamlLocator(text).locate(['key_id']);

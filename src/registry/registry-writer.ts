@@ -91,7 +91,7 @@ export class RegistryWriter {
         });
       }
       applyPatch(document, [], patch);
-      const after = document.toString();
+      const after = renderEditedDocument(document);
       const entry = this.#checked(keyId, file, after);
       if (entry.key_id !== keyId) {
         throw new RegistryInvalidEntryError(keyId, ['an update must not change key_id; delete and create instead']);
@@ -240,7 +240,12 @@ export function renderNewEntry(input: KeyEntryInput | Record<string, unknown>): 
   for (const [field, value] of Object.entries(record)) if (!(field in ordered) && value !== undefined) ordered[field] = value;
   const document = parseDocument('{}');
   document.contents = document.createNode(ordered) as never;
-  return document.toString({ lineWidth: 0 });
+  return renderEditedDocument(document);
+}
+
+/** Serialises an edited document in the style people write by hand: `[a, b]` flow lists, no folding. */
+function renderEditedDocument(document: Document): string {
+  return `${document.toString({ flowCollectionPadding: false, lineWidth: 0 }).trimEnd()}\n`;
 }
 
 function applyPatch(document: Document, path: (string | number)[], patch: EntryPatch): void {

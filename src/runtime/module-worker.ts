@@ -1,5 +1,6 @@
 // Starts a worker thread from a module that sits beside the caller. Under the compiled build the module is a .js
-// file; under the test runner and tsx it is the .ts source, which the worker can load only with tsx's loader.
+// file; under the test runner and tsx it is the .ts source, which a worker can load only after registering tsx's
+// loader inside itself (on Node 20 loader hooks do not pass from the parent thread to its workers).
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
@@ -11,13 +12,18 @@ export function siblingModuleUrl(callerUrl: string, baseName: string): URL {
 }
 
 export function startModuleWorker(moduleUrl: URL, options: WorkerOptions = {}): Worker {
-  const isTypeScript = moduleUrl.pathname.endsWith('.ts');
-  const execArgv = isTypeScript ? ['--import', tsxLoaderUrl()] : [];
-  return new Worker(moduleUrl, { ...options, execArgv: [...execArgv, ...(options.execArgv ?? [])] });
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, options);
+  const bootstrap = `
+    import(${JSON.stringify(tsxApiUrl())})
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(moduleUrl.href)}); })
+      .catch((error) => { setImmediate(() => { throw error; }); });
+  `;
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
-/** tsx's loader as an absolute URL: `--import tsx` would resolve against the working directory, not this project. */
-function tsxLoaderUrl(): string {
+/** tsx's ESM API as an absolute URL, resolved from this project rather than the working directory. */
+function tsxApiUrl(): string {
+  // require.resolve picks the `require` condition (index.cjs); the ESM API sits beside it as index.mjs.
   const require = createRequire(import.meta.url);
-  return pathToFileURL(require.resolve('tsx')).href;
+  return pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
 }
