@@ -1,0 +1,27 @@
+// Runs the CLI in-process with captured output, a fixed clock and a working directory, as a user would run it.
+import { fixedClock } from '../../runtime/clock.js';
+import type { CliContext } from '../cli-context.js';
+import { main } from '../main.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runCli(args: string[], options: { cwd: string; now?: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = { cwd: process.cwd() }): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const context: CliContext = {
+    stdout: { write: (text) => void (stdout += text), isTTY: false },
+    stderr: { write: (text) => void (stderr += text), isTTY: false },
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    clock: fixedClock(options.now ?? '2026-11-23T12:00:00Z'),
+    color: false,
+    exitCode: 0,
+    ...(options.stdin ? { stdin: options.stdin } : {}),
+  };
+  const code = await main(['node', 'keyledger', ...args], context);
+  return { code, stdout, stderr };
+}
