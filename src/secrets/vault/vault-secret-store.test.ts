@@ -1,0 +1,128 @@
+// The Vault store against the Vault sandbox over real HTTP: the shared contract with token auth and with AppRole
+// in a namespace, then what is Vault's own — the layout in KV, re-login on a refused token, typed errors.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type VaultSandbox, startVaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
+import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
+import { SecretValue } from '../secret-value.js';
+import { vaultSecretStoreOptionsSchema, type VaultSecretStoreOptionsInput } from './vault-schemas.js';
+import { VaultSecretStore } from './vault-secret-store.js';
+
+let vault: VaultSandbox;
+const approle = { roleId: 'keyledger-role', secretId: `sid-${randomBytes(8).toString('hex')}`, namespace: 'platform/payments' };
+beforeAll(async () => {
+  vault = await startVaultSandbox({ approle });
+});
+afterAll(() => vault.close());
+
+function storeWith(options: Partial<VaultSecretStoreOptionsInput> = {}): VaultSecretStore {
+  return new VaultSecretStore(
+    vaultSecretStoreOptionsSchema.parse({ address: vault.url, auth: { method: 'token', token: vault.rootToken }, ...options }),
+  );
+}
+
+const appRoleOptions = (): Partial<VaultSecretStoreOptionsInput> => ({
+  namespace: approle.namespace,
+  auth: { method: 'approle', roleId: approle.roleId, secretId: approle.secretId },
+});
+
+describeSecretStoreContract('vault (token)', () => storeWith({ pathPrefix: 'keyledger' }));
+describeSecretStoreContract('vault (AppRole, namespace)', () => storeWith(appRoleOptions()));
+
+async function raw(path: string, namespace?: string) {
+  const response = await fetch(`${vault.url}/v1/${path}`, {
+    headers: { 'x-vault-token': vault.rootToken, ...(namespace ? { 'x-vault-namespace': namespace } : {}) },
+  });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+describe('vault store specifics', () => {
+  it('lays versions out as KV versions with stage pointers in custom_metadata', async () => {
+    const store = storeWith({ pathPrefix: 'keyledger' });
+    const path = `layout/${randomBytes(4).toString('hex')}`;
+    const value = canaryValue();
+    await store.put(path, new SecretValue(value), { stage: 'current', metadata: { providerKeyId: 'k1' } });
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'pending' });
+    const metadata = await raw(`secret/metadata/keyledger/${path}`);
+    expect(metadata.body.data.custom_metadata).toMatchObject({ keyledger_current: '1', keyledger_pending: '2' });
+    expect(JSON.parse(metadata.body.data.custom_metadata.keyledger_v1)).toEqual({ m: { providerKeyId: 'k1' } });
+    const data = await raw(`secret/data/keyledger/${path}?version=1`);
+    expect(data.body.data.data.value).toBe(value);
+    expect(JSON.stringify(metadata.body)).not.toContain(value);
+  });
+
+  it('keeps custom_metadata that is not its own', async () => {
+    const store = storeWith();
+    const path = `foreign/${randomBytes(4).toString('hex')}`;
+    await fetch(`${vault.url}/v1/secret/metadata/${path}`, {
+      method: 'POST',
+      headers: { 'x-vault-token': vault.rootToken, 'content-type': 'application/json' },
+      body: JSON.stringify({ custom_metadata: { owner: 'payments' } }),
+    });
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'current' });
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'pending' });
+    await store.promote(path);
+    expect((await raw(`secret/metadata/${path}`)).body.data.custom_metadata.owner).toBe('payments');
+  });
+
+  it('destroys the data of a discarded pending version', async () => {
+    const store = storeWith();
+    const path = `discard/${randomBytes(4).toString('hex')}`;
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'current' });
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'pending' });
+    await store.discardPending(path);
+    const read = await raw(`secret/data/${path}?version=2`);
+    expect(read.status).toBe(404);
+    expect(read.body.data.metadata.destroyed).toBe(true);
+  });
+
+  it('logs in again with AppRole when Vault refuses an expired token', async () => {
+    const store = storeWith(appRoleOptions());
+    const path = `renew/${randomBytes(4).toString('hex')}`;
+    const value = canaryValue();
+    await store.put(path, new SecretValue(value), { stage: 'current' });
+    const logins = () => vault.requestCounts()['POST auth/approle/login'] ?? 0;
+    const before = logins();
+    vault.expireTokens();
+    expect((await store.get(path))?.value.reveal()).toBe(value);
+    expect(logins()).toBe(before + 1);
+  });
+
+  it('fails with E_SECRET_STORE_AUTH carrying Vault errors for a bad token or bad AppRole credentials', async () => {
+    const badToken = `hvs.bad${randomBytes(6).toString('hex')}`;
+    const error = await storeWith({ auth: { method: 'token', token: badToken } }).get('any/path').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_SECRET_STORE_AUTH', status: 403, storeMessages: ['permission denied'] });
+    expectErrorFreeOf(error, badToken);
+    const badSecretId = `wrong-${randomBytes(6).toString('hex')}`;
+    const login = await storeWith({ ...appRoleOptions(), auth: { method: 'approle', roleId: approle.roleId, secretId: badSecretId } })
+      .exists('any/path')
+      .catch((caught: unknown) => caught);
+    expect(login).toMatchObject({ code: 'E_SECRET_STORE_AUTH', storeMessages: ['invalid role or secret ID'] });
+    expectErrorFreeOf(login, badSecretId);
+  });
+
+  it('refuses metadata beyond what custom_metadata can hold, before writing anything', async () => {
+    const store = storeWith();
+    const path = `big/${randomBytes(4).toString('hex')}`;
+    await expect(store.put(path, new SecretValue(canaryValue()), { stage: 'current', metadata: { note: 'x'.repeat(600) } })).rejects.toMatchObject({
+      code: 'E_SECRET_STORE_INVALID_REQUEST',
+    });
+    expect(await store.versions(path)).toEqual([]);
+  });
+
+  it('answers E_SECRET_STORE_UNAVAILABLE when Vault cannot be reached', async () => {
+    const closed = await startVaultSandbox();
+    const url = closed.url;
+    await closed.close();
+    const store = new VaultSecretStore(vaultSecretStoreOptionsSchema.parse({ address: url, auth: { method: 'token', token: 'x' } }));
+    await expect(store.get('some/path')).rejects.toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', retryable: true });
+  });
+
+  it('writes into the namespace it is given, apart from the root namespace', async () => {
+    const store = storeWith(appRoleOptions());
+    const path = `ns/${randomBytes(4).toString('hex')}`;
+    await store.put(path, new SecretValue(canaryValue()), { stage: 'current' });
+    expect((await raw(`secret/metadata/${path}`, approle.namespace)).status).toBe(200);
+    expect((await raw(`secret/metadata/${path}`)).status).toBe(404);
+  });
+});
