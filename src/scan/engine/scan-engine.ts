@@ -56,6 +56,8 @@ interface Pass {
   tags: string[];
   /** For decoded text: only matches overlapping [from, to) are new; everything maps to one original place. */
   decodedRange?: { from: number; to: number; placement: Placement };
+  /** Secrets a checksum rule rejected as look-alikes: a generic rule must not report them either. */
+  rejected: string[];
 }
 
 export class ScanEngine {
@@ -121,8 +123,9 @@ export class ScanEngine {
         });
       }
     }
-    this.#scanPass({ fragment, text: fragment.data, depth: 0, tags: [] }, active, findings, new LazyLines(fragment));
-    return findings;
+    const rejected: string[] = [];
+    this.#scanPass({ fragment, text: fragment.data, depth: 0, tags: [], rejected }, active, findings, new LazyLines(fragment));
+    return preferSpecificRules(findings, rejected);
   }
 
   #scanPass(pass: Pass, active: boolean[], findings: RawFinding[], lines: LazyLines): void {
@@ -232,7 +235,10 @@ export class ScanEngine {
     }
     const entropy = shannonEntropy(secret);
     if (rule.entropy !== 0 && entropy <= rule.entropy) return;
-    if (rule.validate && !rule.validate(secret)) return;
+    if (rule.validate && !rule.validate(secret)) {
+      pass.rejected.push(secret);
+      return;
+    }
 
     const placement = pass.decodedRange ? pass.decodedRange.placement : lines.place(start, end);
     if (this.#options.inlineAllow && INLINE_ALLOW_MARKERS.some((marker) => placement.line.includes(marker))) return;
@@ -281,6 +287,7 @@ export class ScanEngine {
           text: decodedText,
           depth: pass.depth + 1,
           tags: [`decoded:${segment.kind}`, `decode-depth:${pass.depth + 1}`],
+          rejected: pass.rejected,
           decodedRange: { from, to: from + segment.decoded.length, placement },
         },
         active,
@@ -289,6 +296,29 @@ export class ScanEngine {
       );
     }
   }
+}
+
+/**
+ * A generic rule's finding gives way to a specific rule's finding of the same secret on the same line (as in
+ * gitleaks), and to a look-alike a checksum rule rejected, so a token is reported once, by the rule that knows it.
+ */
+function preferSpecificRules(findings: RawFinding[], rejected: string[]): RawFinding[] {
+  const isGeneric = (finding: RawFinding) => finding.ruleId.toLowerCase().includes('generic');
+  if (!findings.some(isGeneric)) return findings;
+  return findings.filter(
+    (finding) =>
+      !isGeneric(finding) ||
+      !(
+        rejected.some((secret) => secret.includes(finding.secret) || finding.secret.includes(secret)) ||
+        findings.some(
+          (other) =>
+            !isGeneric(other) &&
+            other.startLine === finding.startLine &&
+            other.ruleId !== finding.ruleId &&
+            other.secret.includes(finding.secret),
+        )
+      ),
+  );
 }
 
 /** Line-oriented context kept around a decoded run (bounded, for long minified lines). */

@@ -37,6 +37,11 @@ describe('built-in rules', () => {
     });
   }
 
+  it('reports no finding at all for a checksum look-alike, not even a generic one', () => {
+    const fixture = BUILTIN_RULE_FIXTURES.find((f) => f.ruleId === 'github-pat');
+    expect(scanText(fixture?.negatives[0] as string)).toEqual([]);
+  });
+
   it('reports a positive at its line and columns', () => {
     const fixture = BUILTIN_RULE_FIXTURES.find((f) => f.ruleId === 'github-pat');
     const positive = fixture?.positives[0];

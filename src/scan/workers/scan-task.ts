@@ -1,0 +1,31 @@
+// The work a scan hands out, in one shape for worker threads and for the main thread: a batch of files to read,
+// or a chunk of `git log -p` output holding whole commit records.
+import type { ScanEngine, ScanEngineOptions } from '../engine/scan-engine.js';
+import type { ScanRuleSet } from '../rules/rule-definition.js';
+import { type FileToScan, type ScanTaskResult, emptyTaskResult, scanFiles } from '../sources/file-scan-task.js';
+import { RECORD_SEPARATOR, parseGitPatch } from '../sources/git-patch-parser.js';
+
+export type ScanTask = { kind: 'files'; files: FileToScan[] } | { kind: 'patch'; data: Uint8Array };
+
+export interface ScanWorkerInit {
+  ruleSet: ScanRuleSet;
+  engineOptions: Partial<ScanEngineOptions>;
+  maxFileBytes: number;
+}
+
+export function runScanTask(engine: ScanEngine, task: ScanTask, maxFileBytes: number): ScanTaskResult {
+  if (task.kind === 'files') return scanFiles(engine, task.files, maxFileBytes);
+  const result = emptyTaskResult();
+  const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
+  for (let i = 0; i < data.length; i++) if (data[i] === RECORD_SEPARATOR) result.commits += 1;
+  for (const fragment of parseGitPatch(data)) {
+    if (maxFileBytes > 0 && fragment.data.length > maxFileBytes) {
+      result.skippedOversized.push(fragment.path);
+      continue;
+    }
+    result.files += 1;
+    result.bytes += fragment.data.length;
+    for (const finding of engine.scan(fragment)) result.findings.push(finding);
+  }
+  return result;
+}
