@@ -1,5 +1,6 @@
 // The operational store's contract, run on SQLite and on PostgreSQL: migrations from empty, idempotent reopen,
 // concurrent opens from several processes, and the engine settings the rest of keyledger relies on.
+import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { operationalMigrations } from './migrations/index.js';
@@ -46,10 +47,9 @@ forEachBackend((backend) => {
   it('runs each migration once when several processes open the same new database at once', async () => {
     const database = await backend.createDatabase();
     const child = new URL('./test-support/open-store-process.ts', import.meta.url);
-    // Node and tsx take a second or two to start on a busy machine; all three begin migrating at one instant.
-    const startAt = String(Date.now() + 2_500);
+    const barrier = join(database.options.dataDir, 'barrier');
     const results = await Promise.all(
-      [1, 2, 3].map(() => runTypeScriptChild(child, [JSON.stringify(database.options), startAt])),
+      [1, 2, 3].map(() => runTypeScriptChild(child, [JSON.stringify(database.options), barrier, '3'])),
     );
     for (const result of results) expect(result.stderr).toBe('');
     expect(results.map((result) => result.code)).toEqual([0, 0, 0]);
@@ -68,7 +68,10 @@ forEachBackend((backend) => {
       ...operationalMigrations,
       '9999_widgets': {
         up: async (db: import('kysely').Kysely<unknown>) => {
-          await db.schema.createTable('widgets').addColumn('id', 'text', (column) => column.primaryKey()).execute();
+          await db.schema
+            .createTable('widgets')
+            .addColumn('id', 'text', (column) => column.primaryKey())
+            .execute();
         },
       },
     };
@@ -100,11 +103,24 @@ forEachBackend((backend) => {
     const store = await backend.open();
     await store.db
       .insertInto('events')
-      .values({ seq: 9_007_199_254, id: 'e', at: now, type: 't', actor: 'a', key_id: null, data: '{}', prev_hash: 'p', hash: 'h' })
+      .values({
+        seq: 9_007_199_254,
+        id: 'e',
+        at: now,
+        type: 't',
+        actor: 'a',
+        key_id: null,
+        data: '{}',
+        prev_hash: 'p',
+        hash: 'h',
+      })
       .execute();
     const row = await store.db.selectFrom('events').select('seq').executeTakeFirstOrThrow();
     expect(row.seq).toBe(9_007_199_254);
-    const count = await store.db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom('events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1);
     await expect(
       store.db

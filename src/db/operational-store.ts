@@ -14,7 +14,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
-import { StaticMigrationProvider, operationalMigrations } from './migrations/index.js';
+import { operationalMigrations, StaticMigrationProvider } from './migrations/index.js';
 import type { OperationalSchema } from './operational-schema.js';
 import { OperationalStoreError, redactDatabaseUrl } from './operational-store-error.js';
 
@@ -78,9 +78,13 @@ function openSqlite(options: OpenOperationalStoreOptions): OperationalStore {
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
   } catch (error) {
-    throw new OperationalStoreError('E_STORE_UNREACHABLE', `cannot open the SQLite store at ${file}: ${messageOf(error)}`, {
-      cause: error,
-    });
+    throw new OperationalStoreError(
+      'E_STORE_UNREACHABLE',
+      `cannot open the SQLite store at ${file}: ${messageOf(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   const db = new Kysely<OperationalSchema>({ dialect: new SqliteDialect({ database }) });
   return {
@@ -152,7 +156,8 @@ export async function migrateOperationalStore(
   };
   let results: MigrationResult[];
   try {
-    results = store.dialect === 'postgres' ? await withPostgresMigrationLock(db, run) : await withSqliteWriteLock(db, run);
+    results =
+      store.dialect === 'postgres' ? await withPostgresMigrationLock(db, run) : await withSqliteWriteLock(db, run);
   } catch (error) {
     if (error instanceof OperationalStoreError) throw error;
     throw unreachable(store, error);
@@ -197,14 +202,18 @@ async function withSqliteWriteLock<T>(db: Kysely<unknown>, work: () => Promise<T
 }
 
 /** Which engine a Kysely instance talks to; services use it to pick their locking. */
-export function dialectOf(db: Kysely<any>): OperationalDialect {
+export function dialectOf<DB>(db: Kysely<DB>): OperationalDialect {
   return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
 function unreachable(store: Pick<OperationalStore, 'location'>, error: unknown): OperationalStoreError {
-  return new OperationalStoreError('E_STORE_UNREACHABLE', `cannot reach the operational store at ${store.location}: ${messageOf(error)}`, {
-    cause: error,
-  });
+  return new OperationalStoreError(
+    'E_STORE_UNREACHABLE',
+    `cannot reach the operational store at ${store.location}: ${messageOf(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 function messageOf(error: unknown): string {
