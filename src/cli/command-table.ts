@@ -6,6 +6,7 @@ import { registerValidateCommand } from './commands/validate.js';
 import { registerListCommand } from './commands/list.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerEventsCommand } from './commands/events.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -14,4 +15,5 @@ export const commandTable: RegisterCommand[] = [
   registerListCommand,
   registerInitCommand,
   registerStartCommand,
+  registerEventsCommand,
 ];
