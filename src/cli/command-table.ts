@@ -7,6 +7,7 @@ import { registerListCommand } from './commands/list.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerEventsCommand } from './commands/events.js';
+import { registerScanCommand } from './commands/scan.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -16,4 +17,5 @@ export const commandTable: RegisterCommand[] = [
   registerInitCommand,
   registerStartCommand,
   registerEventsCommand,
+  registerScanCommand,
 ];
