@@ -37,7 +37,11 @@ async function timed(work: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-async function benchBackend(backend: 'sqlite' | 'postgres', options: OpenOperationalStoreOptions, rows: Row[]): Promise<void> {
+async function benchBackend(
+  backend: 'sqlite' | 'postgres',
+  options: OpenOperationalStoreOptions,
+  rows: Row[],
+): Promise<void> {
   const store = await openOperationalStore(options);
   try {
     const log = new EventLog(store.db);
@@ -119,5 +123,7 @@ process.stdout.write(`node ${process.version}, ${cpu.length} cores (${cpu[0]?.mo
 process.stdout.write('| backend | case | events | seconds | events/s |\n|---|---|---:|---:|---:|\n');
 for (const row of rows) {
   const perSecond = Math.round(row.events / row.seconds).toLocaleString('en-US');
-  process.stdout.write(`| ${row.backend} | ${row.case} | ${row.events.toLocaleString('en-US')} | ${row.seconds.toFixed(2)} | ${perSecond} |\n`);
+  process.stdout.write(
+    `| ${row.backend} | ${row.case} | ${row.events.toLocaleString('en-US')} | ${row.seconds.toFixed(2)} | ${perSecond} |\n`,
+  );
 }
