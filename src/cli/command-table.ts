@@ -8,6 +8,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerScanCommand } from './commands/scan.js';
+import { registerHookCommand } from './commands/hook.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -18,4 +19,5 @@ export const commandTable: RegisterCommand[] = [
   registerStartCommand,
   registerEventsCommand,
   registerScanCommand,
+  registerHookCommand,
 ];
