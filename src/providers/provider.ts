@@ -75,6 +75,11 @@ export interface ProviderCapabilities {
   manual: boolean;
   /** The most keys one account may hold at once (AWS IAM: 2), when the provider limits it. */
   maxKeysPerAccount?: number;
+  /**
+   * When one adapter serves several kinds of credential that its API treats differently (GitHub: deploy keys
+   * can be created by API, fine-grained PATs cannot), what differs per kind, by the kind's name.
+   */
+  kinds?: Record<string, Partial<Omit<ProviderCapabilities, 'kinds'>> & { note?: string }>;
 }
 
 /** The provider's documented request budget; bulk work is paced against it. */

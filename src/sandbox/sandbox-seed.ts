@@ -18,6 +18,8 @@ export interface SandboxSeedKey {
   /** The person who created it, by email, when a person did. */
   createdBy?: string;
   permissions: string[];
+  /** For SSH keys (GitHub deploy keys): the public half the provider holds. */
+  publicKey?: string;
 }
 
 export interface SandboxSeedPerson {

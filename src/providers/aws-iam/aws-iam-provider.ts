@@ -212,7 +212,12 @@ export class AwsIamProvider implements Provider {
       region: this.#options.region,
       ...(endpoint ? { endpoint } : {}),
       maxAttempts: 1,
-      requestHandler: { requestTimeout: this.#options.timeoutMs, connectionTimeout: this.#options.timeoutMs },
+      requestHandler: {
+        requestTimeout: this.#options.timeoutMs,
+        connectionTimeout: this.#options.timeoutMs,
+        // Without this the SDK only logs a timed-out request and keeps waiting for the socket.
+        throwOnRequestTimeout: true,
+      },
     };
   }
 }

@@ -22,6 +22,8 @@ export interface ProviderErrorBody {
   providerCode?: string;
   /** Overrides the status-derived code, e.g. GitHub's 403 secondary rate limit is E_PROVIDER_RATE_LIMITED. */
   code?: ProviderErrorCode;
+  /** When the provider says when to come back some other way than Retry-After (GitHub's x-ratelimit-reset). */
+  retryAfterSeconds?: number;
 }
 
 export type ProviderErrorParser = (answer: HttpAnswer) => ProviderErrorBody;
@@ -144,7 +146,9 @@ export class ProviderHttpClient {
     } catch {
       parsed = { message: answer.text || `HTTP ${answer.status}` };
     }
-    const retryAfterMs = parseRetryAfter(headerText(answer.headers['retry-after']));
+    const retryAfterMs =
+      parseRetryAfter(headerText(answer.headers['retry-after'])) ??
+      (parsed.retryAfterSeconds !== undefined ? parsed.retryAfterSeconds * 1000 : undefined);
     const code = parsed.code ?? codeForStatus(answer.status);
     return new ProviderError(code, provider, redactSecrets(parsed.message || `HTTP ${answer.status}`, secrets), {
       status: answer.status,

@@ -143,6 +143,12 @@ export class AwsIamSandbox implements SandboxProvider {
       this.#consistencyDelayMs = Math.max(0, ms ?? 0);
       return { status: 200, body: { ms: this.#consistencyDelayMs } };
     }
+    if (request.method === 'POST' && subpath === 'users') {
+      const { userName, admin } = JSON.parse(request.text || '{}') as { userName?: string; admin?: boolean };
+      if (!userName) return { status: 400, body: { error: 'userName is required' } };
+      const user = this.#users.get(userName) ?? this.#addUser(userName, admin ?? false);
+      return { status: 201, body: { userName: user.userName, userId: user.userId, arn: this.#arn(user.userName) } };
+    }
     if (request.method === 'GET' && subpath === 'admin-credentials') {
       return { status: 200, body: this.admin };
     }

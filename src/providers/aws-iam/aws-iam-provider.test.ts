@@ -1,0 +1,130 @@
+// The AWS IAM adapter against the AWS sandbox: the shared contract, then what is AWS's own — SigV4 checked by
+// the sandbox, eventual consistency on a fresh key, revoke as Inactive-then-delete, and CloudTrail records.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AwsIamSandbox, type CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import { systemClock } from '../../runtime/clock.js';
+import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { AwsIamProvider } from './aws-iam-provider.js';
+import type { AwsIamOptionsInput } from './aws-iam-schemas.js';
+
+async function startAws(options: { consistencyDelayMs?: number } = {}) {
+  const sandbox = new AwsIamSandbox({ consistencyDelayMs: options.consistencyDelayMs ?? 0 });
+  const server = new SandboxServer(sandbox);
+  const url = await server.start();
+  const control = new SandboxControlClient(url);
+  const sleeps: number[] = [];
+  const base: AwsIamOptionsInput = {
+    baseUrl: url,
+    credentials: { accessKeyId: sandbox.admin.accessKeyId, secretAccessKey: sandbox.admin.secretAccessKey },
+    timeoutMs: 300,
+    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
+    rateLimit: 'off',
+    consistencyTimeoutMs: 2_000,
+  };
+  const adapters: AwsIamProvider[] = [];
+  const make = (overrides: Partial<AwsIamOptionsInput> = {}, sleep = recordingSleep(sleeps)) => {
+    const adapter = new AwsIamProvider({ ...base, ...overrides }, { clock: systemClock, sleep });
+    adapters.push(adapter);
+    return adapter;
+  };
+  const freshUser = async () => {
+    const userName = `contract-${randomBytes(4).toString('hex')}`;
+    await control.call('POST', 'users', { userName });
+    return userName;
+  };
+  const close = async () => {
+    for (const adapter of adapters) adapter.close();
+    await server.stop();
+  };
+  return { sandbox, server, url, control, sleeps, make, freshUser, close };
+}
+
+describeProviderContract('aws-iam', async () => {
+  const aws = await startAws();
+  const provider = aws.make();
+  return {
+    provider,
+    sandbox: aws.control,
+    sleeps: aws.sleeps,
+    createRequest: async () => ({ name: 'contract', account: await aws.freshUser() }),
+    unknownSecret: () => ({
+      secret: `CANARY${randomBytes(17).toString('hex')}`,
+      ref: { providerKeyId: 'AKIAQQQQQQQQQQQQQQQQ' },
+    }),
+    providerWithBadCredentials: () =>
+      aws.make({ credentials: { accessKeyId: 'AKIAZZZZZZZZZZZZZZZZ', secretAccessKey: 'x'.repeat(40) } }),
+    adapterSecret: aws.sandbox.admin.secretAccessKey,
+    operations: { list: 'iam:ListUsers', verify: 'sts:GetCallerIdentity', create: 'iam:CreateAccessKey' },
+    limit: {
+      request: async () => ({ name: 'limit', account: await aws.freshUser() }),
+      keysAllowed: 2,
+      providerCode: 'LimitExceeded',
+    },
+    close: aws.close,
+  };
+});
+
+describe('AWS IAM adapter specifics', () => {
+  let aws: Awaited<ReturnType<typeof startAws>>;
+  beforeAll(async () => {
+    aws = await startAws({ consistencyDelayMs: 300 });
+  });
+  afterAll(async () => {
+    await aws.close();
+  });
+
+  it('waits out IAM eventual consistency when verifying a key it just created', async () => {
+    const provider = aws.make({}, (ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    const created = await provider.create({ name: 'fresh', account: await aws.freshUser() });
+    expect(created.providerKeyId).toMatch(/^AKIA[A-Z2-7]{16}$/);
+    expect(created.secret.length).toBe(40);
+    const result = await provider.verify(created.secret, created);
+    expect(result).toMatchObject({ valid: true, providerKeyId: created.providerKeyId });
+    expect(result.identity).toMatch(/^arn:aws:iam::\d{12}:user\/contract-/);
+    const counts = await aws.control.requestCounts();
+    expect(counts['sts:GetCallerIdentity']).toBeGreaterThan(1);
+  });
+
+  it('reports a fresh key invalid once the consistency window is over', async () => {
+    const provider = aws.make({ consistencyTimeoutMs: 0 });
+    const created = await provider.create({ name: 'fresh', account: await aws.freshUser() });
+    const result = await provider.verify(created.secret, created);
+    expect(result.valid).toBe(false);
+    expect(result.reason).toMatch(/security token included in the request is invalid/);
+  });
+
+  it('accepts a secret written as `AKIA...:secret` when no ref is given', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const created = await provider.create({ name: 'joined', account: await aws.freshUser() });
+    const { SecretValue } = await import('../../secrets/secret-value.js');
+    const joined = new SecretValue(`${created.providerKeyId}:${created.secret.reveal()}`);
+    expect((await provider.verify(joined)).valid).toBe(true);
+  });
+
+  it('revokes by setting the key Inactive, then deleting it, and CloudTrail names every key that called', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const user = await aws.freshUser();
+    const created = await provider.create({ name: 'to-revoke', account: user });
+    await provider.verify(created.secret, created);
+    await provider.revoke({ providerKeyId: created.providerKeyId });
+    const { Records } = await aws.control.auditLog<{ Records: CloudTrailRecord[] }>();
+    const names = Records.filter((r) => r.requestParameters?.accessKeyId === created.providerKeyId).map((r) => r.eventName);
+    expect(names).toEqual(expect.arrayContaining(['UpdateAccessKey', 'DeleteAccessKey']));
+    expect(names.indexOf('UpdateAccessKey')).toBeLessThan(names.indexOf('DeleteAccessKey'));
+    const verifyRecord = Records.find((r) => r.eventName === 'GetCallerIdentity' && r.userIdentity.accessKeyId === created.providerKeyId);
+    expect(verifyRecord).toMatchObject({ eventSource: 'sts.amazonaws.com', userIdentity: { type: 'IAMUser', userName: user } });
+    expect(JSON.stringify(Records)).not.toContain(created.secret.reveal());
+  });
+
+  it('lists every user’s keys when no account is given', async () => {
+    const provider = aws.make();
+    const keys = [];
+    for await (const key of provider.list()) keys.push(key);
+    expect(keys.some((key) => key.account === aws.sandbox.admin.userName)).toBe(true);
+  });
+});

@@ -1,0 +1,31 @@
+// Facts about GitHub's REST API the adapter relies on (github/rest-api-description, PROVIDERS.md).
+import type { ProviderCapabilities, RateLimit } from '../provider.js';
+
+export const GITHUB_PROVIDER_NAME = 'github';
+export const GITHUB_API_URL = 'https://api.github.com';
+export const GITHUB_API_VERSION = '2022-11-28';
+export const GITHUB_PAGE_SIZE = 100;
+
+export const GITHUB_CAPABILITIES: ProviderCapabilities = {
+  create: true,
+  list: true,
+  verify: true,
+  revoke: true,
+  lastUsed: true,
+  nativeRotate: false,
+  manual: false,
+  kinds: {
+    'deploy-key': { create: true, lastUsed: true },
+    'fine-grained-pat': {
+      create: false,
+      manual: true,
+      note: 'GitHub has no API to create personal access tokens: a person creates one in Settings, so rotating one is a ticket; the organisation can list and revoke them.',
+    },
+  },
+};
+
+/**
+ * 5,000 requests an hour for an installation token (the primary limit), and GitHub's secondary limits ask for
+ * no more than one content-creating request a second and no concurrency: pace creates at that.
+ */
+export const GITHUB_RATE_LIMIT: RateLimit = { requests: 5000, perSeconds: 3600, concurrency: 1 };

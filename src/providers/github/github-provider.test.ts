@@ -1,0 +1,151 @@
+// The GitHub adapter against the GitHub sandbox: the shared contract (keys to verify are fine-grained PATs planted
+// as a person would create them; creates are deploy keys), then GitHub's own: PATs cannot be created, deploy keys
+// verify by their public half, the 403 secondary rate limit, and audit-log entries with hashed_token.
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { base62Crc32, isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import { type GithubAuditEntry, GithubSandbox } from '../../sandbox/providers/github/github-sandbox.js';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import { systemClock } from '../../runtime/clock.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import type { CreatedKey } from '../provider.js';
+import { ProviderError } from '../provider-error.js';
+import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { generateDeployKey, publicKeyOfPrivateKey } from './github-deploy-key.js';
+import { GithubProvider } from './github-provider.js';
+import type { GithubOptionsInput } from './github-schemas.js';
+
+async function startGithub() {
+  const sandbox = new GithubSandbox({ org: 'acme', repositories: ['api', 'web'] });
+  const server = new SandboxServer(sandbox);
+  const url = await server.start();
+  const control = new SandboxControlClient(url);
+  const sleeps: number[] = [];
+  const adapters: GithubProvider[] = [];
+  const base: GithubOptionsInput = {
+    baseUrl: url,
+    org: 'acme',
+    token: sandbox.installationToken,
+    repositories: ['acme/api'],
+    timeoutMs: 300,
+    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
+    rateLimit: 'off',
+  };
+  const make = (overrides: Partial<GithubOptionsInput> = {}) => {
+    const adapter = new GithubProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
+    adapters.push(adapter);
+    return adapter;
+  };
+  const plantPat = async (owner = 'octocat'): Promise<CreatedKey> => {
+    const planted = await control.call<{ secret: string; grantId: number }>('POST', 'tokens', { owner, name: 'deploy-bot' });
+    return { providerKeyId: String(planted.grantId), account: 'acme', secret: new SecretValue(planted.secret), createdAt: new Date() };
+  };
+  const close = async () => {
+    for (const adapter of adapters) await adapter.close();
+    await server.stop();
+  };
+  return { sandbox, control, sleeps, make, plantPat, close };
+}
+
+describeProviderContract('github', async () => {
+  const github = await startGithub();
+  return {
+    provider: github.make(),
+    sandbox: github.control,
+    sleeps: github.sleeps,
+    createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, account: 'acme/api' }),
+    issueKey: () => github.plantPat(),
+    unknownSecret: () => {
+      const body = `CANARY${randomBytes(12).toString('hex')}`;
+      return { secret: `ghp_${body}${base62Crc32(body)}`, ref: { providerKeyId: '1', account: 'acme' } };
+    },
+    providerWithBadCredentials: () => github.make({ token: 'ghs_000000000000000000000000000000000000' }),
+    adapterSecret: github.sandbox.installationToken,
+    operations: {
+      list: 'github:GET /orgs/{org}/personal-access-tokens',
+      verify: 'github:GET /user',
+      create: 'github:POST /repos/{owner}/{repo}/keys',
+    },
+    close: github.close,
+  };
+});
+
+describe('GitHub adapter specifics', () => {
+  let github: Awaited<ReturnType<typeof startGithub>>;
+  beforeAll(async () => {
+    github = await startGithub();
+  });
+  afterAll(async () => {
+    await github.close();
+  });
+
+  it('says PAT creation is not possible by API, and refuses it with E_PROVIDER_UNSUPPORTED', async () => {
+    const provider = github.make();
+    expect(provider.capabilities().kinds?.['fine-grained-pat']).toMatchObject({ create: false, manual: true });
+    await expect(provider.create({ name: 'pat', account: 'acme' })).rejects.toMatchObject({ code: 'E_PROVIDER_UNSUPPORTED' });
+  });
+
+  it('creates a deploy key with an OpenSSH private key and verifies it by its public half', async () => {
+    const provider = github.make();
+    const created = await provider.create({ name: 'ci-deploy', account: 'acme/api', permissions: ['write'] });
+    expect(created.secret.reveal()).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    expect(await provider.verify(created.secret, created)).toMatchObject({ valid: true, providerKeyId: created.providerKeyId });
+    const listed = [];
+    for await (const key of provider.list({ account: 'acme/api' })) listed.push(key);
+    expect(listed.find((key) => key.providerKeyId === created.providerKeyId)).toMatchObject({ name: 'ci-deploy', permissions: ['write'] });
+    await provider.revoke(created);
+    expect((await provider.verify(created.secret, created)).valid).toBe(false);
+    expect(await provider.lastUsed({ providerKeyId: '999999', account: 'acme/web' }).catch((e: ProviderError) => e.code)).toBe('E_PROVIDER_NOT_FOUND');
+  });
+
+  it('derives the public key of the OpenSSH private key it writes', () => {
+    const pair = generateDeployKey('test', Buffer.alloc(32, 7));
+    expect(publicKeyOfPrivateKey(pair.privateKey)).toBe(pair.publicKey.split(' ').slice(0, 2).join(' '));
+    expect(generateDeployKey('test', Buffer.alloc(32, 7))).toEqual(pair);
+  });
+
+  it('backs off on the 403 secondary rate limit with Retry-After', async () => {
+    const provider = github.make();
+    github.sleeps.length = 0;
+    await github.control.addFault({ operation: 'github:GET /user', kind: 'rate-limit', retryAfterSeconds: 3 });
+    const key = await github.plantPat();
+    expect((await provider.verify(key.secret, key)).valid).toBe(true);
+    expect(github.sleeps[0]).toBeGreaterThanOrEqual(3000);
+  });
+
+  it('lists PAT grants with owner, permissions and token_last_used_at, and revokes through the org endpoint', async () => {
+    const provider = github.make();
+    const key = await github.plantPat('mona');
+    await provider.verify(key.secret, key);
+    const grants = [];
+    for await (const grant of provider.list({ account: 'acme' })) grants.push(grant);
+    const grant = grants.find((g) => g.providerKeyId === key.providerKeyId);
+    expect(grant).toMatchObject({ createdBy: 'mona', status: 'active', permissions: ['contents:read'] });
+    expect(grant?.lastUsedAt).toBeInstanceOf(Date);
+    await provider.revoke(key);
+    const entries = await github.control.auditLog<GithubAuditEntry[]>();
+    const revoked = entries.find((e) => e.action === 'personal_access_token.access_revoked' && e.user === 'mona');
+    const expectedHash = createHash('sha256').update(github.sandbox.installationToken).digest('base64');
+    expect(revoked).toMatchObject({ actor: 'keyledger[bot]', hashed_token: expectedHash, org: 'acme' });
+    expect(revoked?.hashed_token).toHaveLength(44);
+    expect(JSON.stringify(entries)).not.toContain(github.sandbox.installationToken);
+  });
+
+  it('mints tokens in GitHub’s checksummed format', async () => {
+    const planted = await github.control.call<{ secret: string }>('POST', 'tokens', { owner: 'a', kind: 'classic-pat' });
+    expect(isValidGithubToken(planted.secret)).toBe(true);
+    const fine = await github.control.call<{ secret: string }>('POST', 'tokens', { owner: 'a' });
+    expect(fine.secret).toMatch(/^github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59}$/);
+    expect(isValidGithubToken(github.sandbox.installationToken)).toBe(true);
+  });
+
+  it('refuses the org PAT endpoints to a personal access token, as GitHub does', async () => {
+    const key = await github.plantPat();
+    const provider = github.make({ token: key.secret });
+    const error = await (async () => {
+      for await (const _ of provider.list({ account: 'acme' })) void _;
+    })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'E_PROVIDER_AUTH', status: 403 });
+  });
+});

@@ -1,0 +1,55 @@
+// The options of the GitHub adapter and the shapes of the API answers it reads (zod, from the REST description).
+import { z } from 'zod';
+import { SecretValue } from '../../secrets/secret-value.js';
+import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
+import { GITHUB_API_URL } from './github-constants.js';
+
+export const githubOptionsSchema = httpProviderOptionsSchema.extend({
+  baseUrl: z.url().default(GITHUB_API_URL),
+  /** The organisation whose fine-grained PAT grants are listed and revoked. */
+  org: z.string().min(1),
+  /** A GitHub App installation token (`ghs_`): the org PAT endpoints accept nothing else. */
+  token: z.union([z.string().min(1), z.instanceof(SecretValue)]).transform((value) =>
+    value instanceof SecretValue ? value : new SecretValue(value),
+  ),
+  /** Repositories (`owner/name`) whose deploy keys `list()` includes when no account is given. */
+  repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/)).default([]),
+});
+
+export type GithubOptions = z.output<typeof githubOptionsSchema>;
+export type GithubOptionsInput = z.input<typeof githubOptionsSchema>;
+
+export const githubPatGrantSchema = z.looseObject({
+  id: z.number(),
+  owner: z.looseObject({ login: z.string() }),
+  permissions: z
+    .looseObject({
+      organization: z.record(z.string(), z.string()).optional(),
+      repository: z.record(z.string(), z.string()).optional(),
+      other: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  access_granted_at: z.string().nullish(),
+  token_id: z.number(),
+  token_name: z.string().nullish(),
+  token_expired: z.boolean().nullish(),
+  token_expires_at: z.string().nullish(),
+  token_last_used_at: z.string().nullish(),
+});
+
+export const githubDeployKeySchema = z.looseObject({
+  id: z.number(),
+  key: z.string(),
+  title: z.string().nullish(),
+  read_only: z.boolean().nullish(),
+  created_at: z.string().nullish(),
+  added_by: z.string().nullish(),
+  last_used: z.string().nullish(),
+});
+
+export const githubUserSchema = z.looseObject({ login: z.string(), id: z.number() });
+
+export const githubErrorSchema = z.looseObject({
+  message: z.string().optional(),
+  errors: z.array(z.looseObject({ code: z.string().optional(), field: z.string().optional(), message: z.string().optional() })).optional(),
+});

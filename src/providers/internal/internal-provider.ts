@@ -1,0 +1,170 @@
+// The `internal` provider: API keys for the organisation's own services, in a format a scanner can recognise and
+// check offline — `<prefix>_<env>_<30 random base62><6 base62 CRC32>`, like GitHub's tokens. The operational store
+// keeps an HMAC of each key under a verification key, never the key: verification is a keyed-hash lookup.
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
+import type { Clock } from '../../runtime/clock.js';
+import { BASE62_ALPHABET, formatInternalKey, INTERNAL_KEY_RANDOM_LENGTH, isValidInternalKey, parseInternalKey } from '../../scan/checksums/base62-crc32.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import type {
+  CreatedKey,
+  CreateKeyRequest,
+  LastUsed,
+  Provider,
+  ProviderCapabilities,
+  ProviderKey,
+  ProviderKeyRef,
+  RateLimit,
+  VerifyResult,
+} from '../provider.js';
+import { ProviderError } from '../provider-error.js';
+import { INTERNAL_PROVIDER_NAME, INTERNAL_RATE_LIMIT } from './internal-constants.js';
+import { type InternalProviderOptions, internalProviderOptionsSchema } from './internal-schemas.js';
+
+export interface InternalProviderDependencies {
+  db: Kysely<OperationalSchema>;
+  /** At least 32 bytes; derive it from the organisation's fingerprint key with `deriveVerificationKey`. */
+  verificationKey: Buffer;
+  clock: Clock;
+  options?: Partial<InternalProviderOptions>;
+  /** Rows fetched per page by `list` (keyset pagination by id). */
+  listPageSize?: number;
+}
+
+/** A key for verification hashes, separate from the fingerprint key so the two hashes of a key never coincide. */
+export function deriveVerificationKey(fingerprintKey: Buffer): Buffer {
+  return createHmac('sha256', fingerprintKey).update('keyledger internal-key verification v1').digest();
+}
+
+export class InternalProvider implements Provider {
+  readonly name = INTERNAL_PROVIDER_NAME;
+  readonly #db: Kysely<OperationalSchema>;
+  readonly #verificationKey: Buffer;
+  readonly #clock: Clock;
+  readonly #options: InternalProviderOptions;
+  readonly #pageSize: number;
+
+  constructor(dependencies: InternalProviderDependencies) {
+    this.#db = dependencies.db;
+    this.#verificationKey = dependencies.verificationKey;
+    this.#clock = dependencies.clock;
+    this.#options = internalProviderOptionsSchema.parse(dependencies.options ?? {});
+    this.#pageSize = dependencies.listPageSize ?? 1000;
+  }
+
+  capabilities(): ProviderCapabilities {
+    return { create: true, list: true, verify: true, revoke: true, lastUsed: true, nativeRotate: false, manual: false };
+  }
+
+  rateLimit(): RateLimit {
+    return { ...INTERNAL_RATE_LIMIT };
+  }
+
+  async create(request: CreateKeyRequest): Promise<CreatedKey> {
+    const environment = typeof request.options?.environment === 'string' ? request.options.environment : this.#options.environment;
+    const secret = formatInternalKey(this.#options.prefix, environment, randomBase62(INTERNAL_KEY_RANDOM_LENGTH));
+    const createdAt = this.#clock();
+    const id = `ik_${randomBytes(8).toString('hex')}`;
+    await this.#db
+      .insertInto('internal_keys')
+      .values({
+        id,
+        name: request.name,
+        account: request.account ?? null,
+        environment,
+        key_hash: this.#hash(secret),
+        permissions: JSON.stringify(request.permissions ?? []),
+        status: 'active',
+        created_at: createdAt.toISOString(),
+        expires_at: request.expiresAt?.toISOString() ?? null,
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
+    return {
+      providerKeyId: id,
+      ...(request.account ? { account: request.account } : {}),
+      secret: new SecretValue(secret),
+      createdAt,
+      ...(request.expiresAt ? { expiresAt: request.expiresAt } : {}),
+    };
+  }
+
+  async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
+    let after = '';
+    for (;;) {
+      let query = this.#db.selectFrom('internal_keys').selectAll().where('id', '>', after).orderBy('id').limit(this.#pageSize);
+      if (options.account !== undefined) query = query.where('account', '=', options.account);
+      const rows = await query.execute();
+      for (const row of rows) yield toProviderKey(row, this.#clock());
+      if (rows.length < this.#pageSize) return;
+      after = rows.at(-1)!.id;
+    }
+  }
+
+  async verify(secret: SecretValue): Promise<VerifyResult> {
+    const text = secret.reveal();
+    if (!isValidInternalKey(text)) return { valid: false, reason: 'not an internal key: wrong format or checksum' };
+    const row = await this.#db.selectFrom('internal_keys').selectAll().where('key_hash', '=', this.#hash(text)).executeTakeFirst();
+    if (!row) return { valid: false, reason: 'unknown key' };
+    if (row.status !== 'active') return { valid: false, providerKeyId: row.id, reason: 'revoked' };
+    const now = this.#clock();
+    if (row.expires_at !== null && row.expires_at <= now.toISOString()) return { valid: false, providerKeyId: row.id, reason: 'expired' };
+    await this.#db.updateTable('internal_keys').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+    return { valid: true, providerKeyId: row.id, identity: `${row.account ?? 'internal'}/${row.name}` };
+  }
+
+  async revoke(ref: ProviderKeyRef): Promise<void> {
+    const row = await this.#row(ref);
+    if (row.status === 'revoked') return;
+    await this.#db
+      .updateTable('internal_keys')
+      .set({ status: 'revoked', revoked_at: this.#clock().toISOString() })
+      .where('id', '=', ref.providerKeyId)
+      .execute();
+  }
+
+  async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
+    const row = await this.#row(ref);
+    return { at: row.last_used_at ? new Date(row.last_used_at) : null };
+  }
+
+  /** The environment part of a key, for a scanner's report. */
+  static environmentOf(key: string): string | undefined {
+    return parseInternalKey(key)?.env;
+  }
+
+  async #row(ref: ProviderKeyRef): Promise<InternalKeysTable> {
+    const row = await this.#db.selectFrom('internal_keys').selectAll().where('id', '=', ref.providerKeyId).executeTakeFirst();
+    if (!row) {
+      throw new ProviderError('E_PROVIDER_NOT_FOUND', this.name, `no internal key with id ${ref.providerKeyId}`, { status: 404 });
+    }
+    return row;
+  }
+
+  #hash(key: string): string {
+    return createHmac('sha256', this.#verificationKey).update(key, 'utf8').digest('hex');
+  }
+}
+
+function toProviderKey(row: InternalKeysTable, now: Date): ProviderKey {
+  const expired = row.expires_at !== null && row.expires_at <= now.toISOString();
+  return {
+    providerKeyId: row.id,
+    ...(row.account ? { account: row.account } : {}),
+    name: row.name,
+    status: row.status === 'revoked' ? 'revoked' : expired ? 'expired' : 'active',
+    createdAt: new Date(row.created_at),
+    ...(row.expires_at ? { expiresAt: new Date(row.expires_at) } : {}),
+    ...(row.last_used_at ? { lastUsedAt: new Date(row.last_used_at) } : {}),
+    permissions: JSON.parse(row.permissions) as string[],
+  };
+}
+
+/** Uniform random base62 text (randomInt draws without modulo bias). */
+function randomBase62(length: number): string {
+  let text = '';
+  for (let i = 0; i < length; i++) text += BASE62_ALPHABET[randomInt(62)];
+  return text;
+}

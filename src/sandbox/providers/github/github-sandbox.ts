@@ -1,0 +1,518 @@
+// A local GitHub REST API for what keyledger manages: `GET /user`, the organisation's fine-grained PAT grants
+// (list with token_last_used_at, revoke), repository deploy keys, and the organisation audit log with
+// hashed_token/token_id. Rate limits answer with GitHub's secondary-limit shape (403 + Retry-After).
+// Simplification: a fine-grained PAT whose organisation access is revoked is refused everywhere (on GitHub it
+// keeps reading public resources); the sandbox's only resource owner is the organisation.
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Clock } from '../../../runtime/clock.js';
+import { systemClock } from '../../../runtime/clock.js';
+import { normalisePublicKey } from '../../../providers/github/github-deploy-key.js';
+import { SandboxPathRouter } from '../../sandbox-path-router.js';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
+import type { SandboxSeed } from '../../sandbox-seed.js';
+import { generateFineGrainedPat, generateGithubToken, hashedToken } from './github-token-format.js';
+
+const DOCS = 'https://docs.github.com/rest';
+
+export interface GithubSandboxOptions {
+  clock?: Clock;
+  org?: string;
+  /** Repositories of the organisation (names without the owner). */
+  repositories?: string[];
+}
+
+interface GithubUser {
+  login: string;
+  id: number;
+  name: string;
+  email: string | null;
+}
+
+type TokenKind = 'fine-grained-pat' | 'classic-pat' | 'installation';
+
+interface GithubToken {
+  kind: TokenKind;
+  tokenId: number;
+  /** The organisation's grant id (`id` in the PAT list), for fine-grained PATs. */
+  grantId?: number;
+  ownerLogin: string;
+  name: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revoked: boolean;
+  permissions: string[];
+}
+
+interface DeployKey {
+  id: number;
+  key: string;
+  title: string;
+  readOnly: boolean;
+  createdAt: Date;
+  addedBy: string;
+  lastUsed: Date | null;
+}
+
+export interface GithubAuditEntry {
+  '@timestamp': number;
+  _document_id: string;
+  action: string;
+  actor: string;
+  actor_id: number;
+  created_at: number;
+  org: string;
+  org_id: number;
+  repo?: string;
+  user?: string;
+  hashed_token: string;
+  token_id: number;
+  programmatic_access_type: string;
+  user_agent: string;
+  operation_type: string;
+  [field: string]: unknown;
+}
+
+export class GithubSandbox implements SandboxProvider {
+  readonly name = 'github';
+  readonly org: string;
+  readonly orgId = 9_000_001;
+  /** The adapter's credential: an app installation token, as GitHub requires for the org PAT endpoints. */
+  readonly installationToken: string;
+  readonly #clock: Clock;
+  readonly #router = new SandboxPathRouter();
+  readonly #users = new Map<string, GithubUser>();
+  readonly #tokens = new Map<string, GithubToken>();
+  readonly #grants = new Map<number, string>();
+  readonly #repos = new Map<string, DeployKey[]>();
+  readonly #audit: GithubAuditEntry[] = [];
+  #nextId = 1000;
+
+  constructor(options: GithubSandboxOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.org = options.org ?? 'acme';
+    for (const repo of options.repositories ?? ['api', 'web', 'infra']) this.#repos.set(`${this.org}/${repo}`, []);
+    this.#user('keyledger[bot]', 'keyledger', null);
+    this.installationToken = generateGithubToken('ghs', Math.random);
+    this.#tokens.set(this.installationToken, {
+      kind: 'installation',
+      tokenId: this.#id(),
+      ownerLogin: 'keyledger[bot]',
+      name: 'keyledger installation',
+      createdAt: this.#clock(),
+      expiresAt: null,
+      lastUsedAt: null,
+      revoked: false,
+      permissions: ['organization_personal_access_tokens:write', 'administration:write'],
+    });
+    const r = this.#router;
+    r.add('GET', '/user', 'github:GET /user', (req) => this.#getUser(req));
+    r.add('GET', '/orgs/:org/personal-access-tokens', 'github:GET /orgs/{org}/personal-access-tokens', (req, p) => this.#listGrants(req, p.org!));
+    r.add('POST', '/orgs/:org/personal-access-tokens', 'github:POST /orgs/{org}/personal-access-tokens', (req, p) => this.#revokeGrants(req, p.org!));
+    r.add('POST', '/orgs/:org/personal-access-tokens/:pat_id', 'github:POST /orgs/{org}/personal-access-tokens/{pat_id}', (req, p) =>
+      this.#revokeGrants(req, p.org!, Number(p.pat_id)),
+    );
+    r.add('GET', '/repos/:owner/:repo/keys', 'github:GET /repos/{owner}/{repo}/keys', (req, p) => this.#listKeys(req, `${p.owner}/${p.repo}`));
+    r.add('POST', '/repos/:owner/:repo/keys', 'github:POST /repos/{owner}/{repo}/keys', (req, p) => this.#createKey(req, `${p.owner}/${p.repo}`));
+    r.add('GET', '/repos/:owner/:repo/keys/:key_id', 'github:GET /repos/{owner}/{repo}/keys/{key_id}', (req, p) =>
+      this.#getKey(req, `${p.owner}/${p.repo}`, Number(p.key_id)),
+    );
+    r.add('DELETE', '/repos/:owner/:repo/keys/:key_id', 'github:DELETE /repos/{owner}/{repo}/keys/{key_id}', (req, p) =>
+      this.#deleteKey(req, `${p.owner}/${p.repo}`, Number(p.key_id)),
+    );
+    r.add('GET', '/orgs/:org/audit-log', 'github:GET /orgs/{org}/audit-log', (req, p) => this.#auditLog(req, p.org!));
+  }
+
+  load(seed: SandboxSeed): void {
+    for (const person of seed.people) this.#user(person.login, person.name, person.email);
+    for (const key of seed.keys) {
+      if (key.provider !== this.name || key.status === 'revoked') continue;
+      const owner = seed.people.find((p) => p.email === key.createdBy)?.login ?? 'ghost';
+      if (!this.#users.has(owner)) this.#user(owner, owner, null);
+      if (key.kind === 'deploy-key') {
+        const keys = this.#repos.get(key.account) ?? [];
+        this.#repos.set(key.account, keys);
+        keys.push({
+          id: Number(key.providerKeyId),
+          key: key.publicKey ?? '',
+          title: key.name,
+          readOnly: !key.permissions.includes('write'),
+          createdAt: new Date(key.createdAt),
+          addedBy: owner,
+          lastUsed: key.lastUsedAt ? new Date(key.lastUsedAt) : null,
+        });
+        continue;
+      }
+      const kind: TokenKind = key.kind === 'classic-pat' ? 'classic-pat' : 'fine-grained-pat';
+      const token: GithubToken = {
+        kind,
+        tokenId: this.#id(),
+        ownerLogin: owner,
+        name: key.name,
+        createdAt: new Date(key.createdAt),
+        expiresAt: key.expiresAt ? new Date(key.expiresAt) : null,
+        lastUsedAt: key.lastUsedAt ? new Date(key.lastUsedAt) : null,
+        revoked: key.status === 'inactive',
+        permissions: key.permissions,
+      };
+      if (kind === 'fine-grained-pat') {
+        token.grantId = Number(key.providerKeyId);
+        this.#grants.set(token.grantId, key.secret);
+      }
+      this.#tokens.set(key.secret, token);
+    }
+  }
+
+  /** Plants a token as a person would create it in GitHub's settings (the API cannot). */
+  plantToken(ownerLogin: string, name: string, kind: 'fine-grained-pat' | 'classic-pat' = 'fine-grained-pat', permissions: string[] = ['contents:read']) {
+    if (!this.#users.has(ownerLogin)) this.#user(ownerLogin, ownerLogin, `${ownerLogin}@example.com`);
+    const secret = kind === 'fine-grained-pat' ? generateFineGrainedPat(Math.random) : generateGithubToken('ghp', Math.random);
+    const token: GithubToken = {
+      kind,
+      tokenId: this.#id(),
+      ownerLogin,
+      name,
+      createdAt: this.#clock(),
+      expiresAt: null,
+      lastUsedAt: null,
+      revoked: false,
+      permissions,
+    };
+    if (kind === 'fine-grained-pat') {
+      token.grantId = this.#id();
+      this.#grants.set(token.grantId, secret);
+    }
+    this.#tokens.set(secret, token);
+    return { secret, tokenId: token.tokenId, grantId: token.grantId, ownerLogin };
+  }
+
+  match(request: SandboxRequest): SandboxRouteMatch | undefined {
+    return this.#router.match(request);
+  }
+
+  notFound(): SandboxAnswer {
+    return this.#error(404, 'Not Found');
+  }
+
+  rateLimited(retryAfter: string, status?: number): SandboxAnswer {
+    const answer = this.#error(
+      status ?? 403,
+      'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+      `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+    );
+    answer.headers = { ...answer.headers, 'retry-after': retryAfter };
+    return answer;
+  }
+
+  failure(status: number, echo?: string): SandboxAnswer {
+    return this.#error(status, echo ? `Server Error (token ${echo})` : 'Server Error');
+  }
+
+  callerSecret(request: SandboxRequest): string | undefined {
+    return bearer(request);
+  }
+
+  control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
+    if (request.method === 'POST' && subpath === 'tokens') {
+      const input = JSON.parse(request.text || '{}') as { owner?: string; name?: string; kind?: 'fine-grained-pat' | 'classic-pat'; permissions?: string[] };
+      return { status: 201, body: this.plantToken(input.owner ?? 'octocat', input.name ?? 'planted', input.kind, input.permissions) };
+    }
+    if (request.method === 'GET' && subpath === 'installation-token') {
+      return { status: 200, body: { token: this.installationToken } };
+    }
+    return undefined;
+  }
+
+  auditLog(): GithubAuditEntry[] {
+    return [...this.#audit].reverse();
+  }
+
+  groundTruth(): unknown {
+    return {
+      org: this.org,
+      tokens: [...this.#tokens.values()]
+        .filter((t) => t.kind !== 'installation')
+        .map((t) => ({
+          kind: t.kind,
+          tokenId: t.tokenId,
+          grantId: t.grantId ?? null,
+          owner: t.ownerLogin,
+          name: t.name,
+          revoked: t.revoked,
+          lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+        })),
+      deployKeys: [...this.#repos.entries()].flatMap(([repo, keys]) => keys.map((k) => ({ repo, id: k.id, title: k.title }))),
+    };
+  }
+
+  #id(): number {
+    this.#nextId += randomInt(1, 7);
+    return this.#nextId;
+  }
+
+  #user(login: string, name: string, email: string | null): GithubUser {
+    const existing = this.#users.get(login);
+    if (existing) return existing;
+    const user = { login, id: this.#id(), name, email };
+    this.#users.set(login, user);
+    return user;
+  }
+
+  #error(status: number, message: string, documentation = DOCS): SandboxAnswer {
+    return {
+      status,
+      headers: { 'x-github-request-id': randomUUID().toUpperCase(), 'x-github-media-type': 'github.v3; format=json' },
+      body: { message, documentation_url: documentation, status: String(status) },
+    };
+  }
+
+  /** The token of a request, if it authenticates; records its use as GitHub's token_last_used_at does. */
+  #authenticate(request: SandboxRequest): GithubToken | SandboxAnswer {
+    const secret = bearer(request);
+    if (!secret) return this.#error(401, 'Requires authentication');
+    const token = this.#tokens.get(secret);
+    const now = this.#clock();
+    if (!token || token.revoked || (token.expiresAt && token.expiresAt <= now)) return this.#error(401, 'Bad credentials');
+    token.lastUsedAt = now;
+    return token;
+  }
+
+  #requireAdmin(request: SandboxRequest, forPats = false): { token: GithubToken; secret: string } | SandboxAnswer {
+    const token = this.#authenticate(request);
+    if ('status' in token) return token;
+    if (forPats && token.kind !== 'installation') {
+      return this.#error(403, 'Resource not accessible by personal access token');
+    }
+    if (token.kind !== 'installation' && !token.permissions.some((p) => /admin/.test(p))) {
+      return this.#error(403, 'Resource not accessible by personal access token');
+    }
+    return { token, secret: bearer(request)! };
+  }
+
+  #page<T>(request: SandboxRequest, items: T[], path: string): SandboxAnswer & { body: T[] } {
+    const perPage = Math.min(100, Math.max(1, Number(request.query.get('per_page') ?? 30) || 30));
+    const page = Math.max(1, Number(request.query.get('page') ?? 1) || 1);
+    const slice = items.slice((page - 1) * perPage, page * perPage);
+    const headers: Record<string, string> = {};
+    const links: string[] = [];
+    const last = Math.max(1, Math.ceil(items.length / perPage));
+    if (page < last) {
+      links.push(`<${path}?per_page=${perPage}&page=${page + 1}>; rel="next"`, `<${path}?per_page=${perPage}&page=${last}>; rel="last"`);
+    }
+    if (links.length) headers.link = links.join(', ');
+    return { status: 200, headers, body: slice };
+  }
+
+  #getUser(request: SandboxRequest): SandboxAnswer {
+    const token = this.#authenticate(request);
+    if ('status' in token) return token;
+    if (token.kind === 'installation') return this.#error(403, 'Resource not accessible by integration');
+    const user = this.#users.get(token.ownerLogin)!;
+    return {
+      status: 200,
+      headers: token.kind === 'classic-pat' ? { 'x-oauth-scopes': token.permissions.join(', ') } : {},
+      body: {
+        login: user.login,
+        id: user.id,
+        node_id: Buffer.from(`04:User${user.id}`).toString('base64'),
+        type: 'User',
+        site_admin: false,
+        name: user.name,
+        email: user.email,
+        html_url: `https://github.com/${user.login}`,
+      },
+    };
+  }
+
+  #listGrants(request: SandboxRequest, org: string): SandboxAnswer {
+    const auth = this.#requireAdmin(request, true);
+    if ('status' in auth) return auth;
+    if (org !== this.org) return this.notFound();
+    const grants = [...this.#grants.values()]
+      .map((secret) => this.#tokens.get(secret)!)
+      .filter((t) => !t.revoked)
+      .map((t) => {
+        const owner = this.#users.get(t.ownerLogin)!;
+        return {
+          id: t.grantId,
+          owner: { login: owner.login, id: owner.id, type: 'User', site_admin: false },
+          repository_selection: 'all',
+          repositories_url: `/organizations/${this.orgId}/personal-access-token-requests/${t.grantId}/repositories`,
+          permissions: permissionsObject(t.permissions),
+          access_granted_at: t.createdAt.toISOString(),
+          token_id: t.tokenId,
+          token_name: t.name,
+          token_expired: t.expiresAt !== null && t.expiresAt <= this.#clock(),
+          token_expires_at: t.expiresAt?.toISOString() ?? null,
+          token_last_used_at: t.lastUsedAt?.toISOString() ?? null,
+        };
+      });
+    return this.#page(request, grants, `/orgs/${org}/personal-access-tokens`);
+  }
+
+  #revokeGrants(request: SandboxRequest, org: string, single?: number): SandboxAnswer {
+    const auth = this.#requireAdmin(request, true);
+    if ('status' in auth) return auth;
+    if (org !== this.org) return this.notFound();
+    let body: { action?: string; pat_ids?: unknown };
+    try {
+      body = JSON.parse(request.text || '{}') as typeof body;
+    } catch {
+      return this.#error(400, 'Problems parsing JSON');
+    }
+    const ids = single !== undefined ? [single] : body.pat_ids;
+    if (body.action !== 'revoke' || !Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id))) {
+      return { ...this.#error(422, 'Invalid request.\n\n"action" must be "revoke" and "pat_ids" a list of integers.') };
+    }
+    const secrets = (ids as number[]).map((id) => this.#grants.get(id));
+    if (secrets.some((secret) => secret === undefined || this.#tokens.get(secret)?.revoked)) return this.notFound();
+    for (const secret of secrets) {
+      const token = this.#tokens.get(secret!)!;
+      token.revoked = true;
+      this.#record(auth, 'personal_access_token.access_revoked', 'remove', request, { user: token.ownerLogin, token_name: token.name });
+    }
+    return single !== undefined ? { status: 204 } : { status: 202, body: {} };
+  }
+
+  #repo(repo: string): DeployKey[] | undefined {
+    return this.#repos.get(repo);
+  }
+
+  #deployKeyJson(repo: string, key: DeployKey) {
+    return {
+      id: key.id,
+      key: key.key,
+      url: `https://api.github.com/repos/${repo}/keys/${key.id}`,
+      title: key.title,
+      verified: true,
+      created_at: key.createdAt.toISOString(),
+      read_only: key.readOnly,
+      added_by: key.addedBy,
+      last_used: key.lastUsed?.toISOString() ?? null,
+      enabled: true,
+    };
+  }
+
+  #listKeys(request: SandboxRequest, repo: string): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    const keys = this.#repo(repo);
+    if (!keys) return this.notFound();
+    return this.#page(request, keys.map((key) => this.#deployKeyJson(repo, key)), `/repos/${repo}/keys`);
+  }
+
+  #getKey(request: SandboxRequest, repo: string, id: number): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    const key = this.#repo(repo)?.find((k) => k.id === id);
+    return key ? { status: 200, body: this.#deployKeyJson(repo, key) } : this.notFound();
+  }
+
+  #createKey(request: SandboxRequest, repo: string): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    const keys = this.#repo(repo);
+    if (!keys) return this.notFound();
+    let body: { title?: string; key?: string; read_only?: boolean };
+    try {
+      body = JSON.parse(request.text || '{}') as typeof body;
+    } catch {
+      return this.#error(400, 'Problems parsing JSON');
+    }
+    const invalid = (field: string, code: string, message?: string): SandboxAnswer => ({
+      ...this.#error(422, 'Validation Failed'),
+      body: {
+        message: 'Validation Failed',
+        errors: [{ resource: 'PublicKey', code, field, ...(message ? { message } : {}) }],
+        documentation_url: `${DOCS}/deploy-keys/deploy-keys#create-a-deploy-key`,
+        status: '422',
+      },
+    });
+    if (!body.key) return invalid('key', 'missing_field');
+    if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(body.key)) return invalid('key', 'custom', 'key is invalid. You must supply a key in OpenSSH public key format');
+    const normalised = normalisePublicKey(body.key);
+    const inUse = [...this.#repos.values()].some((list) => list.some((k) => normalisePublicKey(k.key) === normalised));
+    if (inUse) return invalid('key', 'custom', 'key is already in use');
+    const key: DeployKey = {
+      id: this.#id(),
+      key: normalised,
+      title: body.title ?? '',
+      readOnly: body.read_only ?? true,
+      createdAt: this.#clock(),
+      addedBy: auth.token.ownerLogin,
+      lastUsed: null,
+    };
+    keys.push(key);
+    this.#record(auth, 'public_key.create', 'create', request, { repo, title: key.title, public_key_id: key.id });
+    return { status: 201, body: this.#deployKeyJson(repo, key) };
+  }
+
+  #deleteKey(request: SandboxRequest, repo: string, id: number): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    const keys = this.#repo(repo);
+    const index = keys?.findIndex((k) => k.id === id) ?? -1;
+    if (!keys || index < 0) return this.notFound();
+    const [key] = keys.splice(index, 1);
+    this.#record(auth, 'public_key.delete', 'remove', request, { repo, title: key!.title, public_key_id: id });
+    return { status: 204 };
+  }
+
+  #auditLog(request: SandboxRequest, org: string): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    if (org !== this.org) return this.notFound();
+    return this.#page(request, this.auditLog(), `/orgs/${org}/audit-log`);
+  }
+
+  #record(
+    auth: { token: GithubToken; secret: string },
+    action: string,
+    operationType: string,
+    request: SandboxRequest,
+    extra: Record<string, unknown>,
+  ): void {
+    const at = this.#clock().getTime();
+    const actor = this.#users.get(auth.token.ownerLogin)!;
+    this.#audit.push({
+      '@timestamp': at,
+      _document_id: randomUUID().replace(/-/g, '').slice(0, 22),
+      action,
+      actor: actor.login,
+      actor_id: actor.id,
+      created_at: at,
+      org: this.org,
+      org_id: this.orgId,
+      hashed_token: hashedToken(auth.secret),
+      token_id: auth.token.tokenId,
+      programmatic_access_type:
+        auth.token.kind === 'installation'
+          ? 'GitHub App server-to-server token'
+          : auth.token.kind === 'fine-grained-pat'
+            ? 'Fine-grained personal access token'
+            : 'Personal access token (classic)',
+      user_agent: String(request.headers['user-agent'] ?? ''),
+      operation_type: operationType,
+      ...extra,
+    });
+  }
+}
+
+function bearer(request: SandboxRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = header ? /^(?:Bearer|token)\s+(\S+)$/i.exec(header.trim()) : null;
+  return match?.[1];
+}
+
+/** `contents:read` style permissions as GitHub's grant object groups them. */
+function permissionsObject(permissions: string[]) {
+  const repository: Record<string, string> = {};
+  const organization: Record<string, string> = {};
+  for (const permission of permissions) {
+    const [name, level] = permission.split(':');
+    if (!name || !level) continue;
+    if (/^(members|administration_org|organization_)/.test(name)) organization[name] = level;
+    else repository[name] = level;
+  }
+  return { organization, repository, other: {} };
+}

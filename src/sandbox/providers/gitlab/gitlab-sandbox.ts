@@ -1,0 +1,434 @@
+// A local GitLab REST API (v4) for access tokens: project, group and personal access tokens (create, list, get,
+// revoke, native rotate), `GET /personal_access_tokens/self`, last_used_at moving on every authenticated call,
+// audit events for token changes, and GitLab's 429 "Retry later" with Retry-After.
+import type { Clock } from '../../../runtime/clock.js';
+import { systemClock } from '../../../runtime/clock.js';
+import { SandboxPathRouter } from '../../sandbox-path-router.js';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
+import type { SandboxSeed } from '../../sandbox-seed.js';
+import { generateGitlabToken } from './gitlab-token-format.js';
+
+const API = '/api/v4';
+const ADMIN_USER_ID = 1;
+const ROTATED_LIFETIME_DAYS = 7;
+
+export interface GitlabSandboxOptions {
+  clock?: Clock;
+  projects?: number[];
+  groups?: number[];
+}
+
+type OwnerType = 'project' | 'group' | 'user';
+
+interface GitlabUser {
+  id: number;
+  username: string;
+  name: string;
+  admin: boolean;
+  bot: boolean;
+}
+
+interface GitlabToken {
+  id: number;
+  name: string;
+  scopes: string[];
+  userId: number;
+  ownerType: OwnerType;
+  ownerId: number;
+  accessLevel?: number;
+  createdAt: Date;
+  expiresAt: string | null;
+  lastUsedAt: Date | null;
+  revoked: boolean;
+  secret: string;
+}
+
+export interface GitlabAuditEvent {
+  id: number;
+  author_id: number;
+  entity_id: number;
+  entity_type: 'Project' | 'Group' | 'User';
+  event_name: string;
+  details: {
+    custom_message: string;
+    author_name: string;
+    author_class: string;
+    target_id: number;
+    target_type: string;
+    target_details: string;
+    ip_address: string;
+    entity_path: string;
+  };
+  created_at: string;
+}
+
+export class GitlabSandbox implements SandboxProvider {
+  readonly name = 'gitlab';
+  /** The adapter's credential: a personal access token of an administrator. */
+  readonly adminToken: string;
+  readonly #clock: Clock;
+  readonly #router = new SandboxPathRouter();
+  readonly #users = new Map<number, GitlabUser>();
+  readonly #tokensById = new Map<number, GitlabToken>();
+  readonly #tokensBySecret = new Map<string, GitlabToken>();
+  readonly #projects = new Set<number>();
+  readonly #groups = new Set<number>();
+  readonly #audit: GitlabAuditEvent[] = [];
+  #nextTokenId = 1;
+  #nextUserId = 2;
+  #nextBotId = 1_000_000;
+  #nextEventId = 1;
+
+  constructor(options: GitlabSandboxOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    for (const id of options.projects ?? [1, 2, 3]) this.#projects.add(id);
+    for (const id of options.groups ?? [1]) this.#groups.add(id);
+    this.#users.set(ADMIN_USER_ID, { id: ADMIN_USER_ID, username: 'root', name: 'Administrator', admin: true, bot: false });
+    this.adminToken = this.#mint({ name: 'keyledger', scopes: ['api', 'admin_mode'], userId: ADMIN_USER_ID, ownerType: 'user', ownerId: ADMIN_USER_ID, expiresAt: null }).secret;
+    const r = this.#router;
+    for (const type of ['projects', 'groups'] as const) {
+      const ownerType = type === 'projects' ? 'project' : 'group';
+      r.add('GET', `${API}/${type}/:id/access_tokens`, `gitlab:GET /${type}/:id/access_tokens`, (req, p) => this.#list(req, ownerType, Number(p.id)));
+      r.add('POST', `${API}/${type}/:id/access_tokens`, `gitlab:POST /${type}/:id/access_tokens`, (req, p) => this.#create(req, ownerType, Number(p.id)));
+      r.add('GET', `${API}/${type}/:id/access_tokens/:token_id`, `gitlab:GET /${type}/:id/access_tokens/:token_id`, (req, p) =>
+        this.#get(req, ownerType, Number(p.id), Number(p.token_id)),
+      );
+      r.add('DELETE', `${API}/${type}/:id/access_tokens/:token_id`, `gitlab:DELETE /${type}/:id/access_tokens/:token_id`, (req, p) =>
+        this.#revoke(req, ownerType, Number(p.id), Number(p.token_id)),
+      );
+      r.add('POST', `${API}/${type}/:id/access_tokens/:token_id/rotate`, `gitlab:POST /${type}/:id/access_tokens/:token_id/rotate`, (req, p) =>
+        this.#rotate(req, ownerType, Number(p.id), Number(p.token_id)),
+      );
+    }
+    r.add('POST', `${API}/users/:user_id/personal_access_tokens`, 'gitlab:POST /users/:user_id/personal_access_tokens', (req, p) =>
+      this.#create(req, 'user', Number(p.user_id)),
+    );
+    r.add('GET', `${API}/personal_access_tokens/self`, 'gitlab:GET /personal_access_tokens/self', (req) => this.#self(req));
+    r.add('GET', `${API}/personal_access_tokens`, 'gitlab:GET /personal_access_tokens', (req) => this.#listPersonal(req));
+    r.add('GET', `${API}/personal_access_tokens/:id`, 'gitlab:GET /personal_access_tokens/:id', (req, p) => this.#get(req, 'user', undefined, Number(p.id)));
+    r.add('DELETE', `${API}/personal_access_tokens/:id`, 'gitlab:DELETE /personal_access_tokens/:id', (req, p) =>
+      this.#revoke(req, 'user', undefined, Number(p.id)),
+    );
+    r.add('POST', `${API}/personal_access_tokens/:id/rotate`, 'gitlab:POST /personal_access_tokens/:id/rotate', (req, p) =>
+      this.#rotate(req, 'user', undefined, Number(p.id)),
+    );
+    r.add('GET', `${API}/audit_events`, 'gitlab:GET /audit_events', (req) => this.#auditEvents(req));
+  }
+
+  load(seed: SandboxSeed): void {
+    const logins = new Map(seed.people.map((person) => [person.email, person]));
+    // As on GitLab, each project or group token belongs to a bot user of its own.
+    for (const key of seed.keys) {
+      if (key.provider !== this.name) continue;
+      const [type, rawId] = key.account.split(':') as [OwnerType, string];
+      const ownerId = Number(rawId);
+      if (type === 'project') this.#projects.add(ownerId);
+      if (type === 'group') this.#groups.add(ownerId);
+      if (type === 'user' && !this.#users.has(ownerId)) {
+        const person = key.createdBy ? logins.get(key.createdBy) : undefined;
+        this.#users.set(ownerId, { id: ownerId, username: person?.login ?? `user${ownerId}`, name: person?.name ?? `User ${ownerId}`, admin: false, bot: false });
+        this.#nextUserId = Math.max(this.#nextUserId, ownerId + 1);
+      }
+      const userId = type === 'user' ? ownerId : this.#botUser(type, ownerId);
+      const token: GitlabToken = {
+        id: Number(key.providerKeyId),
+        name: key.name,
+        scopes: key.permissions.length ? key.permissions : ['read_api'],
+        userId,
+        ownerType: type,
+        ownerId,
+        ...(type !== 'user' ? { accessLevel: key.permissions.includes('api') ? 40 : 30 } : {}),
+        createdAt: new Date(key.createdAt),
+        expiresAt: key.expiresAt ? key.expiresAt.slice(0, 10) : null,
+        lastUsedAt: key.lastUsedAt ? new Date(key.lastUsedAt) : null,
+        revoked: key.status !== 'active',
+        secret: key.secret,
+      };
+      this.#tokensById.set(token.id, token);
+      this.#tokensBySecret.set(token.secret, token);
+      this.#nextTokenId = Math.max(this.#nextTokenId, token.id + 1);
+    }
+  }
+
+  match(request: SandboxRequest): SandboxRouteMatch | undefined {
+    return this.#router.match(request);
+  }
+
+  notFound(): SandboxAnswer {
+    return { status: 404, body: { message: '404 Not Found' } };
+  }
+
+  rateLimited(retryAfter: string, status?: number): SandboxAnswer {
+    const reset = Math.floor(Date.now() / 1000) + (Number(retryAfter) || 60);
+    return {
+      status: status ?? 429,
+      headers: {
+        'content-type': 'text/plain',
+        'retry-after': retryAfter,
+        'ratelimit-limit': '2000',
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': String(reset),
+        'ratelimit-name': 'throttle_authenticated_api',
+      },
+      body: 'Retry later\n',
+    };
+  }
+
+  failure(status: number, echo?: string): SandboxAnswer {
+    return { status, body: { message: `${status} Internal Server Error${echo ? ` (PRIVATE-TOKEN ${echo})` : ''}` } };
+  }
+
+  callerSecret(request: SandboxRequest): string | undefined {
+    return tokenOf(request);
+  }
+
+  control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
+    if (request.method === 'GET' && subpath === 'admin-token') return { status: 200, body: { token: this.adminToken } };
+    return undefined;
+  }
+
+  auditLog(): GitlabAuditEvent[] {
+    return [...this.#audit];
+  }
+
+  groundTruth(): unknown {
+    return {
+      projects: [...this.#projects],
+      groups: [...this.#groups],
+      tokens: [...this.#tokensById.values()]
+        .filter((t) => t.userId !== ADMIN_USER_ID)
+        .map((t) => ({ id: t.id, owner: `${t.ownerType}:${t.ownerId}`, name: t.name, revoked: t.revoked, lastUsedAt: t.lastUsedAt?.toISOString() ?? null })),
+    };
+  }
+
+  #botUser(type: OwnerType, ownerId: number): number {
+    // Bot ids live far above people's, so an organisation's user ids never collide with them.
+    const id = this.#nextBotId++;
+    this.#users.set(id, { id, username: `${type}_${ownerId}_bot_${id}`, name: `${type} ${ownerId} bot`, admin: false, bot: true });
+    return id;
+  }
+
+  #mint(input: Omit<GitlabToken, 'id' | 'secret' | 'createdAt' | 'lastUsedAt' | 'revoked'>): GitlabToken {
+    const token: GitlabToken = {
+      ...input,
+      id: this.#nextTokenId++,
+      secret: generateGitlabToken(Math.random),
+      createdAt: this.#clock(),
+      lastUsedAt: null,
+      revoked: false,
+    };
+    this.#tokensById.set(token.id, token);
+    this.#tokensBySecret.set(token.secret, token);
+    return token;
+  }
+
+  #active(token: GitlabToken): boolean {
+    return !token.revoked && (token.expiresAt === null || token.expiresAt > this.#clock().toISOString().slice(0, 10));
+  }
+
+  #json(token: GitlabToken, withSecret = false) {
+    return {
+      id: token.id,
+      name: token.name,
+      revoked: token.revoked,
+      created_at: token.createdAt.toISOString(),
+      description: null,
+      scopes: token.scopes,
+      user_id: token.userId,
+      last_used_at: token.lastUsedAt?.toISOString() ?? null,
+      active: this.#active(token),
+      expires_at: token.expiresAt,
+      ...(token.accessLevel !== undefined ? { access_level: token.accessLevel } : {}),
+      ...(withSecret ? { token: token.secret } : {}),
+    };
+  }
+
+  #authenticate(request: SandboxRequest): GitlabToken | SandboxAnswer {
+    const secret = tokenOf(request);
+    const token = secret ? this.#tokensBySecret.get(secret) : undefined;
+    if (!token || !this.#active(token)) return { status: 401, body: { message: '401 Unauthorized' } };
+    // GitLab records use on every authenticated request.
+    token.lastUsedAt = this.#clock();
+    return token;
+  }
+
+  #admin(request: SandboxRequest): GitlabToken | SandboxAnswer {
+    const token = this.#authenticate(request);
+    if ('status' in token) return token;
+    if (!this.#users.get(token.userId)?.admin) return { status: 403, body: { message: '403 Forbidden' } };
+    return token;
+  }
+
+  #ownerExists(type: OwnerType, id: number): boolean {
+    if (type === 'project') return this.#projects.has(id);
+    if (type === 'group') return this.#groups.has(id);
+    return this.#users.has(id) && !this.#users.get(id)!.bot;
+  }
+
+  #ownerNotFound(type: OwnerType): SandboxAnswer {
+    const label = type === 'project' ? 'Project' : type === 'group' ? 'Group' : 'User';
+    return { status: 404, body: { message: `404 ${label} Not Found` } };
+  }
+
+  #page<T>(request: SandboxRequest, items: T[]): SandboxAnswer {
+    const perPage = Math.min(100, Math.max(1, Number(request.query.get('per_page') ?? 20) || 20));
+    const page = Math.max(1, Number(request.query.get('page') ?? 1) || 1);
+    const totalPages = Math.max(1, Math.ceil(items.length / perPage));
+    const headers: Record<string, string> = {
+      'x-page': String(page),
+      'x-per-page': String(perPage),
+      'x-total': String(items.length),
+      'x-total-pages': String(totalPages),
+      'x-next-page': page < totalPages ? String(page + 1) : '',
+    };
+    if (page < totalPages) {
+      const next = new URLSearchParams(request.query);
+      next.set('page', String(page + 1));
+      next.set('per_page', String(perPage));
+      headers.link = `<http://${request.headers.host ?? '127.0.0.1'}${request.path}?${next}>; rel="next"`;
+    }
+    return { status: 200, headers, body: items.slice((page - 1) * perPage, page * perPage) };
+  }
+
+  #list(request: SandboxRequest, type: OwnerType, ownerId: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    if (!this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
+    const tokens = [...this.#tokensById.values()].filter((t) => t.ownerType === type && t.ownerId === ownerId);
+    return this.#page(request, tokens.map((t) => this.#json(t)));
+  }
+
+  #listPersonal(request: SandboxRequest): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    const userId = request.query.get('user_id');
+    const tokens = [...this.#tokensById.values()].filter((t) => (userId ? t.userId === Number(userId) : true));
+    return this.#page(request, tokens.map((t) => this.#json(t)));
+  }
+
+  #find(type: OwnerType, ownerId: number | undefined, tokenId: number): GitlabToken | undefined {
+    const token = this.#tokensById.get(tokenId);
+    if (!token) return undefined;
+    if (ownerId === undefined) return token;
+    return token.ownerType === type && token.ownerId === ownerId ? token : undefined;
+  }
+
+  #get(request: SandboxRequest, type: OwnerType, ownerId: number | undefined, tokenId: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    if (ownerId !== undefined && !this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
+    const token = this.#find(type, ownerId, tokenId);
+    return token ? { status: 200, body: this.#json(token) } : this.notFound();
+  }
+
+  #self(request: SandboxRequest): SandboxAnswer {
+    const token = this.#authenticate(request);
+    if ('status' in token) return token;
+    return { status: 200, body: this.#json(token) };
+  }
+
+  #create(request: SandboxRequest, type: OwnerType, ownerId: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    if (!this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
+    let body: { name?: string; scopes?: string[]; expires_at?: string; access_level?: number };
+    try {
+      body = JSON.parse(request.text || '{}') as typeof body;
+    } catch {
+      return { status: 400, body: { error: 'body is invalid JSON' } };
+    }
+    if (!body.name) return { status: 400, body: { error: 'name is missing' } };
+    if (!Array.isArray(body.scopes) || body.scopes.length === 0) return { status: 400, body: { error: 'scopes is missing' } };
+    if (!body.expires_at) return { status: 400, body: { message: { expires_at: ["can't be blank"] } } };
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(body.expires_at)) return { status: 400, body: { error: 'expires_at is invalid' } };
+    const maxDate = new Date(this.#clock().getTime() + 400 * 86_400_000).toISOString().slice(0, 10);
+    if (body.expires_at > maxDate) {
+      return { status: 400, body: { message: { expires_at: ['must be before the maximum allowable lifetime (400 days)'] } } };
+    }
+    const token = this.#mint({
+      name: body.name,
+      scopes: body.scopes,
+      userId: type === 'user' ? ownerId : this.#botUser(type, ownerId),
+      ownerType: type,
+      ownerId,
+      ...(type !== 'user' ? { accessLevel: body.access_level ?? 40 } : {}),
+      expiresAt: body.expires_at,
+    });
+    this.#record(auth, type, ownerId, token, 'created', request);
+    return { status: 201, body: this.#json(token, true) };
+  }
+
+  #revoke(request: SandboxRequest, type: OwnerType, ownerId: number | undefined, tokenId: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    if (ownerId !== undefined && !this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
+    const token = this.#find(type, ownerId, tokenId);
+    if (!token) return this.notFound();
+    if (token.revoked) return { status: 400, body: { message: '400 Bad request - Token already revoked' } };
+    token.revoked = true;
+    this.#record(auth, token.ownerType, token.ownerId, token, 'revoked', request);
+    return { status: 204 };
+  }
+
+  #rotate(request: SandboxRequest, type: OwnerType, ownerId: number | undefined, tokenId: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    if (ownerId !== undefined && !this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
+    const old = this.#find(type, ownerId, tokenId);
+    if (!old) return this.notFound();
+    if (!this.#active(old)) return { status: 400, body: { message: '400 Bad request - Token already revoked' } };
+    const requested = request.query.get('expires_at') ?? (JSON.parse(request.text || '{}') as { expires_at?: string }).expires_at;
+    old.revoked = true;
+    const token = this.#mint({
+      name: old.name,
+      scopes: old.scopes,
+      userId: old.userId,
+      ownerType: old.ownerType,
+      ownerId: old.ownerId,
+      ...(old.accessLevel !== undefined ? { accessLevel: old.accessLevel } : {}),
+      expiresAt: requested ?? new Date(this.#clock().getTime() + ROTATED_LIFETIME_DAYS * 86_400_000).toISOString().slice(0, 10),
+    });
+    this.#record(auth, old.ownerType, old.ownerId, token, 'rotated', request, old.id);
+    return { status: 200, body: this.#json(token, true) };
+  }
+
+  #auditEvents(request: SandboxRequest): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    return this.#page(request, [...this.#audit].reverse());
+  }
+
+  #record(author: GitlabToken, type: OwnerType, ownerId: number, token: GitlabToken, verb: 'created' | 'revoked' | 'rotated', request: SandboxRequest, previousId?: number): void {
+    const authorUser = this.#users.get(author.userId)!;
+    const label = type === 'project' ? 'project access token' : type === 'group' ? 'group access token' : 'personal access token';
+    const message =
+      verb === 'rotated'
+        ? `Rotated ${label} with token_id: ${previousId}, new token_id: ${token.id}`
+        : `${verb === 'created' ? 'Created' : 'Revoked'} ${label} with token_id: ${token.id}${verb === 'created' ? ` with scopes: [${token.scopes.map((s) => `:${s}`).join(', ')}]` : ''}`;
+    this.#audit.push({
+      id: this.#nextEventId++,
+      author_id: authorUser.id,
+      entity_id: ownerId,
+      entity_type: type === 'project' ? 'Project' : type === 'group' ? 'Group' : 'User',
+      event_name: `${type === 'user' ? 'personal' : type}_access_token_${verb}`,
+      details: {
+        custom_message: message,
+        author_name: authorUser.name,
+        author_class: 'User',
+        target_id: token.id,
+        target_type: 'PersonalAccessToken',
+        target_details: token.name,
+        ip_address: request.remoteAddress.replace(/^::ffff:/, ''),
+        entity_path: type === 'user' ? (this.#users.get(ownerId)?.username ?? String(ownerId)) : `${type}-${ownerId}`,
+      },
+      created_at: this.#clock().toISOString(),
+    });
+  }
+}
+
+function tokenOf(request: SandboxRequest): string | undefined {
+  const privateToken = request.headers['private-token'];
+  if (typeof privateToken === 'string' && privateToken) return privateToken;
+  const match = request.headers.authorization ? /^Bearer\s+(\S+)$/i.exec(request.headers.authorization.trim()) : null;
+  return match?.[1];
+}
