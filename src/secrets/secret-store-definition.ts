@@ -1,0 +1,28 @@
+// What a secret store folder hands the table (secret-store-table.ts): its kind, the zod schema of its options,
+// and a factory. The context carries what stores take from outside — environment, clock, the operational store.
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import type { Clock } from '../runtime/clock.js';
+import type { SecretStore } from './secret-store.js';
+
+export interface SecretStoreContext {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock?: Clock;
+  /** The operational store's database; the embedded store keeps its ciphertexts there. */
+  // biome-ignore lint/suspicious/noExplicitAny: the operational schema lives in src/db; stores use their own tables.
+  operationalDb?: Kysely<any>;
+}
+
+export interface SecretStoreDefinition<Schema extends z.ZodType = z.ZodType> {
+  kind: string;
+  /** One line for `--help` and docs. */
+  description: string;
+  optionsSchema: Schema;
+  /**
+   * Fills options a user left out from the environment, the way the store's own tools do (VAULT_ADDR,
+   * VAULT_TOKEN, AWS_REGION...), before validation.
+   */
+  defaultsFromEnv?(env: NodeJS.ProcessEnv): Record<string, unknown>;
+  create(options: z.output<Schema>, context: SecretStoreContext): SecretStore;
+}
