@@ -35,6 +35,24 @@ export interface IdempotencyRecordsTable {
   updated_at: string;
 }
 
+/** A key of the `internal` provider (src/providers/internal/): its keyed hash, never the key. */
+export interface InternalKeysTable {
+  /** `ik_` + 16 hex: the provider key id the registry records. */
+  id: string;
+  name: string;
+  account: string | null;
+  environment: string;
+  /** HMAC-SHA256 (hex) of the key under the organisation's verification key. */
+  key_hash: string;
+  /** JSON text: the permissions granted. */
+  permissions: string;
+  status: 'active' | 'revoked';
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -42,4 +60,5 @@ export interface IdempotencyRecordsTable {
 export interface OperationalSchema {
   events: EventsTable;
   idempotency_records: IdempotencyRecordsTable;
+  internal_keys: InternalKeysTable;
 }

@@ -5,12 +5,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as events from './0001_events.js';
 import * as idempotencyRecords from './0002_idempotency_records.js';
 import * as embeddedSecrets from './0003_embedded_secrets.js';
+import * as internalKeys from './0004_internal_keys.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0001_events': events,
   '0002_idempotency_records': idempotencyRecords,
   '0003_embedded_secrets': embeddedSecrets,
+  '0004_internal_keys': internalKeys,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */
