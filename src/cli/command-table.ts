@@ -9,6 +9,7 @@ import { registerStartCommand } from './commands/start.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerHookCommand } from './commands/hook.js';
+import { registerMasterKeyCommand } from './commands/master-key.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -20,4 +21,5 @@ export const commandTable: RegisterCommand[] = [
   registerEventsCommand,
   registerScanCommand,
   registerHookCommand,
+  registerMasterKeyCommand,
 ];

@@ -65,6 +65,17 @@ export class MasterKeyFile implements MasterKeySource {
     return this.path;
   }
 
+  /** True when the file is there; `load()` would otherwise create it. */
+  async exists(): Promise<boolean> {
+    try {
+      await stat(this.path);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw this.#unreadable(error);
+    }
+  }
+
   async load(): Promise<MasterKeyring> {
     let info: { mtimeMs: number; size: number; ino: number };
     try {

@@ -1,0 +1,106 @@
+// `keyledger master-key status` shows which master keys wrap the embedded store's data keys and how many rows
+// each wraps; `keyledger master-key rotate` puts a new key in charge and re-wraps every row without downtime
+// (src/secrets/embedded/embedded-master-key-rotation.ts). Exit 0 when all is well, 1 when rows are unreadable or
+// could not be re-wrapped, 2 on errors.
+import { openOperationalStore } from '../../db/operational-store.js';
+import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
+import { ConfigError } from '../../errors/keyledger-error.js';
+import {
+  DEFAULT_REWRAP_BATCH_SIZE,
+  type MasterKeyRotationReport,
+  type MasterKeySource,
+  type MasterKeyStatus,
+  MasterKeyFile,
+  embeddedMasterKeyStatus,
+  environmentRetirementHint,
+  masterKeySourceFor,
+  rotateEmbeddedMasterKey,
+} from '../../secrets/embedded/index.js';
+import { type CliContext, palette, printJson } from '../cli-context.js';
+import type { RegisterCommand } from '../command-table.js';
+import { EXIT_VIOLATIONS } from '../exit-codes.js';
+import { parsePositiveInt } from '../option-parsers.js';
+import { renderTable } from '../render/table.js';
+
+export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
+  const command = program.command('master-key').description("the embedded secret store's master key: status and rotation");
+  command
+    .command('status')
+    .description('show the keyring and how many secret versions each master key wraps (exit 1 if a row names a key the keyring lacks)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
+      if (source instanceof MasterKeyFile && !(await source.exists())) {
+        if (options.json) printJson(context, { source: source.description, activeKeyId: null, keys: [] });
+        else context.stdout.write(`no master key yet at ${source.description}: it is created when the first secret is stored\n`);
+        return;
+      }
+      const status = await withOperationalDb(context, (db) => embeddedMasterKeyStatus(db, source));
+      if (status.keys.some((key) => key.state === 'unknown')) context.exitCode = EXIT_VIOLATIONS;
+      if (options.json) printJson(context, status);
+      else context.stdout.write(renderStatus(context, status));
+    });
+  command
+    .command('rotate')
+    .description('make a new master key active, re-wrap every data key under it in batches, then retire the old key')
+    .option('--batch-size <n>', `rows re-wrapped per transaction (default ${DEFAULT_REWRAP_BATCH_SIZE})`, parsePositiveInt)
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; batchSize?: number }) => {
+      const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
+      await refuseWithoutKey(source);
+      const report = await withOperationalDb(context, (db) =>
+        rotateEmbeddedMasterKey(db, source, { batchSize: options.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE }),
+      );
+      if (report.failed.length > 0) context.exitCode = EXIT_VIOLATIONS;
+      if (options.json) printJson(context, { ...report, hint: environmentRetirementHint(report) ?? null });
+      else context.stdout.write(renderRotation(context, report));
+    });
+};
+
+async function refuseWithoutKey(source: MasterKeySource): Promise<void> {
+  if (source instanceof MasterKeyFile && !(await source.exists())) {
+    throw new ConfigError(`no master key at ${source.description}: nothing is encrypted yet, so there is nothing to rotate`, {
+      code: 'E_MASTER_KEY',
+    });
+  }
+}
+
+async function withOperationalDb<T>(context: CliContext, work: (db: Parameters<typeof embeddedMasterKeyStatus>[0]) => Promise<T>): Promise<T> {
+  const store = await openOperationalStore(resolveOperationalStoreOptions(context));
+  try {
+    return await work(store.db);
+  } finally {
+    await store.close();
+  }
+}
+
+function renderStatus(context: CliContext, status: MasterKeyStatus): string {
+  const colors = palette(context);
+  const rows = status.keys.map((key) => [key.id, key.state, String(key.versions)]);
+  let text = `master keys from ${status.source}\n${renderTable(['KEY ID', 'STATE', 'VERSIONS'], rows)}`;
+  for (const key of status.keys.filter((candidate) => candidate.state === 'unknown')) {
+    text += `${colors.red('✖')} ${key.versions} version${key.versions === 1 ? '' : 's'} wrapped by ${key.id}, which the keyring does not hold: they cannot be read\n`;
+  }
+  const retiring = status.keys.filter((key) => key.state === 'retiring');
+  if (retiring.length > 0) text += `${colors.yellow('!')} a rotation is unfinished: run \`keyledger master-key rotate\` to finish it\n`;
+  return text;
+}
+
+function renderRotation(context: CliContext, report: MasterKeyRotationReport): string {
+  const colors = palette(context);
+  const lines: string[] = [];
+  const headline =
+    report.previousActiveKeyId === report.activeKeyId
+      ? `master key ${report.activeKeyId} kept; rows re-wrapped to it`
+      : `master key rotated: ${report.previousActiveKeyId} → ${report.activeKeyId}`;
+  lines.push(`${report.failed.length === 0 ? colors.green('✔') : colors.red('✖')} ${headline}`);
+  lines.push(`  re-wrapped ${report.rewrapped} data key${report.rewrapped === 1 ? '' : 's'}`);
+  if (report.retiredKeyIds.length > 0) lines.push(`  retired ${report.retiredKeyIds.join(', ')}`);
+  for (const failure of report.failed) lines.push(`  ${colors.red('✖')} ${failure.path} version ${failure.version}: ${failure.code}`);
+  if (report.failed.length > 0) {
+    lines.push(`  ${report.keysStillInUse.join(', ')} kept as retiring until these rows are repaired or deleted`);
+  }
+  const hint = environmentRetirementHint(report);
+  if (hint) lines.push(`  ${hint}`);
+  return `${lines.join('\n')}\n`;
+}
