@@ -1,10 +1,11 @@
 // A local server speaking HashiCorp Vault's HTTP API for what keyledger uses: KV version 2 (data, metadata,
 // delete, destroy) under `/v1/<mount>/`, token auth (`X-Vault-Token`), AppRole login, and Enterprise namespaces
-// (`X-Vault-Namespace`), answering with Vault's status codes and `{"errors": [...]}` bodies. For tests and
-// `npm start`; the Vault adapter knows it only by its URL.
+// (`X-Vault-Namespace`), answering with Vault's status codes and `{"errors": [...]}` bodies. It plugs into the
+// shared sandbox server, so faults, rate limits and request counts work as for every provider. The Vault adapter
+// knows it only by its URL.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../sandbox-server.js';
+import { SandboxServer } from '../sandbox-server.js';
 import { VaultKvEngine, VaultKvError } from './vault-kv-engine.js';
 
 export interface VaultSandboxAppRole {
@@ -36,8 +37,10 @@ export interface VaultSandbox {
   rootToken: string;
   /** Expires every token but the root token, as a TTL running out would. */
   expireTokens(): void;
-  /** Requests per `METHOD route` since start, e.g. `POST auth/approle/login`. */
+  /** Requests per operation since start, e.g. `vault:POST auth/approle/login`, `vault:GET secret/metadata`. */
   requestCounts(): Record<string, number>;
+  provider: VaultSandboxProvider;
+  server: SandboxServer;
   close(): Promise<void>;
 }
 
@@ -46,177 +49,206 @@ interface TokenEntry {
   expiresAt: number | null;
 }
 
-export async function startVaultSandbox(options: VaultSandboxOptions = {}): Promise<VaultSandbox> {
-  const now = options.now ?? (() => new Date());
-  const rootToken = options.rootToken ?? `hvs.root${randomBytes(12).toString('hex')}`;
-  const mounts = new Set(options.mounts ?? ['secret']);
-  const tokens = new Map<string, TokenEntry>([[rootToken, { namespace: '', expiresAt: null }]]);
-  const engines = new Map<string, VaultKvEngine>();
-  const counts = new Map<string, number>();
+const UNPARSEABLE = Symbol('unparseable');
 
-  const engineFor = (namespace: string, mount: string): VaultKvEngine => {
-    const key = `${namespace}\u0000${mount}`;
-    let engine = engines.get(key);
-    if (!engine) {
-      engine = new VaultKvEngine({ now, ...(options.maxVersions !== undefined ? { maxVersions: options.maxVersions } : {}) });
-      engines.set(key, engine);
+export class VaultSandboxProvider implements SandboxProvider {
+  readonly name = 'vault';
+  readonly rootToken: string;
+  readonly #options: VaultSandboxOptions;
+  readonly #now: () => Date;
+  readonly #mounts: Set<string>;
+  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #engines = new Map<string, VaultKvEngine>();
+  readonly #audit: Array<{ time: string; operation: string; namespace: string; status: number }> = [];
+
+  constructor(options: VaultSandboxOptions = {}) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#mounts = new Set(options.mounts ?? ['secret']);
+    this.rootToken = options.rootToken ?? `hvs.root${randomBytes(12).toString('hex')}`;
+    this.#tokens.set(this.rootToken, { namespace: '', expiresAt: null });
+  }
+
+  match(request: SandboxRequest): SandboxRouteMatch | undefined {
+    if (!request.path.startsWith('/v1/')) return undefined;
+    const route = request.path.slice('/v1/'.length).split('/').map(decodeURIComponent).join('/');
+    const kv = /^([^/]+)\/(data|metadata|delete|destroy)\//.exec(route);
+    const name = kv ? `${kv[1]}/${kv[2]}` : route;
+    return { operation: `vault:${request.method} ${name}`, handle: () => this.#handle(request, route) };
+  }
+
+  notFound(): SandboxAnswer {
+    return errors(404, []);
+  }
+
+  rateLimited(retryAfter: string, status?: number): SandboxAnswer {
+    const answer = errors(status ?? 429, ['request path: rate limit quota exceeded']);
+    answer.headers = { ...answer.headers, 'retry-after': retryAfter };
+    return answer;
+  }
+
+  failure(status: number, echo?: string): SandboxAnswer {
+    const text = status === 503 ? 'Vault is sealed' : 'internal error';
+    return errors(status, [echo ? `${text} (token ${echo})` : text]);
+  }
+
+  callerSecret(request: SandboxRequest): string | undefined {
+    return header(request, 'x-vault-token');
+  }
+
+  auditLog(): unknown {
+    return [...this.#audit];
+  }
+
+  groundTruth(): unknown {
+    return { engines: [...this.#engines.keys()].map((key) => key.replace('\u0000', ' ')), tokens: this.#tokens.size };
+  }
+
+  /** Expires every token but the root token. */
+  expireTokens(): void {
+    for (const [token, entry] of this.#tokens) if (entry.expiresAt !== null) this.#tokens.delete(token);
+  }
+
+  #handle(request: SandboxRequest, route: string): SandboxAnswer {
+    const namespace = normaliseNamespace(header(request, 'x-vault-namespace'));
+    let body: unknown;
+    try {
+      body = request.text.trim() === '' ? undefined : JSON.parse(request.text);
+    } catch {
+      body = UNPARSEABLE;
     }
-    return engine;
-  };
+    const answer = body === UNPARSEABLE ? errors(400, ['error parsing JSON']) : this.#route(request, route, namespace, body);
+    this.#audit.push({ time: this.#now().toISOString(), operation: `${request.method} ${route}`, namespace, status: answer.status });
+    return answer;
+  }
 
-  const authorised = (token: string | undefined, namespace: string): boolean => {
+  #route(request: SandboxRequest, route: string, namespace: string, body: unknown): SandboxAnswer {
+    const method = request.method;
+    const write = method === 'POST' || method === 'PUT';
+    if (method === 'GET' && route === 'sys/health') {
+      return json(200, { initialized: true, sealed: false, standby: false, version: '1.17.0-sandbox', server_time_utc: Math.floor(this.#now().getTime() / 1000) });
+    }
+    const approle = this.#options.approle;
+    if (approle && write && route === `auth/${approle.mount ?? 'approle'}/login`) return this.#login(approle, namespace, body);
+
+    const token = header(request, 'x-vault-token') ?? bearer(header(request, 'authorization'));
+    if (!this.#authorised(token, namespace)) return errors(403, ['permission denied']);
+
+    const match = /^([^/]+)\/(data|metadata|delete|destroy)\/(.+?)\/?$/.exec(route);
+    if (!match || !this.#mounts.has(match[1]!)) return errors(404, [`no handler for route "${route}". route entry not found.`]);
+    const [, mount, kind, secretPath] = match as unknown as [string, string, string, string];
+    const engine = this.#engine(namespace, mount);
+    try {
+      if (kind === 'data' && method === 'GET') return envelope(engine.read(secretPath, request.query.get('version')));
+      if (kind === 'data' && write) return envelope(engine.write(secretPath, body));
+      if (kind === 'data' && method === 'DELETE') return noContent(() => engine.deleteLatest(secretPath));
+      if (kind === 'metadata' && method === 'GET') return envelope(engine.readMetadata(secretPath));
+      if (kind === 'metadata' && write) return noContent(() => engine.writeMetadata(secretPath, body));
+      if (kind === 'metadata' && method === 'DELETE') return noContent(() => engine.deleteMetadata(secretPath));
+      if (kind === 'destroy' && write) return noContent(() => engine.destroy(secretPath, body));
+    } catch (error) {
+      if (error instanceof VaultKvError) return error.body !== undefined ? json(error.status, error.body) : errors(error.status, error.errors);
+      throw error;
+    }
+    return errors(405, ['unsupported operation']);
+  }
+
+  #login(approle: VaultSandboxAppRole, namespace: string, body: unknown): SandboxAnswer {
+    const input = (body ?? {}) as Record<string, unknown>;
+    if (typeof input.role_id !== 'string' || input.role_id === '') return errors(400, ['missing role_id']);
+    const sameNamespace = normaliseNamespace(approle.namespace) === namespace;
+    if (!sameNamespace || input.role_id !== approle.roleId || input.secret_id !== approle.secretId) {
+      return errors(400, ['invalid role or secret ID']);
+    }
+    const ttl = approle.tokenTtlSeconds ?? 3600;
+    const token = `hvs.${randomBytes(18).toString('base64url')}`;
+    this.#tokens.set(token, { namespace, expiresAt: this.#now().getTime() + ttl * 1000 });
+    return envelope(null, {
+      client_token: token,
+      accessor: randomBytes(12).toString('hex'),
+      policies: ['default', 'keyledger'],
+      token_policies: ['default', 'keyledger'],
+      metadata: { role_name: 'keyledger' },
+      lease_duration: ttl,
+      renewable: true,
+      entity_id: randomUUID(),
+      token_type: 'service',
+      orphan: true,
+    });
+  }
+
+  #authorised(token: string | undefined, namespace: string): boolean {
     if (!token) return false;
-    const entry = tokens.get(token);
+    const entry = this.#tokens.get(token);
     if (!entry) return false;
-    if (entry.expiresAt !== null && entry.expiresAt <= now().getTime()) {
-      tokens.delete(token);
+    if (entry.expiresAt !== null && entry.expiresAt <= this.#now().getTime()) {
+      this.#tokens.delete(token);
       return false;
     }
     // A token reaches its own namespace and those beneath it.
     return entry.namespace === '' || namespace === entry.namespace || namespace.startsWith(`${entry.namespace}/`);
-  };
+  }
 
-  const handle = (method: string, route: string, query: URLSearchParams, headers: IncomingMessage['headers'], body: unknown): Answer => {
-    const namespace = normaliseNamespace(header(headers, 'x-vault-namespace'));
-    if (method === 'GET' && route === 'sys/health') {
-      return { status: 200, body: { initialized: true, sealed: false, standby: false, version: '1.17.0-sandbox', server_time_utc: Math.floor(now().getTime() / 1000) } };
+  #engine(namespace: string, mount: string): VaultKvEngine {
+    const key = `${namespace}\u0000${mount}`;
+    let engine = this.#engines.get(key);
+    if (!engine) {
+      const maxVersions = this.#options.maxVersions;
+      engine = new VaultKvEngine({ now: this.#now, ...(maxVersions !== undefined ? { maxVersions } : {}) });
+      this.#engines.set(key, engine);
     }
-    const approle = options.approle;
-    const approleMount = approle?.mount ?? 'approle';
-    if ((method === 'POST' || method === 'PUT') && route === `auth/${approleMount}/login` && approle) {
-      const input = (body ?? {}) as Record<string, unknown>;
-      if (typeof input.role_id !== 'string' || input.role_id === '') return errors(400, ['missing role_id']);
-      const sameNamespace = normaliseNamespace(approle.namespace) === namespace;
-      if (!sameNamespace || input.role_id !== approle.roleId || input.secret_id !== approle.secretId) {
-        return errors(400, ['invalid role or secret ID']);
-      }
-      const ttl = approle.tokenTtlSeconds ?? 3600;
-      const token = `hvs.${randomBytes(18).toString('base64url')}`;
-      tokens.set(token, { namespace, expiresAt: now().getTime() + ttl * 1000 });
-      return envelope(null, {
-        client_token: token,
-        accessor: randomBytes(12).toString('hex'),
-        policies: ['default', 'keyledger'],
-        token_policies: ['default', 'keyledger'],
-        metadata: { role_name: 'keyledger' },
-        lease_duration: ttl,
-        renewable: true,
-        entity_id: randomUUID(),
-        token_type: 'service',
-        orphan: true,
-      });
-    }
-    const token = header(headers, 'x-vault-token') ?? bearer(header(headers, 'authorization'));
-    if (!authorised(token, namespace)) return errors(403, ['permission denied']);
+    return engine;
+  }
+}
 
-    const match = /^([^/]+)\/(data|metadata|delete|destroy)\/(.+?)\/?$/.exec(route);
-    if (!match || !mounts.has(match[1]!)) {
-      return errors(404, [`no handler for route "${route}". route entry not found.`]);
-    }
-    const [, mount, kind, secretPath] = match as unknown as [string, string, string, string];
-    const engine = engineFor(namespace, mount);
-    const write = method === 'POST' || method === 'PUT';
-    try {
-      if (kind === 'data' && method === 'GET') return envelope(engine.read(secretPath, query.get('version')));
-      if (kind === 'data' && write) return envelope(engine.write(secretPath, body));
-      if (kind === 'data' && method === 'DELETE') {
-        engine.deleteLatest(secretPath);
-        return { status: 204 };
-      }
-      if (kind === 'metadata' && method === 'GET') return envelope(engine.readMetadata(secretPath));
-      if (kind === 'metadata' && write) {
-        engine.writeMetadata(secretPath, body);
-        return { status: 204 };
-      }
-      if (kind === 'metadata' && method === 'DELETE') {
-        engine.deleteMetadata(secretPath);
-        return { status: 204 };
-      }
-      if (kind === 'destroy' && write) {
-        engine.destroy(secretPath, body);
-        return { status: 204 };
-      }
-    } catch (error) {
-      if (error instanceof VaultKvError) {
-        return error.body !== undefined ? { status: error.status, body: error.body } : errors(error.status, error.errors);
-      }
-      throw error;
-    }
-    return errors(405, ['unsupported operation']);
-  };
-
-  const sockets = new Set<Socket>();
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://vault');
-      const method = (req.method ?? 'GET').toUpperCase();
-      let answer: Answer;
-      if (!url.pathname.startsWith('/v1/')) {
-        answer = errors(404, []);
-      } else {
-        const route = url.pathname.slice('/v1/'.length).split('/').map(decodeURIComponent).join('/');
-        counts.set(`${method} ${route}`, (counts.get(`${method} ${route}`) ?? 0) + 1);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = text.trim() === '' ? undefined : JSON.parse(text);
-        } catch {
-          body = Symbol.for('unparseable');
-        }
-        answer =
-          body === Symbol.for('unparseable') ? errors(400, ['error parsing JSON']) : handle(method, route, url.searchParams, req.headers, body);
-      }
-      const payload = answer.body === undefined ? undefined : JSON.stringify(answer.body);
-      res.writeHead(answer.status, payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) });
-      res.end(payload);
-    });
+export async function startVaultSandbox(options: VaultSandboxOptions = {}): Promise<VaultSandbox> {
+  const provider = new VaultSandboxProvider(options);
+  const server = new SandboxServer(provider, {
+    rateLimit: null,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-
+  const url = await server.start();
   return {
-    url: `http://${host}:${port}`,
-    rootToken,
-    expireTokens: () => {
-      for (const [token, entry] of tokens) if (entry.expiresAt !== null) tokens.delete(token);
-    },
-    requestCounts: () => Object.fromEntries(counts),
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-    },
+    url,
+    rootToken: provider.rootToken,
+    expireTokens: () => provider.expireTokens(),
+    requestCounts: () => server.requestCounts(),
+    provider,
+    server,
+    close: () => server.stop(),
   };
 }
 
-interface Answer {
-  status: number;
-  body?: unknown;
+function json(status: number, body: unknown): SandboxAnswer {
+  return { status, headers: { 'content-type': 'application/json' }, body };
 }
 
-function envelope(data: unknown, auth: unknown = null): Answer {
-  return {
-    status: 200,
-    body: { request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, data, wrap_info: null, warnings: null, auth, mount_type: auth ? '' : 'kv' },
-  };
+function envelope(data: unknown, auth: unknown = null): SandboxAnswer {
+  return json(200, {
+    request_id: randomUUID(),
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data,
+    wrap_info: null,
+    warnings: null,
+    auth,
+    mount_type: auth ? '' : 'kv',
+  });
 }
 
-function errors(status: number, list: string[]): Answer {
-  return { status, body: { errors: list } };
+function noContent(action: () => void): SandboxAnswer {
+  action();
+  return { status: 204 };
 }
 
-function header(headers: IncomingMessage['headers'], name: string): string | undefined {
-  const value = headers[name];
+function errors(status: number, list: string[]): SandboxAnswer {
+  return json(status, { errors: list });
+}
+
+function header(request: SandboxRequest, name: string): string | undefined {
+  const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 

@@ -81,7 +81,7 @@ describe('vault store specifics', () => {
     const path = `renew/${randomBytes(4).toString('hex')}`;
     const value = canaryValue();
     await store.put(path, new SecretValue(value), { stage: 'current' });
-    const logins = () => vault.requestCounts()['POST auth/approle/login'] ?? 0;
+    const logins = () => vault.requestCounts()['vault:POST auth/approle/login'] ?? 0;
     const before = logins();
     vault.expireTokens();
     expect((await store.get(path))?.value.reveal()).toBe(value);
@@ -108,6 +108,21 @@ describe('vault store specifics', () => {
       code: 'E_SECRET_STORE_INVALID_REQUEST',
     });
     expect(await store.versions(path)).toEqual([]);
+  });
+
+  it('redacts the token and the value when Vault echoes them, and marks a sealed Vault retryable', async () => {
+    const token = vault.rootToken;
+    const store = storeWith();
+    const path = `echo/${randomBytes(4).toString('hex')}`;
+    const value = canaryValue('echo');
+    vault.server.faults.add({ operation: 'vault:POST secret/data', kind: 'status', status: 500, echoSecret: true });
+    const error = await store.put(path, new SecretValue(value), { stage: 'current' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', status: 500 });
+    expect((error as Error).message).toContain('[REDACTED]');
+    expectErrorFreeOf(error, token);
+    expectErrorFreeOf(error, value);
+    vault.server.faults.add({ operation: 'vault:GET secret/metadata', kind: 'status', status: 503 });
+    await expect(store.get(path)).rejects.toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', retryable: true, storeMessages: ['Vault is sealed'] });
   });
 
   it('answers E_SECRET_STORE_UNAVAILABLE when Vault cannot be reached', async () => {
