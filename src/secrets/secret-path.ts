@@ -8,7 +8,8 @@ const MAX_PATH_LENGTH = 512;
 /** Throws E_SECRET_PATH unless `path` is slash-separated segments of `A-Z a-z 0-9 _ + = . @ -`, no `.`/`..`. */
 export function assertSecretPath(store: string, path: string): void {
   const problem = secretPathProblem(path);
-  if (problem) throw new SecretStoreError('E_SECRET_PATH', store, `invalid secret path ${JSON.stringify(path)}: ${problem}`);
+  if (problem)
+    throw new SecretStoreError('E_SECRET_PATH', store, `invalid secret path ${JSON.stringify(path)}: ${problem}`);
 }
 
 export function secretPathProblem(path: string): string | undefined {

@@ -49,7 +49,10 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
       const store = await openStore();
       const path = freshPath();
       const value = canaryValue();
-      const written = await store.put(path, new SecretValue(value), { stage: 'current', metadata: { providerKeyId: 'key_1' } });
+      const written = await store.put(path, new SecretValue(value), {
+        stage: 'current',
+        metadata: { providerKeyId: 'key_1' },
+      });
       expect(written.stages).toEqual(['current']);
       expect(written.metadata).toEqual({ providerKeyId: 'key_1' });
       const read = await store.get(path);
@@ -78,7 +81,10 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
       const oldValue = canaryValue('old');
       const newValue = canaryValue('new');
       const current = await store.put(path, new SecretValue(oldValue), { stage: 'current' });
-      const pending = await store.put(path, new SecretValue(newValue), { stage: 'pending', metadata: { rotation: 'r1' } });
+      const pending = await store.put(path, new SecretValue(newValue), {
+        stage: 'pending',
+        metadata: { rotation: 'r1' },
+      });
       expect(pending.versionId).not.toBe(current.versionId);
       expect(pending.stages).toEqual(['pending']);
       expect((await store.get(path))?.value.reveal()).toBe(oldValue);
@@ -218,7 +224,12 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
     it('round-trips metadata and values of every shape', async () => {
       const store = await openStore();
       const path = freshPath();
-      const metadata = { providerKeyId: 'AKIA0000EXAMPLE', rotationId: 'rot_2026-04-01T10:00:00Z', note: 'ünïcødé ✓', empty: '' };
+      const metadata = {
+        providerKeyId: 'AKIA0000EXAMPLE',
+        rotationId: 'rot_2026-04-01T10:00:00Z',
+        note: 'ünïcødé ✓',
+        empty: '',
+      };
       const value = `${canaryValue()}\n{"json": true}\tünïcødé ✓ ${'x'.repeat(2048)}`;
       await store.put(path, new SecretValue(value), { stage: 'current', metadata });
       const read = await store.get(path);
@@ -254,8 +265,16 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
       const value = canaryValue();
       const token = `rotation-${randomBytes(8).toString('hex')}-store-new-key`;
       await store.put(path, new SecretValue(canaryValue('base')), { stage: 'current' });
-      const first = await store.put(path, new SecretValue(value), { stage: 'pending', idempotencyToken: token, metadata: { a: '1' } });
-      const retried = await store.put(path, new SecretValue(value), { stage: 'pending', idempotencyToken: token, metadata: { a: '1' } });
+      const first = await store.put(path, new SecretValue(value), {
+        stage: 'pending',
+        idempotencyToken: token,
+        metadata: { a: '1' },
+      });
+      const retried = await store.put(path, new SecretValue(value), {
+        stage: 'pending',
+        idempotencyToken: token,
+        metadata: { a: '1' },
+      });
       expect(retried.versionId).toBe(first.versionId);
       expect(retried.stages).toEqual(['pending']);
       expect(await store.versions(path)).toHaveLength(2);
@@ -270,7 +289,9 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
       const value = canaryValue('first');
       const other = canaryValue('second');
       await store.put(path, new SecretValue(value), { stage: 'current', idempotencyToken: token });
-      const error = await captureError(() => store.put(path, new SecretValue(other), { stage: 'current', idempotencyToken: token }));
+      const error = await captureError(() =>
+        store.put(path, new SecretValue(other), { stage: 'current', idempotencyToken: token }),
+      );
       expect(error).toMatchObject({ code: 'E_SECRET_CONFLICT' });
       expectErrorFreeOf(error, value);
       expectErrorFreeOf(error, other);

@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
-import { type StartedAwsSecretsManagerSandbox, startAwsSecretsManagerSandbox } from '../sandbox/aws-secrets-manager/aws-secrets-manager-sandbox.js';
-import { type VaultSandbox, startVaultSandbox } from '../sandbox/vault/vault-sandbox.js';
+import {
+  type StartedAwsSecretsManagerSandbox,
+  startAwsSecretsManagerSandbox,
+} from '../sandbox/aws-secrets-manager/aws-secrets-manager-sandbox.js';
+import { startVaultSandbox, type VaultSandbox } from '../sandbox/vault/vault-sandbox.js';
 import { canaryValue, expectErrorFreeOf } from './secret-store-contract.js';
 import { createSecretStore, secretStoreKinds } from './secret-store-table.js';
 import { SecretValue } from './secret-value.js';
@@ -30,7 +33,11 @@ afterAll(async () => {
 });
 
 async function roundTrip(kind: string, options: unknown, env: NodeJS.ProcessEnv = {}): Promise<void> {
-  const store = createSecretStore(kind, options, { env: { KEYLEDGER_DATA_DIR: dir, ...env }, cwd: dir, operationalDb: operational.db });
+  const store = createSecretStore(kind, options, {
+    env: { KEYLEDGER_DATA_DIR: dir, ...env },
+    cwd: dir,
+    operationalDb: operational.db,
+  });
   expect(store.kind).toBe(kind);
   const path = `table/${randomBytes(4).toString('hex')}`;
   const value = canaryValue();
@@ -47,7 +54,11 @@ describe('secret store table', () => {
   it('builds each store from its options', async () => {
     await roundTrip('embedded', {});
     await roundTrip('vault', { address: vault.url, auth: { method: 'token', token: vault.rootToken } });
-    await roundTrip('aws-secrets-manager', { region: aws.region, endpoint: aws.url, credentials: { ...aws.credentials } });
+    await roundTrip('aws-secrets-manager', {
+      region: aws.region,
+      endpoint: aws.url,
+      credentials: { ...aws.credentials },
+    });
   });
 
   it("fills options from the store's usual environment variables", async () => {
@@ -60,11 +71,17 @@ describe('secret store table', () => {
   });
 
   it('refuses an unknown kind and invalid options, naming the field but not the credential', () => {
-    expect(() => createSecretStore('keepass', {}, { env: {}, cwd: dir })).toThrow(/unknown secret store "keepass"; known: embedded, vault, aws-secrets-manager/);
+    expect(() => createSecretStore('keepass', {}, { env: {}, cwd: dir })).toThrow(
+      /unknown secret store "keepass"; known: embedded, vault, aws-secrets-manager/,
+    );
     const token = `hvs.${randomBytes(10).toString('hex')}`;
     let error: unknown;
     try {
-      createSecretStore('vault', { address: 'not a url', auth: { method: 'token', token }, extra: token }, { env: {}, cwd: dir });
+      createSecretStore(
+        'vault',
+        { address: 'not a url', auth: { method: 'token', token }, extra: token },
+        { env: {}, cwd: dir },
+      );
     } catch (caught) {
       error = caught;
     }

@@ -29,7 +29,9 @@ export function secretStoreKinds(): string[] {
 export function createSecretStore(kind: string, options: unknown, context: SecretStoreContext): SecretStore {
   const definition = Object.hasOwn(secretStoreTable, kind) ? secretStoreTable[kind] : undefined;
   if (!definition) {
-    throw new ConfigError(`unknown secret store "${kind}"; known: ${secretStoreKinds().join(', ')}`, { code: 'E_SECRET_STORE_CONFIG' });
+    throw new ConfigError(`unknown secret store "${kind}"; known: ${secretStoreKinds().join(', ')}`, {
+      code: 'E_SECRET_STORE_CONFIG',
+    });
   }
   const given = options === undefined || options === null ? {} : options;
   if (typeof given !== 'object' || Array.isArray(given)) {
@@ -39,7 +41,9 @@ export function createSecretStore(kind: string, options: unknown, context: Secre
   const parsed = definition.optionsSchema.safeParse(merged);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`);
-    throw new ConfigError(`invalid options for secret store "${kind}": ${problems.join('; ')}`, { code: 'E_SECRET_STORE_CONFIG' });
+    throw new ConfigError(`invalid options for secret store "${kind}": ${problems.join('; ')}`, {
+      code: 'E_SECRET_STORE_CONFIG',
+    });
   }
   return definition.create(parsed.data, context);
 }

@@ -16,7 +16,12 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-const baseEnv = () => ({ KEYLEDGER_DATA_DIR: join(dir, 'data'), KEYLEDGER_DATABASE_URL: '', KEYLEDGER_MASTER_KEY: '', KEYLEDGER_MASTER_KEY_RETIRING: '' });
+const baseEnv = () => ({
+  KEYLEDGER_DATA_DIR: join(dir, 'data'),
+  KEYLEDGER_DATABASE_URL: '',
+  KEYLEDGER_MASTER_KEY: '',
+  KEYLEDGER_MASTER_KEY_RETIRING: '',
+});
 
 async function seed(env: NodeJS.ProcessEnv, count: number): Promise<Map<string, string>> {
   const operational = await openOperationalStore({ dataDir: join(dir, 'data') });
@@ -63,7 +68,13 @@ describe('keyledger master-key', () => {
     const rotated = await runCli(['master-key', 'rotate', '--json', '--batch-size', '2'], { cwd: dir, env });
     expect(rotated).toMatchObject({ code: 0, stderr: '' });
     const report = JSON.parse(rotated.stdout);
-    expect(report).toMatchObject({ previousActiveKeyId: before.activeKeyId, generated: true, rewrapped: 3, failed: [], retiredKeyIds: [before.activeKeyId] });
+    expect(report).toMatchObject({
+      previousActiveKeyId: before.activeKeyId,
+      generated: true,
+      rewrapped: 3,
+      failed: [],
+      retiredKeyIds: [before.activeKeyId],
+    });
     for (const value of values.values()) expect(rotated.stdout).not.toContain(value);
 
     const text = await runCli(['master-key', 'status'], { cwd: dir, env });
@@ -80,7 +91,11 @@ describe('keyledger master-key', () => {
   it('re-wraps to a key from the environment and tells the operator what to remove', async () => {
     const oldKey = randomBytes(32).toString('base64');
     const values = await seed({ ...baseEnv(), KEYLEDGER_MASTER_KEY: oldKey }, 2);
-    const env = { ...baseEnv(), KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'), KEYLEDGER_MASTER_KEY_RETIRING: oldKey };
+    const env = {
+      ...baseEnv(),
+      KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'),
+      KEYLEDGER_MASTER_KEY_RETIRING: oldKey,
+    };
     const rotated = await runCli(['master-key', 'rotate'], { cwd: dir, env });
     expect(rotated.code).toBe(0);
     expect(rotated.stdout).toContain('re-wrapped 2 data keys');

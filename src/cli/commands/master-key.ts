@@ -7,12 +7,12 @@ import { resolveOperationalStoreOptions } from '../../db/operational-store-locat
 import { ConfigError } from '../../errors/keyledger-error.js';
 import {
   DEFAULT_REWRAP_BATCH_SIZE,
+  embeddedMasterKeyStatus,
+  environmentRetirementHint,
+  MasterKeyFile,
   type MasterKeyRotationReport,
   type MasterKeySource,
   type MasterKeyStatus,
-  MasterKeyFile,
-  embeddedMasterKeyStatus,
-  environmentRetirementHint,
   masterKeySourceFor,
   rotateEmbeddedMasterKey,
 } from '../../secrets/embedded/index.js';
@@ -23,16 +23,23 @@ import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
 export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
-  const command = program.command('master-key').description("the embedded secret store's master key: status and rotation");
+  const command = program
+    .command('master-key')
+    .description("the embedded secret store's master key: status and rotation");
   command
     .command('status')
-    .description('show the keyring and how many secret versions each master key wraps (exit 1 if a row names a key the keyring lacks)')
+    .description(
+      'show the keyring and how many secret versions each master key wraps (exit 1 if a row names a key the keyring lacks)',
+    )
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
       if (source instanceof MasterKeyFile && !(await source.exists())) {
         if (options.json) printJson(context, { source: source.description, activeKeyId: null, keys: [] });
-        else context.stdout.write(`no master key yet at ${source.description}: it is created when the first secret is stored\n`);
+        else
+          context.stdout.write(
+            `no master key yet at ${source.description}: it is created when the first secret is stored\n`,
+          );
         return;
       }
       const status = await withOperationalDb(context, (db) => embeddedMasterKeyStatus(db, source));
@@ -43,7 +50,11 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
   command
     .command('rotate')
     .description('make a new master key active, re-wrap every data key under it in batches, then retire the old key')
-    .option('--batch-size <n>', `rows re-wrapped per transaction (default ${DEFAULT_REWRAP_BATCH_SIZE})`, parsePositiveInt)
+    .option(
+      '--batch-size <n>',
+      `rows re-wrapped per transaction (default ${DEFAULT_REWRAP_BATCH_SIZE})`,
+      parsePositiveInt,
+    )
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean; batchSize?: number }) => {
       const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
@@ -59,13 +70,19 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
 
 async function refuseWithoutKey(source: MasterKeySource): Promise<void> {
   if (source instanceof MasterKeyFile && !(await source.exists())) {
-    throw new ConfigError(`no master key at ${source.description}: nothing is encrypted yet, so there is nothing to rotate`, {
-      code: 'E_MASTER_KEY',
-    });
+    throw new ConfigError(
+      `no master key at ${source.description}: nothing is encrypted yet, so there is nothing to rotate`,
+      {
+        code: 'E_MASTER_KEY',
+      },
+    );
   }
 }
 
-async function withOperationalDb<T>(context: CliContext, work: (db: Parameters<typeof embeddedMasterKeyStatus>[0]) => Promise<T>): Promise<T> {
+async function withOperationalDb<T>(
+  context: CliContext,
+  work: (db: Parameters<typeof embeddedMasterKeyStatus>[0]) => Promise<T>,
+): Promise<T> {
   const store = await openOperationalStore(resolveOperationalStoreOptions(context));
   try {
     return await work(store.db);
@@ -82,7 +99,8 @@ function renderStatus(context: CliContext, status: MasterKeyStatus): string {
     text += `${colors.red('✖')} ${key.versions} version${key.versions === 1 ? '' : 's'} wrapped by ${key.id}, which the keyring does not hold: they cannot be read\n`;
   }
   const retiring = status.keys.filter((key) => key.state === 'retiring');
-  if (retiring.length > 0) text += `${colors.yellow('!')} a rotation is unfinished: run \`keyledger master-key rotate\` to finish it\n`;
+  if (retiring.length > 0)
+    text += `${colors.yellow('!')} a rotation is unfinished: run \`keyledger master-key rotate\` to finish it\n`;
   return text;
 }
 
@@ -96,7 +114,8 @@ function renderRotation(context: CliContext, report: MasterKeyRotationReport): s
   lines.push(`${report.failed.length === 0 ? colors.green('✔') : colors.red('✖')} ${headline}`);
   lines.push(`  re-wrapped ${report.rewrapped} data key${report.rewrapped === 1 ? '' : 's'}`);
   if (report.retiredKeyIds.length > 0) lines.push(`  retired ${report.retiredKeyIds.join(', ')}`);
-  for (const failure of report.failed) lines.push(`  ${colors.red('✖')} ${failure.path} version ${failure.version}: ${failure.code}`);
+  for (const failure of report.failed)
+    lines.push(`  ${colors.red('✖')} ${failure.path} version ${failure.version}: ${failure.code}`);
   if (report.failed.length > 0) {
     lines.push(`  ${report.keysStillInUse.join(', ')} kept as retiring until these rows are repaired or deleted`);
   }

@@ -67,27 +67,47 @@ export class SecretsManagerModel {
 
   /** Finds a secret by name, full ARN, or ARN without its random suffix. */
   find(secretId: unknown, options: { allowDeleted?: boolean } = {}): SmSecret {
-    if (typeof secretId !== 'string' || secretId === '') throw new SecretsManagerError('InvalidParameterException', 'You must provide a SecretId.');
+    if (typeof secretId !== 'string' || secretId === '')
+      throw new SecretsManagerError('InvalidParameterException', 'You must provide a SecretId.');
     const secret =
       this.#secrets.get(secretId) ??
-      [...this.#secrets.values()].find((candidate) => candidate.arn === secretId || candidate.arn.slice(0, -7) === secretId);
-    if (!secret) throw new SecretsManagerError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+      [...this.#secrets.values()].find(
+        (candidate) => candidate.arn === secretId || candidate.arn.slice(0, -7) === secretId,
+      );
+    if (!secret)
+      throw new SecretsManagerError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
     if (secret.deletedDate && !options.allowDeleted) {
-      throw new SecretsManagerError('InvalidRequestException', "You can't perform this operation on the secret because it was marked for deletion.");
+      throw new SecretsManagerError(
+        'InvalidRequestException',
+        "You can't perform this operation on the secret because it was marked for deletion.",
+      );
     }
     return secret;
   }
 
-  create(input: { name: unknown; description?: unknown; tags?: unknown; token?: unknown; value: SmValue }): { secret: SmSecret; version?: SmVersion } {
+  create(input: { name: unknown; description?: unknown; tags?: unknown; token?: unknown; value: SmValue }): {
+    secret: SmSecret;
+    version?: SmVersion;
+  } {
     const name = input.name;
     if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-      throw new SecretsManagerError('InvalidParameterException', 'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!');
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        'Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!',
+      );
     }
     const existing = this.#secrets.get(name);
     if (existing?.deletedDate) {
-      throw new SecretsManagerError('InvalidRequestException', "You can't create this secret because a secret with this name is already scheduled for deletion.");
+      throw new SecretsManagerError(
+        'InvalidRequestException',
+        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+      );
     }
-    if (existing) throw new SecretsManagerError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+    if (existing)
+      throw new SecretsManagerError(
+        'ResourceExistsException',
+        `The operation failed because the secret ${name} already exists.`,
+      );
     const now = this.#now();
     const secret: SmSecret = {
       arn: `arn:aws:secretsmanager:${this.#region}:${this.#accountId}:secret:${name}-${randomBytes(3).toString('hex')}`,
@@ -100,30 +120,54 @@ export class SecretsManagerModel {
     };
     this.#secrets.set(name, secret);
     if (input.value.secretString === undefined && input.value.secretBinary === undefined) return { secret };
-    const version = this.putValue(secret, { token: input.token ?? randomUUID(), value: input.value, stages: [AWSCURRENT] });
+    const version = this.putValue(secret, {
+      token: input.token ?? randomUUID(),
+      value: input.value,
+      stages: [AWSCURRENT],
+    });
     return { secret, version };
   }
 
   putValue(secret: SmSecret, input: { token: unknown; value: SmValue; stages?: unknown }): SmVersion {
     const token = input.token;
     if (typeof token !== 'string' || token.length < 32 || token.length > 64) {
-      throw new SecretsManagerError('ValidationException', "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 32 and 64");
+      throw new SecretsManagerError(
+        'ValidationException',
+        "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 32 and 64",
+      );
     }
     if (input.value.secretString === undefined && input.value.secretBinary === undefined) {
-      throw new SecretsManagerError('InvalidParameterException', 'You must provide either SecretString or SecretBinary.');
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        'You must provide either SecretString or SecretBinary.',
+      );
     }
     if (input.value.secretString !== undefined && input.value.secretBinary !== undefined) {
-      throw new SecretsManagerError('InvalidParameterException', 'You can provide either SecretString or SecretBinary, not both.');
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        'You can provide either SecretString or SecretBinary, not both.',
+      );
     }
     const stages = input.stages === undefined ? [AWSCURRENT] : input.stages;
-    if (!Array.isArray(stages) || stages.length > 20 || stages.some((stage) => typeof stage !== 'string' || stage.length < 1 || stage.length > 256)) {
-      throw new SecretsManagerError('InvalidParameterException', 'VersionStages must be a list of 1 to 20 staging labels.');
+    if (
+      !Array.isArray(stages) ||
+      stages.length > 20 ||
+      stages.some((stage) => typeof stage !== 'string' || stage.length < 1 || stage.length > 256)
+    ) {
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        'VersionStages must be a list of 1 to 20 staging labels.',
+      );
     }
     const earlier = secret.versions.find((version) => version.versionId === token);
     if (earlier) {
       // A retry: the same token and value is accepted without change; a different value is refused.
-      if (earlier.secretString === input.value.secretString && earlier.secretBinary === input.value.secretBinary) return earlier;
-      throw new SecretsManagerError('ResourceExistsException', "You can't modify an existing version, you can only create a new version.");
+      if (earlier.secretString === input.value.secretString && earlier.secretBinary === input.value.secretBinary)
+        return earlier;
+      throw new SecretsManagerError(
+        'ResourceExistsException',
+        "You can't modify an existing version, you can only create a new version.",
+      );
     }
     const version: SmVersion = {
       versionId: token,
@@ -141,16 +185,27 @@ export class SecretsManagerModel {
 
   updateStage(secret: SmSecret, input: { stage: unknown; moveTo?: unknown; removeFrom?: unknown }): void {
     const stage = input.stage;
-    if (typeof stage !== 'string' || stage === '') throw new SecretsManagerError('InvalidParameterException', 'You must provide a VersionStage.');
+    if (typeof stage !== 'string' || stage === '')
+      throw new SecretsManagerError('InvalidParameterException', 'You must provide a VersionStage.');
     const holder = secret.versions.find((version) => version.stages.has(stage));
     const removeFrom = input.removeFrom === undefined ? undefined : this.#version(secret, input.removeFrom);
     if (removeFrom && removeFrom !== holder) {
-      throw new SecretsManagerError('InvalidParameterException', `The staging label ${stage} is not attached to version ${removeFrom.versionId}.`);
+      throw new SecretsManagerError(
+        'InvalidParameterException',
+        `The staging label ${stage} is not attached to version ${removeFrom.versionId}.`,
+      );
     }
     if (input.moveTo === undefined) {
-      if (!removeFrom) throw new SecretsManagerError('InvalidParameterException', 'You must provide MoveToVersionId or RemoveFromVersionId.');
+      if (!removeFrom)
+        throw new SecretsManagerError(
+          'InvalidParameterException',
+          'You must provide MoveToVersionId or RemoveFromVersionId.',
+        );
       if (stage === AWSCURRENT) {
-        throw new SecretsManagerError('InvalidParameterException', `You can only move staging label ${AWSCURRENT} to a different secret version. It can't be completely removed.`);
+        throw new SecretsManagerError(
+          'InvalidParameterException',
+          `You can only move staging label ${AWSCURRENT} to a different secret version. It can't be completely removed.`,
+        );
       }
       removeFrom.stages.delete(stage);
     } else {
@@ -185,7 +240,8 @@ export class SecretsManagerModel {
       if (existing) existing.Value = tag.Value;
       else secret.tags.push(tag);
     }
-    if (secret.tags.length > 50) throw new SecretsManagerError('ValidationException', 'A secret can have at most 50 tags.');
+    if (secret.tags.length > 50)
+      throw new SecretsManagerError('ValidationException', 'A secret can have at most 50 tags.');
   }
 
   untag(secret: SmSecret, keys: unknown): void {
@@ -211,7 +267,11 @@ export class SecretsManagerModel {
 
   #version(secret: SmSecret, versionId: unknown): SmVersion {
     const version = secret.versions.find((candidate) => candidate.versionId === versionId);
-    if (!version) throw new SecretsManagerError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`);
+    if (!version)
+      throw new SecretsManagerError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`,
+      );
     return version;
   }
 
@@ -225,14 +285,27 @@ export class SecretsManagerModel {
 }
 
 function validateTags(tags: unknown): SmTag[] {
-  if (!Array.isArray(tags)) throw new SecretsManagerError('InvalidParameterException', 'Tags must be a list of Key and Value pairs.');
+  if (!Array.isArray(tags))
+    throw new SecretsManagerError('InvalidParameterException', 'Tags must be a list of Key and Value pairs.');
   return tags.map((tag) => {
     const { Key, Value } = (tag ?? {}) as Record<string, unknown>;
-    if (typeof Key !== 'string' || Key.length < 1 || Key.length > 128 || !TAG_PATTERN.test(Key) || Key.toLowerCase().startsWith('aws:')) {
-      throw new SecretsManagerError('ValidationException', 'A tag key must be 1 to 128 characters of letters, digits, spaces and _ . : / = + - @, not starting with aws:.');
+    if (
+      typeof Key !== 'string' ||
+      Key.length < 1 ||
+      Key.length > 128 ||
+      !TAG_PATTERN.test(Key) ||
+      Key.toLowerCase().startsWith('aws:')
+    ) {
+      throw new SecretsManagerError(
+        'ValidationException',
+        'A tag key must be 1 to 128 characters of letters, digits, spaces and _ . : / = + - @, not starting with aws:.',
+      );
     }
     if (typeof Value !== 'string' || Value.length > 256 || !TAG_PATTERN.test(Value)) {
-      throw new SecretsManagerError('ValidationException', `The value of tag ${Key} must be at most 256 characters of letters, digits, spaces and _ . : / = + - @.`);
+      throw new SecretsManagerError(
+        'ValidationException',
+        `The value of tag ${Key} must be at most 256 characters of letters, digits, spaces and _ . : / = + - @.`,
+      );
     }
     return { Key, Value };
   });

@@ -1,5 +1,7 @@
 // Specification of the Secrets Manager sandbox, spoken to by the official SDK v3 client (which signs with SigV4
 // and parses AWS's error shapes) and, for the failure shapes, by raw HTTP.
+
+import { randomUUID } from 'node:crypto';
 import {
   CreateSecretCommand,
   DeleteSecretCommand,
@@ -10,7 +12,6 @@ import {
   SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StartedAwsSecretsManagerSandbox, startAwsSecretsManagerSandbox } from './aws-secrets-manager-sandbox.js';
 
@@ -45,7 +46,9 @@ describe('aws secrets manager sandbox', () => {
     const current = await client.send(new GetSecretValueCommand({ SecretId: 'app/one' }));
     expect(current).toMatchObject({ SecretString: 'v1', VersionStages: ['AWSCURRENT'], VersionId: created.VersionId });
     expect(current.CreatedDate).toBeInstanceOf(Date);
-    const byArn = await client.send(new GetSecretValueCommand({ SecretId: created.ARN!, VersionId: created.VersionId! }));
+    const byArn = await client.send(
+      new GetSecretValueCommand({ SecretId: created.ARN!, VersionId: created.VersionId! }),
+    );
     expect(byArn.SecretString).toBe('v1');
   });
 
@@ -54,21 +57,44 @@ describe('aws secrets manager sandbox', () => {
     const first = await client.send(new CreateSecretCommand({ Name: name, SecretString: 'old' }));
     const token = randomUUID();
     const pending = await client.send(
-      new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'new', VersionStages: ['AWSPENDING'] }),
+      new PutSecretValueCommand({
+        SecretId: name,
+        ClientRequestToken: token,
+        SecretString: 'new',
+        VersionStages: ['AWSPENDING'],
+      }),
     );
     expect(pending).toMatchObject({ VersionId: token, VersionStages: ['AWSPENDING'] });
-    expect((await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' }))).SecretString).toBe('new');
+    expect(
+      (await client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' }))).SecretString,
+    ).toBe('new');
     // Moving AWSCURRENT without naming its holder is refused, as AWS does.
-    const refused = await errorOf(client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token })));
+    const refused = await errorOf(
+      client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token }),
+      ),
+    );
     expect(refused.name).toBe('InvalidParameterException');
     await client.send(
-      new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: first.VersionId }),
+      new UpdateSecretVersionStageCommand({
+        SecretId: name,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token,
+        RemoveFromVersionId: first.VersionId,
+      }),
     );
     const described = await client.send(new DescribeSecretCommand({ SecretId: name }));
-    expect(described.VersionIdsToStages).toEqual({ [first.VersionId!]: ['AWSPREVIOUS'], [token]: ['AWSPENDING', 'AWSCURRENT'] });
-    await client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }));
+    expect(described.VersionIdsToStages).toEqual({
+      [first.VersionId!]: ['AWSPREVIOUS'],
+      [token]: ['AWSPENDING', 'AWSCURRENT'],
+    });
+    await client.send(
+      new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }),
+    );
     const cannotRemove = await errorOf(
-      client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', RemoveFromVersionId: token })),
+      client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: 'AWSCURRENT', RemoveFromVersionId: token }),
+      ),
     );
     expect(cannotRemove.name).toBe('InvalidParameterException');
     const versions = await client.send(new ListSecretVersionIdsCommand({ SecretId: name }));
@@ -79,37 +105,58 @@ describe('aws secrets manager sandbox', () => {
     const name = `idem/${randomUUID()}`;
     await client.send(new CreateSecretCommand({ Name: name }));
     const token = randomUUID();
-    const put = () => client.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'same' }));
+    const put = () =>
+      client.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'same' }));
     expect((await put()).VersionId).toBe(token);
     expect((await put()).VersionId).toBe(token);
     const listed = await client.send(new ListSecretVersionIdsCommand({ SecretId: name }));
     expect(listed.Versions).toHaveLength(1);
-    const clash = await errorOf(client.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'other' })));
+    const clash = await errorOf(
+      client.send(new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: 'other' })),
+    );
     expect(clash.name).toBe('ResourceExistsException');
     expect(clash.message).not.toContain('other');
   });
 
   it("answers AWS's error types for missing, existing and deleted secrets", async () => {
-    expect((await errorOf(client.send(new GetSecretValueCommand({ SecretId: 'nope' })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(client.send(new GetSecretValueCommand({ SecretId: 'nope' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
     const name = `dup/${randomUUID()}`;
     await client.send(new CreateSecretCommand({ Name: name, SecretString: 'x' }));
-    expect((await errorOf(client.send(new CreateSecretCommand({ Name: name, SecretString: 'x' })))).name).toBe('ResourceExistsException');
-    const missingStage = await errorOf(client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' })));
+    expect((await errorOf(client.send(new CreateSecretCommand({ Name: name, SecretString: 'x' })))).name).toBe(
+      'ResourceExistsException',
+    );
+    const missingStage = await errorOf(
+      client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSPENDING' })),
+    );
     expect(missingStage).toMatchObject({ name: 'ResourceNotFoundException' });
     await client.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
-    expect((await errorOf(client.send(new GetSecretValueCommand({ SecretId: name })))).name).toBe('InvalidRequestException');
-    const both = await errorOf(client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true, RecoveryWindowInDays: 7 })));
+    expect((await errorOf(client.send(new GetSecretValueCommand({ SecretId: name })))).name).toBe(
+      'InvalidRequestException',
+    );
+    const both = await errorOf(
+      client.send(
+        new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true, RecoveryWindowInDays: 7 }),
+      ),
+    );
     expect(both.name).toBe('InvalidParameterException');
     await client.send(new DeleteSecretCommand({ SecretId: name, ForceDeleteWithoutRecovery: true }));
-    expect((await errorOf(client.send(new DescribeSecretCommand({ SecretId: name })))).name).toBe('ResourceNotFoundException');
+    expect((await errorOf(client.send(new DescribeSecretCommand({ SecretId: name })))).name).toBe(
+      'ResourceNotFoundException',
+    );
   });
 
   it('refuses an unknown access key, a wrong secret key and an unsigned request', async () => {
     const stranger = clientWith({ accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'x'.repeat(40) });
-    expect((await errorOf(stranger.send(new DescribeSecretCommand({ SecretId: 'app/one' })))).name).toBe('UnrecognizedClientException');
+    expect((await errorOf(stranger.send(new DescribeSecretCommand({ SecretId: 'app/one' })))).name).toBe(
+      'UnrecognizedClientException',
+    );
     stranger.destroy();
     const forger = clientWith({ accessKeyId: aws.credentials.accessKeyId, secretAccessKey: 'y'.repeat(40) });
-    expect((await errorOf(forger.send(new DescribeSecretCommand({ SecretId: 'app/one' })))).name).toBe('InvalidSignatureException');
+    expect((await errorOf(forger.send(new DescribeSecretCommand({ SecretId: 'app/one' })))).name).toBe(
+      'InvalidSignatureException',
+    );
     forger.destroy();
     const unsigned = await fetch(aws.url, {
       method: 'POST',
@@ -118,7 +165,10 @@ describe('aws secrets manager sandbox', () => {
     });
     expect(unsigned.status).toBe(400);
     expect(unsigned.headers.get('content-type')).toBe('application/x-amz-json-1.1');
-    expect(await unsigned.json()).toEqual({ __type: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' });
+    expect(await unsigned.json()).toEqual({
+      __type: 'MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+    });
   });
 
   it('checks only the shape and the key when full verification is off', async () => {

@@ -5,8 +5,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../../runtime/clock.js';
 import { parseSigV4Credential, verifySigV4 } from '../providers/aws-iam/aws-sigv4-verifier.js';
-import { type SandboxAnswer, type SandboxProvider, type SandboxRequest, type SandboxRouteMatch, SandboxServer } from '../sandbox-server.js';
-import { AWSCURRENT, SecretsManagerError, SecretsManagerModel, type SmSecret, type SmValue, type SmVersion } from './aws-secrets-manager-model.js';
+import {
+  type SandboxAnswer,
+  type SandboxProvider,
+  type SandboxRequest,
+  type SandboxRouteMatch,
+  SandboxServer,
+} from '../sandbox-server.js';
+import {
+  AWSCURRENT,
+  SecretsManagerError,
+  SecretsManagerModel,
+  type SmSecret,
+  type SmValue,
+  type SmVersion,
+} from './aws-secrets-manager-model.js';
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'secretsmanager.';
@@ -46,10 +59,17 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
     this.region = options.region ?? 'us-east-1';
     this.#clock = options.clock ?? systemClock;
     this.credentials = options.credentials ?? [
-      { accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(30).toString('base64') },
+      {
+        accessKeyId: `AKIA${randomBytes(8).toString('hex').toUpperCase()}`,
+        secretAccessKey: randomBytes(30).toString('base64'),
+      },
     ];
     this.#verifySignatures = options.verifySignatures ?? true;
-    this.#model = new SecretsManagerModel({ region: this.region, accountId: options.accountId ?? '123456789012', now: () => this.#clock() });
+    this.#model = new SecretsManagerModel({
+      region: this.region,
+      accountId: options.accountId ?? '123456789012',
+      now: () => this.#clock(),
+    });
   }
 
   match(request: SandboxRequest): SandboxRouteMatch | undefined {
@@ -61,7 +81,12 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
 
   notFound(request: SandboxRequest): SandboxAnswer {
     const target = header(request, 'x-amz-target');
-    return awsError(new SecretsManagerError('UnknownOperationException', target ? `Unknown operation ${target}` : 'Missing X-Amz-Target'));
+    return awsError(
+      new SecretsManagerError(
+        'UnknownOperationException',
+        target ? `Unknown operation ${target}` : 'Missing X-Amz-Target',
+      ),
+    );
   }
 
   rateLimited(retryAfter: string, status?: number): SandboxAnswer {
@@ -71,7 +96,13 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
   }
 
   failure(status: number, echo?: string): SandboxAnswer {
-    return awsError(new SecretsManagerError('InternalServiceError', `An error occurred on the server side${echo ? ` while storing ${echo}` : ''}.`, status));
+    return awsError(
+      new SecretsManagerError(
+        'InternalServiceError',
+        `An error occurred on the server side${echo ? ` while storing ${echo}` : ''}.`,
+        status,
+      ),
+    );
   }
 
   /** What an echoing fault leaks: the secret value of the request, as a careless server might. */
@@ -100,7 +131,11 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
 
   #handle(request: SandboxRequest, operation: string): SandboxAnswer {
     const credential = parseSigV4Credential(request);
-    const record: CallRecord = { operation, at: this.#clock().toISOString(), ...(credential ? { accessKeyId: credential.accessKeyId } : {}) };
+    const record: CallRecord = {
+      operation,
+      at: this.#clock().toISOString(),
+      ...(credential ? { accessKeyId: credential.accessKeyId } : {}),
+    };
     this.#calls.push(record);
     try {
       this.#authenticate(request);
@@ -124,11 +159,17 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
   }
 
   #authenticate(request: SandboxRequest): void {
-    const secretFor = (accessKeyId: string) => this.credentials.find((pair) => pair.accessKeyId === accessKeyId)?.secretAccessKey;
+    const secretFor = (accessKeyId: string) =>
+      this.credentials.find((pair) => pair.accessKeyId === accessKeyId)?.secretAccessKey;
     if (!this.#verifySignatures) {
       const credential = parseSigV4Credential(request);
-      if (!header(request, 'authorization')) throw new SecretsManagerError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-      if (!credential) throw new SecretsManagerError('IncompleteSignatureException', 'The request signature does not conform to AWS standards.');
+      if (!header(request, 'authorization'))
+        throw new SecretsManagerError('MissingAuthenticationTokenException', 'Missing Authentication Token');
+      if (!credential)
+        throw new SecretsManagerError(
+          'IncompleteSignatureException',
+          'The request signature does not conform to AWS standards.',
+        );
       if (secretFor(credential.accessKeyId) === undefined) throw unrecognised();
       return;
     }
@@ -138,7 +179,10 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
       case 'MissingAuthenticationToken':
         throw new SecretsManagerError('MissingAuthenticationTokenException', 'Missing Authentication Token');
       case 'IncompleteSignature':
-        throw new SecretsManagerError('IncompleteSignatureException', 'The request signature does not conform to AWS standards.');
+        throw new SecretsManagerError(
+          'IncompleteSignatureException',
+          'The request signature does not conform to AWS standards.',
+        );
       case 'InvalidClientTokenId':
         throw unrecognised();
       case 'SignatureDoesNotMatch':
@@ -158,13 +202,17 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
           description: input.Description,
           tags: input.Tags,
           token: input.ClientRequestToken,
-          value: valueOf(input),
+          value: secretValueOf(input),
         });
         return { ARN: secret.arn, Name: secret.name, ...(version ? { VersionId: version.versionId } : {}) };
       }
       case 'PutSecretValue': {
         const secret = model.find(input.SecretId);
-        const version = model.putValue(secret, { token: input.ClientRequestToken, value: valueOf(input), stages: input.VersionStages });
+        const version = model.putValue(secret, {
+          token: input.ClientRequestToken,
+          value: secretValueOf(input),
+          stages: input.VersionStages,
+        });
         return { ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: [...version.stages] };
       }
       case 'GetSecretValue': {
@@ -175,14 +223,20 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
           ARN: secret.arn,
           Name: secret.name,
           VersionId: version.versionId,
-          ...(version.secretString !== undefined ? { SecretString: version.secretString } : { SecretBinary: version.secretBinary }),
+          ...(version.secretString !== undefined
+            ? { SecretString: version.secretString }
+            : { SecretBinary: version.secretBinary }),
           VersionStages: [...version.stages],
           CreatedDate: epochSeconds(version.createdDate),
         };
       }
       case 'UpdateSecretVersionStage': {
         const secret = model.find(input.SecretId);
-        model.updateStage(secret, { stage: input.VersionStage, moveTo: input.MoveToVersionId, removeFrom: input.RemoveFromVersionId });
+        model.updateStage(secret, {
+          stage: input.VersionStage,
+          moveTo: input.MoveToVersionId,
+          removeFrom: input.RemoveFromVersionId,
+        });
         return { ARN: secret.arn, Name: secret.name };
       }
       case 'DescribeSecret': {
@@ -201,18 +255,32 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
       }
       case 'ListSecretVersionIds': {
         const secret = model.find(input.SecretId, { allowDeleted: true });
-        const all = input.IncludeDeprecated === true ? secret.versions : secret.versions.filter((version) => version.stages.size > 0);
+        const all =
+          input.IncludeDeprecated === true
+            ? secret.versions
+            : secret.versions.filter((version) => version.stages.size > 0);
         const max = typeof input.MaxResults === 'number' ? Math.min(Math.max(1, input.MaxResults), 100) : 100;
-        const start = typeof input.NextToken === 'string' ? Number(Buffer.from(input.NextToken, 'base64').toString('utf8')) || 0 : 0;
+        const start =
+          typeof input.NextToken === 'string'
+            ? Number(Buffer.from(input.NextToken, 'base64').toString('utf8')) || 0
+            : 0;
         const page = all.slice(start, start + max);
         const next = start + max < all.length ? Buffer.from(String(start + max)).toString('base64') : undefined;
-        return { ARN: secret.arn, Name: secret.name, Versions: page.map(versionEntry), ...(next ? { NextToken: next } : {}) };
+        return {
+          ARN: secret.arn,
+          Name: secret.name,
+          Versions: page.map(versionEntry),
+          ...(next ? { NextToken: next } : {}),
+        };
       }
       case 'DeleteSecret': {
         const secret = model.find(input.SecretId, { allowDeleted: true });
         const force = input.ForceDeleteWithoutRecovery === true;
         if (force && input.RecoveryWindowInDays !== undefined) {
-          throw new SecretsManagerError('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
+          throw new SecretsManagerError(
+            'InvalidParameterException',
+            "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+          );
         }
         const recoveryDays = typeof input.RecoveryWindowInDays === 'number' ? input.RecoveryWindowInDays : undefined;
         const deletionDate = model.delete(secret, { force, ...(recoveryDays !== undefined ? { recoveryDays } : {}) });
@@ -225,7 +293,10 @@ export class AwsSecretsManagerSandbox implements SandboxProvider {
         model.untag(model.find(input.SecretId), input.TagKeys);
         return {};
       default:
-        throw new SecretsManagerError('UnknownOperationException', `The operation ${operation} is not supported by this sandbox.`);
+        throw new SecretsManagerError(
+          'UnknownOperationException',
+          `The operation ${operation} is not supported by this sandbox.`,
+        );
     }
   }
 }
@@ -244,26 +315,43 @@ export async function startAwsSecretsManagerSandbox(
   options: AwsSecretsManagerSandboxOptions & { port?: number } = {},
 ): Promise<StartedAwsSecretsManagerSandbox> {
   const sandbox = new AwsSecretsManagerSandbox(options);
-  const server = new SandboxServer(sandbox, { ...(options.port !== undefined ? { port: options.port } : {}), rateLimit: null });
+  const server = new SandboxServer(sandbox, {
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    rateLimit: null,
+  });
   const url = await server.start();
-  return { url, region: sandbox.region, credentials: sandbox.credentials[0]!, sandbox, server, close: () => server.stop() };
+  return {
+    url,
+    region: sandbox.region,
+    credentials: sandbox.credentials[0]!,
+    sandbox,
+    server,
+    close: () => server.stop(),
+  };
 }
 
 function pickVersion(secret: SmSecret, versionId: unknown, stage: unknown): SmVersion {
   if (versionId !== undefined) {
     const version = secret.versions.find((candidate) => candidate.versionId === versionId);
     if (!version || (typeof stage === 'string' && !version.stages.has(stage))) {
-      throw new SecretsManagerError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`);
+      throw new SecretsManagerError(
+        'ResourceNotFoundException',
+        `Secrets Manager can't find the specified secret value for VersionId: ${String(versionId)}`,
+      );
     }
     return version;
   }
   const label = typeof stage === 'string' ? stage : AWSCURRENT;
   const version = secret.versions.find((candidate) => candidate.stages.has(label));
-  if (!version) throw new SecretsManagerError('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${label}`);
+  if (!version)
+    throw new SecretsManagerError(
+      'ResourceNotFoundException',
+      `Secrets Manager can't find the specified secret value for staging label: ${label}`,
+    );
   return version;
 }
 
-function valueOf(input: Record<string, unknown>): SmValue {
+function secretValueOf(input: Record<string, unknown>): SmValue {
   return {
     ...(typeof input.SecretString === 'string' ? { secretString: input.SecretString } : {}),
     ...(typeof input.SecretBinary === 'string' ? { secretBinary: input.SecretBinary } : {}),
@@ -285,7 +373,10 @@ function epochSeconds(date: Date): number {
 }
 
 function unrecognised(): SecretsManagerError {
-  return new SecretsManagerError('UnrecognizedClientException', 'The security token included in the request is invalid.');
+  return new SecretsManagerError(
+    'UnrecognizedClientException',
+    'The security token included in the request is invalid.',
+  );
 }
 
 function awsError(error: SecretsManagerError): SandboxAnswer {

@@ -80,7 +80,12 @@ export class VaultKvEngine {
     const now = this.#timestamp();
     const secret = existing ?? this.#newSecret(now);
     const version = secret.currentVersion + 1;
-    secret.versions.set(version, { data: { ...(data as Record<string, unknown>) }, createdTime: now, deletionTime: '', destroyed: false });
+    secret.versions.set(version, {
+      data: { ...(data as Record<string, unknown>) },
+      createdTime: now,
+      deletionTime: '',
+      destroyed: false,
+    });
     secret.currentVersion = version;
     secret.updatedTime = now;
     if (secret.oldestVersion === 0) secret.oldestVersion = version;
@@ -93,7 +98,10 @@ export class VaultKvEngine {
   read(path: string, versionParameter: string | null): { data: Record<string, unknown>; metadata: VersionMetadata } {
     const secret = this.#secrets.get(path);
     if (!secret) throw new VaultKvError(404, []);
-    const version = versionParameter === null || versionParameter === '' || versionParameter === '0' ? secret.currentVersion : Number(versionParameter);
+    const version =
+      versionParameter === null || versionParameter === '' || versionParameter === '0'
+        ? secret.currentVersion
+        : Number(versionParameter);
     if (!Number.isInteger(version) || version < 0) throw new VaultKvError(400, ['invalid version parameter']);
     const stored = secret.versions.get(version);
     if (!stored) throw new VaultKvError(404, []);
@@ -110,7 +118,11 @@ export class VaultKvEngine {
     if (!secret) throw new VaultKvError(404, []);
     const versions: Record<string, unknown> = {};
     for (const [number, stored] of secret.versions) {
-      versions[String(number)] = { created_time: stored.createdTime, deletion_time: stored.deletionTime, destroyed: stored.destroyed };
+      versions[String(number)] = {
+        created_time: stored.createdTime,
+        deletion_time: stored.deletionTime,
+        destroyed: stored.destroyed,
+      };
     }
     return {
       cas_required: secret.casRequired,
@@ -133,7 +145,10 @@ export class VaultKvEngine {
     if (input.custom_metadata !== undefined && input.custom_metadata !== null) {
       customMetadata = validateCustomMetadata(input.custom_metadata, errors);
     }
-    if (input.max_versions !== undefined && (!Number.isInteger(input.max_versions) || (input.max_versions as number) < 0)) {
+    if (
+      input.max_versions !== undefined &&
+      (!Number.isInteger(input.max_versions) || (input.max_versions as number) < 0)
+    ) {
       errors.push('max_versions must be a non-negative integer');
     }
     if (errors.length > 0) throw new VaultKvError(400, errors);
@@ -218,7 +233,9 @@ function validateCustomMetadata(value: unknown, errors: string[]): Record<string
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > CUSTOM_METADATA_MAX_KEYS) {
-    errors.push(`custom_metadata validation failed: payload must contain at most ${CUSTOM_METADATA_MAX_KEYS} keys, provided ${entries.length}`);
+    errors.push(
+      `custom_metadata validation failed: payload must contain at most ${CUSTOM_METADATA_MAX_KEYS} keys, provided ${entries.length}`,
+    );
   }
   const result: Record<string, string> = {};
   for (const [key, item] of entries) {
@@ -226,9 +243,15 @@ function validateCustomMetadata(value: unknown, errors: string[]): Record<string
       errors.push(`custom_metadata validation failed: value for key "${key}" is not a string`);
       continue;
     }
-    if (key.length > CUSTOM_METADATA_MAX_KEY_LENGTH) errors.push(`custom_metadata validation failed: length of key "${key}" exceeds ${CUSTOM_METADATA_MAX_KEY_LENGTH}`);
+    if (key.length > CUSTOM_METADATA_MAX_KEY_LENGTH)
+      errors.push(
+        `custom_metadata validation failed: length of key "${key}" exceeds ${CUSTOM_METADATA_MAX_KEY_LENGTH}`,
+      );
     // Vault names the key, never the value, in this error.
-    if (item.length > CUSTOM_METADATA_MAX_VALUE_LENGTH) errors.push(`custom_metadata validation failed: length of value for key "${key}" exceeds ${CUSTOM_METADATA_MAX_VALUE_LENGTH}`);
+    if (item.length > CUSTOM_METADATA_MAX_VALUE_LENGTH)
+      errors.push(
+        `custom_metadata validation failed: length of value for key "${key}" exceeds ${CUSTOM_METADATA_MAX_VALUE_LENGTH}`,
+      );
     result[key] = item;
   }
   return result;

@@ -1,14 +1,21 @@
 // Specification of the Vault sandbox against Vault's documented answers, spoken to over real HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type VaultSandbox, startVaultSandbox } from './vault-sandbox.js';
+import { startVaultSandbox, type VaultSandbox } from './vault-sandbox.js';
 
 let vault: VaultSandbox;
 beforeAll(async () => {
-  vault = await startVaultSandbox({ rootToken: 'root-token', approle: { roleId: 'role-1', secretId: 'secret-1', namespace: 'team-a' } });
+  vault = await startVaultSandbox({
+    rootToken: 'root-token',
+    approle: { roleId: 'role-1', secretId: 'secret-1', namespace: 'team-a' },
+  });
 });
 afterAll(() => vault.close());
 
-async function call(method: string, path: string, options: { body?: unknown; token?: string | null; namespace?: string } = {}) {
+async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string | null; namespace?: string } = {},
+) {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token !== null) headers['x-vault-token'] = options.token ?? 'root-token';
   if (options.namespace) headers['x-vault-namespace'] = options.namespace;
@@ -18,6 +25,7 @@ async function call(method: string, path: string, options: { body?: unknown; tok
     ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
   });
   const text = await response.text();
+  // biome-ignore lint/suspicious/noExplicitAny: Vault's JSON, read field by field by each expectation.
   return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as any) };
 }
 
@@ -42,20 +50,35 @@ describe('vault sandbox: KV v2', () => {
   });
 
   it('enforces check-and-set as Vault does', async () => {
-    expect((await call('POST', 'secret/data/app/cas', { body: { options: { cas: 0 }, data: { value: 'a' } } })).status).toBe(200);
+    expect(
+      (await call('POST', 'secret/data/app/cas', { body: { options: { cas: 0 }, data: { value: 'a' } } })).status,
+    ).toBe(200);
     const conflict = await call('POST', 'secret/data/app/cas', { body: { options: { cas: 0 }, data: { value: 'b' } } });
-    expect(conflict).toEqual({ status: 400, body: { errors: ['check-and-set parameter did not match the current version'] } });
-    expect((await call('POST', 'secret/data/app/cas', { body: { options: { cas: 1 }, data: { value: 'b' } } })).body.data.version).toBe(2);
+    expect(conflict).toEqual({
+      status: 400,
+      body: { errors: ['check-and-set parameter did not match the current version'] },
+    });
+    expect(
+      (await call('POST', 'secret/data/app/cas', { body: { options: { cas: 1 }, data: { value: 'b' } } })).body.data
+        .version,
+    ).toBe(2);
     await call('POST', 'secret/metadata/app/cas', { body: { cas_required: true } });
     const required = await call('POST', 'secret/data/app/cas', { body: { data: { value: 'c' } } });
     expect(required).toEqual({ status: 400, body: { errors: ['check-and-set parameter required for this call'] } });
   });
 
   it('keeps custom_metadata, lists versions, and prunes beyond max_versions', async () => {
-    await call('POST', 'secret/metadata/app/meta', { body: { max_versions: 2, custom_metadata: { owner: 'payments' } } });
+    await call('POST', 'secret/metadata/app/meta', {
+      body: { max_versions: 2, custom_metadata: { owner: 'payments' } },
+    });
     for (const value of ['a', 'b', 'c']) await call('POST', 'secret/data/app/meta', { body: { data: { value } } });
     const metadata = await call('GET', 'secret/metadata/app/meta');
-    expect(metadata.body.data).toMatchObject({ current_version: 3, oldest_version: 2, max_versions: 2, custom_metadata: { owner: 'payments' } });
+    expect(metadata.body.data).toMatchObject({
+      current_version: 3,
+      oldest_version: 2,
+      max_versions: 2,
+      custom_metadata: { owner: 'payments' },
+    });
     expect(Object.keys(metadata.body.data.versions)).toEqual(['2', '3']);
     expect((await call('GET', 'secret/data/app/meta?version=1')).status).toBe(404);
     const read = await call('GET', 'secret/data/app/meta');
@@ -96,18 +119,34 @@ describe('vault sandbox: KV v2', () => {
 
 describe('vault sandbox: auth and namespaces', () => {
   it('answers 403 permission denied without a token or with a bad one', async () => {
-    expect(await call('GET', 'secret/data/app/one', { token: null })).toEqual({ status: 403, body: { errors: ['permission denied'] } });
-    expect(await call('GET', 'secret/data/app/one', { token: 'hvs.nope' })).toEqual({ status: 403, body: { errors: ['permission denied'] } });
+    expect(await call('GET', 'secret/data/app/one', { token: null })).toEqual({
+      status: 403,
+      body: { errors: ['permission denied'] },
+    });
+    expect(await call('GET', 'secret/data/app/one', { token: 'hvs.nope' })).toEqual({
+      status: 403,
+      body: { errors: ['permission denied'] },
+    });
   });
 
   it('logs in with AppRole in its namespace, and the token is scoped to it', async () => {
-    const bad = await call('POST', 'auth/approle/login', { token: null, namespace: 'team-a', body: { role_id: 'role-1', secret_id: 'wrong' } });
+    const bad = await call('POST', 'auth/approle/login', {
+      token: null,
+      namespace: 'team-a',
+      body: { role_id: 'role-1', secret_id: 'wrong' },
+    });
     expect(bad).toEqual({ status: 400, body: { errors: ['invalid role or secret ID'] } });
-    const login = await call('POST', 'auth/approle/login', { token: null, namespace: 'team-a', body: { role_id: 'role-1', secret_id: 'secret-1' } });
+    const login = await call('POST', 'auth/approle/login', {
+      token: null,
+      namespace: 'team-a',
+      body: { role_id: 'role-1', secret_id: 'secret-1' },
+    });
     expect(login.status).toBe(200);
     const token = login.body.auth.client_token as string;
     expect(login.body.auth.lease_duration).toBe(3600);
-    expect((await call('POST', 'secret/data/shared', { token, namespace: 'team-a', body: { data: { value: 'a' } } })).status).toBe(200);
+    expect(
+      (await call('POST', 'secret/data/shared', { token, namespace: 'team-a', body: { data: { value: 'a' } } })).status,
+    ).toBe(200);
     expect((await call('GET', 'secret/data/shared', { token, namespace: 'team-a/child' })).status).toBe(404);
     expect((await call('GET', 'secret/data/shared', { token })).status).toBe(403);
     expect((await call('GET', 'secret/data/shared', { token, namespace: 'team-b' })).status).toBe(403);

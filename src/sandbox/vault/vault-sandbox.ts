@@ -117,8 +117,14 @@ export class VaultSandboxProvider implements SandboxProvider {
     } catch {
       body = UNPARSEABLE;
     }
-    const answer = body === UNPARSEABLE ? errors(400, ['error parsing JSON']) : this.#route(request, route, namespace, body);
-    this.#audit.push({ time: this.#now().toISOString(), operation: `${request.method} ${route}`, namespace, status: answer.status });
+    const answer =
+      body === UNPARSEABLE ? errors(400, ['error parsing JSON']) : this.#route(request, route, namespace, body);
+    this.#audit.push({
+      time: this.#now().toISOString(),
+      operation: `${request.method} ${route}`,
+      namespace,
+      status: answer.status,
+    });
     return answer;
   }
 
@@ -126,16 +132,24 @@ export class VaultSandboxProvider implements SandboxProvider {
     const method = request.method;
     const write = method === 'POST' || method === 'PUT';
     if (method === 'GET' && route === 'sys/health') {
-      return json(200, { initialized: true, sealed: false, standby: false, version: '1.17.0-sandbox', server_time_utc: Math.floor(this.#now().getTime() / 1000) });
+      return json(200, {
+        initialized: true,
+        sealed: false,
+        standby: false,
+        version: '1.17.0-sandbox',
+        server_time_utc: Math.floor(this.#now().getTime() / 1000),
+      });
     }
     const approle = this.#options.approle;
-    if (approle && write && route === `auth/${approle.mount ?? 'approle'}/login`) return this.#login(approle, namespace, body);
+    if (approle && write && route === `auth/${approle.mount ?? 'approle'}/login`)
+      return this.#login(approle, namespace, body);
 
     const token = header(request, 'x-vault-token') ?? bearer(header(request, 'authorization'));
     if (!this.#authorised(token, namespace)) return errors(403, ['permission denied']);
 
     const match = /^([^/]+)\/(data|metadata|delete|destroy)\/(.+?)\/?$/.exec(route);
-    if (!match || !this.#mounts.has(match[1]!)) return errors(404, [`no handler for route "${route}". route entry not found.`]);
+    if (!match || !this.#mounts.has(match[1]!))
+      return errors(404, [`no handler for route "${route}". route entry not found.`]);
     const [, mount, kind, secretPath] = match as unknown as [string, string, string, string];
     const engine = this.#engine(namespace, mount);
     try {
@@ -147,7 +161,8 @@ export class VaultSandboxProvider implements SandboxProvider {
       if (kind === 'metadata' && method === 'DELETE') return noContent(() => engine.deleteMetadata(secretPath));
       if (kind === 'destroy' && write) return noContent(() => engine.destroy(secretPath, body));
     } catch (error) {
-      if (error instanceof VaultKvError) return error.body !== undefined ? json(error.status, error.body) : errors(error.status, error.errors);
+      if (error instanceof VaultKvError)
+        return error.body !== undefined ? json(error.status, error.body) : errors(error.status, error.errors);
       throw error;
     }
     return errors(405, ['unsupported operation']);

@@ -10,6 +10,7 @@ import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   GetSecretValueCommand,
+  type GetSecretValueCommandOutput,
   ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   SecretsManagerClient,
@@ -72,10 +73,16 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
         { path },
       );
     }
-    const token = options.idempotencyToken === undefined ? randomUUID() : clientRequestTokenFor(options.idempotencyToken);
+    const token =
+      options.idempotencyToken === undefined ? randomUUID() : clientRequestTokenFor(options.idempotencyToken);
     const putValue = () =>
       this.#client.send(
-        new PutSecretValueCommand({ SecretId: name, ClientRequestToken: token, SecretString: value.reveal(), VersionStages: [LABEL[options.stage]] }),
+        new PutSecretValueCommand({
+          SecretId: name,
+          ClientRequestToken: token,
+          SecretString: value.reveal(),
+          VersionStages: [LABEL[options.stage]],
+        }),
       );
     let written: Awaited<ReturnType<typeof putValue>>;
     try {
@@ -83,9 +90,11 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
     } catch (error) {
       if (!(error instanceof SecretStoreError) || error.storeCode !== 'ResourceNotFoundException') throw error;
       // A first write: create the secret without a value, so the version gets exactly the stage asked for.
-      await this.#call('CreateSecret', path, () => this.#client.send(new CreateSecretCommand({ Name: name }))).catch((caught: unknown) => {
-        if (!(caught instanceof SecretStoreError) || caught.storeCode !== 'ResourceExistsException') throw caught;
-      });
+      await this.#call('CreateSecret', path, () => this.#client.send(new CreateSecretCommand({ Name: name }))).catch(
+        (caught: unknown) => {
+          if (!(caught instanceof SecretStoreError) || caught.storeCode !== 'ResourceExistsException') throw caught;
+        },
+      );
       written = await this.#call('PutSecretValue', path, putValue, [value]);
     }
     const versionId = written.VersionId ?? token;
@@ -97,11 +106,18 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
       return id !== versionId && !described.stagesById.has(id);
     });
     if (stale.length > 0) {
-      await this.#call('UntagResource', path, () => this.#client.send(new UntagResourceCommand({ SecretId: name, TagKeys: stale })));
+      await this.#call('UntagResource', path, () =>
+        this.#client.send(new UntagResourceCommand({ SecretId: name, TagKeys: stale })),
+      );
     }
     if (Object.keys(metadata).length > 0) {
       await this.#call('TagResource', path, () =>
-        this.#client.send(new TagResourceCommand({ SecretId: name, Tags: [{ Key: `${METADATA_TAG_PREFIX}${versionId}`, Value: encodedMetadata }] })),
+        this.#client.send(
+          new TagResourceCommand({
+            SecretId: name,
+            Tags: [{ Key: `${METADATA_TAG_PREFIX}${versionId}`, Value: encodedMetadata }],
+          }),
+        ),
       );
     }
     const createdAt = await this.#createdDates(path).then((dates) => dates.get(versionId) ?? new Date());
@@ -111,17 +127,24 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
   async get(path: string, stage: SecretStage = 'current'): Promise<StoredSecret | null> {
     assertSecretPath(KIND, path);
     const name = this.#name(path);
-    let answer;
+    let answer: GetSecretValueCommandOutput;
     try {
-      answer = await this.#call('GetSecretValue', path, () => this.#client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: LABEL[stage] })));
+      answer = await this.#call('GetSecretValue', path, () =>
+        this.#client.send(new GetSecretValueCommand({ SecretId: name, VersionStage: LABEL[stage] })),
+      );
     } catch (error) {
       if (error instanceof SecretStoreError && error.storeCode === 'ResourceNotFoundException') return null;
       throw error;
     }
     if (answer.SecretString === undefined || answer.SecretString === '') {
-      throw new SecretStoreError('E_SECRET_STORE', KIND, `version ${answer.VersionId} of ${path} holds no SecretString (binary secrets are not supported)`, {
-        path,
-      });
+      throw new SecretStoreError(
+        'E_SECRET_STORE',
+        KIND,
+        `version ${answer.VersionId} of ${path} holds no SecretString (binary secrets are not supported)`,
+        {
+          path,
+        },
+      );
     }
     const value = new SecretValue(answer.SecretString);
     const described = await this.#describe(path);
@@ -140,7 +163,8 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
     const name = this.#name(path);
     const described = await this.#describe(path);
     if (!described) throw notFound(path, 'there is no secret to promote');
-    const holderOf = (stage: SecretStage) => [...described.stagesById].find(([, stages]) => stages.includes(stage))?.[0];
+    const holderOf = (stage: SecretStage) =>
+      [...described.stagesById].find(([, stages]) => stages.includes(stage))?.[0];
     const pending = holderOf('pending');
     const current = holderOf('current');
     const target = pending ?? current;
@@ -161,12 +185,23 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
         );
       }
       await this.#call('UpdateSecretVersionStage', path, () =>
-        this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: name, VersionStage: LABEL.pending, RemoveFromVersionId: pending })),
+        this.#client.send(
+          new UpdateSecretVersionStageCommand({
+            SecretId: name,
+            VersionStage: LABEL.pending,
+            RemoveFromVersionId: pending,
+          }),
+        ),
       );
     }
     const dates = await this.#createdDates(path);
     const stages = pending !== undefined ? (['current'] as SecretStage[]) : (described.stagesById.get(target) ?? []);
-    return { versionId: target, stages, createdAt: dates.get(target) ?? new Date(0), metadata: described.metadataById.get(target) ?? {} };
+    return {
+      versionId: target,
+      stages,
+      createdAt: dates.get(target) ?? new Date(0),
+      metadata: described.metadataById.get(target) ?? {},
+    };
   }
 
   async discardPending(path: string): Promise<void> {
@@ -176,7 +211,13 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
     if (!pending) return;
     // The version loses its last label and becomes deprecated; Secrets Manager removes it in time.
     await this.#call('UpdateSecretVersionStage', path, () =>
-      this.#client.send(new UpdateSecretVersionStageCommand({ SecretId: this.#name(path), VersionStage: LABEL.pending, RemoveFromVersionId: pending })),
+      this.#client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: this.#name(path),
+          VersionStage: LABEL.pending,
+          RemoveFromVersionId: pending,
+        }),
+      ),
     );
   }
 
@@ -192,7 +233,8 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
       metadata: described.metadataById.get(entry.VersionId!) ?? {},
     }));
     // Newest first; versions made within one timestamp tick are ordered by their stage, pending before current.
-    const rank = (version: SecretVersion) => Math.min(...version.stages.map((stage) => STAGE_ORDER.indexOf(stage)), STAGE_ORDER.length);
+    const rank = (version: SecretVersion) =>
+      Math.min(...version.stages.map((stage) => STAGE_ORDER.indexOf(stage)), STAGE_ORDER.length);
     return versions.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || rank(a) - rank(b));
   }
 
@@ -211,7 +253,11 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
   async exists(path: string): Promise<boolean> {
     assertSecretPath(KIND, path);
     const described = await this.#describe(path);
-    return described !== null && !described.deleted && [...described.stagesById.values()].some((stages) => stages.includes('current'));
+    return (
+      described !== null &&
+      !described.deleted &&
+      [...described.stagesById.values()].some((stages) => stages.includes('current'))
+    );
   }
 
   #name(path: string): string {
@@ -221,7 +267,9 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
   async #describe(path: string): Promise<Described | null> {
     let answer: DescribeSecretCommandOutput;
     try {
-      answer = await this.#call('DescribeSecret', path, () => this.#client.send(new DescribeSecretCommand({ SecretId: this.#name(path) })));
+      answer = await this.#call('DescribeSecret', path, () =>
+        this.#client.send(new DescribeSecretCommand({ SecretId: this.#name(path) })),
+      );
     } catch (error) {
       if (error instanceof SecretStoreError && error.storeCode === 'ResourceNotFoundException') return null;
       throw error;
@@ -237,12 +285,21 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
       if (!tag.Key?.startsWith(METADATA_TAG_PREFIX)) continue;
       metadataTagKeys.push(tag.Key);
       try {
-        metadataById.set(tag.Key.slice(METADATA_TAG_PREFIX.length), JSON.parse(Buffer.from(tag.Value ?? '', 'base64').toString('utf8')));
+        metadataById.set(
+          tag.Key.slice(METADATA_TAG_PREFIX.length),
+          JSON.parse(Buffer.from(tag.Value ?? '', 'base64').toString('utf8')),
+        );
       } catch {
         // A hand-edited tag is ignored rather than failing every read of the secret.
       }
     }
-    return { arn: answer.ARN ?? '', stagesById, metadataById, metadataTagKeys, deleted: answer.DeletedDate !== undefined };
+    return {
+      arn: answer.ARN ?? '',
+      stagesById,
+      metadataById,
+      metadataTagKeys,
+      deleted: answer.DeletedDate !== undefined,
+    };
   }
 
   async #listVersions(path: string): Promise<SecretVersionsListEntry[]> {
@@ -250,7 +307,13 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
     let nextToken: string | undefined;
     do {
       const page = await this.#call('ListSecretVersionIds', path, () =>
-        this.#client.send(new ListSecretVersionIdsCommand({ SecretId: this.#name(path), MaxResults: 100, ...(nextToken ? { NextToken: nextToken } : {}) })),
+        this.#client.send(
+          new ListSecretVersionIdsCommand({
+            SecretId: this.#name(path),
+            MaxResults: 100,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+        ),
       );
       entries.push(...(page.Versions ?? []));
       nextToken = page.NextToken;
@@ -302,18 +365,32 @@ const CODE_BY_AWS_ERROR: Record<string, SecretStoreErrorCode> = {
 };
 
 function toStoreError(error: unknown, operation: string, path: string, secrets: SecretValue[]): SecretStoreError {
-  const failure = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; $fault?: string };
+  const failure = error as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $fault?: string;
+  };
   const status = failure.$metadata?.httpStatusCode;
   const awsCode = failure.name ?? 'Error';
   const message = redactSecrets(String(failure.message ?? ''), secrets);
   // No HTTP status means the call never got an answer: the endpoint is down or the network failed.
-  const code = CODE_BY_AWS_ERROR[awsCode] ?? (status === undefined || failure.$fault === 'server' || status >= 500 ? 'E_SECRET_STORE_UNAVAILABLE' : 'E_SECRET_STORE');
+  const code =
+    CODE_BY_AWS_ERROR[awsCode] ??
+    (status === undefined || failure.$fault === 'server' || status >= 500
+      ? 'E_SECRET_STORE_UNAVAILABLE'
+      : 'E_SECRET_STORE');
   // The SDK's error is not kept as the cause: it holds the raw response, and a careless server may echo a value.
-  return new SecretStoreError(code, KIND, `Secrets Manager answered ${awsCode} to ${operation} for ${path}: ${message}`, {
-    path,
-    storeCode: awsCode,
-    ...(status !== undefined ? { status } : {}),
-  });
+  return new SecretStoreError(
+    code,
+    KIND,
+    `Secrets Manager answered ${awsCode} to ${operation} for ${path}: ${message}`,
+    {
+      path,
+      storeCode: awsCode,
+      ...(status !== undefined ? { status } : {}),
+    },
+  );
 }
 
 function notFound(path: string, why: string): SecretStoreError {

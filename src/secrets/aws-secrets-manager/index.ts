@@ -3,10 +3,12 @@ import type { SecretStoreDefinition } from '../secret-store-definition.js';
 import { awsSecretsManagerSecretStoreOptionsSchema } from './aws-secrets-manager-schemas.js';
 import { AwsSecretsManagerSecretStore } from './aws-secrets-manager-secret-store.js';
 
-export { AwsSecretsManagerSecretStore, clientRequestTokenFor } from './aws-secrets-manager-secret-store.js';
 export * from './aws-secrets-manager-schemas.js';
+export { AwsSecretsManagerSecretStore, clientRequestTokenFor } from './aws-secrets-manager-secret-store.js';
 
-export const awsSecretsManagerSecretStoreDefinition: SecretStoreDefinition<typeof awsSecretsManagerSecretStoreOptionsSchema> = {
+export const awsSecretsManagerSecretStoreDefinition: SecretStoreDefinition<
+  typeof awsSecretsManagerSecretStoreOptionsSchema
+> = {
   kind: 'aws-secrets-manager',
   description: 'AWS Secrets Manager, stages as AWSPENDING / AWSCURRENT / AWSPREVIOUS',
   optionsSchema: awsSecretsManagerSecretStoreOptionsSchema,

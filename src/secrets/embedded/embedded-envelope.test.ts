@@ -49,16 +49,20 @@ describe('embedded envelope', () => {
     const keyring = new MasterKeyring(keyA);
     const length = Buffer.from(sealed.ciphertext, 'base64').length;
     for (const offset of [0, 12, length - 1]) {
-      expect(codeOf(() => openSecret({ ...sealed, ciphertext: flipByte(sealed.ciphertext, offset) }, binding, keyring))).toBe('E_SECRET_TAMPERED');
+      expect(
+        codeOf(() => openSecret({ ...sealed, ciphertext: flipByte(sealed.ciphertext, offset) }, binding, keyring)),
+      ).toBe('E_SECRET_TAMPERED');
     }
     expect(codeOf(() => openSecret({ ...sealed, ciphertext: '' }, binding, keyring))).toBe('E_SECRET_TAMPERED');
   });
 
   it('fails with E_SECRET_TAMPERED on a tampered wrapped key', () => {
     const sealed = sealSecret(CANARY, binding, keyA);
-    expect(codeOf(() => openSecret({ ...sealed, wrappedKey: flipByte(sealed.wrappedKey, 20) }, binding, new MasterKeyring(keyA)))).toBe(
-      'E_SECRET_TAMPERED',
-    );
+    expect(
+      codeOf(() =>
+        openSecret({ ...sealed, wrappedKey: flipByte(sealed.wrappedKey, 20) }, binding, new MasterKeyring(keyA)),
+      ),
+    ).toBe('E_SECRET_TAMPERED');
   });
 
   it('fails when a row is moved to another path or version, or its wrapped key swapped with another row', () => {
@@ -67,7 +71,9 @@ describe('embedded envelope', () => {
     expect(codeOf(() => openSecret(sealed, { ...binding, path: 'payments/other' }, keyring))).toBe('E_SECRET_TAMPERED');
     expect(codeOf(() => openSecret(sealed, { ...binding, version: 4 }, keyring))).toBe('E_SECRET_TAMPERED');
     const neighbour = sealSecret('another value', { path: binding.path, version: 4 }, keyA);
-    expect(codeOf(() => openSecret({ ...sealed, wrappedKey: neighbour.wrappedKey }, binding, keyring))).toBe('E_SECRET_TAMPERED');
+    expect(codeOf(() => openSecret({ ...sealed, wrappedKey: neighbour.wrappedKey }, binding, keyring))).toBe(
+      'E_SECRET_TAMPERED',
+    );
   });
 
   it('fails with E_MASTER_KEY when the keyring lacks the key, and E_SECRET_TAMPERED when a row lies about its key', () => {

@@ -31,7 +31,11 @@ export function sealSecret(plaintext: string, binding: EnvelopeBinding, masterKe
   try {
     const ciphertext = gcmSeal(dataKey, Buffer.from(plaintext, 'utf8'), valueAad(binding));
     const wrappedKey = gcmSeal(masterKey.key, dataKey, dataKeyAad(binding, masterKey.id));
-    return { ciphertext: ciphertext.toString('base64'), wrappedKey: wrappedKey.toString('base64'), masterKeyId: masterKey.id };
+    return {
+      ciphertext: ciphertext.toString('base64'),
+      wrappedKey: wrappedKey.toString('base64'),
+      masterKeyId: masterKey.id,
+    };
   } finally {
     dataKey.fill(0);
   }
@@ -52,7 +56,12 @@ export function openSecret(sealed: SealedSecret, binding: EnvelopeBinding, keyri
  * Re-wraps the data key under `to` without touching the value's ciphertext: master-key rotation is one small
  * seal per row, and the value is never decrypted.
  */
-export function rewrapSecret(sealed: SealedSecret, binding: EnvelopeBinding, keyring: MasterKeyring, to: MasterKey): SealedSecret {
+export function rewrapSecret(
+  sealed: SealedSecret,
+  binding: EnvelopeBinding,
+  keyring: MasterKeyring,
+  to: MasterKey,
+): SealedSecret {
   const dataKey = unwrapDataKey(sealed, binding, keyring);
   try {
     const wrappedKey = gcmSeal(to.key, dataKey, dataKeyAad(binding, to.id));
@@ -108,7 +117,10 @@ function valueAad(binding: EnvelopeBinding): Buffer {
 }
 
 function dataKeyAad(binding: EnvelopeBinding, masterKeyId: string): Buffer {
-  return Buffer.from(`keyledger/embedded/data-key/v${ENVELOPE_FORMAT}\n${masterKeyId}\n${binding.path}\n${binding.version}`, 'utf8');
+  return Buffer.from(
+    `keyledger/embedded/data-key/v${ENVELOPE_FORMAT}\n${masterKeyId}\n${binding.path}\n${binding.version}`,
+    'utf8',
+  );
 }
 
 function tampered(binding: EnvelopeBinding, what: string): SecretStoreError {

@@ -16,7 +16,11 @@ export type MasterKeyState = 'active' | 'retiring';
 
 export function masterKeyFromBytes(key: Buffer, source: string): MasterKey {
   if (key.length !== MASTER_KEY_BYTES) {
-    throw new SecretStoreError('E_MASTER_KEY', 'embedded', `the master key from ${source} must be exactly 32 bytes (base64), got ${key.length}`);
+    throw new SecretStoreError(
+      'E_MASTER_KEY',
+      'embedded',
+      `the master key from ${source} must be exactly 32 bytes (base64), got ${key.length}`,
+    );
   }
   const id = `mk_${createHmac('sha256', key).update('keyledger master key id').digest('hex').slice(0, 16)}`;
   return { id, key: Buffer.from(key) };
@@ -28,7 +32,10 @@ export function masterKeyFromBase64(text: string, source: string): MasterKey {
   if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
     throw new SecretStoreError('E_MASTER_KEY', 'embedded', `the master key from ${source} is not base64 text`);
   }
-  return masterKeyFromBytes(Buffer.from(trimmed, trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64'), source);
+  return masterKeyFromBytes(
+    Buffer.from(trimmed, trimmed.includes('-') || trimmed.includes('_') ? 'base64url' : 'base64'),
+    source,
+  );
 }
 
 export class MasterKeyring {

@@ -10,8 +10,13 @@ import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { canaryValue } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
 import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from './embedded-keyring.js';
-import { MasterKeyFile, envMasterKeySource } from './embedded-master-key-source.js';
-import { embeddedMasterKeyStatus, environmentRetirementHint, rewrapEmbeddedSecrets, rotateEmbeddedMasterKey } from './embedded-master-key-rotation.js';
+import {
+  embeddedMasterKeyStatus,
+  environmentRetirementHint,
+  rewrapEmbeddedSecrets,
+  rotateEmbeddedMasterKey,
+} from './embedded-master-key-rotation.js';
+import { envMasterKeySource, MasterKeyFile } from './embedded-master-key-source.js';
 import { EmbeddedSecretStore } from './embedded-secret-store.js';
 
 let dir: string;
@@ -39,7 +44,10 @@ forEachBackend((backend) => {
     operational = await backend.open();
   });
   const wipe = async () => {
-    await operational.db.withTables<{ embedded_secret_versions: { path: string } }>().deleteFrom('embedded_secret_versions').execute();
+    await operational.db
+      .withTables<{ embedded_secret_versions: { path: string } }>()
+      .deleteFrom('embedded_secret_versions')
+      .execute();
     await operational.db.withTables<{ embedded_secrets: { path: string } }>().deleteFrom('embedded_secrets').execute();
   };
 
@@ -50,8 +58,19 @@ forEachBackend((backend) => {
     const values = await seed(store, 5);
     const old = await file.load();
     const batches: number[] = [];
-    const report = await rotateEmbeddedMasterKey(operational.db, file, { batchSize: 2, onBatch: (done) => batches.push(done) });
-    expect(report).toMatchObject({ previousActiveKeyId: old.active.id, generated: true, rewrapped: 5, failed: [], retiredKeyIds: [old.active.id], retiringKeyIds: [], keysStillInUse: [] });
+    const report = await rotateEmbeddedMasterKey(operational.db, file, {
+      batchSize: 2,
+      onBatch: (done) => batches.push(done),
+    });
+    expect(report).toMatchObject({
+      previousActiveKeyId: old.active.id,
+      generated: true,
+      rewrapped: 5,
+      failed: [],
+      retiredKeyIds: [old.active.id],
+      retiringKeyIds: [],
+      keysStillInUse: [],
+    });
     expect(report.activeKeyId).not.toBe(old.active.id);
     expect(batches).toEqual([2, 4, 5]);
     const text = await readFile(file.path, 'utf8');
@@ -67,7 +86,10 @@ forEachBackend((backend) => {
   it('keeps rows readable while the keyring holds both keys and rows are half re-wrapped', async () => {
     await wipe();
     const oldKey = newKey();
-    const values = await seed(new EmbeddedSecretStore({ db: operational.db, keys: staticMasterKeySource(new MasterKeyring(oldKey)) }), 4);
+    const values = await seed(
+      new EmbeddedSecretStore({ db: operational.db, keys: staticMasterKeySource(new MasterKeyring(oldKey)) }),
+      4,
+    );
     const both = new MasterKeyring(newKey(), [oldKey]);
     const reader = new EmbeddedSecretStore({ db: operational.db, keys: staticMasterKeySource(both) });
     // A writer under the new keyring beside rows still under the old key.
@@ -110,11 +132,23 @@ forEachBackend((backend) => {
     const oldKey = randomBytes(32);
     const oldEnv = { KEYLEDGER_MASTER_KEY: oldKey.toString('base64') };
     await seed(new EmbeddedSecretStore({ db: operational.db, keys: envMasterKeySource(oldEnv) }), 3);
-    const env = { KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'), KEYLEDGER_MASTER_KEY_RETIRING: oldKey.toString('base64') };
+    const env = {
+      KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'),
+      KEYLEDGER_MASTER_KEY_RETIRING: oldKey.toString('base64'),
+    };
     const report = await rotateEmbeddedMasterKey(operational.db, envMasterKeySource(env));
-    expect(report).toMatchObject({ source: 'env', generated: false, rewrapped: 3, retiredKeyIds: [], keysStillInUse: [] });
+    expect(report).toMatchObject({
+      source: 'env',
+      generated: false,
+      rewrapped: 3,
+      retiredKeyIds: [],
+      keysStillInUse: [],
+    });
     expect(environmentRetirementHint(report)).toContain('KEYLEDGER_MASTER_KEY_RETIRING');
-    const reader = new EmbeddedSecretStore({ db: operational.db, keys: envMasterKeySource({ KEYLEDGER_MASTER_KEY: env.KEYLEDGER_MASTER_KEY }) });
+    const reader = new EmbeddedSecretStore({
+      db: operational.db,
+      keys: envMasterKeySource({ KEYLEDGER_MASTER_KEY: env.KEYLEDGER_MASTER_KEY }),
+    });
     expect(await reader.exists('rotate/0')).toBe(true);
     expect((await reader.get('rotate/2'))?.value.reveal()).toMatch(/^kl_r2_CANARY_/);
   });

@@ -64,7 +64,11 @@ export async function embeddedMasterKeyStatus(db: AnyKysely, source: MasterKeySo
     .groupBy('master_key_id')
     .execute();
   const byId = new Map(counts.map((row) => [row.master_key_id, Number(row.versions)]));
-  const keys: MasterKeyUsage[] = keyring.ids.map((id) => ({ id, state: keyring.stateOf(id)!, versions: byId.get(id) ?? 0 }));
+  const keys: MasterKeyUsage[] = keyring.ids.map((id) => ({
+    id,
+    state: keyring.stateOf(id)!,
+    versions: byId.get(id) ?? 0,
+  }));
   for (const [id, versions] of byId) if (!keyring.find(id)) keys.push({ id, state: 'unknown', versions });
   return { source: source.description, activeKeyId: keyring.active.id, keys };
 }
@@ -90,13 +94,23 @@ export async function rewrapEmbeddedSecrets(
       if (cursor) {
         const after = cursor;
         // Keyset paging, so a failed row is passed over rather than read again forever.
-        query = query.where((eb) => eb.or([eb('path', '>', after.path), eb.and([eb('path', '=', after.path), eb('version', '>', after.version)])]));
+        query = query.where((eb) =>
+          eb.or([
+            eb('path', '>', after.path),
+            eb.and([eb('path', '=', after.path), eb('version', '>', after.version)]),
+          ]),
+        );
       }
       const rows = await query.orderBy('path').orderBy('version').limit(batchSize).execute();
       for (const row of rows) {
         const binding = { path: row.path, version: Number(row.version) };
         try {
-          const sealed = rewrapSecret({ ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id }, binding, keyring, active);
+          const sealed = rewrapSecret(
+            { ciphertext: row.ciphertext, wrappedKey: row.wrapped_key, masterKeyId: row.master_key_id },
+            binding,
+            keyring,
+            active,
+          );
           const result = await trx
             .updateTable('embedded_secret_versions')
             .set({ wrapped_key: sealed.wrappedKey, master_key_id: sealed.masterKeyId })
@@ -149,13 +163,18 @@ export async function rotateEmbeddedMasterKey(
     if (result.rewrapped === 0) break;
   }
   const status = await embeddedMasterKeyStatus(db, { description: source.description, load: async () => keyring });
-  const stillUsed = new Set(status.keys.filter((key) => key.state !== 'active' && key.versions > 0).map((key) => key.id));
+  const stillUsed = new Set(
+    status.keys.filter((key) => key.state !== 'active' && key.versions > 0).map((key) => key.id),
+  );
   const retiredKeyIds: string[] = [];
   if (source instanceof MasterKeyFile) {
     const keep = keyring.retiringIds.filter((id) => stillUsed.has(id));
     retiredKeyIds.push(...keyring.retiringIds.filter((id) => !stillUsed.has(id)));
     if (retiredKeyIds.length > 0) {
-      keyring = new MasterKeyring(keyring.active, keep.map((id) => keyring.find(id)!));
+      keyring = new MasterKeyring(
+        keyring.active,
+        keep.map((id) => keyring.find(id)!),
+      );
       await source.write(keyring);
     }
   }
@@ -174,6 +193,7 @@ export async function rotateEmbeddedMasterKey(
 
 /** What to tell an operator whose keys come from the environment, once no row needs the retiring keys. */
 export function environmentRetirementHint(report: MasterKeyRotationReport): string | undefined {
-  if (report.source !== 'env' || report.retiringKeyIds.length === 0 || report.keysStillInUse.length > 0) return undefined;
+  if (report.source !== 'env' || report.retiringKeyIds.length === 0 || report.keysStillInUse.length > 0)
+    return undefined;
   return `every row is now wrapped by ${report.activeKeyId}; remove ${RETIRING_MASTER_KEYS_ENV} from the environment`;
 }

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SecretStoreError } from '../secret-store-error.js';
 import { MasterKeyring, masterKeyFromBytes } from './embedded-keyring.js';
-import { MasterKeyFile, defaultMasterKeyFile, envMasterKeySource, masterKeySourceFor } from './embedded-master-key-source.js';
+import {
+  defaultMasterKeyFile,
+  envMasterKeySource,
+  MasterKeyFile,
+  masterKeySourceFor,
+} from './embedded-master-key-source.js';
 
 let dir: string;
 beforeEach(async () => {

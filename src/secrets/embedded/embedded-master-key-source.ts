@@ -29,7 +29,11 @@ export function defaultMasterKeyFile(env: NodeJS.ProcessEnv, cwd: string): strin
 }
 
 /** Chooses the environment when `KEYLEDGER_MASTER_KEY` is set, the key file otherwise. */
-export function masterKeySourceFor(options: { env: NodeJS.ProcessEnv; cwd: string; keyFile?: string }): MasterKeySource {
+export function masterKeySourceFor(options: {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  keyFile?: string;
+}): MasterKeySource {
   if (options.env[MASTER_KEY_ENV]) return envMasterKeySource(options.env);
   return new MasterKeyFile(options.keyFile ?? defaultMasterKeyFile(options.env, options.cwd));
 }
@@ -87,7 +91,8 @@ export class MasterKeyFile implements MasterKeySource {
     }
     // A rewrite is a rename, so the inode changes even when size and time look the same.
     const cached = this.#cached;
-    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino) return cached.keyring;
+    if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size && cached.ino === info.ino)
+      return cached.keyring;
     const keyring = await this.#read();
     this.#cached = { keyring, mtimeMs: info.mtimeMs, size: info.size, ino: info.ino };
     return keyring;
@@ -146,12 +151,21 @@ export class MasterKeyFile implements MasterKeySource {
       const [state, encoded] = parts.length === 1 ? ['active', parts[0]!] : [parts[0]!, parts[1]!];
       const key = masterKeyFromBase64(encoded, source);
       if (state === 'active') {
-        if (active) throw new SecretStoreError('E_MASTER_KEY', 'embedded', `${source}: a second active key; a keyring has exactly one`);
+        if (active)
+          throw new SecretStoreError(
+            'E_MASTER_KEY',
+            'embedded',
+            `${source}: a second active key; a keyring has exactly one`,
+          );
         active = key;
       } else if (state === 'retiring') {
         retiring.push(key);
       } else {
-        throw new SecretStoreError('E_MASTER_KEY', 'embedded', `${source}: unknown key state ${JSON.stringify(state)} (expected active or retiring)`);
+        throw new SecretStoreError(
+          'E_MASTER_KEY',
+          'embedded',
+          `${source}: unknown key state ${JSON.stringify(state)} (expected active or retiring)`,
+        );
       }
     });
     if (!active) throw new SecretStoreError('E_MASTER_KEY', 'embedded', `${this.path} holds no active master key`);
@@ -159,8 +173,13 @@ export class MasterKeyFile implements MasterKeySource {
   }
 
   #unreadable(error: unknown): SecretStoreError {
-    return new SecretStoreError('E_MASTER_KEY', 'embedded', `cannot read the master key file ${this.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {
-      cause: error,
-    });
+    return new SecretStoreError(
+      'E_MASTER_KEY',
+      'embedded',
+      `cannot read the master key file ${this.path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -17,7 +17,8 @@ forEachBackend((backend) => {
     opened ??= backend.open();
     return opened;
   };
-  const openStore = async (keys = keyring) => new EmbeddedSecretStore({ db: (await operational()).db, keys: staticMasterKeySource(keys) });
+  const openStore = async (keys = keyring) =>
+    new EmbeddedSecretStore({ db: (await operational()).db, keys: staticMasterKeySource(keys) });
 
   describeSecretStoreContract(`embedded on ${backend.dialect}`, () => openStore());
 

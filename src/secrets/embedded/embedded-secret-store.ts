@@ -11,7 +11,11 @@ import { SecretStoreError } from '../secret-store-error.js';
 import { SecretValue } from '../secret-value.js';
 import { ENVELOPE_FORMAT, openSecret, sealSecret } from './embedded-envelope.js';
 import type { MasterKeySource } from './embedded-keyring.js';
-import type { EmbeddedSecretsSchema, EmbeddedSecretsTable, EmbeddedSecretVersionsTable } from './embedded-secret-tables.js';
+import type {
+  EmbeddedSecretsSchema,
+  EmbeddedSecretsTable,
+  EmbeddedSecretVersionsTable,
+} from './embedded-secret-tables.js';
 
 const KIND = 'embedded';
 
@@ -58,11 +62,25 @@ export class EmbeddedSecretStore implements SecretStore {
     return writeTransaction(this.#db, async (trx) => {
       await trx
         .insertInto('embedded_secrets')
-        .values({ path, next_version: 0, current_version: null, pending_version: null, previous_version: null, created_at: now, updated_at: now })
+        .values({
+          path,
+          next_version: 0,
+          current_version: null,
+          pending_version: null,
+          previous_version: null,
+          created_at: now,
+          updated_at: now,
+        })
         .onConflict((conflict) => conflict.column('path').doNothing())
         .execute();
       const row = await lockPath(trx, path, now);
-      if (!row) throw new SecretStoreError('E_SECRET_STORE', KIND, `the pointer row of ${path} vanished inside its own transaction`, { path });
+      if (!row)
+        throw new SecretStoreError(
+          'E_SECRET_STORE',
+          KIND,
+          `the pointer row of ${path} vanished inside its own transaction`,
+          { path },
+        );
       if (options.idempotencyToken !== undefined) {
         const earlier = await trx
           .selectFrom('embedded_secret_versions')
@@ -98,7 +116,11 @@ export class EmbeddedSecretStore implements SecretStore {
       };
       await trx.insertInto('embedded_secret_versions').values(versionRow).execute();
       const pointers = withStage(row, options.stage, version);
-      await trx.updateTable('embedded_secrets').set({ ...pointers, next_version: version }).where('path', '=', path).execute();
+      await trx
+        .updateTable('embedded_secrets')
+        .set({ ...pointers, next_version: version })
+        .where('path', '=', path)
+        .execute();
       await this.#prune(trx, path, version, pointers);
       return toVersion(versionRow, pointers);
     });
@@ -147,7 +169,10 @@ export class EmbeddedSecretStore implements SecretStore {
         .where('path', '=', path)
         .where('version', '=', target)
         .executeTakeFirst();
-      if (!versionRow) throw new SecretStoreError('E_SECRET_STORE', KIND, `${path} points at version ${target}, which is missing`, { path });
+      if (!versionRow)
+        throw new SecretStoreError('E_SECRET_STORE', KIND, `${path} points at version ${target}, which is missing`, {
+          path,
+        });
       return toVersion(versionRow, pointers);
     });
   }
@@ -159,7 +184,11 @@ export class EmbeddedSecretStore implements SecretStore {
       const row = await lockPath(trx, path, now);
       if (!row || row.pending_version === null) return;
       // A discarded version is a key that was rolled back; its material has no further use, so it goes now.
-      await trx.deleteFrom('embedded_secret_versions').where('path', '=', path).where('version', '=', row.pending_version).execute();
+      await trx
+        .deleteFrom('embedded_secret_versions')
+        .where('path', '=', path)
+        .where('version', '=', row.pending_version)
+        .execute();
       await trx.updateTable('embedded_secrets').set({ pending_version: null }).where('path', '=', path).execute();
     });
   }
@@ -169,7 +198,14 @@ export class EmbeddedSecretStore implements SecretStore {
     const rows = await this.#db
       .selectFrom('embedded_secret_versions as v')
       .innerJoin('embedded_secrets as s', 's.path', 'v.path')
-      .select(['v.version', 'v.created_at', 'v.metadata', 's.current_version', 's.pending_version', 's.previous_version'])
+      .select([
+        'v.version',
+        'v.created_at',
+        'v.metadata',
+        's.current_version',
+        's.pending_version',
+        's.previous_version',
+      ])
       .where('v.path', '=', path)
       .orderBy('v.version', 'desc')
       .execute();
@@ -197,8 +233,13 @@ export class EmbeddedSecretStore implements SecretStore {
 
   /** Deletes unstaged versions older than the newest `maxVersions`. */
   async #prune(trx: Kysely<EmbeddedSecretsSchema>, path: string, newest: number, pointers: Pointers): Promise<void> {
-    const keep = [pointers.current_version, pointers.pending_version, pointers.previous_version].filter((version) => version !== null);
-    let query = trx.deleteFrom('embedded_secret_versions').where('path', '=', path).where('version', '<=', newest - this.#maxVersions);
+    const keep = [pointers.current_version, pointers.pending_version, pointers.previous_version].filter(
+      (version) => version !== null,
+    );
+    let query = trx
+      .deleteFrom('embedded_secret_versions')
+      .where('path', '=', path)
+      .where('version', '<=', newest - this.#maxVersions);
     if (keep.length > 0) query = query.where('version', 'not in', keep);
     await query.execute();
   }
@@ -208,8 +249,17 @@ export class EmbeddedSecretStore implements SecretStore {
  * Locks the path's pointer row for the rest of the transaction and returns it. The no-op update takes a row lock
  * on PostgreSQL (and re-reads the latest committed row); on SQLite the transaction already holds the write lock.
  */
-async function lockPath(trx: Kysely<EmbeddedSecretsSchema>, path: string, now: string): Promise<EmbeddedSecretsTable | undefined> {
-  return trx.updateTable('embedded_secrets').set({ updated_at: now }).where('path', '=', path).returningAll().executeTakeFirst();
+async function lockPath(
+  trx: Kysely<EmbeddedSecretsSchema>,
+  path: string,
+  now: string,
+): Promise<EmbeddedSecretsTable | undefined> {
+  return trx
+    .updateTable('embedded_secrets')
+    .set({ updated_at: now })
+    .where('path', '=', path)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** The pointers after `version` takes `stage`: its old holder loses it, and an old current becomes previous. */
@@ -232,7 +282,10 @@ function stagesOf(version: number, pointers: Pointers): SecretStage[] {
   return stages;
 }
 
-function toVersion(row: Pick<EmbeddedSecretVersionsTable, 'version' | 'created_at' | 'metadata'>, pointers: Pointers): SecretVersion {
+function toVersion(
+  row: Pick<EmbeddedSecretVersionsTable, 'version' | 'created_at' | 'metadata'>,
+  pointers: Pointers,
+): SecretVersion {
   const version = Number(row.version);
   return {
     versionId: String(version),

@@ -6,11 +6,11 @@ import { masterKeySourceFor } from './embedded-master-key-source.js';
 import { embeddedSecretStoreOptionsSchema } from './embedded-schemas.js';
 import { EmbeddedSecretStore } from './embedded-secret-store.js';
 
-export { EmbeddedSecretStore, type EmbeddedSecretStoreOptions } from './embedded-secret-store.js';
-export { embeddedSecretStoreOptionsSchema } from './embedded-schemas.js';
 export * from './embedded-keyring.js';
-export * from './embedded-master-key-source.js';
 export * from './embedded-master-key-rotation.js';
+export * from './embedded-master-key-source.js';
+export { embeddedSecretStoreOptionsSchema } from './embedded-schemas.js';
+export { EmbeddedSecretStore, type EmbeddedSecretStoreOptions } from './embedded-secret-store.js';
 
 export const embeddedSecretStoreDefinition: SecretStoreDefinition<typeof embeddedSecretStoreOptionsSchema> = {
   kind: 'embedded',

@@ -3,8 +3,8 @@ import type { SecretStoreDefinition } from '../secret-store-definition.js';
 import { vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
 
-export { VaultSecretStore } from './vault-secret-store.js';
 export * from './vault-schemas.js';
+export { VaultSecretStore } from './vault-secret-store.js';
 
 export const vaultSecretStoreDefinition: SecretStoreDefinition<typeof vaultSecretStoreOptionsSchema> = {
   kind: 'vault',
@@ -15,7 +15,8 @@ export const vaultSecretStoreDefinition: SecretStoreDefinition<typeof vaultSecre
     if (env.VAULT_ADDR) defaults.address = env.VAULT_ADDR;
     if (env.VAULT_NAMESPACE) defaults.namespace = env.VAULT_NAMESPACE;
     if (env.VAULT_TOKEN) defaults.auth = { method: 'token', token: env.VAULT_TOKEN };
-    else if (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID) defaults.auth = { method: 'approle', roleId: env.VAULT_ROLE_ID, secretId: env.VAULT_SECRET_ID };
+    else if (env.VAULT_ROLE_ID && env.VAULT_SECRET_ID)
+      defaults.auth = { method: 'approle', roleId: env.VAULT_ROLE_ID, secretId: env.VAULT_SECRET_ID };
     return defaults;
   },
   create: (options, context) => new VaultSecretStore(options, context.clock ? { clock: context.clock } : {}),

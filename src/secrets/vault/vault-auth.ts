@@ -4,7 +4,11 @@ import type { Clock } from '../../runtime/clock.js';
 import type { SecretValue } from '../secret-value.js';
 
 /** Sends the AppRole login; returns the new token and its lease in seconds. */
-export type VaultLogin = (mount: string, roleId: string, secretId: SecretValue) => Promise<{ token: SecretValue; leaseSeconds: number }>;
+export type VaultLogin = (
+  mount: string,
+  roleId: string,
+  secretId: SecretValue,
+) => Promise<{ token: SecretValue; leaseSeconds: number }>;
 
 export interface VaultAuth {
   /** A token to send now. */
@@ -77,7 +81,8 @@ export class VaultAppRoleAuth implements VaultAuth {
   async #freshToken(): Promise<SecretValue> {
     const { token, leaseSeconds } = await this.#login(this.#mount, this.#roleId, this.#secretId);
     // A lease of 0 means the token does not expire on its own.
-    const lifetime = leaseSeconds > 0 ? Math.max(leaseSeconds * 1000 - RENEW_MARGIN_MS, leaseSeconds * 500) : Number.POSITIVE_INFINITY;
+    const lifetime =
+      leaseSeconds > 0 ? Math.max(leaseSeconds * 1000 - RENEW_MARGIN_MS, leaseSeconds * 500) : Number.POSITIVE_INFINITY;
     this.#cached = { token, expiresAt: this.#clock().getTime() + lifetime };
     return token;
   }

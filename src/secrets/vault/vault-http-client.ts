@@ -57,7 +57,11 @@ export class VaultHttpClient {
   }
 
   /** POST /v1/auth/<mount>/login with role_id and secret_id. */
-  async loginWithAppRole(mount: string, roleId: string, secretId: SecretValue): Promise<{ token: SecretValue; leaseSeconds: number }> {
+  async loginWithAppRole(
+    mount: string,
+    roleId: string,
+    secretId: SecretValue,
+  ): Promise<{ token: SecretValue; leaseSeconds: number }> {
     const call: VaultCall = {
       method: 'POST',
       path: `auth/${encodeURIComponent(mount)}/login`,
@@ -67,7 +71,11 @@ export class VaultHttpClient {
     const answer = this.#check(call, await this.#send(call, undefined), 'E_SECRET_STORE_AUTH');
     const token = answer.body?.auth?.client_token;
     if (typeof token !== 'string' || token === '') {
-      throw new SecretStoreError('E_SECRET_STORE_AUTH', KIND, `AppRole login at auth/${mount} returned no client_token`);
+      throw new SecretStoreError(
+        'E_SECRET_STORE_AUTH',
+        KIND,
+        `AppRole login at auth/${mount} returned no client_token`,
+      );
     }
     return { token: new SecretValue(token), leaseSeconds: Number(answer.body.auth.lease_duration ?? 0) };
   }
@@ -96,10 +104,15 @@ export class VaultHttpClient {
       return { status: response.statusCode, body };
     } catch (error) {
       // Transport errors carry no request body; the message names only the route.
-      throw new SecretStoreError('E_SECRET_STORE_UNAVAILABLE', KIND, `cannot reach Vault at ${this.#address} for ${call.method} ${call.path}: ${(error as Error).message}`, {
-        ...(call.secretPath !== undefined ? { path: call.secretPath } : {}),
-        cause: error,
-      });
+      throw new SecretStoreError(
+        'E_SECRET_STORE_UNAVAILABLE',
+        KIND,
+        `cannot reach Vault at ${this.#address} for ${call.method} ${call.path}: ${(error as Error).message}`,
+        {
+          ...(call.secretPath !== undefined ? { path: call.secretPath } : {}),
+          cause: error,
+        },
+      );
     }
   }
 
@@ -123,8 +136,10 @@ export function isCasMismatch(error: unknown): boolean {
 }
 
 function codeForStatus(status: number, messages: string[], codeFor403: SecretStoreErrorCode): SecretStoreErrorCode {
-  if (status === 400 && messages.some((text) => text.includes('check-and-set parameter did not match'))) return 'E_SECRET_CONFLICT';
-  if (status === 400 && messages.some((text) => text.includes('invalid role or secret ID'))) return 'E_SECRET_STORE_AUTH';
+  if (status === 400 && messages.some((text) => text.includes('check-and-set parameter did not match')))
+    return 'E_SECRET_CONFLICT';
+  if (status === 400 && messages.some((text) => text.includes('invalid role or secret ID')))
+    return 'E_SECRET_STORE_AUTH';
   if (status === 401 || status === 403) return codeFor403;
   if (status === 404) return 'E_SECRET_NOT_FOUND';
   if (status === 412) return 'E_SECRET_CONFLICT';

@@ -2,14 +2,18 @@
 // in a namespace, then what is Vault's own — the layout in KV, re-login on a refused token, typed errors.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type VaultSandbox, startVaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
+import { startVaultSandbox, type VaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
 import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
-import { vaultSecretStoreOptionsSchema, type VaultSecretStoreOptionsInput } from './vault-schemas.js';
+import { type VaultSecretStoreOptionsInput, vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
 
 let vault: VaultSandbox;
-const approle = { roleId: 'keyledger-role', secretId: `sid-${randomBytes(8).toString('hex')}`, namespace: 'platform/payments' };
+const approle = {
+  roleId: 'keyledger-role',
+  secretId: `sid-${randomBytes(8).toString('hex')}`,
+  namespace: 'platform/payments',
+};
 beforeAll(async () => {
   vault = await startVaultSandbox({ approle });
 });
@@ -17,7 +21,11 @@ afterAll(() => vault.close());
 
 function storeWith(options: Partial<VaultSecretStoreOptionsInput> = {}): VaultSecretStore {
   return new VaultSecretStore(
-    vaultSecretStoreOptionsSchema.parse({ address: vault.url, auth: { method: 'token', token: vault.rootToken }, ...options }),
+    vaultSecretStoreOptionsSchema.parse({
+      address: vault.url,
+      auth: { method: 'token', token: vault.rootToken },
+      ...options,
+    }),
   );
 }
 
@@ -33,6 +41,7 @@ async function raw(path: string, namespace?: string) {
   const response = await fetch(`${vault.url}/v1/${path}`, {
     headers: { 'x-vault-token': vault.rootToken, ...(namespace ? { 'x-vault-namespace': namespace } : {}) },
   });
+  // biome-ignore lint/suspicious/noExplicitAny: Vault's JSON, read field by field by each expectation.
   return { status: response.status, body: (await response.json()) as any };
 }
 
@@ -90,11 +99,16 @@ describe('vault store specifics', () => {
 
   it('fails with E_SECRET_STORE_AUTH carrying Vault errors for a bad token or bad AppRole credentials', async () => {
     const badToken = `hvs.bad${randomBytes(6).toString('hex')}`;
-    const error = await storeWith({ auth: { method: 'token', token: badToken } }).get('any/path').catch((caught: unknown) => caught);
+    const error = await storeWith({ auth: { method: 'token', token: badToken } })
+      .get('any/path')
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'E_SECRET_STORE_AUTH', status: 403, storeMessages: ['permission denied'] });
     expectErrorFreeOf(error, badToken);
     const badSecretId = `wrong-${randomBytes(6).toString('hex')}`;
-    const login = await storeWith({ ...appRoleOptions(), auth: { method: 'approle', roleId: approle.roleId, secretId: badSecretId } })
+    const login = await storeWith({
+      ...appRoleOptions(),
+      auth: { method: 'approle', roleId: approle.roleId, secretId: badSecretId },
+    })
       .exists('any/path')
       .catch((caught: unknown) => caught);
     expect(login).toMatchObject({ code: 'E_SECRET_STORE_AUTH', storeMessages: ['invalid role or secret ID'] });
@@ -104,7 +118,9 @@ describe('vault store specifics', () => {
   it('refuses metadata beyond what custom_metadata can hold, before writing anything', async () => {
     const store = storeWith();
     const path = `big/${randomBytes(4).toString('hex')}`;
-    await expect(store.put(path, new SecretValue(canaryValue()), { stage: 'current', metadata: { note: 'x'.repeat(600) } })).rejects.toMatchObject({
+    await expect(
+      store.put(path, new SecretValue(canaryValue()), { stage: 'current', metadata: { note: 'x'.repeat(600) } }),
+    ).rejects.toMatchObject({
       code: 'E_SECRET_STORE_INVALID_REQUEST',
     });
     expect(await store.versions(path)).toEqual([]);
@@ -116,20 +132,28 @@ describe('vault store specifics', () => {
     const path = `echo/${randomBytes(4).toString('hex')}`;
     const value = canaryValue('echo');
     vault.server.faults.add({ operation: 'vault:POST secret/data', kind: 'status', status: 500, echoSecret: true });
-    const error = await store.put(path, new SecretValue(value), { stage: 'current' }).catch((caught: unknown) => caught);
+    const error = await store
+      .put(path, new SecretValue(value), { stage: 'current' })
+      .catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', status: 500 });
     expect((error as Error).message).toContain('[REDACTED]');
     expectErrorFreeOf(error, token);
     expectErrorFreeOf(error, value);
     vault.server.faults.add({ operation: 'vault:GET secret/metadata', kind: 'status', status: 503 });
-    await expect(store.get(path)).rejects.toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', retryable: true, storeMessages: ['Vault is sealed'] });
+    await expect(store.get(path)).rejects.toMatchObject({
+      code: 'E_SECRET_STORE_UNAVAILABLE',
+      retryable: true,
+      storeMessages: ['Vault is sealed'],
+    });
   });
 
   it('answers E_SECRET_STORE_UNAVAILABLE when Vault cannot be reached', async () => {
     const closed = await startVaultSandbox();
     const url = closed.url;
     await closed.close();
-    const store = new VaultSecretStore(vaultSecretStoreOptionsSchema.parse({ address: url, auth: { method: 'token', token: 'x' } }));
+    const store = new VaultSecretStore(
+      vaultSecretStoreOptionsSchema.parse({ address: url, auth: { method: 'token', token: 'x' } }),
+    );
     await expect(store.get('some/path')).rejects.toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', retryable: true });
   });
 

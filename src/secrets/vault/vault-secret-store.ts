@@ -14,7 +14,7 @@ import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredS
 import { SecretStoreError } from '../secret-store-error.js';
 import { SecretValue } from '../secret-value.js';
 import { VaultAppRoleAuth, VaultTokenAuth } from './vault-auth.js';
-import { type VaultAnswer, VaultHttpClient, isCasMismatch } from './vault-http-client.js';
+import { isCasMismatch, type VaultAnswer, VaultHttpClient } from './vault-http-client.js';
 import type { VaultSecretStoreOptions } from './vault-schemas.js';
 
 const KIND = 'vault';
@@ -126,9 +126,14 @@ export class VaultSecretStore implements SecretStore {
         await this.#writePointers(path, next);
         return toVersion(version, createdTime, next, metadata);
       }
-      throw new SecretStoreError('E_SECRET_CONFLICT', KIND, `gave up writing ${path} after ${this.#options.casAttempts} check-and-set conflicts`, {
-        path,
-      });
+      throw new SecretStoreError(
+        'E_SECRET_CONFLICT',
+        KIND,
+        `gave up writing ${path} after ${this.#options.casAttempts} check-and-set conflicts`,
+        {
+          path,
+        },
+      );
     });
   }
 
@@ -141,7 +146,12 @@ export class VaultSecretStore implements SecretStore {
     if (!data) return null;
     const raw = data.data?.[this.#options.valueField];
     if (typeof raw !== 'string' || raw === '') {
-      throw new SecretStoreError('E_SECRET_STORE', KIND, `version ${version} of ${path} has no string field ${this.#options.valueField}`, { path });
+      throw new SecretStoreError(
+        'E_SECRET_STORE',
+        KIND,
+        `version ${version} of ${path} has no string field ${this.#options.valueField}`,
+        { path },
+      );
     }
     const metadata = state.entries.get(version)?.m ?? parseMetadata(data.data?.[DATA_METADATA_FIELD]);
     return { ...toVersion(version, String(data.metadata?.created_time), state, metadata), value: new SecretValue(raw) };
@@ -172,7 +182,12 @@ export class VaultSecretStore implements SecretStore {
       state.pointers.pending = null;
       await this.#writePointers(path, state);
       // The rolled-back key's material has no further use: destroy it rather than leave it in the history.
-      await this.#client.call({ method: 'POST', path: this.#route('destroy', path), json: { versions: [pending] }, secretPath: path });
+      await this.#client.call({
+        method: 'POST',
+        path: this.#route('destroy', path),
+        json: { versions: [pending] },
+        secretPath: path,
+      });
     });
   }
 
@@ -188,7 +203,12 @@ export class VaultSecretStore implements SecretStore {
   async delete(path: string): Promise<void> {
     assertSecretPath(KIND, path);
     await this.#serialise(path, async () => {
-      await this.#client.call({ method: 'DELETE', path: this.#route('metadata', path), accept: [404], secretPath: path });
+      await this.#client.call({
+        method: 'DELETE',
+        path: this.#route('metadata', path),
+        accept: [404],
+        secretPath: path,
+      });
     });
   }
 
@@ -199,7 +219,12 @@ export class VaultSecretStore implements SecretStore {
   }
 
   /** A retried put: the version written earlier with this token, or null when there is none. */
-  async #replay(path: string, value: SecretValue, tokenHash: string, state: VaultSecretState | null): Promise<SecretVersion | null> {
+  async #replay(
+    path: string,
+    value: SecretValue,
+    tokenHash: string,
+    state: VaultSecretState | null,
+  ): Promise<SecretVersion | null> {
     if (!state) return null;
     let version = [...state.entries.entries()].find(([, entry]) => entry.t === tokenHash)?.[0];
     let recover = false;
@@ -213,9 +238,14 @@ export class VaultSecretStore implements SecretStore {
     if (!data || data.data?.[DATA_TOKEN_FIELD] !== tokenHash) return null;
     const earlier = data.data?.[this.#options.valueField];
     if (typeof earlier !== 'string' || !sameText(earlier, value.reveal())) {
-      throw new SecretStoreError('E_SECRET_CONFLICT', KIND, `idempotency token already used at ${path} (version ${version}) for a different value`, {
-        path,
-      });
+      throw new SecretStoreError(
+        'E_SECRET_CONFLICT',
+        KIND,
+        `idempotency token already used at ${path} (version ${version}) for a different value`,
+        {
+          path,
+        },
+      );
     }
     const metadata = parseMetadata(data.data?.[DATA_METADATA_FIELD]);
     if (recover) {
@@ -229,7 +259,12 @@ export class VaultSecretStore implements SecretStore {
   }
 
   async #readState(path: string): Promise<VaultSecretState | null> {
-    const answer = await this.#client.call({ method: 'GET', path: this.#route('metadata', path), accept: [404], secretPath: path });
+    const answer = await this.#client.call({
+      method: 'GET',
+      path: this.#route('metadata', path),
+      accept: [404],
+      secretPath: path,
+    });
     if (answer.status === 404) return null;
     return parseState(answer.body?.data ?? {});
   }
@@ -258,8 +293,14 @@ export class VaultSecretStore implements SecretStore {
       .filter((version) => state.versions.has(version) || staged.has(version))
       .sort((a, b) => b - a)
       .filter((version, index) => index < VERSION_ENTRIES_KEPT || staged.has(version));
-    for (const version of kept) custom[`${VERSION_ENTRY_PREFIX}${version}`] = JSON.stringify(state.entries.get(version));
-    await this.#client.call({ method: 'POST', path: this.#route('metadata', path), json: { custom_metadata: custom }, secretPath: path });
+    for (const version of kept)
+      custom[`${VERSION_ENTRY_PREFIX}${version}`] = JSON.stringify(state.entries.get(version));
+    await this.#client.call({
+      method: 'POST',
+      path: this.#route('metadata', path),
+      json: { custom_metadata: custom },
+      secretPath: path,
+    });
   }
 
   #route(kind: 'data' | 'metadata' | 'destroy', path: string): string {
@@ -304,25 +345,39 @@ function parseState(data: any): VaultSecretState {
     }
   }
   const versions = new Map<number, string>();
-  for (const [number, info] of Object.entries((data.versions ?? {}) as Record<string, { created_time: string; deletion_time: string; destroyed: boolean }>)) {
+  for (const [number, info] of Object.entries(
+    (data.versions ?? {}) as Record<string, { created_time: string; deletion_time: string; destroyed: boolean }>,
+  )) {
     if (!info.destroyed && !info.deletion_time) versions.set(Number(number), info.created_time);
   }
   return { currentVersion: Number(data.current_version ?? 0), pointers, entries, foreign, versions };
 }
 
 function emptyState(): VaultSecretState {
-  return { currentVersion: 0, pointers: { current: null, pending: null, previous: null }, entries: new Map(), foreign: {}, versions: new Map() };
+  return {
+    currentVersion: 0,
+    pointers: { current: null, pending: null, previous: null },
+    entries: new Map(),
+    foreign: {},
+    versions: new Map(),
+  };
 }
 
 /** The state after `version` takes `stage`: its old holder loses it, and an old current becomes previous. */
 function withStage(state: VaultSecretState, stage: SecretStage, version: number): VaultSecretState {
   const pointers = { ...state.pointers };
-  if (stage === 'current' && pointers.current !== null && pointers.current !== version) pointers.previous = pointers.current;
+  if (stage === 'current' && pointers.current !== null && pointers.current !== version)
+    pointers.previous = pointers.current;
   pointers[stage] = version;
   return { ...state, pointers, entries: new Map(state.entries), versions: new Map(state.versions) };
 }
 
-function toVersion(version: number, createdTime: string, state: VaultSecretState, metadata: Record<string, string>): SecretVersion {
+function toVersion(
+  version: number,
+  createdTime: string,
+  state: VaultSecretState,
+  metadata: Record<string, string>,
+): SecretVersion {
   const stages: SecretStage[] = [];
   if (state.pointers.pending === version) stages.push('pending');
   if (state.pointers.current === version) stages.push('current');
