@@ -2,7 +2,6 @@
 // that a secret hidden one or more encodings deep (a base64 Kubernetes secret, a URL-encoded connection string)
 // is scanned like plain text. Decoded output that is not printable (images, fonts, hashes) is dropped.
 import RE2 from 're2';
-import { execBuffer } from '../config/re2-compile.js';
 
 export type EncodingKind = 'percent' | 'hex' | 'base64';
 
@@ -68,6 +67,11 @@ function decode(kind: EncodingKind, text: Buffer): Buffer | undefined {
     decoded = Buffer.from(text.toString('latin1'), 'hex');
   } else {
     if (!plausibleBase64(text)) return undefined;
+    // Printable text encodes to groups whose first character is A-Z or a-f (a byte below 0x80): checking the
+    // first 8 characters rejects almost every identifier before the whole run is decoded.
+    const first = text[0] as number;
+    if (!((first >= 0x41 && first <= 0x5a) || (first >= 0x61 && first <= 0x66))) return undefined;
+    if (!isPrintableText(Buffer.from(text.toString('latin1', 0, 8), 'base64'))) return undefined;
     const body = text.toString('latin1').replace(/=+$/, '');
     if (body.length % 4 === 1) return undefined;
     decoded = Buffer.from(body, 'base64');
@@ -79,13 +83,19 @@ function decode(kind: EncodingKind, text: Buffer): Buffer | undefined {
 
 /** The encoded runs of `text` whose decoding is printable text. */
 export function findEncodedSegments(text: Buffer): EncodedSegment[] {
+  // One native call returns every candidate run; positions are recovered with indexOf (also native), which
+  // avoids one exec round trip per candidate: long identifiers make candidates plentiful in source code.
+  const runs = (SEGMENT.match(text) ?? []) as unknown as Buffer[];
   const segments: EncodedSegment[] = [];
-  SEGMENT.lastIndex = 0;
-  for (let match = execBuffer(SEGMENT, text); match !== null; match = execBuffer(SEGMENT, text)) {
-    const kind: EncodingKind = match[1] !== undefined ? 'percent' : match[2] !== undefined ? 'hex' : 'base64';
-    const run = match[0];
+  let from = 0;
+  for (const run of runs) {
+    const start = text.indexOf(run, from);
+    if (start < 0) continue;
+    from = start + run.length;
+    const first = run[0] as number;
+    const kind: EncodingKind = first === 0x25 ? 'percent' : /^[0-9A-Fa-f]+$/.test(run.toString('latin1')) && run.length >= 32 ? 'hex' : 'base64';
     const decoded = decode(kind, run);
-    if (decoded !== undefined) segments.push({ kind, start: match.index, end: match.index + run.length, decoded });
+    if (decoded !== undefined) segments.push({ kind, start, end: from, decoded });
   }
   return segments;
 }

@@ -1,0 +1,226 @@
+// Scanner benchmark (issue 6, BENCHMARKS.md "Scanner" and "History scan"). In one run, on one corpus:
+//   1. our directory scan (built-in rules, decoding on, worker threads), secretlint 13.0.6 (recommend preset)
+//      and ripgrep with our rules' keywords (`rg -i -F -f`), all on the same tree with planted secrets;
+//   2. a history scan of a 10,000+ commit repository built with `git fast-import` from the corpus' source text,
+//      against `git log -p -U0 --full-history --all --diff-filter=tuxdb` alone on it.
+// Usage: npx tsx bench/scan.ts [--corpus DIR] [--commits N] [--skip-secretlint]
+// The corpus defaults to /tmp/keyledger-scan-corpus/node_modules, installed on first use with
+// `npm install --prefix /tmp/keyledger-scan-corpus <the packages BENCHMARKS.md lists>`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rule-fixtures.js';
+import { builtinRuleSet } from '../src/scan/rules/builtin-rules.js';
+import { scanDirectory, scanGitHistory } from '../src/scan/scanner.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const CORPUS_PARENT = '/tmp/keyledger-scan-corpus';
+const corpus = flag('--corpus') ?? join(CORPUS_PARENT, 'node_modules');
+const commits = Number(flag('--commits') ?? 10_500);
+const PACKAGES = [
+  'typescript', 'eslint', 'prettier', 'webpack', 'rollup', '@babel/core', 'playwright-core', 'stripe', 'openai',
+  '@octokit/rest', '@aws-sdk/client-s3', '@aws-sdk/client-dynamodb', '@aws-sdk/client-ec2', 'lodash', 'moment',
+];
+
+function ensureCorpus(): void {
+  if (existsSync(corpus)) return;
+  mkdirSync(CORPUS_PARENT, { recursive: true });
+  writeFileSync(join(CORPUS_PARENT, 'package.json'), '{"name":"corpus","version":"1.0.0","private":true}\n');
+  execFileSync('npm', ['install', '--prefix', CORPUS_PARENT, '--no-audit', '--no-fund', '--ignore-scripts', ...PACKAGES], {
+    stdio: 'inherit',
+  });
+}
+
+/** Writes every built-in rule's true positives into `<corpus>/zz-planted/` and returns the secrets. */
+function plantSecrets(): Set<string> {
+  const dir = join(corpus, 'zz-planted');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const secrets = new Set<string>();
+  for (const fixture of BUILTIN_RULE_FIXTURES) {
+    fixture.positives.forEach((positive, i) => {
+      writeFileSync(join(dir, `${fixture.ruleId}-${i}.txt`), `// planted for the benchmark\n${positive.text}\n`);
+      secrets.add(positive.secret);
+    });
+  }
+  return secrets;
+}
+
+function corpusBytes(dir: string): { bytes: number; files: number } {
+  let bytes = 0;
+  let files = 0;
+  const stack = [dir];
+  while (stack.length) {
+    const current = stack.pop() as string;
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) stack.push(path);
+      else if (entry.isFile()) {
+        bytes += statSync(path).size;
+        files += 1;
+      }
+    }
+  }
+  return { bytes, files };
+}
+
+function timeCommand(command: string, commandArgs: string[], options: { cwd?: string; timeoutMs?: number } = {}): { seconds: number; status: number | null; stdout: string; maxRssMb?: number } {
+  const started = process.hrtime.bigint();
+  const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...commandArgs], {
+    cwd: options.cwd,
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+    timeout: options.timeoutMs ?? 30 * 60_000,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const rssKb = Number((result.stderr ?? '').trim().split('\n').pop());
+  return { seconds, status: result.status, stdout: result.stdout ?? '', ...(Number.isFinite(rssKb) ? { maxRssMb: rssKb / 1024 } : {}) };
+}
+
+async function directoryBenchmark(): Promise<void> {
+  ensureCorpus();
+  const planted = plantSecrets();
+  const { bytes, files } = corpusBytes(corpus);
+  const mb = bytes / 1e6;
+  console.log(`corpus: ${corpus} — ${mb.toFixed(1)} MB, ${files} files, ${planted.size} planted secrets`);
+  const ruleSet = builtinRuleSet();
+
+  const started = process.hrtime.bigint();
+  const outcome = await scanDirectory(corpus, { ruleSet, respectGitignore: false });
+  const ourSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const found = new Set(outcome.findings.map((finding) => finding.secret));
+  const missed = [...planted].filter((secret) => !found.has(secret));
+  const ourRate = mb / ourSeconds;
+  console.log(
+    `keyledger scan dir (${ruleSet.rules.length} rules, decode depth 5, 2 threads): ${ourSeconds.toFixed(2)} s, ${ourRate.toFixed(1)} MB/s, ` +
+      `${outcome.findings.length} findings, scanned ${(outcome.bytes / 1e6).toFixed(1)} MB in ${outcome.files} files ` +
+      `(skipped ${outcome.skippedBinary.length} binary, ${outcome.skippedOversized.length} oversized); ` +
+      `planted found: ${planted.size - missed.length}/${planted.size}`,
+  );
+  if (missed.length) console.log(`MISSED planted secrets of rules: ${BUILTIN_RULE_FIXTURES.filter((f) => f.positives.some((p) => missed.includes(p.secret))).map((f) => f.ruleId).join(', ')}`);
+
+  // ripgrep, the same keywords as case-insensitive literals (the prefilter's bound), 2 threads and 1.
+  const keywordsFile = join(tmpdir(), 'keyledger-bench-keywords.txt');
+  const keywords = [...new Set(ruleSet.rules.flatMap((rule) => rule.keywords))];
+  writeFileSync(keywordsFile, `${keywords.join('\n')}\n`);
+  const rgArgs = ['-i', '-F', '-f', keywordsFile, '--no-ignore', '--hidden', '-c', '-a', corpus];
+  const rg2 = timeCommand('rg', ['-j2', ...rgArgs]);
+  const rg1 = timeCommand('rg', ['-j1', ...rgArgs]);
+  console.log(`ripgrep keyword pass (${keywords.length} keywords, rg -i -F -f): 2 threads ${rg2.seconds.toFixed(2)} s (${(mb / rg2.seconds).toFixed(0)} MB/s, ${rg2.maxRssMb?.toFixed(0)} MB), 1 thread ${rg1.seconds.toFixed(2)} s (${(mb / rg1.seconds).toFixed(0)} MB/s)`);
+  const regexFile = join(tmpdir(), 'keyledger-bench-regexes.txt');
+  writeFileSync(regexFile, `${ruleSet.rules.map((rule) => rule.regex).filter(Boolean).join('\n')}\n`);
+  const rgRegex = timeCommand('rg', ['-j2', '-f', regexFile, '--no-ignore', '--hidden', '-c', '-a', corpus], { timeoutMs: 120_000 });
+  console.log(`ripgrep with our ${ruleSet.rules.length} rule regexes (-f, 2 threads): ${rgRegex.status === null ? '> 120 s (stopped)' : `${rgRegex.seconds.toFixed(2)} s (${(mb / rgRegex.seconds).toFixed(0)} MB/s)`}`);
+
+  let secretlintLine = 'secretlint: skipped';
+  let secretlintRate = 0;
+  if (!args.includes('--skip-secretlint')) {
+    const configDir = mkdtempSync(join(tmpdir(), 'keyledger-bench-secretlint-'));
+    writeFileSync(join(configDir, '.secretlintrc.json'), JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] }));
+    const secretlint = join(process.cwd(), 'node_modules', '.bin', 'secretlint');
+    const result = timeCommand(secretlint, ['--secretlintrc', join(configDir, '.secretlintrc.json'), '--format', 'json', '--maskSecrets', `${corpus}/**/*`], { cwd: process.cwd() });
+    secretlintRate = mb / result.seconds;
+    secretlintLine = `secretlint 13.0.6 (recommend preset): ${result.seconds.toFixed(2)} s, ${secretlintRate.toFixed(1)} MB/s, ${result.maxRssMb?.toFixed(0)} MB, exit ${result.status}`;
+    rmSync(configDir, { recursive: true, force: true });
+  }
+  console.log(secretlintLine);
+  console.log(
+    `ratios: keyledger/secretlint = ${secretlintRate ? (ourRate / secretlintRate).toFixed(2) : 'n/a'}x (target >= 3x); ` +
+      `keyledger/ripgrep keyword pass (2 threads) = ${((ourRate / (mb / rg2.seconds)) * 100).toFixed(0)}% (target >= 25%)`,
+  );
+}
+
+/** Builds a repository of `count` commits with git fast-import, each adding or editing one file of real source. */
+function buildHistoryRepo(count: number): { dir: string; planted: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'keyledger-bench-history-'));
+  execFileSync('git', ['init', '-q', '-b', 'main', dir]);
+  const sources: string[] = [];
+  const stack = [join(corpus, 'typescript', 'lib'), join(corpus, 'lodash'), join(corpus, 'eslint', 'lib'), join(corpus, 'webpack', 'lib')];
+  while (stack.length && sources.length < 4000) {
+    const current = stack.pop() as string;
+    if (!existsSync(current)) continue;
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) stack.push(path);
+      else if (/\.(js|ts)$/.test(entry.name) && statSync(path).size < 400_000) sources.push(path);
+    }
+  }
+  const texts = sources.map((path) => readFileSync(path, 'utf8').split('\n'));
+  const planted: string[] = [];
+  const chunks: string[] = [];
+  const fileCount = 600;
+  const fileLines: string[][] = Array.from({ length: fileCount }, () => []);
+  let cursor = 0;
+  for (let i = 0; i < count; i++) {
+    const fileIndex = (i * 7919) % fileCount;
+    const source = texts[i % texts.length] as string[];
+    const take = 40 + (i % 80);
+    const start = (cursor += take) % Math.max(1, source.length - take);
+    const added = source.slice(start, start + take);
+    if (i % 1000 === 500) {
+      const fixture = BUILTIN_RULE_FIXTURES[(i / 1000) % BUILTIN_RULE_FIXTURES.length | 0];
+      const positive = fixture?.positives[0];
+      if (positive) {
+        added.push(positive.text.replace(/\n$/, ''));
+        planted.push(positive.secret);
+      }
+    }
+    const lines = fileLines[fileIndex] as string[];
+    // Edit: insert the new lines in the middle, and drop a few old ones, so diffs have real hunks.
+    const at = Math.floor(lines.length / 2);
+    lines.splice(at, Math.min(5, lines.length - at), ...added);
+    if (lines.length > 3000) lines.splice(0, lines.length - 3000);
+    const content = `${lines.join('\n')}\n`;
+    const when = 1_600_000_000 + i * 600;
+    const message = `change ${i}`;
+    chunks.push(
+      `commit refs/heads/main\nmark :${i + 1}\nauthor Bench Author <bench${i % 17}@example.com> ${when} +0000\ncommitter Bench Author <bench@example.com> ${when} +0000\ndata ${Buffer.byteLength(message)}\n${message}\n` +
+        `${i > 0 ? `from :${i}\n` : ''}M 100644 inline src/file-${fileIndex}.js\ndata ${Buffer.byteLength(content)}\n${content}\n`,
+    );
+  }
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: dir, input: chunks.join(''), maxBuffer: 1 << 30 });
+  execFileSync('git', ['checkout', '-q', 'main'], { cwd: dir });
+  execFileSync('git', ['gc', '-q'], { cwd: dir });
+  return { dir, planted };
+}
+
+async function historyBenchmark(): Promise<void> {
+  ensureCorpus();
+  const built = process.hrtime.bigint();
+  const { dir, planted } = buildHistoryRepo(commits);
+  const count = execFileSync('git', ['rev-list', '--count', '--all'], { cwd: dir, encoding: 'utf8' }).trim();
+  console.log(`history repo: ${count} commits, built in ${(Number(process.hrtime.bigint() - built) / 1e9).toFixed(1)} s at ${dir}`);
+  // The reference: git producing the patches alone, output discarded.
+  const gitArgs = ['log', '-p', '-U0', '--full-history', '--all', '--diff-filter=tuxdb'];
+  const reference = await new Promise<{ seconds: number; bytes: number }>((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('git', gitArgs, { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    let bytes = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes }));
+  });
+  console.log(`git ${gitArgs.join(' ')}: ${reference.seconds.toFixed(2)} s, ${(reference.bytes / 1e6).toFixed(1)} MB of patches (${(reference.bytes / 1e6 / reference.seconds).toFixed(1)} MB/s)`);
+  const started = process.hrtime.bigint();
+  const outcome = await scanGitHistory(dir, { all: true }, { ruleSet: builtinRuleSet() });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const found = new Set(outcome.findings.map((finding) => finding.secret));
+  const missed = planted.filter((secret) => !found.has(secret));
+  console.log(
+    `keyledger scan git --all: ${seconds.toFixed(2)} s, ${outcome.commits} commits, ${(outcome.bytes / 1e6).toFixed(1)} MB of added lines, ` +
+      `${outcome.findings.length} findings, planted found ${planted.length - missed.length}/${planted.length}; ` +
+      `ratio to git log alone: ${(seconds / reference.seconds).toFixed(2)}x (target <= 2x)`,
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log(`machine: ${(await import('node:os')).cpus().length} cores, node ${process.version}`);
+if (!args.includes('--history-only')) await directoryBenchmark();
+if (!args.includes('--dir-only')) await historyBenchmark();
