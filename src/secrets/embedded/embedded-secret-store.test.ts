@@ -96,6 +96,32 @@ forEachBackend((backend) => {
       await expect((await openStore(stranger)).get(path)).rejects.toMatchObject({ code: 'E_SECRET_TAMPERED' });
     });
 
+    it('numbers versions without gaps or duplicates and keeps one holder per stage under ten racing writers', async () => {
+      // On PostgreSQL two stores over separate connection pools, as two replicas would have. Two SQLite handles in
+      // one process would deadlock (a blocked BEGIN IMMEDIATE stalls the event loop the other one needs), so there
+      // both stores share the process's one handle, as they would in production.
+      const database = await backend.createDatabase();
+      const one = await database.open();
+      const two = backend.dialect === 'postgres' ? await database.open() : one;
+      const stores = [one, two].map((opened) => new EmbeddedSecretStore({ db: opened.db, keys: staticMasterKeySource(keyring) }));
+      const path = `race/${randomBytes(4).toString('hex')}`;
+      const written = await Promise.all(
+        Array.from({ length: 10 }, (_, index) =>
+          stores[index % 2]!.put(path, new SecretValue(canaryValue()), { stage: index % 3 === 0 ? 'pending' : 'current' }),
+        ),
+      );
+      expect(new Set(written.map((version) => version.versionId)).size).toBe(10);
+      const versions = await stores[0]!.versions(path);
+      expect(versions.map((version) => Number(version.versionId))).toEqual([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+      for (const stage of ['pending', 'current', 'previous'] as const) {
+        expect(versions.filter((version) => version.stages.includes(stage))).toHaveLength(1);
+      }
+      await Promise.all([stores[0]!.promote(path), stores[1]!.promote(path)]);
+      const after = await stores[1]!.versions(path);
+      expect(after.filter((version) => version.stages.length > 0).map((version) => version.stages)).toHaveLength(2);
+      expect(await stores[0]!.get(path, 'pending')).toBeNull();
+    });
+
     it('deletes a discarded pending version and prunes old unstaged versions', async () => {
       const db = (await operational()).db;
       const store = new EmbeddedSecretStore({ db, keys: staticMasterKeySource(keyring), maxVersions: 3 });
