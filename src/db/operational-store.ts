@@ -115,6 +115,9 @@ function openPostgres(databaseUrl: string, options: OpenOperationalStoreOptions)
           : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
     },
   });
+  // An idle pooled connection that the server closes (a restart, a failover, an administrator) is dropped from the
+  // pool and replaced on next use; without a listener its error event would crash the process.
+  pool.on('error', () => undefined);
   const db = new Kysely<OperationalSchema>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

@@ -8,8 +8,11 @@ import { fixedClock } from '../runtime/clock.js';
 import { hashEvent } from './event-hash.js';
 import { EventLog } from './event-log.js';
 
+// Every test starts from an empty log in the suite's one shared store: a database per test would cost more than
+// the test itself on PostgreSQL.
 async function seededLog(open: () => Promise<{ db: Kysely<OperationalSchema> }>, count = 6) {
   const { db } = await open();
+  await db.deleteFrom('events').execute();
   const clock = fixedClock('2026-04-01T10:00:00.000Z');
   const log = new EventLog(db, clock);
   for (let index = 1; index <= count; index += 1) {
@@ -37,21 +40,21 @@ async function rechain(db: Kysely<OperationalSchema>, fromSeq: number) {
 
 forEachBackend((backend) => {
   it('passes an intact log and an empty one', async () => {
-    const { log } = await seededLog(() => backend.open());
+    const { log } = await seededLog(() => backend.sharedStore());
     const head = await log.head();
     expect(await log.verify()).toEqual({ ok: true, checked: 6, head, firstBad: null });
-    const empty = new EventLog((await backend.open()).db);
-    expect(await empty.verify()).toEqual({ ok: true, checked: 0, head: null, firstBad: null });
+    await (await backend.sharedStore()).db.deleteFrom('events').execute();
+    expect(await log.verify()).toEqual({ ok: true, checked: 0, head: null, firstBad: null });
   });
 
   it('names a row whose data was edited', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db.updateTable('events').set({ data: '{"index":33}' }).where('seq', '=', 3).execute();
     expect(await log.verify()).toMatchObject({ ok: false, checked: 2, firstBad: { seq: 3, reason: 'hash_mismatch' } });
   });
 
   it.each(['at', 'type', 'actor', 'key_id', 'id'] as const)('names a row whose %s was edited', async (column) => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db
       .updateTable('events')
       .set({ [column]: column === 'key_id' ? null : 'forged' })
@@ -61,7 +64,7 @@ forEachBackend((backend) => {
   });
 
   it('names the next row when an edited row was re-hashed but the rest of the chain was not', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     const row = await db.selectFrom('events').selectAll().where('seq', '=', 3).executeTakeFirstOrThrow();
     const data = { index: 33 };
     const hash = hashEvent({ ...row, seq: 3, data });
@@ -74,7 +77,7 @@ forEachBackend((backend) => {
   });
 
   it('names a deleted middle row', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db.deleteFrom('events').where('seq', '=', 3).execute();
     expect(await log.verify()).toMatchObject({
       ok: false,
@@ -84,7 +87,7 @@ forEachBackend((backend) => {
   });
 
   it('names the first renumbered row when a middle row was deleted and the rest moved up', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db.deleteFrom('events').where('seq', '=', 3).execute();
     for (const seq of [4, 5, 6])
       await db
@@ -96,7 +99,7 @@ forEachBackend((backend) => {
   });
 
   it('names the displaced row when a forged row is inserted in the middle', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     for (const seq of [6, 5, 4, 3])
       await db
         .updateTable('events')
@@ -123,7 +126,7 @@ forEachBackend((backend) => {
   });
 
   it('names the first of two swapped rows', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db.updateTable('events').set({ seq: -1 }).where('seq', '=', 3).execute();
     await db.updateTable('events').set({ seq: 3 }).where('seq', '=', 4).execute();
     await db.updateTable('events').set({ seq: 4 }).where('seq', '=', -1).execute();
@@ -131,7 +134,7 @@ forEachBackend((backend) => {
   });
 
   it('names a forged row numbered below 1', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     const forged = {
       seq: 0,
       id: 'forged',
@@ -150,13 +153,13 @@ forEachBackend((backend) => {
   });
 
   it('names a row whose data is not JSON', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     await db.updateTable('events').set({ data: '{oops' }).where('seq', '=', 2).execute();
     expect((await log.verify()).firstBad).toMatchObject({ seq: 2, reason: 'unreadable_data' });
   });
 
   it('finds the first bad row past page boundaries', async () => {
-    const { db, log } = await seededLog(() => backend.open(), 11);
+    const { db, log } = await seededLog(() => backend.sharedStore(), 11);
     await db.updateTable('events').set({ actor: 'mallory' }).where('seq', '=', 9).execute();
     const pages: number[] = [];
     const result = await log.verify({ pageSize: 2, onProgress: (checked) => pages.push(checked) });
@@ -165,14 +168,14 @@ forEachBackend((backend) => {
   });
 
   it('cannot see a cut tail or a fully re-chained rewrite on its own, but an anchored head can', async () => {
-    const { db, log } = await seededLog(() => backend.open());
+    const { db, log } = await seededLog(() => backend.sharedStore());
     const anchor = (await log.head())!;
     await db.deleteFrom('events').where('seq', '>', 4).execute();
     // The chain that is left is internally perfect: truncation is invisible without an outside record.
     expect(await log.verify()).toMatchObject({ ok: true, checked: 4 });
     expect(await log.verify({ anchor })).toMatchObject({ ok: false, firstBad: { seq: 5, reason: 'anchor_mismatch' } });
 
-    const rewritten = await seededLog(() => backend.open());
+    const rewritten = await seededLog(() => backend.sharedStore());
     const earlierHead = (await rewritten.log.head())!;
     await rewritten.db.updateTable('events').set({ actor: 'mallory' }).where('seq', '=', 2).execute();
     await rechain(rewritten.db, 2);
