@@ -82,6 +82,18 @@ describe('keyledger master-key', () => {
     expect(text.stdout).not.toContain(before.activeKeyId);
     await readAll(env, values);
 
+    const events = await runCli(['events', '--type', 'master_key.rotated', '--json'], { cwd: dir, env });
+    const logged = JSON.parse(events.stdout).events;
+    expect(logged).toHaveLength(1);
+    expect(logged[0].data).toEqual({
+      source: 'file',
+      previousActiveKeyId: before.activeKeyId,
+      activeKeyId: report.activeKeyId,
+      rewrapped: 3,
+      failed: 0,
+      retiredKeyIds: [before.activeKeyId],
+    });
+
     const again = await runCli(['master-key', 'rotate'], { cwd: dir, env });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain(`master key rotated: ${report.activeKeyId} → `);

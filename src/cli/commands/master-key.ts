@@ -2,9 +2,10 @@
 // each wraps; `keyledger master-key rotate` puts a new key in charge and re-wraps every row without downtime
 // (src/secrets/embedded/embedded-master-key-rotation.ts). Exit 0 when all is well, 1 when rows are unreadable or
 // could not be re-wrapped, 2 on errors.
-import { openOperationalStore } from '../../db/operational-store.js';
+import { type OperationalStore, openOperationalStore } from '../../db/operational-store.js';
 import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
 import { ConfigError } from '../../errors/keyledger-error.js';
+import { EventLog } from '../../events/event-log.js';
 import {
   DEFAULT_REWRAP_BATCH_SIZE,
   embeddedMasterKeyStatus,
@@ -59,9 +60,25 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
     .action(async (options: { json?: boolean; batchSize?: number }) => {
       const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
       await refuseWithoutKey(source);
-      const report = await withOperationalDb(context, (db) =>
-        rotateEmbeddedMasterKey(db, source, { batchSize: options.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE }),
-      );
+      const report = await withOperationalDb(context, async (db) => {
+        const done = await rotateEmbeddedMasterKey(db, source, {
+          batchSize: options.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE,
+        });
+        // The audit trail names keys by id only; the keys themselves never leave the keyring.
+        await new EventLog(db, context.clock).append({
+          type: 'master_key.rotated',
+          actor: context.env.KEYLEDGER_ACTOR || `cli:${context.env.USER || 'unknown'}`,
+          data: {
+            source: done.source === 'env' ? 'env' : 'file',
+            previousActiveKeyId: done.previousActiveKeyId,
+            activeKeyId: done.activeKeyId,
+            rewrapped: done.rewrapped,
+            failed: done.failed.length,
+            retiredKeyIds: done.retiredKeyIds,
+          },
+        });
+        return done;
+      });
       if (report.failed.length > 0) context.exitCode = EXIT_VIOLATIONS;
       if (options.json) printJson(context, { ...report, hint: environmentRetirementHint(report) ?? null });
       else context.stdout.write(renderRotation(context, report));
@@ -79,10 +96,7 @@ async function refuseWithoutKey(source: MasterKeySource): Promise<void> {
   }
 }
 
-async function withOperationalDb<T>(
-  context: CliContext,
-  work: (db: Parameters<typeof embeddedMasterKeyStatus>[0]) => Promise<T>,
-): Promise<T> {
+async function withOperationalDb<T>(context: CliContext, work: (db: OperationalStore['db']) => Promise<T>): Promise<T> {
   const store = await openOperationalStore(resolveOperationalStoreOptions(context));
   try {
     return await work(store.db);
