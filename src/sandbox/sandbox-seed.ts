@@ -40,9 +40,10 @@ export type RandomSource = () => number;
 
 /** `length` characters drawn from `alphabet`. */
 export function randomString(alphabet: string, length: number, random: RandomSource): string {
-  let text = '';
-  for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
-  return text;
+  // Char codes then one fromCharCode: several times faster than concatenation for the 100k organisation.
+  const codes = new Array<number>(length);
+  for (let i = 0; i < length; i++) codes[i] = alphabet.charCodeAt(Math.floor(random() * alphabet.length));
+  return String.fromCharCode.apply(null, codes);
 }
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

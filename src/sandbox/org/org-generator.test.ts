@@ -1,0 +1,108 @@
+// The organisation generator: the brief's numbers exactly, reproducible from a seed, keys in real formats, and a
+// registry and people directory that keyledger's own schemas accept.
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parsePeopleDirectory } from '../../directory/people-directory.js';
+import { keyEntrySchema } from '../../registry/key-entry-schema.js';
+import { isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import { AWS_ACCESS_KEY_ID_PATTERN } from '../providers/aws-iam/aws-iam-key-format.js';
+import { GITLAB_TOKEN_PATTERN } from '../providers/gitlab/gitlab-token-format.js';
+import { generateOrg } from './org-generator.js';
+import { groundTruth, writeOrg } from './org-writer.js';
+
+describe('generateOrg', () => {
+  it('reproduces the brief: 110 people, 1,200 keys, 280 without a clear owner, 65 of leavers, some admin', () => {
+    const org = generateOrg({ profile: 'default', seed: 1 });
+    expect(org.summary).toMatchObject({ people: 110, keys: 1200, noClearOwner: 280, ownerLeft: 65 });
+    expect(org.people.filter((p) => p.status === 'active')).toHaveLength(110);
+    expect(org.summary.adminScope).toBeGreaterThan(20);
+    expect(org.summary.sharedBetweenTeams).toBeGreaterThan(20);
+    expect(org.summary.unused90Days).toBeGreaterThan(60);
+    expect(org.keys.filter((k) => k.noClearOwner && k.admin).length).toBeGreaterThan(0);
+  });
+
+  it('is the same organisation for the same seed, and another for another seed', () => {
+    const a = generateOrg({ profile: 'small', seed: 42 });
+    const b = generateOrg({ profile: 'small', seed: 42 });
+    const c = generateOrg({ profile: 'small', seed: 43 });
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(JSON.stringify(a)).not.toBe(JSON.stringify(c));
+  });
+
+  it('tells the truth about leavers: left after joining, and their keys predate their leaving', () => {
+    const org = generateOrg({ profile: 'default', seed: 3 });
+    const byEmail = new Map(org.people.map((p) => [p.email, p]));
+    for (const person of org.people.filter((p) => p.status === 'left')) {
+      expect(Date.parse(person.leftAt!)).toBeGreaterThan(Date.parse(person.joinedAt));
+    }
+    for (const key of org.keys.filter((k) => k.ownerLeft)) {
+      const owner = byEmail.get(key.registryOwnerIndividual!)!;
+      expect(owner.status).toBe('left');
+      expect(Date.parse(key.createdAt)).toBeLessThanOrEqual(Date.parse(owner.leftAt!));
+    }
+    for (const key of org.keys.filter((k) => k.noClearOwner)) expect(key.registryOwnerIndividual).toBeUndefined();
+  });
+
+  it('mints keys in the providers’ real formats, unique, and at most two per IAM user', () => {
+    const org = generateOrg({ profile: 'default', seed: 5 });
+    const aws = org.keys.filter((k) => k.provider === 'aws-iam');
+    for (const key of aws) {
+      expect(key.providerKeyId).toMatch(AWS_ACCESS_KEY_ID_PATTERN);
+      expect(key.secret).toHaveLength(40);
+    }
+    const perUser = new Map<string, number>();
+    for (const key of aws) perUser.set(key.account, (perUser.get(key.account) ?? 0) + 1);
+    expect(Math.max(...perUser.values())).toBeLessThanOrEqual(2);
+    for (const key of org.keys.filter((k) => k.kind === 'classic-pat')) expect(isValidGithubToken(key.secret)).toBe(true);
+    for (const key of org.keys.filter((k) => k.kind === 'fine-grained-pat')) expect(key.secret).toMatch(/^github_pat_\w{82}$/);
+    for (const key of org.keys.filter((k) => k.kind === 'deploy-key')) expect(key.secret).toContain('OPENSSH PRIVATE KEY');
+    for (const key of org.keys.filter((k) => k.provider === 'gitlab')) expect(key.secret).toMatch(GITLAB_TOKEN_PATTERN);
+    expect(new Set(org.keys.map((k) => `${k.provider}:${k.providerKeyId}`)).size).toBe(org.keys.length);
+    expect(new Set(org.keys.map((k) => k.keyId)).size).toBe(org.keys.length);
+  });
+
+  it('generates 100,000 keys in seconds', () => {
+    const started = performance.now();
+    const org = generateOrg({ profile: '100k', seed: 1 });
+    const seconds = (performance.now() - started) / 1000;
+    expect(org.keys).toHaveLength(100_000);
+    expect(org.summary.noClearOwner).toBe(23_333);
+    // Measured ~1.5 s on an idle 2-core machine; the bound leaves room for a busy one.
+    expect(seconds).toBeLessThan(30);
+  });
+});
+
+describe('writeOrg', () => {
+  it('writes a registry the schema accepts, a people directory, ground truth without secrets, and secrets 0600', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyledger-org-'));
+    try {
+      const org = generateOrg({ profile: 'small', seed: 9 });
+      const result = await writeOrg(org, dir);
+      expect(result.entries).toBe(org.keys.filter((k) => k.registered).length);
+      const teams = await readdir(join(result.registryDir, 'keys'));
+      let files = 0;
+      for (const team of teams) {
+        for (const file of await readdir(join(result.registryDir, 'keys', team))) {
+          const entry = keyEntrySchema.parse(parse(await readFile(join(result.registryDir, 'keys', team, file), 'utf8')));
+          expect(`${entry.key_id}.yaml`).toBe(file);
+          files++;
+        }
+      }
+      expect(files).toBe(result.entries);
+      const people = parsePeopleDirectory(await readFile(result.peopleFile, 'utf8'), result.peopleFile);
+      expect(people.size).toBe(org.people.length);
+      expect(people.people().filter((p) => p.status === 'left').every((p) => p.left_at)).toBe(true);
+      const truth = await readFile(result.groundTruthFile, 'utf8');
+      for (const key of org.keys) expect(truth).not.toContain(key.secret.slice(0, 30));
+      expect(JSON.parse(truth)).toMatchObject({ summary: org.summary });
+      expect(groundTruth(org)).toBeTruthy();
+      expect((await stat(result.secretsFile)).mode & 0o777).toBe(0o600);
+      expect(Object.keys(JSON.parse(await readFile(result.secretsFile, 'utf8')))).toHaveLength(org.keys.length);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

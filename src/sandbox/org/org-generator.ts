@@ -1,0 +1,261 @@
+// Generates an organisation deterministically from a seed: people (with leavers and their leaving dates), teams,
+// and keys across providers — some registered and some not, some shared between teams, some with admin scope,
+// some unused for months — with the brief's counts exact by construction (ownership classes are dealt, not drawn).
+import { KEY_FORMATS } from './org-key-formats.js';
+import type { OrgKey, OrgPerson, OrgSummary, Organisation } from './org-model.js';
+import { ORG_PROFILES, type OrgProfile, PROVIDER_SHARES } from './org-profiles.js';
+import { SeededRandom } from './seeded-random.js';
+
+const DAY_MS = 86_400_000;
+const FIRST_NAMES = [
+  'alice', 'bruno', 'chen', 'dana', 'emeka', 'fatima', 'george', 'hana', 'ivan', 'julia', 'kofi', 'lena', 'mateo', 'nina',
+  'omar', 'priya', 'quinn', 'rosa', 'sam', 'tariq', 'uma', 'victor', 'wen', 'ximena', 'yusuf', 'zoe', 'aaron', 'bea',
+  'carlos', 'dmitri', 'elif', 'felix', 'greta', 'hugo', 'ines', 'jonas', 'kai', 'lucia', 'marek', 'noor', 'oskar', 'paula',
+];
+const LAST_NAMES = [
+  'smith', 'garcia', 'nguyen', 'okafor', 'kowalski', 'rossi', 'tanaka', 'muller', 'silva', 'haddad', 'johansson', 'patel',
+  'kim', 'dubois', 'novak', 'mensah', 'lopez', 'chen', 'ivanova', 'murphy', 'yilmaz', 'fischer', 'costa', 'sato', 'ali',
+  'berg', 'moreau', 'singh', 'walker', 'hansen', 'petrov', 'romero', 'lee', 'schmidt', 'abe', 'nielsen', 'reyes', 'wright',
+];
+const TEAM_NAMES = ['payments', 'platform', 'search', 'data', 'mobile', 'web', 'infra', 'security', 'growth', 'recommendations', 'chat', 'billing'];
+const REPO_SUFFIXES = ['api', 'web', 'worker', 'infra', 'jobs'];
+const PURPOSES: Record<string, string[]> = {
+  'aws-iam': ['s3-uploads', 'deploy', 'backups', 'sqs-consumer', 'athena-reports', 'local-dev'],
+  github: ['ci', 'release-bot', 'deploy', 'renovate', 'backport', 'docs-sync'],
+  gitlab: ['ci', 'registry-pull', 'mirror', 'release', 'terraform-state'],
+  gcp: ['bigquery-export', 'gcs-sync', 'pubsub', 'vertex'],
+  azure: ['graph-sync', 'ad-sso', 'blob-backup'],
+  datadog: ['agent', 'ci-metrics', 'synthetics', 'terraform'],
+  openai: ['support-bot', 'summaries', 'embeddings', 'hackathon'],
+  cloudflare: ['dns-terraform', 'cache-purge', 'workers-deploy'],
+  twilio: ['sms-otp', 'voice-alerts', 'incident-sms'],
+  sendgrid: ['transactional', 'newsletters', 'alerts'],
+  stripe: ['checkout', 'billing-sync', 'reporting'],
+  slack: ['deploy-notifier', 'incident-webhook', 'alerts', 'standup-bot'],
+};
+
+export interface GenerateOrgOptions {
+  profile?: OrgProfile['name'] | OrgProfile;
+  seed?: number;
+  /** The organisation's "today"; keys' dates are placed before it. */
+  now?: Date | string;
+  name?: string;
+}
+
+type OwnershipClass = 'unregistered' | 'registered-no-owner' | 'owner-left' | 'owned';
+
+/** Splits `total` over weighted parts so that the parts add up to exactly `total` (largest remainder). */
+function apportion(total: number, weights: ReadonlyArray<[string, number]>): Map<string, number> {
+  const sum = weights.reduce((acc, [, w]) => acc + w, 0);
+  const exact = weights.map(([name, w]) => [name, (total * w) / sum] as const);
+  const result = new Map(exact.map(([name, value]) => [name, Math.floor(value)]));
+  let remaining = total - [...result.values()].reduce((a, b) => a + b, 0);
+  const byRemainder = [...exact].sort((a, b) => (b[1] % 1) - (a[1] % 1));
+  for (const [name] of byRemainder) {
+    if (remaining-- <= 0) break;
+    result.set(name, result.get(name)! + 1);
+  }
+  return result;
+}
+
+function dealt<T extends string>(counts: ReadonlyArray<[T, number]>, random: SeededRandom): T[] {
+  const items: T[] = [];
+  for (const [name, count] of counts) for (let i = 0; i < count; i++) items.push(name);
+  return random.shuffle(items);
+}
+
+function isoDay(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
+  const profile = typeof options.profile === 'object' ? options.profile : ORG_PROFILES[options.profile ?? 'default'];
+  const seed = options.seed ?? 1;
+  const random = new SeededRandom(seed);
+  const nowMs = new Date(options.now ?? '2026-11-23T00:00:00Z').getTime();
+  const startMs = nowMs - profile.yearsOperating * 365 * DAY_MS;
+  const orgName = options.name ?? 'acme';
+  const domain = `${orgName}.example`;
+
+  const teams = TEAM_NAMES.slice(0, Math.min(profile.teams, TEAM_NAMES.length));
+  for (let i = teams.length; i < profile.teams; i++) teams.push(`team-${i + 1}`);
+  const repositories: Record<string, string[]> = {};
+  teams.forEach((team, index) => {
+    repositories[team] = REPO_SUFFIXES.slice(0, 2 + (index % 3)).map((suffix) => `${team}-${suffix}`);
+  });
+  const projectIds: Record<string, number[]> = {};
+  teams.forEach((team, index) => {
+    projectIds[team] = [index * 3 + 1, index * 3 + 2, index * 3 + 3];
+  });
+
+  // People: current staff, then leavers; every team has at least one active member.
+  const people: OrgPerson[] = [];
+  const usedEmails = new Set<string>();
+  const total = profile.people + profile.leavers;
+  for (let i = 0; i < total; i++) {
+    const first = random.pick(FIRST_NAMES);
+    const last = random.pick(LAST_NAMES);
+    let login = `${first}.${last}`;
+    for (let n = 2; usedEmails.has(login); n++) login = `${first}.${last}${n}`;
+    usedEmails.add(login);
+    const left = i >= profile.people;
+    const joinedMs = startMs + random.next() * (nowMs - startMs - 120 * DAY_MS);
+    const person: OrgPerson = {
+      email: `${login}@${domain}`,
+      name: `${capitalise(first)} ${capitalise(last)}`,
+      login,
+      team: i < teams.length ? teams[i]! : random.pick(teams),
+      status: left ? 'left' : 'active',
+      joinedAt: isoDay(joinedMs),
+      userNumber: 100 + i,
+    };
+    if (left) person.leftAt = isoDay(joinedMs + 60 * DAY_MS + random.next() * (nowMs - 14 * DAY_MS - joinedMs - 60 * DAY_MS));
+    people.push(person);
+  }
+  const active = people.filter((p) => p.status === 'active');
+  const leavers = people.filter((p) => p.status === 'left');
+  const activeByTeam = new Map(teams.map((team) => [team, active.filter((p) => p.team === team)]));
+
+  const providers = dealt([...apportion(profile.keys, PROVIDER_SHARES)], random);
+  const classes = dealt<OwnershipClass>(
+    [
+      ['unregistered', profile.unregistered],
+      ['registered-no-owner', profile.noClearOwner - profile.unregistered],
+      ['owner-left', profile.ownerLeft],
+      ['owned', profile.keys - profile.noClearOwner - profile.ownerLeft],
+    ],
+    random,
+  );
+
+  const keys: OrgKey[] = [];
+  const keyIdCounters = new Map<string, number>();
+  const awsKeysPerUser = new Map<string, number>();
+  for (let i = 0; i < profile.keys; i++) {
+    const provider = providers[i]!;
+    const ownership = classes[i]!;
+    // Who made it: a leaver for owner-left keys; anyone (a third of them since gone) for keys nobody owns.
+    const creator =
+      ownership === 'owner-left'
+        ? random.pick(leavers)
+        : ownership === 'owned'
+          ? random.pick(active)
+          : random.chance(0.3) && leavers.length
+            ? random.pick(leavers)
+            : random.pick(active);
+    const team = creator.team;
+    const admin = random.chance(ownership === 'owned' ? profile.adminShare * 0.7 : profile.adminShare * 1.8);
+    const service = random.chance(0.55);
+    const shared = random.chance(ownership === 'owned' ? profile.sharedShare * 0.8 : profile.sharedShare * 1.5);
+    const format = KEY_FORMATS[provider]!({
+      random,
+      ordinal: i + 1,
+      team,
+      login: creator.login,
+      userNumber: creator.userNumber,
+      org: orgName,
+      admin,
+      service,
+      repositories: repositories[team]!,
+      projectIds: projectIds[team]!,
+      groupId: teams.indexOf(team) + 1,
+    });
+    if (provider === 'aws-iam') {
+      // IAM allows two keys per user: a person's third key lives on a second user of theirs (`alice.smith-2`).
+      const held = awsKeysPerUser.get(format.account) ?? 0;
+      awsKeysPerUser.set(format.account, held + 1);
+      if (held >= 2) format.account = `${format.account}-${Math.floor(held / 2) + 1}`;
+    }
+    const joined = Date.parse(creator.joinedAt);
+    const until = creator.leftAt ? Date.parse(creator.leftAt) : nowMs - DAY_MS;
+    const createdMs = joined + random.next() * Math.max(DAY_MS, until - joined);
+    const usage = random.next();
+    let lastUsedMs: number | null;
+    if (usage < profile.neverUsedShare) lastUsedMs = null;
+    else if (usage < profile.unusedShare) lastUsedMs = Math.max(createdMs, nowMs - (91 + random.next() * 600) * DAY_MS);
+    else lastUsedMs = Math.max(createdMs, nowMs - random.next() * 30 * DAY_MS);
+    if (lastUsedMs !== null && lastUsedMs < createdMs) lastUsedMs = createdMs;
+    const consumers = shared
+      ? [team, ...random.shuffle(teams.filter((t) => t !== team)).slice(0, random.int(1, Math.min(3, teams.length - 1)))]
+      : [team];
+    const purpose = random.pick(PURPOSES[provider] ?? ['integration']);
+    const prefix = `${team}-${provider}-${purpose}`;
+    const ordinal = (keyIdCounters.get(prefix) ?? 0) + 1;
+    keyIdCounters.set(prefix, ordinal);
+    const keyId = `${prefix}-${String(ordinal).padStart(3, '0')}`;
+    const expiresMs =
+      provider === 'gitlab' || (provider === 'github' && format.kind === 'fine-grained-pat')
+        ? Math.max(createdMs + 365 * DAY_MS, nowMs + random.int(10, 300) * DAY_MS)
+        : undefined;
+    const key: OrgKey = {
+      keyId,
+      provider,
+      kind: format.kind,
+      account: format.account,
+      providerKeyId: format.providerKeyId,
+      secret: format.secret,
+      ...(format.publicKey ? { publicKey: format.publicKey } : {}),
+      name: `${team}-${purpose}`,
+      description: `${purpose.replace(/-/g, ' ')} for ${team}`,
+      createdBy: creator.email,
+      team,
+      consumers,
+      permissions: format.permissions,
+      admin,
+      createdAt: isoDay(createdMs),
+      lastUsedAt: lastUsedMs === null ? null : isoDay(lastUsedMs),
+      ...(expiresMs !== undefined ? { expiresAt: isoDay(expiresMs) } : {}),
+      category: shared ? 'shared-service-account' : format.category,
+      registered: ownership !== 'unregistered',
+      noClearOwner: ownership === 'unregistered' || ownership === 'registered-no-owner',
+      ownerLeft: ownership === 'owner-left',
+      unusedDays: lastUsedMs === null ? null : Math.floor((nowMs - lastUsedMs) / DAY_MS),
+    };
+    if (format.material) defineLazyMaterial(key, format.material);
+    if (ownership === 'owner-left' || ownership === 'owned') {
+      key.registryOwnerIndividual = creator.email;
+      key.registryOwnerTeam = team;
+      // Some owned keys name a teammate rather than the creator (who may have moved on within the team).
+      if (ownership === 'owned' && random.chance(0.2)) {
+        const mates = activeByTeam.get(team) ?? [];
+        if (mates.length) key.registryOwnerIndividual = random.pick(mates).email;
+      }
+    }
+    keys.push(key);
+  }
+
+  const byProvider: Record<string, number> = {};
+  for (const key of keys) byProvider[key.provider] = (byProvider[key.provider] ?? 0) + 1;
+  const summary: OrgSummary = {
+    profile: profile.name,
+    seed,
+    now: isoDay(nowMs),
+    people: active.length,
+    leavers: leavers.length,
+    teams: teams.length,
+    keys: keys.length,
+    noClearOwner: keys.filter((k) => k.noClearOwner).length,
+    unregistered: keys.filter((k) => !k.registered).length,
+    ownerLeft: keys.filter((k) => k.ownerLeft).length,
+    adminScope: keys.filter((k) => k.admin).length,
+    sharedBetweenTeams: keys.filter((k) => k.consumers.length > 1).length,
+    unused90Days: keys.filter((k) => k.unusedDays === null || k.unusedDays > 90).length,
+    neverUsed: keys.filter((k) => k.lastUsedAt === null).length,
+    byProvider,
+  };
+  return { name: orgName, domain, summary, teams, repositories, people, keys };
+}
+
+/** Makes `secret` and `publicKey` computed on first read (and then kept), still enumerable for JSON. */
+function defineLazyMaterial(key: OrgKey, material: () => { secret: string; publicKey: string }): void {
+  let cached: { secret: string; publicKey: string } | undefined;
+  const get = () => {
+    cached ??= material();
+    return cached;
+  };
+  Object.defineProperty(key, 'secret', { get: () => get().secret, enumerable: true, configurable: true });
+  Object.defineProperty(key, 'publicKey', { get: () => get().publicKey, enumerable: true, configurable: true });
+}
+
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

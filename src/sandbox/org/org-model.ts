@@ -1,0 +1,74 @@
+// The shape of a generated organisation: its people, teams and keys, each key with the truth about it (who made
+// it, whether the registry knows it, whom the registry names) so that audits and benches can be scored.
+
+export interface OrgPerson {
+  email: string;
+  name: string;
+  login: string;
+  team: string;
+  status: 'active' | 'left';
+  joinedAt: string;
+  leftAt?: string;
+  /** The person's numeric id at providers that number users (GitLab). */
+  userNumber: number;
+}
+
+export interface OrgKey {
+  /** The registry's key_id (also the ground truth's id for keys the registry does not know). */
+  keyId: string;
+  provider: string;
+  kind: string;
+  account: string;
+  providerKeyId: string;
+  secret: string;
+  publicKey?: string;
+  name: string;
+  description: string;
+  createdBy: string;
+  /** The team that really uses and owns the key. */
+  team: string;
+  consumers: string[];
+  permissions: string[];
+  admin: boolean;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt?: string;
+  category: string;
+  /** Whether a registry entry exists, and whom it names. */
+  registered: boolean;
+  registryOwnerIndividual?: string;
+  registryOwnerTeam?: string;
+  /** The brief's findings, true by construction. */
+  noClearOwner: boolean;
+  ownerLeft: boolean;
+  unusedDays: number | null;
+}
+
+export interface OrgSummary {
+  profile: string;
+  seed: number;
+  now: string;
+  people: number;
+  leavers: number;
+  teams: number;
+  keys: number;
+  noClearOwner: number;
+  unregistered: number;
+  ownerLeft: number;
+  adminScope: number;
+  sharedBetweenTeams: number;
+  unused90Days: number;
+  neverUsed: number;
+  byProvider: Record<string, number>;
+}
+
+export interface Organisation {
+  name: string;
+  domain: string;
+  summary: OrgSummary;
+  teams: string[];
+  /** Repositories per team (GitHub), `org/<repo>` without the org. */
+  repositories: Record<string, string[]>;
+  people: OrgPerson[];
+  keys: OrgKey[];
+}
