@@ -45,7 +45,9 @@ function entryText(index: number, random: () => number): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const team = pick(TEAMS);
   const [provider, permissions] = pick(PROVIDERS);
-  const created = new Date(Date.UTC(2026, 0, 1) + Math.floor(random() * 300) * 86_400_000);
+  // A managed registry: keys created over the last 80 days, most of them within policy; a few percent break a
+  // rule (lifetime over a year, admin scope, shared between teams, rotation overdue) so validate has work to report.
+  const created = new Date(START - Math.floor(1 + random() * 80) * 86_400_000);
   const lifetime = random() < 0.02 ? 400 : 90 + Math.floor(random() * 275);
   const expires = new Date(created.getTime() + lifetime * 86_400_000);
   const iso = (date: Date) => date.toISOString().replace('.000Z', 'Z');
@@ -70,7 +72,7 @@ storage:
 consumed_by:
 ${shared ? `  - ${team}\n  - ${pick(TEAMS)}\n` : `  - kubernetes_secret: "${team}-${provider}-${index}"\n    namespace: ${team}\n`}audit:
   rotation_owner: ${team}
-  rotation_frequency_days: ${pick([30, 90, 180, 365])}
+  rotation_frequency_days: ${random() < 0.03 ? 30 : pick([90, 180, 365])}
   last_audit: ${iso(created).slice(0, 10)}
 `;
 }
@@ -91,6 +93,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+const START = Date.now();
 const root = mkdtempSync(join(tmpdir(), 'keyledger-bench-registry-'));
 console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}`);
 console.log(`generating ${entries.toLocaleString('en')} entries in ${root} ...`);
@@ -115,6 +118,11 @@ const commit = time(() => {
   execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '--quiet', '-m', 'registry'], { cwd: root });
 });
 console.log(`git commit of the registry: ${(commit.ms / 1000).toFixed(1)} s`);
+
+if (args.includes('--generate-only')) {
+  console.log(`registry left in ${root}`);
+  process.exit(0);
+}
 
 // References (BENCHMARKS.md): parsing alone, one core, on the first 20,000 entries, scaled to the whole registry.
 const sample = generation.value;

@@ -14,12 +14,26 @@ export interface ParsedInstant {
   dateOnly: boolean;
 }
 
+// Registries repeat the same timestamps across thousands of entries and the rules read each several times, so
+// parses are remembered (bounded). Callers must not mutate the Date they get back.
+const parsedCache = new Map<string, ParsedInstant | null>();
+const PARSED_CACHE_LIMIT = 50_000;
+
 /** Parses a registry timestamp; returns null for text that is not one, or for an impossible date (Feb 30). */
 export function parseInstant(value: unknown): ParsedInstant | null {
   if (value instanceof Date) {
     return Number.isNaN(value.getTime()) ? null : { date: value, hadZone: true, dateOnly: false };
   }
   if (typeof value !== 'string') return null;
+  const cached = parsedCache.get(value);
+  if (cached !== undefined) return cached;
+  const parsed = parseInstantText(value);
+  if (parsedCache.size >= PARSED_CACHE_LIMIT) parsedCache.clear();
+  parsedCache.set(value, parsed);
+  return parsed;
+}
+
+function parseInstantText(value: string): ParsedInstant | null {
   const match = TIMESTAMP.exec(value.trim());
   if (!match) return null;
   const [, y, mo, d, h, mi, s, frac, zone] = match;

@@ -1,6 +1,8 @@
 // Finds where a field sits in YAML text. The fast parser used on the hot path keeps no positions, so when an
-// entry has something to report we re-read that one file with the position-keeping parser and point at the field.
+// entry has something to report we find the field's line: by reading lines when the file is plain block YAML
+// (yaml-quick-locator.ts), and otherwise with the position-keeping parser, run at most once per file.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { quickLocate } from './yaml-quick-locator.js';
 
 export interface LineColumn {
   line: number;
@@ -8,12 +10,11 @@ export interface LineColumn {
 }
 
 export class YamlLocator {
-  readonly #lineCounter = new LineCounter();
-  readonly #root: Node | null;
+  readonly #text: string;
+  #parsed: { root: Node | null; lineCounter: LineCounter } | undefined;
 
   constructor(text: string) {
-    const document = parseDocument(text, { lineCounter: this.#lineCounter, keepSourceTokens: false, uniqueKeys: false });
-    this.#root = (document.contents as Node | null) ?? null;
+    this.#text = text;
   }
 
   /**
@@ -21,29 +22,42 @@ export class YamlLocator {
    * field points at its parent), or the start of the document.
    */
   locate(path: ReadonlyArray<PropertyKey>): LineColumn {
-    let node: unknown = this.#root;
-    let best: number | undefined = this.#offsetOf(node);
+    return quickLocate(this.#text, path) ?? this.locateWithParser(path);
+  }
+
+  /** The same answer from the full parser; public so tests can hold the quick reader to it. */
+  locateWithParser(path: ReadonlyArray<PropertyKey>): LineColumn {
+    this.#parsed ??= this.#parse();
+    const { root, lineCounter } = this.#parsed;
+    let node: unknown = root;
+    let best: number | undefined = offsetOf(node);
     for (const segment of path) {
       if (isMap(node)) {
         const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
         if (!pair) break;
-        best = this.#offsetOf(pair.key) ?? best;
+        best = offsetOf(pair.key) ?? best;
         node = pair.value;
       } else if (isSeq(node) && typeof segment === 'number') {
         const item = node.items[segment];
         if (item === undefined) break;
-        best = this.#offsetOf(item) ?? best;
+        best = offsetOf(item) ?? best;
         node = item;
       } else {
         break;
       }
     }
-    const { line, col } = this.#lineCounter.linePos(best ?? 0);
+    const { line, col } = lineCounter.linePos(best ?? 0);
     return { line, column: col };
   }
 
-  #offsetOf(node: unknown): number | undefined {
-    const range = (node as { range?: [number, number, number] } | null)?.range;
-    return range ? range[0] : undefined;
+  #parse(): { root: Node | null; lineCounter: LineCounter } {
+    const lineCounter = new LineCounter();
+    const document = parseDocument(this.#text, { lineCounter, keepSourceTokens: false, uniqueKeys: false });
+    return { root: (document.contents as Node | null) ?? null, lineCounter };
   }
+}
+
+function offsetOf(node: unknown): number | undefined {
+  const range = (node as { range?: [number, number, number] } | null)?.range;
+  return range ? range[0] : undefined;
 }

@@ -27,13 +27,21 @@ export function compilePolicy(policy: PolicyConfig, now: Date, people?: PeopleDi
       throw new ConfigError(`policy.rules: unknown rule "${id}"; known rules: ${knownRuleIds().join(', ')}`);
     }
   }
+  const forbidden = policy.forbidden_permissions.map((pattern, index) => compilePattern(pattern, `policy.forbidden_permissions[${index}]`));
+  const verdicts = new Map<string, boolean>();
+  const isForbiddenPermission = (permission: string): boolean => {
+    let verdict = verdicts.get(permission);
+    if (verdict === undefined) {
+      verdict = forbidden.some((pattern) => pattern.test(permission));
+      if (verdicts.size < 100_000) verdicts.set(permission, verdict);
+    }
+    return verdict;
+  };
   return {
     policy,
     now,
     ...(people ? { people } : {}),
-    forbiddenPermissions: policy.forbidden_permissions.map((pattern, index) =>
-      compilePattern(pattern, `policy.forbidden_permissions[${index}]`),
-    ),
+    isForbiddenPermission,
     ...(policy.key_id_pattern ? { keyIdPattern: compilePattern(policy.key_id_pattern, 'policy.key_id_pattern') } : {}),
   };
 }

@@ -11,7 +11,8 @@ export interface PolicyContext {
   policy: PolicyConfig;
   now: Date;
   people?: PeopleDirectory;
-  forbiddenPermissions: RE2[];
+  /** True when a permission matches a forbidden pattern (memoised: a registry repeats the same permissions). */
+  isForbiddenPermission(permission: string): boolean;
   keyIdPattern?: RE2;
 }
 
@@ -152,11 +153,11 @@ export const forbiddenPermissions: PolicyRule = {
   id: 'forbidden-permissions',
   description: 'Broad permissions (`*`, admin, cluster-wide) need a `justification`.',
   defaultSeverity: 'error',
-  check(entry, { forbiddenPermissions: patterns }) {
+  check(entry, { isForbiddenPermission }) {
     if (entry.justification?.trim()) return [];
     const findings: RuleFinding[] = [];
     entry.scope?.permissions?.forEach((permission, index) => {
-      if (patterns.some((pattern) => pattern.test(permission))) {
+      if (isForbiddenPermission(permission)) {
         findings.push({
           message: `permission "${permission}" is broad (admin, wildcard or cluster-wide) and needs a \`justification\``,
           path: ['scope', 'permissions', index],

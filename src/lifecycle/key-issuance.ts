@@ -1,0 +1,287 @@
+// Programmatic issuance (the article's Step 2): mint a key at its provider, store it, register it in git and log
+// the event — as one unit. Any failure after minting undoes what was done, newest first: the registry entry, the
+// stored secret, the minted key. An idempotency key makes a retried command return the first result, or undo a
+// crashed run before starting again, so a retry never mints twice.
+import { randomBytes } from 'node:crypto';
+import { KeyledgerError, UsageError } from '../errors/keyledger-error.js';
+import type { EventLog } from '../events/event-log.js';
+import type { Provider } from '../providers/provider.js';
+import type { KeyEntryInput } from '../registry/key-entry-schema.js';
+import { checkEntry, compilePolicy } from '../registry/policy/policy-engine.js';
+import type { PolicyConfig } from '../registry/registry-config.js';
+import { addDays, formatDate, formatInstant } from '../registry/registry-dates.js';
+import type { RegistryWriter } from '../registry/registry-writer.js';
+import { keyEntrySchema } from '../registry/key-entry-schema.js';
+import type { PeopleDirectory } from '../directory/people-directory.js';
+import type { Clock } from '../runtime/clock.js';
+import { type FingerprintKey, fingerprintSecret } from '../secrets/secret-fingerprint.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { SecretValue } from '../secrets/secret-value.js';
+import { IdempotencyRecords } from './idempotency-records.js';
+import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
+
+export interface IssueKeyRequest {
+  provider: string;
+  team: string;
+  owner: string;
+  purpose: string;
+  permissions: string[];
+  /** The provider account the key hangs off (AWS user, OpenAI project...). */
+  account?: string;
+  /** Days until expiry; defaults to the policy's maximum lifetime for the provider. */
+  expiresInDays?: number;
+  /** Where the secret goes: a configured store name and a path. Default: the `default` store, `<team>/<key_id>`. */
+  store?: { name: string; path: string };
+  keyId?: string;
+  rotationFrequencyDays?: number;
+  consumers?: KeyEntryInput['consumed_by'];
+  tags?: string[];
+  justification?: string;
+  /** Provider-specific options passed to `create` (and kept in the entry's scope). */
+  providerOptions?: Record<string, unknown>;
+  idempotencyKey?: string;
+  actor: string;
+}
+
+export interface IssuedKey {
+  keyId: string;
+  provider: string;
+  providerKeyId: string;
+  store: string;
+  path: string;
+  file: string;
+  commit: string;
+  fingerprint: string;
+  expiresAt: string;
+  eventSeq: number;
+  /** True when this result is the first run's, returned again for a retried idempotency key. */
+  replayed: boolean;
+}
+
+/** What a run has done so far, recorded against the idempotency key (no secret in it). */
+interface IssueProgress {
+  keyId: string;
+  provider: string;
+  providerKeyId?: string;
+  account?: string;
+  stored?: { name: string; path: string };
+  registered?: boolean;
+}
+
+export interface KeyIssuerDependencies {
+  providers: (name: string) => Provider;
+  stores: (name: string) => SecretStore;
+  writer: RegistryWriter;
+  events: EventLog;
+  idempotency: IdempotencyRecords;
+  fingerprintKey: FingerprintKey;
+  policy: PolicyConfig;
+  people?: PeopleDirectory;
+  clock: Clock;
+}
+
+export class KeyIssuer {
+  readonly #deps: KeyIssuerDependencies;
+
+  constructor(dependencies: KeyIssuerDependencies) {
+    this.#deps = dependencies;
+  }
+
+  /** The entry `issue` would write, checked against the schema and the policy before anything is minted. */
+  draftEntry(request: IssueKeyRequest, keyId: string, now: Date): { entry: KeyEntryInput; store: { name: string; path: string }; expiresAt: Date } {
+    const policy = this.#deps.policy;
+    const maxDays = policy.max_lifetime_days_by_provider[request.provider] ?? policy.max_lifetime_days;
+    const days = request.expiresInDays ?? maxDays;
+    const expiresAt = addDays(now, days);
+    const store = request.store ?? { name: 'default', path: `${request.team}/${keyId}` };
+    const entry: KeyEntryInput = {
+      key_id: keyId,
+      purpose: request.purpose,
+      owner_team: request.team,
+      owner_individual: request.owner,
+      created_at: formatInstant(now),
+      expiration: formatInstant(expiresAt),
+      last_rotated: formatInstant(now),
+      status: 'active',
+      scope: {
+        provider: request.provider,
+        ...(request.account ? { account_id: request.account } : {}),
+        permissions: request.permissions,
+        ...(request.providerOptions ?? {}),
+      },
+      storage: store.name === 'vault' ? { vault_path: store.path } : { store: store.name, path: store.path },
+      ...(request.consumers ? { consumed_by: request.consumers } : {}),
+      audit: {
+        rotation_owner: request.team,
+        rotation_frequency_days: request.rotationFrequencyDays ?? Math.min(90, days),
+        last_audit: formatDate(now),
+      },
+      ...(request.tags ? { tags: request.tags } : {}),
+      ...(request.justification ? { justification: request.justification } : {}),
+    };
+    return { entry, store, expiresAt };
+  }
+
+  async issue(request: IssueKeyRequest): Promise<IssuedKey> {
+    const { idempotency } = this.#deps;
+    const key = request.idempotencyKey;
+    if (key) {
+      const { actor: _actor, ...material } = request;
+      const claim = await idempotency.claim<IssueProgress, IssuedKey>(key, 'issue', IdempotencyRecords.hashRequest(material));
+      if (claim.kind === 'completed') return { ...claim.result, replayed: true };
+      if (claim.kind === 'abandoned' && claim.progress) {
+        // A previous run crashed half-way: undo what it recorded, then issue afresh under the same key.
+        const steps = await this.#rollback(claim.progress, request.actor, 'an earlier run with the same idempotency key stopped half-way');
+        const stuck = steps.filter((step) => !step.ok);
+        if (stuck.length) throw new IssuanceFailedError('recovering an earlier run', new Error('its rollback is incomplete'), steps);
+      }
+    }
+    try {
+      const result = await this.#issueOnce(request);
+      if (key) await idempotency.complete(key, result);
+      return result;
+    } catch (error) {
+      if (key) await idempotency.fail(key, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #issueOnce(request: IssueKeyRequest): Promise<IssuedKey> {
+    const now = this.#deps.clock();
+    const keyId = request.keyId ?? generateKeyId(request);
+    const { entry, store, expiresAt } = this.#draftChecked(request, keyId, now);
+    if (await this.#deps.writer.fileOf(keyId)) {
+      throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in the registry`, { category: 'conflict' });
+    }
+    const provider = this.#deps.providers(request.provider);
+    const secretStore = this.#deps.stores(store.name);
+    if (await secretStore.exists(store.path)) {
+      throw new KeyledgerError('E_SECRET_PATH_TAKEN', `store "${store.name}" already holds a secret at "${store.path}"; choose another path`, {
+        category: 'conflict',
+      });
+    }
+
+    const progress: IssueProgress = { keyId, provider: request.provider };
+    const record = async () => {
+      if (request.idempotencyKey) await this.#deps.idempotency.progress(request.idempotencyKey, progress);
+    };
+    let step = 'mint';
+    try {
+      const created = await provider.create({
+        name: keyId,
+        ...(request.account ? { account: request.account } : {}),
+        permissions: request.permissions,
+        expiresAt,
+        ...(request.providerOptions ? { options: request.providerOptions } : {}),
+      });
+      progress.providerKeyId = created.providerKeyId;
+      if (created.account) progress.account = created.account;
+      step = 'store';
+      await record();
+      await secretStore.put(store.path, created.secret, {
+        stage: 'current',
+        metadata: { key_id: keyId, provider: request.provider, provider_key_id: created.providerKeyId },
+        ...(request.idempotencyKey ? { idempotencyToken: `issue-${request.idempotencyKey}` } : {}),
+      });
+      progress.stored = store;
+      step = 'register';
+      await record();
+      const fingerprint = fingerprintSecret(created.secret as SecretValue, this.#deps.fingerprintKey);
+      const written = await this.#deps.writer.create({ ...entry, provider_key_id: created.providerKeyId, fingerprint }, { message: `Issued by ${request.actor} for: ${request.purpose}` });
+      progress.registered = true;
+      step = 'record-event';
+      await record();
+      const event = await this.#deps.events.append({
+        type: 'issued',
+        actor: request.actor,
+        keyId,
+        data: {
+          provider: request.provider,
+          provider_key_id: created.providerKeyId,
+          store: store.name,
+          path: store.path,
+          commit: written.commit,
+          owner_team: request.team,
+          owner_individual: request.owner,
+          expires_at: formatInstant(expiresAt),
+        },
+      });
+      return {
+        keyId,
+        provider: request.provider,
+        providerKeyId: created.providerKeyId,
+        store: store.name,
+        path: store.path,
+        file: written.file,
+        commit: written.commit,
+        fingerprint,
+        expiresAt: formatInstant(expiresAt),
+        eventSeq: event.seq,
+        replayed: false,
+      };
+    } catch (error) {
+      if (!progress.providerKeyId) throw error;
+      const steps = await this.#rollback(progress, request.actor, `issuance failed at ${step}`);
+      throw new IssuanceFailedError(step, error, steps);
+    }
+  }
+
+  #draftChecked(request: IssueKeyRequest, keyId: string, now: Date) {
+    const draft = this.draftEntry(request, keyId, now);
+    const parsed = keyEntrySchema.safeParse({ ...draft.entry, fingerprint: `hmac-sha256:v1:${'0'.repeat(64)}` });
+    if (!parsed.success) {
+      throw new UsageError(`the entry to issue is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    }
+    const violations = checkEntry(parsed.data, compilePolicy(this.#deps.policy, now, this.#deps.people)).filter(
+      (violation) => violation.severity === 'error',
+    );
+    if (violations.length) {
+      throw new KeyledgerError('E_POLICY', `refusing to issue ${keyId}: ${violations.map((v) => `${v.rule}: ${v.message}`).join('; ')}`, {
+        category: 'input',
+        details: { violations },
+      });
+    }
+    return draft;
+  }
+
+  /** Undoes a run's recorded steps, newest first; reports each, and keeps going past a failed one. */
+  async #rollback(progress: IssueProgress, actor: string, reason: string): Promise<RollbackStep[]> {
+    const steps: RollbackStep[] = [];
+    const attempt = async (step: RollbackStep['step'], description: string, undo: () => Promise<unknown>) => {
+      try {
+        await undo();
+        steps.push({ step, description, ok: true });
+      } catch (error) {
+        steps.push({ step, description, ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+    };
+    if (progress.registered || (await this.#deps.writer.fileOf(progress.keyId).catch(() => undefined))) {
+      await attempt('registry-entry', `removed registry entry ${progress.keyId}`, () =>
+        this.#deps.writer.delete(progress.keyId, { message: `Rolled back: ${reason}` }),
+      );
+    }
+    if (progress.stored) {
+      const { name, path } = progress.stored;
+      await attempt('secret-store', `deleted the secret at ${name}:${path}`, () => this.#deps.stores(name).delete(path));
+    }
+    if (progress.providerKeyId) {
+      const ref = { providerKeyId: progress.providerKeyId, ...(progress.account ? { account: progress.account } : {}) };
+      await attempt('provider-key', `revoked ${progress.provider} key ${progress.providerKeyId}`, () => this.#deps.providers(progress.provider).revoke(ref));
+    }
+    await this.#deps.events
+      .append({ type: 'issue-rolled-back', actor, keyId: progress.keyId, data: { reason, steps: steps.map(({ step, ok, description }) => ({ step, ok, description })) } })
+      .catch(() => undefined);
+    return steps;
+  }
+}
+
+/** `<team>-<provider>-<purpose words>-<4 hex>`: readable, unique, and within the usual key_id patterns. */
+export function generateKeyId(request: Pick<IssueKeyRequest, 'team' | 'provider' | 'purpose'>): string {
+  const slug = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '');
+  const words = slug(request.purpose).split('-').filter(Boolean).slice(0, 3).join('-');
+  return [slug(request.team), slug(request.provider), words, randomBytes(2).toString('hex')].filter(Boolean).join('-');
+}
