@@ -36,6 +36,15 @@ export const vaultSecretStoreOptionsSchema = z
     requestTimeoutMs: z.number().int().positive().default(10_000),
     /** How often a write that lost a check-and-set race is retried before E_SECRET_CONFLICT. */
     casAttempts: z.number().int().min(1).max(20).default(5),
+    /**
+     * Serialise changes to a path across processes with a check-and-set lease lock under `.keyledger-locks/`
+     * (Vault's metadata endpoint has no check-and-set of its own). Off only when one process writes the store.
+     */
+    crossProcessLock: z.boolean().default(true),
+    /** How long a lock holder may keep it before others take it over. */
+    lockLeaseMs: z.number().int().min(1_000).default(30_000),
+    /** How long to wait for a held lock before E_SECRET_CONFLICT. */
+    lockWaitMs: z.number().int().min(0).default(15_000),
   })
   .strict();
 

@@ -157,6 +157,25 @@ describe('vault store specifics', () => {
     await expect(store.get('some/path')).rejects.toMatchObject({ code: 'E_SECRET_STORE_UNAVAILABLE', retryable: true });
   });
 
+  it('loses no stage when two processes change one path at once', async () => {
+    // Two store instances stand for two processes: nothing in-process serialises them, only the Vault lock.
+    // A pending put and a current put touch different stages, so every interleaving must end the same way.
+    const [first, second] = [storeWith(), storeWith()];
+    for (let round = 0; round < 4; round += 1) {
+      const path = `two-writers/${randomBytes(4).toString('hex')}`;
+      const base = await first.put(path, new SecretValue(canaryValue()), { stage: 'current' });
+      // A slow pointer write widens the window in which an unlocked writer would read stale pointers.
+      vault.server.faults.add({ operation: 'vault:POST secret/metadata', kind: 'slow', delayMs: 80 });
+      const [pending, current] = await Promise.all([
+        first.put(path, new SecretValue(canaryValue()), { stage: 'pending' }),
+        second.put(path, new SecretValue(canaryValue()), { stage: 'current' }),
+      ]);
+      expect((await first.get(path, 'pending'))?.versionId).toBe(pending.versionId);
+      expect((await first.get(path, 'current'))?.versionId).toBe(current.versionId);
+      expect((await first.get(path, 'previous'))?.versionId).toBe(base.versionId);
+    }
+  });
+
   it('writes into the namespace it is given, apart from the root namespace', async () => {
     const store = storeWith(appRoleOptions());
     const path = `ns/${randomBytes(4).toString('hex')}`;

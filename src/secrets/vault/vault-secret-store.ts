@@ -3,9 +3,9 @@
 // `keyledger_previous` hold version numbers — with a `keyledger_v<N>` entry per recent version carrying its
 // metadata and idempotency-token hash, so listing versions needs no data reads. Writes use check-and-set.
 //
-// Vault's metadata endpoint has no check-and-set of its own, so pointer updates are serialised per path inside
-// this process; across processes, rotation of one key is claimed through the operational store (DESIGN.md), and
-// a data write that loses a check-and-set race re-reads the pointers before it tries again.
+// Vault's metadata endpoint has no check-and-set of its own, so every change to a path runs under a per-path
+// queue inside this process and, across processes, under a check-and-set lease lock (vault-path-lock.ts); a data
+// write that still loses a check-and-set race re-reads the pointers before it tries again.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { type Clock, systemClock } from '../../runtime/clock.js';
@@ -15,6 +15,7 @@ import { SecretStoreError } from '../secret-store-error.js';
 import { SecretValue } from '../secret-value.js';
 import { VaultAppRoleAuth, VaultTokenAuth } from './vault-auth.js';
 import { isCasMismatch, type VaultAnswer, VaultHttpClient } from './vault-http-client.js';
+import { VaultPathLock } from './vault-path-lock.js';
 import type { VaultSecretStoreOptions } from './vault-schemas.js';
 
 const KIND = 'vault';
@@ -54,6 +55,7 @@ export class VaultSecretStore implements SecretStore {
   readonly #client: VaultHttpClient;
   readonly #options: VaultSecretStoreOptions;
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #pathLock?: VaultPathLock;
 
   constructor(options: VaultSecretStoreOptions, runtime: { clock?: Clock; dispatcher?: Dispatcher } = {}) {
     this.#options = options;
@@ -75,6 +77,12 @@ export class VaultSecretStore implements SecretStore {
             login: (mount, roleId, secretId) => this.#client.loginWithAppRole(mount, roleId, secretId),
           }),
     );
+    if (options.crossProcessLock) {
+      this.#pathLock = new VaultPathLock(this.#client, (kind, path) => this.#route(kind, path), {
+        leaseMs: options.lockLeaseMs,
+        waitMs: options.lockWaitMs,
+      });
+    }
   }
 
   async put(path: string, value: SecretValue, options: PutSecretOptions): Promise<SecretVersion> {
@@ -202,14 +210,18 @@ export class VaultSecretStore implements SecretStore {
 
   async delete(path: string): Promise<void> {
     assertSecretPath(KIND, path);
-    await this.#serialise(path, async () => {
-      await this.#client.call({
-        method: 'DELETE',
-        path: this.#route('metadata', path),
-        accept: [404],
-        secretPath: path,
-      });
-    });
+    await this.#serialise(
+      path,
+      async () => {
+        await this.#client.call({
+          method: 'DELETE',
+          path: this.#route('metadata', path),
+          accept: [404],
+          secretPath: path,
+        });
+      },
+      { forget: true },
+    );
   }
 
   async exists(path: string): Promise<boolean> {
@@ -308,10 +320,11 @@ export class VaultSecretStore implements SecretStore {
     return `${encodeURIComponent(this.#options.mount)}/${kind}/${full.split('/').map(encodeURIComponent).join('/')}`;
   }
 
-  /** Runs `work` after every earlier change to `path` in this process has finished. */
-  async #serialise<T>(path: string, work: () => Promise<T>): Promise<T> {
+  /** Runs `work` after every earlier change to `path` in this process has finished, holding the path's lock. */
+  async #serialise<T>(path: string, work: () => Promise<T>, options: { forget?: boolean } = {}): Promise<T> {
     const before = this.#locks.get(path) ?? Promise.resolve();
-    const run = before.then(work, work);
+    const locked = () => (this.#pathLock ? this.#pathLock.withLock(path, work, options) : work());
+    const run = before.then(locked, locked);
     const settled = run.catch(() => undefined);
     this.#locks.set(path, settled);
     try {
