@@ -10,6 +10,7 @@ import { registerEventsCommand } from './commands/events.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerHookCommand } from './commands/hook.js';
 import { registerMasterKeyCommand } from './commands/master-key.js';
+import { registerSandboxCommand } from './commands/sandbox.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -22,4 +23,5 @@ export const commandTable: RegisterCommand[] = [
   registerScanCommand,
   registerHookCommand,
   registerMasterKeyCommand,
+  registerSandboxCommand,
 ];

@@ -1,0 +1,73 @@
+// Every provider sandbox, registered by name (the adapter's name): how to build it for an organisation, the
+// request budget it enforces by default, and the adapter options that point an adapter at it. To add a provider's
+// sandbox: add its folder under sandbox/providers/<name>/ (see README.md) and one entry below.
+import type { RateLimit } from '../providers/provider.js';
+import type { Clock } from '../runtime/clock.js';
+import type { Organisation } from './org/org-model.js';
+import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
+import { GithubSandbox } from './providers/github/github-sandbox.js';
+import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
+import type { SandboxProvider } from './sandbox-server.js';
+import type { SandboxSeed } from './sandbox-seed.js';
+
+export interface SandboxBuildContext {
+  clock: Clock;
+  org?: Organisation;
+  /** AWS: how long a new key fails authentication. */
+  consistencyDelayMs: number;
+}
+
+export interface BuiltSandbox {
+  provider: SandboxProvider & { load?(seed: SandboxSeed): void };
+  /** Options for `createProvider(name, options)` that point the adapter at this sandbox, credentials included. */
+  adapterOptions(url: string): Record<string, unknown>;
+}
+
+export interface SandboxProviderRegistration {
+  name: string;
+  /** The budget the sandbox enforces unless told otherwise (the provider's documented or observed limit). */
+  rateLimit: RateLimit;
+  build(context: SandboxBuildContext): BuiltSandbox;
+}
+
+export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
+  {
+    name: 'aws-iam',
+    rateLimit: { requests: 20, perSeconds: 1 },
+    build: ({ clock, consistencyDelayMs }) => {
+      const provider = new AwsIamSandbox({ clock, consistencyDelayMs });
+      return {
+        provider,
+        adapterOptions: (url) => ({
+          baseUrl: url,
+          credentials: { accessKeyId: provider.admin.accessKeyId, secretAccessKey: provider.admin.secretAccessKey },
+        }),
+      };
+    },
+  },
+  {
+    name: 'github',
+    rateLimit: { requests: 5000, perSeconds: 3600 },
+    build: ({ clock, org }) => {
+      const repositories = org ? Object.values(org.repositories).flat() : ['api', 'web', 'infra'];
+      const provider = new GithubSandbox({ clock, org: org?.name ?? 'acme', repositories });
+      return {
+        provider,
+        adapterOptions: (url) => ({
+          baseUrl: url,
+          org: provider.org,
+          token: provider.installationToken,
+          repositories: repositories.map((repo) => `${provider.org}/${repo}`),
+        }),
+      };
+    },
+  },
+  {
+    name: 'gitlab',
+    rateLimit: { requests: 2000, perSeconds: 60 },
+    build: ({ clock }) => {
+      const provider = new GitlabSandbox({ clock });
+      return { provider, adapterOptions: (url) => ({ baseUrl: url, token: provider.adminToken }) };
+    },
+  },
+];

@@ -1,0 +1,104 @@
+// Starts the provider sandboxes for tests, benches, `keyledger sandbox` and `npm start`: one server per provider
+// on 127.0.0.1, loaded with a generated organisation, and (with `outDir`) the organisation's registry, people
+// directory, ground truth and the sandbox's URLs and adapter credentials written to disk.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RateLimit } from '../providers/provider.js';
+import { type Clock, systemClock } from '../runtime/clock.js';
+import { generateOrg } from './org/org-generator.js';
+import type { Organisation } from './org/org-model.js';
+import type { OrgProfile } from './org/org-profiles.js';
+import { orgSandboxSeed } from './org/org-sandbox-seed.js';
+import { type OrgWriteResult, writeOrg } from './org/org-writer.js';
+import { sandboxProviderTable } from './sandbox-provider-table.js';
+import { SandboxServer } from './sandbox-server.js';
+
+export interface StartSandboxOptions {
+  /** The organisation to load; `none` starts empty servers. Default `small`. */
+  org?: OrgProfile['name'] | 'none';
+  seed?: number;
+  /** Ports base, base+1, ... in the order of the sandbox provider table; 0 or unset picks free ports. */
+  portBase?: number;
+  host?: string;
+  /** Where to write the registry, people directory, ground truth, secrets and `sandbox.json`. */
+  outDir?: string;
+  clock?: Clock;
+  /** `documented` (default) enforces each sandbox's limit; `off` lifts them all; or per provider (null lifts). */
+  rateLimits?: 'documented' | 'off' | Record<string, RateLimit | null>;
+  consistencyDelayMs?: number;
+  /** Only these providers (default: every sandbox in the table). */
+  providers?: string[];
+}
+
+export interface RunningSandbox {
+  org: Organisation | undefined;
+  urls: Record<string, string>;
+  servers: Record<string, SandboxServer>;
+  /** Options for `createProvider(name, options, context)` aimed at this sandbox. */
+  providerOptions(name: string): Record<string, unknown>;
+  /** What `outDir` received: the organisation's files, and `sandbox.json` (URLs and adapter options). */
+  written?: Partial<OrgWriteResult> & { sandboxFile: string };
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
+  const clock = options.clock ?? systemClock;
+  const profile = options.org ?? 'small';
+  const org = profile === 'none' ? undefined : generateOrg({ profile, seed: options.seed ?? 1 });
+  const wanted = options.providers ? new Set(options.providers) : undefined;
+  const registrations = sandboxProviderTable.filter((registration) => !wanted || wanted.has(registration.name));
+  const seed = org ? orgSandboxSeed(org, new Set(registrations.map((r) => r.name))) : undefined;
+  const servers: Record<string, SandboxServer> = {};
+  const urls: Record<string, string> = {};
+  const adapterOptions: Record<string, (url: string) => Record<string, unknown>> = {};
+  const started: SandboxServer[] = [];
+  try {
+    for (const [index, registration] of sandboxProviderTable.entries()) {
+      if (!registrations.includes(registration)) continue;
+      const built = registration.build({ clock, ...(org ? { org } : {}), consistencyDelayMs: options.consistencyDelayMs ?? 0 });
+      if (seed) built.provider.load?.(seed);
+      const limits = options.rateLimits ?? 'documented';
+      const rateLimit = limits === 'off' ? null : limits === 'documented' ? registration.rateLimit : (limits[registration.name] ?? registration.rateLimit);
+      const server = new SandboxServer(built.provider, {
+        ...(options.host ? { host: options.host } : {}),
+        port: options.portBase ? options.portBase + index : 0,
+        rateLimit,
+      });
+      urls[registration.name] = await server.start();
+      started.push(server);
+      servers[registration.name] = server;
+      adapterOptions[registration.name] = built.adapterOptions;
+    }
+  } catch (error) {
+    await Promise.all(started.map((server) => server.stop()));
+    throw error;
+  }
+  const providerOptions = (name: string) => {
+    const options = adapterOptions[name];
+    if (!options) throw new Error(`no sandbox runs for provider ${name}`);
+    return options(urls[name]!);
+  };
+  const running: RunningSandbox = {
+    org,
+    urls,
+    servers,
+    providerOptions,
+    stop: async () => {
+      await Promise.all(Object.values(servers).map((server) => server.stop()));
+    },
+  };
+  if (options.outDir) {
+    await mkdir(options.outDir, { recursive: true });
+    const result = org ? await writeOrg(org, options.outDir) : undefined;
+    const sandboxFile = join(options.outDir, 'sandbox.json');
+    const description = {
+      urls,
+      providers: Object.fromEntries(Object.keys(urls).map((name) => [name, providerOptions(name)])),
+      ...(org ? { organisation: org.summary } : {}),
+    };
+    // It holds the sandbox's admin credentials: readable by the owner only, like any credentials file.
+    await writeFile(sandboxFile, `${JSON.stringify(description, null, 2)}\n`, { mode: 0o600 });
+    running.written = { ...(result ?? {}), sandboxFile };
+  }
+  return running;
+}
