@@ -7,7 +7,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SandboxControlClient } from '../sandbox/sandbox-control-client.js';
 import { SecretValue } from '../secrets/secret-value.js';
-import type { CreateKeyRequest, CreatedKey, Provider, ProviderKey } from './provider.js';
+import type { CreatedKey, CreateKeyRequest, Provider, ProviderKey } from './provider.js';
 import { ProviderError } from './provider-error.js';
 
 export interface ProviderContractTarget {
@@ -49,7 +49,12 @@ export function providerCanary(label: string): string {
 
 /** Every way an error can be turned into text; none may contain `secret`. */
 export function expectFreeOfSecret(value: unknown, secret: string): void {
-  const texts = [String(value), value instanceof Error ? (value.stack ?? '') : '', inspect(value, { depth: 8 }), JSON.stringify(value) ?? ''];
+  const texts = [
+    String(value),
+    value instanceof Error ? (value.stack ?? '') : '',
+    inspect(value, { depth: 8 }),
+    JSON.stringify(value) ?? '',
+  ];
   for (const text of texts) expect(text).not.toContain(secret);
 }
 
@@ -71,7 +76,8 @@ async function collect(iterable: AsyncIterable<ProviderKey>): Promise<ProviderKe
 export function describeProviderContract(name: string, setup: () => Promise<ProviderContractTarget>): void {
   describe(`Provider contract: ${name}`, () => {
     let target: ProviderContractTarget;
-    const issue = () => (target.issueKey ? target.issueKey() : target.createRequest().then((r) => target.provider.create(r)));
+    const issue = () =>
+      target.issueKey ? target.issueKey() : target.createRequest().then((r) => target.provider.create(r));
 
     beforeAll(async () => {
       target = await setup();
@@ -140,7 +146,12 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
     });
 
     it('waits as long as a 429 Retry-After (seconds) asks, then succeeds', async () => {
-      await target.sandbox.addFault({ operation: target.operations.list, kind: 'rate-limit', status: 429, retryAfterSeconds: 2 });
+      await target.sandbox.addFault({
+        operation: target.operations.list,
+        kind: 'rate-limit',
+        status: 429,
+        retryAfterSeconds: 2,
+      });
       const before = (await target.sandbox.requestCounts())[target.operations.list] ?? 0;
       await collect(target.provider.list());
       expect(target.sleeps.some((ms) => ms >= 2000)).toBe(true);
@@ -202,7 +213,7 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
       expect(error).toBeInstanceOf(ProviderError);
       expect((error as ProviderError).retryable).toBe(false);
       expect((error as ProviderError).message).toMatch(/reconcile/);
-      expect(((await target.sandbox.requestCounts())[target.operations.create] ?? 0)).toBeGreaterThan(0);
+      expect((await target.sandbox.requestCounts())[target.operations.create] ?? 0).toBeGreaterThan(0);
     });
 
     it('raises a typed authentication error for a refused adapter credential', async () => {
@@ -213,16 +224,28 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
     });
 
     it('keeps its own credential out of errors even when the provider echoes it', async () => {
-      await target.sandbox.addFault({ operation: target.operations.list, kind: 'status', status: 500, times: -1, echoSecret: true });
+      await target.sandbox.addFault({
+        operation: target.operations.list,
+        kind: 'status',
+        status: 500,
+        times: -1,
+        echoSecret: true,
+      });
       const error = await captureError(() => collect(target.provider.list()));
       expect(error).toBeInstanceOf(ProviderError);
       expect((error as ProviderError).message).toContain('[REDACTED]');
       expectFreeOfSecret(error, target.adapterSecret);
     });
 
-    it("keeps the verified key out of errors even when the provider echoes it", async () => {
+    it('keeps the verified key out of errors even when the provider echoes it', async () => {
       const key = await issue();
-      await target.sandbox.addFault({ operation: target.operations.verify, kind: 'status', status: 500, times: -1, echoSecret: true });
+      await target.sandbox.addFault({
+        operation: target.operations.verify,
+        kind: 'status',
+        status: 500,
+        times: -1,
+        echoSecret: true,
+      });
       const error = await captureError(() => target.provider.verify(key.secret, key));
       expect(error).toBeInstanceOf(ProviderError);
       expectFreeOfSecret(error, key.secret.reveal());

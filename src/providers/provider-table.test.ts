@@ -12,7 +12,11 @@ describe('provider table', () => {
   });
 
   it('creates an adapter from raw options, with defaults filled in', () => {
-    const provider = createProvider('gitlab', { baseUrl: 'http://127.0.0.1:1', token: 'glpat-abcdefghijklmnopqrst' }, context);
+    const provider = createProvider(
+      'gitlab',
+      { baseUrl: 'http://127.0.0.1:1', token: 'glpat-abcdefghijklmnopqrst' },
+      context,
+    );
     expect(provider.name).toBe('gitlab');
     expect(provider.capabilities().nativeRotate).toBe(true);
     expect(provider.rateLimit()).toEqual({ requests: 2000, perSeconds: 60 });
@@ -37,7 +41,11 @@ describe('provider table', () => {
   });
 
   it('honours a rate-limit override, or lifts it', () => {
-    const github = createProvider('github', { org: 'acme', token: 'ghs_x', rateLimit: { requests: 5, perSeconds: 1 } }, context);
+    const github = createProvider(
+      'github',
+      { org: 'acme', token: 'ghs_x', rateLimit: { requests: 5, perSeconds: 1 } },
+      context,
+    );
     expect(github.rateLimit()).toEqual({ requests: 5, perSeconds: 1 });
   });
 });

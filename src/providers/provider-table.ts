@@ -4,14 +4,14 @@
 import type { z } from 'zod';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { formatFieldPath } from '../registry/key-entry-schema.js';
-import type { Provider } from './provider.js';
-import type { ProviderContext } from './provider-context.js';
 import { AwsIamProvider } from './aws-iam/aws-iam-provider.js';
 import { awsIamOptionsSchema } from './aws-iam/aws-iam-schemas.js';
 import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
+import type { Provider } from './provider.js';
+import type { ProviderContext } from './provider-context.js';
 
 export interface ProviderRegistration<Schema extends z.ZodType = z.ZodType> {
   /** The registry's `scope.provider` value. */
@@ -27,9 +27,21 @@ function register<Schema extends z.ZodType>(registration: ProviderRegistration<S
 
 export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
   [
-    register({ name: 'aws-iam', optionsSchema: awsIamOptionsSchema, create: (options, context) => new AwsIamProvider(options, context) }),
-    register({ name: 'github', optionsSchema: githubOptionsSchema, create: (options, context) => new GithubProvider(options, context) }),
-    register({ name: 'gitlab', optionsSchema: gitlabOptionsSchema, create: (options, context) => new GitlabProvider(options, context) }),
+    register({
+      name: 'aws-iam',
+      optionsSchema: awsIamOptionsSchema,
+      create: (options, context) => new AwsIamProvider(options, context),
+    }),
+    register({
+      name: 'github',
+      optionsSchema: githubOptionsSchema,
+      create: (options, context) => new GithubProvider(options, context),
+    }),
+    register({
+      name: 'gitlab',
+      optionsSchema: gitlabOptionsSchema,
+      create: (options, context) => new GitlabProvider(options, context),
+    }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -19,7 +19,8 @@ export class SandboxControlClient {
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
     });
     const text = await response.body.text();
-    if (response.statusCode >= 400) throw new Error(`sandbox control ${method} ${subpath}: ${response.statusCode} ${text}`);
+    if (response.statusCode >= 400)
+      throw new Error(`sandbox control ${method} ${subpath}: ${response.statusCode} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 

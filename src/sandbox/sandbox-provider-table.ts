@@ -7,8 +7,8 @@ import type { Organisation } from './org/org-model.js';
 import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
-import type { SandboxProvider } from './sandbox-server.js';
 import type { SandboxSeed } from './sandbox-seed.js';
+import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
   clock: Clock;

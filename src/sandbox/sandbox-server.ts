@@ -2,10 +2,16 @@
 // speaks the real API, and around it what tests need from a real provider — rate limits answering with the
 // provider's own 429/403 and Retry-After, injectable faults per operation, request counts, and a control API
 // under CONTROL_PREFIX that adapters never call.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { RateLimit } from '../providers/provider.js';
 import { TokenBucket } from '../providers/http/token-bucket.js';
+import type { RateLimit } from '../providers/provider.js';
 import { type SandboxFault, SandboxFaultTable, sandboxFaultSchema } from './sandbox-faults.js';
 
 /** Every control route lives under this prefix, far from any provider's own paths. */
@@ -166,7 +172,12 @@ export class SandboxServer {
   }
 
   /** Returns true when the fault answered (or swallowed) the request; false to go on to the handler. */
-  async #applyFault(fault: SandboxFault, request: SandboxRequest, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async #applyFault(
+    fault: SandboxFault,
+    request: SandboxRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<boolean> {
     switch (fault.kind) {
       case 'drop':
         req.socket.destroy();
@@ -192,7 +203,9 @@ export class SandboxServer {
       case 'rate-limit': {
         const seconds = fault.retryAfterSeconds ?? 1;
         const retryAfter =
-          fault.retryAfterFormat === 'http-date' ? new Date(Date.now() + seconds * 1000).toUTCString() : String(seconds);
+          fault.retryAfterFormat === 'http-date'
+            ? new Date(Date.now() + seconds * 1000).toUTCString()
+            : String(seconds);
         send(res, this.provider.rateLimited(retryAfter, fault.status));
         return true;
       }

@@ -22,7 +22,11 @@ describe('startSandbox', () => {
   let dir: string;
   const adapters: Provider[] = [];
   const adapter = (name: string) => {
-    const provider = createProvider(name, { ...sandbox.providerOptions(name), rateLimit: 'off' }, { clock: systemClock });
+    const provider = createProvider(
+      name,
+      { ...sandbox.providerOptions(name), rateLimit: 'off' },
+      { clock: systemClock },
+    );
     adapters.push(provider);
     return provider;
   };
@@ -54,12 +58,18 @@ describe('startSandbox', () => {
     const org = sandbox.org!;
     for (const provider of ['aws-iam', 'github', 'gitlab']) {
       const key = org.keys.find((k) => k.provider === provider && k.kind !== 'deploy-key')!;
-      const result = await adapter(provider).verify(new SecretValue(key.secret), { providerKeyId: key.providerKeyId, account: key.account });
+      const result = await adapter(provider).verify(new SecretValue(key.secret), {
+        providerKeyId: key.providerKeyId,
+        account: key.account,
+      });
       expect(result.valid, `${provider} ${key.kind}`).toBe(true);
     }
     const deployKey = org.keys.find((k) => k.kind === 'deploy-key');
     if (deployKey) {
-      const result = await adapter('github').verify(new SecretValue(deployKey.secret), { providerKeyId: deployKey.providerKeyId, account: deployKey.account });
+      const result = await adapter('github').verify(new SecretValue(deployKey.secret), {
+        providerKeyId: deployKey.providerKeyId,
+        account: deployKey.account,
+      });
       expect(result.valid).toBe(true);
     }
   });

@@ -55,10 +55,19 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   try {
     for (const [index, registration] of sandboxProviderTable.entries()) {
       if (!registrations.includes(registration)) continue;
-      const built = registration.build({ clock, ...(org ? { org } : {}), consistencyDelayMs: options.consistencyDelayMs ?? 0 });
+      const built = registration.build({
+        clock,
+        ...(org ? { org } : {}),
+        consistencyDelayMs: options.consistencyDelayMs ?? 0,
+      });
       if (seed) built.provider.load?.(seed);
       const limits = options.rateLimits ?? 'documented';
-      const rateLimit = limits === 'off' ? null : limits === 'documented' ? registration.rateLimit : (limits[registration.name] ?? registration.rateLimit);
+      const rateLimit =
+        limits === 'off'
+          ? null
+          : limits === 'documented'
+            ? registration.rateLimit
+            : (limits[registration.name] ?? registration.rateLimit);
       const server = new SandboxServer(built.provider, {
         ...(options.host ? { host: options.host } : {}),
         port: options.portBase ? options.portBase + index : 0,

@@ -11,7 +11,11 @@ import { main } from '../main.js';
 function captureContext(cwd: string): CliContext & { out: () => string } {
   let out = '';
   return {
-    stdout: { write: (text: string) => void (out += text) },
+    stdout: {
+      write: (text: string) => {
+        out += text;
+      },
+    },
     stderr: { write: () => undefined },
     cwd,
     env: {},
@@ -27,7 +31,10 @@ describe('keyledger sandbox', () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyledger-sandbox-cli-'));
     try {
       const context = captureContext(dir);
-      const running = main(['node', 'keyledger', 'sandbox', '--org', 'small', '--seed', '5', '--json', '--out', 'out'], context);
+      const running = main(
+        ['node', 'keyledger', 'sandbox', '--org', 'small', '--seed', '5', '--json', '--out', 'out'],
+        context,
+      );
       let line: { urls: Record<string, string>; sandboxFile: string } | undefined;
       for (let i = 0; i < 200 && !line; i++) {
         await new Promise((resolve) => setTimeout(resolve, 25));

@@ -50,12 +50,17 @@ export const registerSandboxCommand: RegisterCommand = (program, context) => {
     .option('--org <profile>', `organisation to load: ${PROFILES.join(', ')}`, 'default')
     .option('--seed <n>', 'seed of the organisation generator', '1')
     .option('--port-base <n>', 'first port (providers take consecutive ports); free ports when unset')
-    .option('--out <dir>', 'where to write the registry, people directory, ground truth and sandbox.json', '.keyledger/sandbox')
+    .option(
+      '--out <dir>',
+      'where to write the registry, people directory, ground truth and sandbox.json',
+      '.keyledger/sandbox',
+    )
     .option('--json', 'print only the JSON line')
     .option('--rate-limits <mode>', 'documented (each provider’s limit) or off', 'documented')
     .option('--consistency-delay <ms>', 'AWS: how long a new key fails authentication', '2000')
     .action(async (flags: SandboxFlags) => {
-      if (!PROFILES.includes(flags.org)) throw new UsageError(`--org must be one of ${PROFILES.join(', ')}, not ${flags.org}`);
+      if (!PROFILES.includes(flags.org))
+        throw new UsageError(`--org must be one of ${PROFILES.join(', ')}, not ${flags.org}`);
       if (flags.rateLimits !== 'documented' && flags.rateLimits !== 'off') {
         throw new UsageError(`--rate-limits must be documented or off, not ${flags.rateLimits}`);
       }
@@ -81,7 +86,9 @@ export const registerSandboxCommand: RegisterCommand = (program, context) => {
       };
       if (!flags.json) {
         const colors = palette(context);
-        context.stdout.write(`${colors.bold('keyledger sandbox')} — organisation ${flags.org}, seed ${options.seed}\n\n`);
+        context.stdout.write(
+          `${colors.bold('keyledger sandbox')} — organisation ${flags.org}, seed ${options.seed}\n\n`,
+        );
         for (const [name, url] of Object.entries(sandbox.urls)) context.stdout.write(`  ${name.padEnd(10)} ${url}\n`);
         if (sandbox.org) {
           const s = sandbox.org.summary;
@@ -90,8 +97,12 @@ export const registerSandboxCommand: RegisterCommand = (program, context) => {
               `(${s.unregistered} unregistered), ${s.ownerLeft} owned by leavers, ${s.adminScope} with admin scope\n`,
           );
         }
-        context.stdout.write(`\n  registry, people, ground truth: ${outDir}\n  adapter options (credentials): ${sandbox.written?.sandboxFile}\n`);
-        context.stdout.write(`\n  control API: <url>/__sandbox/{faults,rate-limit,requests,audit-log,ground-truth}\n  Ctrl-C stops.\n\n`);
+        context.stdout.write(
+          `\n  registry, people, ground truth: ${outDir}\n  adapter options (credentials): ${sandbox.written?.sandboxFile}\n`,
+        );
+        context.stdout.write(
+          `\n  control API: <url>/__sandbox/{faults,rate-limit,requests,audit-log,ground-truth}\n  Ctrl-C stops.\n\n`,
+        );
       }
       context.stdout.write(`${JSON.stringify(line)}\n`);
       const signal = await stopped;

@@ -2,10 +2,10 @@
 // the sandbox, eventual consistency on a fresh key, revoke as Inactive-then-delete, and CloudTrail records.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../runtime/clock.js';
 import { AwsIamSandbox, type CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { systemClock } from '../../runtime/clock.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';
 import { AwsIamProvider } from './aws-iam-provider.js';
 import type { AwsIamOptionsInput } from './aws-iam-schemas.js';
@@ -113,11 +113,18 @@ describe('AWS IAM adapter specifics', () => {
     await provider.verify(created.secret, created);
     await provider.revoke({ providerKeyId: created.providerKeyId });
     const { Records } = await aws.control.auditLog<{ Records: CloudTrailRecord[] }>();
-    const names = Records.filter((r) => r.requestParameters?.accessKeyId === created.providerKeyId).map((r) => r.eventName);
+    const names = Records.filter((r) => r.requestParameters?.accessKeyId === created.providerKeyId).map(
+      (r) => r.eventName,
+    );
     expect(names).toEqual(expect.arrayContaining(['UpdateAccessKey', 'DeleteAccessKey']));
     expect(names.indexOf('UpdateAccessKey')).toBeLessThan(names.indexOf('DeleteAccessKey'));
-    const verifyRecord = Records.find((r) => r.eventName === 'GetCallerIdentity' && r.userIdentity.accessKeyId === created.providerKeyId);
-    expect(verifyRecord).toMatchObject({ eventSource: 'sts.amazonaws.com', userIdentity: { type: 'IAMUser', userName: user } });
+    const verifyRecord = Records.find(
+      (r) => r.eventName === 'GetCallerIdentity' && r.userIdentity.accessKeyId === created.providerKeyId,
+    );
+    expect(verifyRecord).toMatchObject({
+      eventSource: 'sts.amazonaws.com',
+      userIdentity: { type: 'IAMUser', userName: user },
+    });
     expect(JSON.stringify(Records)).not.toContain(created.secret.reveal());
   });
 

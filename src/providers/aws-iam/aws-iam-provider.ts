@@ -12,9 +12,12 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { SecretValue } from '../../secrets/secret-value.js';
+import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { backoffDelayMs, realSleep, withRetry } from '../http/retry-policy.js';
+import { TokenBucket } from '../http/token-bucket.js';
 import type {
-  CreateKeyRequest,
   CreatedKey,
+  CreateKeyRequest,
   LastUsed,
   Provider,
   ProviderCapabilities,
@@ -25,9 +28,6 @@ import type {
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
 import { ProviderError } from '../provider-error.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { backoffDelayMs, realSleep, withRetry } from '../http/retry-policy.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import { AWS_IAM_CAPABILITIES, AWS_IAM_PROVIDER_NAME, AWS_IAM_RATE_LIMIT } from './aws-iam-constants.js';
 import { toAwsProviderError } from './aws-iam-errors.js';
 import { type AwsIamOptions, type AwsIamOptionsInput, awsIamOptionsSchema } from './aws-iam-schemas.js';
@@ -70,7 +70,9 @@ export class AwsIamProvider implements Provider {
     if (!userName) {
       throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, 'create needs `account`: the IAM user name');
     }
-    const output = await this.#call(false, [], () => this.#iam.send(new CreateAccessKeyCommand({ UserName: userName })));
+    const output = await this.#call(false, [], () =>
+      this.#iam.send(new CreateAccessKeyCommand({ UserName: userName })),
+    );
     const key = output.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) {
       throw new ProviderError('E_PROVIDER', this.name, 'CreateAccessKey answered without an access key');
@@ -91,7 +93,9 @@ export class AwsIamProvider implements Provider {
     }
     let marker: string | undefined;
     do {
-      const page = await this.#call(true, [], () => this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) })));
+      const page = await this.#call(true, [], () =>
+        this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) })),
+      );
       for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName);
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
@@ -130,7 +134,9 @@ export class AwsIamProvider implements Provider {
     try {
       // Inactive first: if the delete fails, the key is at least unusable.
       await this.#call(true, [], () =>
-        this.#iam.send(new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId, Status: 'Inactive' })),
+        this.#iam.send(
+          new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId, Status: 'Inactive' }),
+        ),
       );
       await this.#call(true, [], () =>
         this.#iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId })),
@@ -203,7 +209,10 @@ export class AwsIamProvider implements Provider {
         }
       },
       { ...this.#options.retry, idempotent },
-      { ...(this.#context.sleep ? { sleep: this.#context.sleep } : {}), ...(this.#context.random ? { random: this.#context.random } : {}) },
+      {
+        ...(this.#context.sleep ? { sleep: this.#context.sleep } : {}),
+        ...(this.#context.random ? { random: this.#context.random } : {}),
+      },
     );
   }
 
@@ -223,12 +232,19 @@ export class AwsIamProvider implements Provider {
 }
 
 /** The access key id comes from the ref, or from a secret written `AKIA...:secret` (as a scanner may find it). */
-function splitCredential(secret: SecretValue, ref?: ProviderKeyRef): { accessKeyId: string; secretAccessKey: SecretValue } {
+function splitCredential(
+  secret: SecretValue,
+  ref?: ProviderKeyRef,
+): { accessKeyId: string; secretAccessKey: SecretValue } {
   if (ref?.providerKeyId) return { accessKeyId: ref.providerKeyId, secretAccessKey: secret };
   const raw = secret.reveal();
   const separator = raw.indexOf(':');
   if (separator > 0 && /^(AKIA|ASIA)[A-Z2-7]{16}$/.test(raw.slice(0, separator))) {
     return { accessKeyId: raw.slice(0, separator), secretAccessKey: new SecretValue(raw.slice(separator + 1)) };
   }
-  throw new ProviderError('E_PROVIDER_INVALID_REQUEST', AWS_IAM_PROVIDER_NAME, 'verify needs the access key id (ref.providerKeyId)');
+  throw new ProviderError(
+    'E_PROVIDER_INVALID_REQUEST',
+    AWS_IAM_PROVIDER_NAME,
+    'verify needs the access key id (ref.providerKeyId)',
+  );
 }

@@ -13,9 +13,9 @@ export const awsIamOptionsSchema = httpProviderOptionsSchema.extend({
   region: z.string().min(1).default(AWS_DEFAULT_REGION),
   credentials: z.object({
     accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z2-7]{16}$/, { message: 'expected an AWS access key id (AKIA...)' }),
-    secretAccessKey: z.union([z.string().min(1), z.instanceof(SecretValue)]).transform((value) =>
-      value instanceof SecretValue ? value : new SecretValue(value),
-    ),
+    secretAccessKey: z
+      .union([z.string().min(1), z.instanceof(SecretValue)])
+      .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
     sessionToken: z.string().optional(),
   }),
   /** How long a freshly created key may fail authentication before verify reports it invalid. */

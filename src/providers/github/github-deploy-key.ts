@@ -27,12 +27,23 @@ function publicBlob(publicKey: Buffer): Buffer {
 
 /** A deploy key from 32 seed bytes (random by default; a seeded generator passes its own for reproducibility). */
 export function generateDeployKey(comment: string, seed: Buffer = randomBytes(32)): DeployKeyPair {
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-32);
   const blob = publicBlob(raw);
   const check = Buffer.alloc(4);
   check.writeUInt32BE(seed.readUInt32BE(0));
-  let section = Buffer.concat([check, check, sshString(KEY_TYPE), sshString(raw), sshString(Buffer.concat([seed, raw])), sshString(comment)]);
+  let section = Buffer.concat([
+    check,
+    check,
+    sshString(KEY_TYPE),
+    sshString(raw),
+    sshString(Buffer.concat([seed, raw])),
+    sshString(comment),
+  ]);
   const padding: number[] = [];
   for (let i = 1; (section.length + padding.length) % 8 !== 0; i++) padding.push(i);
   section = Buffer.concat([section, Buffer.from(padding)]);

@@ -3,15 +3,15 @@
 // verify by their public half, the 403 secondary rate limit, and audit-log entries with hashed_token.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { base62Crc32, isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import { systemClock } from '../../runtime/clock.js';
 import { type GithubAuditEntry, GithubSandbox } from '../../sandbox/providers/github/github-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { systemClock } from '../../runtime/clock.js';
+import { base62Crc32, isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { CreatedKey } from '../provider.js';
-import { ProviderError } from '../provider-error.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import type { ProviderError } from '../provider-error.js';
 import { generateDeployKey, publicKeyOfPrivateKey } from './github-deploy-key.js';
 import { GithubProvider } from './github-provider.js';
 import type { GithubOptionsInput } from './github-schemas.js';
@@ -33,13 +33,24 @@ async function startGithub() {
     rateLimit: 'off',
   };
   const make = (overrides: Partial<GithubOptionsInput> = {}) => {
-    const adapter = new GithubProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
+    const adapter = new GithubProvider(
+      { ...base, ...overrides },
+      { clock: systemClock, sleep: recordingSleep(sleeps) },
+    );
     adapters.push(adapter);
     return adapter;
   };
   const plantPat = async (owner = 'octocat'): Promise<CreatedKey> => {
-    const planted = await control.call<{ secret: string; grantId: number }>('POST', 'tokens', { owner, name: 'deploy-bot' });
-    return { providerKeyId: String(planted.grantId), account: 'acme', secret: new SecretValue(planted.secret), createdAt: new Date() };
+    const planted = await control.call<{ secret: string; grantId: number }>('POST', 'tokens', {
+      owner,
+      name: 'deploy-bot',
+    });
+    return {
+      providerKeyId: String(planted.grantId),
+      account: 'acme',
+      secret: new SecretValue(planted.secret),
+      createdAt: new Date(),
+    };
   };
   const close = async () => {
     for (const adapter of adapters) await adapter.close();
@@ -83,20 +94,30 @@ describe('GitHub adapter specifics', () => {
   it('says PAT creation is not possible by API, and refuses it with E_PROVIDER_UNSUPPORTED', async () => {
     const provider = github.make();
     expect(provider.capabilities().kinds?.['fine-grained-pat']).toMatchObject({ create: false, manual: true });
-    await expect(provider.create({ name: 'pat', account: 'acme' })).rejects.toMatchObject({ code: 'E_PROVIDER_UNSUPPORTED' });
+    await expect(provider.create({ name: 'pat', account: 'acme' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_UNSUPPORTED',
+    });
   });
 
   it('creates a deploy key with an OpenSSH private key and verifies it by its public half', async () => {
     const provider = github.make();
     const created = await provider.create({ name: 'ci-deploy', account: 'acme/api', permissions: ['write'] });
     expect(created.secret.reveal()).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
-    expect(await provider.verify(created.secret, created)).toMatchObject({ valid: true, providerKeyId: created.providerKeyId });
+    expect(await provider.verify(created.secret, created)).toMatchObject({
+      valid: true,
+      providerKeyId: created.providerKeyId,
+    });
     const listed = [];
     for await (const key of provider.list({ account: 'acme/api' })) listed.push(key);
-    expect(listed.find((key) => key.providerKeyId === created.providerKeyId)).toMatchObject({ name: 'ci-deploy', permissions: ['write'] });
+    expect(listed.find((key) => key.providerKeyId === created.providerKeyId)).toMatchObject({
+      name: 'ci-deploy',
+      permissions: ['write'],
+    });
     await provider.revoke(created);
     expect((await provider.verify(created.secret, created)).valid).toBe(false);
-    expect(await provider.lastUsed({ providerKeyId: '999999', account: 'acme/web' }).catch((e: ProviderError) => e.code)).toBe('E_PROVIDER_NOT_FOUND');
+    expect(
+      await provider.lastUsed({ providerKeyId: '999999', account: 'acme/web' }).catch((e: ProviderError) => e.code),
+    ).toBe('E_PROVIDER_NOT_FOUND');
   });
 
   it('derives the public key of the OpenSSH private key it writes', () => {
@@ -133,7 +154,10 @@ describe('GitHub adapter specifics', () => {
   });
 
   it('mints tokens in GitHub’s checksummed format', async () => {
-    const planted = await github.control.call<{ secret: string }>('POST', 'tokens', { owner: 'a', kind: 'classic-pat' });
+    const planted = await github.control.call<{ secret: string }>('POST', 'tokens', {
+      owner: 'a',
+      kind: 'classic-pat',
+    });
     expect(isValidGithubToken(planted.secret)).toBe(true);
     const fine = await github.control.call<{ secret: string }>('POST', 'tokens', { owner: 'a' });
     expect(fine.secret).toMatch(/^github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59}$/);

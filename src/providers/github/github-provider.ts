@@ -2,9 +2,17 @@
 // fine-grained PAT grants (list with token_last_used_at, revoke), and verify through `GET /user`. PATs cannot be
 // created by API (capabilities().kinds says so): rotating one is a ticket for its owner.
 import { SecretValue } from '../../secrets/secret-value.js';
+import {
+  type HttpAnswer,
+  headerText,
+  type ProviderErrorBody,
+  ProviderHttpClient,
+} from '../http/provider-http-client.js';
+import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { TokenBucket } from '../http/token-bucket.js';
 import type {
-  CreateKeyRequest,
   CreatedKey,
+  CreateKeyRequest,
   LastUsed,
   Provider,
   ProviderCapabilities,
@@ -15,11 +23,19 @@ import type {
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
 import { ProviderError } from '../provider-error.js';
-import { type HttpAnswer, ProviderHttpClient, type ProviderErrorBody, headerText } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import { GITHUB_API_VERSION, GITHUB_CAPABILITIES, GITHUB_PAGE_SIZE, GITHUB_PROVIDER_NAME, GITHUB_RATE_LIMIT } from './github-constants.js';
-import { generateDeployKey, isOpenSshPrivateKey, normalisePublicKey, publicKeyOfPrivateKey } from './github-deploy-key.js';
+import {
+  GITHUB_API_VERSION,
+  GITHUB_CAPABILITIES,
+  GITHUB_PAGE_SIZE,
+  GITHUB_PROVIDER_NAME,
+  GITHUB_RATE_LIMIT,
+} from './github-constants.js';
+import {
+  generateDeployKey,
+  isOpenSshPrivateKey,
+  normalisePublicKey,
+  publicKeyOfPrivateKey,
+} from './github-deploy-key.js';
 import {
   type GithubOptions,
   type GithubOptionsInput,
@@ -32,7 +48,7 @@ import {
 
 /** A deploy key's account is its repository (`owner/name`); a PAT grant's is the organisation. */
 function isRepository(account: string | undefined): account is string {
-  return account !== undefined && account.includes('/');
+  return account?.includes('/') === true;
 }
 
 /** GitHub's error body: `message`, and for 422 the first validation error's own message. */
@@ -40,12 +56,15 @@ export function parseGithubError(answer: HttpAnswer): ProviderErrorBody {
   const parsed = githubErrorSchema.safeParse(answer.body);
   const body = parsed.success ? parsed.data : {};
   const detail = body.errors?.[0];
-  const message = [body.message ?? (answer.text || `HTTP ${answer.status}`), detail?.message].filter(Boolean).join(': ');
+  const message = [body.message ?? (answer.text || `HTTP ${answer.status}`), detail?.message]
+    .filter(Boolean)
+    .join(': ');
   const remaining = headerText(answer.headers['x-ratelimit-remaining']);
   const reset = Number(headerText(answer.headers['x-ratelimit-reset']));
   const rateLimited =
     answer.status === 429 ||
-    (answer.status === 403 && (answer.headers['retry-after'] !== undefined || remaining === '0' || /rate limit/i.test(message)));
+    (answer.status === 403 &&
+      (answer.headers['retry-after'] !== undefined || remaining === '0' || /rate limit/i.test(message)));
   return {
     message,
     ...(detail?.code ? { providerCode: detail.code } : {}),
@@ -153,7 +172,11 @@ export class GithubProvider implements Provider {
   async revoke(ref: ProviderKeyRef): Promise<void> {
     try {
       if (isRepository(ref.account)) {
-        await this.#http.send({ method: 'DELETE', path: `/repos/${ref.account}/keys/${ref.providerKeyId}`, headers: this.#auth() });
+        await this.#http.send({
+          method: 'DELETE',
+          path: `/repos/${ref.account}/keys/${ref.providerKeyId}`,
+          headers: this.#auth(),
+        });
         return;
       }
       await this.#http.send({
@@ -172,14 +195,22 @@ export class GithubProvider implements Provider {
 
   async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
     if (isRepository(ref.account)) {
-      const answer = await this.#http.send({ method: 'GET', path: `/repos/${ref.account}/keys/${ref.providerKeyId}`, headers: this.#auth() });
+      const answer = await this.#http.send({
+        method: 'GET',
+        path: `/repos/${ref.account}/keys/${ref.providerKeyId}`,
+        headers: this.#auth(),
+      });
       const key = githubDeployKeySchema.parse(answer.body);
       return { at: key.last_used ? new Date(key.last_used) : null };
     }
     for await (const key of this.#listPatGrants(ref.account ?? this.#options.org)) {
       if (key.providerKeyId === ref.providerKeyId) return { at: key.lastUsedAt ?? null };
     }
-    throw new ProviderError('E_PROVIDER_NOT_FOUND', this.name, `no fine-grained PAT grant ${ref.providerKeyId} in the organisation`);
+    throw new ProviderError(
+      'E_PROVIDER_NOT_FOUND',
+      this.name,
+      `no fine-grained PAT grant ${ref.providerKeyId} in the organisation`,
+    );
   }
 
   async close(): Promise<void> {
@@ -241,7 +272,11 @@ export class GithubProvider implements Provider {
     const publicKey = publicKeyOfPrivateKey(secret.reveal());
     if (!publicKey) return { valid: false, reason: 'not a readable OpenSSH private key' };
     if (!isRepository(ref?.account)) {
-      throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, 'verifying a deploy key needs ref.account (`owner/repo`)');
+      throw new ProviderError(
+        'E_PROVIDER_INVALID_REQUEST',
+        this.name,
+        'verifying a deploy key needs ref.account (`owner/repo`)',
+      );
     }
     for await (const key of this.#http.paginate({
       method: 'GET',

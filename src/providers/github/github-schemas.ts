@@ -9,9 +9,9 @@ export const githubOptionsSchema = httpProviderOptionsSchema.extend({
   /** The organisation whose fine-grained PAT grants are listed and revoked. */
   org: z.string().min(1),
   /** A GitHub App installation token (`ghs_`): the org PAT endpoints accept nothing else. */
-  token: z.union([z.string().min(1), z.instanceof(SecretValue)]).transform((value) =>
-    value instanceof SecretValue ? value : new SecretValue(value),
-  ),
+  token: z
+    .union([z.string().min(1), z.instanceof(SecretValue)])
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
   /** Repositories (`owner/name`) whose deploy keys `list()` includes when no account is given. */
   repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/)).default([]),
 });
@@ -51,5 +51,7 @@ export const githubUserSchema = z.looseObject({ login: z.string(), id: z.number(
 
 export const githubErrorSchema = z.looseObject({
   message: z.string().optional(),
-  errors: z.array(z.looseObject({ code: z.string().optional(), field: z.string().optional(), message: z.string().optional() })).optional(),
+  errors: z
+    .array(z.looseObject({ code: z.string().optional(), field: z.string().optional(), message: z.string().optional() }))
+    .optional(),
 });

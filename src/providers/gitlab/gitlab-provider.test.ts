@@ -2,11 +2,11 @@
 // native rotate, group and personal tokens, the required expiry, and audit events.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../runtime/clock.js';
 import { type GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
 import { GITLAB_TOKEN_PATTERN } from '../../sandbox/providers/gitlab/gitlab-token-format.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { systemClock } from '../../runtime/clock.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';
 import { GitlabProvider } from './gitlab-provider.js';
 import type { GitlabOptionsInput } from './gitlab-schemas.js';
@@ -44,7 +44,10 @@ async function startGitlab() {
     rateLimit: 'off',
   };
   const make = (overrides: Partial<GitlabOptionsInput> = {}) => {
-    const adapter = new GitlabProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
+    const adapter = new GitlabProvider(
+      { ...base, ...overrides },
+      { clock: systemClock, sleep: recordingSleep(sleeps) },
+    );
     adapters.push(adapter);
     return adapter;
   };
@@ -61,7 +64,11 @@ describeProviderContract('gitlab', async () => {
     provider: gitlab.make(),
     sandbox: gitlab.control,
     sleeps: gitlab.sleeps,
-    createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, account: 'project:1', permissions: ['read_api'] }),
+    createRequest: async () => ({
+      name: `contract-${randomBytes(3).toString('hex')}`,
+      account: 'project:1',
+      permissions: ['read_api'],
+    }),
     unknownSecret: () => ({ secret: `glpat-CANARY${randomBytes(7).toString('hex')}` }),
     providerWithBadCredentials: () => gitlab.make({ token: 'glpat-00000000000000000000' }),
     adapterSecret: gitlab.sandbox.adminToken,
@@ -94,8 +101,12 @@ describe('GitLab adapter specifics', () => {
     expect((await provider.verify(rotated.secret)).valid).toBe(true);
     expect((await provider.verify(old.secret)).valid).toBe(false);
     const events = await gitlab.control.auditLog<GitlabAuditEvent[]>();
-    expect(events.map((e) => e.event_name)).toEqual(expect.arrayContaining(['group_access_token_created', 'group_access_token_rotated']));
-    expect(events.find((e) => e.event_name === 'group_access_token_rotated')?.details.custom_message).toContain(`token_id: ${old.providerKeyId}`);
+    expect(events.map((e) => e.event_name)).toEqual(
+      expect.arrayContaining(['group_access_token_created', 'group_access_token_rotated']),
+    );
+    expect(events.find((e) => e.event_name === 'group_access_token_rotated')?.details.custom_message).toContain(
+      `token_id: ${old.providerKeyId}`,
+    );
     expect(JSON.stringify(events)).not.toContain(rotated.secret.reveal());
   });
 
@@ -105,7 +116,11 @@ describe('GitLab adapter specifics', () => {
     const listed = [];
     for await (const key of provider.list({ account: 'user:42' })) listed.push(key.providerKeyId);
     expect(listed).toEqual(expect.arrayContaining(['500', created.providerKeyId]));
-    expect(await provider.verify(created.secret)).toMatchObject({ valid: true, identity: 'user:42', providerKeyId: created.providerKeyId });
+    expect(await provider.verify(created.secret)).toMatchObject({
+      valid: true,
+      identity: 'user:42',
+      providerKeyId: created.providerKeyId,
+    });
     await provider.revoke(created);
     await provider.revoke(created);
     expect((await provider.verify(created.secret)).valid).toBe(false);
@@ -123,7 +138,9 @@ describe('GitLab adapter specifics', () => {
       code: 'E_PROVIDER_NOT_FOUND',
       message: expect.stringContaining('404 Project Not Found'),
     });
-    await expect(provider.create({ name: 'x', account: 'team-a' })).rejects.toMatchObject({ code: 'E_PROVIDER_INVALID_REQUEST' });
+    await expect(provider.create({ name: 'x', account: 'team-a' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_INVALID_REQUEST',
+    });
   });
 
   it('pages through long lists', async () => {

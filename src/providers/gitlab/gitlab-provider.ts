@@ -2,9 +2,12 @@
 // (`POST .../{token_id}/rotate`, which issues a new token and revokes the old at once) — and verify through
 // `GET /personal_access_tokens/self`, which works for every kind because project and group tokens belong to bots.
 import { SecretValue } from '../../secrets/secret-value.js';
+import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
+import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { TokenBucket } from '../http/token-bucket.js';
 import type {
-  CreateKeyRequest,
   CreatedKey,
+  CreateKeyRequest,
   LastUsed,
   Provider,
   ProviderCapabilities,
@@ -15,9 +18,6 @@ import type {
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
 import { ProviderError } from '../provider-error.js';
-import { type HttpAnswer, ProviderHttpClient, type ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import {
   GITLAB_API_PREFIX,
   GITLAB_CAPABILITIES,
@@ -49,7 +49,10 @@ export function parseGitlabError(answer: HttpAnswer): ProviderErrorBody {
       .join('; ');
     return { message: text };
   }
-  return { message: error_description ?? error ?? (answer.text.trim() || `HTTP ${answer.status}`), ...(error ? { providerCode: error } : {}) };
+  return {
+    message: error_description ?? error ?? (answer.text.trim() || `HTTP ${answer.status}`),
+    ...(error ? { providerCode: error } : {}),
+  };
 }
 
 export class GitlabProvider implements Provider {
@@ -93,7 +96,8 @@ export class GitlabProvider implements Provider {
     const account = this.#account(request.account);
     const expiresAt =
       request.expiresAt ?? new Date(this.#context.clock().getTime() + GITLAB_DEFAULT_LIFETIME_DAYS * 86_400_000);
-    const path = account.type === 'user' ? `/users/${account.id}/personal_access_tokens` : `${this.#collection(account)}`;
+    const path =
+      account.type === 'user' ? `/users/${account.id}/personal_access_tokens` : `${this.#collection(account)}`;
     const answer = await this.#http.send({
       method: 'POST',
       path,
@@ -102,7 +106,9 @@ export class GitlabProvider implements Provider {
         name: request.name,
         scopes: request.permissions?.length ? request.permissions : ['read_api'],
         expires_at: expiresAt.toISOString().slice(0, 10),
-        ...(account.type !== 'user' ? { access_level: Number(request.options?.access_level ?? this.#options.accessLevel) } : {}),
+        ...(account.type !== 'user'
+          ? { access_level: Number(request.options?.access_level ?? this.#options.accessLevel) }
+          : {}),
       },
       idempotent: false,
     });
@@ -134,7 +140,11 @@ export class GitlabProvider implements Provider {
     if (answer.status === 401) return { valid: false, reason: parseGitlabError(answer).message };
     const token = gitlabTokenSchema.parse(answer.body);
     if (token.active === false || token.revoked) return { valid: false, reason: 'the token is revoked or expired' };
-    return { valid: true, providerKeyId: String(token.id), ...(token.user_id !== undefined ? { identity: `user:${token.user_id}` } : {}) };
+    return {
+      valid: true,
+      providerKeyId: String(token.id),
+      ...(token.user_id !== undefined ? { identity: `user:${token.user_id}` } : {}),
+    };
   }
 
   async revoke(ref: ProviderKeyRef): Promise<void> {
@@ -142,7 +152,10 @@ export class GitlabProvider implements Provider {
       await this.#http.send({ method: 'DELETE', path: this.#tokenPath(ref), headers: this.#auth() });
     } catch (error) {
       // Unknown, or already revoked (GitLab answers 400 for a second revoke): either way the token is gone.
-      if (error instanceof ProviderError && (error.code === 'E_PROVIDER_NOT_FOUND' || (error.status === 400 && /revoked/i.test(error.message)))) {
+      if (
+        error instanceof ProviderError &&
+        (error.code === 'E_PROVIDER_NOT_FOUND' || (error.status === 400 && /revoked/i.test(error.message)))
+      ) {
         return;
       }
       throw error;
@@ -203,8 +216,17 @@ export class GitlabProvider implements Provider {
     };
   }
 
-  async *#listPath(path: string, query: Record<string, string>, accountOf: (token: GitlabToken) => string): AsyncIterable<ProviderKey> {
-    for await (const page of this.#http.paginate({ method: 'GET', path, query: { ...query, per_page: GITLAB_PAGE_SIZE }, headers: this.#auth() })) {
+  async *#listPath(
+    path: string,
+    query: Record<string, string>,
+    accountOf: (token: GitlabToken) => string,
+  ): AsyncIterable<ProviderKey> {
+    for await (const page of this.#http.paginate({
+      method: 'GET',
+      path,
+      query: { ...query, per_page: GITLAB_PAGE_SIZE },
+      headers: this.#auth(),
+    })) {
       for (const item of Array.isArray(page.body) ? page.body : []) {
         const token = gitlabTokenSchema.parse(item);
         yield {

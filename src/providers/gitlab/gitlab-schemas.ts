@@ -8,9 +8,9 @@ export const gitlabOptionsSchema = httpProviderOptionsSchema.extend({
   /** The instance root (`https://gitlab.example.com`); the adapter adds `/api/v4`. */
   baseUrl: z.url().default(GITLAB_URL),
   /** An administrator's personal access token (scope `api`): user tokens and the instance list need one. */
-  token: z.union([z.string().min(1), z.instanceof(SecretValue)]).transform((value) =>
-    value instanceof SecretValue ? value : new SecretValue(value),
-  ),
+  token: z
+    .union([z.string().min(1), z.instanceof(SecretValue)])
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
   /** The access level of new project and group tokens (10 guest ... 40 maintainer, 50 owner). */
   accessLevel: z.number().int().min(10).max(50).default(30),
 });

@@ -2,8 +2,8 @@
 // provider's token bucket, retries (429/Retry-After, 5xx within a budget, dropped connections for idempotent
 // calls) and the mapping of an error answer to a ProviderError with the provider's own message and code.
 import { Agent, type Dispatcher, request } from 'undici';
-import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
+import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
 import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from './retry-policy.js';
 import { redactSecrets } from './secret-redaction.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -129,7 +129,12 @@ export class ProviderHttpClient {
         signal: AbortSignal.timeout(this.#options.timeoutMs),
       });
       const text = await response.body.text();
-      answer = { status: response.statusCode, headers: response.headers, text, body: parseBody(text, response.headers) };
+      answer = {
+        status: response.statusCode,
+        headers: response.headers,
+        text,
+        body: parseBody(text, response.headers),
+      };
     } catch (error) {
       throw transportError(provider, error);
     }
@@ -188,10 +193,15 @@ export function transportError(provider: string, error: unknown): ProviderError 
     });
   }
   // Transport messages name hosts and sockets, never request content, so they are safe to keep.
-  return new ProviderError('E_PROVIDER_UNAVAILABLE', provider, `connection failed: ${code ?? err.message ?? 'unknown'}`, {
-    providerCode: code ?? 'CONNECTION',
-    retryable: true,
-  });
+  return new ProviderError(
+    'E_PROVIDER_UNAVAILABLE',
+    provider,
+    `connection failed: ${code ?? err.message ?? 'unknown'}`,
+    {
+      providerCode: code ?? 'CONNECTION',
+      retryable: true,
+    },
+  );
 }
 
 function parseBody(text: string, headers: Record<string, string | string[] | undefined>): unknown {

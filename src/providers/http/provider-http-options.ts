@@ -38,7 +38,10 @@ export const httpProviderOptionsSchema = z.object({
 export type HttpProviderOptions = z.output<typeof httpProviderOptionsSchema>;
 
 /** The limit an adapter paces against: the override when given, else the documented one; null when lifted. */
-export function effectiveRateLimit(documented: RateLimit, override: HttpProviderOptions['rateLimit']): RateLimit | null {
+export function effectiveRateLimit(
+  documented: RateLimit,
+  override: HttpProviderOptions['rateLimit'],
+): RateLimit | null {
   if (override === 'off') return null;
   return override ?? documented;
 }

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../provider-error.js';
-import { DEFAULT_RETRY_OPTIONS, backoffDelayMs, parseRetryAfter, withRetry } from './retry-policy.js';
+import { backoffDelayMs, DEFAULT_RETRY_OPTIONS, parseRetryAfter, withRetry } from './retry-policy.js';
 
 const options = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, budgetMs: 10_000 };
 
@@ -42,7 +42,8 @@ describe('withRetry', () => {
     const result = await withRetry(
       async () => {
         calls++;
-        if (calls === 1) throw new ProviderError('E_PROVIDER_RATE_LIMITED', 'p', 'slow down', { status: 429, retryAfterSeconds: 3 });
+        if (calls === 1)
+          throw new ProviderError('E_PROVIDER_RATE_LIMITED', 'p', 'slow down', { status: 429, retryAfterSeconds: 3 });
         return 'ok';
       },
       { ...options, idempotent: false },
@@ -53,35 +54,57 @@ describe('withRetry', () => {
   });
 
   it('surfaces a Retry-After longer than the budget instead of waiting', async () => {
-    const error = new ProviderError('E_PROVIDER_RATE_LIMITED', 'p', 'slow down', { status: 429, retryAfterSeconds: 3600 });
-    await expect(withRetry(async () => Promise.reject(error), { ...options, idempotent: true }, { sleep })).rejects.toBe(error);
+    const error = new ProviderError('E_PROVIDER_RATE_LIMITED', 'p', 'slow down', {
+      status: 429,
+      retryAfterSeconds: 3600,
+    });
+    await expect(
+      withRetry(async () => Promise.reject(error), { ...options, idempotent: true }, { sleep }),
+    ).rejects.toBe(error);
   });
 
   it('stops after maxAttempts on 5xx and never retries a 4xx', async () => {
     let calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw new ProviderError('E_PROVIDER_UNAVAILABLE', 'p', 'boom', { status: 503 });
-      }, { ...options, idempotent: false }, { sleep }),
+      withRetry(
+        async () => {
+          calls++;
+          throw new ProviderError('E_PROVIDER_UNAVAILABLE', 'p', 'boom', { status: 503 });
+        },
+        { ...options, idempotent: false },
+        { sleep },
+      ),
     ).rejects.toMatchObject({ status: 503 });
     expect(calls).toBe(4);
     calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw new ProviderError('E_PROVIDER_INVALID_REQUEST', 'p', 'bad', { status: 400 });
-      }, { ...options, idempotent: true }, { sleep }),
+      withRetry(
+        async () => {
+          calls++;
+          throw new ProviderError('E_PROVIDER_INVALID_REQUEST', 'p', 'bad', { status: 400 });
+        },
+        { ...options, idempotent: true },
+        { sleep },
+      ),
     ).rejects.toMatchObject({ status: 400 });
     expect(calls).toBe(1);
   });
 
   it('retries a dropped connection only for idempotent calls', async () => {
-    const drop = () => new ProviderError('E_PROVIDER_UNAVAILABLE', 'p', 'connection failed: ECONNRESET', { providerCode: 'ECONNRESET' });
+    const drop = () =>
+      new ProviderError('E_PROVIDER_UNAVAILABLE', 'p', 'connection failed: ECONNRESET', { providerCode: 'ECONNRESET' });
     let calls = 0;
-    const ok = await withRetry(async () => (++calls === 1 ? Promise.reject(drop()) : 'ok'), { ...options, idempotent: true }, { sleep });
+    const ok = await withRetry(
+      async () => (++calls === 1 ? Promise.reject(drop()) : 'ok'),
+      { ...options, idempotent: true },
+      { sleep },
+    );
     expect(ok).toBe('ok');
-    const error = await withRetry(async () => Promise.reject(drop()), { ...options, idempotent: false }, { sleep }).catch((e) => e);
+    const error = await withRetry(
+      async () => Promise.reject(drop()),
+      { ...options, idempotent: false },
+      { sleep },
+    ).catch((e) => e);
     expect(error).toMatchObject({ retryable: false, providerCode: 'ECONNRESET' });
     expect(error.message).toMatch(/not idempotent.*reconcile/);
   });

@@ -1,6 +1,6 @@
 // The token bucket paces callers to the provider's budget, in order, with a virtual clock.
 import { describe, expect, it } from 'vitest';
-import { TokenBucket, createRateLimiter } from './token-bucket.js';
+import { createRateLimiter, TokenBucket } from './token-bucket.js';
 
 function virtualTime() {
   let now = 0;

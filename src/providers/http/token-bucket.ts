@@ -21,7 +21,8 @@ export class TokenBucket {
   #updatedAt: number;
 
   constructor(limit: RateLimit, options: TokenBucketOptions = {}) {
-    if (!(limit.requests > 0) || !(limit.perSeconds > 0)) throw new RangeError('a rate limit needs requests > 0 and perSeconds > 0');
+    if (!(limit.requests > 0) || !(limit.perSeconds > 0))
+      throw new RangeError('a rate limit needs requests > 0 and perSeconds > 0');
     this.#ratePerMs = limit.requests / (limit.perSeconds * 1000);
     this.#capacity = Math.max(1, options.burst ?? limit.requests);
     this.#now = options.now ?? (() => performance.now());

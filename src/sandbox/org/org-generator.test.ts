@@ -1,10 +1,10 @@
 // The organisation generator: the brief's numbers exactly, reproducible from a seed, keys in real formats, and a
 // registry and people directory that keyledger's own schemas accept.
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { parsePeopleDirectory } from '../../directory/people-directory.js';
 import { keyEntrySchema } from '../../registry/key-entry-schema.js';
 import { isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
@@ -56,9 +56,12 @@ describe('generateOrg', () => {
     const perUser = new Map<string, number>();
     for (const key of aws) perUser.set(key.account, (perUser.get(key.account) ?? 0) + 1);
     expect(Math.max(...perUser.values())).toBeLessThanOrEqual(2);
-    for (const key of org.keys.filter((k) => k.kind === 'classic-pat')) expect(isValidGithubToken(key.secret)).toBe(true);
-    for (const key of org.keys.filter((k) => k.kind === 'fine-grained-pat')) expect(key.secret).toMatch(/^github_pat_\w{82}$/);
-    for (const key of org.keys.filter((k) => k.kind === 'deploy-key')) expect(key.secret).toContain('OPENSSH PRIVATE KEY');
+    for (const key of org.keys.filter((k) => k.kind === 'classic-pat'))
+      expect(isValidGithubToken(key.secret)).toBe(true);
+    for (const key of org.keys.filter((k) => k.kind === 'fine-grained-pat'))
+      expect(key.secret).toMatch(/^github_pat_\w{82}$/);
+    for (const key of org.keys.filter((k) => k.kind === 'deploy-key'))
+      expect(key.secret).toContain('OPENSSH PRIVATE KEY');
     for (const key of org.keys.filter((k) => k.provider === 'gitlab')) expect(key.secret).toMatch(GITLAB_TOKEN_PATTERN);
     expect(new Set(org.keys.map((k) => `${k.provider}:${k.providerKeyId}`)).size).toBe(org.keys.length);
     expect(new Set(org.keys.map((k) => k.keyId)).size).toBe(org.keys.length);
@@ -86,7 +89,9 @@ describe('writeOrg', () => {
       let files = 0;
       for (const team of teams) {
         for (const file of await readdir(join(result.registryDir, 'keys', team))) {
-          const entry = keyEntrySchema.parse(parse(await readFile(join(result.registryDir, 'keys', team, file), 'utf8')));
+          const entry = keyEntrySchema.parse(
+            parse(await readFile(join(result.registryDir, 'keys', team, file), 'utf8')),
+          );
           expect(`${entry.key_id}.yaml`).toBe(file);
           files++;
         }
@@ -94,7 +99,12 @@ describe('writeOrg', () => {
       expect(files).toBe(result.entries);
       const people = parsePeopleDirectory(await readFile(result.peopleFile, 'utf8'), result.peopleFile);
       expect(people.size).toBe(org.people.length);
-      expect(people.people().filter((p) => p.status === 'left').every((p) => p.left_at)).toBe(true);
+      expect(
+        people
+          .people()
+          .filter((p) => p.status === 'left')
+          .every((p) => p.left_at),
+      ).toBe(true);
       const truth = await readFile(result.groundTruthFile, 'utf8');
       for (const key of org.keys) expect(truth).not.toContain(key.secret.slice(0, 30));
       expect(JSON.parse(truth)).toMatchObject({ summary: org.summary });

@@ -2,22 +2,109 @@
 // and keys across providers — some registered and some not, some shared between teams, some with admin scope,
 // some unused for months — with the brief's counts exact by construction (ownership classes are dealt, not drawn).
 import { KEY_FORMATS } from './org-key-formats.js';
-import type { OrgKey, OrgPerson, OrgSummary, Organisation } from './org-model.js';
+import type { Organisation, OrgKey, OrgPerson, OrgSummary } from './org-model.js';
 import { ORG_PROFILES, type OrgProfile, PROVIDER_SHARES } from './org-profiles.js';
 import { SeededRandom } from './seeded-random.js';
 
 const DAY_MS = 86_400_000;
 const FIRST_NAMES = [
-  'alice', 'bruno', 'chen', 'dana', 'emeka', 'fatima', 'george', 'hana', 'ivan', 'julia', 'kofi', 'lena', 'mateo', 'nina',
-  'omar', 'priya', 'quinn', 'rosa', 'sam', 'tariq', 'uma', 'victor', 'wen', 'ximena', 'yusuf', 'zoe', 'aaron', 'bea',
-  'carlos', 'dmitri', 'elif', 'felix', 'greta', 'hugo', 'ines', 'jonas', 'kai', 'lucia', 'marek', 'noor', 'oskar', 'paula',
+  'alice',
+  'bruno',
+  'chen',
+  'dana',
+  'emeka',
+  'fatima',
+  'george',
+  'hana',
+  'ivan',
+  'julia',
+  'kofi',
+  'lena',
+  'mateo',
+  'nina',
+  'omar',
+  'priya',
+  'quinn',
+  'rosa',
+  'sam',
+  'tariq',
+  'uma',
+  'victor',
+  'wen',
+  'ximena',
+  'yusuf',
+  'zoe',
+  'aaron',
+  'bea',
+  'carlos',
+  'dmitri',
+  'elif',
+  'felix',
+  'greta',
+  'hugo',
+  'ines',
+  'jonas',
+  'kai',
+  'lucia',
+  'marek',
+  'noor',
+  'oskar',
+  'paula',
 ];
 const LAST_NAMES = [
-  'smith', 'garcia', 'nguyen', 'okafor', 'kowalski', 'rossi', 'tanaka', 'muller', 'silva', 'haddad', 'johansson', 'patel',
-  'kim', 'dubois', 'novak', 'mensah', 'lopez', 'chen', 'ivanova', 'murphy', 'yilmaz', 'fischer', 'costa', 'sato', 'ali',
-  'berg', 'moreau', 'singh', 'walker', 'hansen', 'petrov', 'romero', 'lee', 'schmidt', 'abe', 'nielsen', 'reyes', 'wright',
+  'smith',
+  'garcia',
+  'nguyen',
+  'okafor',
+  'kowalski',
+  'rossi',
+  'tanaka',
+  'muller',
+  'silva',
+  'haddad',
+  'johansson',
+  'patel',
+  'kim',
+  'dubois',
+  'novak',
+  'mensah',
+  'lopez',
+  'chen',
+  'ivanova',
+  'murphy',
+  'yilmaz',
+  'fischer',
+  'costa',
+  'sato',
+  'ali',
+  'berg',
+  'moreau',
+  'singh',
+  'walker',
+  'hansen',
+  'petrov',
+  'romero',
+  'lee',
+  'schmidt',
+  'abe',
+  'nielsen',
+  'reyes',
+  'wright',
 ];
-const TEAM_NAMES = ['payments', 'platform', 'search', 'data', 'mobile', 'web', 'infra', 'security', 'growth', 'recommendations', 'chat', 'billing'];
+const TEAM_NAMES = [
+  'payments',
+  'platform',
+  'search',
+  'data',
+  'mobile',
+  'web',
+  'infra',
+  'security',
+  'growth',
+  'recommendations',
+  'chat',
+  'billing',
+];
 const REPO_SUFFIXES = ['api', 'web', 'worker', 'infra', 'jobs'];
 const PURPOSES: Record<string, string[]> = {
   'aws-iam': ['s3-uploads', 'deploy', 'backups', 'sqs-consumer', 'athena-reports', 'local-dev'],
@@ -109,7 +196,8 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       joinedAt: isoDay(joinedMs),
       userNumber: 100 + i,
     };
-    if (left) person.leftAt = isoDay(joinedMs + 60 * DAY_MS + random.next() * (nowMs - 14 * DAY_MS - joinedMs - 60 * DAY_MS));
+    if (left)
+      person.leftAt = isoDay(joinedMs + 60 * DAY_MS + random.next() * (nowMs - 14 * DAY_MS - joinedMs - 60 * DAY_MS));
     people.push(person);
   }
   const active = people.filter((p) => p.status === 'active');
@@ -175,7 +263,10 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
     else lastUsedMs = Math.max(createdMs, nowMs - random.next() * 30 * DAY_MS);
     if (lastUsedMs !== null && lastUsedMs < createdMs) lastUsedMs = createdMs;
     const consumers = shared
-      ? [team, ...random.shuffle(teams.filter((t) => t !== team)).slice(0, random.int(1, Math.min(3, teams.length - 1)))]
+      ? [
+          team,
+          ...random.shuffle(teams.filter((t) => t !== team)).slice(0, random.int(1, Math.min(3, teams.length - 1))),
+        ]
       : [team];
     const purpose = random.pick(PURPOSES[provider] ?? ['integration']);
     const prefix = `${team}-${provider}-${purpose}`;

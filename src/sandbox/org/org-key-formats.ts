@@ -57,7 +57,9 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       account: input.service ? `svc-${input.team}-${input.ordinal}` : input.login,
       providerKeyId: accessKeyId,
       secret: secretAccessKey,
-      permissions: input.admin ? ['AdministratorAccess'] : [input.random.pick(['s3:GetObject', 'sqs:SendMessage', 'dynamodb:Query', 'ses:SendEmail'])],
+      permissions: input.admin
+        ? ['AdministratorAccess']
+        : [input.random.pick(['s3:GetObject', 'sqs:SendMessage', 'dynamodb:Query', 'ses:SendEmail'])],
       category: input.service ? 'shared-service-account' : 'personal-cloud-access',
     };
   },
@@ -87,7 +89,9 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       account: input.org,
       providerKeyId: String(100_000 + input.ordinal),
       secret: classic ? generateGithubToken('ghp', r(input)) : generateFineGrainedPat(r(input)),
-      permissions: input.admin ? ['administration:write', 'members:write', 'contents:write'] : ['contents:read', 'metadata:read'],
+      permissions: input.admin
+        ? ['administration:write', 'members:write', 'contents:write']
+        : ['contents:read', 'metadata:read'],
       category: input.service ? 'shared-service-account' : 'personal-cloud-access',
     };
   },
@@ -99,7 +103,11 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
         : `group:${input.groupId}`
       : `user:${input.userNumber}`;
     return {
-      kind: account.startsWith('project') ? 'project-access-token' : account.startsWith('group') ? 'group-access-token' : 'personal-access-token',
+      kind: account.startsWith('project')
+        ? 'project-access-token'
+        : account.startsWith('group')
+          ? 'group-access-token'
+          : 'personal-access-token',
       account,
       providerKeyId: String(10_000 + input.ordinal),
       secret: generateGitlabToken(r(input)),
@@ -115,7 +123,12 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       account: email,
       providerKeyId: keyId,
       // The real thing holds a PEM private key; the sandbox for GCP will mint one. Until then: the JSON's shape.
-      secret: JSON.stringify({ type: 'service_account', project_id: `${input.org}-prod`, private_key_id: keyId, client_email: email }),
+      secret: JSON.stringify({
+        type: 'service_account',
+        project_id: `${input.org}-prod`,
+        private_key_id: keyId,
+        client_email: email,
+      }),
       permissions: input.admin ? ['roles/owner'] : ['roles/storage.objectViewer'],
       category: input.service ? 'shared-service-account' : 'personal-cloud-access',
     };

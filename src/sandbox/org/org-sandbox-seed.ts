@@ -5,7 +5,12 @@ import type { Organisation } from './org-model.js';
 
 export function orgSandboxSeed(org: Organisation, providers?: ReadonlySet<string>): SandboxSeed {
   return {
-    people: org.people.map((person) => ({ email: person.email, name: person.name, login: person.login, status: person.status })),
+    people: org.people.map((person) => ({
+      email: person.email,
+      name: person.name,
+      login: person.login,
+      status: person.status,
+    })),
     keys: org.keys
       .filter((key) => !providers || providers.has(key.provider))
       .map((key) => ({

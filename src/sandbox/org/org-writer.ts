@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { KeyEntryInput } from '../../registry/key-entry-schema.js';
-import type { OrgKey, Organisation } from './org-model.js';
+import type { Organisation, OrgKey } from './org-model.js';
 
 export interface OrgWriteResult {
   registryDir: string;
@@ -53,7 +53,9 @@ function csvField(value: string | undefined): string {
 export function peopleCsv(org: Organisation): string {
   const lines = ['email,name,team,status,left_at'];
   for (const person of org.people) {
-    lines.push([person.email, person.name, person.team, person.status, person.leftAt?.slice(0, 10)].map(csvField).join(','));
+    lines.push(
+      [person.email, person.name, person.team, person.status, person.leftAt?.slice(0, 10)].map(csvField).join(','),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -91,9 +93,14 @@ export async function writeOrg(org: Organisation, dir: string): Promise<OrgWrite
   const batch = 256;
   for (let i = 0; i < registered.length; i += batch) {
     await Promise.all(
-      registered.slice(i, i + batch).map((key) =>
-        writeFile(join(keysDir, key.registryOwnerTeam ?? 'unowned', `${key.keyId}.yaml`), stringify(registryEntryFor(key, org.summary.now))),
-      ),
+      registered
+        .slice(i, i + batch)
+        .map((key) =>
+          writeFile(
+            join(keysDir, key.registryOwnerTeam ?? 'unowned', `${key.keyId}.yaml`),
+            stringify(registryEntryFor(key, org.summary.now)),
+          ),
+        ),
     );
   }
   await writeFile(groundTruthFile, `${JSON.stringify(groundTruth(org))}\n`);

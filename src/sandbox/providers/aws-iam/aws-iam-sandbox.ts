@@ -4,10 +4,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
-import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import { generateAwsAccessKey, generateAwsUserId } from './aws-iam-key-format.js';
-import { IAM_XMLNS, STS_XMLNS, type XmlElement, queryError, queryResponse } from './aws-query-xml.js';
+import { IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlElement } from './aws-query-xml.js';
 import { parseSigV4Credential, verifySigV4 } from './aws-sigv4-verifier.js';
 
 export const AWS_MAX_KEYS_PER_USER = 2;
@@ -44,7 +44,14 @@ interface AwsKey {
 
 export interface CloudTrailRecord {
   eventVersion: string;
-  userIdentity: { type: string; principalId: string; arn: string; accountId: string; accessKeyId: string; userName: string };
+  userIdentity: {
+    type: string;
+    principalId: string;
+    arn: string;
+    accountId: string;
+    accessKeyId: string;
+    userName: string;
+  };
   eventTime: string;
   eventSource: string;
   eventName: string;
@@ -123,7 +130,13 @@ export class AwsIamSandbox implements SandboxProvider {
 
   rateLimited(retryAfter: string, status?: number): SandboxAnswer {
     // AWS throttles with 400 Throttling and no Retry-After; a fault may ask for 429 with one.
-    return queryError(status ?? 400, 'Throttling', 'Rate exceeded', IAM_XMLNS, status ? { 'retry-after': retryAfter } : {});
+    return queryError(
+      status ?? 400,
+      'Throttling',
+      'Rate exceeded',
+      IAM_XMLNS,
+      status ? { 'retry-after': retryAfter } : {},
+    );
   }
 
   failure(status: number, echo?: string): SandboxAnswer {
@@ -189,7 +202,12 @@ export class AwsIamSandbox implements SandboxProvider {
     return `arn:aws:iam::${this.accountId}:user/${userName}`;
   }
 
-  async #handle(request: SandboxRequest, service: 'iam' | 'sts', action: string, params: URLSearchParams): Promise<SandboxAnswer> {
+  async #handle(
+    request: SandboxRequest,
+    service: 'iam' | 'sts',
+    action: string,
+    params: URLSearchParams,
+  ): Promise<SandboxAnswer> {
     const xmlns = service === 'sts' ? STS_XMLNS : IAM_XMLNS;
     const now = Date.now();
     const outcome = verifySigV4(request, (id) => {
@@ -213,19 +231,42 @@ export class AwsIamSandbox implements SandboxProvider {
     const key = this.#keys.get(outcome.credential.accessKeyId)!;
     const caller = this.#users.get(key.userName)!;
     key.lastUsed = { date: this.#clock(), service, region: outcome.credential.region };
-    const record = (answer: SandboxAnswer, requestParameters: Record<string, unknown> | null, responseElements: Record<string, unknown> | null = null) => {
-      this.#record(request, service, action, key, caller, outcome.credential.region, answer, requestParameters, responseElements);
+    const record = (
+      answer: SandboxAnswer,
+      requestParameters: Record<string, unknown> | null,
+      responseElements: Record<string, unknown> | null = null,
+    ) => {
+      this.#record(
+        request,
+        service,
+        action,
+        key,
+        caller,
+        outcome.credential.region,
+        answer,
+        requestParameters,
+        responseElements,
+      );
       return answer;
     };
     if (service === 'sts') {
       return record(
-        queryResponse(action, xmlns, { Arn: this.#arn(caller.userName), UserId: caller.userId, Account: this.accountId }),
+        queryResponse(action, xmlns, {
+          Arn: this.#arn(caller.userName),
+          UserId: caller.userId,
+          Account: this.accountId,
+        }),
         null,
       );
     }
     if (!caller.admin) {
       return record(
-        queryError(403, 'AccessDenied', `User: ${this.#arn(caller.userName)} is not authorized to perform: iam:${action}`, xmlns),
+        queryError(
+          403,
+          'AccessDenied',
+          `User: ${this.#arn(caller.userName)} is not authorized to perform: iam:${action}`,
+          xmlns,
+        ),
         null,
       );
     }
@@ -239,27 +280,48 @@ export class AwsIamSandbox implements SandboxProvider {
         const created = answer.status === 200 ? [...(this.#keysByUser.get(target) ?? [])].pop() : undefined;
         const createdKey = created ? this.#keys.get(created) : undefined;
         // CloudTrail keeps the new key's id but never its secret.
-        return record(answer, { userName: target }, createdKey
-          ? { accessKey: { accessKeyId: createdKey.accessKeyId, status: createdKey.status, userName: target, createDate: createdKey.createDate.toISOString() } }
-          : null);
+        return record(
+          answer,
+          { userName: target },
+          createdKey
+            ? {
+                accessKey: {
+                  accessKeyId: createdKey.accessKeyId,
+                  status: createdKey.status,
+                  userName: target,
+                  createDate: createdKey.createDate.toISOString(),
+                },
+              }
+            : null,
+        );
       }
       case 'ListAccessKeys':
-        return record(this.#listAccessKeys(userName ?? caller.userName, params), { userName: userName ?? caller.userName });
-      case 'UpdateAccessKey':
-        return record(this.#updateAccessKey(userName ?? caller.userName, params.get('AccessKeyId'), params.get('Status')), {
+        return record(this.#listAccessKeys(userName ?? caller.userName, params), {
           userName: userName ?? caller.userName,
-          accessKeyId: params.get('AccessKeyId'),
-          status: params.get('Status'),
         });
+      case 'UpdateAccessKey':
+        return record(
+          this.#updateAccessKey(userName ?? caller.userName, params.get('AccessKeyId'), params.get('Status')),
+          {
+            userName: userName ?? caller.userName,
+            accessKeyId: params.get('AccessKeyId'),
+            status: params.get('Status'),
+          },
+        );
       case 'DeleteAccessKey':
         return record(this.#deleteAccessKey(userName ?? caller.userName, params.get('AccessKeyId')), {
           userName: userName ?? caller.userName,
           accessKeyId: params.get('AccessKeyId'),
         });
       case 'GetAccessKeyLastUsed':
-        return record(this.#getAccessKeyLastUsed(params.get('AccessKeyId')), { accessKeyId: params.get('AccessKeyId') });
+        return record(this.#getAccessKeyLastUsed(params.get('AccessKeyId')), {
+          accessKeyId: params.get('AccessKeyId'),
+        });
       default:
-        return record(queryError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`, xmlns), null);
+        return record(
+          queryError(400, 'InvalidAction', `Could not find operation ${action} for version 2010-05-08`, xmlns),
+          null,
+        );
     }
   }
 
@@ -297,7 +359,12 @@ export class AwsIamSandbox implements SandboxProvider {
     const keys = this.#keysByUser.get(userName);
     if (!keys) return this.#noSuchUser(userName);
     if (keys.length >= AWS_MAX_KEYS_PER_USER) {
-      return queryError(409, 'LimitExceeded', `Cannot exceed quota for AccessKeysPerUser: ${AWS_MAX_KEYS_PER_USER}`, IAM_XMLNS);
+      return queryError(
+        409,
+        'LimitExceeded',
+        `Cannot exceed quota for AccessKeysPerUser: ${AWS_MAX_KEYS_PER_USER}`,
+        IAM_XMLNS,
+      );
     }
     const generated = generateAwsAccessKey(() => randomBytes(4).readUInt32BE() / 2 ** 32);
     const key: AwsKey = {
@@ -342,7 +409,12 @@ export class AwsIamSandbox implements SandboxProvider {
   #updateAccessKey(userName: string, accessKeyId: string | null, status: string | null): SandboxAnswer {
     if (!this.#users.has(userName)) return this.#noSuchUser(userName);
     if (status !== 'Active' && status !== 'Inactive') {
-      return queryError(400, 'ValidationError', `Value '${status ?? ''}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]`, IAM_XMLNS);
+      return queryError(
+        400,
+        'ValidationError',
+        `Value '${status ?? ''}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]`,
+        IAM_XMLNS,
+      );
     }
     const key = this.#ownedKey(userName, accessKeyId);
     if (!key) return this.#noSuchKey(accessKeyId);
@@ -393,7 +465,9 @@ export class AwsIamSandbox implements SandboxProvider {
         accessKeyId: key.accessKeyId,
         userName: caller.userName,
       },
-      eventTime: this.#clock().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      eventTime: this.#clock()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z'),
       eventSource: `${service}.amazonaws.com`,
       eventName: action,
       awsRegion: region,

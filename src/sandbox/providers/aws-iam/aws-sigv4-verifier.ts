@@ -13,7 +13,11 @@ export interface SigV4Credential {
 
 export type SigV4Outcome =
   | { ok: true; credential: SigV4Credential }
-  | { ok: false; code: 'MissingAuthenticationToken' | 'IncompleteSignature' | 'InvalidClientTokenId' | 'SignatureDoesNotMatch'; credential?: SigV4Credential };
+  | {
+      ok: false;
+      code: 'MissingAuthenticationToken' | 'IncompleteSignature' | 'InvalidClientTokenId' | 'SignatureDoesNotMatch';
+      credential?: SigV4Credential;
+    };
 
 const AUTH_PATTERN = /^AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/;
 
@@ -28,7 +32,10 @@ export function parseSigV4Credential(request: SandboxRequest): SigV4Credential |
 }
 
 /** Checks the request's signature; `secretFor` returns the secret of an access key id, or undefined if unknown. */
-export function verifySigV4(request: SandboxRequest, secretFor: (accessKeyId: string) => string | undefined): SigV4Outcome {
+export function verifySigV4(
+  request: SandboxRequest,
+  secretFor: (accessKeyId: string) => string | undefined,
+): SigV4Outcome {
   const header = request.headers.authorization;
   if (!header) return { ok: false, code: 'MissingAuthenticationToken' };
   const match = AUTH_PATTERN.exec(header.trim());
@@ -39,7 +46,9 @@ export function verifySigV4(request: SandboxRequest, secretFor: (accessKeyId: st
   const secret = secretFor(credential.accessKeyId);
   if (secret === undefined) return { ok: false, code: 'InvalidClientTokenId', credential };
   const signedHeaders = match[2]!.split(';');
-  const canonicalHeaders = signedHeaders.map((name) => `${name}:${(headerValue(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`).join('');
+  const canonicalHeaders = signedHeaders
+    .map((name) => `${name}:${(headerValue(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
+    .join('');
   const payloadHash = headerValue(request, 'x-amz-content-sha256') ?? sha256Hex(request.body);
   const canonicalRequest = [
     request.method,
@@ -80,10 +89,12 @@ function uriEncode(text: string): string {
 }
 
 function canonicalUri(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => uriEncode(decodeURIComponent(segment)))
-    .join('/') || '/';
+  return (
+    path
+      .split('/')
+      .map((segment) => uriEncode(decodeURIComponent(segment)))
+      .join('/') || '/'
+  );
 }
 
 function canonicalQuery(query: URLSearchParams): string {

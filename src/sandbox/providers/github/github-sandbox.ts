@@ -4,12 +4,12 @@
 // Simplification: a fine-grained PAT whose organisation access is revoked is refused everywhere (on GitHub it
 // keeps reading public resources); the sandbox's only resource owner is the organisation.
 import { randomInt, randomUUID } from 'node:crypto';
+import { normalisePublicKey } from '../../../providers/github/github-deploy-key.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
-import { normalisePublicKey } from '../../../providers/github/github-deploy-key.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
-import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import { generateFineGrainedPat, generateGithubToken, hashedToken } from './github-token-format.js';
 
 const DOCS = 'https://docs.github.com/rest';
@@ -107,13 +107,24 @@ export class GithubSandbox implements SandboxProvider {
     });
     const r = this.#router;
     r.add('GET', '/user', 'github:GET /user', (req) => this.#getUser(req));
-    r.add('GET', '/orgs/:org/personal-access-tokens', 'github:GET /orgs/{org}/personal-access-tokens', (req, p) => this.#listGrants(req, p.org!));
-    r.add('POST', '/orgs/:org/personal-access-tokens', 'github:POST /orgs/{org}/personal-access-tokens', (req, p) => this.#revokeGrants(req, p.org!));
-    r.add('POST', '/orgs/:org/personal-access-tokens/:pat_id', 'github:POST /orgs/{org}/personal-access-tokens/{pat_id}', (req, p) =>
-      this.#revokeGrants(req, p.org!, Number(p.pat_id)),
+    r.add('GET', '/orgs/:org/personal-access-tokens', 'github:GET /orgs/{org}/personal-access-tokens', (req, p) =>
+      this.#listGrants(req, p.org!),
     );
-    r.add('GET', '/repos/:owner/:repo/keys', 'github:GET /repos/{owner}/{repo}/keys', (req, p) => this.#listKeys(req, `${p.owner}/${p.repo}`));
-    r.add('POST', '/repos/:owner/:repo/keys', 'github:POST /repos/{owner}/{repo}/keys', (req, p) => this.#createKey(req, `${p.owner}/${p.repo}`));
+    r.add('POST', '/orgs/:org/personal-access-tokens', 'github:POST /orgs/{org}/personal-access-tokens', (req, p) =>
+      this.#revokeGrants(req, p.org!),
+    );
+    r.add(
+      'POST',
+      '/orgs/:org/personal-access-tokens/:pat_id',
+      'github:POST /orgs/{org}/personal-access-tokens/{pat_id}',
+      (req, p) => this.#revokeGrants(req, p.org!, Number(p.pat_id)),
+    );
+    r.add('GET', '/repos/:owner/:repo/keys', 'github:GET /repos/{owner}/{repo}/keys', (req, p) =>
+      this.#listKeys(req, `${p.owner}/${p.repo}`),
+    );
+    r.add('POST', '/repos/:owner/:repo/keys', 'github:POST /repos/{owner}/{repo}/keys', (req, p) =>
+      this.#createKey(req, `${p.owner}/${p.repo}`),
+    );
     r.add('GET', '/repos/:owner/:repo/keys/:key_id', 'github:GET /repos/{owner}/{repo}/keys/{key_id}', (req, p) =>
       this.#getKey(req, `${p.owner}/${p.repo}`, Number(p.key_id)),
     );
@@ -164,9 +175,15 @@ export class GithubSandbox implements SandboxProvider {
   }
 
   /** Plants a token as a person would create it in GitHub's settings (the API cannot). */
-  plantToken(ownerLogin: string, name: string, kind: 'fine-grained-pat' | 'classic-pat' = 'fine-grained-pat', permissions: string[] = ['contents:read']) {
+  plantToken(
+    ownerLogin: string,
+    name: string,
+    kind: 'fine-grained-pat' | 'classic-pat' = 'fine-grained-pat',
+    permissions: string[] = ['contents:read'],
+  ) {
     if (!this.#users.has(ownerLogin)) this.#user(ownerLogin, ownerLogin, `${ownerLogin}@example.com`);
-    const secret = kind === 'fine-grained-pat' ? generateFineGrainedPat(Math.random) : generateGithubToken('ghp', Math.random);
+    const secret =
+      kind === 'fine-grained-pat' ? generateFineGrainedPat(Math.random) : generateGithubToken('ghp', Math.random);
     const token: GithubToken = {
       kind,
       tokenId: this.#id(),
@@ -214,8 +231,16 @@ export class GithubSandbox implements SandboxProvider {
 
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
     if (request.method === 'POST' && subpath === 'tokens') {
-      const input = JSON.parse(request.text || '{}') as { owner?: string; name?: string; kind?: 'fine-grained-pat' | 'classic-pat'; permissions?: string[] };
-      return { status: 201, body: this.plantToken(input.owner ?? 'octocat', input.name ?? 'planted', input.kind, input.permissions) };
+      const input = JSON.parse(request.text || '{}') as {
+        owner?: string;
+        name?: string;
+        kind?: 'fine-grained-pat' | 'classic-pat';
+        permissions?: string[];
+      };
+      return {
+        status: 201,
+        body: this.plantToken(input.owner ?? 'octocat', input.name ?? 'planted', input.kind, input.permissions),
+      };
     }
     if (request.method === 'GET' && subpath === 'installation-token') {
       return { status: 200, body: { token: this.installationToken } };
@@ -241,7 +266,9 @@ export class GithubSandbox implements SandboxProvider {
           revoked: t.revoked,
           lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
         })),
-      deployKeys: [...this.#repos.entries()].flatMap(([repo, keys]) => keys.map((k) => ({ repo, id: k.id, title: k.title }))),
+      deployKeys: [...this.#repos.entries()].flatMap(([repo, keys]) =>
+        keys.map((k) => ({ repo, id: k.id, title: k.title })),
+      ),
     };
   }
 
@@ -272,7 +299,8 @@ export class GithubSandbox implements SandboxProvider {
     if (!secret) return this.#error(401, 'Requires authentication');
     const token = this.#tokens.get(secret);
     const now = this.#clock();
-    if (!token || token.revoked || (token.expiresAt && token.expiresAt <= now)) return this.#error(401, 'Bad credentials');
+    if (!token || token.revoked || (token.expiresAt && token.expiresAt <= now))
+      return this.#error(401, 'Bad credentials');
     token.lastUsedAt = now;
     return token;
   }
@@ -297,7 +325,10 @@ export class GithubSandbox implements SandboxProvider {
     const links: string[] = [];
     const last = Math.max(1, Math.ceil(items.length / perPage));
     if (page < last) {
-      links.push(`<${path}?per_page=${perPage}&page=${page + 1}>; rel="next"`, `<${path}?per_page=${perPage}&page=${last}>; rel="last"`);
+      links.push(
+        `<${path}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
+        `<${path}?per_page=${perPage}&page=${last}>; rel="last"`,
+      );
     }
     if (links.length) headers.link = links.join(', ');
     return { status: 200, headers, body: slice };
@@ -361,7 +392,12 @@ export class GithubSandbox implements SandboxProvider {
       return this.#error(400, 'Problems parsing JSON');
     }
     const ids = single !== undefined ? [single] : body.pat_ids;
-    if (body.action !== 'revoke' || !Array.isArray(ids) || ids.length === 0 || !ids.every((id) => Number.isInteger(id))) {
+    if (
+      body.action !== 'revoke' ||
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((id) => Number.isInteger(id))
+    ) {
       return { ...this.#error(422, 'Invalid request.\n\n"action" must be "revoke" and "pat_ids" a list of integers.') };
     }
     const secrets = (ids as number[]).map((id) => this.#grants.get(id));
@@ -369,7 +405,10 @@ export class GithubSandbox implements SandboxProvider {
     for (const secret of secrets) {
       const token = this.#tokens.get(secret!)!;
       token.revoked = true;
-      this.#record(auth, 'personal_access_token.access_revoked', 'remove', request, { user: token.ownerLogin, token_name: token.name });
+      this.#record(auth, 'personal_access_token.access_revoked', 'remove', request, {
+        user: token.ownerLogin,
+        token_name: token.name,
+      });
     }
     return single !== undefined ? { status: 204 } : { status: 202, body: {} };
   }
@@ -398,7 +437,11 @@ export class GithubSandbox implements SandboxProvider {
     if ('status' in auth) return auth;
     const keys = this.#repo(repo);
     if (!keys) return this.notFound();
-    return this.#page(request, keys.map((key) => this.#deployKeyJson(repo, key)), `/repos/${repo}/keys`);
+    return this.#page(
+      request,
+      keys.map((key) => this.#deployKeyJson(repo, key)),
+      `/repos/${repo}/keys`,
+    );
   }
 
   #getKey(request: SandboxRequest, repo: string, id: number): SandboxAnswer {
@@ -429,7 +472,8 @@ export class GithubSandbox implements SandboxProvider {
       },
     });
     if (!body.key) return invalid('key', 'missing_field');
-    if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(body.key)) return invalid('key', 'custom', 'key is invalid. You must supply a key in OpenSSH public key format');
+    if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(body.key))
+      return invalid('key', 'custom', 'key is invalid. You must supply a key in OpenSSH public key format');
     const normalised = normalisePublicKey(body.key);
     const inUse = [...this.#repos.values()].some((list) => list.some((k) => normalisePublicKey(k.key) === normalised));
     if (inUse) return invalid('key', 'custom', 'key is already in use');

@@ -4,8 +4,8 @@
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
-import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
+import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import { generateGitlabToken } from './gitlab-token-format.js';
 
 const API = '/api/v4';
@@ -83,34 +83,72 @@ export class GitlabSandbox implements SandboxProvider {
     this.#clock = options.clock ?? systemClock;
     for (const id of options.projects ?? [1, 2, 3]) this.#projects.add(id);
     for (const id of options.groups ?? [1]) this.#groups.add(id);
-    this.#users.set(ADMIN_USER_ID, { id: ADMIN_USER_ID, username: 'root', name: 'Administrator', admin: true, bot: false });
-    this.adminToken = this.#mint({ name: 'keyledger', scopes: ['api', 'admin_mode'], userId: ADMIN_USER_ID, ownerType: 'user', ownerId: ADMIN_USER_ID, expiresAt: null }).secret;
+    this.#users.set(ADMIN_USER_ID, {
+      id: ADMIN_USER_ID,
+      username: 'root',
+      name: 'Administrator',
+      admin: true,
+      bot: false,
+    });
+    this.adminToken = this.#mint({
+      name: 'keyledger',
+      scopes: ['api', 'admin_mode'],
+      userId: ADMIN_USER_ID,
+      ownerType: 'user',
+      ownerId: ADMIN_USER_ID,
+      expiresAt: null,
+    }).secret;
     const r = this.#router;
     for (const type of ['projects', 'groups'] as const) {
       const ownerType = type === 'projects' ? 'project' : 'group';
-      r.add('GET', `${API}/${type}/:id/access_tokens`, `gitlab:GET /${type}/:id/access_tokens`, (req, p) => this.#list(req, ownerType, Number(p.id)));
-      r.add('POST', `${API}/${type}/:id/access_tokens`, `gitlab:POST /${type}/:id/access_tokens`, (req, p) => this.#create(req, ownerType, Number(p.id)));
-      r.add('GET', `${API}/${type}/:id/access_tokens/:token_id`, `gitlab:GET /${type}/:id/access_tokens/:token_id`, (req, p) =>
-        this.#get(req, ownerType, Number(p.id), Number(p.token_id)),
+      r.add('GET', `${API}/${type}/:id/access_tokens`, `gitlab:GET /${type}/:id/access_tokens`, (req, p) =>
+        this.#list(req, ownerType, Number(p.id)),
       );
-      r.add('DELETE', `${API}/${type}/:id/access_tokens/:token_id`, `gitlab:DELETE /${type}/:id/access_tokens/:token_id`, (req, p) =>
-        this.#revoke(req, ownerType, Number(p.id), Number(p.token_id)),
+      r.add('POST', `${API}/${type}/:id/access_tokens`, `gitlab:POST /${type}/:id/access_tokens`, (req, p) =>
+        this.#create(req, ownerType, Number(p.id)),
       );
-      r.add('POST', `${API}/${type}/:id/access_tokens/:token_id/rotate`, `gitlab:POST /${type}/:id/access_tokens/:token_id/rotate`, (req, p) =>
-        this.#rotate(req, ownerType, Number(p.id), Number(p.token_id)),
+      r.add(
+        'GET',
+        `${API}/${type}/:id/access_tokens/:token_id`,
+        `gitlab:GET /${type}/:id/access_tokens/:token_id`,
+        (req, p) => this.#get(req, ownerType, Number(p.id), Number(p.token_id)),
+      );
+      r.add(
+        'DELETE',
+        `${API}/${type}/:id/access_tokens/:token_id`,
+        `gitlab:DELETE /${type}/:id/access_tokens/:token_id`,
+        (req, p) => this.#revoke(req, ownerType, Number(p.id), Number(p.token_id)),
+      );
+      r.add(
+        'POST',
+        `${API}/${type}/:id/access_tokens/:token_id/rotate`,
+        `gitlab:POST /${type}/:id/access_tokens/:token_id/rotate`,
+        (req, p) => this.#rotate(req, ownerType, Number(p.id), Number(p.token_id)),
       );
     }
-    r.add('POST', `${API}/users/:user_id/personal_access_tokens`, 'gitlab:POST /users/:user_id/personal_access_tokens', (req, p) =>
-      this.#create(req, 'user', Number(p.user_id)),
+    r.add(
+      'POST',
+      `${API}/users/:user_id/personal_access_tokens`,
+      'gitlab:POST /users/:user_id/personal_access_tokens',
+      (req, p) => this.#create(req, 'user', Number(p.user_id)),
     );
-    r.add('GET', `${API}/personal_access_tokens/self`, 'gitlab:GET /personal_access_tokens/self', (req) => this.#self(req));
-    r.add('GET', `${API}/personal_access_tokens`, 'gitlab:GET /personal_access_tokens', (req) => this.#listPersonal(req));
-    r.add('GET', `${API}/personal_access_tokens/:id`, 'gitlab:GET /personal_access_tokens/:id', (req, p) => this.#get(req, 'user', undefined, Number(p.id)));
+    r.add('GET', `${API}/personal_access_tokens/self`, 'gitlab:GET /personal_access_tokens/self', (req) =>
+      this.#self(req),
+    );
+    r.add('GET', `${API}/personal_access_tokens`, 'gitlab:GET /personal_access_tokens', (req) =>
+      this.#listPersonal(req),
+    );
+    r.add('GET', `${API}/personal_access_tokens/:id`, 'gitlab:GET /personal_access_tokens/:id', (req, p) =>
+      this.#get(req, 'user', undefined, Number(p.id)),
+    );
     r.add('DELETE', `${API}/personal_access_tokens/:id`, 'gitlab:DELETE /personal_access_tokens/:id', (req, p) =>
       this.#revoke(req, 'user', undefined, Number(p.id)),
     );
-    r.add('POST', `${API}/personal_access_tokens/:id/rotate`, 'gitlab:POST /personal_access_tokens/:id/rotate', (req, p) =>
-      this.#rotate(req, 'user', undefined, Number(p.id)),
+    r.add(
+      'POST',
+      `${API}/personal_access_tokens/:id/rotate`,
+      'gitlab:POST /personal_access_tokens/:id/rotate',
+      (req, p) => this.#rotate(req, 'user', undefined, Number(p.id)),
     );
     r.add('GET', `${API}/audit_events`, 'gitlab:GET /audit_events', (req) => this.#auditEvents(req));
   }
@@ -126,7 +164,13 @@ export class GitlabSandbox implements SandboxProvider {
       if (type === 'group') this.#groups.add(ownerId);
       if (type === 'user' && !this.#users.has(ownerId)) {
         const person = key.createdBy ? logins.get(key.createdBy) : undefined;
-        this.#users.set(ownerId, { id: ownerId, username: person?.login ?? `user${ownerId}`, name: person?.name ?? `User ${ownerId}`, admin: false, bot: false });
+        this.#users.set(ownerId, {
+          id: ownerId,
+          username: person?.login ?? `user${ownerId}`,
+          name: person?.name ?? `User ${ownerId}`,
+          admin: false,
+          bot: false,
+        });
         this.#nextUserId = Math.max(this.#nextUserId, ownerId + 1);
       }
       const userId = type === 'user' ? ownerId : this.#botUser(type, ownerId);
@@ -197,14 +241,26 @@ export class GitlabSandbox implements SandboxProvider {
       groups: [...this.#groups],
       tokens: [...this.#tokensById.values()]
         .filter((t) => t.userId !== ADMIN_USER_ID)
-        .map((t) => ({ id: t.id, owner: `${t.ownerType}:${t.ownerId}`, name: t.name, revoked: t.revoked, lastUsedAt: t.lastUsedAt?.toISOString() ?? null })),
+        .map((t) => ({
+          id: t.id,
+          owner: `${t.ownerType}:${t.ownerId}`,
+          name: t.name,
+          revoked: t.revoked,
+          lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+        })),
     };
   }
 
   #botUser(type: OwnerType, ownerId: number): number {
     // Bot ids live far above people's, so an organisation's user ids never collide with them.
     const id = this.#nextBotId++;
-    this.#users.set(id, { id, username: `${type}_${ownerId}_bot_${id}`, name: `${type} ${ownerId} bot`, admin: false, bot: true });
+    this.#users.set(id, {
+      id,
+      username: `${type}_${ownerId}_bot_${id}`,
+      name: `${type} ${ownerId} bot`,
+      admin: false,
+      bot: true,
+    });
     return id;
   }
 
@@ -295,7 +351,10 @@ export class GitlabSandbox implements SandboxProvider {
     if ('status' in auth) return auth;
     if (!this.#ownerExists(type, ownerId)) return this.#ownerNotFound(type);
     const tokens = [...this.#tokensById.values()].filter((t) => t.ownerType === type && t.ownerId === ownerId);
-    return this.#page(request, tokens.map((t) => this.#json(t)));
+    return this.#page(
+      request,
+      tokens.map((t) => this.#json(t)),
+    );
   }
 
   #listPersonal(request: SandboxRequest): SandboxAnswer {
@@ -303,7 +362,10 @@ export class GitlabSandbox implements SandboxProvider {
     if ('status' in auth) return auth;
     const userId = request.query.get('user_id');
     const tokens = [...this.#tokensById.values()].filter((t) => (userId ? t.userId === Number(userId) : true));
-    return this.#page(request, tokens.map((t) => this.#json(t)));
+    return this.#page(
+      request,
+      tokens.map((t) => this.#json(t)),
+    );
   }
 
   #find(type: OwnerType, ownerId: number | undefined, tokenId: number): GitlabToken | undefined {
@@ -338,12 +400,16 @@ export class GitlabSandbox implements SandboxProvider {
       return { status: 400, body: { error: 'body is invalid JSON' } };
     }
     if (!body.name) return { status: 400, body: { error: 'name is missing' } };
-    if (!Array.isArray(body.scopes) || body.scopes.length === 0) return { status: 400, body: { error: 'scopes is missing' } };
+    if (!Array.isArray(body.scopes) || body.scopes.length === 0)
+      return { status: 400, body: { error: 'scopes is missing' } };
     if (!body.expires_at) return { status: 400, body: { message: { expires_at: ["can't be blank"] } } };
     if (!/^\d{4}-\d{2}-\d{2}$/.test(body.expires_at)) return { status: 400, body: { error: 'expires_at is invalid' } };
     const maxDate = new Date(this.#clock().getTime() + 400 * 86_400_000).toISOString().slice(0, 10);
     if (body.expires_at > maxDate) {
-      return { status: 400, body: { message: { expires_at: ['must be before the maximum allowable lifetime (400 days)'] } } };
+      return {
+        status: 400,
+        body: { message: { expires_at: ['must be before the maximum allowable lifetime (400 days)'] } },
+      };
     }
     const token = this.#mint({
       name: body.name,
@@ -377,7 +443,8 @@ export class GitlabSandbox implements SandboxProvider {
     const old = this.#find(type, ownerId, tokenId);
     if (!old) return this.notFound();
     if (!this.#active(old)) return { status: 400, body: { message: '400 Bad request - Token already revoked' } };
-    const requested = request.query.get('expires_at') ?? (JSON.parse(request.text || '{}') as { expires_at?: string }).expires_at;
+    const requested =
+      request.query.get('expires_at') ?? (JSON.parse(request.text || '{}') as { expires_at?: string }).expires_at;
     old.revoked = true;
     const token = this.#mint({
       name: old.name,
@@ -386,7 +453,8 @@ export class GitlabSandbox implements SandboxProvider {
       ownerType: old.ownerType,
       ownerId: old.ownerId,
       ...(old.accessLevel !== undefined ? { accessLevel: old.accessLevel } : {}),
-      expiresAt: requested ?? new Date(this.#clock().getTime() + ROTATED_LIFETIME_DAYS * 86_400_000).toISOString().slice(0, 10),
+      expiresAt:
+        requested ?? new Date(this.#clock().getTime() + ROTATED_LIFETIME_DAYS * 86_400_000).toISOString().slice(0, 10),
     });
     this.#record(auth, old.ownerType, old.ownerId, token, 'rotated', request, old.id);
     return { status: 200, body: this.#json(token, true) };
@@ -398,9 +466,18 @@ export class GitlabSandbox implements SandboxProvider {
     return this.#page(request, [...this.#audit].reverse());
   }
 
-  #record(author: GitlabToken, type: OwnerType, ownerId: number, token: GitlabToken, verb: 'created' | 'revoked' | 'rotated', request: SandboxRequest, previousId?: number): void {
+  #record(
+    author: GitlabToken,
+    type: OwnerType,
+    ownerId: number,
+    token: GitlabToken,
+    verb: 'created' | 'revoked' | 'rotated',
+    request: SandboxRequest,
+    previousId?: number,
+  ): void {
     const authorUser = this.#users.get(author.userId)!;
-    const label = type === 'project' ? 'project access token' : type === 'group' ? 'group access token' : 'personal access token';
+    const label =
+      type === 'project' ? 'project access token' : type === 'group' ? 'group access token' : 'personal access token';
     const message =
       verb === 'rotated'
         ? `Rotated ${label} with token_id: ${previousId}, new token_id: ${token.id}`
