@@ -6,6 +6,7 @@ import { registerValidateCommand } from './commands/validate.js';
 import { registerListCommand } from './commands/list.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerIssueCommand } from './commands/issue.js';
 import { registerEventsCommand } from './commands/events.js';
 import { registerScanCommand } from './commands/scan.js';
 import { registerHookCommand } from './commands/hook.js';
@@ -19,6 +20,7 @@ export const commandTable: RegisterCommand[] = [
   registerListCommand,
   registerInitCommand,
   registerStartCommand,
+  registerIssueCommand,
   registerEventsCommand,
   registerScanCommand,
   registerHookCommand,

@@ -51,6 +51,11 @@ export const registryConfigSchema = z.strictObject({
    * and is built by the secret-store table; validate checks that each entry's path exists in its store.
    */
   stores: z.record(z.string(), z.looseObject({ kind: z.string().min(1) })).default({}),
+  /**
+   * Provider adapters by the name entries use in `scope.provider` (`internal`, `aws-iam`...): each is the adapter's
+   * options (base URL, credentials from the environment, account). Built by the provider table.
+   */
+  providers: z.record(z.string(), z.looseObject({})).default({}),
   git: z
     .strictObject({
       author_name: z.string().min(1).default('keyledger'),

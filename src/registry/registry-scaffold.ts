@@ -71,6 +71,8 @@ function scaffoldFiles(now: Date): Record<string, string> {
     'keys/example-service-internal-001.yaml': `# One file per API key. Schema: keyledger's docs/registry.md.\n${example}`,
     '.github/workflows/keyledger.yaml': WORKFLOW_TEMPLATE,
     '.pre-commit-config.yaml': PRE_COMMIT_TEMPLATE,
+    // The operational store and the local keys (master, fingerprint) live in .keyledger/ when keyledger runs here.
+    '.gitignore': '.keyledger/\n',
   };
 }
 

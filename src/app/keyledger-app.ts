@@ -1,0 +1,122 @@
+// The composition root: opens what the services need — the registry workspace, the operational store, the event
+// log, the fingerprint key, secret stores and providers by name — from the config and the environment. The CLI
+// and the server both build their services from here; nothing else wires adapters.
+import { join } from 'node:path';
+import { openOperationalStore, type OperationalStore } from '../db/operational-store.js';
+import { resolveOperationalStoreOptions } from '../db/operational-store-location.js';
+import { ConfigError } from '../errors/keyledger-error.js';
+import { EventLog } from '../events/event-log.js';
+import { IdempotencyRecords } from '../lifecycle/idempotency-records.js';
+import { KeyIssuer } from '../lifecycle/key-issuance.js';
+import { KeyRevoker } from '../lifecycle/key-revocation.js';
+import { deriveVerificationKey, InternalProvider } from '../providers/internal/internal-provider.js';
+import type { Provider } from '../providers/provider.js';
+import { RegistryWriter } from '../registry/registry-writer.js';
+import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
+import type { Clock } from '../runtime/clock.js';
+import { type FingerprintKey, loadFingerprintKey } from '../secrets/secret-fingerprint.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import { createSecretStore, DEFAULT_SECRET_STORE_KIND } from '../secrets/secret-store-table.js';
+
+export interface KeyledgerAppOptions {
+  registryDir: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock: Clock;
+  /** Providers to use instead of the configured ones (tests, the sandbox). */
+  providerOverrides?: Record<string, Provider>;
+  /** Secret stores to use instead of the configured ones. */
+  storeOverrides?: Record<string, SecretStore>;
+}
+
+export interface KeyledgerApp {
+  workspace: RegistryWorkspace;
+  operational: OperationalStore;
+  events: EventLog;
+  fingerprintKey: FingerprintKey;
+  writer: RegistryWriter;
+  dataDir: string;
+  provider(name: string): Provider;
+  secretStore(name: string): SecretStore;
+  issuer(): KeyIssuer;
+  revoker(): KeyRevoker;
+  close(): Promise<void>;
+}
+
+export const FINGERPRINT_KEY_FILE_NAME = 'fingerprint.key';
+
+export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<KeyledgerApp> {
+  const workspace = await openRegistryWorkspace(options.registryDir);
+  const location = resolveOperationalStoreOptions({ env: options.env, cwd: options.cwd });
+  const fingerprintKey = await loadFingerprintKey({ env: options.env, keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME) });
+  const operational = await openOperationalStore(location);
+  const events = new EventLog(operational.db, options.clock);
+  const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
+  const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
+  const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
+  const context = { env: options.env, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+
+  const provider = (name: string): Provider => {
+    let found = providers.get(name);
+    if (found) return found;
+    const configured = workspace.config.providers[name];
+    if (name === 'internal') {
+      found = new InternalProvider({
+        db: operational.db,
+        verificationKey: deriveVerificationKey(fingerprintKey.key),
+        clock: options.clock,
+        ...(configured ? { options: configured as Record<string, string> } : {}),
+      });
+    } else {
+      throw new ConfigError(
+        `provider "${name}" is not available: configure it under \`providers.${name}\` in keyledger.config.yaml (known here: internal)`,
+        { code: 'E_PROVIDER_CONFIG' },
+      );
+    }
+    providers.set(name, found);
+    return found;
+  };
+
+  const secretStore = (name: string): SecretStore => {
+    let found = stores.get(name);
+    if (found) return found;
+    const configured = workspace.config.stores[name];
+    if (configured) {
+      const { kind, ...storeOptions } = configured;
+      found = createSecretStore(kind, storeOptions, context);
+    } else if (name === 'default') {
+      found = createSecretStore(DEFAULT_SECRET_STORE_KIND, {}, context);
+    } else {
+      throw new ConfigError(`secret store "${name}" is not configured: add it under \`stores.${name}\` in keyledger.config.yaml`, {
+        code: 'E_SECRET_STORE_CONFIG',
+      });
+    }
+    stores.set(name, found);
+    return found;
+  };
+
+  return {
+    workspace,
+    operational,
+    events,
+    fingerprintKey,
+    writer,
+    dataDir: location.dataDir,
+    provider,
+    secretStore,
+    issuer: () =>
+      new KeyIssuer({
+        providers: provider,
+        stores: secretStore,
+        writer,
+        events,
+        idempotency: new IdempotencyRecords(operational.db, options.clock),
+        fingerprintKey,
+        policy: workspace.config.policy,
+        ...(workspace.people ? { people: workspace.people } : {}),
+        clock: options.clock,
+      }),
+    revoker: () => new KeyRevoker({ providers: provider, stores: secretStore, writer, events }),
+    close: () => operational.close(),
+  };
+}
