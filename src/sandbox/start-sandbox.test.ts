@@ -95,6 +95,22 @@ describe('startSandbox', () => {
     expect((await readFile(written.peopleFile!, 'utf8')).split('\n')[0]).toBe('email,name,team,status,left_at');
   });
 
+  it('records CloudTrail history for the organisation’s keys and writes every audit log to files', async () => {
+    const org = sandbox.org!;
+    const used = org.keys.find((k) => k.provider === 'aws-iam' && k.lastUsedAt !== null)!;
+    const files = await sandbox.writeAuditLogs(join(dir, 'audit'));
+    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(['aws-iam.json', 'github.json', 'gitlab.json']);
+    const trail = JSON.parse(await readFile(join(dir, 'audit', 'aws-iam.json'), 'utf8'));
+    const record = trail.Records.find(
+      (r: { userIdentity: { accessKeyId: string } }) => r.userIdentity.accessKeyId === used.providerKeyId,
+    );
+    expect(record).toMatchObject({
+      eventTime: used.lastUsedAt,
+      userIdentity: { type: 'IAMUser', userName: used.account },
+    });
+    expect(record.sourceIPAddress).toMatch(/^203\.0\.113\.\d+$/);
+  });
+
   it('answers with the provider’s own 429 when its rate limit is reached', async () => {
     const control = new SandboxControlClient(sandbox.urls.gitlab!);
     await control.setRateLimit({ requests: 1, perSeconds: 60 });

@@ -38,6 +38,8 @@ export interface RunningSandbox {
   providerOptions(name: string): Record<string, unknown>;
   /** What `outDir` received: the organisation's files, and `sandbox.json` (URLs and adapter options). */
   written?: Partial<OrgWriteResult> & { sandboxFile: string };
+  /** Writes each provider's audit log in its own format to `<dir>/<provider>.json`; returns the files. */
+  writeAuditLogs(dir: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,16 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     urls,
     servers,
     providerOptions,
+    writeAuditLogs: async (dir) => {
+      await mkdir(dir, { recursive: true });
+      const files: string[] = [];
+      for (const [name, server] of Object.entries(servers)) {
+        const file = join(dir, `${name}.json`);
+        await writeFile(file, `${JSON.stringify(server.provider.auditLog())}\n`);
+        files.push(file);
+      }
+      return files;
+    },
     stop: async () => {
       await Promise.all(Object.values(servers).map((server) => server.stop()));
     },

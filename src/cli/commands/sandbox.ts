@@ -1,7 +1,7 @@
 // `keyledger sandbox`: starts the provider sandboxes loaded with a generated organisation, writes the registry,
 // people directory and ground truth to --out, prints what runs where (and one JSON line for scripts), and runs
 // until SIGINT or SIGTERM.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { ORG_PROFILES } from '../../sandbox/org/org-profiles.js';
 import { type StartSandboxOptions, startSandbox } from '../../sandbox/start-sandbox.js';
@@ -98,7 +98,8 @@ export const registerSandboxCommand: RegisterCommand = (program, context) => {
           );
         }
         context.stdout.write(
-          `\n  registry, people, ground truth: ${outDir}\n  adapter options (credentials): ${sandbox.written?.sandboxFile}\n`,
+          `\n  registry, people, ground truth: ${outDir}\n  adapter options (credentials): ${sandbox.written?.sandboxFile}\n` +
+            `  audit logs (CloudTrail, GitHub, GitLab): ${join(outDir, 'audit')} on exit\n`,
         );
         context.stdout.write(
           `\n  control API: <url>/__sandbox/{faults,rate-limit,requests,audit-log,ground-truth}\n  Ctrl-C stops.\n\n`,
@@ -106,6 +107,8 @@ export const registerSandboxCommand: RegisterCommand = (program, context) => {
       }
       context.stdout.write(`${JSON.stringify(line)}\n`);
       const signal = await stopped;
+      // What the providers recorded while the sandbox ran, in their own formats, for the audit readers.
+      await sandbox.writeAuditLogs(join(outDir, 'audit'));
       await sandbox.stop();
       if (!flags.json) context.stderr.write(`keyledger sandbox: stopped on ${signal}\n`);
     });

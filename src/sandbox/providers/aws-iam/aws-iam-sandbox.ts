@@ -70,6 +70,14 @@ export interface CloudTrailRecord {
   recipientAccountId: string;
 }
 
+/** The service and action a key's permission suggests it calls (`s3:GetObject` -> s3 GetObject). */
+function serviceCallOf(permissions: string[]): [string, string] {
+  const first = permissions[0] ?? '';
+  const match = /^([a-z0-9-]+):([A-Za-z]+)$/.exec(first);
+  if (match) return [match[1]!, match[2]!];
+  return ['iam', 'ListUsers'];
+}
+
 export class AwsIamSandbox implements SandboxProvider {
   readonly name = 'aws-iam';
   readonly accountId: string;
@@ -98,21 +106,59 @@ export class AwsIamSandbox implements SandboxProvider {
 
   /** Loads an organisation's IAM users and access keys. */
   load(seed: SandboxSeed): void {
+    const history: CloudTrailRecord[] = [];
     for (const key of seed.keys) {
       if (key.provider !== this.name || key.status === 'revoked') continue;
       const admin = key.permissions.some((p) => /admin|^\*$|iam:\*/i.test(p));
       const user = this.#users.get(key.account) ?? this.#addUser(key.account, admin, new Date(key.createdAt));
       if (admin) user.admin = true;
+      const [service, action] = serviceCallOf(key.permissions);
       this.#addKey({
         accessKeyId: key.providerKeyId,
         secretAccessKey: key.secret,
         userName: key.account,
         status: key.status === 'inactive' ? 'Inactive' : 'Active',
         createDate: new Date(key.createdAt),
-        ...(key.lastUsedAt ? { lastUsed: { date: new Date(key.lastUsedAt), service: 's3', region: 'us-east-1' } } : {}),
+        ...(key.lastUsedAt ? { lastUsed: { date: new Date(key.lastUsedAt), service, region: 'us-east-1' } } : {}),
         visibleAt: 0,
       });
+      // The key's last use, as CloudTrail recorded it: audits can see who used a key, from where, and when.
+      if (key.lastUsedAt)
+        history.push(this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt));
     }
+    history.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
+    this.#trail.unshift(...history);
+  }
+
+  #historicalRecord(accessKeyId: string, user: AwsUser, service: string, action: string, at: string): CloudTrailRecord {
+    // A stable address per key from TEST-NET-3 (203.0.113.0/24), so the same key always calls from the same place.
+    let hash = 0;
+    for (const char of accessKeyId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+    return {
+      eventVersion: '1.08',
+      userIdentity: {
+        type: 'IAMUser',
+        principalId: user.userId,
+        arn: this.#arn(user.userName),
+        accountId: this.accountId,
+        accessKeyId,
+        userName: user.userName,
+      },
+      eventTime: `${new Date(at).toISOString().slice(0, 19)}Z`,
+      eventSource: `${service}.amazonaws.com`,
+      eventName: action,
+      awsRegion: 'us-east-1',
+      sourceIPAddress: `203.0.113.${(hash % 254) + 1}`,
+      userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64',
+      requestParameters: null,
+      responseElements: null,
+      requestID: randomUUID(),
+      eventID: randomUUID(),
+      readOnly: /^(Get|List|Describe)/.test(action),
+      eventType: 'AwsApiCall',
+      managementEvent: service === 'iam',
+      recipientAccountId: this.accountId,
+    };
   }
 
   match(request: SandboxRequest): SandboxRouteMatch | undefined {
