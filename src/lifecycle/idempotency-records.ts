@@ -3,6 +3,7 @@
 // retry of one that crashed half-way learns what there is to undo.
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { canonicalJson } from '../events/canonical-json.js';
 import type { OperationalSchema } from '../db/operational-schema.js';
 import type { Clock } from '../runtime/clock.js';
 import { IdempotencyConflictError } from './lifecycle-error.js';
@@ -25,8 +26,10 @@ export class IdempotencyRecords {
     this.#clock = clock;
   }
 
-  static hashRequest(request: unknown): string {
-    return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+  /** A hash of the request that ignores key order and absent fields, so the same retry always matches. */
+  static hashRequest(request: Record<string, unknown>): string {
+    const present = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined));
+    return createHash('sha256').update(canonicalJson(present)).digest('hex');
   }
 
   /** Claims `key` for a run of `command` with this request. */
