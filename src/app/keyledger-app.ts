@@ -14,6 +14,7 @@ import type { Provider } from '../providers/provider.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import type { Clock } from '../runtime/clock.js';
+import type { Logger } from '../telemetry/logger.js';
 import { type FingerprintKey, loadFingerprintKey } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { createSecretStore, DEFAULT_SECRET_STORE_KIND } from '../secrets/secret-store-table.js';
@@ -27,6 +28,7 @@ export interface KeyledgerAppOptions {
   providerOverrides?: Record<string, Provider>;
   /** Secret stores to use instead of the configured ones. */
   storeOverrides?: Record<string, SecretStore>;
+  logger?: Logger;
 }
 
 export interface KeyledgerApp {
@@ -115,8 +117,9 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         policy: workspace.config.policy,
         ...(workspace.people ? { people: workspace.people } : {}),
         clock: options.clock,
+        ...(options.logger ? { logger: options.logger } : {}),
       }),
-    revoker: () => new KeyRevoker({ providers: provider, stores: secretStore, writer, events }),
+    revoker: () => new KeyRevoker({ providers: provider, stores: secretStore, writer, events, ...(options.logger ? { logger: options.logger } : {}) }),
     close: () => operational.close(),
   };
 }

@@ -2,6 +2,7 @@
 // a fixed clock and a temporary working directory.
 import pc from 'picocolors';
 import { type Clock, systemClock } from '../runtime/clock.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface OutputStream {
   write(text: string): void;
@@ -21,6 +22,8 @@ export interface CliContext {
   exitCode: number;
   /** Standard input, for commands that read it (`scan stdin`). */
   stdin?: NodeJS.ReadableStream;
+  /** Structured logs on stderr; silent unless --verbose or KEYLEDGER_LOG_LEVEL asks. Set by main(). */
+  logger?: Logger;
 }
 
 export function processContext(): CliContext {

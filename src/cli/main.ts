@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { type CliContext, processContext } from './cli-context.js';
 import { commandTable } from './command-table.js';
+import { createLogger } from '../telemetry/logger.js';
 import { EXIT_ERROR, describeError, exitCodeFor } from './exit-codes.js';
 
 export function buildProgram(context: CliContext): Command {
@@ -13,7 +14,13 @@ export function buildProgram(context: CliContext): Command {
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .option('-v, --verbose', 'structured debug logs on stderr (also: KEYLEDGER_LOG_LEVEL=debug|info|warn)')
+    .hook('preAction', (command) => {
+      const verbose = command.optsWithGlobals().verbose === true;
+      const level = verbose ? 'debug' : (context.env.KEYLEDGER_LOG_LEVEL ?? 'silent');
+      context.logger = createLogger({ level, write: (line) => context.stderr.write(line) });
+    });
   for (const register of commandTable) register(program, context);
   return program;
 }

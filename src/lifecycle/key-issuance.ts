@@ -14,6 +14,7 @@ import type { RegistryWriter } from '../registry/registry-writer.js';
 import { keyEntrySchema } from '../registry/key-entry-schema.js';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { Clock } from '../runtime/clock.js';
+import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { type FingerprintKey, fingerprintSecret } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
@@ -78,13 +79,16 @@ export interface KeyIssuerDependencies {
   policy: PolicyConfig;
   people?: PeopleDirectory;
   clock: Clock;
+  logger?: Logger;
 }
 
 export class KeyIssuer {
   readonly #deps: KeyIssuerDependencies;
+  readonly #log: Logger;
 
   constructor(dependencies: KeyIssuerDependencies) {
     this.#deps = dependencies;
+    this.#log = (dependencies.logger ?? silentLogger).child({ service: 'issue' });
   }
 
   /** The entry `issue` would write, checked against the schema and the policy before anything is minted. */
@@ -166,6 +170,8 @@ export class KeyIssuer {
       if (request.idempotencyKey) await this.#deps.idempotency.progress(request.idempotencyKey, progress);
     };
     let step = 'mint';
+    const log = this.#log.child({ keyId, provider: request.provider });
+    log.debug({ store: store.name, path: store.path, expiresAt: formatInstant(expiresAt) }, 'issuing');
     try {
       const created = await provider.create({
         name: keyId,
@@ -176,6 +182,7 @@ export class KeyIssuer {
       });
       progress.providerKeyId = created.providerKeyId;
       if (created.account) progress.account = created.account;
+      log.debug({ providerKeyId: created.providerKeyId }, 'minted');
       step = 'store';
       await record();
       await secretStore.put(store.path, created.secret, {
@@ -184,11 +191,13 @@ export class KeyIssuer {
         ...(request.idempotencyKey ? { idempotencyToken: `issue-${request.idempotencyKey}` } : {}),
       });
       progress.stored = store;
+      log.debug({ store: store.name, path: store.path }, 'stored');
       step = 'register';
       await record();
       const fingerprint = fingerprintSecret(created.secret as SecretValue, this.#deps.fingerprintKey);
       const written = await this.#deps.writer.create({ ...entry, provider_key_id: created.providerKeyId, fingerprint }, { message: `Issued by ${request.actor} for: ${request.purpose}` });
       progress.registered = true;
+      log.debug({ file: written.file, commit: written.commit, fingerprint }, 'registered');
       step = 'record-event';
       await record();
       const event = await this.#deps.events.append({
@@ -206,6 +215,7 @@ export class KeyIssuer {
           expires_at: formatInstant(expiresAt),
         },
       });
+      log.info({ providerKeyId: created.providerKeyId, eventSeq: event.seq }, 'issued');
       return {
         keyId,
         provider: request.provider,
@@ -221,7 +231,9 @@ export class KeyIssuer {
       };
     } catch (error) {
       if (!progress.providerKeyId) throw error;
+      log.warn({ step, error: error instanceof Error ? error.message : String(error) }, 'issuance failed; rolling back');
       const steps = await this.#rollback(progress, request.actor, `issuance failed at ${step}`);
+      log.warn({ steps }, 'rolled back');
       throw new IssuanceFailedError(step, error, steps);
     }
   }

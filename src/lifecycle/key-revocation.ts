@@ -7,6 +7,7 @@ import type { Provider } from '../providers/provider.js';
 import { entryStorageRef } from '../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../registry/registry-writer.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import { type Logger, silentLogger } from '../telemetry/logger.js';
 
 export interface RevokeKeyRequest {
   keyId: string;
@@ -31,13 +32,16 @@ export interface KeyRevokerDependencies {
   stores: (name: string) => SecretStore;
   writer: RegistryWriter;
   events: EventLog;
+  logger?: Logger;
 }
 
 export class KeyRevoker {
   readonly #deps: KeyRevokerDependencies;
+  readonly #log: Logger;
 
   constructor(dependencies: KeyRevokerDependencies) {
     this.#deps = dependencies;
+    this.#log = (dependencies.logger ?? silentLogger).child({ service: 'revoke' });
   }
 
   async revoke(request: RevokeKeyRequest): Promise<RevokedKey> {
@@ -74,6 +78,7 @@ export class KeyRevoker {
       commit = written.commit;
       steps.push(`marked ${request.keyId} revoked in the registry`);
     }
+    this.#log.info({ keyId: request.keyId, provider: providerName, steps }, 'revoked');
     const event = await this.#deps.events.append({
       type: 'revoked',
       actor: request.actor,

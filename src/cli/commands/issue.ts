@@ -127,7 +127,13 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
 };
 
 function openApp(context: CliContext, registry: string) {
-  return openKeyledgerApp({ registryDir: resolve(context.cwd, registry), env: context.env, cwd: context.cwd, clock: context.clock });
+  return openKeyledgerApp({
+    registryDir: resolve(context.cwd, registry),
+    env: context.env,
+    cwd: context.cwd,
+    clock: context.clock,
+    ...(context.logger ? { logger: context.logger } : {}),
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {
