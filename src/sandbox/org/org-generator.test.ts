@@ -9,7 +9,7 @@ import { parsePeopleDirectory } from '../../directory/people-directory.js';
 import { keyEntrySchema } from '../../registry/key-entry-schema.js';
 import { isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
 import { AWS_ACCESS_KEY_ID_PATTERN } from '../providers/aws-iam/aws-iam-key-format.js';
-import { GITLAB_TOKEN_PATTERN } from '../providers/gitlab/gitlab-token-format.js';
+import { GITLAB_TOKEN_PATTERN } from '../providers/gitlab/gitlab-key-format.js';
 import { generateOrg } from './org-generator.js';
 import { groundTruth, writeOrg } from './org-writer.js';
 

@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { generateDeployKey } from '../../providers/github/github-deploy-key.js';
 import { generateAwsAccessKey } from '../providers/aws-iam/aws-iam-key-format.js';
-import { generateFineGrainedPat, generateGithubToken } from '../providers/github/github-token-format.js';
-import { generateGitlabToken } from '../providers/gitlab/gitlab-token-format.js';
+import { generateFineGrainedPat, generateGithubToken } from '../providers/github/github-key-format.js';
+import { generateGitlabToken } from '../providers/gitlab/gitlab-key-format.js';
 import { BASE62, randomString } from '../sandbox-seed.js';
 import type { SeededRandom } from './seeded-random.js';
 

@@ -10,7 +10,7 @@ import { systemClock } from '../../../runtime/clock.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
-import { generateFineGrainedPat, generateGithubToken, hashedToken } from './github-token-format.js';
+import { generateFineGrainedPat, generateGithubToken, hashedToken } from './github-key-format.js';
 
 const DOCS = 'https://docs.github.com/rest';
 
@@ -135,10 +135,14 @@ export class GithubSandbox implements SandboxProvider {
   }
 
   load(seed: SandboxSeed): void {
-    for (const person of seed.people) this.#user(person.login, person.name, person.email);
+    const logins = new Map<string, string>();
+    for (const person of seed.people) {
+      this.#user(person.login, person.name, person.email);
+      logins.set(person.email, person.login);
+    }
     for (const key of seed.keys) {
       if (key.provider !== this.name || key.status === 'revoked') continue;
-      const owner = seed.people.find((p) => p.email === key.createdBy)?.login ?? 'ghost';
+      const owner = (key.createdBy ? logins.get(key.createdBy) : undefined) ?? 'ghost';
       if (!this.#users.has(owner)) this.#user(owner, owner, null);
       if (key.kind === 'deploy-key') {
         const keys = this.#repos.get(key.account) ?? [];

@@ -6,7 +6,7 @@ import { systemClock } from '../../../runtime/clock.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
-import { generateGitlabToken } from './gitlab-token-format.js';
+import { generateGitlabToken } from './gitlab-key-format.js';
 
 const API = '/api/v4';
 const ADMIN_USER_ID = 1;
