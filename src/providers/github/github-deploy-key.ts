@@ -1,7 +1,7 @@
 // Deploy keys are SSH keys: the adapter mints an Ed25519 pair locally, sends GitHub the public half and hands
 // the private half (OpenSSH format, what `git` over SSH reads) to the secret store. Also derives the public key
 // back from a private one, which is how a deploy key is verified and matched.
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const OPENSSH_MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
@@ -25,14 +25,25 @@ function publicBlob(publicKey: Buffer): Buffer {
   return Buffer.concat([sshString(KEY_TYPE), sshString(publicKey)]);
 }
 
-/** A deploy key from 32 seed bytes (random by default; a seeded generator passes its own for reproducibility). */
-export function generateDeployKey(comment: string, seed: Buffer = randomBytes(32)): DeployKeyPair {
+/** The 32-byte seed and public key of a fresh Ed25519 pair, or of the pair a given seed determines. */
+function ed25519Pair(seed?: Buffer): { seed: Buffer; publicKey: Buffer } {
+  if (!seed) {
+    // generateKeyPairSync is an order of magnitude faster than importing a seed; the JWK form exposes both halves.
+    const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+    return { seed: Buffer.from(jwk.d!, 'base64url'), publicKey: Buffer.from(jwk.x!, 'base64url') };
+  }
   const privateKey = createPrivateKey({
     key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
     format: 'der',
     type: 'pkcs8',
   });
-  const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(-32);
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  return { seed, publicKey: Buffer.from(jwk.x!, 'base64url') };
+}
+
+/** A deploy key: random by default; from 32 seed bytes when a seeded generator wants it reproducible. */
+export function generateDeployKey(comment: string, seedBytes?: Buffer): DeployKeyPair {
+  const { seed, publicKey: raw } = ed25519Pair(seedBytes);
   const blob = publicBlob(raw);
   const check = Buffer.alloc(4);
   check.writeUInt32BE(seed.readUInt32BE(0));

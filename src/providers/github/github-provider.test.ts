@@ -1,7 +1,11 @@
 // The GitHub adapter against the GitHub sandbox: the shared contract (keys to verify are fine-grained PATs planted
 // as a person would create them; creates are deploy keys), then GitHub's own: PATs cannot be created, deploy keys
 // verify by their public half, the 403 secondary rate limit, and audit-log entries with hashed_token.
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
 import { type GithubAuditEntry, GithubSandbox } from '../../sandbox/providers/github/github-sandbox.js';
@@ -118,6 +122,18 @@ describe('GitHub adapter specifics', () => {
     expect(
       await provider.lastUsed({ providerKeyId: '999999', account: 'acme/web' }).catch((e: ProviderError) => e.code),
     ).toBe('E_PROVIDER_NOT_FOUND');
+  });
+
+  it.skipIf(spawnSync('ssh-keygen', ['-?']).error !== undefined)('writes private keys that OpenSSH reads', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyledger-deploy-key-'));
+    try {
+      const pair = generateDeployKey('ci');
+      await writeFile(join(dir, 'id'), pair.privateKey, { mode: 0o600 });
+      const derived = spawnSync('ssh-keygen', ['-y', '-f', join(dir, 'id')], { encoding: 'utf8' });
+      expect(derived.stdout.trim()).toBe(pair.publicKey);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('derives the public key of the OpenSSH private key it writes', () => {

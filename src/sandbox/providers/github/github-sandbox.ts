@@ -86,6 +86,8 @@ export class GithubSandbox implements SandboxProvider {
   readonly #grants = new Map<number, string>();
   readonly #repos = new Map<string, DeployKey[]>();
   readonly #audit: GithubAuditEntry[] = [];
+  /** Every deploy key's public half: GitHub refuses one key on two repositories. */
+  readonly #publicKeys = new Set<string>();
   #nextId = 1000;
 
   constructor(options: GithubSandboxOptions = {}) {
@@ -156,6 +158,7 @@ export class GithubSandbox implements SandboxProvider {
           addedBy: owner,
           lastUsed: key.lastUsedAt ? new Date(key.lastUsedAt) : null,
         });
+        if (key.publicKey) this.#publicKeys.add(normalisePublicKey(key.publicKey));
         continue;
       }
       const kind: TokenKind = key.kind === 'classic-pat' ? 'classic-pat' : 'fine-grained-pat';
@@ -479,8 +482,8 @@ export class GithubSandbox implements SandboxProvider {
     if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256) [A-Za-z0-9+/=]+/.test(body.key))
       return invalid('key', 'custom', 'key is invalid. You must supply a key in OpenSSH public key format');
     const normalised = normalisePublicKey(body.key);
-    const inUse = [...this.#repos.values()].some((list) => list.some((k) => normalisePublicKey(k.key) === normalised));
-    if (inUse) return invalid('key', 'custom', 'key is already in use');
+    if (this.#publicKeys.has(normalised)) return invalid('key', 'custom', 'key is already in use');
+    this.#publicKeys.add(normalised);
     const key: DeployKey = {
       id: this.#id(),
       key: normalised,
@@ -502,6 +505,7 @@ export class GithubSandbox implements SandboxProvider {
     const index = keys?.findIndex((k) => k.id === id) ?? -1;
     if (!keys || index < 0) return this.notFound();
     const [key] = keys.splice(index, 1);
+    this.#publicKeys.delete(normalisePublicKey(key!.key));
     this.#record(auth, 'public_key.delete', 'remove', request, { repo, title: key!.title, public_key_id: id });
     return { status: 204 };
   }
