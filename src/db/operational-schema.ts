@@ -53,6 +53,50 @@ export interface InternalKeysTable {
   revoked_at: string | null;
 }
 
+/** One rotation of a key and how far it got (src/lifecycle/rotation/rotation-journal.ts). Never a secret. */
+export interface RotationJournalTable {
+  rotation_id: string;
+  key_id: string;
+  provider: string;
+  account: string | null;
+  /** Why it rotates: schedule, expiry, owner-left, leak, manual, policy. */
+  trigger: string;
+  /** A RotationState (rotation-states.ts). */
+  state: string;
+  store: string;
+  path: string;
+  old_provider_key_id: string | null;
+  /** The label the new key is minted under, so an orphan can be found by name after a crash. */
+  new_key_name: string;
+  new_provider_key_id: string | null;
+  new_version_id: string | null;
+  fingerprint: string | null;
+  failure: string | null;
+  rollback_reason: string | null;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  /** Earliest start (a spread rotation window) or the next retry after a transient failure. */
+  not_before: string | null;
+  state_entered_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One rotation ticket for a key whose provider has no issuance API (src/tickets/). */
+export interface RotationTicketsTable {
+  dedupe_key: string;
+  key_id: string;
+  sink: string;
+  state: 'opening' | 'open' | 'closed';
+  external_id: string | null;
+  url: string | null;
+  due_at: string;
+  escalated_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -61,4 +105,6 @@ export interface OperationalSchema {
   events: EventsTable;
   idempotency_records: IdempotencyRecordsTable;
   internal_keys: InternalKeysTable;
+  rotation_journal: RotationJournalTable;
+  rotation_tickets: RotationTicketsTable;
 }

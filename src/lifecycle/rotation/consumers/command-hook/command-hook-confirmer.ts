@@ -16,14 +16,16 @@ export class CommandHookConfirmer implements ConsumerConfirmer {
   }
 
   async check(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus> {
-    const settings = parse(consumer);
-    if ('state' in settings) return settings;
+    const parsed = parse(consumer);
+    if (!parsed.ok) return parsed.status;
+    const settings = parsed.settings;
     return this.#run(consumer, settings, settings.command, expected, true);
   }
 
   async exercise(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus> {
-    const settings = parse(consumer);
-    if ('state' in settings) return settings;
+    const parsed = parse(consumer);
+    if (!parsed.ok) return parsed.status;
+    const settings = parsed.settings;
     if (!settings.check_command) return { state: 'confirmed', detail: `${consumer.name}: no check_command, nothing to exercise` };
     return this.#run(consumer, settings, settings.check_command, expected, false);
   }
@@ -48,7 +50,7 @@ export class CommandHookConfirmer implements ConsumerConfirmer {
           const said = firstLine(stdout) || firstLine(stderr);
           const detail = `${consumer.name}: ${file}${said ? `: ${said}` : ''}`;
           if (!error) return resolve({ state: 'confirmed', detail });
-          const code = (error as NodeJS.ErrnoException & { code?: unknown }).code;
+          const code = (error as { code?: unknown }).code;
           if (mayWait && (code === COMMAND_NOT_YET_EXIT_CODE || error.killed)) return resolve({ state: 'waiting', detail });
           resolve({ state: 'failed', detail: `${detail} (exit ${String(code ?? 'signal')})` });
         },
@@ -61,9 +63,9 @@ function parse(consumer: ConsumerProbe) {
   const parsed = commandHookSettingsSchema.safeParse(consumer.settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` };
+    return { ok: false as const, status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` } };
   }
-  return parsed.data;
+  return { ok: true as const, settings: parsed.data };
 }
 
 function firstLine(text: string): string {

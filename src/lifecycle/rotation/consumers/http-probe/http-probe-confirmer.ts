@@ -9,8 +9,9 @@ export class HttpProbeConfirmer implements ConsumerConfirmer {
   readonly kind = 'http';
 
   async check(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus> {
-    const settings = parse(consumer);
-    if ('state' in settings) return settings;
+    const parsed = parse(consumer);
+    if (!parsed.ok) return parsed.status;
+    const settings = parsed.settings;
     try {
       const response = await request(settings.url, {
         method: 'GET',
@@ -31,8 +32,9 @@ export class HttpProbeConfirmer implements ConsumerConfirmer {
   }
 
   async exercise(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus> {
-    const settings = parse(consumer);
-    if ('state' in settings) return settings;
+    const parsed = parse(consumer);
+    if (!parsed.ok) return parsed.status;
+    const settings = parsed.settings;
     if (!settings.check_url) return { state: 'confirmed', detail: `${consumer.name}: no check_url, nothing to exercise` };
     try {
       const response = await request(settings.check_url, {
@@ -56,9 +58,9 @@ function parse(consumer: ConsumerProbe) {
   const parsed = httpProbeSettingsSchema.safeParse(consumer.settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` };
+    return { ok: false as const, status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` } };
   }
-  return parsed.data;
+  return { ok: true as const, settings: parsed.data };
 }
 
 function readField(text: string, field: string): string | undefined {

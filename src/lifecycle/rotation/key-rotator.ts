@@ -1,0 +1,637 @@
+// Drives one rotation through its states (rotation-states.ts), writing the journal before each external side
+// effect (intent) and after it (result), so that a run killed at any instant is finished or rolled back by the
+// next one without minting twice, losing the new key, or revoking a key a consumer still uses. The argument for
+// that is in docs/rotation.md; the crash test (scripts/rotation-crash-test.ts) checks it.
+import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
+import type { AppendEventInput } from '../../events/event-log.js';
+import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
+import type { CreatedKey, Provider, ProviderKeyRef } from '../../providers/provider.js';
+import { ProviderError } from '../../providers/provider-error.js';
+import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.js';
+import type { RegistryWriter } from '../../registry/registry-writer.js';
+import type { Clock } from '../../runtime/clock.js';
+import { type FingerprintKey, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
+import type { SecretStore } from '../../secrets/secret-store.js';
+import { SecretStoreError } from '../../secrets/secret-store-error.js';
+import type { ConsumerConfirmer, ConsumerProbe, ExpectedKeyVersion } from './consumers/consumer-confirmer.js';
+import { consumerProbes } from './consumers/consumer-probes.js';
+import { RotationError, RotationStepError } from './rotation-error.js';
+import { newLeaseOwner, type RotationJournal, type RotationRow } from './rotation-journal.js';
+import type { RotationMetrics } from './rotation-metrics.js';
+import { recordRotationInRegistry } from './rotation-registry-update.js';
+import { ROLLBACK_STATES, type RotationState, type RotationTrigger, TERMINAL_STATES } from './rotation-states.js';
+
+export interface RotationOptions {
+  /** How long consumers get to pick up the new version (the article's 15 minutes). */
+  confirmTimeoutMs: number;
+  /** How often unconfirmed consumers are asked again. */
+  confirmPollMs: number;
+  /** The grace period of a consumer that names no probe. */
+  defaultGraceSeconds: number;
+  /** A worker's hold on a journal row; renewed at every step. */
+  leaseMs: number;
+  /** Transient failures (429s, 5xx, a busy registry) tolerated per rotation before it gives up. */
+  maxAttempts: number;
+  /** The first wait after a transient failure; doubled per attempt, capped at a minute. */
+  retryBaseMs: number;
+}
+
+export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
+  confirmTimeoutMs: 15 * 60_000,
+  confirmPollMs: 2_000,
+  defaultGraceSeconds: 300,
+  leaseMs: 5 * 60_000,
+  maxAttempts: 8,
+  retryBaseMs: 1_000,
+};
+
+export interface KeyRotatorDependencies {
+  providers: (name: string) => Provider;
+  stores: (name: string) => SecretStore;
+  writer: RegistryWriter;
+  /** The registry root, for the git recovery of an interrupted commit. */
+  registryRoot: string;
+  journal: RotationJournal;
+  fingerprintKey: FingerprintKey;
+  confirmers: (kind: string) => ConsumerConfirmer | undefined;
+  clock: Clock;
+  metrics?: RotationMetrics;
+  sleep?: Sleep;
+  /** Who rotates, in events and commits. */
+  actor?: string;
+  options?: Partial<RotationOptions>;
+  /** Extra git environment for registry commits (tests pin identities). */
+  gitEnv?: NodeJS.ProcessEnv;
+}
+
+export type RotationOutcome =
+  | { status: 'done' | 'rolled-back' | 'failed'; row: RotationRow }
+  /** A transient failure: the row waits for `not_before` and is picked up again by the next run. */
+  | { status: 'deferred'; row: RotationRow }
+  /** Another live worker holds the row. */
+  | { status: 'busy'; rotationId: string }
+  /** Shutdown asked: the step in flight finished, the lease was given back. */
+  | { status: 'interrupted'; row: RotationRow };
+
+export interface DriveOptions {
+  /** Wait out transient failures in-process instead of returning `deferred`. */
+  waitForRetries?: boolean;
+  signal?: AbortSignal;
+  /** Stops on entering this state without giving anything back, as a crash would (tests of resume). */
+  haltAt?: RotationState;
+}
+
+/** What one run knows beyond the journal: the secret of a key it minted itself, and which state it entered itself. */
+interface RunMemory {
+  entered?: RotationState;
+  created?: CreatedKey;
+  entry?: KeyEntry;
+}
+
+const MAX_RETRY_WAIT_MS = 60_000;
+
+export class KeyRotator {
+  readonly #deps: KeyRotatorDependencies;
+  readonly #options: RotationOptions;
+  readonly #owner = newLeaseOwner();
+  readonly #sleep: Sleep;
+  readonly #actor: string;
+
+  constructor(dependencies: KeyRotatorDependencies) {
+    this.#deps = dependencies;
+    this.#options = { ...DEFAULT_ROTATION_OPTIONS, ...dependencies.options };
+    this.#sleep = dependencies.sleep ?? realSleep;
+    this.#actor = dependencies.actor ?? 'system:rotation-controller';
+  }
+
+  get options(): Readonly<RotationOptions> {
+    return this.#options;
+  }
+
+  /** Records the intent to rotate `keyId`; returns the rotation already open for it when there is one. */
+  async plan(keyId: string, trigger: RotationTrigger, options: { notBefore?: Date } = {}): Promise<{ row: RotationRow; created: boolean }> {
+    const found = await this.#deps.writer.read(keyId);
+    if (!found) throw new NotFoundError('E_KEY_NOT_FOUND', `no registry entry with key_id "${keyId}"`);
+    const { entry } = found;
+    if (entry.status === 'revoked' || entry.status === 'retired') {
+      throw new RotationError('E_ROTATION_NOT_ACTIVE', `${keyId} is ${entry.status}: there is nothing to rotate`, { category: 'input' });
+    }
+    const providerName = entry.scope?.provider;
+    if (!providerName) throw new RotationError('E_ROTATION_NO_PROVIDER', `${keyId} has no scope.provider: cannot tell where to mint`, { category: 'input' });
+    const storage = entryStorageRef(entry);
+    if (!storage) throw new RotationError('E_ROTATION_NO_STORAGE', `${keyId} has no storage: nowhere to put the new key`, { category: 'input' });
+    const provider = this.#deps.providers(providerName);
+    if (provider.capabilities().manual || !provider.capabilities().create) {
+      throw new RotationError('E_ROTATION_MANUAL', `${providerName} has no issuance API: ${keyId} is rotated through a ticket`, { category: 'input' });
+    }
+    return this.#deps.journal.plan(
+      {
+        keyId,
+        provider: providerName,
+        ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+        trigger,
+        store: storage.store,
+        path: storage.path,
+        ...(entry.provider_key_id ? { oldProviderKeyId: entry.provider_key_id } : {}),
+        ...(options.notBefore ? { notBefore: options.notBefore } : {}),
+      },
+      {
+        type: 'rotation_started',
+        actor: this.#actor,
+        keyId,
+        data: { provider: providerName, trigger, ...(entry.provider_key_id ? { old_provider_key_id: entry.provider_key_id } : {}) },
+      },
+    );
+  }
+
+  /** Plans and drives a rotation of `keyId` to its end, waiting out transient failures. */
+  async rotate(keyId: string, trigger: RotationTrigger, options: DriveOptions = {}): Promise<RotationOutcome> {
+    const { row } = await this.plan(keyId, trigger);
+    return this.drive(row.rotation_id, { waitForRetries: true, ...options });
+  }
+
+  /** Drives every unfinished rotation in the journal (after a crash, or at daemon start). */
+  async resumeAll(options: DriveOptions = {}): Promise<RotationOutcome[]> {
+    const outcomes: RotationOutcome[] = [];
+    for (const row of await this.#deps.journal.unfinished()) {
+      if (options.signal?.aborted) break;
+      outcomes.push(await this.drive(row.rotation_id, options));
+    }
+    return outcomes;
+  }
+
+  /** Takes the row's lease and runs steps until it ends, is deferred, or shutdown is asked. */
+  async drive(rotationId: string, options: DriveOptions = {}): Promise<RotationOutcome> {
+    let row = await this.#deps.journal.claim(rotationId, this.#owner, this.#options.leaseMs);
+    if (!row) {
+      const current = await this.#deps.journal.get(rotationId);
+      if (current && TERMINAL_STATES.has(current.state)) return { status: current.state as 'done' | 'rolled-back' | 'failed', row: current };
+      return { status: 'busy', rotationId };
+    }
+    const memory: RunMemory = {};
+    try {
+      for (;;) {
+        if (TERMINAL_STATES.has(row.state)) return { status: row.state as 'done' | 'rolled-back' | 'failed', row };
+        if (options.haltAt === row.state) return { status: 'interrupted', row };
+        if (options.signal?.aborted) {
+          await this.#deps.journal.release(row.rotation_id, this.#owner);
+          return { status: 'interrupted', row };
+        }
+        const wait = row.not_before ? Date.parse(row.not_before) - this.#deps.clock().getTime() : 0;
+        if (wait > 0) {
+          if (!options.waitForRetries) {
+            await this.#deps.journal.release(row.rotation_id, this.#owner);
+            return { status: 'deferred', row };
+          }
+          await this.#sleep(Math.min(wait, MAX_RETRY_WAIT_MS));
+          continue;
+        }
+        try {
+          row = await this.#step(row, memory);
+        } catch (error) {
+          if (error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST') return { status: 'busy', rotationId };
+          row = await this.#onStepFailure(row, memory, error);
+        }
+      }
+    } catch (error) {
+      await this.#deps.journal.release(rotationId, this.#owner).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #step(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    switch (row.state) {
+      case 'planned':
+        return this.#checkRoomAndIntend(row, memory);
+      case 'minting':
+        return memory.entered === 'minting' ? this.#mint(row, memory) : this.#recoverMinting(row, memory);
+      case 'minted':
+        return memory.created ? this.#storePending(row, memory) : this.#recoverMinted(row, memory);
+      case 'stored':
+        return this.#awaitConsumers(row, memory);
+      case 'consumers-confirmed':
+        return this.#verify(row, memory);
+      case 'verified':
+        return this.#promote(row, memory);
+      case 'promoted':
+        return this.#revokeOld(row, memory);
+      case 'old-revoked':
+        return this.#updateRegistry(row, memory);
+      case 'registry-updated':
+        return this.#finish(row, memory);
+      case 'rolling-back':
+        return this.#rollBack(row, memory);
+      default:
+        throw new RotationError('E_ROTATION_STATE', `rotation ${row.rotation_id} is in an unknown state ${row.state}`);
+    }
+  }
+
+  // planned -> minting. A provider that caps keys per account (AWS IAM: 2) must have room for the new key: an
+  // inactive key other than the current one is deleted first; two live keys make the rotation refuse.
+  async #checkRoomAndIntend(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    await this.#entry(row, memory);
+    const provider = this.#deps.providers(row.provider);
+    const capabilities = provider.capabilities();
+    if (capabilities.maxKeysPerAccount && capabilities.list && row.account) {
+      const held = await this.#listLive(provider, row.account);
+      if (held.length >= capabilities.maxKeysPerAccount) {
+        const spare = held.find((key) => key.providerKeyId !== row.old_provider_key_id && key.status !== 'active');
+        if (spare) {
+          await provider.revoke({ providerKeyId: spare.providerKeyId, account: row.account });
+          await this.#deps.journal.advance(row, row.state, {}, this.#lease({
+            type: 'rotation.inactive_key_deleted',
+            actor: this.#actor,
+            keyId: row.key_id,
+            data: { provider: row.provider, provider_key_id: spare.providerKeyId, reason: `room for the new key (limit ${capabilities.maxKeysPerAccount})` },
+          }));
+        }
+        if (!spare || held.length - 1 >= capabilities.maxKeysPerAccount) {
+          throw new RotationStepError(
+            'rollback',
+            'key_limit',
+            `${row.provider} account ${row.account} already holds ${held.length} live keys (limit ${capabilities.maxKeysPerAccount}): delete one that is not ${row.old_provider_key_id ?? 'current'} and rotate again`,
+          );
+        }
+      }
+    }
+    return this.#advance(row, memory, 'minting', {});
+  }
+
+  // minting (entered by this run) -> minted: the create call, and its answer recorded at once.
+  async #mint(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const entry = await this.#entry(row, memory);
+    const provider = this.#deps.providers(row.provider);
+    const { provider: _provider, account_id: _account, permissions, ...scopeOptions } = entry.scope ?? { provider: row.provider };
+    const expiresAt = entryLifetimeFrom(entry, this.#deps.clock());
+    const created = await provider.create({
+      name: row.new_key_name,
+      ...(row.account ? { account: row.account } : {}),
+      ...(permissions ? { permissions } : {}),
+      ...(expiresAt ? { expiresAt } : {}),
+      options: scopeOptions,
+    });
+    memory.created = created;
+    return this.#advance(row, memory, 'minted', { new_provider_key_id: created.providerKeyId });
+  }
+
+  // minted (this run holds the secret) -> stored: the secret goes to its store as `pending`, under a token that
+  // makes a repeated write return the same version.
+  async #storePending(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const created = memory.created!;
+    const store = this.#deps.stores(row.store);
+    let attempt = 0;
+    for (;;) {
+      try {
+        const version = await store.put(row.path, created.secret, {
+          stage: 'pending',
+          metadata: { key_id: row.key_id, provider: row.provider, provider_key_id: created.providerKeyId, rotation_id: row.rotation_id },
+          idempotencyToken: `rotation-${row.rotation_id}`,
+        });
+        const fingerprint = fingerprintSecret(created.secret, this.#deps.fingerprintKey);
+        memory.created = undefined;
+        return this.#advance(row, memory, 'stored', { new_version_id: version.versionId, fingerprint });
+      } catch (error) {
+        // The secret exists only in this process: keep trying here rather than defer, then give the key up.
+        attempt += 1;
+        if (!isTransient(error) || attempt >= 4) {
+          throw new RotationStepError('rollback', 'store_failed', `the new key could not be stored at ${row.store}:${row.path}: ${messageOf(error)}`, error);
+        }
+        await this.#sleep(this.#backoff(attempt));
+      }
+    }
+  }
+
+  // minting found on resume (or after a failed create): did the create happen? The store is asked first (the key
+  // may have been stored just before the crash), then the provider, by the rotation's unique key name.
+  async #recoverMinting(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const stored = await this.#ourStoredVersion(row);
+    if (stored) return this.#advance(row, memory, 'stored', stored);
+    const orphans = await this.#revokeOrphans(row);
+    memory.entered = 'minting';
+    return this.#deps.journal.advance(row, 'minting', { attempts: row.attempts + (orphans.length ? 1 : 0) }, this.#lease(orphans.length ? this.#orphanEvent(row, orphans, 'its answer was lost before it was recorded') : undefined));
+  }
+
+  // minted found on resume: the secret was in the crashed process's memory. Stored already, or lost for good —
+  // then the key is revoked (no one can hold its secret) and minting starts again.
+  async #recoverMinted(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const stored = await this.#ourStoredVersion(row);
+    if (stored) return this.#advance(row, memory, 'stored', stored);
+    const lost = row.new_provider_key_id!;
+    await this.#revokeQuietly(row.provider, { providerKeyId: lost, ...(row.account ? { account: row.account } : {}) });
+    const next = await this.#deps.journal.advance(row, 'minting', { new_provider_key_id: null, attempts: row.attempts + 1 }, this.#lease(this.#orphanEvent(row, [lost], 'its secret was lost before it was stored')));
+    memory.entered = 'minting';
+    return next;
+  }
+
+  // stored -> consumers-confirmed: every consumer reports the new version (or its grace period passes).
+  async #awaitConsumers(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const entry = await this.#entry(row, memory);
+    const expected = this.#expected(row);
+    const failure = await this.#confirmAll(consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }), expected, Date.parse(row.state_entered_at));
+    if (failure) throw new RotationStepError('rollback', failure.reason, failure.detail);
+    return this.#advance(row, memory, 'consumers-confirmed', {});
+  }
+
+  // consumers-confirmed -> verified: the provider's identify-self call with the new key, then each consumer's own
+  // code path where the registry names a check.
+  async #verify(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const pending = await this.#deps.stores(row.store).get(row.path, 'pending');
+    if (!pending || pending.metadata.rotation_id !== row.rotation_id) {
+      throw new RotationStepError('rollback', 'pending_lost', `the pending version at ${row.store}:${row.path} is no longer this rotation's`);
+    }
+    const provider = this.#deps.providers(row.provider);
+    if (provider.capabilities().verify) {
+      const result = await provider.verify(pending.value, { providerKeyId: row.new_provider_key_id!, ...(row.account ? { account: row.account } : {}) });
+      if (!result.valid) throw new RotationStepError('rollback', 'verification_failed', `${row.provider} refused the new key: ${result.reason ?? 'no reason given'}`);
+    }
+    const entry = await this.#entry(row, memory);
+    const expected = this.#expected(row);
+    for (const probe of consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds })) {
+      const confirmer = this.#deps.confirmers(probe.kind);
+      if (!confirmer?.exercise) continue;
+      const result = await confirmer.exercise(probe, expected);
+      if (result.state !== 'confirmed') throw new RotationStepError('rollback', 'consumer_check_failed', result.detail);
+    }
+    return this.#advance(row, memory, 'verified', {});
+  }
+
+  // verified -> promoted: pending becomes current, the old version previous. A promote that happened before a
+  // crash is recognised by the current version's rotation id.
+  async #promote(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const store = this.#deps.stores(row.store);
+    const current = await store.get(row.path, 'current');
+    if (current?.metadata.rotation_id !== row.rotation_id) {
+      const pending = await store.versions(row.path).then((versions) => versions.find((version) => version.stages.includes('pending')));
+      if (pending?.metadata.rotation_id !== row.rotation_id) {
+        throw new RotationStepError('rollback', 'pending_lost', `the pending version at ${row.store}:${row.path} is no longer this rotation's`);
+      }
+      await store.promote(row.path);
+    }
+    return this.#advance(row, memory, 'promoted', {});
+  }
+
+  // promoted -> old-revoked. Consumers confirmed the new version before promotion, so none still needs the old one.
+  async #revokeOld(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const old = row.old_provider_key_id;
+    if (old && old !== row.new_provider_key_id) {
+      await this.#revokeQuietly(row.provider, { providerKeyId: old, ...(row.account ? { account: row.account } : {}) });
+    }
+    return this.#advance(row, memory, 'old-revoked', {});
+  }
+
+  async #updateRegistry(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    await recordRotationInRegistry(
+      this.#deps.writer,
+      this.#deps.registryRoot,
+      {
+        keyId: row.key_id,
+        rotationId: row.rotation_id,
+        providerKeyId: row.new_provider_key_id!,
+        fingerprint: row.fingerprint!,
+        rotatedAt: new Date(row.state_entered_at),
+        actor: this.#actor,
+        trigger: row.trigger,
+      },
+      this.#deps.gitEnv,
+    );
+    return this.#advance(row, memory, 'registry-updated', {});
+  }
+
+  async #finish(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const done = await this.#advance(row, memory, 'done', { failure: null }, {
+      type: 'rotated',
+      actor: this.#actor,
+      keyId: row.key_id,
+      data: {
+        provider: row.provider,
+        trigger: row.trigger,
+        ...(row.old_provider_key_id ? { old_provider_key_id: row.old_provider_key_id } : {}),
+        new_provider_key_id: row.new_provider_key_id,
+        store: row.store,
+        path: row.path,
+        version_id: row.new_version_id,
+      },
+    });
+    this.#deps.metrics?.success.inc({ provider: row.provider });
+    return done;
+  }
+
+  // rolling-back -> rolled-back: the pending version goes, consumers that loaded it are seen back on the current
+  // one, and only then is the new key revoked (a key a consumer still reports using is never revoked).
+  async #rollBack(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
+    const store = this.#deps.stores(row.store);
+    const current = await store.get(row.path, 'current');
+    if (current?.metadata.rotation_id === row.rotation_id) {
+      // Promoted after all (a crash between promote and its journal write): finishing is the safe direction.
+      return this.#deps.journal.advance(row, 'promoted', { rollback_reason: null }, this.#lease());
+    }
+    const pending = await store.versions(row.path).then((versions) => versions.find((version) => version.stages.includes('pending')));
+    if (pending?.metadata.rotation_id === row.rotation_id) await store.discardPending(row.path);
+    if (row.new_version_id && current) {
+      const entry = await this.#entry(row, memory).catch(() => undefined);
+      const probes = entry ? consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }) : [];
+      const back: ExpectedKeyVersion = {
+        keyId: row.key_id,
+        rotationId: row.rotation_id,
+        versionId: current.versionId,
+        providerKeyId: current.metadata.provider_key_id ?? row.old_provider_key_id ?? '',
+        fingerprint: fingerprintSecret(current.value, this.#deps.fingerprintKey),
+        storedAt: new Date(row.state_entered_at),
+      };
+      const stuck = await this.#confirmAll(probes.filter((probe) => probe.kind !== 'grace'), back, Date.parse(row.state_entered_at));
+      if (stuck) {
+        return this.#fail(row, 'consumer_on_new_key', `rolled back, but the new key ${row.new_provider_key_id} is left unrevoked: ${stuck.detail}`);
+      }
+    }
+    const revoked: string[] = [];
+    if (row.new_provider_key_id) {
+      await this.#revokeQuietly(row.provider, { providerKeyId: row.new_provider_key_id, ...(row.account ? { account: row.account } : {}) });
+      revoked.push(row.new_provider_key_id);
+    }
+    revoked.push(...(await this.#revokeOrphans(row)));
+    const reason = row.rollback_reason ?? 'unknown';
+    const rolledBack = await this.#advance(row, memory, 'rolled-back', {}, {
+      type: 'rolled_back',
+      actor: this.#actor,
+      keyId: row.key_id,
+      data: { provider: row.provider, trigger: row.trigger, reason, failure: row.failure ?? '', revoked_new_keys: revoked },
+    });
+    this.#deps.metrics?.rolledBack.inc({ reason });
+    this.#deps.metrics?.failure.inc({ reason });
+    return rolledBack;
+  }
+
+  async #onStepFailure(row: RotationRow, memory: RunMemory, error: unknown): Promise<RotationRow> {
+    memory.created = undefined;
+    const failure = messageOf(error);
+    const kind = error instanceof RotationStepError ? error.kind : isTransient(error) ? 'transient' : ROLLBACK_STATES.has(row.state) ? 'rollback' : 'transient';
+    const reason = error instanceof RotationStepError ? error.reason : reasonOf(error, row.state);
+    if (kind === 'fatal') return this.#fail(row, reason, failure);
+    if (kind === 'rollback' && row.state !== 'rolling-back') {
+      return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure }, this.#lease());
+    }
+    // Transient: wait (Retry-After when the provider gave one) and try the same step again, a bounded number of times.
+    const attempts = row.attempts + 1;
+    if (attempts > this.#options.maxAttempts) {
+      if (ROLLBACK_STATES.has(row.state)) {
+        return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure, attempts }, this.#lease());
+      }
+      return this.#fail(row, reason, `gave up after ${attempts - 1} attempts: ${failure}`);
+    }
+    const retryAfterMs = error instanceof ProviderError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+    const waitMs = Math.max(retryAfterMs, this.#backoff(attempts));
+    const notBefore = new Date(this.#deps.clock().getTime() + waitMs).toISOString();
+    if (row.state === 'minting') memory.entered = undefined; // the create may have happened: search before minting again
+    return this.#deps.journal.advance(row, row.state, { attempts, not_before: notBefore, failure }, this.#lease());
+  }
+
+  async #fail(row: RotationRow, reason: string, failure: string): Promise<RotationRow> {
+    const failed = await this.#deps.journal.advance(row, 'failed', { failure, rollback_reason: reason }, this.#lease({
+      type: 'rotation_failed',
+      actor: this.#actor,
+      keyId: row.key_id,
+      data: { provider: row.provider, trigger: row.trigger, reason, failure, state: row.state, ...(row.new_provider_key_id ? { new_provider_key_id: row.new_provider_key_id } : {}) },
+    }));
+    this.#deps.metrics?.failure.inc({ reason });
+    return failed;
+  }
+
+  /** Polls until every probe confirms; returns the first failure, or a timeout, or undefined when all confirmed. */
+  async #confirmAll(probes: ConsumerProbe[], expected: ExpectedKeyVersion, sinceMs: number): Promise<{ reason: string; detail: string } | undefined> {
+    const deadline = sinceMs + this.#options.confirmTimeoutMs;
+    let waiting = probes;
+    for (;;) {
+      const still: ConsumerProbe[] = [];
+      const details: string[] = [];
+      for (const probe of waiting) {
+        const confirmer = this.#deps.confirmers(probe.kind);
+        if (!confirmer) return { reason: 'consumer_probe_unknown', detail: `${probe.name}: unknown probe kind "${probe.kind}"` };
+        const status = await confirmer.check(probe, expected);
+        if (status.state === 'failed') return { reason: 'consumer_failed', detail: status.detail };
+        if (status.state === 'waiting') {
+          still.push(probe);
+          details.push(status.detail);
+        }
+      }
+      if (still.length === 0) return undefined;
+      const left = deadline - this.#deps.clock().getTime();
+      if (left <= 0) return { reason: 'consumers_not_confirmed', detail: `not confirmed within ${Math.round(this.#options.confirmTimeoutMs / 1000)}s: ${details.join('; ')}` };
+      waiting = still;
+      await this.#sleep(Math.min(this.#options.confirmPollMs, left));
+    }
+  }
+
+  #expected(row: RotationRow): ExpectedKeyVersion {
+    return {
+      keyId: row.key_id,
+      rotationId: row.rotation_id,
+      versionId: row.new_version_id!,
+      providerKeyId: row.new_provider_key_id!,
+      fingerprint: row.fingerprint!,
+      storedAt: new Date(row.state_entered_at),
+    };
+  }
+
+  async #ourStoredVersion(row: RotationRow): Promise<{ new_provider_key_id: string; new_version_id: string; fingerprint: string } | undefined> {
+    const store = this.#deps.stores(row.store);
+    const pending = await store.get(row.path, 'pending');
+    if (!pending || pending.metadata.rotation_id !== row.rotation_id) return undefined;
+    return {
+      new_provider_key_id: pending.metadata.provider_key_id!,
+      new_version_id: pending.versionId,
+      fingerprint: fingerprintSecret(pending.value, this.#deps.fingerprintKey),
+    };
+  }
+
+  /**
+   * Keys at the provider minted under this rotation's name and not recorded: their secret never reached the store,
+   * so no one can use them; they are revoked. Providers that do not list names (AWS) are matched by being live,
+   * newer than the rotation and neither the old key nor the one recorded.
+   */
+  async #revokeOrphans(row: RotationRow): Promise<string[]> {
+    const provider = this.#deps.providers(row.provider);
+    if (!provider.capabilities().list) return [];
+    const since = Date.parse(row.created_at) - 60_000;
+    const orphans: string[] = [];
+    for (const key of await this.#listLive(provider, row.account ?? undefined)) {
+      if (key.providerKeyId === row.old_provider_key_id || key.providerKeyId === row.new_provider_key_id) continue;
+      const named = key.name !== undefined;
+      const ours = named ? key.name === row.new_key_name : !!row.account && (key.createdAt?.getTime() ?? 0) >= since;
+      if (!ours) continue;
+      await this.#revokeQuietly(row.provider, { providerKeyId: key.providerKeyId, ...(row.account ? { account: row.account } : {}) });
+      orphans.push(key.providerKeyId);
+    }
+    return orphans;
+  }
+
+  async #listLive(provider: Provider, account: string | undefined) {
+    const keys = [];
+    for await (const key of provider.list(account ? { account } : {})) if (key.status !== 'revoked' && key.status !== 'expired') keys.push(key);
+    return keys;
+  }
+
+  async #revokeQuietly(providerName: string, ref: ProviderKeyRef): Promise<void> {
+    try {
+      await this.#deps.providers(providerName).revoke(ref);
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
+      throw error;
+    }
+  }
+
+  #orphanEvent(row: RotationRow, keys: string[], why: string): AppendEventInput {
+    return { type: 'rotation.orphan_revoked', actor: this.#actor, keyId: row.key_id, data: { provider: row.provider, provider_key_ids: keys, why } };
+  }
+
+  async #entry(row: RotationRow, memory: RunMemory): Promise<KeyEntry> {
+    if (memory.entry) return memory.entry;
+    const found = await this.#deps.writer.read(row.key_id);
+    if (!found) throw new RotationStepError(ROLLBACK_STATES.has(row.state) ? 'rollback' : 'fatal', 'key_missing', `${row.key_id} is no longer in the registry`);
+    memory.entry = found.entry;
+    return found.entry;
+  }
+
+  async #advance(row: RotationRow, memory: RunMemory, to: RotationState, fields: Parameters<RotationJournal['advance']>[2], event?: AppendEventInput): Promise<RotationRow> {
+    const next = await this.#deps.journal.advance(row, to, { not_before: null, ...fields }, this.#lease(event));
+    memory.entered = to;
+    return next;
+  }
+
+  #lease(event?: AppendEventInput) {
+    return { owner: this.#owner, leaseMs: this.#options.leaseMs, ...(event ? { event } : {}) };
+  }
+
+  #backoff(attempt: number): number {
+    const step = Math.min(MAX_RETRY_WAIT_MS, this.#options.retryBaseMs * 2 ** (attempt - 1));
+    return Math.round(step / 2 + Math.random() * (step / 2));
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof RotationStepError) return error.kind === 'transient';
+  if (error instanceof ProviderError || error instanceof SecretStoreError) return error.retryable;
+  if (error instanceof KeyledgerError) return error.category === 'external' && /SQLITE_BUSY|ECONNRE|timeout/i.test(error.message);
+  return false;
+}
+
+function reasonOf(error: unknown, state: RotationState): string {
+  if (error instanceof ProviderError) {
+    if (error.code === 'E_PROVIDER_RATE_LIMITED') return 'rate_limited';
+    if (error.code === 'E_PROVIDER_LIMIT_EXCEEDED') return 'key_limit';
+    if (error.code === 'E_PROVIDER_UNAVAILABLE' || error.code === 'E_PROVIDER_TIMEOUT') return 'provider_unavailable';
+    return `provider_error_at_${state.replace(/-/g, '_')}`;
+  }
+  if (error instanceof SecretStoreError) return 'store_error';
+  return `error_at_${state.replace(/-/g, '_')}`;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The new key lives as long as the old one was meant to, counted from now (expiration - created_at). */
+function entryLifetimeFrom(entry: KeyEntry, now: Date): Date | undefined {
+  if (!entry.expiration || !entry.created_at) return undefined;
+  const lifetime = Date.parse(entry.expiration) - Date.parse(entry.created_at);
+  return Number.isFinite(lifetime) && lifetime > 0 ? new Date(now.getTime() + lifetime) : undefined;
+}
