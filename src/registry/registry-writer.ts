@@ -6,6 +6,7 @@ import { join, relative, sep } from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
 import { runGit } from '../git/git-command.js';
+import { readHeadCommit } from '../git/git-head.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { analyzeEntryText } from './entry-analysis.js';
 import { KEY_ENTRY_FIELD_ORDER, type KeyEntry, type KeyEntryInput } from './key-entry-schema.js';
@@ -48,7 +49,12 @@ export class RegistryInvalidEntryError extends KeyledgerError {
 export class RegistryWriter {
   readonly #options: RegistryWriterOptions;
   #gitRoot: string | undefined;
+  #gitDir: string | undefined;
+  #commonDir: string | undefined;
   #identityArgs: string[] | undefined;
+  /** key_id -> file, valid as of the commit `#indexHead`; rebuilt when another writer has committed since. */
+  #index: Map<string, string> | undefined;
+  #indexHead: string | undefined;
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
@@ -158,8 +164,30 @@ export class RegistryWriter {
     const conventional = defaultEntryFile(keyId);
     const text = await readFile(join(this.#options.root, conventional), 'utf8').catch(() => undefined);
     if (text !== undefined && analyzeEntryText(conventional, text).keyId === keyId) return conventional;
-    const loaded = await loadRegistry({ root: this.#options.root, config: this.#options.config, applyPolicy: false, includeEntries: false });
-    return loaded.keyIds.get(keyId);
+    // Elsewhere: an index of the whole registry, built once and kept while this writer is the only one
+    // committing; a commit by anyone else (another process, a person) makes it rebuild.
+    const head = await this.#head().catch(() => undefined);
+    if (!this.#index || head !== this.#indexHead) {
+      const loaded = await loadRegistry({ root: this.#options.root, config: this.#options.config, applyPolicy: false, includeEntries: false });
+      this.#index = loaded.keyIds;
+      this.#indexHead = head;
+    }
+    const file = this.#index.get(keyId);
+    if (file === undefined) return undefined;
+    // The file may have changed without a commit: trust it only if it still holds that key_id.
+    const current = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+    return current !== undefined && analyzeEntryText(file, current).keyId === keyId ? file : undefined;
+  }
+
+  /** Keeps the index in step with this writer's own commits, so they do not force a rebuild. */
+  #noteCommit(previousHead: string | undefined, head: string, keyId: string, file: string | undefined): void {
+    if (!this.#index || this.#indexHead !== previousHead) {
+      this.#index = undefined;
+      return;
+    }
+    if (file === undefined) this.#index.delete(keyId);
+    else this.#index.set(keyId, file);
+    this.#indexHead = head;
   }
 
   async #requireFile(keyId: string): Promise<string> {
@@ -181,6 +209,7 @@ export class RegistryWriter {
       email: this.#options.config.git.author_email,
     };
     const message = `keyledger: ${action} ${keyId}${body ? `\n\n${body}` : ''}`;
+    const previousHead = this.#indexHead;
     try {
       await this.#git(action === 'delete' ? ['rm', '--cached', '--quiet', '--', repoPath] : ['add', '--', repoPath]);
       await this.#git([...(await this.#identity()), 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-m', message, '--', repoPath]);
@@ -192,11 +221,14 @@ export class RegistryWriter {
         cause: error,
       });
     }
-    return this.#head();
+    const head = await this.#head();
+    this.#noteCommit(previousHead, head, keyId, action === 'delete' ? undefined : file);
+    return head;
   }
 
   async #head(): Promise<string> {
-    return (await this.#git(['rev-parse', 'HEAD'])).trim();
+    await this.#gitDirectory();
+    return (await readHeadCommit(this.#gitDir!, this.#commonDir!)) ?? (await this.#git(['rev-parse', 'HEAD'])).trim();
   }
 
   /** When git has no identity configured (CI machines), commit as the configured author rather than fail. */
@@ -212,9 +244,17 @@ export class RegistryWriter {
   }
 
   async #gitDirectory(): Promise<string> {
-    const gitDir = (await this.#git(['rev-parse', '--absolute-git-dir'])).trim();
-    this.#gitRoot ??= (await this.#git(['rev-parse', '--show-toplevel'])).trim();
-    return gitDir;
+    if (!this.#gitDir) {
+      const [gitDir, gitRoot, commonDir] = (
+        await this.#git(['rev-parse', '--path-format=absolute', '--absolute-git-dir', '--show-toplevel', '--git-common-dir'])
+      )
+        .trim()
+        .split('\n');
+      this.#gitDir = gitDir!;
+      this.#gitRoot = gitRoot!;
+      this.#commonDir = commonDir!;
+    }
+    return this.#gitDir;
   }
 
   #repoPath(file: string): string {
