@@ -119,7 +119,7 @@ export class AwsIamProvider implements Provider {
           if (!(error instanceof ProviderError) || error.code !== 'E_PROVIDER_AUTH') throw error;
           // A key minted moments ago may not have reached STS yet (IAM is eventually consistent): wait, within a bound.
           const withinWindow = createdAt !== undefined && Date.now() - createdAt < this.#options.consistencyTimeoutMs;
-          if (!withinWindow) return { valid: false, reason: error.message, ...(error.providerCode ? {} : {}) };
+          if (!withinWindow) return { valid: false, reason: error.message };
           await sleep(backoffDelayMs(attempt, this.#options.retry, this.#context.random));
         }
       }

@@ -331,10 +331,12 @@ export class GithubSandbox implements SandboxProvider {
     const headers: Record<string, string> = {};
     const links: string[] = [];
     const last = Math.max(1, Math.ceil(items.length / perPage));
+    // Absolute URLs, as GitHub writes them.
+    const base = `http://${request.headers.host ?? '127.0.0.1'}${path}`;
     if (page < last) {
       links.push(
-        `<${path}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
-        `<${path}?per_page=${perPage}&page=${last}>; rel="last"`,
+        `<${base}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
+        `<${base}?per_page=${perPage}&page=${last}>; rel="last"`,
       );
     }
     if (links.length) headers.link = links.join(', ');
