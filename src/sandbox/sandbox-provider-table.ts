@@ -7,7 +7,6 @@ import type { Organisation } from './org/org-model.js';
 import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
-import type { SandboxSeed } from './sandbox-seed.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -18,7 +17,7 @@ export interface SandboxBuildContext {
 }
 
 export interface BuiltSandbox {
-  provider: SandboxProvider & { load?(seed: SandboxSeed): void };
+  provider: SandboxProvider;
   /** Options for `createProvider(name, options)` that point the adapter at this sandbox, credentials included. */
   adapterOptions(url: string): Record<string, unknown>;
 }

@@ -13,6 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { TokenBucket } from '../providers/http/token-bucket.js';
 import type { RateLimit } from '../providers/provider.js';
 import { type SandboxFault, SandboxFaultTable, sandboxFaultSchema } from './sandbox-faults.js';
+import type { SandboxSeed } from './sandbox-seed.js';
 
 /** Every control route lives under this prefix, far from any provider's own paths. */
 export const CONTROL_PREFIX = '/__sandbox';
@@ -57,6 +58,8 @@ export interface SandboxProvider {
   callerSecret(request: SandboxRequest): string | undefined;
   /** Provider-specific control routes under `${CONTROL_PREFIX}/` (plant a token, set a delay...). */
   control?(request: SandboxRequest, subpath: string): SandboxAnswer | Promise<SandboxAnswer> | undefined;
+  /** Loads an organisation's keys (with their secrets) and people; keys of other providers are ignored. */
+  load?(seed: SandboxSeed): void;
   /** The audit log in the provider's own record format. */
   auditLog(): unknown;
   /** What the sandbox holds, for tests to compare against (secrets omitted). */

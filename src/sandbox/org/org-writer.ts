@@ -28,7 +28,8 @@ export function registryEntryFor(key: OrgKey, now: string): KeyEntryInput {
     ...(key.registryOwnerTeam ? { owner_team: key.registryOwnerTeam } : {}),
     ...(key.registryOwnerIndividual ? { owner_individual: key.registryOwnerIndividual } : {}),
     created_at: key.createdAt,
-    expiration: key.expiresAt ?? new Date(created + 365 * DAY_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    // What the organisation declared (a year, the article's policy), not the provider's own expiry of the key.
+    expiration: new Date(created + 365 * DAY_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     last_rotated: key.createdAt,
     status: 'active',
     provider_key_id: key.providerKeyId,
