@@ -56,6 +56,11 @@ export interface SandboxProvider {
   failure(status: number, echo?: string): SandboxAnswer;
   /** The credential a request carries (its token or secret), for echo faults. */
   callerSecret(request: SandboxRequest): string | undefined;
+  /**
+   * Whose budget a request spends: GitHub and GitLab limit per token or user, AWS per account. Requests with the
+   * same answer share one bucket; without this method all requests do.
+   */
+  rateLimitKey?(request: SandboxRequest): string;
   /** Provider-specific control routes under `${CONTROL_PREFIX}/` (plant a token, set a delay...). */
   control?(request: SandboxRequest, subpath: string): SandboxAnswer | Promise<SandboxAnswer> | undefined;
   /** Loads an organisation's keys (with their secrets) and people; keys of other providers are ignored. */
@@ -82,14 +87,15 @@ export class SandboxServer {
   readonly #server: Server;
   readonly #host: string;
   readonly #port: number;
-  #bucket: TokenBucket | null;
+  #limit: RateLimit | null;
+  readonly #buckets = new Map<string, TokenBucket>();
   #url: string | undefined;
 
   constructor(provider: SandboxProvider, options: SandboxServerOptions = {}) {
     this.provider = provider;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
-    this.#bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : null;
+    this.#limit = options.rateLimit ?? null;
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch((error: unknown) => {
         if (!res.headersSent) {
@@ -131,7 +137,19 @@ export class SandboxServer {
   }
 
   setRateLimit(limit: RateLimit | null): void {
-    this.#bucket = limit ? new TokenBucket(limit) : null;
+    this.#limit = limit;
+    this.#buckets.clear();
+  }
+
+  #bucketFor(request: SandboxRequest): TokenBucket | null {
+    if (!this.#limit) return null;
+    const key = this.provider.rateLimitKey?.(request) ?? 'all';
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new TokenBucket(this.#limit);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket;
   }
 
   /** Requests seen per operation since start (faulted ones included). */
@@ -166,8 +184,9 @@ export class SandboxServer {
       const handled = await this.#applyFault(fault, request, req, res);
       if (handled) return;
     }
-    if (this.#bucket && !this.#bucket.tryAcquire()) {
-      const seconds = Math.max(1, Math.ceil(this.#bucket.waitTimeMs() / 1000));
+    const bucket = this.#bucketFor(request);
+    if (bucket && !bucket.tryAcquire()) {
+      const seconds = Math.max(1, Math.ceil(bucket.waitTimeMs() / 1000));
       send(res, this.provider.rateLimited(String(seconds)));
       return;
     }

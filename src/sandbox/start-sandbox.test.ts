@@ -121,6 +121,12 @@ describe('startSandbox', () => {
     expect(second.statusCode).toBe(429);
     expect(Number(second.headers['retry-after'])).toBeGreaterThan(0);
     expect(await second.body.text()).toBe('Retry later\n');
+    // Budgets are per token: another caller still has its own.
+    const other = await request(`${sandbox.urls.gitlab}/api/v4/personal_access_tokens/self`, {
+      headers: { 'private-token': 'glpat-someoneelse0000000' },
+    });
+    expect(other.statusCode).toBe(401);
+    await other.body.text();
     await control.setRateLimit(null);
   });
 });

@@ -2,6 +2,7 @@
 // fine-grained PAT grants (list with token_last_used_at, revoke), and verify through `GET /user`. PATs cannot be
 // created by API (capabilities().kinds says so): rotating one is a ticket for its owner.
 import { SecretValue } from '../../secrets/secret-value.js';
+import { ConcurrencyLimiter } from '../http/concurrency-limiter.js';
 import {
   type HttpAnswer,
   headerText,
@@ -93,6 +94,7 @@ export class GithubProvider implements Provider {
         retry: this.#options.retry,
         parseError: parseGithubError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
+        ...(limit?.concurrency ? { concurrency: new ConcurrencyLimiter(limit.concurrency) } : {}),
         headers: () => ({
           accept: 'application/vnd.github+json',
           'x-github-api-version': GITHUB_API_VERSION,

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
-import { type GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
 import { GITLAB_TOKEN_PATTERN } from '../../sandbox/providers/gitlab/gitlab-key-format.js';
+import { type GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';

@@ -4,6 +4,7 @@
 import { Agent, type Dispatcher, request } from 'undici';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
+import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from './retry-policy.js';
 import { redactSecrets } from './secret-redaction.js';
 import type { TokenBucket } from './token-bucket.js';
@@ -35,6 +36,8 @@ export interface ProviderHttpClientOptions {
   retry: RetryOptions;
   parseError: ProviderErrorParser;
   rateLimiter?: TokenBucket;
+  /** Caps calls in flight, when the provider documents a concurrency limit. */
+  concurrency?: ConcurrencyLimiter;
   /** Headers on every call (authentication, API version, user agent). */
   headers?: () => Record<string, string>;
   /** Credentials of the adapter itself, always cut out of error texts. */
@@ -73,7 +76,9 @@ export class ProviderHttpClient {
   /** Sends a call with pacing and retries; returns the answer or throws a ProviderError. */
   async send(call: HttpCall): Promise<HttpAnswer> {
     const idempotent = call.idempotent ?? (call.method === 'GET' || call.method === 'PUT' || call.method === 'DELETE');
-    return withRetry(() => this.#sendOnce(call), { ...this.#options.retry, idempotent }, this.#retryContext);
+    const attempt = () => this.#sendOnce(call);
+    const limited = this.#options.concurrency ? () => this.#options.concurrency!.run(attempt) : attempt;
+    return withRetry(limited, { ...this.#options.retry, idempotent }, this.#retryContext);
   }
 
   /** Sends a GET for each page, following `Link: <...>; rel="next"` (GitHub, GitLab) until there is none. */

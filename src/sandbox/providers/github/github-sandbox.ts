@@ -236,6 +236,11 @@ export class GithubSandbox implements SandboxProvider {
     return bearer(request);
   }
 
+  /** Limits are per token (GitHub: per user or installation; GitLab: per user), anonymous calls per address. */
+  rateLimitKey(request: SandboxRequest): string {
+    return bearer(request) ?? request.remoteAddress;
+  }
+
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
     if (request.method === 'POST' && subpath === 'tokens') {
       const input = JSON.parse(request.text || '{}') as {

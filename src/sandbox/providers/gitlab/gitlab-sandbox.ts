@@ -226,6 +226,11 @@ export class GitlabSandbox implements SandboxProvider {
     return tokenOf(request);
   }
 
+  /** Limits are per token (GitHub: per user or installation; GitLab: per user), anonymous calls per address. */
+  rateLimitKey(request: SandboxRequest): string {
+    return tokenOf(request) ?? request.remoteAddress;
+  }
+
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
     if (request.method === 'GET' && subpath === 'admin-token') return { status: 200, body: { token: this.adminToken } };
     return undefined;
