@@ -1,0 +1,204 @@
+// Runs many rotations at once under the providers' limits (issue 5 part 5): one queue per provider, worked by as
+// many rotations in flight as it tolerates, started no faster than its request budget allows for the calls a
+// rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
+// rotation across hours"). Keys of providers without an issuance API get a ticket instead.
+import { TokenBucket } from '../../providers/http/token-bucket.js';
+import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
+import type { Provider } from '../../providers/provider.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { KeyRotator, RotationOutcome } from './key-rotator.js';
+import type { DueKey } from './rotation-due.js';
+import type { RotationMetrics } from './rotation-metrics.js';
+
+/** Opens (or finds) the rotation ticket of a key that cannot be rotated by API. */
+export interface ManualRotationDesk {
+  ensureTicket(due: DueKey): Promise<{ created: boolean; id: string; url?: string }>;
+}
+
+export interface RotationSchedulerDependencies {
+  rotator: KeyRotator;
+  providers: (name: string) => Provider;
+  /** True when the configuration marks this provider manual (its adapter may not even exist). */
+  isManual?: (provider: string) => boolean;
+  tickets?: ManualRotationDesk;
+  clock: Clock;
+  sleep?: Sleep;
+  metrics?: RotationMetrics;
+}
+
+export interface ScheduleOptions {
+  /** Spread the starts of each provider's rotations evenly over this many milliseconds (0: as fast as allowed). */
+  windowMs?: number;
+  /** Rotations in flight per provider when the provider does not say (default 16). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Called after each rotation ends or is deferred (progress output). */
+  onOutcome?: (keyId: string, outcome: RotationOutcome | { status: 'error'; error: string }) => void;
+}
+
+export interface ScheduleReport {
+  planned: number;
+  done: number;
+  rolledBack: number;
+  failed: number;
+  /** Still waiting for a retry when the run stopped (picked up by the next run or `--resume`). */
+  deferred: number;
+  busy: number;
+  errors: Array<{ keyId: string; error: string }>;
+  tickets: { opened: number; existing: number; failed: number };
+  seconds: number;
+  byProvider: Record<string, { keys: number; done: number; requestsPerRotation: number; rotationsPerSecond: number }>;
+}
+
+interface QueueItem {
+  due: DueKey;
+  rotationId?: string;
+  notBefore: number;
+}
+
+/** Provider calls one rotation makes: create, verify, revoke (+ list where keys per account are capped; AWS revoke is two calls). */
+export function requestsPerRotation(provider: Provider): number {
+  const capabilities = provider.capabilities();
+  let calls = 3;
+  if (capabilities.maxKeysPerAccount && capabilities.list) calls += 1;
+  if (provider.name === 'aws-iam') calls += 1;
+  return calls;
+}
+
+export class RotationScheduler {
+  readonly #deps: RotationSchedulerDependencies;
+  readonly #sleep: Sleep;
+
+  constructor(dependencies: RotationSchedulerDependencies) {
+    this.#deps = dependencies;
+    this.#sleep = dependencies.sleep ?? realSleep;
+  }
+
+  async run(due: readonly DueKey[], options: ScheduleOptions = {}): Promise<ScheduleReport> {
+    const started = performance.now();
+    const report: ScheduleReport = {
+      planned: 0,
+      done: 0,
+      rolledBack: 0,
+      failed: 0,
+      deferred: 0,
+      busy: 0,
+      errors: [],
+      tickets: { opened: 0, existing: 0, failed: 0 },
+      seconds: 0,
+      byProvider: {},
+    };
+    const queues = new Map<string, DueKey[]>();
+    for (const key of due) {
+      const providerName = key.entry.scope?.provider ?? '(none)';
+      if (await this.#isManual(providerName)) {
+        await this.#ticket(key, report, options);
+        continue;
+      }
+      queues.set(providerName, [...(queues.get(providerName) ?? []), key]);
+    }
+    await Promise.all([...queues].map(([name, keys]) => this.#runProvider(name, keys, options, report)));
+    report.seconds = (performance.now() - started) / 1000;
+    return report;
+  }
+
+  async #isManual(name: string): Promise<boolean> {
+    if (this.#deps.isManual?.(name)) return true;
+    try {
+      const capabilities = this.#deps.providers(name).capabilities();
+      return capabilities.manual || !capabilities.create;
+    } catch {
+      return false; // an unavailable provider fails in #runProvider, with its configuration error
+    }
+  }
+
+  async #ticket(key: DueKey, report: ScheduleReport, options: ScheduleOptions): Promise<void> {
+    if (!this.#deps.tickets) {
+      report.tickets.failed += 1;
+      report.errors.push({ keyId: key.keyId, error: `${key.entry.scope?.provider} has no issuance API and no ticket sink is configured (--tickets)` });
+      return;
+    }
+    try {
+      const ticket = await this.#deps.tickets.ensureTicket(key);
+      if (ticket.created) report.tickets.opened += 1;
+      else report.tickets.existing += 1;
+    } catch (error) {
+      report.tickets.failed += 1;
+      report.errors.push({ keyId: key.keyId, error: (error as Error).message });
+      options.onOutcome?.(key.keyId, { status: 'error', error: (error as Error).message });
+    }
+  }
+
+  async #runProvider(name: string, keys: DueKey[], options: ScheduleOptions, report: ScheduleReport): Promise<void> {
+    let provider: Provider;
+    try {
+      provider = this.#deps.providers(name);
+    } catch (error) {
+      for (const key of keys) report.errors.push({ keyId: key.keyId, error: (error as Error).message });
+      return;
+    }
+    const limit = provider.rateLimit();
+    const perRotation = requestsPerRotation(provider);
+    const rotationsPerSecond = limit.requests / limit.perSeconds / perRotation;
+    // Starts paced at the budget's share per rotation, with no burst: a burst would only meet the adapter's own
+    // limiter (or the provider's 429) a moment later.
+    const pacer = new TokenBucket({ requests: rotationsPerSecond, perSeconds: 1 }, { burst: 1, sleep: this.#sleep });
+    const concurrency = Math.max(1, limit.concurrency ?? options.concurrency ?? 16);
+    const stats = { keys: keys.length, done: 0, requestsPerRotation: perRotation, rotationsPerSecond };
+    report.byProvider[name] = stats;
+    const start = this.#deps.clock().getTime();
+    const windowMs = options.windowMs ?? 0;
+    const queue: QueueItem[] = keys.map((due, index) => ({ due, notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0 }));
+    let pausedUntil = 0;
+    let inFlight = 0;
+
+    const worker = async () => {
+      for (;;) {
+        if (options.signal?.aborted) return;
+        queue.sort((a, b) => a.notBefore - b.notBefore);
+        const item = queue.shift();
+        if (!item) {
+          if (inFlight === 0) return;
+          await this.#sleep(20); // a deferred rotation may come back to the queue
+          continue;
+        }
+        const wait = Math.max(item.notBefore, pausedUntil) - this.#deps.clock().getTime();
+        if (wait > 0) {
+          queue.push(item);
+          await this.#sleep(Math.min(wait, 1_000));
+          continue;
+        }
+        inFlight += 1;
+        try {
+          if (!item.rotationId) {
+            await pacer.acquire();
+            const planned = await this.#deps.rotator.plan(item.due.keyId, item.due.trigger);
+            report.planned += planned.created ? 1 : 0;
+            item.rotationId = planned.row.rotation_id;
+          }
+          const outcome = await this.#deps.rotator.drive(item.rotationId, options.signal ? { signal: options.signal } : {});
+          options.onOutcome?.(item.due.keyId, outcome);
+          if (outcome.status === 'deferred') {
+            const notBefore = outcome.row.not_before ? Date.parse(outcome.row.not_before) : this.#deps.clock().getTime() + 1_000;
+            // A 429 is about the provider, not the key: hold every start for this provider until it may be asked again.
+            if (/rate|429|throttl/i.test(outcome.row.failure ?? '')) pausedUntil = Math.max(pausedUntil, notBefore);
+            queue.push({ ...item, notBefore });
+          } else if (outcome.status === 'done') {
+            report.done += 1;
+            stats.done += 1;
+          } else if (outcome.status === 'rolled-back') report.rolledBack += 1;
+          else if (outcome.status === 'failed') report.failed += 1;
+          else if (outcome.status === 'busy') report.busy += 1;
+          else report.deferred += 1; // interrupted by shutdown: the next run resumes it
+        } catch (error) {
+          report.errors.push({ keyId: item.due.keyId, error: (error as Error).message });
+          options.onOutcome?.(item.due.keyId, { status: 'error', error: (error as Error).message });
+        } finally {
+          inFlight -= 1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, () => worker()));
+    report.deferred += queue.length;
+  }
+}
