@@ -1,6 +1,7 @@
 // The composition root: opens what the services need — the registry workspace, the operational store, the event
 // log, the fingerprint key, secret stores and providers by name — from the config and the environment. The CLI
 // and the server both build their services from here; nothing else wires adapters.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openOperationalStore, type OperationalStore } from '../db/operational-store.js';
 import { resolveOperationalStoreOptions } from '../db/operational-store-location.js';
@@ -11,6 +12,7 @@ import { KeyIssuer } from '../lifecycle/key-issuance.js';
 import { KeyRevoker } from '../lifecycle/key-revocation.js';
 import { deriveVerificationKey, InternalProvider } from '../providers/internal/internal-provider.js';
 import type { Provider } from '../providers/provider.js';
+import { createProvider, providerNames } from '../providers/provider-table.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import type { Clock } from '../runtime/clock.js';
@@ -49,6 +51,7 @@ export const FINGERPRINT_KEY_FILE_NAME = 'fingerprint.key';
 
 export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<KeyledgerApp> {
   const workspace = await openRegistryWorkspace(options.registryDir);
+  const providerOptionsFromFile = await readProvidersFile(options.env);
   const location = resolveOperationalStoreOptions({ env: options.env, cwd: options.cwd });
   const fingerprintKey = await loadFingerprintKey({ env: options.env, keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME) });
   const operational = await openOperationalStore(location);
@@ -61,7 +64,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const provider = (name: string): Provider => {
     let found = providers.get(name);
     if (found) return found;
-    const configured = workspace.config.providers[name];
+    const fromFile = providerOptionsFromFile[name];
+    const configured = fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
     if (name === 'internal') {
       found = new InternalProvider({
         db: operational.db,
@@ -69,9 +73,11 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         clock: options.clock,
         ...(configured ? { options: configured as Record<string, string> } : {}),
       });
+    } else if (configured) {
+      found = createProvider(name, configured, { clock: options.clock });
     } else {
       throw new ConfigError(
-        `provider "${name}" is not available: configure it under \`providers.${name}\` in keyledger.config.yaml (known here: internal)`,
+        `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: internal, ${providerNames().join(', ')}`,
         { code: 'E_PROVIDER_CONFIG' },
       );
     }
@@ -122,4 +128,25 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     revoker: () => new KeyRevoker({ providers: provider, stores: secretStore, writer, events, ...(options.logger ? { logger: options.logger } : {}) }),
     close: () => operational.close(),
   };
+}
+
+/**
+ * Provider options kept outside the registry (credentials have no place in it): the JSON file named by
+ * `KEYLEDGER_PROVIDERS_FILE`, either `{ "<provider>": { ...options } }` or the sandbox's `sandbox.json` with a
+ * `providers` object. The registry config's own `providers` section is laid over it.
+ */
+async function readProvidersFile(env: NodeJS.ProcessEnv): Promise<Record<string, Record<string, unknown>>> {
+  const file = env.KEYLEDGER_PROVIDERS_FILE;
+  if (!file) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: ${(error as Error).message}`, { code: 'E_PROVIDER_CONFIG' });
+  }
+  const object = (parsed as { providers?: unknown }).providers ?? parsed;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: expected an object of provider options`, { code: 'E_PROVIDER_CONFIG' });
+  }
+  return object as Record<string, Record<string, unknown>>;
 }

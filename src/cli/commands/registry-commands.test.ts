@@ -166,11 +166,19 @@ describe('keyledger init', () => {
 });
 
 describe('keyledger start', () => {
-  it('validates and lists the bundled example registry', async () => {
-    const run = await runCli(['start'], { cwd: '/' });
-    expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/owner carol@example\.com has left on 2026-06-30/);
-    expect(run.stdout).toMatch(/shared key: consumed by 4 teams/);
-    expect(run.stdout).toMatch(/payments-stripe-live-001/);
+  it('starts the sandbox organisation on the embedded default, validates its registry and says what runs where', async () => {
+    const cwd = await makeRegistry({});
+    const run = await runCli(['start', '--once', '--org', 'small', '--json'], { cwd, env: { KEYLEDGER_MASTER_KEY: '', KEYLEDGER_DATABASE_URL: '', KEYLEDGER_DATA_DIR: '' } });
+    expect(run.code, run.stderr).toBe(0);
+    const where = JSON.parse(run.stdout);
+    expect(where.registry).toBe(join(cwd, '.keyledger', 'sandbox', 'registry'));
+    expect(Object.keys(where.sandbox)).toEqual(expect.arrayContaining(['aws-iam', 'github', 'gitlab']));
+    expect(where.operationalStore).toBe(join(cwd, '.keyledger', 'keyledger.db'));
+    expect(where.organisation.keys).toBeGreaterThan(0);
+    expect(where.validation.errors).toBeGreaterThan(0);
+    // The registry is a git repository the other commands can write to, and its entries list.
+    expect((await runGit(['log', '--format=%s'], { cwd: where.registry })).trim()).toBe('keyledger: the sandbox organisation');
+    const list = await runCli(['list', '--registry', where.registry, '--json'], { cwd });
+    expect(JSON.parse(list.stdout).total).toBe(where.organisation.keys - where.organisation.unregistered);
   });
 });
