@@ -6,6 +6,8 @@ import { ConfigError } from '../errors/keyledger-error.js';
 import { formatFieldPath } from '../registry/key-entry-schema.js';
 import { AwsIamProvider } from './aws-iam/aws-iam-provider.js';
 import { awsIamOptionsSchema } from './aws-iam/aws-iam-schemas.js';
+import { DatadogProvider } from './datadog/datadog-provider.js';
+import { datadogOptionsSchema } from './datadog/datadog-schemas.js';
 import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
@@ -42,6 +44,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
       optionsSchema: gitlabOptionsSchema,
       create: (options, context) => new GitlabProvider(options, context),
     }),
+    register({ name: 'datadog', optionsSchema: datadogOptionsSchema, create: (o, c) => new DatadogProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

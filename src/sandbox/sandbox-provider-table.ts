@@ -5,6 +5,7 @@ import type { RateLimit } from '../providers/provider.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Organisation } from './org/org-model.js';
 import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
+import { DatadogSandbox } from './providers/datadog/datadog-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
@@ -67,6 +68,23 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
     build: ({ clock }) => {
       const provider = new GitlabSandbox({ clock });
       return { provider, adapterOptions: (url) => ({ baseUrl: url, token: provider.adminToken }) };
+    },
+  },
+  {
+    name: 'datadog',
+    rateLimit: { requests: 1000, perSeconds: 60 },
+    build: ({ clock, org }) => {
+      const provider = new DatadogSandbox({ clock, org: org ? `${org.name}-datadog` : 'acme-datadog' });
+      const account = provider.org;
+      return {
+        provider,
+        adapterOptions: (url) => ({
+          baseUrl: url,
+          apiKey: provider.adminApiKey,
+          applicationKey: provider.adminApplicationKey,
+          org: account,
+        }),
+      };
     },
   },
 ];

@@ -5,6 +5,11 @@
 import { createHash } from 'node:crypto';
 import { generateDeployKey } from '../../providers/github/github-deploy-key.js';
 import { generateAwsAccessKey } from '../providers/aws-iam/aws-iam-key-format.js';
+import {
+  generateDatadogApiKey,
+  generateDatadogApplicationKey,
+  generateDatadogKeyId,
+} from '../providers/datadog/datadog-key-format.js';
 import { generateFineGrainedPat, generateGithubToken } from '../providers/github/github-key-format.js';
 import { generateGitlabToken } from '../providers/gitlab/gitlab-key-format.js';
 import { BASE62, randomString } from '../sandbox-seed.js';
@@ -141,14 +146,17 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
     permissions: input.admin ? ['Directory.ReadWrite.All'] : ['User.Read'],
     category: 'service-integration',
   }),
-  datadog: (input) => ({
-    kind: input.random.chance(0.6) ? 'api-key' : 'application-key',
-    account: `${input.org}-datadog`,
-    providerKeyId: uuid(input),
-    secret: randomString(HEX, 32, r(input)),
-    permissions: input.admin ? ['api_keys_write', 'user_access_manage'] : ['metrics_write'],
-    category: 'service-integration',
-  }),
+  datadog: (input) => {
+    const apiKey = input.random.chance(0.6);
+    return {
+      kind: apiKey ? 'api-key' : 'application-key',
+      account: `${input.org}-datadog`,
+      providerKeyId: generateDatadogKeyId(r(input)),
+      secret: apiKey ? generateDatadogApiKey(r(input)) : generateDatadogApplicationKey(r(input)),
+      permissions: input.admin ? ['api_keys_write', 'user_access_manage'] : ['metrics_write'],
+      category: 'service-integration',
+    };
+  },
   openai: (input) => ({
     kind: 'project-api-key',
     account: `proj_${randomString(BASE62, 24, r(input))}`,
