@@ -42,7 +42,7 @@ describe('startSandbox', () => {
   });
 
   it('serves each provider on 127.0.0.1 with the organisation loaded', async () => {
-    expect(Object.keys(sandbox.urls).sort()).toEqual(['aws-iam', 'github', 'gitlab']);
+    expect(Object.keys(sandbox.urls)).toEqual(expect.arrayContaining(['aws-iam', 'github', 'gitlab']));
     for (const url of Object.values(sandbox.urls)) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const org = sandbox.org!;
     const awsKeys = await collect(adapter('aws-iam').list());
@@ -109,6 +109,18 @@ describe('startSandbox', () => {
       userIdentity: { type: 'IAMUser', userName: used.account },
     });
     expect(record.sourceIPAddress).toMatch(/^203\.0\.113\.\d+$/);
+    const github = JSON.parse(await readFile(join(dir, 'audit', 'github.json'), 'utf8')) as Array<
+      Record<string, unknown>
+    >;
+    const grants = github.filter((e) => e.action === 'personal_access_token.access_granted');
+    expect(grants).toHaveLength(org.keys.filter((k) => k.kind === 'fine-grained-pat').length);
+    const gitlab = JSON.parse(await readFile(join(dir, 'audit', 'gitlab.json'), 'utf8')) as Array<{
+      event_name: string;
+      created_at: string;
+    }>;
+    const gitlabKeys = org.keys.filter((k) => k.provider === 'gitlab');
+    expect(gitlab.filter((e) => e.event_name.endsWith('_access_token_created'))).toHaveLength(gitlabKeys.length);
+    expect(gitlab[0]!.created_at <= gitlab.at(-1)!.created_at).toBe(true);
   });
 
   it('answers with the provider’s own 429 when its rate limit is reached', async () => {

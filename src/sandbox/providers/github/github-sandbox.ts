@@ -65,9 +65,12 @@ export interface GithubAuditEntry {
   org_id: number;
   repo?: string;
   user?: string;
-  hashed_token: string;
-  token_id: number;
-  programmatic_access_type: string;
+  /** The acting token, for actions a token performed (absent for grants recorded about a token). */
+  hashed_token?: string;
+  /** The acting token's id; for `personal_access_token.*` grants, the id of the token concerned. */
+  token_id?: number;
+  /** Absent for actions taken in the web UI. */
+  programmatic_access_type?: string;
   user_agent: string;
   operation_type: string;
   [field: string]: unknown;
@@ -137,6 +140,7 @@ export class GithubSandbox implements SandboxProvider {
   }
 
   load(seed: SandboxSeed): void {
+    const history: GithubAuditEntry[] = [];
     const logins = new Map<string, string>();
     for (const person of seed.people) {
       this.#user(person.login, person.name, person.email);
@@ -159,6 +163,13 @@ export class GithubSandbox implements SandboxProvider {
           lastUsed: key.lastUsedAt ? new Date(key.lastUsedAt) : null,
         });
         if (key.publicKey) this.#publicKeys.add(normalisePublicKey(key.publicKey));
+        history.push(
+          this.#historical(key.createdAt, 'public_key.create', owner, {
+            repo: key.account,
+            title: key.name,
+            public_key_id: Number(key.providerKeyId),
+          }),
+        );
         continue;
       }
       const kind: TokenKind = key.kind === 'classic-pat' ? 'classic-pat' : 'fine-grained-pat';
@@ -176,9 +187,37 @@ export class GithubSandbox implements SandboxProvider {
       if (kind === 'fine-grained-pat') {
         token.grantId = Number(key.providerKeyId);
         this.#grants.set(token.grantId, key.secret);
+        // When the organisation let the token in: what ties token_id to its owner in the audit log.
+        history.push(
+          this.#historical(key.createdAt, 'personal_access_token.access_granted', owner, {
+            user: owner,
+            token_id: token.tokenId,
+            token_name: key.name,
+          }),
+        );
       }
       this.#tokens.set(key.secret, token);
     }
+    history.sort((a, b) => a['@timestamp'] - b['@timestamp']);
+    this.#audit.unshift(...history);
+  }
+
+  #historical(at: string, action: string, actorLogin: string, extra: Record<string, unknown>): GithubAuditEntry {
+    const time = Date.parse(at);
+    const actor = this.#users.get(actorLogin)!;
+    return {
+      '@timestamp': time,
+      _document_id: randomUUID().replace(/-/g, '').slice(0, 22),
+      action,
+      actor: actor.login,
+      actor_id: actor.id,
+      created_at: time,
+      org: this.org,
+      org_id: this.orgId,
+      user_agent: 'Mozilla/5.0 (web UI)',
+      operation_type: action.endsWith('delete') || action.endsWith('revoked') ? 'remove' : 'create',
+      ...extra,
+    };
   }
 
   /** Plants a token as a person would create it in GitHub's settings (the API cannot). */

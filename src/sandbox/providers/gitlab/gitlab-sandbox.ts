@@ -155,6 +155,13 @@ export class GitlabSandbox implements SandboxProvider {
 
   load(seed: SandboxSeed): void {
     const logins = new Map(seed.people.map((person) => [person.email, person]));
+    const created: Array<{ token: GitlabToken; creator: string | undefined }> = [];
+    const userIdsByEmail = new Map<string, number>();
+    for (const key of seed.keys) {
+      if (key.provider === this.name && key.account.startsWith('user:') && key.createdBy) {
+        userIdsByEmail.set(key.createdBy, Number(key.account.slice('user:'.length)));
+      }
+    }
     // As on GitLab, each project or group token belongs to a bot user of its own.
     for (const key of seed.keys) {
       if (key.provider !== this.name) continue;
@@ -191,6 +198,19 @@ export class GitlabSandbox implements SandboxProvider {
       this.#tokensById.set(token.id, token);
       this.#tokensBySecret.set(token.secret, token);
       this.#nextTokenId = Math.max(this.#nextTokenId, token.id + 1);
+      created.push({ token, creator: key.createdBy });
+    }
+    // The creation of each loaded token, as GitLab audited it then (from a documentation address, TEST-NET-2).
+    created.sort((a, b) => a.token.createdAt.getTime() - b.token.createdAt.getTime());
+    for (const { token, creator } of created) {
+      const author =
+        token.ownerType === 'user'
+          ? token.ownerId
+          : ((creator ? userIdsByEmail.get(creator) : undefined) ?? ADMIN_USER_ID);
+      this.#record(author, token.ownerType, token.ownerId, token, 'created', {
+        ip: `198.51.100.${(token.id % 254) + 1}`,
+        at: token.createdAt,
+      });
     }
   }
 
@@ -425,7 +445,7 @@ export class GitlabSandbox implements SandboxProvider {
       ...(type !== 'user' ? { accessLevel: body.access_level ?? 40 } : {}),
       expiresAt: body.expires_at,
     });
-    this.#record(auth, type, ownerId, token, 'created', request);
+    this.#record(auth.userId, type, ownerId, token, 'created', this.#now(request));
     return { status: 201, body: this.#json(token, true) };
   }
 
@@ -437,7 +457,7 @@ export class GitlabSandbox implements SandboxProvider {
     if (!token) return this.notFound();
     if (token.revoked) return { status: 400, body: { message: '400 Bad request - Token already revoked' } };
     token.revoked = true;
-    this.#record(auth, token.ownerType, token.ownerId, token, 'revoked', request);
+    this.#record(auth.userId, token.ownerType, token.ownerId, token, 'revoked', this.#now(request));
     return { status: 204 };
   }
 
@@ -461,7 +481,7 @@ export class GitlabSandbox implements SandboxProvider {
       expiresAt:
         requested ?? new Date(this.#clock().getTime() + ROTATED_LIFETIME_DAYS * 86_400_000).toISOString().slice(0, 10),
     });
-    this.#record(auth, old.ownerType, old.ownerId, token, 'rotated', request, old.id);
+    this.#record(auth.userId, old.ownerType, old.ownerId, token, 'rotated', this.#now(request), old.id);
     return { status: 200, body: this.#json(token, true) };
   }
 
@@ -471,16 +491,21 @@ export class GitlabSandbox implements SandboxProvider {
     return this.#page(request, [...this.#audit].reverse());
   }
 
+  /** Where and when an API call happened, for its audit event. */
+  #now(request: SandboxRequest): { ip: string; at: Date } {
+    return { ip: request.remoteAddress.replace(/^::ffff:/, ''), at: this.#clock() };
+  }
+
   #record(
-    author: GitlabToken,
+    authorUserId: number,
     type: OwnerType,
     ownerId: number,
     token: GitlabToken,
     verb: 'created' | 'revoked' | 'rotated',
-    request: SandboxRequest,
+    when: { ip: string; at: Date },
     previousId?: number,
   ): void {
-    const authorUser = this.#users.get(author.userId)!;
+    const authorUser = this.#users.get(authorUserId) ?? this.#users.get(ADMIN_USER_ID)!;
     const label =
       type === 'project' ? 'project access token' : type === 'group' ? 'group access token' : 'personal access token';
     const message =
@@ -500,10 +525,10 @@ export class GitlabSandbox implements SandboxProvider {
         target_id: token.id,
         target_type: 'PersonalAccessToken',
         target_details: token.name,
-        ip_address: request.remoteAddress.replace(/^::ffff:/, ''),
+        ip_address: when.ip,
         entity_path: type === 'user' ? (this.#users.get(ownerId)?.username ?? String(ownerId)) : `${type}-${ownerId}`,
       },
-      created_at: this.#clock().toISOString(),
+      created_at: when.at.toISOString(),
     });
   }
 }
