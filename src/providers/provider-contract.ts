@@ -124,6 +124,8 @@ export function describeProviderContract(name: string, setup: () => Promise<Prov
     });
 
     it('moves last used when the key calls the provider', async () => {
+      // Some providers record no last use at all (Twilio, SendGrid): they declare it and are not asked.
+      if (!target.provider.capabilities().lastUsed) return;
       const key = await issue();
       const before = await target.provider.lastUsed(key);
       await new Promise((resolve) => setTimeout(resolve, 5));

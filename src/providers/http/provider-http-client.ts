@@ -51,6 +51,8 @@ export interface HttpCall {
   path: string;
   query?: Record<string, string | number | undefined>;
   json?: unknown;
+  /** A form body (`application/x-www-form-urlencoded`), for APIs that take no JSON (Twilio, OAuth token endpoints). */
+  form?: Record<string, string>;
   headers?: Record<string, string>;
   /** Statuses that are answers, not errors (e.g. 401 for a verify call). Defaults to 2xx. */
   accept?: number[];
@@ -121,6 +123,10 @@ export class ProviderHttpClient {
     if (call.json !== undefined) {
       body = JSON.stringify(call.json);
       headers['content-type'] = 'application/json';
+    }
+    if (call.form !== undefined) {
+      body = new URLSearchParams(call.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     let answer: HttpAnswer;
     try {
