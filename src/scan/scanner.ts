@@ -120,6 +120,9 @@ export async function scanDirectory(
   const root = resolve(options.cwd ?? process.cwd(), path);
   const files: FileToScan[] = [];
   let total = 0;
+  // Worker threads start while the tree is still being walked (they take a moment to load), as soon as the job
+  // is known to be big enough for them.
+  let pool = options.threads === undefined ? undefined : poolFor(options, options.threads);
   try {
     for await (const file of walkDirectory(root, path, {
       respectGitignore: options.respectGitignore ?? true,
@@ -127,15 +130,16 @@ export async function scanDirectory(
     })) {
       files.push(file);
       total += file.size;
+      if (pool === undefined && total >= SMALL_JOB_BYTES) pool = poolFor(options, defaultThreads());
     }
   } catch (error) {
+    await pool?.close();
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NotFoundError('E_SCAN_SOURCE', `nothing to scan at ${path}: no such file or directory`);
     }
     throw error;
   }
-  const threads = options.threads ?? (total < SMALL_JOB_BYTES ? 0 : defaultThreads());
-  const pool = poolFor(options, threads);
+  pool ??= poolFor(options, 0);
   const collector = new OutcomeCollector(options.onProgress);
   // Largest files first, so a huge bundle does not start last and leave one core idle at the end.
   files.sort((a, b) => b.size - a.size);

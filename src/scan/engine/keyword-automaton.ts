@@ -5,7 +5,9 @@
 export class KeywordAutomaton {
   readonly keywords: readonly string[];
   readonly #delta: Uint16Array | Uint32Array;
-  /** For each state, the first index into #outputs, or -1 when no keyword ends there. */
+  /** States numbered from here on are those where a keyword ends. */
+  readonly #firstOutputState: number;
+  /** For each output state (numbered from #firstOutputState), its range in #outputs. */
   readonly #outputStart: Int32Array;
   readonly #outputEnd: Int32Array;
   readonly #outputs: Int32Array;
@@ -73,16 +75,33 @@ export class KeywordAutomaton {
       for (let byte = 0x41; byte <= 0x5a; byte++) delta[row + byte] = delta[row + byte + 0x20] as number;
     }
 
-    this.#delta = delta;
-    this.#outputStart = new Int32Array(stateCount).fill(-1);
-    this.#outputEnd = new Int32Array(stateCount);
-    const flat: number[] = [];
-    outputs.forEach((list, state) => {
-      if (list.length === 0) return;
-      this.#outputStart[state] = flat.length;
-      flat.push(...list);
-      this.#outputEnd[state] = flat.length;
+    // Renumber the states so that those where a keyword ends come last: the scan loop then tells a hit by one
+    // comparison with the state number, with no second table lookup per byte. The root stays state 0.
+    const order: number[] = [];
+    for (let state = 0; state < stateCount; state++) if ((outputs[state]?.length ?? 0) === 0) order.push(state);
+    this.#firstOutputState = order.length;
+    for (let state = 0; state < stateCount; state++) if ((outputs[state]?.length ?? 0) > 0) order.push(state);
+    const renumbered = new Int32Array(stateCount);
+    order.forEach((state, position) => {
+      renumbered[state] = position;
     });
+    const table = stateCount < 0xffff ? new Uint16Array(stateCount * 256) : new Uint32Array(stateCount * 256);
+    order.forEach((state, position) => {
+      for (let byte = 0; byte < 256; byte++) {
+        table[position * 256 + byte] = renumbered[delta[state * 256 + byte] as number] as number;
+      }
+    });
+    this.#delta = table;
+    const outputCount = stateCount - this.#firstOutputState;
+    this.#outputStart = new Int32Array(outputCount);
+    this.#outputEnd = new Int32Array(outputCount);
+    const flat: number[] = [];
+    for (let position = this.#firstOutputState; position < stateCount; position++) {
+      const list = outputs[order[position] as number] ?? [];
+      this.#outputStart[position - this.#firstOutputState] = flat.length;
+      flat.push(...list);
+      this.#outputEnd[position - this.#firstOutputState] = flat.length;
+    }
     this.#outputs = Int32Array.from(flat);
   }
 
@@ -92,19 +111,19 @@ export class KeywordAutomaton {
    */
   scan(data: Uint8Array, onHit: (keyword: number, end: number) => void): void {
     const delta = this.#delta;
-    const outputStart = this.#outputStart;
-    const outputEnd = this.#outputEnd;
-    const outputs = this.#outputs;
+    const firstOutputState = this.#firstOutputState;
     let state = 0;
     const length = data.length;
     for (let i = 0; i < length; i++) {
       state = delta[(state << 8) | (data[i] as number)] as number;
-      const first = outputStart[state] as number;
-      if (first >= 0) {
-        const last = outputEnd[state] as number;
-        for (let k = first; k < last; k++) onHit(outputs[k] as number, i + 1);
-      }
+      if (state >= firstOutputState) this.#report(state, i + 1, onHit);
     }
+  }
+
+  #report(state: number, end: number, onHit: (keyword: number, end: number) => void): void {
+    const slot = state - this.#firstOutputState;
+    const last = this.#outputEnd[slot] as number;
+    for (let k = this.#outputStart[slot] as number; k < last; k++) onHit(this.#outputs[k] as number, end);
   }
 
   /** The set of keyword indexes occurring in `data` (for tests and small inputs). */

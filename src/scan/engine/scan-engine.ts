@@ -3,7 +3,7 @@
 // pass through secret-group selection, entropy, checksum validation, inline `gitleaks:allow` comments and the
 // allowlists, then encoded runs are decoded and scanned again, to a configurable depth.
 import type RE2 from 're2';
-import { CompiledAllowlist } from '../config/compiled-allowlist.js';
+import { CompiledAllowlist, type FindingFacts } from '../config/compiled-allowlist.js';
 import { type Re2BufferMatch, execBuffer } from '../config/re2-compile.js';
 import type { CommitInfo, RawFinding } from '../findings/raw-finding.js';
 import { CompiledRule } from '../rules/compiled-rule.js';
@@ -31,13 +31,8 @@ export interface ScanEngineOptions {
 
 export const INLINE_ALLOW_MARKERS = ['gitleaks:allow', 'keyledger:allow'];
 
-/** How far a window may be widened to reach a line boundary before it is cut mid-line. */
-const LINE_SNAP_LIMIT = 1024;
-
-interface Window {
-  start: number;
-  end: number;
-}
+/** The least a region is widened by when a match touches one of its cut edges. */
+const MIN_WINDOW_GROWTH = 256;
 
 /** Where a match in the current text sits in the fragment the user sees. */
 interface Placement {
@@ -68,6 +63,10 @@ export class ScanEngine {
   /** For each automaton keyword, the rules that carry it. */
   readonly #keywordRules: number[][];
   readonly #rulesWithoutKeywords: number[];
+  /** Rules whose path or allowlists can switch them off per fragment; the others are always on. */
+  readonly #fragmentDependentRules: CompiledRule[];
+  readonly #alwaysActive: boolean[];
+  readonly #pathOnlyRules: CompiledRule[];
 
   constructor(ruleSet: ScanRuleSet, options: Partial<ScanEngineOptions> = {}) {
     this.#options = { maxDecodeDepth: options.maxDecodeDepth ?? 5, inlineAllow: options.inlineAllow ?? true };
@@ -92,21 +91,31 @@ export class ScanEngine {
       }
     }
     this.#automaton = new KeywordAutomaton([...keywordIndex.keys()]);
+    this.#fragmentDependentRules = this.rules.filter((rule) => rule.fragmentDependent);
+    this.#alwaysActive = this.rules.map(() => true);
+    this.#pathOnlyRules = this.rules.filter((rule) => rule.regex === undefined && rule.path !== undefined);
+  }
+
+  /** Which rules run on this fragment: all of them, unless a rule's path or allowlist says otherwise. */
+  #activeRules(path: string, commit: string): boolean[] {
+    if (this.#fragmentDependentRules.length === 0) return this.#alwaysActive;
+    const active = this.#alwaysActive.slice();
+    for (const rule of this.#fragmentDependentRules) {
+      active[rule.index] =
+        !rule.allowlists.some((list) => list.allowsFragment(path, commit)) && (rule.path === undefined || rule.path.test(path));
+    }
+    return active;
   }
 
   /** Every finding in one fragment (a file, a file's added lines in one commit, stdin). */
   scan(fragment: ScanFragment): RawFinding[] {
     const commit = fragment.commit?.sha ?? '';
-    if (this.allowlists.some((list) => list.allowsFragment(fragment.path, commit))) return [];
-    const active = this.rules.map(
-      (rule) =>
-        !rule.allowlists.some((list) => list.allowsFragment(fragment.path, commit)) &&
-        (rule.path === undefined || rule.path.test(fragment.path)),
-    );
+    for (const list of this.allowlists) if (list.allowsFragment(fragment.path, commit)) return [];
+    const active = this.#activeRules(fragment.path, commit);
     const findings: RawFinding[] = [];
     // Path-only rules: the file itself is the finding.
-    for (const rule of this.rules) {
-      if (rule.regex === undefined && rule.path !== undefined && active[rule.index] && fragment.path !== '') {
+    for (const rule of this.#pathOnlyRules) {
+      if (active[rule.index] && fragment.path !== '') {
         findings.push({
           ruleId: rule.id,
           description: rule.description,
@@ -125,73 +134,62 @@ export class ScanEngine {
     }
     const rejected: string[] = [];
     this.#scanPass({ fragment, text: fragment.data, depth: 0, tags: [], rejected }, active, findings, new LazyLines(fragment));
-    return preferSpecificRules(findings, rejected);
+    return findings.length === 0 ? findings : preferSpecificRules(findings, rejected);
   }
 
   #scanPass(pass: Pass, active: boolean[], findings: RawFinding[], lines: LazyLines): void {
     const { text } = pass;
     const windows = this.#selectWindows(text, active);
-    const seen = new Set<string>();
-    for (const [ruleIndex, ruleWindows] of windows) {
+    let seen: Set<string> | undefined;
+    for (let ruleIndex = 0; ruleIndex < windows.length; ruleIndex++) {
+      const ruleWindows = windows[ruleIndex];
+      if (ruleWindows === undefined) continue;
       const rule = this.rules[ruleIndex] as CompiledRule;
-      const regex = rule.regex as RE2;
-      let needsWholeText = false;
-      for (const window of ruleWindows) {
-        const slice = text.subarray(window.start, window.end);
-        regex.lastIndex = 0;
-        for (let m = execBuffer(regex, slice); m !== null; m = execBuffer(regex, slice)) {
-          const matchEnd = m.index + m[0].length;
-          if (m[0].length === 0) regex.lastIndex += 1;
-          // A match touching a window edge that is not a line or text boundary may be cut short: rerun on all.
-          if (
-            (m.index === 0 && window.start > 0 && text[window.start - 1] !== 10) ||
-            (matchEnd === slice.length && window.end < text.length && text[window.end] !== 10)
-          ) {
-            needsWholeText = true;
-            continue;
-          }
-          this.#accept(pass, rule, window.start, m, seen, findings, lines);
-        }
-      }
-      if (needsWholeText) {
-        regex.lastIndex = 0;
-        for (let m = execBuffer(regex, text); m !== null; m = execBuffer(regex, text)) {
-          if (m[0].length === 0) regex.lastIndex += 1;
-          this.#accept(pass, rule, 0, m, seen, findings, lines);
-        }
+      for (let w = 0; w < ruleWindows.length; w += 2) {
+        const matches = matchesInWindow(rule, text, ruleWindows[w] as number, ruleWindows[w + 1] as number);
+        if (matches.length === 0) continue;
+        seen ??= new Set<string>();
+        for (const [offset, m] of matches) this.#accept(pass, rule, offset, m, seen, findings, lines);
       }
     }
     if (pass.depth < this.#options.maxDecodeDepth) this.#scanDecoded(pass, active, findings, lines);
   }
 
-  /** Per rule, the merged regions around its keyword hits (or the whole text for rules without keywords). */
-  #selectWindows(text: Buffer, active: boolean[]): Map<number, Window[]> {
-    const windows = new Map<number, Window[]>();
+  /**
+   * Per rule (by index), its merged regions around its keyword hits as flat [start, end, start, end...] lists,
+   * or the whole text for rules without keywords. A match holds its keyword, so it lies within the rule's reach
+   * of the hit.
+   */
+  #selectWindows(text: Buffer, active: boolean[]): Array<number[] | undefined> {
+    const windows: Array<number[] | undefined> = [];
     const lengths = this.#automaton.lengths;
+    const keywordRules = this.#keywordRules;
+    const rules = this.rules;
+    const textLength = text.length;
     this.#automaton.scan(text, (keyword, end) => {
       const start = end - (lengths[keyword] as number);
-      for (const ruleIndex of this.#keywordRules[keyword] as number[]) {
+      for (const ruleIndex of keywordRules[keyword] as number[]) {
         if (!active[ruleIndex]) continue;
-        const rule = this.rules[ruleIndex] as CompiledRule;
+        const rule = rules[ruleIndex] as CompiledRule;
         if (rule.regex === undefined) continue;
-        const from = Math.max(0, start - rule.spanBefore);
-        const to = Math.min(text.length, end + rule.spanAfter);
-        let list = windows.get(ruleIndex);
+        const from = Math.max(0, Math.min(start, end - rule.reach));
+        const to = Math.min(textLength, Math.max(end, start + rule.reach));
+        let list = windows[ruleIndex];
         if (list === undefined) {
-          list = [];
-          windows.set(ruleIndex, list);
+          windows[ruleIndex] = [from, to];
+          continue;
         }
-        const last = list[list.length - 1];
-        if (last !== undefined && from <= last.end) last.end = Math.max(last.end, to);
-        else list.push({ start: from, end: to });
+        const last = list.length - 1;
+        if (from <= (list[last] as number)) {
+          if (to > (list[last] as number)) list[last] = to;
+        } else {
+          list.push(from, to);
+        }
       }
     });
     for (const ruleIndex of this.#rulesWithoutKeywords) {
-      if (active[ruleIndex] && this.rules[ruleIndex]?.regex !== undefined) {
-        windows.set(ruleIndex, [{ start: 0, end: text.length }]);
-      }
+      if (active[ruleIndex] && rules[ruleIndex]?.regex !== undefined) windows[ruleIndex] = [0, textLength];
     }
-    for (const [ruleIndex, list] of windows) windows.set(ruleIndex, snapToLines(text, list));
     return windows;
   }
 
@@ -240,25 +238,37 @@ export class ScanEngine {
       return;
     }
 
-    const placement = pass.decodedRange ? pass.decodedRange.placement : lines.place(start, end);
-    if (this.#options.inlineAllow && INLINE_ALLOW_MARKERS.some((marker) => placement.line.includes(marker))) return;
-    const facts = {
+    // Where the match sits, and the line around it, are worked out only for a match that gets this far, and the
+    // line only when an allowlist or an inline allow comment needs it.
+    let placement: Placement | undefined;
+    const place = (): Placement => {
+      placement ??= pass.decodedRange ? pass.decodedRange.placement : lines.place(start, end);
+      return placement;
+    };
+    const facts: FindingFacts = {
       secret,
       match,
-      line: pass.decodedRange ? text.toString('utf8') : placement.line,
+      get line() {
+        return pass.decodedRange ? text.toString('utf8') : place().line;
+      },
       path: pass.fragment.path,
       commit: pass.fragment.commit?.sha ?? '',
     };
     if (this.allowlists.some((list) => list.allowsFinding(facts))) return;
     if (rule.allowlists.some((list) => list.allowsFinding(facts))) return;
+    if (this.#options.inlineAllow && lines.mayHoldInlineAllow()) {
+      const line = place().line;
+      if (INLINE_ALLOW_MARKERS.some((marker) => line.includes(marker))) return;
+    }
+    const { startLine, endLine, startColumn, endColumn } = place();
 
     findings.push({
       ruleId: rule.id,
       description: rule.description,
-      startLine: placement.startLine,
-      endLine: placement.endLine,
-      startColumn: placement.startColumn,
-      endColumn: placement.endColumn,
+      startLine,
+      endLine,
+      startColumn,
+      endColumn,
       match,
       secret,
       file: pass.fragment.path,
@@ -334,21 +344,32 @@ function lineContextEnd(text: Buffer, at: number): number {
   return limit;
 }
 
-/** Widens each window to whole lines when a boundary is near, then merges windows that came to overlap. */
-function snapToLines(text: Buffer, windows: Window[]): Window[] {
-  const merged: Window[] = [];
-  for (const window of windows) {
-    let start = window.start;
-    const startLimit = Math.max(0, start - LINE_SNAP_LIMIT);
-    while (start > startLimit && text[start - 1] !== 10) start--;
-    let end = window.end;
-    const endLimit = Math.min(text.length, end + LINE_SNAP_LIMIT);
-    while (end < endLimit && text[end] !== 10) end++;
-    const last = merged[merged.length - 1];
-    if (last !== undefined && start <= last.end) last.end = Math.max(last.end, end);
-    else merged.push({ start, end });
+/**
+ * Every match of a rule's regex in text[start, end). A match touching a region edge that is neither the text's
+ * edge nor a line boundary may be cut short by the edge (or exist only because of it): the region is then
+ * widened on that side and searched again, until no match touches a cut edge.
+ */
+function matchesInWindow(rule: CompiledRule, text: Buffer, start: number, end: number): Array<[number, Re2BufferMatch]> {
+  const regex = rule.regex as RE2;
+  let grow = Math.max(rule.reach, MIN_WINDOW_GROWTH);
+  for (;;) {
+    const slice = text.subarray(start, end);
+    const matches: Array<[number, Re2BufferMatch]> = [];
+    let cutBefore = false;
+    let cutAfter = false;
+    regex.lastIndex = 0;
+    for (let m = execBuffer(regex, slice); m !== null; m = execBuffer(regex, slice)) {
+      const matchEnd = m.index + m[0].length;
+      if (m[0].length === 0) regex.lastIndex += 1;
+      if (m.index === 0 && start > 0 && text[start - 1] !== 10) cutBefore = true;
+      if (matchEnd === slice.length && end < text.length && text[end] !== 10) cutAfter = true;
+      matches.push([start, m]);
+    }
+    if (!cutBefore && !cutAfter) return matches;
+    if (cutBefore) start = Math.max(0, start - grow);
+    if (cutAfter) end = Math.min(text.length, end + grow);
+    grow *= 2;
   }
-  return merged;
 }
 
 /** Positions in the original fragment, computed only when a fragment has a match. */
@@ -356,8 +377,16 @@ class LazyLines {
   readonly #fragment: ScanFragment;
   #index: LineIndex | undefined;
 
+  #inlineAllowMarkers: boolean | undefined;
+
   constructor(fragment: ScanFragment) {
     this.#fragment = fragment;
+  }
+
+  /** Whether an inline allow comment occurs anywhere in the fragment (one native search, at most once). */
+  mayHoldInlineAllow(): boolean {
+    this.#inlineAllowMarkers ??= INLINE_ALLOW_MARKERS.some((marker) => this.#fragment.data.includes(marker));
+    return this.#inlineAllowMarkers;
   }
 
   place(start: number, end: number): Placement {

@@ -62,7 +62,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
   rule({
     id: 'gcp-service-account-key',
     description: 'Google Cloud service-account key file (private_key_id beside its PEM key)',
-    regex: `"private_key_id"\\s*:\\s*"([0-9a-f]{40})"`,
+    regex: `"private_key_id"\\s{0,8}:\\s{0,8}"([0-9a-f]{40})"`,
     keywords: ['private_key_id'],
     provider: 'gcp-iam',
   }),
@@ -187,7 +187,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
   rule({
     id: 'openai-api-key',
     description: 'OpenAI API key (project, service-account, admin or legacy)',
-    regex: `\\b(sk-(?:proj|svcacct|admin)-[0-9A-Za-z_-]{58,}|sk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20})${END}`,
+    regex: `\\b(sk-(?:proj|svcacct|admin)-[0-9A-Za-z_-]{58,400}|sk-[0-9A-Za-z]{20}T3BlbkFJ[0-9A-Za-z]{20})${END}`,
     keywords: ['sk-proj-', 'sk-svcacct-', 'sk-admin-', 't3blbkfj'],
     entropy: 3.5,
     provider: 'openai',
@@ -217,7 +217,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
   rule({
     id: 'stripe-webhook-secret',
     description: 'Stripe webhook signing secret',
-    regex: `\\b(whsec_[0-9A-Za-z]{32,})${END}`,
+    regex: `\\b(whsec_[0-9A-Za-z]{32,88})${END}`,
     keywords: ['whsec_'],
     entropy: 3,
   }),
@@ -239,7 +239,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
   rule({
     id: 'slack-app-token',
     description: 'Slack app-level token',
-    regex: `(?i)\\b(xapp-\\d-[A-Z0-9]+-\\d+-[a-z0-9]+)${END}`,
+    regex: `(?i)\\b(xapp-\\d-[A-Z0-9]{1,20}-\\d{1,20}-[a-z0-9]{16,128})${END}`,
     keywords: ['xapp-'],
     entropy: 3,
     provider: 'slack',
@@ -301,7 +301,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
     id: 'connection-string-password',
     description: 'Database or broker connection string with an embedded password',
     regex:
-      "(?i)\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|jdbc:[a-z]+)://[^\\s:/@'\"\\x60]{1,64}:([^\\s:/@'\"\\x60]{3,128})@[0-9A-Za-z_.-]+",
+      "(?i)\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|jdbc:[a-z]{1,16})://[^\\s:/@'\"\\x60]{1,64}:([^\\s:/@'\"\\x60]{3,128})@[0-9A-Za-z_.-]{1,255}",
     keywords: ['postgres', 'mysql', 'mariadb', 'mongodb', 'redis', 'amqp', 'mssql', 'sqlserver', 'jdbc:'],
     allowlists: [
       allowlistDefinition({
@@ -321,7 +321,8 @@ export const BUILTIN_RULES: RuleDefinition[] = [
   rule({
     id: 'generic-api-key',
     description: 'Generic secret assigned to a key, token, secret or password variable',
-    regex: `(?i)\\b[\\w.-]{0,40}?(?:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
+    // No \\b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
+    regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
     keywords: [
       'apikey', 'api_key', 'api-key', 'api.key', 'accesskey', 'access_key', 'access-key', 'access.key',
       'authkey', 'auth_key', 'auth-key', 'auth.key', 'secret', 'token', 'passw', 'credential',

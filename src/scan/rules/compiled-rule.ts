@@ -4,11 +4,17 @@ import type RE2 from 're2';
 import { CHECKSUM_VALIDATORS } from '../checksums/base62-crc32.js';
 import { CompiledAllowlist } from '../config/compiled-allowlist.js';
 import { compileRe2 } from '../config/re2-compile.js';
+import { maxMatchBytes } from '../engine/regex-match-length.js';
 import type { RuleDefinition } from './rule-definition.js';
 
 /** How far before a keyword hit a match may start, and after it end, unless the rule says more. */
 export const DEFAULT_SPAN_BEFORE = 512;
 export const DEFAULT_SPAN_AFTER = 512;
+
+/** Whether a fragment-level allowlist check (paths, commits) can switch a rule off for a whole fragment. */
+function decidesPerFragment(list: CompiledAllowlist): boolean {
+  return list.commits.size > 0 || list.paths.length > 0 || (list.and && list.regexes.length === 0 && list.stopwords.length === 0);
+}
 
 export class CompiledRule {
   readonly index: number;
@@ -23,8 +29,10 @@ export class CompiledRule {
   readonly entropy: number;
   readonly allowlists: CompiledAllowlist[];
   readonly validate: ((secret: string) => boolean) | undefined;
-  readonly spanBefore: number;
-  readonly spanAfter: number;
+  /** How far from a keyword hit a match may reach: its longest possible match, else the declared span. */
+  readonly reach: number;
+  /** Whether the rule's path or allowlists can switch it off for a given file or commit. */
+  readonly fragmentDependent: boolean;
 
   constructor(definition: RuleDefinition, index: number) {
     const where = `rule ${definition.id}`;
@@ -39,7 +47,9 @@ export class CompiledRule {
     this.entropy = definition.entropy ?? 0;
     this.allowlists = definition.allowlists.map((list, i) => new CompiledAllowlist(list, `${where}.allowlists[${i}]`));
     this.validate = definition.validate === undefined ? undefined : CHECKSUM_VALIDATORS[definition.validate];
-    this.spanBefore = Math.max(DEFAULT_SPAN_BEFORE, definition.span ?? 0);
-    this.spanAfter = Math.max(DEFAULT_SPAN_AFTER, definition.span ?? 0);
+    // A match holds its keyword, so it lies within its own length of the hit: a bounded pattern needs no more.
+    const declared = Math.max(DEFAULT_SPAN_BEFORE, DEFAULT_SPAN_AFTER, definition.span ?? 0);
+    this.reach = definition.regex === undefined ? declared : Math.min(declared, maxMatchBytes(definition.regex));
+    this.fragmentDependent = this.path !== undefined || this.allowlists.some(decidesPerFragment);
   }
 }
