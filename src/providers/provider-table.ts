@@ -12,6 +12,8 @@ import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
+import { TwilioProvider } from './twilio/twilio-provider.js';
+import { twilioOptionsSchema } from './twilio/twilio-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 
@@ -45,6 +47,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
       create: (options, context) => new GitlabProvider(options, context),
     }),
     register({ name: 'datadog', optionsSchema: datadogOptionsSchema, create: (o, c) => new DatadogProvider(o, c) }),
+    register({ name: 'twilio', optionsSchema: twilioOptionsSchema, create: (o, c) => new TwilioProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

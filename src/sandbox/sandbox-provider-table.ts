@@ -8,6 +8,7 @@ import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
 import { DatadogSandbox } from './providers/datadog/datadog-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
+import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -84,6 +85,17 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
           applicationKey: provider.adminApplicationKey,
           org: account,
         }),
+      };
+    },
+  },
+  {
+    name: 'twilio',
+    rateLimit: { requests: 100, perSeconds: 1 },
+    build: ({ clock }) => {
+      const provider = new TwilioSandbox({ clock });
+      return {
+        provider,
+        adapterOptions: (url) => ({ baseUrl: url, accountSid: provider.accountSid, authToken: provider.authToken }),
       };
     },
   },

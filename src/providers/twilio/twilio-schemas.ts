@@ -1,0 +1,59 @@
+// The options of the Twilio adapter and the resources Twilio answers (zod).
+import { z } from 'zod';
+import { SecretValue } from '../../secrets/secret-value.js';
+import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
+import { TWILIO_API_URL } from './twilio-constants.js';
+
+export const twilioAccountSidSchema = z
+  .string()
+  .regex(/^AC[0-9a-fA-F]{32}$/, { message: 'expected an account SID (AC + 32 hex)' });
+
+export const twilioOptionsSchema = httpProviderOptionsSchema.extend({
+  baseUrl: z.url().default(TWILIO_API_URL),
+  /** The (main) account whose keys, and whose subaccounts' keys, the adapter manages. */
+  accountSid: twilioAccountSidSchema,
+  /** The account's auth token, or the secret of a Main API key given as `keySid`. */
+  authToken: z
+    .union([z.string().min(1), z.instanceof(SecretValue)])
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+  /** A Main API key's SID to authenticate with instead of the account SID (its secret goes in `authToken`). */
+  keySid: z
+    .string()
+    .regex(/^SK[0-9a-fA-F]{32}$/)
+    .optional(),
+});
+
+export type TwilioOptions = z.output<typeof twilioOptionsSchema>;
+export type TwilioOptionsInput = z.input<typeof twilioOptionsSchema>;
+
+export const twilioKeySchema = z.looseObject({
+  sid: z.string(),
+  friendly_name: z.string().nullish(),
+  date_created: z.string().nullish(),
+  date_updated: z.string().nullish(),
+  secret: z.string().nullish(),
+});
+
+export const twilioKeyPageSchema = z.looseObject({
+  keys: z.array(twilioKeySchema),
+  next_page_uri: z.string().nullish(),
+});
+
+export const twilioAccountSchema = z.looseObject({
+  sid: z.string(),
+  friendly_name: z.string().nullish(),
+  status: z.string().nullish(),
+});
+
+export const twilioAccountPageSchema = z.looseObject({
+  accounts: z.array(twilioAccountSchema),
+  next_page_uri: z.string().nullish(),
+});
+
+/** `{code: 20404, message, more_info, status}`; authentication failures may carry `detail` too. */
+export const twilioErrorSchema = z.looseObject({
+  code: z.number().optional(),
+  message: z.string().optional(),
+  detail: z.string().optional(),
+  more_info: z.string().optional(),
+});
