@@ -3,8 +3,8 @@
 // CLI as a user runs them, beside the physical references of BENCHMARKS.md (js-yaml and yaml parsing the same
 // files on one core). Run: `npm run build && npx tsx bench/registry.ts [--entries N] [--keep]`.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jsYaml from 'js-yaml';
 import { parseDocument } from 'yaml';
@@ -83,9 +83,16 @@ function time<T>(work: () => T): { ms: number; value: T } {
   return { ms: performance.now() - started, value };
 }
 
-function run(argv: string[]): { ms: number; code: number; stdout: string } {
-  const { ms, value } = time(() => spawnSync(process.execPath, [cli, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 }));
-  return { ms, code: value.status ?? -1, stdout: value.stdout };
+/**
+ * Runs the CLI under GNU time, so each run reports CPU seconds beside wall time: on a machine shared with other
+ * work, wall time stretches with the load and CPU time much less.
+ */
+function run(argv: string[]): { ms: number; cpuMs: number; code: number; stdout: string } {
+  const command = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', '__cpu %U %S', process.execPath] : [process.execPath];
+  const { ms, value } = time(() => spawnSync(command[0]!, [...command.slice(1), cli, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 }));
+  const cpu = /__cpu ([\d.]+) ([\d.]+)/.exec(value.stderr ?? '');
+  const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : Number.NaN;
+  return { ms, cpuMs, code: value.status ?? -1, stdout: value.stdout };
 }
 
 function median(values: number[]): number {
@@ -138,6 +145,7 @@ const report = JSON.parse(validateRuns[0]!.stdout) as { errors: number; warnings
 const listed = JSON.parse(listRuns[0]!.stdout) as { matched: number; total: number };
 
 const validateMs = median(validateRuns.map((r) => r.ms));
+const validateCpuMs = median(validateRuns.map((r) => r.cpuMs));
 const rows = [
   ['keyledger validate (cold process, 2 threads, all rules)', validateMs],
   ['keyledger validate --threads 1', median(validateOneThread.map((r) => r.ms))],
@@ -147,6 +155,8 @@ const rows = [
 ] as const;
 console.log(`\n${entries.toLocaleString('en')} entries, median of ${repeats} runs:`);
 for (const [label, ms] of rows) console.log(`  ${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s`);
+console.log(`  validate CPU time (user + sys, all threads)                 ${(validateCpuMs / 1000).toFixed(2)} s -> ${(validateCpuMs / 2000).toFixed(2)} s per core on 2 cores`);
+console.log(`  load average during the runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`\nvalidate found ${report.errors} errors and ${report.warnings} warnings in ${report.entries} entries (exit ${validateRuns[0]!.code})`);
 console.log(`list matched ${listed.matched} of ${listed.total}`);
 console.log(`ratios: validate / js-yaml-parse-alone = ${(validateMs / (jsYamlParse.ms * scale)).toFixed(2)}x, validate / yaml-parseDocument-alone = ${(validateMs / (yamlParse.ms * scale)).toFixed(2)}x`);
