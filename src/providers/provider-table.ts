@@ -12,10 +12,10 @@ import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
-import { TwilioProvider } from './twilio/twilio-provider.js';
-import { twilioOptionsSchema } from './twilio/twilio-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
+import { TwilioProvider } from './twilio/twilio-provider.js';
+import { twilioOptionsSchema } from './twilio/twilio-schemas.js';
 
 export interface ProviderRegistration<Schema extends z.ZodType = z.ZodType> {
   /** The registry's `scope.provider` value. */

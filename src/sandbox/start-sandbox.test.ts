@@ -99,7 +99,11 @@ describe('startSandbox', () => {
     const org = sandbox.org!;
     const used = org.keys.find((k) => k.provider === 'aws-iam' && k.lastUsedAt !== null)!;
     const files = await sandbox.writeAuditLogs(join(dir, 'audit'));
-    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(Object.keys(sandbox.urls).map((name) => `${name}.json`).sort());
+    expect(files.map((f) => f.split('/').pop()).sort()).toEqual(
+      Object.keys(sandbox.urls)
+        .map((name) => `${name}.json`)
+        .sort(),
+    );
     const trail = JSON.parse(await readFile(join(dir, 'audit', 'aws-iam.json'), 'utf8'));
     const record = trail.Records.find(
       (r: { userIdentity: { accessKeyId: string } }) => r.userIdentity.accessKeyId === used.providerKeyId,

@@ -128,6 +128,17 @@ describe('AWS IAM adapter specifics', () => {
     expect(JSON.stringify(Records)).not.toContain(created.secret.reveal());
   });
 
+  it('verifies a key without credentials of its own; IAM calls need them', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const created = await aws.make().create({ name: 'leaked', account: await aws.freshUser() });
+    const bare = aws.make({ credentials: undefined });
+    expect((await bare.verify(created.secret, created)).valid).toBe(true);
+    await expect(bare.lastUsed(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringContaining('`credentials`'),
+    });
+  });
+
   it('lists every user’s keys when no account is given', async () => {
     const provider = aws.make();
     const keys = [];

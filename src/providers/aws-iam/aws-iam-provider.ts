@@ -36,7 +36,7 @@ export class AwsIamProvider implements Provider {
   readonly name = AWS_IAM_PROVIDER_NAME;
   readonly #options: AwsIamOptions;
   readonly #context: ProviderContext;
-  readonly #iam: IAMClient;
+  readonly #iamClient: IAMClient | undefined;
   readonly #limiter: TokenBucket | null;
   /** Keys this adapter created, by id, with the real time of creation: IAM may not know them everywhere yet. */
   readonly #recentlyCreated = new Map<string, number>();
@@ -47,14 +47,28 @@ export class AwsIamProvider implements Provider {
     const limit = effectiveRateLimit(AWS_IAM_RATE_LIMIT, this.#options.rateLimit);
     this.#limiter = limit ? new TokenBucket(limit) : null;
     const { credentials } = this.#options;
-    this.#iam = new IAMClient({
-      ...this.#sdkConfig(this.#options.baseUrl),
-      credentials: {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey.reveal(),
-        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      },
-    });
+    this.#iamClient = credentials
+      ? new IAMClient({
+          ...this.#sdkConfig(this.#options.baseUrl),
+          credentials: {
+            accessKeyId: credentials.accessKeyId,
+            secretAccessKey: credentials.secretAccessKey.reveal(),
+            ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+          },
+        })
+      : undefined;
+  }
+
+  /** The IAM client; verify() alone works without the adapter's own credentials. */
+  get #iam(): IAMClient {
+    if (!this.#iamClient) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `credentials` option (an IAM user that manages access keys)',
+      );
+    }
+    return this.#iamClient;
   }
 
   capabilities(): ProviderCapabilities {
@@ -162,7 +176,7 @@ export class AwsIamProvider implements Provider {
 
   /** Releases the SDK's sockets. */
   close(): void {
-    this.#iam.destroy();
+    this.#iamClient?.destroy();
   }
 
   async *#listUserKeys(userName: string): AsyncIterable<ProviderKey> {
@@ -198,7 +212,7 @@ export class AwsIamProvider implements Provider {
 
   /** One SDK call, paced and retried, with errors mapped (and the given secrets cut out of them). */
   #call<T>(idempotent: boolean, secrets: SecretValue[], send: () => Promise<T>): Promise<T> {
-    const redact = [this.#options.credentials.secretAccessKey, ...secrets];
+    const redact = [this.#options.credentials?.secretAccessKey, ...secrets];
     return withRetry(
       async () => {
         if (this.#limiter) await this.#limiter.acquire();

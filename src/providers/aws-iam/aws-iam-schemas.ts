@@ -11,13 +11,18 @@ export const awsIamOptionsSchema = httpProviderOptionsSchema.extend({
   /** STS endpoint for verify; defaults to `baseUrl`. */
   stsBaseUrl: z.url().optional(),
   region: z.string().min(1).default(AWS_DEFAULT_REGION),
-  credentials: z.object({
-    accessKeyId: z.string().regex(/^(AKIA|ASIA)[A-Z2-7]{16}$/, { message: 'expected an AWS access key id (AKIA...)' }),
-    secretAccessKey: z
-      .union([z.string().min(1), z.instanceof(SecretValue)])
-      .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
-    sessionToken: z.string().optional(),
-  }),
+  /** What the adapter calls IAM with; not needed to verify a key (STS is called with the key itself). */
+  credentials: z
+    .object({
+      accessKeyId: z
+        .string()
+        .regex(/^(AKIA|ASIA)[A-Z2-7]{16}$/, { message: 'expected an AWS access key id (AKIA...)' }),
+      secretAccessKey: z
+        .union([z.string().min(1), z.instanceof(SecretValue)])
+        .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+      sessionToken: z.string().optional(),
+    })
+    .optional(),
   /** How long a freshly created key may fail authentication before verify reports it invalid. */
   consistencyTimeoutMs: z.number().int().min(0).default(15_000),
 });

@@ -95,6 +95,20 @@ describe('GitHub adapter specifics', () => {
     await github.close();
   });
 
+  it('verifies a token without credentials of its own (a scanner checking a leak), and says what else needs them', async () => {
+    const key = await github.plantPat();
+    const bare = github.make({ token: undefined, org: undefined });
+    expect((await bare.verify(key.secret, key)).valid).toBe(true);
+    await expect(bare.revoke(key)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringContaining('`token`'),
+    });
+    const noOrg = github.make({ org: undefined });
+    await expect(noOrg.lastUsed({ providerKeyId: key.providerKeyId })).rejects.toMatchObject({
+      message: expect.stringContaining('`org`'),
+    });
+  });
+
   it('says PAT creation is not possible by API, and refuses it with E_PROVIDER_UNSUPPORTED', async () => {
     const provider = github.make();
     expect(provider.capabilities().kinds?.['fine-grained-pat']).toMatchObject({ create: false, manual: true });

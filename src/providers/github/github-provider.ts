@@ -100,7 +100,7 @@ export class GithubProvider implements Provider {
           'x-github-api-version': GITHUB_API_VERSION,
           'user-agent': 'keyledger',
         }),
-        secrets: [this.#options.token],
+        ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -115,7 +115,20 @@ export class GithubProvider implements Provider {
   }
 
   #auth(): Record<string, string> {
+    if (!this.#options.token) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `token` option (a GitHub App installation token)',
+      );
+    }
     return { authorization: `Bearer ${this.#options.token.reveal()}` };
+  }
+
+  #org(): string {
+    if (!this.#options.org)
+      throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, 'this call needs the `org` option');
+    return this.#options.org;
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
@@ -149,7 +162,7 @@ export class GithubProvider implements Provider {
       yield* this.#listDeployKeys(options.account);
       return;
     }
-    yield* this.#listPatGrants(options.account ?? this.#options.org);
+    yield* this.#listPatGrants(options.account ?? this.#org());
     if (options.account === undefined) {
       for (const repository of this.#options.repositories) yield* this.#listDeployKeys(repository);
     }
@@ -183,7 +196,7 @@ export class GithubProvider implements Provider {
       }
       await this.#http.send({
         method: 'POST',
-        path: `/orgs/${ref.account ?? this.#options.org}/personal-access-tokens`,
+        path: `/orgs/${ref.account ?? this.#org()}/personal-access-tokens`,
         headers: this.#auth(),
         json: { action: 'revoke', pat_ids: [Number(ref.providerKeyId)] },
         // Revoking twice has the same effect as once.
@@ -205,7 +218,7 @@ export class GithubProvider implements Provider {
       const key = githubDeployKeySchema.parse(answer.body);
       return { at: key.last_used ? new Date(key.last_used) : null };
     }
-    for await (const key of this.#listPatGrants(ref.account ?? this.#options.org)) {
+    for await (const key of this.#listPatGrants(ref.account ?? this.#org())) {
       if (key.providerKeyId === ref.providerKeyId) return { at: key.lastUsedAt ?? null };
     }
     throw new ProviderError(

@@ -6,12 +6,16 @@ import { GITHUB_API_URL } from './github-constants.js';
 
 export const githubOptionsSchema = httpProviderOptionsSchema.extend({
   baseUrl: z.url().default(GITHUB_API_URL),
-  /** The organisation whose fine-grained PAT grants are listed and revoked. */
-  org: z.string().min(1),
-  /** A GitHub App installation token (`ghs_`): the org PAT endpoints accept nothing else. */
+  /** The organisation whose fine-grained PAT grants are listed and revoked (not needed to verify a key). */
+  org: z.string().min(1).optional(),
+  /**
+   * A GitHub App installation token (`ghs_`): the org PAT endpoints accept nothing else. Not needed to verify a
+   * key, so a scanner can check a leaked token without credentials of its own.
+   */
   token: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
   /** Repositories (`owner/name`) whose deploy keys `list()` includes when no account is given. */
   repositories: z.array(z.string().regex(/^[^/\s]+\/[^/\s]+$/)).default([]),
 });

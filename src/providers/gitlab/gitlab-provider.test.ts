@@ -110,6 +110,14 @@ describe('GitLab adapter specifics', () => {
     expect(JSON.stringify(events)).not.toContain(rotated.secret.reveal());
   });
 
+  it('verifies a token without an administrator token, which every other call needs', async () => {
+    const provider = gitlab.make();
+    const created = await provider.create({ name: 'leaked', account: 'project:1' });
+    const bare = gitlab.make({ token: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({ code: 'E_PROVIDER_AUTH' });
+  });
+
   it('manages personal access tokens of a user (admin create, list by user_id, revoke)', async () => {
     const provider = gitlab.make();
     const created = await provider.create({ name: 'script', account: 'user:42', permissions: ['read_api'] });

@@ -74,7 +74,7 @@ export class GitlabProvider implements Provider {
         parseError: parseGitlabError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.token],
+        ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -89,6 +89,13 @@ export class GitlabProvider implements Provider {
   }
 
   #auth(): Record<string, string> {
+    if (!this.#options.token) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        "this call needs the `token` option (an administrator's access token)",
+      );
+    }
     return { 'private-token': this.#options.token.reveal() };
   }
 

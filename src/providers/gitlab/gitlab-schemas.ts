@@ -7,10 +7,11 @@ import { GITLAB_URL } from './gitlab-constants.js';
 export const gitlabOptionsSchema = httpProviderOptionsSchema.extend({
   /** The instance root (`https://gitlab.example.com`); the adapter adds `/api/v4`. */
   baseUrl: z.url().default(GITLAB_URL),
-  /** An administrator's personal access token (scope `api`): user tokens and the instance list need one. */
+  /** An administrator's personal access token (scope `api`): every call but verify needs one. */
   token: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
   /** The access level of new project and group tokens (10 guest ... 40 maintainer, 50 owner). */
   accessLevel: z.number().int().min(10).max(50).default(30),
 });
