@@ -12,6 +12,8 @@ import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
+import { SendgridProvider } from './sendgrid/sendgrid-provider.js';
+import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -48,6 +50,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     }),
     register({ name: 'datadog', optionsSchema: datadogOptionsSchema, create: (o, c) => new DatadogProvider(o, c) }),
     register({ name: 'twilio', optionsSchema: twilioOptionsSchema, create: (o, c) => new TwilioProvider(o, c) }),
+    register({ name: 'sendgrid', optionsSchema: sendgridOptionsSchema, create: (o, c) => new SendgridProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -9,6 +9,7 @@ import { DatadogSandbox } from './providers/datadog/datadog-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
 import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
+import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -97,6 +98,14 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
         provider,
         adapterOptions: (url) => ({ baseUrl: url, accountSid: provider.accountSid, authToken: provider.authToken }),
       };
+    },
+  },
+  {
+    name: 'sendgrid',
+    rateLimit: { requests: 600, perSeconds: 60 },
+    build: ({ clock }) => {
+      const provider = new SendgridSandbox({ clock });
+      return { provider, adapterOptions: (url) => ({ baseUrl: url, apiKey: provider.adminKey }) };
     },
   },
 ];

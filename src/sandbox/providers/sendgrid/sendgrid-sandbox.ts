@@ -12,7 +12,15 @@ import { generateSendgridApiKey } from './sendgrid-key-format.js';
 
 const RATE_LIMIT_REQUESTS = 600;
 /** Scopes of a full-access key, in part (SendGrid's list is long; these are the ones key management checks). */
-const FULL_ACCESS = ['api_keys.create', 'api_keys.read', 'api_keys.update', 'api_keys.delete', 'mail.send', 'user.profile.read', 'scopes.read'];
+const FULL_ACCESS = [
+  'api_keys.create',
+  'api_keys.read',
+  'api_keys.update',
+  'api_keys.delete',
+  'mail.send',
+  'user.profile.read',
+  'scopes.read',
+];
 
 export interface SendgridSandboxOptions {
   clock?: Clock;
@@ -80,7 +88,9 @@ export class SendgridSandbox implements SandboxProvider {
   }
 
   rateLimited(retryAfter: string, status?: number): SandboxAnswer {
-    const seconds = /^\d+$/.test(retryAfter) ? Number(retryAfter) : Math.ceil((Date.parse(retryAfter) - Date.now()) / 1000);
+    const seconds = /^\d+$/.test(retryAfter)
+      ? Number(retryAfter)
+      : Math.ceil((Date.parse(retryAfter) - Date.now()) / 1000);
     const answer = errors(status ?? 429, 'too many requests');
     return {
       ...answer,
@@ -89,7 +99,7 @@ export class SendgridSandbox implements SandboxProvider {
         'x-ratelimit-limit': String(RATE_LIMIT_REQUESTS),
         'x-ratelimit-remaining': '0',
         // SendGrid's reset is the Unix time at which the window reopens.
-        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + Math.max(0, seconds)),
+        'x-ratelimit-reset': String(Math.ceil((Date.now() + Math.max(0, seconds) * 1000) / 1000)),
       },
     };
   }

@@ -1,0 +1,112 @@
+// The SendGrid adapter against the SendGrid sandbox: the shared contract on the parent account's keys, then
+// SendGrid's own: subusers through on-behalf-of, scopes, the key naming its own id, X-RateLimit-Reset.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../runtime/clock.js';
+import { SENDGRID_API_KEY_PATTERN } from '../../sandbox/providers/sendgrid/sendgrid-key-format.js';
+import { SendgridSandbox } from '../../sandbox/providers/sendgrid/sendgrid-sandbox.js';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { SendgridProvider } from './sendgrid-provider.js';
+import type { SendgridOptionsInput } from './sendgrid-schemas.js';
+
+async function startSendgrid() {
+  const sandbox = new SendgridSandbox();
+  sandbox.addSubuser('marketing');
+  const server = new SandboxServer(sandbox);
+  const url = await server.start();
+  const control = new SandboxControlClient(url);
+  const sleeps: number[] = [];
+  const adapters: SendgridProvider[] = [];
+  const base: SendgridOptionsInput = {
+    baseUrl: url,
+    apiKey: sandbox.adminKey,
+    timeoutMs: 300,
+    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
+    rateLimit: 'off',
+  };
+  const make = (overrides: Partial<SendgridOptionsInput> = {}) => {
+    const adapter = new SendgridProvider(
+      { ...base, ...overrides },
+      { clock: systemClock, sleep: recordingSleep(sleeps) },
+    );
+    adapters.push(adapter);
+    return adapter;
+  };
+  const close = async () => {
+    for (const adapter of adapters) await adapter.close();
+    await server.stop();
+  };
+  return { sandbox, control, sleeps, make, close };
+}
+
+describeProviderContract('sendgrid', async () => {
+  const sendgrid = await startSendgrid();
+  return {
+    provider: sendgrid.make(),
+    sandbox: sendgrid.control,
+    sleeps: sendgrid.sleeps,
+    createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, permissions: ['mail.send'] }),
+    unknownSecret: () => ({
+      secret: `SG.CANARY${randomBytes(8).toString('hex')}.${randomBytes(32).toString('base64url').slice(0, 43)}`,
+    }),
+    providerWithBadCredentials: () => sendgrid.make({ apiKey: `SG.${'A'.repeat(22)}.${'B'.repeat(43)}` }),
+    adapterSecret: sendgrid.sandbox.adminKey,
+    operations: {
+      list: 'sendgrid:GET /v3/api_keys',
+      verify: 'sendgrid:GET /v3/scopes',
+      create: 'sendgrid:POST /v3/api_keys',
+    },
+    close: sendgrid.close,
+  };
+});
+
+describe('SendGrid adapter specifics', () => {
+  let sendgrid: Awaited<ReturnType<typeof startSendgrid>>;
+  beforeAll(async () => {
+    sendgrid = await startSendgrid();
+  });
+  afterAll(async () => {
+    await sendgrid.close();
+  });
+
+  it('creates keys in the SG.<id>.<secret> format whose id verify reads back', async () => {
+    const provider = sendgrid.make();
+    const created = await provider.create({ name: 'mailer', permissions: ['mail.send'] });
+    expect(created.secret.reveal()).toMatch(SENDGRID_API_KEY_PATTERN);
+    expect(created.secret.reveal().split('.')[1]).toBe(created.providerKeyId);
+    expect(await provider.verify(created.secret)).toEqual({ valid: true, providerKeyId: created.providerKeyId });
+  });
+
+  it("manages a subuser's keys through on-behalf-of, apart from the parent's", async () => {
+    const provider = sendgrid.make();
+    const created = await provider.create({ name: 'campaigns', account: 'marketing', permissions: ['mail.send'] });
+    const sub = [];
+    for await (const key of provider.list({ account: 'marketing' })) sub.push(key.providerKeyId);
+    const parent = [];
+    for await (const key of provider.list()) parent.push(key.providerKeyId);
+    expect(sub).toEqual([created.providerKeyId]);
+    expect(parent).not.toContain(created.providerKeyId);
+    await provider.revoke({ providerKeyId: created.providerKeyId, account: 'marketing' });
+    expect((await provider.verify(created.secret)).valid).toBe(false);
+  });
+
+  it("refuses management to a key without the api_keys scopes, in SendGrid's words", async () => {
+    const mailOnly = await sendgrid.make().create({ name: 'mail-only', permissions: ['mail.send'] });
+    await expect(sendgrid.make({ apiKey: mailOnly.secret }).create({ name: 'x' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      status: 403,
+      message: 'sendgrid: access forbidden',
+    });
+    await expect(sendgrid.make().create({ name: 'x', account: 'nobody' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+    });
+  });
+
+  it('says it keeps no last use', async () => {
+    const provider = sendgrid.make();
+    expect(provider.capabilities()).toMatchObject({ lastUsed: false, maxKeysPerAccount: 100 });
+    await expect(provider.lastUsed()).rejects.toMatchObject({ code: 'E_PROVIDER_UNSUPPORTED' });
+  });
+});
