@@ -42,12 +42,20 @@ async function run(backend: string): Promise<{ backend: string; seconds: number;
   const root = await makeRegistry({}, { git: true });
   const config = defaultRegistryConfig();
   const fingerprintKey = { version: 'v1', key: randomBytes(32) };
-  const provider = new InternalProvider({ db: operational.db, verificationKey: deriveVerificationKey(fingerprintKey.key), clock: systemClock });
-  const store = createSecretStore('embedded', {}, {
-    env: { KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64') },
-    cwd: dataDir,
-    operationalDb: operational.db,
+  const provider = new InternalProvider({
+    db: operational.db,
+    verificationKey: deriveVerificationKey(fingerprintKey.key),
+    clock: systemClock,
   });
+  const store = createSecretStore(
+    'embedded',
+    {},
+    {
+      env: { KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64') },
+      cwd: dataDir,
+      operationalDb: operational.db,
+    },
+  );
   const issuer = new KeyIssuer({
     providers: () => provider,
     stores: () => store,
@@ -96,8 +104,14 @@ async function run(backend: string): Promise<{ backend: string; seconds: number;
   return { backend, seconds, perSecond: keys / seconds };
 }
 
-console.log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`issuing ${keys} internal keys per backend, ${concurrency} at a time (git commits are serialised by the registry writer)`);
+console.log(
+  `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}, load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `issuing ${keys} internal keys per backend, ${concurrency} at a time (git commits are serialised by the registry writer)`,
+);
 for (const backend of backends) {
   const result = await run(backend);
   console.log(`  ${result.backend.padEnd(9)} ${result.seconds.toFixed(1)} s  ${result.perSecond.toFixed(1)} keys/s`);

@@ -15,7 +15,20 @@ const keep = args.includes('--keep');
 const projectRoot = join(import.meta.dirname, '..');
 const cli = join(projectRoot, 'bin', 'keyledger.js');
 
-const TEAMS = ['payments', 'search', 'recommendations', 'platform', 'data', 'identity', 'growth', 'mobile', 'infra', 'security', 'support', 'chat'];
+const TEAMS = [
+  'payments',
+  'search',
+  'recommendations',
+  'platform',
+  'data',
+  'identity',
+  'growth',
+  'mobile',
+  'infra',
+  'security',
+  'support',
+  'chat',
+];
 const PROVIDERS: [string, string[]][] = [
   ['aws-iam', ['s3:GetObject', 's3:PutObject', 'sqs:SendMessage', 'dynamodb:Query', 'ecr:PutImage']],
   ['gcp', ['roles/storage.objectViewer', 'roles/pubsub.publisher', 'roles/bigquery.dataViewer']],
@@ -88,8 +101,12 @@ function time<T>(work: () => T): { ms: number; value: T } {
  * work, wall time stretches with the load and CPU time much less.
  */
 function run(argv: string[]): { ms: number; cpuMs: number; code: number; stdout: string } {
-  const command = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', '__cpu %U %S', process.execPath] : [process.execPath];
-  const { ms, value } = time(() => spawnSync(command[0]!, [...command.slice(1), cli, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 }));
+  const command = existsSync('/usr/bin/time')
+    ? ['/usr/bin/time', '-f', '__cpu %U %S', process.execPath]
+    : [process.execPath];
+  const { ms, value } = time(() =>
+    spawnSync(command[0]!, [...command.slice(1), cli, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 }),
+  );
   const cpu = /__cpu ([\d.]+) ([\d.]+)/.exec(value.stderr ?? '');
   const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : Number.NaN;
   return { ms, cpuMs, code: value.status ?? -1, stdout: value.stdout };
@@ -122,7 +139,11 @@ console.log(`generated in ${(generation.ms / 1000).toFixed(1)} s, ~${Math.round(
 const commit = time(() => {
   execFileSync('git', ['init', '--quiet'], { cwd: root });
   execFileSync('git', ['add', '-A'], { cwd: root });
-  execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '--quiet', '-m', 'registry'], { cwd: root });
+  execFileSync(
+    'git',
+    ['-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '--quiet', '-m', 'registry'],
+    { cwd: root },
+  );
 });
 console.log(`git commit of the registry: ${(commit.ms / 1000).toFixed(1)} s`);
 
@@ -133,15 +154,26 @@ if (args.includes('--generate-only')) {
 
 // References (BENCHMARKS.md): parsing alone, one core, on the first 20,000 entries, scaled to the whole registry.
 const sample = generation.value;
-const jsYamlParse = time(() => sample.forEach((text) => jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA })));
-const yamlParse = time(() => sample.forEach((text) => parseDocument(text)));
+const jsYamlParse = time(() => {
+  for (const text of sample) jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });
+});
+const yamlParse = time(() => {
+  for (const text of sample) parseDocument(text);
+});
 const scale = entries / sample.length;
 
 const repeats = 3;
 const validateRuns = Array.from({ length: repeats }, () => run(['validate', root, '--json']));
 const validateOneThread = Array.from({ length: repeats }, () => run(['validate', root, '--json', '--threads', '1']));
-const listRuns = Array.from({ length: repeats }, () => run(['list', '--registry', root, '--team', 'payments', '--provider', 'stripe', '--json']));
-const report = JSON.parse(validateRuns[0]!.stdout) as { errors: number; warnings: number; entries: number; durationMs: number };
+const listRuns = Array.from({ length: repeats }, () =>
+  run(['list', '--registry', root, '--team', 'payments', '--provider', 'stripe', '--json']),
+);
+const report = JSON.parse(validateRuns[0]!.stdout) as {
+  errors: number;
+  warnings: number;
+  entries: number;
+  durationMs: number;
+};
 const listed = JSON.parse(listRuns[0]!.stdout) as { matched: number; total: number };
 
 const validateMs = median(validateRuns.map((r) => r.ms));
@@ -155,12 +187,23 @@ const rows = [
 ] as const;
 console.log(`\n${entries.toLocaleString('en')} entries, median of ${repeats} runs:`);
 for (const [label, ms] of rows) console.log(`  ${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s`);
-console.log(`  validate CPU time (user + sys, all threads)                 ${(validateCpuMs / 1000).toFixed(2)} s -> ${(validateCpuMs / 2000).toFixed(2)} s per core on 2 cores`);
-console.log(`  load average during the runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`\nvalidate found ${report.errors} errors and ${report.warnings} warnings in ${report.entries} entries (exit ${validateRuns[0]!.code})`);
+console.log(
+  `  validate CPU time (user + sys, all threads)                 ${(validateCpuMs / 1000).toFixed(2)} s -> ${(validateCpuMs / 2000).toFixed(2)} s per core on 2 cores`,
+);
+console.log(
+  `  load average during the runs: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
+  `\nvalidate found ${report.errors} errors and ${report.warnings} warnings in ${report.entries} entries (exit ${validateRuns[0]!.code})`,
+);
 console.log(`list matched ${listed.matched} of ${listed.total}`);
-console.log(`ratios: validate / js-yaml-parse-alone = ${(validateMs / (jsYamlParse.ms * scale)).toFixed(2)}x, validate / yaml-parseDocument-alone = ${(validateMs / (yamlParse.ms * scale)).toFixed(2)}x`);
-console.log(`target (issue 2): validate 100,000 entries in under 3 s -> ${validateMs < 3000 ? 'met' : 'NOT met'} (${(validateMs / 1000).toFixed(2)} s)`);
+console.log(
+  `ratios: validate / js-yaml-parse-alone = ${(validateMs / (jsYamlParse.ms * scale)).toFixed(2)}x, validate / yaml-parseDocument-alone = ${(validateMs / (yamlParse.ms * scale)).toFixed(2)}x`,
+);
+console.log(
+  `target (issue 2): validate 100,000 entries in under 3 s -> ${validateMs < 3000 ? 'met' : 'NOT met'} (${(validateMs / 1000).toFixed(2)} s)`,
+);
 if (!keep) rmSync(root, { recursive: true, force: true });
 else console.log(`kept ${root}`);
-

@@ -3,23 +3,28 @@
 // and the server both build their services from here; nothing else wires adapters.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openOperationalStore, type OperationalStore } from '../db/operational-store.js';
+import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
 import { resolveOperationalStoreOptions } from '../db/operational-store-location.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { EventLog } from '../events/event-log.js';
 import { IdempotencyRecords } from '../lifecycle/idempotency-records.js';
 import { KeyIssuer } from '../lifecycle/key-issuance.js';
 import { KeyRevoker } from '../lifecycle/key-revocation.js';
+import {
+  createRotationServices,
+  type RotationServiceOptions,
+  type RotationServices,
+} from '../lifecycle/rotation/rotation-services.js';
 import { deriveVerificationKey, InternalProvider } from '../providers/internal/internal-provider.js';
 import type { Provider } from '../providers/provider.js';
 import { createProvider, providerNames } from '../providers/provider-table.js';
-import { RegistryWriter } from '../registry/registry-writer.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
+import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
-import type { Logger } from '../telemetry/logger.js';
 import { type FingerprintKey, loadFingerprintKey } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { createSecretStore, DEFAULT_SECRET_STORE_KIND } from '../secrets/secret-store-table.js';
+import type { Logger } from '../telemetry/logger.js';
 
 export interface KeyledgerAppOptions {
   registryDir: string;
@@ -44,6 +49,8 @@ export interface KeyledgerApp {
   secretStore(name: string): SecretStore;
   issuer(): KeyIssuer;
   revoker(): KeyRevoker;
+  /** The rotation journal, rotator, scheduler, controller, ticket desk and metrics (src/lifecycle/rotation/). */
+  rotation(options?: RotationServiceOptions): RotationServices;
   close(): Promise<void>;
 }
 
@@ -53,7 +60,10 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const workspace = await openRegistryWorkspace(options.registryDir);
   const providerOptionsFromFile = await readProvidersFile(options.env);
   const location = resolveOperationalStoreOptions({ env: options.env, cwd: options.cwd });
-  const fingerprintKey = await loadFingerprintKey({ env: options.env, keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME) });
+  const fingerprintKey = await loadFingerprintKey({
+    env: options.env,
+    keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME),
+  });
   const operational = await openOperationalStore(location);
   const events = new EventLog(operational.db, options.clock);
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
@@ -65,7 +75,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     let found = providers.get(name);
     if (found) return found;
     const fromFile = providerOptionsFromFile[name];
-    const configured = fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
+    const configured =
+      fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
     if (name === 'internal') {
       found = new InternalProvider({
         db: operational.db,
@@ -95,9 +106,12 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     } else if (name === 'default') {
       found = createSecretStore(DEFAULT_SECRET_STORE_KIND, {}, context);
     } else {
-      throw new ConfigError(`secret store "${name}" is not configured: add it under \`stores.${name}\` in keyledger.config.yaml`, {
-        code: 'E_SECRET_STORE_CONFIG',
-      });
+      throw new ConfigError(
+        `secret store "${name}" is not configured: add it under \`stores.${name}\` in keyledger.config.yaml`,
+        {
+          code: 'E_SECRET_STORE_CONFIG',
+        },
+      );
     }
     stores.set(name, found);
     return found;
@@ -125,7 +139,31 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         clock: options.clock,
         ...(options.logger ? { logger: options.logger } : {}),
       }),
-    revoker: () => new KeyRevoker({ providers: provider, stores: secretStore, writer, events, ...(options.logger ? { logger: options.logger } : {}) }),
+    revoker: () =>
+      new KeyRevoker({
+        providers: provider,
+        stores: secretStore,
+        writer,
+        events,
+        ...(options.logger ? { logger: options.logger } : {}),
+      }),
+    rotation: (rotationOptions = {}) =>
+      createRotationServices(
+        {
+          db: operational.db,
+          events,
+          writer,
+          root: workspace.root,
+          config: workspace.config,
+          ...(workspace.people ? { people: workspace.people } : {}),
+          providers: provider,
+          stores: secretStore,
+          fingerprintKey,
+          clock: options.clock,
+          env: options.env,
+        },
+        rotationOptions,
+      ),
     close: () => operational.close(),
   };
 }
@@ -142,11 +180,15 @@ async function readProvidersFile(env: NodeJS.ProcessEnv): Promise<Record<string,
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: ${(error as Error).message}`, { code: 'E_PROVIDER_CONFIG' });
+    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: ${(error as Error).message}`, {
+      code: 'E_PROVIDER_CONFIG',
+    });
   }
   const object = (parsed as { providers?: unknown }).providers ?? parsed;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: expected an object of provider options`, { code: 'E_PROVIDER_CONFIG' });
+    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: expected an object of provider options`, {
+      code: 'E_PROVIDER_CONFIG',
+    });
   }
   return object as Record<string, Record<string, unknown>>;
 }

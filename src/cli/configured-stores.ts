@@ -4,7 +4,10 @@ import type { RegistryWorkspace } from '../registry/registry-workspace.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { CliContext } from './cli-context.js';
 
-export async function openConfiguredStores(workspace: RegistryWorkspace, _context: CliContext): Promise<Map<string, SecretStore>> {
+export async function openConfiguredStores(
+  workspace: RegistryWorkspace,
+  _context: CliContext,
+): Promise<Map<string, SecretStore>> {
   const stores = new Map<string, SecretStore>();
   for (const [name, options] of Object.entries(workspace.config.stores)) {
     throw new ConfigError(`stores.${name}: secret store kind "${options.kind}" is not available in this build`);

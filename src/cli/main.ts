@@ -1,9 +1,9 @@
 // The `keyledger` command: a thin shell that parses arguments and hands them to the services.
 import { Command, CommanderError } from 'commander';
+import { createLogger } from '../telemetry/logger.js';
 import { type CliContext, processContext } from './cli-context.js';
 import { commandTable } from './command-table.js';
-import { createLogger } from '../telemetry/logger.js';
-import { EXIT_ERROR, describeError, exitCodeFor } from './exit-codes.js';
+import { describeError, EXIT_ERROR, exitCodeFor } from './exit-codes.js';
 
 export function buildProgram(context: CliContext): Command {
   const program = new Command('keyledger')

@@ -4,7 +4,8 @@ import { parseDurationDays } from '../registry/registry-dates.js';
 
 export function parsePositiveInt(value: string): number {
   const number = Number(value);
-  if (!Number.isInteger(number) || number <= 0) throw new UsageError(`expected a positive whole number, got "${value}"`);
+  if (!Number.isInteger(number) || number <= 0)
+    throw new UsageError(`expected a positive whole number, got "${value}"`);
   return number;
 }
 

@@ -66,7 +66,12 @@ export function parsePeopleDirectory(text: string, file: string): PeopleDirector
   let rows: unknown[];
   try {
     if (extension === '.csv') {
-      rows = parseCsv(text, { columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+      rows = parseCsv(text, {
+        columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+        skip_empty_lines: true,
+        trim: true,
+        bom: true,
+      });
     } else {
       const parsed = parseYaml(text) as unknown;
       rows = Array.isArray(parsed) ? parsed : ((parsed as { people?: unknown[] } | null)?.people ?? []);
@@ -86,7 +91,10 @@ export function parsePeopleDirectory(text: string, file: string): PeopleDirector
       const line = extension === '.csv' ? index + 2 : undefined;
       throw new ConfigError(
         `${file}${line ? `:${line}` : ''}: person ${index + 1}: ${issue.path.join('.') || 'row'}: ${issue.message}`,
-        { position: { file, ...(line ? { line } : {}), field: String(issue.path[0] ?? '') }, code: 'E_PEOPLE_DIRECTORY' },
+        {
+          position: { file, ...(line ? { line } : {}), field: String(issue.path[0] ?? '') },
+          code: 'E_PEOPLE_DIRECTORY',
+        },
       );
     }
     people.push(result.data);

@@ -5,7 +5,11 @@ import { KeyledgerError } from '../errors/keyledger-error.js';
 export class GitError extends KeyledgerError {
   constructor(args: readonly string[], stderr: string, cause?: unknown) {
     const first = stderr.trim().split('\n').slice(0, 3).join(' / ') || 'git failed';
-    super('E_GIT', `git ${args[0] ?? ''}: ${first}`, { category: 'external', details: { args: args.slice(0, 1) }, cause });
+    super('E_GIT', `git ${args[0] ?? ''}: ${first}`, {
+      category: 'external',
+      details: { args: args.slice(0, 1) },
+      cause,
+    });
   }
 }
 
@@ -44,7 +48,10 @@ export async function filesChangedSince(revision: string, cwd: string): Promise<
   try {
     await runGit(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], { cwd });
   } catch (error) {
-    throw new KeyledgerError('E_GIT_REVISION', `unknown git revision "${revision}"`, { category: 'usage', cause: error });
+    throw new KeyledgerError('E_GIT_REVISION', `unknown git revision "${revision}"`, {
+      category: 'usage',
+      cause: error,
+    });
   }
   const changed = await runGit(['diff', '--name-only', '--relative', '--diff-filter=ACMRT', revision, '--'], { cwd });
   const untracked = await runGit(['ls-files', '--others', '--exclude-standard'], { cwd });

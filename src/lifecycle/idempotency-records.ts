@@ -3,8 +3,8 @@
 // retry of one that crashed half-way learns what there is to undo.
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { canonicalJson } from '../events/canonical-json.js';
 import type { OperationalSchema } from '../db/operational-schema.js';
+import { canonicalJson } from '../events/canonical-json.js';
 import type { Clock } from '../runtime/clock.js';
 import { IdempotencyConflictError } from './lifecycle-error.js';
 
@@ -33,29 +33,56 @@ export class IdempotencyRecords {
   }
 
   /** Claims `key` for a run of `command` with this request. */
-  async claim<Progress, Result>(key: string, command: string, requestHash: string): Promise<IdempotencyClaim<Progress, Result>> {
+  async claim<Progress, Result>(
+    key: string,
+    command: string,
+    requestHash: string,
+  ): Promise<IdempotencyClaim<Progress, Result>> {
     const now = this.#clock().toISOString();
     const inserted = await this.#db
       .insertInto('idempotency_records')
-      .values({ idempotency_key: key, command, request_hash: requestHash, status: 'in_progress', result: null, created_at: now, updated_at: now })
+      .values({
+        idempotency_key: key,
+        command,
+        request_hash: requestHash,
+        status: 'in_progress',
+        result: null,
+        created_at: now,
+        updated_at: now,
+      })
       .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) return { kind: 'new' };
 
-    const record = await this.#db.selectFrom('idempotency_records').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    const record = await this.#db
+      .selectFrom('idempotency_records')
+      .selectAll()
+      .where('idempotency_key', '=', key)
+      .executeTakeFirstOrThrow();
     if (record.command !== command || record.request_hash !== requestHash) {
-      throw new IdempotencyConflictError(`idempotency key "${key}" was already used for a different request; use a new key`);
+      throw new IdempotencyConflictError(
+        `idempotency key "${key}" was already used for a different request; use a new key`,
+      );
     }
-    if (record.status === 'completed') return { kind: 'completed', result: JSON.parse(record.result ?? 'null') as Result };
-    if (record.status === 'in_progress' && Date.parse(record.updated_at) > this.#clock().getTime() - ABANDONED_AFTER_MS) {
-      throw new IdempotencyConflictError(`a command with idempotency key "${key}" is still running (last progress ${record.updated_at}); retry later`);
+    if (record.status === 'completed')
+      return { kind: 'completed', result: JSON.parse(record.result ?? 'null') as Result };
+    if (
+      record.status === 'in_progress' &&
+      Date.parse(record.updated_at) > this.#clock().getTime() - ABANDONED_AFTER_MS
+    ) {
+      throw new IdempotencyConflictError(
+        `a command with idempotency key "${key}" is still running (last progress ${record.updated_at}); retry later`,
+      );
     }
     await this.#db
       .updateTable('idempotency_records')
       .set({ status: 'in_progress', updated_at: now })
       .where('idempotency_key', '=', key)
       .execute();
-    return { kind: 'abandoned', progress: record.result ? (JSON.parse(record.result) as { progress?: Progress }).progress ?? null : null };
+    return {
+      kind: 'abandoned',
+      progress: record.result ? ((JSON.parse(record.result) as { progress?: Progress }).progress ?? null) : null,
+    };
   }
 
   /** Records what the run has done so far (nothing secret). */
@@ -79,7 +106,11 @@ export class IdempotencyRecords {
   async fail(key: string, error: string): Promise<void> {
     await this.#db
       .updateTable('idempotency_records')
-      .set({ status: 'failed', result: JSON.stringify({ error, progress: null }), updated_at: this.#clock().toISOString() })
+      .set({
+        status: 'failed',
+        result: JSON.stringify({ error, progress: null }),
+        updated_at: this.#clock().toISOString(),
+      })
       .where('idempotency_key', '=', key)
       .execute();
   }

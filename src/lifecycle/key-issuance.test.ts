@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
 import { runGit } from '../git/git-command.js';
+import type { ProviderKey } from '../providers/provider.js';
 import { analyzeEntryText } from '../registry/entry-analysis.js';
 import { fingerprintMatches } from '../secrets/secret-fingerprint.js';
-import type { ProviderKey } from '../providers/provider.js';
 import { BASE_REQUEST, issuanceHarness } from './test-support/issuance-harness.js';
 
 async function activeKeys(keys: AsyncIterable<ProviderKey>): Promise<ProviderKey[]> {
@@ -22,32 +22,56 @@ forEachBackend((backend) => {
   it('issues: mints, stores, registers as one commit with a fingerprint, and logs the event', async () => {
     const h = await issuanceHarness(await backend.open());
     const issued = await h.issuer.issue({ ...BASE_REQUEST, keyId: 'payments-webhooks-001', expiresInDays: 90 });
-    expect(issued).toMatchObject({ keyId: 'payments-webhooks-001', provider: 'internal', store: 'default', path: 'payments/payments-webhooks-001', replayed: false });
+    expect(issued).toMatchObject({
+      keyId: 'payments-webhooks-001',
+      provider: 'internal',
+      store: 'default',
+      path: 'payments/payments-webhooks-001',
+      replayed: false,
+    });
     const stored = await h.store.get(issued.path);
     expect(stored?.metadata).toMatchObject({ key_id: 'payments-webhooks-001', provider_key_id: issued.providerKeyId });
     expect(await h.internal.verify(stored!.value)).toMatchObject({ valid: true, providerKeyId: issued.providerKeyId });
     const text = await readFile(join(h.root, issued.file), 'utf8');
     const entry = analyzeEntryText(issued.file, text).entry!;
-    expect(entry).toMatchObject({ owner_team: 'payments', provider_key_id: issued.providerKeyId, expiration: '2027-02-21T12:00:00Z', status: 'active' });
+    expect(entry).toMatchObject({
+      owner_team: 'payments',
+      provider_key_id: issued.providerKeyId,
+      expiration: '2027-02-21T12:00:00Z',
+      status: 'active',
+    });
     expect(fingerprintMatches(stored!.value, entry.fingerprint!, h.fingerprintKey)).toBe(true);
     expect(text).not.toContain(stored!.value.reveal());
-    expect((await runGit(['log', '-1', '--format=%s'], { cwd: h.root })).trim()).toBe('keyledger: create payments-webhooks-001');
+    expect((await runGit(['log', '-1', '--format=%s'], { cwd: h.root })).trim()).toBe(
+      'keyledger: create payments-webhooks-001',
+    );
     const [event] = await h.events.list({ type: 'issued' });
-    expect(event).toMatchObject({ keyId: 'payments-webhooks-001', actor: 'test:suite', data: { provider_key_id: issued.providerKeyId, commit: issued.commit } });
+    expect(event).toMatchObject({
+      keyId: 'payments-webhooks-001',
+      actor: 'test:suite',
+      data: { provider_key_id: issued.providerKeyId, commit: issued.commit },
+    });
   });
 
   it('refuses before minting when the entry would break the policy', async () => {
     const h = await issuanceHarness(await backend.open());
     await expect(h.issuer.issue({ ...BASE_REQUEST, permissions: ['*'] })).rejects.toMatchObject({ code: 'E_POLICY' });
-    await expect(h.issuer.issue({ ...BASE_REQUEST, expiresInDays: 400 })).rejects.toMatchObject({ code: 'E_POLICY', message: /max-lifetime/ });
+    await expect(h.issuer.issue({ ...BASE_REQUEST, expiresInDays: 400 })).rejects.toMatchObject({
+      code: 'E_POLICY',
+      message: /max-lifetime/,
+    });
     expect(await activeKeys(h.internal.list())).toEqual([]);
   });
 
   it('refuses a key_id that exists and a store path that is taken, before minting', async () => {
     const h = await issuanceHarness(await backend.open());
     await h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1' });
-    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1' })).rejects.toMatchObject({ code: 'E_REGISTRY_DUPLICATE' });
-    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-2', store: { name: 'default', path: 'payments/k-1' } })).rejects.toMatchObject({
+    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1' })).rejects.toMatchObject({
+      code: 'E_REGISTRY_DUPLICATE',
+    });
+    await expect(
+      h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-2', store: { name: 'default', path: 'payments/k-1' } }),
+    ).rejects.toMatchObject({
       code: 'E_SECRET_PATH_TAKEN',
     });
     expect(await activeKeys(h.internal.list())).toHaveLength(1);
@@ -89,9 +113,14 @@ forEachBackend((backend) => {
     h.faults.eventAppend = true;
     const error = await h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_ISSUE_FAILED', failedStep: 'record-event' });
-    expect((error as Error).message).toMatch(/removed registry entry k-1; deleted the secret at default:payments\/k-1; revoked internal key/);
+    expect((error as Error).message).toMatch(
+      /removed registry entry k-1; deleted the secret at default:payments\/k-1; revoked internal key/,
+    );
     expect(await registryFiles(h.root)).toEqual([]);
-    expect((await runGit(['log', '--format=%s', '-2'], { cwd: h.root })).trim().split('\n')).toEqual(['keyledger: delete k-1', 'keyledger: create k-1']);
+    expect((await runGit(['log', '--format=%s', '-2'], { cwd: h.root })).trim().split('\n')).toEqual([
+      'keyledger: delete k-1',
+      'keyledger: create k-1',
+    ]);
     expect(await h.store.exists('payments/k-1')).toBe(false);
     expect(await activeKeys(h.internal.list())).toEqual([]);
   });
@@ -112,7 +141,9 @@ forEachBackend((backend) => {
     h.faults.providerRevoke = true;
     const error = await h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_ISSUE_ROLLBACK_INCOMPLETE' });
-    expect((error as Error).message).toMatch(/NOT rolled back \(clean up by hand\): revoked internal key ik_[0-9a-f]+ \(injected fault: provider revoke refused\)/);
+    expect((error as Error).message).toMatch(
+      /NOT rolled back \(clean up by hand\): revoked internal key ik_[0-9a-f]+ \(injected fault: provider revoke refused\)/,
+    );
   });
 
   it('an idempotency key returns the first result instead of minting again', async () => {
@@ -121,7 +152,9 @@ forEachBackend((backend) => {
     const again = await h.issuer.issue({ ...BASE_REQUEST, idempotencyKey: 'req-42' });
     expect(again).toEqual({ ...first, replayed: true });
     expect(await activeKeys(h.internal.list())).toHaveLength(1);
-    await expect(h.issuer.issue({ ...BASE_REQUEST, purpose: 'something else', idempotencyKey: 'req-42' })).rejects.toMatchObject({
+    await expect(
+      h.issuer.issue({ ...BASE_REQUEST, purpose: 'something else', idempotencyKey: 'req-42' }),
+    ).rejects.toMatchObject({
       code: 'E_IDEMPOTENCY_CONFLICT',
     });
   });
@@ -129,7 +162,9 @@ forEachBackend((backend) => {
   it('a retry after a failed attempt starts afresh under the same idempotency key', async () => {
     const h = await issuanceHarness(await backend.open());
     h.faults.storePut = true;
-    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-1' })).rejects.toMatchObject({ code: 'E_ISSUE_FAILED' });
+    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-1' })).rejects.toMatchObject({
+      code: 'E_ISSUE_FAILED',
+    });
     h.faults.storePut = false;
     const issued = await h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-1' });
     expect(issued.replayed).toBe(false);
@@ -143,10 +178,27 @@ forEachBackend((backend) => {
     await idempotency.claim('req-crash', 'issue', 'x');
     const orphan = await h.internal.create({ name: 'k-1' });
     await h.store.put('payments/k-1', orphan.secret, { stage: 'current' });
-    await idempotency.progress('req-crash', { keyId: 'k-1', provider: 'internal', providerKeyId: orphan.providerKeyId, stored: { name: 'default', path: 'payments/k-1' } });
-    await h.operational.db.updateTable('idempotency_records').set({ request_hash: (await import('./idempotency-records.js')).IdempotencyRecords.hashRequest({ ...BASE_REQUEST, actor: undefined, keyId: 'k-1', idempotencyKey: 'req-crash' }) }).execute();
+    await idempotency.progress('req-crash', {
+      keyId: 'k-1',
+      provider: 'internal',
+      providerKeyId: orphan.providerKeyId,
+      stored: { name: 'default', path: 'payments/k-1' },
+    });
+    await h.operational.db
+      .updateTable('idempotency_records')
+      .set({
+        request_hash: (await import('./idempotency-records.js')).IdempotencyRecords.hashRequest({
+          ...BASE_REQUEST,
+          actor: undefined,
+          keyId: 'k-1',
+          idempotencyKey: 'req-crash',
+        }),
+      })
+      .execute();
     // Within five minutes another run may still be going: refuse.
-    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-crash' })).rejects.toMatchObject({ code: 'E_IDEMPOTENCY_CONFLICT' });
+    await expect(h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-crash' })).rejects.toMatchObject({
+      code: 'E_IDEMPOTENCY_CONFLICT',
+    });
     h.clock.advance(10 * 60_000);
     const issued = await h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-1', idempotencyKey: 'req-crash' });
     expect(issued.providerKeyId).not.toBe(orphan.providerKeyId);

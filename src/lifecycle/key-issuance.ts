@@ -3,21 +3,21 @@
 // stored secret, the minted key. An idempotency key makes a retried command return the first result, or undo a
 // crashed run before starting again, so a retry never mints twice.
 import { randomBytes } from 'node:crypto';
+import type { PeopleDirectory } from '../directory/people-directory.js';
 import { KeyledgerError, UsageError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Provider } from '../providers/provider.js';
 import type { KeyEntryInput } from '../registry/key-entry-schema.js';
+import { keyEntrySchema } from '../registry/key-entry-schema.js';
 import { checkEntry, compilePolicy } from '../registry/policy/policy-engine.js';
 import type { PolicyConfig } from '../registry/registry-config.js';
 import { addDays, formatDate, formatInstant } from '../registry/registry-dates.js';
 import type { RegistryWriter } from '../registry/registry-writer.js';
-import { keyEntrySchema } from '../registry/key-entry-schema.js';
-import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { Clock } from '../runtime/clock.js';
-import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { type FingerprintKey, fingerprintSecret } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
+import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { IdempotencyRecords } from './idempotency-records.js';
 import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
 
@@ -92,7 +92,11 @@ export class KeyIssuer {
   }
 
   /** The entry `issue` would write, checked against the schema and the policy before anything is minted. */
-  draftEntry(request: IssueKeyRequest, keyId: string, now: Date): { entry: KeyEntryInput; store: { name: string; path: string }; expiresAt: Date } {
+  draftEntry(
+    request: IssueKeyRequest,
+    keyId: string,
+    now: Date,
+  ): { entry: KeyEntryInput; store: { name: string; path: string }; expiresAt: Date } {
     const policy = this.#deps.policy;
     const maxDays = policy.max_lifetime_days_by_provider[request.provider] ?? policy.max_lifetime_days;
     const days = request.expiresInDays ?? maxDays;
@@ -131,13 +135,22 @@ export class KeyIssuer {
     const key = request.idempotencyKey;
     if (key) {
       const { actor: _actor, ...material } = request;
-      const claim = await idempotency.claim<IssueProgress, IssuedKey>(key, 'issue', IdempotencyRecords.hashRequest(material));
+      const claim = await idempotency.claim<IssueProgress, IssuedKey>(
+        key,
+        'issue',
+        IdempotencyRecords.hashRequest(material),
+      );
       if (claim.kind === 'completed') return { ...claim.result, replayed: true };
       if (claim.kind === 'abandoned' && claim.progress) {
         // A previous run crashed half-way: undo what it recorded, then issue afresh under the same key.
-        const steps = await this.#rollback(claim.progress, request.actor, 'an earlier run with the same idempotency key stopped half-way');
+        const steps = await this.#rollback(
+          claim.progress,
+          request.actor,
+          'an earlier run with the same idempotency key stopped half-way',
+        );
         const stuck = steps.filter((step) => !step.ok);
-        if (stuck.length) throw new IssuanceFailedError('recovering an earlier run', new Error('its rollback is incomplete'), steps);
+        if (stuck.length)
+          throw new IssuanceFailedError('recovering an earlier run', new Error('its rollback is incomplete'), steps);
       }
     }
     try {
@@ -145,7 +158,8 @@ export class KeyIssuer {
       if (key) await idempotency.complete(key, result);
       return result;
     } catch (error) {
-      if (key) await idempotency.fail(key, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+      if (key)
+        await idempotency.fail(key, error instanceof Error ? error.message : String(error)).catch(() => undefined);
       throw error;
     }
   }
@@ -155,14 +169,20 @@ export class KeyIssuer {
     const keyId = request.keyId ?? generateKeyId(request);
     const { entry, store, expiresAt } = this.#draftChecked(request, keyId, now);
     if (await this.#deps.writer.fileOf(keyId)) {
-      throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in the registry`, { category: 'conflict' });
+      throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in the registry`, {
+        category: 'conflict',
+      });
     }
     const provider = this.#deps.providers(request.provider);
     const secretStore = this.#deps.stores(store.name);
     if (await secretStore.exists(store.path)) {
-      throw new KeyledgerError('E_SECRET_PATH_TAKEN', `store "${store.name}" already holds a secret at "${store.path}"; choose another path`, {
-        category: 'conflict',
-      });
+      throw new KeyledgerError(
+        'E_SECRET_PATH_TAKEN',
+        `store "${store.name}" already holds a secret at "${store.path}"; choose another path`,
+        {
+          category: 'conflict',
+        },
+      );
     }
 
     const progress: IssueProgress = { keyId, provider: request.provider };
@@ -195,7 +215,10 @@ export class KeyIssuer {
       step = 'register';
       await record();
       const fingerprint = fingerprintSecret(created.secret as SecretValue, this.#deps.fingerprintKey);
-      const written = await this.#deps.writer.create({ ...entry, provider_key_id: created.providerKeyId, fingerprint }, { message: `Issued by ${request.actor} for: ${request.purpose}` });
+      const written = await this.#deps.writer.create(
+        { ...entry, provider_key_id: created.providerKeyId, fingerprint },
+        { message: `Issued by ${request.actor} for: ${request.purpose}` },
+      );
       progress.registered = true;
       log.debug({ file: written.file, commit: written.commit, fingerprint }, 'registered');
       step = 'record-event';
@@ -231,7 +254,10 @@ export class KeyIssuer {
       };
     } catch (error) {
       if (!progress.providerKeyId) throw error;
-      log.warn({ step, error: error instanceof Error ? error.message : String(error) }, 'issuance failed; rolling back');
+      log.warn(
+        { step, error: error instanceof Error ? error.message : String(error) },
+        'issuance failed; rolling back',
+      );
       const steps = await this.#rollback(progress, request.actor, `issuance failed at ${step}`);
       log.warn({ steps }, 'rolled back');
       throw new IssuanceFailedError(step, error, steps);
@@ -242,16 +268,22 @@ export class KeyIssuer {
     const draft = this.draftEntry(request, keyId, now);
     const parsed = keyEntrySchema.safeParse({ ...draft.entry, fingerprint: `hmac-sha256:v1:${'0'.repeat(64)}` });
     if (!parsed.success) {
-      throw new UsageError(`the entry to issue is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      throw new UsageError(
+        `the entry to issue is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+      );
     }
     const violations = checkEntry(parsed.data, compilePolicy(this.#deps.policy, now, this.#deps.people)).filter(
       (violation) => violation.severity === 'error',
     );
     if (violations.length) {
-      throw new KeyledgerError('E_POLICY', `refusing to issue ${keyId}: ${violations.map((v) => `${v.rule}: ${v.message}`).join('; ')}`, {
-        category: 'input',
-        details: { violations },
-      });
+      throw new KeyledgerError(
+        'E_POLICY',
+        `refusing to issue ${keyId}: ${violations.map((v) => `${v.rule}: ${v.message}`).join('; ')}`,
+        {
+          category: 'input',
+          details: { violations },
+        },
+      );
     }
     return draft;
   }
@@ -274,14 +306,23 @@ export class KeyIssuer {
     }
     if (progress.stored) {
       const { name, path } = progress.stored;
-      await attempt('secret-store', `deleted the secret at ${name}:${path}`, () => this.#deps.stores(name).delete(path));
+      await attempt('secret-store', `deleted the secret at ${name}:${path}`, () =>
+        this.#deps.stores(name).delete(path),
+      );
     }
     if (progress.providerKeyId) {
       const ref = { providerKeyId: progress.providerKeyId, ...(progress.account ? { account: progress.account } : {}) };
-      await attempt('provider-key', `revoked ${progress.provider} key ${progress.providerKeyId}`, () => this.#deps.providers(progress.provider).revoke(ref));
+      await attempt('provider-key', `revoked ${progress.provider} key ${progress.providerKeyId}`, () =>
+        this.#deps.providers(progress.provider).revoke(ref),
+      );
     }
     await this.#deps.events
-      .append({ type: 'issue-rolled-back', actor, keyId: progress.keyId, data: { reason, steps: steps.map(({ step, ok, description }) => ({ step, ok, description })) } })
+      .append({
+        type: 'issue-rolled-back',
+        actor,
+        keyId: progress.keyId,
+        data: { reason, steps: steps.map(({ step, ok, description }) => ({ step, ok, description })) },
+      })
       .catch(() => undefined);
     return steps;
   }

@@ -50,7 +50,11 @@ export class KeyRevoker {
     const { entry } = found;
     const providerName = entry.scope?.provider;
     if (!providerName) {
-      throw new KeyledgerError('E_REVOKE_NO_PROVIDER', `${request.keyId} has no scope.provider: cannot tell where to revoke it`, { category: 'input' });
+      throw new KeyledgerError(
+        'E_REVOKE_NO_PROVIDER',
+        `${request.keyId} has no scope.provider: cannot tell where to revoke it`,
+        { category: 'input' },
+      );
     }
     const steps: string[] = [];
     const provider = this.#deps.providers(providerName);
@@ -62,7 +66,10 @@ export class KeyRevoker {
           { category: 'input' },
         );
       }
-      await provider.revoke({ providerKeyId: entry.provider_key_id, ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}) });
+      await provider.revoke({
+        providerKeyId: entry.provider_key_id,
+        ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+      });
       steps.push(`revoked ${providerName} key ${entry.provider_key_id}`);
     } else {
       steps.push(`no provider_key_id recorded: nothing to revoke at ${providerName}`);
@@ -74,7 +81,11 @@ export class KeyRevoker {
     }
     let commit: string | undefined;
     if (entry.status !== 'revoked') {
-      const written = await this.#deps.writer.update(request.keyId, { status: 'revoked' }, { message: `Revoked by ${request.actor}${request.reason ? `: ${request.reason}` : ''}` });
+      const written = await this.#deps.writer.update(
+        request.keyId,
+        { status: 'revoked' },
+        { message: `Revoked by ${request.actor}${request.reason ? `: ${request.reason}` : ''}` },
+      );
       commit = written.commit;
       steps.push(`marked ${request.keyId} revoked in the registry`);
     }

@@ -39,11 +39,20 @@ describe('analyzeEntryText', () => {
   it('points a schema error at the field: file, line, column and path', () => {
     const text = SEED_EXAMPLE.replace('rotation_frequency_days: 365', 'rotation_frequency_days: yearly');
     const issue = analyzeEntryText('keys/x.yaml', text, policy).issues.find((i) => i.rule === 'schema');
-    expect(issue).toMatchObject({ file: 'keys/x.yaml', line: 21, column: 3, field: 'audit.rotation_frequency_days', keyId: 'payments-stripe-live-001' });
+    expect(issue).toMatchObject({
+      file: 'keys/x.yaml',
+      line: 21,
+      column: 3,
+      field: 'audit.rotation_frequency_days',
+      keyId: 'payments-stripe-live-001',
+    });
   });
 
   it('points into sequences', () => {
-    const text = SEED_EXAMPLE.replace('permissions: ["charges:write", "customers:read"]', 'permissions:\n    - charges:write\n    - 42');
+    const text = SEED_EXAMPLE.replace(
+      'permissions: ["charges:write", "customers:read"]',
+      'permissions:\n    - charges:write\n    - 42',
+    );
     const issue = analyzeEntryText('k.yaml', text, policy).issues.find((i) => i.rule === 'schema');
     expect(issue).toMatchObject({ field: 'scope.permissions[1]', line: 14, column: 7 });
   });
@@ -56,7 +65,11 @@ describe('analyzeEntryText', () => {
   });
 
   it('reports an invalid date with its position', () => {
-    const issue = analyzeEntryText('k.yaml', SEED_EXAMPLE.replace('expiration: 2027-04-01T10:00:00Z', 'expiration: 2027-02-30'), policy).issues[0];
+    const issue = analyzeEntryText(
+      'k.yaml',
+      SEED_EXAMPLE.replace('expiration: 2027-04-01T10:00:00Z', 'expiration: 2027-02-30'),
+      policy,
+    ).issues[0];
     expect(issue).toMatchObject({ rule: 'schema', field: 'expiration', line: 7 });
     expect(issue?.message).toMatch(/ISO 8601/);
   });
@@ -76,7 +89,10 @@ describe('analyzeEntryText', () => {
   });
 
   it('still applies the policy to the well-formed fields when one field is malformed', () => {
-    const text = SEED_EXAMPLE.replace('rotation_frequency_days: 365', 'rotation_frequency_days: x').replace('owner_team: payments\n', '');
+    const text = SEED_EXAMPLE.replace('rotation_frequency_days: 365', 'rotation_frequency_days: x').replace(
+      'owner_team: payments\n',
+      '',
+    );
     const rules = analyzeEntryText('k.yaml', text, policy).issues.map((i) => i.rule);
     expect(rules).toContain('schema');
     expect(rules).toContain('owner-required');
@@ -99,7 +115,10 @@ describe('analyzeEntryText', () => {
   });
 
   it('accepts the `store` + `path` storage form and rejects storage with neither', () => {
-    const storeForm = SEED_EXAMPLE.replace('  vault_path: "secret/payments/stripe-live"', '  store: aws\n  path: payments/stripe');
+    const storeForm = SEED_EXAMPLE.replace(
+      '  vault_path: "secret/payments/stripe-live"',
+      '  store: aws\n  path: payments/stripe',
+    );
     expect(analyzeEntryText('k.yaml', storeForm).issues).toEqual([]);
     const empty = SEED_EXAMPLE.replace('  vault_path: "secret/payments/stripe-live"', '  store: aws');
     expect(analyzeEntryText('k.yaml', empty).issues.map((i) => i.field)).toContain('storage.path');

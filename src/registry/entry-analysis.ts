@@ -49,10 +49,34 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
     };
   }
   if (raw === undefined || raw === null) {
-    return { file, issues: [{ severity: 'error', rule: 'schema', message: 'the file is empty: expected one key entry', file, line: 1, column: 1 }] };
+    return {
+      file,
+      issues: [
+        {
+          severity: 'error',
+          rule: 'schema',
+          message: 'the file is empty: expected one key entry',
+          file,
+          line: 1,
+          column: 1,
+        },
+      ],
+    };
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    return { file, issues: [{ severity: 'error', rule: 'schema', message: 'expected a mapping of fields (key_id: ..., owner_team: ...)', file, line: 1, column: 1 }] };
+    return {
+      file,
+      issues: [
+        {
+          severity: 'error',
+          rule: 'schema',
+          message: 'expected a mapping of fields (key_id: ..., owner_team: ...)',
+          file,
+          line: 1,
+          column: 1,
+        },
+      ],
+    };
   }
   const pending: PendingIssue[] = [];
   const keyIdRaw = (raw as Record<string, unknown>).key_id;
@@ -66,7 +90,12 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
     for (const issue of parsed.error.issues) pending.push(schemaIssue(issue));
   }
   for (const path of unknownFields(raw)) {
-    pending.push({ severity: 'warning', rule: 'unknown-field', message: `unknown field "${path.at(-1)}" (kept as written)`, path });
+    pending.push({
+      severity: 'warning',
+      rule: 'unknown-field',
+      message: `unknown field "${path.at(-1)}" (kept as written)`,
+      path,
+    });
   }
   if (policy) {
     if (entry) {
@@ -95,7 +124,8 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
       if (unknownSeverity === 'off') continue;
       item.severity = unknownSeverity;
     }
-    const position = item.line !== undefined ? { line: item.line, column: item.column ?? 1 } : locator.locate(item.path ?? []);
+    const position =
+      item.line !== undefined ? { line: item.line, column: item.column ?? 1 } : locator.locate(item.path ?? []);
     const field = item.path ? formatFieldPath(item.path) : undefined;
     issues.push({
       severity: item.severity,
@@ -113,7 +143,12 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
 
 function schemaIssue(issue: z.core.$ZodIssue): PendingIssue {
   if (issue.code === 'unrecognized_keys') {
-    return { severity: 'warning', rule: 'unknown-field', message: `unknown fields ${issue.keys.join(', ')}`, path: [...issue.path] };
+    return {
+      severity: 'warning',
+      rule: 'unknown-field',
+      message: `unknown fields ${issue.keys.join(', ')}`,
+      path: [...issue.path],
+    };
   }
   let message = issue.message;
   if (issue.code === 'invalid_type' && issue.input === undefined) {

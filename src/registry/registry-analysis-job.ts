@@ -36,7 +36,10 @@ export async function runAnalysisJob(job: AnalysisJob): Promise<EntryAnalysis[]>
     try {
       text = readFileSync(join(job.root, file), 'utf8');
     } catch (error) {
-      results[index] = { file, issues: [{ severity: 'error', rule: 'io', message: `cannot read: ${(error as Error).message}`, file }] };
+      results[index] = {
+        file,
+        issues: [{ severity: 'error', rule: 'io', message: `cannot read: ${(error as Error).message}`, file }],
+      };
       continue;
     }
     const usePolicy = context && (!policyFiles || policyFiles.has(file)) ? context : undefined;

@@ -4,5 +4,6 @@ import { type AnalysisJob, runAnalysisJob } from './registry-analysis-job.js';
 
 runAnalysisJob(workerData as AnalysisJob).then(
   (results) => parentPort?.postMessage({ ok: true, results }),
-  (error: unknown) => parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) }),
+  (error: unknown) =>
+    parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) }),
 );

@@ -4,6 +4,11 @@ import type { RegistryConfig } from './registry-config.js';
 
 export async function findEntryFiles(root: string, config: RegistryConfig): Promise<string[]> {
   const patterns = Array.isArray(config.registry.keys) ? config.registry.keys : [config.registry.keys];
-  const files = await glob(patterns, { cwd: root, onlyFiles: true, dot: false, ignore: ['**/node_modules/**', '.git/**'] });
+  const files = await glob(patterns, {
+    cwd: root,
+    onlyFiles: true,
+    dot: false,
+    ignore: ['**/node_modules/**', '.git/**'],
+  });
   return files.sort();
 }

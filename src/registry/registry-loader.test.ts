@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import { defaultRegistryConfig } from './registry-config.js';
 import { loadRegistry } from './registry-loader.js';
 import { makeRegistry, seedExampleWith } from './test-support/registry-fixtures.js';
@@ -31,14 +31,20 @@ describe('loadRegistry', () => {
     });
     const result = await loadRegistry({ root, config, applyPolicy: false, includeEntries: true });
     expect(result.files).toEqual(['keys/a.yaml', 'keys/nested/deep/b.yaml']);
-    const custom = await loadRegistry({ root, config: { ...config, registry: { keys: ['other/*.yaml', 'keys/*.yaml'] } }, applyPolicy: false, includeEntries: true });
+    const custom = await loadRegistry({
+      root,
+      config: { ...config, registry: { keys: ['other/*.yaml', 'keys/*.yaml'] } },
+      applyPolicy: false,
+      includeEntries: true,
+    });
     expect(custom.entries.map((e) => e.entry.key_id).sort()).toEqual(['a', 'c']);
   });
 
   it('gives the same result inline and across worker threads', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 40; i++) {
-      files[`keys/k${i}.yaml`] = i % 7 === 0 ? seedExampleWith(`k${i}`, [['owner_team: payments\n', '']]) : seedExampleWith(`k${i}`);
+      files[`keys/k${i}.yaml`] =
+        i % 7 === 0 ? seedExampleWith(`k${i}`, [['owner_team: payments\n', '']]) : seedExampleWith(`k${i}`);
     }
     files['keys/broken.yaml'] = 'key_id: [unclosed\n';
     const root = await makeRegistry(files);
@@ -55,7 +61,14 @@ describe('loadRegistry', () => {
       'keys/old.yaml': seedExampleWith('same', [['owner_team: payments\n', '']]),
       'keys/new.yaml': seedExampleWith('same'),
     });
-    const result = await loadRegistry({ root, config, applyPolicy: true, includeEntries: false, now, onlyFiles: ['keys/new.yaml'] });
+    const result = await loadRegistry({
+      root,
+      config,
+      applyPolicy: true,
+      includeEntries: false,
+      now,
+      onlyFiles: ['keys/new.yaml'],
+    });
     expect(result.issues.map((issue) => [issue.file, issue.rule])).toEqual([['keys/new.yaml', 'duplicate-key-id']]);
   });
 });

@@ -1,7 +1,8 @@
 // Loads a whole registry: finds the entry files, analyses them in parallel (worker threads on large registries),
 // and checks what needs every file at once — the same key_id in two files.
-import { availableParallelism } from 'node:os';
+
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
@@ -80,7 +81,11 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
   return { root: options.root, files, entries, keyIds, issues };
 }
 
-async function runInWorkers(base: Omit<AnalysisJob, 'files'>, files: string[], threads: number): Promise<EntryAnalysis[]> {
+async function runInWorkers(
+  base: Omit<AnalysisJob, 'files'>,
+  files: string[],
+  threads: number,
+): Promise<EntryAnalysis[]> {
   const size = Math.ceil(files.length / threads);
   const batches = Array.from({ length: threads }, (_, index) => files.slice(index * size, (index + 1) * size)).filter(
     (batch) => batch.length > 0,

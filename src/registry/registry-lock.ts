@@ -10,16 +10,22 @@ export interface LockOptions {
   pollMs?: number;
 }
 
-export async function withRegistryLock<T>(lockFile: string, work: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+export async function withRegistryLock<T>(
+  lockFile: string,
+  work: () => Promise<T>,
+  options: LockOptions = {},
+): Promise<T> {
   const previous = inProcessQueues.get(lockFile) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(async () => {
-    await acquireFileLock(lockFile, options);
-    try {
-      return await work();
-    } finally {
-      await unlink(lockFile).catch(() => undefined);
-    }
-  });
+  const run = previous
+    .catch(() => undefined)
+    .then(async () => {
+      await acquireFileLock(lockFile, options);
+      try {
+        return await work();
+      } finally {
+        await unlink(lockFile).catch(() => undefined);
+      }
+    });
   inProcessQueues.set(lockFile, run);
   try {
     return await run;
@@ -44,9 +50,13 @@ async function acquireFileLock(lockFile: string, { timeoutMs = 60_000, pollMs = 
       continue;
     }
     if (Date.now() > deadline) {
-      throw new KeyledgerError('E_REGISTRY_LOCKED', `the registry is locked by another writer (${lockFile}); try again`, {
-        category: 'conflict',
-      });
+      throw new KeyledgerError(
+        'E_REGISTRY_LOCKED',
+        `the registry is locked by another writer (${lockFile}); try again`,
+        {
+          category: 'conflict',
+        },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs + Math.random() * pollMs));
   }

@@ -1,9 +1,9 @@
 // Filters over loaded entries for `keyledger list` and the API: by team, owner, provider, status, expiring within
 // N days, rotation overdue.
-import { type KeyEntry, type KeyStatus } from './key-entry-schema.js';
-import type { LoadedEntry } from './registry-loader.js';
-import { daysBetween, parseInstant } from './registry-dates.js';
+import type { KeyEntry, KeyStatus } from './key-entry-schema.js';
 import { rotationDueDate } from './policy/policy-rules.js';
+import { daysBetween, parseInstant } from './registry-dates.js';
+import type { LoadedEntry } from './registry-loader.js';
 
 export interface EntryFilter {
   team?: string;
@@ -34,7 +34,9 @@ export function matchesFilter(entry: KeyEntry, filter: EntryFilter, now: Date): 
 }
 
 export function filterEntries(entries: readonly LoadedEntry[], filter: EntryFilter, now: Date): LoadedEntry[] {
-  return entries.filter(({ entry }) => matchesFilter(entry, filter, now)).sort((a, b) => a.entry.key_id.localeCompare(b.entry.key_id));
+  return entries
+    .filter(({ entry }) => matchesFilter(entry, filter, now))
+    .sort((a, b) => a.entry.key_id.localeCompare(b.entry.key_id));
 }
 
 /** The computed facts list and show print beside the stored fields. */

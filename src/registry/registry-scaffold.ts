@@ -4,7 +4,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import { isGitWorkTree, runGit } from '../git/git-command.js';
-import { addDays, formatInstant, formatDate } from './registry-dates.js';
+import { addDays, formatDate, formatInstant } from './registry-dates.js';
 import { renderNewEntry } from './registry-writer.js';
 
 export interface ScaffoldResult {
@@ -14,15 +14,29 @@ export interface ScaffoldResult {
   commit?: string;
 }
 
-export async function scaffoldRegistry(options: { root: string; now: Date; force?: boolean; commit?: boolean; env?: NodeJS.ProcessEnv }): Promise<ScaffoldResult> {
+export async function scaffoldRegistry(options: {
+  root: string;
+  now: Date;
+  force?: boolean;
+  commit?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<ScaffoldResult> {
   const files = scaffoldFiles(options.now);
   if (!options.force) {
     const existing: string[] = [];
     for (const file of Object.keys(files)) {
-      if (await stat(join(options.root, file)).then(() => true, () => false)) existing.push(file);
+      if (
+        await stat(join(options.root, file)).then(
+          () => true,
+          () => false,
+        )
+      )
+        existing.push(file);
     }
     if (existing.length > 0) {
-      throw new KeyledgerError('E_INIT_EXISTS', `refusing to overwrite ${existing.join(', ')} (use --force)`, { category: 'conflict' });
+      throw new KeyledgerError('E_INIT_EXISTS', `refusing to overwrite ${existing.join(', ')} (use --force)`, {
+        category: 'conflict',
+      });
     }
   }
   await mkdir(options.root, { recursive: true });
@@ -43,7 +57,10 @@ export async function scaffoldRegistry(options: { root: string; now: Date; force
       () => [],
       () => ['-c', 'user.name=keyledger', '-c', 'user.email=keyledger@localhost'],
     );
-    await runGit([...identity, 'commit', '--quiet', '--no-verify', '-m', 'keyledger: init registry', '--', ...Object.keys(files)], gitOptions);
+    await runGit(
+      [...identity, 'commit', '--quiet', '--no-verify', '-m', 'keyledger: init registry', '--', ...Object.keys(files)],
+      gitOptions,
+    );
     result.commit = (await runGit(['rev-parse', 'HEAD'], gitOptions)).trim();
   }
   return result;

@@ -1,15 +1,16 @@
 // `keyledger validate` as a service: load the registry with the policy, check that storage paths exist in their
 // secret stores, and summarise. The CLI and the server render the report; neither decides anything.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { entryStorageRef } from './key-entry-schema.js';
 import { severityOf } from './policy/policy-engine.js';
 import type { RegistryConfig } from './registry-config.js';
-import { loadRegistry } from './registry-loader.js';
 import { compareIssues, countBySeverity, type RegistryIssue } from './registry-issue.js';
+import { loadRegistry } from './registry-loader.js';
 import { YamlLocator } from './yaml-position.js';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 export interface StorageCheckSummary {
   /** `checked` when at least one store was configured, `skipped` when none was. */
@@ -86,7 +87,13 @@ export async function validateRegistry(options: ValidateOptions): Promise<Valida
         storage.checked += 1;
         if (!(await store.exists(ref.path))) {
           storage.missing += 1;
-          missing.push({ file, keyId: entry.key_id, store: ref.store, path: ref.path, field: entry.storage?.path !== undefined ? 'storage.path' : 'storage.vault_path' });
+          missing.push({
+            file,
+            keyId: entry.key_id,
+            store: ref.store,
+            path: ref.path,
+            field: entry.storage?.path !== undefined ? 'storage.path' : 'storage.vault_path',
+          });
         }
       }
     };

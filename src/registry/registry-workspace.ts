@@ -7,7 +7,10 @@ export interface RegistryWorkspace extends LoadedRegistryConfig {
   people?: PeopleDirectory;
 }
 
-export async function openRegistryWorkspace(root: string, options: { configFile?: string } = {}): Promise<RegistryWorkspace> {
+export async function openRegistryWorkspace(
+  root: string,
+  options: { configFile?: string } = {},
+): Promise<RegistryWorkspace> {
   const loaded = await loadRegistryConfig(root, options.configFile);
   const directoryFile = loaded.config.policy.people_directory;
   if (!directoryFile) return loaded;

@@ -1,5 +1,5 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGit } from '../git/git-command.js';
@@ -51,7 +51,9 @@ describe('RegistryWriter', () => {
 
   it('refuses an entry that fails the schema, writing nothing', async () => {
     const { root, writer } = await writerFor({});
-    await expect(writer.create({ ...newEntry, expiration: 'someday' })).rejects.toMatchObject({ code: 'E_REGISTRY_INVALID_ENTRY' });
+    await expect(writer.create({ ...newEntry, expiration: 'someday' })).rejects.toMatchObject({
+      code: 'E_REGISTRY_INVALID_ENTRY',
+    });
     expect(await readdir(root)).not.toContain('keys');
   });
 
@@ -76,7 +78,9 @@ describe('RegistryWriter', () => {
     const { root, writer } = await writerFor({ 'keys/a.yaml': SEED_EXAMPLE });
     await writer.update('payments-stripe-live-001', { consumed_by: undefined });
     expect(await readFile(join(root, 'keys/a.yaml'), 'utf8')).not.toContain('consumed_by');
-    await expect(writer.update('payments-stripe-live-001', { key_id: 'other' })).rejects.toMatchObject({ code: 'E_REGISTRY_INVALID_ENTRY' });
+    await expect(writer.update('payments-stripe-live-001', { key_id: 'other' })).rejects.toMatchObject({
+      code: 'E_REGISTRY_INVALID_ENTRY',
+    });
   });
 
   it('deletes an entry as one commit', async () => {
@@ -95,7 +99,9 @@ describe('RegistryWriter', () => {
   it('refuses to edit a file with uncommitted changes rather than commit someone else’s work', async () => {
     const { root, writer } = await writerFor({ 'keys/a.yaml': SEED_EXAMPLE });
     await writeFile(join(root, 'keys/a.yaml'), `${SEED_EXAMPLE}# my local edit\n`);
-    await expect(writer.update('payments-stripe-live-001', { status: 'revoked' })).rejects.toMatchObject({ code: 'E_REGISTRY_DIRTY' });
+    await expect(writer.update('payments-stripe-live-001', { status: 'revoked' })).rejects.toMatchObject({
+      code: 'E_REGISTRY_DIRTY',
+    });
     expect(await readFile(join(root, 'keys/a.yaml'), 'utf8')).toContain('# my local edit');
   });
 
@@ -104,7 +110,9 @@ describe('RegistryWriter', () => {
     await writeFile(join(root, 'README.md'), 'staged by a person\n');
     await runGit(['add', 'README.md'], { cwd: root });
     await writer.create(newEntry);
-    expect((await runGit(['show', '--name-only', '--format=', 'HEAD'], { cwd: root })).trim()).toBe('keys/search-openai-001.yaml');
+    expect((await runGit(['show', '--name-only', '--format=', 'HEAD'], { cwd: root })).trim()).toBe(
+      'keys/search-openai-001.yaml',
+    );
     expect(await runGit(['status', '--porcelain'], { cwd: root })).toBe('A  README.md\n');
   });
 
@@ -113,7 +121,9 @@ describe('RegistryWriter', () => {
     // A pre-existing index.lock makes git refuse to commit.
     const gitDir = (await runGit(['rev-parse', '--absolute-git-dir'], { cwd: root })).trim();
     await writeFile(join(gitDir, 'index.lock'), '');
-    await expect(writer.update('payments-stripe-live-001', { status: 'revoked' })).rejects.toMatchObject({ code: 'E_REGISTRY_COMMIT' });
+    await expect(writer.update('payments-stripe-live-001', { status: 'revoked' })).rejects.toMatchObject({
+      code: 'E_REGISTRY_COMMIT',
+    });
     expect(await readFile(join(root, 'keys/a.yaml'), 'utf8')).toBe(SEED_EXAMPLE);
     await expect(writer.create(newEntry)).rejects.toMatchObject({ code: 'E_REGISTRY_COMMIT' });
     expect(await readdir(join(root, 'keys'))).toEqual(['a.yaml']);
@@ -150,7 +160,10 @@ describe('RegistryWriter', () => {
   it('a process killed mid-write leaves every file whole', async () => {
     const { root } = await writerFor({ 'keys/a.yaml': SEED_EXAMPLE });
     const script = join(import.meta.dirname, 'test-support', 'write-entries-process.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', script, root, '9', '200'], { env: { ...process.env, ...GIT_TEST_ENV }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, root, '9', '200'], {
+      env: { ...process.env, ...GIT_TEST_ENV },
+      stdio: 'ignore',
+    });
     // Kill it at an arbitrary moment once it is writing: after a few entries have landed.
     const deadline = Date.now() + 30_000;
     while ((await readdir(join(root, 'keys'))).length < 4 && Date.now() < deadline) {
@@ -170,6 +183,8 @@ describe('RegistryWriter', () => {
     const writer = new RegistryWriter({ root, config, author, env: GIT_TEST_ENV, lockTimeoutMs: 5000 });
     await runGit(['add', '-A'], { cwd: root }).catch(() => undefined);
     await runGit(['commit', '-qm', 'tidy', '--allow-empty'], { cwd: root, env: GIT_TEST_ENV }).catch(() => undefined);
-    await expect(writer.create({ ...newEntry, key_id: 'after-crash' })).resolves.toMatchObject({ keyId: 'after-crash' });
+    await expect(writer.create({ ...newEntry, key_id: 'after-crash' })).resolves.toMatchObject({
+      keyId: 'after-crash',
+    });
   });
 });

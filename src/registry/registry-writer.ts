@@ -3,7 +3,7 @@
 // comments and key order. Writers are serialised across processes; a failed commit puts the file back as it was.
 import { readFile, stat, unlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isScalar, parseDocument } from 'yaml';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
 import { runGit } from '../git/git-command.js';
 import { readHeadCommit } from '../git/git-head.js';
@@ -67,7 +67,9 @@ export class RegistryWriter {
     return this.#locked(async () => {
       const existing = await this.#findFile(keyId);
       if (existing) {
-        throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, { category: 'conflict' });
+        throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, {
+          category: 'conflict',
+        });
       }
       const path = join(this.#options.root, file);
       if (await exists(path)) {
@@ -91,10 +93,14 @@ export class RegistryWriter {
       const before = await readFile(path, 'utf8');
       const document = parseDocument(before);
       if (document.errors.length > 0) {
-        throw new KeyledgerError('E_REGISTRY_YAML', `${file}: cannot edit, invalid YAML: ${document.errors[0]!.message.split('\n')[0]}`, {
-          category: 'input',
-          position: { file },
-        });
+        throw new KeyledgerError(
+          'E_REGISTRY_YAML',
+          `${file}: cannot edit, invalid YAML: ${document.errors[0]!.message.split('\n')[0]}`,
+          {
+            category: 'input',
+            position: { file },
+          },
+        );
       }
       applyPatch(document, [], patch);
       const after = renderEditedDocument(document);
@@ -168,7 +174,12 @@ export class RegistryWriter {
     // committing; a commit by anyone else (another process, a person) makes it rebuild.
     const head = await this.#head().catch(() => undefined);
     if (!this.#index || head !== this.#indexHead) {
-      const loaded = await loadRegistry({ root: this.#options.root, config: this.#options.config, applyPolicy: false, includeEntries: false });
+      const loaded = await loadRegistry({
+        root: this.#options.root,
+        config: this.#options.config,
+        applyPolicy: false,
+        includeEntries: false,
+      });
       this.#index = loaded.keyIds;
       this.#indexHead = head;
     }
@@ -202,7 +213,13 @@ export class RegistryWriter {
     return file;
   }
 
-  async #commit(action: RegistryAction, keyId: string, file: string, body: string | undefined, undo: () => Promise<void>): Promise<string> {
+  async #commit(
+    action: RegistryAction,
+    keyId: string,
+    file: string,
+    body: string | undefined,
+    undo: () => Promise<void>,
+  ): Promise<string> {
     const repoPath = this.#repoPath(file);
     const author = this.#options.author ?? {
       name: this.#options.config.git.author_name,
@@ -212,14 +229,28 @@ export class RegistryWriter {
     const previousHead = this.#indexHead;
     try {
       await this.#git(action === 'delete' ? ['rm', '--cached', '--quiet', '--', repoPath] : ['add', '--', repoPath]);
-      await this.#git([...(await this.#identity()), 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-m', message, '--', repoPath]);
+      await this.#git([
+        ...(await this.#identity()),
+        'commit',
+        '--quiet',
+        '--no-verify',
+        `--author=${author.name} <${author.email}>`,
+        '-m',
+        message,
+        '--',
+        repoPath,
+      ]);
     } catch (error) {
       await undo();
       await this.#git(['reset', '--quiet', 'HEAD', '--', repoPath]).catch(() => undefined);
-      throw new KeyledgerError('E_REGISTRY_COMMIT', `could not commit ${action} of ${keyId}; ${file} was restored: ${(error as Error).message}`, {
-        category: 'external',
-        cause: error,
-      });
+      throw new KeyledgerError(
+        'E_REGISTRY_COMMIT',
+        `could not commit ${action} of ${keyId}; ${file} was restored: ${(error as Error).message}`,
+        {
+          category: 'external',
+          cause: error,
+        },
+      );
     }
     const head = await this.#head();
     this.#noteCommit(previousHead, head, keyId, action === 'delete' ? undefined : file);
@@ -238,7 +269,12 @@ export class RegistryWriter {
       await this.#git(['var', 'GIT_COMMITTER_IDENT']);
       this.#identityArgs = [];
     } catch {
-      this.#identityArgs = ['-c', `user.name=${this.#options.config.git.author_name}`, '-c', `user.email=${this.#options.config.git.author_email}`];
+      this.#identityArgs = [
+        '-c',
+        `user.name=${this.#options.config.git.author_name}`,
+        '-c',
+        `user.email=${this.#options.config.git.author_email}`,
+      ];
     }
     return this.#identityArgs;
   }
@@ -246,7 +282,13 @@ export class RegistryWriter {
   async #gitDirectory(): Promise<string> {
     if (!this.#gitDir) {
       const [gitDir, gitRoot, commonDir] = (
-        await this.#git(['rev-parse', '--path-format=absolute', '--absolute-git-dir', '--show-toplevel', '--git-common-dir'])
+        await this.#git([
+          'rev-parse',
+          '--path-format=absolute',
+          '--absolute-git-dir',
+          '--show-toplevel',
+          '--git-common-dir',
+        ])
       )
         .trim()
         .split('\n');
@@ -263,7 +305,10 @@ export class RegistryWriter {
   }
 
   #git(args: string[]): Promise<string> {
-    return runGit(args, { cwd: this.#gitRoot ?? this.#options.root, ...(this.#options.env ? { env: this.#options.env } : {}) });
+    return runGit(args, {
+      cwd: this.#gitRoot ?? this.#options.root,
+      ...(this.#options.env ? { env: this.#options.env } : {}),
+    });
   }
 }
 
@@ -277,7 +322,8 @@ export function renderNewEntry(input: KeyEntryInput | Record<string, unknown>): 
   const record = input as Record<string, unknown>;
   const ordered: Record<string, unknown> = {};
   for (const field of KEY_ENTRY_FIELD_ORDER) if (record[field] !== undefined) ordered[field] = record[field];
-  for (const [field, value] of Object.entries(record)) if (!(field in ordered) && value !== undefined) ordered[field] = value;
+  for (const [field, value] of Object.entries(record))
+    if (!(field in ordered) && value !== undefined) ordered[field] = value;
   const document = parseDocument('{}');
   document.contents = document.createNode(ordered) as never;
   return renderEditedDocument(document);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { SEED_EXAMPLE } from './test-support/registry-fixtures.js';
 import { YamlLocator } from './yaml-position.js';
 import { quickLocate } from './yaml-quick-locator.js';
@@ -52,7 +52,11 @@ describe('YamlLocator', () => {
           v.blank ? '' : '',
           v.drop === 'scope' ? '' : 'scope:',
           v.drop === 'scope' ? '' : `${pad}provider: stripe`,
-          v.drop === 'scope' ? '' : v.blockPermissions ? `${pad}permissions:\n${pad}${pad}- a\n${pad}${pad}- b` : `${pad}permissions: [a, b]`,
+          v.drop === 'scope'
+            ? ''
+            : v.blockPermissions
+              ? `${pad}permissions:\n${pad}${pad}- a\n${pad}${pad}- b`
+              : `${pad}permissions: [a, b]`,
           v.comment ? `${pad}# trailing comment` : '',
           v.drop === 'audit' ? '' : `audit:\n${pad}rotation_frequency_days: 90\n${pad}'last_audit': 2026-04-01`,
           'consumed_by:\n  - payments\n  - search',

@@ -1,7 +1,7 @@
 // Finds where a field sits in YAML text. The fast parser used on the hot path keeps no positions, so when an
 // entry has something to report we find the field's line: by reading lines when the file is plain block YAML
 // (yaml-quick-locator.ts), and otherwise with the position-keeping parser, run at most once per file.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { quickLocate } from './yaml-quick-locator.js';
 
 export interface LineColumn {

@@ -47,7 +47,13 @@ export function quickLocate(text: string, path: ReadonlyArray<PropertyKey>): Lin
     for (let i = start; i < end; i++) {
       const line = lines[i]!;
       if (!meaningful(line) || line.indent !== childIndent) continue;
-      if (line.body.startsWith('- ') || line.body === '-' || line.body.startsWith('? ') || line.body.startsWith('&') || line.body.startsWith('*')) {
+      if (
+        line.body.startsWith('- ') ||
+        line.body === '-' ||
+        line.body.startsWith('? ') ||
+        line.body.startsWith('&') ||
+        line.body.startsWith('*')
+      ) {
         return undefined;
       }
       const key = mappingKey(line.body);
@@ -62,7 +68,8 @@ export function quickLocate(text: string, path: ReadonlyArray<PropertyKey>): Lin
     const value = valueAfterKey(lines[found]!.body);
     if (value !== '' && !value.startsWith('#')) {
       // A scalar or a flow collection on the key's own line: nothing below to descend into.
-      if (path.indexOf(segment) < path.length - 1) return value.startsWith('[') || value.startsWith('{') || value.startsWith('&') ? undefined : best;
+      if (path.indexOf(segment) < path.length - 1)
+        return value.startsWith('[') || value.startsWith('{') || value.startsWith('&') ? undefined : best;
       return best;
     }
     start = found + 1;
@@ -76,7 +83,10 @@ export function quickLocate(text: string, path: ReadonlyArray<PropertyKey>): Lin
 
 /** The key of a `key: value` line, unquoted; undefined for anything else. */
 function mappingKey(body: string): string | undefined {
-  const match = /^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s"'#&*!|>%@`{}[\],?:-][^:#]*?|-[^\s:#][^:#]*?))\s*:(?:\s|$)/.exec(body);
+  const match =
+    /^(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s"'#&*!|>%@`{}[\],?:-][^:#]*?|-[^\s:#][^:#]*?))\s*:(?:\s|$)/.exec(
+      body,
+    );
   if (!match) return undefined;
   if (match[1] !== undefined) return match[1].includes('\\') ? undefined : match[1];
   if (match[2] !== undefined) return match[2].replace(/''/g, "'");

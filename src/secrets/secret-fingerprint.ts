@@ -69,7 +69,10 @@ export async function loadFingerprintKey(options: {
 
 function decodeKeyText(text: string, source: string): Buffer {
   const trimmed = text.trim();
-  const key = /^[0-9a-f]+$/i.test(trimmed) && trimmed.length % 2 === 0 ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  const key =
+    /^[0-9a-f]+$/i.test(trimmed) && trimmed.length % 2 === 0
+      ? Buffer.from(trimmed, 'hex')
+      : Buffer.from(trimmed, 'base64');
   if (key.length < 32) {
     throw new ConfigError(`the fingerprint key from ${source} must be at least 32 bytes (base64 or hex)`, {
       code: 'E_FINGERPRINT_KEY',

@@ -1,15 +1,31 @@
 // Structured logs (pino, JSON lines on stderr). Services log what they do with ids and names only; a SecretValue
 // that slips into a log call prints as [REDACTED] by construction, and the redact paths below catch the usual
 // field names in case a raw string ever does.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
-export const REDACTED_LOG_PATHS = ['secret', '*.secret', 'token', '*.token', 'password', '*.password', 'value', '*.value', 'authorization', '*.authorization'];
+export const REDACTED_LOG_PATHS = [
+  'secret',
+  '*.secret',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'value',
+  '*.value',
+  'authorization',
+  '*.authorization',
+];
 
 export function createLogger(options: { level: string; write: (line: string) => void }): Logger {
   return pino(
-    { level: options.level, base: undefined, redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' }, timestamp: pino.stdTimeFunctions.isoTime },
+    {
+      level: options.level,
+      base: undefined,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[REDACTED]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
     { write: options.write },
   );
 }

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { openOperationalStore } from '../../db/operational-store.js';
+import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { runGit } from '../../git/git-command.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
 import { createSecretStore } from '../../secrets/secret-store-table.js';
@@ -40,12 +40,27 @@ forEachBackend((backend) => {
       ['search', 'Index writer'],
       ['platform', 'Deploy bot'],
     ] as const) {
-      const run = await cli('issue', '--provider', 'internal', '--team', team, '--owner', `${team}@example.com`, '--purpose', purpose, '--scope', 'a:read,b:write', '--json');
+      const run = await cli(
+        'issue',
+        '--provider',
+        'internal',
+        '--team',
+        team,
+        '--owner',
+        `${team}@example.com`,
+        '--purpose',
+        purpose,
+        '--scope',
+        'a:read,b:write',
+        '--json',
+      );
       expect(run.code, run.stderr).toBe(0);
       issued.push(JSON.parse(run.stdout).keyId);
     }
     // Read the secrets the way a consumer would, to know what to look for.
-    const operational = await openOperationalStore(database.options.databaseUrl ? database.options : { dataDir: join(registry, '.keyledger') });
+    const operational = await openOperationalStore(
+      database.options.databaseUrl ? database.options : { dataDir: join(registry, '.keyledger') },
+    );
     const store = createSecretStore('embedded', {}, { env, cwd: registry, operationalDb: operational.db });
     const secrets: string[] = [];
     for (const keyId of issued) {
@@ -58,7 +73,17 @@ forEachBackend((backend) => {
     // A failed issuance (git refuses to commit) produces an error message and a rollback.
     const gitDir = (await runGit(['rev-parse', '--absolute-git-dir'], { cwd: registry })).trim();
     await writeFile(join(gitDir, 'index.lock'), '');
-    const failed = await cli('issue', '--provider', 'internal', '--team', 'payments', '--owner', 'p@example.com', '--purpose', 'Will fail');
+    const failed = await cli(
+      'issue',
+      '--provider',
+      'internal',
+      '--team',
+      'payments',
+      '--owner',
+      'p@example.com',
+      '--purpose',
+      'Will fail',
+    );
     expect(failed.code).toBe(2);
     expect(failed.stderr).toMatch(/E_ISSUE_FAILED/);
     await runGit(['rev-parse', 'HEAD'], { cwd: registry });
@@ -87,9 +112,21 @@ forEachBackend((backend) => {
       haystacks.push([file, await readFile(file, 'utf8')]);
     }
     haystacks.push(['git history', await runGit(['log', '-p', '--all', '--format=%H %s%n%b'], { cwd: registry })]);
-    const check = await openOperationalStore(database.options.databaseUrl ? database.options : { dataDir: join(registry, '.keyledger') });
-    for (const table of ['events', 'idempotency_records', 'internal_keys', 'embedded_secret_versions', 'embedded_secrets']) {
-      const rows = await check.db.selectFrom(table as 'events').selectAll().execute().catch(() => []);
+    const check = await openOperationalStore(
+      database.options.databaseUrl ? database.options : { dataDir: join(registry, '.keyledger') },
+    );
+    for (const table of [
+      'events',
+      'idempotency_records',
+      'internal_keys',
+      'embedded_secret_versions',
+      'embedded_secrets',
+    ]) {
+      const rows = await check.db
+        .selectFrom(table as 'events')
+        .selectAll()
+        .execute()
+        .catch(() => []);
       haystacks.push([`table ${table}`, JSON.stringify(rows)]);
     }
     await check.close();
@@ -98,7 +135,11 @@ forEachBackend((backend) => {
         haystacks.push([file, (await readFile(file)).toString('latin1')]);
       }
     }
-    const forms = secrets.flatMap((secret) => [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('hex')]);
+    const forms = secrets.flatMap((secret) => [
+      secret,
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('hex'),
+    ]);
     const hits = haystacks.flatMap(([where, text]) => forms.filter((form) => text.includes(form)).map(() => where));
     expect(hits).toEqual([]);
     // And the logs were really on: the search covered them.

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { IssueKeyRequest } from '../../lifecycle/key-issuance.js';
-import { printJson, type CliContext } from '../cli-context.js';
+import { type CliContext, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { parseDays, parsePositiveInt } from '../option-parsers.js';
 
@@ -41,7 +41,10 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--scope <permissions>', 'permissions, comma-separated: charges:write,customers:read')
     .option('--account <id>', 'the provider account the key belongs to (AWS user, project id...)')
     .option('--expires <duration>', 'lifetime: 90d, 12w, 6m, 1y (default: the policy maximum)', parseDays)
-    .option('--store <store:path>', 'where the secret goes, e.g. vault:secret/payments/stripe-live (default: default:<team>/<key_id>)')
+    .option(
+      '--store <store:path>',
+      'where the secret goes, e.g. vault:secret/payments/stripe-live (default: default:<team>/<key_id>)',
+    )
     .option('--key-id <id>', 'the registry key_id (default: <team>-<provider>-<purpose>-<4 hex>)')
     .option('--rotate-every <days>', 'audit.rotation_frequency_days', parsePositiveInt)
     .option('--consumer <name>', 'a consuming team or service (repeatable)', collect, [])
@@ -54,7 +57,9 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (options: IssueOptions) => {
       if (options.reveal && !context.stdout.isTTY) {
-        throw new UsageError('--reveal prints the secret only to a terminal: stdout is not one (a pipe or a file would keep it)');
+        throw new UsageError(
+          '--reveal prints the secret only to a terminal: stdout is not one (a pipe or a file would keep it)',
+        );
       }
       const request: IssueKeyRequest = {
         provider: options.provider,
@@ -80,7 +85,9 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
         if (options.json) {
           printJson(context, issued);
         } else {
-          context.stdout.write(`${issued.replayed ? 'Already issued (same idempotency key)' : 'Issued'} ${issued.keyId}\n`);
+          context.stdout.write(
+            `${issued.replayed ? 'Already issued (same idempotency key)' : 'Issued'} ${issued.keyId}\n`,
+          );
           context.stdout.write(`  provider      ${issued.provider} (key ${issued.providerKeyId})\n`);
           context.stdout.write(`  secret        ${issued.store}:${issued.path}\n`);
           context.stdout.write(`  registry      ${issued.file} (commit ${issued.commit.slice(0, 12)})\n`);
@@ -105,25 +112,30 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('-r, --registry <dir>', 'the registry repository', '.')
     .option('--actor <who>', 'who is acting (default: cli:<user>)')
     .option('--json', 'print JSON')
-    .action(async (keyId: string, options: { reason?: string; keepSecret?: boolean; registry: string; actor?: string; json?: boolean }) => {
-      const app = await openApp(context, options.registry);
-      try {
-        const revoked = await app.revoker().revoke({
-          keyId,
-          actor: options.actor ?? defaultActor(),
-          ...(options.reason ? { reason: options.reason } : {}),
-          ...(options.keepSecret ? { keepSecret: true } : {}),
-        });
-        if (options.json) {
-          printJson(context, revoked);
-          return;
+    .action(
+      async (
+        keyId: string,
+        options: { reason?: string; keepSecret?: boolean; registry: string; actor?: string; json?: boolean },
+      ) => {
+        const app = await openApp(context, options.registry);
+        try {
+          const revoked = await app.revoker().revoke({
+            keyId,
+            actor: options.actor ?? defaultActor(),
+            ...(options.reason ? { reason: options.reason } : {}),
+            ...(options.keepSecret ? { keepSecret: true } : {}),
+          });
+          if (options.json) {
+            printJson(context, revoked);
+            return;
+          }
+          context.stdout.write(`Revoked ${revoked.keyId}\n`);
+          for (const step of revoked.steps) context.stdout.write(`  - ${step}\n`);
+        } finally {
+          await app.close();
         }
-        context.stdout.write(`Revoked ${revoked.keyId}\n`);
-        for (const step of revoked.steps) context.stdout.write(`  - ${step}\n`);
-      } finally {
-        await app.close();
-      }
-    });
+      },
+    );
 };
 
 function openApp(context: CliContext, registry: string) {
@@ -150,7 +162,8 @@ function parseScope(scope: string | undefined): string[] {
 
 function parseStore(text: string): { name: string; path: string } {
   const colon = text.indexOf(':');
-  if (colon <= 0 || colon === text.length - 1) throw new UsageError(`--store expects <store>:<path>, e.g. vault:secret/payments/stripe-live; got "${text}"`);
+  if (colon <= 0 || colon === text.length - 1)
+    throw new UsageError(`--store expects <store>:<path>, e.g. vault:secret/payments/stripe-live; got "${text}"`);
   return { name: text.slice(0, colon), path: text.slice(colon + 1) };
 }
 

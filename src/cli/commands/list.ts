@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { NotFoundError } from '../../errors/keyledger-error.js';
-import { KEY_STATUSES, type KeyStatus, entryPurpose } from '../../registry/key-entry-schema.js';
+import { entryPurpose, KEY_STATUSES, type KeyStatus } from '../../registry/key-entry-schema.js';
 import { loadRegistry } from '../../registry/registry-loader.js';
-import { entryFacts, type EntryFilter, filterEntries } from '../../registry/registry-query.js';
+import { type EntryFilter, entryFacts, filterEntries } from '../../registry/registry-query.js';
 import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
@@ -38,7 +38,12 @@ export const registerListCommand: RegisterCommand = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (options: ListOptions) => {
       const workspace = await openRegistryWorkspace(resolve(context.cwd, options.registry));
-      const loaded = await loadRegistry({ root: workspace.root, config: workspace.config, applyPolicy: false, includeEntries: true });
+      const loaded = await loadRegistry({
+        root: workspace.root,
+        config: workspace.config,
+        applyPolicy: false,
+        includeEntries: true,
+      });
       const now = context.clock();
       const filter: EntryFilter = {
         ...(options.team ? { team: options.team } : {}),
@@ -73,10 +78,13 @@ export const registerListCommand: RegisterCommand = (program, context) => {
         ];
       });
       if (rows.length > 0) {
-        context.stdout.write(renderTable(['KEY_ID', 'PROVIDER', 'TEAM', 'OWNER', 'STATUS', 'EXPIRES', 'ROTATION DUE'], rows));
+        context.stdout.write(
+          renderTable(['KEY_ID', 'PROVIDER', 'TEAM', 'OWNER', 'STATUS', 'EXPIRES', 'ROTATION DUE'], rows),
+        );
       }
       const colors = palette(context);
-      const note = unreadable > 0 ? colors.yellow(` (${unreadable} files could not be read: run keyledger validate)`) : '';
+      const note =
+        unreadable > 0 ? colors.yellow(` (${unreadable} files could not be read: run keyledger validate)`) : '';
       context.stdout.write(`${matches.length} of ${loaded.entries.length} entries${note}\n`);
     });
 
@@ -88,13 +96,20 @@ export const registerListCommand: RegisterCommand = (program, context) => {
     .option('--json', 'print JSON')
     .action(async (keyId: string, options: { registry: string; json?: boolean }) => {
       const workspace = await openRegistryWorkspace(resolve(context.cwd, options.registry));
-      const loaded = await loadRegistry({ root: workspace.root, config: workspace.config, applyPolicy: false, includeEntries: true });
+      const loaded = await loadRegistry({
+        root: workspace.root,
+        config: workspace.config,
+        applyPolicy: false,
+        includeEntries: true,
+      });
       const found = loaded.entries.find(({ entry }) => entry.key_id === keyId);
       if (!found) {
         const file = loaded.keyIds.get(keyId);
         throw new NotFoundError(
           'E_KEY_NOT_FOUND',
-          file ? `${keyId} is in ${file} but the file does not pass the schema: run keyledger validate` : `no registry entry with key_id "${keyId}"`,
+          file
+            ? `${keyId} is in ${file} but the file does not pass the schema: run keyledger validate`
+            : `no registry entry with key_id "${keyId}"`,
         );
       }
       const facts = entryFacts(found.entry, context.clock());
@@ -117,8 +132,24 @@ export const registerListCommand: RegisterCommand = (program, context) => {
         ['expires', entry.expiration && `${entry.expiration} (${facts.expires_in_days} days)`],
         ['last rotated', entry.last_rotated],
         ['rotation due', facts.rotation_due && `${facts.rotation_due}${facts.rotation_overdue ? ' (overdue)' : ''}`],
-        ['storage', entry.storage?.vault_path ? `vault:${entry.storage.vault_path}` : entry.storage?.path && `${entry.storage.store ?? 'default'}:${entry.storage.path}`],
-        ['consumed by', entry.consumed_by?.map((consumer) => (typeof consumer === 'string' ? consumer : Object.entries(consumer).map(([k, v]) => `${k}=${String(v)}`).join(' '))).join('; ')],
+        [
+          'storage',
+          entry.storage?.vault_path
+            ? `vault:${entry.storage.vault_path}`
+            : entry.storage?.path && `${entry.storage.store ?? 'default'}:${entry.storage.path}`,
+        ],
+        [
+          'consumed by',
+          entry.consumed_by
+            ?.map((consumer) =>
+              typeof consumer === 'string'
+                ? consumer
+                : Object.entries(consumer)
+                    .map(([k, v]) => `${k}=${String(v)}`)
+                    .join(' '),
+            )
+            .join('; '),
+        ],
         ['fingerprint', entry.fingerprint],
         ['tags', entry.tags?.join(', ')],
         ['justification', entry.justification],

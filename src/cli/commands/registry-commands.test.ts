@@ -2,7 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGit } from '../../git/git-command.js';
-import { GIT_TEST_ENV, makeRegistry, SEED_EXAMPLE, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
+import {
+  GIT_TEST_ENV,
+  makeRegistry,
+  SEED_EXAMPLE,
+  seedExampleWith,
+} from '../../registry/test-support/registry-fixtures.js';
 import { runCli } from '../test-support/run-cli.js';
 
 describe('keyledger validate', () => {
@@ -21,8 +26,12 @@ describe('keyledger validate', () => {
     });
     const run = await runCli(['validate', root], { cwd: '/' });
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain('keys/a.yaml\n  2:1  error    owner-required  no owning team (`owner_team`)  [owner_team]');
-    expect(run.stdout).toContain('keys/b.yaml\n  7:1  error    max-lifetime  lifetime 426 days exceeds the maximum of 365 days  [expiration]');
+    expect(run.stdout).toContain(
+      'keys/a.yaml\n  2:1  error    owner-required  no owning team (`owner_team`)  [owner_team]',
+    );
+    expect(run.stdout).toContain(
+      'keys/b.yaml\n  7:1  error    max-lifetime  lifetime 426 days exceeds the maximum of 365 days  [expiration]',
+    );
     expect(run.stdout).toMatch(/✖ 2 errors, 0 warnings in 2 files/);
   });
 
@@ -36,7 +45,14 @@ describe('keyledger validate', () => {
     const root = await makeRegistry({ 'keys/a.yaml': seedExampleWith('a', [['owner_team: payments\n', '']]) });
     const run = await runCli(['validate', '--json'], { cwd: root });
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ ok: false, errors: 1, warnings: 0, filesTotal: 1, entries: 1, storage: { status: 'skipped' } });
+    expect(report).toMatchObject({
+      ok: false,
+      errors: 1,
+      warnings: 0,
+      filesTotal: 1,
+      entries: 1,
+      storage: { status: 'skipped' },
+    });
     expect(report.issues[0]).toEqual({
       severity: 'error',
       rule: 'owner-required',
@@ -50,7 +66,10 @@ describe('keyledger validate', () => {
   });
 
   it('exits 2 with the file, line and field of a bad config', async () => {
-    const root = await makeRegistry({ 'keyledger.config.yaml': 'policy:\n  max_lifetime_days: forever\n', 'keys/a.yaml': SEED_EXAMPLE });
+    const root = await makeRegistry({
+      'keyledger.config.yaml': 'policy:\n  max_lifetime_days: forever\n',
+      'keys/a.yaml': SEED_EXAMPLE,
+    });
     const run = await runCli(['validate'], { cwd: root });
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/keyledger\.config\.yaml:2:3: policy\.max_lifetime_days: /);
@@ -67,22 +86,29 @@ describe('keyledger validate', () => {
 
   it('applies the config: per-provider lifetime, naming pattern, people directory', async () => {
     const root = await makeRegistry({
-      'keyledger.config.yaml': 'policy:\n  max_lifetime_days_by_provider: { stripe: 180 }\n  key_id_pattern: "^[a-z]+-[0-9]+$"\n  people_directory: people.csv\n',
+      'keyledger.config.yaml':
+        'policy:\n  max_lifetime_days_by_provider: { stripe: 180 }\n  key_id_pattern: "^[a-z]+-[0-9]+$"\n  people_directory: people.csv\n',
       'people.csv': 'email,name,team,status,left_at\nalice@example.com,Alice,payments,left,2026-10-01\n',
       'keys/a.yaml': SEED_EXAMPLE,
     });
     const run = await runCli(['validate', '--json'], { cwd: root });
-    expect(JSON.parse(run.stdout).issues.map((issue: { rule: string }) => issue.rule).sort()).toEqual([
-      'key-id-pattern',
-      'max-lifetime',
-      'owner-in-directory',
-    ]);
+    expect(
+      JSON.parse(run.stdout)
+        .issues.map((issue: { rule: string }) => issue.rule)
+        .sort(),
+    ).toEqual(['key-id-pattern', 'max-lifetime', 'owner-in-directory']);
   });
 
   it('--changed-since checks only the files changed since a revision', async () => {
-    const root = await makeRegistry({ 'keys/old-bad.yaml': seedExampleWith('old', [['owner_team: payments\n', '']]) }, { git: true });
+    const root = await makeRegistry(
+      { 'keys/old-bad.yaml': seedExampleWith('old', [['owner_team: payments\n', '']]) },
+      { git: true },
+    );
     const base = (await runGit(['rev-parse', 'HEAD'], { cwd: root })).trim();
-    await writeFile(join(root, 'keys/new.yaml'), seedExampleWith('new', [['owner_individual: alice@example.com\n', '']]));
+    await writeFile(
+      join(root, 'keys/new.yaml'),
+      seedExampleWith('new', [['owner_individual: alice@example.com\n', '']]),
+    );
     await writeFile(join(root, 'keys/clean.yaml'), seedExampleWith('clean'));
     await runGit(['add', 'keys/clean.yaml'], { cwd: root });
     await runGit(['commit', '-qm', 'clean'], { cwd: root, env: GIT_TEST_ENV });
@@ -90,7 +116,9 @@ describe('keyledger validate', () => {
     const report = JSON.parse(run.stdout);
     expect(report.filesChecked).toBe(2);
     expect(report.issues.map((issue: { file: string }) => issue.file)).toEqual(['keys/new.yaml']);
-    expect((await runCli(['validate', '--changed-since', 'no-such-rev'], { cwd: root })).stderr).toMatch(/unknown git revision "no-such-rev"/);
+    expect((await runCli(['validate', '--changed-since', 'no-such-rev'], { cwd: root })).stderr).toMatch(
+      /unknown git revision "no-such-rev"/,
+    );
   });
 });
 
@@ -105,7 +133,8 @@ describe('keyledger list and show', () => {
         ['expiration: 2027-04-01T10:00:00Z', 'expiration: 2026-12-10T10:00:00Z'],
         ['rotation_frequency_days: 365', 'rotation_frequency_days: 90'],
       ]),
-      'keys/c.yaml': seedExampleWith('old-revoked', [['owner_team: payments', 'owner_team: search']]) + 'status: revoked\n',
+      'keys/c.yaml':
+        seedExampleWith('old-revoked', [['owner_team: payments', 'owner_team: search']]) + 'status: revoked\n',
     });
   }
 
@@ -117,9 +146,15 @@ describe('keyledger list and show', () => {
   });
 
   it.each([
-    [['--team', 'search'], ['old-revoked', 'search-openai']],
+    [
+      ['--team', 'search'],
+      ['old-revoked', 'search-openai'],
+    ],
     [['--owner', 'SAM@example.com'], ['search-openai']],
-    [['--provider', 'stripe'], ['old-revoked', 'payments-stripe-live-001']],
+    [
+      ['--provider', 'stripe'],
+      ['old-revoked', 'payments-stripe-live-001'],
+    ],
     [['--status', 'revoked'], ['old-revoked']],
     [['--expiring', '30d'], ['search-openai']],
     [['--rotation-overdue'], ['search-openai']],
@@ -140,7 +175,11 @@ describe('keyledger list and show', () => {
     expect(run.stdout).toMatch(/^key_id\s+payments-stripe-live-001$/m);
     expect(run.stdout).toMatch(/^storage\s+vault:secret\/payments\/stripe-live$/m);
     const json = JSON.parse((await runCli(['show', 'payments-stripe-live-001', '--json'], { cwd: root })).stdout);
-    expect(json).toMatchObject({ file: 'keys/a.yaml', key_id: 'payments-stripe-live-001', facts: { expires_in_days: 128 } });
+    expect(json).toMatchObject({
+      file: 'keys/a.yaml',
+      key_id: 'payments-stripe-live-001',
+      facts: { expires_in_days: 128 },
+    });
     const missing = await runCli(['show', 'nope'], { cwd: root });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/no registry entry with key_id "nope"/);
@@ -168,7 +207,10 @@ describe('keyledger init', () => {
 describe('keyledger start', () => {
   it('starts the sandbox organisation on the embedded default, validates its registry and says what runs where', async () => {
     const cwd = await makeRegistry({});
-    const run = await runCli(['start', '--once', '--org', 'small', '--json'], { cwd, env: { KEYLEDGER_MASTER_KEY: '', KEYLEDGER_DATABASE_URL: '', KEYLEDGER_DATA_DIR: '' } });
+    const run = await runCli(['start', '--once', '--org', 'small', '--json'], {
+      cwd,
+      env: { KEYLEDGER_MASTER_KEY: '', KEYLEDGER_DATABASE_URL: '', KEYLEDGER_DATA_DIR: '' },
+    });
     expect(run.code, run.stderr).toBe(0);
     const where = JSON.parse(run.stdout);
     expect(where.registry).toBe(join(cwd, '.keyledger', 'sandbox', 'registry'));
@@ -177,7 +219,9 @@ describe('keyledger start', () => {
     expect(where.organisation.keys).toBeGreaterThan(0);
     expect(where.validation.errors).toBeGreaterThan(0);
     // The registry is a git repository the other commands can write to, and its entries list.
-    expect((await runGit(['log', '--format=%s'], { cwd: where.registry })).trim()).toBe('keyledger: the sandbox organisation');
+    expect((await runGit(['log', '--format=%s'], { cwd: where.registry })).trim()).toBe(
+      'keyledger: the sandbox organisation',
+    );
     const list = await runCli(['list', '--registry', where.registry, '--json'], { cwd });
     expect(JSON.parse(list.stdout).total).toBe(where.organisation.keys - where.organisation.unregistered);
   });

@@ -7,15 +7,15 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
+import { UsageError } from '../../errors/keyledger-error.js';
 import { runGit } from '../../git/git-command.js';
-import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { validateRegistry } from '../../registry/registry-validator.js';
+import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { startSandbox } from '../../sandbox/start-sandbox.js';
 import { palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { parseNonNegativeInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
-import { UsageError } from '../../errors/keyledger-error.js';
 
 interface StartOptions {
   org: string;
@@ -35,7 +35,8 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
     .option('--once', 'set everything up, print it, and stop (no waiting)')
     .option('--json', 'print what runs where as JSON')
     .action(async (options: StartOptions) => {
-      if (!['small', 'default', '100k'].includes(options.org)) throw new UsageError(`--org must be small, default or 100k; got "${options.org}"`);
+      if (!['small', 'default', '100k'].includes(options.org))
+        throw new UsageError(`--org must be small, default or 100k; got "${options.org}"`);
       const colors = palette(context);
       const { dataDir } = resolveOperationalStoreOptions({ env: context.env, cwd: context.cwd });
       const outDir = join(dataDir, 'sandbox');
@@ -52,13 +53,31 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
         await runGit(['init', '--quiet'], { cwd: registryDir });
         await writeFile(join(registryDir, '.gitignore'), '.keyledger/\n');
         await runGit(['add', '-A'], { cwd: registryDir });
-        await runGit(['-c', 'user.name=keyledger', '-c', 'user.email=keyledger@localhost', 'commit', '--quiet', '-m', 'keyledger: the sandbox organisation'], {
-          cwd: registryDir,
-        });
+        await runGit(
+          [
+            '-c',
+            'user.name=keyledger',
+            '-c',
+            'user.email=keyledger@localhost',
+            'commit',
+            '--quiet',
+            '-m',
+            'keyledger: the sandbox organisation',
+          ],
+          {
+            cwd: registryDir,
+          },
+        );
         // The adapters' sandbox credentials stay out of the registry: commands read them from this file.
         const providersFile = sandbox.written!.sandboxFile;
         const env = { ...context.env, KEYLEDGER_PROVIDERS_FILE: providersFile };
-        const app = await openKeyledgerApp({ registryDir, env, cwd: context.cwd, clock: context.clock, ...(context.logger ? { logger: context.logger } : {}) });
+        const app = await openKeyledgerApp({
+          registryDir,
+          env,
+          cwd: context.cwd,
+          clock: context.clock,
+          ...(context.logger ? { logger: context.logger } : {}),
+        });
         const store = app.secretStore('default');
         const workspace = await openRegistryWorkspace(registryDir);
         const report = await validateRegistry({
@@ -100,7 +119,12 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
           out(`credentials   ${providersFile} (sandbox adapters; export KEYLEDGER_PROVIDERS_FILE=${providersFile})`);
           out('');
           out(colors.bold('provider sandboxes'));
-          context.stdout.write(renderTable(['PROVIDER', 'URL'], Object.entries(sandbox.urls).map(([name, url]) => [name, url])));
+          context.stdout.write(
+            renderTable(
+              ['PROVIDER', 'URL'],
+              Object.entries(sandbox.urls).map(([name, url]) => [name, url]),
+            ),
+          );
           out('');
           out(colors.bold('validate'));
           context.stdout.write(
@@ -115,7 +139,9 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
           out(`  export KEYLEDGER_PROVIDERS_FILE=${providersFile}`);
           out(`  npx keyledger validate ${registryDir}`);
           out(`  npx keyledger list --registry ${registryDir} --owner <a leaver's email from people.csv>`);
-          out(`  npx keyledger issue --registry ${registryDir} --provider internal --team payments --owner <email> --purpose "demo"`);
+          out(
+            `  npx keyledger issue --registry ${registryDir} --provider internal --team payments --owner <email> --purpose "demo"`,
+          );
         }
         if (options.once) return;
         context.stderr.write('keyledger start: running; Ctrl-C to stop\n');
@@ -129,4 +155,3 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
       }
     });
 };
-

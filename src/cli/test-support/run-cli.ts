@@ -9,12 +9,27 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(args: string[], options: { cwd: string; now?: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = { cwd: process.cwd() }): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  options: { cwd: string; now?: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = {
+    cwd: process.cwd(),
+  },
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const context: CliContext = {
-    stdout: { write: (text) => void (stdout += text), isTTY: false },
-    stderr: { write: (text) => void (stderr += text), isTTY: false },
+    stdout: {
+      write: (text) => {
+        stdout += text;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (text) => {
+        stderr += text;
+      },
+      isTTY: false,
+    },
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     clock: fixedClock(options.now ?? '2026-11-23T12:00:00Z'),

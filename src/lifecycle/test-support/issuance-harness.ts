@@ -2,8 +2,8 @@
 // the event log, the internal provider and the embedded secret store — plus switches that make one step fail, to
 // test rollback at every point. The faults wrap the real parts; nothing is simulated.
 import { randomBytes } from 'node:crypto';
-import { EventLog, type AppendEventInput } from '../../events/event-log.js';
 import type { OperationalStore } from '../../db/operational-store.js';
+import { type AppendEventInput, EventLog } from '../../events/event-log.js';
 import { deriveVerificationKey, InternalProvider } from '../../providers/internal/internal-provider.js';
 import type { CreateKeyRequest, Provider, ProviderKeyRef } from '../../providers/provider.js';
 import { defaultRegistryConfig } from '../../registry/registry-config.js';
@@ -31,7 +31,11 @@ export async function issuanceHarness(operational: OperationalStore) {
   const clock = fixedClock('2026-11-23T12:00:00Z');
   const faults: Faults = {};
   const fingerprintKey: FingerprintKey = { version: 'v1', key: randomBytes(32) };
-  const internal = new InternalProvider({ db: operational.db, verificationKey: deriveVerificationKey(fingerprintKey.key), clock });
+  const internal = new InternalProvider({
+    db: operational.db,
+    verificationKey: deriveVerificationKey(fingerprintKey.key),
+    clock,
+  });
   const provider: Provider = Object.assign(Object.create(internal) as Provider, {
     name: 'internal',
     capabilities: () => internal.capabilities(),
@@ -48,12 +52,16 @@ export async function issuanceHarness(operational: OperationalStore) {
       return internal.revoke(ref);
     },
   });
-  const embedded = createSecretStore('embedded', {}, {
-    env: { KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64') },
-    cwd: root,
-    clock,
-    operationalDb: operational.db,
-  });
+  const embedded = createSecretStore(
+    'embedded',
+    {},
+    {
+      env: { KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64') },
+      cwd: root,
+      clock,
+      operationalDb: operational.db,
+    },
+  );
   const store: SecretStore = Object.assign(Object.create(embedded) as SecretStore, {
     kind: 'embedded',
     put: async (path: string, value: SecretValue, options: PutSecretOptions) => {

@@ -20,7 +20,11 @@ forEachBackend((backend) => {
   async function provider(options: { prefix?: string } = {}) {
     const store = await backend.open();
     const clock = fixedClock('2026-11-23T12:00:00Z');
-    return { store, clock, provider: new InternalProvider({ db: store.db, verificationKey, clock, options, listPageSize: 10 }) };
+    return {
+      store,
+      clock,
+      provider: new InternalProvider({ db: store.db, verificationKey, clock, options, listPageSize: 10 }),
+    };
   }
 
   it('mints keys in the checksummed format, stores only a keyed hash, and lists them', async () => {
@@ -34,7 +38,9 @@ forEachBackend((backend) => {
     const rows = await store.db.selectFrom('internal_keys').selectAll().execute();
     expect(JSON.stringify(rows)).not.toContain(secret);
     const listed = await collect(internal.list({ account: 'billing' }));
-    expect(listed).toMatchObject([{ providerKeyId: created.providerKeyId, name: 'billing-api', status: 'active', permissions: ['invoices:read'] }]);
+    expect(listed).toMatchObject([
+      { providerKeyId: created.providerKeyId, name: 'billing-api', status: 'active', permissions: ['invoices:read'] },
+    ]);
     expect(await collect(internal.list({ account: 'other' }))).toEqual([]);
   });
 
@@ -71,7 +77,9 @@ forEachBackend((backend) => {
   it('raises a typed not-found error for an unknown key id', async () => {
     const { provider: internal } = await provider();
     await expect(internal.revoke({ providerKeyId: 'ik_nope' })).rejects.toMatchObject({ code: 'E_PROVIDER_NOT_FOUND' });
-    await expect(internal.lastUsed({ providerKeyId: 'ik_nope' })).rejects.toMatchObject({ code: 'E_PROVIDER_NOT_FOUND' });
+    await expect(internal.lastUsed({ providerKeyId: 'ik_nope' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_NOT_FOUND',
+    });
   });
 
   it('lists past one page', async () => {

@@ -5,7 +5,13 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
 import type { Clock } from '../../runtime/clock.js';
-import { BASE62_ALPHABET, formatInternalKey, INTERNAL_KEY_RANDOM_LENGTH, isValidInternalKey, parseInternalKey } from '../../scan/checksums/base62-crc32.js';
+import {
+  BASE62_ALPHABET,
+  formatInternalKey,
+  INTERNAL_KEY_RANDOM_LENGTH,
+  isValidInternalKey,
+  parseInternalKey,
+} from '../../scan/checksums/base62-crc32.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type {
   CreatedKey,
@@ -62,7 +68,8 @@ export class InternalProvider implements Provider {
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
-    const environment = typeof request.options?.environment === 'string' ? request.options.environment : this.#options.environment;
+    const environment =
+      typeof request.options?.environment === 'string' ? request.options.environment : this.#options.environment;
     const secret = formatInternalKey(this.#options.prefix, environment, randomBase62(INTERNAL_KEY_RANDOM_LENGTH));
     const createdAt = this.#clock();
     const id = `ik_${randomBytes(8).toString('hex')}`;
@@ -94,7 +101,12 @@ export class InternalProvider implements Provider {
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
     let after = '';
     for (;;) {
-      let query = this.#db.selectFrom('internal_keys').selectAll().where('id', '>', after).orderBy('id').limit(this.#pageSize);
+      let query = this.#db
+        .selectFrom('internal_keys')
+        .selectAll()
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(this.#pageSize);
       if (options.account !== undefined) query = query.where('account', '=', options.account);
       const rows = await query.execute();
       for (const row of rows) yield toProviderKey(row, this.#clock());
@@ -106,12 +118,21 @@ export class InternalProvider implements Provider {
   async verify(secret: SecretValue): Promise<VerifyResult> {
     const text = secret.reveal();
     if (!isValidInternalKey(text)) return { valid: false, reason: 'not an internal key: wrong format or checksum' };
-    const row = await this.#db.selectFrom('internal_keys').selectAll().where('key_hash', '=', this.#hash(text)).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('internal_keys')
+      .selectAll()
+      .where('key_hash', '=', this.#hash(text))
+      .executeTakeFirst();
     if (!row) return { valid: false, reason: 'unknown key' };
     if (row.status !== 'active') return { valid: false, providerKeyId: row.id, reason: 'revoked' };
     const now = this.#clock();
-    if (row.expires_at !== null && row.expires_at <= now.toISOString()) return { valid: false, providerKeyId: row.id, reason: 'expired' };
-    await this.#db.updateTable('internal_keys').set({ last_used_at: now.toISOString() }).where('id', '=', row.id).execute();
+    if (row.expires_at !== null && row.expires_at <= now.toISOString())
+      return { valid: false, providerKeyId: row.id, reason: 'expired' };
+    await this.#db
+      .updateTable('internal_keys')
+      .set({ last_used_at: now.toISOString() })
+      .where('id', '=', row.id)
+      .execute();
     return { valid: true, providerKeyId: row.id, identity: `${row.account ?? 'internal'}/${row.name}` };
   }
 
@@ -136,9 +157,15 @@ export class InternalProvider implements Provider {
   }
 
   async #row(ref: ProviderKeyRef): Promise<InternalKeysTable> {
-    const row = await this.#db.selectFrom('internal_keys').selectAll().where('id', '=', ref.providerKeyId).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('internal_keys')
+      .selectAll()
+      .where('id', '=', ref.providerKeyId)
+      .executeTakeFirst();
     if (!row) {
-      throw new ProviderError('E_PROVIDER_NOT_FOUND', this.name, `no internal key with id ${ref.providerKeyId}`, { status: 404 });
+      throw new ProviderError('E_PROVIDER_NOT_FOUND', this.name, `no internal key with id ${ref.providerKeyId}`, {
+        status: 404,
+      });
     }
     return row;
   }

@@ -4,7 +4,10 @@ import { INTERNAL_DEFAULT_PREFIX, INTERNAL_ENVIRONMENTS } from './internal-const
 
 export const internalProviderOptionsSchema = z.strictObject({
   /** The recognisable start of every key (`kl_live_...`): 2-16 lower-case letters and digits. */
-  prefix: z.string().regex(/^[a-z][a-z0-9]{1,15}$/).default(INTERNAL_DEFAULT_PREFIX),
+  prefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,15}$/)
+    .default(INTERNAL_DEFAULT_PREFIX),
   environment: z.enum(INTERNAL_ENVIRONMENTS).default('live'),
 });
 

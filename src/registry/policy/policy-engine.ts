@@ -1,8 +1,8 @@
 // Applies the policy rules to an entry with the severities the config sets, and compiles the config's patterns
 // once (RE2: a user's pattern cannot backtrack catastrophically).
 import RE2 from 're2';
-import { ConfigError } from '../../errors/keyledger-error.js';
 import type { PeopleDirectory } from '../../directory/people-directory.js';
+import { ConfigError } from '../../errors/keyledger-error.js';
 import type { KeyEntry } from '../key-entry-schema.js';
 import type { PolicyConfig } from '../registry-config.js';
 import { POLICY_RULES, type PolicyContext, type PolicyRule } from './policy-rules.js';
@@ -27,7 +27,9 @@ export function compilePolicy(policy: PolicyConfig, now: Date, people?: PeopleDi
       throw new ConfigError(`policy.rules: unknown rule "${id}"; known rules: ${knownRuleIds().join(', ')}`);
     }
   }
-  const forbidden = policy.forbidden_permissions.map((pattern, index) => compilePattern(pattern, `policy.forbidden_permissions[${index}]`));
+  const forbidden = policy.forbidden_permissions.map((pattern, index) =>
+    compilePattern(pattern, `policy.forbidden_permissions[${index}]`),
+  );
   const verdicts = new Map<string, boolean>();
   const isForbiddenPermission = (permission: string): boolean => {
     let verdict = verdicts.get(permission);
@@ -56,7 +58,11 @@ function compilePattern(pattern: string, field: string): RE2 {
   }
 }
 
-export function severityOf(ruleId: string, fallback: 'error' | 'warning', policy: PolicyConfig): 'error' | 'warning' | 'off' {
+export function severityOf(
+  ruleId: string,
+  fallback: 'error' | 'warning',
+  policy: PolicyConfig,
+): 'error' | 'warning' | 'off' {
   return policy.rules[ruleId] ?? fallback;
 }
 

@@ -1,9 +1,9 @@
 // The checks `keyledger validate` runs on each entry: the article's Step 1 list (owner, expiry under a year,
 // purpose and scope) and the organisation's policy from keyledger.config.yaml. Each rule has a stable id that
 // the config can set to error, warning or off.
-import RE2 from 're2';
+import type RE2 from 're2';
 import type { PeopleDirectory } from '../../directory/people-directory.js';
-import { entryPurpose, type Consumer, type KeyEntry } from '../key-entry-schema.js';
+import { type Consumer, entryPurpose, type KeyEntry } from '../key-entry-schema.js';
 import type { PolicyConfig } from '../registry-config.js';
 import { daysBetween, parseInstant } from '../registry-dates.js';
 
@@ -62,12 +62,15 @@ export const expirationRequired: PolicyRule = {
 function lifetimeLimit(entry: KeyEntry, policy: PolicyConfig): { days: number; byProvider: boolean } {
   const provider = entry.scope?.provider;
   const byProvider = provider === undefined ? undefined : policy.max_lifetime_days_by_provider[provider];
-  return byProvider === undefined ? { days: policy.max_lifetime_days, byProvider: false } : { days: byProvider, byProvider: true };
+  return byProvider === undefined
+    ? { days: policy.max_lifetime_days, byProvider: false }
+    : { days: byProvider, byProvider: true };
 }
 
 export const maxLifetime: PolicyRule = {
   id: 'max-lifetime',
-  description: 'The expiration is at most the allowed lifetime after creation (365 days unless configured, per provider if set).',
+  description:
+    'The expiration is at most the allowed lifetime after creation (365 days unless configured, per provider if set).',
   defaultSeverity: 'error',
   check(entry, { policy }) {
     const created = parseInstant(entry.created_at)?.date;
@@ -125,7 +128,9 @@ export const purposeRequired: PolicyRule = {
   description: 'Every key documents its purpose (`purpose`, or the article’s `description`).',
   defaultSeverity: 'error',
   check(entry) {
-    return entryPurpose(entry) ? [] : [{ message: 'no documented purpose (`purpose` or `description`)', path: ['purpose'] }];
+    return entryPurpose(entry)
+      ? []
+      : [{ message: 'no documented purpose (`purpose` or `description`)', path: ['purpose'] }];
   },
 };
 
@@ -145,7 +150,12 @@ export const storageRequired: PolicyRule = {
   defaultSeverity: 'error',
   check(entry) {
     if (!isLive(entry) || entry.storage) return [];
-    return [{ message: 'no storage location (`storage.vault_path`, or `storage.store` and `storage.path`)', path: ['storage'] }];
+    return [
+      {
+        message: 'no storage location (`storage.vault_path`, or `storage.store` and `storage.path`)',
+        path: ['storage'],
+      },
+    ];
   },
 };
 
@@ -185,7 +195,9 @@ export const keyIdPattern: PolicyRule = {
   defaultSeverity: 'error',
   check(entry, { keyIdPattern: pattern, policy }) {
     if (!pattern || pattern.test(entry.key_id)) return [];
-    return [{ message: `key_id "${entry.key_id}" does not match the pattern ${policy.key_id_pattern}`, path: ['key_id'] }];
+    return [
+      { message: `key_id "${entry.key_id}" does not match the pattern ${policy.key_id_pattern}`, path: ['key_id'] },
+    ];
   },
 };
 
@@ -197,7 +209,9 @@ export const ownerInDirectory: PolicyRule = {
     if (!people || !entry.owner_individual || !isLive(entry)) return [];
     const person = people.find(entry.owner_individual);
     if (!person) {
-      return [{ message: `owner ${entry.owner_individual} is not in the people directory`, path: ['owner_individual'] }];
+      return [
+        { message: `owner ${entry.owner_individual} is not in the people directory`, path: ['owner_individual'] },
+      ];
     }
     if (person.status !== 'active') {
       const when = person.left_at ? ` on ${person.left_at}` : '';

@@ -1,6 +1,6 @@
 // Builders for registry tests: the article's example entry as text, and temporary registries (optionally git
 // repositories with a pinned identity, so tests work on machines without a git user configured).
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runGit } from '../../git/git-command.js';

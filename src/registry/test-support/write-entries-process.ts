@@ -4,7 +4,11 @@ import { defaultRegistryConfig } from '../registry-config.js';
 import { RegistryWriter } from '../registry-writer.js';
 
 const [root, worker, count] = process.argv.slice(2);
-const writer = new RegistryWriter({ root: root!, config: defaultRegistryConfig(), author: { name: 'p', email: 'p@example.com' } });
+const writer = new RegistryWriter({
+  root: root!,
+  config: defaultRegistryConfig(),
+  author: { name: 'p', email: 'p@example.com' },
+});
 for (let i = 0; i < Number(count); i++) {
   await writer.create({
     key_id: `proc-${worker}-${i}`,
