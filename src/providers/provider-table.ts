@@ -14,6 +14,8 @@ import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
 import { SendgridProvider } from './sendgrid/sendgrid-provider.js';
 import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
+import { CloudflareProvider } from './cloudflare/cloudflare-provider.js';
+import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -51,6 +53,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'datadog', optionsSchema: datadogOptionsSchema, create: (o, c) => new DatadogProvider(o, c) }),
     register({ name: 'twilio', optionsSchema: twilioOptionsSchema, create: (o, c) => new TwilioProvider(o, c) }),
     register({ name: 'sendgrid', optionsSchema: sendgridOptionsSchema, create: (o, c) => new SendgridProvider(o, c) }),
+    register({ name: 'cloudflare', optionsSchema: cloudflareOptionsSchema, create: (o, c) => new CloudflareProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -71,6 +71,12 @@ export interface ProviderCapabilities {
   lastUsed: boolean;
   /** The provider rotates in place with one call (GitLab's rotate, Cloudflare's roll). */
   nativeRotate: boolean;
+  /**
+   * True when `rotate()` invalidates the old secret at once (Cloudflare's roll, GitLab's rotate): there is no
+   * window in which both work, so a rotation that must not interrupt consumers creates a new key and revokes the
+   * old one instead, and uses rotate() only when the old secret is already lost or leaked.
+   */
+  nativeRotateRevokesOld?: boolean;
   /** No issuance API: rotation becomes a ticket (Stripe secret keys, Slack webhooks). */
   manual: boolean;
   /** The most keys one account may hold at once (AWS IAM: 2), when the provider limits it. */

@@ -10,6 +10,7 @@ import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
 import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
 import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
+import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -106,6 +107,14 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
     build: ({ clock }) => {
       const provider = new SendgridSandbox({ clock });
       return { provider, adapterOptions: (url) => ({ baseUrl: url, apiKey: provider.adminKey }) };
+    },
+  },
+  {
+    name: 'cloudflare',
+    rateLimit: { requests: 1200, perSeconds: 300 },
+    build: ({ clock }) => {
+      const provider = new CloudflareSandbox({ clock });
+      return { provider, adapterOptions: (url) => ({ baseUrl: `${url}/client/v4`, token: provider.adminToken }) };
     },
   },
 ];
