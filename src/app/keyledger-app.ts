@@ -161,6 +161,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
           fingerprintKey,
           clock: options.clock,
           env: options.env,
+          cwd: options.cwd,
         },
         rotationOptions,
       ),

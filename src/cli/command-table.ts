@@ -12,6 +12,8 @@ import { registerScanCommand } from './commands/scan.js';
 import { registerHookCommand } from './commands/hook.js';
 import { registerMasterKeyCommand } from './commands/master-key.js';
 import { registerSandboxCommand } from './commands/sandbox.js';
+import { registerRotateCommand } from './commands/rotate.js';
+import { registerControllerCommand } from './commands/controller.js';
 
 export type RegisterCommand = (program: Command, context: CliContext) => void;
 
@@ -26,4 +28,6 @@ export const commandTable: RegisterCommand[] = [
   registerHookCommand,
   registerMasterKeyCommand,
   registerSandboxCommand,
+  registerRotateCommand,
+  registerControllerCommand,
 ];

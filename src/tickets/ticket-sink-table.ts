@@ -1,6 +1,7 @@
 // Every ticket sink, registered by kind. The rotation controller asks this table for the configured sink and never
 // imports a sink's folder. Configuration: `--tickets markdown:<dir>`, `github:<owner/repo>`, `jira:<PROJECT>`, with
 // credentials from the environment (GITHUB_TOKEN; JIRA_URL, JIRA_EMAIL, JIRA_API_TOKEN).
+import { resolve } from 'node:path';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { GithubTicketSink } from './github/github-ticket-sink.js';
 import { JiraTicketSink } from './jira/jira-ticket-sink.js';
@@ -9,10 +10,12 @@ import type { TicketSink } from './ticket-sink.js';
 
 export interface TicketSinkContext {
   env: NodeJS.ProcessEnv;
+  /** Relative Markdown directories are resolved against this (the command's working directory). */
+  cwd?: string;
 }
 
 export const ticketSinkTable: Readonly<Record<string, (target: string, context: TicketSinkContext) => TicketSink>> = {
-  markdown: (directory) => new MarkdownTicketSink({ directory }),
+  markdown: (directory, { cwd }) => new MarkdownTicketSink({ directory: resolve(cwd ?? process.cwd(), directory) }),
   github: (repository, { env }) =>
     new GithubTicketSink({ repository, token: required(env, 'GITHUB_TOKEN', 'github'), ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}) }),
   jira: (projectKey, { env }) =>

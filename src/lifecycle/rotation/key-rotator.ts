@@ -62,6 +62,8 @@ export interface KeyRotatorDependencies {
   options?: Partial<RotationOptions>;
   /** Extra git environment for registry commits (tests pin identities). */
   gitEnv?: NodeJS.ProcessEnv;
+  /** True when the configuration marks a provider manual (its adapter may not exist): those keys get tickets. */
+  isManual?: (provider: string) => boolean;
 }
 
 export type RotationOutcome =
@@ -120,8 +122,9 @@ export class KeyRotator {
     if (!providerName) throw new RotationError('E_ROTATION_NO_PROVIDER', `${keyId} has no scope.provider: cannot tell where to mint`, { category: 'input' });
     const storage = entryStorageRef(entry);
     if (!storage) throw new RotationError('E_ROTATION_NO_STORAGE', `${keyId} has no storage: nowhere to put the new key`, { category: 'input' });
-    const provider = this.#deps.providers(providerName);
-    if (provider.capabilities().manual || !provider.capabilities().create) {
+    const manual = this.#deps.isManual?.(providerName) ?? false;
+    const provider = manual ? undefined : this.#deps.providers(providerName);
+    if (!provider || provider.capabilities().manual || !provider.capabilities().create) {
       throw new RotationError('E_ROTATION_MANUAL', `${providerName} has no issuance API: ${keyId} is rotated through a ticket`, { category: 'input' });
     }
     return this.#deps.journal.plan(

@@ -1,0 +1,110 @@
+// Builds the rotation services over what the composition root (src/app/keyledger-app.ts) opened: the journal, the
+// rotator, the scheduler, the controller, the ticket desk and the metrics.
+import type { Kysely } from 'kysely';
+import type { OperationalSchema } from '../../db/operational-schema.js';
+import type { PeopleDirectory } from '../../directory/people-directory.js';
+import type { EventLog } from '../../events/event-log.js';
+import type { Provider } from '../../providers/provider.js';
+import type { RegistryConfig } from '../../registry/registry-config.js';
+import { type LoadedEntry, loadRegistry } from '../../registry/registry-loader.js';
+import type { RegistryWriter } from '../../registry/registry-writer.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { FingerprintKey } from '../../secrets/secret-fingerprint.js';
+import type { SecretStore } from '../../secrets/secret-store.js';
+import { RotationTicketDesk } from '../../tickets/rotation-ticket-desk.js';
+import { createTicketSink } from '../../tickets/ticket-sink-table.js';
+import { createConsumerConfirmers } from './consumers/consumer-confirmer-table.js';
+import { KeyRotator, type RotationOptions } from './key-rotator.js';
+import { RotationController } from './rotation-controller.js';
+import { RotationJournal } from './rotation-journal.js';
+import { RotationMetrics } from './rotation-metrics.js';
+import { RotationScheduler } from './rotation-scheduler.js';
+
+export interface RotationServicesContext {
+  db: Kysely<OperationalSchema>;
+  events: EventLog;
+  writer: RegistryWriter;
+  root: string;
+  config: RegistryConfig;
+  people?: PeopleDirectory;
+  providers: (name: string) => Provider;
+  stores: (name: string) => SecretStore;
+  fingerprintKey: FingerprintKey;
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  /** The working directory relative ticket paths are resolved against. */
+  cwd?: string;
+}
+
+export interface RotationServiceOptions {
+  /** `markdown:<dir>`, `github:<owner/repo>`, `jira:<PROJECT>`; default KEYLEDGER_TICKETS. */
+  tickets?: string;
+  rotation?: Partial<RotationOptions>;
+  escalateAfterDays?: number;
+  metrics?: RotationMetrics;
+  actor?: string;
+}
+
+export interface RotationServices {
+  journal: RotationJournal;
+  rotator: KeyRotator;
+  scheduler: RotationScheduler;
+  controller: RotationController;
+  metrics: RotationMetrics;
+  tickets?: RotationTicketDesk;
+  /** Every parseable registry entry, as the controller reads them. */
+  loadEntries(): Promise<LoadedEntry[]>;
+}
+
+export function createRotationServices(context: RotationServicesContext, options: RotationServiceOptions = {}): RotationServices {
+  const metrics = options.metrics ?? new RotationMetrics();
+  const isManual = (name: string) => (context.config.providers[name] as { manual?: unknown } | undefined)?.manual === true;
+  const journal = new RotationJournal(context.db, context.clock, context.events);
+  const rotator = new KeyRotator({
+    providers: context.providers,
+    stores: context.stores,
+    writer: context.writer,
+    registryRoot: context.root,
+    journal,
+    fingerprintKey: context.fingerprintKey,
+    confirmers: createConsumerConfirmers({ clock: context.clock, env: context.env }),
+    clock: context.clock,
+    metrics,
+    isManual,
+    ...(options.actor ? { actor: options.actor } : {}),
+    ...(options.rotation ? { options: options.rotation } : {}),
+  });
+  const sinkSpec = options.tickets ?? context.env.KEYLEDGER_TICKETS;
+  const tickets = sinkSpec
+    ? new RotationTicketDesk({
+        db: context.db,
+        sink: createTicketSink(sinkSpec, { env: context.env, ...(context.cwd ? { cwd: context.cwd } : {}) }),
+        clock: context.clock,
+        events: context.events,
+        ...(options.escalateAfterDays !== undefined ? { escalateAfterDays: options.escalateAfterDays } : {}),
+        onOpened: (sink) => metrics.ticketsOpened.inc({ sink }),
+      })
+    : undefined;
+  const scheduler = new RotationScheduler({
+    rotator,
+    providers: context.providers,
+    isManual,
+    ...(tickets ? { tickets } : {}),
+    clock: context.clock,
+    metrics,
+  });
+  const loadEntries = async () =>
+    (await loadRegistry({ root: context.root, config: context.config, applyPolicy: false, includeEntries: true, now: context.clock() })).entries;
+  const controller = new RotationController({
+    rotator,
+    scheduler,
+    loadEntries,
+    events: context.events,
+    clock: context.clock,
+    metrics,
+    ...(tickets ? { tickets } : {}),
+    ...(context.people ? { people: context.people } : {}),
+    expiryWarningDays: context.config.policy.expiry_warning_days,
+  });
+  return { journal, rotator, scheduler, controller, metrics, loadEntries, ...(tickets ? { tickets } : {}) };
+}
