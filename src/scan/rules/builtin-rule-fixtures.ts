@@ -1,33 +1,11 @@
 // True-positive and false-positive cases for every built-in rule. Fake secrets are assembled at run time from a
-// seeded generator, so no complete token appears in this repository's source (our own scans and GitHub's push
-// protection stay quiet), and every one of them is a canary: none was ever issued.
+// seeded generator (canary-secrets.ts), so no complete token appears in this repository's source, and every one
+// of them is a canary: none was ever issued. The provider families keep their cases beside their rules.
 import { base62Crc32, formatInternalKey } from '../checksums/base62-crc32.js';
+import { BASE62, HEX, type RuleFixture, UPPER32, fakeChars, t } from './canary-secrets.js';
+import { PROVIDER_RULES } from './providers/provider-rules.js';
 
-export interface RuleFixture {
-  ruleId: string;
-  /** Each text must yield exactly one finding of the rule, with this secret. */
-  positives: Array<{ text: string; secret: string }>;
-  /** Each text must yield no finding of the rule. */
-  negatives: string[];
-}
-
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-const HEX = '0123456789abcdef';
-const UPPER32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** Deterministic pseudo-random characters (a linear congruential generator): high entropy, reproducible. */
-export function fakeChars(seed: number, length: number, alphabet = BASE62): string {
-  let state = seed >>> 0 || 1;
-  let text = '';
-  for (let i = 0; i < length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    text += alphabet[(state >>> 8) % alphabet.length];
-  }
-  return text;
-}
-
-/** Joins parts so that the token never appears whole in source. */
-const t = (...parts: string[]) => parts.join('');
+export { fakeChars, type RuleFixture } from './canary-secrets.js';
 
 export function githubToken(prefix: string, seed: number): string {
   const random = fakeChars(seed, 30);
@@ -294,4 +272,5 @@ export const BUILTIN_RULE_FIXTURES: RuleFixture[] = [
       'tokenizer.tokenType = TokenKind.Identifier;',
     ],
   },
+  ...PROVIDER_RULES.map((provider) => provider.fixture),
 ];

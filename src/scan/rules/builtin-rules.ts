@@ -1,13 +1,11 @@
-// The built-in rule set: the providers of PROVIDERS.md, our own `internal` keys, and the common generic forms.
+// The built-in rule set: the providers of PROVIDERS.md, our own `internal` keys, some hundred further providers
+// (providers/*-rules.ts, by family), and the common generic forms.
 // Rule ids follow gitleaks' where gitleaks has the same rule, so `[extend] disabledRules` and allowlists written
 // for gitleaks keep working. Regexes are written from each provider's documented key format; formats with a
 // checksum (GitHub, internal) are validated so look-alikes are not reported.
+import { PROVIDER_RULES } from './providers/provider-rules.js';
+import { ASSIGN, END } from './rule-builders.js';
 import { type AllowlistDefinition, type RuleDefinition, allowlistDefinition } from './rule-definition.js';
-
-// The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed).
-const END = `(?:[^0-9A-Za-z_-]|$)`;
-// An assignment between a name and a value: `=`, `:`, `=>`, `:=`, with optional quotes and spaces.
-const ASSIGN = `[\\s'"\\x60]{0,3}(?:=|:|=>|:=|\\?=|,)[\\s'"\\x60=]{0,5}`;
 
 /** Values that are placeholders, references or plain words, not secrets. */
 const PLACEHOLDER_VALUES = allowlistDefinition({
@@ -280,6 +278,8 @@ export const BUILTIN_RULES: RuleDefinition[] = [
     validate: 'internal-crc32',
     provider: 'internal',
   }),
+  // --- further providers, by family (providers/*-rules.ts) ---
+  ...PROVIDER_RULES.map((provider) => provider.definition),
   // --- generic forms ---
   rule({
     id: 'private-key',

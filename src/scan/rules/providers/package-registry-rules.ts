@@ -1,0 +1,56 @@
+// Package registries: RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe (npm and PyPI are among the
+// original built-in rules).
+import { HEX, LOWER36, fakeChars, t } from '../canary-secrets.js';
+import { type BuiltinRule, URL_SAFE_BODY, tokenRule } from '../rule-builders.js';
+
+export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
+  tokenRule({
+    id: 'rubygems-api-token',
+    description: 'RubyGems API key',
+    token: 'rubygems_[0-9a-f]{48}',
+    keywords: ['rubygems_'],
+    variable: 'GEM_HOST_API_KEY',
+    sample: t('rubygems_', fakeChars(1201, 48, HEX)),
+  }),
+  tokenRule({
+    id: 'clojars-api-token',
+    description: 'Clojars deploy token',
+    token: 'CLOJARS_[0-9a-z]{60}',
+    keywords: ['clojars_'],
+    ignoreCase: true,
+    variable: 'CLOJARS_PASSWORD',
+    sample: t('CLOJARS_', fakeChars(1202, 60, LOWER36)),
+  }),
+  tokenRule({
+    id: 'nuget-api-key',
+    description: 'NuGet.org API key',
+    token: 'oy2[0-9a-z]{43}',
+    keywords: ['oy2'],
+    variable: 'NUGET_API_KEY',
+    sample: t('oy2', fakeChars(1203, 43, LOWER36)),
+  }),
+  tokenRule({
+    id: 'dockerhub-pat',
+    description: 'Docker Hub personal access token',
+    token: `dckr_pat_${URL_SAFE_BODY}{27}`,
+    keywords: ['dckr_pat_'],
+    variable: 'DOCKERHUB_TOKEN',
+    sample: t('dckr_pat_', fakeChars(1204, 27)),
+  }),
+  tokenRule({
+    id: 'crates-io-api-token',
+    description: 'crates.io API token',
+    token: 'cio[0-9A-Za-z]{32}',
+    keywords: ['cio'],
+    variable: 'CARGO_REGISTRY_TOKEN',
+    sample: t('cio', fakeChars(1205, 32)),
+  }),
+  tokenRule({
+    id: 'readme-api-token',
+    description: 'ReadMe API key',
+    token: 'rdme_[0-9a-z]{70}',
+    keywords: ['rdme_'],
+    variable: 'README_API_KEY',
+    sample: t('rdme_', fakeChars(1206, 70, LOWER36)),
+  }),
+];

@@ -1,0 +1,103 @@
+// Payments and commerce: Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave, GoCardless, Coinbase
+// (Stripe and Shopify are among the original built-in rules).
+import { HEX, LOWER36, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
+import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+
+export const PAYMENT_RULES: BuiltinRule[] = [
+  tokenRule({
+    id: 'square-access-token',
+    description: 'Square access token',
+    token: '(?:EAAA|sq0atp-)[0-9A-Za-z_-]{22,60}',
+    keywords: ['eaaa', 'sq0atp-'],
+    variable: 'SQUARE_ACCESS_TOKEN',
+    sample: t('EAAA', fakeChars(1401, 30, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'square-oauth-secret',
+    description: 'Square OAuth application secret',
+    token: 'sq0csp-[0-9A-Za-z_-]{43}',
+    keywords: ['sq0csp-'],
+    variable: 'SQUARE_APP_SECRET',
+    sample: t('sq0csp-', fakeChars(1402, 43, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'braintree-access-token',
+    description: 'Braintree (PayPal) access token',
+    token: String.raw`access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}`,
+    keywords: ['access_token$'],
+    variable: 'BRAINTREE_ACCESS_TOKEN',
+    sample: t('access_token$', 'production$', fakeChars(1403, 16, LOWER36), '$', fakeChars(1404, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'plaid-api-token',
+    description: 'Plaid access token',
+    token: `access-(?:sandbox|development|production)-${UUID}`,
+    keywords: ['access-sandbox-', 'access-development-', 'access-production-'],
+    variable: 'PLAID_ACCESS_TOKEN',
+    sample: t('access-', 'production-', fakeUuid(1405)),
+  }),
+  namedSecretRule({
+    id: 'plaid-secret-key',
+    description: 'Plaid API secret',
+    names: ['plaid'],
+    value: '[0-9a-f]{30}',
+    variable: 'PLAID_SECRET',
+    sample: fakeChars(1406, 30, HEX),
+  }),
+  tokenRule({
+    id: 'shippo-api-token',
+    description: 'Shippo API token',
+    token: 'shippo_(?:live|test)_[0-9a-fA-F]{40}',
+    keywords: ['shippo_'],
+    variable: 'SHIPPO_API_KEY',
+    sample: t('shippo_', 'live_', fakeChars(1407, 40, HEX)),
+  }),
+  tokenRule({
+    id: 'easypost-api-token',
+    description: 'EasyPost production API key',
+    token: 'EZAK[0-9A-Za-z]{54}',
+    keywords: ['ezak'],
+    variable: 'EASYPOST_API_KEY',
+    sample: t('EZAK', fakeChars(1408, 54)),
+  }),
+  tokenRule({
+    id: 'easypost-test-api-token',
+    description: 'EasyPost test API key',
+    token: 'EZTK[0-9A-Za-z]{54}',
+    keywords: ['eztk'],
+    variable: 'EASYPOST_TEST_API_KEY',
+    sample: t('EZTK', fakeChars(1409, 54)),
+  }),
+  tokenRule({
+    id: 'duffel-api-token',
+    description: 'Duffel API token',
+    token: 'duffel_(?:test|live)_[0-9A-Za-z_=-]{43}',
+    keywords: ['duffel_'],
+    variable: 'DUFFEL_ACCESS_TOKEN',
+    sample: t('duffel_', 'live_', fakeChars(1410, 43, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'flutterwave-secret-key',
+    description: 'Flutterwave secret key',
+    token: 'FLWSECK(?:_TEST)?-[0-9a-h]{32}-X',
+    keywords: ['flwseck'],
+    variable: 'FLW_SECRET_KEY',
+    sample: t('FLWSECK', '_TEST-', fakeChars(1411, 32, 'abcdefgh0123456789'), '-X'),
+  }),
+  namedSecretRule({
+    id: 'gocardless-api-token',
+    description: 'GoCardless access token',
+    names: ['gocardless'],
+    value: '(?:live|sandbox)_[0-9A-Za-z_=-]{40}',
+    variable: 'GOCARDLESS_ACCESS_TOKEN',
+    sample: t('live_', fakeChars(1412, 40, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'coinbase-access-token',
+    description: 'Coinbase API secret',
+    names: ['coinbase'],
+    value: '[0-9A-Za-z_-]{64}',
+    variable: 'COINBASE_API_SECRET',
+    sample: fakeChars(1416, 64, URL_SAFE),
+  }),
+];

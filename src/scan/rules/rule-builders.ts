@@ -1,0 +1,107 @@
+// The two shapes most provider rules take, written once: a token with its own prefix (found anywhere, as the
+// prefix says whose it is), and a secret without one (found only where it is assigned to a name that says whose
+// it is). Each builder returns the rule with its fixture, so a rule and its cases are written side by side.
+import type { RuleFixture } from './canary-secrets.js';
+import type { RuleDefinition } from './rule-definition.js';
+
+/** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
+export const END = String.raw`(?:[^0-9A-Za-z_-]|$)`;
+/** An assignment between a name and a value: `=`, `:`, `=>`, `:=`, with optional quotes and spaces. */
+export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:=|:|=>|:=|\?=|,)[\s'"\x60=]{0,5}`;
+/** The end of an assigned value: a quote, space, separator, an escaped newline, or the end. */
+export const VALUE_END = String.raw`(?:['"\x60\s;,)<]|\\[nr]|$)`;
+/** A UUID, the key format of several providers. */
+export const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+/** The characters of URL-safe random token bodies. */
+export const URL_SAFE_BODY = '[0-9A-Za-z_-]';
+
+/** A rule as data, with the cases it owns. */
+export interface BuiltinRule {
+  definition: RuleDefinition;
+  fixture: RuleFixture;
+}
+
+interface CommonSpec {
+  id: string;
+  description: string;
+  /** A canary in the rule's format, assembled at run time. */
+  sample: string;
+  /** Minimum Shannon entropy of the secret (default 3: rejects `xxxx` placeholders). */
+  entropy?: number;
+  provider?: string;
+  /** Further look-alikes the rule must not report. */
+  negatives?: string[];
+  tags?: string[];
+}
+
+export interface TokenSpec extends CommonSpec {
+  /** RE2 of the whole token, prefix included (no capture groups). */
+  token: string;
+  keywords: string[];
+  /** Case-insensitive token (the keywords are always matched ignoring case). */
+  ignoreCase?: boolean;
+  /** The variable the fixture assigns the sample to. */
+  variable?: string;
+}
+
+/** A token whose prefix names its provider: matched wherever it stands between non-token characters. */
+export function tokenRule(spec: TokenSpec): BuiltinRule {
+  const variable = spec.variable ?? 'TOKEN';
+  const cut = spec.sample.slice(0, Math.max(4, Math.floor(spec.sample.length / 2)));
+  return {
+    definition: {
+      id: spec.id,
+      description: spec.description,
+      regex: `${spec.ignoreCase ? '(?i)' : ''}\\b(${spec.token})${END}`,
+      keywords: spec.keywords,
+      entropy: spec.entropy ?? 3,
+      tags: spec.tags ?? [],
+      allowlists: [],
+      ...(spec.provider ? { provider: spec.provider } : {}),
+    },
+    fixture: {
+      ruleId: spec.id,
+      positives: [{ text: `${variable}=${spec.sample}\n`, secret: spec.sample }],
+      negatives: [`${variable}=${cut}\n`, ...(spec.negatives ?? [])],
+    },
+  };
+}
+
+export interface NamedSecretSpec extends CommonSpec {
+  /** RE2 alternatives for the names (matched ignoring case) that say whose secret it is. */
+  names: string[];
+  /** RE2 of the secret value (no capture groups). */
+  value: string;
+  /** Lowercased literal words, one of which occurs wherever a name does (default: the names). */
+  keywords?: string[];
+  /** The variable the fixture assigns the sample to. */
+  variable: string;
+}
+
+/** A secret without a telling prefix: found where it is assigned to a name of its provider. */
+export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
+  // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
+  const regex = `[\\w.-]{0,40}?(?i:${spec.names.join('|')})[\\w.-]{0,24}${ASSIGN}(${spec.value})${VALUE_END}`;
+  return {
+    definition: {
+      id: spec.id,
+      description: spec.description,
+      regex,
+      keywords: spec.keywords ?? spec.names.map((name) => name.toLowerCase()),
+      entropy: spec.entropy ?? 3,
+      tags: spec.tags ?? [],
+      allowlists: [],
+      ...(spec.provider ? { provider: spec.provider } : {}),
+    },
+    fixture: {
+      ruleId: spec.id,
+      positives: [{ text: `${spec.variable}="${spec.sample}"\n`, secret: spec.sample }],
+      negatives: [
+        `${spec.variable}="\${${spec.variable}}"\n`,
+        // The value alone, under a name that is not the provider's.
+        `checksum = "${spec.sample}"\n`,
+        ...(spec.negatives ?? []),
+      ],
+    },
+  };
+}
