@@ -22,6 +22,12 @@ export const DEFAULT_FORBIDDEN_PERMISSIONS = [
   '(?i)cluster[-_ ]?(wide|admin)',
   '(?i)^(full|all)[-_ ]?access$',
   '(?i)^root$',
+  // The providers' own names for "everything": AWS's managed policy, GCP's basic roles, GitHub's repository
+  // administration, Microsoft Graph's tenant-wide write scopes.
+  '(?i)(^|/)AdministratorAccess$',
+  '(?i)^roles/(owner|editor)$',
+  '(?i)^administration:write$',
+  '(?i)\\.ReadWrite\\.All$',
 ];
 
 export const policySchema = z.strictObject({
