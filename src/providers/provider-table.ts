@@ -16,6 +16,8 @@ import { SendgridProvider } from './sendgrid/sendgrid-provider.js';
 import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
 import { CloudflareProvider } from './cloudflare/cloudflare-provider.js';
 import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
+import { OpenaiProvider } from './openai/openai-provider.js';
+import { openaiOptionsSchema } from './openai/openai-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -54,6 +56,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'twilio', optionsSchema: twilioOptionsSchema, create: (o, c) => new TwilioProvider(o, c) }),
     register({ name: 'sendgrid', optionsSchema: sendgridOptionsSchema, create: (o, c) => new SendgridProvider(o, c) }),
     register({ name: 'cloudflare', optionsSchema: cloudflareOptionsSchema, create: (o, c) => new CloudflareProvider(o, c) }),
+    register({ name: 'openai', optionsSchema: openaiOptionsSchema, create: (o, c) => new OpenaiProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -11,6 +11,7 @@ import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
 import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
 import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
 import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
+import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -115,6 +116,14 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
     build: ({ clock }) => {
       const provider = new CloudflareSandbox({ clock });
       return { provider, adapterOptions: (url) => ({ baseUrl: `${url}/client/v4`, token: provider.adminToken }) };
+    },
+  },
+  {
+    name: 'openai',
+    rateLimit: { requests: 500, perSeconds: 60 },
+    build: ({ clock }) => {
+      const provider = new OpenaiSandbox({ clock });
+      return { provider, adapterOptions: (url) => ({ baseUrl: url, adminKey: provider.adminKey }) };
     },
   },
 ];

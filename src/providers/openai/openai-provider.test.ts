@@ -1,0 +1,180 @@
+// The OpenAI adapter against the OpenAI sandbox: the shared contract on service-account keys of a project, then
+// OpenAI's own: more keys for one service account, users' keys listed and deleted, the admin-key requirement,
+// audit logs naming keys by id, and the x-ratelimit-reset-requests duration.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../runtime/clock.js';
+import { OPENAI_KEY_PATTERN } from '../../sandbox/providers/openai/openai-key-format.js';
+import { type OpenaiAuditLog, OpenaiSandbox } from '../../sandbox/providers/openai/openai-sandbox.js';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { OpenaiProvider, parseOpenaiDuration } from './openai-provider.js';
+import type { OpenaiOptionsInput } from './openai-schemas.js';
+
+const PROJECT = 'proj_abcdefghijklmnopqrstuvwx';
+const USER_KEY = `sk-proj-${'u'.repeat(74)}T3BlbkFJ${'v'.repeat(74)}`;
+
+async function startOpenai() {
+  const sandbox = new OpenaiSandbox({ projects: [PROJECT] });
+  sandbox.load({
+    people: [],
+    keys: [
+      {
+        provider: 'openai',
+        kind: 'project-api-key',
+        account: PROJECT,
+        providerKeyId: 'key_userkey000000001',
+        secret: USER_KEY,
+        name: 'notebook',
+        createdAt: '2025-01-01T00:00:00Z',
+        lastUsedAt: '2025-03-01T00:00:00Z',
+        status: 'active',
+        createdBy: 'ana@example.com',
+        permissions: ['model.request'],
+      },
+    ],
+  });
+  const server = new SandboxServer(sandbox);
+  const url = await server.start();
+  const control = new SandboxControlClient(url);
+  const sleeps: number[] = [];
+  const adapters: OpenaiProvider[] = [];
+  const base: OpenaiOptionsInput = {
+    baseUrl: url,
+    adminKey: sandbox.adminKey,
+    timeoutMs: 300,
+    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
+    rateLimit: 'off',
+  };
+  const make = (overrides: Partial<OpenaiOptionsInput> = {}) => {
+    const adapter = new OpenaiProvider(
+      { ...base, ...overrides },
+      { clock: systemClock, sleep: recordingSleep(sleeps) },
+    );
+    adapters.push(adapter);
+    return adapter;
+  };
+  const close = async () => {
+    for (const adapter of adapters) await adapter.close();
+    await server.stop();
+  };
+  return { sandbox, control, sleeps, make, close };
+}
+
+describeProviderContract('openai', async () => {
+  const openai = await startOpenai();
+  return {
+    provider: openai.make(),
+    sandbox: openai.control,
+    sleeps: openai.sleeps,
+    createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, account: PROJECT }),
+    unknownSecret: () => ({
+      secret: `sk-proj-CANARY${randomBytes(30).toString('hex')}T3BlbkFJ${randomBytes(30).toString('hex')}`,
+    }),
+    providerWithBadCredentials: () => openai.make({ adminKey: `sk-admin-${'0'.repeat(74)}T3BlbkFJ${'0'.repeat(74)}` }),
+    adapterSecret: openai.sandbox.adminKey,
+    operations: {
+      list: 'openai:GET /organization/projects/{project_id}/api_keys',
+      verify: 'openai:GET /v1/models',
+      create: 'openai:POST /organization/projects/{project_id}/service_accounts',
+    },
+    close: openai.close,
+  };
+});
+
+describe('OpenAI adapter specifics', () => {
+  let openai: Awaited<ReturnType<typeof startOpenai>>;
+  beforeAll(async () => {
+    openai = await startOpenai();
+  });
+  afterAll(async () => {
+    await openai.close();
+  });
+
+  it('creates a service account with an sk-svcacct- key, and lists users’ keys beside it', async () => {
+    const provider = openai.make();
+    const created = await provider.create({ name: 'billing-worker', account: PROJECT });
+    expect(created.secret.reveal()).toMatch(OPENAI_KEY_PATTERN);
+    expect(created.secret.reveal().startsWith('sk-svcacct-')).toBe(true);
+    expect(created.providerKeyId).toMatch(/^key_/);
+    const listed = [];
+    for await (const key of provider.list()) listed.push(key);
+    const user = listed.find((key) => key.providerKeyId === 'key_userkey000000001');
+    expect(user).toMatchObject({
+      account: PROJECT,
+      createdBy: 'ana@example.com',
+      lastUsedAt: new Date('2025-03-01T00:00:00Z'),
+    });
+    expect(listed.find((key) => key.providerKeyId === created.providerKeyId)?.createdBy).toMatch(
+      /^service_account:svc_acct_/,
+    );
+    expect(JSON.stringify(listed)).not.toContain(created.secret.reveal());
+  });
+
+  it('adds another key to an existing service account, and verify names the project', async () => {
+    const provider = openai.make();
+    const first = await provider.create({ name: 'etl', account: PROJECT });
+    const listed = [];
+    for await (const key of provider.list({ account: PROJECT })) listed.push(key);
+    const serviceAccountId = listed.find((key) => key.providerKeyId === first.providerKeyId)!.createdBy!.split(':')[1];
+    const second = await provider.create({ name: 'etl-2', account: PROJECT, options: { serviceAccountId } });
+    expect(second.providerKeyId).not.toBe(first.providerKeyId);
+    expect(await provider.verify(second.secret)).toEqual({ valid: true, identity: PROJECT });
+    await provider.revoke({ providerKeyId: second.providerKeyId, account: PROJECT });
+    expect((await provider.verify(first.secret)).valid).toBe(true);
+  });
+
+  it("deletes a user's key, and the audit log names the keys by id with the admin key as actor", async () => {
+    const provider = openai.make();
+    expect((await provider.verify(new SecretValue(USER_KEY))).valid).toBe(true);
+    await provider.revoke({ providerKeyId: 'key_userkey000000001', account: PROJECT });
+    const refused = await provider.verify(new SecretValue(USER_KEY));
+    expect(refused.valid).toBe(false);
+    expect(refused.reason).toMatch(/^Incorrect API key provided: sk-proj-\*\*\*\*vvvv/);
+    const audit = await openai.control.auditLog<OpenaiAuditLog[]>();
+    const deleted = audit.find(
+      (entry) =>
+        entry.type === 'api_key.deleted' && (entry['api_key.deleted'] as { id: string }).id === 'key_userkey000000001',
+    );
+    expect(deleted).toMatchObject({
+      'api_key.deleted': { id: 'key_userkey000000001' },
+      actor: { type: 'api_key', api_key: { id: openai.sandbox.adminKeyId } },
+      project: { id: PROJECT },
+    });
+    expect(JSON.stringify(audit)).not.toContain(USER_KEY);
+  });
+
+  it('refuses the admin API to a project key, and a malformed project', async () => {
+    const key = await openai.make().create({ name: 'not-admin', account: PROJECT });
+    await expect(openai.make({ adminKey: key.secret }).create({ name: 'x', account: PROJECT })).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      status: 403,
+      providerCode: 'insufficient_permissions',
+    });
+    await expect(openai.make().create({ name: 'x', account: 'my-project' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_INVALID_REQUEST',
+    });
+    await expect(openai.make().create({ name: 'x', account: 'proj_missing' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_NOT_FOUND',
+    });
+  });
+
+  it('reads x-ratelimit-reset-requests durations', () => {
+    expect(parseOpenaiDuration('6m0s')).toBe(360);
+    expect(parseOpenaiDuration('1s')).toBe(1);
+    expect(parseOpenaiDuration('20ms')).toBeCloseTo(0.02);
+    expect(parseOpenaiDuration(undefined)).toBeUndefined();
+  });
+
+  it('pages with after/has_more', async () => {
+    const provider = openai.make();
+    const project = 'proj_bulk00000000000000000000';
+    openai.sandbox.addProject(project);
+    for (let i = 0; i < 105; i++) await provider.create({ name: `bulk-${i}`, account: project });
+    let count = 0;
+    for await (const _ of provider.list({ account: project })) count++;
+    expect(count).toBe(105);
+  });
+});
