@@ -470,6 +470,18 @@ export class KeyRotator {
     const kind = error instanceof RotationStepError ? error.kind : isTransient(error) ? 'transient' : ROLLBACK_STATES.has(row.state) ? 'rollback' : 'transient';
     const reason = error instanceof RotationStepError ? error.reason : reasonOf(error, row.state);
     if (kind === 'fatal') return this.#fail(row, reason, failure);
+    if (kind === 'rollback' && row.state === 'planned') {
+      // Nothing was minted or stored yet: there is nothing to undo, and no reason to look for orphans.
+      const rolledBack = await this.#advance(row, memory, 'rolled-back', { rollback_reason: reason, failure }, {
+        type: 'rolled_back',
+        actor: this.#actor,
+        keyId: row.key_id,
+        data: { provider: row.provider, trigger: row.trigger, reason, failure, revoked_new_keys: [] },
+      });
+      this.#deps.metrics?.rolledBack.inc({ reason });
+      this.#deps.metrics?.failure.inc({ reason });
+      return rolledBack;
+    }
     if (kind === 'rollback' && row.state !== 'rolling-back') {
       return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure }, this.#lease());
     }
@@ -554,7 +566,9 @@ export class KeyRotator {
   async #revokeOrphans(row: RotationRow): Promise<string[]> {
     const provider = this.#deps.providers(row.provider);
     if (!provider.capabilities().list) return [];
-    const since = Date.parse(row.created_at) - 60_000;
+    // Unnamed keys (AWS) count only when created after this rotation was planned; with AWS's two-key limit and the
+    // refusal to start with two live keys, the only such key can be the one this rotation minted.
+    const since = Date.parse(row.created_at) - 1_000;
     const orphans: string[] = [];
     for (const key of await this.#listLive(provider, row.account ?? undefined)) {
       if (key.providerKeyId === row.old_provider_key_id || key.providerKeyId === row.new_provider_key_id) continue;

@@ -34,6 +34,8 @@ export interface RotationWorld {
   consumer: ConsumerSandbox;
   metrics: RotationMetrics;
   keyIds: string[];
+  /** Issues more keys (any provider of the world) the way `keyledger issue` does. */
+  issuer: KeyIssuer;
   providers: (name: string) => Provider;
   rotator(overrides?: Partial<KeyRotatorDependencies> & { options?: Partial<RotationOptions> }): KeyRotator;
   stop(): Promise<void>;
@@ -118,6 +120,7 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
     consumer,
     metrics,
     keyIds,
+    issuer,
     providers,
     rotator: (overrides = {}) =>
       new KeyRotator({
