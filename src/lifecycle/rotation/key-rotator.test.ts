@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { runGit } from '../../git/git-command.js';
 import { GIT_TEST_ENV } from '../../registry/test-support/registry-fixtures.js';
-import { fixedClock } from '../../runtime/clock.js';
+import { fixedClock, systemClock } from '../../runtime/clock.js';
+import { RegistryRotationBatcher } from './registry-rotation-batcher.js';
+import { RotationScheduler } from './rotation-scheduler.js';
 import { type RotationState, ROTATION_STATES } from './rotation-states.js';
 import { createRotationWorld, type RotationWorld } from './test-support/rotation-fixture.js';
 
@@ -110,6 +112,25 @@ forEachBackend((backend) => {
     expect(after.current!.versionId).toBe(before.current!.versionId);
     await w.consumer.callAll();
     expect(w.consumer.stats().failures).toBe(0);
+  });
+
+  it('bulk: the scheduler rotates many keys at once and the batcher records them in a few commits', async () => {
+    const w = await world(open, { keys: 6 });
+    const commitsBefore = Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim());
+    const batcher = new RegistryRotationBatcher({ writer: w.writer, root: w.root, gitEnv: GIT_TEST_ENV, lingerMs: 100 });
+    const rotator = w.rotator({ recordInRegistry: (record) => batcher.record(record) });
+    const due = await Promise.all(w.keyIds.map(async (keyId) => ({ keyId, file: '', entry: (await w.writer.read(keyId))!.entry, trigger: 'schedule' as const, dueAt: new Date(), reason: 'test' })));
+    const report = await new RotationScheduler({ rotator, providers: w.providers, clock: systemClock }).run(due);
+    expect(report).toMatchObject({ done: 6, rolledBack: 0, failed: 0, deferred: 0, errors: [] });
+    const commits = Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim()) - commitsBefore;
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThan(6);
+    for (const keyId of w.keyIds) {
+      const facts = await keyFacts(w, keyId);
+      expect(facts.current!.metadata.provider_key_id).toBe(facts.entry.provider_key_id);
+      expect(facts.live).toEqual([facts.entry.provider_key_id]);
+    }
+    expect((await runGit(['status', '--porcelain'], { cwd: w.root, env: GIT_TEST_ENV })).trim()).toBe('');
   });
 
   describe('resume after a crash', () => {

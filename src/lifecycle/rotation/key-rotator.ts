@@ -18,7 +18,7 @@ import { consumerProbes } from './consumers/consumer-probes.js';
 import { RotationError, RotationStepError } from './rotation-error.js';
 import { newLeaseOwner, type RotationJournal, type RotationRow } from './rotation-journal.js';
 import type { RotationMetrics } from './rotation-metrics.js';
-import { recordRotationInRegistry } from './rotation-registry-update.js';
+import { type RegistryRotationRecord, recordRotationInRegistry } from './rotation-registry-update.js';
 import { ROLLBACK_STATES, type RotationState, type RotationTrigger, TERMINAL_STATES } from './rotation-states.js';
 
 export interface RotationOptions {
@@ -64,6 +64,8 @@ export interface KeyRotatorDependencies {
   gitEnv?: NodeJS.ProcessEnv;
   /** True when the configuration marks a provider manual (its adapter may not exist): those keys get tickets. */
   isManual?: (provider: string) => boolean;
+  /** Records a finished rotation in the registry; default one RegistryWriter commit each (bulk runs batch them). */
+  recordInRegistry?: (record: RegistryRotationRecord) => Promise<unknown>;
 }
 
 export type RotationOutcome =
@@ -383,20 +385,17 @@ export class KeyRotator {
   }
 
   async #updateRegistry(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
-    await recordRotationInRegistry(
-      this.#deps.writer,
-      this.#deps.registryRoot,
-      {
-        keyId: row.key_id,
-        rotationId: row.rotation_id,
-        providerKeyId: row.new_provider_key_id!,
-        fingerprint: row.fingerprint!,
-        rotatedAt: new Date(row.state_entered_at),
-        actor: this.#actor,
-        trigger: row.trigger,
-      },
-      this.#deps.gitEnv,
-    );
+    const record: RegistryRotationRecord = {
+      keyId: row.key_id,
+      rotationId: row.rotation_id,
+      providerKeyId: row.new_provider_key_id!,
+      fingerprint: row.fingerprint!,
+      rotatedAt: new Date(row.state_entered_at),
+      actor: this.#actor,
+      trigger: row.trigger,
+    };
+    if (this.#deps.recordInRegistry) await this.#deps.recordInRegistry(record);
+    else await recordRotationInRegistry(this.#deps.writer, this.#deps.registryRoot, record, this.#deps.gitEnv);
     return this.#advance(row, memory, 'registry-updated', {});
   }
 
