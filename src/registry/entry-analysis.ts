@@ -3,6 +3,7 @@
 // reads every file, and only a file with something to report is re-read to find positions.
 import jsYaml from 'js-yaml';
 import type { z } from 'zod';
+import { readBlockYaml } from './block-yaml-reader.js';
 import { formatFieldPath, type KeyEntry, keyEntrySchema, unknownFields } from './key-entry-schema.js';
 import { checkEntry } from './policy/policy-engine.js';
 import type { PolicyContext } from './policy/policy-rules.js';
@@ -31,7 +32,7 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
   try {
     // The core schema keeps timestamps as the text written: js-yaml's own timestamp type would turn 2027-02-30
     // into March 2 without a word, and the text is what positions and round trips need anyway.
-    raw = jsYaml.load(text, { filename: file, schema: jsYaml.CORE_SCHEMA });
+    raw = readBlockYaml(text)?.value ?? jsYaml.load(text, { filename: file, schema: jsYaml.CORE_SCHEMA });
   } catch (error) {
     const mark = (error as { mark?: { line: number; column: number } }).mark;
     const reason = (error as { reason?: string }).reason ?? (error as Error).message;
