@@ -118,44 +118,53 @@ export async function scanDirectory(
   options: ScanOptions & { cwd?: string; respectGitignore?: boolean; skipPaths?: string[] },
 ): Promise<ScanOutcome> {
   const root = resolve(options.cwd ?? process.cwd(), path);
-  const files: FileToScan[] = [];
-  let total = 0;
-  // Worker threads start while the tree is still being walked (they take a moment to load), as soon as the job
-  // is known to be big enough for them.
-  let pool = options.threads === undefined ? undefined : poolFor(options, options.threads);
-  try {
-    for await (const file of walkDirectory(root, path, {
-      respectGitignore: options.respectGitignore ?? true,
-      skip: new Set((options.skipPaths ?? []).map((skip) => resolve(options.cwd ?? process.cwd(), skip))),
-    })) {
-      files.push(file);
-      total += file.size;
-      if (pool === undefined && total >= SMALL_JOB_BYTES) pool = poolFor(options, defaultThreads());
+  const walk = walkDirectory(root, path, {
+    respectGitignore: options.respectGitignore ?? true,
+    skip: new Set((options.skipPaths ?? []).map((skip) => resolve(options.cwd ?? process.cwd(), skip))),
+  })[Symbol.asyncIterator]();
+  const nextFile = async (): Promise<FileToScan | undefined> => {
+    try {
+      const next = await walk.next();
+      return next.done ? undefined : next.value;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new NotFoundError('E_SCAN_SOURCE', `nothing to scan at ${path}: no such file or directory`);
+      }
+      throw error;
     }
-  } catch (error) {
-    await pool?.close();
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new NotFoundError('E_SCAN_SOURCE', `nothing to scan at ${path}: no such file or directory`);
+  };
+  // Walk only as far as it takes to tell a small job (scanned on this thread) from a big one (worker threads);
+  // from then on files are handed out while the walk goes on, so the workers never wait for the whole tree.
+  const head: FileToScan[] = [];
+  let headBytes = 0;
+  let walked = false;
+  while (options.threads === undefined && headBytes < SMALL_JOB_BYTES) {
+    const file = await nextFile();
+    if (file === undefined) {
+      walked = true;
+      break;
     }
-    throw error;
+    head.push(file);
+    headBytes += file.size;
   }
-  pool ??= poolFor(options, 0);
+  const pool = poolFor(options, options.threads ?? (walked ? 0 : defaultThreads()));
   const collector = new OutcomeCollector(options.onProgress);
-  // Largest files first, so a huge bundle does not start last and leave one core idle at the end.
-  files.sort((a, b) => b.size - a.size);
-  async function* batches() {
+  async function* batches(): AsyncGenerator<{ kind: 'files'; files: FileToScan[] }> {
     let batch: FileToScan[] = [];
     let bytes = 0;
-    for (const file of files) {
+    let pending = 0;
+    for (;;) {
+      const file = pending < head.length ? head[pending++] : walked ? undefined : await nextFile();
+      if (file === undefined) break;
       batch.push(file);
       bytes += file.size;
       if (bytes >= FILE_BATCH_BYTES || batch.length >= FILE_BATCH_COUNT) {
-        yield { kind: 'files' as const, files: batch };
+        yield { kind: 'files', files: batch };
         batch = [];
         bytes = 0;
       }
     }
-    if (batch.length > 0) yield { kind: 'files' as const, files: batch };
+    if (batch.length > 0) yield { kind: 'files', files: batch };
   }
   try {
     await drain(pool, batches(), collector);

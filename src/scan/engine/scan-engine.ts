@@ -93,7 +93,7 @@ export class ScanEngine {
     this.#automaton = new KeywordAutomaton([...keywordIndex.keys()]);
     this.#fragmentDependentRules = this.rules.filter((rule) => rule.fragmentDependent);
     this.#alwaysActive = this.rules.map(() => true);
-    this.#pathOnlyRules = this.rules.filter((rule) => rule.regex === undefined && rule.path !== undefined);
+    this.#pathOnlyRules = this.rules.filter((rule) => !rule.hasRegex && rule.path !== undefined);
   }
 
   /** Which rules run on this fragment: all of them, unless a rule's path or allowlist says otherwise. */
@@ -171,7 +171,7 @@ export class ScanEngine {
       for (const ruleIndex of keywordRules[keyword] as number[]) {
         if (!active[ruleIndex]) continue;
         const rule = rules[ruleIndex] as CompiledRule;
-        if (rule.regex === undefined) continue;
+        if (!rule.hasRegex) continue;
         const from = Math.max(0, Math.min(start, end - rule.reach));
         const to = Math.min(textLength, Math.max(end, start + rule.reach));
         let list = windows[ruleIndex];
@@ -188,7 +188,7 @@ export class ScanEngine {
       }
     });
     for (const ruleIndex of this.#rulesWithoutKeywords) {
-      if (active[ruleIndex] && rules[ruleIndex]?.regex !== undefined) windows[ruleIndex] = [0, textLength];
+      if (active[ruleIndex] && rules[ruleIndex]?.hasRegex) windows[ruleIndex] = [0, textLength];
     }
     return windows;
   }

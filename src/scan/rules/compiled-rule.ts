@@ -22,8 +22,10 @@ export class CompiledRule {
   readonly description: string;
   readonly tags: string[];
   readonly keywords: string[];
-  /** Global with indices (`gd`), so one exec loop yields every match and its groups' byte offsets. */
-  readonly regex: RE2 | undefined;
+  /** Whether the rule has a regex (a rule with only a path reports the file itself). */
+  readonly hasRegex: boolean;
+  readonly #pattern: string | undefined;
+  #regex: RE2 | undefined;
   readonly path: RE2 | undefined;
   readonly secretGroup: number;
   readonly entropy: number;
@@ -41,7 +43,8 @@ export class CompiledRule {
     this.description = definition.description;
     this.tags = definition.tags;
     this.keywords = definition.keywords.map((keyword) => keyword.toLowerCase());
-    this.regex = definition.regex === undefined ? undefined : compileRe2(definition.regex, `${where}.regex`, 'gd');
+    this.hasRegex = definition.regex !== undefined;
+    this.#pattern = definition.regex;
     this.path = definition.path === undefined ? undefined : compileRe2(definition.path, `${where}.path`);
     this.secretGroup = definition.secretGroup ?? 0;
     this.entropy = definition.entropy ?? 0;
@@ -51,5 +54,18 @@ export class CompiledRule {
     const declared = Math.max(DEFAULT_SPAN_BEFORE, DEFAULT_SPAN_AFTER, definition.span ?? 0);
     this.reach = definition.regex === undefined ? declared : Math.min(declared, maxMatchBytes(definition.regex));
     this.fragmentDependent = this.path !== undefined || this.allowlists.some(decidesPerFragment);
+  }
+
+  /**
+   * The rule's regex, global with indices (`gd`) so one exec loop yields every match and its groups' byte
+   * offsets. Compiled on first use: most rules' keywords never occur in a given tree, and compiling ~200 RE2
+   * programs in every worker costs more than scanning a small repository. (Config files are checked up front
+   * by the config loader, so a bad pattern still fails before any scan.)
+   */
+  get regex(): RE2 | undefined {
+    if (this.#regex === undefined && this.#pattern !== undefined) {
+      this.#regex = compileRe2(this.#pattern, `rule ${this.id}.regex`, 'gd');
+    }
+    return this.#regex;
   }
 }

@@ -80,7 +80,7 @@ export const IDENTITY_RULES: BuiltinRule[] = [
     definition: {
       id: 'putty-private-key',
       description: 'PuTTY private key file (unencrypted)',
-      regex: String.raw`PuTTY-User-Key-File-[23]: [0-9a-z-]{3,30}\r?\nEncryption: none[\s\S]{0,1000}?Private-Lines: [0-9]{1,3}\r?\n([0-9A-Za-z+/=\r\n]{40,1000})`,
+      regex: String.raw`PuTTY-User-Key-File-[23]: [0-9a-z-]{3,30}\r?\nEncryption: none[\s\S]{0,1000}?Private-Lines: [0-9]{1,3}\r?\n((?:[0-9A-Za-z+/=]{1,64}\r?\n){0,15}[0-9A-Za-z+/=]{1,64})`,
       keywords: ['putty-user-key-file-'],
       tags: [],
       allowlists: [],
@@ -91,7 +91,7 @@ export const IDENTITY_RULES: BuiltinRule[] = [
       positives: [
         {
           text: t('PuTTY-User-', 'Key-File-3: ssh-ed25519\nEncryption: none\nComment: canary\nPublic-Lines: 2\n', fakeChars(1815, 64), '\n', fakeChars(1816, 4), '\nPrivate-Lines: 1\n', fakeChars(1817, 44), '\n'),
-          secret: t(fakeChars(1817, 44), '\n'),
+          secret: fakeChars(1817, 44),
         },
       ],
       negatives: ['PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: aes256-cbc\nPrivate-Lines: 1\n'],
