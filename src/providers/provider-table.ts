@@ -18,6 +18,8 @@ import { CloudflareProvider } from './cloudflare/cloudflare-provider.js';
 import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
 import { OpenaiProvider } from './openai/openai-provider.js';
 import { openaiOptionsSchema } from './openai/openai-schemas.js';
+import { GcpProvider } from './gcp/gcp-provider.js';
+import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -57,6 +59,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'sendgrid', optionsSchema: sendgridOptionsSchema, create: (o, c) => new SendgridProvider(o, c) }),
     register({ name: 'cloudflare', optionsSchema: cloudflareOptionsSchema, create: (o, c) => new CloudflareProvider(o, c) }),
     register({ name: 'openai', optionsSchema: openaiOptionsSchema, create: (o, c) => new OpenaiProvider(o, c) }),
+    register({ name: 'gcp', optionsSchema: gcpOptionsSchema, create: (o, c) => new GcpProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -12,6 +12,7 @@ import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
 import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
 import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
 import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
+import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -124,6 +125,24 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
     build: ({ clock }) => {
       const provider = new OpenaiSandbox({ clock });
       return { provider, adapterOptions: (url) => ({ baseUrl: url, adminKey: provider.adminKey }) };
+    },
+  },
+  {
+    name: 'gcp',
+    rateLimit: { requests: 600, perSeconds: 60 },
+    build: ({ clock, org }) => {
+      const projectId = `${org?.name ?? 'acme'}-prod`;
+      const provider = new GcpSandbox({ clock, projectId });
+      return {
+        provider,
+        adapterOptions: (url) => ({
+          baseUrl: url,
+          tokenUrl: `${url}/token`,
+          policyAnalyzerUrl: url,
+          credentials: JSON.stringify(provider.adminKeyFile(`${url}/token`)),
+          projectId,
+        }),
+      };
     },
   },
 ];

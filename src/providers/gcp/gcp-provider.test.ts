@@ -1,0 +1,179 @@
+// The GCP adapter against the GCP sandbox: the shared contract on service-account keys (with Google's limit of 10
+// per account), then GCP's own: the key file, the JWT-bearer exchange, disable-then-delete, Policy Analyzer's last
+// authentication, Cloud Audit Logs naming the caller's key, and RetryInfo.
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../runtime/clock.js';
+import { GCP_KEY_ID_PATTERN } from '../../sandbox/providers/gcp/gcp-key-format.js';
+import { type GcpAuditLogEntry, GcpSandbox } from '../../sandbox/providers/gcp/gcp-sandbox.js';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { GcpProvider } from './gcp-provider.js';
+import type { GcpOptionsInput } from './gcp-schemas.js';
+
+const PROJECT = 'acme-prod';
+const WORKER = `worker@${PROJECT}.iam.gserviceaccount.com`;
+/** A real RSA key Google never saw: signs well-formed assertions that the token endpoint must refuse. */
+const STRANGER_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+
+function strangerKeyFile(label: string, email = WORKER): string {
+  return JSON.stringify({
+    type: 'service_account',
+    project_id: PROJECT,
+    private_key_id: label,
+    private_key: STRANGER_PEM,
+    client_email: email,
+  });
+}
+
+async function startGcp() {
+  const sandbox = new GcpSandbox({ projectId: PROJECT, serviceAccounts: ['worker'] });
+  const server = new SandboxServer(sandbox);
+  const url = await server.start();
+  const control = new SandboxControlClient(url);
+  const sleeps: number[] = [];
+  const adapters: GcpProvider[] = [];
+  const credentials = JSON.stringify(sandbox.adminKeyFile(`${url}/token`));
+  const base: GcpOptionsInput = {
+    baseUrl: url,
+    tokenUrl: `${url}/token`,
+    policyAnalyzerUrl: url,
+    credentials,
+    projectId: PROJECT,
+    timeoutMs: 2_000,
+    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
+    rateLimit: 'off',
+  };
+  const make = (overrides: Partial<GcpOptionsInput> = {}) => {
+    const adapter = new GcpProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
+    adapters.push(adapter);
+    return adapter;
+  };
+  const close = async () => {
+    for (const adapter of adapters) await adapter.close();
+    await server.stop();
+  };
+  return { sandbox, control, sleeps, make, close, url };
+}
+
+describeProviderContract('gcp', async () => {
+  const gcp = await startGcp();
+  const freshAccount = async () => {
+    const { email } = await gcp.control.call<{ email: string }>('POST', 'service-accounts', {
+      name: `svc-${randomBytes(4).toString('hex')}`,
+    });
+    return email;
+  };
+  return {
+    // Minting an RSA 2048 key takes Google (and the sandbox, on a busy machine) up to seconds: a longer timeout.
+    provider: gcp.make({ timeoutMs: 5_000 }),
+    sandbox: gcp.control,
+    sleeps: gcp.sleeps,
+    createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, account: await freshAccount() }),
+    unknownSecret: () => ({ secret: strangerKeyFile(`CANARY${randomBytes(17).toString('hex')}`) }),
+    providerWithBadCredentials: () =>
+      gcp.make({ credentials: strangerKeyFile('0'.repeat(40), `keyledger-admin@${PROJECT}.iam.gserviceaccount.com`) }),
+    adapterSecret: STRANGER_PEM,
+    operations: {
+      list: 'gcp:GET serviceAccounts.keys',
+      verify: 'gcp:POST /token',
+      create: 'gcp:POST serviceAccounts.keys',
+    },
+    limit: {
+      request: async () => ({ name: 'limit', account: await freshAccount() }),
+      keysAllowed: 10,
+      providerCode: 'FAILED_PRECONDITION',
+    },
+    close: gcp.close,
+  };
+});
+
+describe('GCP adapter specifics', () => {
+  let gcp: Awaited<ReturnType<typeof startGcp>>;
+  beforeAll(async () => {
+    gcp = await startGcp();
+  });
+  afterAll(async () => {
+    await gcp.close();
+  });
+
+  it('returns the JSON key file with a PEM private key, and proves it by the token exchange', async () => {
+    const provider = gcp.make();
+    const created = await provider.create({ name: 'ci', account: WORKER });
+    expect(created.providerKeyId).toMatch(GCP_KEY_ID_PATTERN);
+    const file = JSON.parse(created.secret.reveal()) as Record<string, string>;
+    expect(file).toMatchObject({
+      type: 'service_account',
+      private_key_id: created.providerKeyId,
+      client_email: WORKER,
+    });
+    expect(file.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(await provider.verify(created.secret)).toEqual({
+      valid: true,
+      identity: WORKER,
+      providerKeyId: created.providerKeyId,
+    });
+    expect(await provider.verify(new SecretValue('{"type":"authorized_user"}'))).toMatchObject({ valid: false });
+  });
+
+  it('revokes by disabling then deleting; the token endpoint refuses the key in Google’s words', async () => {
+    const provider = gcp.make();
+    const key = await provider.create({ name: 'old', account: WORKER });
+    await provider.revoke(key);
+    const refused = await provider.verify(key.secret);
+    expect(refused).toMatchObject({ valid: false, reason: 'Invalid JWT Signature.' });
+    const audit = await gcp.control.auditLog<GcpAuditLogEntry[]>();
+    const methods = audit
+      .filter(
+        (entry) =>
+          entry.protoPayload.request?.name === `projects/-/serviceAccounts/${WORKER}/keys/${key.providerKeyId}`,
+      )
+      .map((entry) => entry.protoPayload.methodName);
+    expect(methods).toEqual([
+      'google.iam.admin.v1.CreateServiceAccountKey',
+      'google.iam.admin.v1.DisableServiceAccountKey',
+      'google.iam.admin.v1.DeleteServiceAccountKey',
+    ]);
+    expect(audit[0]!.protoPayload.authenticationInfo.serviceAccountKeyName).toMatch(
+      /^\/\/iam\.googleapis\.com\/projects\/acme-prod\/serviceAccounts\/keyledger-admin@acme-prod\.iam\.gserviceaccount\.com\/keys\/[0-9a-f]{40}$/,
+    );
+    expect(JSON.stringify(audit)).not.toContain('PRIVATE KEY');
+  });
+
+  it("reads last use from Policy Analyzer's serviceAccountKeyLastAuthentication", async () => {
+    const provider = gcp.make();
+    const key = await provider.create({ name: 'analyzer', account: WORKER });
+    expect(await provider.lastUsed(key)).toEqual({ at: null });
+    await provider.verify(key.secret);
+    expect((await provider.lastUsed(key)).at).toBeInstanceOf(Date);
+  });
+
+  it('lists every service account of the project without an account, disabled keys as inactive', async () => {
+    const provider = gcp.make();
+    const key = await provider.create({ name: 'listed', account: WORKER });
+    const listed = [];
+    for await (const item of provider.list()) listed.push(item);
+    expect(listed.find((item) => item.providerKeyId === key.providerKeyId)).toMatchObject({
+      account: WORKER,
+      status: 'active',
+    });
+    await expect(provider.create({ name: 'x', account: 'worker' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_INVALID_REQUEST',
+    });
+    await expect(
+      provider.create({ name: 'x', account: `ghost@${PROJECT}.iam.gserviceaccount.com` }),
+    ).rejects.toMatchObject({ code: 'E_PROVIDER_AUTH', status: 403, providerCode: 'PERMISSION_DENIED' });
+  });
+
+  it("waits RetryInfo's retryDelay: Google sends no Retry-After", async () => {
+    const provider = gcp.make();
+    const before = gcp.sleeps.length;
+    await gcp.control.addFault({ operation: 'gcp:GET serviceAccounts.keys', kind: 'rate-limit', retryAfterSeconds: 4 });
+    for await (const _ of provider.list({ account: WORKER })) break;
+    expect(gcp.sleeps.slice(before).some((ms) => ms >= 4000)).toBe(true);
+  });
+});
