@@ -4,15 +4,20 @@
 //   2. a history scan of a 10,000+ commit repository built with `git fast-import` from the corpus' source text,
 //      against `git log -p -U0 --full-history --all --diff-filter=tuxdb` alone on it.
 // Usage: npx tsx bench/scan.ts [--corpus DIR] [--commits N] [--skip-secretlint] [--skip-rg-regex] [--dir-only|--history-only]
+//        [--from-source]
+// The scanner is measured as it ships, compiled to JavaScript: src/ is transpiled file by file with esbuild into
+// a temporary directory first (otherwise every worker thread would compile the TypeScript again through tsx,
+// which the CLI never does). --from-source measures src/ through tsx instead.
 // The corpus defaults to /tmp/keyledger-scan-corpus/node_modules, installed on first use with
 // `npm install --prefix /tmp/keyledger-scan-corpus <the packages BENCHMARKS.md lists>`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rule-fixtures.js';
-import { builtinRuleSet } from '../src/scan/rules/builtin-rules.js';
-import { scanDirectory, scanGitHistory } from '../src/scan/scanner.js';
+import type * as ScannerModule from '../src/scan/scanner.js';
+import type * as BuiltinRulesModule from '../src/scan/rules/builtin-rules.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -26,6 +31,36 @@ const PACKAGES = [
   'typescript', 'eslint', 'prettier', 'webpack', 'rollup', '@babel/core', 'playwright-core', 'stripe', 'openai',
   '@octokit/rest', '@aws-sdk/client-s3', '@aws-sdk/client-dynamodb', '@aws-sdk/client-ec2', 'lodash', 'moment',
 ];
+
+/** Transpiles src/ to JavaScript (one file per module, as tsc emits) and loads the scanner from there. */
+async function loadScanner(): Promise<typeof ScannerModule & typeof BuiltinRulesModule> {
+  const sourceRoot = fileURLToPath(new URL('../src', import.meta.url));
+  if (args.includes('--from-source')) {
+    return { ...(await import('../src/scan/scanner.js')), ...(await import('../src/scan/rules/builtin-rules.js')) };
+  }
+  const { build } = await import('esbuild');
+  const outRoot = mkdtempSync(join(tmpdir(), 'keyledger-scan-bench-build-'));
+  const entryPoints: string[] = [];
+  const stack = [sourceRoot];
+  while (stack.length) {
+    const current = stack.pop() as string;
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) stack.push(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) entryPoints.push(path);
+    }
+  }
+  await build({ entryPoints, outdir: join(outRoot, 'src'), outbase: sourceRoot, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+  // Bare imports (re2, ignore...) resolve through the project's node_modules.
+  symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(outRoot, 'node_modules'));
+  process.on('exit', () => rmSync(outRoot, { recursive: true, force: true }));
+  return {
+    ...((await import(join(outRoot, 'src/scan/scanner.js'))) as typeof ScannerModule),
+    ...((await import(join(outRoot, 'src/scan/rules/builtin-rules.js'))) as typeof BuiltinRulesModule),
+  };
+}
+
+const { scanDirectory, scanGitHistory, builtinRuleSet } = await loadScanner();
 
 function ensureCorpus(): void {
   if (existsSync(corpus)) return;

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeRegistry, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock } from '../../runtime/clock.js';
 import { fakeChars, githubToken } from '../../scan/rules/builtin-rule-fixtures.js';
 import { ScratchGitRepo } from '../../scan/sources/scratch-git-repo.js';
+import { fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { CliContext } from '../cli-context.js';
 import { main } from '../main.js';
 
@@ -138,6 +140,58 @@ describe('keyledger scan', () => {
     const stdin = context(repo.dir, `line\nSTRIPE=${stripe}\n`);
     expect(await main(['node', 'keyledger', 'scan', 'stdin', '--json'], stdin)).toBe(1);
     expect(JSON.parse(stdin.out())[0]).toMatchObject({ RuleID: 'stripe-access-token', StartLine: 2 });
+  });
+
+  it('scan dir --registry names the key, owner team and owner of a leaked secret the registry fingerprints', async () => {
+    const fingerprintKey = Buffer.alloc(32, 7);
+    const registry = await makeRegistry({
+      'keys/payments-stripe-live.yaml': `${seedExampleWith('payments-stripe-live-001')}fingerprint: ${fingerprintSecret(stripe, { version: 'v1', key: fingerprintKey })}\n`,
+      // An entry for another key: it must not be matched to the leak.
+      'keys/billing-github.yaml': `${seedExampleWith('billing-github-001', [['owner_team: payments', 'owner_team: billing']])}fingerprint: ${fingerprintSecret(token, { version: 'v1', key: fingerprintKey })}\n`,
+    });
+    dirs.push(registry);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'deploy.env'), `STRIPE_SECRET_KEY=${stripe}\n`);
+    const withKey = (ctx: ReturnType<typeof context>) => {
+      ctx.env = { ...ctx.env, KEYLEDGER_FINGERPRINT_KEY: fingerprintKey.toString('base64') };
+      return ctx;
+    };
+
+    const json = withKey(context(dir));
+    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--registry', registry, '--json'], json)).toBe(1);
+    const [record] = JSON.parse(json.out());
+    expect(record).toMatchObject({
+      RuleID: 'stripe-access-token',
+      File: 'deploy.env',
+      KeyID: 'payments-stripe-live-001',
+      OwnerTeam: 'payments',
+      Owner: 'alice@example.com',
+    });
+
+    const table = withKey(context(dir));
+    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--registry', registry], table)).toBe(1);
+    expect(table.out()).toContain('payments-stripe-live-001  owned by payments / alice@example.com');
+    expect(table.out()).toContain('1 attributed to registry keys');
+    expect(table.out()).not.toContain(stripe);
+
+    // Without the organisation's fingerprint key the scan cannot attribute, and says so rather than guessing.
+    const noKey = context(dir);
+    noKey.env = { ...noKey.env, KEYLEDGER_FINGERPRINT_KEY: '', KEYLEDGER_DATA_DIR: join(dir, 'no-data-dir') };
+    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--registry', registry], noKey)).toBe(2);
+  });
+
+  it('finds a base64-encoded secret through the command line, located at the encoded run', async () => {
+    const dir = tempDir();
+    const encoded = Buffer.from(`GITHUB_TOKEN=${token}`).toString('base64');
+    writeFileSync(join(dir, 'secret.yaml'), `apiVersion: v1\nkind: Secret\ndata:\n  env: ${encoded}\n`);
+    const json = context(dir);
+    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--json'], json)).toBe(1);
+    const [record] = JSON.parse(json.out());
+    expect(record).toMatchObject({ RuleID: 'github-pat', File: 'secret.yaml', StartLine: 4, StartColumn: 8, Secret: token });
+    expect(record.Tags).toEqual(expect.arrayContaining(['decoded:base64', 'decode-depth:1']));
+
+    const noDecoding = context(dir);
+    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--max-decode-depth', '0'], noDecoding)).toBe(0);
   });
 
   it('exits 2 on a bad config and on bad flags', async () => {
