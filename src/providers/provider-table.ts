@@ -20,6 +20,8 @@ import { OpenaiProvider } from './openai/openai-provider.js';
 import { openaiOptionsSchema } from './openai/openai-schemas.js';
 import { GcpProvider } from './gcp/gcp-provider.js';
 import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
+import { AzureProvider } from './azure/azure-provider.js';
+import { azureOptionsSchema } from './azure/azure-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -60,6 +62,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'cloudflare', optionsSchema: cloudflareOptionsSchema, create: (o, c) => new CloudflareProvider(o, c) }),
     register({ name: 'openai', optionsSchema: openaiOptionsSchema, create: (o, c) => new OpenaiProvider(o, c) }),
     register({ name: 'gcp', optionsSchema: gcpOptionsSchema, create: (o, c) => new GcpProvider(o, c) }),
+    register({ name: 'azure', optionsSchema: azureOptionsSchema, create: (o, c) => new AzureProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

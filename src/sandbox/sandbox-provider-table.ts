@@ -13,6 +13,7 @@ import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
 import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
 import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
 import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
+import { AzureSandbox } from './providers/azure/azure-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -141,6 +142,23 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
           policyAnalyzerUrl: url,
           credentials: JSON.stringify(provider.adminKeyFile(`${url}/token`)),
           projectId,
+        }),
+      };
+    },
+  },
+  {
+    name: 'azure',
+    rateLimit: { requests: 100, perSeconds: 10 },
+    build: ({ clock }) => {
+      const provider = new AzureSandbox({ clock });
+      return {
+        provider,
+        adapterOptions: (url) => ({
+          baseUrl: url,
+          loginUrl: url,
+          tenantId: provider.tenantId,
+          clientId: provider.adminClientId,
+          clientSecret: provider.adminClientSecret,
         }),
       };
     },
