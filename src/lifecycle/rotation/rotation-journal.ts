@@ -2,6 +2,7 @@
 // (state, lease owner) so two workers never drive the same rotation, and with the step's event in the same
 // transaction when there is one. It never holds key material: ids, labels, version ids and fingerprints only.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Kysely, Selectable } from 'kysely';
 import type { OperationalSchema, RotationJournalTable } from '../../db/operational-schema.js';
@@ -32,22 +33,37 @@ export type RotationFields = Partial<
   >
 >;
 
-/** Who drives rotations in this process: `<host>:<pid>:<random>`, so a resumer can tell a dead holder from a live one. */
+/**
+ * Who drives rotations in this process: `<host>:<pid>:<process start>:<random>`, so a resumer can tell a dead holder
+ * from a live one even when the pid has been reused (pid_max is often 32,768).
+ */
 export function newLeaseOwner(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  return `${hostname()}:${process.pid}:${processStartTime(process.pid) ?? '-'}:${randomUUID().slice(0, 8)}`;
 }
 
-/** True when the lease owner is a process on this host that no longer exists. */
+/** True when the lease owner is a process on this host that no longer exists (or whose pid now names another). */
 export function leaseOwnerIsDead(owner: string): boolean {
-  const [host, pidText] = owner.split(':');
+  const [host, pidText, started] = owner.split(':');
   if (host !== hostname()) return false;
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
   try {
     process.kill(pid, 0);
-    return false;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  const now = processStartTime(pid);
+  return started !== undefined && started !== '-' && now !== undefined && now !== started;
+}
+
+/** The start time of a process in clock ticks since boot (Linux /proc), or undefined elsewhere. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command (which may hold spaces) start after the last ')'; starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,11 +6,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFile, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { openOperationalStore } from '../../../db/operational-store.js';
+import { runGit } from '../../../git/git-command.js';
 import { packageRoot } from '../../../runtime/package-paths.js';
 import { createRotationWorld } from './rotation-fixture.js';
 
@@ -79,15 +81,20 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
       if (child.exitCode !== null) throw new Error(`the rotation child exited by itself (${child.exitCode}): ${output.stderr}`);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
+      await releaseRegistryLockOf(world.root, child.pid!);
       for (const row of await world.journal.unfinished()) killedIn[row.state] = (killedIn[row.state] ?? 0) + 1;
       if (kill % 50 === 0) log(`${kill}/${options.kills} kills, ${Math.round((Date.now() - started) / 1000)}s`);
     }
     // One last child, left alone until it has resumed everything; then stopped the same way.
     const last = next;
     await last.loaded;
-    const resumed = waitForLine(last.child, 'resumed', () => last.output.stderr, 120_000);
+    const resumed = waitForLine(last.child, 'resumed', () => last.output.stderr, 300_000);
     last.child.stdin!.write('go\n');
-    await resumed;
+    await resumed.catch(async (error: Error) => {
+      // Say what the journal holds, so a rotation that does not end can be told from a slow machine.
+      const rows = await world.journal.unfinished();
+      throw new Error(`${error.message}\nunfinished: ${JSON.stringify(rows.map((row) => ({ key: row.key_id, state: row.state, attempts: row.attempts, failure: row.failure, lease: row.lease_owner, notBefore: row.not_before })))}`);
+    });
     last.child.kill('SIGKILL');
     await new Promise((resolve) => last.child.once('exit', resolve));
     await world.rotator({ options: { confirmTimeoutMs: 30_000, confirmPollMs: 5, retryBaseMs: 20 } }).resumeAll({ waitForRetries: true });
@@ -165,6 +172,19 @@ function waitForLine(child: ChildProcess, line: string, stderr: () => string, ti
       reject(new Error(`the rotation child exited (${code}) before "${line}": ${stderr()}`));
     });
   });
+}
+
+/**
+ * Removes the registry writer's lock file when the killed child held it. registry-lock.ts takes over a lock whose
+ * pid is dead, but with pid_max at 32,768 and thousands of processes spawned here, the dead child's pid is soon
+ * reused and the lock then looks held for ever (a known limit of that module, reported to its owner); the harness
+ * does what a pid-plus-start-time check would.
+ */
+async function releaseRegistryLockOf(root: string, pid: number): Promise<void> {
+  const gitDir = (await runGit(['rev-parse', '--absolute-git-dir'], { cwd: root })).trim();
+  const lockFile = join(gitDir, 'keyledger-writer.lock');
+  const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
+  if (holder === pid) await unlink(lockFile).catch(() => undefined);
 }
 
 function sleep(ms: number): Promise<void> {
