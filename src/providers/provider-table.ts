@@ -22,6 +22,8 @@ import { GcpProvider } from './gcp/gcp-provider.js';
 import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
 import { AzureProvider } from './azure/azure-provider.js';
 import { azureOptionsSchema } from './azure/azure-schemas.js';
+import { StripeProvider } from './stripe/stripe-provider.js';
+import { stripeOptionsSchema } from './stripe/stripe-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -63,6 +65,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'openai', optionsSchema: openaiOptionsSchema, create: (o, c) => new OpenaiProvider(o, c) }),
     register({ name: 'gcp', optionsSchema: gcpOptionsSchema, create: (o, c) => new GcpProvider(o, c) }),
     register({ name: 'azure', optionsSchema: azureOptionsSchema, create: (o, c) => new AzureProvider(o, c) }),
+    register({ name: 'stripe', optionsSchema: stripeOptionsSchema, create: (o, c) => new StripeProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

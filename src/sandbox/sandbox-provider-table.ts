@@ -14,6 +14,7 @@ import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js'
 import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
 import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
 import { AzureSandbox } from './providers/azure/azure-sandbox.js';
+import { StripeSandbox } from './providers/stripe/stripe-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -161,6 +162,14 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
           clientSecret: provider.adminClientSecret,
         }),
       };
+    },
+  },
+  {
+    name: 'stripe',
+    rateLimit: { requests: 100, perSeconds: 1 },
+    build: ({ clock }) => {
+      const provider = new StripeSandbox({ clock });
+      return { provider, adapterOptions: (url) => ({ baseUrl: url }) };
     },
   },
 ];
