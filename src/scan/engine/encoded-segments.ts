@@ -201,20 +201,26 @@ function findPercentSegments(text: Buffer): EncodedSegment[] {
   return segments;
 }
 
-/** Decodes the base64 or hex run text[start, end) if it is worth it; records it in `segments`. */
+/**
+ * Decodes the base64 or hex run text[start, end) if it is worth it; records it in `segments`. The base64 decode
+ * comes first because it gives up within a few characters on almost every run; what the run is made of (all hex,
+ * mixed case) is worked out only for the few runs that get further.
+ */
 function decodeRun(text: Uint8Array, start: number, end: number, segments: EncodedSegment[]): void {
   const runLength = end - start;
+  const asBase64 = decodeBase64Run(text, start, end);
+  if (asBase64 === undefined && runLength < MIN_HEX_RUN) return;
   const { classes, allHex, hasOther } = runComposition(text, start, end);
   if (allHex && runLength >= MIN_HEX_RUN) {
     const decoded = decodeHexRun(text, start, end);
     if (decoded !== undefined) segments.push({ kind: 'hex', start, end, decoded });
     return;
   }
+  if (asBase64 === undefined) return;
   let padded = end;
   while (padded < text.length && padded - end < 2 && text[padded] === EQUALS) padded++;
   if (!plausibleBase64(classes, runLength, hasOther || padded > end)) return;
-  const decoded = decodeBase64Run(text, start, end);
-  if (decoded !== undefined) segments.push({ kind: 'base64', start, end: padded, decoded });
+  segments.push({ kind: 'base64', start, end: padded, decoded: asBase64 });
 }
 
 /**

@@ -31,6 +31,13 @@ export interface ScanEngineOptions {
 
 export const INLINE_ALLOW_MARKERS = ['gitleaks:allow', 'keyledger:allow'];
 
+/** Bytes of `[\w.-]`: the characters a variable name is made of. */
+const NAME_BYTE = new Uint8Array(256);
+for (let byte = 0; byte < 256; byte++) {
+  const char = String.fromCharCode(byte);
+  if (/^[\w.-]$/.test(char)) NAME_BYTE[byte] = 1;
+}
+
 /** The least a region is widened by when a match touches one of its cut edges. */
 const MIN_WINDOW_GROWTH = 256;
 
@@ -209,6 +216,11 @@ export class ScanEngine {
     while (end > start && text[end - 1] === 10) end--;
     while (start < end && text[start] === 10) start++;
     if (end <= start) return;
+    // The rule's leading `[\w.-]{0,N}?` was left out of the search (compiled-rule.ts): put the name back.
+    if (rule.nameReach > 0) {
+      const limit = Math.max(0, start - rule.nameReach);
+      while (start > limit && NAME_BYTE[text[start - 1] as number] === 1) start--;
+    }
     const key = `${rule.index}:${start}:${end}`;
     if (seen.has(key)) return;
     seen.add(key);
