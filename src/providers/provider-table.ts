@@ -24,6 +24,8 @@ import { AzureProvider } from './azure/azure-provider.js';
 import { azureOptionsSchema } from './azure/azure-schemas.js';
 import { StripeProvider } from './stripe/stripe-provider.js';
 import { stripeOptionsSchema } from './stripe/stripe-schemas.js';
+import { SlackProvider } from './slack/slack-provider.js';
+import { slackOptionsSchema } from './slack/slack-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
@@ -66,6 +68,7 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'gcp', optionsSchema: gcpOptionsSchema, create: (o, c) => new GcpProvider(o, c) }),
     register({ name: 'azure', optionsSchema: azureOptionsSchema, create: (o, c) => new AzureProvider(o, c) }),
     register({ name: 'stripe', optionsSchema: stripeOptionsSchema, create: (o, c) => new StripeProvider(o, c) }),
+    register({ name: 'slack', optionsSchema: slackOptionsSchema, create: (o, c) => new SlackProvider(o, c) }),
   ].map((registration) => [registration.name, registration]),
 );
 

@@ -109,8 +109,11 @@ export interface Provider {
   list(options?: { account?: string }): AsyncIterable<ProviderKey>;
   /** Proves a secret works through the provider's cheapest identify-self call. */
   verify(secret: SecretValue, ref?: ProviderKeyRef): Promise<VerifyResult>;
-  /** Revokes (deletes or permanently disables) a key. Revoking an already-revoked key is not an error. */
-  revoke(ref: ProviderKeyRef): Promise<void>;
+  /**
+   * Revokes (deletes or permanently disables) a key. Revoking an already-revoked key is not an error. `secret` is
+   * the key itself, for providers that revoke a key only with the key (Slack's auth.revoke); others ignore it.
+   */
+  revoke(ref: ProviderKeyRef, secret?: SecretValue): Promise<void>;
   /** When the provider last saw the key used. */
   lastUsed(ref: ProviderKeyRef): Promise<LastUsed>;
   /** Rotates in place where the provider supports it (capabilities().nativeRotate). */

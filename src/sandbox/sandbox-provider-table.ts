@@ -15,6 +15,7 @@ import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
 import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
 import { AzureSandbox } from './providers/azure/azure-sandbox.js';
 import { StripeSandbox } from './providers/stripe/stripe-sandbox.js';
+import { SlackSandbox } from './providers/slack/slack-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {
@@ -170,6 +171,14 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
     build: ({ clock }) => {
       const provider = new StripeSandbox({ clock });
       return { provider, adapterOptions: (url) => ({ baseUrl: url }) };
+    },
+  },
+  {
+    name: 'slack',
+    rateLimit: { requests: 50, perSeconds: 60 },
+    build: () => {
+      const provider = new SlackSandbox();
+      return { provider, adapterOptions: (url) => ({ baseUrl: `${url}/api` }) };
     },
   },
 ];

@@ -44,7 +44,8 @@ async function startGcp() {
     policyAnalyzerUrl: url,
     credentials,
     projectId: PROJECT,
-    timeoutMs: 2_000,
+    // Minting an RSA 2048 key takes Google (and the sandbox, on a busy 2-core machine) up to seconds.
+    timeoutMs: 10_000,
     retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
     rateLimit: 'off',
   };
@@ -69,8 +70,7 @@ describeProviderContract('gcp', async () => {
     return email;
   };
   return {
-    // Minting an RSA 2048 key takes Google (and the sandbox, on a busy machine) up to seconds: a longer timeout.
-    provider: gcp.make({ timeoutMs: 5_000 }),
+    provider: gcp.make(),
     sandbox: gcp.control,
     sleeps: gcp.sleeps,
     createRequest: async () => ({ name: `contract-${randomBytes(3).toString('hex')}`, account: await freshAccount() }),
