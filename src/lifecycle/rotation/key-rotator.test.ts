@@ -57,7 +57,7 @@ forEachBackend((backend) => {
     expect(before.entry.last_rotated).toBe('2026-11-23T12:00:00Z');
     expect(Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim())).toBe(commitsBefore + 1);
     await w.consumer.callAll();
-    expect(w.consumer.stats().failures).toBe(0);
+    expect(w.consumer.stats().failureLog).toEqual([]);
     expect(await w.metrics.value('api_key_rotation_success_total', { provider: 'internal' })).toBe(1);
     const types = (await w.events.list({ keyId })).map((event) => event.type);
     expect(types).toEqual(expect.arrayContaining(['rotation_started', 'rotated']));
@@ -95,7 +95,7 @@ forEachBackend((backend) => {
     expect(after.pending).toBeNull();
     expect(after.live).toEqual([before.entry.provider_key_id]);
     await w.consumer.callAll();
-    expect(w.consumer.stats().failures).toBe(0);
+    expect(w.consumer.stats().failureLog).toEqual([]);
     expect(await w.metrics.value('api_key_rotation_failure_total', { reason: 'consumer_check_failed' })).toBe(1);
   });
 
@@ -111,7 +111,7 @@ forEachBackend((backend) => {
     expect(after.live).toEqual([before.entry.provider_key_id]);
     expect(after.current!.versionId).toBe(before.current!.versionId);
     await w.consumer.callAll();
-    expect(w.consumer.stats().failures).toBe(0);
+    expect(w.consumer.stats().failureLog).toEqual([]);
   });
 
   it('bulk: the scheduler rotates many keys at once and the batcher records them in a few commits', async () => {

@@ -145,11 +145,13 @@ export class ConsumerSandbox {
   }
 
   async #call(state: KeyState): Promise<void> {
-    if (!state.primary) return;
+    // The keys held when the call starts: a reload during the call must not make it try a key it never held.
+    const { primary, fallback } = state;
+    if (!primary) return;
     this.#stats.calls += 1;
-    const first = await this.#works(state.config, state.primary);
+    const first = await this.#works(state.config, primary);
     if (first.ok) return;
-    if (state.fallback && (await this.#works(state.config, state.fallback)).ok) {
+    if (fallback && (await this.#works(state.config, fallback)).ok) {
       this.#stats.fallbacks += 1;
       return;
     }
