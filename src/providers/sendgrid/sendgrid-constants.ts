@@ -6,6 +6,8 @@ export const SENDGRID_PROVIDER_NAME = 'sendgrid';
 export const SENDGRID_API_URL = 'https://api.sendgrid.com';
 /** SendGrid allows at most 100 API keys per user. */
 export const SENDGRID_MAX_KEYS_PER_USER = 100;
+/** `GET /v3/subusers` pages by `limit` / `offset`. */
+export const SENDGRID_SUBUSER_PAGE_SIZE = 100;
 
 export const SENDGRID_CAPABILITIES: ProviderCapabilities = {
   create: true,

@@ -28,6 +28,7 @@ import {
   SENDGRID_MAX_KEYS_PER_USER,
   SENDGRID_PROVIDER_NAME,
   SENDGRID_RATE_LIMIT,
+  SENDGRID_SUBUSER_PAGE_SIZE,
 } from './sendgrid-constants.js';
 import {
   type SendgridOptions,
@@ -37,6 +38,7 @@ import {
   sendgridKeyListSchema,
   sendgridOptionsSchema,
   sendgridScopesSchema,
+  sendgridSubuserListSchema,
 } from './sendgrid-schemas.js';
 
 /** SendGrid's `{errors: [{field, message}]}`; on 429 `X-RateLimit-Reset` is the Unix time the window reopens. */
@@ -117,22 +119,54 @@ export class SendgridProvider implements Provider {
     };
   }
 
+  /** One user's keys; without an account, the parent's and then every subuser's (`GET /v3/subusers`). */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
+    if (options.account !== undefined) {
+      yield* this.#listUser(options.account);
+      return;
+    }
+    yield* this.#listUser(undefined);
+    for await (const subuser of this.#subusers()) yield* this.#listUser(subuser);
+  }
+
+  async *#listUser(account: string | undefined): AsyncIterable<ProviderKey> {
     const answer = await this.#http.send({
       method: 'GET',
       path: '/v3/api_keys',
       // The list is not paged; `limit` caps it, and a user holds at most 100 keys.
       query: { limit: SENDGRID_MAX_KEYS_PER_USER },
-      headers: this.#auth(options.account),
+      headers: this.#auth(account),
     });
     for (const key of sendgridKeyListSchema.parse(answer.body).result) {
       yield {
         providerKeyId: key.api_key_id,
-        ...(options.account ? { account: options.account } : {}),
+        ...(account ? { account } : {}),
         status: 'active',
         ...(key.name ? { name: key.name } : {}),
         ...(key.scopes ? { permissions: key.scopes } : {}),
       };
+    }
+  }
+
+  /** The parent's subusers, paged by `limit` / `offset`; a key without `subusers.read` sees none. */
+  async *#subusers(): AsyncIterable<string> {
+    for (let offset = 0; ; offset += SENDGRID_SUBUSER_PAGE_SIZE) {
+      let answer: HttpAnswer;
+      try {
+        answer = await this.#http.send({
+          method: 'GET',
+          path: '/v3/subusers',
+          query: { limit: SENDGRID_SUBUSER_PAGE_SIZE, offset },
+          headers: this.#auth(),
+        });
+      } catch (error) {
+        // Without subuser access the parent's own keys are all there is to list.
+        if (error instanceof ProviderError && error.status === 403) return;
+        throw error;
+      }
+      const page = sendgridSubuserListSchema.parse(answer.body);
+      for (const subuser of page) yield subuser.username;
+      if (page.length < SENDGRID_SUBUSER_PAGE_SIZE) return;
     }
   }
 

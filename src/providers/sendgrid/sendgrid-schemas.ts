@@ -28,6 +28,11 @@ export const sendgridKeyListSchema = z.looseObject({
   ),
 });
 
+/** `GET /v3/subusers` answers a bare array. */
+export const sendgridSubuserListSchema = z.array(
+  z.looseObject({ username: z.string(), disabled: z.boolean().optional() }),
+);
+
 export const sendgridScopesSchema = z.looseObject({ scopes: z.array(z.string()) });
 
 /** `{"errors": [{"field": null, "message": "authorization required"}]}`. */

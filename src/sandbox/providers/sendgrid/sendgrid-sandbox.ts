@@ -19,6 +19,7 @@ const FULL_ACCESS = [
   'api_keys.delete',
   'mail.send',
   'user.profile.read',
+  'subusers.read',
   'scopes.read',
 ];
 
@@ -51,6 +52,7 @@ export class SendgridSandbox implements SandboxProvider {
     const r = this.#router;
     r.add('GET', '/v3/scopes', 'sendgrid:GET /v3/scopes', (req) => this.#scopes(req));
     r.add('GET', '/v3/api_keys', 'sendgrid:GET /v3/api_keys', (req) => this.#list(req));
+    r.add('GET', '/v3/subusers', 'sendgrid:GET /v3/subusers', (req) => this.#listSubusers(req));
     r.add('POST', '/v3/api_keys', 'sendgrid:POST /v3/api_keys', (req) => this.#create(req));
     r.add('GET', '/v3/api_keys/:id', 'sendgrid:GET /v3/api_keys/{api_key_id}', (req, p) => this.#get(req, p.id!));
     r.add('DELETE', '/v3/api_keys/:id', 'sendgrid:DELETE /v3/api_keys/{api_key_id}', (req, p) =>
@@ -171,6 +173,26 @@ export class SendgridSandbox implements SandboxProvider {
     const key = this.#keyOf(request);
     if (!key) return errors(401, 'authorization required');
     return { status: 200, headers: this.#rateHeaders(), body: { scopes: key.scopes } };
+  }
+
+  /** `GET /v3/subusers?limit=&offset=`: the parent's subusers, a bare array. */
+  #listSubusers(request: SandboxRequest): SandboxAnswer {
+    const key = this.#keyOf(request);
+    if (!key) return errors(401, 'authorization required');
+    if (key.username !== this.username || !key.scopes.includes('subusers.read')) return errors(403, 'access forbidden');
+    const limit = Math.max(1, Number(request.query.get('limit') ?? 100) || 100);
+    const offset = Math.max(0, Number(request.query.get('offset') ?? 0) || 0);
+    const page = [...this.#subusers].slice(offset, offset + limit);
+    return {
+      status: 200,
+      headers: this.#rateHeaders(),
+      body: page.map((username, index) => ({
+        id: offset + index + 1,
+        username,
+        email: `${username}@example.com`,
+        disabled: false,
+      })),
+    };
   }
 
   #list(request: SandboxRequest): SandboxAnswer {
