@@ -6,28 +6,28 @@ import { ConfigError } from '../errors/keyledger-error.js';
 import { formatFieldPath } from '../registry/key-entry-schema.js';
 import { AwsIamProvider } from './aws-iam/aws-iam-provider.js';
 import { awsIamOptionsSchema } from './aws-iam/aws-iam-schemas.js';
+import { AzureProvider } from './azure/azure-provider.js';
+import { azureOptionsSchema } from './azure/azure-schemas.js';
+import { CloudflareProvider } from './cloudflare/cloudflare-provider.js';
+import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
 import { DatadogProvider } from './datadog/datadog-provider.js';
 import { datadogOptionsSchema } from './datadog/datadog-schemas.js';
+import { GcpProvider } from './gcp/gcp-provider.js';
+import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
 import { GithubProvider } from './github/github-provider.js';
 import { githubOptionsSchema } from './github/github-schemas.js';
 import { GitlabProvider } from './gitlab/gitlab-provider.js';
 import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
-import { SendgridProvider } from './sendgrid/sendgrid-provider.js';
-import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
-import { CloudflareProvider } from './cloudflare/cloudflare-provider.js';
-import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
 import { OpenaiProvider } from './openai/openai-provider.js';
 import { openaiOptionsSchema } from './openai/openai-schemas.js';
-import { GcpProvider } from './gcp/gcp-provider.js';
-import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
-import { AzureProvider } from './azure/azure-provider.js';
-import { azureOptionsSchema } from './azure/azure-schemas.js';
-import { StripeProvider } from './stripe/stripe-provider.js';
-import { stripeOptionsSchema } from './stripe/stripe-schemas.js';
-import { SlackProvider } from './slack/slack-provider.js';
-import { slackOptionsSchema } from './slack/slack-schemas.js';
 import type { Provider } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
+import { SendgridProvider } from './sendgrid/sendgrid-provider.js';
+import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
+import { SlackProvider } from './slack/slack-provider.js';
+import { slackOptionsSchema } from './slack/slack-schemas.js';
+import { StripeProvider } from './stripe/stripe-provider.js';
+import { stripeOptionsSchema } from './stripe/stripe-schemas.js';
 import { TwilioProvider } from './twilio/twilio-provider.js';
 import { twilioOptionsSchema } from './twilio/twilio-schemas.js';
 
@@ -63,7 +63,11 @@ export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
     register({ name: 'datadog', optionsSchema: datadogOptionsSchema, create: (o, c) => new DatadogProvider(o, c) }),
     register({ name: 'twilio', optionsSchema: twilioOptionsSchema, create: (o, c) => new TwilioProvider(o, c) }),
     register({ name: 'sendgrid', optionsSchema: sendgridOptionsSchema, create: (o, c) => new SendgridProvider(o, c) }),
-    register({ name: 'cloudflare', optionsSchema: cloudflareOptionsSchema, create: (o, c) => new CloudflareProvider(o, c) }),
+    register({
+      name: 'cloudflare',
+      optionsSchema: cloudflareOptionsSchema,
+      create: (o, c) => new CloudflareProvider(o, c),
+    }),
     register({ name: 'openai', optionsSchema: openaiOptionsSchema, create: (o, c) => new OpenaiProvider(o, c) }),
     register({ name: 'gcp', optionsSchema: gcpOptionsSchema, create: (o, c) => new GcpProvider(o, c) }),
     register({ name: 'azure', optionsSchema: azureOptionsSchema, create: (o, c) => new AzureProvider(o, c) }),

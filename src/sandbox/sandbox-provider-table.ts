@@ -5,17 +5,17 @@ import type { RateLimit } from '../providers/provider.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Organisation } from './org/org-model.js';
 import { AwsIamSandbox } from './providers/aws-iam/aws-iam-sandbox.js';
+import { AzureSandbox } from './providers/azure/azure-sandbox.js';
+import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
 import { DatadogSandbox } from './providers/datadog/datadog-sandbox.js';
+import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
 import { GithubSandbox } from './providers/github/github-sandbox.js';
 import { GitlabSandbox } from './providers/gitlab/gitlab-sandbox.js';
-import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
-import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
-import { CloudflareSandbox } from './providers/cloudflare/cloudflare-sandbox.js';
 import { OpenaiSandbox } from './providers/openai/openai-sandbox.js';
-import { GcpSandbox } from './providers/gcp/gcp-sandbox.js';
-import { AzureSandbox } from './providers/azure/azure-sandbox.js';
-import { StripeSandbox } from './providers/stripe/stripe-sandbox.js';
+import { SendgridSandbox } from './providers/sendgrid/sendgrid-sandbox.js';
 import { SlackSandbox } from './providers/slack/slack-sandbox.js';
+import { StripeSandbox } from './providers/stripe/stripe-sandbox.js';
+import { TwilioSandbox } from './providers/twilio/twilio-sandbox.js';
 import type { SandboxProvider } from './sandbox-server.js';
 
 export interface SandboxBuildContext {

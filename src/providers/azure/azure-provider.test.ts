@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
 import { AZURE_CLIENT_SECRET_PATTERN } from '../../sandbox/providers/azure/azure-key-format.js';
-import { type AzureSignIn, AzureSandbox } from '../../sandbox/providers/azure/azure-sandbox.js';
+import { AzureSandbox, type AzureSignIn } from '../../sandbox/providers/azure/azure-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';

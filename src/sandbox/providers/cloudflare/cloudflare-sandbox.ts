@@ -184,7 +184,7 @@ export class CloudflareSandbox implements SandboxProvider {
   #authenticate(request: SandboxRequest): CloudflareToken | undefined {
     const value = bearer(request);
     const token = value ? this.#byValue.get(value) : undefined;
-    if (!token || token.status !== 'active') return undefined;
+    if (token?.status !== 'active') return undefined;
     if (token.expiresOn && token.expiresOn <= this.#clock()) return undefined;
     token.lastUsedOn = this.#clock();
     return token;

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
-import { BASE62, randomString } from '../../sandbox-seed.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
+import { BASE62, randomString } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import {
   generateStripeKey,
