@@ -136,7 +136,7 @@ async function directoryBenchmark(): Promise<void> {
   const ourRate = mb / ourSeconds;
   console.log(
     `keyledger scan dir (${ruleSet.rules.length} rules, decode depth 5, 2 threads): ${ourSeconds.toFixed(2)} s, ${ourRate.toFixed(1)} MB/s, ` +
-      `${ourCpuSeconds.toFixed(2)} s CPU (all threads), ` +
+      `${ourCpuSeconds.toFixed(2)} s CPU (all threads), peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, ` +
       `${outcome.findings.length} findings, scanned ${(outcome.bytes / 1e6).toFixed(1)} MB in ${outcome.files} files ` +
       `(skipped ${outcome.skippedBinary.length} binary, ${outcome.skippedOversized.length} oversized); ` +
       `planted found: ${planted.size - missed.length}/${planted.size}`,

@@ -38,10 +38,37 @@ export function unquoteGitPath(path: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/**
+ * One file's added lines in one commit, kept as byte ranges of the chunk (not a Buffer per line: history has
+ * hundreds of thousands of them) and copied once, newline-joined, into the fragment's data.
+ */
 class FileCollector {
-  readonly lines: Buffer[] = [];
+  /** [start, end) of each added line in the chunk, flattened. */
+  readonly ranges: number[] = [];
   readonly lineNumbers: number[] = [];
+  #bytes = 0;
   constructor(readonly path: string) {}
+
+  add(start: number, end: number, lineNumber: number): void {
+    this.ranges.push(start, end);
+    this.lineNumbers.push(lineNumber);
+    this.#bytes += end - start;
+  }
+
+  get empty(): boolean {
+    return this.ranges.length === 0;
+  }
+
+  data(chunk: Buffer): Buffer {
+    const lines = this.ranges.length / 2;
+    const data = Buffer.allocUnsafe(this.#bytes + lines - 1);
+    let at = 0;
+    for (let i = 0; i < this.ranges.length; i += 2) {
+      if (i > 0) data[at++] = NEWLINE;
+      at += chunk.copy(data, at, this.ranges[i] as number, this.ranges[i + 1] as number);
+    }
+    return data;
+  }
 }
 
 /**
@@ -56,9 +83,8 @@ export function parseGitPatch(chunk: Buffer): ScanFragment[] {
   let inHunk = false;
 
   const flush = () => {
-    if (file && file.lines.length > 0) {
-      const data = Buffer.concat(joinWithNewlines(file.lines));
-      fragments.push({ data, path: file.path, lineNumbers: file.lineNumbers, ...(commit ? { commit } : {}) });
+    if (file && !file.empty) {
+      fragments.push({ data: file.data(chunk), path: file.path, lineNumbers: file.lineNumbers, ...(commit ? { commit } : {}) });
     }
     file = undefined;
   };
@@ -79,8 +105,7 @@ export function parseGitPatch(chunk: Buffer): ScanFragment[] {
     if (end < 0) end = chunk.length;
     const first = chunk[at];
     if (inHunk && first === PLUS) {
-      file?.lines.push(chunk.subarray(at + 1, end));
-      file?.lineNumbers.push(newLine);
+      file?.add(at + 1, end, newLine);
       newLine += 1;
     } else if (inHunk && (first === 0x2d || first === 0x5c)) {
       // A removed line or "\ No newline at end of file": the new file's numbering does not move.
@@ -109,16 +134,6 @@ export function parseGitPatch(chunk: Buffer): ScanFragment[] {
   }
   flush();
   return fragments;
-}
-
-function joinWithNewlines(lines: Buffer[]): Buffer[] {
-  const parts: Buffer[] = [];
-  const newline = Buffer.from('\n');
-  lines.forEach((line, i) => {
-    if (i > 0) parts.push(newline);
-    parts.push(line);
-  });
-  return parts;
 }
 
 function readCommitHeader(chunk: Buffer, from: number): { commit: CommitInfo; end: number } | undefined {

@@ -17,7 +17,7 @@ export function runScanTask(engine: ScanEngine, task: ScanTask, maxFileBytes: nu
   if (task.kind === 'files') return scanFiles(engine, task.files, maxFileBytes);
   const result = emptyTaskResult();
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
-  for (let i = 0; i < data.length; i++) if (data[i] === RECORD_SEPARATOR) result.commits += 1;
+  for (let at = data.indexOf(RECORD_SEPARATOR); at >= 0; at = data.indexOf(RECORD_SEPARATOR, at + 1)) result.commits += 1;
   for (const fragment of parseGitPatch(data)) {
     if (maxFileBytes > 0 && fragment.data.length > maxFileBytes) {
       result.skippedOversized.push(fragment.path);
