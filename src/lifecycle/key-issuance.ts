@@ -12,7 +12,7 @@ import { keyEntrySchema } from '../registry/key-entry-schema.js';
 import { checkEntry, compilePolicy } from '../registry/policy/policy-engine.js';
 import type { PolicyConfig } from '../registry/registry-config.js';
 import { addDays, formatDate, formatInstant } from '../registry/registry-dates.js';
-import type { RegistryWriter } from '../registry/registry-writer.js';
+import { type RegistryWriter, teamEntryFile } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
 import { type FingerprintKey, fingerprintSecret } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -217,7 +217,7 @@ export class KeyIssuer {
       const fingerprint = fingerprintSecret(created.secret as SecretValue, this.#deps.fingerprintKey);
       const written = await this.#deps.writer.create(
         { ...entry, provider_key_id: created.providerKeyId, fingerprint },
-        { message: `Issued by ${request.actor} for: ${request.purpose}` },
+        { file: teamEntryFile(request.team, keyId), message: `Issued by ${request.actor} for: ${request.purpose}` },
       );
       progress.registered = true;
       log.debug({ file: written.file, commit: written.commit, fingerprint }, 'registered');

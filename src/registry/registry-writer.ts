@@ -1,8 +1,8 @@
 // The git-backed registry writer: every create, update and delete of an entry is one commit
 // (`keyledger: <action> <key_id>`). Updates edit the YAML document in place, so a hand-written file keeps its
 // comments and key order. Writers are serialised across processes; a failed commit puts the file back as it was.
-import { readFile, stat, unlink } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readFile, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { type Document, isMap, isScalar, parseDocument } from 'yaml';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
 import { runGit } from '../git/git-command.js';
@@ -80,6 +80,7 @@ export class RegistryWriter {
       await writeFileAtomic(path, text);
       const commit = await this.#commit('create', keyId, file, options.message, async () => {
         await unlink(path).catch(() => undefined);
+        await this.#removeEmptyDirectories(path);
       });
       return { action: 'create', keyId, file, commit, entry };
     });
@@ -128,6 +129,7 @@ export class RegistryWriter {
       const commit = await this.#commit('delete', keyId, file, options.message, async () => {
         await writeFileAtomic(path, before);
       });
+      await this.#removeEmptyDirectories(path);
       return { action: 'delete', keyId, file, commit };
     });
   }
@@ -151,6 +153,22 @@ export class RegistryWriter {
         ...(this.#options.lockTimeoutMs ? { timeoutMs: this.#options.lockTimeoutMs } : {}),
       }),
     );
+  }
+
+  /** Removes the directories above a removed file that are left empty (git does not keep empty directories). */
+  async #removeEmptyDirectories(path: string): Promise<void> {
+    const root = join(this.#options.root, 'keys');
+    for (
+      let directory = dirname(path);
+      directory.startsWith(root) && directory !== root;
+      directory = dirname(directory)
+    ) {
+      try {
+        await rmdir(directory);
+      } catch {
+        return;
+      }
+    }
   }
 
   #checked(keyId: string, file: string, text: string): KeyEntry {
@@ -313,8 +331,20 @@ export class RegistryWriter {
 }
 
 export function defaultEntryFile(keyId: string): string {
-  const safe = keyId.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `keys/${safe}.yaml`;
+  return `keys/${safePathPart(keyId)}.yaml`;
+}
+
+/**
+ * Where keyledger puts a new entry: `keys/<team>/<key_id>.yaml`. One directory per team keeps each git tree small —
+ * with every key in one flat directory, each commit rewrote a tree listing all of them, and issuing 10,000 keys
+ * slowed as the registry grew.
+ */
+export function teamEntryFile(team: string, keyId: string): string {
+  return `keys/${safePathPart(team)}/${safePathPart(keyId)}.yaml`;
+}
+
+function safePathPart(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
 }
 
 /** YAML for a new entry, fields in the article's order, then any others. */
