@@ -4,6 +4,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
+import { generateOrg } from '../../sandbox/org/org-generator.js';
+import { orgSandboxSeed } from '../../sandbox/org/org-sandbox-seed.js';
 import { GCP_KEY_ID_PATTERN } from '../../sandbox/providers/gcp/gcp-key-format.js';
 import { type GcpAuditLogEntry, GcpSandbox } from '../../sandbox/providers/gcp/gcp-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
@@ -167,6 +169,23 @@ describe('GCP adapter specifics', () => {
     await expect(
       provider.create({ name: 'x', account: `ghost@${PROJECT}.iam.gserviceaccount.com` }),
     ).rejects.toMatchObject({ code: 'E_PROVIDER_AUTH', status: 403, providerCode: 'PERMISSION_DENIED' });
+  });
+
+  it("verifies a generated organisation's key files, the same on every run", async () => {
+    const org = generateOrg({ profile: 'small', seed: 5 });
+    const again = generateOrg({ profile: 'small', seed: 5 });
+    const keys = org.keys.filter((key) => key.provider === 'gcp');
+    expect(keys.length).toBeGreaterThan(0);
+    gcp.sandbox.load(orgSandboxSeed(org, new Set(['gcp'])));
+    const provider = gcp.make();
+    for (const key of keys) {
+      expect(key.secret).toBe(again.keys.find((k) => k.keyId === key.keyId)!.secret);
+      expect(await provider.verify(new SecretValue(key.secret))).toEqual({
+        valid: true,
+        identity: key.account,
+        providerKeyId: key.providerKeyId,
+      });
+    }
   });
 
   it("waits RetryInfo's retryDelay: Google sends no Retry-After", async () => {

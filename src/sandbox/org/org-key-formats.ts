@@ -10,6 +10,7 @@ import {
   generateDatadogApplicationKey,
   generateDatadogKeyId,
 } from '../providers/datadog/datadog-key-format.js';
+import { deterministicGcpPrivateKeyPem, gcpKeyFile } from '../providers/gcp/gcp-key-format.js';
 import { generateFineGrainedPat, generateGithubToken } from '../providers/github/github-key-format.js';
 import { generateGitlabToken } from '../providers/gitlab/gitlab-key-format.js';
 import { BASE62, randomString } from '../sandbox-seed.js';
@@ -127,12 +128,21 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       kind: 'service-account-key',
       account: email,
       providerKeyId: keyId,
-      // The real thing holds a PEM private key; the sandbox for GCP will mint one. Until then: the JSON's shape.
-      secret: JSON.stringify({
-        type: 'service_account',
-        project_id: `${input.org}-prod`,
-        private_key_id: keyId,
-        client_email: email,
+      secret: '',
+      // A real key file; its RSA pair is derived from the organisation's name (one pair shared by the
+      // organisation's GCP keys: generating thousands would take minutes) on first read.
+      material: () => ({
+        secret: JSON.stringify(
+          gcpKeyFile({
+            projectId: `${input.org}-prod`,
+            keyId,
+            privateKeyPem: deterministicGcpPrivateKeyPem(input.org),
+            email,
+            uniqueId: (BigInt(`0x${keyId}`) % 10n ** 21n).toString().padStart(21, '1'),
+            tokenUri: 'https://oauth2.googleapis.com/token',
+          }),
+        ),
+        publicKey: '',
       }),
       permissions: input.admin ? ['roles/owner'] : ['roles/storage.objectViewer'],
       category: input.service ? 'shared-service-account' : 'personal-cloud-access',

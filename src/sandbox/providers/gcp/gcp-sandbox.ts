@@ -134,15 +134,20 @@ export class GcpSandbox implements SandboxProvider {
     return account;
   }
 
-  /** Organisation keys: their accounts are created; a key file with a private key verifies, one without cannot. */
+  /** Organisation keys: their accounts are created, and each key file's public half kept to check its signatures. */
   load(seed: SandboxSeed): void {
+    // A generated organisation's key files share one RSA pair: parse each PEM once.
+    const publicKeys = new Map<string, KeyObject>();
     for (const seeded of seed.keys) {
       if (seeded.provider !== this.name) continue;
       const account = this.addServiceAccount(seeded.account);
       let publicKey: KeyObject | undefined;
       try {
         const file = JSON.parse(seeded.secret) as Partial<GcpServiceAccountKeyFile>;
-        if (file.private_key) publicKey = createPublicKey(file.private_key);
+        if (file.private_key) {
+          publicKey = publicKeys.get(file.private_key) ?? createPublicKey(file.private_key);
+          publicKeys.set(file.private_key, publicKey);
+        }
       } catch {
         publicKey = undefined;
       }
