@@ -151,11 +151,21 @@ export class RotationScheduler {
     const queue: QueueItem[] = keys.map((due, index) => ({ due, notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0 }));
     let pausedUntil = 0;
     let inFlight = 0;
+    // Sorted once; only a requeued item (a retry, a window slot not reached) unsorts it.
+    queue.sort((a, b) => a.notBefore - b.notBefore);
+    let unsorted = false;
+    const requeue = (item: QueueItem) => {
+      queue.push(item);
+      unsorted = true;
+    };
 
     const worker = async () => {
       for (;;) {
         if (options.signal?.aborted) return;
-        queue.sort((a, b) => a.notBefore - b.notBefore);
+        if (unsorted) {
+          queue.sort((a, b) => a.notBefore - b.notBefore);
+          unsorted = false;
+        }
         const item = queue.shift();
         if (!item) {
           if (inFlight === 0) return;
@@ -164,7 +174,7 @@ export class RotationScheduler {
         }
         const wait = Math.max(item.notBefore, pausedUntil) - this.#deps.clock().getTime();
         if (wait > 0) {
-          queue.push(item);
+          requeue(item);
           await this.#sleep(Math.min(wait, 1_000));
           continue;
         }
@@ -182,7 +192,7 @@ export class RotationScheduler {
             const notBefore = outcome.row.not_before ? Date.parse(outcome.row.not_before) : this.#deps.clock().getTime() + 1_000;
             // A 429 is about the provider, not the key: hold every start for this provider until it may be asked again.
             if (/rate|429|throttl/i.test(outcome.row.failure ?? '')) pausedUntil = Math.max(pausedUntil, notBefore);
-            queue.push({ ...item, notBefore });
+            requeue({ ...item, notBefore });
           } else if (outcome.status === 'done') {
             report.done += 1;
             stats.done += 1;
