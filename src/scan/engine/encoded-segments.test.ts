@@ -70,7 +70,13 @@ describe('findEncodedSegments on arbitrary text', () => {
     const encodedText = fc
       .string({ minLength: 6, maxLength: 40 })
       .map((s) => s.replace(/[^\x20-\x7e]/g, 'x'))
-      .chain((s) => fc.constantFrom(Buffer.from(s).toString('base64'), Buffer.from(s).toString('hex'), Buffer.from(s).toString('base64url')));
+      .chain((s) =>
+        fc.constantFrom(
+          Buffer.from(s).toString('base64'),
+          Buffer.from(s).toString('hex'),
+          Buffer.from(s).toString('base64url'),
+        ),
+      );
     const piece = fc.oneof(
       encodedText,
       fc.stringMatching(/^[A-Za-z0-9_]{1,30}$/),

@@ -140,7 +140,8 @@ function decodePercentRun(text: Uint8Array, start: number, end: number): Buffer 
   let written = 0;
   for (let at = start; at < end; at++) {
     if (isPercentEscape(text, at) && at + 2 < end) {
-      out[written++] = ((HEX_VALUE[text[at + 1] as number] as number) << 4) | (HEX_VALUE[text[at + 2] as number] as number);
+      out[written++] =
+        ((HEX_VALUE[text[at + 1] as number] as number) << 4) | (HEX_VALUE[text[at + 2] as number] as number);
       at += 2;
     } else {
       out[written++] = text[at] as number;
@@ -175,7 +176,11 @@ function plausibleBase64(classes: number, length: number, hasOther: boolean): bo
 }
 
 /** What a run of base64 characters is made of: the class bits seen, and whether all are hex digits. */
-function runComposition(text: Uint8Array, start: number, end: number): { classes: number; allHex: boolean; hasOther: boolean } {
+function runComposition(
+  text: Uint8Array,
+  start: number,
+  end: number,
+): { classes: number; allHex: boolean; hasOther: boolean } {
   let classes = 0;
   let allHex = true;
   let hasOther = false;

@@ -40,7 +40,27 @@ describe('maxMatchBytes', () => {
       '(?i:sk)[0-9a-f]{2,4}',
       '.{1,3}x',
     ];
-    const alphabet = fc.constantFrom('k', 'K', '\u212a', 's', '\u017f', 'e', 'y', '=', ' ', 'x', 'a', 'b', 'c', '0', '9', 'é', '😀', '"', '\n');
+    const alphabet = fc.constantFrom(
+      'k',
+      'K',
+      '\u212a',
+      's',
+      '\u017f',
+      'e',
+      'y',
+      '=',
+      ' ',
+      'x',
+      'a',
+      'b',
+      'c',
+      '0',
+      '9',
+      'é',
+      '😀',
+      '"',
+      '\n',
+    );
     fc.assert(
       fc.property(fc.constantFrom(...patterns), fc.array(alphabet, { maxLength: 40 }), (pattern, chars) => {
         const regex = new RE2(pattern, 'g');
@@ -56,7 +76,9 @@ describe('maxMatchBytes', () => {
   });
 
   it('bounds most built-in rules (the unbounded ones fall back to the default region)', () => {
-    const bounded = BUILTIN_RULES.filter((rule) => rule.regex !== undefined && Number.isFinite(maxMatchBytes(rule.regex)));
+    const bounded = BUILTIN_RULES.filter(
+      (rule) => rule.regex !== undefined && Number.isFinite(maxMatchBytes(rule.regex)),
+    );
     expect(bounded.length / BUILTIN_RULES.length).toBeGreaterThan(0.8);
   });
 });

@@ -5,7 +5,7 @@ import type { RuleFixture } from './canary-secrets.js';
 import type { RuleDefinition } from './rule-definition.js';
 
 /** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
-export const END = String.raw`(?:[^0-9A-Za-z_-]|$)`;
+export const END = '(?:[^0-9A-Za-z_-]|$)';
 /** An assignment between a name and a value: `=`, `:`, `=>`, `:=`, with optional quotes and spaces. */
 export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:=|:|=>|:=|\?=|,)[\s'"\x60=]{0,5}`;
 /** The end of an assigned value: a quote, space, separator, an escaped newline, or the end. */

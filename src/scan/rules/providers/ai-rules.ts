@@ -1,6 +1,6 @@
 // AI model APIs: Cohere, Groq, Perplexity, Replicate, xAI, Mistral, OpenRouter, LangSmith, Hugging Face
 // organisation tokens (OpenAI, Anthropic and Hugging Face user tokens are among the original built-in rules).
-import { HEX, LETTERS, fakeChars, t } from '../canary-secrets.js';
+import { fakeChars, HEX, LETTERS, t } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const AI_RULES: BuiltinRule[] = [

@@ -1,7 +1,7 @@
 // Cloud platforms and hosting: Alibaba, Azure storage, Google (OAuth, FCM), DigitalOcean, Heroku, Fly.io,
 // Cloudflare origin CA, Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly.
-import { HEX, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
-import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 export const CLOUD_RULES: BuiltinRule[] = [
   tokenRule({
@@ -23,7 +23,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
     definition: {
       id: 'azure-storage-account-key',
       description: 'Azure Storage account key in a connection string',
-      regex: String.raw`(?i)AccountKey=([0-9A-Za-z+/]{86}==)`,
+      regex: '(?i)AccountKey=([0-9A-Za-z+/]{86}==)',
       keywords: ['accountkey='],
       entropy: 4,
       tags: [],
@@ -33,7 +33,11 @@ export const CLOUD_RULES: BuiltinRule[] = [
       ruleId: 'azure-storage-account-key',
       positives: [
         {
-          text: t('DefaultEndpointsProtocol=https;AccountName=canary;AccountKey=', fakeChars(1003, 86), '==;EndpointSuffix=core.windows.net'),
+          text: t(
+            'DefaultEndpointsProtocol=https;AccountName=canary;AccountKey=',
+            fakeChars(1003, 86),
+            '==;EndpointSuffix=core.windows.net',
+          ),
           secret: t(fakeChars(1003, 86), '=='),
         },
       ],
@@ -51,7 +55,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'gcp-fcm-server-key',
     description: 'Firebase Cloud Messaging legacy server key',
-    token: String.raw`AAAA[0-9A-Za-z_-]{7}:APA91b[0-9A-Za-z_-]{134}`,
+    token: 'AAAA[0-9A-Za-z_-]{7}:APA91b[0-9A-Za-z_-]{134}',
     keywords: ['apa91b'],
     variable: 'FCM_SERVER_KEY',
     sample: t('AAAA', fakeChars(1005, 7), ':APA91b', fakeChars(1006, 134, URL_SAFE)),
@@ -97,7 +101,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'flyio-access-token',
     description: 'Fly.io access token',
-    token: String.raw`fo1_[0-9A-Za-z_-]{43}|fm[12][ar]?_[0-9A-Za-z+/]{100,1000}={0,3}`,
+    token: 'fo1_[0-9A-Za-z_-]{43}|fm[12][ar]?_[0-9A-Za-z+/]{100,1000}={0,3}',
     keywords: ['fo1_', 'fm1a_', 'fm1r_', 'fm2_'],
     variable: 'FLY_API_TOKEN',
     sample: t('fo1_', fakeChars(1012, 43, URL_SAFE)),

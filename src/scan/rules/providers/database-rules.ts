@@ -1,6 +1,6 @@
 // Databases and data platforms: PlanetScale, Supabase, ClickHouse Cloud, Databricks, Confluent, ADO.NET
 // connection strings (URL connection strings are among the original built-in rules).
-import { HEX, URL_SAFE, fakeChars, t } from '../canary-secrets.js';
+import { fakeChars, HEX, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const DATABASE_RULES: BuiltinRule[] = [
@@ -74,11 +74,19 @@ export const DATABASE_RULES: BuiltinRule[] = [
       ruleId: 'ado-connection-string-password',
       positives: [
         {
-          text: t('"Server=tcp:db.example.net,1433;Database=app;User ID=svc;', 'Password=', fakeChars(1908, 24), ';Encrypt=True;"'),
+          text: t(
+            '"Server=tcp:db.example.net,1433;Database=app;User ID=svc;',
+            'Password=',
+            fakeChars(1908, 24),
+            ';Encrypt=True;"',
+          ),
           secret: fakeChars(1908, 24),
         },
       ],
-      negatives: ['Server=db;Database=app;User ID=svc;Password={your_password};', 'Server=db;Integrated Security=true;'],
+      negatives: [
+        'Server=db;Database=app;User ID=svc;Password={your_password};',
+        'Server=db;Integrated Security=true;',
+      ],
     },
   },
 ];

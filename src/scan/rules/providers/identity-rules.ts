@@ -1,6 +1,6 @@
 // Identity, secrets management and keys: Okta, Auth0, 1Password, HashiCorp Vault, Doppler, OpenShift, age,
 // PuTTY private keys, Docker registry credentials.
-import { BASE62, URL_SAFE, fakeChars, t } from '../canary-secrets.js';
+import { BASE62, fakeChars, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const IDENTITY_RULES: BuiltinRule[] = [
@@ -34,7 +34,15 @@ export const IDENTITY_RULES: BuiltinRule[] = [
     token: 'A3-[0-9A-Z]{6}-(?:[0-9A-Z]{11}|[0-9A-Z]{6}-[0-9A-Z]{5})-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}',
     keywords: ['a3-'],
     variable: 'OP_SECRET_KEY',
-    sample: ['A3', fakeChars(1804, 6, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'), fakeChars(1805, 6, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'), fakeChars(1806, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'), fakeChars(1807, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'), fakeChars(1808, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'), fakeChars(1809, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ')].join('-'),
+    sample: [
+      'A3',
+      fakeChars(1804, 6, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+      fakeChars(1805, 6, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+      fakeChars(1806, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+      fakeChars(1807, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+      fakeChars(1808, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+      fakeChars(1809, 5, '0123456789ABCDEFGHJKLMNPQRSTVWXYZ'),
+    ].join('-'),
   }),
   tokenRule({
     id: 'vault-service-token',
@@ -90,7 +98,16 @@ export const IDENTITY_RULES: BuiltinRule[] = [
       ruleId: 'putty-private-key',
       positives: [
         {
-          text: t('PuTTY-User-', 'Key-File-3: ssh-ed25519\nEncryption: none\nComment: canary\nPublic-Lines: 2\n', fakeChars(1815, 64), '\n', fakeChars(1816, 4), '\nPrivate-Lines: 1\n', fakeChars(1817, 44), '\n'),
+          text: t(
+            'PuTTY-User-',
+            'Key-File-3: ssh-ed25519\nEncryption: none\nComment: canary\nPublic-Lines: 2\n',
+            fakeChars(1815, 64),
+            '\n',
+            fakeChars(1816, 4),
+            '\nPrivate-Lines: 1\n',
+            fakeChars(1817, 44),
+            '\n',
+          ),
           secret: fakeChars(1817, 44),
         },
       ],
@@ -119,4 +136,3 @@ export const IDENTITY_RULES: BuiltinRule[] = [
     },
   },
 ];
-

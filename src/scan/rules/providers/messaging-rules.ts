@@ -1,8 +1,8 @@
 // Messaging, email and social: Discord, Telegram, Microsoft Teams, Twilio auth tokens, MessageBird,
 // Mattermost, Gitter, Sendbird, Slack's legacy and configuration tokens, Mailchimp, Mailgun, Brevo (Sendinblue),
 // Postmark, Mandrill, Twitch, Twitter/X, Facebook, LinkedIn.
-import { BASE62, HEX, LOWER36, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
-import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 export const MESSAGING_RULES: BuiltinRule[] = [
   namedSecretRule({
@@ -35,7 +35,17 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     token: String.raw`https://[0-9a-z-]{1,60}\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}`,
     keywords: ['webhook.office.com'],
     variable: 'TEAMS_WEBHOOK',
-    sample: t('https://contoso.webhook', '.office.com/webhookb2/', fakeUuid(1506), '@', fakeUuid(1507), '/IncomingWebhook/', fakeChars(1508, 32, HEX), '/', fakeUuid(1509)),
+    sample: t(
+      'https://contoso.webhook',
+      '.office.com/webhookb2/',
+      fakeUuid(1506),
+      '@',
+      fakeUuid(1507),
+      '/IncomingWebhook/',
+      fakeChars(1508, 32, HEX),
+      '/',
+      fakeUuid(1509),
+    ),
   }),
   namedSecretRule({
     id: 'twilio-auth-token',

@@ -1,7 +1,7 @@
 // Observability and incident tooling: Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
 // PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk (Datadog is among the original built-in rules).
-import { HEX, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
-import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 export const OBSERVABILITY_RULES: BuiltinRule[] = [
   tokenRule({
@@ -74,7 +74,13 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     token: String.raw`dt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}`,
     keywords: ['dt0c01.'],
     variable: 'DT_API_TOKEN',
-    sample: t('dt0c01', '.', fakeChars(1610, 24, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'), '.', fakeChars(1611, 64, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')),
+    sample: t(
+      'dt0c01',
+      '.',
+      fakeChars(1610, 24, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+      '.',
+      fakeChars(1611, 64, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+    ),
   }),
   namedSecretRule({
     id: 'sumologic-access-token',
@@ -141,4 +147,3 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     sample: fakeUuid(1619),
   }),
 ];
-

@@ -1,7 +1,7 @@
 // Package registries: RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe (npm and PyPI are among the
 // original built-in rules).
-import { HEX, LOWER36, fakeChars, t } from '../canary-secrets.js';
-import { type BuiltinRule, URL_SAFE_BODY, tokenRule } from '../rule-builders.js';
+import { fakeChars, HEX, LOWER36, t } from '../canary-secrets.js';
+import { type BuiltinRule, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
 
 export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   tokenRule({

@@ -1,7 +1,7 @@
 // Payments and commerce: Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave, GoCardless, Coinbase
 // (Stripe and Shopify are among the original built-in rules).
-import { HEX, LOWER36, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
-import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 export const PAYMENT_RULES: BuiltinRule[] = [
   tokenRule({

@@ -1,6 +1,6 @@
 // Productivity and SaaS APIs: Airtable, Algolia, Asana, Contentful, Dropbox, Figma, HubSpot, Intercom, Linear,
 // Notion, Typeform, Zendesk, Mapbox, Frame.io, Adafruit IO, Lob, Zapier.
-import { HEX, LOWER36, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const SAAS_RULES: BuiltinRule[] = [

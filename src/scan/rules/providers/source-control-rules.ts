@@ -1,8 +1,8 @@
 // Source control and CI/CD: GitLab's token family, Bitbucket, Atlassian, CircleCI, Travis CI, Drone, Buildkite,
 // Codecov, SonarQube, Snyk, Octopus Deploy, Harness, JFrog, Terraform Cloud, Pulumi, Infracost, Prefect,
 // Postman, Sourcegraph.
-import { HEX, LOWER36, URL_SAFE, fakeChars, fakeUuid, t } from '../canary-secrets.js';
-import { type BuiltinRule, UUID, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 /** GitLab's prefixed tokens: each prefix is one kind of token (GitLab's token overview). */
 function gitlabToken(id: string, description: string, prefix: string, body: string, sample: string): BuiltinRule {
@@ -19,21 +19,69 @@ function gitlabToken(id: string, description: string, prefix: string, body: stri
 
 export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   gitlabToken('gitlab-ptt', 'GitLab pipeline trigger token', 'glptt-', '[0-9a-f]{40}', fakeChars(1101, 40, HEX)),
-  gitlabToken('gitlab-rrt', 'GitLab runner registration token', 'GR1348941', '[0-9A-Za-z_-]{20}', fakeChars(1102, 20, URL_SAFE)),
-  gitlabToken('gitlab-runner-authentication-token', 'GitLab runner authentication token', 'glrt-', '[0-9A-Za-z_-]{20}', fakeChars(1103, 20, URL_SAFE)),
-  gitlabToken('gitlab-deploy-token', 'GitLab deploy token', 'gldt-', '[0-9A-Za-z_-]{20}', fakeChars(1104, 20, URL_SAFE)),
-  gitlabToken('gitlab-cicd-job-token', 'GitLab CI/CD job token', 'glcbt-', '(?:[0-9a-fA-F]{1,5}_)?[0-9A-Za-z_-]{20}', fakeChars(1105, 20, URL_SAFE)),
+  gitlabToken(
+    'gitlab-rrt',
+    'GitLab runner registration token',
+    'GR1348941',
+    '[0-9A-Za-z_-]{20}',
+    fakeChars(1102, 20, URL_SAFE),
+  ),
+  gitlabToken(
+    'gitlab-runner-authentication-token',
+    'GitLab runner authentication token',
+    'glrt-',
+    '[0-9A-Za-z_-]{20}',
+    fakeChars(1103, 20, URL_SAFE),
+  ),
+  gitlabToken(
+    'gitlab-deploy-token',
+    'GitLab deploy token',
+    'gldt-',
+    '[0-9A-Za-z_-]{20}',
+    fakeChars(1104, 20, URL_SAFE),
+  ),
+  gitlabToken(
+    'gitlab-cicd-job-token',
+    'GitLab CI/CD job token',
+    'glcbt-',
+    '(?:[0-9a-fA-F]{1,5}_)?[0-9A-Za-z_-]{20}',
+    fakeChars(1105, 20, URL_SAFE),
+  ),
   gitlabToken('gitlab-feed-token', 'GitLab feed token', 'glft-', '[0-9A-Za-z_-]{20}', fakeChars(1106, 20, URL_SAFE)),
-  gitlabToken('gitlab-incoming-mail-token', 'GitLab incoming mail token', 'glimt-', '[0-9A-Za-z_-]{25}', fakeChars(1107, 25, URL_SAFE)),
-  gitlabToken('gitlab-kubernetes-agent-token', 'GitLab agent for Kubernetes token', 'glagent-', '[0-9A-Za-z_-]{50}', fakeChars(1108, 50, URL_SAFE)),
-  gitlabToken('gitlab-oauth-app-secret', 'GitLab OAuth application secret', 'gloas-', '[0-9A-Za-z_-]{64}', fakeChars(1109, 64, URL_SAFE)),
+  gitlabToken(
+    'gitlab-incoming-mail-token',
+    'GitLab incoming mail token',
+    'glimt-',
+    '[0-9A-Za-z_-]{25}',
+    fakeChars(1107, 25, URL_SAFE),
+  ),
+  gitlabToken(
+    'gitlab-kubernetes-agent-token',
+    'GitLab agent for Kubernetes token',
+    'glagent-',
+    '[0-9A-Za-z_-]{50}',
+    fakeChars(1108, 50, URL_SAFE),
+  ),
+  gitlabToken(
+    'gitlab-oauth-app-secret',
+    'GitLab OAuth application secret',
+    'gloas-',
+    '[0-9A-Za-z_-]{64}',
+    fakeChars(1109, 64, URL_SAFE),
+  ),
   gitlabToken('gitlab-scim-token', 'GitLab SCIM token', 'glsoat-', '[0-9A-Za-z_-]{20}', fakeChars(1110, 20, URL_SAFE)),
-  gitlabToken('gitlab-feature-flag-client-token', 'GitLab feature flags client token', 'glffct-', '[0-9A-Za-z_-]{20}', fakeChars(1111, 20, URL_SAFE)),
+  gitlabToken(
+    'gitlab-feature-flag-client-token',
+    'GitLab feature flags client token',
+    'glffct-',
+    '[0-9A-Za-z_-]{20}',
+    fakeChars(1111, 20, URL_SAFE),
+  ),
   {
     definition: {
       id: 'gitlab-session-cookie',
       description: 'GitLab session cookie',
-      regex: String.raw`_gitlab_session=([0-9a-z]{32})`,
+      regex: '_gitlab_session=([0-9a-z]{32})',
       keywords: ['_gitlab_session='],
       entropy: 3,
       tags: [],
@@ -41,7 +89,9 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     },
     fixture: {
       ruleId: 'gitlab-session-cookie',
-      positives: [{ text: t('Cookie: _gitlab_', 'session=', fakeChars(1112, 32, LOWER36)), secret: fakeChars(1112, 32, LOWER36) }],
+      positives: [
+        { text: t('Cookie: _gitlab_', 'session=', fakeChars(1112, 32, LOWER36)), secret: fakeChars(1112, 32, LOWER36) },
+      ],
       negatives: ['_gitlab_session=; path=/'],
     },
   },
