@@ -76,6 +76,16 @@ describe('Entra ID adapter specifics', () => {
     await azure.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await azure.make().create({ name: 'leaked', account: APP });
+    const bare = azure.make({ clientId: undefined, clientSecret: undefined });
+    expect((await bare.verify(created.secret, created)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('adds a password with an endDateTime in the 8Q~ format, shown once and hinted in the list', async () => {
     const provider = azure.make();
     const end = new Date(Date.now() + 90 * 86_400_000);

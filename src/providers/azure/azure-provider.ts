@@ -94,7 +94,7 @@ export class AzureProvider implements Provider {
           parseError: parseAzureError,
           ...(rateLimiter ? { rateLimiter } : {}),
           headers: () => ({ 'user-agent': 'keyledger' }),
-          secrets: [this.#options.clientSecret],
+          ...(this.#options.clientSecret ? { secrets: [this.#options.clientSecret] } : {}),
         },
         retryContext,
       );
@@ -266,6 +266,13 @@ export class AzureProvider implements Provider {
   }
 
   #tokenPath(): string {
+    if (!this.#options.tenantId) {
+      throw new ProviderError(
+        'E_PROVIDER_INVALID_REQUEST',
+        this.name,
+        'the `tenantId` option is needed: passwords are checked at their tenant',
+      );
+    }
     return `/${encodeURIComponent(this.#options.tenantId)}/oauth2/v2.0/token`;
   }
 
@@ -287,6 +294,13 @@ export class AzureProvider implements Provider {
   async #auth(): Promise<{ headers: Record<string, string>; secrets: SecretValue[] }> {
     const now = this.#context.clock().getTime();
     if (!this.#accessToken || this.#accessToken.expiresAt - 60_000 <= now) {
+      if (!this.#options.clientId || !this.#options.clientSecret) {
+        throw new ProviderError(
+          'E_PROVIDER_AUTH',
+          this.name,
+          "this call needs the `clientId` and `clientSecret` options (the adapter's app registration)",
+        );
+      }
       const answer = await this.#login.send({
         method: 'POST',
         path: this.#tokenPath(),

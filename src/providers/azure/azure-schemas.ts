@@ -9,12 +9,14 @@ export const azureOptionsSchema = httpProviderOptionsSchema.extend({
   baseUrl: z.url().default(AZURE_GRAPH_URL),
   /** The identity platform's root; the token endpoint is `{loginUrl}/{tenantId}/oauth2/v2.0/token`. */
   loginUrl: z.url().default(AZURE_LOGIN_URL),
-  tenantId: z.string().min(1),
-  /** The adapter's own app registration (Application.ReadWrite.All or .OwnedBy, AuditLog.Read.All). */
-  clientId: z.string().min(1),
+  /** The directory (tenant) id; verify needs it too, since a password is checked at its tenant's endpoint. */
+  tenantId: z.string().min(1).optional(),
+  /** The adapter's own app registration (Application.ReadWrite.All or .OwnedBy, AuditLog.Read.All); not for verify. */
+  clientId: z.string().min(1).optional(),
   clientSecret: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
 });
 
 export type AzureOptions = z.output<typeof azureOptionsSchema>;

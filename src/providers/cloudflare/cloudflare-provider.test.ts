@@ -74,6 +74,16 @@ describe('Cloudflare adapter specifics', () => {
     await cloudflare.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await cloudflare.make().create({ name: 'leaked', permissions: [ZONE_READ] });
+    const bare = cloudflare.make({ token: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('rolls a token in place: same id, a new cfut_ value, the old value refused at once — and says so', async () => {
     const provider = cloudflare.make();
     expect(provider.capabilities()).toMatchObject({ nativeRotate: true, nativeRotateRevokesOld: true });

@@ -71,7 +71,7 @@ export class CloudflareProvider implements Provider {
         parseError: parseCloudflareError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.token],
+        ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -86,6 +86,9 @@ export class CloudflareProvider implements Provider {
   }
 
   #auth(): Record<string, string> {
+    if (!this.#options.token) {
+      throw new ProviderError('E_PROVIDER_AUTH', this.name, 'this call needs the `token` option (API Tokens Write)');
+    }
     return { authorization: `Bearer ${this.#options.token.reveal()}` };
   }
 

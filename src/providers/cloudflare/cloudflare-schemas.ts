@@ -7,10 +7,11 @@ import { CLOUDFLARE_API_URL } from './cloudflare-constants.js';
 export const cloudflareOptionsSchema = httpProviderOptionsSchema.extend({
   /** The API root including `/client/v4`. */
   baseUrl: z.url().default(CLOUDFLARE_API_URL),
-  /** A user API token with "API Tokens Write" (User scope). */
+  /** A user API token with "API Tokens Write" (User scope); every call but verify needs it. */
   token: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
   /** The account reported for every token: the user's tokens are the user's, whatever zones they reach. */
   account: z.string().min(1).default('user'),
 });

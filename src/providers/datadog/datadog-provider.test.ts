@@ -93,6 +93,16 @@ describe('Datadog adapter specifics', () => {
     await datadog.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await datadog.make().create({ name: 'leaked' });
+    const bare = datadog.make({ apiKey: undefined, applicationKey: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.list()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('creates keys in the real formats, API keys by default and scoped application keys on request', async () => {
     const provider = datadog.make();
     const apiKey = await provider.create({ name: 'agent' });

@@ -89,7 +89,7 @@ export class DatadogProvider implements Provider {
         parseError: parseDatadogError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.apiKey, this.#options.applicationKey],
+        secrets: [this.#options.apiKey, this.#options.applicationKey].filter((s): s is SecretValue => s !== undefined),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -103,7 +103,22 @@ export class DatadogProvider implements Provider {
     return effectiveRateLimit(DATADOG_RATE_LIMIT, this.#options.rateLimit) ?? DATADOG_RATE_LIMIT;
   }
 
-  #auth(applicationKey: SecretValue = this.#options.applicationKey): Record<string, string> {
+  /** Both keys Datadog's management calls need; verifying an API key needs neither (a scanner has none). */
+  #auth(applicationKey: SecretValue | undefined = this.#options.applicationKey): Record<string, string> {
+    if (!this.#options.apiKey) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `apiKey` option (an API key of the organisation)',
+      );
+    }
+    if (!applicationKey) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `applicationKey` option (an application key)',
+      );
+    }
     return { 'dd-api-key': this.#options.apiKey.reveal(), 'dd-application-key': applicationKey.reveal() };
   }
 

@@ -6,14 +6,15 @@ import { DATADOG_API_URL } from './datadog-constants.js';
 
 const secretSchema = z
   .union([z.string().min(1), z.instanceof(SecretValue)])
-  .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)));
+  .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+  .optional();
 
 export const datadogOptionsSchema = httpProviderOptionsSchema.extend({
   /** The site's API root: `https://api.datadoghq.com`, `https://api.datadoghq.eu`, `https://api.us5.datadoghq.com`... */
   baseUrl: z.url().default(DATADOG_API_URL),
-  /** An API key of the organisation (`DD-API-KEY`). */
+  /** An API key of the organisation (`DD-API-KEY`); every call but verifying an API key needs it. */
   apiKey: secretSchema,
-  /** An application key of a user or service account holding api_keys_write, org_app_keys_write, audit_logs_read. */
+  /** An application key of a user or service account with api_keys_write, org_app_keys_write, audit_logs_read. */
   applicationKey: secretSchema,
   /** The organisation's name, reported as the account of every key. */
   org: z.string().min(1).default('datadog'),

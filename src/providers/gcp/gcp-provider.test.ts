@@ -103,6 +103,16 @@ describe('GCP adapter specifics', () => {
     await gcp.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await gcp.make().create({ name: 'leaked', account: WORKER });
+    const bare = gcp.make({ credentials: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('returns the JSON key file with a PEM private key, and proves it by the token exchange', async () => {
     const provider = gcp.make();
     const created = await provider.create({ name: 'ci', account: WORKER });

@@ -120,7 +120,7 @@ export class GcpProvider implements Provider {
           parseError: parseGcpError,
           ...(rateLimiter ? { rateLimiter } : {}),
           headers: () => ({ 'user-agent': 'keyledger' }),
-          secrets: [this.#options.credentials],
+          ...(this.#options.credentials ? { secrets: [this.#options.credentials] } : {}),
         },
         retryContext,
       );
@@ -287,6 +287,13 @@ export class GcpProvider implements Provider {
   async #auth(): Promise<{ headers: Record<string, string>; secrets: SecretValue[] }> {
     const now = this.#context.clock().getTime();
     if (!this.#accessToken || this.#accessToken.expiresAt - 60_000 <= now) {
+      if (!this.#options.credentials) {
+        throw new ProviderError(
+          'E_PROVIDER_AUTH',
+          this.name,
+          'this call needs the `credentials` option (a key-admin key file)',
+        );
+      }
       const file = this.#keyFile(this.#options.credentials);
       if (!file) {
         throw new ProviderError(

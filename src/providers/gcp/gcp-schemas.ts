@@ -22,12 +22,13 @@ export const gcpOptionsSchema = httpProviderOptionsSchema.extend({
   tokenUrl: z.url().default(GCP_TOKEN_URL),
   /** The Policy Analyzer API root, for keys' last authentication. */
   policyAnalyzerUrl: z.url().default(GCP_POLICY_ANALYZER_URL),
-  /** The adapter's service-account key file (JSON text, or the parsed object), with the key-admin role. */
+  /** The adapter's service-account key file (JSON text or object), key-admin role; every call but verify needs it. */
   credentials: z
     .union([z.string().min(1), z.instanceof(SecretValue), z.record(z.string(), z.unknown())])
     .transform((value) =>
       value instanceof SecretValue ? value : new SecretValue(typeof value === 'string' ? value : JSON.stringify(value)),
-    ),
+    )
+    .optional(),
   /** The project whose service accounts `list()` walks when no account is given. */
   projectId: z.string().min(1).optional(),
 });

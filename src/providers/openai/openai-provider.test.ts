@@ -93,6 +93,16 @@ describe('OpenAI adapter specifics', () => {
     await openai.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await openai.make().create({ name: 'leaked', account: PROJECT });
+    const bare = openai.make({ adminKey: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('creates a service account with an sk-svcacct- key, and lists users’ keys beside it', async () => {
     const provider = openai.make();
     const created = await provider.create({ name: 'billing-worker', account: PROJECT });

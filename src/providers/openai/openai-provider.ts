@@ -82,7 +82,7 @@ export class OpenaiProvider implements Provider {
         parseError: parseOpenaiError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.adminKey],
+        ...(this.#options.adminKey ? { secrets: [this.#options.adminKey] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -97,6 +97,9 @@ export class OpenaiProvider implements Provider {
   }
 
   #auth(): Record<string, string> {
+    if (!this.#options.adminKey) {
+      throw new ProviderError('E_PROVIDER_AUTH', this.name, 'this call needs the `adminKey` option (an sk-admin- key)');
+    }
     return { authorization: `Bearer ${this.#options.adminKey.reveal()}` };
   }
 

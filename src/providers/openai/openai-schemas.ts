@@ -7,10 +7,11 @@ import { OPENAI_API_URL } from './openai-constants.js';
 export const openaiOptionsSchema = httpProviderOptionsSchema.extend({
   /** The API root without `/v1`. */
   baseUrl: z.url().default(OPENAI_API_URL),
-  /** An organisation admin key (`sk-admin-`): the admin API accepts nothing else. */
+  /** An organisation admin key (`sk-admin-`): the admin API accepts nothing else; every call but verify needs it. */
   adminKey: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
 });
 
 export type OpenaiOptions = z.output<typeof openaiOptionsSchema>;

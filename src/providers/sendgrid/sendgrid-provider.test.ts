@@ -71,6 +71,16 @@ describe('SendGrid adapter specifics', () => {
     await sendgrid.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await sendgrid.make().create({ name: 'leaked', permissions: ['mail.send'] });
+    const bare = sendgrid.make({ apiKey: undefined });
+    expect((await bare.verify(created.secret)).valid).toBe(true);
+    await expect(bare.revoke(created)).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('creates keys in the SG.<id>.<secret> format whose id verify reads back', async () => {
     const provider = sendgrid.make();
     const created = await provider.create({ name: 'mailer', permissions: ['mail.send'] });

@@ -78,7 +78,7 @@ export class SendgridProvider implements Provider {
         parseError: parseSendgridError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.apiKey],
+        ...(this.#options.apiKey ? { secrets: [this.#options.apiKey] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -94,6 +94,13 @@ export class SendgridProvider implements Provider {
 
   /** The adapter's key, acting for a subuser when the account names one. */
   #auth(account?: string): Record<string, string> {
+    if (!this.#options.apiKey) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `apiKey` option (a key with api_keys.*)',
+      );
+    }
     return {
       authorization: `Bearer ${this.#options.apiKey.reveal()}`,
       ...(account ? { 'on-behalf-of': account } : {}),

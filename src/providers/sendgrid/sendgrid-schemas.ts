@@ -6,10 +6,11 @@ import { SENDGRID_API_URL } from './sendgrid-constants.js';
 
 export const sendgridOptionsSchema = httpProviderOptionsSchema.extend({
   baseUrl: z.url().default(SENDGRID_API_URL),
-  /** A parent-account key with the api_keys.* scopes (and subuser access, to manage subusers' keys). */
+  /** A parent-account key with the api_keys.* scopes (and subusers.read); every call but verify needs it. */
   apiKey: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
 });
 
 export type SendgridOptions = z.output<typeof sendgridOptionsSchema>;

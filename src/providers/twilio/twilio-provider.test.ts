@@ -96,6 +96,16 @@ describe('Twilio adapter specifics', () => {
     await twilio.close();
   });
 
+  it('verifies a key without credentials of its own (a scanner has none); other calls name the option', async () => {
+    const created = await twilio.make().create({ name: 'leaked' });
+    const bare = twilio.make({ authToken: undefined, accountSid: undefined });
+    expect((await bare.verify(created.secret, created)).valid).toBe(true);
+    await expect(bare.create({ name: 'x', account: created.account! })).rejects.toMatchObject({
+      code: 'E_PROVIDER_AUTH',
+      message: expect.stringMatching(/needs the `/),
+    });
+  });
+
   it('mints SK sids with 32-character secrets, and lists the main account and its subaccounts', async () => {
     const provider = twilio.make();
     const created = await provider.create({ name: 'x'.repeat(80) });

@@ -80,7 +80,7 @@ export class TwilioProvider implements Provider {
         parseError: parseTwilioError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
-        secrets: [this.#options.authToken],
+        ...(this.#options.authToken ? { secrets: [this.#options.authToken] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -95,12 +95,27 @@ export class TwilioProvider implements Provider {
   }
 
   #auth(): Record<string, string> {
-    return { authorization: basicAuth(this.#options.keySid ?? this.#options.accountSid, this.#options.authToken) };
+    const user = this.#options.keySid ?? this.#options.accountSid;
+    if (!user || !this.#options.authToken) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `accountSid` and `authToken` options (or `keySid` and a Main key secret as `authToken`)',
+      );
+    }
+    return { authorization: basicAuth(user, this.#options.authToken) };
   }
 
   /** The account is the main account unless the request names a subaccount (`AC...`). */
   #account(account: string | undefined): string {
-    if (account === undefined) return this.#options.accountSid;
+    if (account === undefined) {
+      if (this.#options.accountSid) return this.#options.accountSid;
+      throw new ProviderError(
+        'E_PROVIDER_INVALID_REQUEST',
+        this.name,
+        'no account: give the ref an account SID or set `accountSid`',
+      );
+    }
     const parsed = twilioAccountSidSchema.safeParse(account);
     if (!parsed.success) {
       throw new ProviderError(
@@ -208,7 +223,7 @@ export class TwilioProvider implements Provider {
         if (account.status !== 'closed') sids.push(account.sid);
       }
     }
-    return sids.length ? sids : [this.#options.accountSid];
+    return sids.length ? sids : [this.#account(undefined)];
   }
 
   /** Follows Twilio's `next_page_uri` (a path from the API root, query included) until it is null. */

@@ -10,12 +10,13 @@ export const twilioAccountSidSchema = z
 
 export const twilioOptionsSchema = httpProviderOptionsSchema.extend({
   baseUrl: z.url().default(TWILIO_API_URL),
-  /** The (main) account whose keys, and whose subaccounts' keys, the adapter manages. */
-  accountSid: twilioAccountSidSchema,
-  /** The account's auth token, or the secret of a Main API key given as `keySid`. */
+  /** The (main) account whose keys, and whose subaccounts' keys, the adapter manages (verify: the default account). */
+  accountSid: twilioAccountSidSchema.optional(),
+  /** The account's auth token, or the secret of a Main API key given as `keySid`; every call but verify needs it. */
   authToken: z
     .union([z.string().min(1), z.instanceof(SecretValue)])
-    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value))),
+    .transform((value) => (value instanceof SecretValue ? value : new SecretValue(value)))
+    .optional(),
   /** A Main API key's SID to authenticate with instead of the account SID (its secret goes in `authToken`). */
   keySid: z
     .string()
