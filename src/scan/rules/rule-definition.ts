@@ -36,7 +36,11 @@ export interface RuleDefinition {
   allowlists: AllowlistDefinition[];
   /** keyledger: a checksum the secret must satisfy (findings failing it are look-alikes, not secrets). */
   validate?: ChecksumValidatorName;
-  /** keyledger: bytes after a keyword hit a match may reach (multi-line formats such as PEM keys need more). */
+  /**
+   * keyledger: how far from a keyword hit a match may reach when the pattern is unbounded (default 512; multi-line
+   * formats such as PEM keys need more). A bounded pattern needs no more than its longest match, which the engine
+   * reads off the pattern itself (engine/regex-match-length.ts).
+   */
   span?: number;
   /** keyledger: the provider (provider table name) whose identify-self call proves the secret live. */
   provider?: string;
