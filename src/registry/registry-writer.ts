@@ -136,12 +136,14 @@ export class RegistryWriter {
 
   /** The file holding a key_id, relative to the root, or undefined. */
   async fileOf(keyId: string): Promise<string | undefined> {
-    return this.#findFile(keyId);
+    // Under the lock: outside it, a look-up racing this writer's own commit would see HEAD moved before the index
+    // noted the commit, and rebuild the index from every file.
+    return this.#locked(() => this.#findFile(keyId));
   }
 
   /** The entry with this key_id as it is on disk now. */
   async read(keyId: string): Promise<{ file: string; entry: KeyEntry } | undefined> {
-    const file = await this.#findFile(keyId);
+    const file = await this.#locked(() => this.#findFile(keyId));
     if (!file) return undefined;
     const analysis = analyzeEntryText(file, await readFile(join(this.#options.root, file), 'utf8'));
     return analysis.entry ? { file, entry: analysis.entry } : undefined;
