@@ -56,6 +56,7 @@ export class KeyRevoker {
         { category: 'input' },
       );
     }
+    const storageRef = entryStorageRef(entry);
     const steps: string[] = [];
     const provider = this.#deps.providers(providerName);
     if (entry.provider_key_id) {
@@ -66,18 +67,19 @@ export class KeyRevoker {
           { category: 'input' },
         );
       }
-      await provider.revoke({
-        providerKeyId: entry.provider_key_id,
-        ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
-      });
+      // Some providers revoke a token only with the token itself (Slack's auth.revoke): hand it over when stored.
+      const stored = storageRef ? await this.#deps.stores(storageRef.store).get(storageRef.path).catch(() => null) : null;
+      await provider.revoke(
+        { providerKeyId: entry.provider_key_id, ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}) },
+        ...(stored ? [stored.value] : []),
+      );
       steps.push(`revoked ${providerName} key ${entry.provider_key_id}`);
     } else {
       steps.push(`no provider_key_id recorded: nothing to revoke at ${providerName}`);
     }
-    const storage = entryStorageRef(entry);
-    if (storage && !request.keepSecret) {
-      await this.#deps.stores(storage.store).delete(storage.path);
-      steps.push(`deleted the secret at ${storage.store}:${storage.path}`);
+    if (storageRef && !request.keepSecret) {
+      await this.#deps.stores(storageRef.store).delete(storageRef.path);
+      steps.push(`deleted the secret at ${storageRef.store}:${storageRef.path}`);
     }
     let commit: string | undefined;
     if (entry.status !== 'revoked') {
