@@ -177,14 +177,17 @@ function waitForLine(child: ChildProcess, line: string, stderr: () => string, ti
 /**
  * Removes the registry writer's lock file when the killed child held it. registry-lock.ts takes over a lock whose
  * pid is dead, but with pid_max at 32,768 and thousands of processes spawned here, the dead child's pid is soon
- * reused and the lock then looks held for ever (a known limit of that module, reported to its owner); the harness
- * does what a pid-plus-start-time check would.
+ * reused and the lock then looks held for ever; and a kill between creating the file and writing the pid leaves it
+ * empty, which is never taken over (two limits of that module, reported to its owner). The harness does what a
+ * pid-plus-start-time check with an age limit would.
  */
 async function releaseRegistryLockOf(root: string, pid: number): Promise<void> {
   const gitDir = (await runGit(['rev-parse', '--absolute-git-dir'], { cwd: root })).trim();
   const lockFile = join(gitDir, 'keyledger-writer.lock');
-  const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-  if (holder === pid) await unlink(lockFile).catch(() => undefined);
+  const text = await readFile(lockFile, 'utf8').catch(() => undefined);
+  // Ours, or empty: a process killed between creating the lock file and writing its pid leaves an empty one,
+  // which registry-lock.ts never takes over. Only the killed child writes the registry here, so either is its.
+  if (text !== undefined && (text.trim() === '' || Number(text.trim()) === pid)) await unlink(lockFile).catch(() => undefined);
 }
 
 function sleep(ms: number): Promise<void> {
