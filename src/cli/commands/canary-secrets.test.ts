@@ -101,7 +101,7 @@ forEachBackend((backend) => {
       ['events', 'verify', '--json'],
       ['revoke', issued[1]!],
       ['revoke', issued[2]!, '--keep-secret', '--json'],
-      ['scan', 'dir', '.', '--no-git'],
+      ['scan', 'dir', '.', '--registry', '.'],
     ]) {
       await cli(...args);
     }

@@ -4,17 +4,19 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { ScanBaseline } from '../../scan/baseline/scan-baseline.js';
 import type { Finding } from '../../scan/findings/finding.js';
-import { loadRegistryOwnership } from '../../scan/ownership/registry-ownership.js';
 import { providerLivenessCheck } from '../../scan/ownership/provider-liveness.js';
+import { loadRegistryOwnership } from '../../scan/ownership/registry-ownership.js';
+import { remediateFindings } from '../../scan/remediation/finding-remediation.js';
 import { renderCsvReport } from '../../scan/reporters/csv-report.js';
 import { renderJsonReport } from '../../scan/reporters/gitleaks-json-report.js';
 import { ProgressBar } from '../../scan/reporters/progress-bar.js';
 import { renderSarifReport } from '../../scan/reporters/sarif-report.js';
 import { renderTableReport } from '../../scan/reporters/table-report.js';
-import { type ScanReport, type ScanRequest, type ScanSource, runScan } from '../../scan/scan-pipeline.js';
+import { runScan, type ScanReport, type ScanRequest, type ScanSource } from '../../scan/scan-pipeline.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../../scan/scanner.js';
 import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
@@ -52,7 +54,10 @@ function nonNegativeInteger(value: string, flag: string): number {
 
 function addCommonOptions(command: Command): Command {
   return command
-    .option('-c, --config <path>', 'gitleaks-compatible TOML config (default: .keyledger.toml or .gitleaks.toml in the source, else built-in rules)')
+    .option(
+      '-c, --config <path>',
+      'gitleaks-compatible TOML config (default: .keyledger.toml or .gitleaks.toml in the source, else built-in rules)',
+    )
     .addOption(new Option('-f, --report-format <format>', 'report format').choices([...REPORT_FORMATS]))
     .option('-r, --report-path <path>', 'write the report to this file (a summary still goes to stdout)')
     .option('--json', 'print the JSON report (gitleaks field names) on stdout')
@@ -63,7 +68,11 @@ function addCommonOptions(command: Command): Command {
     .option('--gitleaks-ignore-path <path...>', 'extra .gitleaksignore-style fingerprint files')
     .option('--exit-code <code>', 'exit code when findings remain', '1')
     .option('--max-decode-depth <depth>', 'decode base64/hex/percent-encoded text this many levels deep', '5')
-    .option('--max-target-megabytes <mb>', 'skip files larger than this (0 = no limit)', String(DEFAULT_MAX_FILE_BYTES / 1024 / 1024))
+    .option(
+      '--max-target-megabytes <mb>',
+      'skip files larger than this (0 = no limit)',
+      String(DEFAULT_MAX_FILE_BYTES / 1024 / 1024),
+    )
     .option('--threads <n>', 'worker threads (0 = main thread only; default by job size)')
     .option('--ignore-gitleaks-allow', 'report findings on lines marked gitleaks:allow / keyledger:allow')
     .option('--no-progress', 'no progress line on stderr')
@@ -83,14 +92,17 @@ function redactPercent(option: string | boolean | undefined): number {
 }
 
 async function execute(context: CliContext, source: ScanSource, options: CommonOptions): Promise<void> {
-  const format: ReportFormat = options.json ? 'json' : (options.reportFormat ?? (options.reportPath ? 'json' : 'table'));
+  const format: ReportFormat = options.json
+    ? 'json'
+    : (options.reportFormat ?? (options.reportPath ? 'json' : 'table'));
   const percent = redactPercent(options.redact);
   if (options.reveal && !context.stdout.isTTY) {
-    throw new UsageError('--reveal shows secrets only on a terminal; for files use --report-format json (add --redact to mask)');
+    throw new UsageError(
+      '--reveal shows secrets only on a terminal; for files use --report-format json (add --redact to mask)',
+    );
   }
-  if (options.remediate) {
-    if (!options.registry) throw new UsageError('--remediate needs --registry to know whose key to rotate');
-    throw new UsageError('--remediate is not available yet: key rotation (the lifecycle issue) is not built; use --registry to attribute and rotate by hand');
+  if (options.remediate && !options.registry) {
+    throw new UsageError('--remediate needs --registry to know whose key to rotate');
   }
   const exitCode = nonNegativeInteger(options.exitCode, '--exit-code');
   const request: ScanRequest = {
@@ -108,7 +120,11 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
     ...(options.baseline ? { baselinePath: options.baseline } : {}),
   };
   if (options.registry) {
-    request.ownership = await loadRegistryOwnership({ registryDir: options.registry, env: context.env, cwd: context.cwd });
+    request.ownership = await loadRegistryOwnership({
+      registryDir: options.registry,
+      env: context.env,
+      cwd: context.cwd,
+    });
   }
   if (options.verify) request.verify = await providerLivenessCheck(context.env);
   const progress = options.progress && context.stderr.isTTY ? new ProgressBar(context.stderr) : undefined;
@@ -138,6 +154,7 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
   const summaryStream = format === 'table' && !options.reportPath ? context.stdout : context.stderr;
   summaryStream.write(summaryLine(context, report, options.reportPath));
   context.exitCode = report.findings.length > 0 ? exitCode : EXIT_OK;
+  if (options.remediate && options.registry) await remediate(context, report, options.registry);
 }
 
 function renderReport(format: ReportFormat, report: ScanReport, percent: number): string {
@@ -195,23 +212,28 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
     .option('--all', 'every ref, not only HEAD')
     .option('--log-opts <options>', 'extra git log options, space-separated (as gitleaks --log-opts)')
     .option('--no-merge-diffs', "skip what merge commits change beyond their parents (git's --remerge-diff)")
-    .action(async (path: string, options: CommonOptions & { since?: string; all?: boolean; logOpts?: string; mergeDiffs: boolean }) => {
-      if (options.since && options.all) throw new UsageError('--since and --all cannot be combined');
-      await execute(
-        context,
-        {
-          kind: 'git',
-          path,
-          history: {
-            mergeDiffs: options.mergeDiffs,
-            ...(options.since ? { since: options.since } : {}),
-            ...(options.all ? { all: true } : {}),
-            ...(options.logOpts ? { logOptions: options.logOpts.split(/\s+/).filter(Boolean) } : {}),
+    .action(
+      async (
+        path: string,
+        options: CommonOptions & { since?: string; all?: boolean; logOpts?: string; mergeDiffs: boolean },
+      ) => {
+        if (options.since && options.all) throw new UsageError('--since and --all cannot be combined');
+        await execute(
+          context,
+          {
+            kind: 'git',
+            path,
+            history: {
+              mergeDiffs: options.mergeDiffs,
+              ...(options.since ? { since: options.since } : {}),
+              ...(options.all ? { all: true } : {}),
+              ...(options.logOpts ? { logOptions: options.logOpts.split(/\s+/).filter(Boolean) } : {}),
+            },
           },
-        },
-        options,
-      );
-    });
+          options,
+        );
+      },
+    );
 
   addCommonOptions(scan.command('staged').argument('[path]', 'git repository', '.'))
     .description('scan the changes staged for commit (the pre-commit hook mode)')
@@ -224,6 +246,52 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
     .option('--label <name>', 'file name to report findings under')
     .action(async (options: CommonOptions & { label?: string }) => {
       if (!context.stdin) throw new UsageError('no standard input to read');
-      await execute(context, { kind: 'stdin', stream: context.stdin, ...(options.label ? { label: options.label } : {}) }, options);
+      await execute(
+        context,
+        { kind: 'stdin', stream: context.stdin, ...(options.label ? { label: options.label } : {}) },
+        options,
+      );
     });
 };
+
+/** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */
+async function remediate(context: CliContext, report: ScanReport, registry: string): Promise<void> {
+  const attributed = report.findings.filter((finding) => finding.owner);
+  if (attributed.length === 0) {
+    context.stderr.write('remediate: no finding matched a registry entry; nothing to rotate\n');
+    return;
+  }
+  const app = await openKeyledgerApp({
+    registryDir: resolve(context.cwd, registry),
+    env: context.env,
+    cwd: context.cwd,
+    clock: context.clock,
+    ...(context.logger ? { logger: context.logger } : {}),
+  });
+  try {
+    const rotation = app.rotation({ actor: 'scan:remediate' });
+    const results = await remediateFindings(
+      attributed,
+      {
+        recordFinding: async (keyId, data) => {
+          await app.events.append({ type: 'finding', actor: 'scan:remediate', keyId, data });
+        },
+        planLeakRotation: async (keyId) => {
+          const { row, created } = await rotation.rotator.plan(keyId, 'leak');
+          return { rotationId: row.rotation_id, created };
+        },
+      },
+      'scan:remediate',
+    );
+    for (const result of results) {
+      context.stderr.write(
+        result.error
+          ? `remediate: ${result.keyId}: ${result.findings} finding(s) recorded, rotation NOT planned: ${result.error}\n`
+          : `remediate: ${result.keyId}: ${result.findings} finding(s) recorded; rotation ${result.rotationId} ${result.newRotation ? 'planned' : 'already under way'} (trigger leak; run \`keyledger rotate --resume\` or the controller)\n`,
+      );
+    }
+    if (results.some((result) => result.error)) context.exitCode = 2;
+  } finally {
+    await app.close();
+  }
+}
