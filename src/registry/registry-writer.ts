@@ -55,6 +55,7 @@ export class RegistryWriter {
   /** key_id -> file, valid as of the commit `#indexHead`; rebuilt when another writer has committed since. */
   #index: Map<string, string> | undefined;
   #indexHead: string | undefined;
+  #commitInFlight: Promise<void> | undefined;
 
   constructor(options: RegistryWriterOptions) {
     this.#options = options;
@@ -136,14 +137,12 @@ export class RegistryWriter {
 
   /** The file holding a key_id, relative to the root, or undefined. */
   async fileOf(keyId: string): Promise<string | undefined> {
-    // Under the lock: outside it, a look-up racing this writer's own commit would see HEAD moved before the index
-    // noted the commit, and rebuild the index from every file.
-    return this.#locked(() => this.#findFile(keyId));
+    return this.#findFile(keyId);
   }
 
   /** The entry with this key_id as it is on disk now. */
   async read(keyId: string): Promise<{ file: string; entry: KeyEntry } | undefined> {
-    const file = await this.#locked(() => this.#findFile(keyId));
+    const file = await this.#findFile(keyId);
     if (!file) return undefined;
     const analysis = analyzeEntryText(file, await readFile(join(this.#options.root, file), 'utf8'));
     return analysis.entry ? { file, entry: analysis.entry } : undefined;
@@ -191,7 +190,10 @@ export class RegistryWriter {
     const text = await readFile(join(this.#options.root, conventional), 'utf8').catch(() => undefined);
     if (text !== undefined && analyzeEntryText(conventional, text).keyId === keyId) return conventional;
     // Elsewhere: an index of the whole registry, built once and kept while this writer is the only one
-    // committing; a commit by anyone else (another process, a person) makes it rebuild.
+    // committing; a commit by anyone else (another process, a person) makes it rebuild. A look-up racing this
+    // writer's own commit waits for it: otherwise it would see HEAD moved before the index noted the commit, and
+    // rebuild from every file. (Not the lock: callers holding the lock look keys up too.)
+    await this.#commitInFlight;
     const head = await this.#head().catch(() => undefined);
     if (!this.#index || head !== this.#indexHead) {
       const loaded = await loadRegistry({
@@ -247,6 +249,28 @@ export class RegistryWriter {
     };
     const message = `keyledger: ${action} ${keyId}${body ? `\n\n${body}` : ''}`;
     const previousHead = this.#indexHead;
+    let finished: () => void = () => undefined;
+    this.#commitInFlight = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    try {
+      return await this.#commitAndNote(action, keyId, file, repoPath, author, message, previousHead, undo);
+    } finally {
+      finished();
+      this.#commitInFlight = undefined;
+    }
+  }
+
+  async #commitAndNote(
+    action: RegistryAction,
+    keyId: string,
+    file: string,
+    repoPath: string,
+    author: { name: string; email: string },
+    message: string,
+    previousHead: string | undefined,
+    undo: () => Promise<void>,
+  ): Promise<string> {
     try {
       await this.#git(action === 'delete' ? ['rm', '--cached', '--quiet', '--', repoPath] : ['add', '--', repoPath]);
       await this.#git([
