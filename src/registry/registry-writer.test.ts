@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGit } from '../git/git-command.js';
@@ -155,6 +155,24 @@ describe('RegistryWriter', () => {
     );
     expect(await Promise.all(runs)).toEqual([0, 0, 0]);
     expect((await log(root)).filter((s) => s.startsWith('keyledger: create'))).toHaveLength(12);
+  });
+
+  it('takes over a lock left empty by a holder killed before it wrote its pid, or held past any write', async () => {
+    const { root, writer } = await writerFor({});
+    const gitDir = (await runGit(['rev-parse', '--absolute-git-dir'], { cwd: root })).trim();
+    const lock = join(gitDir, 'keyledger-writer.lock');
+    const old = new Date(Date.now() - 10 * 60_000);
+    await writeFile(lock, '');
+    await utimes(lock, old, old);
+    await expect(writer.create({ ...newEntry, key_id: 'after-empty-lock' })).resolves.toMatchObject({
+      keyId: 'after-empty-lock',
+    });
+    // A live pid (ours is not reused here: the parent's) on a lock untouched for ten minutes is a reused pid.
+    await writeFile(lock, `${process.ppid}\n`);
+    await utimes(lock, old, old);
+    await expect(writer.create({ ...newEntry, key_id: 'after-reused-pid' })).resolves.toMatchObject({
+      keyId: 'after-reused-pid',
+    });
   });
 
   it('a process killed mid-write leaves every file whole', async () => {
