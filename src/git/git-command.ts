@@ -57,3 +57,19 @@ export async function filesChangedSince(revision: string, cwd: string): Promise<
   const untracked = await runGit(['ls-files', '--others', '--exclude-standard'], { cwd });
   return [...new Set([...changed.split('\n'), ...untracked.split('\n')].filter(Boolean))].sort();
 }
+
+/**
+ * `-c user.name=… -c user.email=…` when git has no identity configured (CI machines), so a commit is made as
+ * `author` rather than refused; nothing when the user's own identity is set.
+ */
+export async function identityFallbackArgs(
+  options: GitOptions,
+  author: { name: string; email: string },
+): Promise<string[]> {
+  try {
+    await runGit(['var', 'GIT_COMMITTER_IDENT'], options);
+    return [];
+  } catch {
+    return ['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`];
+  }
+}

@@ -3,7 +3,7 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KeyledgerError } from '../errors/keyledger-error.js';
-import { isGitWorkTree, runGit } from '../git/git-command.js';
+import { identityFallbackArgs, isGitWorkTree, runGit } from '../git/git-command.js';
 import { addDays, formatDate, formatInstant } from './registry-dates.js';
 import { renderNewEntry } from './registry-writer.js';
 
@@ -53,10 +53,7 @@ export async function scaffoldRegistry(options: {
   const result: ScaffoldResult = { root: options.root, created: Object.keys(files), gitInitialised };
   if (options.commit !== false) {
     await runGit(['add', '--', ...Object.keys(files)], gitOptions);
-    const identity = await runGit(['var', 'GIT_COMMITTER_IDENT'], gitOptions).then(
-      () => [],
-      () => ['-c', 'user.name=keyledger', '-c', 'user.email=keyledger@localhost'],
-    );
+    const identity = await identityFallbackArgs(gitOptions, { name: 'keyledger', email: 'keyledger@localhost' });
     await runGit(
       [...identity, 'commit', '--quiet', '--no-verify', '-m', 'keyledger: init registry', '--', ...Object.keys(files)],
       gitOptions,

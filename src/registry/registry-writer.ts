@@ -5,7 +5,7 @@ import { readFile, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { type Document, isMap, isScalar, parseDocument } from 'yaml';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
-import { runGit } from '../git/git-command.js';
+import { identityFallbackArgs, runGit } from '../git/git-command.js';
 import { readHeadCommit } from '../git/git-head.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { analyzeEntryText } from './entry-analysis.js';
@@ -308,18 +308,10 @@ export class RegistryWriter {
 
   /** When git has no identity configured (CI machines), commit as the configured author rather than fail. */
   async #identity(): Promise<string[]> {
-    if (this.#identityArgs) return this.#identityArgs;
-    try {
-      await this.#git(['var', 'GIT_COMMITTER_IDENT']);
-      this.#identityArgs = [];
-    } catch {
-      this.#identityArgs = [
-        '-c',
-        `user.name=${this.#options.config.git.author_name}`,
-        '-c',
-        `user.email=${this.#options.config.git.author_email}`,
-      ];
-    }
+    this.#identityArgs ??= await identityFallbackArgs(
+      { cwd: this.#gitRoot ?? this.#options.root, ...(this.#options.env ? { env: this.#options.env } : {}) },
+      { name: this.#options.config.git.author_name, email: this.#options.config.git.author_email },
+    );
     return this.#identityArgs;
   }
 
