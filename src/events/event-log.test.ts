@@ -164,7 +164,9 @@ forEachBackend((backend) => {
     const runs = events.filter((event, index) => index === 0 || event.actor !== events[index - 1]?.actor).length;
     expect(runs).toBeGreaterThan(3);
     expect(await new EventLog(store.db).verify()).toMatchObject({ ok: true, checked: 120 });
-  }, 60_000);
+    // Retried: on a saturated machine the three processes occasionally run one after another, which fails the
+    // interleaving precondition above without saying anything about the chain.
+  }, { timeout: 60_000, retry: 2 });
 });
 
 describe('appends on PostgreSQL from many connections', () => {
