@@ -2,10 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { createLogger } from '../telemetry/logger.js';
 import { type CliContext, processContext } from './cli-context.js';
-import { commandTable } from './command-table.js';
+import { commandsFor } from './command-table.js';
 import { describeError, EXIT_ERROR, exitCodeFor } from './exit-codes.js';
 
-export function buildProgram(context: CliContext): Command {
+/** The program with the commands `args` (the arguments after the script) need; see `commandsFor`. */
+export async function buildProgram(context: CliContext, args: readonly string[] = []): Promise<Command> {
   const program = new Command('keyledger')
     .description('Every API key as a managed identity: registry, issuance, rotation, scanning and audit.')
     .version('0.1.0')
@@ -21,14 +22,14 @@ export function buildProgram(context: CliContext): Command {
       const level = verbose ? 'debug' : (context.env.KEYLEDGER_LOG_LEVEL ?? 'silent');
       context.logger = createLogger({ level, write: (line) => context.stderr.write(line) });
     });
-  for (const register of commandTable) register(program, context);
+  for (const register of await commandsFor(args)) register(program, context);
   return program;
 }
 
 /** Runs the CLI and returns its exit code; never calls process.exit, so tests can run it in-process. */
 export async function main(argv: string[], context: CliContext = processContext()): Promise<number> {
-  const program = buildProgram(context);
   try {
+    const program = await buildProgram(context, argv.slice(2));
     await program.parseAsync(argv);
     return context.exitCode;
   } catch (error) {

@@ -5,13 +5,22 @@
 import { z } from 'zod';
 import { parseInstant } from './registry-dates.js';
 
-/** A timestamp or date as YAML gives it (string, or Date from YAML 1.1 parsers), normalised to text. */
-const instant = z
-  .union([z.string(), z.date()])
-  .refine((value) => parseInstant(value) !== null, {
-    message: 'expected an ISO 8601 date or timestamp, e.g. 2026-04-01 or 2026-04-01T10:00:00Z',
-  })
-  .transform((value) => (value instanceof Date ? value.toISOString().replace(/\.000Z$/, 'Z') : value));
+/**
+ * A timestamp or date as YAML gives it (text; a Date from a YAML 1.1 parser or a caller), normalised to text. The
+ * text branch comes first and carries its own check: a union of plain types with one refinement and transform
+ * over it costs twice as much per entry, which a 100,000-entry validate feels.
+ */
+const INSTANT_MESSAGE = 'expected an ISO 8601 date or timestamp, e.g. 2026-04-01 or 2026-04-01T10:00:00Z';
+const instant = z.union([
+  z.string().refine((value) => parseInstant(value) !== null, { message: INSTANT_MESSAGE }),
+  z
+    .date()
+    .refine((value) => parseInstant(value) !== null, { message: INSTANT_MESSAGE })
+    .transform((value) => value.toISOString().replace(/\.000Z$/, 'Z')),
+]);
+
+/** An id written as text or as a number (`account_id: 123456789012`), kept as text. */
+const idText = z.union([z.string(), z.number().transform(String)]);
 
 const nonEmpty = z.string().trim().min(1, { message: 'must not be empty' });
 
@@ -20,7 +29,7 @@ export type KeyStatus = (typeof KEY_STATUSES)[number];
 
 export const scopeSchema = z.looseObject({
   provider: nonEmpty,
-  account_id: z.union([z.string(), z.number()]).transform(String).optional(),
+  account_id: idText.optional(),
   permissions: z.array(z.string()).optional(),
   webhook_endpoints: z.array(z.string()).optional(),
 });
@@ -76,7 +85,7 @@ export const keyEntrySchema = z.looseObject({
   last_rotated: instant.optional(),
   status: z.enum(KEY_STATUSES).default('active'),
   /** The provider's own id of the key (AWS access key id, Datadog key id...), never the secret. */
-  provider_key_id: z.union([z.string(), z.number()]).transform(String).optional(),
+  provider_key_id: idText.optional(),
   /** HMAC-SHA256 of the secret under the organisation's fingerprint key (DESIGN invariant 1). */
   fingerprint: z
     .string()

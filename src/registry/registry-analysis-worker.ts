@@ -1,9 +1,23 @@
-// Worker thread body: analyses the batch of registry files it is given and posts the results back.
-import { parentPort, workerData } from 'node:worker_threads';
-import { type AnalysisJob, runAnalysisJob } from './registry-analysis-job.js';
+// Worker thread body: waits for its job (the pool may start it before the file list is known), analyses the batch
+// and posts the results back a chunk at a time (see analyseInChunks), then `done`.
+import { parentPort } from 'node:worker_threads';
+import type { EntryAnalysis } from './entry-analysis.js';
+import { type AnalysisJob, analyseInChunks } from './registry-analysis-job.js';
 
-runAnalysisJob(workerData as AnalysisJob).then(
-  (results) => parentPort?.postMessage({ ok: true, results }),
-  (error: unknown) =>
-    parentPort?.postMessage({ ok: false, message: error instanceof Error ? error.message : String(error) }),
-);
+export type AnalysisWorkerMessage =
+  | { type: 'chunk'; start: number; analyses: EntryAnalysis[] }
+  | { type: 'done' }
+  | { type: 'failed'; message: string };
+
+function post(message: AnalysisWorkerMessage): void {
+  parentPort?.postMessage(message);
+}
+
+parentPort?.once('message', (job: AnalysisJob) => {
+  try {
+    analyseInChunks(job, (start, analyses) => post({ type: 'chunk', start, analyses }));
+    post({ type: 'done' });
+  } catch (error) {
+    post({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
+  }
+});

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { defaultRegistryConfig } from './registry-config.js';
@@ -54,6 +56,34 @@ describe('loadRegistry', () => {
     expect(threaded.entries).toEqual(inline.entries);
     expect(inline.issues.filter((issue) => issue.rule === 'owner-required')).toHaveLength(6);
     expect(inline.issues.some((issue) => issue.rule === 'yaml-syntax' && issue.file === 'keys/broken.yaml')).toBe(true);
+  });
+
+  it('keeps every analysis in its place when workers hand results back in chunks', async () => {
+    // 601 files over 2 workers: each worker's batch spans two chunks of the chunked reader (256 files).
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 601; i++) {
+      files[`keys/k${String(i).padStart(3, '0')}.yaml`] =
+        i % 50 === 0 ? seedExampleWith(`k${i}`, [['owner_team: payments\n', '']]) : seedExampleWith(`k${i}`);
+    }
+    const root = await makeRegistry(files);
+    const inline = await loadRegistry({ root, config, applyPolicy: true, includeEntries: false, now, threads: 1 });
+    const threaded = await loadRegistry({ root, config, applyPolicy: true, includeEntries: false, now, threads: 2 });
+    expect(threaded.issues).toEqual(inline.issues);
+    expect([...threaded.keyIds]).toEqual([...inline.keyIds]);
+    expect(threaded.keyIds.get('k600')).toBe('keys/k600.yaml');
+    expect(inline.issues.filter((issue) => issue.rule === 'owner-required').map((issue) => issue.file)).toHaveLength(
+      13,
+    );
+  });
+
+  it('starts workers early when the git index suggests a large registry, and stops them when it is small', async () => {
+    const root = await makeRegistry({ 'keys/a.yaml': seedExampleWith('a'), 'keys/b.yaml': seedExampleWith('b') });
+    await mkdir(join(root, '.git'), { recursive: true });
+    await writeFile(join(root, '.git', 'index'), Buffer.alloc(400_000));
+    const result = await loadRegistry({ root, config, applyPolicy: true, includeEntries: true, now });
+    const inline = await loadRegistry({ root, config, applyPolicy: true, includeEntries: true, now, threads: 1 });
+    expect(result.entries).toEqual(inline.entries);
+    expect(result.issues).toEqual(inline.issues);
   });
 
   it('reports only the files asked for, but still catches a duplicate of an unchanged file', async () => {

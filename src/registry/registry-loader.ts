@@ -1,12 +1,12 @@
 // Loads a whole registry: finds the entry files, analyses them in parallel (worker threads on large registries),
 // and checks what needs every file at once — the same key_id in two files.
 
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { PeopleDirectory } from '../directory/people-directory.js';
-import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
-import type { EntryAnalysis } from './entry-analysis.js';
+import { AnalysisWorkerPool } from './analysis-worker-pool.js';
 import type { KeyEntry } from './key-entry-schema.js';
 import { severityOf } from './policy/policy-engine.js';
 import { type AnalysisJob, runAnalysisJob } from './registry-analysis-job.js';
@@ -47,9 +47,28 @@ export interface RegistryLoadOptions {
 /** Below this many files, starting workers costs more than it saves. */
 const INLINE_THRESHOLD = 2_000;
 
+/** Bytes of git index per tracked file, at least (a 62-byte record plus the path); see likelyLarge. */
+const GIT_INDEX_BYTES_PER_FILE = 80;
+
 export async function loadRegistry(options: RegistryLoadOptions): Promise<RegistryLoadResult> {
-  const files = await findEntryFiles(options.root, options.config);
-  const threads = options.threads ?? (files.length < INLINE_THRESHOLD ? 1 : Math.min(availableParallelism(), 8));
+  const parallelism = Math.min(availableParallelism(), 8);
+  // Workers start before the walk when the registry will need them, so their start-up overlaps it.
+  const early =
+    options.threads === undefined
+      ? likelyLarge(options.root)
+        ? new AnalysisWorkerPool(parallelism)
+        : undefined
+      : options.threads > 1
+        ? new AnalysisWorkerPool(options.threads)
+        : undefined;
+  let files: string[];
+  try {
+    files = await findEntryFiles(options.root, options.config);
+  } catch (error) {
+    await early?.terminate();
+    throw error;
+  }
+  const threads = options.threads ?? (files.length < INLINE_THRESHOLD ? 1 : parallelism);
   const base: Omit<AnalysisJob, 'files'> = {
     root: options.root,
     nowMs: (options.now ?? new Date()).getTime(),
@@ -58,7 +77,11 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
     ...(options.onlyFiles ? { policyFiles: options.onlyFiles } : {}),
     ...(options.people ? { people: options.people.people() } : {}),
   };
-  const analyses = threads <= 1 ? await runAnalysisJob({ ...base, files }) : await runInWorkers(base, files, threads);
+  if (threads <= 1) await early?.terminate();
+  const analyses =
+    threads <= 1
+      ? await runAnalysisJob({ ...base, files })
+      : await (early ?? new AnalysisWorkerPool(threads)).run(base, files, threads);
 
   const reported = options.onlyFiles ? new Set(options.onlyFiles) : undefined;
   const issues: RegistryIssue[] = [];
@@ -81,31 +104,17 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
   return { root: options.root, files, entries, keyIds, issues };
 }
 
-async function runInWorkers(
-  base: Omit<AnalysisJob, 'files'>,
-  files: string[],
-  threads: number,
-): Promise<EntryAnalysis[]> {
-  const size = Math.ceil(files.length / threads);
-  const batches = Array.from({ length: threads }, (_, index) => files.slice(index * size, (index + 1) * size)).filter(
-    (batch) => batch.length > 0,
-  );
-  const url = siblingModuleUrl(import.meta.url, 'registry-analysis-worker');
-  const results = await Promise.all(
-    batches.map(
-      (batch) =>
-        new Promise<EntryAnalysis[]>((resolve, reject) => {
-          const worker = startModuleWorker(url, { workerData: { ...base, files: batch } satisfies AnalysisJob });
-          worker.once('message', (message: { ok: boolean; results?: EntryAnalysis[]; message?: string }) => {
-            if (message.ok && message.results) resolve(message.results);
-            else reject(new Error(`registry worker failed: ${message.message}`));
-            void worker.terminate();
-          });
-          worker.once('error', reject);
-        }),
-    ),
-  );
-  return results.flat();
+/**
+ * Whether the registry at `root` is likely to reach the worker threshold, told without walking it: the size of
+ * its git index (a registry is a git repository) grows with the number of tracked files. A guess wrong either way
+ * costs little: workers started for nothing and stopped, or started after the walk.
+ */
+function likelyLarge(root: string): boolean {
+  try {
+    return statSync(join(root, '.git', 'index')).size >= INLINE_THRESHOLD * GIT_INDEX_BYTES_PER_FILE;
+  } catch {
+    return false;
+  }
 }
 
 async function duplicateIssues(
