@@ -33,23 +33,32 @@ async function hooksDirectory(repo: string, env: NodeJS.ProcessEnv): Promise<str
 }
 
 export const registerHookCommand: RegisterCommand = (program, context) => {
-  const hook = program.command('hook').description('install or remove the git pre-commit hook that scans staged changes');
+  const hook = program
+    .command('hook')
+    .description('install or remove the git pre-commit hook that scans staged changes');
 
   hook
     .command('install')
     .description('install .git/hooks/pre-commit running `keyledger scan staged`')
     .option('-C, --repo <dir>', 'the git repository', '.')
     .option('--force', 'replace an existing pre-commit hook that keyledger did not write')
-    .option('--args <arguments>', 'extra arguments for `keyledger scan staged`, e.g. "--baseline .keyledger-baseline.json"')
+    .option(
+      '--args <arguments>',
+      'extra arguments for `keyledger scan staged`, e.g. "--baseline .keyledger-baseline.json"',
+    )
     .option('--json', 'print JSON')
     .action(async (options: { repo: string; force?: boolean; args?: string; json?: boolean }) => {
       const repo = resolve(context.cwd, options.repo);
       const path = join(await hooksDirectory(repo, context.env), 'pre-commit');
       const existing = await readFile(path, 'utf8').catch(() => undefined);
       if (existing !== undefined && !existing.includes(MARKER) && !options.force) {
-        throw new KeyledgerError('E_HOOK_EXISTS', `${path} exists and was not written by keyledger; use --force to replace it`, {
-          category: 'conflict',
-        });
+        throw new KeyledgerError(
+          'E_HOOK_EXISTS',
+          `${path} exists and was not written by keyledger; use --force to replace it`,
+          {
+            category: 'conflict',
+          },
+        );
       }
       if (options.args && /[\n;&|`$]/.test(options.args)) {
         throw new KeyledgerError('E_USAGE', '--args must be plain arguments (no shell syntax)', { category: 'usage' });
@@ -57,7 +66,8 @@ export const registerHookCommand: RegisterCommand = (program, context) => {
       await mkdir(dirname(path), { recursive: true });
       await writeFile(path, preCommitHookScript(options.args ? ` ${options.args}` : ''));
       await chmod(path, 0o755);
-      if (options.json) context.stdout.write(`${JSON.stringify({ installed: path, replaced: existing !== undefined })}\n`);
+      if (options.json)
+        context.stdout.write(`${JSON.stringify({ installed: path, replaced: existing !== undefined })}\n`);
       else context.stdout.write(`installed the keyledger pre-commit hook at ${path}\n`);
     });
 
@@ -71,7 +81,9 @@ export const registerHookCommand: RegisterCommand = (program, context) => {
       const existing = await readFile(path, 'utf8').catch(() => undefined);
       const removed = existing !== undefined && existing.includes(MARKER);
       if (existing !== undefined && !removed) {
-        throw new KeyledgerError('E_HOOK_EXISTS', `${path} was not written by keyledger; leaving it alone`, { category: 'conflict' });
+        throw new KeyledgerError('E_HOOK_EXISTS', `${path} was not written by keyledger; leaving it alone`, {
+          category: 'conflict',
+        });
       }
       if (removed) await rm(path);
       if (options.json) context.stdout.write(`${JSON.stringify({ removed, path })}\n`);

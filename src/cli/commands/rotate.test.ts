@@ -9,7 +9,10 @@ import { GIT_TEST_ENV, makeRegistry, seedExampleWith } from '../../registry/test
 import { runCli } from '../test-support/run-cli.js';
 
 async function setUp() {
-  const registry = await makeRegistry({ '.gitignore': '.keyledger/\ntickets/\n', 'keyledger.config.yaml': 'providers:\n  stripe:\n    manual: true\n' }, { git: true });
+  const registry = await makeRegistry(
+    { '.gitignore': '.keyledger/\ntickets/\n', 'keyledger.config.yaml': 'providers:\n  stripe:\n    manual: true\n' },
+    { git: true },
+  );
   const env: NodeJS.ProcessEnv = {
     ...GIT_TEST_ENV,
     KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),
@@ -20,7 +23,22 @@ async function setUp() {
   const cli = (args: string[], now = '2026-11-23T12:00:00Z') => runCli(args, { cwd: registry, env, now });
   const keys: string[] = [];
   for (const team of ['payments', 'search']) {
-    const run = await cli(['issue', '--provider', 'internal', '--team', team, '--owner', `${team}@example.com`, '--purpose', 'orders API', '--scope', 'orders:read', '--rotate-every', '30', '--json']);
+    const run = await cli([
+      'issue',
+      '--provider',
+      'internal',
+      '--team',
+      team,
+      '--owner',
+      `${team}@example.com`,
+      '--purpose',
+      'orders API',
+      '--scope',
+      'orders:read',
+      '--rotate-every',
+      '30',
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     keys.push(JSON.parse(run.stdout).keyId);
   }
@@ -37,7 +55,13 @@ describe('keyledger rotate', () => {
     const run = await cli(['rotate', keys[0]!, '--grace', '0s', '--json'], '2026-11-24T12:00:00Z');
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
-    expect(result).toMatchObject({ keyId: keys[0], status: 'done', state: 'done', trigger: 'manual', provider: 'internal' });
+    expect(result).toMatchObject({
+      keyId: keys[0],
+      status: 'done',
+      state: 'done',
+      trigger: 'manual',
+      provider: 'internal',
+    });
     expect(result.newProviderKeyId).not.toBe(result.oldProviderKeyId);
     const listed = await cli(['events', '--key', keys[0]!, '--json']);
     expect(listed.stdout).toContain('"rotated"');
@@ -53,15 +77,23 @@ describe('keyledger rotate', () => {
     const headBefore = await runGit(['rev-parse', 'HEAD'], { cwd: registry, env: GIT_TEST_ENV });
     expect(await runGit(['rev-parse', 'HEAD'], { cwd: registry, env: GIT_TEST_ENV })).toBe(headBefore);
 
-    const run = await cli(['rotate', '--due', '--grace', '0s', '--tickets', `markdown:${join(registry, 'tickets')}`, '--json'], later);
+    const run = await cli(
+      ['rotate', '--due', '--grace', '0s', '--tickets', `markdown:${join(registry, 'tickets')}`, '--json'],
+      later,
+    );
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout);
     expect(result.report).toMatchObject({ done: 2, rolledBack: 0, failed: 0, tickets: { opened: 1, existing: 0 } });
-    const again = await cli(['rotate', '--due', '--grace', '0s', '--tickets', `markdown:${join(registry, 'tickets')}`, '--json'], later);
+    const again = await cli(
+      ['rotate', '--due', '--grace', '0s', '--tickets', `markdown:${join(registry, 'tickets')}`, '--json'],
+      later,
+    );
     expect(JSON.parse(again.stdout).report.tickets).toMatchObject({ opened: 0, existing: 1 });
     const files = await readdir(join(registry, 'tickets'));
     expect(files).toHaveLength(1);
-    expect(await readFile(join(registry, 'tickets', files[0]!), 'utf8')).toContain('Rotate payments-stripe-live-001 (due 2027-03-02)');
+    expect(await readFile(join(registry, 'tickets', files[0]!), 'utf8')).toContain(
+      'Rotate payments-stripe-live-001 (due 2027-03-02)',
+    );
   });
 
   it('--resume with an empty journal says so and exits 0', async () => {
@@ -77,7 +109,9 @@ describe('keyledger rotate', () => {
     expect((await cli(['rotate', keys[0]!, '--due'])).code).toBe(2);
     expect((await cli(['rotate', '--dry-run', keys[0]!])).stderr).toContain('--dry-run goes with --due');
     expect((await cli(['rotate', 'no-such-key'])).stderr).toContain('E_KEY_NOT_FOUND');
-    expect((await cli(['controller', '--schedule', 'every tuesday', '--once'])).stderr).toContain('not a cron expression');
+    expect((await cli(['controller', '--schedule', 'every tuesday', '--once'])).stderr).toContain(
+      'not a cron expression',
+    );
   });
 
   it('controller --once resumes, rotates what is due and reports one JSON line', async () => {

@@ -9,7 +9,7 @@ import type { RotationOutcome } from '../../lifecycle/rotation/key-rotator.js';
 import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
 import type { RotationServices } from '../../lifecycle/rotation/rotation-services.js';
 import { ROTATION_TRIGGERS, type RotationTrigger } from '../../lifecycle/rotation/rotation-states.js';
-import { printJson, type CliContext } from '../cli-context.js';
+import { type CliContext, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
@@ -38,10 +38,25 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
     .option('--dry-run', 'with --due: list the due keys and what would happen, change nothing')
     .option('--resume', 'finish or roll back every unfinished rotation in the journal')
     .option('--trigger <why>', `why (for KEY_ID): ${ROTATION_TRIGGERS.join(', ')}`, 'manual')
-    .option('--window <duration>', 'spread the rotations over this long: 30m, 6h, 1d (default: as fast as the rate limits allow)', parseDuration)
-    .option('--concurrency <n>', 'rotations in flight per provider when the provider does not say (default 16)', parsePositiveInt)
-    .option('--tickets <sink>', 'where manual rotations get a ticket: markdown:<dir>, github:<owner/repo>, jira:<PROJECT> (default: KEYLEDGER_TICKETS)')
-    .option('--confirm-timeout <duration>', 'how long consumers get to pick up the new key (default 15m)', parseDuration)
+    .option(
+      '--window <duration>',
+      'spread the rotations over this long: 30m, 6h, 1d (default: as fast as the rate limits allow)',
+      parseDuration,
+    )
+    .option(
+      '--concurrency <n>',
+      'rotations in flight per provider when the provider does not say (default 16)',
+      parsePositiveInt,
+    )
+    .option(
+      '--tickets <sink>',
+      'where manual rotations get a ticket: markdown:<dir>, github:<owner/repo>, jira:<PROJECT> (default: KEYLEDGER_TICKETS)',
+    )
+    .option(
+      '--confirm-timeout <duration>',
+      'how long consumers get to pick up the new key (default 15m)',
+      parseDuration,
+    )
     .option('--grace <duration>', 'grace period of consumers without a probe (default 5m)', parseDuration)
     .option('-r, --registry <dir>', 'the registry repository', '.')
     .option('--actor <who>', 'who is acting, for events and commits (default: cli:<user>)')
@@ -53,7 +68,12 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
       if (!(ROTATION_TRIGGERS as readonly string[]).includes(options.trigger)) {
         throw new UsageError(`--trigger must be one of ${ROTATION_TRIGGERS.join(', ')}; got "${options.trigger}"`);
       }
-      const app = await openKeyledgerApp({ registryDir: resolve(context.cwd, options.registry), env: context.env, cwd: context.cwd, clock: context.clock });
+      const app = await openKeyledgerApp({
+        registryDir: resolve(context.cwd, options.registry),
+        env: context.env,
+        cwd: context.cwd,
+        clock: context.clock,
+      });
       try {
         const services = app.rotation({
           ...(options.tickets ? { tickets: options.tickets } : {}),
@@ -72,17 +92,32 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
     });
 };
 
-async function rotateOne(context: CliContext, services: RotationServices, keyId: string, trigger: RotationTrigger, options: RotateOptions): Promise<void> {
+async function rotateOne(
+  context: CliContext,
+  services: RotationServices,
+  keyId: string,
+  trigger: RotationTrigger,
+  options: RotateOptions,
+): Promise<void> {
   const outcome = await services.rotator.rotate(keyId, trigger).catch(async (error: unknown) => {
     // A provider without an issuance API: the rotation is a ticket, due now.
     if ((error as { code?: string }).code !== 'E_ROTATION_MANUAL' || !services.tickets) throw error;
     const loaded = (await services.loadEntries()).find(({ entry }) => entry.key_id === keyId);
     if (!loaded) throw error;
-    return { ticket: await services.tickets.ensureTicket({ entry: loaded.entry, dueAt: context.clock(), reason: `${trigger} rotation requested` }) };
+    return {
+      ticket: await services.tickets.ensureTicket({
+        entry: loaded.entry,
+        dueAt: context.clock(),
+        reason: `${trigger} rotation requested`,
+      }),
+    };
   });
   if ('ticket' in outcome) {
     if (options.json) printJson(context, { keyId, ticket: outcome.ticket });
-    else context.stdout.write(`${keyId}: ${outcome.ticket.created ? 'opened' : 'already has'} rotation ticket ${outcome.ticket.id}${outcome.ticket.url ? ` (${outcome.ticket.url})` : ''}\n`);
+    else
+      context.stdout.write(
+        `${keyId}: ${outcome.ticket.created ? 'opened' : 'already has'} rotation ticket ${outcome.ticket.id}${outcome.ticket.url ? ` (${outcome.ticket.url})` : ''}\n`,
+      );
     return;
   }
   if (options.json) printJson(context, outcomeJson(keyId, outcome));
@@ -97,7 +132,8 @@ async function rotateDue(context: CliContext, services: RotationServices, option
     else if (due.length === 0) context.stdout.write('No key is due for rotation.\n');
     else {
       context.stdout.write(`${due.length} key(s) due for rotation:\n`);
-      for (const key of due) context.stdout.write(`  ${key.keyId}  ${key.trigger}  ${key.entry.scope?.provider ?? '?'}  ${key.reason}\n`);
+      for (const key of due)
+        context.stdout.write(`  ${key.keyId}  ${key.trigger}  ${key.entry.scope?.provider ?? '?'}  ${key.reason}\n`);
     }
     return;
   }
@@ -106,7 +142,10 @@ async function rotateDue(context: CliContext, services: RotationServices, option
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     onOutcome: options.json
       ? undefined
-      : (keyId, outcome) => context.stdout.write(`${outcome.status === 'error' ? `${keyId}: error: ${outcome.error}` : describeOutcome(keyId, outcome)}\n`),
+      : (keyId, outcome) =>
+          context.stdout.write(
+            `${outcome.status === 'error' ? `${keyId}: error: ${outcome.error}` : describeOutcome(keyId, outcome)}\n`,
+          ),
   });
   const sweep = services.tickets ? await services.tickets.sweep(await services.loadEntries()) : undefined;
   if (options.json) printJson(context, { due: due.map(dueJson), report, ...(sweep ? { tickets: sweep } : {}) });
@@ -117,15 +156,25 @@ async function rotateDue(context: CliContext, services: RotationServices, option
     );
     for (const problem of report.errors) context.stdout.write(`  ${problem.keyId}: ${problem.error}\n`);
   }
-  if (report.rolledBack + report.failed + report.deferred + report.errors.length + report.tickets.failed > 0) context.exitCode = EXIT_VIOLATIONS;
+  if (report.rolledBack + report.failed + report.deferred + report.errors.length + report.tickets.failed > 0)
+    context.exitCode = EXIT_VIOLATIONS;
 }
 
 async function resumeAll(context: CliContext, services: RotationServices, options: RotateOptions): Promise<void> {
   const outcomes = await services.rotator.resumeAll({ waitForRetries: true });
-  if (options.json) printJson(context, { resumed: outcomes.map((outcome) => outcomeJson('status' in outcome && 'row' in outcome ? outcome.row.key_id : '', outcome)) });
-  else if (outcomes.length === 0) context.stdout.write('Nothing to resume: the journal holds no unfinished rotation.\n');
-  else for (const outcome of outcomes) context.stdout.write(`${describeOutcome('row' in outcome ? outcome.row.key_id : outcome.rotationId, outcome)}\n`);
-  if (outcomes.some((outcome) => outcome.status !== 'done' && outcome.status !== 'rolled-back')) context.exitCode = EXIT_VIOLATIONS;
+  if (options.json)
+    printJson(context, {
+      resumed: outcomes.map((outcome) =>
+        outcomeJson('status' in outcome && 'row' in outcome ? outcome.row.key_id : '', outcome),
+      ),
+    });
+  else if (outcomes.length === 0)
+    context.stdout.write('Nothing to resume: the journal holds no unfinished rotation.\n');
+  else
+    for (const outcome of outcomes)
+      context.stdout.write(`${describeOutcome('row' in outcome ? outcome.row.key_id : outcome.rotationId, outcome)}\n`);
+  if (outcomes.some((outcome) => outcome.status !== 'done' && outcome.status !== 'rolled-back'))
+    context.exitCode = EXIT_VIOLATIONS;
   if (outcomes.some((outcome) => outcome.status === 'rolled-back')) context.exitCode = EXIT_VIOLATIONS;
 }
 
@@ -164,7 +213,14 @@ function outcomeJson(keyId: string, outcome: RotationOutcome) {
 }
 
 function dueJson(key: DueKey) {
-  return { keyId: key.keyId, file: key.file, trigger: key.trigger, dueAt: key.dueAt.toISOString(), reason: key.reason, provider: key.entry.scope?.provider ?? null };
+  return {
+    keyId: key.keyId,
+    file: key.file,
+    trigger: key.trigger,
+    dueAt: key.dueAt.toISOString(),
+    reason: key.reason,
+    provider: key.entry.scope?.provider ?? null,
+  };
 }
 
 /** `90s`, `15m`, `6h`, `1d` (or plain milliseconds) to milliseconds. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -60,10 +60,32 @@ describe('keyledger scan', () => {
     expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--json'], json)).toBe(1);
     const [record] = JSON.parse(json.out());
     expect(Object.keys(record)).toEqual([
-      'RuleID', 'Description', 'StartLine', 'EndLine', 'StartColumn', 'EndColumn', 'Match', 'Secret', 'File',
-      'SymlinkFile', 'Commit', 'Entropy', 'Author', 'Email', 'Date', 'Message', 'Tags', 'Fingerprint',
+      'RuleID',
+      'Description',
+      'StartLine',
+      'EndLine',
+      'StartColumn',
+      'EndColumn',
+      'Match',
+      'Secret',
+      'File',
+      'SymlinkFile',
+      'Commit',
+      'Entropy',
+      'Author',
+      'Email',
+      'Date',
+      'Message',
+      'Tags',
+      'Fingerprint',
     ]);
-    expect(record).toMatchObject({ RuleID: 'github-pat', File: 'src/config.js', StartLine: 2, Secret: token, Fingerprint: 'src/config.js:github-pat:2' });
+    expect(record).toMatchObject({
+      RuleID: 'github-pat',
+      File: 'src/config.js',
+      StartLine: 2,
+      Secret: token,
+      Fingerprint: 'src/config.js:github-pat:2',
+    });
 
     const redacted = context(dir);
     await main(['node', 'keyledger', 'scan', 'dir', '.', '--json', '--redact'], redacted);
@@ -88,15 +110,26 @@ describe('keyledger scan', () => {
     expect(JSON.parse(first.out()).map((r: { File: string }) => r.File)).toEqual(['a.env']);
 
     const noGitignore = context(dir);
-    await main(['node', 'keyledger', 'scan', 'dir', '.', '--json', '--no-gitignore', '--ignore-gitleaks-allow'], noGitignore);
-    expect(JSON.parse(noGitignore.out()).map((r: { File: string }) => r.File).sort()).toEqual(['a.env', 'b.env', 'ignored/c.env']);
+    await main(
+      ['node', 'keyledger', 'scan', 'dir', '.', '--json', '--no-gitignore', '--ignore-gitleaks-allow'],
+      noGitignore,
+    );
+    expect(
+      JSON.parse(noGitignore.out())
+        .map((r: { File: string }) => r.File)
+        .sort(),
+    ).toEqual(['a.env', 'b.env', 'ignored/c.env']);
 
     const baselineRun = context(dir);
-    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--write-baseline', 'baseline.json'], baselineRun)).toBe(0);
+    expect(
+      await main(['node', 'keyledger', 'scan', 'dir', '.', '--write-baseline', 'baseline.json'], baselineRun),
+    ).toBe(0);
     expect(readFileSync(join(dir, 'baseline.json'), 'utf8')).not.toContain(token);
     writeFileSync(join(dir, 'new.env'), `STRIPE=${stripe}\n`);
     const withBaseline = context(dir);
-    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--json', '--baseline', 'baseline.json'], withBaseline)).toBe(1);
+    expect(
+      await main(['node', 'keyledger', 'scan', 'dir', '.', '--json', '--baseline', 'baseline.json'], withBaseline),
+    ).toBe(1);
     expect(JSON.parse(withBaseline.out()).map((r: { File: string }) => r.File)).toEqual(['new.env']);
 
     writeFileSync(join(dir, '.gitleaksignore'), '# accepted\nnew.env:stripe-access-token:1\n');
@@ -128,7 +161,12 @@ describe('keyledger scan', () => {
     const git = context(repo.dir);
     git.env = { ...git.env, ...repo.env };
     expect(await main(['node', 'keyledger', 'scan', 'git', '.', '--json'], git)).toBe(1);
-    expect(JSON.parse(git.out())[0]).toMatchObject({ Author: 'Linus', Email: 'linus@example.com', Message: 'leak it', File: 'a.txt' });
+    expect(JSON.parse(git.out())[0]).toMatchObject({
+      Author: 'Linus',
+      Email: 'linus@example.com',
+      Message: 'leak it',
+      File: 'a.txt',
+    });
 
     repo.write('b.txt', `stripe=${stripe}\n`);
     repo.git('add', 'b.txt');
@@ -187,7 +225,13 @@ describe('keyledger scan', () => {
     const json = context(dir);
     expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--json'], json)).toBe(1);
     const [record] = JSON.parse(json.out());
-    expect(record).toMatchObject({ RuleID: 'github-pat', File: 'secret.yaml', StartLine: 4, StartColumn: 8, Secret: token });
+    expect(record).toMatchObject({
+      RuleID: 'github-pat',
+      File: 'secret.yaml',
+      StartLine: 4,
+      StartColumn: 8,
+      Secret: token,
+    });
     expect(record.Tags).toEqual(expect.arrayContaining(['decoded:base64', 'decode-depth:1']));
 
     const noDecoding = context(dir);
@@ -201,8 +245,12 @@ describe('keyledger scan', () => {
     expect(await main(['node', 'keyledger', 'scan', 'dir', '.'], bad)).toBe(2);
     expect(bad.err()).toContain('not a valid RE2 pattern');
     const flag = context(dir);
-    expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--exit-code', 'x', '--config', 'none.toml'], flag)).toBe(2);
+    expect(
+      await main(['node', 'keyledger', 'scan', 'dir', '.', '--exit-code', 'x', '--config', 'none.toml'], flag),
+    ).toBe(2);
     const reveal = context(dir);
-    expect(await main(['node', 'keyledger', 'scan', 'stdin', '--reveal'], { ...reveal, stdin: Readable.from(['x']) })).toBe(2);
+    expect(
+      await main(['node', 'keyledger', 'scan', 'stdin', '--reveal'], { ...reveal, stdin: Readable.from(['x']) }),
+    ).toBe(2);
   });
 });

@@ -152,23 +152,40 @@ describe('policy rules', () => {
   });
 
   describe('forbidden-permissions', () => {
-    it.each(['*', 's3:*', 'admin', 'org:admin', 'Admin', 'cluster-admin', 'cluster-wide', 'full_access', 'root', 'AdministratorAccess', 'arn:aws:iam::aws:policy/AdministratorAccess', 'roles/owner', 'administration:write', 'Directory.ReadWrite.All'])(
-      'fires for %j',
-      (permission) => {
-        expect(rulesFired(entry({ scope: { provider: 'x', permissions: ['read', permission] } }))).toContain(
-          'forbidden-permissions',
-        );
-      },
-    );
+    it.each([
+      '*',
+      's3:*',
+      'admin',
+      'org:admin',
+      'Admin',
+      'cluster-admin',
+      'cluster-wide',
+      'full_access',
+      'root',
+      'AdministratorAccess',
+      'arn:aws:iam::aws:policy/AdministratorAccess',
+      'roles/owner',
+      'administration:write',
+      'Directory.ReadWrite.All',
+    ])('fires for %j', (permission) => {
+      expect(rulesFired(entry({ scope: { provider: 'x', permissions: ['read', permission] } }))).toContain(
+        'forbidden-permissions',
+      );
+    });
 
-    it.each(['charges:write', 'administrator-contact:read', 'readonly', 'badminton:read', 'roles/storage.objectViewer', 'User.Read.All', 'administration:read'])(
-      'does not fire for %j',
-      (permission) => {
-        expect(rulesFired(entry({ scope: { provider: 'x', permissions: [permission] } }))).not.toContain(
-          'forbidden-permissions',
-        );
-      },
-    );
+    it.each([
+      'charges:write',
+      'administrator-contact:read',
+      'readonly',
+      'badminton:read',
+      'roles/storage.objectViewer',
+      'User.Read.All',
+      'administration:read',
+    ])('does not fire for %j', (permission) => {
+      expect(rulesFired(entry({ scope: { provider: 'x', permissions: [permission] } }))).not.toContain(
+        'forbidden-permissions',
+      );
+    });
 
     it('is satisfied by a justification', () => {
       expect(
