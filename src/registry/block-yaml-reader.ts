@@ -18,11 +18,6 @@ const {
   float: floatType,
 } = (jsYaml as unknown as { types: Record<'null' | 'bool' | 'int' | 'float', ScalarType> }).types;
 
-interface Line {
-  indent: number;
-  body: string;
-}
-
 /** Thrown internally when the text leaves the supported subset. */
 class OutsideSubset extends Error {}
 
@@ -30,21 +25,72 @@ const outside = (): never => {
   throw new OutsideSubset();
 };
 
+/**
+ * The meaningful lines of a document (not blank, not a comment) as two parallel arrays: indentation in spaces,
+ * and the text after it with trailing spaces removed. Scanned by character code rather than with split, trim and
+ * an object per line: this runs on every file of the registry, and allocation was a good part of its cost.
+ */
+interface Lines {
+  indents: number[];
+  bodies: string[];
+}
+
+const SPACE = 0x20;
+const HASH = 0x23;
+
+/** Any character that String#trim would remove besides the space: leave such lines to js-yaml. */
+function isOtherWhitespace(code: number): boolean {
+  return (
+    code === 0x0b ||
+    code === 0x0c ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+function splitLines(text: string): Lines | undefined {
+  const indents: number[] = [];
+  const bodies: string[] = [];
+  let start = 0;
+  while (start <= text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    let first = start;
+    while (first < end && text.charCodeAt(first) === SPACE) first++;
+    let last = end;
+    while (last > first && text.charCodeAt(last - 1) === SPACE) last--;
+    if (first < last) {
+      const code = text.charCodeAt(first);
+      if (isOtherWhitespace(code) || isOtherWhitespace(text.charCodeAt(last - 1))) return undefined;
+      if (code !== HASH) {
+        if (first === start && (text.startsWith('---', start) || text.startsWith('...', start) || code === 0x25)) {
+          return undefined;
+        }
+        indents.push(first - start);
+        bodies.push(text.slice(first, last));
+      }
+    }
+    start = end + 1;
+  }
+  return { indents, bodies };
+}
+
 /** The parsed document, or undefined when the text is not plain block YAML with a mapping at its root. */
 export function readBlockYaml(text: string): { value: Record<string, unknown> } | undefined {
   if (text.includes('\t') || text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
-  const lines: Line[] = [];
-  for (const raw of text.split('\n')) {
-    const body = raw.trimStart();
-    if (body === '' || body.startsWith('#')) continue;
-    if (raw.startsWith('---') || raw.startsWith('...') || raw.startsWith('%')) return undefined;
-    lines.push({ indent: raw.length - body.length, body: body.trimEnd() });
-  }
-  if (lines.length === 0 || lines[0]!.indent !== 0) return undefined;
+  const lines = splitLines(text);
+  if (!lines || lines.bodies.length === 0 || lines.indents[0] !== 0) return undefined;
   try {
     const reader = new BlockReader(lines);
     const value = reader.mapping(0, 0);
-    if (reader.position !== lines.length) return undefined;
+    if (reader.position !== lines.bodies.length) return undefined;
     return { value };
   } catch (error) {
     if (error instanceof OutsideSubset) return undefined;
@@ -52,31 +98,33 @@ export function readBlockYaml(text: string): { value: Record<string, unknown> } 
   }
 }
 
-const PLAIN_KEY = /^([A-Za-z_][A-Za-z0-9_.\-/]*)[ ]*:(?:[ ]+(.*))?$/;
 const QUOTED_KEY = /^(?:"([^"\\]*)"|'([^']*)')[ ]*:(?:[ ]+(.*))?$/;
 const DATE_PREFIX = /^[0-9]{4}-[0-9]{2}-/;
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 class BlockReader {
   position = 0;
-  readonly #lines: Line[];
+  readonly #indents: number[];
+  readonly #bodies: string[];
 
-  constructor(lines: Line[]) {
-    this.#lines = lines;
+  constructor(lines: Lines) {
+    this.#indents = lines.indents;
+    this.#bodies = lines.bodies;
   }
 
   /** A block mapping whose keys sit at `indent`, starting at line `start`. */
   mapping(start: number, indent: number): Record<string, unknown> {
     const result: Record<string, unknown> = {};
     this.position = start;
-    while (this.position < this.#lines.length) {
-      const line = this.#lines[this.position]!;
-      if (line.indent < indent) break;
-      if (line.indent > indent) outside();
-      const { key, rest } = splitKey(line.body);
+    while (this.position < this.#bodies.length) {
+      const lineIndent = this.#indents[this.position]!;
+      if (lineIndent < indent) break;
+      if (lineIndent > indent) outside();
+      const body = this.#bodies[this.position]!;
+      const key = splitKey(body);
       if (Object.hasOwn(result, key)) outside();
       this.position += 1;
-      result[key] = this.#valueAfter(rest, indent);
+      result[key] = this.#valueAfter(splitRest, indent);
     }
     return result;
   }
@@ -85,21 +133,23 @@ class BlockReader {
   sequence(start: number, indent: number): unknown[] {
     const items: unknown[] = [];
     this.position = start;
-    while (this.position < this.#lines.length) {
-      const line = this.#lines[this.position]!;
-      if (line.indent < indent) break;
-      if (line.indent > indent || !(line.body === '-' || line.body.startsWith('- '))) break;
-      const itemText = line.body === '-' ? '' : line.body.slice(2);
-      const offset = line.body.length - itemText.trimStart().length;
+    while (this.position < this.#bodies.length) {
+      const lineIndent = this.#indents[this.position]!;
+      const body = this.#bodies[this.position]!;
+      if (lineIndent < indent) break;
+      if (lineIndent > indent || !isDashLine(body)) break;
+      const itemText = body === '-' ? '' : body.slice(2);
       const item = itemText.trimStart();
+      const offset = body.length - item.length;
       if (item === '') {
         this.position += 1;
         items.push(this.#nestedOrNull(indent));
-      } else if (item.startsWith('- ') || item === '-') {
+      } else if (isDashLine(item)) {
         outside();
       } else if (looksLikeKey(item)) {
         // `- key: value` opens a mapping whose keys sit at the item's column.
-        this.#lines[this.position] = { indent: indent + offset, body: item };
+        this.#indents[this.position] = indent + offset;
+        this.#bodies[this.position] = item;
         items.push(this.mapping(this.position, indent + offset));
       } else {
         this.position += 1;
@@ -110,10 +160,9 @@ class BlockReader {
   }
 
   #valueAfter(rest: string | undefined, indent: number): unknown {
-    if (rest === undefined || rest === '' || rest.startsWith('#')) {
-      const next = this.#lines[this.position];
+    if (rest === undefined || rest === '' || rest.charCodeAt(0) === HASH) {
       // A sequence may sit at its key's own indentation.
-      if (next && next.indent === indent && (next.body === '-' || next.body.startsWith('- '))) {
+      if (this.#indents[this.position] === indent && isDashLine(this.#bodies[this.position]!)) {
         return this.sequence(this.position, indent);
       }
       return this.#nestedOrNull(indent);
@@ -122,37 +171,101 @@ class BlockReader {
   }
 
   #nestedOrNull(indent: number): unknown {
-    const next = this.#lines[this.position];
-    if (!next || next.indent <= indent) return null;
-    if (next.body === '-' || next.body.startsWith('- ')) return this.sequence(this.position, next.indent);
-    return this.mapping(this.position, next.indent);
+    const nextIndent = this.#indents[this.position];
+    if (nextIndent === undefined || nextIndent <= indent) return null;
+    if (isDashLine(this.#bodies[this.position]!)) return this.sequence(this.position, nextIndent);
+    return this.mapping(this.position, nextIndent);
   }
 
   /** A value on the key's own line; a deeper line after it would be a continuation, which we leave to js-yaml. */
   #scalarLine(text: string, indent: number): unknown {
-    const next = this.#lines[this.position];
-    if (next && next.indent > indent) outside();
+    const nextIndent = this.#indents[this.position];
+    if (nextIndent !== undefined && nextIndent > indent) outside();
     return readInlineValue(text);
   }
 }
 
-function looksLikeKey(text: string): boolean {
-  return PLAIN_KEY.test(text) || QUOTED_KEY.test(text);
+/** `-` alone or `- ...`: a block sequence item. */
+function isDashLine(body: string): boolean {
+  return body.charCodeAt(0) === 0x2d && (body.length === 1 || body.charCodeAt(1) === SPACE);
 }
 
-function splitKey(body: string): { key: string; rest: string | undefined } {
-  const plain = PLAIN_KEY.exec(body);
-  if (plain) {
-    const key = plain[1]!;
+function isPlainKeyStart(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
+}
+
+/** [A-Za-z0-9_.\-/] */
+function isPlainKeyPart(code: number): boolean {
+  return isPlainKeyStart(code) || (code >= 0x30 && code <= 0x39) || code === 0x2e || code === 0x2d || code === 0x2f;
+}
+
+/**
+ * Where a plain `key: value` line's key ends and its value starts, as `^([A-Za-z_][A-Za-z0-9_.\-/]*)[ ]*:(?:[ ]+(.*))?$`
+ * would find them (scanned by hand: a regular expression and its match array per line cost more than the rest
+ * of the line's reading). Answers false for anything else; the scan leaves its result in `plainKeyEnd` and
+ * `plainRestStart` (-1: nothing after the colon).
+ */
+let plainKeyEnd = 0;
+let plainRestStart = -1;
+function scanPlainKey(body: string): boolean {
+  if (!isPlainKeyStart(body.charCodeAt(0))) return false;
+  let at = 1;
+  while (at < body.length && isPlainKeyPart(body.charCodeAt(at))) at++;
+  plainKeyEnd = at;
+  while (body.charCodeAt(at) === SPACE) at++;
+  if (body.charCodeAt(at) !== 0x3a) return false;
+  at++;
+  if (at === body.length) {
+    plainRestStart = -1;
+    return true;
+  }
+  if (body.charCodeAt(at) !== SPACE) return false;
+  while (body.charCodeAt(at) === SPACE) at++;
+  plainRestStart = at;
+  return true;
+}
+
+function looksLikeKey(text: string): boolean {
+  return scanPlainKey(text) || QUOTED_KEY.test(text);
+}
+
+/**
+ * The key text `body.slice(0, end)`, as the same string object every time a key repeats. A fresh slice used as
+ * a property name must be hashed and interned on every line of every file; registries repeat a few dozen keys,
+ * so keys seen before are found by comparing characters against the few of the same length and first letter.
+ */
+const seenKeys = new Map<number, string[]>();
+const MAX_SEEN_PER_SLOT = 16;
+function knownKey(body: string, end: number): string {
+  const slot = (end << 8) | (body.charCodeAt(0) & 0xff);
+  const candidates = seenKeys.get(slot);
+  if (candidates) {
+    for (const candidate of candidates) if (body.startsWith(candidate)) return candidate;
+  }
+  const key = body.slice(0, end);
+  if (!candidates) seenKeys.set(slot, [key]);
+  else if (candidates.length < MAX_SEEN_PER_SLOT) candidates.push(key);
+  return key;
+}
+
+/** What followed the key that `splitKey` last returned (undefined: nothing). */
+let splitRest: string | undefined;
+
+/** The key of a `key: value` line; the value's text is left in `splitRest`. */
+function splitKey(body: string): string {
+  if (scanPlainKey(body)) {
+    const key = knownKey(body, plainKeyEnd);
     // A key that js-yaml would resolve to a non-string (null, true, 1.0) is stringified differently: leave it.
     if (RESERVED_KEYS.has(key) || resolvePlain(key) !== key) outside();
-    return { key, rest: plain[2] };
+    splitRest = plainRestStart < 0 ? undefined : body.slice(plainRestStart);
+    return key;
   }
   const quoted = QUOTED_KEY.exec(body);
   if (quoted) {
     const key = quoted[1] ?? quoted[2]!;
     if (RESERVED_KEYS.has(key)) outside();
-    return { key, rest: quoted[3] };
+    splitRest = quoted[3];
+    return key;
   }
   return outside();
 }

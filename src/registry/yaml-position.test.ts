@@ -13,12 +13,17 @@ const PATHS: PropertyKey[][] = [
   ['scope'],
   ['scope', 'provider'],
   ['scope', 'permissions'],
+  ['scope', 'permissions', 0],
   ['scope', 'permissions', 1],
+  ['scope', 'permissions', 2],
+  ['scope', 'permissions', 7],
   ['scope', 'nothing'],
   ['audit', 'rotation_frequency_days'],
   ['audit', 'last_audit'],
   ['consumed_by'],
   ['consumed_by', 0],
+  ['consumed_by', 1],
+  ['consumed_by', 3],
   ['storage', 'vault_path'],
   ['expiration', 'deeper'],
 ];
@@ -39,6 +44,21 @@ describe('YamlLocator', () => {
       comment: fc.boolean(),
       quoteKey: fc.boolean(),
       blockPermissions: fc.boolean(),
+      permissionItems: fc.constantFrom(
+        'a, b',
+        '"s3:GetObject", admin',
+        "'it''s', x, \"*\"",
+        ' a ,b,  c ',
+        'a, [b]',
+        '',
+      ),
+      trailing: fc.constantFrom('', '  ', '  # note'),
+      consumers: fc.constantFrom(
+        '  - payments\n  - search',
+        '- payments\n- search',
+        '  - team: a\n    x: 1\n  - b',
+        '  - "q"   # c\n  -   z',
+      ),
       blank: fc.boolean(),
       drop: fc.constantFrom('', 'owner_team', 'scope', 'audit'),
     });
@@ -56,10 +76,10 @@ describe('YamlLocator', () => {
             ? ''
             : v.blockPermissions
               ? `${pad}permissions:\n${pad}${pad}- a\n${pad}${pad}- b`
-              : `${pad}permissions: [a, b]`,
+              : `${pad}permissions: [${v.permissionItems}]${v.trailing}`,
           v.comment ? `${pad}# trailing comment` : '',
           v.drop === 'audit' ? '' : `audit:\n${pad}rotation_frequency_days: 90\n${pad}'last_audit': 2026-04-01`,
-          'consumed_by:\n  - payments\n  - search',
+          `consumed_by:${v.trailing}\n${v.consumers}`,
           'expiration: 2027-01-01',
         ].filter((line, index) => line !== '' || index === 3);
         const text = `${lines.join('\n')}\n`;
@@ -72,6 +92,15 @@ describe('YamlLocator', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('answers list items itself, flow and block, without the parser', () => {
+    expect(quickLocate(SEED_EXAMPLE, ['scope', 'permissions', 1])).toEqual({ line: 12, column: 34 });
+    const text = 'key_id: k\nscope:\n  permissions: [a, "admin"]  # wide\nconsumed_by:\n  - payments\n  -   search\n';
+    expect(quickLocate(text, ['scope', 'permissions', 1])).toEqual({ line: 3, column: 20 });
+    expect(quickLocate(text, ['scope', 'permissions', 2])).toEqual({ line: 3, column: 3 });
+    expect(quickLocate(text, ['consumed_by', 1])).toEqual({ line: 6, column: 7 });
+    expect(quickLocate(text, ['consumed_by', 2])).toEqual({ line: 4, column: 1 });
   });
 
   it('leaves flow mappings, anchors and several documents to the parser', () => {
