@@ -1,12 +1,12 @@
 // Worker threads that analyse registry files. Workers can be started before the file list is known: loading the
-// analysis modules (zod above all) takes a worker ~0.4 s, which then overlaps the main thread's directory walk.
-// Each worker takes one job, posts its analyses a chunk at a time, and exits.
-
+// analysis modules (zod above all) takes a worker ~0.3 s, which then overlaps the main thread's directory walk.
+// All threads on a job claim chunks of its files from one shared counter; each worker posts its analyses a chunk
+// at a time and exits when the files run out.
 import type { Worker } from 'node:worker_threads';
 import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
 import type { EntryAnalysis } from './entry-analysis.js';
-import type { AnalysisJob } from './registry-analysis-job.js';
-import type { AnalysisWorkerMessage } from './registry-analysis-worker.js';
+import { type AnalysisJob, analyseInChunks, sharedChunks } from './registry-analysis-job.js';
+import type { AnalysisWorkerJob, AnalysisWorkerMessage } from './registry-analysis-worker.js';
 
 export class AnalysisWorkerPool {
   readonly #workers: Worker[] = [];
@@ -24,23 +24,24 @@ export class AnalysisWorkerPool {
     while (this.#workers.length < count) this.#workers.push(startModuleWorker(url));
   }
 
-  /** Splits `files` over the pool's workers (the first `threads` of them) and gathers the analyses in order. */
-  async run(base: Omit<AnalysisJob, 'files'>, files: string[], threads: number): Promise<EntryAnalysis[]> {
-    this.grow(threads);
-    const results: EntryAnalysis[] = new Array(files.length);
-    const size = Math.ceil(files.length / threads);
-    const jobs: Promise<void>[] = [];
-    for (let index = 0; index < threads && index * size < files.length; index++) {
-      const offset = index * size;
-      const job: AnalysisJob = { ...base, files: files.slice(offset, offset + size) };
-      jobs.push(
-        runOne(this.#workers[index]!, job, (start, analyses) => {
-          for (let at = 0; at < analyses.length; at++) results[offset + start + at] = analyses[at]!;
-        }),
-      );
-    }
+  /**
+   * Analyses `files` on `workers` worker threads — and on the calling thread too when `useCallingThread` is set,
+   * which blocks its event loop meanwhile (right for a CLI run; a server leaves it off) — and gathers the
+   * analyses in file order. The pool's workers are stopped afterwards.
+   */
+  async run(job: AnalysisJob, options: { workers: number; useCallingThread: boolean }): Promise<EntryAnalysis[]> {
+    this.grow(options.workers);
+    const results: EntryAnalysis[] = new Array(job.files.length);
+    const store = (start: number, analyses: EntryAnalysis[]) => {
+      for (let at = 0; at < analyses.length; at++) results[start + at] = analyses[at]!;
+    };
+    const chunkCounter = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
     try {
-      await Promise.all(jobs);
+      const running = this.#workers
+        .slice(0, options.workers)
+        .map((worker) => runOne(worker, { job, chunkCounter }, store));
+      if (options.useCallingThread) analyseInChunks(job, store, sharedChunks(chunkCounter));
+      await Promise.all(running);
     } finally {
       await this.terminate();
     }
@@ -54,7 +55,7 @@ export class AnalysisWorkerPool {
 
 function runOne(
   worker: Worker,
-  job: AnalysisJob,
+  work: AnalysisWorkerJob,
   onChunk: (start: number, analyses: EntryAnalysis[]) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -68,6 +69,6 @@ function runOne(
     });
     worker.once('error', reject);
     worker.once('exit', onExit);
-    worker.postMessage(job);
+    worker.postMessage(work);
   });
 }

@@ -41,14 +41,20 @@ export async function runAnalysisJob(job: AnalysisJob): Promise<EntryAnalysis[]>
  * the end, 50,000 small results (and the file texts their strings are sliced from) made every garbage
  * collection copy them, a quarter of a worker's time.
  */
-export function analyseInChunks(job: AnalysisJob, onChunk: (start: number, chunk: EntryAnalysis[]) => void): void {
+export function analyseInChunks(
+  job: AnalysisJob,
+  onChunk: (start: number, chunk: EntryAnalysis[]) => void,
+  claimChunk: ChunkClaimer = sequentialChunks(),
+): void {
   const context = job.policy
     ? compilePolicy(job.policy, new Date(job.nowMs), job.people ? new PeopleDirectory(job.people) : undefined)
     : undefined;
   const policyFiles = job.policyFiles ? new Set(job.policyFiles) : undefined;
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const texts: (string | Error)[] = new Array(READ_CHUNK_FILES);
-  for (let chunkStart = 0; chunkStart < job.files.length; chunkStart += READ_CHUNK_FILES) {
+  for (;;) {
+    const chunkStart = claimChunk() * READ_CHUNK_FILES;
+    if (chunkStart >= job.files.length) break;
     const chunkEnd = Math.min(chunkStart + READ_CHUNK_FILES, job.files.length);
     for (let index = chunkStart; index < chunkEnd; index++) {
       try {
@@ -76,6 +82,22 @@ export function analyseInChunks(job: AnalysisJob, onChunk: (start: number, chunk
     }
     onChunk(chunkStart, chunk);
   }
+}
+
+/** Hands out chunk numbers (0, 1, 2...) to the threads analysing one job's files. */
+export type ChunkClaimer = () => number;
+
+export function sequentialChunks(): ChunkClaimer {
+  let next = 0;
+  return () => next++;
+}
+
+/**
+ * Chunks claimed from a counter shared by every thread on the job (a SharedArrayBuffer): a thread that runs
+ * faster — the one that started first, or got the quieter core — takes more chunks, and all finish together.
+ */
+export function sharedChunks(counter: Int32Array): ChunkClaimer {
+  return () => Atomics.add(counter, 0, 1);
 }
 
 /** Files read before they are analysed; see runAnalysisJob. */

@@ -70,6 +70,12 @@ describe('loadRegistry', () => {
     const threaded = await loadRegistry({ root, config, applyPolicy: true, includeEntries: false, now, threads: 2 });
     expect(threaded.issues).toEqual(inline.issues);
     expect([...threaded.keyIds]).toEqual([...inline.keyIds]);
+    // Three workers, and the calling thread with two workers, claim chunks from one counter.
+    for (const options of [{ threads: 3 }, { threads: 3, useCallingThread: true }]) {
+      const shared = await loadRegistry({ root, config, applyPolicy: true, includeEntries: true, now, ...options });
+      expect(shared.issues).toEqual(inline.issues);
+      expect(shared.entries.map((loaded) => loaded.file)).toEqual(shared.files);
+    }
     expect(threaded.keyIds.get('k600')).toBe('keys/k600.yaml');
     expect(inline.issues.filter((issue) => issue.rule === 'owner-required').map((issue) => issue.file)).toHaveLength(
       13,

@@ -42,6 +42,11 @@ export interface RegistryLoadOptions {
   onlyFiles?: string[];
   /** Threads to use; default: the machine's parallelism, and inline for small registries. */
   threads?: number;
+  /**
+   * Count the calling thread among the threads (one worker fewer): it has the analysis modules loaded already,
+   * but its event loop is blocked while it works. For command-line runs; a server leaves it off.
+   */
+  useCallingThread?: boolean;
 }
 
 /** Below this many files, starting workers costs more than it saves. */
@@ -52,15 +57,11 @@ const GIT_INDEX_BYTES_PER_FILE = 80;
 
 export async function loadRegistry(options: RegistryLoadOptions): Promise<RegistryLoadResult> {
   const parallelism = Math.min(availableParallelism(), 8);
+  const callingThread = options.useCallingThread === true ? 1 : 0;
   // Workers start before the walk when the registry will need them, so their start-up overlaps it.
+  const expected = options.threads ?? (likelyLarge(options.root) ? parallelism : 1);
   const early =
-    options.threads === undefined
-      ? likelyLarge(options.root)
-        ? new AnalysisWorkerPool(parallelism)
-        : undefined
-      : options.threads > 1
-        ? new AnalysisWorkerPool(options.threads)
-        : undefined;
+    expected - callingThread > 0 && expected > 1 ? new AnalysisWorkerPool(expected - callingThread) : undefined;
   let files: string[];
   try {
     files = await findEntryFiles(options.root, options.config);
@@ -69,8 +70,9 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
     throw error;
   }
   const threads = options.threads ?? (files.length < INLINE_THRESHOLD ? 1 : parallelism);
-  const base: Omit<AnalysisJob, 'files'> = {
+  const job: AnalysisJob = {
     root: options.root,
+    files,
     nowMs: (options.now ?? new Date()).getTime(),
     includeEntries: options.includeEntries,
     ...(options.applyPolicy ? { policy: options.config.policy } : {}),
@@ -80,8 +82,11 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
   if (threads <= 1) await early?.terminate();
   const analyses =
     threads <= 1
-      ? await runAnalysisJob({ ...base, files })
-      : await (early ?? new AnalysisWorkerPool(threads)).run(base, files, threads);
+      ? await runAnalysisJob(job)
+      : await (early ?? new AnalysisWorkerPool(0)).run(job, {
+          workers: threads - callingThread,
+          useCallingThread: callingThread === 1,
+        });
 
   const reported = options.onlyFiles ? new Set(options.onlyFiles) : undefined;
   const issues: RegistryIssue[] = [];

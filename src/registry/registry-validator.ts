@@ -43,6 +43,8 @@ export interface ValidateOptions {
   stores?: ReadonlyMap<string, SecretStore>;
   onlyFiles?: string[];
   threads?: number;
+  /** See RegistryLoadOptions.useCallingThread. */
+  useCallingThread?: boolean;
   /** How many storage look-ups to run at once. */
   storageConcurrency?: number;
 }
@@ -61,6 +63,7 @@ export async function validateRegistry(options: ValidateOptions): Promise<Valida
     ...(options.people ? { people: options.people } : {}),
     ...(options.onlyFiles ? { onlyFiles: options.onlyFiles } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.useCallingThread ? { useCallingThread: true } : {}),
   });
 
   const storage: StorageCheckSummary = { status: 'skipped', checked: 0, missing: 0, skipped: {} };

@@ -43,6 +43,7 @@ export const registerListCommand: RegisterCommand = (program, context) => {
         config: workspace.config,
         applyPolicy: false,
         includeEntries: true,
+        useCallingThread: true,
       });
       const now = context.clock();
       const filter: EntryFilter = {
@@ -101,6 +102,7 @@ export const registerListCommand: RegisterCommand = (program, context) => {
         config: workspace.config,
         applyPolicy: false,
         includeEntries: true,
+        useCallingThread: true,
       });
       const found = loaded.entries.find(({ entry }) => entry.key_id === keyId);
       if (!found) {

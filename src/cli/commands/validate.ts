@@ -50,6 +50,8 @@ export const registerValidateCommand: RegisterCommand = (program, context) => {
           stores,
           ...(onlyFiles ? { onlyFiles } : {}),
           ...(options.threads ? { threads: options.threads } : {}),
+          // A command-line run has nothing else for its main thread to do.
+          useCallingThread: true,
         });
         const failed = report.errors > 0 || (options.strict === true && report.warnings > 0);
         if (failed) context.exitCode = EXIT_VIOLATIONS;
