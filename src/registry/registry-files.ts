@@ -9,6 +9,8 @@ export async function findEntryFiles(root: string, config: RegistryConfig): Prom
     onlyFiles: true,
     dot: false,
     ignore: ['**/node_modules/**', '.git/**'],
+    // A directory named like an entry (`keys/old.yaml/`) is not an entry, nor is every file below it.
+    expandDirectories: false,
   });
   return files.sort();
 }

@@ -30,6 +30,7 @@ describe('loadRegistry', () => {
       'keys/nested/deep/b.yaml': seedExampleWith('b'),
       'keys/notes.md': 'not an entry',
       'other/c.yaml': seedExampleWith('c'),
+      'other/archive.yaml/d.yaml': seedExampleWith('d'),
     });
     const result = await loadRegistry({ root, config, applyPolicy: false, includeEntries: true });
     expect(result.files).toEqual(['keys/a.yaml', 'keys/nested/deep/b.yaml']);
