@@ -3,10 +3,14 @@
 // by the scheduler with registry updates batched into few commits. Reports the total time against the lower bound
 // the rate limits set — for each provider keys x requests-per-rotation / allowed requests-per-second, the slowest
 // provider being the bound since providers run side by side — as a ratio (target: within 1.2x).
-// Run: `npx tsx bench/rotation.ts` (env: KEYS=10000, AWS_RPS=150, GITLAB_RPS=90, CONCURRENCY=32).
+// The sandboxes run in a child process (bench/rotation-sandbox.ts), so this process measures keyledger itself; the
+// report gives both processes' CPU time, git's, and the machine's load average during the timed part.
+// Run: `npx tsx bench/rotation.ts` (env: KEYS=10000, AWS_RPS=150, GITLAB_RPS=90, CONCURRENCY=32; CPU_PROFILE=<file>
+// writes a V8 CPU profile of the timed part only, for chrome://inspect or speedscope).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openOperationalStore } from '../src/db/operational-store.js';
 import { EventLog } from '../src/events/event-log.js';
@@ -27,10 +31,10 @@ import { RegistryWriter, renderNewEntry } from '../src/registry/registry-writer.
 import { GIT_TEST_ENV } from '../src/registry/test-support/registry-fixtures.js';
 import { systemClock } from '../src/runtime/clock.js';
 import { SandboxControlClient } from '../src/sandbox/sandbox-control-client.js';
-import { startSandbox } from '../src/sandbox/start-sandbox.js';
 import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from '../src/secrets/embedded/embedded-keyring.js';
 import { EmbeddedSecretStore } from '../src/secrets/embedded/embedded-secret-store.js';
 import { fingerprintSecret } from '../src/secrets/secret-fingerprint.js';
+import { startSandboxProcess } from './rotation-sandbox.js';
 
 const KEYS = Number(process.env.KEYS ?? 10_000);
 const AWS_RPS = Number(process.env.AWS_RPS ?? 150);
@@ -42,13 +46,19 @@ const work = mkdtempSync(join(tmpdir(), 'keyledger-rotation-bench-'));
 const root = join(work, 'registry');
 mkdirSync(join(root, 'keys'), { recursive: true });
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** CPU seconds (user + system) of a process, and of its children already waited for (git), from /proc. */
+const procCpu = (pid: number | 'self') => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const tick = (index: number) => Number(fields[index - 3]) / 100; // fields after the command, numbered as in proc(5)
+  return { own: tick(14) + tick(15), children: tick(16) + tick(17) };
+};
 
 const operational = await openOperationalStore({ dataDir: join(work, 'data') });
 const clock = systemClock;
 const fingerprintKey = { version: 'v1', key: randomBytes(32) };
 const store = new EmbeddedSecretStore({ db: operational.db, keys: staticMasterKeySource(new MasterKeyring(masterKeyFromBytes(randomBytes(32), 'bench'))), clock });
 const events = new EventLog(operational.db, clock);
-const sandbox = await startSandbox({ org: 'none', providers: ['aws-iam', 'gitlab'], rateLimits: 'off' });
+const sandbox = await startSandboxProcess(['aws-iam', 'gitlab']);
 const control = { 'aws-iam': new SandboxControlClient(sandbox.urls['aws-iam']!), gitlab: new SandboxControlClient(sandbox.urls.gitlab!) };
 const fast = { retry: { baseDelayMs: 50, maxDelayMs: 2_000 } };
 const makeProviders = (paced: boolean): Record<string, Provider> => ({
@@ -113,12 +123,13 @@ try {
   const config = defaultRegistryConfig();
   const writer = new RegistryWriter({ root, config, env: GIT_TEST_ENV });
   const batcher = new RegistryRotationBatcher({ writer, root, gitEnv: GIT_TEST_ENV, lingerMs: 500, maxBatch: 2_000 });
+  const journal = new RotationJournal(operational.db, clock, events);
   const rotator = new KeyRotator({
     providers: providerOf,
     stores: () => store,
     writer,
     registryRoot: root,
-    journal: new RotationJournal(operational.db, clock, events),
+    journal,
     fingerprintKey,
     confirmers: createConsumerConfirmers({ clock, env: process.env }),
     clock,
@@ -127,6 +138,33 @@ try {
   });
   const scheduler = new RotationScheduler({ rotator, providers: providerOf, clock });
 
+  const loadSamples = [loadavg()[0]!];
+  // Every 10 s: the load average, and each provider's rotations done and sandbox requests served in the interval
+  // (a rate-bound provider that falls below its budget here is being held up by something else).
+  const doneBy: Record<string, number> = {};
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  let lastRequests = { aws: total(await control['aws-iam'].requestCounts()), gitlab: total(await control.gitlab.requestCounts()) };
+  let lastTick = performance.now();
+  const sampler = setInterval(() => {
+    loadSamples.push(loadavg()[0]!);
+    void Promise.all([control['aws-iam'].requestCounts(), control.gitlab.requestCounts()]).then(([aws, gitlab]) => {
+      const now = performance.now();
+      const seconds = (now - lastTick) / 1000;
+      const requests = { aws: total(aws), gitlab: total(gitlab) };
+      log(
+        `${((now - started) / 1000).toFixed(0)}s load ${loadavg()[0]!.toFixed(1)}: done ${JSON.stringify(doneBy)}; req/s aws ${((requests.aws - lastRequests.aws) / seconds).toFixed(1)} gitlab ${((requests.gitlab - lastRequests.gitlab) / seconds).toFixed(1)}`,
+      );
+      lastRequests = requests;
+      lastTick = now;
+    });
+  }, 10_000);
+  const profiler = process.env.CPU_PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  const cpuBefore = { bench: procCpu('self'), sandbox: procCpu(sandbox.pid) };
   const started = performance.now();
   const entries = (await loadRegistry({ root, config, applyPolicy: false, includeEntries: true })).entries;
   const due = findDueKeys(entries, { now: new Date(), expiryWarningDays: 30 });
@@ -137,12 +175,22 @@ try {
     concurrency: CONCURRENCY,
     onOutcome: (keyId, outcome) => {
       if (outcome.status !== 'done') return;
-      finishedAt[keyId.split('-')[1] === 'aws' ? 'aws-iam' : keyId.split('-')[1]!] = performance.now();
+      const name = keyId.split('-')[1] === 'aws' ? 'aws-iam' : keyId.split('-')[1]!;
+      finishedAt[name] = performance.now();
+      doneBy[name] = (doneBy[name] ?? 0) + 1;
       done += 1;
       if (done % 1_000 === 0) log(`${done}/${due.length} rotated, ${((performance.now() - started) / 1000).toFixed(1)}s`);
     },
   });
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  loadSamples.push(loadavg()[0]!);
+  const cpuAfter = { bench: procCpu('self'), sandbox: procCpu(sandbox.pid) };
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(process.env.CPU_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
 
   const bounds = Object.fromEntries(
     (Object.keys(counts) as Array<keyof typeof counts>).map((name) => {
@@ -169,7 +217,14 @@ try {
     boundSeconds: Number(bound.toFixed(1)),
     ratio: Number((seconds / bound).toFixed(3)),
     registryCommits: batcher.commits,
+    journalTransactions: { ...journal.groupStats },
     registryClean: dirty === '',
+    machine: { cores: cpus().length, node: process.version, loadAverage1m: { min: Math.min(...loadSamples), max: Math.max(...loadSamples), mean: Number((loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length).toFixed(2)) } },
+    cpuSeconds: {
+      bench: Number((cpuAfter.bench.own - cpuBefore.bench.own).toFixed(1)),
+      git: Number((cpuAfter.bench.children - cpuBefore.bench.children).toFixed(1)),
+      sandbox: Number((cpuAfter.sandbox.own - cpuBefore.sandbox.own).toFixed(1)),
+    },
     providers: bounds,
     sandboxRequests: rateLimited,
   };
