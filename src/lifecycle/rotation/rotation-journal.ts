@@ -1,6 +1,9 @@
 // The durable rotation journal: one row per rotation in the operational store, advanced with a compare-and-set on
 // (state, lease owner) so two workers never drive the same rotation, and with the step's event in the same
 // transaction when there is one. It never holds key material: ids, labels, version ids and fingerprints only.
+// Writes asked for at the same moment by rotations running side by side are committed together, in one
+// transaction (group commit): each still resolves only once it is committed, so a step's intent is durable before
+// its side effect, but a bulk run pays one commit for many rows instead of one each.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -67,10 +70,28 @@ function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** One journal write: its statements, run on the handle given (a transaction when grouped), and its events. */
+interface JournalWrite {
+  /** Rows are written in this order within a group, so two processes' groups lock rows in the same order. */
+  order: string;
+  /** True when the write appends events (it then needs a transaction even alone). */
+  events: boolean;
+  work: (db: Kysely<OperationalSchema>) => Promise<{ value: unknown; events?: AppendEventInput[] }>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many writes share one transaction. */
+const MAX_GROUP = 256;
+
 export class RotationJournal {
   readonly #db: Kysely<OperationalSchema>;
   readonly #clock: Clock;
   readonly #events: EventLog | undefined;
+  #writes: JournalWrite[] = [];
+  #writing = false;
+  /** Transactions committed and the writes they carried, for benches. */
+  readonly groupStats = { transactions: 0, writes: 0 };
 
   constructor(db: Kysely<OperationalSchema>, clock: Clock, events?: EventLog) {
     this.#db = db;
@@ -83,8 +104,6 @@ export class RotationJournal {
    * makes this safe between processes). `created` says which.
    */
   async plan(input: PlanRotationInput, event?: AppendEventInput): Promise<{ row: RotationRow; created: boolean }> {
-    const open = await this.openForKey(input.keyId);
-    if (open) return { row: open, created: false };
     const now = this.#clock().toISOString();
     const rotationId = randomUUID();
     const row: RotationJournalTable = {
@@ -112,14 +131,16 @@ export class RotationJournal {
       created_at: now,
       updated_at: now,
     };
+    // No look for an open rotation first: the unique index on open rows refuses a second one, and then the open
+    // one is returned. (Planning a key that has one open is the exception; a read before every plan is not free.)
     try {
-      await writeTransaction(this.#db, async (trx) => {
-        await trx.insertInto('rotation_journal').values(row).execute();
-        if (event && this.#events) await this.#events.appendWithin(trx, [withRotationId(event, rotationId)]);
+      await this.#write(rotationId, !!event, async (db) => {
+        await db.insertInto('rotation_journal').values(row).execute();
+        return { value: undefined, ...(event ? { events: [withRotationId(event, rotationId)] } : {}) };
       });
     } catch (error) {
-      const raced = await this.openForKey(input.keyId);
-      if (raced) return { row: raced, created: false };
+      const open = await this.openForKey(input.keyId);
+      if (open) return { row: open, created: false };
       throw error;
     }
     return { row: row as RotationRow, created: true };
@@ -173,36 +194,56 @@ export class RotationJournal {
    * a dead process on this host (a crash). False when a live worker holds it.
    */
   async claim(rotationId: string, owner: string, leaseMs: number): Promise<RotationRow | undefined> {
-    const row = await this.get(rotationId);
-    if (!row || TERMINAL_STATES.has(row.state)) return undefined;
     const now = this.#clock();
-    const free =
-      row.lease_owner === null ||
-      row.lease_owner === owner ||
-      row.lease_expires_at === null ||
-      row.lease_expires_at <= now.toISOString() ||
-      leaseOwnerIsDead(row.lease_owner);
-    if (!free) return undefined;
     const expires = new Date(now.getTime() + leaseMs).toISOString();
-    let query = this.#db
-      .updateTable('rotation_journal')
-      .set({ lease_owner: owner, lease_expires_at: expires, updated_at: now.toISOString() })
-      .where('rotation_id', '=', rotationId)
-      .where('state', '=', row.state);
-    query = row.lease_owner === null ? query.where('lease_owner', 'is', null) : query.where('lease_owner', '=', row.lease_owner);
-    const result = await query.executeTakeFirst();
+    const lease = { lease_owner: owner, lease_expires_at: expires, updated_at: now.toISOString() };
+    // The usual case in one statement: nobody holds the row, we do, or the lease ran out.
+    const taken = (await this.#write(rotationId, false, async (db) => ({
+      value: await db
+        .updateTable('rotation_journal')
+        .set(lease)
+        .where('rotation_id', '=', rotationId)
+        .where('state', 'not in', [...TERMINAL_STATES])
+        .where((eb) =>
+          eb.or([
+            eb('lease_owner', 'is', null),
+            eb('lease_owner', '=', owner),
+            eb('lease_expires_at', 'is', null),
+            eb('lease_expires_at', '<=', now.toISOString()),
+          ]),
+        )
+        .returningAll()
+        .executeTakeFirst(),
+    }))) as RotationRow | undefined;
+    if (taken) return taken;
+    // Held by someone else: taken over only when the holder is a dead process on this host.
+    const row = await this.get(rotationId);
+    if (!row || TERMINAL_STATES.has(row.state) || row.lease_owner === null || !leaseOwnerIsDead(row.lease_owner)) return undefined;
+    const heldBy = row.lease_owner;
+    const result = (await this.#write(rotationId, false, async (db) => ({
+      value: await db
+        .updateTable('rotation_journal')
+        .set(lease)
+        .where('rotation_id', '=', rotationId)
+        .where('state', '=', row.state)
+        .where('lease_owner', '=', heldBy)
+        .executeTakeFirst(),
+    }))) as { numUpdatedRows: bigint };
     if (Number(result.numUpdatedRows) !== 1) return undefined;
-    return { ...row, lease_owner: owner, lease_expires_at: expires };
+    return { ...row, ...lease };
   }
 
   /** Gives a lease back (a deferred rotation), so another worker may pick the row up at `not_before`. */
   async release(rotationId: string, owner: string): Promise<void> {
-    await this.#db
-      .updateTable('rotation_journal')
-      .set({ lease_owner: null, lease_expires_at: null })
-      .where('rotation_id', '=', rotationId)
-      .where('lease_owner', '=', owner)
-      .execute();
+    await this.#write(rotationId, false, async (db) => {
+      await db
+        .updateTable('rotation_journal')
+        .set({ lease_owner: null, lease_expires_at: null })
+        .where('rotation_id', '=', rotationId)
+        .where('lease_owner', '=', owner)
+        .execute();
+      return { value: undefined };
+    });
   }
 
   /**
@@ -224,29 +265,90 @@ export class RotationJournal {
       ...(to !== row.state ? { state_entered_at: now.toISOString() } : {}),
       ...(TERMINAL_STATES.has(to) ? { lease_owner: null, lease_expires_at: null } : {}),
     };
-    const update = (db: Kysely<OperationalSchema>) =>
-      db
+    const event = options.event && this.#events ? withRotationId(options.event, row.rotation_id) : undefined;
+    const result = (await this.#write(row.rotation_id, !!event, async (db) => {
+      const updated = await db
         .updateTable('rotation_journal')
         .set(set)
         .where('rotation_id', '=', row.rotation_id)
         .where('state', '=', row.state)
         .where('lease_owner', '=', options.owner)
         .executeTakeFirst();
-    const event = options.event;
-    const result =
-      event && this.#events
-        ? await writeTransaction(this.#db, async (trx) => {
-            const updated = await update(trx);
-            if (Number(updated.numUpdatedRows) === 1) await this.#events!.appendWithin(trx, [withRotationId(event, row.rotation_id)]);
-            return updated;
-          })
-        : await update(this.#db);
+      // The step's event only when the step was ours to record.
+      return { value: updated, ...(event && Number(updated.numUpdatedRows) === 1 ? { events: [event] } : {}) };
+    })) as { numUpdatedRows: bigint };
     if (Number(result.numUpdatedRows) !== 1) {
       throw new RotationError('E_ROTATION_LEASE_LOST', `rotation ${row.rotation_id} of ${row.key_id} is no longer held by this worker in state ${row.state}`, {
         category: 'conflict',
       });
     }
     return { ...row, ...set } as RotationRow;
+  }
+
+  /**
+   * Queues a write for the next group: every write asked for before the group starts joins it (up to MAX_GROUP),
+   * in one transaction. A group that fails is rolled back and its writes run one by one, so one write's error
+   * (a unique-index refusal, say) is its own.
+   */
+  #write(order: string, events: boolean, work: JournalWrite['work']): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.#writes.push({ order, events, work, resolve, reject });
+      if (!this.#writing) {
+        this.#writing = true;
+        setImmediate(() => void this.#flushWrites());
+      }
+    });
+  }
+
+  async #flushWrites(): Promise<void> {
+    try {
+      while (this.#writes.length > 0) {
+        const group = this.#writes.splice(0, MAX_GROUP);
+        if (group.length === 1) {
+          await this.#writeAlone(group[0]!);
+          continue;
+        }
+        group.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+        let values: unknown[];
+        try {
+          values = await writeTransaction(this.#db, async (trx) => {
+            const results: unknown[] = [];
+            const appended: AppendEventInput[] = [];
+            for (const write of group) {
+              const { value, events } = await write.work(trx);
+              results.push(value);
+              if (events) appended.push(...events);
+            }
+            if (appended.length && this.#events) await this.#events.appendWithin(trx, appended);
+            return results;
+          });
+        } catch {
+          for (const write of group) await this.#writeAlone(write);
+          continue;
+        }
+        this.groupStats.transactions += 1;
+        this.groupStats.writes += group.length;
+        group.forEach((write, index) => write.resolve(values[index]));
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+
+  async #writeAlone(write: JournalWrite): Promise<void> {
+    try {
+      const run = async (db: Kysely<OperationalSchema>) => {
+        const { value, events } = await write.work(db);
+        if (events?.length && this.#events) await this.#events.appendWithin(db, events);
+        return value;
+      };
+      const value = write.events ? await writeTransaction(this.#db, run) : await run(this.#db);
+      this.groupStats.transactions += 1;
+      this.groupStats.writes += 1;
+      write.resolve(value);
+    } catch (error) {
+      write.reject(error);
+    }
   }
 }
 
