@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../registry/atomic-file.js';
 import { analyzeEntryText } from '../../registry/entry-analysis.js';
 import { formatInstant } from '../../registry/registry-dates.js';
 import { withRegistryLock } from '../../registry/registry-lock.js';
-import type { RegistryWriter } from '../../registry/registry-writer.js';
+import { defaultEntryFile, type RegistryWriter } from '../../registry/registry-writer.js';
 import { RotationStepError } from './rotation-error.js';
 import type { RegistryRotationRecord } from './rotation-registry-update.js';
 
@@ -37,6 +37,7 @@ export class RegistryRotationBatcher {
   #queue: Waiting[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  #gitDir: string | undefined;
   /** Commits made, for reports. */
   commits = 0;
 
@@ -67,8 +68,8 @@ export class RegistryRotationBatcher {
     if (batch.length === 0) return;
     if (this.#queue.length) this.#schedule(0);
     try {
-      const gitDir = (await this.#git(['rev-parse', '--absolute-git-dir'])).trim();
-      await withRegistryLock(join(gitDir, 'keyledger-writer.lock'), () => this.#commitBatch(batch));
+      this.#gitDir ??= (await this.#git(['rev-parse', '--absolute-git-dir'])).trim();
+      await withRegistryLock(join(this.#gitDir, 'keyledger-writer.lock'), () => this.#commitBatch(batch));
       for (const waiting of batch) waiting.resolve();
     } catch (error) {
       const failure = new RotationStepError('transient', 'registry_busy', `the registry batch could not be committed: ${(error as Error).message}`, error);
@@ -76,21 +77,30 @@ export class RegistryRotationBatcher {
     }
   }
 
+  // One git process per batch in the usual case (`commit -- <files>` stages the listed files itself): every spawn
+  // forks this process, which costs tens of milliseconds of its main thread once it holds a few hundred MB.
   async #commitBatch(batch: Waiting[]): Promise<void> {
     const files: string[] = [];
     const keys: string[] = [];
+    let written = 0;
     for (const { record } of batch) {
-      const file = await this.#options.writer.fileOf(record.keyId);
-      if (!file) throw new RotationStepError('fatal', 'key_missing', `${record.keyId} is no longer in the registry`);
-      const path = join(this.#options.root, file);
-      const before = await readFile(path, 'utf8');
-      const current = analyzeEntryText(file, before).entry;
-      if (current?.provider_key_id === record.providerKeyId && current.fingerprint === record.fingerprint) {
-        files.push(file); // already edited (committed, or left uncommitted by a killed run): commit whatever is pending
-        keys.push(record.keyId);
-        continue;
+      // The conventional place first (what the writer's look-up does too), read once; elsewhere, the writer finds it.
+      let file = defaultEntryFile(record.keyId);
+      let before = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+      let document = before === undefined ? undefined : parseDocument(before);
+      if (!document || String(document.get('key_id')) !== record.keyId) {
+        const found = await this.#options.writer.fileOf(record.keyId);
+        if (!found) throw new RotationStepError('fatal', 'key_missing', `${record.keyId} is no longer in the registry`);
+        file = found;
+        before = await readFile(join(this.#options.root, file), 'utf8');
+        document = parseDocument(before);
       }
-      const document = parseDocument(before);
+      const path = join(this.#options.root, file);
+      files.push(file);
+      keys.push(record.keyId);
+      if (String(document.get('provider_key_id')) === record.providerKeyId && String(document.get('fingerprint')) === record.fingerprint) {
+        continue; // already edited (committed, or left uncommitted by a killed run): commit whatever is pending
+      }
       document.set('last_rotated', formatInstant(record.rotatedAt));
       document.set('provider_key_id', record.providerKeyId);
       document.set('fingerprint', record.fingerprint);
@@ -101,16 +111,30 @@ export class RegistryRotationBatcher {
         throw new RotationStepError('fatal', 'registry_invalid', `${file}: the rotated entry would not validate`);
       }
       await writeFileAtomic(path, after);
-      files.push(file);
-      keys.push(record.keyId);
+      written += 1;
     }
-    const status = await this.#git(['status', '--porcelain', '--', ...files]);
-    if (status.trim() === '') return;
-    await this.#git(['add', '--', ...files]);
+    // Nothing written by this batch: its edits may all be committed already (a retried batch, a resumed run).
+    if (written === 0 && !(await this.#changed(files))) return;
     const author = this.#options.author ?? { name: 'keyledger', email: 'keyledger@localhost' };
     const message = `keyledger: rotate ${keys.length} key(s)\n\n${batch.map(({ record }) => `${record.keyId}: rotation ${record.rotationId} (${record.trigger})`).join('\n')}`;
-    await this.#git(['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`, 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-m', message, '--', ...files]);
+    const commit = () =>
+      this.#git(['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`, 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-m', message, '--', ...files]);
+    try {
+      await commit();
+    } catch (error) {
+      // A file git does not track yet (written by hand, never committed) must be added first; and a batch whose
+      // files turn out to match HEAD has nothing to commit. Anything else is a real failure.
+      if (!(await this.#changed(files))) return;
+      await this.#git(['add', '--', ...files]);
+      await commit().catch(() => {
+        throw error;
+      });
+    }
     this.commits += 1;
+  }
+
+  async #changed(files: string[]): Promise<boolean> {
+    return (await this.#git(['status', '--porcelain', '--', ...files])).trim() !== '';
   }
 
   #git(args: string[]): Promise<string> {
