@@ -47,7 +47,8 @@ export interface ScheduleReport {
   errors: Array<{ keyId: string; error: string }>;
   tickets: { opened: number; existing: number; failed: number };
   seconds: number;
-  byProvider: Record<string, { keys: number; done: number; requestsPerRotation: number; rotationsPerSecond: number }>;
+  /** Per provider; `workers`: rotations it had in flight at most (past `concurrency` only by released slots). */
+  byProvider: Record<string, { keys: number; done: number; requestsPerRotation: number; rotationsPerSecond: number; workers: number }>;
 }
 
 interface QueueItem {
@@ -68,10 +69,21 @@ export function requestsPerRotation(provider: Provider): number {
 export class RotationScheduler {
   readonly #deps: RotationSchedulerDependencies;
   readonly #sleep: Sleep;
+  /** keyId -> gives its rotation's slot back, for the rotations in flight. */
+  readonly #releasers = new Map<string, () => void>();
 
   constructor(dependencies: RotationSchedulerDependencies) {
     this.#deps = dependencies;
     this.#sleep = dependencies.sleep ?? realSleep;
+  }
+
+  /**
+   * Says that the rotation of `keyId` is past its last provider call and now waits on a step all providers share
+   * (a registry batch commit: `recordInRegistry`). Its provider's slot goes to the next key meanwhile, so a slow
+   * shared step does not leave a provider's budget unused; `concurrency` still bounds the rotations at the provider.
+   */
+  releaseSlot(keyId: string): void {
+    this.#releasers.get(keyId)?.();
   }
 
   async run(due: readonly DueKey[], options: ScheduleOptions = {}): Promise<ScheduleReport> {
@@ -89,13 +101,18 @@ export class RotationScheduler {
       byProvider: {},
     };
     const queues = new Map<string, DueKey[]>();
+    const manual = new Map<string, boolean>();
     for (const key of due) {
       const providerName = key.entry.scope?.provider ?? '(none)';
-      if (await this.#isManual(providerName)) {
+      if (!manual.has(providerName)) manual.set(providerName, await this.#isManual(providerName));
+      if (manual.get(providerName)) {
         await this.#ticket(key, report, options);
         continue;
       }
-      queues.set(providerName, [...(queues.get(providerName) ?? []), key]);
+      // Appended in place: copying the list per key made grouping 10,000 keys quadratic.
+      const queue = queues.get(providerName);
+      if (queue) queue.push(key);
+      else queues.set(providerName, [key]);
     }
     await Promise.all([...queues].map(([name, keys]) => this.#runProvider(name, keys, options, report)));
     report.seconds = (performance.now() - started) / 1000;
@@ -144,15 +161,21 @@ export class RotationScheduler {
     // limiter (or the provider's 429) a moment later.
     const pacer = new TokenBucket({ requests: rotationsPerSecond, perSeconds: 1 }, { burst: 1, sleep: this.#sleep });
     const concurrency = Math.max(1, limit.concurrency ?? options.concurrency ?? 16);
-    const stats = { keys: keys.length, done: 0, requestsPerRotation: perRotation, rotationsPerSecond };
+    const stats = { keys: keys.length, done: 0, requestsPerRotation: perRotation, rotationsPerSecond, workers: 0 };
     report.byProvider[name] = stats;
     const start = this.#deps.clock().getTime();
     const windowMs = options.windowMs ?? 0;
     const queue: QueueItem[] = keys.map((due, index) => ({ due, notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0 }));
     let pausedUntil = 0;
     let inFlight = 0;
-    // Sorted once; only a requeued item (a retry, a window slot not reached) unsorts it.
+    // Workers running, and rotations among them past their last provider call (releaseSlot): those wait on steps
+    // every provider shares (a registry batch commit), and their slots go to the next keys meanwhile.
+    let alive = 0;
+    let releasedInFlight = 0;
+    // Sorted once; only a requeued item (a retry, a window slot not reached) unsorts it. Items are taken from
+    // `head` on (shift() moves the whole rest of a 10,000-item array each time).
     queue.sort((a, b) => a.notBefore - b.notBefore);
+    let head = 0;
     let unsorted = false;
     const requeue = (item: QueueItem) => {
       queue.push(item);
@@ -161,15 +184,25 @@ export class RotationScheduler {
 
     const worker = async () => {
       for (;;) {
-        if (options.signal?.aborted) return;
+        if (options.signal?.aborted || alive > concurrency + releasedInFlight) {
+          alive -= 1;
+          return;
+        }
         if (unsorted) {
+          queue.splice(0, head);
+          head = 0;
           queue.sort((a, b) => a.notBefore - b.notBefore);
           unsorted = false;
         }
-        const item = queue.shift();
+        const item = head < queue.length ? queue[head++] : undefined;
         if (!item) {
-          if (inFlight === 0) return;
-          await this.#sleep(20); // a deferred rotation may come back to the queue
+          // Nothing left to start: one worker stays while rotations are in flight, for a deferred one that comes
+          // back to the queue (the worker that defers it picks it up too, unless it is over capacity and leaves).
+          if (inFlight === 0 || alive > 1) {
+            alive -= 1;
+            return;
+          }
+          await this.#sleep(20);
           continue;
         }
         const wait = Math.max(item.notBefore, pausedUntil) - this.#deps.clock().getTime();
@@ -179,6 +212,13 @@ export class RotationScheduler {
           continue;
         }
         inFlight += 1;
+        let released = false;
+        this.#releasers.set(item.due.keyId, () => {
+          if (released) return;
+          released = true;
+          releasedInFlight += 1;
+          if (head < queue.length && alive < concurrency + releasedInFlight) spawn();
+        });
         try {
           if (!item.rotationId) {
             await pacer.acquire();
@@ -205,10 +245,19 @@ export class RotationScheduler {
           options.onOutcome?.(item.due.keyId, { status: 'error', error: (error as Error).message });
         } finally {
           inFlight -= 1;
+          this.#releasers.delete(item.due.keyId);
+          if (released) releasedInFlight -= 1;
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, () => worker()));
-    report.deferred += queue.length;
+    const workers: Array<Promise<void>> = [];
+    const spawn = () => {
+      alive += 1;
+      stats.workers = Math.max(stats.workers, alive);
+      workers.push(worker());
+    };
+    for (let index = 0; index < Math.min(concurrency, keys.length); index++) spawn();
+    for (let index = 0; index < workers.length; index++) await workers[index];
+    report.deferred += queue.length - head;
   }
 }
