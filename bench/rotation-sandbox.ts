@@ -31,6 +31,7 @@ export async function startSandboxProcess(providers: string[]): Promise<SandboxP
     const lines = createInterface({ input: child.stdout! });
     lines.once('line', (line) => {
       lines.close();
+      child.stdout!.resume(); // anything it prints later is dropped, never left to fill the pipe
       try {
         resolve(JSON.parse(line) as Announcement);
       } catch (error) {
