@@ -99,6 +99,20 @@ describe('RegistryRotationBatcher', () => {
     expect(await status(root)).toBe('');
   });
 
+  it('commits a batch whose message is longer than one command-line argument may be (128 KB)', async () => {
+    const keyIds = Array.from({ length: 1_000 }, (_, index) => `a-rather-long-key-id-to-reach-the-limit-on-one-argument-${index}`);
+    const root = await makeRegistry(Object.fromEntries(keyIds.map((keyId) => [`keys/${keyId}.yaml`, seedExampleWith(keyId)])), { git: true });
+    roots.push(root);
+    const writer = new RegistryWriter({ root, config: defaultRegistryConfig(), env: GIT_TEST_ENV });
+    const batcher = new RegistryRotationBatcher({ writer, root, gitEnv: GIT_TEST_ENV, lingerMs: 50, maxBatch: 5_000 });
+    const before = await commitCount(root);
+    await Promise.all(keyIds.map((keyId) => batcher.record(record(keyId))));
+    expect(await commitCount(root)).toBe(before + 1);
+    expect(await status(root)).toBe('');
+    const message = await runGit(['log', '-1', '--format=%B'], { cwd: root, env: GIT_TEST_ENV });
+    expect(message.length).toBeGreaterThan(128 * 1024);
+  }, 60_000);
+
   it('rejects a rotation whose key left the registry, and still commits the rest of its batch on retry', async () => {
     const { root, batcher } = await registry();
     await expect(Promise.all([batcher.record(record('no-such-key')), batcher.record(record(KEYS[0]!))])).rejects.toThrow(/no-such-key|registry batch/);
