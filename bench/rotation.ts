@@ -5,13 +5,13 @@
 // provider being the bound since providers run side by side — as a ratio (target: within 1.2x).
 // The sandboxes run in a child process (bench/rotation-sandbox.ts), so this process measures keyledger itself; the
 // report gives both processes' CPU time, git's, and the machine's load average during the timed part.
-// Run: `npx tsx bench/rotation.ts` (env: KEYS=10000, AWS_RPS=150, GITLAB_RPS=90, CONCURRENCY=32; CPU_PROFILE=<file>
-// writes a V8 CPU profile of the timed part only, for chrome://inspect or speedscope).
+// Run: `npx tsx bench/rotation.ts` (env: KEYS=10000, AWS_RPS=150, GITLAB_RPS=90, CONCURRENCY=32, LAYOUT=flat|team;
+// CPU_PROFILE=<file> writes a V8 CPU profile of the timed part only, for chrome://inspect or speedscope).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openOperationalStore } from '../src/db/operational-store.js';
 import { EventLog } from '../src/events/event-log.js';
 import { runGit } from '../src/git/git-command.js';
@@ -40,6 +40,7 @@ const KEYS = Number(process.env.KEYS ?? 10_000);
 const AWS_RPS = Number(process.env.AWS_RPS ?? 150);
 const GITLAB_RPS = Number(process.env.GITLAB_RPS ?? 90);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 32);
+const LAYOUT = process.env.LAYOUT ?? 'flat';
 const SHARE = { internal: 0.4, 'aws-iam': 0.3, gitlab: 0.3 } as const;
 
 const work = mkdtempSync(join(tmpdir(), 'keyledger-rotation-bench-'));
@@ -114,7 +115,10 @@ try {
       storage: { store: 'default', path },
       audit: { rotation_owner: 'platform', rotation_frequency_days: 30 },
     };
-    writeFileSync(join(root, 'keys', `${keyId}.yaml`), renderNewEntry(entry));
+    // LAYOUT=team: where `keyledger issue` puts entries (keys/<team>/<key_id>.yaml), 10 teams; default flat keys/.
+    const file = LAYOUT === 'team' ? join(root, 'keys', `team-${n % 10}`, `${keyId}.yaml`) : join(root, 'keys', `${keyId}.yaml`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, renderNewEntry(entry));
     index += 1;
     if (index % 2_000 === 0) log(`set-up: ${index}/${KEYS} keys`);
   };

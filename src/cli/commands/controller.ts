@@ -25,7 +25,7 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
     .command('controller')
     .description('run the rotation schedule as a daemon (cron, UTC); SIGINT/SIGTERM finish the step in flight and stop')
     .option('--schedule <cron>', 'when to look for due keys: a 5-field cron expression, UTC', '0 2 * * *')
-    .option('--window <duration>', 'spread each run\'s rotations over this long, e.g. 6h', parseDuration)
+    .option('--window <duration>', "spread each run's rotations over this long, e.g. 6h", parseDuration)
     .option('--concurrency <n>', 'rotations in flight per provider when the provider does not say', parsePositiveInt)
     .option('--tickets <sink>', 'markdown:<dir>, github:<owner/repo>, jira:<PROJECT> (default: KEYLEDGER_TICKETS)')
     .option('--once', 'one run now (resume, rotate what is due, sweep tickets), then exit')
@@ -33,13 +33,21 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
     .option('--json', 'print each run as one JSON line')
     .action(async (options: ControllerOptions) => {
       const schedule = parseSchedule(options.schedule);
-      const app = await openKeyledgerApp({ registryDir: resolve(context.cwd, options.registry), env: context.env, cwd: context.cwd, clock: context.clock });
+      const app = await openKeyledgerApp({
+        registryDir: resolve(context.cwd, options.registry),
+        env: context.env,
+        cwd: context.cwd,
+        clock: context.clock,
+      });
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       try {
-        const services = app.rotation({ ...(options.tickets ? { tickets: options.tickets } : {}), actor: 'system:rotation-controller' });
+        const services = app.rotation({
+          ...(options.tickets ? { tickets: options.tickets } : {}),
+          actor: 'system:rotation-controller',
+        });
         const scheduleOptions = {
           signal: stop.signal,
           ...(options.window !== undefined ? { windowMs: options.window } : {}),
@@ -51,19 +59,35 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
             due: run.due.length,
             resumed: run.resumed.length,
             ...(run.report
-              ? { done: run.report.done, rolledBack: run.report.rolledBack, failed: run.report.failed, deferred: run.report.deferred, ticketsOpened: run.report.tickets.opened, errors: run.report.errors }
+              ? {
+                  done: run.report.done,
+                  rolledBack: run.report.rolledBack,
+                  failed: run.report.failed,
+                  deferred: run.report.deferred,
+                  ticketsOpened: run.report.tickets.opened,
+                  errors: run.report.errors,
+                }
               : {}),
-            ...(run.sweep ? { ticketsClosed: run.sweep.closed.length, ticketsEscalated: run.sweep.escalated.length } : {}),
+            ...(run.sweep
+              ? { ticketsClosed: run.sweep.closed.length, ticketsEscalated: run.sweep.escalated.length }
+              : {}),
           };
           if (options.json) context.stdout.write(`${JSON.stringify(summary)}\n`);
-          else context.stdout.write(`${run.at}: ${summary.due} due, ${summary.done ?? 0} rotated, ${summary.rolledBack ?? 0} rolled back, ${summary.failed ?? 0} failed, ${summary.deferred ?? 0} deferred, ${summary.ticketsOpened ?? 0} ticket(s) opened\n`);
-          if (run.report && run.report.rolledBack + run.report.failed + run.report.errors.length > 0) context.exitCode = EXIT_VIOLATIONS;
+          else
+            context.stdout.write(
+              `${run.at}: ${summary.due} due, ${summary.done ?? 0} rotated, ${summary.rolledBack ?? 0} rolled back, ${summary.failed ?? 0} failed, ${summary.deferred ?? 0} deferred, ${summary.ticketsOpened ?? 0} ticket(s) opened\n`,
+            );
+          if (run.report && run.report.rolledBack + run.report.failed + run.report.errors.length > 0)
+            context.exitCode = EXIT_VIOLATIONS;
         };
         if (options.once) {
           print(await services.controller.runOnce(scheduleOptions));
           return;
         }
-        if (!options.json) context.stderr.write(`keyledger controller: schedule "${schedule}" (UTC), first run at ${nextRun(schedule, context.clock()).toISOString()}\n`);
+        if (!options.json)
+          context.stderr.write(
+            `keyledger controller: schedule "${schedule}" (UTC), first run at ${nextRun(schedule, context.clock()).toISOString()}\n`,
+          );
         await services.controller.runForever(schedule, {
           ...scheduleOptions,
           onRun: print,
