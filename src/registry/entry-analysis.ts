@@ -9,6 +9,10 @@ import { checkEntry } from './policy/policy-engine.js';
 import type { PolicyContext } from './policy/policy-rules.js';
 import type { RegistryIssue } from './registry-issue.js';
 import { YamlLocator } from './yaml-position.js';
+import { compileFastParse } from './zod-fast-parse.js';
+
+/** zod's output for a well-formed entry without zod's reporting machinery; zod parses the rest (see zod-fast-parse). */
+const fastParseEntry = compileFastParse(keyEntrySchema);
 
 export interface EntryAnalysis {
   file: string;
@@ -83,11 +87,11 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
   const keyIdRaw = (raw as Record<string, unknown>).key_id;
   const keyId = typeof keyIdRaw === 'string' && keyIdRaw.trim() ? keyIdRaw.trim() : undefined;
 
-  const parsed = keyEntrySchema.safeParse(raw);
-  let entry: KeyEntry | undefined;
-  if (parsed.success) {
+  let entry: KeyEntry | undefined = fastParseEntry(raw);
+  const parsed = entry ? undefined : keyEntrySchema.safeParse(raw);
+  if (parsed?.success) {
     entry = parsed.data;
-  } else {
+  } else if (parsed) {
     for (const issue of parsed.error.issues) pending.push(schemaIssue(issue));
   }
   for (const path of unknownFields(raw)) {
@@ -101,7 +105,7 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
   if (policy) {
     if (entry) {
       for (const violation of checkEntry(entry, policy)) pending.push(violation);
-    } else if (!parsed.success) {
+    } else if (parsed && !parsed.success) {
       // Still report the policy on the fields that are well-formed, so one bad field does not hide the rest;
       // rules about a field the schema already rejected are left out (the schema error says it).
       const rejected = new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? '')));
