@@ -1,16 +1,71 @@
 // Finds the entry files of a registry: the config's globs under the root, as sorted relative paths.
-import { glob } from 'tinyglobby';
+import { type Dirent, readdirSync } from 'node:fs';
 import type { RegistryConfig } from './registry-config.js';
 
 export async function findEntryFiles(root: string, config: RegistryConfig): Promise<string[]> {
   const patterns = Array.isArray(config.registry.keys) ? config.registry.keys : [config.registry.keys];
+  const fast = walkRecursivePatterns(root, patterns);
+  if (fast) return fast.sort();
+  // Loaded only when needed: the glob and its matcher are 40 ms of start-up on the default pattern's path.
+  const { glob } = await import('tinyglobby');
   const files = await glob(patterns, {
     cwd: root,
     onlyFiles: true,
     dot: false,
-    ignore: ['**/node_modules/**', '.git/**'],
+    ignore: IGNORED,
     // A directory named like an entry (`keys/old.yaml/`) is not an entry, nor is every file below it.
     expandDirectories: false,
   });
   return files.sort();
+}
+
+const IGNORED = ['**/node_modules/**', '.git/**'];
+
+/** `keys/**\/*.yaml`: a plain directory path, every depth below it, one file extension. */
+const RECURSIVE_PATTERN =
+  /^((?:[A-Za-z0-9_-][A-Za-z0-9_.-]*\/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*)\/\*\*\/\*(\.[A-Za-z0-9]+)$/;
+
+/**
+ * The common pattern shape (the default `keys/**\/*.yaml`) walked directly, with exactly the glob's meaning here:
+ * no dot files or dot directories, no node_modules, files only. Twice as fast as the general glob on 100,000
+ * entries (150 ms against 300 ms, on the path every validate waits for). Returns undefined — use the glob — for
+ * any other pattern, and on meeting a symbolic link, whose target the glob resolves (and guards against loops).
+ * registry-files.test.ts holds both walks equal on generated trees.
+ */
+export function walkRecursivePatterns(root: string, patterns: string[]): string[] | undefined {
+  const shapes = patterns.map((pattern) => RECURSIVE_PATTERN.exec(pattern));
+  if (shapes.some((shape) => shape === null)) return undefined;
+  const found = new Set<string>();
+  for (const shape of shapes) {
+    const [, directory, extension] = shape!;
+    if (directory!.split('/').some((part) => part.startsWith('.') || part === 'node_modules')) return undefined;
+    if (!walkDirectory(root, directory!, extension!, found)) return undefined;
+  }
+  return [...found];
+}
+
+/** Adds the matching files below `relative` to `found`; false when the walk must be left to the glob. */
+function walkDirectory(root: string, relative: string, extension: string, found: Set<string>): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(`${root}/${relative}`, { withFileTypes: true });
+  } catch {
+    // Missing or unreadable: the glob reports no files there either.
+    return true;
+  }
+  for (const entry of entries) {
+    const name = entry.name;
+    if (name.startsWith('.')) continue;
+    if (entry.isSymbolicLink()) return false;
+    if (entry.isDirectory()) {
+      if (name === 'node_modules') continue;
+      if (!walkDirectory(root, `${relative}/${name}`, extension, found)) return false;
+    } else if (!entry.isFile()) {
+      // A FIFO or socket: the glob lists it as a file; leave such a tree to the glob rather than differ.
+      return false;
+    } else if (name.endsWith(extension)) {
+      found.add(`${relative}/${name}`);
+    }
+  }
+  return true;
 }
