@@ -35,17 +35,18 @@ const RECURSIVE_PATTERN =
 export function walkRecursivePatterns(root: string, patterns: string[]): string[] | undefined {
   const shapes = patterns.map((pattern) => RECURSIVE_PATTERN.exec(pattern));
   if (shapes.some((shape) => shape === null)) return undefined;
-  const found = new Set<string>();
+  const found: string[] = [];
   for (const shape of shapes) {
     const [, directory, extension] = shape!;
     if (directory!.split('/').some((part) => part.startsWith('.') || part === 'node_modules')) return undefined;
     if (!walkDirectory(root, directory!, extension!, found)) return undefined;
   }
-  return [...found];
+  // Overlapping patterns (`keys/**/*.yaml` and `keys/team/**/*.yaml`) find a file twice.
+  return shapes.length === 1 ? found : [...new Set(found)];
 }
 
-/** Adds the matching files below `relative` to `found`; false when the walk must be left to the glob. */
-function walkDirectory(root: string, relative: string, extension: string, found: Set<string>): boolean {
+/** Appends the matching files below `relative` to `found`; false when the walk must be left to the glob. */
+function walkDirectory(root: string, relative: string, extension: string, found: string[]): boolean {
   let entries: Dirent[];
   try {
     entries = readdirSync(`${root}/${relative}`, { withFileTypes: true });
@@ -64,7 +65,9 @@ function walkDirectory(root: string, relative: string, extension: string, found:
       // A FIFO or socket: the glob lists it as a file; leave such a tree to the glob rather than differ.
       return false;
     } else if (name.endsWith(extension)) {
-      found.add(`${relative}/${name}`);
+      // Flattened now (a concatenation is a rope until read): sorting 100,000 ropes took five times as long.
+      const path = `${relative}/${name}`;
+      if (path.endsWith(extension)) found.push(path);
     }
   }
   return true;
