@@ -1,6 +1,5 @@
 // The `keyledger` command: a thin shell that parses arguments and hands them to the services.
 import { Command, CommanderError } from 'commander';
-import { createLogger } from '../telemetry/logger.js';
 import { type CliContext, processContext } from './cli-context.js';
 import { commandsFor } from './command-table.js';
 import { describeError, EXIT_ERROR, exitCodeFor } from './exit-codes.js';
@@ -17,9 +16,13 @@ export async function buildProgram(context: CliContext, args: readonly string[] 
     })
     .showSuggestionAfterError(true)
     .option('-v, --verbose', 'structured debug logs on stderr (also: KEYLEDGER_LOG_LEVEL=debug|info|warn)')
-    .hook('preAction', (command) => {
+    .hook('preAction', async (command) => {
       const verbose = command.optsWithGlobals().verbose === true;
       const level = verbose ? 'debug' : (context.env.KEYLEDGER_LOG_LEVEL ?? 'silent');
+      // Silent (the default) leaves the logger out: services fall back to their own silent one, and a command
+      // that never logs (validate, list) starts without loading pino (40 ms).
+      if (level === 'silent') return;
+      const { createLogger } = await import('../telemetry/logger.js');
       context.logger = createLogger({ level, write: (line) => context.stderr.write(line) });
     });
   for (const register of await commandsFor(args)) register(program, context);

@@ -1,9 +1,8 @@
 // The people directory: who works here, in which team, and who has left (and when). Loaded from a CSV export of
 // the HR system or a YAML list; the IDP integrations of later issues feed the same shape.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors/keyledger-error.js';
 
@@ -65,7 +64,10 @@ export function parsePeopleDirectory(text: string, file: string): PeopleDirector
   const extension = extname(file).toLowerCase();
   let rows: unknown[];
   try {
+    // The parsers are loaded when a directory is read: this module sits on every validation thread's start-up path.
+    const require = createRequire(import.meta.url);
     if (extension === '.csv') {
+      const { parse: parseCsv } = require('csv-parse/sync') as typeof import('csv-parse/sync');
       rows = parseCsv(text, {
         columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
         skip_empty_lines: true,
@@ -73,6 +75,7 @@ export function parsePeopleDirectory(text: string, file: string): PeopleDirector
         bom: true,
       });
     } else {
+      const { parse: parseYaml } = require('yaml') as typeof import('yaml');
       const parsed = parseYaml(text) as unknown;
       rows = Array.isArray(parsed) ? parsed : ((parsed as { people?: unknown[] } | null)?.people ?? []);
     }

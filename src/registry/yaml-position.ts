@@ -1,8 +1,15 @@
 // Finds where a field sits in YAML text. The fast parser used on the hot path keeps no positions, so when an
 // entry has something to report we find the field's line: by reading lines when the file is plain block YAML
 // (yaml-quick-locator.ts), and otherwise with the position-keeping parser, run at most once per file.
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node } from 'yaml';
 import { quickLocate } from './yaml-quick-locator.js';
+
+/**
+ * The position-keeping parser, loaded on first use: most entries are located by the quick reader, and loading
+ * `yaml` cost every validation thread 60 ms of start-up.
+ */
+const loadYaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml');
 
 export interface LineColumn {
   line: number;
@@ -11,7 +18,7 @@ export interface LineColumn {
 
 export class YamlLocator {
   readonly #text: string;
-  #parsed: { root: Node | null; lineCounter: LineCounter } | undefined;
+  #parsed: { root: Node | null; lineCounter: import('yaml').LineCounter } | undefined;
 
   constructor(text: string) {
     this.#text = text;
@@ -29,6 +36,7 @@ export class YamlLocator {
   locateWithParser(path: ReadonlyArray<PropertyKey>): LineColumn {
     this.#parsed ??= this.#parse();
     const { root, lineCounter } = this.#parsed;
+    const { isMap, isScalar, isSeq } = loadYaml();
     let node: unknown = root;
     let best: number | undefined = offsetOf(node);
     for (const segment of path) {
@@ -50,7 +58,8 @@ export class YamlLocator {
     return { line, column: col };
   }
 
-  #parse(): { root: Node | null; lineCounter: LineCounter } {
+  #parse(): { root: Node | null; lineCounter: import('yaml').LineCounter } {
+    const { LineCounter, parseDocument } = loadYaml();
     const lineCounter = new LineCounter();
     const document = parseDocument(this.#text, { lineCounter, keepSourceTokens: false, uniqueKeys: false });
     return { root: (document.contents as Node | null) ?? null, lineCounter };
