@@ -85,7 +85,7 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
   }
   const pending: PendingIssue[] = [];
   const keyIdRaw = (raw as Record<string, unknown>).key_id;
-  const keyId = typeof keyIdRaw === 'string' && keyIdRaw.trim() ? keyIdRaw.trim() : undefined;
+  const keyId = typeof keyIdRaw === 'string' && keyIdRaw.trim() ? detached(keyIdRaw.trim()) : undefined;
 
   let entry: KeyEntry | undefined = fastParseEntry(raw);
   const parsed = entry ? undefined : keyEntrySchema.safeParse(raw);
@@ -144,6 +144,17 @@ export function analyzeEntryText(file: string, text: string, policy?: PolicyCont
     });
   }
   return { file, ...(keyId ? { keyId } : {}), ...(entry ? { entry } : {}), issues };
+}
+
+/**
+ * A copy of `value` that does not keep alive the file text it was cut from (V8 makes a substring a view into its
+ * parent). The key ids outlive their files — validate keeps all 100,000 to find duplicates — and as views they
+ * kept every file's text in the heap, which made each garbage collection on the main thread copy them: 0.1 s of a
+ * 100,000-entry validate (its scavenges 280 -> 205 ms). Concatenating flattens into a new string; slicing off the
+ * space leaves a view into that small copy only.
+ */
+function detached(value: string): string {
+  return ` ${value}`.slice(1);
 }
 
 function schemaIssue(issue: z.core.$ZodIssue): PendingIssue {
