@@ -1,7 +1,8 @@
 // bench/registry.ts — issue 2's figures: a git repository of 100,000 realistic registry entries, then
 // `keyledger validate` (cold process, all policy rules) and a filtered `keyledger list`, both through the compiled
-// CLI as a user runs them, beside the physical references of BENCHMARKS.md (js-yaml and yaml parsing the same
-// files on one core). Run: `npm run build && npx tsx bench/registry.ts [--entries N] [--keep]`.
+// CLI as a user runs them (five runs each), beside the physical references of BENCHMARKS.md (js-yaml and yaml
+// parsing the same files on one core). Run: `npm run build && npx tsx bench/registry.ts [--entries N] [--runs N]
+// [--keep]`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -170,7 +171,8 @@ const yamlParse = time(() => {
 });
 const scale = entries / sample.length;
 
-const repeats = 3;
+// Five runs each by default: on these shared machines one run in three or four is slowed by a neighbour.
+const repeats = Number(args[args.indexOf('--runs') + 1] || 5) || 5;
 const validateRuns = Array.from({ length: repeats }, () => run(['validate', root, '--json']));
 const validateOneThread = Array.from({ length: repeats }, () => run(['validate', root, '--json', '--threads', '1']));
 const listRuns = Array.from({ length: repeats }, () =>
@@ -195,6 +197,8 @@ const rows = [
 ] as const;
 console.log(`\n${entries.toLocaleString('en')} entries, median of ${repeats} runs:`);
 for (const [label, ms] of rows) console.log(`  ${label.padEnd(58)} ${(ms / 1000).toFixed(2)} s`);
+const each = (runs: { ms: number }[]) => runs.map((r) => (r.ms / 1000).toFixed(2)).join(', ');
+console.log(`  each validate run: ${each(validateRuns)} s; --threads 1: ${each(validateOneThread)} s`);
 console.log(
   `  validate CPU time (user + sys, all threads)                 ${(validateCpuMs / 1000).toFixed(2)} s -> ${(validateCpuMs / 2000).toFixed(2)} s per core on 2 cores`,
 );
