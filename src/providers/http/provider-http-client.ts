@@ -155,23 +155,35 @@ export class ProviderHttpClient {
   }
 
   #errorFor(answer: HttpAnswer, secrets: SecretValue[]): ProviderError {
-    const { provider, parseError } = this.#options;
-    let parsed: ProviderErrorBody;
-    try {
-      parsed = parseError(answer);
-    } catch {
-      parsed = { message: answer.text || `HTTP ${answer.status}` };
-    }
-    const retryAfterMs =
-      parseRetryAfter(headerText(answer.headers['retry-after'])) ??
-      (parsed.retryAfterSeconds !== undefined ? parsed.retryAfterSeconds * 1000 : undefined);
-    const code = parsed.code ?? codeForStatus(answer.status);
-    return new ProviderError(code, provider, redactSecrets(parsed.message || `HTTP ${answer.status}`, secrets), {
-      status: answer.status,
-      ...(parsed.providerCode ? { providerCode: redactSecrets(parsed.providerCode, secrets) } : {}),
-      ...(retryAfterMs !== undefined ? { retryAfterSeconds: retryAfterMs / 1000 } : {}),
-    });
+    return providerErrorFromAnswer(this.#options.provider, answer, this.#options.parseError, secrets);
   }
+}
+
+/**
+ * The ProviderError an error answer means: the provider's own message and code read by its parser, the status,
+ * Retry-After (or the provider's own reset hint), and the given secrets cut out of every text.
+ */
+export function providerErrorFromAnswer(
+  provider: string,
+  answer: HttpAnswer,
+  parseError: ProviderErrorParser,
+  secrets: ReadonlyArray<SecretValue | undefined>,
+): ProviderError {
+  let parsed: ProviderErrorBody;
+  try {
+    parsed = parseError(answer);
+  } catch {
+    parsed = { message: answer.text || `HTTP ${answer.status}` };
+  }
+  const retryAfterMs =
+    parseRetryAfter(headerText(answer.headers['retry-after'])) ??
+    (parsed.retryAfterSeconds !== undefined ? parsed.retryAfterSeconds * 1000 : undefined);
+  const code = parsed.code ?? codeForStatus(answer.status);
+  return new ProviderError(code, provider, redactSecrets(parsed.message || `HTTP ${answer.status}`, secrets), {
+    status: answer.status,
+    ...(parsed.providerCode ? { providerCode: redactSecrets(parsed.providerCode, secrets) } : {}),
+    ...(retryAfterMs !== undefined ? { retryAfterSeconds: retryAfterMs / 1000 } : {}),
+  });
 }
 
 /** The ProviderError code an HTTP status means when the provider's body says nothing more specific. */
