@@ -3,7 +3,7 @@
 // a partial failure running `revoke` again finishes the job.
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Provider } from '../providers/provider.js';
+import { keyCapabilities, type Provider } from '../providers/provider.js';
 import { entryStorageRef } from '../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../registry/registry-writer.js';
 import type { SecretStore } from '../secrets/secret-store.js';
@@ -60,7 +60,9 @@ export class KeyRevoker {
     const steps: string[] = [];
     const provider = this.#deps.providers(providerName);
     if (entry.provider_key_id) {
-      if (provider.capabilities().manual || !provider.capabilities().revoke) {
+      const capabilities = keyCapabilities(provider, { account: entry.scope?.account_id, kind: entry.scope?.kind });
+      // A kind may be manual to create (a GitHub PAT) and still revocable by API: only `revoke` counts here.
+      if (provider.capabilities().manual || !capabilities.revoke) {
         throw new KeyledgerError(
           'E_REVOKE_MANUAL',
           `${providerName} offers no revocation API: revoke ${entry.provider_key_id} in its console, then run \`keyledger revoke ${request.keyId} --already-revoked\``,
@@ -68,9 +70,17 @@ export class KeyRevoker {
         );
       }
       // Some providers revoke a token only with the token itself (Slack's auth.revoke): hand it over when stored.
-      const stored = storageRef ? await this.#deps.stores(storageRef.store).get(storageRef.path).catch(() => null) : null;
+      const stored = storageRef
+        ? await this.#deps
+            .stores(storageRef.store)
+            .get(storageRef.path)
+            .catch(() => null)
+        : null;
       await provider.revoke(
-        { providerKeyId: entry.provider_key_id, ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}) },
+        {
+          providerKeyId: entry.provider_key_id,
+          ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+        },
         ...(stored ? [stored.value] : []),
       );
       steps.push(`revoked ${providerName} key ${entry.provider_key_id}`);

@@ -118,4 +118,23 @@ export interface Provider {
   lastUsed(ref: ProviderKeyRef): Promise<LastUsed>;
   /** Rotates in place where the provider supports it (capabilities().nativeRotate). */
   rotate?(ref: ProviderKeyRef): Promise<CreatedKey>;
+  /**
+   * Which of `capabilities().kinds` a key of this account is, when the account tells (GitHub: `owner/repo` is a
+   * deploy key, an organisation a fine-grained PAT). Absent, or undefined: the adapter's kinds are not told apart.
+   */
+  kindOf?(account: string | undefined): string | undefined;
+}
+
+/**
+ * What the provider allows for one key: its adapter's capabilities with those of the key's kind laid over them.
+ * The kind is the registry's `scope.kind` when the entry names one, else what the adapter reads off the account.
+ */
+export function keyCapabilities(
+  provider: Provider,
+  key: { account?: string | undefined; kind?: string | undefined } = {},
+): Omit<ProviderCapabilities, 'kinds'> & { kind?: string; note?: string } {
+  const { kinds, ...base } = provider.capabilities();
+  const kind = key.kind ?? provider.kindOf?.(key.account);
+  const specific = kind ? kinds?.[kind] : undefined;
+  return { ...base, ...(specific ?? {}), ...(kind ? { kind } : {}) };
 }

@@ -30,6 +30,8 @@ export type KeyStatus = (typeof KEY_STATUSES)[number];
 export const scopeSchema = z.looseObject({
   provider: nonEmpty,
   account_id: idText.optional(),
+  /** The kind of credential, where one provider issues several (GitHub: `deploy-key`, `fine-grained-pat`). */
+  kind: nonEmpty.optional(),
   permissions: z.array(z.string()).optional(),
   webhook_endpoints: z.array(z.string()).optional(),
 });

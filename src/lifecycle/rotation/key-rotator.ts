@@ -5,7 +5,7 @@
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
 import type { AppendEventInput } from '../../events/event-log.js';
 import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
-import type { CreatedKey, Provider, ProviderKeyRef } from '../../providers/provider.js';
+import { type CreatedKey, keyCapabilities, type Provider, type ProviderKeyRef } from '../../providers/provider.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../../registry/registry-writer.js';
@@ -113,21 +113,41 @@ export class KeyRotator {
   }
 
   /** Records the intent to rotate `keyId`; returns the rotation already open for it when there is one. */
-  async plan(keyId: string, trigger: RotationTrigger, options: { notBefore?: Date } = {}): Promise<{ row: RotationRow; created: boolean }> {
+  async plan(
+    keyId: string,
+    trigger: RotationTrigger,
+    options: { notBefore?: Date } = {},
+  ): Promise<{ row: RotationRow; created: boolean }> {
     const found = await this.#deps.writer.read(keyId);
     if (!found) throw new NotFoundError('E_KEY_NOT_FOUND', `no registry entry with key_id "${keyId}"`);
     const { entry } = found;
     if (entry.status === 'revoked' || entry.status === 'retired') {
-      throw new RotationError('E_ROTATION_NOT_ACTIVE', `${keyId} is ${entry.status}: there is nothing to rotate`, { category: 'input' });
+      throw new RotationError('E_ROTATION_NOT_ACTIVE', `${keyId} is ${entry.status}: there is nothing to rotate`, {
+        category: 'input',
+      });
     }
     const providerName = entry.scope?.provider;
-    if (!providerName) throw new RotationError('E_ROTATION_NO_PROVIDER', `${keyId} has no scope.provider: cannot tell where to mint`, { category: 'input' });
+    if (!providerName)
+      throw new RotationError('E_ROTATION_NO_PROVIDER', `${keyId} has no scope.provider: cannot tell where to mint`, {
+        category: 'input',
+      });
     const storage = entryStorageRef(entry);
-    if (!storage) throw new RotationError('E_ROTATION_NO_STORAGE', `${keyId} has no storage: nowhere to put the new key`, { category: 'input' });
+    if (!storage)
+      throw new RotationError('E_ROTATION_NO_STORAGE', `${keyId} has no storage: nowhere to put the new key`, {
+        category: 'input',
+      });
     const manual = this.#deps.isManual?.(providerName) ?? false;
     const provider = manual ? undefined : this.#deps.providers(providerName);
-    if (!provider || provider.capabilities().manual || !provider.capabilities().create) {
-      throw new RotationError('E_ROTATION_MANUAL', `${providerName} has no issuance API: ${keyId} is rotated through a ticket`, { category: 'input' });
+    const capabilities = provider
+      ? keyCapabilities(provider, { account: entry.scope?.account_id, kind: entry.scope?.kind })
+      : undefined;
+    if (!capabilities || capabilities.manual || !capabilities.create) {
+      const what = capabilities?.kind
+        ? `${providerName} has no issuance API for ${capabilities.kind}s`
+        : `${providerName} has no issuance API`;
+      throw new RotationError('E_ROTATION_MANUAL', `${what}: ${keyId} is rotated through a ticket`, {
+        category: 'input',
+      });
     }
     return this.#deps.journal.plan(
       {
@@ -144,7 +164,11 @@ export class KeyRotator {
         type: 'rotation_started',
         actor: this.#actor,
         keyId,
-        data: { provider: providerName, trigger, ...(entry.provider_key_id ? { old_provider_key_id: entry.provider_key_id } : {}) },
+        data: {
+          provider: providerName,
+          trigger,
+          ...(entry.provider_key_id ? { old_provider_key_id: entry.provider_key_id } : {}),
+        },
       },
     );
   }
@@ -170,7 +194,8 @@ export class KeyRotator {
     let row = await this.#deps.journal.claim(rotationId, this.#owner, this.#options.leaseMs);
     if (!row) {
       const current = await this.#deps.journal.get(rotationId);
-      if (current && TERMINAL_STATES.has(current.state)) return { status: current.state as 'done' | 'rolled-back' | 'failed', row: current };
+      if (current && TERMINAL_STATES.has(current.state))
+        return { status: current.state as 'done' | 'rolled-back' | 'failed', row: current };
       return { status: 'busy', rotationId };
     }
     const memory: RunMemory = {};
@@ -194,7 +219,8 @@ export class KeyRotator {
         try {
           row = await this.#step(row, memory);
         } catch (error) {
-          if (error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST') return { status: 'busy', rotationId };
+          if (error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST')
+            return { status: 'busy', rotationId };
           row = await this.#onStepFailure(row, memory, error);
         }
       }
@@ -243,12 +269,21 @@ export class KeyRotator {
         const spare = held.find((key) => key.providerKeyId !== row.old_provider_key_id && key.status !== 'active');
         if (spare) {
           await provider.revoke({ providerKeyId: spare.providerKeyId, account: row.account });
-          await this.#deps.journal.advance(row, row.state, {}, this.#lease({
-            type: 'rotation.inactive_key_deleted',
-            actor: this.#actor,
-            keyId: row.key_id,
-            data: { provider: row.provider, provider_key_id: spare.providerKeyId, reason: `room for the new key (limit ${capabilities.maxKeysPerAccount})` },
-          }));
+          await this.#deps.journal.advance(
+            row,
+            row.state,
+            {},
+            this.#lease({
+              type: 'rotation.inactive_key_deleted',
+              actor: this.#actor,
+              keyId: row.key_id,
+              data: {
+                provider: row.provider,
+                provider_key_id: spare.providerKeyId,
+                reason: `room for the new key (limit ${capabilities.maxKeysPerAccount})`,
+              },
+            }),
+          );
         }
         if (!spare || held.length - 1 >= capabilities.maxKeysPerAccount) {
           throw new RotationStepError(
@@ -266,7 +301,12 @@ export class KeyRotator {
   async #mint(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const entry = await this.#entry(row, memory);
     const provider = this.#deps.providers(row.provider);
-    const { provider: _provider, account_id: _account, permissions, ...scopeOptions } = entry.scope ?? { provider: row.provider };
+    const {
+      provider: _provider,
+      account_id: _account,
+      permissions,
+      ...scopeOptions
+    } = entry.scope ?? { provider: row.provider };
     const expiresAt = entryLifetimeFrom(entry, this.#deps.clock());
     const created = await provider.create({
       name: row.new_key_name,
@@ -289,7 +329,12 @@ export class KeyRotator {
       try {
         const version = await store.put(row.path, created.secret, {
           stage: 'pending',
-          metadata: { key_id: row.key_id, provider: row.provider, provider_key_id: created.providerKeyId, rotation_id: row.rotation_id },
+          metadata: {
+            key_id: row.key_id,
+            provider: row.provider,
+            provider_key_id: created.providerKeyId,
+            rotation_id: row.rotation_id,
+          },
           idempotencyToken: `rotation-${row.rotation_id}`,
         });
         const fingerprint = fingerprintSecret(created.secret, this.#deps.fingerprintKey);
@@ -299,7 +344,12 @@ export class KeyRotator {
         // The secret exists only in this process: keep trying here rather than defer, then give the key up.
         attempt += 1;
         if (!isTransient(error) || attempt >= 4) {
-          throw new RotationStepError('rollback', 'store_failed', `the new key could not be stored at ${row.store}:${row.path}: ${messageOf(error)}`, error);
+          throw new RotationStepError(
+            'rollback',
+            'store_failed',
+            `the new key could not be stored at ${row.store}:${row.path}: ${messageOf(error)}`,
+            error,
+          );
         }
         await this.#sleep(this.#backoff(attempt));
       }
@@ -313,7 +363,14 @@ export class KeyRotator {
     if (stored) return this.#advance(row, memory, 'stored', stored);
     const orphans = await this.#revokeOrphans(row);
     memory.entered = 'minting';
-    return this.#deps.journal.advance(row, 'minting', { attempts: row.attempts + (orphans.length ? 1 : 0) }, this.#lease(orphans.length ? this.#orphanEvent(row, orphans, 'its answer was lost before it was recorded') : undefined));
+    return this.#deps.journal.advance(
+      row,
+      'minting',
+      { attempts: row.attempts + (orphans.length ? 1 : 0) },
+      this.#lease(
+        orphans.length ? this.#orphanEvent(row, orphans, 'its answer was lost before it was recorded') : undefined,
+      ),
+    );
   }
 
   // minted found on resume: the secret was in the crashed process's memory. Stored already, or lost for good —
@@ -323,7 +380,12 @@ export class KeyRotator {
     if (stored) return this.#advance(row, memory, 'stored', stored);
     const lost = row.new_provider_key_id!;
     await this.#revokeQuietly(row.provider, { providerKeyId: lost, ...(row.account ? { account: row.account } : {}) });
-    const next = await this.#deps.journal.advance(row, 'minting', { new_provider_key_id: null, attempts: row.attempts + 1 }, this.#lease(this.#orphanEvent(row, [lost], 'its secret was lost before it was stored')));
+    const next = await this.#deps.journal.advance(
+      row,
+      'minting',
+      { new_provider_key_id: null, attempts: row.attempts + 1 },
+      this.#lease(this.#orphanEvent(row, [lost], 'its secret was lost before it was stored')),
+    );
     memory.entered = 'minting';
     return next;
   }
@@ -332,7 +394,11 @@ export class KeyRotator {
   async #awaitConsumers(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const entry = await this.#entry(row, memory);
     const expected = this.#expected(row);
-    const failure = await this.#confirmAll(consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }), expected, Date.parse(row.state_entered_at));
+    const failure = await this.#confirmAll(
+      consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }),
+      expected,
+      Date.parse(row.state_entered_at),
+    );
     if (failure) throw new RotationStepError('rollback', failure.reason, failure.detail);
     return this.#advance(row, memory, 'consumers-confirmed', {});
   }
@@ -342,12 +408,24 @@ export class KeyRotator {
   async #verify(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const pending = await this.#deps.stores(row.store).get(row.path, 'pending');
     if (!pending || pending.metadata.rotation_id !== row.rotation_id) {
-      throw new RotationStepError('rollback', 'pending_lost', `the pending version at ${row.store}:${row.path} is no longer this rotation's`);
+      throw new RotationStepError(
+        'rollback',
+        'pending_lost',
+        `the pending version at ${row.store}:${row.path} is no longer this rotation's`,
+      );
     }
     const provider = this.#deps.providers(row.provider);
     if (provider.capabilities().verify) {
-      const result = await provider.verify(pending.value, { providerKeyId: row.new_provider_key_id!, ...(row.account ? { account: row.account } : {}) });
-      if (!result.valid) throw new RotationStepError('rollback', 'verification_failed', `${row.provider} refused the new key: ${result.reason ?? 'no reason given'}`);
+      const result = await provider.verify(pending.value, {
+        providerKeyId: row.new_provider_key_id!,
+        ...(row.account ? { account: row.account } : {}),
+      });
+      if (!result.valid)
+        throw new RotationStepError(
+          'rollback',
+          'verification_failed',
+          `${row.provider} refused the new key: ${result.reason ?? 'no reason given'}`,
+        );
     }
     const entry = await this.#entry(row, memory);
     const expected = this.#expected(row);
@@ -366,9 +444,15 @@ export class KeyRotator {
     const store = this.#deps.stores(row.store);
     const current = await store.get(row.path, 'current');
     if (current?.metadata.rotation_id !== row.rotation_id) {
-      const pending = await store.versions(row.path).then((versions) => versions.find((version) => version.stages.includes('pending')));
+      const pending = await store
+        .versions(row.path)
+        .then((versions) => versions.find((version) => version.stages.includes('pending')));
       if (pending?.metadata.rotation_id !== row.rotation_id) {
-        throw new RotationStepError('rollback', 'pending_lost', `the pending version at ${row.store}:${row.path} is no longer this rotation's`);
+        throw new RotationStepError(
+          'rollback',
+          'pending_lost',
+          `the pending version at ${row.store}:${row.path} is no longer this rotation's`,
+        );
       }
       await store.promote(row.path);
     }
@@ -400,20 +484,26 @@ export class KeyRotator {
   }
 
   async #finish(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
-    const done = await this.#advance(row, memory, 'done', { failure: null }, {
-      type: 'rotated',
-      actor: this.#actor,
-      keyId: row.key_id,
-      data: {
-        provider: row.provider,
-        trigger: row.trigger,
-        ...(row.old_provider_key_id ? { old_provider_key_id: row.old_provider_key_id } : {}),
-        new_provider_key_id: row.new_provider_key_id,
-        store: row.store,
-        path: row.path,
-        version_id: row.new_version_id,
+    const done = await this.#advance(
+      row,
+      memory,
+      'done',
+      { failure: null },
+      {
+        type: 'rotated',
+        actor: this.#actor,
+        keyId: row.key_id,
+        data: {
+          provider: row.provider,
+          trigger: row.trigger,
+          ...(row.old_provider_key_id ? { old_provider_key_id: row.old_provider_key_id } : {}),
+          new_provider_key_id: row.new_provider_key_id,
+          store: row.store,
+          path: row.path,
+          version_id: row.new_version_id,
+        },
       },
-    });
+    );
     this.#deps.metrics?.success.inc({ provider: row.provider });
     return done;
   }
@@ -427,7 +517,9 @@ export class KeyRotator {
       // Promoted after all (a crash between promote and its journal write): finishing is the safe direction.
       return this.#deps.journal.advance(row, 'promoted', { rollback_reason: null }, this.#lease());
     }
-    const pending = await store.versions(row.path).then((versions) => versions.find((version) => version.stages.includes('pending')));
+    const pending = await store
+      .versions(row.path)
+      .then((versions) => versions.find((version) => version.stages.includes('pending')));
     if (pending?.metadata.rotation_id === row.rotation_id) await store.discardPending(row.path);
     if (row.new_version_id && current) {
       const entry = await this.#entry(row, memory).catch(() => undefined);
@@ -440,24 +532,47 @@ export class KeyRotator {
         fingerprint: fingerprintSecret(current.value, this.#deps.fingerprintKey),
         storedAt: new Date(row.state_entered_at),
       };
-      const stuck = await this.#confirmAll(probes.filter((probe) => probe.kind !== 'grace'), back, Date.parse(row.state_entered_at));
+      const stuck = await this.#confirmAll(
+        probes.filter((probe) => probe.kind !== 'grace'),
+        back,
+        Date.parse(row.state_entered_at),
+      );
       if (stuck) {
-        return this.#fail(row, 'consumer_on_new_key', `rolled back, but the new key ${row.new_provider_key_id} is left unrevoked: ${stuck.detail}`);
+        return this.#fail(
+          row,
+          'consumer_on_new_key',
+          `rolled back, but the new key ${row.new_provider_key_id} is left unrevoked: ${stuck.detail}`,
+        );
       }
     }
     const revoked: string[] = [];
     if (row.new_provider_key_id) {
-      await this.#revokeQuietly(row.provider, { providerKeyId: row.new_provider_key_id, ...(row.account ? { account: row.account } : {}) });
+      await this.#revokeQuietly(row.provider, {
+        providerKeyId: row.new_provider_key_id,
+        ...(row.account ? { account: row.account } : {}),
+      });
       revoked.push(row.new_provider_key_id);
     }
     revoked.push(...(await this.#revokeOrphans(row)));
     const reason = row.rollback_reason ?? 'unknown';
-    const rolledBack = await this.#advance(row, memory, 'rolled-back', {}, {
-      type: 'rolled_back',
-      actor: this.#actor,
-      keyId: row.key_id,
-      data: { provider: row.provider, trigger: row.trigger, reason, failure: row.failure ?? '', revoked_new_keys: revoked },
-    });
+    const rolledBack = await this.#advance(
+      row,
+      memory,
+      'rolled-back',
+      {},
+      {
+        type: 'rolled_back',
+        actor: this.#actor,
+        keyId: row.key_id,
+        data: {
+          provider: row.provider,
+          trigger: row.trigger,
+          reason,
+          failure: row.failure ?? '',
+          revoked_new_keys: revoked,
+        },
+      },
+    );
     this.#deps.metrics?.rolledBack.inc({ reason });
     this.#deps.metrics?.failure.inc({ reason });
     return rolledBack;
@@ -466,17 +581,30 @@ export class KeyRotator {
   async #onStepFailure(row: RotationRow, memory: RunMemory, error: unknown): Promise<RotationRow> {
     memory.created = undefined;
     const failure = messageOf(error);
-    const kind = error instanceof RotationStepError ? error.kind : isTransient(error) ? 'transient' : ROLLBACK_STATES.has(row.state) ? 'rollback' : 'transient';
+    const kind =
+      error instanceof RotationStepError
+        ? error.kind
+        : isTransient(error)
+          ? 'transient'
+          : ROLLBACK_STATES.has(row.state)
+            ? 'rollback'
+            : 'transient';
     const reason = error instanceof RotationStepError ? error.reason : reasonOf(error, row.state);
     if (kind === 'fatal') return this.#fail(row, reason, failure);
     if (kind === 'rollback' && row.state === 'planned') {
       // Nothing was minted or stored yet: there is nothing to undo, and no reason to look for orphans.
-      const rolledBack = await this.#advance(row, memory, 'rolled-back', { rollback_reason: reason, failure }, {
-        type: 'rolled_back',
-        actor: this.#actor,
-        keyId: row.key_id,
-        data: { provider: row.provider, trigger: row.trigger, reason, failure, revoked_new_keys: [] },
-      });
+      const rolledBack = await this.#advance(
+        row,
+        memory,
+        'rolled-back',
+        { rollback_reason: reason, failure },
+        {
+          type: 'rolled_back',
+          actor: this.#actor,
+          keyId: row.key_id,
+          data: { provider: row.provider, trigger: row.trigger, reason, failure, revoked_new_keys: [] },
+        },
+      );
       this.#deps.metrics?.rolledBack.inc({ reason });
       this.#deps.metrics?.failure.inc({ reason });
       return rolledBack;
@@ -488,11 +616,17 @@ export class KeyRotator {
     const attempts = row.attempts + 1;
     if (attempts > this.#options.maxAttempts) {
       if (ROLLBACK_STATES.has(row.state)) {
-        return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure, attempts }, this.#lease());
+        return this.#deps.journal.advance(
+          row,
+          'rolling-back',
+          { rollback_reason: reason, failure, attempts },
+          this.#lease(),
+        );
       }
       return this.#fail(row, reason, `gave up after ${attempts - 1} attempts: ${failure}`);
     }
-    const retryAfterMs = error instanceof ProviderError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+    const retryAfterMs =
+      error instanceof ProviderError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
     const waitMs = Math.max(retryAfterMs, this.#backoff(attempts));
     const notBefore = new Date(this.#deps.clock().getTime() + waitMs).toISOString();
     if (row.state === 'minting') memory.entered = undefined; // the create may have happened: search before minting again
@@ -500,18 +634,34 @@ export class KeyRotator {
   }
 
   async #fail(row: RotationRow, reason: string, failure: string): Promise<RotationRow> {
-    const failed = await this.#deps.journal.advance(row, 'failed', { failure, rollback_reason: reason }, this.#lease({
-      type: 'rotation_failed',
-      actor: this.#actor,
-      keyId: row.key_id,
-      data: { provider: row.provider, trigger: row.trigger, reason, failure, state: row.state, ...(row.new_provider_key_id ? { new_provider_key_id: row.new_provider_key_id } : {}) },
-    }));
+    const failed = await this.#deps.journal.advance(
+      row,
+      'failed',
+      { failure, rollback_reason: reason },
+      this.#lease({
+        type: 'rotation_failed',
+        actor: this.#actor,
+        keyId: row.key_id,
+        data: {
+          provider: row.provider,
+          trigger: row.trigger,
+          reason,
+          failure,
+          state: row.state,
+          ...(row.new_provider_key_id ? { new_provider_key_id: row.new_provider_key_id } : {}),
+        },
+      }),
+    );
     this.#deps.metrics?.failure.inc({ reason });
     return failed;
   }
 
   /** Polls until every probe confirms; returns the first failure, or a timeout, or undefined when all confirmed. */
-  async #confirmAll(probes: ConsumerProbe[], expected: ExpectedKeyVersion, sinceMs: number): Promise<{ reason: string; detail: string } | undefined> {
+  async #confirmAll(
+    probes: ConsumerProbe[],
+    expected: ExpectedKeyVersion,
+    sinceMs: number,
+  ): Promise<{ reason: string; detail: string } | undefined> {
     const deadline = sinceMs + this.#options.confirmTimeoutMs;
     let waiting = probes;
     for (;;) {
@@ -519,7 +669,8 @@ export class KeyRotator {
       const details: string[] = [];
       for (const probe of waiting) {
         const confirmer = this.#deps.confirmers(probe.kind);
-        if (!confirmer) return { reason: 'consumer_probe_unknown', detail: `${probe.name}: unknown probe kind "${probe.kind}"` };
+        if (!confirmer)
+          return { reason: 'consumer_probe_unknown', detail: `${probe.name}: unknown probe kind "${probe.kind}"` };
         const status = await confirmer.check(probe, expected);
         if (status.state === 'failed') return { reason: 'consumer_failed', detail: status.detail };
         if (status.state === 'waiting') {
@@ -529,7 +680,11 @@ export class KeyRotator {
       }
       if (still.length === 0) return undefined;
       const left = deadline - this.#deps.clock().getTime();
-      if (left <= 0) return { reason: 'consumers_not_confirmed', detail: `not confirmed within ${Math.round(this.#options.confirmTimeoutMs / 1000)}s: ${details.join('; ')}` };
+      if (left <= 0)
+        return {
+          reason: 'consumers_not_confirmed',
+          detail: `not confirmed within ${Math.round(this.#options.confirmTimeoutMs / 1000)}s: ${details.join('; ')}`,
+        };
       waiting = still;
       await this.#sleep(Math.min(this.#options.confirmPollMs, left));
     }
@@ -546,7 +701,9 @@ export class KeyRotator {
     };
   }
 
-  async #ourStoredVersion(row: RotationRow): Promise<{ new_provider_key_id: string; new_version_id: string; fingerprint: string } | undefined> {
+  async #ourStoredVersion(
+    row: RotationRow,
+  ): Promise<{ new_provider_key_id: string; new_version_id: string; fingerprint: string } | undefined> {
     const store = this.#deps.stores(row.store);
     const pending = await store.get(row.path, 'pending');
     if (!pending || pending.metadata.rotation_id !== row.rotation_id) return undefined;
@@ -574,7 +731,10 @@ export class KeyRotator {
       const named = key.name !== undefined;
       const ours = named ? key.name === row.new_key_name : !!row.account && (key.createdAt?.getTime() ?? 0) >= since;
       if (!ours) continue;
-      await this.#revokeQuietly(row.provider, { providerKeyId: key.providerKeyId, ...(row.account ? { account: row.account } : {}) });
+      await this.#revokeQuietly(row.provider, {
+        providerKeyId: key.providerKeyId,
+        ...(row.account ? { account: row.account } : {}),
+      });
       orphans.push(key.providerKeyId);
     }
     return orphans;
@@ -582,7 +742,8 @@ export class KeyRotator {
 
   async #listLive(provider: Provider, account: string | undefined) {
     const keys = [];
-    for await (const key of provider.list(account ? { account } : {})) if (key.status !== 'revoked' && key.status !== 'expired') keys.push(key);
+    for await (const key of provider.list(account ? { account } : {}))
+      if (key.status !== 'revoked' && key.status !== 'expired') keys.push(key);
     return keys;
   }
 
@@ -596,18 +757,34 @@ export class KeyRotator {
   }
 
   #orphanEvent(row: RotationRow, keys: string[], why: string): AppendEventInput {
-    return { type: 'rotation.orphan_revoked', actor: this.#actor, keyId: row.key_id, data: { provider: row.provider, provider_key_ids: keys, why } };
+    return {
+      type: 'rotation.orphan_revoked',
+      actor: this.#actor,
+      keyId: row.key_id,
+      data: { provider: row.provider, provider_key_ids: keys, why },
+    };
   }
 
   async #entry(row: RotationRow, memory: RunMemory): Promise<KeyEntry> {
     if (memory.entry) return memory.entry;
     const found = await this.#deps.writer.read(row.key_id);
-    if (!found) throw new RotationStepError(ROLLBACK_STATES.has(row.state) ? 'rollback' : 'fatal', 'key_missing', `${row.key_id} is no longer in the registry`);
+    if (!found)
+      throw new RotationStepError(
+        ROLLBACK_STATES.has(row.state) ? 'rollback' : 'fatal',
+        'key_missing',
+        `${row.key_id} is no longer in the registry`,
+      );
     memory.entry = found.entry;
     return found.entry;
   }
 
-  async #advance(row: RotationRow, memory: RunMemory, to: RotationState, fields: Parameters<RotationJournal['advance']>[2], event?: AppendEventInput): Promise<RotationRow> {
+  async #advance(
+    row: RotationRow,
+    memory: RunMemory,
+    to: RotationState,
+    fields: Parameters<RotationJournal['advance']>[2],
+    event?: AppendEventInput,
+  ): Promise<RotationRow> {
     const next = await this.#deps.journal.advance(row, to, { not_before: null, ...fields }, this.#lease(event));
     memory.entered = to;
     return next;
@@ -626,7 +803,8 @@ export class KeyRotator {
 function isTransient(error: unknown): boolean {
   if (error instanceof RotationStepError) return error.kind === 'transient';
   if (error instanceof ProviderError || error instanceof SecretStoreError) return error.retryable;
-  if (error instanceof KeyledgerError) return error.category === 'external' && /SQLITE_BUSY|ECONNRE|timeout/i.test(error.message);
+  if (error instanceof KeyledgerError)
+    return error.category === 'external' && /SQLITE_BUSY|ECONNRE|timeout/i.test(error.message);
   return false;
 }
 

@@ -2,9 +2,10 @@
 // many rotations in flight as it tolerates, started no faster than its request budget allows for the calls a
 // rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
 // rotation across hours"). Keys of providers without an issuance API get a ticket instead.
-import { TokenBucket } from '../../providers/http/token-bucket.js';
+
 import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
-import type { Provider } from '../../providers/provider.js';
+import { TokenBucket } from '../../providers/http/token-bucket.js';
+import { keyCapabilities, type Provider } from '../../providers/provider.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import type { DueKey } from './rotation-due.js';
@@ -48,7 +49,10 @@ export interface ScheduleReport {
   tickets: { opened: number; existing: number; failed: number };
   seconds: number;
   /** Per provider; `workers`: rotations it had in flight at most (past `concurrency` only by released slots). */
-  byProvider: Record<string, { keys: number; done: number; requestsPerRotation: number; rotationsPerSecond: number; workers: number }>;
+  byProvider: Record<
+    string,
+    { keys: number; done: number; requestsPerRotation: number; rotationsPerSecond: number; workers: number }
+  >;
 }
 
 interface QueueItem {
@@ -101,11 +105,11 @@ export class RotationScheduler {
       byProvider: {},
     };
     const queues = new Map<string, DueKey[]>();
-    const manual = new Map<string, boolean>();
+    const manualProviders = new Map<string, boolean>();
     for (const key of due) {
       const providerName = key.entry.scope?.provider ?? '(none)';
-      if (!manual.has(providerName)) manual.set(providerName, await this.#isManual(providerName));
-      if (manual.get(providerName)) {
+      if (!manualProviders.has(providerName)) manualProviders.set(providerName, this.#isManualProvider(providerName));
+      if (manualProviders.get(providerName) || this.#isManualKind(providerName, key)) {
         await this.#ticket(key, report, options);
         continue;
       }
@@ -119,7 +123,7 @@ export class RotationScheduler {
     return report;
   }
 
-  async #isManual(name: string): Promise<boolean> {
+  #isManualProvider(name: string): boolean {
     if (this.#deps.isManual?.(name)) return true;
     try {
       const capabilities = this.#deps.providers(name).capabilities();
@@ -129,10 +133,26 @@ export class RotationScheduler {
     }
   }
 
+  /** A key whose kind has no issuance API although its provider has one (a GitHub fine-grained PAT). */
+  #isManualKind(name: string, key: DueKey): boolean {
+    try {
+      const capabilities = keyCapabilities(this.#deps.providers(name), {
+        account: key.entry.scope?.account_id,
+        kind: key.entry.scope?.kind,
+      });
+      return capabilities.manual || !capabilities.create;
+    } catch {
+      return false;
+    }
+  }
+
   async #ticket(key: DueKey, report: ScheduleReport, options: ScheduleOptions): Promise<void> {
     if (!this.#deps.tickets) {
       report.tickets.failed += 1;
-      report.errors.push({ keyId: key.keyId, error: `${key.entry.scope?.provider} has no issuance API and no ticket sink is configured (--tickets)` });
+      report.errors.push({
+        keyId: key.keyId,
+        error: `${key.entry.scope?.provider} has no issuance API and no ticket sink is configured (--tickets)`,
+      });
       return;
     }
     try {
@@ -165,7 +185,10 @@ export class RotationScheduler {
     report.byProvider[name] = stats;
     const start = this.#deps.clock().getTime();
     const windowMs = options.windowMs ?? 0;
-    const queue: QueueItem[] = keys.map((due, index) => ({ due, notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0 }));
+    const queue: QueueItem[] = keys.map((due, index) => ({
+      due,
+      notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0,
+    }));
     let pausedUntil = 0;
     let inFlight = 0;
     // Workers running, and rotations among them past their last provider call (releaseSlot): those wait on steps
@@ -226,10 +249,15 @@ export class RotationScheduler {
             report.planned += planned.created ? 1 : 0;
             item.rotationId = planned.row.rotation_id;
           }
-          const outcome = await this.#deps.rotator.drive(item.rotationId, options.signal ? { signal: options.signal } : {});
+          const outcome = await this.#deps.rotator.drive(
+            item.rotationId,
+            options.signal ? { signal: options.signal } : {},
+          );
           options.onOutcome?.(item.due.keyId, outcome);
           if (outcome.status === 'deferred') {
-            const notBefore = outcome.row.not_before ? Date.parse(outcome.row.not_before) : this.#deps.clock().getTime() + 1_000;
+            const notBefore = outcome.row.not_before
+              ? Date.parse(outcome.row.not_before)
+              : this.#deps.clock().getTime() + 1_000;
             // A 429 is about the provider, not the key: hold every start for this provider until it may be asked again.
             if (/rate|429|throttl/i.test(outcome.row.failure ?? '')) pausedUntil = Math.max(pausedUntil, notBefore);
             requeue({ ...item, notBefore });
