@@ -1,7 +1,10 @@
 // The OpenAI adapter against the OpenAI sandbox: the shared contract on service-account keys of a project, then
 // OpenAI's own: more keys for one service account, users' keys listed and deleted, the admin-key requirement,
-// audit logs naming keys by id, and the x-ratelimit-reset-requests duration.
+// audit logs naming keys by id, and the x-ratelimit-reset-requests duration; then what the SDK leaves to the
+// adapter, against a bare HTTP server: a body that never ends, error answers that are not JSON, malformed JSON.
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
 import { OPENAI_KEY_PATTERN } from '../../sandbox/providers/openai/openai-key-format.js';
@@ -186,5 +189,86 @@ describe('OpenAI adapter specifics', () => {
     let count = 0;
     for await (const _ of provider.list({ account: project })) count++;
     expect(count).toBe(105);
+  });
+});
+
+describe('OpenAI adapter on the SDK, against a bare server', () => {
+  const ADMIN_KEY = `sk-admin-${'a'.repeat(20)}CANARY${'b'.repeat(20)}`;
+  const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders }> = [];
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    handler(req, res);
+  });
+  let baseUrl = '';
+  const sleeps: number[] = [];
+  const make = () =>
+    new OpenaiProvider(
+      {
+        baseUrl,
+        adminKey: ADMIN_KEY,
+        timeoutMs: 200,
+        retry: { maxAttempts: 2, baseDelayMs: 1, budgetMs: 10_000 },
+        rateLimit: 'off',
+      },
+      { clock: systemClock, sleep: recordingSleep(sleeps) },
+    );
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('sends the admin key to the /v1 root with our user agent, and times out a body that never ends', async () => {
+    seen.length = 0;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"object": "organization.project.api_key", "id": "key_1", ');
+    };
+    const error = await make()
+      .lastUsed({ providerKeyId: 'key_1', account: PROJECT })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_PROVIDER_TIMEOUT', retryable: true });
+    expect((error as Error).cause).toBeUndefined();
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({
+      method: 'GET',
+      url: `/v1/organization/projects/${PROJECT}/api_keys/key_1`,
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'user-agent': 'keyledger' },
+    });
+    expect(seen[0]!.headers['openai-organization']).toBeUndefined();
+  });
+
+  it('reads an error answer that is not JSON, and cuts the admin key out of it', async () => {
+    handler = (_req, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' });
+      res.end(`<html>Bad gateway for ${ADMIN_KEY}</html>`);
+    };
+    const error = await make()
+      .lastUsed({ providerKeyId: 'key_1', account: PROJECT })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_PROVIDER_UNAVAILABLE', status: 502, retryable: true });
+    expect((error as Error).message).toBe('openai: <html>Bad gateway for [REDACTED]</html>');
+    expect((error as Error).cause).toBeUndefined();
+  });
+
+  it('reports malformed JSON without quoting it, and does not repeat a create', async () => {
+    seen.length = 0;
+    const value = `sk-svcacct-${'c'.repeat(40)}`;
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"id": "svc_acct_1", "api_key": {"id": "key_2", "value": "${value}"`);
+    };
+    const error = await make()
+      .create({ name: 'x', account: PROJECT })
+      .catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_PROVIDER', retryable: false });
+    expect(JSON.stringify(error)).not.toContain(value);
+    expect((error as Error).message).not.toContain(value);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ method: 'POST', url: `/v1/organization/projects/${PROJECT}/service_accounts` });
   });
 });

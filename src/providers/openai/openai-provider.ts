@@ -1,14 +1,21 @@
-// The OpenAI adapter, on the admin API: create = a new project service account (whose answer carries its key) or
-// another key for an existing service account; list, get (`last_used_at`) and delete project API keys — users' keys
-// included, which only their users can create; verify = `GET /v1/models` with the key. The account is the project.
+// The OpenAI adapter, on the official SDK (`openai`, Stainless-generated): its typed admin surface
+// (`client.admin.organization.projects...`, authenticated with the admin key as `adminAPIKey`) for create = a new
+// project service account (whose answer carries its key) or another key for an existing service account; list, get
+// (`last_used_at`) and delete project API keys — users' keys included, which only their users can create; verify =
+// `client.models.list()` (`GET /v1/models`) on a client built with the key itself. The account is the project.
+// The SDK's own retries are off (ours apply through SdkCaller), its timeout is `timeoutMs`, its base URL is
+// `baseUrl` + `/v1`; what it throws is read back into the answer it got and parsed by `parseOpenaiError`.
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  OpenAIError,
+} from 'openai';
 import { SecretValue } from '../../secrets/secret-value.js';
-import {
-  type HttpAnswer,
-  headerText,
-  type ProviderErrorBody,
-  ProviderHttpClient,
-} from '../http/provider-http-client.js';
+import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
 import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
@@ -28,7 +35,6 @@ import {
   type OpenaiOptions,
   type OpenaiOptionsInput,
   openaiErrorSchema,
-  openaiListSchema,
   openaiOptionsSchema,
   openaiProjectIdSchema,
   openaiProjectKeySchema,
@@ -59,6 +65,45 @@ export function parseOpenaiError(answer: HttpAnswer): ProviderErrorBody {
   };
 }
 
+/**
+ * The answer inside an `OpenAI.APIError`: status, headers, and the body — the SDK keeps a JSON body's `error`
+ * object (`error.error`) and, for a body that is not JSON, its text in the message after the status.
+ * Connection errors (`APIConnectionError`, `APIConnectionTimeoutError`) are APIErrors without a status: no answer.
+ */
+export function openaiAnswerOf(error: unknown): HttpAnswer | undefined {
+  if (!(error instanceof APIError) || typeof error.status !== 'number') return undefined;
+  if (error.error !== undefined && error.error !== null) {
+    return sdkAnswer(error.status, error.headers, { error: error.error });
+  }
+  const prefix = `${error.status} `;
+  const rest = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return sdkAnswer(error.status, error.headers, rest === 'status code (no body)' ? '' : rest);
+}
+
+/** A failure without an answer: the SDK's timeout (or our per-attempt signal) is a retryable timeout. */
+function openaiTransportError(error: unknown): ProviderError {
+  if (error instanceof APIConnectionTimeoutError || error instanceof APIUserAbortError) {
+    return new ProviderError('E_PROVIDER_TIMEOUT', OPENAI_PROVIDER_NAME, 'no answer within the timeout', {
+      providerCode: 'TIMEOUT',
+      retryable: true,
+    });
+  }
+  if (error instanceof SyntaxError) {
+    // A 2xx JSON answer that does not parse; the parser's message quotes the body (a key, maybe): not kept.
+    return new ProviderError('E_PROVIDER', OPENAI_PROVIDER_NAME, 'OpenAI answered with malformed JSON', {
+      retryable: false,
+    });
+  }
+  if (error instanceof APIConnectionError || !(error instanceof OpenAIError)) {
+    // A refused or dropped connection (the socket error is the cause), or a body cut off mid-read.
+    return transportErrorOfChain(OPENAI_PROVIDER_NAME, error);
+  }
+  // The SDK refused to send the call (e.g. a path parameter `..`); only its first line, which names no value.
+  const reason = error.message.split('\n', 1)[0] || 'refused';
+  const message = `the OpenAI SDK refused the call: ${reason}`;
+  return new ProviderError('E_PROVIDER_INVALID_REQUEST', OPENAI_PROVIDER_NAME, message, { retryable: false });
+}
+
 function seconds(value: number | null | undefined): Date | undefined {
   return value === null || value === undefined ? undefined : new Date(value * 1000);
 }
@@ -67,25 +112,28 @@ export class OpenaiProvider implements Provider {
   readonly name = OPENAI_PROVIDER_NAME;
   readonly #options: OpenaiOptions;
   readonly #context: ProviderContext;
-  readonly #http: ProviderHttpClient;
+  readonly #caller: SdkCaller;
+  /** The admin API client; absent without `adminKey` (verify needs none). */
+  readonly #adminClient: OpenAI | undefined;
 
   constructor(options: OpenaiOptionsInput | OpenaiOptions, context: ProviderContext) {
     this.#options = openaiOptionsSchema.parse(options);
     this.#context = context;
     const limit = effectiveRateLimit(OPENAI_RATE_LIMIT, this.#options.rateLimit);
-    this.#http = new ProviderHttpClient(
+    this.#caller = new SdkCaller(
       {
         provider: this.name,
-        baseUrl: this.#options.baseUrl,
-        timeoutMs: this.#options.timeoutMs,
         retry: this.#options.retry,
+        answerOf: openaiAnswerOf,
         parseError: parseOpenaiError,
-        ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
-        headers: () => ({ 'user-agent': 'keyledger' }),
-        ...(this.#options.adminKey ? { secrets: [this.#options.adminKey] } : {}),
+        transportErrorOf: openaiTransportError,
+        rateLimiter: limit ? new TokenBucket(limit) : null,
+        secrets: [this.#options.adminKey],
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
+    const { adminKey } = this.#options;
+    this.#adminClient = adminKey ? this.#client({ apiKey: null, adminAPIKey: adminKey.reveal() }) : undefined;
   }
 
   capabilities(): ProviderCapabilities {
@@ -96,11 +144,37 @@ export class OpenaiProvider implements Provider {
     return effectiveRateLimit(OPENAI_RATE_LIMIT, this.#options.rateLimit) ?? OPENAI_RATE_LIMIT;
   }
 
-  #auth(): Record<string, string> {
-    if (!this.#options.adminKey) {
+  /**
+   * An SDK client on `baseUrl` + `/v1` with its retries off (ours apply) and `timeoutMs` per attempt. Everything
+   * the SDK would otherwise read from the environment (OPENAI_BASE_URL, _ORG_ID, _PROJECT_ID, _LOG) is pinned.
+   */
+  #client(auth: { apiKey: string | null; adminAPIKey: string | null }): OpenAI {
+    return new OpenAI({
+      ...auth,
+      organization: null,
+      project: null,
+      baseURL: `${this.#options.baseUrl.replace(/\/+$/, '')}/v1`,
+      maxRetries: 0,
+      timeout: this.#options.timeoutMs,
+      logLevel: 'off',
+      defaultHeaders: { 'user-agent': 'keyledger' },
+    });
+  }
+
+  /** The admin API client; every call but verify needs the admin key. */
+  get #admin(): OpenAI['admin']['organization'] {
+    if (!this.#adminClient) {
       throw new ProviderError('E_PROVIDER_AUTH', this.name, 'this call needs the `adminKey` option (an sk-admin- key)');
     }
-    return { authorization: `Bearer ${this.#options.adminKey.reveal()}` };
+    return this.#adminClient.admin.organization;
+  }
+
+  /**
+   * Per-attempt request options: the SDK's `timeout` stops waiting for the headers only, so a signal with the
+   * same bound covers reading the body too (its abort is mapped to a timeout).
+   */
+  #attempt(): { signal: AbortSignal } {
+    return { signal: AbortSignal.timeout(this.#options.timeoutMs) };
   }
 
   #project(account: string | undefined): string {
@@ -115,27 +189,24 @@ export class OpenaiProvider implements Provider {
     return parsed.data;
   }
 
-  #keysPath(project: string): string {
-    return `/v1/organization/projects/${encodeURIComponent(project)}/api_keys`;
-  }
-
   /** A new service account named after the request, or (options.serviceAccountId) another key of an existing one. */
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
     const project = this.#project(request.account);
-    const base = `/v1/organization/projects/${encodeURIComponent(project)}/service_accounts`;
+    const admin = this.#admin;
     const serviceAccountId = request.options?.serviceAccountId;
     if (typeof serviceAccountId === 'string') {
       const expires = request.expiresAt
         ? Math.max(1, Math.round((request.expiresAt.getTime() - this.#context.clock().getTime()) / 1000))
         : undefined;
-      const answer = await this.#http.send({
-        method: 'POST',
-        path: `${base}/${encodeURIComponent(serviceAccountId)}/api_keys`,
-        headers: this.#auth(),
-        json: { name: request.name, ...(expires ? { expires_in_seconds: expires } : {}) },
-        idempotent: false,
-      });
-      const key = openaiServiceAccountKeySchema.parse(answer.body);
+      // `expires_in_seconds` is in OpenAI's API reference but not yet in the SDK's typed params: sent as an
+      // undocumented param, which the SDK passes through in the body.
+      const params: OpenAI.Admin.Organization.Projects.ServiceAccounts.APIKeyCreateParams & {
+        expires_in_seconds?: number;
+      } = { project_id: project, name: request.name, ...(expires ? { expires_in_seconds: expires } : {}) };
+      const answer = await this.#caller.call({ idempotent: false }, () =>
+        admin.projects.serviceAccounts.apiKeys.create(serviceAccountId, params, this.#attempt()),
+      );
+      const key = openaiServiceAccountKeySchema.parse(answer);
       return {
         providerKeyId: key.id,
         account: project,
@@ -144,14 +215,10 @@ export class OpenaiProvider implements Provider {
         ...(key.expires_at ? { expiresAt: new Date(key.expires_at * 1000) } : {}),
       };
     }
-    const answer = await this.#http.send({
-      method: 'POST',
-      path: base,
-      headers: this.#auth(),
-      json: { name: request.name },
-      idempotent: false,
-    });
-    const account = openaiServiceAccountCreatedSchema.parse(answer.body);
+    const answer = await this.#caller.call({ idempotent: false }, () =>
+      admin.projects.serviceAccounts.create(project, { name: request.name }, this.#attempt()),
+    );
+    const account = openaiServiceAccountCreatedSchema.parse(answer);
     if (!account.api_key)
       throw new ProviderError('E_PROVIDER', this.name, 'OpenAI created the service account without a key');
     return {
@@ -162,13 +229,19 @@ export class OpenaiProvider implements Provider {
     };
   }
 
-  /** One project's keys, or every project's (`GET /v1/organization/projects`) without an account. */
+  /** One project's keys, or every project's (`projects.list()`) without an account. */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
-    const projects: string[] = [];
-    if (options.account !== undefined) projects.push(this.#project(options.account));
-    else for await (const project of this.#pages('/v1/organization/projects')) projects.push(project.id);
+    const projects = options.account !== undefined ? [this.#project(options.account)] : [];
+    const admin = this.#admin;
+    if (options.account === undefined) {
+      const pages = this.#pages((after) => admin.projects.list({ limit: OPENAI_PAGE_SIZE, after }, this.#attempt()));
+      for await (const project of pages) projects.push(project.id);
+    }
     for (const project of projects) {
-      for await (const item of this.#pages(this.#keysPath(project))) {
+      const pages = this.#pages((after) =>
+        admin.projects.apiKeys.list(project, { limit: OPENAI_PAGE_SIZE, after }, this.#attempt()),
+      );
+      for await (const item of pages) {
         const key = openaiProjectKeySchema.parse(item);
         const owner = key.owner?.service_account
           ? `service_account:${key.owner.service_account.id}`
@@ -186,28 +259,32 @@ export class OpenaiProvider implements Provider {
     }
   }
 
+  /** `GET /v1/models` on a client holding the key itself (no admin key needed); the project is a response header. */
   async verify(secret: SecretValue): Promise<VerifyResult> {
-    const answer = await this.#http.send({
-      method: 'GET',
-      path: '/v1/models',
-      headers: { authorization: `Bearer ${secret.reveal()}` },
-      accept: [401, 403],
-      secrets: [secret],
-    });
-    if (answer.status !== 200) return { valid: false, reason: parseOpenaiError(answer).message };
-    const project = headerText(answer.headers['openai-project']);
-    return { valid: true, ...(project ? { identity: project } : {}) };
+    const client = this.#client({ apiKey: secret.reveal(), adminAPIKey: null });
+    try {
+      const { response } = await this.#caller.call({ idempotent: true, secrets: [secret] }, () =>
+        client.models.list(this.#attempt()).withResponse(),
+      );
+      const project = response.headers.get('openai-project');
+      return { valid: true, ...(project ? { identity: project } : {}) };
+    } catch (error) {
+      if (error instanceof ProviderError && (error.status === 401 || error.status === 403)) {
+        // The provider's own words, with the key cut out (OpenAI shows only a redacted form of it).
+        return { valid: false, reason: error.message.replace(/^openai: /, '') };
+      }
+      throw error;
+    }
   }
 
   /** Deletes the key (a service account's too; the account itself stays, holding no key). */
   async revoke(ref: ProviderKeyRef): Promise<void> {
     const project = this.#project(ref.account);
+    const admin = this.#admin;
     try {
-      await this.#http.send({
-        method: 'DELETE',
-        path: `${this.#keysPath(project)}/${encodeURIComponent(ref.providerKeyId)}`,
-        headers: this.#auth(),
-      });
+      await this.#caller.call({ idempotent: true }, () =>
+        admin.projects.apiKeys.delete(ref.providerKeyId, { project_id: project }, this.#attempt()),
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
       throw error;
@@ -216,32 +293,29 @@ export class OpenaiProvider implements Provider {
 
   async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
     const project = this.#project(ref.account);
-    const answer = await this.#http.send({
-      method: 'GET',
-      path: `${this.#keysPath(project)}/${encodeURIComponent(ref.providerKeyId)}`,
-      headers: this.#auth(),
-    });
-    return { at: seconds(openaiProjectKeySchema.parse(answer.body).last_used_at) ?? null };
+    const admin = this.#admin;
+    const answer = await this.#caller.call({ idempotent: true }, () =>
+      admin.projects.apiKeys.retrieve(ref.providerKeyId, { project_id: project }, this.#attempt()),
+    );
+    return { at: seconds(openaiProjectKeySchema.parse(answer).last_used_at) ?? null };
   }
 
-  async close(): Promise<void> {
-    await this.#http.close();
-  }
+  /** The SDK holds no connection of its own (it sends through the global fetch): nothing to release. */
+  async close(): Promise<void> {}
 
-  /** OpenAI's cursor paging: `limit`, then `after=<last_id>` while `has_more`. */
-  async *#pages(path: string): AsyncIterable<Record<string, unknown> & { id: string }> {
+  /**
+   * OpenAI's cursor paging (`limit`, then `after=<last_id>` while `has_more`), one SDK page call at a time so
+   * each page is paced, retried and error-mapped by the caller (the SDK's auto-paging would bypass it).
+   */
+  async *#pages<Item>(
+    page: (after: string | undefined) => Promise<{ data: Item[]; has_more: boolean; last_id: string }>,
+  ): AsyncIterable<Item> {
     let after: string | undefined;
     for (;;) {
-      const answer = await this.#http.send({
-        method: 'GET',
-        path,
-        query: { limit: OPENAI_PAGE_SIZE, after },
-        headers: this.#auth(),
-      });
-      const page = openaiListSchema.parse(answer.body);
-      yield* page.data;
-      if (!page.has_more || !page.last_id) return;
-      after = page.last_id;
+      const current = await this.#caller.call({ idempotent: true }, () => page(after));
+      yield* current.data;
+      if (!current.has_more || !current.last_id) return;
+      after = current.last_id;
     }
   }
 }

@@ -1,4 +1,5 @@
-// The options of the OpenAI adapter and the admin API's answers it reads (zod).
+// The options of the OpenAI adapter and the admin API's answers it reads (zod): the SDK types them but does not
+// check them, so the fields the adapter relies on are checked here.
 import { z } from 'zod';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
@@ -46,12 +47,6 @@ export const openaiProjectKeySchema = z.looseObject({
       service_account: z.looseObject({ id: z.string(), name: z.string().nullish() }).nullish(),
     })
     .nullish(),
-});
-
-export const openaiListSchema = z.looseObject({
-  data: z.array(z.looseObject({ id: z.string() })),
-  has_more: z.boolean(),
-  last_id: z.string().nullish(),
 });
 
 /** `{error: {message, type, param, code}}`. */
