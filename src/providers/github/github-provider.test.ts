@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,5 +203,42 @@ describe('GitHub adapter specifics', () => {
       for await (const _ of provider.list({ account: 'acme' })) void _;
     })().catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'E_PROVIDER_AUTH', status: 403 });
+  });
+
+  it('waits for x-ratelimit-reset on a 403 with no requests remaining, sending the API version header', async () => {
+    // GitHub's primary limit answers 403 with x-ratelimit-remaining: 0 and no Retry-After; the sandbox speaks only
+    // the secondary shape, so a bare server answers this one.
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      if (seen.length === 1) {
+        res.writeHead(403, {
+          'content-type': 'application/json; charset=utf-8',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + 3),
+        });
+        res.end(JSON.stringify({ message: 'API rate limit exceeded for installation ID 1.' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ login: 'octocat', id: 1 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const provider = github.make({ baseUrl: `http://127.0.0.1:${port}` });
+      github.sleeps.length = 0;
+      const result = await provider.verify(new SecretValue('ghp_notarealtoken000000000000000000000000'));
+      expect(result).toMatchObject({ valid: true, identity: 'octocat' });
+      expect(github.sleeps[0]).toBeGreaterThanOrEqual(2000);
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toMatchObject({
+        'x-github-api-version': '2022-11-28',
+        authorization: expect.stringMatching(/^Bearer /),
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

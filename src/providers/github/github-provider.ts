@@ -1,15 +1,22 @@
-// The GitHub adapter: deploy keys (create, list, delete; the adapter mints the SSH key pair), the organisation's
-// fine-grained PAT grants (list with token_last_used_at, revoke), and verify through `GET /user`. PATs cannot be
-// created by API (capabilities().kinds says so): rotating one is a ticket for its owner.
+// The GitHub adapter, on the official SDK (@octokit/rest): deploy keys (repos.createDeployKey, listDeployKeys,
+// getDeployKey, deleteDeployKey; the adapter mints the SSH key pair), the organisation's fine-grained PAT grants
+// (orgs.listPatGrants with token_last_used_at, orgs.updatePatAccesses to revoke), and verify through
+// users.getAuthenticated (`GET /user`) sent with the key itself. PATs cannot be created by API (capabilities().kinds
+// says so): rotating one is a ticket for its owner. Lists follow GitHub's Link header with octokit.paginate.iterator.
+// @octokit/rest carries no retry or throttling plugin, so the SDK never retries: our SdkCaller paces, retries
+// (429/Retry-After, GitHub's 403 secondary limit and x-ratelimit-reset, 5xx, transport failures of idempotent calls)
+// and maps each RequestError's answer through parseGithubError. The SDK's fetch is undici's, on an agent of our
+// own (closed in close()), with a per-attempt timeout of `timeoutMs` covering the answer's body too.
+
+import { RequestError } from '@octokit/request-error';
+import { Octokit } from '@octokit/rest';
+import { Agent, Response as UndiciResponse, fetch as undiciFetch } from 'undici';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { ConcurrencyLimiter } from '../http/concurrency-limiter.js';
-import {
-  type HttpAnswer,
-  headerText,
-  type ProviderErrorBody,
-  ProviderHttpClient,
-} from '../http/provider-http-client.js';
+import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { SdkCaller, sdkAnswer } from '../http/sdk-caller.js';
+import { redactSecrets } from '../http/secret-redaction.js';
 import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
@@ -76,34 +83,106 @@ export function parseGithubError(answer: HttpAnswer): ProviderErrorBody {
   };
 }
 
+/** The answer inside what Octokit threw: a RequestError with a response (one without is a transport failure). */
+function githubAnswerOf(error: unknown): HttpAnswer | undefined {
+  if (!(error instanceof RequestError) || !error.response) return undefined;
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(error.response.headers)) {
+    headers[name] = value === undefined ? undefined : String(value);
+  }
+  return sdkAnswer(error.status, headers, error.response.data);
+}
+
+/** `owner/repo` as the SDK's path parameters. */
+function repositoryParams(account: string): { owner: string; repo: string } {
+  const slash = account.indexOf('/');
+  return { owner: account.slice(0, slash), repo: account.slice(slash + 1) };
+}
+
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+const silentLog = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/**
+ * The fetch the SDK sends with: undici's on our agent, aborted after `timeoutMs`. It reads the body before
+ * answering, so a body cut off or timed out fails the fetch (a transport failure the SdkCaller retries) instead of
+ * reaching the SDK, which would read it as an empty answer.
+ */
+function timedFetch(agent: Agent, timeoutMs: number): typeof globalThis.fetch {
+  const send = async (url: string | URL, init: RequestInit = {}): Promise<UndiciResponse> => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
+    const response = await undiciFetch(url, {
+      ...(init as Parameters<typeof undiciFetch>[1]),
+      signal,
+      dispatcher: agent,
+    });
+    const body = NULL_BODY_STATUSES.has(response.status) ? null : await response.arrayBuffer();
+    return new UndiciResponse(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+  return send as unknown as typeof globalThis.fetch;
+}
+
 export class GithubProvider implements Provider {
   readonly name = GITHUB_PROVIDER_NAME;
   readonly #options: GithubOptions;
   readonly #context: ProviderContext;
-  readonly #http: ProviderHttpClient;
+  readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+  readonly #caller: SdkCaller;
+  /** The SDK client with the adapter's installation token; absent without the `token` option. */
+  readonly #adminClient: Octokit | undefined;
+  /** The SDK client without credentials: verify() sends the key under test on each call. */
+  readonly #anonymous: Octokit;
 
   constructor(options: GithubOptionsInput | GithubOptions, context: ProviderContext) {
     this.#options = githubOptionsSchema.parse(options);
     this.#context = context;
     const limit = effectiveRateLimit(GITHUB_RATE_LIMIT, this.#options.rateLimit);
-    this.#http = new ProviderHttpClient(
+    this.#caller = new SdkCaller(
       {
         provider: this.name,
-        baseUrl: this.#options.baseUrl,
-        timeoutMs: this.#options.timeoutMs,
         retry: this.#options.retry,
+        answerOf: githubAnswerOf,
         parseError: parseGithubError,
         ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         ...(limit?.concurrency ? { concurrency: new ConcurrencyLimiter(limit.concurrency) } : {}),
-        headers: () => ({
-          accept: 'application/vnd.github+json',
-          'x-github-api-version': GITHUB_API_VERSION,
-          'user-agent': 'keyledger',
-        }),
         ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
+    this.#adminClient = this.#options.token ? this.#octokit(this.#options.token.reveal()) : undefined;
+    this.#anonymous = this.#octokit();
+  }
+
+  /** An SDK client on the base URL, with our fetch (timeout, agent) and no retries (@octokit/rest has none). */
+  #octokit(auth?: string): Octokit {
+    const octokit = new Octokit({
+      baseUrl: this.#options.baseUrl.replace(/\/+$/, ''),
+      ...(auth ? { auth } : {}),
+      userAgent: 'keyledger',
+      request: { fetch: timedFetch(this.#agent, this.#options.timeoutMs) },
+      // Failures are reported as ProviderErrors; the SDK's request log would print each one to the console.
+      log: silentLog,
+    });
+    octokit.hook.before('request', (request) => {
+      request.headers['x-github-api-version'] = GITHUB_API_VERSION;
+    });
+    return octokit;
+  }
+
+  /** The client with the adapter's installation token; verify() alone works without it. */
+  get #admin(): Octokit {
+    if (!this.#adminClient) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `token` option (a GitHub App installation token)',
+      );
+    }
+    return this.#adminClient;
   }
 
   capabilities(): ProviderCapabilities {
@@ -112,17 +191,6 @@ export class GithubProvider implements Provider {
 
   rateLimit(): RateLimit {
     return effectiveRateLimit(GITHUB_RATE_LIMIT, this.#options.rateLimit) ?? GITHUB_RATE_LIMIT;
-  }
-
-  #auth(): Record<string, string> {
-    if (!this.#options.token) {
-      throw new ProviderError(
-        'E_PROVIDER_AUTH',
-        this.name,
-        'this call needs the `token` option (a GitHub App installation token)',
-      );
-    }
-    return { authorization: `Bearer ${this.#options.token.reveal()}` };
   }
 
   #org(): string {
@@ -140,15 +208,17 @@ export class GithubProvider implements Provider {
         'GitHub has no API to create personal access tokens; a person creates them in Settings -> Developer settings, so this rotation is a ticket. Deploy keys (account `owner/repo`) can be created.',
       );
     }
+    const admin = this.#admin;
     const pair = generateDeployKey(request.name);
-    const answer = await this.#http.send({
-      method: 'POST',
-      path: `/repos/${request.account}/keys`,
-      headers: this.#auth(),
-      json: { title: request.name, key: pair.publicKey, read_only: !(request.permissions ?? []).includes('write') },
-      idempotent: false,
-    });
-    const key = githubDeployKeySchema.parse(answer.body);
+    const { data } = await this.#caller.call({ idempotent: false }, () =>
+      admin.rest.repos.createDeployKey({
+        ...repositoryParams(request.account!),
+        title: request.name,
+        key: pair.publicKey,
+        read_only: !(request.permissions ?? []).includes('write'),
+      }),
+    );
+    const key = githubDeployKeySchema.parse(data);
     return {
       providerKeyId: String(key.id),
       account: request.account,
@@ -170,38 +240,44 @@ export class GithubProvider implements Provider {
 
   async verify(secret: SecretValue, ref?: ProviderKeyRef): Promise<VerifyResult> {
     if (isOpenSshPrivateKey(secret.reveal())) return this.#verifyDeployKey(secret, ref);
-    const answer = await this.#http.send({
-      method: 'GET',
-      path: '/user',
-      headers: { authorization: `Bearer ${secret.reveal()}` },
-      accept: [401],
-      secrets: [secret],
+    const outcome = await this.#caller.call({ idempotent: true, secrets: [secret] }, async () => {
+      try {
+        const { data } = await this.#anonymous.rest.users.getAuthenticated({
+          headers: { authorization: `Bearer ${secret.reveal()}` },
+        });
+        return { user: githubUserSchema.parse(data) };
+      } catch (error) {
+        // 401 is verify's answer (the key does not authenticate), not a failure to retry or raise.
+        const answer = githubAnswerOf(error);
+        if (answer && answer.status === 401) return { refused: answer };
+        throw error;
+      }
     });
-    if (answer.status === 401) {
-      return { valid: false, reason: parseGithubError(answer).message };
+    if (outcome.refused) {
+      return { valid: false, reason: redactSecrets(parseGithubError(outcome.refused).message, [secret]) };
     }
-    const user = githubUserSchema.parse(answer.body);
-    return { valid: true, identity: user.login, ...(ref?.providerKeyId ? { providerKeyId: ref.providerKeyId } : {}) };
+    return {
+      valid: true,
+      identity: outcome.user.login,
+      ...(ref?.providerKeyId ? { providerKeyId: ref.providerKeyId } : {}),
+    };
   }
 
   async revoke(ref: ProviderKeyRef): Promise<void> {
     try {
+      const admin = this.#admin;
       if (isRepository(ref.account)) {
-        await this.#http.send({
-          method: 'DELETE',
-          path: `/repos/${ref.account}/keys/${ref.providerKeyId}`,
-          headers: this.#auth(),
-        });
+        const repository = repositoryParams(ref.account);
+        await this.#caller.call({ idempotent: true }, () =>
+          admin.rest.repos.deleteDeployKey({ ...repository, key_id: Number(ref.providerKeyId) }),
+        );
         return;
       }
-      await this.#http.send({
-        method: 'POST',
-        path: `/orgs/${ref.account ?? this.#org()}/personal-access-tokens`,
-        headers: this.#auth(),
-        json: { action: 'revoke', pat_ids: [Number(ref.providerKeyId)] },
-        // Revoking twice has the same effect as once.
-        idempotent: true,
-      });
+      const org = ref.account ?? this.#org();
+      // Revoking twice has the same effect as once.
+      await this.#caller.call({ idempotent: true }, () =>
+        admin.rest.orgs.updatePatAccesses({ org, action: 'revoke', pat_ids: [Number(ref.providerKeyId)] }),
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
       throw error;
@@ -210,12 +286,12 @@ export class GithubProvider implements Provider {
 
   async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
     if (isRepository(ref.account)) {
-      const answer = await this.#http.send({
-        method: 'GET',
-        path: `/repos/${ref.account}/keys/${ref.providerKeyId}`,
-        headers: this.#auth(),
-      });
-      const key = githubDeployKeySchema.parse(answer.body);
+      const admin = this.#admin;
+      const repository = repositoryParams(ref.account);
+      const { data } = await this.#caller.call({ idempotent: true }, () =>
+        admin.rest.repos.getDeployKey({ ...repository, key_id: Number(ref.providerKeyId) }),
+      );
+      const key = githubDeployKeySchema.parse(data);
       return { at: key.last_used ? new Date(key.last_used) : null };
     }
     for await (const key of this.#listPatGrants(ref.account ?? this.#org())) {
@@ -229,56 +305,68 @@ export class GithubProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    await this.#http.close();
+    await this.#agent.close();
   }
 
-  async *#listPatGrants(org: string): AsyncIterable<ProviderKey> {
-    for await (const page of this.#http.paginate({
-      method: 'GET',
-      path: `/orgs/${org}/personal-access-tokens`,
-      query: { per_page: GITHUB_PAGE_SIZE },
-      headers: this.#auth(),
-    })) {
-      for (const item of Array.isArray(page.body) ? page.body : []) {
-        const grant = githubPatGrantSchema.parse(item);
-        const permissions = Object.values(grant.permissions ?? {}).flatMap((group) =>
-          Object.entries(group ?? {}).map(([name, level]) => `${name}:${level}`),
-        );
-        yield {
-          providerKeyId: String(grant.id),
-          account: org,
-          status: grant.token_expired ? 'expired' : 'active',
-          createdBy: grant.owner.login,
-          permissions,
-          ...(grant.token_name ? { name: grant.token_name } : {}),
-          ...(grant.access_granted_at ? { createdAt: new Date(grant.access_granted_at) } : {}),
-          ...(grant.token_expires_at ? { expiresAt: new Date(grant.token_expires_at) } : {}),
-          ...(grant.token_last_used_at ? { lastUsedAt: new Date(grant.token_last_used_at) } : {}),
-        };
-      }
+  /**
+   * The items of every page of a list the SDK pages through (octokit.paginate.iterator follows the Link header).
+   * Each page is one paced, retried call: the iterator only moves to the next page once a page has arrived, so a
+   * retried `next()` asks for the same page again.
+   */
+  async *#items(pages: AsyncIterable<{ data: unknown; headers: { link?: string } }>): AsyncIterable<unknown> {
+    const iterator = pages[Symbol.asyncIterator]();
+    for (;;) {
+      const step = await this.#caller.call({ idempotent: true }, () => iterator.next());
+      if (step.done) return;
+      yield* Array.isArray(step.value.data) ? step.value.data : [];
+      // The last page has no `rel="next"`: stop here rather than spend a paced call on the iterator's end.
+      if (!/<[^<>]+>;\s*rel="next"/.test(step.value.headers.link ?? '')) return;
     }
   }
 
+  async *#listPatGrants(org: string): AsyncIterable<ProviderKey> {
+    const admin = this.#admin;
+    const pages = admin.paginate.iterator(admin.rest.orgs.listPatGrants, { org, per_page: GITHUB_PAGE_SIZE });
+    for await (const item of this.#items(pages)) {
+      const grant = githubPatGrantSchema.parse(item);
+      const permissions = Object.values(grant.permissions ?? {}).flatMap((group) =>
+        Object.entries(group ?? {}).map(([name, level]) => `${name}:${level}`),
+      );
+      yield {
+        providerKeyId: String(grant.id),
+        account: org,
+        status: grant.token_expired ? 'expired' : 'active',
+        createdBy: grant.owner.login,
+        permissions,
+        ...(grant.token_name ? { name: grant.token_name } : {}),
+        ...(grant.access_granted_at ? { createdAt: new Date(grant.access_granted_at) } : {}),
+        ...(grant.token_expires_at ? { expiresAt: new Date(grant.token_expires_at) } : {}),
+        ...(grant.token_last_used_at ? { lastUsedAt: new Date(grant.token_last_used_at) } : {}),
+      };
+    }
+  }
+
+  #deployKeyPages(repository: string) {
+    const admin = this.#admin;
+    return admin.paginate.iterator(admin.rest.repos.listDeployKeys, {
+      ...repositoryParams(repository),
+      per_page: GITHUB_PAGE_SIZE,
+    });
+  }
+
   async *#listDeployKeys(repository: string): AsyncIterable<ProviderKey> {
-    for await (const page of this.#http.paginate({
-      method: 'GET',
-      path: `/repos/${repository}/keys`,
-      query: { per_page: GITHUB_PAGE_SIZE },
-      headers: this.#auth(),
-    })) {
-      for (const item of Array.isArray(page.body) ? page.body : []) {
-        const key = githubDeployKeySchema.parse(item);
-        yield {
-          providerKeyId: String(key.id),
-          account: repository,
-          status: 'active',
-          permissions: [key.read_only === false ? 'write' : 'read'],
-          ...(key.title ? { name: key.title } : {}),
-          ...(key.added_by ? { createdBy: key.added_by } : {}),
-          ...(key.created_at ? { createdAt: new Date(key.created_at) } : {}),
-          ...(key.last_used ? { lastUsedAt: new Date(key.last_used) } : {}),
-        };
-      }
+    for await (const item of this.#items(this.#deployKeyPages(repository))) {
+      const key = githubDeployKeySchema.parse(item);
+      yield {
+        providerKeyId: String(key.id),
+        account: repository,
+        status: 'active',
+        permissions: [key.read_only === false ? 'write' : 'read'],
+        ...(key.title ? { name: key.title } : {}),
+        ...(key.added_by ? { createdBy: key.added_by } : {}),
+        ...(key.created_at ? { createdAt: new Date(key.created_at) } : {}),
+        ...(key.last_used ? { lastUsedAt: new Date(key.last_used) } : {}),
+      };
     }
   }
 
@@ -293,17 +381,10 @@ export class GithubProvider implements Provider {
         'verifying a deploy key needs ref.account (`owner/repo`)',
       );
     }
-    for await (const key of this.#http.paginate({
-      method: 'GET',
-      path: `/repos/${ref.account}/keys`,
-      query: { per_page: GITHUB_PAGE_SIZE },
-      headers: this.#auth(),
-    })) {
-      for (const item of Array.isArray(key.body) ? key.body : []) {
-        const deployKey = githubDeployKeySchema.parse(item);
-        if (normalisePublicKey(deployKey.key) === normalisePublicKey(publicKey)) {
-          return { valid: true, identity: ref.account, providerKeyId: String(deployKey.id) };
-        }
+    for await (const item of this.#items(this.#deployKeyPages(ref.account))) {
+      const deployKey = githubDeployKeySchema.parse(item);
+      if (normalisePublicKey(deployKey.key) === normalisePublicKey(publicKey)) {
+        return { valid: true, identity: ref.account, providerKeyId: String(deployKey.id) };
       }
     }
     return { valid: false, reason: `the key is not a deploy key of ${ref.account}` };
