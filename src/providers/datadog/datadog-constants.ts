@@ -8,7 +8,7 @@ export const DATADOG_API_URL = 'https://api.datadoghq.com';
 /** `page[size]` may not exceed 100 on the key lists. */
 export const DATADOG_PAGE_SIZE = 100;
 /** How far back `lastUsed` of an API key searches the Audit Trail (its default retention is 90 days). */
-export const DATADOG_AUDIT_LOOKBACK = 'now-90d';
+export const DATADOG_AUDIT_LOOKBACK_DAYS = 90;
 
 export type DatadogKeyKind = 'api-key' | 'application-key';
 

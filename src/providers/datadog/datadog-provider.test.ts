@@ -175,6 +175,28 @@ describe('Datadog adapter specifics', () => {
     expect(datadog.sleeps.slice(before).some((ms) => ms >= 3000)).toBe(true);
   });
 
+  it('keeps X-RateLimit-Reset from the answer (the SDK error drops headers): a reset beyond the budget is surfaced', async () => {
+    const provider = datadog.make({ retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 1_000 } });
+    await datadog.control.addFault({
+      operation: 'datadog:POST /api/v2/api_keys',
+      kind: 'rate-limit',
+      retryAfterSeconds: 30,
+    });
+    await expect(provider.create({ name: 'throttled' })).rejects.toMatchObject({
+      code: 'E_PROVIDER_RATE_LIMITED',
+      status: 429,
+      retryAfterSeconds: 30,
+      message: 'datadog: Too many requests',
+    });
+  });
+
+  it('accepts a base URL written with a trailing slash', async () => {
+    const provider = datadog.make({ baseUrl: `${datadog.server.url}/` });
+    const listed = [];
+    for await (const key of provider.list()) listed.push(key.providerKeyId);
+    expect(listed).toContain('3f1c9a52-1111-4222-a333-444455556666');
+  });
+
   it("surfaces Datadog's own messages", async () => {
     const provider = datadog.make();
     await expect(provider.lastUsed({ providerKeyId: 'nope' })).resolves.toEqual({ at: null });

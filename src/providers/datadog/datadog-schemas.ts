@@ -1,4 +1,4 @@
-// The options of the Datadog adapter and the JSON:API documents Datadog answers (zod).
+// The options of the Datadog adapter, and the parts of Datadog's answers the SDK leaves untyped (zod).
 import { z } from 'zod';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
@@ -23,45 +23,12 @@ export const datadogOptionsSchema = httpProviderOptionsSchema.extend({
 export type DatadogOptions = z.output<typeof datadogOptionsSchema>;
 export type DatadogOptionsInput = z.input<typeof datadogOptionsSchema>;
 
-export const datadogKeySchema = z.looseObject({
-  type: z.enum(['api_keys', 'application_keys']),
-  id: z.string(),
-  attributes: z.looseObject({
-    name: z.string().nullish(),
-    created_at: z.string().nullish(),
-    last4: z.string().nullish(),
-    key: z.string().nullish(),
-    scopes: z.array(z.string()).nullish(),
-    last_used_at: z.string().nullish(),
-  }),
-  relationships: z
-    .looseObject({
-      created_by: z.looseObject({ data: z.looseObject({ id: z.string() }).nullish() }).nullish(),
-      owned_by: z.looseObject({ data: z.looseObject({ id: z.string() }).nullish() }).nullish(),
-    })
-    .nullish(),
-});
-
-export type DatadogKey = z.output<typeof datadogKeySchema>;
-
-export const datadogKeyDocumentSchema = z.looseObject({ data: datadogKeySchema });
-export const datadogKeyListSchema = z.looseObject({ data: z.array(datadogKeySchema) });
-
-export const datadogAuditEventsSchema = z.looseObject({
-  data: z.array(
-    z.looseObject({
-      id: z.string(),
-      attributes: z.looseObject({
-        timestamp: z.string(),
-        attributes: z
-          .looseObject({
-            network: z.looseObject({ client: z.looseObject({ ip: z.string().nullish() }).nullish() }).nullish(),
-            http: z.looseObject({ url_details: z.looseObject({ path: z.string().nullish() }).nullish() }).nullish(),
-          })
-          .nullish(),
-      }),
-    }),
-  ),
+/**
+ * The free-form `attributes` of an Audit Trail event (the SDK types them `{ [key: string]: any }`): the caller's
+ * address is all the adapter reads.
+ */
+export const datadogAuditAttributesSchema = z.looseObject({
+  network: z.looseObject({ client: z.looseObject({ ip: z.string().nullish() }).nullish() }).nullish(),
 });
 
 /** Datadog's error body: `{"errors": ["Forbidden"]}` (strings), sometimes JSON:API error objects. */
