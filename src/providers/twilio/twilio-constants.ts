@@ -4,7 +4,6 @@ import type { ProviderCapabilities, RateLimit } from '../provider.js';
 
 export const TWILIO_PROVIDER_NAME = 'twilio';
 export const TWILIO_API_URL = 'https://api.twilio.com';
-export const TWILIO_API_VERSION_PATH = '/2010-04-01';
 /** `PageSize` may be up to 1,000; 50 is Twilio's default. */
 export const TWILIO_PAGE_SIZE = 1000;
 

@@ -170,6 +170,49 @@ describe('Twilio adapter specifics', () => {
     });
   });
 
+  it('keeps Retry-After, which the SDK’s RestException drops: a wait beyond the budget is handed to the caller', async () => {
+    const provider = twilio.make({ retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 1_000 } });
+    await twilio.control.addFault({
+      operation: 'twilio:GET /Accounts/{Sid}/Keys.json',
+      kind: 'rate-limit',
+      retryAfterSeconds: 30,
+    });
+    try {
+      const keys = provider.list({ account: twilio.sandbox.accountSid });
+      await expect(
+        (async () => {
+          for await (const _ of keys);
+        })(),
+      ).rejects.toMatchObject({
+        code: 'E_PROVIDER_RATE_LIMITED',
+        status: 429,
+        providerCode: '20429',
+        retryAfterSeconds: 30,
+      });
+    } finally {
+      await twilio.control.clearFaults();
+    }
+  });
+
+  it('names a timeout as one (axios’ ECONNABORTED under the SDK), retryable, after its own retries', async () => {
+    const provider = twilio.make({ retry: { maxAttempts: 2, baseDelayMs: 10, budgetMs: 120_000 } });
+    await twilio.control.addFault({
+      operation: 'twilio:GET /Accounts/{Sid}.json',
+      kind: 'timeout',
+      delayMs: 1_000,
+      times: -1,
+    });
+    try {
+      const created = await provider.create({ name: 'slow' });
+      await expect(provider.verify(created.secret, created)).rejects.toMatchObject({
+        code: 'E_PROVIDER_TIMEOUT',
+        retryable: true,
+      });
+    } finally {
+      await twilio.control.clearFaults();
+    }
+  });
+
   it('pages through next_page_uri', async () => {
     const provider = twilio.make();
     const account = `AC${'3'.repeat(32)}`;

@@ -1,4 +1,4 @@
-// The options of the Twilio adapter and the resources Twilio answers (zod).
+// The options of the Twilio adapter and Twilio's error body (zod); the SDK reads the resources themselves.
 import { z } from 'zod';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
@@ -26,30 +26,6 @@ export const twilioOptionsSchema = httpProviderOptionsSchema.extend({
 
 export type TwilioOptions = z.output<typeof twilioOptionsSchema>;
 export type TwilioOptionsInput = z.input<typeof twilioOptionsSchema>;
-
-export const twilioKeySchema = z.looseObject({
-  sid: z.string(),
-  friendly_name: z.string().nullish(),
-  date_created: z.string().nullish(),
-  date_updated: z.string().nullish(),
-  secret: z.string().nullish(),
-});
-
-export const twilioKeyPageSchema = z.looseObject({
-  keys: z.array(twilioKeySchema),
-  next_page_uri: z.string().nullish(),
-});
-
-export const twilioAccountSchema = z.looseObject({
-  sid: z.string(),
-  friendly_name: z.string().nullish(),
-  status: z.string().nullish(),
-});
-
-export const twilioAccountPageSchema = z.looseObject({
-  accounts: z.array(twilioAccountSchema),
-  next_page_uri: z.string().nullish(),
-});
 
 /** `{code: 20404, message, more_info, status}`; authentication failures may carry `detail` too. */
 export const twilioErrorSchema = z.looseObject({
