@@ -2,6 +2,7 @@
 // own: rolling the value (the old one refused at once, and the capabilities say so), the envelope's errors,
 // policies, paging and the audit log.
 import { randomBytes } from 'node:crypto';
+import { APIConnectionError, APIConnectionTimeoutError, RateLimitError } from 'cloudflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
 import { CLOUDFLARE_USER_TOKEN_PATTERN } from '../../sandbox/providers/cloudflare/cloudflare-key-format.js';
@@ -12,7 +13,7 @@ import {
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';
-import { CloudflareProvider } from './cloudflare-provider.js';
+import { CloudflareProvider, cloudflareAnswerOf } from './cloudflare-provider.js';
 import type { CloudflareOptionsInput } from './cloudflare-schemas.js';
 
 const ZONE_READ = 'c8fed203ed3043cba015a93ad1616f1f';
@@ -43,7 +44,7 @@ async function startCloudflare() {
     for (const adapter of adapters) await adapter.close();
     await server.stop();
   };
-  return { sandbox, control, sleeps, make, close };
+  return { url, sandbox, control, sleeps, make, close };
 }
 
 describeProviderContract('cloudflare', async () => {
@@ -165,5 +166,44 @@ describe('Cloudflare adapter specifics', () => {
     let count = 0;
     for await (const _ of provider.list()) count++;
     expect(count).toBeGreaterThanOrEqual(61);
+  });
+
+  it('takes a base URL with or without a trailing slash, as the API root including /client/v4', async () => {
+    const provider = cloudflare.make({ baseUrl: `${cloudflare.url}/client/v4/` });
+    const created = await provider.create({ name: 'slash', permissions: [ZONE_READ] });
+    expect((await provider.verify(created.secret)).valid).toBe(true);
+    await provider.revoke(created);
+  });
+
+  it('reports a create whose answer timed out as a timeout, not retried', async () => {
+    const provider = cloudflare.make();
+    const operation = 'cloudflare:POST /user/tokens';
+    const before = (await cloudflare.control.requestCounts())[operation] ?? 0;
+    await cloudflare.control.addFault({ operation, kind: 'timeout', delayMs: 2_000 });
+    await expect(provider.create({ name: 'slow', permissions: [ZONE_READ] })).rejects.toMatchObject({
+      code: 'E_PROVIDER_TIMEOUT',
+      retryable: false,
+      message: expect.stringMatching(/reconcile/),
+    });
+    expect((await cloudflare.control.requestCounts())[operation]).toBe(before + 1);
+  });
+});
+
+describe("reading the Cloudflare SDK's errors", () => {
+  it('takes status, headers and the envelope from an APIError', () => {
+    const body = { success: false, errors: [{ code: 971, message: 'Please wait' }], messages: [], result: null };
+    const answer = cloudflareAnswerOf(new RateLimitError(429, body, undefined, new Headers({ 'Retry-After': '7' })));
+    expect(answer).toMatchObject({ status: 429, headers: { 'retry-after': '7' }, body });
+  });
+
+  it('keeps a body that was not JSON as text', () => {
+    const answer = cloudflareAnswerOf(new RateLimitError(429, undefined, 'slow down', new Headers()));
+    expect(answer).toMatchObject({ status: 429, text: 'slow down' });
+  });
+
+  it('finds no answer in connection failures and timeouts', () => {
+    expect(cloudflareAnswerOf(new APIConnectionTimeoutError())).toBeUndefined();
+    expect(cloudflareAnswerOf(new APIConnectionError({ cause: new Error('socket hang up') }))).toBeUndefined();
+    expect(cloudflareAnswerOf(new Error('other'))).toBeUndefined();
   });
 });

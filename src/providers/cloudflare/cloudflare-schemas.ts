@@ -1,11 +1,12 @@
-// The options of the Cloudflare adapter and the envelope and token objects Cloudflare answers (zod).
+// The options of the Cloudflare adapter and the envelope and token objects Cloudflare answers (zod): the SDK types
+// its results without checking them, so what the adapter relies on is checked with these.
 import { z } from 'zod';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
 import { CLOUDFLARE_API_URL } from './cloudflare-constants.js';
 
 export const cloudflareOptionsSchema = httpProviderOptionsSchema.extend({
-  /** The API root including `/client/v4`. */
+  /** The API root including `/client/v4`, as the SDK's `baseURL` (default `https://api.cloudflare.com/client/v4`). */
   baseUrl: z.url().default(CLOUDFLARE_API_URL),
   /** A user API token with "API Tokens Write" (User scope); every call but verify needs it. */
   token: z
@@ -40,10 +41,11 @@ export const cloudflareVerifySchema = z.looseObject({ id: z.string(), status: z.
 
 export const cloudflareResultInfoSchema = z.looseObject({ page: z.number(), total_pages: z.number() });
 
-/** Every answer: `{success, errors: [{code, message}], messages, result, result_info?}`. */
+/**
+ * Every answer is `{success, errors: [{code, message}], messages, result, result_info?}`; the SDK hands over
+ * `result` (and a list page's `result_info`), and an error answer's envelope is read for its `errors`.
+ */
 export const cloudflareEnvelopeSchema = z.looseObject({
   success: z.boolean(),
   errors: z.array(z.looseObject({ code: z.number(), message: z.string() })).default([]),
-  result: z.unknown(),
-  result_info: cloudflareResultInfoSchema.nullish(),
 });
