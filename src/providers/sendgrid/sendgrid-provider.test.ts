@@ -7,9 +7,15 @@ import { SENDGRID_API_KEY_PATTERN } from '../../sandbox/providers/sendgrid/sendg
 import { SendgridSandbox } from '../../sandbox/providers/sendgrid/sendgrid-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../provider-contract.js';
 import { SendgridProvider } from './sendgrid-provider.js';
 import type { SendgridOptionsInput } from './sendgrid-schemas.js';
+
+async function drain(keys: AsyncIterable<unknown>): Promise<unknown[]> {
+  const all: unknown[] = [];
+  for await (const key of keys) all.push(key);
+  return all;
+}
 
 async function startSendgrid() {
   const sandbox = new SendgridSandbox();
@@ -115,6 +121,32 @@ describe('SendGrid adapter specifics', () => {
     await expect(sendgrid.make().create({ name: 'x', account: 'nobody' })).rejects.toMatchObject({
       code: 'E_PROVIDER_AUTH',
     });
+  });
+
+  it('sends one request per attempt: the SDK does not retry, ours decide', async () => {
+    await sendgrid.control.clearFaults();
+    const once = sendgrid.make({ retry: { maxAttempts: 1 } });
+    const operation = 'sendgrid:GET /v3/api_keys';
+    const count = async () => (await sendgrid.control.requestCounts())[operation] ?? 0;
+    await sendgrid.control.addFault({ operation, kind: 'status', status: 503, times: -1 });
+    const before = await count();
+    await expect(drain(once.list({ account: 'marketing' }))).rejects.toMatchObject({
+      code: 'E_PROVIDER_UNAVAILABLE',
+      status: 503,
+    });
+    expect((await count()) - before).toBe(1);
+    await sendgrid.control.clearFaults();
+  });
+
+  it('maps the SDK timeout (axios ECONNABORTED) to a retryable E_PROVIDER_TIMEOUT, without the SDK error', async () => {
+    await sendgrid.control.clearFaults();
+    const once = sendgrid.make({ retry: { maxAttempts: 1 } });
+    await sendgrid.control.addFault({ operation: 'sendgrid:GET /v3/api_keys', kind: 'timeout', delayMs: 2_000 });
+    const error = await drain(once.list({ account: 'marketing' })).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_PROVIDER_TIMEOUT', retryable: true });
+    expect((error as Error).cause).toBeUndefined();
+    expectFreeOfSecret(error, sendgrid.sandbox.adminKey);
+    await sendgrid.control.clearFaults();
   });
 
   it('says it keeps no last use', async () => {

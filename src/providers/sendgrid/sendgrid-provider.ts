@@ -1,14 +1,20 @@
-// The SendGrid adapter: API keys of the parent account or of a subuser (`on-behalf-of`) — create (the key is shown
-// once), list, delete — and verify through `GET /v3/scopes`, which any working key may call. A key names its own
-// id (`SG.<api_key_id>.<secret>`). SendGrid records no last use of a key: capabilities say so.
+// The SendGrid adapter, on the official SDK (`@sendgrid/client`, a `Client` instance per adapter, never the module's
+// shared singleton): API keys of the parent account or of a subuser (`on-behalf-of`, per request) — create (the key
+// is shown once), list, delete — and verify through `GET /v3/scopes`, which any working key may call, sent by a
+// client built for that call with the key itself. A key names its own id (`SG.<api_key_id>.<secret>`). SendGrid
+// records no last use of a key: capabilities say so. The SDK has no typed methods per endpoint: every call is its
+// generic `client.request({ method, url, qs, body, headers })`, so transport, auth and errors go through the SDK
+// (axios underneath). It never retries (one axios call per request); ours apply, through SdkCaller.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { createRequire } from 'node:module';
+import { Client } from '@sendgrid/client';
+import type { ClientRequest } from '@sendgrid/client/src/request.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import {
-  type HttpAnswer,
-  headerText,
-  type ProviderErrorBody,
-  ProviderHttpClient,
-} from '../http/provider-http-client.js';
+import { type HttpAnswer, headerText, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import { redactSecrets } from '../http/secret-redaction.js';
 import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
@@ -41,6 +47,16 @@ import {
   sendgridSubuserListSchema,
 } from './sendgrid-schemas.js';
 
+/**
+ * The class the SDK throws for an answer of status 400 or more (`code` = status, `response.headers`,
+ * `response.body`). `@sendgrid/client` does not re-export it: it is loaded the way the SDK itself loads it, from
+ * the SDK's own `@sendgrid/helpers`, so `instanceof` matches what the SDK throws.
+ */
+const requireFromSdk = createRequire(createRequire(import.meta.url).resolve('@sendgrid/client'));
+const ResponseError = requireFromSdk('@sendgrid/helpers/classes/response-error') as new (
+  ...args: never[]
+) => Error & { code: number; response: { headers: Record<string, string>; body: unknown } };
+
 /** SendGrid's `{errors: [{field, message}]}`; on 429 `X-RateLimit-Reset` is the Unix time the window reopens. */
 export function parseSendgridError(answer: HttpAnswer): ProviderErrorBody {
   const parsed = sendgridErrorSchema.safeParse(answer.body);
@@ -61,27 +77,58 @@ function sendgridKeyId(key: string): string | undefined {
   return /^SG\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{43}$/.exec(key)?.[1];
 }
 
+/** The answer inside what the SDK threw; undefined for a failure without one (timeout, dropped connection). */
+export function sendgridAnswerOf(error: unknown): HttpAnswer | undefined {
+  if (error instanceof ResponseError) return sdkAnswer(error.code, error.response.headers, error.response.body);
+  // Below 400 the SDK passes axios' own error on (a redirect it did not follow): the answer is on it.
+  const axiosError = error as { isAxiosError?: boolean; response?: { status: number; headers: object; data: unknown } };
+  if (axiosError?.isAxiosError && axiosError.response) {
+    const { status, headers, data } = axiosError.response;
+    return sdkAnswer(status, headers as Record<string, string | string[] | undefined>, data);
+  }
+  return undefined;
+}
+
+/** Axios names its own timeout `ECONNABORTED` (`ETIMEDOUT` with `transitional.clarifyTimeoutError`). */
+function sendgridTransportError(error: unknown): ProviderError {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') {
+    return transportError(SENDGRID_PROVIDER_NAME, { name: 'TimeoutError' });
+  }
+  return transportErrorOfChain(SENDGRID_PROVIDER_NAME, error);
+}
+
+/** The subuser a call acts for, as SendGrid reads it; none for the parent account. */
+function onBehalfOf(account: string | undefined): Record<string, string> {
+  return account ? { 'on-behalf-of': account } : {};
+}
+
 export class SendgridProvider implements Provider {
   readonly name = SENDGRID_PROVIDER_NAME;
   readonly #options: SendgridOptions;
-  readonly #http: ProviderHttpClient;
+  readonly #caller: SdkCaller;
+  /** The sockets of this adapter's SDK clients (its own and verify's), released by close(). */
+  readonly #httpAgent = new HttpAgent({ keepAlive: true });
+  readonly #httpsAgent = new HttpsAgent({ keepAlive: true });
+  /** The SDK client holding the adapter's key; undefined without one (verify alone works then). */
+  readonly #adminClient: Client | undefined;
 
   constructor(options: SendgridOptionsInput | SendgridOptions, context: ProviderContext) {
     this.#options = sendgridOptionsSchema.parse(options);
     const limit = effectiveRateLimit(SENDGRID_RATE_LIMIT, this.#options.rateLimit);
-    this.#http = new ProviderHttpClient(
+    this.#caller = new SdkCaller(
       {
         provider: this.name,
-        baseUrl: this.#options.baseUrl,
-        timeoutMs: this.#options.timeoutMs,
         retry: this.#options.retry,
+        answerOf: sendgridAnswerOf,
         parseError: parseSendgridError,
-        ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
-        headers: () => ({ 'user-agent': 'keyledger' }),
-        ...(this.#options.apiKey ? { secrets: [this.#options.apiKey] } : {}),
+        transportErrorOf: sendgridTransportError,
+        rateLimiter: limit ? new TokenBucket(limit) : null,
+        secrets: [this.#options.apiKey],
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
+    this.#adminClient = this.#options.apiKey ? this.#sdkClient(this.#options.apiKey) : undefined;
   }
 
   capabilities(): ProviderCapabilities {
@@ -92,31 +139,49 @@ export class SendgridProvider implements Provider {
     return effectiveRateLimit(SENDGRID_RATE_LIMIT, this.#options.rateLimit) ?? SENDGRID_RATE_LIMIT;
   }
 
-  /** The adapter's key, acting for a subuser when the account names one. */
-  #auth(account?: string): Record<string, string> {
-    if (!this.#options.apiKey) {
+  /** An SDK client of its own (not the module's singleton) calling with `key`, at our base URL and timeout. */
+  #sdkClient(key: SecretValue): Client {
+    const client = new Client();
+    // setApiKey also points the client at SendGrid's global host: the base URL is set after it.
+    client.setApiKey(key.reveal());
+    client.setDefaultHeader('User-Agent', 'keyledger');
+    // The SDK hands its default request to axios merged into every call (`baseUrl` becoming axios' `baseURL`), so
+    // axios options its typings omit pass through too: `timeout` (per attempt) and the agents close() releases.
+    const defaults: ClientRequest & { timeout: number; httpAgent: HttpAgent } = {
+      url: '',
+      baseUrl: this.#options.baseUrl,
+      timeout: this.#options.timeoutMs,
+      httpAgent: this.#httpAgent,
+      httpsAgent: this.#httpsAgent,
+    };
+    client.setDefaultRequest(defaults);
+    return client;
+  }
+
+  /** The adapter's client; every call but verify needs the adapter's key. */
+  get #admin(): Client {
+    if (!this.#adminClient) {
       throw new ProviderError(
         'E_PROVIDER_AUTH',
         this.name,
         'this call needs the `apiKey` option (a key with api_keys.*)',
       );
     }
-    return {
-      authorization: `Bearer ${this.#options.apiKey.reveal()}`,
-      ...(account ? { 'on-behalf-of': account } : {}),
-    };
+    return this.#adminClient;
   }
 
   /** The account is a subuser's username; without one, the parent account. Permissions are SendGrid scopes. */
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
-    const answer = await this.#http.send({
-      method: 'POST',
-      path: '/v3/api_keys',
-      headers: this.#auth(request.account),
-      json: { name: request.name, ...(request.permissions?.length ? { scopes: request.permissions } : {}) },
-      idempotent: false,
-    });
-    const created = sendgridCreatedKeySchema.parse(answer.body);
+    const client = this.#admin;
+    const [response] = await this.#caller.call({ idempotent: false }, () =>
+      client.request({
+        method: 'POST',
+        url: '/v3/api_keys',
+        headers: onBehalfOf(request.account),
+        body: { name: request.name, ...(request.permissions?.length ? { scopes: request.permissions } : {}) },
+      }),
+    );
+    const created = sendgridCreatedKeySchema.parse(response.body);
     return {
       providerKeyId: created.api_key_id,
       ...(request.account ? { account: request.account } : {}),
@@ -137,14 +202,17 @@ export class SendgridProvider implements Provider {
   }
 
   async *#listUser(account: string | undefined): AsyncIterable<ProviderKey> {
-    const answer = await this.#http.send({
-      method: 'GET',
-      path: '/v3/api_keys',
-      // The list is not paged; `limit` caps it, and a user holds at most 100 keys.
-      query: { limit: SENDGRID_MAX_KEYS_PER_USER },
-      headers: this.#auth(account),
-    });
-    for (const key of sendgridKeyListSchema.parse(answer.body).result) {
+    const client = this.#admin;
+    const [response] = await this.#caller.call({ idempotent: true }, () =>
+      client.request({
+        method: 'GET',
+        url: '/v3/api_keys',
+        // The list is not paged; `limit` caps it, and a user holds at most 100 keys.
+        qs: { limit: SENDGRID_MAX_KEYS_PER_USER },
+        headers: onBehalfOf(account),
+      }),
+    );
+    for (const key of sendgridKeyListSchema.parse(response.body).result) {
       yield {
         providerKeyId: key.api_key_id,
         ...(account ? { account } : {}),
@@ -157,47 +225,60 @@ export class SendgridProvider implements Provider {
 
   /** The parent's subusers, paged by `limit` / `offset`; a key without `subusers.read` sees none. */
   async *#subusers(): AsyncIterable<string> {
+    const client = this.#admin;
     for (let offset = 0; ; offset += SENDGRID_SUBUSER_PAGE_SIZE) {
-      let answer: HttpAnswer;
+      let body: unknown;
       try {
-        answer = await this.#http.send({
-          method: 'GET',
-          path: '/v3/subusers',
-          query: { limit: SENDGRID_SUBUSER_PAGE_SIZE, offset },
-          headers: this.#auth(),
-        });
+        [{ body }] = await this.#caller.call({ idempotent: true }, () =>
+          client.request({ method: 'GET', url: '/v3/subusers', qs: { limit: SENDGRID_SUBUSER_PAGE_SIZE, offset } }),
+        );
       } catch (error) {
         // Without subuser access the parent's own keys are all there is to list.
         if (error instanceof ProviderError && error.status === 403) return;
         throw error;
       }
-      const page = sendgridSubuserListSchema.parse(answer.body);
+      const page = sendgridSubuserListSchema.parse(body);
       for (const subuser of page) yield subuser.username;
       if (page.length < SENDGRID_SUBUSER_PAGE_SIZE) return;
     }
   }
 
+  /** `GET /v3/scopes` with the key itself, through a client built for this call: no adapter credential needed. */
   async verify(secret: SecretValue): Promise<VerifyResult> {
-    const answer = await this.#http.send({
-      method: 'GET',
-      path: '/v3/scopes',
-      headers: { authorization: `Bearer ${secret.reveal()}` },
-      accept: [401, 403],
-      secrets: [secret],
-    });
-    if (answer.status !== 200) return { valid: false, reason: parseSendgridError(answer).message };
-    sendgridScopesSchema.parse(answer.body);
+    const client = this.#sdkClient(secret);
+    const outcome = await this.#caller.call(
+      { idempotent: true, secrets: [secret] },
+      async (): Promise<{ body: unknown } | { refused: HttpAnswer }> => {
+        try {
+          const [response] = await client.request({ method: 'GET', url: '/v3/scopes' });
+          return { body: response.body };
+        } catch (error) {
+          // A refused key is verify's answer, not a failure.
+          if (error instanceof ResponseError && (error.code === 401 || error.code === 403)) {
+            return { refused: sdkAnswer(error.code, error.response.headers, error.response.body) };
+          }
+          throw error;
+        }
+      },
+    );
+    if ('refused' in outcome) {
+      return { valid: false, reason: redactSecrets(parseSendgridError(outcome.refused).message, [secret]) };
+    }
+    sendgridScopesSchema.parse(outcome.body);
     const id = sendgridKeyId(secret.reveal());
     return { valid: true, ...(id ? { providerKeyId: id } : {}) };
   }
 
   async revoke(ref: ProviderKeyRef): Promise<void> {
+    const client = this.#admin;
     try {
-      await this.#http.send({
-        method: 'DELETE',
-        path: `/v3/api_keys/${encodeURIComponent(ref.providerKeyId)}`,
-        headers: this.#auth(ref.account),
-      });
+      await this.#caller.call({ idempotent: true }, () =>
+        client.request({
+          method: 'DELETE',
+          url: `/v3/api_keys/${encodeURIComponent(ref.providerKeyId)}`,
+          headers: onBehalfOf(ref.account),
+        }),
+      );
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
       throw error;
@@ -208,7 +289,9 @@ export class SendgridProvider implements Provider {
     throw new ProviderError('E_PROVIDER_UNSUPPORTED', this.name, 'SendGrid records no last use of an API key');
   }
 
+  /** Releases the sockets of the SDK clients. */
   async close(): Promise<void> {
-    await this.#http.close();
+    this.#httpAgent.destroy();
+    this.#httpsAgent.destroy();
   }
 }
