@@ -10,6 +10,7 @@ import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import type { ProviderError } from '../provider-error.js';
 import { AzureProvider } from './azure-provider.js';
 import type { AzureOptionsInput } from './azure-schemas.js';
 
@@ -150,6 +151,40 @@ describe('Entra ID adapter specifics', () => {
       code: 'E_PROVIDER_NOT_FOUND',
       providerCode: 'Request_ResourceNotFound',
     });
+  });
+
+  it("maps the Graph SDK's failures without an answer: a timeout, a dropped socket, a create that timed out", async () => {
+    const provider = azure.make({ retry: { maxAttempts: 2, baseDelayMs: 10, budgetMs: 120_000 } });
+    await azure.control.addFault({
+      operation: 'azure:GET /applications/{id}',
+      kind: 'timeout',
+      delayMs: 2_000,
+      times: -1,
+    });
+    await expect(provider.revoke({ providerKeyId: 'k', account: APP })).rejects.toMatchObject({
+      code: 'E_PROVIDER_TIMEOUT',
+      retryable: true,
+    });
+    await azure.control.clearFaults();
+    await azure.control.addFault({ operation: 'azure:GET /applications/{id}', kind: 'drop', times: -1 });
+    const dropped = await provider.revoke({ providerKeyId: 'k', account: APP }).catch((error: unknown) => error);
+    expect(dropped).toMatchObject({ code: 'E_PROVIDER_UNAVAILABLE', retryable: true, status: undefined });
+    // Named by the socket failure, not by the SDK's wrapper (GraphError keeps only the name of what was thrown).
+    expect((dropped as ProviderError).providerCode).not.toBe('TypeError');
+    expect((dropped as ProviderError).message).toMatch(/connection failed/);
+    await azure.control.clearFaults();
+    await azure.control.addFault({
+      operation: 'azure:POST /applications/{id}/addPassword',
+      kind: 'timeout',
+      delayMs: 2_000,
+      times: -1,
+    });
+    await expect(provider.create({ name: 'lost', account: APP })).rejects.toMatchObject({
+      code: 'E_PROVIDER_TIMEOUT',
+      retryable: false,
+      message: expect.stringMatching(/reconcile/),
+    });
+    await azure.control.clearFaults();
   });
 
   it('pages through applications by @odata.nextLink', async () => {
