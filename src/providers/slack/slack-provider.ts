@@ -1,10 +1,27 @@
-// The Slack adapter: manual. Tokens and incoming webhooks are created in the app's configuration, not by API, so
-// create and list are unsupported and rotation is a ticket. What Slack's Web API does allow: a bot or user token
-// proves itself with `auth.test` and revokes itself with `auth.revoke` (so revoke() needs the token). An incoming
-// webhook can be proven only by posting a message: verify refuses rather than post. No adapter credential.
+// The Slack adapter, on the official Web API SDK (`@slack/web-api`): manual. Tokens and incoming webhooks are created
+// in the app's configuration, not by API, so create and list are unsupported and rotation is a ticket. What Slack's
+// Web API does allow: a bot or user token proves itself with `auth.test` and revokes itself with `auth.revoke` (so
+// revoke() needs the token), each passed per call (`token`): the adapter holds no credential. The WebClient's retries
+// are off (`retries: 0`, and a 429 rejected at once rather than waited out), ours apply through SdkCaller; its
+// timeout is `timeoutMs`, its `slackApiUrl` the `baseUrl`, its logging silenced, its fetch undici's on an Agent of
+// ours (closed in close()). An incoming webhook can be proven only by posting a message: verify refuses rather than
+// post, so nothing here calls a webhook (the official `@slack/webhook` package is not needed, nor installed).
+import {
+  type FetchFunction,
+  type Logger,
+  LogLevel,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+} from '@slack/web-api';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { SecretValue } from '../../secrets/secret-value.js';
-import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
+import type { HttpAnswer, ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import { redactSecrets } from '../http/secret-redaction.js';
 import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
@@ -44,23 +61,77 @@ function isWebhook(secret: SecretValue): boolean {
   return /^https:\/\/hooks\.slack\.com\//.test(secret.reveal());
 }
 
+/**
+ * The answer a Web API error carries. Slack answers most errors with HTTP 200 and `{ok: false, error}` (the SDK's
+ * platform error, with the body as `data`); other statuses come as an HTTP error with status, headers and body; a 429
+ * comes as a rate-limited error holding Retry-After's seconds (the SDK drops the body). Undefined when no answer came.
+ */
+export function slackAnswerOf(error: unknown): HttpAnswer | undefined {
+  if (error instanceof WebAPIPlatformError) return sdkAnswer(200, {}, error.data);
+  if (error instanceof WebAPIHTTPError) return sdkAnswer(error.statusCode, error.headers, error.body);
+  if (error instanceof WebAPIRateLimitedError) {
+    return sdkAnswer(429, { 'retry-after': String(error.retryAfter) }, error.message);
+  }
+  // A 429 whose Retry-After is not a number of seconds (an HTTP date, or none): the SDK reads only seconds and
+  // throws a plain Error naming the header's value, which is all it keeps of the answer.
+  const unreadRetryAfter =
+    error instanceof Error
+      ? /^Retry header did not contain a valid timeout \(.*retry-after header: (.*)\)$/s.exec(error.message)
+      : null;
+  if (unreadRetryAfter) {
+    const value = unreadRetryAfter[1]!;
+    return sdkAnswer(429, value === 'null' ? {} : { 'retry-after': value }, undefined);
+  }
+  return undefined;
+}
+
+/** A failure without an answer: the SDK wraps fetch's (its timeout's TimeoutError, a dropped socket) as `original`. */
+function slackTransportError(error: unknown): ProviderError {
+  return transportErrorOfChain(SLACK_PROVIDER_NAME, error instanceof WebAPIRequestError ? error.original : error);
+}
+
+/** The WebClient logs through this: nothing (its warnings name URLs and SDK internals, never what we need). */
+const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => LogLevel.ERROR,
+  setName: () => {},
+};
+
 export class SlackProvider implements Provider {
   readonly name = SLACK_PROVIDER_NAME;
   readonly #options: SlackOptions;
-  readonly #http: ProviderHttpClient;
+  readonly #agent: Agent;
+  readonly #client: WebClient;
+  readonly #caller: SdkCaller;
 
   constructor(options: SlackOptionsInput | SlackOptions, context: ProviderContext) {
     this.#options = slackOptionsSchema.parse(options);
     const limit = effectiveRateLimit(SLACK_RATE_LIMIT, this.#options.rateLimit);
-    this.#http = new ProviderHttpClient(
+    const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
+    this.#agent = agent;
+    const fetchFn: FetchFunction = (url, init) =>
+      undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher: agent });
+    this.#client = new WebClient(undefined, {
+      // The base URL is the Web API root (`https://slack.com/api`); methods are appended to it.
+      slackApiUrl: `${this.#options.baseUrl.replace(/\/+$/, '')}/`,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: this.#options.timeoutMs,
+      logger: silentLogger,
+      fetch: fetchFn,
+    });
+    this.#caller = new SdkCaller(
       {
         provider: this.name,
-        baseUrl: this.#options.baseUrl,
-        timeoutMs: this.#options.timeoutMs,
         retry: this.#options.retry,
+        answerOf: slackAnswerOf,
         parseError: parseSlackError,
-        ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
-        headers: () => ({ 'user-agent': 'keyledger' }),
+        transportErrorOf: slackTransportError,
+        rateLimiter: limit ? new TokenBucket(limit) : null,
       },
       { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
     );
@@ -90,16 +161,12 @@ export class SlackProvider implements Provider {
     if (isWebhook(secret)) {
       throw this.#unsupported('verify: an incoming webhook can be proven only by posting a message to its channel');
     }
-    const answer = await this.#http.send({
-      method: 'POST',
-      path: '/auth.test',
-      headers: { authorization: `Bearer ${secret.reveal()}` },
-      // auth.test changes nothing: a lost answer may be asked again.
-      idempotent: true,
-      secrets: [secret],
-    });
-    const body = slackAnswerSchema.parse(answer.body);
-    if (!body.ok) return { valid: false, reason: body.error ?? 'not ok' };
+    // auth.test changes nothing: a lost answer may be asked again.
+    const outcome = await this.#caller.call({ idempotent: true, secrets: [secret] }, () =>
+      this.#send(() => this.#client.auth.test({ token: secret.reveal() })),
+    );
+    const body = slackAnswerSchema.parse(outcome);
+    if (!body.ok) return { valid: false, reason: redactSecrets(body.error ?? 'not ok', [secret]) };
     return {
       valid: true,
       ...(body.team_id ? { identity: body.user_id ? `${body.team_id}/${body.user_id}` : body.team_id } : {}),
@@ -117,27 +184,42 @@ export class SlackProvider implements Provider {
     if (isWebhook(secret)) {
       throw this.#unsupported("revoke: an incoming webhook is removed in the app's Incoming Webhooks page");
     }
-    const answer = await this.#http.send({
-      method: 'POST',
-      path: '/auth.revoke',
-      headers: { authorization: `Bearer ${secret.reveal()}` },
-      idempotent: true,
-      secrets: [secret],
-    });
-    const body = slackAnswerSchema.parse(answer.body);
+    const outcome = await this.#caller.call({ idempotent: true, secrets: [secret] }, () =>
+      this.#send(() => this.#client.auth.revoke({ token: secret.reveal() })),
+    );
+    const body = slackAnswerSchema.parse(outcome);
     if (body.ok || SLACK_DEAD_TOKEN_ERRORS.has(body.error ?? '')) return;
-    throw new ProviderError('E_PROVIDER', this.name, `auth.revoke: ${body.error ?? 'not ok'}`, {
-      status: answer.status,
-      ...(body.error ? { providerCode: body.error } : {}),
-    });
+    throw new ProviderError(
+      'E_PROVIDER',
+      this.name,
+      `auth.revoke: ${redactSecrets(body.error ?? 'not ok', [secret])}`,
+      {
+        status: 200,
+        ...(body.error ? { providerCode: redactSecrets(body.error, [secret]) } : {}),
+      },
+    );
   }
 
   async lastUsed(): Promise<LastUsed> {
     throw this.#unsupported('lastUsed: Slack shows no last use of a token or webhook');
   }
 
+  /** Releases the SDK's sockets. */
   async close(): Promise<void> {
-    await this.#http.close();
+    await this.#agent.close();
+  }
+
+  /**
+   * One Web API call whose `{ok: false}` answer (HTTP 200: the SDK's platform error) is returned as the answer it
+   * is, for the caller to read Slack's error code; every other failure goes on to SdkCaller.
+   */
+  async #send(call: () => Promise<unknown>): Promise<unknown> {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof WebAPIPlatformError && error.data.error !== 'ratelimited') return error.data;
+      throw error;
+    }
   }
 
   #unsupported(message: string): ProviderError {
