@@ -90,7 +90,15 @@ interface RunMemory {
   entered?: RotationState;
   created?: CreatedKey;
   entry?: KeyEntry;
+  /** Shutdown: waits (for consumers, for a retry) end early, and the row is given back where it stands. */
+  signal?: AbortSignal;
 }
+
+/**
+ * Thrown out of a wait when shutdown is asked: waiting for consumers or for a retry changes nothing, so the row
+ * is released in its current state and the next start resumes the wait (its deadline runs from the journal).
+ */
+class ShutdownDuringWait extends Error {}
 
 const MAX_RETRY_WAIT_MS = 60_000;
 
@@ -198,7 +206,7 @@ export class KeyRotator {
         return { status: current.state as 'done' | 'rolled-back' | 'failed', row: current };
       return { status: 'busy', rotationId };
     }
-    const memory: RunMemory = {};
+    const memory: RunMemory = options.signal ? { signal: options.signal } : {};
     try {
       for (;;) {
         if (TERMINAL_STATES.has(row.state)) return { status: row.state as 'done' | 'rolled-back' | 'failed', row };
@@ -213,7 +221,7 @@ export class KeyRotator {
             await this.#deps.journal.release(row.rotation_id, this.#owner);
             return { status: 'deferred', row };
           }
-          await this.#sleep(Math.min(wait, MAX_RETRY_WAIT_MS));
+          await this.#pause(Math.min(wait, MAX_RETRY_WAIT_MS), options.signal);
           continue;
         }
         try {
@@ -221,6 +229,10 @@ export class KeyRotator {
         } catch (error) {
           if (error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST')
             return { status: 'busy', rotationId };
+          if (error instanceof ShutdownDuringWait) {
+            await this.#deps.journal.release(row.rotation_id, this.#owner);
+            return { status: 'interrupted', row };
+          }
           row = await this.#onStepFailure(row, memory, error);
         }
       }
@@ -398,6 +410,7 @@ export class KeyRotator {
       consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }),
       expected,
       Date.parse(row.state_entered_at),
+      memory.signal,
     );
     if (failure) throw new RotationStepError('rollback', failure.reason, failure.detail);
     return this.#advance(row, memory, 'consumers-confirmed', {});
@@ -536,6 +549,7 @@ export class KeyRotator {
         probes.filter((probe) => probe.kind !== 'grace'),
         back,
         Date.parse(row.state_entered_at),
+        memory.signal,
       );
       if (stuck) {
         return this.#fail(
@@ -661,6 +675,7 @@ export class KeyRotator {
     probes: ConsumerProbe[],
     expected: ExpectedKeyVersion,
     sinceMs: number,
+    signal?: AbortSignal,
   ): Promise<{ reason: string; detail: string } | undefined> {
     const deadline = sinceMs + this.#options.confirmTimeoutMs;
     let waiting = probes;
@@ -686,7 +701,25 @@ export class KeyRotator {
           detail: `not confirmed within ${Math.round(this.#options.confirmTimeoutMs / 1000)}s: ${details.join('; ')}`,
         };
       waiting = still;
-      await this.#sleep(Math.min(this.#options.confirmPollMs, left));
+      if (signal?.aborted) throw new ShutdownDuringWait();
+      await this.#pause(Math.min(this.#options.confirmPollMs, left), signal);
+      if (signal?.aborted) throw new ShutdownDuringWait();
+    }
+  }
+
+  /** Sleeps `ms`, or less when `signal` aborts first. */
+  async #pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return this.#sleep(ms);
+    if (signal.aborted) return;
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.#sleep(ms), aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
