@@ -63,6 +63,12 @@ async function startGcp() {
   return { sandbox, control, sleeps, make, close, url };
 }
 
+async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
 describeProviderContract('gcp', async () => {
   const gcp = await startGcp();
   const freshAccount = async () => {
@@ -196,6 +202,61 @@ describe('GCP adapter specifics', () => {
         providerKeyId: key.providerKeyId,
       });
     }
+  });
+
+  it('makes one request per attempt: the SDK retries nothing, our policy retries the 5xx', async () => {
+    const provider = gcp.make();
+    await drain(provider.list({ account: WORKER }));
+    const operation = 'gcp:GET serviceAccounts.keys';
+    const before = (await gcp.control.requestCounts())[operation] ?? 0;
+    await gcp.control.addFault({ operation, kind: 'status', status: 503, times: -1 });
+    try {
+      await expect(drain(provider.list({ account: WORKER }))).rejects.toMatchObject({
+        code: 'E_PROVIDER_UNAVAILABLE',
+        status: 503,
+        providerCode: 'UNAVAILABLE',
+        retryable: true,
+      });
+    } finally {
+      await gcp.control.clearFaults();
+    }
+    // maxAttempts is 4 in startGcp().
+    expect(((await gcp.control.requestCounts())[operation] ?? 0) - before).toBe(4);
+  });
+
+  it('gives each attempt timeoutMs: a list is retried, a create is reported for reconciling', async () => {
+    const provider = gcp.make({ timeoutMs: 300 });
+    const { email } = await gcp.control.call<{ email: string }>('POST', 'service-accounts', { name: 'timeouts' });
+    await drain(provider.list({ account: email }));
+    const sleeps = gcp.sleeps.length;
+    const started = Date.now();
+    try {
+      await gcp.control.addFault({ operation: 'gcp:GET serviceAccounts.keys', kind: 'timeout', delayMs: 20_000 });
+      await drain(provider.list({ account: email }));
+      expect(gcp.sleeps.length).toBeGreaterThan(sleeps);
+      const create = 'gcp:POST serviceAccounts.keys';
+      const before = (await gcp.control.requestCounts())[create] ?? 0;
+      await gcp.control.addFault({ operation: create, kind: 'timeout', delayMs: 20_000 });
+      await expect(provider.create({ name: 'slow', account: email })).rejects.toMatchObject({
+        code: 'E_PROVIDER_TIMEOUT',
+        retryable: false,
+        message: expect.stringMatching(/reconcile/),
+      });
+      expect(((await gcp.control.requestCounts())[create] ?? 0) - before).toBe(1);
+    } finally {
+      await gcp.control.clearFaults();
+    }
+    // The sandbox held both calls for 20 s: the SDK's timeout, not the sandbox, ended them.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('takes an IAM root written with a trailing slash', async () => {
+    const provider = gcp.make({ baseUrl: `${gcp.url}/` });
+    const created = await provider.create({ name: 'slash', account: WORKER });
+    expect((await drain(provider.list({ account: WORKER }))).map((key) => key.providerKeyId)).toContain(
+      created.providerKeyId,
+    );
+    await provider.revoke(created);
   });
 
   it("waits RetryInfo's retryDelay: Google sends no Retry-After", async () => {

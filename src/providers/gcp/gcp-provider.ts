@@ -3,10 +3,38 @@
 // signed with the key file's private key, and last use from Policy Analyzer's serviceAccountKeyLastAuthentication.
 // The adapter authenticates the same way with its own key file and keeps the access token until shortly before
 // it expires. The account is the service account's email.
+//
+// IAM calls go through Google's official generated client, @googleapis/iam (v1: projects.serviceAccounts.list,
+// projects.serviceAccounts.keys.create / list / disable / delete), built with `rootUrl` = `options.baseUrl`,
+// gaxios' own retries off (`retry: false`, `retryConfig.retry: 0`: our policy applies, through SdkCaller),
+// `timeout` = `options.timeoutMs` per attempt, and http(s) agents of the adapter's own, destroyed by close(). Its `auth` is a google-auth-library OAuth2Client that only carries
+// the adapter's access token (no expiry, no refresh token or handler: it never refreshes a token, nor repeats a
+// 401/403 with a new one, behind our back). The generated client has no Policy Analyzer surface (that is
+// @googleapis/policyanalyzer, not a dependency), so that call uses the same OAuth2Client's generic `request()`:
+// transport, auth and GaxiosError answers alike. A GaxiosError's status, headers and Google's error body are read
+// by `gcpAnswerOf` and parsed by parseGcpError; the SDK error itself is never kept.
+//
+// The JWT-bearer exchange is NOT done by google-auth-library: its JWT client (through gtoken 8) posts to, and
+// signs its assertion for, the hard-coded https://oauth2.googleapis.com/token — neither the key file's
+// `token_uri` nor any option moves it (OAuth2Client's `endpoints.oauth2TokenUrl` serves only the refresh-token
+// and authorization-code grants) — and it leaves `kid` out of the JWT header and keeps the assertion out of our
+// reach for redaction. So the exchange stays on our HTTP client, to `options.tokenUrl`, for the adapter's own token
+// and for verify alike (a scanned key file's `token_uri` is not trusted as a destination).
+
 import { createSign } from 'node:crypto';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { iam, type iam_v1 } from '@googleapis/iam';
+import { gaxios, OAuth2Client } from 'google-auth-library';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
+import {
+  type HttpAnswer,
+  type ProviderErrorBody,
+  ProviderHttpClient,
+  transportError,
+} from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
+import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
 import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
@@ -71,6 +99,35 @@ export function parseGcpError(answer: HttpAnswer): ProviderErrorBody {
   return { message: answer.text.trim() || `HTTP ${answer.status}` };
 }
 
+/** The answer inside a GaxiosError (status, headers, Google's error body); undefined when none came back. */
+export function gcpAnswerOf(error: unknown): HttpAnswer | undefined {
+  if (!(error instanceof gaxios.GaxiosError) || !error.response) return undefined;
+  const { status, headers, data } = error.response;
+  return sdkAnswer(status, headers, data);
+}
+
+/**
+ * A failure without an answer. gaxios (on node-fetch) ends an attempt past its `timeout` by aborting it with
+ * AbortSignal.timeout: the GaxiosError's cause is node-fetch's AbortError and the request's signal holds the
+ * TimeoutError reason (on a WHATWG fetch the cause is that DOMException, and gaxios copies its name into `code`).
+ * Nothing else aborts our calls, so this is a retryable timeout, not a refused connection. Anything else is read
+ * from the cause chain (node-fetch's FetchError carries the socket's code, ECONNRESET and the like).
+ */
+export function gcpTransportError(error: unknown): ProviderError {
+  const { code, cause, config } = (error ?? {}) as {
+    code?: unknown;
+    cause?: { name?: unknown };
+    config?: { signal?: { reason?: { name?: unknown } } };
+  };
+  const timedOut =
+    code === 'TimeoutError' ||
+    cause?.name === 'TimeoutError' ||
+    cause?.name === 'AbortError' ||
+    config?.signal?.reason?.name === 'TimeoutError';
+  if (timedOut) return transportError(GCP_PROVIDER_NAME, { name: 'TimeoutError' });
+  return transportErrorOfChain(GCP_PROVIDER_NAME, error);
+}
+
 /** An RS256 JWT asking for a cloud-platform token, signed with the key file's private key. */
 export function signGcpAssertion(file: GcpKeyFile, audience: string, now: Date): string {
   const iat = Math.floor(now.getTime() / 1000);
@@ -93,40 +150,72 @@ function projectOf(email: string): string | undefined {
   return /@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
 }
 
+/** How many of the adapter's latest access tokens stay on the redaction list (a call may still hold the last one). */
+const TOKENS_REDACTED = 2;
+
 export class GcpProvider implements Provider {
   readonly name = GCP_PROVIDER_NAME;
   readonly #options: GcpOptions;
   readonly #context: ProviderContext;
-  readonly #iam: ProviderHttpClient;
+  /** Carries the adapter's access token for the IAM client and Policy Analyzer; never fetches one itself. */
+  readonly #authClient = new OAuth2Client();
+  /** The SDK's sockets (gaxios sends through node-fetch on these), closed with the adapter. */
+  readonly #agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  readonly #iam: iam_v1.Iam;
+  /** IAM calls, paced by the adapter's token bucket. */
+  readonly #iamCaller: SdkCaller;
+  readonly #analyzerCaller: SdkCaller;
+  /** The JWT-bearer exchange (see the header: google-auth-library cannot send it to `options.tokenUrl`). */
   readonly #oauth: ProviderHttpClient;
-  readonly #analyzer: ProviderHttpClient;
+  /** Cut out of every SDK error: the adapter's key file and its latest access tokens. */
+  readonly #redacted: SecretValue[] = [];
   #accessToken: { value: SecretValue; expiresAt: number } | undefined;
 
   constructor(options: GcpOptionsInput | GcpOptions, context: ProviderContext) {
     this.#options = gcpOptionsSchema.parse(options);
     this.#context = context;
+    if (this.#options.credentials) this.#redacted.push(this.#options.credentials);
     const limit = effectiveRateLimit(GCP_RATE_LIMIT, this.#options.rateLimit);
     const retryContext = {
       ...(context.sleep ? { sleep: context.sleep } : {}),
       ...(context.random ? { random: context.random } : {}),
     };
-    const client = (baseUrl: string, rateLimiter?: TokenBucket) =>
-      new ProviderHttpClient(
+    this.#iam = iam({
+      version: 'v1',
+      // The generated client joins `rootUrl` and `v1/...`: it wants the trailing slash.
+      rootUrl: withTrailingSlash(this.#options.baseUrl),
+      auth: this.#authClient,
+      // Pinned: GOOGLE_CLOUD_UNIVERSE_DOMAIN would otherwise rewrite *.googleapis.com hosts behind `baseUrl`.
+      universeDomain: 'googleapis.com',
+      ...this.#gaxiosOptions(),
+    });
+    const caller = (rateLimiter?: TokenBucket) =>
+      new SdkCaller(
         {
           provider: this.name,
-          baseUrl,
-          timeoutMs: this.#options.timeoutMs,
           retry: this.#options.retry,
+          answerOf: gcpAnswerOf,
           parseError: parseGcpError,
+          transportErrorOf: gcpTransportError,
           ...(rateLimiter ? { rateLimiter } : {}),
-          headers: () => ({ 'user-agent': 'keyledger' }),
-          ...(this.#options.credentials ? { secrets: [this.#options.credentials] } : {}),
+          secrets: this.#redacted,
         },
         retryContext,
       );
-    this.#iam = client(this.#options.baseUrl, limit ? new TokenBucket(limit) : undefined);
-    this.#oauth = client(new URL(this.#options.tokenUrl).origin);
-    this.#analyzer = client(this.#options.policyAnalyzerUrl);
+    this.#iamCaller = caller(limit ? new TokenBucket(limit) : undefined);
+    this.#analyzerCaller = caller();
+    this.#oauth = new ProviderHttpClient(
+      {
+        provider: this.name,
+        baseUrl: new URL(this.#options.tokenUrl).origin,
+        timeoutMs: this.#options.timeoutMs,
+        retry: this.#options.retry,
+        parseError: parseGcpError,
+        headers: () => ({ 'user-agent': 'keyledger' }),
+        ...(this.#options.credentials ? { secrets: [this.#options.credentials] } : {}),
+      },
+      retryContext,
+    );
   }
 
   capabilities(): ProviderCapabilities {
@@ -139,21 +228,19 @@ export class GcpProvider implements Provider {
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
     const email = this.#account(request.account);
-    const auth = await this.#auth();
-    let answer: HttpAnswer;
+    await this.#auth();
+    let answer: iam_v1.Schema$ServiceAccountKey;
     try {
-      answer = await this.#iam.send({
-        method: 'POST',
-        path: `${this.#keysPath(email)}`,
-        headers: auth.headers,
-        json: { privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE', keyAlgorithm: 'KEY_ALG_RSA_2048' },
-        idempotent: false,
-        secrets: auth.secrets,
-      });
+      ({ data: answer } = await this.#iamCaller.call({ idempotent: false }, () =>
+        this.#iam.projects.serviceAccounts.keys.create({
+          name: this.#accountName(email),
+          requestBody: { privateKeyType: 'TYPE_GOOGLE_CREDENTIALS_FILE', keyAlgorithm: 'KEY_ALG_RSA_2048' },
+        }),
+      ));
     } catch (error) {
       throw await this.#explainCreateFailure(error, email);
     }
-    const key = gcpServiceAccountKeySchema.parse(answer.body);
+    const key = gcpServiceAccountKeySchema.parse(answer);
     if (!key.privateKeyData) throw new ProviderError('E_PROVIDER', this.name, 'Google answered without the key file');
     const validBefore = key.validBeforeTime ? new Date(key.validBeforeTime) : undefined;
     return {
@@ -170,15 +257,11 @@ export class GcpProvider implements Provider {
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
     const emails = options.account !== undefined ? [this.#account(options.account)] : await this.#serviceAccounts();
     for (const email of emails) {
-      const auth = await this.#auth();
-      const answer = await this.#iam.send({
-        method: 'GET',
-        path: this.#keysPath(email),
-        query: { keyTypes: 'USER_MANAGED' },
-        headers: auth.headers,
-        secrets: auth.secrets,
-      });
-      for (const key of gcpKeyListSchema.parse(answer.body).keys) {
+      await this.#auth();
+      const { data } = await this.#iamCaller.call({ idempotent: true }, () =>
+        this.#iam.projects.serviceAccounts.keys.list({ name: this.#accountName(email), keyTypes: ['USER_MANAGED'] }),
+      );
+      for (const key of gcpKeyListSchema.parse(data).keys) {
         const validBefore = key.validBeforeTime ? new Date(key.validBeforeTime) : undefined;
         yield {
           providerKeyId: key.name.split('/').pop()!,
@@ -222,14 +305,12 @@ export class GcpProvider implements Provider {
   /** Disables first, so a failed delete still leaves the key unusable; a key already gone is not an error. */
   async revoke(ref: ProviderKeyRef): Promise<void> {
     const email = this.#account(ref.account);
-    const path = `${this.#keysPath(email)}/${encodeURIComponent(ref.providerKeyId)}`;
-    for (const call of [
-      { method: 'POST' as const, path: `${path}:disable`, json: {} },
-      { method: 'DELETE' as const, path },
-    ]) {
-      const auth = await this.#auth();
+    const name = `${this.#accountName(email)}/keys/${encodeURIComponent(ref.providerKeyId)}`;
+    const keys = this.#iam.projects.serviceAccounts.keys;
+    for (const send of [() => keys.disable({ name, requestBody: {} }), () => keys.delete({ name })]) {
+      await this.#auth();
       try {
-        await this.#iam.send({ ...call, headers: auth.headers, secrets: auth.secrets, idempotent: true });
+        await this.#iamCaller.call({ idempotent: true }, send);
       } catch (error) {
         if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
         throw error;
@@ -243,20 +324,38 @@ export class GcpProvider implements Provider {
     if (!project)
       throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, `cannot tell the project of ${email}`);
     const fullName = `//iam.googleapis.com/projects/${project}/serviceAccounts/${email}/keys/${ref.providerKeyId}`;
-    const auth = await this.#auth();
-    const answer = await this.#analyzer.send({
-      method: 'GET',
-      path: `/v1/projects/${encodeURIComponent(project)}/locations/global/activityTypes/serviceAccountKeyLastAuthentication/activities:query`,
-      query: { filter: `activities.full_resource_name="${fullName}"` },
-      headers: auth.headers,
-      secrets: auth.secrets,
-    });
-    const at = gcpActivitiesSchema.parse(answer.body).activities[0]?.activity?.lastAuthenticatedTime;
+    const root = this.#options.policyAnalyzerUrl.replace(/\/+$/, '');
+    const path = `/v1/projects/${encodeURIComponent(project)}/locations/global/activityTypes/serviceAccountKeyLastAuthentication/activities:query`;
+    await this.#auth();
+    // No generated Policy Analyzer client here: the auth client's generic request (gaxios, same token and errors).
+    const { data } = await this.#analyzerCaller.call({ idempotent: true }, () =>
+      this.#authClient.request<unknown>({
+        url: `${root}${path}`,
+        method: 'GET',
+        params: { filter: `activities.full_resource_name="${fullName}"` },
+        responseType: 'json',
+        ...this.#gaxiosOptions(),
+      }),
+    );
+    const at = gcpActivitiesSchema.parse(data).activities[0]?.activity?.lastAuthenticatedTime;
     return { at: at ? new Date(at) : null };
   }
 
+  /** Releases the SDK's sockets and our token client's. */
   async close(): Promise<void> {
-    await Promise.all([this.#iam.close(), this.#oauth.close(), this.#analyzer.close()]);
+    this.#agents.http.destroy();
+    this.#agents.https.destroy();
+    await this.#oauth.close();
+  }
+
+  /** Per attempt: gaxios' timeout, none of its retries (ours apply through SdkCaller), the adapter's own agents. */
+  #gaxiosOptions() {
+    return {
+      timeout: this.#options.timeoutMs,
+      retry: false,
+      retryConfig: { retry: 0, noResponseRetries: 0 },
+      agent: (url: URL) => (url.protocol === 'https:' ? this.#agents.https : this.#agents.http),
+    };
   }
 
   #account(account: string | undefined): string {
@@ -270,8 +369,9 @@ export class GcpProvider implements Provider {
     return account;
   }
 
-  #keysPath(email: string): string {
-    return `/v1/projects/-/serviceAccounts/${encodeURIComponent(email)}/keys`;
+  /** The resource name IAM's `{+name}` takes (`-`: the project is inferred from the account). */
+  #accountName(email: string): string {
+    return `projects/-/serviceAccounts/${encodeURIComponent(email)}`;
   }
 
   #keyFile(secret: SecretValue): GcpKeyFile | undefined {
@@ -283,42 +383,42 @@ export class GcpProvider implements Provider {
     }
   }
 
-  /** The adapter's access token (renewed a minute before expiry), as a header and a secret to redact. */
-  async #auth(): Promise<{ headers: Record<string, string>; secrets: SecretValue[] }> {
+  /** Makes sure the auth client carries a live access token (renewed a minute before expiry). */
+  async #auth(): Promise<void> {
     const now = this.#context.clock().getTime();
-    if (!this.#accessToken || this.#accessToken.expiresAt - 60_000 <= now) {
-      if (!this.#options.credentials) {
-        throw new ProviderError(
-          'E_PROVIDER_AUTH',
-          this.name,
-          'this call needs the `credentials` option (a key-admin key file)',
-        );
-      }
-      const file = this.#keyFile(this.#options.credentials);
-      if (!file) {
-        throw new ProviderError(
-          'E_PROVIDER_AUTH',
-          this.name,
-          'the credentials option is not a service-account key file',
-        );
-      }
-      const assertion = new SecretValue(signGcpAssertion(file, this.#options.tokenUrl, this.#context.clock()));
-      const answer = await this.#oauth.send({
-        method: 'POST',
-        path: new URL(this.#options.tokenUrl).pathname,
-        form: { grant_type: GCP_JWT_BEARER, assertion: assertion.reveal() },
-        idempotent: true,
-        secrets: [assertion],
-      });
-      const token = gcpTokenSchema.parse(answer.body);
-      this.#accessToken = { value: new SecretValue(token.access_token), expiresAt: now + token.expires_in * 1000 };
+    if (this.#accessToken && this.#accessToken.expiresAt - 60_000 > now) return;
+    if (!this.#options.credentials) {
+      throw new ProviderError(
+        'E_PROVIDER_AUTH',
+        this.name,
+        'this call needs the `credentials` option (a key-admin key file)',
+      );
     }
-    const token = this.#accessToken.value;
-    return { headers: { authorization: `Bearer ${token.reveal()}` }, secrets: [token] };
+    const file = this.#keyFile(this.#options.credentials);
+    if (!file) {
+      throw new ProviderError('E_PROVIDER_AUTH', this.name, 'the credentials option is not a service-account key file');
+    }
+    const assertion = new SecretValue(signGcpAssertion(file, this.#options.tokenUrl, this.#context.clock()));
+    const answer = await this.#oauth.send({
+      method: 'POST',
+      path: new URL(this.#options.tokenUrl).pathname,
+      form: { grant_type: GCP_JWT_BEARER, assertion: assertion.reveal() },
+      idempotent: true,
+      secrets: [assertion],
+    });
+    const token = gcpTokenSchema.parse(answer.body);
+    const value = new SecretValue(token.access_token);
+    this.#accessToken = { value, expiresAt: now + token.expires_in * 1000 };
+    const tokens = this.#redacted.length - (this.#options.credentials ? 1 : 0);
+    if (tokens >= TOKENS_REDACTED) this.#redacted.splice(this.#options.credentials ? 1 : 0, 1);
+    this.#redacted.push(value);
+    // Handed to the SDK here: no expiry_date, so the OAuth2Client never judges it stale and asks for another.
+    this.#authClient.setCredentials({ access_token: value.reveal() });
   }
 
   async #serviceAccounts(): Promise<string[]> {
-    if (!this.#options.projectId) {
+    const projectId = this.#options.projectId;
+    if (!projectId) {
       throw new ProviderError(
         'E_PROVIDER_INVALID_REQUEST',
         this.name,
@@ -328,15 +428,16 @@ export class GcpProvider implements Provider {
     const emails: string[] = [];
     let pageToken: string | undefined;
     do {
-      const auth = await this.#auth();
-      const answer = await this.#iam.send({
-        method: 'GET',
-        path: `/v1/projects/${encodeURIComponent(this.#options.projectId)}/serviceAccounts`,
-        query: { pageSize: 100, pageToken },
-        headers: auth.headers,
-        secrets: auth.secrets,
-      });
-      const page = gcpServiceAccountListSchema.parse(answer.body);
+      await this.#auth();
+      const token = pageToken;
+      const { data } = await this.#iamCaller.call({ idempotent: true }, () =>
+        this.#iam.projects.serviceAccounts.list({
+          name: `projects/${encodeURIComponent(projectId)}`,
+          pageSize: 100,
+          ...(token ? { pageToken: token } : {}),
+        }),
+      );
+      const page = gcpServiceAccountListSchema.parse(data);
       emails.push(...page.accounts.map((account) => account.email));
       pageToken = page.nextPageToken;
     } while (pageToken);
@@ -356,4 +457,8 @@ export class GcpProvider implements Provider {
       { status: error.status ?? 400, providerCode: 'FAILED_PRECONDITION', retryable: false },
     );
   }
+}
+
+function withTrailingSlash(url: string): string {
+  return url.endsWith('/') ? url : `${url}/`;
 }
