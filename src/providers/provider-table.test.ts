@@ -1,8 +1,10 @@
 // The provider table: adapters by name, options validated by each adapter's schema, credentials never echoed.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { systemClock } from '../runtime/clock.js';
-import { createProvider, providerNames } from './provider-table.js';
+import { type RunningSandbox, startSandbox } from '../sandbox/start-sandbox.js';
+import { SecretValue } from '../secrets/secret-value.js';
+import { createProvider, providerNames, providerTable } from './provider-table.js';
 
 const context = { clock: systemClock };
 
@@ -47,5 +49,49 @@ describe('provider table', () => {
       context,
     );
     expect(github.rateLimit()).toEqual({ requests: 5, perSeconds: 1 });
+  });
+});
+
+describe('adapters loaded on first use', () => {
+  let sandbox: RunningSandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ org: 'none', rateLimits: 'off' });
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+  });
+
+  it('answers capabilities, rate limit and kind as the loaded adapter does, for every provider', async () => {
+    let compared = 0;
+    for (const [name, registration] of providerTable) {
+      if (!sandbox.urls[name]) continue;
+      compared += 1;
+      const options = registration.optionsSchema.parse(sandbox.providerOptions(name));
+      const lazy = createProvider(name, sandbox.providerOptions(name), context);
+      const loaded = (await registration.load())(options, context);
+      expect(lazy.capabilities(), name).toEqual(loaded.capabilities());
+      expect(lazy.rateLimit(), name).toEqual(loaded.rateLimit());
+      for (const account of [undefined, 'acme', 'acme/api'])
+        expect(lazy.kindOf?.(account), name).toBe(loaded.kindOf?.(account));
+      expect(typeof lazy.rotate, name).toBe(typeof loaded.rotate);
+      await (loaded as { close?: () => Promise<void> }).close?.();
+    }
+    expect(compared).toBe(providerTable.size);
+  });
+
+  it('forwards calls to the adapter, built once, and closes it', async () => {
+    const github = createProvider(
+      'github',
+      { ...sandbox.providerOptions('github'), retry: { maxAttempts: 1 } },
+      context,
+    );
+    const unknown = new SecretValue('ghp_000000000000000000000000000000000000');
+    const first = await github.verify(unknown);
+    expect(first.valid).toBe(false);
+    expect(await github.verify(unknown)).toEqual(first);
+    const keys = [];
+    for await (const key of github.list({ account: 'acme/api' })) keys.push(key);
+    expect(keys).toEqual([]);
+    await (github as { close?: () => Promise<void> }).close?.();
   });
 });

@@ -29,3 +29,9 @@ export const GITHUB_CAPABILITIES: ProviderCapabilities = {
  * no more than one content-creating request a second and no concurrency: pace creates at that.
  */
 export const GITHUB_RATE_LIMIT: RateLimit = { requests: 5000, perSeconds: 3600, concurrency: 1 };
+
+/** A key's kind from its account: a repository (`owner/repo`) holds deploy keys, an organisation PAT grants. */
+export function githubKeyKind(account: string | undefined): 'deploy-key' | 'fine-grained-pat' | undefined {
+  if (account === undefined) return undefined;
+  return account.includes('/') ? 'deploy-key' : 'fine-grained-pat';
+}

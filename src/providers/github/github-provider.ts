@@ -37,6 +37,7 @@ import {
   GITHUB_PAGE_SIZE,
   GITHUB_PROVIDER_NAME,
   GITHUB_RATE_LIMIT,
+  githubKeyKind,
 } from './github-constants.js';
 import {
   generateDeployKey,
@@ -183,6 +184,10 @@ export class GithubProvider implements Provider {
       );
     }
     return this.#adminClient;
+  }
+
+  kindOf(account: string | undefined): string | undefined {
+    return githubKeyKind(account);
   }
 
   capabilities(): ProviderCapabilities {
