@@ -4,6 +4,8 @@
 // key on the repository and working. The private key never reaches the registry, its history or the event log.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestBackend } from '../../db/test-support/test-databases.js';
@@ -12,7 +14,10 @@ import { createProvider } from '../../providers/provider-table.js';
 import { systemClock } from '../../runtime/clock.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/start-sandbox.js';
+import { MarkdownTicketSink } from '../../tickets/markdown/markdown-ticket-sink.js';
+import { RotationTicketDesk } from '../../tickets/rotation-ticket-desk.js';
 import type { RotationRow } from './rotation-journal.js';
+import { RotationScheduler } from './rotation-scheduler.js';
 import { createRotationWorld, type RotationWorld } from './test-support/rotation-fixture.js';
 
 const backend = createTestBackend('sqlite');
@@ -146,5 +151,56 @@ describe('GitHub deploy keys', () => {
     const current = (await world.store.get(path, 'current'))!;
     expect(current.metadata.provider_key_id).toBe(before);
     expect((await github.verify(current.value, { providerKeyId: before, account: REPOSITORY })).valid).toBe(true);
+  });
+
+  it('a fine-grained PAT of the organisation is due: a ticket, not a rotation (GitHub cannot create PATs by API)', async () => {
+    const deploy = await deployKey();
+    await world.writer.create({
+      key_id: 'ci-release-pat',
+      description: 'Release workflow token',
+      owner_team: 'platform',
+      owner_individual: 'bob@example.com',
+      purpose: 'publishes releases',
+      created_at: '2026-01-05T00:00:00Z',
+      expiration: '2026-12-31T00:00:00Z',
+      scope: { provider: 'github', account_id: 'acme', permissions: ['contents:write'] },
+      storage: { store: 'default', path: 'github/ci-release-pat' },
+      audit: { rotation_owner: 'bob@example.com', rotation_frequency_days: 90 },
+    });
+    const directory = await mkdtemp(join(tmpdir(), 'keyledger-tickets-'));
+    const tickets = new RotationTicketDesk({
+      db: world.operational.db,
+      sink: new MarkdownTicketSink({ directory }),
+      clock: systemClock,
+    });
+    const scheduler = new RotationScheduler({
+      rotator: world.rotator(),
+      providers: world.providers,
+      tickets,
+      clock: systemClock,
+    });
+    const due = await Promise.all(
+      ['ci-release-pat', deploy.keyId].map(async (keyId) => ({
+        keyId,
+        file: '',
+        entry: (await world.writer.read(keyId))!.entry,
+        trigger: 'schedule' as const,
+        dueAt: new Date(),
+        reason: 'test',
+      })),
+    );
+    const report = await scheduler.run(due);
+    // The deploy key of the same provider rotates; the PAT gets the article's ticket and no journal entry.
+    expect(report).toMatchObject({ done: 1, failed: 0, tickets: { opened: 1, existing: 0, failed: 0 } });
+    expect(await world.journal.list({ keyId: 'ci-release-pat' })).toEqual([]);
+    const [file] = await readdir(directory);
+    const ticket = await readFile(join(directory, file!), 'utf8');
+    expect(ticket).toContain('ci-release-pat');
+    expect(ticket).toContain('github/ci-release-pat');
+    // Rotating it by hand says why it cannot be done here.
+    await expect(world.rotator().rotate('ci-release-pat', 'manual')).rejects.toMatchObject({
+      code: 'E_ROTATION_MANUAL',
+      message: expect.stringContaining('fine-grained-pat'),
+    });
   });
 });
