@@ -25,7 +25,9 @@ export async function startSandboxProcess(providers: string[]): Promise<SandboxP
   const script = fileURLToPath(import.meta.url);
   // The bench's own --cpu-prof and the like are not passed on: the loader flags (tsx) are what the child needs.
   const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--cpu-prof'));
-  const child = spawn(process.execPath, [...execArgv, script, providers.join(',')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...execArgv, script, providers.join(',')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const announcement = await new Promise<Announcement>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

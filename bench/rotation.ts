@@ -8,7 +8,7 @@
 // Run: `npx tsx bench/rotation.ts` (env: KEYS=10000, AWS_RPS=150, GITLAB_RPS=90, CONCURRENCY=32, LAYOUT=flat|team;
 // CPU_PROFILE=<file> writes a V8 CPU profile of the timed part only, for chrome://inspect or speedscope).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,22 +57,49 @@ const procCpu = (pid: number | 'self') => {
 const operational = await openOperationalStore({ dataDir: join(work, 'data') });
 const clock = systemClock;
 const fingerprintKey = { version: 'v1', key: randomBytes(32) };
-const store = new EmbeddedSecretStore({ db: operational.db, keys: staticMasterKeySource(new MasterKeyring(masterKeyFromBytes(randomBytes(32), 'bench'))), clock });
+const store = new EmbeddedSecretStore({
+  db: operational.db,
+  keys: staticMasterKeySource(new MasterKeyring(masterKeyFromBytes(randomBytes(32), 'bench'))),
+  clock,
+});
 const events = new EventLog(operational.db, clock);
 const sandbox = await startSandboxProcess(['aws-iam', 'gitlab']);
-const control = { 'aws-iam': new SandboxControlClient(sandbox.urls['aws-iam']!), gitlab: new SandboxControlClient(sandbox.urls.gitlab!) };
+const control = {
+  'aws-iam': new SandboxControlClient(sandbox.urls['aws-iam']!),
+  gitlab: new SandboxControlClient(sandbox.urls.gitlab!),
+};
 const fast = { retry: { baseDelayMs: 50, maxDelayMs: 2_000 } };
 const makeProviders = (paced: boolean): Record<string, Provider> => ({
-  internal: new InternalProvider({ db: operational.db, verificationKey: deriveVerificationKey(fingerprintKey.key), clock }),
-  'aws-iam': createProvider('aws-iam', { ...sandbox.providerOptions('aws-iam'), ...fast, rateLimit: paced ? { requests: AWS_RPS, perSeconds: 1 } : 'off' }, { clock }),
-  gitlab: createProvider('gitlab', { ...sandbox.providerOptions('gitlab'), ...fast, rateLimit: paced ? { requests: GITLAB_RPS, perSeconds: 1 } : 'off' }, { clock }),
+  internal: new InternalProvider({
+    db: operational.db,
+    verificationKey: deriveVerificationKey(fingerprintKey.key),
+    clock,
+  }),
+  'aws-iam': createProvider(
+    'aws-iam',
+    { ...sandbox.providerOptions('aws-iam'), ...fast, rateLimit: paced ? { requests: AWS_RPS, perSeconds: 1 } : 'off' },
+    { clock },
+  ),
+  gitlab: createProvider(
+    'gitlab',
+    {
+      ...sandbox.providerOptions('gitlab'),
+      ...fast,
+      rateLimit: paced ? { requests: GITLAB_RPS, perSeconds: 1 } : 'off',
+    },
+    { clock },
+  ),
 });
 
 try {
   // Set-up (not timed): KEYS registry entries in one commit, each with a live key at its provider and in the store.
   const setupStarted = performance.now();
   const setupProviders = makeProviders(false);
-  const counts = { internal: Math.round(KEYS * SHARE.internal), 'aws-iam': Math.round(KEYS * SHARE['aws-iam']), gitlab: 0 };
+  const counts = {
+    internal: Math.round(KEYS * SHARE.internal),
+    'aws-iam': Math.round(KEYS * SHARE['aws-iam']),
+    gitlab: 0,
+  };
   counts.gitlab = KEYS - counts.internal - counts['aws-iam'];
   const lastRotated = formatInstant(new Date(Date.now() - 40 * 86_400_000));
   let index = 0;
@@ -93,13 +120,18 @@ try {
         if (attempt >= 3 || providerName === 'internal') throw error;
         log(`set-up: ${keyId}: ${(error as Error).message}; retrying`);
         // AWS allows two keys per user: one left behind would make the rotation refuse. (A GitLab project has room.)
-        if (providerName === 'aws-iam') for await (const key of setupProviders[providerName]!.list({ account })) await setupProviders[providerName]!.revoke({ providerKeyId: key.providerKeyId, account });
+        if (providerName === 'aws-iam')
+          for await (const key of setupProviders[providerName]!.list({ account }))
+            await setupProviders[providerName]!.revoke({ providerKeyId: key.providerKeyId, account });
         return create(attempt + 1);
       }
     };
     const created = await create(1);
     const path = `bench/${keyId}`;
-    await store.put(path, created.secret, { stage: 'current', metadata: { key_id: keyId, provider: providerName, provider_key_id: created.providerKeyId } });
+    await store.put(path, created.secret, {
+      stage: 'current',
+      metadata: { key_id: keyId, provider: providerName, provider_key_id: created.providerKeyId },
+    });
     const entry = {
       key_id: keyId,
       purpose: 'rotation benchmark',
@@ -116,17 +148,21 @@ try {
       audit: { rotation_owner: 'platform', rotation_frequency_days: 30 },
     };
     // LAYOUT=team: where `keyledger issue` puts entries (keys/<team>/<key_id>.yaml), 10 teams; default flat keys/.
-    const file = LAYOUT === 'team' ? join(root, 'keys', `team-${n % 10}`, `${keyId}.yaml`) : join(root, 'keys', `${keyId}.yaml`);
+    const file =
+      LAYOUT === 'team' ? join(root, 'keys', `team-${n % 10}`, `${keyId}.yaml`) : join(root, 'keys', `${keyId}.yaml`);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, renderNewEntry(entry));
     index += 1;
     if (index % 2_000 === 0) log(`set-up: ${index}/${KEYS} keys`);
   };
   const jobs: Array<() => Promise<void>> = [];
-  for (const name of Object.keys(counts) as Array<keyof typeof counts>) for (let n = 0; n < counts[name]; n++) jobs.push(() => setUpKey(name, n));
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    for (let job = jobs.shift(); job; job = jobs.shift()) await job();
-  }));
+  for (const name of Object.keys(counts) as Array<keyof typeof counts>)
+    for (let n = 0; n < counts[name]; n++) jobs.push(() => setUpKey(name, n));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) await job();
+    }),
+  );
   await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: root, env: GIT_TEST_ENV });
   await runGit(['add', '-A'], { cwd: root, env: GIT_TEST_ENV });
   await runGit(['commit', '--quiet', '-m', 'bench registry'], { cwd: root, env: GIT_TEST_ENV });
@@ -166,7 +202,10 @@ try {
   // (a rate-bound provider that falls below its budget here is being held up by something else).
   const doneBy: Record<string, number> = {};
   const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
-  let lastRequests = { aws: total(await control['aws-iam'].requestCounts()), gitlab: total(await control.gitlab.requestCounts()) };
+  let lastRequests = {
+    aws: total(await control['aws-iam'].requestCounts()),
+    gitlab: total(await control.gitlab.requestCounts()),
+  };
   let lastTick = performance.now();
   const sampler = setInterval(() => {
     loadSamples.push(loadavg()[0]!);
@@ -202,7 +241,8 @@ try {
       finishedAt[name] = performance.now();
       doneBy[name] = (doneBy[name] ?? 0) + 1;
       done += 1;
-      if (done % 1_000 === 0) log(`${done}/${due.length} rotated, ${((performance.now() - started) / 1000).toFixed(1)}s`);
+      if (done % 1_000 === 0)
+        log(`${done}/${due.length} rotated, ${((performance.now() - started) / 1000).toFixed(1)}s`);
     },
   });
   const seconds = (performance.now() - started) / 1000;
@@ -220,11 +260,23 @@ try {
       const provider = providers[name]!;
       const limit = provider.rateLimit();
       const rps = limit.requests / limit.perSeconds;
-      return [name, { keys: counts[name], requestsPerRotation: requestsPerRotation(provider), requestsPerSecond: rps, boundSeconds: (counts[name] * requestsPerRotation(provider)) / rps, finishedSeconds: ((finishedAt[name] ?? started) - started) / 1000 }];
+      return [
+        name,
+        {
+          keys: counts[name],
+          requestsPerRotation: requestsPerRotation(provider),
+          requestsPerSecond: rps,
+          boundSeconds: (counts[name] * requestsPerRotation(provider)) / rps,
+          finishedSeconds: ((finishedAt[name] ?? started) - started) / 1000,
+        },
+      ];
     }),
   );
   const bound = Math.max(...Object.values(bounds).map((b) => b.boundSeconds));
-  const requests = { 'aws-iam': await control['aws-iam'].requestCounts(), gitlab: await control.gitlab.requestCounts() };
+  const requests = {
+    'aws-iam': await control['aws-iam'].requestCounts(),
+    gitlab: await control.gitlab.requestCounts(),
+  };
   const rateLimited = { 'aws-iam': requests['aws-iam'], gitlab: requests.gitlab };
   const dirty = (await runGit(['status', '--porcelain'], { cwd: root, env: GIT_TEST_ENV })).trim();
   const result = {
@@ -242,7 +294,15 @@ try {
     registryCommits: batcher.commits,
     journalTransactions: { ...journal.groupStats },
     registryClean: dirty === '',
-    machine: { cores: cpus().length, node: process.version, loadAverage1m: { min: Math.min(...loadSamples), max: Math.max(...loadSamples), mean: Number((loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length).toFixed(2)) } },
+    machine: {
+      cores: cpus().length,
+      node: process.version,
+      loadAverage1m: {
+        min: Math.min(...loadSamples),
+        max: Math.max(...loadSamples),
+        mean: Number((loadSamples.reduce((a, b) => a + b, 0) / loadSamples.length).toFixed(2)),
+      },
+    },
     cpuSeconds: {
       bench: Number((cpuAfter.bench.own - cpuBefore.bench.own).toFixed(1)),
       git: Number((cpuAfter.bench.children - cpuBefore.bench.children).toFixed(1)),
@@ -252,7 +312,9 @@ try {
     sandboxRequests: rateLimited,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  log(`\n${KEYS} keys: ${result.done} rotated in ${result.seconds}s; rate-limit bound ${result.boundSeconds}s; ratio ${result.ratio} (target <= 1.2)`);
+  log(
+    `\n${KEYS} keys: ${result.done} rotated in ${result.seconds}s; rate-limit bound ${result.boundSeconds}s; ratio ${result.ratio} (target <= 1.2)`,
+  );
 } finally {
   await sandbox.stop();
   await operational.close();

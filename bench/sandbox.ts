@@ -8,12 +8,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import type { CreateKeyRequest, Provider, ProviderKeyRef } from '../src/providers/provider.js';
 import { createProvider } from '../src/providers/provider-table.js';
-import { SecretValue } from '../src/secrets/secret-value.js';
 import { systemClock } from '../src/runtime/clock.js';
 import type { AzureSandbox } from '../src/sandbox/providers/azure/azure-sandbox.js';
 import { SandboxControlClient } from '../src/sandbox/sandbox-control-client.js';
 import { sandboxProviderTable } from '../src/sandbox/sandbox-provider-table.js';
 import { type RunningSandbox, startSandbox } from '../src/sandbox/start-sandbox.js';
+import { SecretValue } from '../src/secrets/secret-value.js';
 
 /** Providers with an issuance API. Stripe and Slack keys are `manual`: rotated by ticket (see docs/providers.md). */
 const API_PROVIDERS = [

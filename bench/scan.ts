@@ -11,13 +11,23 @@
 // The corpus defaults to /tmp/keyledger-scan-corpus/node_modules, installed on first use with
 // `npm install --prefix /tmp/keyledger-scan-corpus <the packages BENCHMARKS.md lists>`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rule-fixtures.js';
-import type * as ScannerModule from '../src/scan/scanner.js';
 import type * as BuiltinRulesModule from '../src/scan/rules/builtin-rules.js';
+import type * as ScannerModule from '../src/scan/scanner.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {
@@ -28,8 +38,21 @@ const CORPUS_PARENT = '/tmp/keyledger-scan-corpus';
 const corpus = flag('--corpus') ?? join(CORPUS_PARENT, 'node_modules');
 const commits = Number(flag('--commits') ?? 10_500);
 const PACKAGES = [
-  'typescript', 'eslint', 'prettier', 'webpack', 'rollup', '@babel/core', 'playwright-core', 'stripe', 'openai',
-  '@octokit/rest', '@aws-sdk/client-s3', '@aws-sdk/client-dynamodb', '@aws-sdk/client-ec2', 'lodash', 'moment',
+  'typescript',
+  'eslint',
+  'prettier',
+  'webpack',
+  'rollup',
+  '@babel/core',
+  'playwright-core',
+  'stripe',
+  'openai',
+  '@octokit/rest',
+  '@aws-sdk/client-s3',
+  '@aws-sdk/client-dynamodb',
+  '@aws-sdk/client-ec2',
+  'lodash',
+  'moment',
 ];
 
 /** Transpiles src/ to JavaScript (one file per module, as tsc emits) and loads the scanner from there. */
@@ -50,7 +73,15 @@ async function loadScanner(): Promise<typeof ScannerModule & typeof BuiltinRules
       else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) entryPoints.push(path);
     }
   }
-  await build({ entryPoints, outdir: join(outRoot, 'src'), outbase: sourceRoot, format: 'esm', platform: 'node', target: 'node20', logLevel: 'error' });
+  await build({
+    entryPoints,
+    outdir: join(outRoot, 'src'),
+    outbase: sourceRoot,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'error',
+  });
   // Bare imports (re2, ignore...) resolve through the project's node_modules.
   symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(outRoot, 'node_modules'));
   process.on('exit', () => rmSync(outRoot, { recursive: true, force: true }));
@@ -66,9 +97,13 @@ function ensureCorpus(): void {
   if (existsSync(corpus)) return;
   mkdirSync(CORPUS_PARENT, { recursive: true });
   writeFileSync(join(CORPUS_PARENT, 'package.json'), '{"name":"corpus","version":"1.0.0","private":true}\n');
-  execFileSync('npm', ['install', '--prefix', CORPUS_PARENT, '--no-audit', '--no-fund', '--ignore-scripts', ...PACKAGES], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    'npm',
+    ['install', '--prefix', CORPUS_PARENT, '--no-audit', '--no-fund', '--ignore-scripts', ...PACKAGES],
+    {
+      stdio: 'inherit',
+    },
+  );
 }
 
 /** Writes every built-in rule's true positives into `<corpus>/zz-planted/` and returns the secrets. */
@@ -104,7 +139,11 @@ function corpusBytes(dir: string): { bytes: number; files: number } {
   return { bytes, files };
 }
 
-function timeCommand(command: string, commandArgs: string[], options: { cwd?: string; timeoutMs?: number } = {}): { seconds: number; status: number | null; stdout: string; maxRssMb?: number } {
+function timeCommand(
+  command: string,
+  commandArgs: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): { seconds: number; status: number | null; stdout: string; maxRssMb?: number } {
   const started = process.hrtime.bigint();
   const result = spawnSync('/usr/bin/time', ['-f', '%M', command, ...commandArgs], {
     cwd: options.cwd,
@@ -114,7 +153,12 @@ function timeCommand(command: string, commandArgs: string[], options: { cwd?: st
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rssKb = Number((result.stderr ?? '').trim().split('\n').pop());
-  return { seconds, status: result.status, stdout: result.stdout ?? '', ...(Number.isFinite(rssKb) ? { maxRssMb: rssKb / 1024 } : {}) };
+  return {
+    seconds,
+    status: result.status,
+    stdout: result.stdout ?? '',
+    ...(Number.isFinite(rssKb) ? { maxRssMb: rssKb / 1024 } : {}),
+  };
 }
 
 async function directoryBenchmark(): Promise<void> {
@@ -141,7 +185,14 @@ async function directoryBenchmark(): Promise<void> {
       `(skipped ${outcome.skippedBinary.length} binary, ${outcome.skippedOversized.length} oversized); ` +
       `planted found: ${planted.size - missed.length}/${planted.size}`,
   );
-  if (missed.length) console.log(`MISSED planted secrets of rules: ${BUILTIN_RULE_FIXTURES.filter((f) => f.positives.some((p) => missed.includes(p.secret))).map((f) => f.ruleId).join(', ')}`);
+  if (missed.length)
+    console.log(
+      `MISSED planted secrets of rules: ${BUILTIN_RULE_FIXTURES.filter((f) =>
+        f.positives.some((p) => missed.includes(p.secret)),
+      )
+        .map((f) => f.ruleId)
+        .join(', ')}`,
+    );
 
   // ripgrep, the same keywords as case-insensitive literals (the prefilter's bound), 2 threads and 1.
   const keywordsFile = join(tmpdir(), 'keyledger-bench-keywords.txt');
@@ -150,21 +201,40 @@ async function directoryBenchmark(): Promise<void> {
   const rgArgs = ['-i', '-F', '-f', keywordsFile, '--no-ignore', '--hidden', '-c', '-a', corpus];
   const rg2 = timeCommand('rg', ['-j2', ...rgArgs]);
   const rg1 = timeCommand('rg', ['-j1', ...rgArgs]);
-  console.log(`ripgrep keyword pass (${keywords.length} keywords, rg -i -F -f): 2 threads ${rg2.seconds.toFixed(2)} s (${(mb / rg2.seconds).toFixed(0)} MB/s, ${rg2.maxRssMb?.toFixed(0)} MB), 1 thread ${rg1.seconds.toFixed(2)} s (${(mb / rg1.seconds).toFixed(0)} MB/s)`);
+  console.log(
+    `ripgrep keyword pass (${keywords.length} keywords, rg -i -F -f): 2 threads ${rg2.seconds.toFixed(2)} s (${(mb / rg2.seconds).toFixed(0)} MB/s, ${rg2.maxRssMb?.toFixed(0)} MB), 1 thread ${rg1.seconds.toFixed(2)} s (${(mb / rg1.seconds).toFixed(0)} MB/s)`,
+  );
   if (!args.includes('--skip-rg-regex')) {
     const regexFile = join(tmpdir(), 'keyledger-bench-regexes.txt');
-    writeFileSync(regexFile, `${ruleSet.rules.map((rule) => rule.regex).filter(Boolean).join('\n')}\n`);
-    const rgRegex = timeCommand('rg', ['-j2', '-f', regexFile, '--no-ignore', '--hidden', '-c', '-a', corpus], { timeoutMs: 120_000 });
-    console.log(`ripgrep with our ${ruleSet.rules.length} rule regexes (-f, 2 threads): ${rgRegex.status === null ? '> 120 s (stopped)' : `${rgRegex.seconds.toFixed(2)} s (${(mb / rgRegex.seconds).toFixed(0)} MB/s)`}`);
+    writeFileSync(
+      regexFile,
+      `${ruleSet.rules
+        .map((rule) => rule.regex)
+        .filter(Boolean)
+        .join('\n')}\n`,
+    );
+    const rgRegex = timeCommand('rg', ['-j2', '-f', regexFile, '--no-ignore', '--hidden', '-c', '-a', corpus], {
+      timeoutMs: 120_000,
+    });
+    console.log(
+      `ripgrep with our ${ruleSet.rules.length} rule regexes (-f, 2 threads): ${rgRegex.status === null ? '> 120 s (stopped)' : `${rgRegex.seconds.toFixed(2)} s (${(mb / rgRegex.seconds).toFixed(0)} MB/s)`}`,
+    );
   }
 
   let secretlintLine = 'secretlint: skipped';
   let secretlintRate = 0;
   if (!args.includes('--skip-secretlint')) {
     const configDir = mkdtempSync(join(tmpdir(), 'keyledger-bench-secretlint-'));
-    writeFileSync(join(configDir, '.secretlintrc.json'), JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] }));
+    writeFileSync(
+      join(configDir, '.secretlintrc.json'),
+      JSON.stringify({ rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] }),
+    );
     const secretlint = join(process.cwd(), 'node_modules', '.bin', 'secretlint');
-    const result = timeCommand(secretlint, ['--secretlintrc', join(configDir, '.secretlintrc.json'), '--format', 'json', '--maskSecrets', `${corpus}/**/*`], { cwd: process.cwd() });
+    const result = timeCommand(
+      secretlint,
+      ['--secretlintrc', join(configDir, '.secretlintrc.json'), '--format', 'json', '--maskSecrets', `${corpus}/**/*`],
+      { cwd: process.cwd() },
+    );
     secretlintRate = mb / result.seconds;
     secretlintLine = `secretlint 13.0.6 (recommend preset): ${result.seconds.toFixed(2)} s, ${secretlintRate.toFixed(1)} MB/s, ${result.maxRssMb?.toFixed(0)} MB, exit ${result.status}`;
     rmSync(configDir, { recursive: true, force: true });
@@ -181,7 +251,12 @@ function buildHistoryRepo(count: number): { dir: string; planted: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'keyledger-bench-history-'));
   execFileSync('git', ['init', '-q', '-b', 'main', dir]);
   const sources: string[] = [];
-  const stack = [join(corpus, 'typescript', 'lib'), join(corpus, 'lodash'), join(corpus, 'eslint', 'lib'), join(corpus, 'webpack', 'lib')];
+  const stack = [
+    join(corpus, 'typescript', 'lib'),
+    join(corpus, 'lodash'),
+    join(corpus, 'eslint', 'lib'),
+    join(corpus, 'webpack', 'lib'),
+  ];
   while (stack.length && sources.length < 4000) {
     const current = stack.pop() as string;
     if (!existsSync(current)) continue;
@@ -201,10 +276,11 @@ function buildHistoryRepo(count: number): { dir: string; planted: string[] } {
     const fileIndex = (i * 7919) % fileCount;
     const source = texts[i % texts.length] as string[];
     const take = 40 + (i % 80);
-    const start = (cursor += take) % Math.max(1, source.length - take);
+    cursor += take;
+    const start = cursor % Math.max(1, source.length - take);
     const added = source.slice(start, start + take);
     if (i % 1000 === 500) {
-      const fixture = BUILTIN_RULE_FIXTURES[(i / 1000) % BUILTIN_RULE_FIXTURES.length | 0];
+      const fixture = BUILTIN_RULE_FIXTURES[((i / 1000) % BUILTIN_RULE_FIXTURES.length) | 0];
       const positive = fixture?.positives[0];
       if (positive) {
         added.push(positive.text.replace(/\n$/, ''));
@@ -235,7 +311,9 @@ async function historyBenchmark(): Promise<void> {
   const built = process.hrtime.bigint();
   const { dir, planted } = buildHistoryRepo(commits);
   const count = execFileSync('git', ['rev-list', '--count', '--all'], { cwd: dir, encoding: 'utf8' }).trim();
-  console.log(`history repo: ${count} commits, built in ${(Number(process.hrtime.bigint() - built) / 1e9).toFixed(1)} s at ${dir}`);
+  console.log(
+    `history repo: ${count} commits, built in ${(Number(process.hrtime.bigint() - built) / 1e9).toFixed(1)} s at ${dir}`,
+  );
   // The reference: git producing the patches alone, output discarded.
   const gitArgs = ['log', '-p', '-U0', '--full-history', '--all', '--diff-filter=tuxdb'];
   const reference = await new Promise<{ seconds: number; bytes: number }>((resolve, reject) => {
@@ -248,7 +326,9 @@ async function historyBenchmark(): Promise<void> {
     child.on('error', reject);
     child.on('close', () => resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes }));
   });
-  console.log(`git ${gitArgs.join(' ')}: ${reference.seconds.toFixed(2)} s, ${(reference.bytes / 1e6).toFixed(1)} MB of patches (${(reference.bytes / 1e6 / reference.seconds).toFixed(1)} MB/s)`);
+  console.log(
+    `git ${gitArgs.join(' ')}: ${reference.seconds.toFixed(2)} s, ${(reference.bytes / 1e6).toFixed(1)} MB of patches (${(reference.bytes / 1e6 / reference.seconds).toFixed(1)} MB/s)`,
+  );
   const started = process.hrtime.bigint();
   const outcome = await scanGitHistory(dir, { all: true }, { ruleSet: builtinRuleSet() });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -263,8 +343,14 @@ async function historyBenchmark(): Promise<void> {
 }
 
 const os = await import('node:os');
-const load = () => os.loadavg().map((value) => value.toFixed(2)).join(' ');
-console.log(`machine: ${os.cpus().length} cores, node ${process.version}; load average (1, 5, 15 min) at start: ${load()}`);
+const load = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
+console.log(
+  `machine: ${os.cpus().length} cores, node ${process.version}; load average (1, 5, 15 min) at start: ${load()}`,
+);
 if (!args.includes('--history-only')) await directoryBenchmark();
 if (!args.includes('--dir-only')) await historyBenchmark();
 console.log(`load average at end: ${load()}`);
