@@ -18,5 +18,9 @@ process.stdout.write(
     `stuck journal entries: ${report.stuckJournalEntries}`,
   ].join('\n') + '\n',
 );
-const bad = report.keysWithoutOneWorkingCurrent + report.orphanedProviderKeys + report.consumerFailures + report.stuckJournalEntries;
+const bad =
+  report.keysWithoutOneWorkingCurrent +
+  report.orphanedProviderKeys +
+  report.consumerFailures +
+  report.stuckJournalEntries;
 process.exit(bad === 0 ? 0 : 1);

@@ -48,6 +48,7 @@ export class ProviderError extends KeyledgerError {
     if (options.providerCode !== undefined) this.providerCode = options.providerCode;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
     this.retryable =
-      options.retryable ?? (code === 'E_PROVIDER_RATE_LIMITED' || code === 'E_PROVIDER_UNAVAILABLE' || code === 'E_PROVIDER_TIMEOUT');
+      options.retryable ??
+      (code === 'E_PROVIDER_RATE_LIMITED' || code === 'E_PROVIDER_UNAVAILABLE' || code === 'E_PROVIDER_TIMEOUT');
   }
 }

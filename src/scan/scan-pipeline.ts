@@ -6,7 +6,7 @@ import type { SecretValue } from '../secrets/secret-value.js';
 import { ScanBaseline } from './baseline/scan-baseline.js';
 import { loadScanConfig } from './config/scan-config-loader.js';
 import type { ScanEngineOptions } from './engine/scan-engine.js';
-import { type Finding, compareFindings, toFinding } from './findings/finding.js';
+import { compareFindings, type Finding, toFinding } from './findings/finding.js';
 import { FingerprintIgnoreList, IGNORE_FILE_NAMES } from './findings/fingerprint-ignore-file.js';
 import type { OwnershipLookup } from './ownership/ownership-index.js';
 import type { ScanRuleSet } from './rules/rule-definition.js';
@@ -106,7 +106,9 @@ export async function runScan(request: ScanRequest): Promise<ScanReport> {
   const ignoreList = await FingerprintIgnoreList.load(ignoreFiles);
   const all = outcome.findings.map(toFinding).sort(compareFindings);
   const kept = all.filter((finding) => !ignoreList.ignores(finding));
-  const baseline = request.baselinePath ? await ScanBaseline.load(resolve(request.cwd, request.baselinePath)) : undefined;
+  const baseline = request.baselinePath
+    ? await ScanBaseline.load(resolve(request.cwd, request.baselinePath))
+    : undefined;
   const findings = baseline ? kept.filter((finding) => !baseline.contains(finding)) : kept;
 
   if (request.ownership) {

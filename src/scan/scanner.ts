@@ -11,7 +11,7 @@ import type { RawFinding } from './findings/raw-finding.js';
 import type { ScanRuleSet } from './rules/rule-definition.js';
 import { walkDirectory } from './sources/directory-walker.js';
 import type { FileToScan, ScanTaskResult } from './sources/file-scan-task.js';
-import { GIT_LOG_FORMAT, RECORD_SEPARATOR, isRecordStart } from './sources/git-patch-parser.js';
+import { GIT_LOG_FORMAT, isRecordStart, RECORD_SEPARATOR } from './sources/git-patch-parser.js';
 import { ScanWorkerPool } from './workers/scan-worker-pool.js';
 
 export interface ScanProgress {
@@ -245,9 +245,13 @@ async function* gitRecords(
   if (pendingBytes > 0) yield { kind: 'patch', data: Buffer.concat(pending) };
   const code = await exited;
   if (code !== 0) {
-    throw new KeyledgerError('E_SCAN_GIT', `git ${args.includes('diff') ? 'diff' : 'log'} failed in ${repo}: ${stderr.trim().split('\n')[0] ?? ''}`, {
-      category: 'external',
-    });
+    throw new KeyledgerError(
+      'E_SCAN_GIT',
+      `git ${args.includes('diff') ? 'diff' : 'log'} failed in ${repo}: ${stderr.trim().split('\n')[0] ?? ''}`,
+      {
+        category: 'external',
+      },
+    );
   }
 }
 
@@ -267,7 +271,10 @@ async function gitOutput(repo: string, args: string[], env: NodeJS.ProcessEnv): 
     child.on('close', (exitCode) => resolveExit(exitCode ?? 1));
   });
   if (code !== 0) {
-    throw new NotFoundError('E_SCAN_GIT', `${repo} is not a git repository or the revision is unknown: ${err.trim().split('\n')[0] ?? ''}`);
+    throw new NotFoundError(
+      'E_SCAN_GIT',
+      `${repo} is not a git repository or the revision is unknown: ${err.trim().split('\n')[0] ?? ''}`,
+    );
   }
   return out.trim();
 }
@@ -293,12 +300,25 @@ export async function scanGitHistory(
 }
 
 /** Scans the changes staged for the next commit (the pre-commit mode). */
-export async function scanStaged(repo: string, options: ScanOptions & { env?: NodeJS.ProcessEnv }): Promise<ScanOutcome> {
+export async function scanStaged(
+  repo: string,
+  options: ScanOptions & { env?: NodeJS.ProcessEnv },
+): Promise<ScanOutcome> {
   const env = options.env ?? process.env;
   await gitOutput(repo, ['rev-parse', '--git-dir'], env);
   const pool = poolFor(options, options.threads ?? 0);
   const collector = new OutcomeCollector(options.onProgress);
-  const args = ['-c', 'core.quotePath=false', 'diff', '--cached', '-U0', '--no-color', '--no-ext-diff', '-M', '--diff-filter=ACMR'];
+  const args = [
+    '-c',
+    'core.quotePath=false',
+    'diff',
+    '--cached',
+    '-U0',
+    '--no-color',
+    '--no-ext-diff',
+    '-M',
+    '--diff-filter=ACMR',
+  ];
   try {
     await drain(pool, gitRecords(repo, args, env), collector);
   } finally {
@@ -320,5 +340,13 @@ export async function scanStream(
   const engine = new ScanEngine(options.ruleSet, options.engine ?? {});
   const data = Buffer.concat(chunks);
   const findings = engine.scan({ data, path: options.path ?? '' });
-  return { findings, bytes: data.length, files: 1, commits: 0, skippedBinary: [], skippedOversized: [], unreadable: [] };
+  return {
+    findings,
+    bytes: data.length,
+    files: 1,
+    commits: 0,
+    skippedBinary: [],
+    skippedOversized: [],
+    unreadable: [],
+  };
 }

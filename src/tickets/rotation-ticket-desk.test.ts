@@ -13,8 +13,8 @@ import { fixedClock } from '../runtime/clock.js';
 import { GithubTicketSink } from './github/github-ticket-sink.js';
 import { JiraTicketSink } from './jira/jira-ticket-sink.js';
 import { MarkdownTicketSink } from './markdown/markdown-ticket-sink.js';
-import { RotationTicketDesk } from './rotation-ticket-desk.js';
 import { rotationDedupeKey } from './rotation-ticket.js';
+import { RotationTicketDesk } from './rotation-ticket-desk.js';
 import { startGithubIssuesServer, startJiraServer } from './test-support/ticket-servers.js';
 import type { TicketSink } from './ticket-sink.js';
 
@@ -23,7 +23,12 @@ const dueAt = new Date('2027-04-01T10:00:00Z');
 
 interface SinkCase {
   name: string;
-  make(): Promise<{ sink: TicketSink; texts(): Promise<string[]>; openCount(): Promise<number>; escalations(): Promise<string[]> }>;
+  make(): Promise<{
+    sink: TicketSink;
+    texts(): Promise<string[]>;
+    openCount(): Promise<number>;
+    escalations(): Promise<string[]>;
+  }>;
 }
 
 const servers: Array<{ stop(): Promise<void> }> = [];
@@ -37,7 +42,8 @@ const sinkCases: SinkCase[] = [
     make: async () => {
       const directory = await mkdtemp(join(tmpdir(), 'keyledger-tickets-'));
       const sink = new MarkdownTicketSink({ directory });
-      const texts = async () => Promise.all((await sink.files()).map((file) => readFile(join(directory, file), 'utf8')));
+      const texts = async () =>
+        Promise.all((await sink.files()).map((file) => readFile(join(directory, file), 'utf8')));
       return {
         sink,
         texts,
@@ -51,12 +57,19 @@ const sinkCases: SinkCase[] = [
     make: async () => {
       const server = await startGithubIssuesServer('ghs_testtoken');
       servers.push(server);
-      const sink = new GithubTicketSink({ baseUrl: server.url, repository: 'acme/key-rotations', token: 'ghs_testtoken' });
+      const sink = new GithubTicketSink({
+        baseUrl: server.url,
+        repository: 'acme/key-rotations',
+        token: 'ghs_testtoken',
+      });
       return {
         sink,
         texts: async () => server.issues.map((issue) => `${issue.title}\n${issue.body}`),
         openCount: async () => server.issues.filter((issue) => issue.state === 'open').length,
-        escalations: async () => server.issues.flatMap((issue) => issue.comments.filter((comment) => comment.startsWith('@acme/')).map((comment) => comment.split(' ')[0]!)),
+        escalations: async () =>
+          server.issues.flatMap((issue) =>
+            issue.comments.filter((comment) => comment.startsWith('@acme/')).map((comment) => comment.split(' ')[0]!),
+          ),
       };
     },
   },
@@ -65,12 +78,18 @@ const sinkCases: SinkCase[] = [
     make: async () => {
       const server = await startJiraServer('bot@example.com', 'jira-token');
       servers.push(server);
-      const sink = new JiraTicketSink({ baseUrl: server.url, projectKey: 'SEC', email: 'bot@example.com', apiToken: 'jira-token' });
+      const sink = new JiraTicketSink({
+        baseUrl: server.url,
+        projectKey: 'SEC',
+        email: 'bot@example.com',
+        apiToken: 'jira-token',
+      });
       return {
         sink,
         texts: async () => server.issues.map((issue) => `${issue.fields.summary}\n${issue.fields.description}`),
         openCount: async () => server.issues.filter((issue) => issue.status !== 'Done').length,
-        escalations: async () => server.issues.flatMap((issue) => issue.fields.labels.filter((label) => label.startsWith('escalated-'))),
+        escalations: async () =>
+          server.issues.flatMap((issue) => issue.fields.labels.filter((label) => label.startsWith('escalated-'))),
       };
     },
   },
@@ -85,7 +104,11 @@ forEachBackend((backend) => {
 
       it('opens one ticket from the article template, and only one across re-runs', async () => {
         const { sink, texts, openCount } = await sinkCase.make();
-        const desk = new RotationTicketDesk({ db: (await backend.sharedStore()).db, sink, clock: fixedClock('2027-03-20T00:00:00Z') });
+        const desk = new RotationTicketDesk({
+          db: (await backend.sharedStore()).db,
+          sink,
+          clock: fixedClock('2027-03-20T00:00:00Z'),
+        });
         const first = await desk.ensureTicket({ entry, dueAt });
         const again = await desk.ensureTicket({ entry, dueAt });
         expect(first.created).toBe(true);
@@ -96,7 +119,13 @@ forEachBackend((backend) => {
         expect(text).toContain('Owner: alice@example.com / payments');
         expect(text).toContain('Provider: stripe');
         expect(text).toContain('Vault path: secret/payments/stripe-live');
-        for (const step of ['Mint new key in stripe UI', 'Update Vault path', 'Confirm consumers using new key (synthetic test)', 'Revoke old key in stripe UI', "Update registry's last_rotated timestamp"]) {
+        for (const step of [
+          'Mint new key in stripe UI',
+          'Update Vault path',
+          'Confirm consumers using new key (synthetic test)',
+          'Revoke old key in stripe UI',
+          "Update registry's last_rotated timestamp",
+        ]) {
           expect(text).toContain(`- [ ] ${step}`);
         }
       });
@@ -115,7 +144,12 @@ forEachBackend((backend) => {
       it('escalates an overdue ticket to the owning team once, and closes it when the registry shows the rotation', async () => {
         const { sink, openCount, escalations } = await sinkCase.make();
         const clock = fixedClock('2027-03-20T00:00:00Z');
-        const desk = new RotationTicketDesk({ db: (await backend.sharedStore()).db, sink, clock, escalateAfterDays: 3 });
+        const desk = new RotationTicketDesk({
+          db: (await backend.sharedStore()).db,
+          sink,
+          clock,
+          escalateAfterDays: 3,
+        });
         await desk.ensureTicket({ entry, dueAt });
         expect(await desk.sweep([{ file: 'k.yaml', entry }])).toEqual({ closed: [], escalated: [] });
         clock.set('2027-04-05T00:00:00Z');
@@ -136,7 +170,9 @@ it('a sink error names the status and never the token', async () => {
   const server = await startGithubIssuesServer('ghs_right');
   servers.push(server);
   const sink = new GithubTicketSink({ baseUrl: server.url, repository: 'acme/r', token: 'ghs_wrong_canary_token' });
-  const error = await sink.open({ dedupeKey: 'k@x', keyId: 'k', title: 't', body: 'b', ownerTeam: 'x', dueAt, labels: [] }).catch((caught: Error) => caught);
+  const error = await sink
+    .open({ dedupeKey: 'k@x', keyId: 'k', title: 't', body: 'b', ownerTeam: 'x', dueAt, labels: [] })
+    .catch((caught: Error) => caught);
   expect(String((error as Error).message)).toContain('401');
   expect(JSON.stringify(error)).not.toContain('ghs_wrong_canary_token');
 });

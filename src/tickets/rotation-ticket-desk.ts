@@ -37,10 +37,18 @@ export class RotationTicketDesk {
   }
 
   /** Opens the ticket of a due key, or returns the one already open for it. */
-  async ensureTicket(due: { entry: KeyEntry; dueAt: Date; reason?: string }): Promise<{ created: boolean; id: string; url?: string }> {
+  async ensureTicket(due: {
+    entry: KeyEntry;
+    dueAt: Date;
+    reason?: string;
+  }): Promise<{ created: boolean; id: string; url?: string }> {
     const { db, sink, clock } = this.#options;
     const dedupeKey = rotationDedupeKey(due.entry);
-    const existing = await db.selectFrom('rotation_tickets').selectAll().where('dedupe_key', '=', dedupeKey).executeTakeFirst();
+    const existing = await db
+      .selectFrom('rotation_tickets')
+      .selectAll()
+      .where('dedupe_key', '=', dedupeKey)
+      .executeTakeFirst();
     if (existing?.state === 'open' || existing?.state === 'closed') {
       return { created: false, id: existing.external_id ?? '', ...(existing.url ? { url: existing.url } : {}) };
     }
@@ -49,7 +57,18 @@ export class RotationTicketDesk {
       // Intent first: a crash after the sink answered leaves an `opening` row, and the next run searches the sink.
       await db
         .insertInto('rotation_tickets')
-        .values({ dedupe_key: dedupeKey, key_id: due.entry.key_id, sink: sink.kind, state: 'opening', external_id: null, url: null, due_at: due.dueAt.toISOString(), escalated_at: null, created_at: now, updated_at: now })
+        .values({
+          dedupe_key: dedupeKey,
+          key_id: due.entry.key_id,
+          sink: sink.kind,
+          state: 'opening',
+          external_id: null,
+          url: null,
+          due_at: due.dueAt.toISOString(),
+          escalated_at: null,
+          created_at: now,
+          updated_at: now,
+        })
         .onConflict((conflict) => conflict.column('dedupe_key').doNothing())
         .execute();
     }
@@ -63,7 +82,12 @@ export class RotationTicketDesk {
     if (!found) {
       this.#options.onOpened?.(sink.kind);
       await this.#options.events
-        ?.append({ type: 'rotation.ticket_opened', actor: 'system:rotation-controller', keyId: due.entry.key_id, data: { sink: sink.kind, ticket: ref.id, due_at: due.dueAt.toISOString() } })
+        ?.append({
+          type: 'rotation.ticket_opened',
+          actor: 'system:rotation-controller',
+          keyId: due.entry.key_id,
+          data: { sink: sink.kind, ticket: ref.id, due_at: due.dueAt.toISOString() },
+        })
         .catch(() => undefined);
     }
     return { created: !found, id: ref.id, ...(ref.url ? { url: ref.url } : {}) };
@@ -73,24 +97,50 @@ export class RotationTicketDesk {
   async sweep(entries: readonly LoadedEntry[]): Promise<TicketSweep> {
     const { db, sink, clock } = this.#options;
     const byKey = new Map(entries.map(({ entry }) => [entry.key_id, entry]));
-    const open = await db.selectFrom('rotation_tickets').selectAll().where('state', '=', 'open').where('sink', '=', sink.kind).execute();
+    const open = await db
+      .selectFrom('rotation_tickets')
+      .selectAll()
+      .where('state', '=', 'open')
+      .where('sink', '=', sink.kind)
+      .execute();
     const result: TicketSweep = { closed: [], escalated: [] };
     const now = clock();
     for (const row of open) {
       const entry = byKey.get(row.key_id);
       const ref = { id: row.external_id ?? '', ...(row.url ? { url: row.url } : {}) };
-      if (!entry || rotationDedupeKey(entry) !== row.dedupe_key || entry.status === 'revoked' || entry.status === 'retired') {
-        const why = !entry ? 'the key left the registry' : entry.status === 'revoked' || entry.status === 'retired' ? `the key is ${entry.status}` : `the registry shows it rotated (last_rotated ${entry.last_rotated})`;
+      if (
+        !entry ||
+        rotationDedupeKey(entry) !== row.dedupe_key ||
+        entry.status === 'revoked' ||
+        entry.status === 'retired'
+      ) {
+        const why = !entry
+          ? 'the key left the registry'
+          : entry.status === 'revoked' || entry.status === 'retired'
+            ? `the key is ${entry.status}`
+            : `the registry shows it rotated (last_rotated ${entry.last_rotated})`;
         await sink.close(ref, `Closed by keyledger: ${why}.`);
-        await db.updateTable('rotation_tickets').set({ state: 'closed', updated_at: now.toISOString() }).where('dedupe_key', '=', row.dedupe_key).execute();
+        await db
+          .updateTable('rotation_tickets')
+          .set({ state: 'closed', updated_at: now.toISOString() })
+          .where('dedupe_key', '=', row.dedupe_key)
+          .execute();
         result.closed.push(row.key_id);
         continue;
       }
       const overdueAt = Date.parse(row.due_at) + (this.#options.escalateAfterDays ?? 7) * 86_400_000;
       if (!row.escalated_at && now.getTime() >= overdueAt) {
         const team = entry.owner_team ?? 'unowned';
-        await sink.escalate(ref, team, `rotation of ${row.key_id} was due ${row.due_at.slice(0, 10)} and is overdue; the owning team ${team} is asked to finish it.`);
-        await db.updateTable('rotation_tickets').set({ escalated_at: now.toISOString(), updated_at: now.toISOString() }).where('dedupe_key', '=', row.dedupe_key).execute();
+        await sink.escalate(
+          ref,
+          team,
+          `rotation of ${row.key_id} was due ${row.due_at.slice(0, 10)} and is overdue; the owning team ${team} is asked to finish it.`,
+        );
+        await db
+          .updateTable('rotation_tickets')
+          .set({ escalated_at: now.toISOString(), updated_at: now.toISOString() })
+          .where('dedupe_key', '=', row.dedupe_key)
+          .execute();
         result.escalated.push(row.key_id);
       }
     }

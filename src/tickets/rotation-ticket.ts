@@ -19,7 +19,11 @@ export function renderRotationTicket(entry: KeyEntry, dueAt: Date, reason?: stri
   const dedupeKey = rotationDedupeKey(entry);
   const provider = entry.scope?.provider ?? 'unknown provider';
   const storage = entryStorageRef(entry);
-  const vaultPath = storage ? (storage.store === 'vault' ? storage.path : `${storage.store}:${storage.path}`) : '(no storage recorded)';
+  const vaultPath = storage
+    ? storage.store === 'vault'
+      ? storage.path
+      : `${storage.store}:${storage.path}`
+    : '(no storage recorded)';
   const owner = `${entry.owner_individual ?? '(no individual owner)'} / ${entry.owner_team ?? '(no team)'}`;
   const due = formatDate(dueAt);
   const body = [

@@ -6,7 +6,10 @@ export class TicketSinkError extends KeyledgerError {
   readonly status?: number;
 
   constructor(sink: string, message: string, status?: number) {
-    super('E_TICKET_SINK', `${sink}: ${message}`, { category: 'external', details: { sink, ...(status !== undefined ? { status } : {}) } });
+    super('E_TICKET_SINK', `${sink}: ${message}`, {
+      category: 'external',
+      details: { sink, ...(status !== undefined ? { status } : {}) },
+    });
     this.sink = sink;
     if (status !== undefined) this.status = status;
   }

@@ -17,7 +17,11 @@ export interface TicketSinkContext {
 export const ticketSinkTable: Readonly<Record<string, (target: string, context: TicketSinkContext) => TicketSink>> = {
   markdown: (directory, { cwd }) => new MarkdownTicketSink({ directory: resolve(cwd ?? process.cwd(), directory) }),
   github: (repository, { env }) =>
-    new GithubTicketSink({ repository, token: required(env, 'GITHUB_TOKEN', 'github'), ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}) }),
+    new GithubTicketSink({
+      repository,
+      token: required(env, 'GITHUB_TOKEN', 'github'),
+      ...(env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}),
+    }),
   jira: (projectKey, { env }) =>
     new JiraTicketSink({
       projectKey,
@@ -35,13 +39,17 @@ export function createTicketSink(spec: string, context: TicketSinkContext): Tick
   const target = colon > 0 ? spec.slice(colon + 1) : '';
   const factory = Object.hasOwn(ticketSinkTable, kind) ? ticketSinkTable[kind] : undefined;
   if (!factory || !target) {
-    throw new ConfigError(`ticket sink "${spec}": expected <kind>:<target> with kind one of ${Object.keys(ticketSinkTable).join(', ')} (e.g. markdown:tickets)`, { code: 'E_TICKET_SINK_CONFIG' });
+    throw new ConfigError(
+      `ticket sink "${spec}": expected <kind>:<target> with kind one of ${Object.keys(ticketSinkTable).join(', ')} (e.g. markdown:tickets)`,
+      { code: 'E_TICKET_SINK_CONFIG' },
+    );
   }
   return factory(target, context);
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, kind: string): string {
   const value = env[name];
-  if (!value) throw new ConfigError(`the ${kind} ticket sink needs ${name} in the environment`, { code: 'E_TICKET_SINK_CONFIG' });
+  if (!value)
+    throw new ConfigError(`the ${kind} ticket sink needs ${name} in the environment`, { code: 'E_TICKET_SINK_CONFIG' });
   return value;
 }

@@ -17,7 +17,11 @@ afterAll(() => {
 function context(repo: ScratchGitRepo): CliContext & { out: () => string } {
   let out = '';
   return {
-    stdout: { write: (text: string) => void (out += text) },
+    stdout: {
+      write: (text: string) => {
+        out += text;
+      },
+    },
     stderr: { write: () => undefined },
     cwd: repo.dir,
     env: repo.env,

@@ -79,7 +79,7 @@ export const registerHookCommand: RegisterCommand = (program, context) => {
     .action(async (options: { repo: string; json?: boolean }) => {
       const path = join(await hooksDirectory(resolve(context.cwd, options.repo), context.env), 'pre-commit');
       const existing = await readFile(path, 'utf8').catch(() => undefined);
-      const removed = existing !== undefined && existing.includes(MARKER);
+      const removed = existing?.includes(MARKER) === true;
       if (existing !== undefined && !removed) {
         throw new KeyledgerError('E_HOOK_EXISTS', `${path} was not written by keyledger; leaving it alone`, {
           category: 'conflict',

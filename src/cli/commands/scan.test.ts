@@ -26,8 +26,16 @@ function context(cwd: string, stdin?: string): CliContext & { out: () => string;
   let out = '';
   let err = '';
   return {
-    stdout: { write: (text: string) => void (out += text) },
-    stderr: { write: (text: string) => void (err += text) },
+    stdout: {
+      write: (text: string) => {
+        out += text;
+      },
+    },
+    stderr: {
+      write: (text: string) => {
+        err += text;
+      },
+    },
     cwd,
     env: { ...process.env, KEYLEDGER_SCAN_CONFIG: '', GITLEAKS_CONFIG: '' },
     clock: fixedClock('2026-11-23T00:00:00Z'),

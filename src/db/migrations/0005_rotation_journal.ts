@@ -37,7 +37,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .unique()
     .where(sql.ref('state'), 'not in', sql`('done', 'rolled-back', 'failed')`)
     .execute();
-  await db.schema.createIndex('rotation_journal_state').on('rotation_journal').columns(['state', 'updated_at']).execute();
+  await db.schema
+    .createIndex('rotation_journal_state')
+    .on('rotation_journal')
+    .columns(['state', 'updated_at'])
+    .execute();
 
   await db.schema
     .createTable('rotation_tickets')
@@ -52,7 +56,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'text', (column) => column.notNull())
     .addColumn('updated_at', 'text', (column) => column.notNull())
     .execute();
-  await db.schema.createIndex('rotation_tickets_key_state').on('rotation_tickets').columns(['key_id', 'state']).execute();
+  await db.schema
+    .createIndex('rotation_tickets_key_state')
+    .on('rotation_tickets')
+    .columns(['key_id', 'state'])
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

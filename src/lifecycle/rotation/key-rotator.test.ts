@@ -9,7 +9,7 @@ import { GIT_TEST_ENV } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock, systemClock } from '../../runtime/clock.js';
 import { RegistryRotationBatcher } from './registry-rotation-batcher.js';
 import { RotationScheduler } from './rotation-scheduler.js';
-import { type RotationState, ROTATION_STATES } from './rotation-states.js';
+import { ROTATION_STATES, type RotationState } from './rotation-states.js';
 import { createRotationWorld, type RotationWorld } from './test-support/rotation-fixture.js';
 
 const worlds: RotationWorld[] = [];
@@ -17,7 +17,10 @@ afterEach(async () => {
   await Promise.all(worlds.splice(0).map((world) => world.stop()));
 });
 
-async function world(open: () => Promise<import('../../db/operational-store.js').OperationalStore>, options: Parameters<typeof createRotationWorld>[0] extends infer O ? Omit<O, 'operational'> : never = {}) {
+async function world(
+  open: () => Promise<import('../../db/operational-store.js').OperationalStore>,
+  options: Parameters<typeof createRotationWorld>[0] extends infer O ? Omit<O, 'operational'> : never = {},
+) {
   const created = await createRotationWorld({ operational: await open(), keys: 1, ...options });
   worlds.push(created);
   return created;
@@ -30,7 +33,8 @@ async function keyFacts(w: RotationWorld, keyId: string) {
   const pending = await w.store.get(`team/${keyId}`, 'pending');
   const verified = current ? await w.provider.verify(current.value) : { valid: false };
   const live: string[] = [];
-  for await (const key of w.provider.list({ account: entry.scope!.account_id! })) if (key.status === 'active') live.push(key.providerKeyId);
+  for await (const key of w.provider.list({ account: entry.scope!.account_id! }))
+    if (key.status === 'active') live.push(key.providerKeyId);
   return { entry, current, pending, verified, live };
 }
 
@@ -43,7 +47,9 @@ forEachBackend((backend) => {
     clock.advance(86_400_000);
     const keyId = w.keyIds[0]!;
     const before = await keyFacts(w, keyId);
-    const commitsBefore = Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim());
+    const commitsBefore = Number(
+      (await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim(),
+    );
     const outcome = await w.rotator().rotate(keyId, 'manual');
     expect(outcome.status).toBe('done');
     const after = await keyFacts(w, keyId);
@@ -55,7 +61,9 @@ forEachBackend((backend) => {
     expect(after.entry.fingerprint).not.toBe(before.entry.fingerprint);
     expect(after.entry.last_rotated).toBe('2026-11-24T12:00:00Z');
     expect(before.entry.last_rotated).toBe('2026-11-23T12:00:00Z');
-    expect(Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim())).toBe(commitsBefore + 1);
+    expect(Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim())).toBe(
+      commitsBefore + 1,
+    );
     await w.consumer.callAll();
     expect(w.consumer.stats().failureLog).toEqual([]);
     expect(await w.metrics.value('api_key_rotation_success_total', { provider: 'internal' })).toBe(1);
@@ -116,13 +124,31 @@ forEachBackend((backend) => {
 
   it('bulk: the scheduler rotates many keys at once and the batcher records them in a few commits', async () => {
     const w = await world(open, { keys: 6 });
-    const commitsBefore = Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim());
-    const batcher = new RegistryRotationBatcher({ writer: w.writer, root: w.root, gitEnv: GIT_TEST_ENV, lingerMs: 100 });
+    const commitsBefore = Number(
+      (await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim(),
+    );
+    const batcher = new RegistryRotationBatcher({
+      writer: w.writer,
+      root: w.root,
+      gitEnv: GIT_TEST_ENV,
+      lingerMs: 100,
+    });
     const rotator = w.rotator({ recordInRegistry: (record) => batcher.record(record) });
-    const due = await Promise.all(w.keyIds.map(async (keyId) => ({ keyId, file: '', entry: (await w.writer.read(keyId))!.entry, trigger: 'schedule' as const, dueAt: new Date(), reason: 'test' })));
+    const due = await Promise.all(
+      w.keyIds.map(async (keyId) => ({
+        keyId,
+        file: '',
+        entry: (await w.writer.read(keyId))!.entry,
+        trigger: 'schedule' as const,
+        dueAt: new Date(),
+        reason: 'test',
+      })),
+    );
     const report = await new RotationScheduler({ rotator, providers: w.providers, clock: systemClock }).run(due);
     expect(report).toMatchObject({ done: 6, rolledBack: 0, failed: 0, deferred: 0, errors: [] });
-    const commits = Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim()) - commitsBefore;
+    const commits =
+      Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: w.root, env: GIT_TEST_ENV })).trim()) -
+      commitsBefore;
     expect(commits).toBeGreaterThanOrEqual(1);
     expect(commits).toBeLessThan(6);
     for (const keyId of w.keyIds) {
@@ -134,7 +160,9 @@ forEachBackend((backend) => {
   });
 
   describe('resume after a crash', () => {
-    const crashStates = ROTATION_STATES.filter((state) => !['done', 'rolled-back', 'failed', 'rolling-back'].includes(state)) as RotationState[];
+    const crashStates = ROTATION_STATES.filter(
+      (state) => !['done', 'rolled-back', 'failed', 'rolling-back'].includes(state),
+    ) as RotationState[];
     for (const state of crashStates) {
       it(`finishes a rotation that died in ${state} with exactly one working current key and no extra provider key`, async () => {
         const w = await world(open);
@@ -142,7 +170,10 @@ forEachBackend((backend) => {
         const crashed = await w.rotator().rotate(keyId, 'manual', { haltAt: state });
         expect(crashed.status).toBe('interrupted');
         // The dead process still "holds" the lease: a pid that does not exist on this host.
-        await w.operational.db.updateTable('rotation_journal').set({ lease_owner: `${hostname()}:999999:dead` }).execute();
+        await w.operational.db
+          .updateTable('rotation_journal')
+          .set({ lease_owner: `${hostname()}:999999:dead` })
+          .execute();
         const outcomes = await w.rotator().resumeAll({ waitForRetries: true });
         expect(outcomes.map((o) => o.status)).toEqual(['done']);
         const after = await keyFacts(w, keyId);
@@ -159,7 +190,10 @@ forEachBackend((backend) => {
       const crashed = await w.rotator().rotate(keyId, 'manual', { haltAt: 'minting' });
       if (crashed.status !== 'interrupted') throw new Error('expected interrupted');
       const orphan = await w.provider.create({ name: crashed.row.new_key_name, account: crashed.row.account! });
-      await w.operational.db.updateTable('rotation_journal').set({ lease_owner: `${hostname()}:999999:dead` }).execute();
+      await w.operational.db
+        .updateTable('rotation_journal')
+        .set({ lease_owner: `${hostname()}:999999:dead` })
+        .execute();
       expect((await w.rotator().resumeAll({ waitForRetries: true })).map((o) => o.status)).toEqual(['done']);
       const after = await keyFacts(w, keyId);
       expect(after.live).toEqual([after.entry.provider_key_id]);

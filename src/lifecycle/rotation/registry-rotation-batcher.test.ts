@@ -17,7 +17,11 @@ afterEach(async () => {
 
 const KEYS = ['batch-key-1', 'batch-key-2', 'batch-key-3'];
 
-async function registry(files: Record<string, string> = Object.fromEntries(KEYS.map((keyId) => [`keys/${keyId}.yaml`, seedExampleWith(keyId)]))) {
+async function registry(
+  files: Record<string, string> = Object.fromEntries(
+    KEYS.map((keyId) => [`keys/${keyId}.yaml`, seedExampleWith(keyId)]),
+  ),
+) {
   const root = await makeRegistry(files, { git: true });
   roots.push(root);
   const writer = new RegistryWriter({ root, config: defaultRegistryConfig(), env: GIT_TEST_ENV });
@@ -37,8 +41,10 @@ function record(keyId: string, n = 1): RegistryRotationRecord {
   };
 }
 
-const commitCount = async (root: string) => Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: root, env: GIT_TEST_ENV })).trim());
-const status = async (root: string) => (await runGit(['status', '--porcelain'], { cwd: root, env: GIT_TEST_ENV })).trim();
+const commitCount = async (root: string) =>
+  Number((await runGit(['rev-list', '--count', 'HEAD'], { cwd: root, env: GIT_TEST_ENV })).trim());
+const status = async (root: string) =>
+  (await runGit(['status', '--porcelain'], { cwd: root, env: GIT_TEST_ENV })).trim();
 
 describe('RegistryRotationBatcher', () => {
   it('records rotations made together in one commit, leaving the tree clean', async () => {
@@ -92,7 +98,10 @@ describe('RegistryRotationBatcher', () => {
   });
 
   it('finds entries outside the conventional place (keys/<team>/) through the writer', async () => {
-    const { root, writer, batcher } = await registry({ 'keys/platform/team-key.yaml': seedExampleWith('team-key'), 'keys/team-key.yaml': seedExampleWith('other-key') });
+    const { root, writer, batcher } = await registry({
+      'keys/platform/team-key.yaml': seedExampleWith('team-key'),
+      'keys/team-key.yaml': seedExampleWith('other-key'),
+    });
     await batcher.record(record('team-key'));
     expect((await writer.read('team-key'))!.entry.provider_key_id).toBe('pk-team-key-1');
     expect((await writer.read('other-key'))!.entry.provider_key_id).toBeUndefined();
@@ -100,8 +109,14 @@ describe('RegistryRotationBatcher', () => {
   });
 
   it('commits a batch whose message is longer than one command-line argument may be (128 KB)', async () => {
-    const keyIds = Array.from({ length: 1_000 }, (_, index) => `a-rather-long-key-id-to-reach-the-limit-on-one-argument-${index}`);
-    const root = await makeRegistry(Object.fromEntries(keyIds.map((keyId) => [`keys/${keyId}.yaml`, seedExampleWith(keyId)])), { git: true });
+    const keyIds = Array.from(
+      { length: 1_000 },
+      (_, index) => `a-rather-long-key-id-to-reach-the-limit-on-one-argument-${index}`,
+    );
+    const root = await makeRegistry(
+      Object.fromEntries(keyIds.map((keyId) => [`keys/${keyId}.yaml`, seedExampleWith(keyId)])),
+      { git: true },
+    );
     roots.push(root);
     const writer = new RegistryWriter({ root, config: defaultRegistryConfig(), env: GIT_TEST_ENV });
     const batcher = new RegistryRotationBatcher({ writer, root, gitEnv: GIT_TEST_ENV, lingerMs: 50, maxBatch: 5_000 });
@@ -115,7 +130,9 @@ describe('RegistryRotationBatcher', () => {
 
   it('rejects a rotation whose key left the registry, and still commits the rest of its batch on retry', async () => {
     const { root, batcher } = await registry();
-    await expect(Promise.all([batcher.record(record('no-such-key')), batcher.record(record(KEYS[0]!))])).rejects.toThrow(/no-such-key|registry batch/);
+    await expect(
+      Promise.all([batcher.record(record('no-such-key')), batcher.record(record(KEYS[0]!))]),
+    ).rejects.toThrow(/no-such-key|registry batch/);
     await batcher.record(record(KEYS[0]!));
     expect(await status(root)).toBe('');
   });

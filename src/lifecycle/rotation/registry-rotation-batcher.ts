@@ -76,7 +76,10 @@ export class RegistryRotationBatcher {
   }
 
   async #flush(): Promise<void> {
-    const spaced = this.#lastCommit.endedAt + Math.min(MAX_SPACING_MS, (this.#options.commitSpacing ?? 3) * this.#lastCommit.ms) - performance.now();
+    const spaced =
+      this.#lastCommit.endedAt +
+      Math.min(MAX_SPACING_MS, (this.#options.commitSpacing ?? 3) * this.#lastCommit.ms) -
+      performance.now();
     if (spaced > 0) await new Promise((resolve) => setTimeout(resolve, spaced));
     const batch = this.#queue.splice(0, this.#options.maxBatch ?? 1_000);
     if (batch.length === 0) return;
@@ -88,7 +91,12 @@ export class RegistryRotationBatcher {
       this.#lastCommit = { endedAt: performance.now(), ms: performance.now() - started };
       for (const waiting of batch) waiting.resolve();
     } catch (error) {
-      const failure = new RotationStepError('transient', 'registry_busy', `the registry batch could not be committed: ${(error as Error).message}`, error);
+      const failure = new RotationStepError(
+        'transient',
+        'registry_busy',
+        `the registry batch could not be committed: ${(error as Error).message}`,
+        error,
+      );
       for (const waiting of batch) waiting.reject(failure);
     }
   }
@@ -129,7 +137,23 @@ export class RegistryRotationBatcher {
     await writeFile(messageFile, message);
     const pathspecs = { input: `${files.join('\0')}\0` };
     const commit = () =>
-      this.#git(['-c', `user.name=${author.name}`, '-c', `user.email=${author.email}`, 'commit', '--quiet', '--no-verify', `--author=${author.name} <${author.email}>`, '-F', messageFile, '--pathspec-from-file=-', '--pathspec-file-nul'], pathspecs);
+      this.#git(
+        [
+          '-c',
+          `user.name=${author.name}`,
+          '-c',
+          `user.email=${author.email}`,
+          'commit',
+          '--quiet',
+          '--no-verify',
+          `--author=${author.name} <${author.email}>`,
+          '-F',
+          messageFile,
+          '--pathspec-from-file=-',
+          '--pathspec-file-nul',
+        ],
+        pathspecs,
+      );
     try {
       await commit();
     } catch (error) {
@@ -159,7 +183,10 @@ export class RegistryRotationBatcher {
       before = await readFile(join(this.#options.root, file), 'utf8');
       document = parseDocument(before);
     }
-    if (String(document.get('provider_key_id')) === record.providerKeyId && String(document.get('fingerprint')) === record.fingerprint) {
+    if (
+      String(document.get('provider_key_id')) === record.providerKeyId &&
+      String(document.get('fingerprint')) === record.fingerprint
+    ) {
       return { file, written: false }; // already edited (committed, or left uncommitted by a killed run): commit whatever is pending
     }
     document.set('last_rotated', formatInstant(record.rotatedAt));
@@ -180,6 +207,10 @@ export class RegistryRotationBatcher {
   }
 
   #git(args: string[], extra: { input?: string } = {}): Promise<string> {
-    return runGit(args, { cwd: this.#options.root, ...(this.#options.gitEnv ? { env: this.#options.gitEnv } : {}), ...extra });
+    return runGit(args, {
+      cwd: this.#options.root,
+      ...(this.#options.gitEnv ? { env: this.#options.gitEnv } : {}),
+      ...extra,
+    });
   }
 }

@@ -40,7 +40,9 @@ export function parseSchedule(expression: string): string {
     CronExpressionParser.parse(expression, { tz: 'UTC' });
     return expression;
   } catch (error) {
-    throw new UsageError(`--schedule "${expression}" is not a cron expression (minute hour day month weekday, e.g. "0 2 * * *"): ${(error as Error).message}`);
+    throw new UsageError(
+      `--schedule "${expression}" is not a cron expression (minute hour day month weekday, e.g. "0 2 * * *"): ${(error as Error).message}`,
+    );
   }
 }
 
@@ -80,15 +82,22 @@ export class RotationController {
     const resumed = await this.#deps.rotator.resumeAll(options.signal ? { signal: options.signal } : {});
     const due = await this.findDue();
     const report = await this.#deps.scheduler.run(due, options);
-    const sweep = this.#deps.tickets && !options.signal?.aborted ? await this.#deps.tickets.sweep(await this.#deps.loadEntries()) : undefined;
+    const sweep =
+      this.#deps.tickets && !options.signal?.aborted
+        ? await this.#deps.tickets.sweep(await this.#deps.loadEntries())
+        : undefined;
     return { at, due, report, resumed, ...(sweep ? { sweep } : {}) };
   }
 
   /** Runs `runOnce` at every time the cron expression names until `signal` aborts; resumes at start. */
-  async runForever(schedule: string, options: ScheduleOptions & { signal: AbortSignal; onRun?: (run: ControllerRun) => void }): Promise<void> {
+  async runForever(
+    schedule: string,
+    options: ScheduleOptions & { signal: AbortSignal; onRun?: (run: ControllerRun) => void },
+  ): Promise<void> {
     const log = this.#deps.log ?? (() => undefined);
     const resumed = await this.#deps.rotator.resumeAll({ signal: options.signal });
-    if (resumed.length) log(`resumed ${resumed.length} rotation(s) left by an earlier run: ${resumed.map((o) => o.status).join(', ')}`);
+    if (resumed.length)
+      log(`resumed ${resumed.length} rotation(s) left by an earlier run: ${resumed.map((o) => o.status).join(', ')}`);
     while (!options.signal.aborted) {
       const next = nextRun(schedule, this.#deps.clock());
       log(`next run at ${next.toISOString()}`);

@@ -13,7 +13,10 @@ const entry = (keyId: string, replacements: [string, string][] = []) => ({
 });
 
 it('finds keys due on schedule, near expiry, after their owner left, and on leak or request events', () => {
-  const people = parsePeopleDirectory('email,name,team,status,left_at\nalice@example.com,Alice,payments,active,\nbob@example.com,Bob,payments,left,2026-06-01\n', 'people.csv');
+  const people = parsePeopleDirectory(
+    'email,name,team,status,left_at\nalice@example.com,Alice,payments,active,\nbob@example.com,Bob,payments,left,2026-06-01\n',
+    'people.csv',
+  );
   const entries = [
     entry('fresh'),
     entry('scheduled', [['rotation_frequency_days: 365', 'rotation_frequency_days: 30']]),
@@ -21,11 +24,17 @@ it('finds keys due on schedule, near expiry, after their owner left, and on leak
     entry('orphaned', [['owner_individual: alice@example.com', 'owner_individual: bob@example.com']]),
     entry('leaked'),
     entry('leaked-long-ago'),
-    entry('revoked', [['rotation_frequency_days: 365', 'rotation_frequency_days: 30'], ['key_id: revoked', 'key_id: revoked\nstatus: revoked']]),
+    entry('revoked', [
+      ['rotation_frequency_days: 365', 'rotation_frequency_days: 30'],
+      ['key_id: revoked', 'key_id: revoked\nstatus: revoked'],
+    ]),
   ];
   const requests = new Map([
     ['leaked', { trigger: 'leak' as const, at: new Date('2026-06-10T00:00:00Z'), reason: 'leak found' }],
-    ['leaked-long-ago', { trigger: 'leak' as const, at: new Date('2026-03-01T00:00:00Z'), reason: 'leak found before the last rotation' }],
+    [
+      'leaked-long-ago',
+      { trigger: 'leak' as const, at: new Date('2026-03-01T00:00:00Z'), reason: 'leak found before the last rotation' },
+    ],
   ]);
   const due = findDueKeys(entries, { now: new Date('2026-06-15T00:00:00Z'), expiryWarningDays: 30, people, requests });
   expect(due.map((key) => [key.keyId, key.trigger])).toEqual([

@@ -46,32 +46,69 @@ export function findDueKeys(entries: readonly LoadedEntry[], options: DueDetecti
     const candidates: DueKey[] = [];
     const request = options.requests?.get(entry.key_id);
     if (request && request.at.getTime() > lastRotated) {
-      candidates.push({ keyId: entry.key_id, file, entry, trigger: request.trigger, dueAt: request.at, reason: request.reason });
+      candidates.push({
+        keyId: entry.key_id,
+        file,
+        entry,
+        trigger: request.trigger,
+        dueAt: request.at,
+        reason: request.reason,
+      });
     }
     const owner = entry.owner_individual ? options.people?.find(entry.owner_individual) : undefined;
     if (owner?.status === 'left') {
       const leftAt = parseInstant(owner.left_at)?.date ?? options.now;
       if (leftAt.getTime() > lastRotated) {
-        candidates.push({ keyId: entry.key_id, file, entry, trigger: 'owner-left', dueAt: leftAt, reason: `owner ${owner.email} left${owner.left_at ? ` on ${owner.left_at}` : ''}` });
+        candidates.push({
+          keyId: entry.key_id,
+          file,
+          entry,
+          trigger: 'owner-left',
+          dueAt: leftAt,
+          reason: `owner ${owner.email} left${owner.left_at ? ` on ${owner.left_at}` : ''}`,
+        });
       }
     }
     const expiry = parseInstant(entry.expiration)?.date;
     if (expiry && expiry.getTime() - options.expiryWarningDays * 86_400_000 <= now) {
-      candidates.push({ keyId: entry.key_id, file, entry, trigger: 'expiry', dueAt: new Date(expiry.getTime() - options.expiryWarningDays * 86_400_000), reason: `expires ${entry.expiration}` });
+      candidates.push({
+        keyId: entry.key_id,
+        file,
+        entry,
+        trigger: 'expiry',
+        dueAt: new Date(expiry.getTime() - options.expiryWarningDays * 86_400_000),
+        reason: `expires ${entry.expiration}`,
+      });
     }
     const scheduled = rotationDueDate(entry);
     if (scheduled && scheduled.getTime() <= now) {
-      candidates.push({ keyId: entry.key_id, file, entry, trigger: 'schedule', dueAt: scheduled, reason: `every ${entry.audit?.rotation_frequency_days} days, last rotated ${entry.last_rotated ?? entry.created_at}` });
+      candidates.push({
+        keyId: entry.key_id,
+        file,
+        entry,
+        trigger: 'schedule',
+        dueAt: scheduled,
+        reason: `every ${entry.audit?.rotation_frequency_days} days, last rotated ${entry.last_rotated ?? entry.created_at}`,
+      });
     }
-    if (candidates.length) due.push(candidates.sort((a, b) => URGENCY.indexOf(a.trigger) - URGENCY.indexOf(b.trigger))[0]!);
+    if (candidates.length)
+      due.push(candidates.sort((a, b) => URGENCY.indexOf(a.trigger) - URGENCY.indexOf(b.trigger))[0]!);
   }
-  return due.sort((a, b) => URGENCY.indexOf(a.trigger) - URGENCY.indexOf(b.trigger) || a.dueAt.getTime() - b.dueAt.getTime() || a.keyId.localeCompare(b.keyId));
+  return due.sort(
+    (a, b) =>
+      URGENCY.indexOf(a.trigger) - URGENCY.indexOf(b.trigger) ||
+      a.dueAt.getTime() - b.dueAt.getTime() ||
+      a.keyId.localeCompare(b.keyId),
+  );
 }
 
 const URGENCY: readonly RotationTrigger[] = ['leak', 'owner-left', 'manual', 'policy', 'expiry', 'schedule'];
 
 /** The latest rotation request per key from the event log (leak findings, manual requests, policy changes). */
-export async function rotationRequests(events: EventLog, since: Date): Promise<Map<string, { trigger: RotationTrigger; at: Date; reason: string }>> {
+export async function rotationRequests(
+  events: EventLog,
+  since: Date,
+): Promise<Map<string, { trigger: RotationTrigger; at: Date; reason: string }>> {
   const requests = new Map<string, { trigger: RotationTrigger; at: Date; reason: string }>();
   for (const [type, trigger] of Object.entries(ROTATION_REQUEST_EVENTS)) {
     let afterSeq = 0;
@@ -80,7 +117,10 @@ export async function rotationRequests(events: EventLog, since: Date): Promise<M
       for (const event of page) {
         if (!event.keyId) continue;
         const given = typeof event.data.trigger === 'string' ? (event.data.trigger as RotationTrigger) : trigger;
-        const reason = type === 'finding' ? `leak found${typeof event.data.location === 'string' ? ` at ${event.data.location}` : ''}` : `${type} by ${event.actor}`;
+        const reason =
+          type === 'finding'
+            ? `leak found${typeof event.data.location === 'string' ? ` at ${event.data.location}` : ''}`
+            : `${type} by ${event.actor}`;
         requests.set(event.keyId, { trigger: given, at: new Date(event.at), reason });
       }
       if (page.length < 10_000) break;

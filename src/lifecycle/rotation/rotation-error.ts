@@ -3,7 +3,15 @@
 import { KeyledgerError } from '../../errors/keyledger-error.js';
 
 export class RotationError extends KeyledgerError {
-  constructor(code: string, message: string, options: { details?: Record<string, unknown>; cause?: unknown; category?: 'input' | 'conflict' | 'external' | 'not-found' } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: {
+      details?: Record<string, unknown>;
+      cause?: unknown;
+      category?: 'input' | 'conflict' | 'external' | 'not-found';
+    } = {},
+  ) {
     super(code, message, { category: options.category ?? 'external', ...options });
   }
 }

@@ -7,9 +7,16 @@ import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { verifyEventChain } from '../../events/event-chain-verifier.js';
 import { EventLog } from '../../events/event-log.js';
 import { systemClock } from '../../runtime/clock.js';
-import { RotationJournal, newLeaseOwner } from './rotation-journal.js';
+import { newLeaseOwner, RotationJournal } from './rotation-journal.js';
 
-const input = (keyId: string) => ({ keyId, provider: 'internal', account: 'svc', trigger: 'schedule' as const, store: 'default', path: `team/${keyId}` });
+const input = (keyId: string) => ({
+  keyId,
+  provider: 'internal',
+  account: 'svc',
+  trigger: 'schedule' as const,
+  store: 'default',
+  path: `team/${keyId}`,
+});
 const started = (keyId: string) => ({ type: 'rotation_started', actor: 'test', keyId, data: { provider: 'internal' } });
 
 forEachBackend((backend) => {
@@ -25,7 +32,16 @@ forEachBackend((backend) => {
     expect(claimed.every((row) => row?.lease_owner === owner)).toBe(true);
     const advanced = await Promise.all(
       claimed.map((row, index) =>
-        journal.advance(row!, 'minting', {}, { owner, leaseMs: 60_000, ...(index % 2 === 0 ? { event: { type: 'rotation.test', actor: 'test', keyId: row!.key_id } } : {}) }),
+        journal.advance(
+          row!,
+          'minting',
+          {},
+          {
+            owner,
+            leaseMs: 60_000,
+            ...(index % 2 === 0 ? { event: { type: 'rotation.test', actor: 'test', keyId: row!.key_id } } : {}),
+          },
+        ),
       ),
     );
     expect(advanced.map((row) => row.state)).toEqual(keys.map(() => 'minting'));
@@ -51,14 +67,22 @@ forEachBackend((backend) => {
     expect(again).toEqual({ row: expect.objectContaining({ rotation_id: first.row.rotation_id }), created: false });
     expect(other.created).toBe(true);
     expect(third.created).toBe(true);
-    expect((await journal.unfinished()).map((row) => row.key_id).sort()).toEqual(['open-key', 'other-key', 'third-key']);
+    expect((await journal.unfinished()).map((row) => row.key_id).sort()).toEqual([
+      'open-key',
+      'other-key',
+      'third-key',
+    ]);
   });
 
   it('keeps the compare-and-set: a write by a worker that lost the lease fails, the others in its group succeed', async () => {
     const store = await backend.open();
     const journal = new RotationJournal(store.db, systemClock);
     const owner = newLeaseOwner();
-    const rows = await Promise.all(['cas-a', 'cas-b'].map(async (keyId) => journal.claim((await journal.plan(input(keyId))).row.rotation_id, owner, 60_000)));
+    const rows = await Promise.all(
+      ['cas-a', 'cas-b'].map(async (keyId) =>
+        journal.claim((await journal.plan(input(keyId))).row.rotation_id, owner, 60_000),
+      ),
+    );
     const results = await Promise.allSettled([
       journal.advance(rows[0]!, 'minting', {}, { owner, leaseMs: 60_000 }),
       journal.advance(rows[1]!, 'minting', {}, { owner: 'someone-else', leaseMs: 60_000 }),
@@ -80,10 +104,16 @@ forEachBackend((backend) => {
     await store.db.updateTable('rotation_journal').set({ lease_owner: live }).execute();
     expect(await journal.claim(row.rotation_id, me, 60_000)).toBeUndefined();
     // The same holder, its lease run out.
-    await store.db.updateTable('rotation_journal').set({ lease_expires_at: new Date(Date.now() - 1_000).toISOString() }).execute();
+    await store.db
+      .updateTable('rotation_journal')
+      .set({ lease_expires_at: new Date(Date.now() - 1_000).toISOString() })
+      .execute();
     expect((await journal.claim(row.rotation_id, me, 60_000))?.lease_owner).toBe(me);
     // A dead holder with a lease still running.
-    await store.db.updateTable('rotation_journal').set({ lease_owner: `${hostname()}:999999:dead`, lease_expires_at: new Date(Date.now() + 60_000).toISOString() }).execute();
+    await store.db
+      .updateTable('rotation_journal')
+      .set({ lease_owner: `${hostname()}:999999:dead`, lease_expires_at: new Date(Date.now() + 60_000).toISOString() })
+      .execute();
     expect((await journal.claim(row.rotation_id, me, 60_000))?.lease_owner).toBe(me);
     await journal.release(row.rotation_id, me);
     expect((await journal.get(row.rotation_id))!.lease_owner).toBeNull();

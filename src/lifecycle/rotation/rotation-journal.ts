@@ -147,9 +147,11 @@ export class RotationJournal {
   }
 
   async get(rotationId: string): Promise<RotationRow | undefined> {
-    return (await this.#db.selectFrom('rotation_journal').selectAll().where('rotation_id', '=', rotationId).executeTakeFirst()) as
-      | RotationRow
-      | undefined;
+    return (await this.#db
+      .selectFrom('rotation_journal')
+      .selectAll()
+      .where('rotation_id', '=', rotationId)
+      .executeTakeFirst()) as RotationRow | undefined;
   }
 
   async openForKey(keyId: string): Promise<RotationRow | undefined> {
@@ -176,7 +178,10 @@ export class RotationJournal {
     let query = this.#db.selectFrom('rotation_journal').selectAll();
     if (filter.keyId) query = query.where('key_id', '=', filter.keyId);
     if (filter.states?.length) query = query.where('state', 'in', filter.states);
-    return (await query.orderBy('created_at', 'desc').limit(filter.limit ?? 1000).execute()) as RotationRow[];
+    return (await query
+      .orderBy('created_at', 'desc')
+      .limit(filter.limit ?? 1000)
+      .execute()) as RotationRow[];
   }
 
   /** Counts of rows per state. */
@@ -218,7 +223,8 @@ export class RotationJournal {
     if (taken) return taken;
     // Held by someone else: taken over only when the holder is a dead process on this host.
     const row = await this.get(rotationId);
-    if (!row || TERMINAL_STATES.has(row.state) || row.lease_owner === null || !leaseOwnerIsDead(row.lease_owner)) return undefined;
+    if (!row || TERMINAL_STATES.has(row.state) || row.lease_owner === null || !leaseOwnerIsDead(row.lease_owner))
+      return undefined;
     const heldBy = row.lease_owner;
     const result = (await this.#write(rotationId, false, async (db) => ({
       value: await db
@@ -278,9 +284,13 @@ export class RotationJournal {
       return { value: updated, ...(event && Number(updated.numUpdatedRows) === 1 ? { events: [event] } : {}) };
     })) as { numUpdatedRows: bigint };
     if (Number(result.numUpdatedRows) !== 1) {
-      throw new RotationError('E_ROTATION_LEASE_LOST', `rotation ${row.rotation_id} of ${row.key_id} is no longer held by this worker in state ${row.state}`, {
-        category: 'conflict',
-      });
+      throw new RotationError(
+        'E_ROTATION_LEASE_LOST',
+        `rotation ${row.rotation_id} of ${row.key_id} is no longer held by this worker in state ${row.state}`,
+        {
+          category: 'conflict',
+        },
+      );
     }
     return { ...row, ...set } as RotationRow;
   }
@@ -328,7 +338,7 @@ export class RotationJournal {
         }
         this.groupStats.transactions += 1;
         this.groupStats.writes += group.length;
-        group.forEach((write, index) => write.resolve(values[index]));
+        for (const [index, write] of group.entries()) write.resolve(values[index]);
       }
     } finally {
       this.#writing = false;

@@ -47,7 +47,9 @@ export class RotationMetrics {
   /** The value of a counter or gauge for one label set (0 when never touched); for tests and reports. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = await this.registry.getSingleMetric(name)?.get();
-    const found = metric?.values.find((sample) => Object.entries(labels).every(([key, value]) => sample.labels[key] === value));
+    const found = metric?.values.find((sample) =>
+      Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+    );
     return found?.value ?? 0;
   }
 }

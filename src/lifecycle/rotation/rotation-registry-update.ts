@@ -1,8 +1,9 @@
 // The last external step of a rotation: the registry entry records the new key (last_rotated, provider_key_id,
 // fingerprint, status active) in one commit through RegistryWriter. Idempotent, and it recovers from the one mess
 // a crash can leave: our own edit written to the file but not committed (the process died inside the commit).
-import { runGit } from '../../git/git-command.js';
+
 import { KeyledgerError } from '../../errors/keyledger-error.js';
+import { runGit } from '../../git/git-command.js';
 import { formatInstant } from '../../registry/registry-dates.js';
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import { RotationStepError } from './rotation-error.js';
@@ -18,9 +19,19 @@ export interface RegistryRotationRecord {
 }
 
 /** Returns the commit that records the rotation (HEAD when the entry already showed it). */
-export async function recordRotationInRegistry(writer: RegistryWriter, root: string, record: RegistryRotationRecord, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
+export async function recordRotationInRegistry(
+  writer: RegistryWriter,
+  root: string,
+  record: RegistryRotationRecord,
+  env?: NodeJS.ProcessEnv,
+): Promise<string | undefined> {
   const found = await writer.read(record.keyId);
-  if (!found) throw new RotationStepError('fatal', 'key_missing', `${record.keyId} is no longer in the registry; the rotation finished at the provider and in the store`);
+  if (!found)
+    throw new RotationStepError(
+      'fatal',
+      'key_missing',
+      `${record.keyId} is no longer in the registry; the rotation finished at the provider and in the store`,
+    );
   const patch = {
     last_rotated: formatInstant(record.rotatedAt),
     provider_key_id: record.providerKeyId,
@@ -37,13 +48,30 @@ export async function recordRotationInRegistry(writer: RegistryWriter, root: str
       // put the file back as committed and let the next attempt write it again, as one commit.
       const onDisk = found.entry;
       if (onDisk.provider_key_id === record.providerKeyId && onDisk.fingerprint === record.fingerprint) {
-        await runGit(['checkout', '--quiet', 'HEAD', '--', found.file], { cwd: root, ...(env ? { env } : {}) }).catch(() => undefined);
-        throw new RotationStepError('transient', 'registry_busy', `${found.file} held this rotation's uncommitted edit from an interrupted run; restored, retrying`, error);
+        await runGit(['checkout', '--quiet', 'HEAD', '--', found.file], { cwd: root, ...(env ? { env } : {}) }).catch(
+          () => undefined,
+        );
+        throw new RotationStepError(
+          'transient',
+          'registry_busy',
+          `${found.file} held this rotation's uncommitted edit from an interrupted run; restored, retrying`,
+          error,
+        );
       }
-      throw new RotationStepError('transient', 'registry_dirty', `${found.file} has uncommitted changes by someone else; commit or discard them and the rotation will finish`, error);
+      throw new RotationStepError(
+        'transient',
+        'registry_dirty',
+        `${found.file} has uncommitted changes by someone else; commit or discard them and the rotation will finish`,
+        error,
+      );
     }
     if (error.code === 'E_REGISTRY_LOCKED' || error.code === 'E_REGISTRY_COMMIT' || error.code === 'E_GIT') {
-      throw new RotationStepError('transient', 'registry_busy', `the registry could not be committed yet: ${error.message}`, error);
+      throw new RotationStepError(
+        'transient',
+        'registry_busy',
+        `the registry could not be committed yet: ${error.message}`,
+        error,
+      );
     }
     throw error;
   }

@@ -22,7 +22,11 @@ let users = 0;
 beforeAll(async () => {
   sandbox = await startSandbox({ org: 'none', providers: ['aws-iam'], rateLimits: 'off' });
   awsControl = new SandboxControlClient(sandbox.urls['aws-iam']!);
-  aws = createProvider('aws-iam', { ...sandbox.providerOptions('aws-iam'), retry: { baseDelayMs: 5, maxDelayMs: 50 }, rateLimit: 'off' }, { clock: systemClock });
+  aws = createProvider(
+    'aws-iam',
+    { ...sandbox.providerOptions('aws-iam'), retry: { baseDelayMs: 5, maxDelayMs: 50 }, rateLimit: 'off' },
+    { clock: systemClock },
+  );
   world = await createRotationWorld({ operational: await backend.open(), extraProviders: { 'aws-iam': aws } });
 });
 
@@ -77,8 +81,16 @@ async function consumerCallsSettled(): Promise<void> {
 }
 
 function adminIam(): IAMClient {
-  const options = sandbox.providerOptions('aws-iam') as { baseUrl: string; credentials: { accessKeyId: string; secretAccessKey: string } };
-  return new IAMClient({ endpoint: options.baseUrl, region: 'us-east-1', credentials: options.credentials, maxAttempts: 1 });
+  const options = sandbox.providerOptions('aws-iam') as {
+    baseUrl: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
+  return new IAMClient({
+    endpoint: options.baseUrl,
+    region: 'us-east-1',
+    credentials: options.credentials,
+    maxAttempts: 1,
+  });
 }
 
 describe('AWS IAM', () => {
@@ -104,10 +116,14 @@ describe('AWS IAM', () => {
     if (outcome.status === 'rolled-back') expect(outcome.row.rollback_reason).toBe('key_limit');
     expect((await liveKeys(user)).length).toBe(2);
     const current = await world.store.get(`aws/${keyId}`, 'current');
-    expect((await aws.verify(current!.value, { providerKeyId: current!.metadata.provider_key_id!, account: user })).valid).toBe(true);
+    expect(
+      (await aws.verify(current!.value, { providerKeyId: current!.metadata.provider_key_id!, account: user })).valid,
+    ).toBe(true);
 
     // An inactive spare is deleted first to make room, and the rotation goes through.
-    await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: extra.AccessKey!.AccessKeyId!, Status: 'Inactive' }));
+    await iam.send(
+      new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: extra.AccessKey!.AccessKeyId!, Status: 'Inactive' }),
+    );
     const again = await world.rotator().rotate(keyId, 'schedule');
     expect(again.status).toBe('done');
     const live = await liveKeys(user);
@@ -120,7 +136,13 @@ describe('AWS IAM', () => {
     const { keyId, user } = await awsKey();
     const before = (await awsControl.requestCounts())['iam:CreateAccessKey'] ?? 0;
     // More 429s than the adapter retries: the rotation itself must wait and come back.
-    await awsControl.addFault({ operation: 'iam:CreateAccessKey', kind: 'rate-limit', status: 429, retryAfterSeconds: 0, times: 7 });
+    await awsControl.addFault({
+      operation: 'iam:CreateAccessKey',
+      kind: 'rate-limit',
+      status: 429,
+      retryAfterSeconds: 0,
+      times: 7,
+    });
     const started = Date.now();
     const outcome = await world.rotator().rotate(keyId, 'schedule');
     expect(outcome.status).toBe('done');
@@ -163,11 +185,32 @@ describe('scheduler', () => {
   it('holds each provider to its budget: 12 AWS rotations at 40 requests/s take at least calls/rate', async () => {
     const keys = [];
     for (let index = 0; index < 12; index++) keys.push(await awsKey());
-    const limited = createProvider('aws-iam', { ...sandbox.providerOptions('aws-iam'), retry: { baseDelayMs: 5, maxDelayMs: 50 }, rateLimit: { requests: 40, perSeconds: 1 } }, { clock: systemClock });
+    const limited = createProvider(
+      'aws-iam',
+      {
+        ...sandbox.providerOptions('aws-iam'),
+        retry: { baseDelayMs: 5, maxDelayMs: 50 },
+        rateLimit: { requests: 40, perSeconds: 1 },
+      },
+      { clock: systemClock },
+    );
     await new SandboxControlClient(sandbox.urls['aws-iam']!).setRateLimit({ requests: 40, perSeconds: 1 });
     const rotator = world.rotator({ providers: (name) => (name === 'aws-iam' ? limited : world.providers(name)) });
-    const scheduler = new RotationScheduler({ rotator, providers: (name) => (name === 'aws-iam' ? limited : world.providers(name)), clock: systemClock });
-    const due = await Promise.all(keys.map(async ({ keyId }) => ({ keyId, file: '', entry: (await world.writer.read(keyId))!.entry, trigger: 'schedule' as const, dueAt: new Date(), reason: 'test' })));
+    const scheduler = new RotationScheduler({
+      rotator,
+      providers: (name) => (name === 'aws-iam' ? limited : world.providers(name)),
+      clock: systemClock,
+    });
+    const due = await Promise.all(
+      keys.map(async ({ keyId }) => ({
+        keyId,
+        file: '',
+        entry: (await world.writer.read(keyId))!.entry,
+        trigger: 'schedule' as const,
+        dueAt: new Date(),
+        reason: 'test',
+      })),
+    );
     const report = await scheduler.run(due);
     await awsControl.setRateLimit(null);
     expect(report).toMatchObject({ done: 12, rolledBack: 0, failed: 0, deferred: 0 });

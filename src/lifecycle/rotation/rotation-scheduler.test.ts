@@ -11,7 +11,11 @@ import type { RotationRow } from './rotation-journal.js';
 import { RotationScheduler } from './rotation-scheduler.js';
 
 function provider(name: string, limit: RateLimit): Provider {
-  return { name, rateLimit: () => limit, capabilities: () => ({ create: true, list: false, verify: true }) } as unknown as Provider;
+  return {
+    name,
+    rateLimit: () => limit,
+    capabilities: () => ({ create: true, list: false, verify: true }),
+  } as unknown as Provider;
 }
 
 function due(provider: string, count: number): DueKey[] {
@@ -36,7 +40,8 @@ function scriptedRotator(script: (keyId: string, attempt: number) => Promise<Rot
   const rotator = {
     plan: async (keyId: string) => {
       const name = keyId.split('-')[0]!;
-      (starts[name] ??= []).push(performance.now());
+      starts[name] ??= [];
+      starts[name].push(performance.now());
       return { row: { rotation_id: `rotation-${keyId}` }, created: true };
     },
     drive: async (rotationId: string) => {
@@ -48,7 +53,12 @@ function scriptedRotator(script: (keyId: string, attempt: number) => Promise<Rot
       attempts.set(keyId, attempt);
       try {
         const status = await script(keyId, attempt);
-        const row = { rotation_id: rotationId, key_id: keyId, failure: status === 'deferred' ? 'rate limited (429)' : null, not_before: status === 'deferred' ? new Date(Date.now() + 300).toISOString() : null } as unknown as RotationRow;
+        const row = {
+          rotation_id: rotationId,
+          key_id: keyId,
+          failure: status === 'deferred' ? 'rate limited (429)' : null,
+          not_before: status === 'deferred' ? new Date(Date.now() + 300).toISOString() : null,
+        } as unknown as RotationRow;
         return status === 'busy' ? { status, rotationId } : ({ status, row } as RotationOutcome);
       } finally {
         inFlight[name] = inFlight[name]! - 1;
@@ -83,7 +93,11 @@ describe('RotationScheduler', () => {
       await sleep(10);
       return 'done';
     });
-    const scheduler = new RotationScheduler({ rotator, providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }), clock: systemClock });
+    const scheduler = new RotationScheduler({
+      rotator,
+      providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }),
+      clock: systemClock,
+    });
     const report = await scheduler.run(due('p', 60), { concurrency: 4 });
     expect(report.done).toBe(60);
     expect(maxInFlight.p).toBe(4);
@@ -102,7 +116,11 @@ describe('RotationScheduler', () => {
       await committed; // every rotation waits for the one batch commit
       return 'done';
     });
-    scheduler = new RotationScheduler({ rotator, providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }), clock: systemClock });
+    scheduler = new RotationScheduler({
+      rotator,
+      providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }),
+      clock: systemClock,
+    });
     const running = scheduler.run(due('p', 20), { concurrency: 2 });
     await sleep(300);
     expect(maxInFlight.p).toBe(20); // all started, two at a time at the provider, while the commit had not come
@@ -113,8 +131,14 @@ describe('RotationScheduler', () => {
   });
 
   it('a 429 defers the key and pauses its provider; the key is rotated when the pause ends', async () => {
-    const { rotator, attempts, starts } = scriptedRotator(async (keyId, attempt) => (keyId === 'p-0' && attempt === 1 ? 'deferred' : 'done'));
-    const scheduler = new RotationScheduler({ rotator, providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }), clock: systemClock });
+    const { rotator, attempts, starts } = scriptedRotator(async (keyId, attempt) =>
+      keyId === 'p-0' && attempt === 1 ? 'deferred' : 'done',
+    );
+    const scheduler = new RotationScheduler({
+      rotator,
+      providers: () => provider('p', { requests: 1_000_000, perSeconds: 1 }),
+      clock: systemClock,
+    });
     const started = performance.now();
     const report = await scheduler.run(due('p', 3), { concurrency: 1 });
     expect(report).toMatchObject({ done: 3, deferred: 0 });
@@ -125,7 +149,11 @@ describe('RotationScheduler', () => {
 
   it('groups thousands of keys by provider in linear time', async () => {
     const { rotator } = scriptedRotator(async () => 'done');
-    const scheduler = new RotationScheduler({ rotator, providers: (name) => provider(name, { requests: 1_000_000, perSeconds: 1 }), clock: systemClock });
+    const scheduler = new RotationScheduler({
+      rotator,
+      providers: (name) => provider(name, { requests: 1_000_000, perSeconds: 1 }),
+      clock: systemClock,
+    });
     const keys = [...due('a', 20_000), ...due('b', 20_000)];
     const report = await scheduler.run(keys, { concurrency: 64 });
     expect(report.done).toBe(40_000);

@@ -56,9 +56,13 @@ export interface RotationServices {
   loadEntries(): Promise<LoadedEntry[]>;
 }
 
-export function createRotationServices(context: RotationServicesContext, options: RotationServiceOptions = {}): RotationServices {
+export function createRotationServices(
+  context: RotationServicesContext,
+  options: RotationServiceOptions = {},
+): RotationServices {
   const metrics = options.metrics ?? new RotationMetrics();
-  const isManual = (name: string) => (context.config.providers[name] as { manual?: unknown } | undefined)?.manual === true;
+  const isManual = (name: string) =>
+    (context.config.providers[name] as { manual?: unknown } | undefined)?.manual === true;
   const journal = new RotationJournal(context.db, context.clock, context.events);
   const rotator = new KeyRotator({
     providers: context.providers,
@@ -94,7 +98,15 @@ export function createRotationServices(context: RotationServicesContext, options
     metrics,
   });
   const loadEntries = async () =>
-    (await loadRegistry({ root: context.root, config: context.config, applyPolicy: false, includeEntries: true, now: context.clock() })).entries;
+    (
+      await loadRegistry({
+        root: context.root,
+        config: context.config,
+        applyPolicy: false,
+        includeEntries: true,
+        now: context.clock(),
+      })
+    ).entries;
   const controller = new RotationController({
     rotator,
     scheduler,

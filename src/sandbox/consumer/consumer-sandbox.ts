@@ -82,7 +82,11 @@ export class ConsumerSandbox {
 
   /** The probe settings a registry entry names for this consumer and key. */
   probeFor(keyId: string): { kind: 'http'; url: string; check_url: string } {
-    return { kind: 'http', url: `${this.url}/keys/${encodeURIComponent(keyId)}/version`, check_url: `${this.url}/keys/${encodeURIComponent(keyId)}/check` };
+    return {
+      kind: 'http',
+      url: `${this.url}/keys/${encodeURIComponent(keyId)}/version`,
+      check_url: `${this.url}/keys/${encodeURIComponent(keyId)}/check`,
+    };
   }
 
   async start(): Promise<string> {
@@ -141,7 +145,11 @@ export class ConsumerSandbox {
     const newest = (await store.get(path, 'pending')) ?? (await store.get(path, 'current'));
     if (!newest || newest.versionId === state.primary?.versionId) return;
     state.fallback = state.primary;
-    state.primary = { versionId: newest.versionId, providerKeyId: newest.metadata.provider_key_id ?? '', secret: newest.value };
+    state.primary = {
+      versionId: newest.versionId,
+      providerKeyId: newest.metadata.provider_key_id ?? '',
+      secret: newest.value,
+    };
   }
 
   async #call(state: KeyState): Promise<void> {
@@ -164,13 +172,19 @@ export class ConsumerSandbox {
   /** The application's code path: the provider accepts the key, and the key carries the permissions it needs. */
   async #works(config: ConsumedKey, held: HeldVersion): Promise<{ ok: true } | { ok: false; reason: string }> {
     try {
-      const result = await config.provider.verify(held.secret, { providerKeyId: held.providerKeyId, ...(config.account ? { account: config.account } : {}) });
-      if (!result.valid) return { ok: false, reason: `provider refused version ${held.versionId}: ${result.reason ?? 'invalid'}` };
+      const result = await config.provider.verify(held.secret, {
+        providerKeyId: held.providerKeyId,
+        ...(config.account ? { account: config.account } : {}),
+      });
+      if (!result.valid)
+        return { ok: false, reason: `provider refused version ${held.versionId}: ${result.reason ?? 'invalid'}` };
       const required = config.requiredPermissions ?? [];
       if (required.length === 0) return { ok: true };
       const granted = await this.#permissions(config, result.providerKeyId ?? held.providerKeyId);
       const missing = required.filter((permission) => !granted.includes(permission));
-      return missing.length ? { ok: false, reason: `version ${held.versionId} lacks ${missing.join(', ')}` } : { ok: true };
+      return missing.length
+        ? { ok: false, reason: `version ${held.versionId} lacks ${missing.join(', ')}` }
+        : { ok: true };
     } catch (error) {
       return { ok: false, reason: (error as Error).message };
     }
@@ -193,7 +207,11 @@ export class ConsumerSandbox {
     const state = match ? this.#keys.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !state) return send(res, 404, { error: 'no such key or route' });
     if (req.method === 'GET' && match[2] === 'version') {
-      return send(res, 200, { key_id: state.config.keyId, version_id: state.primary?.versionId ?? null, provider_key_id: state.primary?.providerKeyId ?? null });
+      return send(res, 200, {
+        key_id: state.config.keyId,
+        version_id: state.primary?.versionId ?? null,
+        provider_key_id: state.primary?.providerKeyId ?? null,
+      });
     }
     if (req.method === 'POST' && match[2] === 'freeze') {
       state.frozen = (JSON.parse(body || '{}') as { frozen?: boolean }).frozen !== false;
@@ -205,7 +223,11 @@ export class ConsumerSandbox {
       const pending = await state.config.store.get(state.config.path, 'pending');
       const version = pending && (!wanted || pending.versionId === wanted) ? pending : undefined;
       if (!version) return send(res, 409, { ok: false, reason: `no pending version ${wanted ?? ''} to check` });
-      const result = await this.#works(state.config, { versionId: version.versionId, providerKeyId: version.metadata.provider_key_id ?? '', secret: version.value });
+      const result = await this.#works(state.config, {
+        versionId: version.versionId,
+        providerKeyId: version.metadata.provider_key_id ?? '',
+        secret: version.value,
+      });
       return result.ok ? send(res, 200, { ok: true }) : send(res, 422, { ok: false, reason: result.reason });
     }
     send(res, 405, { error: 'method not allowed' });

@@ -1,7 +1,7 @@
 // An allowlist compiled for matching, with gitleaks' semantics: commits and paths are checked once per fragment
 // (before any rule runs), regexes and stopwords per finding; under condition AND every check that is set must
 // pass, and an AND list with regexes or stopwords can only decide per finding.
-import RE2 from 're2';
+import type RE2 from 're2';
 import type { AllowlistDefinition, RegexTarget } from '../rules/rule-definition.js';
 import { compileRe2 } from './re2-compile.js';
 

@@ -55,7 +55,21 @@ async function theirs(dir: string, configName: string): Promise<Row[] | undefine
   try {
     await run(
       GITLEAKS,
-      ['dir', '.', '--config', configName, '--report-format', 'json', '--report-path', reportPath, '--no-banner', '--exit-code', '0', '--max-decode-depth', '0'],
+      [
+        'dir',
+        '.',
+        '--config',
+        configName,
+        '--report-format',
+        'json',
+        '--report-path',
+        reportPath,
+        '--no-banner',
+        '--exit-code',
+        '0',
+        '--max-decode-depth',
+        '0',
+      ],
       { cwd: dir, timeout: 60_000 },
     );
   } catch {
@@ -64,11 +78,19 @@ async function theirs(dir: string, configName: string): Promise<Row[] | undefine
   const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Array<Record<string, string | number>>;
   rmSync(reportPath, { force: true });
   return report
-    .map((r) => row({ ruleId: String(r.RuleID), file: String(r.File).replace(/^\.\//, ''), startLine: Number(r.StartLine), secret: String(r.Secret) }))
+    .map((r) =>
+      row({
+        ruleId: String(r.RuleID),
+        file: String(r.File).replace(/^\.\//, ''),
+        startLine: Number(r.StartLine),
+        secret: String(r.Secret),
+      }),
+    )
     .sort();
 }
 
-const myorgKey = (seed: number) => ['myorg_live_', fakeChars(seed, 32, '0123456789abcdefghijklmnopqrstuvwxyz')].join('');
+const myorgKey = (seed: number) =>
+  ['myorg_live_', fakeChars(seed, 32, '0123456789abcdefghijklmnopqrstuvwxyz')].join('');
 
 const customRuleConfig = `
 # The lifecycle article's Step 4 example.
@@ -217,7 +239,11 @@ paths = ['''^vendor/''']
     const ruleSet = await loadScanConfigFile(join(dir, '.keyledger.toml'));
     expect(ruleSet.rules.some((rule) => rule.id === 'stripe-access-token')).toBe(false);
     const github = ruleSet.rules.find((rule) => rule.id === 'github-pat');
-    expect(github).toMatchObject({ description: 'GitHub PAT (our wording)', tags: ['github'], validate: 'github-crc32' });
+    expect(github).toMatchObject({
+      description: 'GitHub PAT (our wording)',
+      tags: ['github'],
+      validate: 'github-crc32',
+    });
     const outcome = await scanDirectory('.', { ruleSet, cwd: dir, threads: 0, skipPaths: ['.keyledger.toml'] });
     expect(outcome.findings.map(row).sort()).toEqual(
       [`github-pat a.env 1 ${token}`, `myorg-api-key a.env 3 ${myorgKey(7)}`].sort(),
@@ -227,21 +253,27 @@ paths = ['''^vendor/''']
   it('[extend] path chains configs, and commit allowlists apply to history scans', async () => {
     const repo = new ScratchGitRepo();
     dirs.push(repo.dir);
-    repo.write('base.toml', `
+    repo.write(
+      'base.toml',
+      `
 [[rules]]
 id = "myorg-api-key"
 regex = '''myorg_(?:live|test)_[a-z0-9]{32}'''
 keywords = ["myorg_"]
-`);
+`,
+    );
     const allowed = repo.write('a.txt', `${myorgKey(8)}\n`).commit('accepted leak');
     const later = repo.write('b.txt', `${myorgKey(9)}\n`).commit('new leak');
-    repo.write('.gitleaks.toml', `
+    repo.write(
+      '.gitleaks.toml',
+      `
 [extend]
 path = "base.toml"
 
 [[allowlists]]
 commits = ["${allowed}"]
-`);
+`,
+    );
     const ruleSet = await loadScanConfigFile(join(repo.dir, '.gitleaks.toml'));
     const outcome = await scanGitHistory(repo.dir, {}, { ruleSet, env: repo.env, threads: 0 });
     expect(outcome.findings.map((f) => [f.file, f.commit?.sha])).toEqual([['b.txt', later]]);
@@ -256,7 +288,9 @@ commits = ["${allowed}"]
       'e.toml': '[[rules]]\nid = "x"\n',
       'f.toml': '[[rules]\n',
     });
-    await expect(loadScanConfigFile(join(dir, 'a.toml'))).rejects.toThrow(/at least one of commits, paths, regexes or stopwords/);
+    await expect(loadScanConfigFile(join(dir, 'a.toml'))).rejects.toThrow(
+      /at least one of commits, paths, regexes or stopwords/,
+    );
     await expect(loadScanConfigFile(join(dir, 'b.toml'))).rejects.toThrow(/both useDefault and path/);
     await expect(loadScanConfigFile(join(dir, 'c.toml'))).rejects.toThrow(/targets rule 'nope'/);
     await expect(loadScanConfigFile(join(dir, 'd.toml'))).rejects.toThrow(/rules\.0\.secretGroup/);

@@ -5,17 +5,17 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { TomlError, parse as parseToml } from 'smol-toml';
+import { parse as parseToml, TomlError } from 'smol-toml';
 import { ConfigError } from '../../errors/keyledger-error.js';
 import { builtinRuleSet } from '../rules/builtin-rules.js';
 import {
   type AllowlistDefinition,
+  allowlistDefinition,
   type RuleDefinition,
   type ScanRuleSet,
-  allowlistDefinition,
 } from '../rules/rule-definition.js';
-import { type AllowlistToml, type ScanConfigToml, scanConfigTomlSchema } from './scan-config-schema.js';
 import { compileRe2 } from './re2-compile.js';
+import { type AllowlistToml, type ScanConfigToml, scanConfigTomlSchema } from './scan-config-schema.js';
 
 /** File names looked up in the scanned directory, first found wins (ours before gitleaks'). */
 export const CONFIG_FILE_NAMES = ['.keyledger.toml', '.gitleaks.toml'];
@@ -94,9 +94,12 @@ async function translate(config: ScanConfigToml, path: string, depth: number): P
   const rules = new Map<string, RuleDefinition>();
   for (const [i, rule] of (config.rules ?? []).entries()) {
     if (rule.allowlist && rule.allowlists?.length) {
-      throw new ConfigError(`${path}: rules[${i}] (${rule.id}): [rules.allowlist] cannot be used with [[rules.allowlists]]`, {
-        code: 'E_SCAN_CONFIG',
-      });
+      throw new ConfigError(
+        `${path}: rules[${i}] (${rule.id}): [rules.allowlist] cannot be used with [[rules.allowlists]]`,
+        {
+          code: 'E_SCAN_CONFIG',
+        },
+      );
     }
     const allowlists = [...(rule.allowlist ? [rule.allowlist] : []), ...(rule.allowlists ?? [])].map((list, j) =>
       toAllowlist(list, `${path}: rule ${rule.id} allowlists[${j}]`),
@@ -220,7 +223,7 @@ function toAllowlist(list: AllowlistToml, where: string): AllowlistDefinition {
       code: 'E_SCAN_CONFIG',
     });
   }
-  definition.paths.forEach((pattern, i) => compileRe2(pattern, `${where}.paths[${i}]`));
-  definition.regexes.forEach((pattern, i) => compileRe2(pattern, `${where}.regexes[${i}]`));
+  for (const [i, pattern] of definition.paths.entries()) compileRe2(pattern, `${where}.paths[${i}]`);
+  for (const [i, pattern] of definition.regexes.entries()) compileRe2(pattern, `${where}.regexes[${i}]`);
   return definition;
 }

@@ -4,7 +4,7 @@
 // allowlists, then encoded runs are decoded and scanned again, to a configurable depth.
 import type RE2 from 're2';
 import { CompiledAllowlist, type FindingFacts } from '../config/compiled-allowlist.js';
-import { type Re2BufferMatch, execBuffer } from '../config/re2-compile.js';
+import { execBuffer, type Re2BufferMatch } from '../config/re2-compile.js';
 import type { CommitInfo, RawFinding } from '../findings/raw-finding.js';
 import { CompiledRule } from '../rules/compiled-rule.js';
 import type { ScanRuleSet } from '../rules/rule-definition.js';
@@ -109,7 +109,8 @@ export class ScanEngine {
     const active = this.#alwaysActive.slice();
     for (const rule of this.#fragmentDependentRules) {
       active[rule.index] =
-        !rule.allowlists.some((list) => list.allowsFragment(path, commit)) && (rule.path === undefined || rule.path.test(path));
+        !rule.allowlists.some((list) => list.allowsFragment(path, commit)) &&
+        (rule.path === undefined || rule.path.test(path));
     }
     return active;
   }
@@ -140,7 +141,12 @@ export class ScanEngine {
       }
     }
     const rejected: string[] = [];
-    this.#scanPass({ fragment, text: fragment.data, depth: 0, tags: [], rejected }, active, findings, new LazyLines(fragment));
+    this.#scanPass(
+      { fragment, text: fragment.data, depth: 0, tags: [], rejected },
+      active,
+      findings,
+      new LazyLines(fragment),
+    );
     return findings.length === 0 ? findings : preferSpecificRules(findings, rejected);
   }
 
@@ -181,7 +187,7 @@ export class ScanEngine {
         if (!rule.hasRegex) continue;
         const from = Math.max(0, Math.min(start, end - rule.reach));
         const to = Math.min(textLength, Math.max(end, start + rule.reach));
-        let list = windows[ruleIndex];
+        const list = windows[ruleIndex];
         if (list === undefined) {
           windows[ruleIndex] = [from, to];
           continue;
@@ -361,7 +367,12 @@ function lineContextEnd(text: Buffer, at: number): number {
  * edge nor a line boundary may be cut short by the edge (or exist only because of it): the region is then
  * widened on that side and searched again, until no match touches a cut edge.
  */
-function matchesInWindow(rule: CompiledRule, text: Buffer, start: number, end: number): Array<[number, Re2BufferMatch]> {
+function matchesInWindow(
+  rule: CompiledRule,
+  text: Buffer,
+  start: number,
+  end: number,
+): Array<[number, Re2BufferMatch]> {
   const regex = rule.regex as RE2;
   let grow = Math.max(rule.reach, MIN_WINDOW_GROWTH);
   for (;;) {

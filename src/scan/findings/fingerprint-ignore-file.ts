@@ -23,7 +23,9 @@ export class FingerprintIgnoreList {
 
   ignores(finding: Finding): boolean {
     if (this.#fingerprints.has(finding.fingerprint)) return true;
-    return finding.commit !== undefined && this.#fingerprints.has(`${finding.file}:${finding.ruleId}:${finding.startLine}`);
+    return (
+      finding.commit !== undefined && this.#fingerprints.has(`${finding.file}:${finding.ruleId}:${finding.startLine}`)
+    );
   }
 
   /** Reads the files that exist among `paths`; missing files are simply absent. */

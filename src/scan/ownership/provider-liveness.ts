@@ -19,7 +19,9 @@ function factoryFrom(module: Record<string, unknown>, env: NodeJS.ProcessEnv): P
   if (table && typeof table === 'object') {
     return (name) => {
       const entry = table instanceof Map ? table.get(name) : (table as Record<string, unknown>)[name];
-      return typeof entry === 'function' ? (entry as (o: unknown, c: unknown) => Provider)({ env }, context) : undefined;
+      return typeof entry === 'function'
+        ? (entry as (o: unknown, c: unknown) => Provider)({ env }, context)
+        : undefined;
     };
   }
   return undefined;
@@ -31,7 +33,9 @@ export async function providerLivenessCheck(env: NodeJS.ProcessEnv): Promise<Liv
   try {
     module = (await import(tablePath)) as Record<string, unknown>;
   } catch {
-    throw new UsageError('--verify needs the provider table (src/providers/provider-table.ts), which this build does not have yet');
+    throw new UsageError(
+      '--verify needs the provider table (src/providers/provider-table.ts), which this build does not have yet',
+    );
   }
   const factory = factoryFrom(module, env);
   if (!factory) throw new UsageError('--verify: the provider table exports neither createProvider nor providerTable');
@@ -45,7 +49,7 @@ export async function providerLivenessCheck(env: NodeJS.ProcessEnv): Promise<Liv
       }
     }
     const provider = providers.get(name);
-    if (!provider || !provider.capabilities().verify) return undefined;
+    if (!provider?.capabilities().verify) return undefined;
     try {
       const result = await provider.verify(secret);
       return {

@@ -3,8 +3,25 @@
 import { type Finding, redactedTexts } from '../findings/finding.js';
 
 const COLUMNS = [
-  'RuleID', 'Commit', 'File', 'SymlinkFile', 'Secret', 'Match', 'StartLine', 'EndLine', 'StartColumn', 'EndColumn',
-  'Author', 'Message', 'Date', 'Email', 'Fingerprint', 'Tags', 'KeyID', 'OwnerTeam', 'Owner',
+  'RuleID',
+  'Commit',
+  'File',
+  'SymlinkFile',
+  'Secret',
+  'Match',
+  'StartLine',
+  'EndLine',
+  'StartColumn',
+  'EndColumn',
+  'Author',
+  'Message',
+  'Date',
+  'Email',
+  'Fingerprint',
+  'Tags',
+  'KeyID',
+  'OwnerTeam',
+  'Owner',
 ];
 
 function cell(value: string | number): string {
@@ -18,10 +35,25 @@ export function renderCsvReport(findings: Finding[], redactPercent: number): str
     const { secret, match } = redactedTexts(finding, redactPercent);
     rows.push(
       [
-        finding.ruleId, finding.commit?.sha ?? '', finding.file, '', secret, match, finding.startLine, finding.endLine,
-        finding.startColumn, finding.endColumn, finding.commit?.author ?? '', finding.commit?.message ?? '',
-        finding.commit?.date ?? '', finding.commit?.email ?? '', finding.fingerprint, finding.tags.join(' '),
-        finding.owner?.keyId ?? '', finding.owner?.ownerTeam ?? '', finding.owner?.owner ?? '',
+        finding.ruleId,
+        finding.commit?.sha ?? '',
+        finding.file,
+        '',
+        secret,
+        match,
+        finding.startLine,
+        finding.endLine,
+        finding.startColumn,
+        finding.endColumn,
+        finding.commit?.author ?? '',
+        finding.commit?.message ?? '',
+        finding.commit?.date ?? '',
+        finding.commit?.email ?? '',
+        finding.fingerprint,
+        finding.tags.join(' '),
+        finding.owner?.keyId ?? '',
+        finding.owner?.ownerTeam ?? '',
+        finding.owner?.owner ?? '',
       ]
         .map(cell)
         .join(','),

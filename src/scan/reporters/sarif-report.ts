@@ -45,7 +45,9 @@ export function renderSarifReport(findings: Finding[], ruleSet: ScanRuleSet, ver
         commitMessage: finding.commit?.message ?? '',
         keyledgerFingerprint: finding.fingerprint,
       },
-      ...(finding.owner ? { properties: { keyId: finding.owner.keyId, ownerTeam: finding.owner.ownerTeam ?? '' } } : {}),
+      ...(finding.owner
+        ? { properties: { keyId: finding.owner.keyId, ownerTeam: finding.owner.ownerTeam ?? '' } }
+        : {}),
     };
   });
   const log = {
@@ -53,7 +55,14 @@ export function renderSarifReport(findings: Finding[], ruleSet: ScanRuleSet, ver
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'keyledger', semanticVersion: version, informationUri: 'https://github.com/keyledger/keyledger', rules } },
+        tool: {
+          driver: {
+            name: 'keyledger',
+            semanticVersion: version,
+            informationUri: 'https://github.com/keyledger/keyledger',
+            rules,
+          },
+        },
         results,
       },
     ],

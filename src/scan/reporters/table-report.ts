@@ -16,17 +16,25 @@ export function renderTableReport(findings: Finding[], palette: TablePalette, re
     const { secret } = redactedTexts(finding, redactPercent);
     const where = finding.file === '' ? '(stdin)' : finding.file;
     lines.push(`${palette.red(palette.bold(finding.ruleId))}  ${where}:${finding.startLine}:${finding.startColumn}`);
-    lines.push(`  ${palette.dim('secret')}   ${secret === '' ? '(file)' : secret}${finding.secret ? palette.dim(`  (${finding.secret.length} chars, entropy ${finding.entropy.toFixed(2)})`) : ''}`);
+    lines.push(
+      `  ${palette.dim('secret')}   ${secret === '' ? '(file)' : secret}${finding.secret ? palette.dim(`  (${finding.secret.length} chars, entropy ${finding.entropy.toFixed(2)})`) : ''}`,
+    );
     if (finding.commit) {
       const subject = finding.commit.message.split('\n')[0] ?? '';
-      lines.push(`  ${palette.dim('commit')}   ${finding.commit.sha.slice(0, 12)} ${finding.commit.author} <${finding.commit.email}> ${finding.commit.date}  ${subject}`);
+      lines.push(
+        `  ${palette.dim('commit')}   ${finding.commit.sha.slice(0, 12)} ${finding.commit.author} <${finding.commit.email}> ${finding.commit.date}  ${subject}`,
+      );
     }
     if (finding.owner) {
       const owner = [finding.owner.ownerTeam, finding.owner.owner].filter(Boolean).join(' / ');
-      lines.push(`  ${palette.dim('key')}      ${palette.yellow(finding.owner.keyId)}${owner ? `  owned by ${owner}` : ''}`);
+      lines.push(
+        `  ${palette.dim('key')}      ${palette.yellow(finding.owner.keyId)}${owner ? `  owned by ${owner}` : ''}`,
+      );
     }
     if (finding.liveness) {
-      lines.push(`  ${palette.dim('live')}     ${finding.liveness.live ? palette.red('yes — the provider accepts it') : `no${finding.liveness.reason ? ` (${finding.liveness.reason})` : ''}`}`);
+      lines.push(
+        `  ${palette.dim('live')}     ${finding.liveness.live ? palette.red('yes — the provider accepts it') : `no${finding.liveness.reason ? ` (${finding.liveness.reason})` : ''}`}`,
+      );
     }
     lines.push(`  ${palette.dim('fingerprint')} ${finding.fingerprint}`);
     lines.push('');

@@ -2,7 +2,7 @@
 // seeded generator (canary-secrets.ts), so no complete token appears in this repository's source, and every one
 // of them is a canary: none was ever issued. The provider families keep their cases beside their rules.
 import { base62Crc32, formatInternalKey } from '../checksums/base62-crc32.js';
-import { BASE62, HEX, type RuleFixture, UPPER32, fakeChars, t } from './canary-secrets.js';
+import { BASE62, fakeChars, HEX, type RuleFixture, t, UPPER32 } from './canary-secrets.js';
 import { PROVIDER_RULES } from './providers/provider-rules.js';
 
 export { fakeChars, type RuleFixture } from './canary-secrets.js';
@@ -45,7 +45,16 @@ const whsec = t('whsec_', fakeChars(38, 32));
 const xoxb = t('xoxb-', '1234567890123', '-', '9876543210987', '-', fakeChars(39, 24));
 const xoxp = t('xoxp-', '1234567890', '-', '2345678901', '-', '3456789012', '-', fakeChars(40, 32, HEX));
 const xapp = t('xapp-', '1', '-', 'A0', fakeChars(41, 9, UPPER32), '-', '4567890123456', '-', fakeChars(42, 64, HEX));
-const slackHook = t('https://hooks.slack', '.com/services/', 'T0', fakeChars(43, 8, UPPER32), '/B0', fakeChars(44, 8, UPPER32), '/', fakeChars(45, 24));
+const slackHook = t(
+  'https://hooks.slack',
+  '.com/services/',
+  'T0',
+  fakeChars(43, 8, UPPER32),
+  '/B0',
+  fakeChars(44, 8, UPPER32),
+  '/',
+  fakeChars(45, 24),
+);
 const npmToken = t('npm_', fakeChars(46, 36));
 const pypi = t('pypi-AgEIcHlw', 'aS5vcmc', fakeChars(47, 70));
 const shopify = t('shpat_', fakeChars(48, 32, HEX));
@@ -135,6 +144,7 @@ export const BUILTIN_RULE_FIXTURES: RuleFixture[] = [
       { text: `DD_API_KEY=${ddApi}\n`, secret: ddApi },
       { text: `datadog_app_key: "${ddApp}"\n`, secret: ddApp },
     ],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
     negatives: [`sha = "${ddApi}"  # a commit hash, no datadog name`, 'DD_API_KEY=${DD_API_KEY}'],
   },
   {
@@ -253,6 +263,7 @@ export const BUILTIN_RULE_FIXTURES: RuleFixture[] = [
       { text: `mongodb+srv://svc:${dbPassword}@cluster0.example.net/`, secret: dbPassword },
     ],
     negatives: [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
       'DATABASE_URL=postgres://app:${DB_PASSWORD}@db:5432/app',
       'postgres://user:password@localhost/db',
       'redis://localhost:6379',
@@ -267,6 +278,7 @@ export const BUILTIN_RULE_FIXTURES: RuleFixture[] = [
     negatives: [
       'api_key = "your_api_key_here"',
       'const token = getToken();',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
       'password: ${DB_PASSWORD}',
       'secret = "thisIsACamelCaseIdentifier"',
       'tokenizer.tokenType = TokenKind.Identifier;',

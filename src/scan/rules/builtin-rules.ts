@@ -5,7 +5,7 @@
 // checksum (GitHub, internal) are validated so look-alikes are not reported.
 import { PROVIDER_RULES } from './providers/provider-rules.js';
 import { ASSIGN, END } from './rule-builders.js';
-import { type AllowlistDefinition, type RuleDefinition, allowlistDefinition } from './rule-definition.js';
+import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } from './rule-definition.js';
 
 /** Values that are placeholders, references or plain words, not secrets. */
 const PLACEHOLDER_VALUES = allowlistDefinition({
@@ -301,7 +301,7 @@ export const BUILTIN_RULES: RuleDefinition[] = [
     id: 'connection-string-password',
     description: 'Database or broker connection string with an embedded password',
     regex:
-      "(?i)\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|jdbc:[a-z]{1,16})://[^\\s:/@'\"\\x60]{1,64}:([^\\s:/@'\"\\x60]{3,128})@[0-9A-Za-z_.-]{1,255}",
+      '(?i)\\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|jdbc:[a-z]{1,16})://[^\\s:/@\'"\\x60]{1,64}:([^\\s:/@\'"\\x60]{3,128})@[0-9A-Za-z_.-]{1,255}',
     keywords: ['postgres', 'mysql', 'mariadb', 'mongodb', 'redis', 'amqp', 'mssql', 'sqlserver', 'jdbc:'],
     allowlists: [
       allowlistDefinition({
@@ -324,8 +324,22 @@ export const BUILTIN_RULES: RuleDefinition[] = [
     // No \\b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
     regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
     keywords: [
-      'apikey', 'api_key', 'api-key', 'api.key', 'accesskey', 'access_key', 'access-key', 'access.key',
-      'authkey', 'auth_key', 'auth-key', 'auth.key', 'secret', 'token', 'passw', 'credential',
+      'apikey',
+      'api_key',
+      'api-key',
+      'api.key',
+      'accesskey',
+      'access_key',
+      'access-key',
+      'access.key',
+      'authkey',
+      'auth_key',
+      'auth-key',
+      'auth.key',
+      'secret',
+      'token',
+      'passw',
+      'credential',
     ],
     entropy: 3.5,
     allowlists: [PLACEHOLDER_VALUES],

@@ -51,7 +51,11 @@ export function splitLeadingName(pattern: string): { search: string; nameReach: 
 
 /** Whether a fragment-level allowlist check (paths, commits) can switch a rule off for a whole fragment. */
 function decidesPerFragment(list: CompiledAllowlist): boolean {
-  return list.commits.size > 0 || list.paths.length > 0 || (list.and && list.regexes.length === 0 && list.stopwords.length === 0);
+  return (
+    list.commits.size > 0 ||
+    list.paths.length > 0 ||
+    (list.and && list.regexes.length === 0 && list.stopwords.length === 0)
+  );
 }
 
 export class CompiledRule {

@@ -32,7 +32,11 @@ function ignored(scopes: IgnoreScope[], relativePath: string, isDirectory: boole
 }
 
 /** Yields every file to scan under `root` (absolute), reported under `displayRoot`. */
-export async function* walkDirectory(root: string, displayRoot: string, options: WalkOptions): AsyncGenerator<FileToScan> {
+export async function* walkDirectory(
+  root: string,
+  displayRoot: string,
+  options: WalkOptions,
+): AsyncGenerator<FileToScan> {
   const rootStat = statSync(root);
   if (rootStat.isFile()) {
     yield { path: displayRoot, absolute: root, size: rootStat.size };

@@ -32,7 +32,9 @@ describe('git history scan', () => {
     repo.write('config/app.env', 'A=1\n').commit('remove the token');
     repo.git('mv', 'config/app.env', 'config/renamed.env');
     repo.commit('rename');
-    const later = repo.write('config/renamed.env', `A=1\nB=2\n\nSTRIPE=${stripeKey}\n`).commit('add stripe key\n\nlong body');
+    const later = repo
+      .write('config/renamed.env', `A=1\nB=2\n\nSTRIPE=${stripeKey}\n`)
+      .commit('add stripe key\n\nlong body');
 
     const outcome = await scanGitHistory(repo.dir, {}, { ruleSet, env: repo.env });
     const findings = outcome.findings.map((f) => ({
@@ -43,12 +45,26 @@ describe('git history scan', () => {
       commit: f.commit?.sha,
     }));
     expect(findings).toHaveLength(2);
-    expect(findings).toContainEqual({ rule: 'github-pat', file: 'config/app.env', line: 2, secret: tokenA, commit: added });
-    expect(findings).toContainEqual({ rule: 'stripe-access-token', file: 'config/renamed.env', line: 4, secret: stripeKey, commit: later });
+    expect(findings).toContainEqual({
+      rule: 'github-pat',
+      file: 'config/app.env',
+      line: 2,
+      secret: tokenA,
+      commit: added,
+    });
+    expect(findings).toContainEqual({
+      rule: 'stripe-access-token',
+      file: 'config/renamed.env',
+      line: 4,
+      secret: stripeKey,
+      commit: later,
+    });
     const github = outcome.findings.find((f) => f.ruleId === 'github-pat');
     expect(github?.commit).toMatchObject({ author: 'Grace Hopper', email: 'grace@example.com', message: 'add config' });
     expect(github?.commit?.date).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-    expect(outcome.findings.find((f) => f.ruleId === 'stripe-access-token')?.commit?.message).toBe('add stripe key\n\nlong body');
+    expect(outcome.findings.find((f) => f.ruleId === 'stripe-access-token')?.commit?.message).toBe(
+      'add stripe key\n\nlong body',
+    );
     expect(outcome.commits).toBe(5);
 
     const since = await scanGitHistory(repo.dir, { since: added }, { ruleSet, env: repo.env });

@@ -84,7 +84,12 @@ export function parseGitPatch(chunk: Buffer): ScanFragment[] {
 
   const flush = () => {
     if (file && !file.empty) {
-      fragments.push({ data: file.data(chunk), path: file.path, lineNumbers: file.lineNumbers, ...(commit ? { commit } : {}) });
+      fragments.push({
+        data: file.data(chunk),
+        path: file.path,
+        lineNumbers: file.lineNumbers,
+        ...(commit ? { commit } : {}),
+      });
     }
     file = undefined;
   };

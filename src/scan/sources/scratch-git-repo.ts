@@ -37,9 +37,7 @@ export class ScratchGitRepo {
   /** Stages everything and commits; returns the new commit's sha. */
   commit(message: string, author?: { name: string; email: string }): string {
     this.git('add', '-A');
-    const env = author
-      ? { ...this.env, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email }
-      : this.env;
+    const env = author ? { ...this.env, GIT_AUTHOR_NAME: author.name, GIT_AUTHOR_EMAIL: author.email } : this.env;
     execFileSync('git', ['commit', '-q', '--allow-empty', '-m', message], { cwd: this.dir, env });
     return this.git('rev-parse', 'HEAD');
   }

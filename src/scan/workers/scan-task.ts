@@ -2,8 +2,8 @@
 // or a chunk of `git log -p` output holding whole commit records.
 import type { ScanEngine, ScanEngineOptions } from '../engine/scan-engine.js';
 import type { ScanRuleSet } from '../rules/rule-definition.js';
-import { type FileToScan, type ScanTaskResult, emptyTaskResult, scanFiles } from '../sources/file-scan-task.js';
-import { RECORD_SEPARATOR, parseGitPatch } from '../sources/git-patch-parser.js';
+import { emptyTaskResult, type FileToScan, type ScanTaskResult, scanFiles } from '../sources/file-scan-task.js';
+import { parseGitPatch, RECORD_SEPARATOR } from '../sources/git-patch-parser.js';
 
 export type ScanTask = { kind: 'files'; files: FileToScan[] } | { kind: 'patch'; data: Uint8Array };
 
@@ -17,7 +17,8 @@ export function runScanTask(engine: ScanEngine, task: ScanTask, maxFileBytes: nu
   if (task.kind === 'files') return scanFiles(engine, task.files, maxFileBytes);
   const result = emptyTaskResult();
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
-  for (let at = data.indexOf(RECORD_SEPARATOR); at >= 0; at = data.indexOf(RECORD_SEPARATOR, at + 1)) result.commits += 1;
+  for (let at = data.indexOf(RECORD_SEPARATOR); at >= 0; at = data.indexOf(RECORD_SEPARATOR, at + 1))
+    result.commits += 1;
   for (const fragment of parseGitPatch(data)) {
     if (maxFileBytes > 0 && fragment.data.length > maxFileBytes) {
       result.skippedOversized.push(fragment.path);

@@ -2,11 +2,11 @@
 // more than it saves, on the main thread. Callers await `run` and keep only a few tasks in flight per worker,
 // which bounds memory on huge trees and histories.
 import type { Worker } from 'node:worker_threads';
-import { siblingModuleUrl, startModuleWorker } from '../../runtime/module-worker.js';
 import { KeyledgerError } from '../../errors/keyledger-error.js';
+import { siblingModuleUrl, startModuleWorker } from '../../runtime/module-worker.js';
 import { ScanEngine } from '../engine/scan-engine.js';
 import type { ScanTaskResult } from '../sources/file-scan-task.js';
-import { type ScanTask, type ScanWorkerInit, runScanTask } from './scan-task.js';
+import { runScanTask, type ScanTask, type ScanWorkerInit } from './scan-task.js';
 
 interface Pending {
   resolve: (result: ScanTaskResult) => void;

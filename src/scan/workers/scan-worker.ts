@@ -1,7 +1,7 @@
 // Worker-thread entry: compiles the rule set once, then runs the scan tasks the pool sends, one at a time.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ScanEngine } from '../engine/scan-engine.js';
-import { type ScanTask, type ScanWorkerInit, runScanTask } from './scan-task.js';
+import { runScanTask, type ScanTask, type ScanWorkerInit } from './scan-task.js';
 
 const init = workerData as ScanWorkerInit;
 const engine = new ScanEngine(init.ruleSet, init.engineOptions);

@@ -103,11 +103,15 @@ forEachBackend((backend) => {
       const database = await backend.createDatabase();
       const one = await database.open();
       const two = backend.dialect === 'postgres' ? await database.open() : one;
-      const stores = [one, two].map((opened) => new EmbeddedSecretStore({ db: opened.db, keys: staticMasterKeySource(keyring) }));
+      const stores = [one, two].map(
+        (opened) => new EmbeddedSecretStore({ db: opened.db, keys: staticMasterKeySource(keyring) }),
+      );
       const path = `race/${randomBytes(4).toString('hex')}`;
       const written = await Promise.all(
         Array.from({ length: 10 }, (_, index) =>
-          stores[index % 2]!.put(path, new SecretValue(canaryValue()), { stage: index % 3 === 0 ? 'pending' : 'current' }),
+          stores[index % 2]!.put(path, new SecretValue(canaryValue()), {
+            stage: index % 3 === 0 ? 'pending' : 'current',
+          }),
         ),
       );
       expect(new Set(written.map((version) => version.versionId)).size).toBe(10);

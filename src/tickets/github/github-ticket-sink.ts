@@ -25,7 +25,8 @@ interface GithubIssue {
 
 export class GithubTicketSink implements TicketSink {
   readonly kind = 'github';
-  readonly #options: Required<Omit<GithubTicketSinkOptions, 'teamMention'>> & Pick<GithubTicketSinkOptions, 'teamMention'>;
+  readonly #options: Required<Omit<GithubTicketSinkOptions, 'teamMention'>> &
+    Pick<GithubTicketSinkOptions, 'teamMention'>;
 
   constructor(options: GithubTicketSinkOptions) {
     this.#options = { baseUrl: 'https://api.github.com', ...options };
@@ -34,7 +35,10 @@ export class GithubTicketSink implements TicketSink {
   async findOpen(dedupeKey: string): Promise<TicketRef | undefined> {
     const marker = dedupeMarker(dedupeKey);
     for (let page = 1; page <= 50; page++) {
-      const issues = await this.#call<GithubIssue[]>('GET', `/repos/${this.#options.repository}/issues?state=open&labels=${encodeURIComponent(ROTATION_TICKET_LABEL)}&per_page=100&page=${page}`);
+      const issues = await this.#call<GithubIssue[]>(
+        'GET',
+        `/repos/${this.#options.repository}/issues?state=open&labels=${encodeURIComponent(ROTATION_TICKET_LABEL)}&per_page=100&page=${page}`,
+      );
       const found = issues.find((issue) => !issue.pull_request && issue.body?.includes(marker));
       if (found) return toRef(found);
       if (issues.length < 100) return undefined;
@@ -43,19 +47,28 @@ export class GithubTicketSink implements TicketSink {
   }
 
   async open(ticket: RotationTicket): Promise<TicketRef> {
-    const issue = await this.#call<GithubIssue>('POST', `/repos/${this.#options.repository}/issues`, { title: ticket.title, body: ticket.body, labels: ticket.labels });
+    const issue = await this.#call<GithubIssue>('POST', `/repos/${this.#options.repository}/issues`, {
+      title: ticket.title,
+      body: ticket.body,
+      labels: ticket.labels,
+    });
     return toRef(issue);
   }
 
   async close(ref: TicketRef, comment: string): Promise<void> {
     await this.#call('POST', `/repos/${this.#options.repository}/issues/${ref.id}/comments`, { body: comment });
-    await this.#call('PATCH', `/repos/${this.#options.repository}/issues/${ref.id}`, { state: 'closed', state_reason: 'completed' });
+    await this.#call('PATCH', `/repos/${this.#options.repository}/issues/${ref.id}`, {
+      state: 'closed',
+      state_reason: 'completed',
+    });
   }
 
   async escalate(ref: TicketRef, team: string, comment: string): Promise<void> {
     const owner = this.#options.repository.split('/')[0];
     const mention = this.#options.teamMention?.(team) ?? `@${owner}/${team}`;
-    await this.#call('POST', `/repos/${this.#options.repository}/issues/${ref.id}/comments`, { body: `${mention} ${comment}` });
+    await this.#call('POST', `/repos/${this.#options.repository}/issues/${ref.id}/comments`, {
+      body: `${mention} ${comment}`,
+    });
     await this.#call('POST', `/repos/${this.#options.repository}/issues/${ref.id}/labels`, { labels: ['escalated'] });
   }
 
@@ -74,7 +87,11 @@ export class GithubTicketSink implements TicketSink {
     const text = await response.body.text();
     if (response.statusCode >= 300) {
       const message = safeMessage(text, this.#options.token);
-      throw new TicketSinkError('github', `${method} ${path.split('?')[0]} answered ${response.statusCode}${message ? `: ${message}` : ''}`, response.statusCode);
+      throw new TicketSinkError(
+        'github',
+        `${method} ${path.split('?')[0]} answered ${response.statusCode}${message ? `: ${message}` : ''}`,
+        response.statusCode,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -32,7 +32,11 @@ export class JiraTicketSink implements TicketSink {
 
   async findOpen(dedupeKey: string): Promise<TicketRef | undefined> {
     const jql = `project = "${this.#options.projectKey}" AND labels = "${dedupeLabel(dedupeKey)}" AND statusCategory != Done`;
-    const found = await this.#call<{ issues?: Array<{ key: string }> }>('POST', '/rest/api/2/search', { jql, fields: ['summary'], maxResults: 1 });
+    const found = await this.#call<{ issues?: Array<{ key: string }> }>('POST', '/rest/api/2/search', {
+      jql,
+      fields: ['summary'],
+      maxResults: 1,
+    });
     const issue = found.issues?.[0];
     return issue ? this.#ref(issue.key) : undefined;
   }
@@ -46,7 +50,10 @@ export class JiraTicketSink implements TicketSink {
         issuetype: { name: this.#options.issueType ?? 'Task' },
         duedate: ticket.dueAt.toISOString().slice(0, 10),
         // Jira labels take no spaces or colons: the team label is rewritten, the dedupe key hashed.
-        labels: [...ticket.labels.map((label) => label.replace(/[^A-Za-z0-9_.-]/g, '-')), dedupeLabel(ticket.dedupeKey)],
+        labels: [
+          ...ticket.labels.map((label) => label.replace(/[^A-Za-z0-9_.-]/g, '-')),
+          dedupeLabel(ticket.dedupeKey),
+        ],
       },
     });
     return this.#ref(created.key);
@@ -54,15 +61,22 @@ export class JiraTicketSink implements TicketSink {
 
   async close(ref: TicketRef, comment: string): Promise<void> {
     await this.#call('POST', `/rest/api/2/issue/${ref.id}/comment`, { body: comment });
-    const { transitions = [] } = await this.#call<{ transitions?: JiraTransition[] }>('GET', `/rest/api/2/issue/${ref.id}/transitions`);
-    const done = transitions.find((transition) => transition.to?.statusCategory?.key === 'done') ?? transitions.find((transition) => /done|close|resolve/i.test(transition.name ?? ''));
+    const { transitions = [] } = await this.#call<{ transitions?: JiraTransition[] }>(
+      'GET',
+      `/rest/api/2/issue/${ref.id}/transitions`,
+    );
+    const done =
+      transitions.find((transition) => transition.to?.statusCategory?.key === 'done') ??
+      transitions.find((transition) => /done|close|resolve/i.test(transition.name ?? ''));
     if (!done) throw new TicketSinkError('jira', `issue ${ref.id} offers no transition to a Done status`);
     await this.#call('POST', `/rest/api/2/issue/${ref.id}/transitions`, { transition: { id: done.id } });
   }
 
   async escalate(ref: TicketRef, team: string, comment: string): Promise<void> {
     await this.#call('POST', `/rest/api/2/issue/${ref.id}/comment`, { body: `Escalated to team ${team}: ${comment}` });
-    await this.#call('PUT', `/rest/api/2/issue/${ref.id}`, { update: { labels: [{ add: 'escalated' }, { add: `escalated-${team.replace(/[^A-Za-z0-9_.-]/g, '-')}` }] } });
+    await this.#call('PUT', `/rest/api/2/issue/${ref.id}`, {
+      update: { labels: [{ add: 'escalated' }, { add: `escalated-${team.replace(/[^A-Za-z0-9_.-]/g, '-')}` }] },
+    });
   }
 
   #ref(key: string): TicketRef {
@@ -73,7 +87,11 @@ export class JiraTicketSink implements TicketSink {
     const auth = Buffer.from(`${this.#options.email}:${this.#options.apiToken}`).toString('base64');
     const response = await request(`${this.#options.baseUrl.replace(/\/+$/, '')}${path}`, {
       method,
-      headers: { accept: 'application/json', authorization: `Basic ${auth}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        accept: 'application/json',
+        authorization: `Basic ${auth}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.body.text();
@@ -81,11 +99,18 @@ export class JiraTicketSink implements TicketSink {
       let message = '';
       try {
         const parsed = JSON.parse(text) as { errorMessages?: string[]; errors?: Record<string, string> };
-        message = [...(parsed.errorMessages ?? []), ...Object.entries(parsed.errors ?? {}).map(([field, error]) => `${field}: ${error}`)].join('; ');
+        message = [
+          ...(parsed.errorMessages ?? []),
+          ...Object.entries(parsed.errors ?? {}).map(([field, error]) => `${field}: ${error}`),
+        ].join('; ');
       } catch {
         message = text.slice(0, 200);
       }
-      throw new TicketSinkError('jira', `${method} ${path} answered ${response.statusCode}${message ? `: ${message.split(this.#options.apiToken).join('[REDACTED]')}` : ''}`, response.statusCode);
+      throw new TicketSinkError(
+        'jira',
+        `${method} ${path} answered ${response.statusCode}${message ? `: ${message.split(this.#options.apiToken).join('[REDACTED]')}` : ''}`,
+        response.statusCode,
+      );
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

@@ -1,8 +1,9 @@
 // Rotation tickets as Markdown files in a directory (a docs repo, a shared drive): one file per ticket, its state
 // in a front-matter line, closing and escalation appended as comments.
+
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { dedupeMarker } from '../rotation-ticket.js';
 import type { RotationTicket, TicketRef, TicketSink } from '../ticket-sink.js';
 
@@ -28,7 +29,16 @@ export class MarkdownTicketSink implements TicketSink {
   async open(ticket: RotationTicket): Promise<TicketRef> {
     await mkdir(this.#directory, { recursive: true });
     const file = fileNameFor(ticket.dedupeKey);
-    const front = ['---', `title: ${JSON.stringify(ticket.title)}`, 'state: open', `owner_team: ${ticket.ownerTeam}`, `due: ${ticket.dueAt.toISOString()}`, `labels: [${ticket.labels.join(', ')}]`, '---', ''];
+    const front = [
+      '---',
+      `title: ${JSON.stringify(ticket.title)}`,
+      'state: open',
+      `owner_team: ${ticket.ownerTeam}`,
+      `due: ${ticket.dueAt.toISOString()}`,
+      `labels: [${ticket.labels.join(', ')}]`,
+      '---',
+      '',
+    ];
     await writeFile(join(this.#directory, file), `${front.join('\n')}# ${ticket.title}\n\n${ticket.body}\n`);
     return { id: file, url: join(this.#directory, file) };
   }

@@ -38,27 +38,47 @@ export async function startGithubIssuesServer(token: string): Promise<Running & 
       const label = url.searchParams.get('labels');
       const perPage = Number(url.searchParams.get('per_page') ?? 30);
       const page = Number(url.searchParams.get('page') ?? 1);
-      const matching = issues.filter((issue) => issue.state === (url.searchParams.get('state') ?? 'open') && (!label || issue.labels.includes(label)));
+      const matching = issues.filter(
+        (issue) =>
+          issue.state === (url.searchParams.get('state') ?? 'open') && (!label || issue.labels.includes(label)),
+      );
       return send(200, matching.slice((page - 1) * perPage, page * perPage).map(present));
     }
     if (req.method === 'POST' && /^\/repos\/[^/]+\/[^/]+\/issues$/.test(path)) {
       const input = JSON.parse(body) as { title?: string; body?: string; labels?: string[] };
-      if (!input.title) return send(422, { message: 'Validation Failed', errors: [{ field: 'title', code: 'missing_field' }] });
-      const issue: GithubIssueRecord = { number: issues.length + 1, title: input.title, body: input.body ?? '', labels: input.labels ?? [], state: 'open', comments: [] };
+      if (!input.title)
+        return send(422, { message: 'Validation Failed', errors: [{ field: 'title', code: 'missing_field' }] });
+      const issue: GithubIssueRecord = {
+        number: issues.length + 1,
+        title: input.title,
+        body: input.body ?? '',
+        labels: input.labels ?? [],
+        state: 'open',
+        comments: [],
+      };
       issues.push(issue);
       return send(201, present(issue));
     }
-    if ((match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)(\/comments|\/labels)?$/.exec(path))) {
+    match = /^\/repos\/[^/]+\/[^/]+\/issues\/(\d+)(\/comments|\/labels)?$/.exec(path);
+    if (match) {
       const issue = issues.find((candidate) => candidate.number === Number(match![1]));
       if (!issue) return send(404, { message: 'Not Found' });
-      const input = JSON.parse(body || '{}') as { body?: string; labels?: string[]; state?: 'open' | 'closed'; state_reason?: string };
+      const input = JSON.parse(body || '{}') as {
+        body?: string;
+        labels?: string[];
+        state?: 'open' | 'closed';
+        state_reason?: string;
+      };
       if (req.method === 'POST' && match[2] === '/comments') {
         issue.comments.push(input.body ?? '');
         return send(201, { id: issue.comments.length, body: input.body });
       }
       if (req.method === 'POST' && match[2] === '/labels') {
         issue.labels.push(...(input.labels ?? []));
-        return send(200, issue.labels.map((name) => ({ name })));
+        return send(
+          200,
+          issue.labels.map((name) => ({ name })),
+        );
       }
       if (req.method === 'PATCH' && !match[2]) {
         if (input.state) issue.state = input.state;
@@ -70,7 +90,10 @@ export async function startGithubIssuesServer(token: string): Promise<Running & 
   }).then((running) => ({ ...running, issues }));
 }
 
-export async function startJiraServer(email: string, apiToken: string): Promise<Running & { issues: JiraIssueRecord[] }> {
+export async function startJiraServer(
+  email: string,
+  apiToken: string,
+): Promise<Running & { issues: JiraIssueRecord[] }> {
   const issues: JiraIssueRecord[] = [];
   const expected = `Basic ${Buffer.from(`${email}:${apiToken}`).toString('base64')}`;
   return listen(issues, async (req, body, send) => {
@@ -79,8 +102,14 @@ export async function startJiraServer(email: string, apiToken: string): Promise<
     let match: RegExpExecArray | null;
     if (req.method === 'POST' && path === '/rest/api/2/issue') {
       const input = JSON.parse(body) as { fields: JiraIssueRecord['fields'] };
-      if (!input.fields?.summary) return send(400, { errorMessages: [], errors: { summary: 'You must specify a summary of the issue.' } });
-      const issue: JiraIssueRecord = { key: `${input.fields.project.key}-${issues.length + 1}`, fields: { ...input.fields, labels: input.fields.labels ?? [] }, status: 'To Do', comments: [] };
+      if (!input.fields?.summary)
+        return send(400, { errorMessages: [], errors: { summary: 'You must specify a summary of the issue.' } });
+      const issue: JiraIssueRecord = {
+        key: `${input.fields.project.key}-${issues.length + 1}`,
+        fields: { ...input.fields, labels: input.fields.labels ?? [] },
+        status: 'To Do',
+        comments: [],
+      };
       issues.push(issue);
       return send(201, { id: String(issues.length), key: issue.key, self: `/rest/api/2/issue/${issue.key}` });
     }
@@ -90,19 +119,40 @@ export async function startJiraServer(email: string, apiToken: string): Promise<
       const project = /project = "([^"]+)"/.exec(jql)?.[1];
       const label = /labels = "([^"]+)"/.exec(jql)?.[1];
       const notDone = jql.includes('statusCategory != Done');
-      const found = issues.filter((issue) => issue.fields.project.key === project && (!label || issue.fields.labels.includes(label)) && (!notDone || issue.status !== 'Done'));
-      return send(200, { startAt: 0, maxResults: 50, total: found.length, issues: found.map((issue) => ({ key: issue.key, fields: { summary: issue.fields.summary } })) });
+      const found = issues.filter(
+        (issue) =>
+          issue.fields.project.key === project &&
+          (!label || issue.fields.labels.includes(label)) &&
+          (!notDone || issue.status !== 'Done'),
+      );
+      return send(200, {
+        startAt: 0,
+        maxResults: 50,
+        total: found.length,
+        issues: found.map((issue) => ({ key: issue.key, fields: { summary: issue.fields.summary } })),
+      });
     }
-    if ((match = /^\/rest\/api\/2\/issue\/([A-Z]+-\d+)(\/comment|\/transitions)?$/.exec(path))) {
+    match = /^\/rest\/api\/2\/issue\/([A-Z]+-\d+)(\/comment|\/transitions)?$/.exec(path);
+    if (match) {
       const issue = issues.find((candidate) => candidate.key === match![1]);
-      if (!issue) return send(404, { errorMessages: ['Issue does not exist or you do not have permission to see it.'] });
-      const input = JSON.parse(body || '{}') as { body?: string; transition?: { id: string }; update?: { labels?: Array<{ add?: string }> } };
+      if (!issue)
+        return send(404, { errorMessages: ['Issue does not exist or you do not have permission to see it.'] });
+      const input = JSON.parse(body || '{}') as {
+        body?: string;
+        transition?: { id: string };
+        update?: { labels?: Array<{ add?: string }> };
+      };
       if (req.method === 'POST' && match[2] === '/comment') {
         issue.comments.push(input.body ?? '');
         return send(201, { id: String(issue.comments.length), body: input.body });
       }
       if (req.method === 'GET' && match[2] === '/transitions') {
-        return send(200, { transitions: [{ id: '11', name: 'In Progress', to: { statusCategory: { key: 'indeterminate' } } }, { id: '31', name: 'Done', to: { statusCategory: { key: 'done' } } }] });
+        return send(200, {
+          transitions: [
+            { id: '11', name: 'In Progress', to: { statusCategory: { key: 'indeterminate' } } },
+            { id: '31', name: 'Done', to: { statusCategory: { key: 'done' } } },
+          ],
+        });
       }
       if (req.method === 'POST' && match[2] === '/transitions') {
         if (input.transition?.id === '31') issue.status = 'Done';
@@ -118,7 +168,14 @@ export async function startJiraServer(email: string, apiToken: string): Promise<
 }
 
 function present(issue: GithubIssueRecord) {
-  return { number: issue.number, html_url: `https://github.example/issues/${issue.number}`, title: issue.title, body: issue.body, state: issue.state, labels: issue.labels.map((name) => ({ name })) };
+  return {
+    number: issue.number,
+    html_url: `https://github.example/issues/${issue.number}`,
+    title: issue.title,
+    body: issue.body,
+    state: issue.state,
+    labels: issue.labels.map((name) => ({ name })),
+  };
 }
 
 async function listen(
@@ -136,7 +193,9 @@ async function listen(
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(text);
       };
-      handle(req, Buffer.concat(chunks).toString('utf8'), send).catch((error: unknown) => send(500, { message: (error as Error).message }));
+      handle(req, Buffer.concat(chunks).toString('utf8'), send).catch((error: unknown) =>
+        send(500, { message: (error as Error).message }),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

@@ -13,7 +13,9 @@ export interface ConsumerConfirmerContext {
   env: NodeJS.ProcessEnv;
 }
 
-export const consumerConfirmerTable: Readonly<Record<string, (context: ConsumerConfirmerContext) => ConsumerConfirmer>> = {
+export const consumerConfirmerTable: Readonly<
+  Record<string, (context: ConsumerConfirmerContext) => ConsumerConfirmer>
+> = {
   http: () => new HttpProbeConfirmer(),
   command: (context) => new CommandHookConfirmer(context.env),
   'external-secret': (context) => new ExternalSecretConfirmer(context.env),
@@ -21,7 +23,9 @@ export const consumerConfirmerTable: Readonly<Record<string, (context: ConsumerC
 };
 
 /** One confirmer of each kind, looked up by kind; an unknown kind is undefined (the rotation then fails clearly). */
-export function createConsumerConfirmers(context: ConsumerConfirmerContext): (kind: string) => ConsumerConfirmer | undefined {
+export function createConsumerConfirmers(
+  context: ConsumerConfirmerContext,
+): (kind: string) => ConsumerConfirmer | undefined {
   const built = new Map<string, ConsumerConfirmer>();
   return (kind) => {
     if (!Object.hasOwn(consumerConfirmerTable, kind)) return undefined;

@@ -40,8 +40,15 @@ afterAll(() => new Promise<void>((resolve) => kube.close(() => resolve())));
 
 it('command hook: exit 0 confirms, 75 waits, anything else fails; it sees the version, never a secret', async () => {
   const confirmer = new CommandHookConfirmer({ PATH: process.env.PATH });
-  const probe = (script: string) => ({ name: 'svc', kind: 'command', settings: { kind: 'command', command: ['sh', '-c', script] }, consumer: 'svc' });
-  expect((await confirmer.check(probe('test "$KEYLEDGER_VERSION_ID" = 7 && echo on 7'), expected)).state).toBe('confirmed');
+  const probe = (script: string) => ({
+    name: 'svc',
+    kind: 'command',
+    settings: { kind: 'command', command: ['sh', '-c', script] },
+    consumer: 'svc',
+  });
+  expect((await confirmer.check(probe('test "$KEYLEDGER_VERSION_ID" = 7 && echo on 7'), expected)).state).toBe(
+    'confirmed',
+  );
   expect((await confirmer.check(probe('echo still on 6; exit 75'), expected)).state).toBe('waiting');
   const failed = await confirmer.check(probe('echo broken >&2; exit 3'), expected);
   expect(failed).toMatchObject({ state: 'failed' });
@@ -51,15 +58,34 @@ it('command hook: exit 0 confirms, 75 waits, anything else fails; it sees the ve
 
 it('ExternalSecret: confirmed once Ready and synced after the new version was stored, with a bearer token', async () => {
   const confirmer = new ExternalSecretConfirmer({ KUBE_TOKEN: 'sa-token' });
-  const probe = { name: 'payments/stripe', kind: 'external-secret', settings: { name: 'stripe', namespace: 'payments', api_server: kubeUrl, token_env: 'KUBE_TOKEN' }, consumer: 'x' };
-  externalSecret = { status: { refreshTime: '2026-11-23T11:59:00Z', syncedResourceVersion: '1-abc', conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }] } };
+  const probe = {
+    name: 'payments/stripe',
+    kind: 'external-secret',
+    settings: { name: 'stripe', namespace: 'payments', api_server: kubeUrl, token_env: 'KUBE_TOKEN' },
+    consumer: 'x',
+  };
+  externalSecret = {
+    status: {
+      refreshTime: '2026-11-23T11:59:00Z',
+      syncedResourceVersion: '1-abc',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }],
+    },
+  };
   expect((await confirmer.check(probe, expected)).state).toBe('waiting');
-  externalSecret = { status: { refreshTime: '2026-11-23T12:00:30Z', syncedResourceVersion: '1-def', conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }] } };
+  externalSecret = {
+    status: {
+      refreshTime: '2026-11-23T12:00:30Z',
+      syncedResourceVersion: '1-def',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }],
+    },
+  };
   const confirmed = await confirmer.check(probe, expected);
   expect(confirmed.state).toBe('confirmed');
   expect(confirmed.detail).toContain('1-def');
   expect(seenAuth).toBe('Bearer sa-token');
-  expect((await confirmer.check({ ...probe, settings: { ...probe.settings, name: 'missing' } }, expected)).state).toBe('failed');
+  expect((await confirmer.check({ ...probe, settings: { ...probe.settings, name: 'missing' } }, expected)).state).toBe(
+    'failed',
+  );
 });
 
 it('grace period: waits, then confirms', async () => {

@@ -14,7 +14,14 @@ export function consumerProbes(entry: KeyEntry, defaults: ConsumerProbeDefaults)
 
 export function consumerName(consumer: Consumer): string {
   if (typeof consumer === 'string') return consumer;
-  const named = consumer.service ?? consumer.external_secret ?? consumer.kubernetes_secret ?? consumer.github_actions_secret ?? consumer.env_file ?? consumer.host ?? consumer.team;
+  const named =
+    consumer.service ??
+    consumer.external_secret ??
+    consumer.kubernetes_secret ??
+    consumer.github_actions_secret ??
+    consumer.env_file ??
+    consumer.host ??
+    consumer.team;
   const namespace = consumer.namespace ? `${consumer.namespace}/` : '';
   return named ? `${namespace}${named}` : 'consumer';
 }
@@ -28,7 +35,11 @@ function probeFor(consumer: Consumer, defaults: ConsumerProbeDefaults): Consumer
       return {
         name,
         kind: 'external-secret',
-        settings: { name: consumer.external_secret, ...(consumer.namespace ? { namespace: consumer.namespace } : {}), ...(probe ?? {}) },
+        settings: {
+          name: consumer.external_secret,
+          ...(consumer.namespace ? { namespace: consumer.namespace } : {}),
+          ...(probe ?? {}),
+        },
         consumer,
       };
     }

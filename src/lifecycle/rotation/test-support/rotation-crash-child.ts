@@ -25,7 +25,9 @@ const world = await createRotationWorld({
   masterKey: Buffer.from(config.masterKey, 'hex'),
 });
 await world.consumer.stop(); // the parent runs the consumer that must survive our deaths
-const rotator = world.rotator({ options: { confirmTimeoutMs: 30_000, confirmPollMs: 5, retryBaseMs: 20, leaseMs: 60_000 } });
+const rotator = world.rotator({
+  options: { confirmTimeoutMs: 30_000, confirmPollMs: 5, retryBaseMs: 20, leaseMs: 60_000 },
+});
 process.stdout.write('ready\n');
 await rotator.resumeAll({ waitForRetries: true });
 process.stdout.write('resumed\n');

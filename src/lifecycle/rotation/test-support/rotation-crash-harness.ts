@@ -58,7 +58,13 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
   const childFile = await bundleChild();
   const env = {
     ...process.env,
-    KEYLEDGER_CRASH_CHILD: JSON.stringify({ dataDir, root: world.root, keyIds: world.keyIds, fingerprintKey: fingerprintKey.toString('hex'), masterKey: masterKey.toString('hex') }),
+    KEYLEDGER_CRASH_CHILD: JSON.stringify({
+      dataDir,
+      root: world.root,
+      keyIds: world.keyIds,
+      fingerprintKey: fingerprintKey.toString('hex'),
+      masterKey: masterKey.toString('hex'),
+    }),
   };
   const killedIn: Record<string, number> = {};
   const startChild = () => {
@@ -78,7 +84,8 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
       await ready;
       next = startChild(); // loads its modules while this one runs
       await sleep(Math.random() * (options.maxDelayMs ?? 1_200));
-      if (child.exitCode !== null) throw new Error(`the rotation child exited by itself (${child.exitCode}): ${output.stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(`the rotation child exited by itself (${child.exitCode}): ${output.stderr}`);
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
       await releaseRegistryLockOf(world.root, child.pid!);
@@ -93,11 +100,15 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
     await resumed.catch(async (error: Error) => {
       // Say what the journal holds, so a rotation that does not end can be told from a slow machine.
       const rows = await world.journal.unfinished();
-      throw new Error(`${error.message}\nunfinished: ${JSON.stringify(rows.map((row) => ({ key: row.key_id, state: row.state, attempts: row.attempts, failure: row.failure, lease: row.lease_owner, notBefore: row.not_before })))}`);
+      throw new Error(
+        `${error.message}\nunfinished: ${JSON.stringify(rows.map((row) => ({ key: row.key_id, state: row.state, attempts: row.attempts, failure: row.failure, lease: row.lease_owner, notBefore: row.not_before })))}`,
+      );
     });
     last.child.kill('SIGKILL');
     await new Promise((resolve) => last.child.once('exit', resolve));
-    await world.rotator({ options: { confirmTimeoutMs: 30_000, confirmPollMs: 5, retryBaseMs: 20 } }).resumeAll({ waitForRetries: true });
+    await world
+      .rotator({ options: { confirmTimeoutMs: 30_000, confirmPollMs: 5, retryBaseMs: 20 } })
+      .resumeAll({ waitForRetries: true });
     await sleep(100);
     await world.consumer.callAll();
 
@@ -107,7 +118,8 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
       const entry = (await world.writer.read(keyId))!.entry;
       const current = await world.store.get(`team/${keyId}`, 'current');
       const works = current ? (await world.provider.verify(current.value)).valid : false;
-      if (!current || !works || current.metadata.provider_key_id !== entry.provider_key_id) keysWithoutOneWorkingCurrent += 1;
+      if (!current || !works || current.metadata.provider_key_id !== entry.provider_key_id)
+        keysWithoutOneWorkingCurrent += 1;
       for await (const key of world.provider.list({ account: entry.scope!.account_id! })) {
         if (key.status === 'active' && key.providerKeyId !== entry.provider_key_id) orphanedProviderKeys += 1;
       }
@@ -149,7 +161,9 @@ async function bundleChild(): Promise<string> {
     target: 'node20',
     // Everything in one file but the native addons: resolving hundreds of small modules is most of a cold start.
     external: ['better-sqlite3', 're2', 'pg-native', 'esbuild'],
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+    },
     outfile,
     logLevel: 'error',
   });
@@ -159,7 +173,10 @@ async function bundleChild(): Promise<string> {
 function waitForLine(child: ChildProcess, line: string, stderr: () => string, timeoutMs = 30_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`the rotation child did not say "${line}" within ${timeoutMs}ms: ${stderr()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`the rotation child did not say "${line}" within ${timeoutMs}ms: ${stderr()}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       if (seen.split('\n').includes(line)) {
@@ -187,7 +204,8 @@ async function releaseRegistryLockOf(root: string, pid: number): Promise<void> {
   const text = await readFile(lockFile, 'utf8').catch(() => undefined);
   // Ours, or empty: a process killed between creating the lock file and writing its pid leaves an empty one,
   // which registry-lock.ts never takes over. Only the killed child writes the registry here, so either is its.
-  if (text !== undefined && (text.trim() === '' || Number(text.trim()) === pid)) await unlink(lockFile).catch(() => undefined);
+  if (text !== undefined && (text.trim() === '' || Number(text.trim()) === pid))
+    await unlink(lockFile).catch(() => undefined);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,11 @@ import { RegistryWriter } from '../../../registry/registry-writer.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../../registry/test-support/registry-fixtures.js';
 import { type Clock, systemClock } from '../../../runtime/clock.js';
 import { ConsumerSandbox } from '../../../sandbox/consumer/consumer-sandbox.js';
-import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from '../../../secrets/embedded/embedded-keyring.js';
+import {
+  MasterKeyring,
+  masterKeyFromBytes,
+  staticMasterKeySource,
+} from '../../../secrets/embedded/embedded-keyring.js';
 import { EmbeddedSecretStore } from '../../../secrets/embedded/embedded-secret-store.js';
 import type { FingerprintKey } from '../../../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../../../secrets/secret-store.js';
@@ -102,7 +106,9 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
       keyId,
       store: { name: 'default', path },
       rotationFrequencyDays: 30,
-      ...(options.consumers === 'none' ? {} : { consumers: [{ service: `svc-${index}`, probe: consumer.probeFor(keyId) }] }),
+      ...(options.consumers === 'none'
+        ? {}
+        : { consumers: [{ service: `svc-${index}`, probe: consumer.probeFor(keyId) }] }),
       actor: 'test',
     });
     await consumer.add({ keyId, store, path, provider, account: `svc-${index}`, requiredPermissions: permissions });

@@ -1,7 +1,12 @@
 // Confirms a consumer by running a command the owning team provides (a deploy tool's status, a script that asks
 // the service). The command gets the expected version in its environment, never the secret itself.
 import { execFile } from 'node:child_process';
-import type { ConfirmationStatus, ConsumerConfirmer, ConsumerProbe, ExpectedKeyVersion } from '../consumer-confirmer.js';
+import type {
+  ConfirmationStatus,
+  ConsumerConfirmer,
+  ConsumerProbe,
+  ExpectedKeyVersion,
+} from '../consumer-confirmer.js';
 import { type CommandHookSettings, commandHookSettingsSchema } from './command-hook-schemas.js';
 
 /** BSD's EX_TEMPFAIL: "try again later". */
@@ -26,11 +31,18 @@ export class CommandHookConfirmer implements ConsumerConfirmer {
     const parsed = parse(consumer);
     if (!parsed.ok) return parsed.status;
     const settings = parsed.settings;
-    if (!settings.check_command) return { state: 'confirmed', detail: `${consumer.name}: no check_command, nothing to exercise` };
+    if (!settings.check_command)
+      return { state: 'confirmed', detail: `${consumer.name}: no check_command, nothing to exercise` };
     return this.#run(consumer, settings, settings.check_command, expected, false);
   }
 
-  #run(consumer: ConsumerProbe, settings: CommandHookSettings, argv: string[], expected: ExpectedKeyVersion, mayWait: boolean): Promise<ConfirmationStatus> {
+  #run(
+    consumer: ConsumerProbe,
+    settings: CommandHookSettings,
+    argv: string[],
+    expected: ExpectedKeyVersion,
+    mayWait: boolean,
+  ): Promise<ConfirmationStatus> {
     const [file, ...args] = argv as [string, ...string[]];
     const env = {
       ...this.#env,
@@ -45,13 +57,20 @@ export class CommandHookConfirmer implements ConsumerConfirmer {
       execFile(
         file,
         args,
-        { env, timeout: settings.timeout_seconds * 1000, maxBuffer: 64 * 1024, encoding: 'utf8', ...(settings.cwd ? { cwd: settings.cwd } : {}) },
+        {
+          env,
+          timeout: settings.timeout_seconds * 1000,
+          maxBuffer: 64 * 1024,
+          encoding: 'utf8',
+          ...(settings.cwd ? { cwd: settings.cwd } : {}),
+        },
         (error, stdout, stderr) => {
           const said = firstLine(stdout) || firstLine(stderr);
           const detail = `${consumer.name}: ${file}${said ? `: ${said}` : ''}`;
           if (!error) return resolve({ state: 'confirmed', detail });
           const code = (error as { code?: unknown }).code;
-          if (mayWait && (code === COMMAND_NOT_YET_EXIT_CODE || error.killed)) return resolve({ state: 'waiting', detail });
+          if (mayWait && (code === COMMAND_NOT_YET_EXIT_CODE || error.killed))
+            return resolve({ state: 'waiting', detail });
           resolve({ state: 'failed', detail: `${detail} (exit ${String(code ?? 'signal')})` });
         },
       );
@@ -63,7 +82,10 @@ function parse(consumer: ConsumerProbe) {
   const parsed = commandHookSettingsSchema.safeParse(consumer.settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false as const, status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` } };
+    return {
+      ok: false as const,
+      status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` },
+    };
   }
   return { ok: true as const, settings: parsed.data };
 }

@@ -3,7 +3,12 @@
 // stored, reporting the synced version. Plain HTTP (undici) to the API server, no Kubernetes client library.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import type { ConfirmationStatus, ConsumerConfirmer, ConsumerProbe, ExpectedKeyVersion } from '../consumer-confirmer.js';
+import type {
+  ConfirmationStatus,
+  ConsumerConfirmer,
+  ConsumerProbe,
+  ExpectedKeyVersion,
+} from '../consumer-confirmer.js';
 import { externalSecretObjectSchema, externalSecretSettingsSchema } from './external-secret-schemas.js';
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -24,7 +29,11 @@ export class ExternalSecretConfirmer implements ConsumerConfirmer {
     }
     const settings = parsed.data;
     const server = settings.api_server ?? this.#inClusterServer();
-    if (!server) return { state: 'failed', detail: `${consumer.name}: no Kubernetes API server (set probe.api_server, or run in a cluster)` };
+    if (!server)
+      return {
+        state: 'failed',
+        detail: `${consumer.name}: no Kubernetes API server (set probe.api_server, or run in a cluster)`,
+      };
     const token = settings.token_env ? this.#env[settings.token_env] : readOptional(`${SERVICE_ACCOUNT_DIR}/token`);
     const ca = server.startsWith('https:') ? readOptional(`${SERVICE_ACCOUNT_DIR}/ca.crt`) : undefined;
     const url = `${server.replace(/\/+$/, '')}/apis/${settings.api_version}/namespaces/${encodeURIComponent(settings.namespace)}/externalsecrets/${encodeURIComponent(settings.name)}`;
@@ -38,8 +47,13 @@ export class ExternalSecretConfirmer implements ConsumerConfirmer {
         ...(dispatcher ? { dispatcher } : {}),
       });
       const text = await response.body.text();
-      if (response.statusCode === 404) return { state: 'failed', detail: `${consumer.name}: ExternalSecret ${settings.namespace}/${settings.name} does not exist` };
-      if (response.statusCode >= 400) return { state: 'waiting', detail: `${consumer.name}: Kubernetes API answered ${response.statusCode}` };
+      if (response.statusCode === 404)
+        return {
+          state: 'failed',
+          detail: `${consumer.name}: ExternalSecret ${settings.namespace}/${settings.name} does not exist`,
+        };
+      if (response.statusCode >= 400)
+        return { state: 'waiting', detail: `${consumer.name}: Kubernetes API answered ${response.statusCode}` };
       const object = externalSecretObjectSchema.safeParse(JSON.parse(text));
       if (!object.success) return { state: 'waiting', detail: `${consumer.name}: unreadable ExternalSecret status` };
       const status = object.data.status ?? {};
@@ -52,7 +66,10 @@ export class ExternalSecretConfirmer implements ConsumerConfirmer {
       if (ready?.status === 'True' && synced >= Math.floor(expected.storedAt.getTime() / 1000) * 1000) {
         return { state: 'confirmed', detail: `${consumer.name}: synced at ${status.refreshTime} (version ${version})` };
       }
-      return { state: 'waiting', detail: `${consumer.name}: last sync ${status.refreshTime ?? 'never'} (version ${version}), before the new secret` };
+      return {
+        state: 'waiting',
+        detail: `${consumer.name}: last sync ${status.refreshTime ?? 'never'} (version ${version}), before the new secret`,
+      };
     } catch (error) {
       return { state: 'waiting', detail: `${consumer.name}: Kubernetes API unreachable (${(error as Error).message})` };
     } finally {

@@ -21,7 +21,16 @@ export const externalSecretObjectSchema = z.looseObject({
     .looseObject({
       refreshTime: z.string().nullish(),
       syncedResourceVersion: z.string().nullish(),
-      conditions: z.array(z.looseObject({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })).optional(),
+      conditions: z
+        .array(
+          z.looseObject({
+            type: z.string(),
+            status: z.string(),
+            reason: z.string().optional(),
+            message: z.string().optional(),
+          }),
+        )
+        .optional(),
     })
     .optional(),
 });

@@ -2,7 +2,12 @@
 // registry names a `check_url`) asks it to run its real code path with the new key: the guard against a synthetic
 // test that passes while the application would fail (the article's "synthetic test gives false-pass").
 import { request } from 'undici';
-import type { ConfirmationStatus, ConsumerConfirmer, ConsumerProbe, ExpectedKeyVersion } from '../consumer-confirmer.js';
+import type {
+  ConfirmationStatus,
+  ConsumerConfirmer,
+  ConsumerProbe,
+  ExpectedKeyVersion,
+} from '../consumer-confirmer.js';
 import { httpProbeSettingsSchema } from './http-probe-schemas.js';
 
 export class HttpProbeConfirmer implements ConsumerConfirmer {
@@ -20,12 +25,21 @@ export class HttpProbeConfirmer implements ConsumerConfirmer {
         bodyTimeout: settings.timeout_ms,
       });
       const text = await response.body.text();
-      if (response.statusCode >= 400) return { state: 'waiting', detail: `${consumer.name}: probe answered ${response.statusCode}` };
+      if (response.statusCode >= 400)
+        return { state: 'waiting', detail: `${consumer.name}: probe answered ${response.statusCode}` };
       const reported = readField(text, settings.field);
-      const wanted = settings.field === 'version_id' ? expected.versionId : settings.field === 'provider_key_id' ? expected.providerKeyId : expected.fingerprint;
+      const wanted =
+        settings.field === 'version_id'
+          ? expected.versionId
+          : settings.field === 'provider_key_id'
+            ? expected.providerKeyId
+            : expected.fingerprint;
       return reported === wanted
         ? { state: 'confirmed', detail: `${consumer.name} reports ${settings.field} ${reported}` }
-        : { state: 'waiting', detail: `${consumer.name} reports ${settings.field} ${reported ?? '(none)'}, waiting for ${wanted}` };
+        : {
+            state: 'waiting',
+            detail: `${consumer.name} reports ${settings.field} ${reported ?? '(none)'}, waiting for ${wanted}`,
+          };
     } catch (error) {
       return { state: 'waiting', detail: `${consumer.name}: probe unreachable (${(error as Error).message})` };
     }
@@ -35,19 +49,27 @@ export class HttpProbeConfirmer implements ConsumerConfirmer {
     const parsed = parse(consumer);
     if (!parsed.ok) return parsed.status;
     const settings = parsed.settings;
-    if (!settings.check_url) return { state: 'confirmed', detail: `${consumer.name}: no check_url, nothing to exercise` };
+    if (!settings.check_url)
+      return { state: 'confirmed', detail: `${consumer.name}: no check_url, nothing to exercise` };
     try {
       const response = await request(settings.check_url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...settings.headers },
-        body: JSON.stringify({ key_id: expected.keyId, version_id: expected.versionId, provider_key_id: expected.providerKeyId }),
+        body: JSON.stringify({
+          key_id: expected.keyId,
+          version_id: expected.versionId,
+          provider_key_id: expected.providerKeyId,
+        }),
         headersTimeout: settings.timeout_ms,
         bodyTimeout: settings.timeout_ms,
       });
       const text = (await response.body.text()).slice(0, 200);
       return response.statusCode < 300
         ? { state: 'confirmed', detail: `${consumer.name}: its code path works with the new key` }
-        : { state: 'failed', detail: `${consumer.name}: its code path failed with the new key (${response.statusCode}${text ? `: ${oneLine(text)}` : ''})` };
+        : {
+            state: 'failed',
+            detail: `${consumer.name}: its code path failed with the new key (${response.statusCode}${text ? `: ${oneLine(text)}` : ''})`,
+          };
     } catch (error) {
       return { state: 'failed', detail: `${consumer.name}: code-path check unreachable (${(error as Error).message})` };
     }
@@ -58,7 +80,10 @@ function parse(consumer: ConsumerProbe) {
   const parsed = httpProbeSettingsSchema.safeParse(consumer.settings);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false as const, status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` } };
+    return {
+      ok: false as const,
+      status: { state: 'failed' as const, detail: `${consumer.name}: probe.${issue.path.join('.')}: ${issue.message}` },
+    };
   }
   return { ok: true as const, settings: parsed.data };
 }
