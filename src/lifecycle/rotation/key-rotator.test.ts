@@ -134,16 +134,7 @@ forEachBackend((backend) => {
       lingerMs: 100,
     });
     const rotator = w.rotator({ recordInRegistry: (record) => batcher.record(record) });
-    const due = await Promise.all(
-      w.keyIds.map(async (keyId) => ({
-        keyId,
-        file: '',
-        entry: (await w.writer.read(keyId))!.entry,
-        trigger: 'schedule' as const,
-        dueAt: new Date(),
-        reason: 'test',
-      })),
-    );
+    const due = await w.dueNow(w.keyIds);
     const report = await new RotationScheduler({ rotator, providers: w.providers, clock: systemClock }).run(due);
     expect(report).toMatchObject({ done: 6, rolledBack: 0, failed: 0, deferred: 0, errors: [] });
     const commits =

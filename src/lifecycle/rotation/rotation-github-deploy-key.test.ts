@@ -179,16 +179,7 @@ describe('GitHub deploy keys', () => {
       tickets,
       clock: systemClock,
     });
-    const due = await Promise.all(
-      ['ci-release-pat', deploy.keyId].map(async (keyId) => ({
-        keyId,
-        file: '',
-        entry: (await world.writer.read(keyId))!.entry,
-        trigger: 'schedule' as const,
-        dueAt: new Date(),
-        reason: 'test',
-      })),
-    );
+    const due = await world.dueNow(['ci-release-pat', deploy.keyId]);
     const report = await scheduler.run(due);
     // The deploy key of the same provider rotates; the PAT gets the article's ticket and no journal entry.
     expect(report).toMatchObject({ done: 1, failed: 0, tickets: { opened: 1, existing: 0, failed: 0 } });

@@ -201,16 +201,7 @@ describe('scheduler', () => {
       providers: (name) => (name === 'aws-iam' ? limited : world.providers(name)),
       clock: systemClock,
     });
-    const due = await Promise.all(
-      keys.map(async ({ keyId }) => ({
-        keyId,
-        file: '',
-        entry: (await world.writer.read(keyId))!.entry,
-        trigger: 'schedule' as const,
-        dueAt: new Date(),
-        reason: 'test',
-      })),
-    );
+    const due = await world.dueNow(keys.map(({ keyId }) => keyId));
     const report = await scheduler.run(due);
     await awsControl.setRateLimit(null);
     expect(report).toMatchObject({ done: 12, rolledBack: 0, failed: 0, deferred: 0 });

@@ -23,6 +23,7 @@ import { IdempotencyRecords } from '../../idempotency-records.js';
 import { KeyIssuer } from '../../key-issuance.js';
 import { createConsumerConfirmers } from '../consumers/consumer-confirmer-table.js';
 import { KeyRotator, type KeyRotatorDependencies, type RotationOptions } from '../key-rotator.js';
+import type { DueKey } from '../rotation-due.js';
 import { RotationJournal } from '../rotation-journal.js';
 import { RotationMetrics } from '../rotation-metrics.js';
 
@@ -42,6 +43,8 @@ export interface RotationWorld {
   issuer: KeyIssuer;
   providers: (name: string) => Provider;
   rotator(overrides?: Partial<KeyRotatorDependencies> & { options?: Partial<RotationOptions> }): KeyRotator;
+  /** The registry entries of `keyIds`, as the due keys a scheduler run takes (due now, on schedule). */
+  dueNow(keyIds: string[]): Promise<DueKey[]>;
   stop(): Promise<void>;
 }
 
@@ -143,6 +146,21 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
         ...overrides,
         options: { confirmTimeoutMs: 10_000, confirmPollMs: 10, retryBaseMs: 20, ...overrides.options },
       }),
+    dueNow: (ids) =>
+      Promise.all(
+        ids.map(async (keyId) => {
+          const found = await writer.read(keyId);
+          if (!found) throw new Error(`no registry entry ${keyId}`);
+          return {
+            keyId,
+            file: found.file,
+            entry: found.entry,
+            trigger: 'schedule' as const,
+            dueAt: new Date(),
+            reason: 'test',
+          };
+        }),
+      ),
     stop: () => consumer.stop(),
   };
 }
