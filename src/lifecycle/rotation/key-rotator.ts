@@ -568,25 +568,24 @@ export class KeyRotator {
       revoked.push(row.new_provider_key_id);
     }
     revoked.push(...(await this.#revokeOrphans(row)));
-    const reason = row.rollback_reason ?? 'unknown';
-    const rolledBack = await this.#advance(
-      row,
-      memory,
-      'rolled-back',
-      {},
-      {
-        type: 'rolled_back',
-        actor: this.#actor,
-        keyId: row.key_id,
-        data: {
-          provider: row.provider,
-          trigger: row.trigger,
-          reason,
-          failure: row.failure ?? '',
-          revoked_new_keys: revoked,
-        },
-      },
-    );
+    return this.#endRolledBack(row, memory, {}, row.rollback_reason ?? 'unknown', row.failure ?? '', revoked);
+  }
+
+  /** The end of a rollback: the journal's last state, its `rolled_back` event, and the counters. */
+  async #endRolledBack(
+    row: RotationRow,
+    memory: RunMemory,
+    fields: Parameters<RotationJournal['advance']>[2],
+    reason: string,
+    failure: string,
+    revoked: string[],
+  ): Promise<RotationRow> {
+    const rolledBack = await this.#advance(row, memory, 'rolled-back', fields, {
+      type: 'rolled_back',
+      actor: this.#actor,
+      keyId: row.key_id,
+      data: { provider: row.provider, trigger: row.trigger, reason, failure, revoked_new_keys: revoked },
+    });
     this.#deps.metrics?.rolledBack.inc({ reason });
     this.#deps.metrics?.failure.inc({ reason });
     return rolledBack;
@@ -607,21 +606,7 @@ export class KeyRotator {
     if (kind === 'fatal') return this.#fail(row, reason, failure);
     if (kind === 'rollback' && row.state === 'planned') {
       // Nothing was minted or stored yet: there is nothing to undo, and no reason to look for orphans.
-      const rolledBack = await this.#advance(
-        row,
-        memory,
-        'rolled-back',
-        { rollback_reason: reason, failure },
-        {
-          type: 'rolled_back',
-          actor: this.#actor,
-          keyId: row.key_id,
-          data: { provider: row.provider, trigger: row.trigger, reason, failure, revoked_new_keys: [] },
-        },
-      );
-      this.#deps.metrics?.rolledBack.inc({ reason });
-      this.#deps.metrics?.failure.inc({ reason });
-      return rolledBack;
+      return this.#endRolledBack(row, memory, { rollback_reason: reason, failure }, reason, failure, []);
     }
     if (kind === 'rollback' && row.state !== 'rolling-back') {
       return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure }, this.#lease());
