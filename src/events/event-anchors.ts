@@ -252,15 +252,20 @@ export class EventAnchorer {
 
   /** Hook for EventLog's `onAppended`: starts an anchor in the background when one is due. */
   noteAppended(head: ChainHead): void {
+    // A check under way reads the head itself; the next append or the app's close looks again after it.
     if (this.#policy.every === 0 || this.#running) return;
     if (this.#latest !== undefined && !this.#due(head.seq)) return;
     void this.anchorIfDue();
   }
 
-  /** Anchors the committed head if the policy says it is time; never throws (failures are logged). */
-  anchorIfDue(): Promise<AnchorOutcome | null> {
-    if (this.#policy.every === 0) return Promise.resolve(null);
-    this.#running ??= this.#anchorIfDue().finally(() => {
+  /**
+   * Anchors the committed head if the policy says it is time; never throws (failures are logged). A check already
+   * under way is waited for first, then the head is looked at again: it may have moved since that check read it.
+   */
+  async anchorIfDue(): Promise<AnchorOutcome | null> {
+    while (this.#running) await this.#running;
+    if (this.#policy.every === 0) return null;
+    this.#running = this.#anchorIfDue().finally(() => {
       this.#running = null;
     });
     return this.#running;
