@@ -179,7 +179,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
       ),
     close: async () => {
       // Anchors what this command appended if the anchoring policy says it is time (never throws).
-      await anchorer?.anchorIfDue();
+      await anchorer?.close();
       await operational.close();
     },
   };

@@ -6,7 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { OperationalSchema } from '../db/operational-schema.js';
 import { forEachBackend } from '../db/test-support/test-databases.js';
 import { writeTransaction } from '../db/write-transaction.js';
@@ -107,6 +107,7 @@ forEachBackend((backend) => {
       head: () => log.head(),
       clock,
       policy: { every: 3, intervalMs: 10 * 60_000 },
+      recheckMs: 20,
     });
     const anchoredSeqs = async () => {
       await anchorer?.settle();
@@ -122,11 +123,20 @@ forEachBackend((backend) => {
     clock.advance(11 * 60_000);
     await log.append({ type: 'rotated', actor: 'alice' });
     expect(await anchoredSeqs()).toEqual([1, 4, 5]);
-    // Appends inside a caller's transaction are picked up by the next check (the app runs one on close).
-    await writeTransaction(db, (trx) => log.appendWithin(trx, [{ type: 'rotated', actor: 'alice' }]));
+    // Appends inside a caller's transaction (the rotation journal's) count too; the anchor is of the committed
+    // head, read after the transaction ends.
     clock.advance(11 * 60_000);
-    expect(await anchorer.anchorIfDue()).toMatchObject({ written: true, anchor: { seq: 6 } });
-    expect(await anchorer.anchorIfDue()).toBeNull();
+    await writeTransaction(db, (trx) => log.appendWithin(trx, [{ type: 'rotated', actor: 'alice' }]));
+    await vi.waitFor(async () => expect(await anchoredSeqs()).toEqual([1, 4, 5, 6]), { timeout: 5_000 });
+    // One that rolls back is never anchored.
+    clock.advance(11 * 60_000);
+    await writeTransaction(db, async (trx) => {
+      await log.appendWithin(trx, [{ type: 'rotated', actor: 'alice' }]);
+      throw new Error('rolled back');
+    }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await anchoredSeqs()).toEqual([1, 4, 5, 6]);
+    expect(await anchorer.close()).toBeNull();
     expect(await log.verify({ anchors: await readEventAnchors(repository, chainKey) })).toMatchObject({
       ok: true,
       anchorsChecked: 4,

@@ -225,6 +225,11 @@ export interface EventAnchorerOptions {
   clock: Clock;
   policy?: AnchorPolicy;
   logger?: Logger;
+  /**
+   * How long to wait before looking again when an append was heard of but its rows were not committed yet (an
+   * `appendWithin` in a caller's transaction); default one second.
+   */
+  recheckMs?: number;
 }
 
 /**
@@ -240,6 +245,10 @@ export class EventAnchorer {
   #latest: { seq: number; atMs: number } | null | undefined;
   #running: Promise<AnchorOutcome | null> | null = null;
   #repositoryChecked: Promise<boolean> | null = null;
+  /** The highest seq heard of through noteAppended, committed or not. */
+  #noted = 0;
+  #recheck: NodeJS.Timeout | null = null;
+  #closed = false;
 
   constructor(options: EventAnchorerOptions) {
     this.#options = options;
@@ -252,8 +261,9 @@ export class EventAnchorer {
 
   /** Hook for EventLog's `onAppended`: starts an anchor in the background when one is due. */
   noteAppended(head: ChainHead): void {
-    // A check under way reads the head itself; the next append or the app's close looks again after it.
-    if (this.#policy.every === 0 || this.#running) return;
+    this.#noted = Math.max(this.#noted, head.seq);
+    // A check under way reads the head itself; the next append, a recheck or the app's close looks again after it.
+    if (this.#policy.every === 0 || this.#running || this.#closed) return;
     if (this.#latest !== undefined && !this.#due(head.seq)) return;
     void this.anchorIfDue();
   }
@@ -269,6 +279,15 @@ export class EventAnchorer {
       this.#running = null;
     });
     return this.#running;
+  }
+
+  /** The last check, when the process is done appending (the app's close): anchors if due, then stops rechecks. */
+  async close(): Promise<AnchorOutcome | null> {
+    const outcome = await this.anchorIfDue();
+    this.#closed = true;
+    if (this.#recheck) clearTimeout(this.#recheck);
+    this.#recheck = null;
+    return outcome;
   }
 
   /** Waits for an anchor started in the background. */
@@ -302,7 +321,11 @@ export class EventAnchorer {
         this.#latest = latest ? { seq: latest.seq, atMs: Date.parse(latest.at) } : null;
       }
       const head = await this.#options.head();
-      if (!head || !this.#due(head.seq)) return null;
+      if (!head || !this.#due(head.seq)) {
+        // Heard of rows that are not committed yet (a caller's transaction): look again once it has ended.
+        if (this.#noted > (head?.seq ?? 0) && this.#due(this.#noted)) this.#recheckSoon();
+        return null;
+      }
       const outcome = await writeEventAnchor({ ...this.#options, head });
       this.#remember(outcome);
       return outcome;
@@ -313,6 +336,16 @@ export class EventAnchorer {
       );
       return null;
     }
+  }
+
+  #recheckSoon(): void {
+    if (this.#recheck || this.#closed) return;
+    this.#recheck = setTimeout(() => {
+      this.#recheck = null;
+      if (!this.#closed) void this.anchorIfDue();
+    }, this.#options.recheckMs ?? 1_000);
+    // A pending recheck never keeps a finished command alive.
+    this.#recheck.unref();
   }
 
   #due(seq: number): boolean {

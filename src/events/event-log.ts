@@ -70,9 +70,10 @@ export interface EventLogOptions {
    */
   chainKey?: EventChainKey | null;
   /**
-   * Called after `append`/`appendMany` commit, with the new head and how many rows were written (not after
-   * `appendWithin`, whose rows are not committed yet). Anchoring hooks in here (event-anchors.ts); a throw is
-   * ignored, since the events are already stored.
+   * Called after each append with the new head and how many rows were written: committed for `append` and
+   * `appendMany`, not yet for `appendWithin` (the caller's transaction may still roll back), so an observer that
+   * acts on the head must read the committed one itself, as the anchorer does (event-anchors.ts). A throw is
+   * ignored: it must not turn a stored event into a reported failure.
    */
   onAppended?: (head: ChainHead, appended: number) => void;
 }
@@ -144,12 +145,7 @@ export class EventLog {
     const prepared = inputs.map((input) => this.#prepare(input));
     if (prepared.length === 0) return [];
     const logged = await writeTransaction(this.#db, (trx) => this.#insertChained(trx, prepared));
-    const last = logged[logged.length - 1] as LoggedEvent;
-    try {
-      this.#onAppended?.({ seq: last.seq, hash: last.hash }, logged.length);
-    } catch {
-      // The events are committed; a failing observer must not make the caller think they were not.
-    }
+    this.#notify(logged);
     return logged;
   }
 
@@ -163,7 +159,21 @@ export class EventLog {
       throw new Error('EventLog.appendWithin needs a transaction; use append() outside one');
     }
     const prepared = inputs.map((input) => this.#prepare(input));
-    return prepared.length === 0 ? [] : this.#insertChained(trx, prepared);
+    if (prepared.length === 0) return [];
+    const logged = await this.#insertChained(trx, prepared);
+    // Long-running services (the rotation controller) append only this way: the observer hears of it too.
+    this.#notify(logged);
+    return logged;
+  }
+
+  #notify(logged: LoggedEvent[]): void {
+    const last = logged[logged.length - 1];
+    if (!last) return;
+    try {
+      this.#onAppended?.({ seq: last.seq, hash: last.hash }, logged.length);
+    } catch {
+      // The events are stored (or will be with the caller's transaction); an observer's failure is not theirs.
+    }
   }
 
   /** Events matching every given filter, by seq. A row that cannot be read throws UnreadableEventError. */
