@@ -12,7 +12,8 @@ import { EventLog } from './event-log.js';
 
 export interface KeyedEventLog {
   events: EventLog;
-  chainKey: EventChainKey;
+  /** Null only with `createKey: false` where there is no key yet: the log then writes (and reads) no keyed row. */
+  chainKey: EventChainKey | null;
   /** Null when no registry repository was given: nothing is anchored automatically. */
   anchorer: EventAnchorer | null;
 }
@@ -22,7 +23,10 @@ export function eventChainKeyFile(dataDir: string): string {
   return join(dataDir, EVENT_CHAIN_KEY_FILE_NAME);
 }
 
-/** Loads (creating on first use) the chain key and opens the log with it, anchoring into `repository` if given. */
+/**
+ * Loads the chain key (creating it on first use unless `createKey: false`, for a command that must leave nothing
+ * behind) and opens the log with it, anchoring into `repository` if given.
+ */
 export async function openKeyedEventLog(options: {
   db: Kysely<OperationalSchema>;
   clock: Clock;
@@ -30,17 +34,19 @@ export async function openKeyedEventLog(options: {
   dataDir: string;
   repository?: string;
   logger?: Logger;
+  createKey?: boolean;
 }): Promise<KeyedEventLog> {
-  const chainKey = (await loadEventChainKey({
+  const chainKey = await loadEventChainKey({
     env: options.env,
     keyFile: eventChainKeyFile(options.dataDir),
-  })) as EventChainKey;
+    create: options.createKey ?? true,
+  });
   let anchorer: EventAnchorer | null = null;
   const events = new EventLog(options.db, options.clock, {
     chainKey,
     onAppended: (head) => anchorer?.noteAppended(head),
   });
-  if (options.repository !== undefined) {
+  if (options.repository !== undefined && chainKey) {
     anchorer = new EventAnchorer({
       repository: options.repository,
       chainKey,

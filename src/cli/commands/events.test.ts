@@ -260,6 +260,39 @@ forEachBackend((backend) => {
     });
   });
 
+  it('switches a log written before the chain key to keyed rows on the first append, and verifies both parts', async () => {
+    const database = await backend.createDatabase();
+    await seeded(database); // three plain SHA-256 rows, as an earlier keyledger wrote them
+    const env = envFor(database);
+    const before = await runCli(['events', 'verify', '--no-anchors'], { cwd: database.options.dataDir, env });
+    expect(before.stdout).toContain('not keyed yet');
+    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+    const app = await openKeyledgerApp({
+      registryDir: registry,
+      env: { ...process.env, ...GIT_TEST_ENV, ...env },
+      cwd: registry,
+      clock: fixedClock('2026-04-02T10:00:00.000Z'),
+    });
+    await app.events.append({ type: 'revoked', actor: 'alice@example.com', keyId: 'payments-stripe-live-001' });
+    await app.close();
+    const listed = JSON.parse((await runCli(['events', '--json'], { cwd: registry, env })).stdout);
+    expect(listed.events.map((event: { seq: number; type: string }) => `${event.seq}:${event.type}`)).toEqual([
+      '5:revoked',
+      '4:event_chain.keyed',
+      '3:finding',
+      '2:rotated',
+      '1:issued',
+    ]);
+    const human = await runCli(['events', 'verify'], { cwd: registry, env });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('keyed (HMAC-SHA256 under the chain key) from row 4; rows 1-3 are plain SHA-256');
+    // A plain row rewritten and every row after it re-hashed: without the key the switch row can only be re-hashed
+    // in plain SHA-256, which gives it away.
+    await rewriteAndRehash(database, 2);
+    const broken = JSON.parse((await runCli(['events', 'verify', '--json'], { cwd: registry, env })).stdout);
+    expect(broken).toMatchObject({ ok: false, firstBad: { seq: 4, reason: 'plain_after_keyed' } });
+  });
+
   it('refuses to verify a keyed log without its chain key, and leaves no key file behind', async () => {
     const database = await backend.createDatabase();
     const { cli, env, registry } = await appSeeded(database);
