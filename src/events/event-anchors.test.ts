@@ -67,6 +67,22 @@ describe('the anchor ref', () => {
     expect(other.every((anchor) => anchor.valid === false)).toBe(true);
   });
 
+  it('signs anchors where the repository signs commits', async () => {
+    const repository = await makeRegistry({}, { git: true });
+    await git(repository, 'config', 'commit.gpgsign', 'true');
+    // A signing program that always fails: the anchor fails with it, so git was asked to sign.
+    await git(repository, 'config', 'gpg.program', 'false');
+    const clock = fixedClock('2026-04-01T10:00:00.000Z');
+    await expect(
+      writeEventAnchor({ repository, chainKey, head: { seq: 1, hash: 'a'.repeat(64) }, clock }),
+    ).rejects.toMatchObject({ code: 'E_GIT' });
+    expect(await latestEventAnchor(repository)).toBeNull();
+    await git(repository, 'config', 'commit.gpgsign', 'false');
+    expect(
+      await writeEventAnchor({ repository, chainKey, head: { seq: 1, hash: 'a'.repeat(64) }, clock }),
+    ).toMatchObject({ written: true });
+  });
+
   it('keeps one linear history when several writers anchor at once', async () => {
     const repository = await makeRegistry({}, { git: true });
     const clock = fixedClock('2026-04-01T10:00:00.000Z');

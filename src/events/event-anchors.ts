@@ -2,8 +2,8 @@
 // `refs/keyledger/anchors`, one per anchor, each chained to the one before and carrying {seq, hash, at} with an
 // HMAC under the chain key. A database writer cannot change them, so `events verify` catches a cut tail or a log
 // re-hashed from scratch (event-chain-verifier.ts). The ref is on no branch: the registry's history and working
-// tree are untouched; push it with `git push origin 'refs/keyledger/*'`. Where git signs commits
-// (`commit.gpgSign`), `git commit-tree` signs these too.
+// tree are untouched; push it with `git push origin 'refs/keyledger/*'`. Where the repository signs commits
+// (`commit.gpgSign`), anchors are signed too (`commit-tree -S`: plumbing ignores that setting on its own).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { GitError, identityFallbackArgs, runGit } from '../git/git-command.js';
 import type { Clock } from '../runtime/clock.js';
@@ -186,6 +186,7 @@ export async function writeEventAnchor(options: {
 }): Promise<AnchorOutcome> {
   const { repository, chainKey, head } = options;
   const identity = await identityFallbackArgs({ cwd: repository }, ANCHOR_AUTHOR);
+  const signing = (await commitSigningConfigured(repository)) ? ['-S'] : [];
   for (let attempt = 1; ; attempt += 1) {
     const tip = await anchorTip(repository);
     const parsedTip = tip ? parseAnchorMessage(tip.message) : null;
@@ -196,7 +197,7 @@ export async function writeEventAnchor(options: {
     const anchor = { seq: head.seq, hash: head.hash, at: options.clock().toISOString(), keyVersion: chainKey.version };
     const emptyTree = (await runGit(['mktree'], { cwd: repository, input: '' })).trim();
     const commit = (
-      await runGit([...identity, 'commit-tree', emptyTree, ...(tip ? ['-p', tip.commit] : []), '-F', '-'], {
+      await runGit([...identity, 'commit-tree', ...signing, emptyTree, ...(tip ? ['-p', tip.commit] : []), '-F', '-'], {
         cwd: repository,
         input: anchorMessage(anchor, chainKey),
       })
@@ -213,6 +214,16 @@ export async function writeEventAnchor(options: {
       // Another process moved the ref since we read it: look again (its anchor may already cover this head).
       if (!(error instanceof GitError) || attempt >= 5) throw error;
     }
+  }
+}
+
+/** True when the repository's git config asks for signed commits (`commit.gpgSign`). */
+async function commitSigningConfigured(repository: string): Promise<boolean> {
+  try {
+    return (await runGit(['config', '--bool', '--get', 'commit.gpgsign'], { cwd: repository })).trim() === 'true';
+  } catch {
+    // Unset: git exits 1.
+    return false;
   }
 }
 
@@ -235,7 +246,7 @@ export interface EventAnchorerOptions {
 /**
  * Anchors the head now and then, as events are appended: after `policy.every` events, or when the head moved and
  * the newest anchor is older than `policy.intervalMs`. Deciding costs nothing per append once the newest anchor
- * is known (one `git for-each-ref` on first use); writing one costs four short git processes. Failures are logged
+ * is known (one `git for-each-ref` on first use); writing one costs six short git processes. Failures are logged
  * and never reach the appender: the events are stored whatever happens to their anchor.
  */
 export class EventAnchorer {
