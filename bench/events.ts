@@ -1,12 +1,16 @@
 // Event-log throughput on both engines: single appends (one transaction each), batched appends, concurrent appends
 // from several PostgreSQL pools, and chain verification. Run: `npx tsx bench/events.ts` (PostgreSQL at
 // KEYLEDGER_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres, which may create databases).
+// The log is keyed (HMAC-SHA256 under a chain key, as keyledger's services write it); BENCH_PLAIN=1 measures the
+// plain SHA-256 chain of logs written before the key, for comparison. Anchoring is not in these figures: it runs
+// after the appends, a few git processes per 100 events (src/events/event-anchors.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type OpenOperationalStoreOptions, openOperationalStore } from '../src/db/operational-store.js';
+import type { EventChainKey } from '../src/events/event-chain-key.js';
 import { EventLog } from '../src/events/event-log.js';
 
 const adminUrl = process.env.KEYLEDGER_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -14,6 +18,7 @@ const SINGLE = Number(process.env.BENCH_SINGLE ?? 2_000);
 const BATCHED = Number(process.env.BENCH_BATCHED ?? 50_000);
 const BATCH_SIZE = 500;
 const CONCURRENT_POOLS = 4;
+const chainKey: EventChainKey | null = process.env.BENCH_PLAIN === '1' ? null : { version: 'v1', key: randomBytes(32) };
 
 interface Row {
   backend: string;
@@ -44,7 +49,7 @@ async function benchBackend(
 ): Promise<void> {
   const store = await openOperationalStore(options);
   try {
-    const log = new EventLog(store.db);
+    const log = new EventLog(store.db, undefined, { chainKey });
     rows.push({
       backend,
       case: 'append, one transaction each',
@@ -68,7 +73,7 @@ async function benchBackend(
         Array.from({ length: CONCURRENT_POOLS }, () => openOperationalStore({ ...options, poolSize: 4 })),
       );
       try {
-        const logs = others.map((other) => new EventLog(other.db));
+        const logs = others.map((other) => new EventLog(other.db, undefined, { chainKey }));
         rows.push({
           backend,
           case: `append from ${CONCURRENT_POOLS} pools x 4 connections at once`,
@@ -107,7 +112,7 @@ async function benchLargeVerify(count: number): Promise<string> {
   const directory = mkdtempSync(join(tmpdir(), 'keyledger-bench-large-'));
   const store = await openOperationalStore({ dataDir: directory });
   try {
-    const log = new EventLog(store.db);
+    const log = new EventLog(store.db, undefined, { chainKey });
     for (let start = 0; start < count; start += 5_000) {
       await log.appendMany(
         Array.from({ length: Math.min(5_000, count - start) }, (_, offset) => sampleEvent(start + offset)),
@@ -147,7 +152,9 @@ try {
 }
 
 const cpu = cpus();
-process.stdout.write(`node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'})\n\n`);
+process.stdout.write(
+  `node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? 'unknown'}); chain ${chainKey ? 'HMAC-SHA256 (keyed)' : 'plain SHA-256'}\n\n`,
+);
 process.stdout.write('| backend | case | events | seconds | events/s |\n|---|---|---:|---:|---:|\n');
 for (const row of rows) {
   const perSecond = Math.round(row.events / row.seconds).toLocaleString('en-US');

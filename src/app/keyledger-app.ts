@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
 import { resolveOperationalStoreOptions } from '../db/operational-store-location.js';
 import { ConfigError } from '../errors/keyledger-error.js';
-import { EventLog } from '../events/event-log.js';
+import type { EventLog } from '../events/event-log.js';
+import { openKeyedEventLog } from '../events/keyed-event-log.js';
 import { IdempotencyRecords } from '../lifecycle/idempotency-records.js';
 import { KeyIssuer } from '../lifecycle/key-issuance.js';
 import { KeyRevoker } from '../lifecycle/key-revocation.js';
@@ -65,7 +66,18 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME),
   });
   const operational = await openOperationalStore(location);
-  const events = new EventLog(operational.db, options.clock);
+  // HMAC'd under the chain key beside the fingerprint key, anchored in the registry repository (src/events/).
+  const { events, anchorer } = await openKeyedEventLog({
+    db: operational.db,
+    clock: options.clock,
+    env: options.env,
+    dataDir: location.dataDir,
+    repository: workspace.root,
+    ...(options.logger ? { logger: options.logger } : {}),
+  }).catch(async (error: unknown) => {
+    await operational.close();
+    throw error;
+  });
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
@@ -165,7 +177,11 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         },
         rotationOptions,
       ),
-    close: () => operational.close(),
+    close: async () => {
+      // Anchors what this command appended if the anchoring policy says it is time (never throws).
+      await anchorer?.close();
+      await operational.close();
+    },
   };
 }
 

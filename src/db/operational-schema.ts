@@ -16,7 +16,8 @@ export interface EventsTable {
   data: string;
   /** The previous row's hash; 64 zeros for the first row. */
   prev_hash: string;
-  /** Lower-case hex SHA-256 of the canonical JSON of the row (see src/events/event-hash.ts). */
+  /** `hmac-sha256:<key version>:<hex>` of the canonical JSON of the row, or plain hex SHA-256 for rows written
+   * before the log was keyed (src/events/event-hash.ts). */
   hash: string;
 }
 

@@ -42,9 +42,23 @@ forEachBackend((backend) => {
   it('passes an intact log and an empty one', async () => {
     const { log } = await seededLog(() => backend.sharedStore());
     const head = await log.head();
-    expect(await log.verify()).toEqual({ ok: true, checked: 6, head, firstBad: null });
+    expect(await log.verify()).toEqual({
+      ok: true,
+      checked: 6,
+      head,
+      firstBad: null,
+      keyedFrom: null,
+      anchorsChecked: 0,
+    });
     await (await backend.sharedStore()).db.deleteFrom('events').execute();
-    expect(await log.verify()).toEqual({ ok: true, checked: 0, head: null, firstBad: null });
+    expect(await log.verify()).toEqual({
+      ok: true,
+      checked: 0,
+      head: null,
+      firstBad: null,
+      keyedFrom: null,
+      anchorsChecked: 0,
+    });
   });
 
   it('names a row whose data was edited', async () => {
@@ -173,7 +187,7 @@ forEachBackend((backend) => {
     await db.deleteFrom('events').where('seq', '>', 4).execute();
     // The chain that is left is internally perfect: truncation is invisible without an outside record.
     expect(await log.verify()).toMatchObject({ ok: true, checked: 4 });
-    expect(await log.verify({ anchor })).toMatchObject({ ok: false, firstBad: { seq: 5, reason: 'anchor_mismatch' } });
+    expect(await log.verify({ anchor })).toMatchObject({ ok: false, firstBad: { seq: 5, reason: 'truncated' } });
 
     const rewritten = await seededLog(() => backend.sharedStore());
     const earlierHead = (await rewritten.log.head())!;

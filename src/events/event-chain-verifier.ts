@@ -1,10 +1,14 @@
 // Checks the event log's hash chain from the first row to the last, a page at a time so memory stays flat on
-// millions of rows, and names the first row that breaks it. A chain alone cannot show that rows were cut from the
-// end (or that the whole tail was rewritten): compare the head it reports with one recorded elsewhere (`anchor`).
+// millions of rows, and names the first row that breaks it. Keyed rows (HMAC under the chain key, event-hash.ts)
+// cannot be recomputed by a database writer; rows before the switch to keyed are plain SHA-256 and are sealed by
+// the keyed row after them. What a chain cannot show — rows cut from the end, or a whole log re-hashed in plain
+// SHA-256 — the anchors kept outside the database show (event-anchors.ts): each names a seq and the hash it had.
 import type { Kysely } from 'kysely';
 import type { EventsTable, OperationalSchema } from '../db/operational-schema.js';
 import type { JsonObject } from './canonical-json.js';
-import { GENESIS_HASH, hashEvent } from './event-hash.js';
+import { type EventChainKey, EventChainKeyError } from './event-chain-key.js';
+import { chainHashForm, GENESIS_HASH, hashEvent, keyedHashEvent } from './event-hash.js';
+import { EVENT_CHAIN_KEYED_TYPE } from './event-types.js';
 
 export type ChainBreakReason =
   /** A seq is absent: the row was deleted (or the rows after it renumbered). */
@@ -17,8 +21,14 @@ export type ChainBreakReason =
   | 'prev_hash_mismatch'
   /** The row's data is not JSON. */
   | 'unreadable_data'
-  /** The row at the anchor's seq has another hash, or the log ends before the anchor. */
-  | 'anchor_mismatch';
+  /** A plain SHA-256 row after the log became keyed (or the switch row itself in plain): re-hashed without the key. */
+  | 'plain_after_keyed'
+  /** The row at an anchor's seq has another hash than the anchor recorded. */
+  | 'anchor_mismatch'
+  /** An anchor whose MAC does not verify under the chain key: forged, or written under another key. */
+  | 'anchor_invalid'
+  /** The log ends before an anchored row: rows were cut from the end. */
+  | 'truncated';
 
 export interface ChainBreak {
   seq: number;
@@ -35,6 +45,22 @@ export interface ChainVerification {
   /** The last row's seq and hash (of the rows read), or null for an empty log. */
   head: { seq: number; hash: string } | null;
   firstBad: ChainBreak | null;
+  /** The first HMAC'd row of those read, or null when none is (a log from before keying, or an empty one). */
+  keyedFrom: number | null;
+  /** Anchors whose row was reached and matched. */
+  anchorsChecked: number;
+}
+
+/** A head recorded outside the database: the row at `seq` must have `hash`. */
+export interface ChainAnchor {
+  seq: number;
+  hash: string;
+  /** Where it was recorded, for messages: `git <commit>` or `--anchor`. */
+  source: string;
+  /** When it was recorded (ISO-8601), if known. */
+  at?: string;
+  /** False when its MAC does not verify under the chain key (event-anchors.ts); absent for a typed-in anchor. */
+  valid?: boolean;
 }
 
 export interface VerifyEventChainOptions {
@@ -42,6 +68,10 @@ export interface VerifyEventChainOptions {
   pageSize?: number;
   /** A head recorded earlier (e.g. from `keyledger events verify --json`): the row at `seq` must have `hash`. */
   anchor?: { seq: number; hash: string };
+  /** Heads recorded outside the database (the registry's `refs/keyledger/anchors`, event-anchors.ts). */
+  anchors?: readonly ChainAnchor[];
+  /** The chain key. Without it a keyed row cannot be checked, and E_EVENT_CHAIN_KEY is thrown on reaching one. */
+  chainKey?: EventChainKey | null;
   /** Called after each page with the rows checked so far. */
   onProgress?: (checked: number) => void;
 }
@@ -51,13 +81,37 @@ export async function verifyEventChain(
   options: VerifyEventChainOptions = {},
 ): Promise<ChainVerification> {
   const pageSize = options.pageSize ?? 2_000;
-  const anchor = options.anchor;
+  const chainKey = options.chainKey ?? null;
+  const anchors: ChainAnchor[] = [...(options.anchors ?? [])];
+  if (options.anchor) anchors.push({ ...options.anchor, source: '--anchor' });
+  const anchorsAt = new Map<number, ChainAnchor[]>();
+  for (const anchor of anchors) anchorsAt.set(anchor.seq, [...(anchorsAt.get(anchor.seq) ?? []), anchor]);
   let expectedSeq = 1;
   let lastSeq: number | null = null;
   let prevHash = GENESIS_HASH;
   let checked = 0;
   let head: ChainVerification['head'] = null;
-  const broken = (firstBad: ChainBreak): ChainVerification => ({ ok: false, checked, head, firstBad });
+  let keyedFrom: number | null = null;
+  let anchorsChecked = 0;
+  const broken = (firstBad: ChainBreak): ChainVerification => ({
+    ok: false,
+    checked,
+    head,
+    firstBad,
+    keyedFrom,
+    anchorsChecked,
+  });
+
+  // A forged anchor is reported before any row: it says nothing about the rows, but someone wrote it.
+  const forged = anchors.filter((anchor) => anchor.valid === false).sort((a, b) => a.seq - b.seq)[0];
+  if (forged) {
+    return broken({
+      seq: forged.seq,
+      id: null,
+      reason: 'anchor_invalid',
+      message: `anchor ${forged.source} for row ${forged.seq} does not carry a valid MAC under the chain key: it was forged, or written under another chain key`,
+    });
+  }
 
   for (;;) {
     // Keyset paging on the primary key: each page is an index range scan, however deep into the log.
@@ -104,12 +158,51 @@ export async function verifyEventChain(
         data,
         prev_hash: row.prev_hash,
       };
-      if (hashEvent(fields) !== row.hash) {
+      const form = chainHashForm(String(row.hash));
+      if (form.kind === 'plain' && (keyedFrom !== null || row.type === EVENT_CHAIN_KEYED_TYPE)) {
+        return broken({
+          seq,
+          id: row.id,
+          reason: 'plain_after_keyed',
+          message:
+            keyedFrom === null
+              ? `row ${seq} switched the log to keyed rows but carries a plain SHA-256 hash: it was rewritten and re-hashed by someone without the chain key`
+              : `row ${seq} carries a plain SHA-256 hash but the log is keyed from row ${keyedFrom}: it was rewritten and re-hashed by someone without the chain key`,
+        });
+      }
+      if (form.kind === 'keyed') {
+        if (!chainKey) {
+          throw new EventChainKeyError(
+            `row ${seq} of the event log is keyed (chain key ${form.version}) and no chain key was given: set KEYLEDGER_EVENT_CHAIN_KEY or run where the data folder's event-chain.key is`,
+            { details: { seq } },
+          );
+        }
+        if (form.version !== chainKey.version) {
+          return broken({
+            seq,
+            id: row.id,
+            reason: 'hash_mismatch',
+            message: `row ${seq} names chain key ${form.version} but the key loaded is ${chainKey.version}: it was written under another key, or forged`,
+          });
+        }
+        if (keyedHashEvent(fields, chainKey) !== row.hash) {
+          return broken({
+            seq,
+            id: row.id,
+            reason: 'hash_mismatch',
+            message: `row ${seq} does not match its HMAC under the chain key: it was changed after it was written (and whoever re-hashed it had no key), or moved from another position`,
+          });
+        }
+        keyedFrom ??= seq;
+      } else if (form.kind === 'unknown' || hashEvent(fields) !== row.hash) {
         return broken({
           seq,
           id: row.id,
           reason: 'hash_mismatch',
-          message: `row ${seq} does not match its hash: it was changed after it was written, or moved from another position`,
+          message:
+            form.kind === 'unknown'
+              ? `row ${seq} holds a hash in no known form (64 hex digits or hmac-sha256:<version>:<hex>)`
+              : `row ${seq} does not match its hash: it was changed after it was written, or moved from another position`,
         });
       }
       if (row.prev_hash !== prevHash) {
@@ -123,13 +216,16 @@ export async function verifyEventChain(
               : `row ${seq} does not follow row ${seq - 1}: a row was inserted, replaced or reordered at ${seq - 1}`,
         });
       }
-      if (anchor && seq === anchor.seq && row.hash !== anchor.hash) {
-        return broken({
-          seq,
-          id: row.id,
-          reason: 'anchor_mismatch',
-          message: `row ${seq} has hash ${row.hash}, not the anchored ${anchor.hash}: the log was rewritten up to here`,
-        });
+      for (const anchor of anchorsAt.get(seq) ?? []) {
+        if (row.hash !== anchor.hash) {
+          return broken({
+            seq,
+            id: row.id,
+            reason: 'anchor_mismatch',
+            message: `row ${seq} has hash ${row.hash}, not ${anchor.hash} as anchored by ${anchor.source}${anchor.at ? ` at ${anchor.at}` : ''}: the log was rewritten at or before row ${seq} and re-hashed`,
+          });
+        }
+        anchorsChecked += 1;
       }
       prevHash = row.hash;
       head = { seq, hash: row.hash };
@@ -140,13 +236,15 @@ export async function verifyEventChain(
     options.onProgress?.(checked);
     if (page.length < pageSize) break;
   }
-  if (anchor && (head?.seq ?? 0) < anchor.seq) {
+  const last = head?.seq ?? 0;
+  const beyond = anchors.filter((anchor) => anchor.seq > last).sort((a, b) => b.seq - a.seq)[0];
+  if (beyond) {
     return broken({
-      seq: (head?.seq ?? 0) + 1,
+      seq: last + 1,
       id: null,
-      reason: 'anchor_mismatch',
-      message: `the log ends at row ${head?.seq ?? 0} but row ${anchor.seq} was anchored: rows were cut from the end`,
+      reason: 'truncated',
+      message: `the log ends at row ${last} but ${beyond.source}${beyond.at ? ` at ${beyond.at}` : ''} anchored row ${beyond.seq}: rows ${last + 1} to ${beyond.seq} (at least) were cut from the end`,
     });
   }
-  return { ok: true, checked, head, firstBad: null };
+  return { ok: true, checked, head, firstBad: null, keyedFrom, anchorsChecked };
 }

@@ -40,7 +40,14 @@ forEachBackend((backend) => {
     expect(stored.data).toBe('{"provider":"stripe"}');
     expect(await log.list()).toEqual([first, second]);
     expect(await log.head()).toEqual({ seq: 2, hash: second.hash });
-    expect(await log.verify()).toEqual({ ok: true, checked: 2, head: { seq: 2, hash: second.hash }, firstBad: null });
+    expect(await log.verify()).toEqual({
+      ok: true,
+      checked: 2,
+      head: { seq: 2, hash: second.hash },
+      firstBad: null,
+      keyedFrom: null,
+      anchorsChecked: 0,
+    });
   });
 
   it('stores data as it will read back: dates as text, undefined fields absent', async () => {

@@ -1,6 +1,8 @@
 // The append-only, hash-chained log of every action keyledger takes (DESIGN.md invariant 3). Appends are
 // serialised across processes (PostgreSQL: a transaction-level advisory lock; SQLite: BEGIN IMMEDIATE), so each
-// row's seq is the previous one plus one and its prev_hash is the previous row's hash.
+// row's seq is the previous one plus one and its prev_hash is the previous row's hash. Given the chain key, rows
+// are HMAC'd under it (event-hash.ts); a log begun without a key switches to keyed rows with an
+// `event_chain.keyed` row, and once keyed it refuses writers without the key.
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { EventsTable, OperationalSchema } from '../db/operational-schema.js';
@@ -9,10 +11,11 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import { type Clock, systemClock } from '../runtime/clock.js';
 import { canonicalJson, type JsonObject } from './canonical-json.js';
+import { type EventChainKey, EventChainKeyError } from './event-chain-key.js';
 import { type ChainVerification, type VerifyEventChainOptions, verifyEventChain } from './event-chain-verifier.js';
-import { GENESIS_HASH, hashEvent } from './event-hash.js';
+import { chainHash, chainHashForm, GENESIS_HASH } from './event-hash.js';
 import { assertNoSecretInEventData } from './event-secret-guard.js';
-import { type EventType, isValidEventType } from './event-types.js';
+import { EVENT_CHAIN_KEYED_TYPE, type EventType, isValidEventType } from './event-types.js';
 
 export interface AppendEventInput {
   type: EventType;
@@ -60,9 +63,47 @@ export interface ChainHead {
   hash: string;
 }
 
+export interface EventLogOptions {
+  /**
+   * The chain key (event-chain-key.ts). With it, new rows are HMAC'd; without it, rows are plain SHA-256 and an
+   * append to a log that is already keyed is refused (E_EVENT_CHAIN_KEY), so a keyless writer cannot downgrade it.
+   */
+  chainKey?: EventChainKey | null;
+  /**
+   * Called after each append with the new head and how many rows were written: committed for `append` and
+   * `appendMany`, not yet for `appendWithin` (the caller's transaction may still roll back), so an observer that
+   * acts on the head must read the committed one itself, as the anchorer does (event-anchors.ts). A throw is
+   * ignored: it must not turn a stored event into a reported failure.
+   */
+  onAppended?: (head: ChainHead, appended: number) => void;
+}
+
+/** A row `listChecked` could not read back as an event: which, and what is wrong with it. */
+export interface UnreadableEvent {
+  seq: number;
+  id: string | null;
+  problems: string[];
+}
+
+export interface CheckedEventList {
+  events: LoggedEvent[];
+  /** Rows inside the filter's window that could not be read, by seq in the same order. */
+  unreadable: UnreadableEvent[];
+}
+
 export class EventInputError extends KeyledgerError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('E_EVENT_INPUT', message, { category: 'input', ...(details ? { details } : {}) });
+  }
+}
+
+/** A stored row is not a readable event (bad JSON data, a malformed type, a NULL field). */
+export class UnreadableEventError extends KeyledgerError {
+  constructor(unreadable: UnreadableEvent) {
+    super('E_EVENT_UNREADABLE', `event row ${unreadable.seq} is unreadable: ${unreadable.problems.join('; ')}`, {
+      category: 'internal',
+      details: { seq: unreadable.seq, problems: unreadable.problems },
+    });
   }
 }
 
@@ -73,15 +114,24 @@ const MAX_ACTOR_LENGTH = 320;
 // One lock id for the whole log; distinct from the migration lock (src/db/operational-store.ts).
 const APPEND_ADVISORY_LOCK_ID = 7_271_403_318_512_902n;
 
-type PreparedEvent = Omit<EventsTable, 'seq' | 'prev_hash' | 'hash'> & { parsedData: JsonObject };
+type PreparedEvent = Omit<EventsTable, 'seq' | 'prev_hash' | 'hash'> & { parsedData: JsonObject; switchRow?: true };
 
 export class EventLog {
   readonly #db: Kysely<OperationalSchema>;
   readonly #clock: Clock;
+  readonly #chainKey: EventChainKey | null;
+  readonly #onAppended: EventLogOptions['onAppended'];
 
-  constructor(db: Kysely<OperationalSchema>, clock: Clock = systemClock) {
+  constructor(db: Kysely<OperationalSchema>, clock: Clock = systemClock, options: EventLogOptions = {}) {
     this.#db = db;
     this.#clock = clock;
+    this.#chainKey = options.chainKey ?? null;
+    this.#onAppended = options.onAppended;
+  }
+
+  /** The chain key new rows are HMAC'd under, or null when this log writes plain SHA-256 rows. */
+  get chainKey(): EventChainKey | null {
+    return this.#chainKey;
   }
 
   /** Appends one event and returns it as stored. */
@@ -94,7 +144,9 @@ export class EventLog {
   async appendMany(inputs: readonly AppendEventInput[]): Promise<LoggedEvent[]> {
     const prepared = inputs.map((input) => this.#prepare(input));
     if (prepared.length === 0) return [];
-    return writeTransaction(this.#db, (trx) => this.#insertChained(trx, prepared));
+    const logged = await writeTransaction(this.#db, (trx) => this.#insertChained(trx, prepared));
+    this.#notify(logged);
+    return logged;
   }
 
   /**
@@ -107,11 +159,35 @@ export class EventLog {
       throw new Error('EventLog.appendWithin needs a transaction; use append() outside one');
     }
     const prepared = inputs.map((input) => this.#prepare(input));
-    return prepared.length === 0 ? [] : this.#insertChained(trx, prepared);
+    if (prepared.length === 0) return [];
+    const logged = await this.#insertChained(trx, prepared);
+    // Long-running services (the rotation controller) append only this way: the observer hears of it too.
+    this.#notify(logged);
+    return logged;
   }
 
-  /** Events matching every given filter, by seq. */
+  #notify(logged: LoggedEvent[]): void {
+    const last = logged[logged.length - 1];
+    if (!last) return;
+    try {
+      this.#onAppended?.({ seq: last.seq, hash: last.hash }, logged.length);
+    } catch {
+      // The events are stored (or will be with the caller's transaction); an observer's failure is not theirs.
+    }
+  }
+
+  /** Events matching every given filter, by seq. A row that cannot be read throws UnreadableEventError. */
   async list(filter: EventFilter = {}): Promise<LoggedEvent[]> {
+    const { events, unreadable } = await this.listChecked(filter);
+    if (unreadable[0]) throw new UnreadableEventError(unreadable[0]);
+    return events;
+  }
+
+  /**
+   * Like `list`, but a row that cannot be read (data that is not a JSON object, a malformed type, a NULL field) is
+   * reported in `unreadable` with what is wrong, and the other rows are returned: one bad row must not hide the log.
+   */
+  async listChecked(filter: EventFilter = {}): Promise<CheckedEventList> {
     const limit = filter.limit ?? DEFAULT_EVENT_LIST_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENT_LIST_LIMIT) {
       throw new EventInputError(`limit must be a whole number from 1 to ${MAX_EVENT_LIST_LIMIT}, got ${limit}`);
@@ -128,7 +204,13 @@ export class EventLog {
       .orderBy('seq', filter.order ?? 'asc')
       .limit(limit)
       .execute();
-    return rows.map(toLoggedEvent);
+    const result: CheckedEventList = { events: [], unreadable: [] };
+    for (const row of rows) {
+      const read = readEventRow(row);
+      if ('problems' in read) result.unreadable.push(read);
+      else result.events.push(read);
+    }
+    return result;
   }
 
   /** The last event's seq and hash, or null for an empty log. Record it elsewhere to detect a truncated tail. */
@@ -142,9 +224,9 @@ export class EventLog {
     return row ? { seq: Number(row.seq), hash: row.hash } : null;
   }
 
-  /** Walks the whole chain; see verifyEventChain. */
+  /** Walks the whole chain under this log's chain key (unless `options.chainKey` says otherwise). */
   verify(options: VerifyEventChainOptions = {}): Promise<ChainVerification> {
-    return verifyEventChain(this.#db, options);
+    return verifyEventChain(this.#db, { chainKey: this.#chainKey, ...options });
   }
 
   #prepare(input: AppendEventInput): PreparedEvent {
@@ -192,20 +274,54 @@ export class EventLog {
       .executeTakeFirst();
     let seq = head ? Number(head.seq) : 0;
     let prevHash = head ? head.hash : GENESIS_HASH;
+    const chainKey = this.#chainKey;
+    const headForm = head ? chainHashForm(head.hash) : null;
+    if (headForm?.kind === 'keyed' && chainKey?.version !== headForm.version) {
+      throw new EventChainKeyError(
+        chainKey
+          ? `the event log is keyed with chain key ${headForm.version}, but this writer holds ${chainKey.version}: load the key the log was written with`
+          : `the event log is keyed (chain key ${headForm.version}) and this writer has no chain key: open it with its key (KEYLEDGER_EVENT_CHAIN_KEY or the data folder's event-chain.key), so the chain is not downgraded`,
+        { details: { headSeq: seq } },
+      );
+    }
+    const toWrite = [...prepared];
+    if (chainKey && head && headForm?.kind !== 'keyed') {
+      // The switch from plain to keyed rows is itself recorded, keyed: it seals the plain rows before it, since
+      // nobody without the key can rewrite them and then recompute this row's HMAC over their new head.
+      const text = canonicalJson({
+        algorithm: 'hmac-sha256',
+        keyVersion: chainKey.version,
+        plainRows: seq,
+        plainHead: prevHash,
+      });
+      toWrite.unshift({
+        id: randomUUID(),
+        at: this.#clock().toISOString(),
+        type: EVENT_CHAIN_KEYED_TYPE,
+        actor: 'system:event-log',
+        key_id: null,
+        data: text,
+        parsedData: JSON.parse(text) as JsonObject,
+        switchRow: true,
+      });
+    }
     const rows: EventsTable[] = [];
     const logged: LoggedEvent[] = [];
-    for (const event of prepared) {
+    for (const event of toWrite) {
       seq += 1;
-      const hash = hashEvent({
-        seq,
-        id: event.id,
-        at: event.at,
-        type: event.type,
-        actor: event.actor,
-        key_id: event.key_id,
-        data: event.parsedData,
-        prev_hash: prevHash,
-      });
+      const hash = chainHash(
+        {
+          seq,
+          id: event.id,
+          at: event.at,
+          type: event.type,
+          actor: event.actor,
+          key_id: event.key_id,
+          data: event.parsedData,
+          prev_hash: prevHash,
+        },
+        chainKey,
+      );
       rows.push({
         seq,
         id: event.id,
@@ -217,17 +333,18 @@ export class EventLog {
         prev_hash: prevHash,
         hash,
       });
-      logged.push({
-        seq,
-        id: event.id,
-        at: event.at,
-        type: event.type,
-        actor: event.actor,
-        keyId: event.key_id,
-        data: event.parsedData,
-        prevHash,
-        hash,
-      });
+      if (!event.switchRow)
+        logged.push({
+          seq,
+          id: event.id,
+          at: event.at,
+          type: event.type,
+          actor: event.actor,
+          keyId: event.key_id,
+          data: event.parsedData,
+          prevHash,
+          hash,
+        });
       prevHash = hash;
     }
     // Chunked so a large batch stays under SQLite's bound-parameter limit.
@@ -241,15 +358,44 @@ export class EventLog {
   }
 }
 
-function toLoggedEvent(row: EventsTable): LoggedEvent {
+/**
+ * A stored row as an event, or what is wrong with it. The table's NOT NULL constraints hold for rows keyledger
+ * wrote; this reads whatever is there, since a corrupt or forged row is exactly what a reader must survive.
+ */
+function readEventRow(row: EventsTable): LoggedEvent | UnreadableEvent {
+  const loose = row as unknown as Record<keyof EventsTable, unknown>;
+  const problems: string[] = [];
+  for (const column of ['id', 'at', 'type', 'actor', 'data', 'prev_hash', 'hash'] as const) {
+    if (loose[column] === null || loose[column] === undefined) problems.push(`${column} is NULL`);
+    else if (typeof loose[column] !== 'string') problems.push(`${column} is not text`);
+  }
+  if (typeof loose.at === 'string' && Number.isNaN(Date.parse(loose.at))) {
+    problems.push(`at ${JSON.stringify(loose.at.slice(0, 40))} is not an ISO-8601 instant`);
+  }
+  if (typeof loose.type === 'string' && !isValidEventType(loose.type)) {
+    problems.push(`type ${JSON.stringify(loose.type.slice(0, 70))} is not an event type`);
+  }
+  if (typeof loose.actor === 'string' && loose.actor.trim() === '') problems.push('actor is empty');
+  if (loose.key_id !== null && typeof loose.key_id !== 'string') problems.push('key_id is not text');
+  let data: unknown;
+  if (typeof loose.data === 'string') {
+    try {
+      data = JSON.parse(loose.data);
+      if (typeof data !== 'object' || data === null || Array.isArray(data)) problems.push('data is not a JSON object');
+    } catch {
+      problems.push('data is not JSON');
+    }
+  }
+  const seq = Number(row.seq);
+  if (problems.length > 0) return { seq, id: typeof loose.id === 'string' ? loose.id : null, problems };
   return {
-    seq: Number(row.seq),
+    seq,
     id: row.id,
     at: row.at,
     type: row.type,
     actor: row.actor,
     keyId: row.key_id,
-    data: JSON.parse(row.data) as JsonObject,
+    data: data as JsonObject,
     prevHash: row.prev_hash,
     hash: row.hash,
   };

@@ -16,7 +16,11 @@ export const KNOWN_EVENT_TYPES = [
   'expired',
   'finding',
   'login',
+  'event_chain.keyed',
 ] as const;
+
+/** The row that switches a log begun with plain SHA-256 rows to HMAC'd ones (src/events/event-log.ts). */
+export const EVENT_CHAIN_KEYED_TYPE = 'event_chain.keyed';
 
 export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
 

@@ -5,7 +5,7 @@
 import { type OperationalStore, openOperationalStore } from '../../db/operational-store.js';
 import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
 import { ConfigError } from '../../errors/keyledger-error.js';
-import { EventLog } from '../../events/event-log.js';
+import { openKeyedEventLog } from '../../events/keyed-event-log.js';
 import {
   DEFAULT_REWRAP_BATCH_SIZE,
   embeddedMasterKeyStatus,
@@ -65,7 +65,9 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
           batchSize: options.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE,
         });
         // The audit trail names keys by id only; the keys themselves never leave the keyring.
-        await new EventLog(db, context.clock).append({
+        const dataDir = resolveOperationalStoreOptions(context).dataDir;
+        const { events } = await openKeyedEventLog({ db, clock: context.clock, env: context.env, dataDir });
+        await events.append({
           type: 'master_key.rotated',
           actor: context.env.KEYLEDGER_ACTOR || `cli:${context.env.USER || 'unknown'}`,
           data: {
