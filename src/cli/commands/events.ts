@@ -1,39 +1,40 @@
 // `keyledger events`: lists the hash-chained event log, newest first; `keyledger events verify` checks the chain
 // (exit 0 intact, 1 broken, naming the first bad row).
 import { openOperationalStore } from '../../db/operational-store.js';
-import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { ChainVerification } from '../../events/event-chain-verifier.js';
 import { type EventFilter, EventLog, type LoggedEvent, MAX_EVENT_LIST_LIMIT } from '../../events/event-log.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, operationalStoreFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
 const DEFAULT_LIMIT = 50;
 
-interface EventsOptions {
+interface EventsOptions extends SharedOptions {
   type?: string;
   key?: string;
-  actor?: string;
+  /** The filter; `--actor` is the shared "who is acting" option (common-options.ts). */
+  by?: string;
   since?: string;
   until?: string;
   limit?: number;
   anchor?: { seq: number; hash: string };
-  json?: boolean;
 }
 
 export const registerEventsCommand: RegisterCommand = (program, context) => {
   // One command with an optional `verify` operand rather than a commander subcommand: a subcommand's `--json`
   // would be taken by the parent's `--json` of the same name.
-  program
-    .command('events')
+  addSharedOptions(program.command('events'), {
+    json: 'print JSON (verify: including the head hash to record elsewhere; errors too)',
+  })
     .description('list the event log, newest first; `events verify` checks its hash chain (exit 0 intact, 1 broken)')
     .argument('[action]', '`verify` to check the hash chain instead of listing')
     .option('--type <type>', 'only events of this type (issued, rotated, revoked, finding...)')
     .option('--key <key_id>', 'only events about this key')
-    .option('--actor <actor>', 'only events by this actor')
+    .option('--by <actor>', "only events by this actor (the event's actor field)")
     .option('--since <instant>', 'only events at or after this ISO-8601 date or instant', parseInstant)
     .option('--until <instant>', 'only events before this ISO-8601 date or instant', parseInstant)
     .option(
@@ -42,15 +43,16 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
       parseLimit,
     )
     .option('--anchor <seq:hash>', 'verify: a head recorded earlier; detects a cut or rewritten tail', parseAnchor)
-    .option('--json', 'print JSON (verify: including the head hash to record elsewhere)')
     .action(async (action: string | undefined, options: EventsOptions) => {
+      if (options.actor !== undefined)
+        throw new UsageError('--actor names who is acting and `events` writes nothing; to filter by actor use --by');
       if (action === undefined) {
         if (options.anchor) throw new UsageError('--anchor belongs to `keyledger events verify`');
         await listEvents(context, options);
         return;
       }
       if (action !== 'verify') throw new UsageError(`unknown events action "${action}"; the only one is "verify"`);
-      const listFlags = (['type', 'key', 'actor', 'since', 'until', 'limit'] as const).filter(
+      const listFlags = (['type', 'key', 'by', 'since', 'until', 'limit'] as const).filter(
         (flag) => options[flag] !== undefined,
       );
       if (listFlags.length > 0) {
@@ -63,11 +65,11 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
 };
 
 async function listEvents(context: CliContext, options: EventsOptions): Promise<void> {
-  await withEventLog(context, async (log) => {
+  await withEventLog(context, options, async (log) => {
     const filter: EventFilter = { limit: options.limit ?? DEFAULT_LIMIT, order: 'desc' };
     if (options.type !== undefined) filter.type = options.type;
     if (options.key !== undefined) filter.keyId = options.key;
-    if (options.actor !== undefined) filter.actor = options.actor;
+    if (options.by !== undefined) filter.actor = options.by;
     if (options.since !== undefined) filter.since = options.since;
     if (options.until !== undefined) filter.until = options.until;
     const found = await log.list(filter);
@@ -80,7 +82,7 @@ async function listEvents(context: CliContext, options: EventsOptions): Promise<
 }
 
 async function verifyEvents(context: CliContext, options: EventsOptions): Promise<void> {
-  await withEventLog(context, async (log) => {
+  await withEventLog(context, options, async (log) => {
     const result = await log.verify(options.anchor ? { anchor: options.anchor } : {});
     if (!result.ok) context.exitCode = EXIT_VIOLATIONS;
     if (options.json) {
@@ -91,8 +93,13 @@ async function verifyEvents(context: CliContext, options: EventsOptions): Promis
   });
 }
 
-async function withEventLog(context: CliContext, work: (log: EventLog) => Promise<void>): Promise<void> {
-  const store = await openOperationalStore(resolveOperationalStoreOptions(context));
+/** Listing and verifying only read: a registry without an operational store is an error, not an empty log. */
+async function withEventLog(
+  context: CliContext,
+  options: EventsOptions,
+  work: (log: EventLog) => Promise<void>,
+): Promise<void> {
+  const store = await openOperationalStore(await operationalStoreFor(context, options, { mustExist: true }));
   try {
     await work(new EventLog(store.db, context.clock));
   } finally {

@@ -17,6 +17,7 @@ import type { SecretValue } from '../../secrets/secret-value.js';
 import { IdempotencyRecords } from '../idempotency-records.js';
 import { type IssueKeyRequest, KeyIssuer } from '../key-issuance.js';
 import { KeyRevoker } from '../key-revocation.js';
+import { RevocationJournal } from '../revocation-journal.js';
 
 export interface Faults {
   providerCreate?: boolean;
@@ -100,8 +101,22 @@ export async function issuanceHarness(operational: OperationalStore) {
     policy: config.policy,
     clock,
   });
-  const revoker = new KeyRevoker({ providers: () => provider, stores: () => store, writer, events });
-  return { root, clock, faults, fingerprintKey, internal, store, events, writer, issuer, revoker, operational };
+  const journal = new RevocationJournal(operational.db, clock);
+  const revoker = new KeyRevoker({ providers: () => provider, stores: () => store, writer, events, journal });
+  return {
+    root,
+    clock,
+    faults,
+    fingerprintKey,
+    internal,
+    store,
+    events,
+    writer,
+    issuer,
+    revoker,
+    journal,
+    operational,
+  };
 }
 
 export const BASE_REQUEST: IssueKeyRequest = {
