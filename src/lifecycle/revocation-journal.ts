@@ -85,14 +85,14 @@ export class RevocationJournal {
     return row ? recordOf(row) : undefined;
   }
 
-  /** Every unfinished revoke, oldest first. */
+  /** Every unfinished revoke, oldest first (then by key_id). */
   async pending(): Promise<RevocationRecord[]> {
     const rows = await this.#db
       .selectFrom('revocation_journal')
       .selectAll()
       .where('state', '=', 'pending')
       .orderBy('created_at')
-      .orderBy('revocation_id')
+      .orderBy('key_id')
       .execute();
     return rows.map(recordOf);
   }

@@ -6,6 +6,7 @@ import type { OperationalStore } from '../../db/operational-store.js';
 import { type AppendEventInput, EventLog } from '../../events/event-log.js';
 import { deriveVerificationKey, InternalProvider } from '../../providers/internal/internal-provider.js';
 import type { CreateKeyRequest, Provider, ProviderKeyRef } from '../../providers/provider.js';
+import { ProviderError } from '../../providers/provider-error.js';
 import { defaultRegistryConfig } from '../../registry/registry-config.js';
 import { RegistryWriter } from '../../registry/registry-writer.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
@@ -22,7 +23,10 @@ import { RevocationJournal } from '../revocation-journal.js';
 export interface Faults {
   providerCreate?: boolean;
   providerRevoke?: boolean;
+  /** The provider's cheap reads (lastUsed) refuse: bad credentials. */
+  providerRead?: boolean;
   storePut?: boolean;
+  storeGet?: boolean;
   storeDelete?: boolean;
   eventAppend?: boolean;
 }
@@ -43,7 +47,11 @@ export async function issuanceHarness(operational: OperationalStore) {
     rateLimit: () => internal.rateLimit(),
     list: (options?: { account?: string }) => internal.list(options),
     verify: (secret: SecretValue) => internal.verify(secret),
-    lastUsed: (ref: ProviderKeyRef) => internal.lastUsed(ref),
+    lastUsed: async (ref: ProviderKeyRef) => {
+      if (faults.providerRead)
+        throw new ProviderError('E_PROVIDER_AUTH', 'internal', 'injected fault: credentials refused');
+      return internal.lastUsed(ref);
+    },
     create: async (request: CreateKeyRequest) => {
       if (faults.providerCreate) throw new Error('injected fault: provider create refused');
       return internal.create(request);
@@ -73,7 +81,10 @@ export async function issuanceHarness(operational: OperationalStore) {
       if (faults.storeDelete) throw new Error('injected fault: store delete refused');
       return embedded.delete(path);
     },
-    get: embedded.get.bind(embedded),
+    get: async (...args: Parameters<SecretStore['get']>) => {
+      if (faults.storeGet) throw new Error('injected fault: store unreachable');
+      return embedded.get(...args);
+    },
     exists: embedded.exists.bind(embedded),
     versions: embedded.versions.bind(embedded),
     promote: embedded.promote.bind(embedded),
