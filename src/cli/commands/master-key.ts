@@ -7,7 +7,7 @@ import {
   type OperationalStore,
   openOperationalStore,
 } from '../../db/operational-store.js';
-import { DATA_DIR_VARIABLE } from '../../db/operational-store-location.js';
+import { DATA_DIR_VARIABLE, requireExistingOperationalStore } from '../../db/operational-store-location.js';
 import { ConfigError } from '../../errors/keyledger-error.js';
 import { EventLog } from '../../events/event-log.js';
 import {
@@ -47,7 +47,10 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
           );
         return;
       }
-      const status = await withOperationalDb(location, (db) => embeddedMasterKeyStatus(db, source));
+      // Status only reads: a keyring without its store is reported, not answered with a new empty store.
+      const status = await withOperationalDb(requireExistingOperationalStore(location), (db) =>
+        embeddedMasterKeyStatus(db, source),
+      );
       if (status.keys.some((key) => key.state === 'unknown')) context.exitCode = EXIT_VIOLATIONS;
       if (options.json) printJson(context, status);
       else context.stdout.write(renderStatus(context, status));
