@@ -105,6 +105,30 @@ forEachBackend((backend) => {
     expect(await k.h.journal.pending()).toEqual([]);
   });
 
+  it('an event log failure at the last step rolls back with the journal, and the re-run logs the event once', async () => {
+    const k = await issuedKey();
+    k.h.faults.revokedEvent = true;
+    await expect(k.h.revoker.revoke({ keyId: 'k-1', actor: 'test:suite' })).rejects.toMatchObject({
+      code: 'E_REVOKE_INCOMPLETE',
+      details: {
+        done: [
+          `revoked internal key ${k.issued.providerKeyId}`,
+          'deleted the secret at default:payments/k-1',
+          'marked k-1 revoked in the registry',
+        ],
+        notDone: ['log the revoked event'],
+      },
+    });
+    expect(await k.status()).toBe('revoked');
+    expect((await k.h.journal.pending()).map((record) => record.plan.map((step) => step.done))).toEqual([
+      [true, true, true, false],
+    ]);
+    k.h.faults.revokedEvent = false;
+    expect(await k.h.revoker.revoke({ keyId: 'k-1', actor: 'test:suite' })).toMatchObject({ resumed: true });
+    expect(await k.h.events.list({ type: 'revoked' })).toHaveLength(1);
+    expect(await k.h.journal.pending()).toEqual([]);
+  });
+
   it('resumeAll finishes every pending revoke and reports the ones still failing', async () => {
     const k = await issuedKey();
     await k.h.issuer.issue({ ...BASE_REQUEST, keyId: 'k-2' });

@@ -226,7 +226,7 @@ export class KeyRevoker {
   ): Promise<number> {
     const providerStep = plan.find((step) => step.step === 'provider');
     const eventStep = plan.find((step) => step.step === 'event');
-    return this.#deps.journal.transaction(async (trx) => {
+    const seq = await this.#deps.journal.transaction(async (trx) => {
       const [event] = await this.#deps.events.appendWithin(trx, [
         {
           type: 'revoked',
@@ -243,10 +243,14 @@ export class KeyRevoker {
           },
         },
       ]);
-      if (eventStep) eventStep.done = true;
-      await this.#deps.journal.save(record, { failure: null, state: 'done' }, trx);
+      // A copy: if the transaction rolls back, the plan in memory must still say the event is not logged.
+      const finished = plan.map((step) => (step.step === 'event' ? { ...step, done: true } : step));
+      await this.#deps.journal.save({ ...record, plan: finished }, { failure: null, state: 'done' }, trx);
       return event!.seq;
     });
+    if (eventStep) eventStep.done = true;
+    record.state = 'done';
+    return seq;
   }
 }
 

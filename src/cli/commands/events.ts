@@ -44,7 +44,8 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
     )
     .option('--anchor <seq:hash>', 'verify: a head recorded earlier; detects a cut or rewritten tail', parseAnchor)
     .action(async (action: string | undefined, options: EventsOptions) => {
-      if (options.actor !== undefined)
+      // Listing and verifying write nothing; an `--actor` there is almost surely the old filter spelling.
+      if (options.actor !== undefined && (action === undefined || action === 'verify'))
         throw new UsageError('--actor names who is acting and `events` writes nothing; to filter by actor use --by');
       if (action === undefined) {
         if (options.anchor) throw new UsageError('--anchor belongs to `keyledger events verify`');

@@ -29,6 +29,8 @@ export interface Faults {
   storeGet?: boolean;
   storeDelete?: boolean;
   eventAppend?: boolean;
+  /** Appending the `revoked` event (inside the revocation journal's transaction) fails. */
+  revokedEvent?: boolean;
 }
 
 export async function issuanceHarness(operational: OperationalStore) {
@@ -94,6 +96,11 @@ export async function issuanceHarness(operational: OperationalStore) {
     override async append(input: AppendEventInput) {
       if (faults.eventAppend && input.type === 'issued') throw new Error('injected fault: event log unavailable');
       return super.append(input);
+    }
+    override async appendWithin(trx: Parameters<EventLog['appendWithin']>[0], inputs: readonly AppendEventInput[]) {
+      if (faults.revokedEvent && inputs.some((input) => input.type === 'revoked'))
+        throw new Error('injected fault: event log unavailable');
+      return super.appendWithin(trx, inputs);
     }
   }
   const events = new FaultyEventLog(operational.db, clock);
