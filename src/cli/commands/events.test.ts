@@ -131,6 +131,10 @@ it('refuses bad options with exit 2 and a message naming the value', async () =>
   expect(since.stderr).toContain('E_USAGE');
   expect(since.stderr).toContain('"last tuesday"');
   expect((await runCli(['events', '--limit', '0'], { cwd, env })).code).toBe(2);
+  // --actor is who acts (docs/cli.md); the filter is --by, and the old spelling fails loudly.
+  const oldFilter = await runCli(['events', '--actor', 'scanner'], { cwd, env });
+  expect(oldFilter.code).toBe(2);
+  expect(oldFilter.stderr).toContain('to filter by actor use --by');
   expect((await runCli(['events', 'verify', '--anchor', 'nope'], { cwd, env })).code).toBe(2);
   const unreachable = await runCli(['events'], {
     cwd,
