@@ -10,6 +10,7 @@ import { expect, it } from 'vitest';
 import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { runGit } from '../../git/git-command.js';
+import type { Provider } from '../../providers/provider.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock } from '../../runtime/clock.js';
 import { runCli } from '../test-support/run-cli.js';
@@ -110,6 +111,53 @@ forEachBackend((backend) => {
     const revoked = await runCli(['revoke', 'payments-billing'], { cwd: registry, env });
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toMatch(/^Revoked payments-billing\n {2}- revoked internal key ik_/);
+  });
+
+  it('a revoke the provider failed stays pending; `revoke --resume` finishes it', async () => {
+    const { registry, env } = await setUp();
+    expect((await runCli(ISSUE, { cwd: registry, env })).code).toBe(0);
+    // The provider answers reads but refuses the revoke itself: the failure comes after the plan is journalled.
+    const refusing = {
+      name: 'internal',
+      capabilities: () => ({
+        create: true,
+        list: true,
+        verify: true,
+        revoke: true,
+        lastUsed: false,
+        nativeRotate: false,
+        manual: false,
+      }),
+      rateLimit: () => ({ requests: 100, perSeconds: 1 }),
+      list: async function* () {},
+      revoke: async () => {
+        throw new Error('injected fault: provider unavailable');
+      },
+    } as unknown as Provider;
+    const app = await openKeyledgerApp({
+      registryDir: registry,
+      env,
+      cwd: registry,
+      clock: fixedClock('2026-11-23T12:00:00Z'),
+      providerOverrides: { internal: refusing },
+    });
+    const failed = await app
+      .revoker()
+      .revoke({ keyId: 'payments-billing', actor: 'test:suite' })
+      .catch((error: unknown) => error);
+    await app.close();
+    expect(failed).toMatchObject({ code: 'E_REVOKE_INCOMPLETE', details: { done: [] } });
+    expect((failed as Error).message).toMatch(/NOT done: revoke internal key ik_\w+; delete the secret/);
+
+    const resumed = await runCli(['revoke', '--resume', '--json'], { cwd: registry, env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const { finished, failed: stillFailing } = JSON.parse(resumed.stdout);
+    expect(stillFailing).toEqual([]);
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatchObject({ keyId: 'payments-billing', resumed: true });
+    expect(finished[0].steps).toHaveLength(3);
+    const events = await runCli(['events', '--type', 'revoked', '--json'], { cwd: registry, env });
+    expect(JSON.parse(events.stdout).events[0]).toMatchObject({ actor: 'test:suite', data: { resumed: true } });
   });
 });
 
