@@ -3,10 +3,15 @@
 // and the server both build their services from here; nothing else wires adapters. Local state (operational
 // store, master and fingerprint keys, provider credentials) is the registry's: `<registry root>/.keyledger/`, or
 // `KEYLEDGER_DATA_DIR` — never the working directory (src/db/operational-store-location.ts).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
-import { DATA_DIR_VARIABLE, resolveOperationalStoreOptions } from '../db/operational-store-location.js';
+import {
+  DATA_DIR_VARIABLE,
+  resolveOperationalStoreOptions,
+  SQLITE_FILE_NAME,
+} from '../db/operational-store-location.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { EventLog } from '../events/event-log.js';
 import { IdempotencyRecords } from '../lifecycle/idempotency-records.js';
@@ -24,6 +29,7 @@ import { createProvider, providerNames } from '../providers/provider-table.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
+import { MASTER_KEY_FILE_NAME } from '../secrets/embedded/embedded-master-key-source.js';
 import { type FingerprintKey, loadFingerprintKey } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { createSecretStore, DEFAULT_SECRET_STORE_KIND } from '../secrets/secret-store-table.js';
@@ -72,9 +78,21 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     registryRoot: workspace.root,
   });
   const providerOptionsFromFile = await readProvidersFile(options.env, options.cwd, location.dataDir);
+  const fingerprintKeyFile = join(location.dataDir, FINGERPRINT_KEY_FILE_NAME);
   const fingerprintKey = await loadFingerprintKey({
     env: options.env,
-    keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME),
+    keyFile: fingerprintKeyFile,
+    // A new key only with a new data folder: beside existing state, the registry's fingerprints were made with a
+    // key that is now missing, and a fresh one would silently stop every leak from being attributed.
+    create: !holdsState(location.dataDir),
+  }).catch((error: unknown) => {
+    if (!existsSync(fingerprintKeyFile) && holdsState(location.dataDir)) {
+      throw new ConfigError(
+        `${location.dataDir} holds this registry's state but no ${FINGERPRINT_KEY_FILE_NAME}: the registry's fingerprints were made with it. Restore it, or set KEYLEDGER_FINGERPRINT_KEY`,
+        { code: 'E_FINGERPRINT_KEY', cause: error },
+      );
+    }
+    throw error;
   });
   const operational = await openOperationalStore(location);
   const events = new EventLog(operational.db, options.clock);
@@ -182,6 +200,11 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
       ),
     close: () => operational.close(),
   };
+}
+
+/** True when the data folder already holds an operational store or a master keyring. */
+function holdsState(dataDir: string): boolean {
+  return existsSync(join(dataDir, SQLITE_FILE_NAME)) || existsSync(join(dataDir, MASTER_KEY_FILE_NAME));
 }
 
 /**

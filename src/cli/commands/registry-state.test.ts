@@ -3,7 +3,7 @@
 // leak with reg's fingerprint key even when a stray .keyledger/ sits in the working directory. On both engines.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -159,6 +159,28 @@ forEachBackend((backend) => {
     const events = await runCli(['events', '--type', 'revoked', '--json'], { cwd: registry, env });
     expect(JSON.parse(events.stdout).events[0]).toMatchObject({ actor: 'test:suite', data: { resumed: true } });
   });
+});
+
+it('a data folder with state but no fingerprint key is an error, not a new key', async () => {
+  const registry = await makeRegistry({ 'keyledger.config.yaml': '' }, { git: true });
+  const env: NodeJS.ProcessEnv = {
+    ...GIT_TEST_ENV,
+    KEYLEDGER_DATA_DIR: '',
+    KEYLEDGER_DATABASE_URL: '',
+    KEYLEDGER_MASTER_KEY: '',
+    KEYLEDGER_FINGERPRINT_KEY: '',
+  };
+  expect((await runCli(ISSUE, { cwd: registry, env })).code).toBe(0);
+  const keyFile = join(registry, '.keyledger', 'fingerprint.key');
+  const key = await readFile(keyFile, 'utf8');
+  await rm(keyFile);
+  const run = await runCli([...ISSUE.slice(0, -1), 'payments-other'], { cwd: registry, env });
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('E_FINGERPRINT_KEY');
+  expect(run.stderr).toContain("holds this registry's state but no fingerprint.key");
+  expect(existsSync(keyFile)).toBe(false);
+  await writeFile(keyFile, key);
+  expect((await runCli([...ISSUE.slice(0, -1), 'payments-other'], { cwd: registry, env })).code).toBe(0);
 });
 
 it('the data folder follows KEYLEDGER_DATA_DIR when set, and providers.json in it configures providers', async () => {
