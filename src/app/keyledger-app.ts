@@ -1,16 +1,24 @@
 // The composition root: opens what the services need — the registry workspace, the operational store, the event
 // log, the fingerprint key, secret stores and providers by name — from the config and the environment. The CLI
-// and the server both build their services from here; nothing else wires adapters.
+// and the server both build their services from here; nothing else wires adapters. Local state (operational
+// store, master and fingerprint keys, provider credentials) is the registry's: `<registry root>/.keyledger/`, or
+// `KEYLEDGER_DATA_DIR` — never the working directory (src/db/operational-store-location.ts).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
-import { resolveOperationalStoreOptions } from '../db/operational-store-location.js';
+import {
+  DATA_DIR_VARIABLE,
+  resolveOperationalStoreOptions,
+  SQLITE_FILE_NAME,
+} from '../db/operational-store-location.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import { openKeyedEventLog } from '../events/keyed-event-log.js';
 import { IdempotencyRecords } from '../lifecycle/idempotency-records.js';
 import { KeyIssuer } from '../lifecycle/key-issuance.js';
 import { KeyRevoker } from '../lifecycle/key-revocation.js';
+import { RevocationJournal } from '../lifecycle/revocation-journal.js';
 import {
   createRotationServices,
   type RotationServiceOptions,
@@ -22,14 +30,17 @@ import { createProvider, providerNames } from '../providers/provider-table.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
+import { MASTER_KEY_FILE_NAME } from '../secrets/embedded/embedded-master-key-source.js';
 import { type FingerprintKey, loadFingerprintKey } from '../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { createSecretStore, DEFAULT_SECRET_STORE_KIND } from '../secrets/secret-store-table.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface KeyledgerAppOptions {
+  /** The registry root (the CLI finds it with src/cli/common-options.ts, registryRootFor). */
   registryDir: string;
   env: NodeJS.ProcessEnv;
+  /** Resolves relative paths the user gave (a relative KEYLEDGER_DATA_DIR); not where state is kept. */
   cwd: string;
   clock: Clock;
   /** Providers to use instead of the configured ones (tests, the sandbox). */
@@ -56,14 +67,33 @@ export interface KeyledgerApp {
 }
 
 export const FINGERPRINT_KEY_FILE_NAME = 'fingerprint.key';
+export const PROVIDERS_FILE_VARIABLE = 'KEYLEDGER_PROVIDERS_FILE';
+/** Provider options kept beside the registry's other local state when KEYLEDGER_PROVIDERS_FILE is unset. */
+export const PROVIDERS_FILE_NAME = 'providers.json';
 
 export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<KeyledgerApp> {
   const workspace = await openRegistryWorkspace(options.registryDir);
-  const providerOptionsFromFile = await readProvidersFile(options.env);
-  const location = resolveOperationalStoreOptions({ env: options.env, cwd: options.cwd });
+  const location = resolveOperationalStoreOptions({
+    env: options.env,
+    cwd: options.cwd,
+    registryRoot: workspace.root,
+  });
+  const providerOptionsFromFile = await readProvidersFile(options.env, options.cwd, location.dataDir);
+  const fingerprintKeyFile = join(location.dataDir, FINGERPRINT_KEY_FILE_NAME);
   const fingerprintKey = await loadFingerprintKey({
     env: options.env,
-    keyFile: join(location.dataDir, FINGERPRINT_KEY_FILE_NAME),
+    keyFile: fingerprintKeyFile,
+    // A new key only with a new data folder: beside existing state, the registry's fingerprints were made with a
+    // key that is now missing, and a fresh one would silently stop every leak from being attributed.
+    create: !holdsState(location.dataDir),
+  }).catch((error: unknown) => {
+    if (!existsSync(fingerprintKeyFile) && holdsState(location.dataDir)) {
+      throw new ConfigError(
+        `${location.dataDir} holds this registry's state but no ${FINGERPRINT_KEY_FILE_NAME}: the registry's fingerprints were made with it. Restore it, or set KEYLEDGER_FINGERPRINT_KEY`,
+        { code: 'E_FINGERPRINT_KEY', cause: error },
+      );
+    }
+    throw error;
   });
   const operational = await openOperationalStore(location);
   // HMAC'd under the chain key beside the fingerprint key, anchored in the registry repository (src/events/).
@@ -81,7 +111,9 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
-  const context = { env: options.env, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+  // The embedded store finds its master key under KEYLEDGER_DATA_DIR: name this registry's data folder explicitly.
+  const storeEnv = { ...options.env, [DATA_DIR_VARIABLE]: location.dataDir };
+  const context = { env: storeEnv, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
 
   const provider = (name: string): Provider => {
     let found = providers.get(name);
@@ -157,6 +189,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         stores: secretStore,
         writer,
         events,
+        journal: new RevocationJournal(operational.db, options.clock),
         ...(options.logger ? { logger: options.logger } : {}),
       }),
     rotation: (rotationOptions = {}) =>
@@ -185,25 +218,38 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   };
 }
 
+/** True when the data folder already holds an operational store or a master keyring. */
+function holdsState(dataDir: string): boolean {
+  return existsSync(join(dataDir, SQLITE_FILE_NAME)) || existsSync(join(dataDir, MASTER_KEY_FILE_NAME));
+}
+
 /**
  * Provider options kept outside the registry (credentials have no place in it): the JSON file named by
- * `KEYLEDGER_PROVIDERS_FILE`, either `{ "<provider>": { ...options } }` or the sandbox's `sandbox.json` with a
- * `providers` object. The registry config's own `providers` section is laid over it.
+ * `KEYLEDGER_PROVIDERS_FILE`, or else `<data folder>/providers.json` when it exists; either
+ * `{ "<provider>": { ...options } }` or the sandbox's `sandbox.json` with a `providers` object. The registry
+ * config's own `providers` section is laid over it.
  */
-async function readProvidersFile(env: NodeJS.ProcessEnv): Promise<Record<string, Record<string, unknown>>> {
-  const file = env.KEYLEDGER_PROVIDERS_FILE;
-  if (!file) return {};
+async function readProvidersFile(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  dataDir: string,
+): Promise<Record<string, Record<string, unknown>>> {
+  const named = env[PROVIDERS_FILE_VARIABLE];
+  const file = named ? resolve(cwd, named) : join(dataDir, PROVIDERS_FILE_NAME);
+  const source = named ? `${PROVIDERS_FILE_VARIABLE}=${named}` : file;
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: ${(error as Error).message}`, {
+    // The default file is optional; a file the user named must be there.
+    if (!named && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`${source}: ${(error as Error).message}`, {
       code: 'E_PROVIDER_CONFIG',
     });
   }
   const object = (parsed as { providers?: unknown }).providers ?? parsed;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    throw new ConfigError(`KEYLEDGER_PROVIDERS_FILE=${file}: expected an object of provider options`, {
+    throw new ConfigError(`${source}: expected an object of provider options`, {
       code: 'E_PROVIDER_CONFIG',
     });
   }

@@ -1,8 +1,9 @@
 // The `keyledger` command: a thin shell that parses arguments and hands them to the services.
 import { Command, CommanderError } from 'commander';
+import { UsageError } from '../errors/keyledger-error.js';
 import { type CliContext, processContext } from './cli-context.js';
 import { commandsFor } from './command-table.js';
-import { describeError, EXIT_ERROR, exitCodeFor } from './exit-codes.js';
+import { describeError, EXIT_ERROR, errorJson, exitCodeFor } from './exit-codes.js';
 
 /** The program with the commands `args` (the arguments after the script) need; see `commandsFor`. */
 export async function buildProgram(context: CliContext, args: readonly string[] = []): Promise<Command> {
@@ -29,18 +30,41 @@ export async function buildProgram(context: CliContext, args: readonly string[] 
   return program;
 }
 
-/** Runs the CLI and returns its exit code; never calls process.exit, so tests can run it in-process. */
+/**
+ * Runs the CLI and returns its exit code; never calls process.exit, so tests can run it in-process. Errors go to
+ * stderr as text and, when `--json` was asked for, also to stdout as `{"error": ...}` (exit-codes.ts, errorJson),
+ * so a script reading stdout always gets JSON.
+ */
 export async function main(argv: string[], context: CliContext = processContext()): Promise<number> {
+  const json = wantsJson(argv.slice(2));
   try {
     const program = await buildProgram(context, argv.slice(2));
     await program.parseAsync(argv);
     return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit with 0; every other parse failure is a usage error.
-      return error.exitCode === 0 ? 0 : EXIT_ERROR;
+      // Help and version exit with 0; every other parse failure is a usage error (commander printed it).
+      if (error.exitCode === 0) return 0;
+      if (json) printJsonError(context, new UsageError(stripPrefix(error.message), { commander: error.code }));
+      return EXIT_ERROR;
     }
     context.stderr.write(`keyledger: ${describeError(error)}\n`);
+    if (json) printJsonError(context, error);
     return exitCodeFor(error);
   }
+}
+
+/** `--json` anywhere before a `--` that ends the options. */
+function wantsJson(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+
+function printJsonError(context: CliContext, error: unknown): void {
+  context.stdout.write(`${JSON.stringify(errorJson(error))}\n`);
+}
+
+/** Commander's messages start with `error: `; the JSON carries the message alone. */
+function stripPrefix(message: string): string {
+  return message.replace(/^error: /, '');
 }

@@ -98,6 +98,22 @@ export interface RotationTicketsTable {
   updated_at: string;
 }
 
+/** One `keyledger revoke` and how far it got (src/lifecycle/revocation-journal.ts). Never a secret. */
+export interface RevocationJournalTable {
+  revocation_id: string;
+  key_id: string;
+  provider: string;
+  state: 'pending' | 'done';
+  actor: string;
+  reason: string | null;
+  /** JSON text: `[{ step, description, done }]`, in the order they run. */
+  plan: string;
+  /** Why the last attempt stopped, while pending. */
+  failure: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -108,4 +124,5 @@ export interface OperationalSchema {
   internal_keys: InternalKeysTable;
   rotation_journal: RotationJournalTable;
   rotation_tickets: RotationTicketsTable;
+  revocation_journal: RevocationJournalTable;
 }

@@ -1,11 +1,13 @@
 // The operational store's contract, run on SQLite and on PostgreSQL: migrations from empty, idempotent reopen,
 // concurrent opens from several processes, and the engine settings the rest of keyledger relies on.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { operationalMigrations } from './migrations/index.js';
 import { openOperationalStore } from './operational-store.js';
-import { resolveOperationalStoreOptions } from './operational-store-location.js';
+import { requireExistingOperationalStore, resolveOperationalStoreOptions } from './operational-store-location.js';
 import { runTypeScriptChild } from './test-support/child-process-runner.js';
 import { forEachBackend } from './test-support/test-databases.js';
 import { writeTransaction } from './write-transaction.js';
@@ -197,13 +199,25 @@ describe('opening a store that cannot be reached', () => {
 });
 
 describe('resolveOperationalStoreOptions', () => {
-  it('prefers KEYLEDGER_DATABASE_URL, then KEYLEDGER_DATA_DIR, then .keyledger under the cwd', () => {
-    expect(resolveOperationalStoreOptions({ env: {}, cwd: '/repo' })).toEqual({ dataDir: '/repo/.keyledger' });
-    expect(resolveOperationalStoreOptions({ env: { KEYLEDGER_DATA_DIR: 'state' }, cwd: '/repo' })).toEqual({
-      dataDir: '/repo/state',
+  it('prefers KEYLEDGER_DATABASE_URL, then KEYLEDGER_DATA_DIR (from the cwd), then .keyledger under the registry root', () => {
+    const where = { cwd: '/work', registryRoot: '/repo' };
+    expect(resolveOperationalStoreOptions({ env: {}, ...where })).toEqual({ dataDir: '/repo/.keyledger' });
+    expect(resolveOperationalStoreOptions({ env: { KEYLEDGER_DATA_DIR: 'state' }, ...where })).toEqual({
+      dataDir: '/work/state',
     });
-    expect(
-      resolveOperationalStoreOptions({ env: { KEYLEDGER_DATABASE_URL: 'postgres://h/db' }, cwd: '/repo' }),
-    ).toEqual({ databaseUrl: 'postgres://h/db', dataDir: '/repo/.keyledger' });
+    expect(resolveOperationalStoreOptions({ env: { KEYLEDGER_DATABASE_URL: 'postgres://h/db' }, ...where })).toEqual({
+      databaseUrl: 'postgres://h/db',
+      dataDir: '/repo/.keyledger',
+    });
+  });
+
+  it('requireExistingOperationalStore refuses a missing embedded store and creates nothing', () => {
+    const dataDir = join(tmpdir(), `keyledger-missing-${process.pid}-${Date.now()}`);
+    expect(() => requireExistingOperationalStore({ dataDir })).toThrow(/no operational store at .*keyledger\.db/);
+    expect(existsSync(dataDir)).toBe(false);
+    expect(requireExistingOperationalStore({ dataDir, databaseUrl: 'postgres://h/db' })).toEqual({
+      dataDir,
+      databaseUrl: 'postgres://h/db',
+    });
   });
 });

@@ -17,10 +17,11 @@ import pg from 'pg';
 import { operationalMigrations, StaticMigrationProvider } from './migrations/index.js';
 import type { OperationalSchema } from './operational-schema.js';
 import { OperationalStoreError, redactDatabaseUrl } from './operational-store-error.js';
+import { SQLITE_FILE_NAME } from './operational-store-location.js';
 
 export type OperationalDialect = 'sqlite' | 'postgres';
 
-export const SQLITE_FILE_NAME = 'keyledger.db';
+export { SQLITE_FILE_NAME };
 
 export interface OpenOperationalStoreOptions {
   /** A `postgres://` URL; when absent the store is the SQLite file `<dataDir>/keyledger.db`. */

@@ -135,6 +135,14 @@ export class RegistryWriter {
     });
   }
 
+  /**
+   * Throws what update() would throw before writing anything — E_KEY_NOT_FOUND, E_REGISTRY_DIRTY (the file has
+   * uncommitted changes) — so a command can check before its first external effect (src/lifecycle/key-revocation.ts).
+   */
+  async assertUpdatable(keyId: string): Promise<void> {
+    await this.#requireFile(keyId);
+  }
+
   /** The file holding a key_id, relative to the root, or undefined. */
   async fileOf(keyId: string): Promise<string | undefined> {
     return this.#findFile(keyId);

@@ -21,7 +21,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 forEachBackend((backend) => {
   it('no secret reaches an output, a log, an error, the registry, its history, the events or the database', async () => {
     const database = await backend.createDatabase();
-    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keyledger.config.yaml': '' }, { git: true });
     const env: NodeJS.ProcessEnv = {
       ...GIT_TEST_ENV,
       KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),

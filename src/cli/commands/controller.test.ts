@@ -27,7 +27,7 @@ interface JournalRow {
 
 /** A registry with internal keys last rotated 60 days ago every 30 days (so due now), each used by a consumer. */
 async function dueRegistry(keys: number) {
-  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keyledger.config.yaml': '' }, { git: true });
   const env: NodeJS.ProcessEnv = {
     ...GIT_TEST_ENV,
     KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),

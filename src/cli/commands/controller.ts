@@ -1,44 +1,33 @@
 // `keyledger controller`: the rotation controller as a daemon. Resumes the journal at start, then on every time
 // the cron schedule names (UTC) rotates the due keys and sweeps the tickets. SIGINT/SIGTERM stop it gracefully:
 // the step in flight finishes and its lease is given back, so the next start resumes exactly there.
-import { resolve } from 'node:path';
-import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { nextRun, parseSchedule } from '../../lifecycle/rotation/rotation-controller.js';
 import { printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { parseDuration } from './rotate.js';
 
-interface ControllerOptions {
+interface ControllerOptions extends SharedOptions {
   schedule: string;
   window?: number;
   concurrency?: number;
   tickets?: string;
   once?: boolean;
-  registry: string;
-  json?: boolean;
 }
 
 export const registerControllerCommand: RegisterCommand = (program, context) => {
-  program
-    .command('controller')
+  addSharedOptions(program.command('controller'), { json: 'print each run as one JSON line (errors too)' })
     .description('run the rotation schedule as a daemon (cron, UTC); SIGINT/SIGTERM finish the step in flight and stop')
     .option('--schedule <cron>', 'when to look for due keys: a 5-field cron expression, UTC', '0 2 * * *')
     .option('--window <duration>', "spread each run's rotations over this long, e.g. 6h", parseDuration)
     .option('--concurrency <n>', 'rotations in flight per provider when the provider does not say', parsePositiveInt)
     .option('--tickets <sink>', 'markdown:<dir>, github:<owner/repo>, jira:<PROJECT> (default: KEYLEDGER_TICKETS)')
     .option('--once', 'one run now (resume, rotate what is due, sweep tickets), then exit')
-    .option('-r, --registry <dir>', 'the registry repository', '.')
-    .option('--json', 'print each run as one JSON line')
     .action(async (options: ControllerOptions) => {
       const schedule = parseSchedule(options.schedule);
-      const app = await openKeyledgerApp({
-        registryDir: resolve(context.cwd, options.registry),
-        env: context.env,
-        cwd: context.cwd,
-        clock: context.clock,
-      });
+      const app = await openAppFor(context, options);
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
@@ -46,7 +35,7 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
       try {
         const services = app.rotation({
           ...(options.tickets ? { tickets: options.tickets } : {}),
-          actor: 'system:rotation-controller',
+          actor: options.actor ?? context.env.KEYLEDGER_ACTOR ?? 'system:rotation-controller',
         });
         const scheduleOptions = {
           signal: stop.signal,

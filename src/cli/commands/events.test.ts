@@ -64,7 +64,7 @@ forEachBackend((backend) => {
       },
     );
     expect(JSON.parse(window.stdout).events.map((event: { seq: number }) => event.seq)).toEqual([2]);
-    const limited = await runCli(['events', '--actor', 'scanner', '--limit', '1', '--json'], {
+    const limited = await runCli(['events', '--by', 'scanner', '--limit', '1', '--json'], {
       cwd: database.options.dataDir,
       env: envFor(database),
     });
@@ -106,18 +106,24 @@ forEachBackend((backend) => {
   });
 });
 
-it('creates the embedded store on first use and reports an empty log', async () => {
-  const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+it('outside a registry, and in a registry with no store yet, exits 2 and creates nothing (no empty success)', async () => {
+  const { mkdtempSync, mkdirSync, rmSync, existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const cwd = mkdtempSync(join(tmpdir(), 'keyledger-events-cli-'));
   try {
-    const env = { KEYLEDGER_DATA_DIR: '', KEYLEDGER_DATABASE_URL: '' };
-    expect(await runCli(['events'], { cwd, env })).toMatchObject({ code: 0, stdout: 'no events\n' });
-    expect(existsSync(join(cwd, '.keyledger', 'keyledger.db'))).toBe(true);
-    const verified = await runCli(['events', 'verify'], { cwd, env });
-    expect(verified.code).toBe(0);
-    expect(verified.stdout).toMatch(/^✔ event log intact: 0 events, empty log\n/);
+    const env = { KEYLEDGER_DATA_DIR: '', KEYLEDGER_DATABASE_URL: '', KEYLEDGER_REGISTRY: '' };
+    const outside = await runCli(['events', 'verify'], { cwd, env });
+    expect(outside).toMatchObject({ code: 2, stdout: '' });
+    expect(outside.stderr).toContain('E_NO_REGISTRY');
+    expect(existsSync(join(cwd, '.keyledger'))).toBe(false);
+    mkdirSync(join(cwd, 'keys'));
+    for (const args of [['events'], ['events', 'verify']]) {
+      const run = await runCli(args, { cwd, env });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`E_NO_OPERATIONAL_STORE: no operational store at ${join(cwd, '.keyledger')}`);
+    }
+    expect(existsSync(join(cwd, '.keyledger'))).toBe(false);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
@@ -131,10 +137,14 @@ it('refuses bad options with exit 2 and a message naming the value', async () =>
   expect(since.stderr).toContain('E_USAGE');
   expect(since.stderr).toContain('"last tuesday"');
   expect((await runCli(['events', '--limit', '0'], { cwd, env })).code).toBe(2);
+  // --actor is who acts (docs/cli.md); the filter is --by, and the old spelling fails loudly.
+  const oldFilter = await runCli(['events', '--actor', 'scanner'], { cwd, env });
+  expect(oldFilter.code).toBe(2);
+  expect(oldFilter.stderr).toContain('to filter by actor use --by');
   expect((await runCli(['events', 'verify', '--anchor', 'nope'], { cwd, env })).code).toBe(2);
   const unreachable = await runCli(['events'], {
     cwd,
-    env: { KEYLEDGER_DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:1/none' },
+    env: { ...env, KEYLEDGER_DATABASE_URL: 'postgres://postgres:pw@127.0.0.1:1/none' },
   });
   expect(unreachable.code).toBe(2);
   expect(unreachable.stderr).toContain('E_STORE_UNREACHABLE');

@@ -1,9 +1,7 @@
 // `keyledger events`: lists the hash-chained event log, newest first (a corrupt row is reported, the rest listed);
 // `keyledger events verify` checks the chain and the anchors in the registry repository (exit 0 intact, 1 broken,
 // naming the first bad row); `keyledger events anchor` records the head there (src/events/event-anchors.ts).
-import { resolve } from 'node:path';
 import { openOperationalStore } from '../../db/operational-store.js';
-import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
 import { KeyledgerError, UsageError } from '../../errors/keyledger-error.js';
 import {
   EVENT_ANCHOR_REF,
@@ -26,25 +24,24 @@ import {
 import { eventChainKeyFile } from '../../events/keyed-event-log.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, operationalStoreFor, registryRootFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
 const DEFAULT_LIMIT = 50;
 
-interface EventsOptions {
+interface EventsOptions extends SharedOptions {
   type?: string;
   key?: string;
-  actor?: string;
+  /** Only events by this actor (`--by`; `--actor` is the shared option naming who acts). */
+  by?: string;
   since?: string;
   until?: string;
   limit?: number;
   anchor?: { seq: number; hash: string };
   /** False with `--no-anchors`. */
   anchors?: boolean;
-  /** The shared `--registry` option (src/cli), where anchors are kept; the working directory otherwise. */
-  registry?: string;
-  json?: boolean;
 }
 
 const ACTIONS = ['verify', 'anchor'] as const;
@@ -52,8 +49,9 @@ const ACTIONS = ['verify', 'anchor'] as const;
 export const registerEventsCommand: RegisterCommand = (program, context) => {
   // One command with an optional `verify` operand rather than a commander subcommand: a subcommand's `--json`
   // would be taken by the parent's `--json` of the same name.
-  program
-    .command('events')
+  addSharedOptions(program.command('events'), {
+    json: 'print JSON (verify: including the head hash to record elsewhere; errors too)',
+  })
     .description(
       'list the event log, newest first; `events verify` checks its chain and anchors (exit 0 intact, 1 broken); `events anchor` records the head in the registry repository',
     )
@@ -63,7 +61,7 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
     )
     .option('--type <type>', 'only events of this type (issued, rotated, revoked, finding...)')
     .option('--key <key_id>', 'only events about this key')
-    .option('--actor <actor>', 'only events by this actor')
+    .option('--by <actor>', "only events by this actor (the event's actor field)")
     .option('--since <instant>', 'only events at or after this ISO-8601 date or instant', parseInstant)
     .option('--until <instant>', 'only events before this ISO-8601 date or instant', parseInstant)
     .option(
@@ -73,8 +71,10 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
     )
     .option('--anchor <seq:hash>', 'verify: a head recorded earlier; detects a cut or rewritten tail', parseAnchor)
     .option('--no-anchors', `verify: skip the anchors on ${EVENT_ANCHOR_REF} in the registry repository`)
-    .option('--json', 'print JSON (verify: including the head hash to record elsewhere)')
     .action(async (action: string | undefined, options: EventsOptions) => {
+      // Listing and verifying write nothing; an `--actor` there is almost surely the old filter spelling.
+      if (options.actor !== undefined && (action === undefined || action === 'verify'))
+        throw new UsageError('--actor names who is acting and `events` writes nothing; to filter by actor use --by');
       if (action === undefined) {
         if (options.anchor) throw new UsageError('--anchor belongs to `keyledger events verify`');
         await listEvents(context, options);
@@ -83,7 +83,7 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
       if (!(ACTIONS as readonly string[]).includes(action)) {
         throw new UsageError(`unknown events action "${action}"; the actions are ${ACTIONS.join(', ')}`);
       }
-      const listFlags = (['type', 'key', 'actor', 'since', 'until', 'limit'] as const).filter(
+      const listFlags = (['type', 'key', 'by', 'since', 'until', 'limit'] as const).filter(
         (flag) => options[flag] !== undefined,
       );
       if (listFlags.length > 0) {
@@ -104,11 +104,11 @@ export const registerEventsCommand: RegisterCommand = (program, context) => {
 
 async function listEvents(context: CliContext, options: EventsOptions): Promise<void> {
   // Listing checks no hash, so it needs no chain key.
-  await withEventLog(context, null, async (log) => {
+  await withEventLog(context, options, null, async (log) => {
     const filter: EventFilter = { limit: options.limit ?? DEFAULT_LIMIT, order: 'desc' };
     if (options.type !== undefined) filter.type = options.type;
     if (options.key !== undefined) filter.keyId = options.key;
-    if (options.actor !== undefined) filter.actor = options.actor;
+    if (options.by !== undefined) filter.actor = options.by;
     if (options.since !== undefined) filter.since = options.since;
     if (options.until !== undefined) filter.until = options.until;
     const { events: found, unreadable } = await log.listChecked(filter);
@@ -139,18 +139,21 @@ interface AnchorReport {
 }
 
 async function verifyEvents(context: CliContext, options: EventsOptions): Promise<void> {
-  const location = resolveOperationalStoreOptions(context);
+  const location = await operationalStoreFor(context, options, { mustExist: true });
   // Read-only: a missing key file is not created here.
   const chainKey = await loadEventChainKey({
     env: context.env,
     keyFile: eventChainKeyFile(location.dataDir),
     create: false,
   });
-  const repository = resolve(context.cwd, options.registry ?? (context.env.KEYLEDGER_REGISTRY || '.'));
+  // Anchors live in the registry's repository; with only KEYLEDGER_DATA_DIR (no registry) they are skipped.
+  const repository = await registryRootFor(context, options).catch(() => null);
   const report: AnchorReport = { repository: null, ref: EVENT_ANCHOR_REF, recorded: 0, latest: null, skipped: null };
   let anchors: ChainAnchor[] = [];
   if (options.anchors === false) {
     report.skipped = '--no-anchors';
+  } else if (!repository) {
+    report.skipped = 'no registry named or found (anchors are kept in the registry repository)';
   } else if (!(await isAnchorRepository(repository))) {
     report.skipped = `${repository} is not in a git repository`;
   } else {
@@ -166,7 +169,7 @@ async function verifyEvents(context: CliContext, options: EventsOptions): Promis
     const newest = anchors.filter((anchor) => anchor.valid !== false).at(-1);
     if (newest) report.latest = { seq: newest.seq, at: newest.at ?? null, source: newest.source };
   }
-  await withEventLog(context, chainKey, async (log) => {
+  await withEventLog(context, options, chainKey, async (log) => {
     const result = await log.verify({ ...(options.anchor ? { anchor: options.anchor } : {}), anchors });
     if (!result.ok) context.exitCode = EXIT_VIOLATIONS;
     if (options.json) {
@@ -178,8 +181,8 @@ async function verifyEvents(context: CliContext, options: EventsOptions): Promis
 }
 
 async function anchorEvents(context: CliContext, options: EventsOptions): Promise<void> {
-  const location = resolveOperationalStoreOptions(context);
-  const repository = resolve(context.cwd, options.registry ?? (context.env.KEYLEDGER_REGISTRY || '.'));
+  const location = await operationalStoreFor(context, options, { mustExist: true });
+  const repository = await registryRootFor(context, options);
   if (!(await isAnchorRepository(repository))) {
     throw new KeyledgerError(
       'E_EVENT_ANCHOR_REPOSITORY',
@@ -191,7 +194,7 @@ async function anchorEvents(context: CliContext, options: EventsOptions): Promis
     env: context.env,
     keyFile: eventChainKeyFile(location.dataDir),
   })) as EventChainKey;
-  await withEventLog(context, chainKey, async (log) => {
+  await withEventLog(context, options, chainKey, async (log) => {
     // An anchor vouches for everything before it, so the chain (and every earlier anchor) must hold first.
     const verification = await log.verify({ anchors: await readEventAnchors(repository, chainKey) });
     if (!verification.ok) {
@@ -225,12 +228,14 @@ async function anchorEvents(context: CliContext, options: EventsOptions): Promis
   });
 }
 
+/** Every action only reads the store (anchor writes git): a registry without one is an error, not an empty log. */
 async function withEventLog(
   context: CliContext,
+  options: EventsOptions,
   chainKey: EventChainKey | null,
   work: (log: EventLog) => Promise<void>,
 ): Promise<void> {
-  const store = await openOperationalStore(resolveOperationalStoreOptions(context));
+  const store = await openOperationalStore(await operationalStoreFor(context, options, { mustExist: true }));
   try {
     await work(new EventLog(store.db, context.clock, { chainKey }));
   } finally {

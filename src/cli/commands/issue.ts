@@ -1,15 +1,13 @@
-// `keyledger issue` and `keyledger revoke`: programmatic issuance and revocation (the article's Step 2), as one
-// unit each. The secret is never printed, except with --reveal to a terminal.
-import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
-import { openKeyledgerApp } from '../../app/keyledger-app.js';
+// `keyledger issue`: programmatic issuance (the article's Step 2), as one unit (`revoke` is commands/revoke.ts).
+// The secret is never printed, except with --reveal to a terminal.
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { IssueKeyRequest } from '../../lifecycle/key-issuance.js';
-import { type CliContext, printJson } from '../cli-context.js';
+import { printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { actorFor, addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
 import { parseDays, parsePositiveInt } from '../option-parsers.js';
 
-interface IssueOptions {
+interface IssueOptions extends SharedOptions {
   provider: string;
   team: string;
   owner: string;
@@ -24,15 +22,11 @@ interface IssueOptions {
   tag?: string[];
   justification?: string;
   idempotencyKey?: string;
-  registry: string;
-  actor?: string;
   reveal?: boolean;
-  json?: boolean;
 }
 
 export const registerIssueCommand: RegisterCommand = (program, context) => {
-  program
-    .command('issue')
+  addSharedOptions(program.command('issue'))
     .description('mint a key at its provider, store it, register it (one git commit) and log the event, as one unit')
     .requiredOption('--provider <name>', 'the provider (scope.provider), e.g. internal, aws-iam, datadog')
     .requiredOption('--team <team>', 'the owning team')
@@ -51,10 +45,7 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--tag <tag>', 'a tag (repeatable)', collect, [])
     .option('--justification <text>', 'why broad permissions are needed')
     .option('--idempotency-key <key>', 'makes a retried command return the first result instead of minting again')
-    .option('-r, --registry <dir>', 'the registry repository', '.')
-    .option('--actor <who>', 'who is acting, for the event log (default: cli:<user>)')
     .option('--reveal', 'print the secret (only to a terminal)')
-    .option('--json', 'print JSON')
     .action(async (options: IssueOptions) => {
       if (options.reveal && !context.stdout.isTTY) {
         throw new UsageError(
@@ -67,7 +58,7 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
         owner: options.owner,
         purpose: options.purpose,
         permissions: parseScope(options.scope),
-        actor: options.actor ?? defaultActor(),
+        actor: actorFor(context, options),
         ...(options.account ? { account: options.account } : {}),
         ...(options.expires !== undefined ? { expiresInDays: options.expires } : {}),
         ...(options.store ? { store: parseStore(options.store) } : {}),
@@ -78,7 +69,7 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
         ...(options.justification ? { justification: options.justification } : {}),
         ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
       };
-      const app = await openApp(context, options.registry);
+      const app = await openAppFor(context, options);
       try {
         const issuer = app.issuer();
         const issued = await issuer.issue(request);
@@ -102,51 +93,7 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
         await app.close();
       }
     });
-
-  program
-    .command('revoke')
-    .description('revoke a key at its provider, delete its secret, mark it revoked in the registry, log the event')
-    .argument('<key_id>', 'the registry key_id')
-    .option('--reason <text>', 'why, for the commit and the event log')
-    .option('--keep-secret', 'leave the secret in its store (forensics)')
-    .option('-r, --registry <dir>', 'the registry repository', '.')
-    .option('--actor <who>', 'who is acting (default: cli:<user>)')
-    .option('--json', 'print JSON')
-    .action(
-      async (
-        keyId: string,
-        options: { reason?: string; keepSecret?: boolean; registry: string; actor?: string; json?: boolean },
-      ) => {
-        const app = await openApp(context, options.registry);
-        try {
-          const revoked = await app.revoker().revoke({
-            keyId,
-            actor: options.actor ?? defaultActor(),
-            ...(options.reason ? { reason: options.reason } : {}),
-            ...(options.keepSecret ? { keepSecret: true } : {}),
-          });
-          if (options.json) {
-            printJson(context, revoked);
-            return;
-          }
-          context.stdout.write(`Revoked ${revoked.keyId}\n`);
-          for (const step of revoked.steps) context.stdout.write(`  - ${step}\n`);
-        } finally {
-          await app.close();
-        }
-      },
-    );
 };
-
-function openApp(context: CliContext, registry: string) {
-  return openKeyledgerApp({
-    registryDir: resolve(context.cwd, registry),
-    env: context.env,
-    cwd: context.cwd,
-    clock: context.clock,
-    ...(context.logger ? { logger: context.logger } : {}),
-  });
-}
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -165,12 +112,4 @@ function parseStore(text: string): { name: string; path: string } {
   if (colon <= 0 || colon === text.length - 1)
     throw new UsageError(`--store expects <store>:<path>, e.g. vault:secret/payments/stripe-live; got "${text}"`);
   return { name: text.slice(0, colon), path: text.slice(colon + 1) };
-}
-
-function defaultActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli:unknown';
-  }
 }

@@ -1,5 +1,4 @@
 // `keyledger list` and `keyledger show KEY_ID`: the registry as a table or JSON, with the usual filters.
-import { resolve } from 'node:path';
 import { Option } from 'commander';
 import { NotFoundError } from '../../errors/keyledger-error.js';
 import { entryPurpose, KEY_STATUSES, type KeyStatus } from '../../registry/key-entry-schema.js';
@@ -8,11 +7,11 @@ import { type EntryFilter, entryFacts, filterEntries } from '../../registry/regi
 import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, registryRootFor, type SharedOptions } from '../common-options.js';
 import { parseDays } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
-interface ListOptions {
-  registry: string;
+interface ListOptions extends SharedOptions {
   team?: string;
   owner?: string;
   provider?: string;
@@ -20,14 +19,10 @@ interface ListOptions {
   expiring?: number;
   rotationOverdue?: boolean;
   tag?: string;
-  json?: boolean;
 }
 
 export const registerListCommand: RegisterCommand = (program, context) => {
-  program
-    .command('list')
-    .description('list registry entries, filtered')
-    .option('-r, --registry <dir>', 'the registry repository', '.')
+  addSharedOptions(program.command('list').description('list registry entries, filtered'))
     .option('--team <team>', 'owned by this team')
     .option('--owner <email>', 'owned by this individual')
     .option('--provider <provider>', 'for this provider (scope.provider)')
@@ -35,9 +30,8 @@ export const registerListCommand: RegisterCommand = (program, context) => {
     .option('--expiring <days>', 'expiring within this many days (30, 30d, 6m...), expired included', parseDays)
     .option('--rotation-overdue', 'past last_rotated + rotation_frequency_days')
     .option('--tag <tag>', 'carrying this tag')
-    .option('--json', 'print JSON')
     .action(async (options: ListOptions) => {
-      const workspace = await openRegistryWorkspace(resolve(context.cwd, options.registry));
+      const workspace = await openRegistryWorkspace(await registryRootFor(context, options));
       const loaded = await loadRegistry({
         root: workspace.root,
         config: workspace.config,
@@ -89,14 +83,10 @@ export const registerListCommand: RegisterCommand = (program, context) => {
       context.stdout.write(`${matches.length} of ${loaded.entries.length} entries${note}\n`);
     });
 
-  program
-    .command('show')
-    .description('show one registry entry')
+  addSharedOptions(program.command('show').description('show one registry entry'))
     .argument('<key_id>', 'the key_id')
-    .option('-r, --registry <dir>', 'the registry repository', '.')
-    .option('--json', 'print JSON')
-    .action(async (keyId: string, options: { registry: string; json?: boolean }) => {
-      const workspace = await openRegistryWorkspace(resolve(context.cwd, options.registry));
+    .action(async (keyId: string, options: SharedOptions) => {
+      const workspace = await openRegistryWorkspace(await registryRootFor(context, options));
       const loaded = await loadRegistry({
         root: workspace.root,
         config: workspace.config,

@@ -2,8 +2,12 @@
 // each wraps; `keyledger master-key rotate` puts a new key in charge and re-wraps every row without downtime
 // (src/secrets/embedded/embedded-master-key-rotation.ts). Exit 0 when all is well, 1 when rows are unreadable or
 // could not be re-wrapped, 2 on errors.
-import { type OperationalStore, openOperationalStore } from '../../db/operational-store.js';
-import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
+import {
+  type OpenOperationalStoreOptions,
+  type OperationalStore,
+  openOperationalStore,
+} from '../../db/operational-store.js';
+import { DATA_DIR_VARIABLE, requireExistingOperationalStore } from '../../db/operational-store-location.js';
 import { ConfigError } from '../../errors/keyledger-error.js';
 import { openKeyedEventLog } from '../../events/keyed-event-log.js';
 import {
@@ -19,6 +23,7 @@ import {
 } from '../../secrets/embedded/index.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { actorFor, addSharedOptions, operationalStoreFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
@@ -27,14 +32,13 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
   const command = program
     .command('master-key')
     .description("the embedded secret store's master key: status and rotation");
-  command
-    .command('status')
+  addSharedOptions(command.command('status'))
     .description(
       'show the keyring and how many secret versions each master key wraps (exit 1 if a row names a key the keyring lacks)',
     )
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
-      const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
+    .action(async (options: SharedOptions) => {
+      const location = await operationalStoreFor(context, options, { mustExist: false });
+      const source = masterKeySourceFor({ env: envFor(context, location.dataDir), cwd: context.cwd });
       if (source instanceof MasterKeyFile && !(await source.exists())) {
         if (options.json) printJson(context, { source: source.description, activeKeyId: null, keys: [] });
         else
@@ -43,33 +47,39 @@ export const registerMasterKeyCommand: RegisterCommand = (program, context) => {
           );
         return;
       }
-      const status = await withOperationalDb(context, (db) => embeddedMasterKeyStatus(db, source));
+      // Status only reads: a keyring without its store is reported, not answered with a new empty store.
+      const status = await withOperationalDb(requireExistingOperationalStore(location), (db) =>
+        embeddedMasterKeyStatus(db, source),
+      );
       if (status.keys.some((key) => key.state === 'unknown')) context.exitCode = EXIT_VIOLATIONS;
       if (options.json) printJson(context, status);
       else context.stdout.write(renderStatus(context, status));
     });
-  command
-    .command('rotate')
+  addSharedOptions(command.command('rotate'))
     .description('make a new master key active, re-wrap every data key under it in batches, then retire the old key')
     .option(
       '--batch-size <n>',
       `rows re-wrapped per transaction (default ${DEFAULT_REWRAP_BATCH_SIZE})`,
       parsePositiveInt,
     )
-    .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean; batchSize?: number }) => {
-      const source = masterKeySourceFor({ env: context.env, cwd: context.cwd });
+    .action(async (options: SharedOptions & { batchSize?: number }) => {
+      const location = await operationalStoreFor(context, options, { mustExist: false });
+      const source = masterKeySourceFor({ env: envFor(context, location.dataDir), cwd: context.cwd });
       await refuseWithoutKey(source);
-      const report = await withOperationalDb(context, async (db) => {
+      const report = await withOperationalDb(location, async (db) => {
         const done = await rotateEmbeddedMasterKey(db, source, {
           batchSize: options.batchSize ?? DEFAULT_REWRAP_BATCH_SIZE,
         });
         // The audit trail names keys by id only; the keys themselves never leave the keyring.
-        const dataDir = resolveOperationalStoreOptions(context).dataDir;
-        const { events } = await openKeyedEventLog({ db, clock: context.clock, env: context.env, dataDir });
+        const { events } = await openKeyedEventLog({
+          db,
+          clock: context.clock,
+          env: context.env,
+          dataDir: location.dataDir,
+        });
         await events.append({
           type: 'master_key.rotated',
-          actor: context.env.KEYLEDGER_ACTOR || `cli:${context.env.USER || 'unknown'}`,
+          actor: actorFor(context, options),
           data: {
             source: done.source === 'env' ? 'env' : 'file',
             previousActiveKeyId: done.previousActiveKeyId,
@@ -98,8 +108,16 @@ async function refuseWithoutKey(source: MasterKeySource): Promise<void> {
   }
 }
 
-async function withOperationalDb<T>(context: CliContext, work: (db: OperationalStore['db']) => Promise<T>): Promise<T> {
-  const store = await openOperationalStore(resolveOperationalStoreOptions(context));
+/** The environment with the registry's data folder named, so the keyring file is looked for there. */
+function envFor(context: CliContext, dataDir: string): NodeJS.ProcessEnv {
+  return { ...context.env, [DATA_DIR_VARIABLE]: dataDir };
+}
+
+async function withOperationalDb<T>(
+  location: OpenOperationalStoreOptions,
+  work: (db: OperationalStore['db']) => Promise<T>,
+): Promise<T> {
+  const store = await openOperationalStore(location);
   try {
     return await work(store.db);
   } finally {

@@ -215,7 +215,8 @@ describe('keyledger start', () => {
     const where = JSON.parse(run.stdout);
     expect(where.registry).toBe(join(cwd, '.keyledger', 'sandbox', 'registry'));
     expect(Object.keys(where.sandbox)).toEqual(expect.arrayContaining(['aws-iam', 'github', 'gitlab']));
-    expect(where.operationalStore).toBe(join(cwd, '.keyledger', 'keyledger.db'));
+    // The organisation's local state belongs to its registry, not to the folder `start` ran in.
+    expect(where.operationalStore).toBe(join(where.registry, '.keyledger', 'keyledger.db'));
     expect(where.organisation.keys).toBeGreaterThan(0);
     expect(where.validation.errors).toBeGreaterThan(0);
     // The registry is a git repository the other commands can write to, and its entries list.

@@ -1,9 +1,6 @@
 // `keyledger rotate`: rotate one key (`rotate KEY_ID`), every due key (`rotate --due [--dry-run]`), or finish what
 // a crash left in the journal (`rotate --resume`). Keys of providers without an issuance API get a ticket.
 // Exit 0 when everything finished, 1 when something rolled back, failed or waits for a retry, 2 on errors.
-import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
-import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { RotationOutcome } from '../../lifecycle/rotation/key-rotator.js';
 import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
@@ -11,10 +8,11 @@ import type { RotationServices } from '../../lifecycle/rotation/rotation-service
 import { ROTATION_TRIGGERS, type RotationTrigger } from '../../lifecycle/rotation/rotation-states.js';
 import { type CliContext, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { actorFor, addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 
-interface RotateOptions {
+interface RotateOptions extends SharedOptions {
   due?: boolean;
   dryRun?: boolean;
   resume?: boolean;
@@ -24,14 +22,10 @@ interface RotateOptions {
   tickets?: string;
   confirmTimeout?: number;
   grace?: number;
-  registry: string;
-  actor?: string;
-  json?: boolean;
 }
 
 export const registerRotateCommand: RegisterCommand = (program, context) => {
-  program
-    .command('rotate')
+  addSharedOptions(program.command('rotate'))
     .description('rotate a key, every due key (--due), or finish rotations a crash interrupted (--resume)')
     .argument('[key_id]', 'the registry key_id to rotate now')
     .option('--due', 'rotate every key that is due (schedule, expiry, owner left, leak, request, policy)')
@@ -58,9 +52,6 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
       parseDuration,
     )
     .option('--grace <duration>', 'grace period of consumers without a probe (default 5m)', parseDuration)
-    .option('-r, --registry <dir>', 'the registry repository', '.')
-    .option('--actor <who>', 'who is acting, for events and commits (default: cli:<user>)')
-    .option('--json', 'print JSON')
     .action(async (keyId: string | undefined, options: RotateOptions) => {
       const modes = [keyId !== undefined, Boolean(options.due), Boolean(options.resume)].filter(Boolean).length;
       if (modes !== 1) throw new UsageError('give exactly one of: a KEY_ID, --due, --resume');
@@ -68,16 +59,11 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
       if (!(ROTATION_TRIGGERS as readonly string[]).includes(options.trigger)) {
         throw new UsageError(`--trigger must be one of ${ROTATION_TRIGGERS.join(', ')}; got "${options.trigger}"`);
       }
-      const app = await openKeyledgerApp({
-        registryDir: resolve(context.cwd, options.registry),
-        env: context.env,
-        cwd: context.cwd,
-        clock: context.clock,
-      });
+      const app = await openAppFor(context, options);
       try {
         const services = app.rotation({
           ...(options.tickets ? { tickets: options.tickets } : {}),
-          actor: options.actor ?? defaultActor(),
+          actor: actorFor(context, options),
           rotation: {
             ...(options.confirmTimeout !== undefined ? { confirmTimeoutMs: options.confirmTimeout } : {}),
             ...(options.grace !== undefined ? { defaultGraceSeconds: options.grace / 1000 } : {}),
@@ -229,12 +215,4 @@ export function parseDuration(text: string): number {
   if (!match) throw new UsageError(`"${text}" is not a duration: use 90s, 15m, 6h or 1d`);
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? 'ms') as 'ms'];
   return Math.round(Number(match[1]) * unit);
-}
-
-function defaultActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli:unknown';
-  }
 }

@@ -12,7 +12,7 @@ import { createSecretStore } from '../../secrets/secret-store-table.js';
 import { runCli } from '../test-support/run-cli.js';
 
 it('scan --remediate records the finding and plans a leak rotation of the key it belongs to', async () => {
-  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keyledger.config.yaml': '' }, { git: true });
   const dataDir = join(registry, '.keyledger');
   const env: NodeJS.ProcessEnv = {
     ...GIT_TEST_ENV,

@@ -4,7 +4,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { ScanBaseline } from '../../scan/baseline/scan-baseline.js';
 import type { Finding } from '../../scan/findings/finding.js';
@@ -20,16 +19,16 @@ import { runScan, type ScanReport, type ScanRequest, type ScanSource } from '../
 import { DEFAULT_MAX_FILE_BYTES } from '../../scan/scanner.js';
 import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, openAppFor, registryRootFor, type SharedOptions } from '../common-options.js';
 import { EXIT_OK } from '../exit-codes.js';
 
 const REPORT_FORMATS = ['table', 'json', 'sarif', 'csv'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-interface CommonOptions {
+interface CommonOptions extends SharedOptions {
   config?: string;
   reportFormat?: ReportFormat;
   reportPath?: string;
-  json?: boolean;
   redact?: string | boolean;
   reveal?: boolean;
   baseline?: string;
@@ -41,7 +40,6 @@ interface CommonOptions {
   threads?: string;
   ignoreGitleaksAllow?: boolean;
   progress: boolean;
-  registry?: string;
   verify?: boolean;
   remediate?: boolean;
 }
@@ -53,14 +51,18 @@ function nonNegativeInteger(value: string, flag: string): number {
 }
 
 function addCommonOptions(command: Command): Command {
-  return command
+  // --registry and --json as every command has them (common-options.ts); no `-r` alias: here it is gitleaks'.
+  return addSharedOptions(command, {
+    shortRegistryAlias: false,
+    registry: 'attribute findings to registry entries by fingerprint (opt-in: no default registry)',
+    json: 'print the JSON report (gitleaks field names) on stdout',
+  })
     .option(
       '-c, --config <path>',
       'gitleaks-compatible TOML config (default: .keyledger.toml or .gitleaks.toml in the source, else built-in rules)',
     )
     .addOption(new Option('-f, --report-format <format>', 'report format').choices([...REPORT_FORMATS]))
     .option('-r, --report-path <path>', 'write the report to this file (a summary still goes to stdout)')
-    .option('--json', 'print the JSON report (gitleaks field names) on stdout')
     .option('--redact [percent]', 'mask secrets in JSON/CSV reports (100 = fully, N = hide the last N%)')
     .option('--reveal', 'show secrets in the human report (only on a terminal)')
     .option('--baseline <path>', 'ignore findings recorded in this baseline (ours, or a gitleaks JSON report)')
@@ -76,7 +78,6 @@ function addCommonOptions(command: Command): Command {
     .option('--threads <n>', 'worker threads (0 = main thread only; default by job size)')
     .option('--ignore-gitleaks-allow', 'report findings on lines marked gitleaks:allow / keyledger:allow')
     .option('--no-progress', 'no progress line on stderr')
-    .option('--registry <dir>', 'attribute findings to registry entries by fingerprint')
     .option('--verify', "check whether each secret is live with its provider's identify-self call")
     .option('--remediate', "record a finding event and start the key's rotation (needs --registry)");
 }
@@ -119,9 +120,10 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
     ...(options.gitleaksIgnorePath ? { ignorePaths: options.gitleaksIgnorePath } : {}),
     ...(options.baseline ? { baselinePath: options.baseline } : {}),
   };
-  if (options.registry) {
+  const registryRoot = options.registry ? await registryRootFor(context, options) : undefined;
+  if (registryRoot) {
     request.ownership = await loadRegistryOwnership({
-      registryDir: options.registry,
+      registryDir: registryRoot,
       env: context.env,
       cwd: context.cwd,
     });
@@ -154,7 +156,7 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
   const summaryStream = format === 'table' && !options.reportPath ? context.stdout : context.stderr;
   summaryStream.write(summaryLine(context, report, options.reportPath));
   context.exitCode = report.findings.length > 0 ? exitCode : EXIT_OK;
-  if (options.remediate && options.registry) await remediate(context, report, options.registry);
+  if (options.remediate && registryRoot) await remediate(context, report, options);
 }
 
 function renderReport(format: ReportFormat, report: ScanReport, percent: number): string {
@@ -255,33 +257,28 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
 };
 
 /** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */
-async function remediate(context: CliContext, report: ScanReport, registry: string): Promise<void> {
+async function remediate(context: CliContext, report: ScanReport, options: SharedOptions): Promise<void> {
   const attributed = report.findings.filter((finding) => finding.owner);
   if (attributed.length === 0) {
     context.stderr.write('remediate: no finding matched a registry entry; nothing to rotate\n');
     return;
   }
-  const app = await openKeyledgerApp({
-    registryDir: resolve(context.cwd, registry),
-    env: context.env,
-    cwd: context.cwd,
-    clock: context.clock,
-    ...(context.logger ? { logger: context.logger } : {}),
-  });
+  const app = await openAppFor(context, options);
+  const actor = options.actor ?? context.env.KEYLEDGER_ACTOR ?? 'scan:remediate';
   try {
-    const rotation = app.rotation({ actor: 'scan:remediate' });
+    const rotation = app.rotation({ actor });
     const results = await remediateFindings(
       attributed,
       {
         recordFinding: async (keyId, data) => {
-          await app.events.append({ type: 'finding', actor: 'scan:remediate', keyId, data });
+          await app.events.append({ type: 'finding', actor, keyId, data });
         },
         planLeakRotation: async (keyId) => {
           const { row, created } = await rotation.rotator.plan(keyId, 'leak');
           return { rotationId: row.rotation_id, created };
         },
       },
-      'scan:remediate',
+      actor,
     );
     for (const result of results) {
       context.stderr.write(

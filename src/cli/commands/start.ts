@@ -38,7 +38,11 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
       if (!['small', 'default', '100k'].includes(options.org))
         throw new UsageError(`--org must be small, default or 100k; got "${options.org}"`);
       const colors = palette(context);
-      const { dataDir } = resolveOperationalStoreOptions({ env: context.env, cwd: context.cwd });
+      const { dataDir } = resolveOperationalStoreOptions({
+        env: context.env,
+        cwd: context.cwd,
+        registryRoot: context.cwd,
+      });
       const outDir = join(dataDir, 'sandbox');
       await rm(outDir, { recursive: true, force: true });
       const sandbox = await startSandbox({

@@ -5,35 +5,39 @@ import { validateRegistry } from '../../registry/registry-validator.js';
 import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
+import { addSharedOptions, registryRootFor, type SharedOptions } from '../common-options.js';
 import { openConfiguredStores } from '../configured-stores.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderIssuesByFile } from '../render/registry-issues-render.js';
 
 export const registerValidateCommand: RegisterCommand = (program, context) => {
-  program
-    .command('validate')
-    .description('check every registry entry against the schema and the policy (exit 0 clean, 1 violations, 2 errors)')
-    .argument('[dir]', 'the registry repository', '.')
+  addSharedOptions(
+    program
+      .command('validate')
+      .description(
+        'check every registry entry against the schema and the policy (exit 0 clean, 1 violations, 2 errors)',
+      ),
+    { json: 'print the report as JSON (errors too)' },
+  )
+    .argument('[dir]', 'the registry repository: the same as --registry, kept for `validate DIR`')
     .option('-c, --config <file>', 'config file (default: <dir>/keyledger.config.yaml)')
     .option('--changed-since <rev>', 'check only files changed since a git revision (pull-request checks)')
     .option('--strict', 'fail on warnings too')
     .option('--no-storage-check', 'skip the check that storage paths exist in their secret stores')
     .option('--threads <n>', 'worker threads (default: all cores for large registries)', parsePositiveInt)
-    .option('--json', 'print the report as JSON')
     .action(
       async (
-        dir: string,
-        options: {
+        dir: string | undefined,
+        options: SharedOptions & {
           config?: string;
           changedSince?: string;
           strict?: boolean;
           storageCheck: boolean;
           threads?: number;
-          json?: boolean;
         },
       ) => {
-        const root = resolve(context.cwd, dir);
+        const root = await registryRootFor(context, options, { name: 'DIR', value: dir });
         const workspace = await openRegistryWorkspace(
           root,
           options.config ? { configFile: resolve(context.cwd, options.config) } : {},

@@ -6,6 +6,7 @@ import type { OperationalStore } from '../../db/operational-store.js';
 import { type AppendEventInput, EventLog } from '../../events/event-log.js';
 import { deriveVerificationKey, InternalProvider } from '../../providers/internal/internal-provider.js';
 import type { CreateKeyRequest, Provider, ProviderKeyRef } from '../../providers/provider.js';
+import { ProviderError } from '../../providers/provider-error.js';
 import { defaultRegistryConfig } from '../../registry/registry-config.js';
 import { RegistryWriter } from '../../registry/registry-writer.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
@@ -17,13 +18,19 @@ import type { SecretValue } from '../../secrets/secret-value.js';
 import { IdempotencyRecords } from '../idempotency-records.js';
 import { type IssueKeyRequest, KeyIssuer } from '../key-issuance.js';
 import { KeyRevoker } from '../key-revocation.js';
+import { RevocationJournal } from '../revocation-journal.js';
 
 export interface Faults {
   providerCreate?: boolean;
   providerRevoke?: boolean;
+  /** The provider's cheap reads (lastUsed) refuse: bad credentials. */
+  providerRead?: boolean;
   storePut?: boolean;
+  storeGet?: boolean;
   storeDelete?: boolean;
   eventAppend?: boolean;
+  /** Appending the `revoked` event (inside the revocation journal's transaction) fails. */
+  revokedEvent?: boolean;
 }
 
 export async function issuanceHarness(operational: OperationalStore) {
@@ -42,7 +49,11 @@ export async function issuanceHarness(operational: OperationalStore) {
     rateLimit: () => internal.rateLimit(),
     list: (options?: { account?: string }) => internal.list(options),
     verify: (secret: SecretValue) => internal.verify(secret),
-    lastUsed: (ref: ProviderKeyRef) => internal.lastUsed(ref),
+    lastUsed: async (ref: ProviderKeyRef) => {
+      if (faults.providerRead)
+        throw new ProviderError('E_PROVIDER_AUTH', 'internal', 'injected fault: credentials refused');
+      return internal.lastUsed(ref);
+    },
     create: async (request: CreateKeyRequest) => {
       if (faults.providerCreate) throw new Error('injected fault: provider create refused');
       return internal.create(request);
@@ -72,7 +83,10 @@ export async function issuanceHarness(operational: OperationalStore) {
       if (faults.storeDelete) throw new Error('injected fault: store delete refused');
       return embedded.delete(path);
     },
-    get: embedded.get.bind(embedded),
+    get: async (...args: Parameters<SecretStore['get']>) => {
+      if (faults.storeGet) throw new Error('injected fault: store unreachable');
+      return embedded.get(...args);
+    },
     exists: embedded.exists.bind(embedded),
     versions: embedded.versions.bind(embedded),
     promote: embedded.promote.bind(embedded),
@@ -82,6 +96,11 @@ export async function issuanceHarness(operational: OperationalStore) {
     override async append(input: AppendEventInput) {
       if (faults.eventAppend && input.type === 'issued') throw new Error('injected fault: event log unavailable');
       return super.append(input);
+    }
+    override async appendWithin(trx: Parameters<EventLog['appendWithin']>[0], inputs: readonly AppendEventInput[]) {
+      if (faults.revokedEvent && inputs.some((input) => input.type === 'revoked'))
+        throw new Error('injected fault: event log unavailable');
+      return super.appendWithin(trx, inputs);
     }
   }
   const events = new FaultyEventLog(operational.db, clock);
@@ -100,8 +119,22 @@ export async function issuanceHarness(operational: OperationalStore) {
     policy: config.policy,
     clock,
   });
-  const revoker = new KeyRevoker({ providers: () => provider, stores: () => store, writer, events });
-  return { root, clock, faults, fingerprintKey, internal, store, events, writer, issuer, revoker, operational };
+  const journal = new RevocationJournal(operational.db, clock);
+  const revoker = new KeyRevoker({ providers: () => provider, stores: () => store, writer, events, journal });
+  return {
+    root,
+    clock,
+    faults,
+    fingerprintKey,
+    internal,
+    store,
+    events,
+    writer,
+    issuer,
+    revoker,
+    journal,
+    operational,
+  };
 }
 
 export const BASE_REQUEST: IssueKeyRequest = {

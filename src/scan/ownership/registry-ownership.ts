@@ -1,14 +1,16 @@
 // Builds the ownership index from a registry directory (the registry loader) and the organisation's
 // fingerprint key (KEYLEDGER_FINGERPRINT_KEY, or `<data dir>/fingerprint.key`; data dir = KEYLEDGER_DATA_DIR or
-// `.keyledger`). The key is never created here: a scan that cannot attribute must say so, not mint a new key.
+// `<registry root>/.keyledger`, never the working directory). The key is never created here: a scan that cannot
+// attribute must say so, not mint a new key.
 import { join, resolve } from 'node:path';
+import { resolveDataDir } from '../../db/operational-store-location.js';
 import { loadRegistry } from '../../registry/registry-loader.js';
 import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
 import { loadFingerprintKey } from '../../secrets/secret-fingerprint.js';
 import { type FingerprintedKey, FingerprintOwnershipIndex } from './ownership-index.js';
 
-export function fingerprintKeyFile(env: NodeJS.ProcessEnv, cwd: string): string {
-  return join(resolve(cwd, env.KEYLEDGER_DATA_DIR ?? '.keyledger'), 'fingerprint.key');
+export function fingerprintKeyFile(env: NodeJS.ProcessEnv, cwd: string, registryRoot: string): string {
+  return join(resolveDataDir({ env, cwd, registryRoot }), 'fingerprint.key');
 }
 
 export async function loadRegistryOwnership(options: {
@@ -16,12 +18,12 @@ export async function loadRegistryOwnership(options: {
   env: NodeJS.ProcessEnv;
   cwd: string;
 }): Promise<FingerprintOwnershipIndex> {
+  const workspace = await openRegistryWorkspace(resolve(options.cwd, options.registryDir));
   const key = await loadFingerprintKey({
     env: options.env,
-    keyFile: fingerprintKeyFile(options.env, options.cwd),
+    keyFile: fingerprintKeyFile(options.env, options.cwd, workspace.root),
     create: false,
   });
-  const workspace = await openRegistryWorkspace(resolve(options.cwd, options.registryDir));
   const loaded = await loadRegistry({
     root: workspace.root,
     config: workspace.config,
