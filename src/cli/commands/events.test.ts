@@ -1,5 +1,6 @@
 // `keyledger events`, `events verify` and `events anchor`, run in-process against a real store on both engines.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -165,7 +166,7 @@ it('refuses listing flags on verify and an unknown action', async () => {
 // Issue 13: the chain a database writer could rewrite unseen, and a listing one corrupt row made fail. These seed
 // through openKeyledgerApp, as every command that appends does, and tamper as a writer with table access would.
 async function appSeeded(database: TestDatabase) {
-  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keys/.gitkeep': '' }, { git: true });
   // Anchoring after every event (default: every 100 or 10 minutes), so the app's close anchors the last one.
   const env = { ...GIT_TEST_ENV, ...envFor(database), KEYLEDGER_EVENT_ANCHOR_EVERY: '1' };
   const app = await openKeyledgerApp({
@@ -276,7 +277,9 @@ forEachBackend((backend) => {
     const env = envFor(database);
     const before = await runCli(['events', 'verify', '--no-anchors'], { cwd: database.options.dataDir, env });
     expect(before.stdout).toContain('not keyed yet');
-    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keys/.gitkeep': '' }, { git: true });
+    // The earlier keyledger's data folder held its fingerprint key too (a data folder without one is refused).
+    await writeFile(join(database.options.dataDir, 'fingerprint.key'), `v1:${'A'.repeat(43)}=\n`, { mode: 0o600 });
     const app = await openKeyledgerApp({
       registryDir: registry,
       env: { ...process.env, ...GIT_TEST_ENV, ...env },
