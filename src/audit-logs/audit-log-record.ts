@@ -9,6 +9,8 @@ export interface AuditLogCredential {
   providerKeyId?: string;
   /** GitHub's `hashed_token`: base64 of the SHA-256 of the raw token (44 characters). */
   hashedToken?: string;
+  /** A short-lived credential the provider derived from another (AWS STS `ASIA...`): never a registry key. */
+  temporary?: boolean;
 }
 
 export interface AuditLogRecord {

@@ -97,6 +97,40 @@ export interface RotationTicketsTable {
   updated_at: string;
 }
 
+/** Audit-log usage, aggregated per key, day, source, principal and outcome (src/audit/audit-usage-store.ts). */
+export interface AuditUsageTable {
+  provider: string;
+  /** The provider's key id, or `sha256:` + a hashed token; never a secret. */
+  credential: string;
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  /** The caller's IP, or `via:<service>` when a provider service acted, or '' when the record names neither. */
+  source: string;
+  principal: string;
+  outcome: 'success' | 'failure';
+  /** The registry entry the credential belongs to; null for an unregistered key. */
+  key_id: string | null;
+  /** The team whose declared sources hold `source`, when one does. */
+  source_team: string | null;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
+/** One anomaly found in audit logs, counted per kind, credential and source (src/audit/audit-log-enrichment.ts). */
+export interface AuditAnomaliesTable {
+  kind: string;
+  provider: string;
+  credential: string;
+  source: string;
+  key_id: string | null;
+  owner_team: string | null;
+  detail: string;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -107,4 +141,6 @@ export interface OperationalSchema {
   internal_keys: InternalKeysTable;
   rotation_journal: RotationJournalTable;
   rotation_tickets: RotationTicketsTable;
+  audit_usage: AuditUsageTable;
+  audit_anomalies: AuditAnomaliesTable;
 }

@@ -31,7 +31,9 @@ export const cloudtrailAuditLogReader: AuditLogReader = {
       format: 'cloudtrail',
       provider: 'aws-iam',
       at,
-      ...(accessKeyId ? { credential: { providerKeyId: accessKeyId } } : {}),
+      ...(accessKeyId
+        ? { credential: { providerKeyId: accessKeyId, ...(accessKeyId.startsWith('ASIA') ? { temporary: true } : {}) } }
+        : {}),
       ...(principal ? { principal } : {}),
       ...(sourceIp ? { sourceIp } : {}),
       ...(viaService ? { viaService } : {}),
