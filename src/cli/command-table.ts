@@ -27,6 +27,8 @@ export const commandTable: CommandTableEntry[] = [
   { name: 'sandbox', load: async () => (await import('./commands/sandbox.js')).registerSandboxCommand },
   { name: 'rotate', load: async () => (await import('./commands/rotate.js')).registerRotateCommand },
   { name: 'controller', load: async () => (await import('./commands/controller.js')).registerControllerCommand },
+  { name: 'audit-log', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
+  { name: 'usage', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
 ];
 
 /**
