@@ -1,4 +1,4 @@
-// The audit-log usage and anomaly tables (migration 0010_audit_usage): aggregates merged in (a re-ingest of
+// The audit-log usage and anomaly tables (migration 0010_audit): aggregates merged in (a re-ingest of
 // overlapping files adds counts; the caller deduplicates files, see audit-log-ingest.ts), read back per key for
 // `keyledger usage`, and the inputs the credential index needs from the journal and the event log.
 import { type Kysely, sql } from 'kysely';
@@ -99,6 +99,12 @@ export class AuditUsageStore {
       .groupBy('key_id')
       .execute();
     return new Map(rows.map((row) => [row.key_id!, String(row.last_at)]));
+  }
+
+  /** Providers with any ingested usage: only their keys can be called unused. */
+  async providersWithUsage(): Promise<Set<string>> {
+    const rows = await this.#db.selectFrom('audit_usage').select('provider').distinct().execute();
+    return new Set(rows.map((row) => row.provider));
   }
 
   /** Old keys of finished rotations, with when they were revoked (the journal row's last step). */

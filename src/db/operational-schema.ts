@@ -131,6 +131,17 @@ export interface AuditAnomaliesTable {
   last_at: string;
 }
 
+/** One quarterly audit (src/audit/quarterly-audit.ts), kept so the next one reports what changed. */
+export interface AuditReportsTable {
+  id: string;
+  as_of: string;
+  generated_at: string;
+  /** JSON text: headline counts, counts per class and per team. */
+  summary: string;
+  /** `class<TAB>key_id` per line. */
+  findings: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -143,4 +154,5 @@ export interface OperationalSchema {
   rotation_tickets: RotationTicketsTable;
   audit_usage: AuditUsageTable;
   audit_anomalies: AuditAnomaliesTable;
+  audit_reports: AuditReportsTable;
 }

@@ -7,7 +7,7 @@ import * as idempotencyRecords from './0002_idempotency_records.js';
 import * as embeddedSecrets from './0003_embedded_secrets.js';
 import * as internalKeys from './0004_internal_keys.js';
 import * as rotationJournal from './0005_rotation_journal.js';
-import * as auditUsage from './0010_audit_usage.js';
+import * as audit from './0010_audit.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -16,7 +16,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0003_embedded_secrets': embeddedSecrets,
   '0004_internal_keys': internalKeys,
   '0005_rotation_journal': rotationJournal,
-  '0010_audit_usage': auditUsage,
+  '0010_audit': audit,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */

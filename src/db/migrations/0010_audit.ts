@@ -1,7 +1,8 @@
 // Creates the tables behind audit-log enrichment (src/audit/): usage aggregated per key, day, source, principal and
 // outcome (a million records become a few thousand rows, and `keyledger usage KEY` reads them by key), and the
 // anomalies found in it (unregistered keys, unexpected sources, revoked or rotated-out keys used, keys shared
-// across teams), one row per kind, credential and source, counted.
+// across teams), one row per kind, credential and source, counted; and each quarterly audit's summary and findings,
+// so the next audit reports what changed.
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -37,9 +38,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('audit_anomalies_pk', ['kind', 'provider', 'credential', 'source'])
     .execute();
   await db.schema.createIndex('audit_anomalies_key').on('audit_anomalies').columns(['key_id']).execute();
+  await db.schema
+    .createTable('audit_reports')
+    .addColumn('id', 'text', (column) => column.primaryKey())
+    .addColumn('as_of', 'text', (column) => column.notNull())
+    .addColumn('generated_at', 'text', (column) => column.notNull())
+    /** JSON: the headline counts and the counts per finding class and team. */
+    .addColumn('summary', 'text', (column) => column.notNull())
+    /** One `class<TAB>key_id` per line: enough to tell new findings from resolved ones next time. */
+    .addColumn('findings', 'text', (column) => column.notNull())
+    .execute();
+  await db.schema.createIndex('audit_reports_as_of').on('audit_reports').columns(['as_of']).execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable('audit_reports').execute();
   await db.schema.dropTable('audit_anomalies').execute();
   await db.schema.dropTable('audit_usage').execute();
 }
