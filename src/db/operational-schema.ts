@@ -131,6 +131,24 @@ export interface AuditAnomaliesTable {
   last_at: string;
 }
 
+/** A key as a provider listed it in discovery (src/audit/key-discovery.ts): everything but the secret. */
+export interface DiscoveredKeysTable {
+  provider: string;
+  provider_key_id: string;
+  account: string | null;
+  name: string | null;
+  status: string;
+  created_at: string | null;
+  created_by: string | null;
+  last_used_at: string | null;
+  /** JSON text array, or null when the provider does not list them. */
+  permissions: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  /** When a complete listing of the provider stopped showing the key; null while it is there. */
+  gone_at: string | null;
+}
+
 /** One quarterly audit (src/audit/quarterly-audit.ts), kept so the next one reports what changed. */
 export interface AuditReportsTable {
   id: string;
@@ -155,4 +173,5 @@ export interface OperationalSchema {
   audit_usage: AuditUsageTable;
   audit_anomalies: AuditAnomaliesTable;
   audit_reports: AuditReportsTable;
+  discovered_keys: DiscoveredKeysTable;
 }

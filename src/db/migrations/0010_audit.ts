@@ -39,6 +39,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('audit_anomalies_key').on('audit_anomalies').columns(['key_id']).execute();
   await db.schema
+    .createTable('discovered_keys')
+    .addColumn('provider', 'text', (column) => column.notNull())
+    .addColumn('provider_key_id', 'text', (column) => column.notNull())
+    .addColumn('account', 'text')
+    .addColumn('name', 'text')
+    .addColumn('status', 'text', (column) => column.notNull())
+    .addColumn('created_at', 'text')
+    .addColumn('created_by', 'text')
+    .addColumn('last_used_at', 'text')
+    /** JSON text: the permissions or scopes the provider lists. */
+    .addColumn('permissions', 'text')
+    .addColumn('first_seen_at', 'text', (column) => column.notNull())
+    .addColumn('last_seen_at', 'text', (column) => column.notNull())
+    /** Set when a complete listing of the provider no longer shows the key. */
+    .addColumn('gone_at', 'text')
+    .addPrimaryKeyConstraint('discovered_keys_pk', ['provider', 'provider_key_id'])
+    .execute();
+  await db.schema
     .createTable('audit_reports')
     .addColumn('id', 'text', (column) => column.primaryKey())
     .addColumn('as_of', 'text', (column) => column.notNull())
@@ -53,6 +71,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('audit_reports').execute();
+  await db.schema.dropTable('discovered_keys').execute();
   await db.schema.dropTable('audit_anomalies').execute();
   await db.schema.dropTable('audit_usage').execute();
 }
