@@ -7,6 +7,8 @@
 // what this does. Bad input (truncated, unbalanced, too deep, too large, not JSON) becomes a problem item naming
 // the record's position, and reading goes on with the next record.
 
+import { StringDecoder } from 'node:string_decoder';
+
 export interface JsonRecordStreamOptions {
   /** Keys of a top-level object whose array value holds the records (`Records`, `data`, `value`...). */
   envelopeKeys: readonly string[];
@@ -45,10 +47,22 @@ type Layout =
 
 const isSpace = (byte: number) => byte === 0x20 || byte === NEWLINE || byte === 0x0d || byte === 0x09;
 
+/** The records of `input` one at a time (see jsonRecordBatches, which this flattens). */
 export async function* jsonRecords(
   input: AsyncIterable<Buffer | string>,
   options: JsonRecordStreamOptions,
 ): AsyncGenerator<JsonRecordItem> {
+  for await (const batch of jsonRecordBatches(input, options)) yield* batch;
+}
+
+/**
+ * The records of `input`, handed over a chunk's worth at a time: one await per chunk rather than per record keeps
+ * the async machinery out of the hot path (a million records would otherwise be a million promise round trips).
+ */
+export async function* jsonRecordBatches(
+  input: AsyncIterable<Buffer | string>,
+  options: JsonRecordStreamOptions,
+): AsyncGenerator<JsonRecordItem[]> {
   const maxBytes = options.maxRecordBytes ?? 8 * 1024 * 1024;
   const maxDepth = options.maxDepth ?? 256;
   const envelopeKeys = new Set(options.envelopeKeys);
@@ -77,9 +91,13 @@ export async function* jsonRecords(
   let lastSignificant = 0;
   /** A scalar element (number, word) where a record was expected: reported once at its end. */
   let inScalar = false;
+  /** Lines mode: text is decoded a chunk at a time (a character split across chunks waits in the decoder). */
+  const decoder = new StringDecoder('utf8');
   /** Lines mode: the unfinished line carried over from the previous chunk. */
-  let carry: Buffer[] = [];
-  let carryBytes = 0;
+  let carry = '';
+  /** Lines mode: the current line outgrew the limit; skip to its end. */
+  let skippingLine = false;
+  let out: JsonRecordItem[] = [];
 
   const finishRecord = (end: Buffer | undefined): JsonRecordItem => {
     if (end) pieces.push(end);
@@ -91,12 +109,33 @@ export async function* jsonRecords(
     return item;
   };
 
-  const parseLine = (parts: Buffer[], bytes: number, at: number): JsonRecordItem | undefined => {
-    let text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts, bytes).toString('utf8');
-    text = text.trim();
-    if (text === '') return undefined;
-    if (bytes > maxBytes) return { error: `record larger than ${maxBytes} bytes`, index: ++index, line: at };
-    return parseText(text, ++index, at);
+  const parseLine = (raw: string, at: number): void => {
+    const text = raw.trim();
+    if (text === '') return;
+    out.push(parseText(text, ++index, at));
+  };
+
+  /** Lines mode: every complete line of `chunk` from `start` on; the tail waits for the next chunk. */
+  const cutLines = (chunk: Buffer, start: number): void => {
+    const text = carry + decoder.write(start === 0 ? chunk : chunk.subarray(start));
+    let from = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', from);
+      if (nl === -1) break;
+      if (skippingLine) {
+        out.push({ error: `record larger than ${maxBytes} bytes`, index: ++index, line });
+        skippingLine = false;
+      } else {
+        parseLine(text.slice(from, nl), line);
+      }
+      line += 1;
+      from = nl + 1;
+    }
+    carry = text.slice(from);
+    if (carry.length > maxBytes) {
+      skippingLine = true;
+      carry = '';
+    }
   };
 
   let first = true;
@@ -111,25 +150,9 @@ export async function* jsonRecords(
     }
 
     if (layout === 'lines') {
-      // One record per line: cut at newlines, carry the tail.
-      for (;;) {
-        const nl = chunk.indexOf(NEWLINE, i);
-        if (nl === -1) {
-          if (i < n) {
-            carry.push(chunk.subarray(i));
-            carryBytes += n - i;
-          }
-          break;
-        }
-        const part = chunk.subarray(i, nl);
-        const parts = carry.length ? [...carry, part] : [part];
-        const item = parseLine(parts, carryBytes + part.length, line);
-        carry = [];
-        carryBytes = 0;
-        line += 1;
-        i = nl + 1;
-        if (item) yield item;
-      }
+      cutLines(chunk, i);
+      yield out;
+      out = [];
       continue;
     }
 
@@ -161,9 +184,9 @@ export async function* jsonRecords(
           if (capturing) {
             captureError ??= 'unterminated string';
             pieces.push(chunk.subarray(captureStart, nl));
-            yield finishRecord(undefined);
+            out.push(finishRecord(undefined));
           } else {
-            yield { error: 'unterminated string', index: ++index, line };
+            out.push({ error: 'unterminated string', index: ++index, line });
           }
           inString = false;
           stringPieces = [];
@@ -224,7 +247,7 @@ export async function* jsonRecords(
           lastKeyAtDepth1 = '';
         } else if (byte !== COMMA) {
           // Not JSON at the top: skip the line.
-          yield { error: 'not a JSON object or array', index: ++index, line };
+          out.push({ error: 'not a JSON object or array', index: ++index, line });
           const nl = chunk.indexOf(NEWLINE, i);
           i = nl === -1 ? n : nl;
           continue;
@@ -243,7 +266,7 @@ export async function* jsonRecords(
           depth === 1 && layout === 'object' && (lastSignificant === OPEN_OBJECT || lastSignificant === COMMA);
         if (depth === recordsAt && !capturing) {
           // A string where a record was expected.
-          yield { error: 'record is not a JSON object', index: ++index, line };
+          out.push({ error: 'record is not a JSON object', index: ++index, line });
           stringAtDepth1 = false;
         }
         i += 1;
@@ -279,7 +302,7 @@ export async function* jsonRecords(
         i += 1;
         if (depth === recordsAt && capturing) {
           captureBytes += i - captureStart;
-          yield finishRecord(chunk.subarray(captureStart, i));
+          out.push(finishRecord(chunk.subarray(captureStart, i)));
           continue;
         }
         if (depth === recordsAt - 1 && recordsAt > 0) {
@@ -290,12 +313,11 @@ export async function* jsonRecords(
           if (layout === 'object' && capturing) {
             captureBytes += i - captureStart;
             const single = !captureMultiline;
-            yield finishRecord(chunk.subarray(captureStart, i));
+            out.push(finishRecord(chunk.subarray(captureStart, i)));
             if (single) {
               // A single-line object at the top: JSON lines from here on. The rest of this chunk is cut by lines.
               layout = 'lines';
-              const rest = chunk.subarray(i);
-              yield* cutLines(rest);
+              cutLines(chunk, i);
               i = n;
               continue;
             }
@@ -303,7 +325,7 @@ export async function* jsonRecords(
           layout = 'top';
           recordsAt = -1;
         } else if (depth < 0) {
-          yield { error: 'unbalanced closing bracket', index: ++index, line };
+          out.push({ error: 'unbalanced closing bracket', index: ++index, line });
           depth = 0;
           layout = 'top';
           recordsAt = -1;
@@ -313,7 +335,7 @@ export async function* jsonRecords(
       if (depth === recordsAt && !capturing && byte !== COMMA && byte !== COLON) {
         if (!inScalar) {
           inScalar = true;
-          yield { error: 'record is not a JSON object', index: ++index, line };
+          out.push({ error: 'record is not a JSON object', index: ++index, line });
         }
       } else if (byte === COMMA) {
         inScalar = false;
@@ -331,40 +353,23 @@ export async function* jsonRecords(
         pieces.push(piece);
       }
     }
+    if (out.length) {
+      yield out;
+      out = [];
+    }
   }
 
   if (layout === 'lines') {
-    if (carry.length) {
-      const item = parseLine(carry, carryBytes, line);
-      if (item) yield item;
-    }
+    const rest = carry + decoder.end();
+    if (skippingLine) out.push({ error: `record larger than ${maxBytes} bytes`, index: ++index, line });
+    else parseLine(rest, line);
+    if (out.length) yield out;
     return;
   }
   if (capturing || depth > 0 || inString) {
-    yield { error: 'input ends inside a record (truncated)', index: ++index, line: capturing ? captureLine : line };
+    out.push({ error: 'input ends inside a record (truncated)', index: ++index, line: capturing ? captureLine : line });
   }
-
-  function* cutLines(rest: Buffer): Generator<JsonRecordItem> {
-    let at = 0;
-    for (;;) {
-      const nl = rest.indexOf(NEWLINE, at);
-      if (nl === -1) {
-        if (at < rest.length) {
-          carry.push(rest.subarray(at));
-          carryBytes += rest.length - at;
-        }
-        return;
-      }
-      const parts = carry.length ? [...carry, rest.subarray(at, nl)] : [rest.subarray(at, nl)];
-      const bytes = carryBytes + (nl - at);
-      carry = [];
-      carryBytes = 0;
-      const item = parseLine(parts, bytes, line);
-      line += 1;
-      at = nl + 1;
-      if (item) yield item;
-    }
-  }
+  if (out.length) yield out;
 }
 
 function parseRecord(

@@ -6,7 +6,7 @@ import type { JsonRecord } from './audit-log-fields.js';
 import type { AuditLogSource } from './audit-log-input.js';
 import type { AuditLogReader } from './audit-log-reader.js';
 import type { AuditLogItem } from './audit-log-record.js';
-import { jsonRecords } from './json-record-stream.js';
+import { jsonRecordBatches } from './json-record-stream.js';
 
 export interface ReadAuditLogsOptions {
   /** One reader (a named format), or several to choose from per record (`auto`). */
@@ -14,62 +14,77 @@ export interface ReadAuditLogsOptions {
   maxRecordBytes?: number;
 }
 
+/** The items of every source, one at a time (see readAuditLogBatches, which this flattens). */
 export async function* readAuditLogs(
   sources: readonly AuditLogSource[],
   options: ReadAuditLogsOptions,
 ): AsyncGenerator<AuditLogItem> {
+  for await (const batch of readAuditLogBatches(sources, options)) yield* batch;
+}
+
+/** The items of every source, a chunk's worth at a time (one await per chunk, not per record). */
+export async function* readAuditLogBatches(
+  sources: readonly AuditLogSource[],
+  options: ReadAuditLogsOptions,
+): AsyncGenerator<AuditLogItem[]> {
   const envelopeKeys = [...new Set(options.readers.flatMap((reader) => reader.envelopeKeys))];
   let last: AuditLogReader | undefined = options.readers.length === 1 ? options.readers[0] : undefined;
   for (const source of sources) {
     let position = { index: 0, line: 1 };
     try {
-      for await (const item of jsonRecords(source.open(), {
+      for await (const items of jsonRecordBatches(source.open(), {
         envelopeKeys,
         ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
       })) {
-        position = { index: item.index, line: item.line };
-        if ('error' in item) {
-          yield { problem: { source: source.name, index: item.index, line: item.line, message: item.error } };
-          continue;
-        }
-        const record = item.value as JsonRecord;
-        const reader = last?.recognises(record)
-          ? last
-          : options.readers.find((candidate) => candidate.recognises(record));
-        if (!reader) {
-          if (options.readers.length === 1) {
-            yield {
-              problem: {
-                source: source.name,
-                index: item.index,
-                line: item.line,
-                message: `not a ${options.readers[0]!.format} record`,
-              },
-            };
-          } else {
-            yield { skipped: true };
+        const out: AuditLogItem[] = [];
+        for (const item of items) {
+          position = { index: item.index, line: item.line };
+          if ('error' in item) {
+            out.push({ problem: { source: source.name, index: item.index, line: item.line, message: item.error } });
+            continue;
           }
-          continue;
+          const record = item.value as JsonRecord;
+          const reader = last?.recognises(record)
+            ? last
+            : options.readers.find((candidate) => candidate.recognises(record));
+          if (!reader) {
+            if (options.readers.length === 1) {
+              out.push({
+                problem: {
+                  source: source.name,
+                  index: item.index,
+                  line: item.line,
+                  message: `not a ${options.readers[0]!.format} record`,
+                },
+              });
+            } else {
+              out.push({ skipped: true });
+            }
+            continue;
+          }
+          last = reader;
+          const read = reader.read(record);
+          if (typeof read === 'string') {
+            out.push({ problem: { source: source.name, index: item.index, line: item.line, message: read } });
+          } else {
+            out.push({ record: read });
+          }
         }
-        last = reader;
-        const read = reader.read(record);
-        if (typeof read === 'string') {
-          yield { problem: { source: source.name, index: item.index, line: item.line, message: read } };
-        } else {
-          yield { record: read };
-        }
+        yield out;
       }
     } catch (error) {
       // A stream error (corrupt gzip, a read failure): name it, keep nothing of the input, go on with the next.
       const code = (error as NodeJS.ErrnoException).code;
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-      yield {
-        problem: {
-          source: source.name,
-          index: position.index + 1,
-          message: `cannot read further: ${code ? `${code}: ` : ''}${message}`,
+      yield [
+        {
+          problem: {
+            source: source.name,
+            index: position.index + 1,
+            message: `cannot read further: ${code ? `${code}: ` : ''}${message}`,
+          },
         },
-      };
+      ];
     }
   }
 }

@@ -5,7 +5,7 @@
 import type { AuditLogSource } from '../audit-logs/audit-log-input.js';
 import type { AuditLogReader } from '../audit-logs/audit-log-reader.js';
 import type { AuditLogProblem } from '../audit-logs/audit-log-record.js';
-import { readAuditLogs } from '../audit-logs/read-audit-logs.js';
+import { readAuditLogBatches } from '../audit-logs/read-audit-logs.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { type AnomalyRow, AuditLogEnrichment, type EnrichmentSummary } from './audit-log-enrichment.js';
@@ -52,14 +52,16 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
   let problems = 0;
   let skipped = 0;
   let seen = 0;
-  for await (const item of readAuditLogs(input.sources, { readers: input.readers })) {
-    seen += 1;
-    if (input.onProgress && seen % every === 0) input.onProgress(seen);
-    if ('record' in item) enrichment.add(item.record);
-    else if ('problem' in item) {
-      problems += 1;
-      if (firstProblems.length < maxProblems) firstProblems.push(item.problem);
-    } else skipped += 1;
+  for await (const items of readAuditLogBatches(input.sources, { readers: input.readers })) {
+    for (const item of items) {
+      seen += 1;
+      if (input.onProgress && seen % every === 0) input.onProgress(seen);
+      if ('record' in item) enrichment.add(item.record);
+      else if ('problem' in item) {
+        problems += 1;
+        if (firstProblems.length < maxProblems) firstProblems.push(item.problem);
+      } else skipped += 1;
+    }
   }
   const { usage, anomalies, summary } = enrichment.finish();
   const newAnomalies = await input.store.merge(usage, anomalies);

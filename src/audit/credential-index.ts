@@ -43,16 +43,22 @@ const slot = (provider: string, id: string) => `${provider}\u0000${normaliseId(i
 export class CredentialIndex {
   readonly #byId = new Map<string, IndexedCredential>();
   readonly #byHash = new Map<string, IndexedCredential>();
-  /** Every entry's declared sources with its team, for attributing a source to the team that runs it. */
+  /** Each team's declared sources (all its entries' expected_sources together), for attributing a source. */
   readonly #teamSources: Array<{ team: string; matcher: SourceMatcher }> = [];
   readonly #teamOfSource = new Map<string, string | null>();
 
   constructor(input: CredentialIndexInput) {
     const byKeyId = new Map<string, KeyEntry>();
+    // One matcher per team, not per entry: attributing a source costs one check per team, whatever the entry count.
+    const specsByTeam = new Map<string, string[]>();
     for (const entry of input.entries) {
       byKeyId.set(entry.key_id, entry);
       const expected = entry.expected_sources?.length ? sourceMatcher(entry.expected_sources) : undefined;
-      if (expected && entry.owner_team) this.#teamSources.push({ team: entry.owner_team, matcher: expected });
+      if (entry.expected_sources?.length && entry.owner_team) {
+        const specs = specsByTeam.get(entry.owner_team) ?? [];
+        specs.push(...entry.expected_sources);
+        specsByTeam.set(entry.owner_team, specs);
+      }
       const provider = entry.scope?.provider;
       if (!provider || entry.provider_key_id === undefined) continue;
       const revoked = entry.status === 'revoked' || entry.status === 'retired';
@@ -69,6 +75,8 @@ export class CredentialIndex {
       const hashed = input.hashedTokens?.get(entry.key_id);
       if (hashed) this.#byHash.set(hashed, indexed);
     }
+    for (const [team, specs] of specsByTeam)
+      this.#teamSources.push({ team, matcher: sourceMatcher([...new Set(specs)]) });
     for (const old of input.rotatedOut ?? []) {
       const at = slot(old.provider, old.providerKeyId);
       if (this.#byId.has(at)) continue; // a current key wins: ids are not reused, but a replayed journal might be

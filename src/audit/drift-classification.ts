@@ -80,6 +80,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
     if (row.gone_at === null) listed.set(slot(row.provider, row.provider_key_id), row);
   }
   const isLive = (row: DiscoveredKeysTable) => row.status !== 'revoked' && row.status !== 'expired';
+  const teamsInDirectory = input.people?.teams();
   const matched = new Set<string>();
   const keys: ClassifiedKey[] = [];
 
@@ -100,7 +101,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
       if (!person) clearOwner = false;
       else if (person.status !== 'active') classes.push('owner-left');
     }
-    if (entry.owner_team && input.people && !input.people.teams().has(entry.owner_team)) clearOwner = false;
+    if (entry.owner_team && teamsInDirectory && !teamsInDirectory.has(entry.owner_team)) clearOwner = false;
     if (!clearOwner) classes.push('no-clear-owner');
     if (consumerTeams(entry.consumed_by).size > 1) classes.push('shared-across-teams');
     const permissions = [...(entry.scope?.permissions ?? []), ...parsePermissions(row?.permissions)];
