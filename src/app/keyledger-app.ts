@@ -58,6 +58,8 @@ export interface KeyledgerApp {
   writer: RegistryWriter;
   dataDir: string;
   provider(name: string): Provider;
+  /** The providers with options in the providers file or the registry config (what discovery enumerates). */
+  configuredProviders(): string[];
   secretStore(name: string): SecretStore;
   issuer(): KeyIssuer;
   revoker(): KeyRevoker;
@@ -169,6 +171,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     writer,
     dataDir: location.dataDir,
     provider,
+    configuredProviders: () =>
+      [...new Set([...Object.keys(providerOptionsFromFile), ...Object.keys(workspace.config.providers)])].sort(),
     secretStore,
     issuer: () =>
       new KeyIssuer({

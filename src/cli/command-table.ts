@@ -27,6 +27,10 @@ export const commandTable: CommandTableEntry[] = [
   { name: 'sandbox', load: async () => (await import('./commands/sandbox.js')).registerSandboxCommand },
   { name: 'rotate', load: async () => (await import('./commands/rotate.js')).registerRotateCommand },
   { name: 'controller', load: async () => (await import('./commands/controller.js')).registerControllerCommand },
+  { name: 'audit-log', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
+  { name: 'discover', load: async () => (await import('./commands/discover.js')).registerDiscoverCommand },
+  { name: 'audit', load: async () => (await import('./commands/audit.js')).registerAuditCommand },
+  { name: 'usage', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
 ];
 
 /**

@@ -114,6 +114,69 @@ export interface RevocationJournalTable {
   updated_at: string;
 }
 
+/** Audit-log usage, aggregated per key, day, source, principal and outcome (src/audit/audit-usage-store.ts). */
+export interface AuditUsageTable {
+  provider: string;
+  /** The provider's key id, or `sha256:` + a hashed token; never a secret. */
+  credential: string;
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  /** The caller's IP, or `via:<service>` when a provider service acted, or '' when the record names neither. */
+  source: string;
+  principal: string;
+  outcome: 'success' | 'failure';
+  /** The registry entry the credential belongs to; null for an unregistered key. */
+  key_id: string | null;
+  /** The team whose declared sources hold `source`, when one does. */
+  source_team: string | null;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
+/** One anomaly found in audit logs, counted per kind, credential and source (src/audit/audit-log-enrichment.ts). */
+export interface AuditAnomaliesTable {
+  kind: string;
+  provider: string;
+  credential: string;
+  source: string;
+  key_id: string | null;
+  owner_team: string | null;
+  detail: string;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
+/** A key as a provider listed it in discovery (src/audit/key-discovery.ts): everything but the secret. */
+export interface DiscoveredKeysTable {
+  provider: string;
+  provider_key_id: string;
+  account: string | null;
+  name: string | null;
+  status: string;
+  created_at: string | null;
+  created_by: string | null;
+  last_used_at: string | null;
+  /** JSON text array, or null when the provider does not list them. */
+  permissions: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  /** When a complete listing of the provider stopped showing the key; null while it is there. */
+  gone_at: string | null;
+}
+
+/** One quarterly audit (src/audit/quarterly-audit.ts), kept so the next one reports what changed. */
+export interface AuditReportsTable {
+  id: string;
+  as_of: string;
+  generated_at: string;
+  /** JSON text: headline counts, counts per class and per team. */
+  summary: string;
+  /** `class<TAB>key_id` per line. */
+  findings: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -125,4 +188,8 @@ export interface OperationalSchema {
   rotation_journal: RotationJournalTable;
   rotation_tickets: RotationTicketsTable;
   revocation_journal: RevocationJournalTable;
+  audit_usage: AuditUsageTable;
+  audit_anomalies: AuditAnomaliesTable;
+  audit_reports: AuditReportsTable;
+  discovered_keys: DiscoveredKeysTable;
 }

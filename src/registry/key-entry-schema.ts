@@ -2,6 +2,7 @@
 // Entries are loose objects: a field we do not know is kept (the writer round-trips it) and reported as a
 // warning by `unknownFields`, never silently dropped. Which fields are *required* is policy (registry/policy/),
 // so that a missing owner reads as "owner-required" with its position, not as a bare parse failure.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseInstant } from './registry-dates.js';
 
@@ -74,6 +75,25 @@ export const auditSchema = z.looseObject({
   last_audit: instant.optional(),
 });
 
+/**
+ * Where a key is expected to be used from (Step 9's enrichment): IP addresses, CIDR blocks, or the name of a provider
+ * service that acts for the key's holder (`iam.amazonaws.com`). A use from anywhere else is flagged.
+ */
+export const expectedSourceSchema = nonEmpty.refine((value) => isSourceSpec(value), {
+  message: 'expected an IP address, a CIDR block (10.0.0.0/8) or a service host name (iam.amazonaws.com)',
+});
+
+function isSourceSpec(value: string): boolean {
+  const [address, bits, extra] = value.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (bits !== undefined) {
+    if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
+    return Number(bits) <= (family === 4 ? 32 : 128);
+  }
+  return family !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(value);
+}
+
 export const FINGERPRINT_PATTERN = /^hmac-sha256:(?:[A-Za-z0-9_-]{1,32}:)?[0-9a-f]{64}$/;
 
 export const keyEntrySchema = z.looseObject({
@@ -98,6 +118,7 @@ export const keyEntrySchema = z.looseObject({
   scope: scopeSchema.optional(),
   storage: storageSchema.optional(),
   consumed_by: z.array(consumerSchema).optional(),
+  expected_sources: z.array(expectedSourceSchema).optional(),
   audit: auditSchema.optional(),
 });
 

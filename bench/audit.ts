@@ -1,0 +1,272 @@
+// bench/audit.ts — the audit issue's figures: on 100,000 registry entries and 1,000,000 CloudTrail records,
+//   ingest   reading gzip files, cutting records, enriching each against the registry, storing the aggregates;
+//   discover recording 100,000 listed keys (an in-process adapter stands in for the provider, whose own listing
+//            speed is its rate limit, not ours);
+//   audit    loading the registry from disk, classifying every key against what discovery recorded, the quarterly
+//            audit, and its HTML and Markdown reports;
+// and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
+// run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]`.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { ingestAuditLogs } from '../src/audit/audit-log-ingest.js';
+import { renderAuditReport } from '../src/audit/audit-report-render.js';
+import { AuditUsageStore } from '../src/audit/audit-usage-store.js';
+import { classifyKeys } from '../src/audit/drift-classification.js';
+import { discoveredKeys, discoverKeys } from '../src/audit/key-discovery.js';
+import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
+import { auditLogSources } from '../src/audit-logs/audit-log-input.js';
+import { auditLogReaderTable } from '../src/audit-logs/audit-log-reader-table.js';
+import { openOperationalStore } from '../src/db/operational-store.js';
+import type { Provider, ProviderKey } from '../src/providers/provider.js';
+import { defaultRegistryConfig } from '../src/registry/registry-config.js';
+import { loadRegistry } from '../src/registry/registry-loader.js';
+import { renderNewEntry, teamEntryFile } from '../src/registry/registry-writer.js';
+import { systemClock } from '../src/runtime/clock.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
+const KEYS = option('--keys', 100_000);
+const RECORDS = option('--records', 1_000_000);
+const FILES = option('--files', 10);
+const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
+const NOW = new Date('2026-12-07T00:00:00Z');
+
+function prng(seed: number) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const accessKeyId = (i: number) => `AKIA${i.toString(36).toUpperCase().padStart(16, 'Q')}`;
+
+async function timed<T>(label: string, work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const started = process.hrtime.bigint();
+  const value = await work();
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  process.stderr.write(`${label}: ${seconds.toFixed(2)} s\n`);
+  return { seconds, value };
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'keyledger-bench-audit-'));
+  const random = prng(42);
+  process.stderr.write(
+    `machine: ${availableParallelism()} cores (${cpus()[0]?.model}), load ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}\n`,
+  );
+
+  // The registry: KEYS entries of AWS keys across ten teams, a tenth of them with a declared source range.
+  const registry = join(root, 'registry');
+  for (const team of TEAMS) mkdirSync(join(registry, 'keys', team), { recursive: true });
+  for (let i = 0; i < KEYS; i++) {
+    const team = TEAMS[i % TEAMS.length]!;
+    const keyId = `${team}-aws-${i.toString().padStart(6, '0')}`;
+    const created = new Date(NOW.getTime() - Math.floor(random() * 700) * 86_400_000).toISOString().slice(0, 19);
+    writeFileSync(
+      join(registry, teamEntryFile(team, keyId)),
+      renderNewEntry({
+        key_id: keyId,
+        description: `bench key ${i}`,
+        owner_team: team,
+        owner_individual: `owner${i % 500}@example.com`,
+        created_at: `${created}Z`,
+        expiration: new Date(Date.parse(`${created}Z`) + 365 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        last_rotated: `${created}Z`,
+        status: 'active',
+        provider_key_id: accessKeyId(i),
+        scope: { provider: 'aws-iam', account_id: `svc-${i}`, permissions: i % 50 === 0 ? ['*'] : ['s3:GetObject'] },
+        storage: { vault_path: `secret/${team}/${keyId}` },
+        consumed_by: i % 40 === 0 ? [team, TEAMS[(i + 1) % TEAMS.length]!] : [team],
+        ...(i % 10 === 0 ? { expected_sources: [`10.${i % 200}.0.0/16`] } : {}),
+        audit: { rotation_frequency_days: 180, last_audit: '2026-10-01' },
+      }),
+    );
+  }
+
+  // CloudTrail: RECORDS records over FILES gzip files of JSON lines (CloudTrail Lake's export shape, which DuckDB
+  // reads too), 2% of them by keys nobody registered.
+  const logs = join(root, 'logs');
+  mkdirSync(logs);
+  const perFile = Math.ceil(RECORDS / FILES);
+  let bytes = 0;
+  for (let f = 0; f < FILES; f++) {
+    const lines: string[] = [];
+    for (let r = f * perFile; r < Math.min(RECORDS, (f + 1) * perFile); r++) {
+      const key =
+        random() < 0.02 ? accessKeyId(KEYS + Math.floor(random() * 1000)) : accessKeyId(Math.floor(random() * KEYS));
+      const day = 1 + Math.floor(random() * 28);
+      lines.push(
+        JSON.stringify({
+          eventVersion: '1.09',
+          userIdentity: {
+            type: 'IAMUser',
+            principalId: 'AIDAEXAMPLE',
+            arn: `arn:aws:iam::111122223333:user/svc-${r % 977}`,
+            accountId: '111122223333',
+            accessKeyId: key,
+            userName: `svc-${r % 977}`,
+          },
+          eventTime: `2026-11-${String(day).padStart(2, '0')}T${String(Math.floor(random() * 24)).padStart(2, '0')}:00:00Z`,
+          eventSource: 's3.amazonaws.com',
+          eventName: 'GetObject',
+          awsRegion: 'eu-west-1',
+          sourceIPAddress: `10.${Math.floor(random() * 200)}.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
+          userAgent: 'aws-sdk-js/3.700.0 ua/2.1 os/linux lang/js md/nodejs#20.20.2 api/s3#3.700.0',
+          requestParameters: { bucketName: 'bench-bucket', key: `objects/${r}.json` },
+          responseElements: null,
+          requestID: `REQ${r}`,
+          eventID: `evt-${r}`,
+          readOnly: true,
+          eventType: 'AwsApiCall',
+          managementEvent: false,
+          recipientAccountId: '111122223333',
+          eventCategory: 'Data',
+        }),
+      );
+    }
+    const text = `${lines.join('\n')}\n`;
+    bytes += text.length;
+    writeFileSync(join(logs, `trail-${f}.json.gz`), gzipSync(text, { level: 1 }));
+  }
+  process.stderr.write(
+    `generated ${KEYS.toLocaleString('en')} entries, ${RECORDS.toLocaleString('en')} records (${(bytes / 1e6).toFixed(0)} MB of JSON) in ${root}\n`,
+  );
+
+  const store = await openOperationalStore({ dataDir: join(root, 'data') });
+  const config = defaultRegistryConfig();
+  const entries = (
+    await loadRegistry({ root: registry, config, applyPolicy: false, includeEntries: true, useCallingThread: true })
+  ).entries;
+
+  const ingest = await timed('ingest', async () =>
+    ingestAuditLogs({
+      sources: await auditLogSources([logs]),
+      readers: [auditLogReaderTable.cloudtrail],
+      entries: entries.map(({ entry }) => entry),
+      store: new AuditUsageStore(store.db),
+    }),
+  );
+
+  const listed: ProviderKey[] = entries.map(({ entry }, i) => ({
+    providerKeyId: String(entry.provider_key_id),
+    account: entry.scope?.account_id ?? '',
+    status: 'active',
+    createdAt: new Date(entry.created_at!),
+    ...(i % 3 === 0 ? { lastUsedAt: new Date(NOW.getTime() - (i % 90) * 86_400_000) } : {}),
+  }));
+  const adapter = {
+    name: 'aws-iam',
+    capabilities: () => ({
+      create: true,
+      list: true,
+      verify: true,
+      revoke: true,
+      lastUsed: true,
+      nativeRotate: false,
+      manual: false,
+    }),
+    async *list() {
+      yield* listed;
+    },
+  } as unknown as Provider;
+  const discover = await timed('discover (record 100k listed keys)', () =>
+    discoverKeys({ providers: [{ name: 'aws-iam', provider: () => adapter }], db: store.db, clock: systemClock }),
+  );
+
+  const audit = await timed('audit (load registry, classify, quarterly audit, reports)', async () => {
+    const loaded = await loadRegistry({
+      root: registry,
+      config,
+      applyPolicy: false,
+      includeEntries: true,
+      useCallingThread: true,
+    });
+    const usage = new AuditUsageStore(store.db);
+    const lastUse = await usage.lastUseByKey();
+    const isBroadPermission = (permission: string) => permission === '*';
+    const drift = classifyKeys({
+      entries: loaded.entries.map(({ entry }) => entry),
+      discovered: await discoveredKeys(store.db),
+      completeProviders: new Set(['aws-iam']),
+      lastUseReported: new Set(['aws-iam']),
+      asOf: NOW,
+      isBroadPermission,
+      lastUse,
+    });
+    const report = runQuarterlyAudit({
+      entries: loaded.entries,
+      asOf: NOW,
+      now: NOW,
+      isBroadPermission,
+      lastUse,
+      providersWithUsage: await usage.providersWithUsage(),
+      anomalies: await usage.anomaliesOf(),
+    });
+    const html = renderAuditReport(report, 'html');
+    const markdown = renderAuditReport(report, 'markdown');
+    return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
+  });
+  await store.close();
+
+  // DuckDB: the same join over the same gzip files, in the same run.
+  let duck: { seconds: number; value: unknown } | undefined;
+  try {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    duck = await timed('duckdb join (reference)', async () => {
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      await connection.run('create table keys (provider_key_id varchar, key_id varchar, owner_team varchar)');
+      const appender = await connection.createAppender('keys');
+      for (const { entry } of entries) {
+        appender.appendVarchar(String(entry.provider_key_id));
+        appender.appendVarchar(entry.key_id);
+        appender.appendVarchar(entry.owner_team ?? '');
+        appender.endRow();
+      }
+      appender.closeSync();
+      const reader = await connection.runAndReadAll(`
+        select k.key_id, substr(r.eventTime, 1, 10) as day, r.sourceIPAddress as source, count(*) as n,
+               min(r.eventTime) as first_at, max(r.eventTime) as last_at
+        from read_ndjson('${join(logs, '*.json.gz')}', columns = {eventTime: 'VARCHAR', sourceIPAddress: 'VARCHAR',
+               userIdentity: 'STRUCT(accessKeyId VARCHAR)'}) r
+        left join keys k on k.provider_key_id = r.userIdentity.accessKeyId
+        group by all`);
+      return reader.getRows().length;
+    });
+  } catch (error) {
+    process.stderr.write(`duckdb reference not run: ${(error as Error).message}\n`);
+  }
+
+  const result = {
+    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, load: loadavg() },
+    keys: KEYS,
+    records: RECORDS,
+    jsonMB: Math.round(bytes / 1e6),
+    ingestSeconds: ingest.seconds,
+    ingestRecordsPerSecond: Math.round(RECORDS / ingest.seconds),
+    ingest: {
+      matched: ingest.value.matched,
+      unregistered: ingest.value.unregistered,
+      usageRows: ingest.value.usageRows,
+      anomalies: ingest.value.anomalies,
+    },
+    discoverSeconds: discover.seconds,
+    auditSeconds: audit.seconds,
+    audit: audit.value,
+    duckdbJoinSeconds: duck?.seconds,
+    duckdbGroups: duck?.value,
+    ingestOverDuckdb: duck ? ingest.seconds / duck.seconds : undefined,
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (!args.includes('--keep')) rmSync(root, { recursive: true, force: true });
+}
+
+await main();

@@ -1,0 +1,249 @@
+// Step 9 of the lifecycle: each audit-log record joined to the registry entry and owner of the key that made it,
+// counted as usage, and flagged when it is unusual — a key with no registry entry ("investigate"), a use from a
+// source the entry does not declare, a revoked or rotated-out key still in use (a stolen-key signal), a key used by
+// several teams' services (Step 6: split it). Records are folded into aggregates as they stream past, so memory
+// grows with the number of distinct (key, day, source, principal, outcome) tuples, not with the records.
+import type { AuditLogRecord } from '../audit-logs/audit-log-record.js';
+import type { CredentialIndex, IndexedCredential } from './credential-index.js';
+
+export const ANOMALY_KINDS = [
+  'unregistered-key',
+  'unexpected-source',
+  'revoked-key-used',
+  'rotated-out-key-used',
+  'shared-across-teams',
+] as const;
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
+
+export interface UsageRow {
+  provider: string;
+  credential: string;
+  day: string;
+  source: string;
+  principal: string;
+  outcome: 'success' | 'failure';
+  key_id: string | null;
+  source_team: string | null;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
+export interface AnomalyRow {
+  kind: AnomalyKind;
+  provider: string;
+  credential: string;
+  source: string;
+  key_id: string | null;
+  owner_team: string | null;
+  detail: string;
+  count: number;
+  first_at: string;
+  last_at: string;
+}
+
+export interface EnrichmentSummary {
+  records: number;
+  /** Records naming a credential that belongs to a registry entry (in any standing). */
+  matched: number;
+  /** Records naming a credential no registry entry accounts for. */
+  unregistered: number;
+  /** Records naming no credential, or a temporary one (counted as usage of nobody's key). */
+  withoutKey: number;
+  keysSeen: number;
+  anomalies: Record<AnomalyKind, number>;
+}
+
+/** The key of a credential in the usage tables: its provider id, or its token hash. */
+export function credentialText(credential: { providerKeyId?: string; hashedToken?: string }): string {
+  return credential.providerKeyId ?? `sha256:${credential.hashedToken}`;
+}
+
+export class AuditLogEnrichment {
+  readonly #index: CredentialIndex;
+  readonly #usage = new Map<string, UsageRow>();
+  readonly #anomalies = new Map<string, AnomalyRow>();
+  /** key_id -> teams whose sources used it, for the shared-across-teams check at the end. */
+  readonly #teamsByKey = new Map<
+    string,
+    { ownerTeam: string | null; provider: string; credential: string; teams: Map<string, string> }
+  >();
+  readonly #keysSeen = new Set<string>();
+  readonly #onUnauthorisedUse: ((keyId: string) => void) | undefined;
+  #records = 0;
+  #matched = 0;
+  #unregistered = 0;
+  #withoutKey = 0;
+
+  constructor(index: CredentialIndex, options: { onUnauthorisedUse?: (keyId: string) => void } = {}) {
+    this.#index = index;
+    this.#onUnauthorisedUse = options.onUnauthorisedUse;
+  }
+
+  add(record: AuditLogRecord): void {
+    this.#records += 1;
+    const credential = record.credential;
+    if (!credential || credential.temporary || (!credential.providerKeyId && !credential.hashedToken)) {
+      this.#withoutKey += 1;
+      return;
+    }
+    const source = record.sourceIp ?? (record.viaService ? `via:${record.viaService}` : '');
+    const text = credentialText(credential);
+    const found = this.#index.find(record.provider, credential);
+    const sourceTeam = record.sourceIp
+      ? this.#index.teamOfSource(record.sourceIp)
+      : record.viaService
+        ? this.#index.teamOfSource(record.viaService)
+        : null;
+    this.#count(record, text, source, found?.keyId ?? null, sourceTeam);
+    if (!found) {
+      this.#unregistered += 1;
+      this.#flag(
+        'unregistered-key',
+        record,
+        text,
+        source,
+        undefined,
+        `${record.provider} key ${text} has no registry entry: investigate`,
+      );
+      return;
+    }
+    this.#matched += 1;
+    this.#keysSeen.add(found.keyId);
+    this.#checkStanding(found, record, text, source);
+    if (
+      found.expected &&
+      !(record.sourceIp && found.expected.matches(record.sourceIp)) &&
+      !(record.viaService && found.expected.matches(record.viaService))
+    ) {
+      this.#flag(
+        'unexpected-source',
+        record,
+        text,
+        source,
+        found,
+        `${found.keyId} used from ${source || 'an unnamed source'}, outside its expected_sources`,
+      );
+    }
+    if (sourceTeam) {
+      let teams = this.#teamsByKey.get(found.keyId);
+      if (!teams) {
+        teams = { ownerTeam: found.ownerTeam ?? null, provider: record.provider, credential: text, teams: new Map() };
+        this.#teamsByKey.set(found.keyId, teams);
+      }
+      if (!teams.teams.has(sourceTeam)) teams.teams.set(sourceTeam, record.at);
+    }
+  }
+
+  #checkStanding(found: IndexedCredential, record: AuditLogRecord, text: string, source: string): void {
+    if (found.standing === 'current') return;
+    // Use before the key's end is history, not a signal.
+    if (found.endedAt && record.at < found.endedAt) return;
+    const kind = found.standing === 'revoked' ? 'revoked-key-used' : 'rotated-out-key-used';
+    const since = found.endedAt ? ` since ${found.endedAt}` : ' (revocation time unknown)';
+    this.#flag(
+      kind,
+      record,
+      text,
+      source,
+      found,
+      `${found.keyId}: a ${found.standing} key${since} was used from ${source || 'an unnamed source'} (${record.outcome}): someone still holds it`,
+    );
+    this.#onUnauthorisedUse?.(found.keyId);
+  }
+
+  #count(
+    record: AuditLogRecord,
+    credential: string,
+    source: string,
+    keyId: string | null,
+    sourceTeam: string | null,
+  ): void {
+    const day = record.at.slice(0, 10);
+    const principal = record.principal ?? '';
+    const slot = `${record.provider}\u0000${credential}\u0000${day}\u0000${source}\u0000${principal}\u0000${record.outcome}`;
+    const row = this.#usage.get(slot);
+    if (row) {
+      row.count += 1;
+      if (record.at < row.first_at) row.first_at = record.at;
+      if (record.at > row.last_at) row.last_at = record.at;
+      return;
+    }
+    this.#usage.set(slot, {
+      provider: record.provider,
+      credential,
+      day,
+      source,
+      principal,
+      outcome: record.outcome,
+      key_id: keyId,
+      source_team: sourceTeam,
+      count: 1,
+      first_at: record.at,
+      last_at: record.at,
+    });
+  }
+
+  #flag(
+    kind: AnomalyKind,
+    record: Pick<AuditLogRecord, 'provider' | 'at'>,
+    credential: string,
+    source: string,
+    found: IndexedCredential | undefined,
+    detail: string,
+  ): void {
+    const slot = `${kind}\u0000${record.provider}\u0000${credential}\u0000${source}`;
+    const row = this.#anomalies.get(slot);
+    if (row) {
+      row.count += 1;
+      if (record.at < row.first_at) row.first_at = record.at;
+      if (record.at > row.last_at) row.last_at = record.at;
+      return;
+    }
+    this.#anomalies.set(slot, {
+      kind,
+      provider: record.provider,
+      credential,
+      source,
+      key_id: found?.keyId ?? null,
+      owner_team: found?.ownerTeam ?? null,
+      detail,
+      count: 1,
+      first_at: record.at,
+      last_at: record.at,
+    });
+  }
+
+  /** Ends the pass: adds the anomalies that need every record (shared across teams) and returns what was found. */
+  finish(): { usage: UsageRow[]; anomalies: AnomalyRow[]; summary: EnrichmentSummary } {
+    for (const [keyId, seen] of this.#teamsByKey) {
+      const others = [...seen.teams.keys()].filter((team) => team !== seen.ownerTeam);
+      if (others.length === 0) continue;
+      const all = [...new Set([...(seen.ownerTeam ? [seen.ownerTeam] : []), ...seen.teams.keys()])].sort();
+      const first = [...seen.teams.values()].sort()[0]!;
+      this.#flag(
+        'shared-across-teams',
+        { provider: seen.provider, at: first },
+        seen.credential,
+        '',
+        { keyId, standing: 'current', ...(seen.ownerTeam ? { ownerTeam: seen.ownerTeam } : {}) },
+        `${keyId} is used by ${all.length} teams' services (${all.join(', ')}): split it, one key per team`,
+      );
+    }
+    const anomalies = [...this.#anomalies.values()];
+    const counts = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, 0])) as Record<AnomalyKind, number>;
+    for (const anomaly of anomalies) counts[anomaly.kind] += 1;
+    return {
+      usage: [...this.#usage.values()],
+      anomalies,
+      summary: {
+        records: this.#records,
+        matched: this.#matched,
+        unregistered: this.#unregistered,
+        withoutKey: this.#withoutKey,
+        keysSeen: this.#keysSeen.size,
+        anomalies: counts,
+      },
+    };
+  }
+}

@@ -1,0 +1,116 @@
+// Which registry entry a credential named in an audit log belongs to, and in what standing: the entry's current
+// key, a key it rotated out (and since when), or a key of a revoked entry (and since when). Built once per ingest
+// from the registry, the rotation journal and the event log; the enrichment asks it once per record.
+import type { KeyEntry } from '../registry/key-entry-schema.js';
+import { type SourceMatcher, sourceMatcher } from './expected-sources.js';
+
+export type CredentialStanding = 'current' | 'rotated-out' | 'revoked';
+
+export interface IndexedCredential {
+  keyId: string;
+  standing: CredentialStanding;
+  ownerTeam?: string;
+  owner?: string;
+  /** When the key stopped being valid (rotated out or revoked); undefined when the registry says revoked but not when. */
+  endedAt?: string;
+  /** The entry's declared `expected_sources`, compiled; undefined when it declares none. */
+  expected?: SourceMatcher;
+}
+
+export interface RotatedOutKey {
+  keyId: string;
+  provider: string;
+  providerKeyId: string;
+  /** When the rotation that replaced it revoked it. */
+  endedAt: string;
+}
+
+export interface CredentialIndexInput {
+  entries: readonly KeyEntry[];
+  /** Old keys of finished rotations (rotation journal). */
+  rotatedOut?: readonly RotatedOutKey[];
+  /** When each revoked entry was revoked (the event log's `revoked` events), by key_id. */
+  revokedAt?: ReadonlyMap<string, string>;
+  /** GitHub-style SHA-256 hashes of the current tokens (base64), by key_id, where the caller could compute them. */
+  hashedTokens?: ReadonlyMap<string, string>;
+}
+
+/** GUIDs (Entra key ids, Datadog ids) compare case-insensitively; other ids exactly. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const normaliseId = (id: string) => (GUID.test(id) ? id.toLowerCase() : id);
+const slot = (provider: string, id: string) => `${provider}\u0000${normaliseId(id)}`;
+
+export class CredentialIndex {
+  readonly #byId = new Map<string, IndexedCredential>();
+  readonly #byHash = new Map<string, IndexedCredential>();
+  /** Each team's declared sources (all its entries' expected_sources together), for attributing a source. */
+  readonly #teamSources: Array<{ team: string; matcher: SourceMatcher }> = [];
+  readonly #teamOfSource = new Map<string, string | null>();
+
+  constructor(input: CredentialIndexInput) {
+    const byKeyId = new Map<string, KeyEntry>();
+    // One matcher per team, not per entry: attributing a source costs one check per team, whatever the entry count.
+    const specsByTeam = new Map<string, string[]>();
+    for (const entry of input.entries) {
+      byKeyId.set(entry.key_id, entry);
+      const expected = entry.expected_sources?.length ? sourceMatcher(entry.expected_sources) : undefined;
+      if (entry.expected_sources?.length && entry.owner_team) {
+        const specs = specsByTeam.get(entry.owner_team) ?? [];
+        specs.push(...entry.expected_sources);
+        specsByTeam.set(entry.owner_team, specs);
+      }
+      const provider = entry.scope?.provider;
+      if (!provider || entry.provider_key_id === undefined) continue;
+      const revoked = entry.status === 'revoked' || entry.status === 'retired';
+      const endedAt = revoked ? input.revokedAt?.get(entry.key_id) : undefined;
+      const indexed: IndexedCredential = {
+        keyId: entry.key_id,
+        standing: revoked ? 'revoked' : 'current',
+        ...(entry.owner_team ? { ownerTeam: entry.owner_team } : {}),
+        ...(entry.owner_individual ? { owner: entry.owner_individual } : {}),
+        ...(endedAt ? { endedAt } : {}),
+        ...(expected ? { expected } : {}),
+      };
+      this.#byId.set(slot(provider, String(entry.provider_key_id)), indexed);
+      const hashed = input.hashedTokens?.get(entry.key_id);
+      if (hashed) this.#byHash.set(hashed, indexed);
+    }
+    for (const [team, specs] of specsByTeam)
+      this.#teamSources.push({ team, matcher: sourceMatcher([...new Set(specs)]) });
+    for (const old of input.rotatedOut ?? []) {
+      const at = slot(old.provider, old.providerKeyId);
+      if (this.#byId.has(at)) continue; // a current key wins: ids are not reused, but a replayed journal might be
+      const entry = byKeyId.get(old.keyId);
+      this.#byId.set(at, {
+        keyId: old.keyId,
+        standing: 'rotated-out',
+        endedAt: old.endedAt,
+        ...(entry?.owner_team ? { ownerTeam: entry.owner_team } : {}),
+        ...(entry?.owner_individual ? { owner: entry.owner_individual } : {}),
+      });
+    }
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  find(provider: string, credential: { providerKeyId?: string; hashedToken?: string }): IndexedCredential | undefined {
+    if (credential.providerKeyId !== undefined) {
+      const found = this.#byId.get(slot(provider, credential.providerKeyId));
+      if (found) return found;
+    }
+    return credential.hashedToken !== undefined ? this.#byHash.get(credential.hashedToken) : undefined;
+  }
+
+  /** The team whose entries declare a source holding `source` (an IP or a service name); null when none or several. */
+  teamOfSource(source: string): string | null {
+    const cached = this.#teamOfSource.get(source);
+    if (cached !== undefined) return cached;
+    const teams = new Set<string>();
+    for (const { team, matcher } of this.#teamSources) if (matcher.matches(source)) teams.add(team);
+    const team = teams.size === 1 ? [...teams][0]! : null;
+    this.#teamOfSource.set(source, team);
+    return team;
+  }
+}

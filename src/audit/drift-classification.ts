@@ -1,0 +1,215 @@
+// Registry drift and the brief's classes, key by key: every key a provider listed is matched to its registry entry
+// (by provider and provider key id) and every active entry to a listed key, then classified — registered and
+// healthy; unregistered ("without a registry entry, the key shouldn't exist"); registered but gone at the provider;
+// owner left; no clear owner; shared across teams; broad scope; unused for 30 days; never used; rotation overdue;
+// expired. For a key with no entry, the best owner evidence is collected (its creator at the provider and whether
+// they are still here, the callers the audit logs saw) for `discover --adopt` to draft an entry from.
+import type { DiscoveredKeysTable } from '../db/operational-schema.js';
+import type { PeopleDirectory } from '../directory/people-directory.js';
+import type { KeyEntry } from '../registry/key-entry-schema.js';
+import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
+import { parseInstant } from '../registry/registry-dates.js';
+
+const DAY_MS = 86_400_000;
+
+export const DRIFT_CLASSES = [
+  'registered-healthy',
+  'unregistered',
+  'registered-gone',
+  'owner-left',
+  'no-clear-owner',
+  'shared-across-teams',
+  'broad-scope',
+  'unused-30-days',
+  'never-used',
+  'rotation-overdue',
+  'expired',
+] as const;
+export type DriftClass = (typeof DRIFT_CLASSES)[number];
+
+export interface OwnerEvidence {
+  team?: string;
+  individual?: string;
+  /** Where each guess comes from, in words a reviewer can check. */
+  because: string[];
+}
+
+export interface ClassifiedKey {
+  provider: string;
+  providerKeyId?: string;
+  keyId?: string;
+  account?: string;
+  classes: DriftClass[];
+  /** For unregistered keys: who probably owns it. */
+  ownerEvidence?: OwnerEvidence;
+  lastUsedAt?: string | null;
+  createdAt?: string | null;
+  createdBy?: string | null;
+  permissions?: string[];
+}
+
+export interface ClassifyKeysInput {
+  entries: readonly KeyEntry[];
+  discovered: readonly DiscoveredKeysTable[];
+  /** Providers whose latest listing completed: only there can a registered key be called gone. */
+  completeProviders: ReadonlySet<string>;
+  /** Providers whose listing reports last use: only there is a missing last use "never used". */
+  lastUseReported: ReadonlySet<string>;
+  people?: PeopleDirectory;
+  asOf: Date;
+  isBroadPermission: (permission: string) => boolean;
+  /** Last use per key_id seen in ingested audit logs, beside the provider's own figure. */
+  lastUse?: ReadonlyMap<string, string>;
+  /** Callers per credential (`provider\u0000providerKeyId`) seen in audit logs, for owner evidence. */
+  callers?: ReadonlyMap<string, string[]>;
+  unusedAfterDays?: number;
+}
+
+export interface DriftSummary {
+  keys: number;
+  byClass: Record<DriftClass, number>;
+}
+
+export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[]; summary: DriftSummary } {
+  const asOfMs = input.asOf.getTime();
+  const unusedMs = (input.unusedAfterDays ?? 30) * DAY_MS;
+  const slot = (provider: string, id: string) => `${provider}\u0000${id}`;
+  // Every key a listing still shows, live or not: an expired key the provider keeps listing is expired, not gone.
+  const listed = new Map<string, DiscoveredKeysTable>();
+  for (const row of input.discovered) {
+    if (row.gone_at === null) listed.set(slot(row.provider, row.provider_key_id), row);
+  }
+  const isLive = (row: DiscoveredKeysTable) => row.status !== 'revoked' && row.status !== 'expired';
+  const teamsInDirectory = input.people?.teams();
+  const matched = new Set<string>();
+  const keys: ClassifiedKey[] = [];
+
+  for (const entry of input.entries) {
+    if (entry.status !== 'active') continue;
+    const provider = entry.scope?.provider;
+    if (!provider) continue;
+    const at = entry.provider_key_id !== undefined ? slot(provider, String(entry.provider_key_id)) : undefined;
+    const row = at ? listed.get(at) : undefined;
+    if (at && row) matched.add(at);
+    const classes: DriftClass[] = [];
+    if ((!row || row.status === 'revoked') && at && input.completeProviders.has(provider))
+      classes.push('registered-gone');
+
+    let clearOwner = Boolean(entry.owner_team && entry.owner_individual);
+    if (entry.owner_individual && input.people) {
+      const person = input.people.find(entry.owner_individual);
+      if (!person) clearOwner = false;
+      else if (person.status !== 'active') classes.push('owner-left');
+    }
+    if (entry.owner_team && teamsInDirectory && !teamsInDirectory.has(entry.owner_team)) clearOwner = false;
+    if (!clearOwner) classes.push('no-clear-owner');
+    if (consumerTeams(entry.consumed_by).size > 1) classes.push('shared-across-teams');
+    const permissions = [...(entry.scope?.permissions ?? []), ...parsePermissions(row?.permissions)];
+    if (permissions.some((permission) => input.isBroadPermission(permission))) classes.push('broad-scope');
+    const lastUse = latest(row?.last_used_at, input.lastUse?.get(entry.key_id));
+    classifyUse(classes, lastUse, row ? input.lastUseReported.has(provider) : false, asOfMs, unusedMs);
+    const due = rotationDueDate(entry);
+    if (due && due.getTime() < asOfMs) classes.push('rotation-overdue');
+    const expires = parseInstant(entry.expiration)?.date;
+    if ((expires && expires.getTime() < asOfMs) || row?.status === 'expired') classes.push('expired');
+    keys.push({
+      provider,
+      keyId: entry.key_id,
+      ...(entry.provider_key_id !== undefined ? { providerKeyId: String(entry.provider_key_id) } : {}),
+      ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+      classes: classes.length === 0 ? ['registered-healthy'] : classes,
+      lastUsedAt: lastUse ?? null,
+      ...(row ? { createdAt: row.created_at, createdBy: row.created_by } : {}),
+    });
+  }
+
+  for (const [at, row] of listed) {
+    if (matched.has(at) || !isLive(row)) continue;
+    // The brief counts a key nobody registered among those "with no clear owner".
+    const classes: DriftClass[] = ['unregistered', 'no-clear-owner'];
+    const permissions = parsePermissions(row.permissions);
+    if (permissions.some((permission) => input.isBroadPermission(permission))) classes.push('broad-scope');
+    const callers = input.callers?.get(at) ?? [];
+    const lastUse = row.last_used_at;
+    classifyUse(classes, lastUse, input.lastUseReported.has(row.provider), asOfMs, unusedMs);
+    keys.push({
+      provider: row.provider,
+      providerKeyId: row.provider_key_id,
+      ...(row.account ? { account: row.account } : {}),
+      classes,
+      ownerEvidence: ownerEvidence(row, callers, input.people),
+      lastUsedAt: lastUse,
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      ...(permissions.length ? { permissions } : {}),
+    });
+  }
+
+  const byClass = Object.fromEntries(DRIFT_CLASSES.map((cls) => [cls, 0])) as Record<DriftClass, number>;
+  for (const key of keys) for (const cls of key.classes) byClass[cls] += 1;
+  keys.sort(
+    (a, b) =>
+      a.provider.localeCompare(b.provider) ||
+      (a.keyId ?? a.providerKeyId ?? '').localeCompare(b.keyId ?? b.providerKeyId ?? ''),
+  );
+  return { keys, summary: { keys: keys.length, byClass } };
+}
+
+function classifyUse(
+  classes: DriftClass[],
+  lastUse: string | null | undefined,
+  reported: boolean,
+  asOfMs: number,
+  unusedMs: number,
+): void {
+  if (lastUse) {
+    if (asOfMs - Date.parse(lastUse) >= unusedMs) classes.push('unused-30-days');
+  } else if (reported) {
+    classes.push('never-used');
+  }
+}
+
+function ownerEvidence(
+  row: DiscoveredKeysTable,
+  callers: string[],
+  people: PeopleDirectory | undefined,
+): OwnerEvidence {
+  const evidence: OwnerEvidence = { because: [] };
+  if (row.created_by) {
+    const person = people?.find(row.created_by);
+    if (person) {
+      if (person.status === 'active') {
+        evidence.individual = person.email;
+        if (person.team) evidence.team = person.team;
+        evidence.because.push(`created at ${row.provider} by ${person.email} (${person.team ?? 'no team'})`);
+      } else {
+        if (person.team) evidence.team = person.team;
+        evidence.because.push(
+          `created at ${row.provider} by ${person.email}, who ${person.status === 'left' ? `left${person.left_at ? ` on ${person.left_at}` : ''}` : 'is suspended'}: their team ${person.team ?? '(unknown)'} should take it`,
+        );
+      }
+    } else {
+      evidence.because.push(`created at ${row.provider} by ${row.created_by}, who is not in the people directory`);
+    }
+  }
+  if (callers.length > 0) evidence.because.push(`used by ${callers.slice(0, 5).join(', ')} in the audit logs`);
+  if (evidence.because.length === 0)
+    evidence.because.push('no evidence: the provider names no creator and no audit log shows its use');
+  return evidence;
+}
+
+function parsePermissions(text: string | null | undefined): string[] {
+  if (!text) return [];
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+function latest(a: string | null | undefined, b: string | null | undefined): string | undefined {
+  if (!a) return b ?? undefined;
+  if (!b) return a;
+  return a > b ? a : b;
+}

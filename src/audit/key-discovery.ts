@@ -1,0 +1,140 @@
+// `keyledger discover`: every credential each configured provider adapter can list, with what the provider says
+// of it (creator, creation, last use, permissions), recorded as observations in the operational store. A provider
+// whose listing completes marks the keys it no longer shows as gone; one that fails part-way marks nothing (a
+// partial listing proves no absence) and is reported with its error, and the other providers go on.
+import type { Kysely } from 'kysely';
+import type { DiscoveredKeysTable, OperationalSchema } from '../db/operational-schema.js';
+import { writeTransaction } from '../db/write-transaction.js';
+import { KeyledgerError } from '../errors/keyledger-error.js';
+import type { Provider } from '../providers/provider.js';
+import type { Clock } from '../runtime/clock.js';
+
+export interface ProviderDiscovery {
+  provider: string;
+  listed: number;
+  /** Keys not seen in any earlier discovery. */
+  new: number;
+  /** Keys an earlier discovery saw that this complete listing no longer shows. */
+  gone: number;
+  /** Why the listing stopped, with the provider's own message; absent when it completed. */
+  error?: { code: string; message: string };
+  /** The adapter cannot list keys (no API for it): nothing to discover there. */
+  unsupported?: boolean;
+  seconds: number;
+}
+
+export interface DiscoverKeysInput {
+  providers: ReadonlyArray<{ name: string; provider: () => Provider }>;
+  db: Kysely<OperationalSchema>;
+  clock: Clock;
+  /** Called per provider as its listing progresses (every 500 keys) and when it ends. */
+  onProgress?: (provider: string, listed: number, done: boolean) => void;
+}
+
+const BATCH = 500;
+
+export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDiscovery[]> {
+  const results: ProviderDiscovery[] = [];
+  for (const { name, provider: open } of input.providers) {
+    const started = Date.now();
+    const result: ProviderDiscovery = { provider: name, listed: 0, new: 0, gone: 0, seconds: 0 };
+    try {
+      const provider = open();
+      if (!provider.capabilities().list) {
+        result.unsupported = true;
+        results.push({ ...result, seconds: (Date.now() - started) / 1000 });
+        continue;
+      }
+      const runAt = input.clock().toISOString();
+      const known = new Set(
+        (
+          await input.db.selectFrom('discovered_keys').select('provider_key_id').where('provider', '=', name).execute()
+        ).map((row) => row.provider_key_id),
+      );
+      const seen = new Set<string>();
+      let batch: DiscoveredKeysTable[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        const rows = batch;
+        batch = [];
+        await input.db
+          .insertInto('discovered_keys')
+          .values(rows)
+          .onConflict((conflict) =>
+            conflict.columns(['provider', 'provider_key_id']).doUpdateSet((eb) => ({
+              account: eb.ref('excluded.account'),
+              name: eb.ref('excluded.name'),
+              status: eb.ref('excluded.status'),
+              created_at: eb.ref('excluded.created_at'),
+              created_by: eb.ref('excluded.created_by'),
+              last_used_at: eb.ref('excluded.last_used_at'),
+              permissions: eb.ref('excluded.permissions'),
+              last_seen_at: eb.ref('excluded.last_seen_at'),
+              gone_at: null,
+            })),
+          )
+          .execute();
+      };
+      try {
+        for await (const key of provider.list()) {
+          if (seen.has(key.providerKeyId)) continue;
+          seen.add(key.providerKeyId);
+          if (!known.has(key.providerKeyId)) result.new += 1;
+          batch.push({
+            provider: name,
+            provider_key_id: key.providerKeyId,
+            account: key.account ?? null,
+            name: key.name ?? null,
+            status: key.status,
+            created_at: key.createdAt?.toISOString() ?? null,
+            created_by: key.createdBy ?? null,
+            last_used_at: key.lastUsedAt?.toISOString() ?? null,
+            permissions: key.permissions ? JSON.stringify(key.permissions) : null,
+            first_seen_at: runAt,
+            last_seen_at: runAt,
+            gone_at: null,
+          });
+          result.listed += 1;
+          if (batch.length >= BATCH) {
+            await flush();
+            input.onProgress?.(name, result.listed, false);
+          }
+        }
+        await flush();
+      } catch (error) {
+        await flush();
+        throw error;
+      }
+      // The listing completed: whatever it did not show is gone.
+      const missing = [...known].filter((id) => !seen.has(id));
+      await writeTransaction(input.db, async (trx) => {
+        for (let i = 0; i < missing.length; i += BATCH) {
+          const updated = await trx
+            .updateTable('discovered_keys')
+            .set({ gone_at: runAt })
+            .where('provider', '=', name)
+            .where('provider_key_id', 'in', missing.slice(i, i + BATCH))
+            .where('gone_at', 'is', null)
+            .executeTakeFirst();
+          result.gone += Number(updated.numUpdatedRows);
+        }
+      });
+    } catch (error) {
+      result.error =
+        error instanceof KeyledgerError
+          ? { code: error.code, message: error.message }
+          : { code: 'E_DISCOVERY', message: error instanceof Error ? error.message : String(error) };
+    }
+    result.seconds = (Date.now() - started) / 1000;
+    input.onProgress?.(name, result.listed, true);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Every key discovery has seen and not seen go, for classification. */
+export async function discoveredKeys(db: Kysely<OperationalSchema>, options: { includeGone?: boolean } = {}) {
+  let query = db.selectFrom('discovered_keys').selectAll();
+  if (!options.includeGone) query = query.where('gone_at', 'is', null);
+  return query.orderBy('provider').orderBy('provider_key_id').execute();
+}

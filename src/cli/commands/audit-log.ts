@@ -1,0 +1,229 @@
+// `keyledger audit-log ingest PATH...` reads provider audit logs (files, folders, gzip, `-` for stdin), joins each
+// record to the registry and stores usage and anomalies (src/audit/audit-log-ingest.ts); `keyledger audit-log
+// formats` lists the readers; `keyledger usage KEY_ID` shows what the ingested logs say about one key.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ingestAuditLogs } from '../../audit/audit-log-ingest.js';
+import { AuditMetrics } from '../../audit/audit-metrics.js';
+import { AuditUsageStore } from '../../audit/audit-usage-store.js';
+import { auditLogSources } from '../../audit-logs/audit-log-input.js';
+import type { AuditLogReader } from '../../audit-logs/audit-log-reader.js';
+import {
+  auditLogReaderTable,
+  BUILTIN_AUDIT_LOG_FORMATS,
+  isBuiltinAuditLogFormat,
+} from '../../audit-logs/audit-log-reader-table.js';
+import { jsonLinesAuditLogReader, parseAuditLogMapping } from '../../audit-logs/json-lines/index.js';
+import { ConfigError, UsageError } from '../../errors/keyledger-error.js';
+import { loadRegistry } from '../../registry/registry-loader.js';
+import { type CliContext, palette, printJson } from '../cli-context.js';
+import type { RegisterCommand } from '../command-table.js';
+import { actorFor, addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
+import { EXIT_VIOLATIONS } from '../exit-codes.js';
+import { parsePositiveInt } from '../option-parsers.js';
+import { renderTable } from '../render/table.js';
+
+interface AuditLogOptions extends SharedOptions {
+  format: string;
+  mapping?: string;
+  failOnAnomaly?: boolean;
+}
+
+interface UsageOptions extends SharedOptions {
+  days: number;
+}
+
+export const registerAuditLogCommand: RegisterCommand = (program, context) => {
+  addSharedOptions(program.command('audit-log'))
+    .description(
+      '`audit-log ingest PATH...`: read provider audit logs and enrich them; `audit-log formats`: the readers',
+    )
+    .argument('<action>', '`ingest` or `formats`')
+    .argument('[paths...]', 'files, folders (read whole, gzip or not) or - for standard input')
+    .option('--format <format>', `auto, ${BUILTIN_AUDIT_LOG_FORMATS.join(', ')} or json-lines (with --mapping)`, 'auto')
+    .option('--mapping <file>', 'json-lines: which field holds the time, the key id, the IP... (JSON or YAML)')
+    .option('--fail-on-anomaly', 'exit 1 when the input shows an anomaly not seen before')
+    .action(async (action: string, paths: string[], options: AuditLogOptions) => {
+      if (action === 'formats') return printFormats(context, options);
+      if (action !== 'ingest') throw new UsageError(`unknown audit-log action "${action}": use ingest or formats`);
+      if (paths.length === 0) throw new UsageError('audit-log ingest needs at least one file, folder or -');
+      await ingest(context, paths, options);
+    });
+
+  addSharedOptions(program.command('usage'))
+    .description('what the ingested audit logs say about one key: uses per day, source and caller, and anomalies')
+    .argument('<key_id>', 'the registry key_id')
+    .option('--days <n>', 'how many days back (default 90)', parsePositiveInt, 90)
+    .action(async (keyId: string, options: UsageOptions) => showUsage(context, keyId, options));
+};
+
+async function readersFor(context: CliContext, options: AuditLogOptions): Promise<AuditLogReader[]> {
+  if (options.format === 'json-lines') {
+    if (!options.mapping) throw new UsageError('--format json-lines needs --mapping FILE');
+    const file = resolve(context.cwd, options.mapping);
+    const text = await readFile(file, 'utf8').catch(() => {
+      throw new ConfigError(`mapping file ${file} cannot be read`, { code: 'E_AUDIT_LOG_MAPPING' });
+    });
+    const { parse } = await import('yaml');
+    let value: unknown;
+    try {
+      value = parse(text);
+    } catch (error) {
+      throw new ConfigError(`${file}: not YAML or JSON: ${(error as Error).message.split('\n')[0]}`, {
+        code: 'E_AUDIT_LOG_MAPPING',
+      });
+    }
+    return [jsonLinesAuditLogReader(parseAuditLogMapping(value, file))];
+  }
+  if (options.mapping) throw new UsageError('--mapping goes with --format json-lines');
+  if (options.format === 'auto') return Object.values(auditLogReaderTable);
+  if (!isBuiltinAuditLogFormat(options.format)) {
+    throw new UsageError(
+      `unknown --format "${options.format}": auto, ${BUILTIN_AUDIT_LOG_FORMATS.join(', ')} or json-lines`,
+    );
+  }
+  return [auditLogReaderTable[options.format]];
+}
+
+async function ingest(context: CliContext, paths: string[], options: AuditLogOptions): Promise<void> {
+  const readers = await readersFor(context, options);
+  // Every path is checked before anything is read or opened.
+  const sources = await auditLogSources(
+    paths.map((path) => (path === '-' ? path : resolve(context.cwd, path))),
+    context.stdin,
+  );
+  const app = await openAppFor(context, options);
+  try {
+    const loaded = await loadRegistry({
+      root: app.workspace.root,
+      config: app.workspace.config,
+      applyPolicy: false,
+      includeEntries: true,
+      useCallingThread: true,
+    });
+    const metrics = new AuditMetrics();
+    const started = Date.now();
+    const progress = context.stderr.isTTY && !options.json;
+    const result = await ingestAuditLogs({
+      sources,
+      readers,
+      entries: loaded.entries.map(({ entry }) => entry),
+      store: new AuditUsageStore(app.operational.db),
+      events: app.events,
+      actor: actorFor(context, options),
+      onUnauthorisedUse: (keyId) => metrics.unauthorisedUse.inc({ key_id: keyId }),
+      ...(progress ? { onProgress: (n: number) => context.stderr.write(`\r${n.toLocaleString('en')} records`) } : {}),
+    });
+    if (progress) context.stderr.write('\r');
+    const seconds = (Date.now() - started) / 1000;
+    if (options.failOnAnomaly && result.newAnomalies.length > 0) context.exitCode = EXIT_VIOLATIONS;
+    if (options.json) {
+      printJson(context, { ...result, seconds });
+      return;
+    }
+    const colors = palette(context);
+    const out = (text: string) => context.stdout.write(`${text}\n`);
+    out(
+      `${result.records.toLocaleString('en')} records from ${result.sources} source(s) in ${seconds.toFixed(1)} s: ` +
+        `${result.matched.toLocaleString('en')} by registered keys (${result.keysSeen} keys), ` +
+        `${result.unregistered.toLocaleString('en')} by keys without an entry, ${result.withoutKey.toLocaleString('en')} naming no key`,
+    );
+    const kinds = Object.entries(result.anomalies).filter(([, count]) => count > 0);
+    out(
+      kinds.length === 0
+        ? 'no anomalies'
+        : `anomalies: ${kinds.map(([kind, count]) => `${kind} ${count}`).join(', ')} (${result.newAnomalies.length} new)`,
+    );
+    if (result.newAnomalies.length > 0) {
+      context.stdout.write(
+        renderTable(
+          ['KIND', 'KEY', 'PROVIDER', 'SOURCE', 'COUNT', 'DETAIL'],
+          result.newAnomalies.map((row) => [
+            colors.yellow(row.kind),
+            row.key_id ?? '-',
+            row.provider,
+            row.source || '-',
+            String(row.count),
+            row.detail,
+          ]),
+        ),
+      );
+    }
+    if (result.problems > 0) {
+      out(colors.yellow(`${result.problems} record(s) could not be used; the first ${result.firstProblems.length}:`));
+      for (const problem of result.firstProblems) {
+        out(`  ${problem.source}:${problem.line ?? '?'} (record ${problem.index}): ${problem.message}`);
+      }
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+function printFormats(context: CliContext, options: AuditLogOptions): void {
+  const rows = [
+    ...Object.values(auditLogReaderTable).map((reader) => ({
+      format: reader.format,
+      provider: reader.provider,
+      description: reader.description,
+    })),
+    { format: 'json-lines', provider: '(from --mapping)', description: 'any JSON records, through a field mapping' },
+  ];
+  if (options.json) {
+    printJson(context, rows);
+    return;
+  }
+  context.stdout.write(
+    renderTable(
+      ['FORMAT', 'PROVIDER', 'READS'],
+      rows.map((row) => [row.format, row.provider, row.description]),
+    ),
+  );
+}
+
+async function showUsage(context: CliContext, keyId: string, options: UsageOptions): Promise<void> {
+  const app = await openAppFor(context, options);
+  try {
+    const found = await app.writer.read(keyId);
+    if (!found) throw new UsageError(`no registry entry with key_id "${keyId}"`);
+    const store = new AuditUsageStore(app.operational.db);
+    const since = new Date(context.clock().getTime() - options.days * 86_400_000).toISOString().slice(0, 10);
+    const usage = await store.usageOf(keyId, since);
+    const anomalies = await store.anomaliesOf({ keyId });
+    const total = usage.reduce((sum, row) => sum + Number(row.count), 0);
+    const lastUse = usage.reduce<string | undefined>(
+      (last, row) => (!last || row.last_at > last ? row.last_at : last),
+      undefined,
+    );
+    const teams = [...new Set(usage.map((row) => row.source_team).filter((team): team is string => !!team))].sort();
+    if (options.json) {
+      printJson(context, { key_id: keyId, since, total, last_use: lastUse ?? null, teams, usage, anomalies });
+      return;
+    }
+    const out = (text: string) => context.stdout.write(`${text}\n`);
+    out(
+      total === 0
+        ? `${keyId}: no use in the ingested audit logs since ${since}`
+        : `${keyId}: ${total.toLocaleString('en')} uses since ${since}, last ${lastUse}${teams.length ? `; from services of ${teams.join(', ')}` : ''}`,
+    );
+    if (usage.length > 0) {
+      context.stdout.write(
+        renderTable(
+          ['DAY', 'SOURCE', 'CALLER', 'OUTCOME', 'COUNT', 'TEAM'],
+          usage.map((row) => [
+            row.day,
+            row.source || '-',
+            row.principal || '-',
+            row.outcome,
+            String(row.count),
+            row.source_team ?? '-',
+          ]),
+        ),
+      );
+    }
+    for (const anomaly of anomalies)
+      out(`anomaly  ${anomaly.kind}: ${anomaly.detail} (x${anomaly.count}, last ${anomaly.last_at})`);
+  } finally {
+    await app.close();
+  }
+}
