@@ -15,7 +15,9 @@ export function writeProbePath(path: string): string {
   if (!secretPathProblem(sibling)) return sibling;
   // Too long, or `path` itself is not a valid path (the store's own put then says why).
   const folder = dirname(path);
-  return folder === '.' || secretPathProblem(folder) ? `keyledger${PROBE_SUFFIX}` : `${folder}/keyledger${PROBE_SUFFIX}`;
+  return folder === '.' || secretPathProblem(folder)
+    ? `keyledger${PROBE_SUFFIX}`
+    : `${folder}/keyledger${PROBE_SUFFIX}`;
 }
 
 /** Writes a random non-secret value at the probe path of `path` and deletes it again. */

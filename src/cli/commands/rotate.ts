@@ -68,9 +68,12 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
     .option('--actor <who>', 'who is acting, for events and commits (default: cli:<user>)')
     .option('--json', 'print JSON')
     .action(async (keyId: string | undefined, options: RotateOptions) => {
-      const modes = [keyId !== undefined, Boolean(options.due), Boolean(options.resume), Boolean(options.status)].filter(
-        Boolean,
-      ).length;
+      const modes = [
+        keyId !== undefined,
+        Boolean(options.due),
+        Boolean(options.resume),
+        Boolean(options.status),
+      ].filter(Boolean).length;
       if (modes !== 1) throw new UsageError('give exactly one of: a KEY_ID, --due, --resume, --status');
       if (options.dryRun && !options.due) throw new UsageError('--dry-run goes with --due');
       if (!(ROTATION_TRIGGERS as readonly string[]).includes(options.trigger)) {
@@ -185,7 +188,9 @@ async function resumeAll(context: CliContext, services: RotationServices, option
     });
   else {
     if (outcomes.length === 0 && sweep.revoked.length === 0 && sweep.problems.length === 0)
-      context.stdout.write('Nothing to resume: the journal holds no unfinished rotation, and no ended one left a key live.\n');
+      context.stdout.write(
+        'Nothing to resume: the journal holds no unfinished rotation, and no ended one left a key live.\n',
+      );
     for (const outcome of outcomes)
       context.stdout.write(`${describeOutcome('row' in outcome ? outcome.row.key_id : outcome.rotationId, outcome)}\n`);
     for (const orphan of sweep.revoked)

@@ -150,7 +150,9 @@ export class KeyPreflight {
     const current = target.currentProviderKeyId;
     const spare = current && live.find((key) => key.status !== 'active' && key.providerKeyId !== current);
     if (spare && live.length - 1 < limit) return [];
-    const others = live.filter((key) => key.providerKeyId !== target.currentProviderKeyId).map((key) => key.providerKeyId);
+    const others = live
+      .filter((key) => key.providerKeyId !== target.currentProviderKeyId)
+      .map((key) => key.providerKeyId);
     return [
       {
         check: 'room',

@@ -279,7 +279,8 @@ export class KeyRotator {
     const metrics = this.#deps.metrics;
     if (!metrics) return;
     metrics.rollbackPending.reset();
-    for (const { row, stuck } of await this.pending()) if (stuck) metrics.rollbackPending.inc({ provider: row.provider });
+    for (const { row, stuck } of await this.pending())
+      if (stuck) metrics.rollbackPending.inc({ provider: row.provider });
   }
 
   /** Takes the row's lease and runs steps until it ends, is deferred, or shutdown is asked. */
@@ -676,7 +677,10 @@ export class KeyRotator {
           fingerprint: fingerprintSecret(current.value, this.#deps.fingerprintKey),
           storedAt: new Date(row.state_entered_at),
         };
-        const stuck = await this.#confirmAll(probes, back, Date.parse(row.state_entered_at), memory.signal);
+        // The first attempt's wait runs from entering rolling-back (across restarts); a retry after a fault (the
+        // store came back) gives consumers their full time again, from now.
+        const since = row.attempts > 0 ? this.#deps.clock().getTime() : Date.parse(row.state_entered_at);
+        const stuck = await this.#confirmAll(probes, back, since, memory.signal);
         if (stuck) blocked = stuck.detail;
       } else if (current === undefined) {
         // The store cannot say what is current: only a consumer that reports the new key keeps it alive. One that
@@ -1001,7 +1005,9 @@ export class KeyRotator {
           const provider = this.#deps.providers(first.provider);
           if (!provider.capabilities().list) continue;
           const byName = new Map(group.map((row) => [row.new_key_name, row]));
-          const byId = new Map(group.flatMap((row) => (row.new_provider_key_id ? [[row.new_provider_key_id, row]] : [])));
+          const byId = new Map(
+            group.flatMap((row) => (row.new_provider_key_id ? [[row.new_provider_key_id, row]] : [])),
+          );
           const candidates: Array<{ providerKeyId: string; row: RotationRow }> = [];
           for (const key of await this.#listLive(provider, first.account ?? undefined)) {
             if (key.providerKeyId === entry?.provider_key_id) continue;
@@ -1013,14 +1019,22 @@ export class KeyRotator {
           const stored = new Set<string>();
           for (const { store, path } of uniqueBy(group, (row) => `${row.store}\u0000${row.path}`)) {
             for (const version of await this.#deps.stores(store).versions(path))
-              if (version.stages.length && version.metadata.provider_key_id) stored.add(version.metadata.provider_key_id);
+              if (version.stages.length && version.metadata.provider_key_id)
+                stored.add(version.metadata.provider_key_id);
           }
           for (const { providerKeyId, row } of candidates) {
             if (stored.has(providerKeyId)) continue;
-            await this.#revokeQuietly(row.provider, { providerKeyId, ...(row.account ? { account: row.account } : {}) });
+            await this.#revokeQuietly(row.provider, {
+              providerKeyId,
+              ...(row.account ? { account: row.account } : {}),
+            });
             await this.#deps.journal.recordEvent(
               row.rotation_id,
-              this.#orphanEvent(row, [providerKeyId], `rotation ${row.rotation_id} ended ${row.state} and left it live`),
+              this.#orphanEvent(
+                row,
+                [providerKeyId],
+                `rotation ${row.rotation_id} ended ${row.state} and left it live`,
+              ),
             );
             sweep.revoked.push({ keyId, provider: row.provider, providerKeyId, rotationId: row.rotation_id });
           }

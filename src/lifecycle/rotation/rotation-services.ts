@@ -75,30 +75,7 @@ export function createRotationServices(
         onOpened: (sink) => metrics.ticketsOpened.inc({ sink }),
       })
     : undefined;
-  // A rollback that cannot finish is a ticket to the key's owner, closed when it finishes.
-  const stuckRotations: StuckRotationDesk | undefined = tickets
-    ? {
-        opened: async (row) => {
-          const entry = (await context.writer.read(row.key_id).catch(() => undefined))?.entry;
-          await tickets.ensureStuckRotationTicket({
-            keyId: row.key_id,
-            rotationId: row.rotation_id,
-            provider: row.provider,
-            state: row.state,
-            failure: row.failure ?? '',
-            liveProviderKeyIds: row.new_provider_key_id ? [row.new_provider_key_id] : [],
-            since: new Date(row.state_entered_at),
-            ...(entry ? { entry } : {}),
-          });
-        },
-        cleared: async (row) => {
-          await tickets.closeStuckRotationTicket(
-            row.rotation_id,
-            `Closed by keyledger: the rotation ended ${row.state}; it holds no live key any more.`,
-          );
-        },
-      }
-    : undefined;
+  const stuckRotations = tickets ? stuckRotationDesk(tickets, context.writer) : undefined;
   const rotator = new KeyRotator({
     providers: context.providers,
     stores: context.stores,
@@ -144,4 +121,29 @@ export function createRotationServices(
     expiryWarningDays: context.config.policy.expiry_warning_days,
   });
   return { journal, rotator, scheduler, controller, metrics, loadEntries, ...(tickets ? { tickets } : {}) };
+}
+
+/** A rollback that cannot finish is a ticket to the key's owner (through the desk's sink), closed when it finishes. */
+export function stuckRotationDesk(tickets: RotationTicketDesk, writer: RegistryWriter): StuckRotationDesk {
+  return {
+    opened: async (row) => {
+      const entry = (await writer.read(row.key_id).catch(() => undefined))?.entry;
+      await tickets.ensureStuckRotationTicket({
+        keyId: row.key_id,
+        rotationId: row.rotation_id,
+        provider: row.provider,
+        state: row.state,
+        failure: row.failure ?? '',
+        liveProviderKeyIds: row.new_provider_key_id ? [row.new_provider_key_id] : [],
+        since: new Date(row.state_entered_at),
+        ...(entry ? { entry } : {}),
+      });
+    },
+    cleared: async (row) => {
+      await tickets.closeStuckRotationTicket(
+        row.rotation_id,
+        `Closed by keyledger: the rotation ended ${row.state}; it holds no live key any more.`,
+      );
+    },
+  };
 }
