@@ -752,28 +752,30 @@ export class KeyRotator {
         : this.#backoff(attempts);
     const notBefore = new Date(this.#deps.clock().getTime() + waitMs).toISOString();
     const becameStuck = attempts === this.#options.maxAttempts;
+    const stuckEvent: AppendEventInput | undefined = becameStuck
+      ? {
+          type: 'rotation.stuck',
+          actor: this.#actor,
+          keyId: row.key_id,
+          data: {
+            provider: row.provider,
+            state: row.state,
+            reason: why,
+            failure,
+            ...(fields.new_provider_key_id !== null && row.new_provider_key_id
+              ? { live_provider_key_id: row.new_provider_key_id }
+              : {}),
+          },
+        }
+      : undefined;
     const next = await this.#deps.journal.advance(
       row,
       row.state,
       { ...fields, attempts, not_before: notBefore, failure: `${why}: ${failure}` },
-      this.#lease(
-        event ??
-          (becameStuck
-            ? {
-                type: 'rotation.stuck',
-                actor: this.#actor,
-                keyId: row.key_id,
-                data: {
-                  provider: row.provider,
-                  state: row.state,
-                  reason: why,
-                  failure,
-                  ...(row.new_provider_key_id ? { live_provider_key_id: row.new_provider_key_id } : {}),
-                },
-              }
-            : undefined),
-      ),
+      this.#lease(event ?? stuckEvent),
     );
+    // The step's own event went with the journal write; the stuck event follows it.
+    if (event && stuckEvent) await this.#deps.journal.recordEvent(row.rotation_id, stuckEvent);
     memory.entered = row.state;
     if (becameStuck) {
       this.#deps.metrics?.rollbackStuck.inc({ provider: row.provider });
@@ -986,14 +988,15 @@ export class KeyRotator {
   }
 
   /**
-   * `rotate --resume`'s sweep: the keys that rotations which ended (rolled back or failed) minted and that are still
-   * live at the provider — the one the row recorded, or one carrying its `<key_id>.rot-<id>` name — unless the
+   * `rotate --resume`'s sweep: the keys that rotations which ended `failed` (an older keyledger ended rollbacks so)
+   * minted and that are still live at the provider — the one the row recorded, or one carrying its `<key_id>.rot-<id>` name — unless the
    * registry entry names them or the key's store still holds them (a failure after promote: the key is in use).
    * Each is revoked with a `rotation.orphan_revoked` event. Keys with a rotation still open are left to it.
    */
   async sweepOrphans(): Promise<OrphanSweep> {
     const sweep: OrphanSweep = { revoked: [], problems: [] };
-    const ended = await this.#deps.journal.list({ states: ['failed', 'rolled-back'], limit: 100_000 });
+    // Only `failed` rows: a `rolled-back` one revoked its keys (and its orphans) before it ended.
+    const ended = await this.#deps.journal.list({ states: ['failed'], limit: 100_000 });
     const byKey = new Map<string, RotationRow[]>();
     for (const row of ended) byKey.set(row.key_id, [...(byKey.get(row.key_id) ?? []), row]);
     for (const [keyId, rows] of byKey) {

@@ -63,11 +63,14 @@ interface QueueItem {
   notBefore: number;
 }
 
-/** Provider calls one rotation makes: create, verify, revoke (+ list where keys per account are capped; AWS revoke is two calls). */
+/**
+ * Provider calls one rotation makes: create, verify, revoke (+ two lists where keys per account are capped: the
+ * preflight's and the room check's; AWS revoke is two calls).
+ */
 export function requestsPerRotation(provider: Provider): number {
   const capabilities = provider.capabilities();
   let calls = 3;
-  if (capabilities.maxKeysPerAccount && capabilities.list) calls += 1;
+  if (capabilities.maxKeysPerAccount && capabilities.list) calls += 2;
   if (provider.name === 'aws-iam') calls += 1;
   return calls;
 }

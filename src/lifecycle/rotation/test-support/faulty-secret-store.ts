@@ -17,6 +17,8 @@ export class FaultySecretStore implements SecretStore {
   down = false;
   /** `put(stage: pending)` fails with E_SECRET_STORE_UNAVAILABLE. */
   failPendingPuts = false;
+  /** Runs before each `put(stage: pending)`: a test starts an outage elsewhere once the new key exists. */
+  beforePendingPut?: () => Promise<void>;
   readonly #inner: SecretStore;
 
   constructor(inner: SecretStore) {
@@ -24,7 +26,8 @@ export class FaultySecretStore implements SecretStore {
     this.kind = inner.kind;
   }
 
-  put(path: string, value: SecretValue, options: PutSecretOptions): Promise<SecretVersion> {
+  async put(path: string, value: SecretValue, options: PutSecretOptions): Promise<SecretVersion> {
+    if (options.stage === 'pending') await this.beforePendingPut?.();
     this.#check(path, this.failPendingPuts && options.stage === 'pending');
     return this.#inner.put(path, value, options);
   }
