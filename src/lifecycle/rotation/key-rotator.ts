@@ -126,7 +126,7 @@ interface RunMemory {
 class ShutdownDuringWait extends Error {}
 
 const MAX_RETRY_WAIT_MS = 60_000;
-/** The back-off of a stuck rotation (past `maxAttempts`): the controller asks again this often at most. */
+/** The back-off of a stuck rotation (past `maxAttempts`): from a minute, doubling, up to this. */
 const MAX_STUCK_WAIT_MS = 15 * 60_000;
 /** States whose failures never end the rotation: finishing them is the only safe way out (see docs/rotation.md). */
 const PENDING_STATES: ReadonlySet<RotationState> = new Set(['rolling-back', 'verified']);
@@ -734,7 +734,8 @@ export class KeyRotator {
 
   /**
    * A step of a rotation that must be finished rather than abandoned (its rollback, or its promote) failed: the row
-   * stays in its state with `not_before` set — the usual back-off up to `maxAttempts`, then MAX_STUCK_WAIT_MS — and
+   * stays in its state with `not_before` set — the usual back-off up to `maxAttempts`, then a minute doubling up to
+   * MAX_STUCK_WAIT_MS — and
    * keeps `rollback_reason`. On becoming stuck it counts in the metrics and the key's owner gets a ticket.
    */
   async #rollbackPending(
@@ -748,7 +749,10 @@ export class KeyRotator {
     const attempts = row.attempts + 1;
     const waitMs =
       attempts >= this.#options.maxAttempts
-        ? Math.min(MAX_STUCK_WAIT_MS, this.#options.retryBaseMs * 2 ** Math.min(attempts - 1, 20))
+        ? Math.min(
+            MAX_STUCK_WAIT_MS,
+            Math.max(MAX_RETRY_WAIT_MS, this.#options.retryBaseMs * 2 ** Math.min(attempts - 1, 20)),
+          )
         : this.#backoff(attempts);
     const notBefore = new Date(this.#deps.clock().getTime() + waitMs).toISOString();
     const becameStuck = attempts === this.#options.maxAttempts;

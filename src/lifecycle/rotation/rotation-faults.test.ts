@@ -243,6 +243,10 @@ forEachBackend((backend) => {
     expect(pending).toMatchObject({ stuck: true, liveKeys: [newKey] });
     expect(pending!.row.failure).toContain('aws-iam');
     expect(await unaccounted(w, aws, keyId)).toEqual([]);
+    // The controller's pass honours the back-off: it meets the row, does not retry it yet, and reports it stuck.
+    const controllerPass = await rotator.resumeAll();
+    expect(controllerPass.map((o) => o.status)).toEqual(['stuck']);
+    expect((await w.journal.openForKey(keyId))!.attempts).toBe(pending!.row.attempts);
 
     await awsControl.clearFaults();
     store.failPendingPuts = false;
