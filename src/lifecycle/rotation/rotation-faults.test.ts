@@ -262,7 +262,9 @@ forEachBackend((backend) => {
     const { keyId, user } = await awsKey(w);
     // The rollback's first revoke call is held by the sandbox for 20 s: the kill lands inside it.
     await awsControl.addFault({ operation: 'iam:UpdateAccessKey', kind: 'slow', delayMs: 20_000, times: 1 });
-    const child = spawn(process.execPath, [await bundleTestChild('rotation-rollback-child.ts')], {
+    const childFile = await bundleTestChild('rotation-rollback-child.ts');
+    scratch.push(childFile);
+    const child = spawn(process.execPath, [childFile], {
       env: {
         ...process.env,
         KEYLEDGER_ROLLBACK_CHILD: JSON.stringify({
