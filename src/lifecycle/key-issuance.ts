@@ -20,6 +20,7 @@ import type { SecretValue } from '../secrets/secret-value.js';
 import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { IdempotencyRecords } from './idempotency-records.js';
 import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
+import { KeyPreflight } from './preflight/key-preflight.js';
 
 export interface IssueKeyRequest {
   provider: string;
@@ -80,15 +81,21 @@ export interface KeyIssuerDependencies {
   people?: PeopleDirectory;
   clock: Clock;
   logger?: Logger;
+  /** The checks before minting (src/lifecycle/preflight/); default one over `providers` and `stores`. */
+  preflight?: KeyPreflight;
 }
 
 export class KeyIssuer {
   readonly #deps: KeyIssuerDependencies;
   readonly #log: Logger;
+  readonly #preflight: KeyPreflight;
 
   constructor(dependencies: KeyIssuerDependencies) {
     this.#deps = dependencies;
     this.#log = (dependencies.logger ?? silentLogger).child({ service: 'issue' });
+    this.#preflight =
+      dependencies.preflight ??
+      new KeyPreflight({ providers: dependencies.providers, stores: dependencies.stores, clock: dependencies.clock });
   }
 
   /** The entry `issue` would write, checked against the schema and the policy before anything is minted. */
@@ -173,6 +180,19 @@ export class KeyIssuer {
         category: 'conflict',
       });
     }
+    // Before minting: the store is there and writable, the provider answers, the account has room. (A new key has no
+    // consumer using it yet, so consumers are not asked.)
+    await this.#preflight.check(
+      {
+        keyId,
+        provider: request.provider,
+        ...(request.account ? { account: request.account } : {}),
+        store: store.name,
+        path: store.path,
+        consumers: [],
+      },
+      'issue',
+    );
     const provider = this.#deps.providers(request.provider);
     const secretStore = this.#deps.stores(store.name);
     if (await secretStore.exists(store.path)) {

@@ -6,6 +6,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { SecretStage, SecretStore, SecretVersion } from './secret-store.js';
+import { writeProbePath } from './secret-store-probe.js';
 import { SecretValue } from './secret-value.js';
 
 export type OpenSecretStore = () => SecretStore | Promise<SecretStore>;
@@ -320,6 +321,21 @@ export function describeSecretStoreContract(name: string, openStore: OpenSecretS
       expect([p1.versionId, p2.versionId]).toContain(pending?.versionId);
       expect((await store.versions(path)).filter((version) => version.stages.includes('pending'))).toHaveLength(1);
       expect((await store.get(path))?.versionId).toBe(staged[0]![0]);
+    });
+
+    it('proves a write beside a path with checkWritable, leaving the path and the probe untouched', async () => {
+      const store = await openStore();
+      const path = freshPath();
+      await store.checkWritable(path);
+      expect(await store.versions(path)).toEqual([]);
+      const value = canaryValue();
+      const written = await store.put(path, new SecretValue(value), { stage: 'current' });
+      await store.checkWritable(path);
+      expect(stagesOf(await store.versions(path))).toEqual([[written.versionId, ['current']]]);
+      expect((await store.get(path))?.value.reveal()).toBe(value);
+      expect(await store.exists(writeProbePath(path))).toBe(false);
+      expect(await store.versions(writeProbePath(path))).toEqual([]);
+      await expect(store.checkWritable('../escape')).rejects.toMatchObject({ code: 'E_SECRET_PATH' });
     });
 
     it('keeps values out of every error it raises', async () => {

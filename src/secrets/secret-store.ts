@@ -44,4 +44,10 @@ export interface SecretStore {
   delete(path: string): Promise<void>;
   /** True when a `current` version exists at `path`. */
   exists(path: string): Promise<boolean>;
+  /**
+   * Proves the store is reachable and accepts a write beside `path` (a probe secret written and deleted at once,
+   * secret-store-probe.ts), before anything is minted for it; throws the store's typed error when not. Leaves
+   * `path` and everything else untouched.
+   */
+  checkWritable(path: string): Promise<void>;
 }

@@ -1,14 +1,22 @@
 // Keeps one open rotation ticket per due key: opened once (a re-run finds the ticket it opened, even across a crash
 // between opening it and recording it), closed when the registry shows the rotation, escalated to the owning
-// team once it is overdue. The ledger is the operational store's `rotation_tickets` table.
+// team once it is overdue. The ledger is the operational store's `rotation_tickets` table. A rotation whose rollback
+// cannot finish (key-rotator.ts, `stuck`) gets a ticket of its own, closed when the rollback finishes.
 import type { Kysely } from 'kysely';
 import type { OperationalSchema } from '../db/operational-schema.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import type { LoadedEntry } from '../registry/registry-loader.js';
 import type { Clock } from '../runtime/clock.js';
-import { renderRotationTicket, rotationDedupeKey } from './rotation-ticket.js';
-import type { TicketSink } from './ticket-sink.js';
+import {
+  renderRotationTicket,
+  renderStuckRotationTicket,
+  rotationDedupeKey,
+  STUCK_TICKET_PREFIX,
+  type StuckRotation,
+  stuckRotationDedupeKey,
+} from './rotation-ticket.js';
+import type { RotationTicket, TicketSink } from './ticket-sink.js';
 
 export interface RotationTicketDeskOptions {
   db: Kysely<OperationalSchema>;
@@ -42,8 +50,50 @@ export class RotationTicketDesk {
     dueAt: Date;
     reason?: string;
   }): Promise<{ created: boolean; id: string; url?: string }> {
+    return this.#ensure(rotationDedupeKey(due.entry), due.entry.key_id, due.dueAt, 'rotation.ticket_opened', () =>
+      renderRotationTicket(due.entry, due.dueAt, due.reason),
+    );
+  }
+
+  /** Opens (once) the ticket asking the key's owner to look at a rotation whose rollback cannot finish. */
+  async ensureStuckRotationTicket(stuck: StuckRotation): Promise<{ created: boolean; id: string; url?: string }> {
+    return this.#ensure(
+      stuckRotationDedupeKey(stuck.rotationId),
+      stuck.keyId,
+      stuck.since,
+      'rotation.stuck_ticket_opened',
+      () => renderStuckRotationTicket(stuck),
+    );
+  }
+
+  /** Closes the stuck-rotation ticket of `rotationId`, when there is one open. */
+  async closeStuckRotationTicket(rotationId: string, comment: string): Promise<boolean> {
     const { db, sink, clock } = this.#options;
-    const dedupeKey = rotationDedupeKey(due.entry);
+    const dedupeKey = stuckRotationDedupeKey(rotationId);
+    const row = await db
+      .selectFrom('rotation_tickets')
+      .selectAll()
+      .where('dedupe_key', '=', dedupeKey)
+      .where('state', '=', 'open')
+      .executeTakeFirst();
+    if (!row) return false;
+    await sink.close({ id: row.external_id ?? '', ...(row.url ? { url: row.url } : {}) }, comment);
+    await db
+      .updateTable('rotation_tickets')
+      .set({ state: 'closed', updated_at: clock().toISOString() })
+      .where('dedupe_key', '=', dedupeKey)
+      .execute();
+    return true;
+  }
+
+  async #ensure(
+    dedupeKey: string,
+    keyId: string,
+    dueAt: Date,
+    eventType: string,
+    render: () => RotationTicket,
+  ): Promise<{ created: boolean; id: string; url?: string }> {
+    const { db, sink, clock } = this.#options;
     const existing = await db
       .selectFrom('rotation_tickets')
       .selectAll()
@@ -59,12 +109,12 @@ export class RotationTicketDesk {
         .insertInto('rotation_tickets')
         .values({
           dedupe_key: dedupeKey,
-          key_id: due.entry.key_id,
+          key_id: keyId,
           sink: sink.kind,
           state: 'opening',
           external_id: null,
           url: null,
-          due_at: due.dueAt.toISOString(),
+          due_at: dueAt.toISOString(),
           escalated_at: null,
           created_at: now,
           updated_at: now,
@@ -73,7 +123,7 @@ export class RotationTicketDesk {
         .execute();
     }
     const found = await sink.findOpen(dedupeKey);
-    const ref = found ?? (await sink.open(renderRotationTicket(due.entry, due.dueAt, due.reason)));
+    const ref = found ?? (await sink.open(render()));
     await db
       .updateTable('rotation_tickets')
       .set({ state: 'open', external_id: ref.id, url: ref.url ?? null, updated_at: clock().toISOString() })
@@ -83,10 +133,10 @@ export class RotationTicketDesk {
       this.#options.onOpened?.(sink.kind);
       await this.#options.events
         ?.append({
-          type: 'rotation.ticket_opened',
+          type: eventType,
           actor: 'system:rotation-controller',
-          keyId: due.entry.key_id,
-          data: { sink: sink.kind, ticket: ref.id, due_at: due.dueAt.toISOString() },
+          keyId,
+          data: { sink: sink.kind, ticket: ref.id, due_at: dueAt.toISOString() },
         })
         .catch(() => undefined);
     }
@@ -102,6 +152,8 @@ export class RotationTicketDesk {
       .selectAll()
       .where('state', '=', 'open')
       .where('sink', '=', sink.kind)
+      // Stuck-rotation tickets are closed by the rotation that finishes (closeStuckRotationTicket), not by due dates.
+      .where('dedupe_key', 'not like', `${STUCK_TICKET_PREFIX}%`)
       .execute();
     const result: TicketSweep = { closed: [], escalated: [] };
     const now = clock();

@@ -1,5 +1,6 @@
 // The article's rotation-ticket template (Step 3): title, owner, provider, vault path and the five checklist steps,
-// plus a hidden marker with the dedupe key so the ticket can be found again on re-runs.
+// plus a hidden marker with the dedupe key so the ticket can be found again on re-runs. Also the ticket of a rotation
+// whose rollback cannot finish and that holds a live key (key-rotator.ts, `stuck`).
 import { entryStorageRef, type KeyEntry } from '../registry/key-entry-schema.js';
 import { formatDate } from '../registry/registry-dates.js';
 import type { RotationTicket } from './ticket-sink.js';
@@ -51,5 +52,58 @@ export function renderRotationTicket(entry: KeyEntry, dueAt: Date, reason?: stri
     ...(entry.owner_individual ? { ownerIndividual: entry.owner_individual } : {}),
     dueAt,
     labels: [ROTATION_TICKET_LABEL, `team:${entry.owner_team ?? 'unowned'}`],
+  };
+}
+
+/** Dedupe keys of stuck-rotation tickets start with this; the due-date sweep leaves them alone. */
+export const STUCK_TICKET_PREFIX = 'stuck:';
+
+/** A rotation whose rollback (or promote) keeps failing: what its ticket says. No secret in it. */
+export interface StuckRotation {
+  keyId: string;
+  rotationId: string;
+  provider: string;
+  state: string;
+  /** What keeps failing, as the journal's `failure` says it. */
+  failure: string;
+  /** Provider keys the rotation minted that are still live. */
+  liveProviderKeyIds: string[];
+  since: Date;
+  entry?: KeyEntry;
+}
+
+export function stuckRotationDedupeKey(rotationId: string): string {
+  return `${STUCK_TICKET_PREFIX}${rotationId}`;
+}
+
+export function renderStuckRotationTicket(stuck: StuckRotation): RotationTicket {
+  const dedupeKey = stuckRotationDedupeKey(stuck.rotationId);
+  const entry = stuck.entry;
+  const owner = `${entry?.owner_individual ?? '(no individual owner)'} / ${entry?.owner_team ?? '(no team)'}`;
+  const live = stuck.liveProviderKeyIds.length ? stuck.liveProviderKeyIds.join(', ') : '(none: only clean-up is left)';
+  const body = [
+    `The rotation ${stuck.rotationId} of ${stuck.keyId} cannot finish (${stuck.state}) and keeps being retried.`,
+    '',
+    `Owner: ${owner}`,
+    `Provider: ${stuck.provider}`,
+    `Live keys it minted: ${live}`,
+    `Failure: ${stuck.failure}`,
+    '',
+    'Steps:',
+    '- [ ] Fix what the failure names (the store, the provider credentials, the consumer)',
+    '- [ ] Run `keyledger rotate --resume` (or wait for the controller to retry)',
+    '- [ ] Check `keyledger rotate --status` no longer lists it',
+    '',
+    dedupeMarker(dedupeKey),
+  ].join('\n');
+  return {
+    dedupeKey,
+    keyId: stuck.keyId,
+    title: `Rotation of ${stuck.keyId} is stuck holding ${stuck.liveProviderKeyIds.length} live key(s)`,
+    body,
+    ownerTeam: entry?.owner_team ?? 'unowned',
+    ...(entry?.owner_individual ? { ownerIndividual: entry.owner_individual } : {}),
+    dueAt: stuck.since,
+    labels: [ROTATION_TICKET_LABEL, 'rotation-stuck', `team:${entry?.owner_team ?? 'unowned'}`],
   };
 }

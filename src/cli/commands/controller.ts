@@ -47,6 +47,9 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
             at: run.at,
             due: run.due.length,
             resumed: run.resumed.length,
+            // Rotations whose rollback cannot finish yet, resumed or met again (`keyledger rotate --status`).
+            stuck:
+              run.resumed.filter((outcome) => outcome.status === 'stuck').length + (run.report ? run.report.stuck : 0),
             ...(run.report
               ? {
                   done: run.report.done,
@@ -64,9 +67,12 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
           if (options.json) context.stdout.write(`${JSON.stringify(summary)}\n`);
           else
             context.stdout.write(
-              `${run.at}: ${summary.due} due, ${summary.done ?? 0} rotated, ${summary.rolledBack ?? 0} rolled back, ${summary.failed ?? 0} failed, ${summary.deferred ?? 0} deferred, ${summary.ticketsOpened ?? 0} ticket(s) opened\n`,
+              `${run.at}: ${summary.due} due, ${summary.done ?? 0} rotated, ${summary.rolledBack ?? 0} rolled back, ${summary.failed ?? 0} failed, ${summary.deferred ?? 0} deferred, ${summary.stuck} stuck, ${summary.ticketsOpened ?? 0} ticket(s) opened\n`,
             );
-          if (run.report && run.report.rolledBack + run.report.failed + run.report.errors.length > 0)
+          if (
+            summary.stuck > 0 ||
+            (run.report && run.report.rolledBack + run.report.failed + run.report.errors.length > 0)
+          )
             context.exitCode = EXIT_VIOLATIONS;
         };
         if (options.once) {

@@ -1,11 +1,15 @@
 // `keyledger rotate` and `keyledger controller --once` in-process on a real registry: one key, the due keys (and
-// --dry-run), --resume, a manual provider's ticket, usage errors and exit codes.
+// --dry-run), --resume, --status, a manual provider's ticket, the preflight's refusal, usage errors and exit codes.
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openOperationalStore } from '../../db/operational-store.js';
 import { runGit } from '../../git/git-command.js';
+import { RotationJournal } from '../../lifecycle/rotation/rotation-journal.js';
+import { InternalProvider } from '../../providers/internal/internal-provider.js';
 import { GIT_TEST_ENV, makeRegistry, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
+import { systemClock } from '../../runtime/clock.js';
 import { runCli } from '../test-support/run-cli.js';
 
 async function setUp() {
@@ -101,6 +105,79 @@ describe('keyledger rotate', () => {
     const run = await cli(['rotate', '--resume']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('Nothing to resume');
+  });
+
+  it('an entry whose store is not configured (the `npm start` symptom): refused before minting, nothing to resume', async () => {
+    const { registry, cli, keys } = await setUp();
+    const found = await runGit(['grep', '-l', `key_id: ${keys[0]}`], { cwd: registry, env: GIT_TEST_ENV });
+    const file = join(registry, found.trim());
+    const text = await readFile(file, 'utf8');
+    const edited = text.replace(/^storage:\n {2}store: default\n {2}path: (\S+)$/m, 'storage:\n  vault_path: $1');
+    expect(edited).not.toBe(text);
+    await writeFile(file, edited);
+    await runGit(['commit', '-qam', 'the key lives in vault'], { cwd: registry, env: GIT_TEST_ENV });
+    const run = await cli(['rotate', keys[0]!, '--grace', '0s']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('E_PREFLIGHT_FAILED');
+    expect(run.stderr).toContain('`stores.vault` in keyledger.config.yaml');
+    const status = await cli(['rotate', '--status', '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(JSON.parse(status.stdout)).toEqual({ pending: [] });
+    expect((await cli(['rotate', '--resume'])).stdout).toContain('Nothing to resume');
+    const store = await openOperationalStore({ dataDir: join(registry, '.keyledger') });
+    try {
+      const provider = new InternalProvider({ db: store.db, verificationKey: randomBytes(32), clock: systemClock });
+      const live = [];
+      for await (const key of provider.list()) if (key.status === 'active') live.push(key.providerKeyId);
+      expect(live).toHaveLength(keys.length); // one per issued key: nothing was minted
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('--status lists a stuck rollback with the live key it holds (exit 1); --resume revokes it and clears the list', async () => {
+    const { registry, cli, keys } = await setUp();
+    const store = await openOperationalStore({ dataDir: join(registry, '.keyledger') });
+    let minted: string;
+    try {
+      // A rollback that failed its attempts, as a store or provider outage leaves it: `rolling-back`, a live new key.
+      const provider = new InternalProvider({ db: store.db, verificationKey: randomBytes(32), clock: systemClock });
+      const journal = new RotationJournal(store.db, systemClock);
+      const { row } = await journal.plan({
+        keyId: keys[0]!,
+        provider: 'internal',
+        trigger: 'manual',
+        store: 'default',
+        path: 'x/y',
+      });
+      minted = (await provider.create({ name: row.new_key_name })).providerKeyId;
+      await store.db
+        .updateTable('rotation_journal')
+        .set({
+          state: 'rolling-back',
+          new_provider_key_id: minted,
+          attempts: 8,
+          not_before: '2099-01-01T00:00:00.000Z',
+          failure: 'rollback_incomplete: store vault: unreachable',
+        })
+        .where('rotation_id', '=', row.rotation_id)
+        .execute();
+    } finally {
+      await store.close();
+    }
+    const status = await cli(['rotate', '--status', '--json']);
+    expect(status.code).toBe(1);
+    expect(JSON.parse(status.stdout).pending).toEqual([
+      expect.objectContaining({ keyId: keys[0], state: 'rolling-back', stuck: true, liveProviderKeyIds: [minted] }),
+    ]);
+    const text = await cli(['rotate', '--status']);
+    expect(text.stdout).toContain('1 unfinished rotation(s), 1 stuck');
+    expect(text.stdout).toContain(`live: ${minted}`);
+    const resumed = await cli(['rotate', '--resume', '--json']);
+    expect(JSON.parse(resumed.stdout).resumed).toEqual([expect.objectContaining({ status: 'rolled-back' })]);
+    const after = await cli(['rotate', '--status', '--json']);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toEqual({ pending: [] });
   });
 
   it('usage errors exit 2 with a clear message', async () => {

@@ -1,6 +1,7 @@
 // `keyledger rotate`: rotate one key (`rotate KEY_ID`), every due key (`rotate --due [--dry-run]`), or finish what
-// a crash left in the journal (`rotate --resume`). Keys of providers without an issuance API get a ticket.
-// Exit 0 when everything finished, 1 when something rolled back, failed or waits for a retry, 2 on errors.
+// a crash left in the journal (`rotate --resume`), or list what is unfinished (`rotate --status`). Keys of providers
+// without an issuance API get a ticket. Exit 0 when everything finished, 1 when something rolled back, failed, waits
+// for a retry or is stuck, 2 on errors.
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { RotationOutcome } from '../../lifecycle/rotation/key-rotator.js';
 import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
@@ -16,6 +17,7 @@ interface RotateOptions extends SharedOptions {
   due?: boolean;
   dryRun?: boolean;
   resume?: boolean;
+  status?: boolean;
   trigger: string;
   window?: number;
   concurrency?: number;
@@ -30,7 +32,11 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
     .argument('[key_id]', 'the registry key_id to rotate now')
     .option('--due', 'rotate every key that is due (schedule, expiry, owner left, leak, request, policy)')
     .option('--dry-run', 'with --due: list the due keys and what would happen, change nothing')
-    .option('--resume', 'finish or roll back every unfinished rotation in the journal')
+    .option(
+      '--resume',
+      'finish or roll back every unfinished rotation in the journal now, and revoke keys ended rotations left live',
+    )
+    .option('--status', 'list unfinished rotations (stuck rollbacks first) and the live keys they still hold')
     .option('--trigger <why>', `why (for KEY_ID): ${ROTATION_TRIGGERS.join(', ')}`, 'manual')
     .option(
       '--window <duration>',
@@ -53,8 +59,13 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
     )
     .option('--grace <duration>', 'grace period of consumers without a probe (default 5m)', parseDuration)
     .action(async (keyId: string | undefined, options: RotateOptions) => {
-      const modes = [keyId !== undefined, Boolean(options.due), Boolean(options.resume)].filter(Boolean).length;
-      if (modes !== 1) throw new UsageError('give exactly one of: a KEY_ID, --due, --resume');
+      const modes = [
+        keyId !== undefined,
+        Boolean(options.due),
+        Boolean(options.resume),
+        Boolean(options.status),
+      ].filter(Boolean).length;
+      if (modes !== 1) throw new UsageError('give exactly one of: a KEY_ID, --due, --resume, --status');
       if (options.dryRun && !options.due) throw new UsageError('--dry-run goes with --due');
       if (!(ROTATION_TRIGGERS as readonly string[]).includes(options.trigger)) {
         throw new UsageError(`--trigger must be one of ${ROTATION_TRIGGERS.join(', ')}; got "${options.trigger}"`);
@@ -69,6 +80,7 @@ export const registerRotateCommand: RegisterCommand = (program, context) => {
             ...(options.grace !== undefined ? { defaultGraceSeconds: options.grace / 1000 } : {}),
           },
         });
+        if (options.status) return await showStatus(context, services, options);
         if (options.resume) return await resumeAll(context, services, options);
         if (options.due) return await rotateDue(context, services, options);
         return await rotateOne(context, services, keyId!, options.trigger as RotationTrigger, options);
@@ -137,31 +149,81 @@ async function rotateDue(context: CliContext, services: RotationServices, option
   if (options.json) printJson(context, { due: due.map(dueJson), report, ...(sweep ? { tickets: sweep } : {}) });
   else {
     context.stdout.write(
-      `${due.length} due: ${report.done} rotated, ${report.rolledBack} rolled back, ${report.failed} failed, ${report.deferred} deferred, ` +
+      `${due.length} due: ${report.done} rotated, ${report.rolledBack} rolled back, ${report.failed} failed, ${report.deferred} deferred, ${report.stuck} stuck, ` +
         `${report.tickets.opened} ticket(s) opened (${report.tickets.existing} already open), ${report.errors.length} error(s) in ${report.seconds.toFixed(1)}s\n`,
     );
     for (const problem of report.errors) context.stdout.write(`  ${problem.keyId}: ${problem.error}\n`);
   }
-  if (report.rolledBack + report.failed + report.deferred + report.errors.length + report.tickets.failed > 0)
+  if (
+    report.rolledBack + report.failed + report.deferred + report.stuck + report.errors.length + report.tickets.failed >
+    0
+  )
     context.exitCode = EXIT_VIOLATIONS;
 }
 
 async function resumeAll(context: CliContext, services: RotationServices, options: RotateOptions): Promise<void> {
-  const outcomes = await services.rotator.resumeAll({ waitForRetries: true });
+  // A person asked: rows waiting out a back-off are tried now.
+  const outcomes = await services.rotator.resumeAll({ waitForRetries: true, retryNow: true });
+  const sweep = await services.rotator.sweepOrphans();
   if (options.json)
     printJson(context, {
       resumed: outcomes.map((outcome) =>
         outcomeJson('status' in outcome && 'row' in outcome ? outcome.row.key_id : '', outcome),
       ),
+      orphans: sweep,
     });
-  else if (outcomes.length === 0)
-    context.stdout.write('Nothing to resume: the journal holds no unfinished rotation.\n');
-  else
+  else {
+    if (outcomes.length === 0 && sweep.revoked.length === 0 && sweep.problems.length === 0)
+      context.stdout.write(
+        'Nothing to resume: the journal holds no unfinished rotation, and no ended one left a key live.\n',
+      );
     for (const outcome of outcomes)
       context.stdout.write(`${describeOutcome('row' in outcome ? outcome.row.key_id : outcome.rotationId, outcome)}\n`);
+    for (const orphan of sweep.revoked)
+      context.stdout.write(
+        `${orphan.keyId}: revoked ${orphan.provider} key ${orphan.providerKeyId}, left live by rotation ${orphan.rotationId}\n`,
+      );
+    for (const problem of sweep.problems)
+      context.stdout.write(`${problem.keyId}: could not check for keys left live: ${problem.problem}\n`);
+  }
+  if (sweep.problems.length) context.exitCode = EXIT_VIOLATIONS;
   if (outcomes.some((outcome) => outcome.status !== 'done' && outcome.status !== 'rolled-back'))
     context.exitCode = EXIT_VIOLATIONS;
   if (outcomes.some((outcome) => outcome.status === 'rolled-back')) context.exitCode = EXIT_VIOLATIONS;
+}
+
+async function showStatus(context: CliContext, services: RotationServices, options: RotateOptions): Promise<void> {
+  const pending = await services.rotator.pending();
+  // Stuck first: those hold keys nobody is finishing right now.
+  pending.sort((a, b) => Number(b.stuck) - Number(a.stuck));
+  await services.rotator.observePending();
+  const rows = pending.map(({ row, stuck, liveKeys }) => ({
+    keyId: row.key_id,
+    rotationId: row.rotation_id,
+    state: row.state,
+    stuck,
+    provider: row.provider,
+    account: row.account,
+    liveProviderKeyIds: liveKeys,
+    attempts: Number(row.attempts),
+    notBefore: row.not_before,
+    since: row.state_entered_at,
+    heldBy: row.lease_owner,
+    ...(row.rollback_reason ? { reason: row.rollback_reason } : {}),
+    ...(row.failure ? { failure: row.failure } : {}),
+  }));
+  if (options.json) printJson(context, { pending: rows });
+  else if (rows.length === 0) context.stdout.write('No unfinished rotation.\n');
+  else {
+    context.stdout.write(`${rows.length} unfinished rotation(s), ${rows.filter((row) => row.stuck).length} stuck:\n`);
+    for (const row of rows)
+      context.stdout.write(
+        `  ${row.keyId}  ${row.state}${row.stuck ? ' STUCK' : ''}  live: ${row.liveProviderKeyIds.join(', ') || '-'}  ` +
+          `attempts ${row.attempts}${row.notBefore ? `, next try ${row.notBefore}` : ''}${row.failure ? `  (${row.failure})` : ''}\n`,
+      );
+    context.stdout.write('`keyledger rotate --resume` tries them now.\n');
+  }
+  if (rows.some((row) => row.stuck)) context.exitCode = EXIT_VIOLATIONS;
 }
 
 function describeOutcome(keyId: string, outcome: RotationOutcome): string {
@@ -178,6 +240,8 @@ function describeOutcome(keyId: string, outcome: RotationOutcome): string {
       return `${keyId}: another running process holds this rotation`;
     case 'interrupted':
       return `${keyId}: interrupted in ${outcome.row.state}; \`keyledger rotate --resume\` continues it`;
+    case 'stuck':
+      return `${keyId}: STUCK in ${outcome.row.state}${outcome.row.new_provider_key_id ? `, holding live key ${outcome.row.new_provider_key_id}` : ''} (${outcome.row.failure ?? ''}); retried at ${outcome.row.not_before}, \`keyledger rotate --status\` lists it`;
   }
 }
 

@@ -11,8 +11,9 @@ import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import type { Clock } from '../../runtime/clock.js';
 import { type FingerprintKey, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
-import type { SecretStore } from '../../secrets/secret-store.js';
+import type { SecretStore, StoredSecret } from '../../secrets/secret-store.js';
 import { SecretStoreError } from '../../secrets/secret-store-error.js';
+import { KeyPreflight, PreflightError } from '../preflight/key-preflight.js';
 import type { ConsumerConfirmer, ConsumerProbe, ExpectedKeyVersion } from './consumers/consumer-confirmer.js';
 import { consumerProbes } from './consumers/consumer-probes.js';
 import { RotationError, RotationStepError } from './rotation-error.js';
@@ -66,6 +67,23 @@ export interface KeyRotatorDependencies {
   isManual?: (provider: string) => boolean;
   /** Records a finished rotation in the registry; default one RegistryWriter commit each (bulk runs batch them). */
   recordInRegistry?: (record: RegistryRotationRecord) => Promise<unknown>;
+  /** The checks before any external effect; default one over `providers`, `stores` and `confirmers`. */
+  preflight?: KeyPreflight;
+  /** Tells the key's owner about a rollback that cannot finish (a ticket), and that it finished after all. */
+  stuckRotations?: StuckRotationDesk;
+}
+
+/** Where a rotation whose rollback is stuck is reported to a person (rotation-ticket-desk.ts through the services). */
+export interface StuckRotationDesk {
+  opened(row: RotationRow): Promise<void>;
+  cleared(row: RotationRow): Promise<void>;
+}
+
+/** What `sweepOrphans` found: keys minted by rotations that no journal row or registry entry accounts for. */
+export interface OrphanSweep {
+  revoked: Array<{ keyId: string; provider: string; providerKeyId: string; rotationId: string }>;
+  /** Keys that could not be examined or revoked, and why (they are tried again by the next sweep). */
+  problems: Array<{ keyId: string; problem: string }>;
 }
 
 export type RotationOutcome =
@@ -75,7 +93,12 @@ export type RotationOutcome =
   /** Another live worker holds the row. */
   | { status: 'busy'; rotationId: string }
   /** Shutdown asked: the step in flight finished, the lease was given back. */
-  | { status: 'interrupted'; row: RotationRow };
+  | { status: 'interrupted'; row: RotationRow }
+  /**
+   * A rollback (or a promote) that failed `maxAttempts` times: the row stays unfinished, retried with a long
+   * back-off by the controller and at once by `rotate --resume`; `rotate --status` lists it with the keys it holds.
+   */
+  | { status: 'stuck'; row: RotationRow };
 
 export interface DriveOptions {
   /** Wait out transient failures in-process instead of returning `deferred`. */
@@ -83,6 +106,8 @@ export interface DriveOptions {
   signal?: AbortSignal;
   /** Stops on entering this state without giving anything back, as a crash would (tests of resume). */
   haltAt?: RotationState;
+  /** Try once now even when the row waits for `not_before` (`rotate --resume`: a person says the fault is fixed). */
+  retryNow?: boolean;
 }
 
 /** What one run knows beyond the journal: the secret of a key it minted itself, and which state it entered itself. */
@@ -101,6 +126,10 @@ interface RunMemory {
 class ShutdownDuringWait extends Error {}
 
 const MAX_RETRY_WAIT_MS = 60_000;
+/** The back-off of a stuck rotation (past `maxAttempts`): from a minute, doubling, up to this. */
+const MAX_STUCK_WAIT_MS = 15 * 60_000;
+/** States whose failures never end the rotation: finishing them is the only safe way out (see docs/rotation.md). */
+const PENDING_STATES: ReadonlySet<RotationState> = new Set(['rolling-back', 'verified']);
 
 export class KeyRotator {
   readonly #deps: KeyRotatorDependencies;
@@ -108,12 +137,28 @@ export class KeyRotator {
   readonly #owner = newLeaseOwner();
   readonly #sleep: Sleep;
   readonly #actor: string;
+  readonly #preflight: KeyPreflight;
+  /** Rotations planned by this instance after a passing preflight: their `planned` step need not check again. */
+  readonly #preflighted = new Set<string>();
 
   constructor(dependencies: KeyRotatorDependencies) {
     this.#deps = dependencies;
     this.#options = { ...DEFAULT_ROTATION_OPTIONS, ...dependencies.options };
     this.#sleep = dependencies.sleep ?? realSleep;
     this.#actor = dependencies.actor ?? 'system:rotation-controller';
+    this.#preflight =
+      dependencies.preflight ??
+      new KeyPreflight({
+        providers: dependencies.providers,
+        stores: dependencies.stores,
+        confirmers: dependencies.confirmers,
+        clock: dependencies.clock,
+      });
+  }
+
+  /** True when the row's rollback (or promote) has failed `maxAttempts` times and now waits with a long back-off. */
+  isStuck(row: RotationRow): boolean {
+    return PENDING_STATES.has(row.state) && row.attempts >= this.#options.maxAttempts;
   }
 
   get options(): Readonly<RotationOptions> {
@@ -157,7 +202,27 @@ export class KeyRotator {
         category: 'input',
       });
     }
-    return this.#deps.journal.plan(
+    try {
+      await this.#preflight.check(
+        {
+          keyId,
+          provider: providerName,
+          ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+          ...(entry.scope?.kind ? { kind: entry.scope.kind } : {}),
+          store: storage.store,
+          path: storage.path,
+          ...(entry.provider_key_id ? { currentProviderKeyId: entry.provider_key_id } : {}),
+          consumers: consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }),
+        },
+        'rotate',
+      );
+    } catch (error) {
+      // A rotation already open for the key is joined whatever the preflight says (its rollback needs no room).
+      const open = error instanceof PreflightError ? await this.#deps.journal.openForKey(keyId) : undefined;
+      if (open) return { row: open, created: false };
+      throw error;
+    }
+    const planned = await this.#deps.journal.plan(
       {
         keyId,
         provider: providerName,
@@ -179,6 +244,8 @@ export class KeyRotator {
         },
       },
     );
+    if (planned.created) this.#preflighted.add(planned.row.rotation_id);
+    return planned;
   }
 
   /** Plans and drives a rotation of `keyId` to its end, waiting out transient failures. */
@@ -194,7 +261,26 @@ export class KeyRotator {
       if (options.signal?.aborted) break;
       outcomes.push(await this.drive(row.rotation_id, options));
     }
+    await this.observePending();
     return outcomes;
+  }
+
+  /** The unfinished rotations, oldest first, each with the provider keys it minted that are still live. */
+  async pending(): Promise<Array<{ row: RotationRow; stuck: boolean; liveKeys: string[] }>> {
+    return (await this.#deps.journal.unfinished()).map((row) => ({
+      row,
+      stuck: this.isStuck(row),
+      liveKeys: row.new_provider_key_id ? [row.new_provider_key_id] : [],
+    }));
+  }
+
+  /** Sets the gauge of stuck rotations from the journal (all processes' rows, not only this one's). */
+  async observePending(): Promise<void> {
+    const metrics = this.#deps.metrics;
+    if (!metrics) return;
+    metrics.rollbackPending.reset();
+    for (const { row, stuck } of await this.pending())
+      if (stuck) metrics.rollbackPending.inc({ provider: row.provider });
   }
 
   /** Takes the row's lease and runs steps until it ends, is deferred, or shutdown is asked. */
@@ -207,6 +293,7 @@ export class KeyRotator {
       return { status: 'busy', rotationId };
     }
     const memory: RunMemory = options.signal ? { signal: options.signal } : {};
+    let retryNow = options.retryNow === true;
     try {
       for (;;) {
         if (TERMINAL_STATES.has(row.state)) return { status: row.state as 'done' | 'rolled-back' | 'failed', row };
@@ -215,8 +302,13 @@ export class KeyRotator {
           await this.#deps.journal.release(row.rotation_id, this.#owner);
           return { status: 'interrupted', row };
         }
-        const wait = row.not_before ? Date.parse(row.not_before) - this.#deps.clock().getTime() : 0;
+        const wait = row.not_before && !retryNow ? Date.parse(row.not_before) - this.#deps.clock().getTime() : 0;
+        retryNow = false;
         if (wait > 0) {
+          if (this.isStuck(row)) {
+            await this.#deps.journal.release(row.rotation_id, this.#owner);
+            return { status: 'stuck', row };
+          }
           if (!options.waitForRetries) {
             await this.#deps.journal.release(row.rotation_id, this.#owner);
             return { status: 'deferred', row };
@@ -272,7 +364,28 @@ export class KeyRotator {
   // planned -> minting. A provider that caps keys per account (AWS IAM: 2) must have room for the new key: an
   // inactive key other than the current one is deleted first; two live keys make the rotation refuse.
   async #checkRoomAndIntend(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
-    await this.#entry(row, memory);
+    const entry = await this.#entry(row, memory);
+    // A row planned elsewhere (another process, a scheduled one, a crash before its first step): check again now.
+    if (!this.#preflighted.delete(row.rotation_id)) {
+      try {
+        await this.#preflight.check(
+          {
+            keyId: row.key_id,
+            provider: row.provider,
+            ...(row.account ? { account: row.account } : {}),
+            ...(entry.scope?.kind ? { kind: entry.scope.kind } : {}),
+            store: row.store,
+            path: row.path,
+            ...(row.old_provider_key_id ? { currentProviderKeyId: row.old_provider_key_id } : {}),
+            consumers: consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }),
+          },
+          'rotate',
+        );
+      } catch (error) {
+        if (!(error instanceof PreflightError)) throw error;
+        throw new RotationStepError('rollback', 'preflight_failed', error.message, error);
+      }
+    }
     const provider = this.#deps.providers(row.provider);
     const capabilities = provider.capabilities();
     if (capabilities.maxKeysPerAccount && capabilities.list && row.account) {
@@ -521,54 +634,159 @@ export class KeyRotator {
     return done;
   }
 
-  // rolling-back -> rolled-back: the pending version goes, consumers that loaded it are seen back on the current
-  // one, and only then is the new key revoked (a key a consumer still reports using is never revoked).
+  // rolling-back -> rolled-back, in three steps that do not depend on one another: the store (our pending version
+  // goes), the consumers (none may still use the new key), the provider (the new key and any orphan are revoked).
+  // The provider step runs even when the store cannot be reached — a minted key never waits on the store to die —
+  // unless a consumer reports using the new key. Whatever cannot be done yet keeps the row in `rolling-back`, retried
+  // with back-off (#rollbackPending); the row ends `rolled-back` only when nothing of the rotation is left.
   async #rollBack(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
-    const store = this.#deps.stores(row.store);
-    const current = await store.get(row.path, 'current');
-    if (current?.metadata.rotation_id === row.rotation_id) {
-      // Promoted after all (a crash between promote and its journal write): finishing is the safe direction.
-      return this.#deps.journal.advance(row, 'promoted', { rollback_reason: null }, this.#lease());
+    const problems: string[] = [];
+    // 1. The store. `undefined`: it could not be asked.
+    let current: StoredSecret | null | undefined;
+    try {
+      const store = this.#deps.stores(row.store);
+      current = await store.get(row.path, 'current');
+      if (current?.metadata.rotation_id === row.rotation_id) {
+        // Promoted after all (a crash between promote and its journal write): finishing is the safe direction.
+        return this.#deps.journal.advance(row, 'promoted', { rollback_reason: null }, this.#lease());
+      }
+      const pending = await store
+        .versions(row.path)
+        .then((versions) => versions.find((version) => version.stages.includes('pending')));
+      if (pending?.metadata.rotation_id === row.rotation_id) await store.discardPending(row.path);
+    } catch (error) {
+      current = undefined;
+      // A store that is not even configured never received anything of a rotation that stored nothing.
+      const unconfigured = error instanceof KeyledgerError && error.category === 'config';
+      if (!(unconfigured && !row.new_version_id)) problems.push(`store ${row.store}: ${messageOf(error)}`);
     }
-    const pending = await store
-      .versions(row.path)
-      .then((versions) => versions.find((version) => version.stages.includes('pending')));
-    if (pending?.metadata.rotation_id === row.rotation_id) await store.discardPending(row.path);
-    if (row.new_version_id && current) {
+    // 2. The consumers, where the new version reached the store (before that, no one can hold the new key).
+    let blocked: string | undefined;
+    if (row.new_provider_key_id && row.new_version_id) {
       const entry = await this.#entry(row, memory).catch(() => undefined);
-      const probes = entry ? consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }) : [];
-      const back: ExpectedKeyVersion = {
-        keyId: row.key_id,
-        rotationId: row.rotation_id,
-        versionId: current.versionId,
-        providerKeyId: current.metadata.provider_key_id ?? row.old_provider_key_id ?? '',
-        fingerprint: fingerprintSecret(current.value, this.#deps.fingerprintKey),
-        storedAt: new Date(row.state_entered_at),
-      };
-      const stuck = await this.#confirmAll(
-        probes.filter((probe) => probe.kind !== 'grace'),
-        back,
-        Date.parse(row.state_entered_at),
-        memory.signal,
+      const probes = (entry ? consumerProbes(entry, { graceSeconds: this.#options.defaultGraceSeconds }) : []).filter(
+        (probe) => probe.kind !== 'grace',
       );
-      if (stuck) {
-        return this.#fail(
-          row,
-          'consumer_on_new_key',
-          `rolled back, but the new key ${row.new_provider_key_id} is left unrevoked: ${stuck.detail}`,
-        );
+      if (current) {
+        // Seen back on the current version, for as long as consumers are given to confirm.
+        const back: ExpectedKeyVersion = {
+          keyId: row.key_id,
+          rotationId: row.rotation_id,
+          versionId: current.versionId,
+          providerKeyId: current.metadata.provider_key_id ?? row.old_provider_key_id ?? '',
+          fingerprint: fingerprintSecret(current.value, this.#deps.fingerprintKey),
+          storedAt: new Date(row.state_entered_at),
+        };
+        // The first attempt's wait runs from entering rolling-back (across restarts); a retry after a fault (the
+        // store came back) gives consumers their full time again, from now.
+        const since = row.attempts > 0 ? this.#deps.clock().getTime() : Date.parse(row.state_entered_at);
+        const stuck = await this.#confirmAll(probes, back, since, memory.signal);
+        if (stuck) blocked = stuck.detail;
+      } else if (current === undefined) {
+        // The store cannot say what is current: only a consumer that reports the new key keeps it alive. One that
+        // cannot be asked is no reason to leave a key live (it cannot be using a key it never loaded... or it can,
+        // and then it would say so when it answers).
+        for (const probe of probes) {
+          const status = await this.#deps.confirmers(probe.kind)?.check(probe, this.#expected(row));
+          if (status?.state === 'confirmed') blocked = `${probe.name} still uses the new key (${status.detail})`;
+        }
       }
     }
+    // 3. The provider.
     const revoked: string[] = [];
-    if (row.new_provider_key_id) {
-      await this.#revokeQuietly(row.provider, {
-        providerKeyId: row.new_provider_key_id,
-        ...(row.account ? { account: row.account } : {}),
-      });
-      revoked.push(row.new_provider_key_id);
+    if (!blocked) {
+      try {
+        if (row.new_provider_key_id) {
+          await this.#revokeQuietly(row.provider, {
+            providerKeyId: row.new_provider_key_id,
+            ...(row.account ? { account: row.account } : {}),
+          });
+          revoked.push(row.new_provider_key_id);
+        }
+        revoked.push(...(await this.#revokeOrphans(row)));
+      } catch (error) {
+        problems.push(`${row.provider}: ${messageOf(error)}`);
+      }
     }
-    revoked.push(...(await this.#revokeOrphans(row)));
-    return this.#endRolledBack(row, memory, {}, row.rollback_reason ?? 'unknown', row.failure ?? '', revoked);
+    if (!blocked && problems.length === 0) {
+      return this.#endRolledBack(row, memory, {}, row.rollback_reason ?? 'unknown', row.failure ?? '', revoked);
+    }
+    const detail = blocked
+      ? `rollback waits: the new key ${row.new_provider_key_id} stays live because ${blocked}`
+      : `rollback incomplete (${problems.join('; ')})${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}`;
+    return this.#rollbackPending(
+      row,
+      memory,
+      blocked ? 'consumer_on_new_key' : 'rollback_incomplete',
+      detail,
+      // A revoked key is no longer held: the next attempt only finishes what is left.
+      revoked.includes(row.new_provider_key_id ?? '') ? { new_provider_key_id: null } : {},
+      revoked.length
+        ? {
+            type: 'rotation.new_key_revoked',
+            actor: this.#actor,
+            keyId: row.key_id,
+            data: { provider: row.provider, provider_key_ids: revoked, left: detail },
+          }
+        : undefined,
+    );
+  }
+
+  /**
+   * A step of a rotation that must be finished rather than abandoned (its rollback, or its promote) failed: the row
+   * stays in its state with `not_before` set — the usual back-off up to `maxAttempts`, then a minute doubling up to
+   * MAX_STUCK_WAIT_MS — and
+   * keeps `rollback_reason`. On becoming stuck it counts in the metrics and the key's owner gets a ticket.
+   */
+  async #rollbackPending(
+    row: RotationRow,
+    memory: RunMemory,
+    why: string,
+    failure: string,
+    fields: Parameters<RotationJournal['advance']>[2] = {},
+    event?: AppendEventInput,
+  ): Promise<RotationRow> {
+    const attempts = row.attempts + 1;
+    const waitMs =
+      attempts >= this.#options.maxAttempts
+        ? Math.min(
+            MAX_STUCK_WAIT_MS,
+            Math.max(MAX_RETRY_WAIT_MS, this.#options.retryBaseMs * 2 ** Math.min(attempts - 1, 20)),
+          )
+        : this.#backoff(attempts);
+    const notBefore = new Date(this.#deps.clock().getTime() + waitMs).toISOString();
+    const becameStuck = attempts === this.#options.maxAttempts;
+    const stuckEvent: AppendEventInput | undefined = becameStuck
+      ? {
+          type: 'rotation.stuck',
+          actor: this.#actor,
+          keyId: row.key_id,
+          data: {
+            provider: row.provider,
+            state: row.state,
+            reason: why,
+            failure,
+            ...(fields.new_provider_key_id !== null && row.new_provider_key_id
+              ? { live_provider_key_id: row.new_provider_key_id }
+              : {}),
+          },
+        }
+      : undefined;
+    const next = await this.#deps.journal.advance(
+      row,
+      row.state,
+      { ...fields, attempts, not_before: notBefore, failure: `${why}: ${failure}` },
+      this.#lease(event ?? stuckEvent),
+    );
+    // The step's own event went with the journal write; the stuck event follows it.
+    if (event && stuckEvent) await this.#deps.journal.recordEvent(row.rotation_id, stuckEvent);
+    memory.entered = row.state;
+    if (becameStuck) {
+      this.#deps.metrics?.rollbackStuck.inc({ provider: row.provider });
+      await this.#deps.stuckRotations?.opened(next).catch(() => undefined);
+      await this.observePending().catch(() => undefined);
+    }
+    return next;
   }
 
   /** The end of a rollback: the journal's last state, its `rolled_back` event, and the counters. */
@@ -588,6 +806,11 @@ export class KeyRotator {
     });
     this.#deps.metrics?.rolledBack.inc({ reason });
     this.#deps.metrics?.failure.inc({ reason });
+    if (row.attempts >= this.#options.maxAttempts) {
+      // It was stuck: its ticket is closed and the gauge no longer counts it.
+      await this.#deps.stuckRotations?.cleared(rolledBack).catch(() => undefined);
+      await this.observePending().catch(() => undefined);
+    }
     return rolledBack;
   }
 
@@ -603,14 +826,24 @@ export class KeyRotator {
             ? 'rollback'
             : 'transient';
     const reason = error instanceof RotationStepError ? error.reason : reasonOf(error, row.state);
+    // A rollback never ends `failed`: whatever went wrong, it is tried again (a minted key must not be left live).
+    if (row.state === 'rolling-back') return this.#rollbackPending(row, memory, reason, failure);
     if (kind === 'fatal') return this.#fail(row, reason, failure);
     if (kind === 'rollback' && row.state === 'planned') {
       // Nothing was minted or stored yet: there is nothing to undo, and no reason to look for orphans.
       return this.#endRolledBack(row, memory, { rollback_reason: reason, failure }, reason, failure, []);
     }
-    if (kind === 'rollback' && row.state !== 'rolling-back') {
-      return this.#deps.journal.advance(row, 'rolling-back', { rollback_reason: reason, failure }, this.#lease());
+    if (kind === 'rollback') {
+      // The rollback gets its own budget of attempts.
+      return this.#deps.journal.advance(
+        row,
+        'rolling-back',
+        { rollback_reason: reason, failure, attempts: 0, not_before: null },
+        this.#lease(),
+      );
     }
+    // A promote may have landed without its answer: only the store can tell, so it is asked again, never undone.
+    if (row.state === 'verified') return this.#rollbackPending(row, memory, reason, failure);
     // Transient: wait (Retry-After when the provider gave one) and try the same step again, a bounded number of times.
     const attempts = row.attempts + 1;
     if (attempts > this.#options.maxAttempts) {
@@ -618,7 +851,7 @@ export class KeyRotator {
         return this.#deps.journal.advance(
           row,
           'rolling-back',
-          { rollback_reason: reason, failure, attempts },
+          { rollback_reason: reason, failure, attempts: 0, not_before: null },
           this.#lease(),
         );
       }
@@ -758,6 +991,68 @@ export class KeyRotator {
     return orphans;
   }
 
+  /**
+   * `rotate --resume`'s sweep: the keys that rotations which ended `failed` (an older keyledger ended rollbacks so)
+   * minted and that are still live at the provider — the one the row recorded, or one carrying its `<key_id>.rot-<id>` name — unless the
+   * registry entry names them or the key's store still holds them (a failure after promote: the key is in use).
+   * Each is revoked with a `rotation.orphan_revoked` event. Keys with a rotation still open are left to it.
+   */
+  async sweepOrphans(): Promise<OrphanSweep> {
+    const sweep: OrphanSweep = { revoked: [], problems: [] };
+    // Only `failed` rows: a `rolled-back` one revoked its keys (and its orphans) before it ended.
+    const ended = await this.#deps.journal.list({ states: ['failed'], limit: 100_000 });
+    const byKey = new Map<string, RotationRow[]>();
+    for (const row of ended) byKey.set(row.key_id, [...(byKey.get(row.key_id) ?? []), row]);
+    for (const [keyId, rows] of byKey) {
+      try {
+        if (await this.#deps.journal.openForKey(keyId)) continue;
+        const entry = (await this.#deps.writer.read(keyId))?.entry;
+        for (const group of groupBy(rows, (row) => `${row.provider}\u0000${row.account ?? ''}`)) {
+          const first = group[0]!;
+          const provider = this.#deps.providers(first.provider);
+          if (!provider.capabilities().list) continue;
+          const byName = new Map(group.map((row) => [row.new_key_name, row]));
+          const byId = new Map(
+            group.flatMap((row) => (row.new_provider_key_id ? [[row.new_provider_key_id, row]] : [])),
+          );
+          const candidates: Array<{ providerKeyId: string; row: RotationRow }> = [];
+          for (const key of await this.#listLive(provider, first.account ?? undefined)) {
+            if (key.providerKeyId === entry?.provider_key_id) continue;
+            const row = byId.get(key.providerKeyId) ?? (key.name ? byName.get(key.name) : undefined);
+            if (row) candidates.push({ providerKeyId: key.providerKeyId, row });
+          }
+          if (candidates.length === 0) continue;
+          // In the store at any stage: a rotation that failed after its promote left it current (in use).
+          const stored = new Set<string>();
+          for (const { store, path } of uniqueBy(group, (row) => `${row.store}\u0000${row.path}`)) {
+            for (const version of await this.#deps.stores(store).versions(path))
+              if (version.stages.length && version.metadata.provider_key_id)
+                stored.add(version.metadata.provider_key_id);
+          }
+          for (const { providerKeyId, row } of candidates) {
+            if (stored.has(providerKeyId)) continue;
+            await this.#revokeQuietly(row.provider, {
+              providerKeyId,
+              ...(row.account ? { account: row.account } : {}),
+            });
+            await this.#deps.journal.recordEvent(
+              row.rotation_id,
+              this.#orphanEvent(
+                row,
+                [providerKeyId],
+                `rotation ${row.rotation_id} ended ${row.state} and left it live`,
+              ),
+            );
+            sweep.revoked.push({ keyId, provider: row.provider, providerKeyId, rotationId: row.rotation_id });
+          }
+        }
+      } catch (error) {
+        sweep.problems.push({ keyId, problem: messageOf(error) });
+      }
+    }
+    return sweep;
+  }
+
   async #listLive(provider: Provider, account: string | undefined) {
     const keys = [];
     for await (const key of provider.list(account ? { account } : {}))
@@ -835,6 +1130,16 @@ function reasonOf(error: unknown, state: RotationState): string {
   }
   if (error instanceof SecretStoreError) return 'store_error';
   return `error_at_${state.replace(/-/g, '_')}`;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return [...groups.values()];
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return groupBy(items, key).map((group) => group[0]!);
 }
 
 function messageOf(error: unknown): string {

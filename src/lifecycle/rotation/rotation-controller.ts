@@ -86,6 +86,7 @@ export class RotationController {
       this.#deps.tickets && !options.signal?.aborted
         ? await this.#deps.tickets.sweep(await this.#deps.loadEntries())
         : undefined;
+    await this.#deps.rotator.observePending();
     return { at, due, report, resumed, ...(sweep ? { sweep } : {}) };
   }
 

@@ -18,6 +18,7 @@ import { MarkdownTicketSink } from '../../tickets/markdown/markdown-ticket-sink.
 import { RotationTicketDesk } from '../../tickets/rotation-ticket-desk.js';
 import type { RotationRow } from './rotation-journal.js';
 import { RotationScheduler } from './rotation-scheduler.js';
+import { FaultySecretStore } from './test-support/faulty-secret-store.js';
 import { createRotationWorld, type RotationWorld } from './test-support/rotation-fixture.js';
 
 const backend = createTestBackend('sqlite');
@@ -128,15 +129,21 @@ describe('GitHub deploy keys', () => {
     const { keyId, path } = await deployKey();
     const before = (await world.writer.read(keyId))!.entry.provider_key_id!;
     const keysBefore = await repositoryKeys();
-    // Verifying a deploy key reads the repository's key list, and GitHub answers 503 to every read until the
-    // rotation has given up and is rolling back; the outage then ends, so the rollback can list for orphans.
-    await control.addFault({
-      operation: 'github:GET /repos/{owner}/{repo}/keys',
-      kind: 'status',
-      status: 503,
-      times: -1,
-    });
-    const rotation = world.rotator({ options: { maxAttempts: 2, retryBaseMs: 300 } }).rotate(keyId, 'schedule');
+    // Verifying a deploy key reads the repository's key list, and GitHub answers 503 to every read from the moment
+    // the new key is stored (the preflight's read before it passed) until the rotation has given up and is rolling
+    // back; the outage then ends, so the rollback can list for orphans.
+    const store = new FaultySecretStore(world.store);
+    store.beforePendingPut = async () => {
+      await control.addFault({
+        operation: 'github:GET /repos/{owner}/{repo}/keys',
+        kind: 'status',
+        status: 503,
+        times: -1,
+      });
+    };
+    const rotation = world
+      .rotator({ stores: () => store, options: { maxAttempts: 2, retryBaseMs: 300 } })
+      .rotate(keyId, 'schedule');
     const { rotation_id: rotationId } = await untilJournal(keyId, () => true);
     await untilJournal(
       keyId,

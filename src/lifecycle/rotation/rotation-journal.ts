@@ -295,6 +295,13 @@ export class RotationJournal {
     return { ...row, ...set } as RotationRow;
   }
 
+  /** Appends an event about a rotation outside any state change (the orphan sweep of `rotate --resume`). */
+  async recordEvent(rotationId: string, event: AppendEventInput): Promise<void> {
+    if (!this.#events) return;
+    const withId = withRotationId(event, rotationId);
+    await this.#write(rotationId, true, async () => ({ value: undefined, events: [withId] }));
+  }
+
   /**
    * Queues a write for the next group: every write asked for before the group starts joins it (up to MAX_GROUP),
    * in one transaction. A group that fails is rolled back and its writes run one by one, so one write's error

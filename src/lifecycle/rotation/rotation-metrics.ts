@@ -1,5 +1,6 @@
 // The rotation counters of the article's Step 8, kept in a small in-process prom-client registry that a metrics
-// module (telemetry/) can export or merge. One instance per process; tests make their own.
+// module (telemetry/) can export or merge. One instance per process; tests make their own. Counters end in
+// `_total`, gauges do not (Prometheus naming).
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export class RotationMetrics {
@@ -9,6 +10,10 @@ export class RotationMetrics {
   readonly rolledBack: Counter<'reason'>;
   readonly due: Gauge<'trigger'>;
   readonly ticketsOpened: Counter<'sink'>;
+  /** Rotations whose rollback (or promote) failed `maxAttempts` times and waits, as the journal holds them now. */
+  readonly rollbackPending: Gauge<'provider'>;
+  /** Rotations that became stuck so, counted once each. */
+  readonly rollbackStuck: Counter<'provider'>;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -31,7 +36,7 @@ export class RotationMetrics {
       registers: [registry],
     });
     this.due = new Gauge({
-      name: 'api_key_due_for_rotation_total',
+      name: 'api_key_due_for_rotation',
       help: 'Keys due for rotation at the last due check, by trigger.',
       labelNames: ['trigger'],
       registers: [registry],
@@ -40,6 +45,18 @@ export class RotationMetrics {
       name: 'api_key_rotation_tickets_opened_total',
       help: 'Rotation tickets opened for providers without an issuance API.',
       labelNames: ['sink'],
+      registers: [registry],
+    });
+    this.rollbackPending = new Gauge({
+      name: 'api_key_rotation_rollback_pending',
+      help: 'Rotations stuck unfinished (a rollback or promote that keeps failing), retried with back-off, by provider.',
+      labelNames: ['provider'],
+      registers: [registry],
+    });
+    this.rollbackStuck = new Counter({
+      name: 'api_key_rotation_rollback_stuck_total',
+      help: 'Rotations whose rollback or promote failed maxAttempts times and now wait for a fix, by provider.',
+      labelNames: ['provider'],
       registers: [registry],
     });
   }

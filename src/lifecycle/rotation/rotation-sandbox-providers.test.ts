@@ -107,13 +107,15 @@ describe('AWS IAM', () => {
     expect(world.consumer.stats().failures).toBe(0);
   });
 
-  it('two live keys already (the limit): refuses, mints nothing, the old key stays current', async () => {
+  it('two live keys already (the limit): the preflight refuses, nothing minted or journalled, the old key stays current', async () => {
     const { keyId, user } = await awsKey();
     const iam = adminIam();
     const extra = await iam.send(new CreateAccessKeyCommand({ UserName: user }));
-    const outcome = await world.rotator().rotate(keyId, 'schedule');
-    expect(outcome.status).toBe('rolled-back');
-    if (outcome.status === 'rolled-back') expect(outcome.row.rollback_reason).toBe('key_limit');
+    await expect(world.rotator().rotate(keyId, 'schedule')).rejects.toMatchObject({
+      code: 'E_PREFLIGHT_FAILED',
+      message: expect.stringContaining(`already holds 2 live keys (limit 2): delete ${extra.AccessKey!.AccessKeyId}`),
+    });
+    expect(await world.journal.list({ keyId })).toEqual([]);
     expect((await liveKeys(user)).length).toBe(2);
     const current = await world.store.get(`aws/${keyId}`, 'current');
     expect(

@@ -45,6 +45,8 @@ export interface ScheduleReport {
   /** Still waiting for a retry when the run stopped (picked up by the next run or `--resume`). */
   deferred: number;
   busy: number;
+  /** Rotations whose rollback cannot finish for now (`keyledger rotate --status` lists them). */
+  stuck: number;
   errors: Array<{ keyId: string; error: string }>;
   tickets: { opened: number; existing: number; failed: number };
   seconds: number;
@@ -61,11 +63,14 @@ interface QueueItem {
   notBefore: number;
 }
 
-/** Provider calls one rotation makes: create, verify, revoke (+ list where keys per account are capped; AWS revoke is two calls). */
+/**
+ * Provider calls one rotation makes: create, verify, revoke (+ two lists where keys per account are capped: the
+ * preflight's and the room check's; AWS revoke is two calls).
+ */
 export function requestsPerRotation(provider: Provider): number {
   const capabilities = provider.capabilities();
   let calls = 3;
-  if (capabilities.maxKeysPerAccount && capabilities.list) calls += 1;
+  if (capabilities.maxKeysPerAccount && capabilities.list) calls += 2;
   if (provider.name === 'aws-iam') calls += 1;
   return calls;
 }
@@ -99,6 +104,7 @@ export class RotationScheduler {
       failed: 0,
       deferred: 0,
       busy: 0,
+      stuck: 0,
       errors: [],
       tickets: { opened: 0, existing: 0, failed: 0 },
       seconds: 0,
@@ -267,6 +273,7 @@ export class RotationScheduler {
           } else if (outcome.status === 'rolled-back') report.rolledBack += 1;
           else if (outcome.status === 'failed') report.failed += 1;
           else if (outcome.status === 'busy') report.busy += 1;
+          else if (outcome.status === 'stuck') report.stuck += 1;
           else report.deferred += 1; // interrupted by shutdown: the next run resumes it
         } catch (error) {
           report.errors.push({ keyId: item.due.keyId, error: (error as Error).message });

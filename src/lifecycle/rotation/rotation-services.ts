@@ -14,7 +14,7 @@ import type { SecretStore } from '../../secrets/secret-store.js';
 import { RotationTicketDesk } from '../../tickets/rotation-ticket-desk.js';
 import { createTicketSink } from '../../tickets/ticket-sink-table.js';
 import { createConsumerConfirmers } from './consumers/consumer-confirmer-table.js';
-import { KeyRotator, type RotationOptions } from './key-rotator.js';
+import { KeyRotator, type RotationOptions, type StuckRotationDesk } from './key-rotator.js';
 import { RotationController } from './rotation-controller.js';
 import { RotationJournal } from './rotation-journal.js';
 import { RotationMetrics } from './rotation-metrics.js';
@@ -64,20 +64,6 @@ export function createRotationServices(
   const isManual = (name: string) =>
     (context.config.providers[name] as { manual?: unknown } | undefined)?.manual === true;
   const journal = new RotationJournal(context.db, context.clock, context.events);
-  const rotator = new KeyRotator({
-    providers: context.providers,
-    stores: context.stores,
-    writer: context.writer,
-    registryRoot: context.root,
-    journal,
-    fingerprintKey: context.fingerprintKey,
-    confirmers: createConsumerConfirmers({ clock: context.clock, env: context.env }),
-    clock: context.clock,
-    metrics,
-    isManual,
-    ...(options.actor ? { actor: options.actor } : {}),
-    ...(options.rotation ? { options: options.rotation } : {}),
-  });
   const sinkSpec = options.tickets ?? context.env.KEYLEDGER_TICKETS;
   const tickets = sinkSpec
     ? new RotationTicketDesk({
@@ -89,6 +75,22 @@ export function createRotationServices(
         onOpened: (sink) => metrics.ticketsOpened.inc({ sink }),
       })
     : undefined;
+  const stuckRotations = tickets ? stuckRotationDesk(tickets, context.writer) : undefined;
+  const rotator = new KeyRotator({
+    providers: context.providers,
+    stores: context.stores,
+    writer: context.writer,
+    registryRoot: context.root,
+    journal,
+    fingerprintKey: context.fingerprintKey,
+    confirmers: createConsumerConfirmers({ clock: context.clock, env: context.env }),
+    clock: context.clock,
+    metrics,
+    isManual,
+    ...(stuckRotations ? { stuckRotations } : {}),
+    ...(options.actor ? { actor: options.actor } : {}),
+    ...(options.rotation ? { options: options.rotation } : {}),
+  });
   const scheduler = new RotationScheduler({
     rotator,
     providers: context.providers,
@@ -119,4 +121,29 @@ export function createRotationServices(
     expiryWarningDays: context.config.policy.expiry_warning_days,
   });
   return { journal, rotator, scheduler, controller, metrics, loadEntries, ...(tickets ? { tickets } : {}) };
+}
+
+/** A rollback that cannot finish is a ticket to the key's owner (through the desk's sink), closed when it finishes. */
+export function stuckRotationDesk(tickets: RotationTicketDesk, writer: RegistryWriter): StuckRotationDesk {
+  return {
+    opened: async (row) => {
+      const entry = (await writer.read(row.key_id).catch(() => undefined))?.entry;
+      await tickets.ensureStuckRotationTicket({
+        keyId: row.key_id,
+        rotationId: row.rotation_id,
+        provider: row.provider,
+        state: row.state,
+        failure: row.failure ?? '',
+        liveProviderKeyIds: row.new_provider_key_id ? [row.new_provider_key_id] : [],
+        since: new Date(row.state_entered_at),
+        ...(entry ? { entry } : {}),
+      });
+    },
+    cleared: async (row) => {
+      await tickets.closeStuckRotationTicket(
+        row.rotation_id,
+        `Closed by keyledger: the rotation ended ${row.state}; it holds no live key any more.`,
+      );
+    },
+  };
 }

@@ -88,6 +88,8 @@ export async function issuanceHarness(operational: OperationalStore) {
       return embedded.get(...args);
     },
     exists: embedded.exists.bind(embedded),
+    // The preflight's probe reaches the real store: the faults above are a store failing mid-issue, after it.
+    checkWritable: embedded.checkWritable.bind(embedded),
     versions: embedded.versions.bind(embedded),
     promote: embedded.promote.bind(embedded),
     discardPending: embedded.discardPending.bind(embedded),

@@ -23,6 +23,7 @@ import { redactSecrets } from '../../providers/http/secret-redaction.js';
 import { assertSecretPath } from '../secret-path.js';
 import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredSecret } from '../secret-store.js';
 import { SecretStoreError, type SecretStoreErrorCode } from '../secret-store-error.js';
+import { runWriteProbe } from '../secret-store-probe.js';
 import { SecretValue } from '../secret-value.js';
 import type { AwsSecretsManagerSecretStoreOptions } from './aws-secrets-manager-schemas.js';
 
@@ -248,6 +249,11 @@ export class AwsSecretsManagerSecretStore implements SecretStore {
       if (error instanceof SecretStoreError && error.storeCode === 'ResourceNotFoundException') return;
       throw error;
     }
+  }
+
+  async checkWritable(path: string): Promise<void> {
+    assertSecretPath(KIND, path);
+    await runWriteProbe(this, path);
   }
 
   async exists(path: string): Promise<boolean> {

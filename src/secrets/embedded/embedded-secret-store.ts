@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../../runtime/clock.js';
 import { assertSecretPath } from '../secret-path.js';
 import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredSecret } from '../secret-store.js';
 import { SecretStoreError } from '../secret-store-error.js';
+import { runWriteProbe } from '../secret-store-probe.js';
 import { SecretValue } from '../secret-value.js';
 import { ENVELOPE_FORMAT, openSecret, sealSecret } from './embedded-envelope.js';
 import type { MasterKeySource } from './embedded-keyring.js';
@@ -218,6 +219,11 @@ export class EmbeddedSecretStore implements SecretStore {
       await trx.deleteFrom('embedded_secret_versions').where('path', '=', path).execute();
       await trx.deleteFrom('embedded_secrets').where('path', '=', path).execute();
     });
+  }
+
+  async checkWritable(path: string): Promise<void> {
+    assertSecretPath(KIND, path);
+    await runWriteProbe(this, path);
   }
 
   async exists(path: string): Promise<boolean> {

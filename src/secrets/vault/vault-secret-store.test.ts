@@ -46,6 +46,13 @@ async function raw(path: string, namespace?: string) {
 }
 
 describe('vault store specifics', () => {
+  it('checkWritable fails with the typed error when the token is refused, and writes nothing', async () => {
+    const path = `preflight/${randomBytes(4).toString('hex')}`;
+    const refused = storeWith({ pathPrefix: 'keyledger', auth: { method: 'token', token: 'not-a-token' } });
+    await expect(refused.checkWritable(path)).rejects.toMatchObject({ code: 'E_SECRET_STORE_AUTH' });
+    expect((await raw(`secret/metadata/keyledger/${path}.keyledger-preflight`)).status).toBe(404);
+  });
+
   it('lays versions out as KV versions with stage pointers in custom_metadata', async () => {
     const store = storeWith({ pathPrefix: 'keyledger' });
     const path = `layout/${randomBytes(4).toString('hex')}`;

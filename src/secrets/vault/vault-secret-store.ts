@@ -12,6 +12,7 @@ import { type Clock, systemClock } from '../../runtime/clock.js';
 import { assertSecretPath } from '../secret-path.js';
 import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredSecret } from '../secret-store.js';
 import { SecretStoreError } from '../secret-store-error.js';
+import { runWriteProbe } from '../secret-store-probe.js';
 import { SecretValue } from '../secret-value.js';
 import { VaultAppRoleAuth, VaultTokenAuth } from './vault-auth.js';
 import { isCasMismatch, type VaultAnswer, VaultHttpClient } from './vault-http-client.js';
@@ -222,6 +223,11 @@ export class VaultSecretStore implements SecretStore {
       },
       { forget: true },
     );
+  }
+
+  async checkWritable(path: string): Promise<void> {
+    assertSecretPath(KIND, path);
+    await runWriteProbe(this, path);
   }
 
   async exists(path: string): Promise<boolean> {

@@ -31,6 +31,11 @@ export interface ConsumerConfirmer {
   check(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus>;
   /** Runs the consumer's own code path with the new key, where the registry names one (a false-pass guard). */
   exercise?(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus>;
+  /**
+   * Whether the consumer can be asked at all (the preflight, src/lifecycle/preflight/): a probe that cannot be
+   * reached would only be found out after a key was minted. Confirmers without a cheap check leave it out.
+   */
+  reachable?(consumer: ConsumerProbe): Promise<{ reachable: boolean; detail: string }>;
 }
 
 /** One `consumed_by` entry with its probe settings resolved. */

@@ -149,12 +149,17 @@ export async function runRotationCrashTest(options: CrashTestOptions): Promise<C
 }
 
 /** One self-contained ES module for the child, so each of a thousand starts costs node's start, not a compiler's. */
-async function bundleChild(): Promise<string> {
+function bundleChild(): Promise<string> {
+  return bundleTestChild('rotation-crash-child.ts');
+}
+
+/** Bundles a child script of this folder (`rotation-crash-child.ts`, `rotation-rollback-child.ts`) into one module. */
+export async function bundleTestChild(fileName: string): Promise<string> {
   const outDir = join(packageRoot(), 'node_modules', '.cache', 'keyledger-crash-test');
   mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `rotation-crash-child-${process.pid}.mjs`);
+  const outfile = join(outDir, `${fileName.replace(/\.ts$/, '')}-${process.pid}.mjs`);
   await build({
-    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), 'rotation-crash-child.ts')],
+    entryPoints: [join(dirname(fileURLToPath(import.meta.url)), fileName)],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -45,6 +45,27 @@ export class HttpProbeConfirmer implements ConsumerConfirmer {
     }
   }
 
+  async reachable(consumer: ConsumerProbe): Promise<{ reachable: boolean; detail: string }> {
+    const parsed = parse(consumer);
+    if (!parsed.ok) return { reachable: false, detail: parsed.status.detail };
+    const settings = parsed.settings;
+    try {
+      const response = await request(settings.url, {
+        method: 'GET',
+        headers: { accept: 'application/json', ...settings.headers },
+        headersTimeout: settings.timeout_ms,
+        bodyTimeout: settings.timeout_ms,
+      });
+      await response.body.dump();
+      // Any answer below 500 is a consumer that can be asked; a 5xx or no answer is one that cannot.
+      return response.statusCode < 500
+        ? { reachable: true, detail: `${consumer.name}: probe answered ${response.statusCode}` }
+        : { reachable: false, detail: `probe ${settings.url} answered ${response.statusCode}` };
+    } catch (error) {
+      return { reachable: false, detail: `probe ${settings.url} unreachable: ${(error as Error).message}` };
+    }
+  }
+
   async exercise(consumer: ConsumerProbe, expected: ExpectedKeyVersion): Promise<ConfirmationStatus> {
     const parsed = parse(consumer);
     if (!parsed.ok) return parsed.status;
