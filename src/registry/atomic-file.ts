@@ -5,6 +5,21 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const temporary = await stageFile(path, content);
+  try {
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The first half of writeFileAtomic: `content` written and flushed to a temporary file beside `path`, whose name
+ * it returns. Renaming it over `path` is the second half, cheap enough to do under a lock (bulk issuance stages its
+ * entries before taking the registry lock: src/lifecycle/bulk-key-issuance.ts).
+ */
+export async function stageFile(path: string, content: string): Promise<string> {
   const directory = dirname(path);
   await mkdir(directory, { recursive: true });
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -12,13 +27,11 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
   try {
     await handle.writeFile(content, 'utf8');
     await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, path);
   } catch (error) {
+    await handle.close().catch(() => undefined);
     await unlink(temporary).catch(() => undefined);
     throw error;
   }
+  await handle.close();
+  return temporary;
 }

@@ -8,12 +8,16 @@ import type { IssueKeyRequest } from '../../lifecycle/key-issuance.js';
 import { type CliContext, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { parseDays, parsePositiveInt } from '../option-parsers.js';
+import { issueFromFile } from './issue-from-file.js';
 
 interface IssueOptions {
   provider: string;
   team: string;
   owner: string;
   purpose: string;
+  from?: string;
+  dryRun?: boolean;
+  concurrency?: number;
   scope?: string;
   account?: string;
   expires?: number;
@@ -34,10 +38,13 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
   program
     .command('issue')
     .description('mint a key at its provider, store it, register it (one git commit) and log the event, as one unit')
-    .requiredOption('--provider <name>', 'the provider (scope.provider), e.g. internal, aws-iam, datadog')
-    .requiredOption('--team <team>', 'the owning team')
-    .requiredOption('--owner <email>', 'the owning individual')
-    .requiredOption('--purpose <text>', 'why the key exists')
+    .option('--provider <name>', 'the provider (scope.provider), e.g. internal, aws-iam, datadog')
+    .option('--team <team>', 'the owning team')
+    .option('--owner <email>', 'the owning individual')
+    .option('--purpose <text>', 'why the key exists')
+    .option('--from <file>', 'issue every request in a YAML or CSV file (- for stdin), fields named as these flags')
+    .option('--dry-run', 'with --from: check every request and show what would be issued; mint nothing')
+    .option('--concurrency <n>', 'with --from: keys minted at once (default 16)', parsePositiveInt)
     .option('--scope <permissions>', 'permissions, comma-separated: charges:write,customers:read')
     .option('--account <id>', 'the provider account the key belongs to (AWS user, project id...)')
     .option('--expires <duration>', 'lifetime: 90d, 12w, 6m, 1y (default: the policy maximum)', parseDays)
@@ -56,6 +63,17 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--reveal', 'print the secret (only to a terminal)')
     .option('--json', 'print JSON')
     .action(async (options: IssueOptions) => {
+      if (options.from) {
+        return issueFromFile(context, () => openApp(context, options.registry), {
+          ...options,
+          from: options.from,
+          actor: options.actor ?? defaultActor(),
+        });
+      }
+      const missing = (['provider', 'team', 'owner', 'purpose'] as const).find((name) => !options[name]);
+      if (missing) throw new UsageError(`required option '--${missing}' not specified (or give --from FILE)`);
+      if (options.dryRun || options.concurrency)
+        throw new UsageError('--dry-run and --concurrency go with --from FILE');
       if (options.reveal && !context.stdout.isTTY) {
         throw new UsageError(
           '--reveal prints the secret only to a terminal: stdout is not one (a pipe or a file would keep it)',
