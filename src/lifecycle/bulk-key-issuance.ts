@@ -489,7 +489,7 @@ export class BulkKeyIssuer {
     keyId: string,
     staged: string,
     inRegistry: ReadonlyMap<string, string>,
-  ): Promise<{ file: string; written: boolean }> {
+  ): Promise<{ file: string; written: boolean; created: boolean }> {
     const existing = inRegistry.get(keyId);
     if (existing) {
       throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, {
@@ -501,7 +501,7 @@ export class BulkKeyIssuer {
       throw new KeyledgerError('E_REGISTRY_FILE_EXISTS', `${file} already exists`, { category: 'conflict' });
     }
     await rename(staged, path);
-    return { file, written: true };
+    return { file, written: true, created: true };
   }
 
   /** Undoes #placeEntry when its batch's commit failed: the file goes, and its team directory if left empty. */

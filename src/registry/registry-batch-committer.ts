@@ -22,10 +22,10 @@ export interface RegistryBatchChange {
   summary: string;
   /**
    * Writes the change into the working tree; runs under the registry lock. `written` is false when the file
-   * already showed the change (a retried or resumed run). A change that throws is rejected alone, the rest of its
-   * batch goes on; it must leave the working tree as it found it.
+   * already showed the change (a retried or resumed run); `created` true when the file is new to git. A change that
+   * throws is rejected alone, the rest of its batch goes on; it must leave the working tree as it found it.
    */
-  apply(): Promise<{ file: string; written: boolean }>;
+  apply(): Promise<{ file: string; written: boolean; created?: boolean }>;
   /**
    * Puts the working tree back when the batch's commit fails (a created file is removed). Without it, the edit
    * stays on disk for a retry to recognise as its own.
@@ -87,6 +87,7 @@ interface Applied {
   waiting: Waiting;
   file: string;
   written: boolean;
+  created: boolean;
 }
 
 export class RegistryBatchCommitter {
@@ -165,8 +166,8 @@ export class RegistryBatchCommitter {
     const applyOne = async (index: number) => {
       const waiting = batch[index]!;
       try {
-        const { file, written } = await waiting.change.apply();
-        results[index] = { waiting, file, written };
+        const { file, written, created } = await waiting.change.apply();
+        results[index] = { waiting, file, written, created: created ?? false };
       } catch (error) {
         waiting.reject(error);
       }
@@ -227,17 +228,22 @@ export class RegistryBatchCommitter {
         ],
         pathspecs,
       );
+    const add = () => this.#git(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], pathspecs);
     try {
-      try {
+      if (applied.some(({ created }) => created)) {
+        // New files must be added before `commit -- <paths>` will take them.
+        await add();
         await commit();
-      } catch (error) {
-        // A file git does not track yet (a new entry, or one written by hand and never committed) must be added
-        // first; and a batch whose files turn out to match HEAD has nothing to commit. Anything else is a failure.
-        if (!(await this.#changed(files))) return previousHead;
-        await this.#git(['add', '--pathspec-from-file=-', '--pathspec-file-nul'], pathspecs);
-        await commit().catch(() => {
-          throw error;
-        });
+      } else {
+        try {
+          await commit();
+        } catch {
+          // A file git does not track yet (written by hand, never committed) must be added first; and a batch whose
+          // files turn out to match HEAD has nothing to commit. A failure after adding is a real one.
+          if (!(await this.#changed(files))) return previousHead;
+          await add();
+          await commit();
+        }
       }
     } catch (error) {
       await this.#undo(applied);
