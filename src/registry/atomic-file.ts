@@ -21,9 +21,13 @@ export async function writeFileAtomic(path: string, content: string): Promise<vo
  */
 export async function stageFile(path: string, content: string): Promise<string> {
   const directory = dirname(path);
-  await mkdir(directory, { recursive: true });
   const temporary = join(directory, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(temporary, 'wx', 0o644);
+  // The directory is made only when missing: a mkdir per file was one file-system call in five of a bulk issuance.
+  const handle = await open(temporary, 'wx', 0o644).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT') throw error;
+    await mkdir(directory, { recursive: true });
+    return open(temporary, 'wx', 0o644);
+  });
   try {
     await handle.writeFile(content, 'utf8');
     await handle.sync();

@@ -97,6 +97,8 @@ export class RegistryBatchCommitter {
   #flushing: Promise<void> = Promise.resolve();
   #gitDirs: { gitDir: string; commonDir: string } | undefined;
   #lastCommit = { endedAt: 0, ms: 0 };
+  /** Set by flushNow: nothing more is coming, so what waits is committed without lingering or spacing. */
+  #draining = false;
   /** Commits made, for reports. */
   commits = 0;
 
@@ -108,9 +110,15 @@ export class RegistryBatchCommitter {
   submit(change: RegistryBatchChange): Promise<CommittedChange> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ change, resolve, reject });
-      if (this.#queue.length >= this.#maxBatch) this.#schedule(0);
+      if (this.#queue.length >= this.#maxBatch || this.#draining) this.#schedule(0);
       else this.#schedule(this.#options.lingerMs ?? 200);
     });
+  }
+
+  /** Nothing more will be submitted for now: commit what waits without lingering, and without spacing commits. */
+  flushNow(): void {
+    this.#draining = true;
+    if (this.#queue.length) this.#schedule(0);
   }
 
   get #maxBatch(): number {
@@ -131,7 +139,7 @@ export class RegistryBatchCommitter {
       this.#lastCommit.endedAt +
       Math.min(MAX_SPACING_MS, (this.#options.commitSpacing ?? 3) * this.#lastCommit.ms) -
       performance.now();
-    if (spaced > 0) await new Promise((resolve) => setTimeout(resolve, spaced));
+    if (spaced > 0 && !this.#draining) await new Promise((resolve) => setTimeout(resolve, spaced));
     const batch = this.#queue.splice(0, this.#maxBatch);
     if (batch.length === 0) return;
     if (this.#queue.length) this.#schedule(0);
