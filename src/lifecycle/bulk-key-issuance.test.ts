@@ -1,7 +1,7 @@
 // Bulk issuance on both database engines, against the real internal provider, embedded store and git registry:
 // many keys from YAML and CSV in few commits; a bad row refused (file, line, field) before anything is minted; a
 // failed batch commit rolls back exactly that batch's keys; a re-run with the same idempotency keys mints nothing.
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { OperationalStore } from '../db/operational-store.js';
@@ -11,7 +11,7 @@ import { runGit } from '../git/git-command.js';
 import type { ProviderKey } from '../providers/provider.js';
 import { analyzeEntryText } from '../registry/entry-analysis.js';
 import { defaultRegistryConfig } from '../registry/registry-config.js';
-import { GIT_TEST_ENV } from '../registry/test-support/registry-fixtures.js';
+import { GIT_TEST_ENV, seedExampleWith } from '../registry/test-support/registry-fixtures.js';
 import { fingerprintMatches } from '../secrets/secret-fingerprint.js';
 import { type BulkIssueOptions, type BulkIssueRequest, BulkKeyIssuer } from './bulk-key-issuance.js';
 import { IdempotencyRecords } from './idempotency-records.js';
@@ -280,6 +280,38 @@ forEachBackend((backend) => {
       message: /keys\.yaml:4: idempotency-key: "nightly:1" was already used for a different request/,
     });
     expect(await activeKeys(h.internal.list())).toHaveLength(4);
+  });
+
+  it('a re-run after a run killed before its batch commit undoes what that run left, then issues once', async () => {
+    const h = await bulkHarness(await backend.open());
+    const yaml = yamlRequests(1);
+    const {
+      actor: _actor,
+      source: _source,
+      ...material
+    } = { ...requestsOf(yaml, 'keys.yaml')[0]!, idempotencyKey: 'run:1' };
+    // The killed run: it claimed `run:1`, minted, stored, placed its entry, and died before the batch commit.
+    const idempotency = new IdempotencyRecords(h.operational.db, h.clock);
+    await idempotency.claim('run:1', 'issue', IdempotencyRecords.hashRequest(material));
+    const orphan = await h.internal.create({ name: 'bulk-key-1' });
+    await h.store.put('payments/bulk-key-1', orphan.secret, { stage: 'current' });
+    await idempotency.progress('run:1', {
+      keyId: 'bulk-key-1',
+      provider: 'internal',
+      providerKeyId: orphan.providerKeyId,
+      stored: { name: 'default', path: 'payments/bulk-key-1' },
+    });
+    await mkdir(join(h.root, 'keys', 'payments'), { recursive: true });
+    await writeFile(join(h.root, 'keys', 'payments', 'bulk-key-1.yaml'), seedExampleWith('bulk-key-1'));
+    h.clock.advance(10 * 60_000);
+    const report = await h.fromFile(yaml, 'keys.yaml', { idempotencyKey: 'run' });
+    expect(report).toMatchObject({ issued: 1, failed: 0 });
+    const [issued] = issuedKeys(report.results);
+    expect((await activeKeys(h.internal.list())).map((key) => key.providerKeyId)).toEqual([issued!.providerKeyId]);
+    expect(issued!.providerKeyId).not.toBe(orphan.providerKeyId);
+    expect((await git(h.root, 'status', '--porcelain')).trim()).toBe('');
+    const entry = analyzeEntryText(issued!.file, await readFile(join(h.root, issued!.file), 'utf8')).entry!;
+    expect(entry.provider_key_id).toBe(issued!.providerKeyId);
   });
 
   it('a dry run checks every row and mints nothing', async () => {

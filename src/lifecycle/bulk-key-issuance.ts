@@ -3,11 +3,12 @@
 // commit per batch (src/registry/registry-batch-committer.ts) instead of one commit per key. Every request is
 // checked first (schema, policy, duplicates, providers and stores configured, paths free); one bad row stops the
 // run before anything is minted. A key whose batch commit fails is rolled back like a single issuance.
-import { rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { AppendEventInput, EventLog, LoggedEvent } from '../events/event-log.js';
+import { runGit } from '../git/git-command.js';
 import type { Provider } from '../providers/provider.js';
 import { stageFile } from '../registry/atomic-file.js';
 import { analyzeEntryText } from '../registry/entry-analysis.js';
@@ -369,6 +370,7 @@ export class BulkKeyIssuer {
         if (claim.kind === 'completed')
           return { row: plan.row, status: 'replayed', key: { ...claim.result, replayed: true } };
         if (claim.kind === 'abandoned' && claim.progress) {
+          if (!claim.progress.registered) await this.#discardUncommittedEntry(plan.file, claim.progress.keyId);
           const steps = await rollBackIssuance(
             this.#deps,
             claim.progress,
@@ -381,7 +383,7 @@ export class BulkKeyIssuer {
               new Error('its rollback is incomplete'),
               steps,
             );
-            await this.#deps.idempotency.fail(key, error.message).catch(() => undefined);
+            // The record keeps its progress, so a later run retries the rollback (as single issuance does).
             return failedResult(plan, error);
           }
         }
@@ -516,6 +518,21 @@ export class BulkKeyIssuer {
     }
     await rename(staged, path);
     return { file, written: true, created: true };
+  }
+
+  /**
+   * A run killed between placing its entry and committing it left the file untracked: it was never in the registry,
+   * so it is removed rather than deleted by a commit (RegistryWriter.delete refuses a file with uncommitted changes).
+   */
+  async #discardUncommittedEntry(file: string, keyId: string): Promise<void> {
+    const path = join(this.#deps.root, file);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined || analyzeEntryText(file, text).keyId !== keyId) return;
+    const status = await runGit(['status', '--porcelain', '--', file], {
+      cwd: this.#deps.root,
+      ...(this.#deps.gitEnv ? { env: this.#deps.gitEnv } : {}),
+    });
+    if (status.startsWith('??')) await this.#removeEntry(file);
   }
 
   /** Undoes #placeEntry when its batch's commit failed: the file goes, and its team directory if left empty. */
