@@ -270,6 +270,8 @@ forEachBackend((backend) => {
     expect(issuedKeys(again.results)).toEqual(issuedKeys(first.results).map((key) => ({ ...key, replayed: true })));
     expect(await activeKeys(h.internal.list())).toHaveLength(4);
     expect(await commitCount(h.root)).toBe(commits);
+    const dryRun = await h.fromFile(yaml, 'keys.yaml', { idempotencyKey: 'nightly', dryRun: true });
+    expect(dryRun.results.every((result) => result.status === 'planned' && result.alreadyIssued)).toBe(true);
     expect(await h.operational.db.selectFrom('idempotency_records').select('idempotency_key').execute()).toEqual(
       expect.arrayContaining([{ idempotency_key: 'nightly:1' }, { idempotency_key: 'row-four' }]),
     );

@@ -82,6 +82,8 @@ export type BulkIssueResult =
       path: string;
       file: string;
       expiresAt: string;
+      /** Its idempotency key says it was issued already: a run returns that first result. */
+      alreadyIssued?: true;
     }
   | {
       row: number;
@@ -179,6 +181,7 @@ export class BulkKeyIssuer {
           path: plan.store.path,
           file: plan.file,
           expiresAt: plan.expiresAt,
+          ...(plan.replay ? { alreadyIssued: true as const } : {}),
         })),
         0,
       );
@@ -274,6 +277,29 @@ export class BulkKeyIssuer {
       return cache.get(name)!;
     };
 
+    // Key ids first: a generated one that the registry holds already is generated again (same team, provider and
+    // purpose words leave 65,536 of them), so a row is refused only for an id its author chose.
+    const keyIds = rows.map(({ request }) => request.keyId);
+    const taken = new Set(keyIds.filter((keyId): keyId is string => keyId !== undefined));
+    const generate = (request: BulkIssueRequest) => {
+      let keyId: string;
+      do keyId = generateKeyId(request);
+      while (taken.has(keyId));
+      taken.add(keyId);
+      return keyId;
+    };
+    for (const [index, { request }] of rows.entries()) keyIds[index] ??= generate(request);
+    let inRegistry = await this.#deps.writer.filesOf(keyIds as string[]);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const clashing = rows.flatMap(({ request }, index) =>
+        !request.keyId && inRegistry.has(keyIds[index]!) ? [index] : [],
+      );
+      if (clashing.length === 0) break;
+      for (const index of clashing) keyIds[index] = generate(rows[index]!.request);
+      const again = await this.#deps.writer.filesOf(clashing.map((index) => keyIds[index]!));
+      inRegistry = new Map([...inRegistry, ...again]);
+    }
+
     // What can be checked without waiting, row by row, in order (so duplicates point at the later row).
     const lookups: Array<() => Promise<void>> = [];
     rows.forEach(({ row, request }, index) => {
@@ -285,15 +311,10 @@ export class BulkKeyIssuer {
       }
       const provider = resolve(providers, request.provider, this.#deps.providers);
       if (provider instanceof Error) problem(request, row, 'provider', provider.message);
-      let keyId = request.keyId;
-      if (keyId) {
-        const first = seen.keyIds.get(keyId);
-        if (first !== undefined) problem(request, row, 'key-id', `"${keyId}" is requested by row ${first} too`);
-      } else {
-        do keyId = generateKeyId(request);
-        while (seen.keyIds.has(keyId));
-      }
-      seen.keyIds.set(keyId, row);
+      const keyId = keyIds[index]!;
+      const first = seen.keyIds.get(keyId);
+      if (first !== undefined) problem(request, row, 'key-id', `"${keyId}" is requested by row ${first} too`);
+      else seen.keyIds.set(keyId, row);
       const { entry, store, expiresAt } = this.#single.draftEntry(request, keyId, now);
       for (const found of issueDraftProblems(entry, policy)) {
         problem(
@@ -347,7 +368,6 @@ export class BulkKeyIssuer {
         }
       });
     });
-    const inRegistry = await this.#deps.writer.filesOf(plans.map((plan) => plan!.keyId));
     await runBounded(lookups, DEFAULT_CONCURRENCY);
     if (problems.length) {
       problems.sort((a, b) => a.row - b.row || a.line - b.line);

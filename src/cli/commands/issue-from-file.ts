@@ -119,7 +119,9 @@ function printReport(context: CliContext, name: string, report: BulkIssueReport)
   if (report.dryRun) {
     out(`Dry run: ${report.planned} key(s) from ${name} would be issued; nothing was minted.`);
     for (const result of report.results) {
-      if (result.status === 'planned')
+      if (result.status !== 'planned') continue;
+      if (result.alreadyIssued) out(`  row ${result.row}  already issued (same idempotency key)`);
+      else
         out(`  row ${result.row}  ${result.keyId}  ${result.provider}  ${result.store}:${result.path}  ${result.file}`);
     }
     return;
