@@ -114,4 +114,14 @@ export class IdempotencyRecords {
       .where('idempotency_key', '=', key)
       .execute();
   }
+
+  /** What is recorded under `key`, without claiming it (bulk issuance checks a file's keys before it starts). */
+  async peek(key: string): Promise<{ command: string; requestHash: string; status: string } | undefined> {
+    const record = await this.#db
+      .selectFrom('idempotency_records')
+      .select(['command', 'request_hash', 'status'])
+      .where('idempotency_key', '=', key)
+      .executeTakeFirst();
+    return record ? { command: record.command, requestHash: record.request_hash, status: record.status } : undefined;
+  }
 }

@@ -4,12 +4,10 @@
 // crashed run before starting again, so a retry never mints twice.
 import { randomBytes } from 'node:crypto';
 import type { PeopleDirectory } from '../directory/people-directory.js';
-import { KeyledgerError, UsageError } from '../errors/keyledger-error.js';
+import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Provider } from '../providers/provider.js';
 import type { KeyEntryInput } from '../registry/key-entry-schema.js';
-import { keyEntrySchema } from '../registry/key-entry-schema.js';
-import { checkEntry, compilePolicy } from '../registry/policy/policy-engine.js';
 import type { PolicyConfig } from '../registry/registry-config.js';
 import { addDays, formatDate, formatInstant } from '../registry/registry-dates.js';
 import { type RegistryWriter, teamEntryFile } from '../registry/registry-writer.js';
@@ -19,6 +17,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { IdempotencyRecords } from './idempotency-records.js';
+import { assertIssueDraft, type IssueProgress, rollBackIssuance } from './issuance-steps.js';
 import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
 import { KeyPreflight } from './preflight/key-preflight.js';
 
@@ -58,16 +57,6 @@ export interface IssuedKey {
   eventSeq: number;
   /** True when this result is the first run's, returned again for a retried idempotency key. */
   replayed: boolean;
-}
-
-/** What a run has done so far, recorded against the idempotency key (no secret in it). */
-interface IssueProgress {
-  keyId: string;
-  provider: string;
-  providerKeyId?: string;
-  account?: string;
-  stored?: { name: string; path: string };
-  registered?: boolean;
 }
 
 export interface KeyIssuerDependencies {
@@ -286,65 +275,17 @@ export class KeyIssuer {
 
   #draftChecked(request: IssueKeyRequest, keyId: string, now: Date) {
     const draft = this.draftEntry(request, keyId, now);
-    const parsed = keyEntrySchema.safeParse({ ...draft.entry, fingerprint: `hmac-sha256:v1:${'0'.repeat(64)}` });
-    if (!parsed.success) {
-      throw new UsageError(
-        `the entry to issue is invalid: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
-      );
-    }
-    const violations = checkEntry(parsed.data, compilePolicy(this.#deps.policy, now, this.#deps.people)).filter(
-      (violation) => violation.severity === 'error',
-    );
-    if (violations.length) {
-      throw new KeyledgerError(
-        'E_POLICY',
-        `refusing to issue ${keyId}: ${violations.map((v) => `${v.rule}: ${v.message}`).join('; ')}`,
-        {
-          category: 'input',
-          details: { violations },
-        },
-      );
-    }
+    assertIssueDraft(draft.entry, {
+      policy: this.#deps.policy,
+      now,
+      ...(this.#deps.people ? { people: this.#deps.people } : {}),
+    });
     return draft;
   }
 
-  /** Undoes a run's recorded steps, newest first; reports each, and keeps going past a failed one. */
-  async #rollback(progress: IssueProgress, actor: string, reason: string): Promise<RollbackStep[]> {
-    const steps: RollbackStep[] = [];
-    const attempt = async (step: RollbackStep['step'], description: string, undo: () => Promise<unknown>) => {
-      try {
-        await undo();
-        steps.push({ step, description, ok: true });
-      } catch (error) {
-        steps.push({ step, description, ok: false, error: error instanceof Error ? error.message : String(error) });
-      }
-    };
-    if (progress.registered || (await this.#deps.writer.fileOf(progress.keyId).catch(() => undefined))) {
-      await attempt('registry-entry', `removed registry entry ${progress.keyId}`, () =>
-        this.#deps.writer.delete(progress.keyId, { message: `Rolled back: ${reason}` }),
-      );
-    }
-    if (progress.stored) {
-      const { name, path } = progress.stored;
-      await attempt('secret-store', `deleted the secret at ${name}:${path}`, () =>
-        this.#deps.stores(name).delete(path),
-      );
-    }
-    if (progress.providerKeyId) {
-      const ref = { providerKeyId: progress.providerKeyId, ...(progress.account ? { account: progress.account } : {}) };
-      await attempt('provider-key', `revoked ${progress.provider} key ${progress.providerKeyId}`, () =>
-        this.#deps.providers(progress.provider).revoke(ref),
-      );
-    }
-    await this.#deps.events
-      .append({
-        type: 'issue-rolled-back',
-        actor,
-        keyId: progress.keyId,
-        data: { reason, steps: steps.map(({ step, ok, description }) => ({ step, ok, description })) },
-      })
-      .catch(() => undefined);
-    return steps;
+  /** Undoes a run's recorded steps, newest first (issuance-steps.ts, shared with bulk issuance). */
+  #rollback(progress: IssueProgress, actor: string, reason: string): Promise<RollbackStep[]> {
+    return rollBackIssuance(this.#deps, progress, actor, reason);
   }
 }
 

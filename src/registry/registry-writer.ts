@@ -148,6 +148,37 @@ export class RegistryWriter {
     return this.#findFile(keyId);
   }
 
+  /**
+   * The file of each of `keyIds` that is in the registry, looked up together: one look at HEAD for all of them
+   * (fileOf reads it per key), then the index, or the conventional place for a file not committed yet.
+   */
+  async filesOf(keyIds: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    if (keyIds.length === 0) return found;
+    const index = await this.#currentIndex();
+    const holds = async (file: string, keyId: string) => {
+      const text = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+      return text !== undefined && analyzeEntryText(file, text).keyId === keyId;
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(16, keyIds.length) }, async () => {
+        while (next < keyIds.length) {
+          const keyId = keyIds[next++]!;
+          const indexed = index.get(keyId);
+          if (indexed !== undefined) {
+            if (await holds(indexed, keyId)) found.set(keyId, indexed);
+            continue;
+          }
+          const conventional = defaultEntryFile(keyId);
+          if ((await exists(join(this.#options.root, conventional))) && (await holds(conventional, keyId)))
+            found.set(keyId, conventional);
+        }
+      }),
+    );
+    return found;
+  }
+
   /** The entry with this key_id as it is on disk now. */
   async read(keyId: string): Promise<{ file: string; entry: KeyEntry } | undefined> {
     const file = await this.#findFile(keyId);
@@ -201,6 +232,15 @@ export class RegistryWriter {
     // committing; a commit by anyone else (another process, a person) makes it rebuild. A look-up racing this
     // writer's own commit waits for it: otherwise it would see HEAD moved before the index noted the commit, and
     // rebuild from every file. (Not the lock: callers holding the lock look keys up too.)
+    const file = (await this.#currentIndex()).get(keyId);
+    if (file === undefined) return undefined;
+    // The file may have changed without a commit: trust it only if it still holds that key_id.
+    const current = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+    return current !== undefined && analyzeEntryText(file, current).keyId === keyId ? file : undefined;
+  }
+
+  /** The key_id index as of HEAD, rebuilt from every file when someone else has committed since it was built. */
+  async #currentIndex(): Promise<Map<string, string>> {
     await this.#commitInFlight;
     const head = await this.#head().catch(() => undefined);
     if (!this.#index || head !== this.#indexHead) {
@@ -213,11 +253,7 @@ export class RegistryWriter {
       this.#index = loaded.keyIds;
       this.#indexHead = head;
     }
-    const file = this.#index.get(keyId);
-    if (file === undefined) return undefined;
-    // The file may have changed without a commit: trust it only if it still holds that key_id.
-    const current = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
-    return current !== undefined && analyzeEntryText(file, current).keyId === keyId ? file : undefined;
+    return this.#index;
   }
 
   /** Keeps the index in step with this writer's own commits, so they do not force a rebuild. */
@@ -228,6 +264,26 @@ export class RegistryWriter {
     }
     if (file === undefined) this.#index.delete(keyId);
     else this.#index.set(keyId, file);
+    this.#indexHead = head;
+  }
+
+  /**
+   * A batch commit made beside this writer, under its lock (src/registry/registry-batch-committer.ts): keeps the
+   * key_id index valid rather than rebuilt from every file after each batch. `file` undefined: the key is gone.
+   */
+  noteBatchCommit(
+    previousHead: string,
+    head: string,
+    changes: ReadonlyArray<{ keyId: string; file: string | undefined }>,
+  ): void {
+    if (!this.#index || this.#indexHead !== previousHead) {
+      this.#index = undefined;
+      return;
+    }
+    for (const { keyId, file } of changes) {
+      if (file === undefined) this.#index.delete(keyId);
+      else this.#index.set(keyId, file);
+    }
     this.#indexHead = head;
   }
 

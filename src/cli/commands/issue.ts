@@ -6,12 +6,16 @@ import { printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { actorFor, addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
 import { parseDays, parsePositiveInt } from '../option-parsers.js';
+import { issueFromFile } from './issue-from-file.js';
 
 interface IssueOptions extends SharedOptions {
   provider: string;
   team: string;
   owner: string;
   purpose: string;
+  from?: string;
+  dryRun?: boolean;
+  concurrency?: number;
   scope?: string;
   account?: string;
   expires?: number;
@@ -28,10 +32,13 @@ interface IssueOptions extends SharedOptions {
 export const registerIssueCommand: RegisterCommand = (program, context) => {
   addSharedOptions(program.command('issue'))
     .description('mint a key at its provider, store it, register it (one git commit) and log the event, as one unit')
-    .requiredOption('--provider <name>', 'the provider (scope.provider), e.g. internal, aws-iam, datadog')
-    .requiredOption('--team <team>', 'the owning team')
-    .requiredOption('--owner <email>', 'the owning individual')
-    .requiredOption('--purpose <text>', 'why the key exists')
+    .option('--provider <name>', 'the provider (scope.provider), e.g. internal, aws-iam, datadog')
+    .option('--team <team>', 'the owning team')
+    .option('--owner <email>', 'the owning individual')
+    .option('--purpose <text>', 'why the key exists')
+    .option('--from <file>', 'issue every request in a YAML or CSV file (- for stdin), fields named as these flags')
+    .option('--dry-run', 'with --from: check every request and show what would be issued; mint nothing')
+    .option('--concurrency <n>', 'with --from: keys minted at once (default 16)', parsePositiveInt)
     .option('--scope <permissions>', 'permissions, comma-separated: charges:write,customers:read')
     .option('--account <id>', 'the provider account the key belongs to (AWS user, project id...)')
     .option('--expires <duration>', 'lifetime: 90d, 12w, 6m, 1y (default: the policy maximum)', parseDays)
@@ -47,6 +54,17 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--idempotency-key <key>', 'makes a retried command return the first result instead of minting again')
     .option('--reveal', 'print the secret (only to a terminal)')
     .action(async (options: IssueOptions) => {
+      if (options.from) {
+        return issueFromFile(context, () => openApp(context, options.registry), {
+          ...options,
+          from: options.from,
+          actor: options.actor ?? defaultActor(),
+        });
+      }
+      const missing = (['provider', 'team', 'owner', 'purpose'] as const).find((name) => !options[name]);
+      if (missing) throw new UsageError(`required option '--${missing}' not specified (or give --from FILE)`);
+      if (options.dryRun || options.concurrency)
+        throw new UsageError('--dry-run and --concurrency go with --from FILE');
       if (options.reveal && !context.stdout.isTTY) {
         throw new UsageError(
           '--reveal prints the secret only to a terminal: stdout is not one (a pipe or a file would keep it)',
