@@ -3,6 +3,7 @@
 // commit per batch (src/registry/registry-batch-committer.ts) instead of one commit per key. Every request is
 // checked first (schema, policy, duplicates, providers and stores configured, paths free); one bad row stops the
 // run before anything is minted. A key whose batch commit fails is rolled back like a single issuance.
+
 import { readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -36,6 +37,7 @@ import {
   type KeyIssuerDependencies,
 } from './key-issuance.js';
 import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
+import { KeyPreflight, PreflightError } from './preflight/key-preflight.js';
 
 export interface BulkIssueRequest extends IssueKeyRequest {
   /** Where the request was read from (issue-request-file.ts), so problems name the file, line and field. */
@@ -369,6 +371,48 @@ export class BulkKeyIssuer {
       });
     });
     await runBounded(lookups, DEFAULT_CONCURRENCY);
+    // The preflight (src/lifecycle/preflight/): each store, provider and account once, before any row is minted —
+    // a file of 10,000 requests to an unconfigured store stops here, not after the first mint.
+    const preflight =
+      this.#deps.preflight ??
+      new KeyPreflight({ providers: this.#deps.providers, stores: this.#deps.stores, clock: this.#deps.clock });
+    const targets = new Map<string, { row: number; request: BulkIssueRequest; plan: Plan }>();
+    rows.forEach(({ row, request }, index) => {
+      const plan = plans[index]!;
+      if (
+        plan.replay ||
+        providers.get(request.provider) instanceof Error ||
+        stores.get(plan.store.name) instanceof Error
+      )
+        return;
+      const slot = `${request.provider}\u0000${request.account ?? ''}\u0000${plan.store.name}`;
+      if (!targets.has(slot)) targets.set(slot, { row, request, plan });
+    });
+    for (const { row, request, plan } of targets.values()) {
+      try {
+        await preflight.check(
+          {
+            keyId: plan.keyId,
+            provider: request.provider,
+            ...(request.account ? { account: request.account } : {}),
+            store: plan.store.name,
+            path: plan.store.path,
+            consumers: [],
+          },
+          'issue',
+        );
+      } catch (error) {
+        if (!(error instanceof PreflightError)) throw error;
+        for (const found of error.problems) {
+          problem(
+            request,
+            row,
+            found.check === 'store' ? 'store' : 'provider',
+            `${found.message} (${found.configKey})`,
+          );
+        }
+      }
+    }
     if (problems.length) {
       problems.sort((a, b) => a.row - b.row || a.line - b.line);
       throw new IssueRequestFileError(problems[0]!.file, problems);

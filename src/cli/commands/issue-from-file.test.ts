@@ -41,7 +41,10 @@ async function entryFiles(root: string): Promise<string[]> {
 forEachBackend((backend) => {
   it('issues a YAML file and CSV from stdin, with --json and verbose logs; no secret in any output', async () => {
     const database = await backend.createDatabase();
-    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+    const registry = await makeRegistry(
+      { '.gitignore': '.keyledger/\n', 'keyledger.config.yaml': 'policy: {}\n' },
+      { git: true },
+    );
     const env: NodeJS.ProcessEnv = {
       ...GIT_TEST_ENV,
       KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),
@@ -107,7 +110,10 @@ forEachBackend((backend) => {
 
   it('refuses a bad file with file:line: field before minting, and flags that do not go with --from', async () => {
     const database = await backend.createDatabase();
-    const registry = await makeRegistry({ '.gitignore': '.keyledger/\n' }, { git: true });
+    const registry = await makeRegistry(
+      { '.gitignore': '.keyledger/\n', 'keyledger.config.yaml': 'policy: {}\n' },
+      { git: true },
+    );
     const env: NodeJS.ProcessEnv = {
       ...GIT_TEST_ENV,
       KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),

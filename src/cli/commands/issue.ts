@@ -55,10 +55,10 @@ export const registerIssueCommand: RegisterCommand = (program, context) => {
     .option('--reveal', 'print the secret (only to a terminal)')
     .action(async (options: IssueOptions) => {
       if (options.from) {
-        return issueFromFile(context, () => openApp(context, options.registry), {
+        return issueFromFile(context, () => openAppFor(context, options), {
           ...options,
           from: options.from,
-          actor: options.actor ?? defaultActor(),
+          actor: actorFor(context, options),
         });
       }
       const missing = (['provider', 'team', 'owner', 'purpose'] as const).find((name) => !options[name]);
