@@ -4,12 +4,12 @@
 // that is in docs/rotation.md; the crash test (scripts/rotation-crash-test.ts) checks it.
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
 import type { AppendEventInput } from '../../events/event-log.js';
-import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
 import { type CreatedKey, keyCapabilities, type Provider, type ProviderKeyRef } from '../../providers/provider.js';
 import { ProviderError } from '../../providers/provider-error.js';
 import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import type { Clock } from '../../runtime/clock.js';
+import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
 import { type FingerprintKey, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
 import { SecretStoreError } from '../../secrets/secret-store-error.js';

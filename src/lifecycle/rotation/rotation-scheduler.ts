@@ -3,10 +3,10 @@
 // rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
 // rotation across hours"). Keys of providers without an issuance API get a ticket instead.
 
-import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
-import { TokenBucket } from '../../providers/http/token-bucket.js';
 import { keyCapabilities, type Provider } from '../../providers/provider.js';
 import type { Clock } from '../../runtime/clock.js';
+import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import type { DueKey } from './rotation-due.js';
 import type { RotationMetrics } from './rotation-metrics.js';

@@ -11,10 +11,10 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { backoffDelayMs, realSleep, withRetry } from '../../runtime/retry-policy.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { backoffDelayMs, realSleep, withRetry } from '../http/retry-policy.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

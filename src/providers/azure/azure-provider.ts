@@ -25,6 +25,7 @@ import {
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import {
   type HttpAnswer,
@@ -34,7 +35,6 @@ import {
 } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

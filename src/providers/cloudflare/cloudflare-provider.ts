@@ -8,12 +8,12 @@
 import Cloudflare, { APIConnectionTimeoutError, APIError } from 'cloudflare';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { z } from 'zod';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

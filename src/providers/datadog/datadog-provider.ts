@@ -8,12 +8,12 @@
 // attempt a timeout and to keep the error answer's headers, which ApiException drops (X-RateLimit-Reset on 429).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { client, v1, v2 } from '@datadog/datadog-api-client';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

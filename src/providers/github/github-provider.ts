@@ -11,13 +11,13 @@
 import { RequestError } from '@octokit/request-error';
 import { Octokit } from '@octokit/rest';
 import { Agent, Response as UndiciResponse, fetch as undiciFetch } from 'undici';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { ConcurrencyLimiter } from '../http/concurrency-limiter.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

@@ -1,10 +1,11 @@
 // The GitLab adapter: project, group and personal access tokens — create, list, revoke, last used, native rotate
 // (`POST .../{token_id}/rotate`, which issues a new token and revokes the old at once) — and verify through
 // `GET /personal_access_tokens/self`, which works for every kind because project and group tokens belong to bots.
+
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

@@ -4,14 +4,14 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
-import type { Clock } from '../../runtime/clock.js';
 import {
   BASE62_ALPHABET,
   formatInternalKey,
   INTERNAL_KEY_RANDOM_LENGTH,
   isValidInternalKey,
   parseInternalKey,
-} from '../../scan/checksums/base62-crc32.js';
+} from '../../runtime/base62-crc32.js';
+import type { Clock } from '../../runtime/clock.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type {
   CreatedKey,

@@ -12,11 +12,11 @@ import OpenAI, {
   APIUserAbortError,
   OpenAIError,
 } from 'openai';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

@@ -10,12 +10,12 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { Client } from '@sendgrid/client';
 import type { ClientRequest } from '@sendgrid/client/src/request.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

@@ -11,11 +11,11 @@ import { Agent as HttpAgent } from 'node:http';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type TwilioResponseModule from 'twilio/lib/http/response.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
 import { effectiveRateLimit } from '../http/provider-http-options.js';
 import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
 import type {
   CreatedKey,
   CreateKeyRequest,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parsePeopleDirectory } from '../../directory/people-directory.js';
 import { keyEntrySchema } from '../../registry/key-entry-schema.js';
-import { isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import { isValidGithubToken } from '../../runtime/base62-crc32.js';
 import { AWS_ACCESS_KEY_ID_PATTERN } from '../providers/aws-iam/aws-iam-key-format.js';
 import { GITLAB_TOKEN_PATTERN } from '../providers/gitlab/gitlab-key-format.js';
 import { generateOrg } from './org-generator.js';

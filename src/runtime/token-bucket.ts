@@ -1,7 +1,7 @@
 // A token-bucket rate limiter built from a provider's `rateLimit()`. Adapters pace their own calls with it, and
 // the rotation controller reuses it to pace bulk work. Callers reserve a token and wait their turn, so waiting
 // callers are served in order and the long-run rate never exceeds `requests / perSeconds`.
-import type { RateLimit } from '../provider.js';
+import type { RateLimit } from '../providers/provider.js';
 import { realSleep, type Sleep } from './retry-policy.js';
 
 export interface TokenBucketOptions {

@@ -1,6 +1,6 @@
 // Defence in depth for error texts: whatever a provider answers, the credentials of the call are cut out of it
 // before it becomes a ProviderError message (some APIs echo the header or body they refused).
-import type { SecretValue } from '../../secrets/secret-value.js';
+import type { SecretValue } from '../secrets/secret-value.js';
 
 const REDACTED = '[REDACTED]';
 const MAX_MESSAGE_LENGTH = 500;
