@@ -6,7 +6,7 @@ import { systemClock } from '../../runtime/clock.js';
 import { AwsIamSandbox, type CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { AwsIamProvider } from './aws-iam-provider.js';
 import type { AwsIamOptionsInput } from './aws-iam-schemas.js';
 

@@ -9,8 +9,8 @@ import { AzureSandbox, type AzureSignIn } from '../../sandbox/providers/azure/az
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
 import type { ProviderError } from '../provider-error.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { AzureProvider } from './azure-provider.js';
 import type { AzureOptionsInput } from './azure-schemas.js';
 

@@ -12,7 +12,7 @@ import {
 } from '../../sandbox/providers/cloudflare/cloudflare-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { CloudflareProvider, cloudflareAnswerOf } from './cloudflare-provider.js';
 import type { CloudflareOptionsInput } from './cloudflare-schemas.js';
 

@@ -11,7 +11,7 @@ import { type DatadogAuditEvent, DatadogSandbox } from '../../sandbox/providers/
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../test-support/provider-contract.js';
 import { DatadogProvider } from './datadog-provider.js';
 import type { DatadogOptionsInput } from './datadog-schemas.js';
 

@@ -11,7 +11,7 @@ import { type GcpAuditLogEntry, GcpSandbox } from '../../sandbox/providers/gcp/g
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { GcpProvider } from './gcp-provider.js';
 import type { GcpOptionsInput } from './gcp-schemas.js';
 

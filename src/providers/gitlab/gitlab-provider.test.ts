@@ -7,7 +7,7 @@ import { GITLAB_TOKEN_PATTERN } from '../../sandbox/providers/gitlab/gitlab-key-
 import { type GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { GitlabProvider } from './gitlab-provider.js';
 import type { GitlabOptionsInput } from './gitlab-schemas.js';
 

@@ -12,7 +12,7 @@ import { type OpenaiAuditLog, OpenaiSandbox } from '../../sandbox/providers/open
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { OpenaiProvider, parseOpenaiDuration } from './openai-provider.js';
 import type { OpenaiOptionsInput } from './openai-schemas.js';
 

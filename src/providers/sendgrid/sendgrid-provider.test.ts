@@ -7,7 +7,7 @@ import { SENDGRID_API_KEY_PATTERN } from '../../sandbox/providers/sendgrid/sendg
 import { SendgridSandbox } from '../../sandbox/providers/sendgrid/sendgrid-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../test-support/provider-contract.js';
 import { SendgridProvider } from './sendgrid-provider.js';
 import type { SendgridOptionsInput } from './sendgrid-schemas.js';
 

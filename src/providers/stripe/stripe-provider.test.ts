@@ -9,7 +9,7 @@ import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { CreatedKey } from '../provider.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { StripeProvider, stripeKeyId } from './stripe-provider.js';
 
 async function startStripe() {

@@ -8,7 +8,7 @@ import { type TwilioMonitorEvent, TwilioSandbox } from '../../sandbox/providers/
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { TwilioProvider } from './twilio-provider.js';
 import type { TwilioOptionsInput } from './twilio-schemas.js';
 
