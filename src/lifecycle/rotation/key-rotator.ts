@@ -3,9 +3,9 @@
 // next one without minting twice, losing the new key, or revoking a key a consumer still uses. The argument for
 // that is in docs/rotation.md; the crash test (scripts/rotation-crash-test.ts) checks it.
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import type { AppendEventInput } from '../../events/event-log.js';
 import { type CreatedKey, keyCapabilities, type Provider, type ProviderKeyRef } from '../../providers/provider.js';
-import { ProviderError } from '../../providers/provider-error.js';
 import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import type { Clock } from '../../runtime/clock.js';

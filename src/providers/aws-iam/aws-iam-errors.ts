@@ -2,11 +2,11 @@
 // `Throttling`) and message, the HTTP status, Retry-After when the answer carried one; transport failures
 // become retryable timeouts or unavailability. The SDK error itself is never attached: its text is not redacted.
 
+import { ProviderError, type ProviderErrorCode } from '../../errors/provider-error.js';
 import { parseRetryAfter } from '../../runtime/retry-policy.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import { codeForStatus, headerText, transportError } from '../http/provider-http-client.js';
-import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
 import { AWS_AUTH_CODES, AWS_IAM_PROVIDER_NAME, AWS_THROTTLING_CODES } from './aws-iam-constants.js';
 
 interface SdkError {

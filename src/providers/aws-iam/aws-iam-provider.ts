@@ -11,6 +11,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ProviderError } from '../../errors/provider-error.js';
 import { backoffDelayMs, realSleep, withRetry } from '../../runtime/retry-policy.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
@@ -27,7 +28,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import { AWS_IAM_CAPABILITIES, AWS_IAM_PROVIDER_NAME, AWS_IAM_RATE_LIMIT } from './aws-iam-constants.js';
 import { toAwsProviderError } from './aws-iam-errors.js';
 import { type AwsIamOptions, type AwsIamOptionsInput, awsIamOptionsSchema } from './aws-iam-schemas.js';

@@ -3,13 +3,13 @@
 // a password the application no longer holds, and paging through applications.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProviderError } from '../../errors/provider-error.js';
 import { systemClock } from '../../runtime/clock.js';
 import { AZURE_CLIENT_SECRET_PATTERN } from '../../sandbox/providers/azure/azure-key-format.js';
 import { AzureSandbox, type AzureSignIn } from '../../sandbox/providers/azure/azure-sandbox.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import type { ProviderError } from '../provider-error.js';
 import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
 import { AzureProvider } from './azure-provider.js';
 import type { AzureOptionsInput } from './azure-schemas.js';

@@ -25,6 +25,7 @@ import {
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import {
@@ -47,7 +48,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   AZURE_CAPABILITIES,
   AZURE_GRAPH_SCOPE,

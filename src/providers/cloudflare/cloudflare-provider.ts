@@ -8,6 +8,7 @@
 import Cloudflare, { APIConnectionTimeoutError, APIError } from 'cloudflare';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { z } from 'zod';
+import { ProviderError } from '../../errors/provider-error.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
@@ -26,7 +27,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   CLOUDFLARE_CAPABILITIES,
   CLOUDFLARE_DEFAULT_RESOURCES,

@@ -8,6 +8,7 @@
 // attempt a timeout and to keep the error answer's headers, which ApiException drops (X-RateLimit-Reset on 429).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { client, v1, v2 } from '@datadog/datadog-api-client';
+import { ProviderError } from '../../errors/provider-error.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
@@ -26,7 +27,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   DATADOG_AUDIT_LOOKBACK_DAYS,
   DATADOG_CAPABILITIES,

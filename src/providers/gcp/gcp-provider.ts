@@ -26,6 +26,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { gaxios, OAuth2Client } from 'google-auth-library';
+import { ProviderError } from '../../errors/provider-error.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import {
@@ -48,7 +49,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   GCP_CAPABILITIES,
   GCP_JWT_BEARER,

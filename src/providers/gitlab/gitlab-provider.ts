@@ -2,6 +2,7 @@
 // (`POST .../{token_id}/rotate`, which issues a new token and revokes the old at once) — and verify through
 // `GET /personal_access_tokens/self`, which works for every kind because project and group tokens belong to bots.
 
+import { ProviderError } from '../../errors/provider-error.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
@@ -18,7 +19,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   GITLAB_API_PREFIX,
   GITLAB_CAPABILITIES,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../../errors/provider-error.js';
 import { DEFAULT_RETRY_OPTIONS } from '../../runtime/retry-policy.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError } from '../provider-error.js';
 import type { HttpAnswer } from './provider-http-client.js';
 import { SdkCaller, sdkAnswer } from './sdk-caller.js';
 

@@ -5,10 +5,10 @@
 // so an SDK-based adapter and an HTTP one word the provider's errors alike. The SDK's error object is never kept:
 // its text may quote the request, and only what the parser extracts, redacted, leaves the adapter.
 
+import { ProviderError } from '../../errors/provider-error.js';
 import { type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
 import type { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError } from '../provider-error.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import {
   type HttpAnswer,

@@ -4,6 +4,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import {
   BASE62_ALPHABET,
   formatInternalKey,
@@ -24,7 +25,6 @@ import type {
   RateLimit,
   VerifyResult,
 } from '../provider.js';
-import { ProviderError } from '../provider-error.js';
 import { INTERNAL_PROVIDER_NAME, INTERNAL_RATE_LIMIT } from './internal-constants.js';
 import { type InternalProviderOptions, internalProviderOptionsSchema } from './internal-schemas.js';
 

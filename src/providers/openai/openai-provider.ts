@@ -12,6 +12,7 @@ import OpenAI, {
   APIUserAbortError,
   OpenAIError,
 } from 'openai';
+import { ProviderError } from '../../errors/provider-error.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
@@ -29,7 +30,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import { OPENAI_CAPABILITIES, OPENAI_PAGE_SIZE, OPENAI_PROVIDER_NAME, OPENAI_RATE_LIMIT } from './openai-constants.js';
 import {
   type OpenaiOptions,

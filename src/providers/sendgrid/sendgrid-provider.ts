@@ -10,6 +10,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { Client } from '@sendgrid/client';
 import type { ClientRequest } from '@sendgrid/client/src/request.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
@@ -28,7 +29,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   SENDGRID_CAPABILITIES,
   SENDGRID_MAX_KEYS_PER_USER,

@@ -17,6 +17,7 @@ import {
   WebClient,
 } from '@slack/web-api';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
@@ -34,7 +35,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   SLACK_CAPABILITIES,
   SLACK_DEAD_TOKEN_ERRORS,

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
@@ -25,7 +26,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import { STRIPE_CAPABILITIES, STRIPE_PROVIDER_NAME, STRIPE_RATE_LIMIT } from './stripe-constants.js';
 import {
   type StripeOptions,

@@ -11,6 +11,7 @@ import { Agent as HttpAgent } from 'node:http';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type TwilioResponseModule from 'twilio/lib/http/response.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
@@ -28,7 +29,6 @@ import type {
   VerifyResult,
 } from '../provider.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   TWILIO_CAPABILITIES,
   TWILIO_ERROR_TOO_MANY_REQUESTS,
