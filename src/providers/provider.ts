@@ -1,5 +1,6 @@
 // The interface every system that issues keys implements (DESIGN.md, "providers/<name>/"). The core imports this
 // file only; implementations live in providers/<name>/ and are registered by name in providers/provider-table.ts.
+import type { RateLimit } from '../runtime/token-bucket.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 
 /** Identifies one key at a provider: the provider's own id for it plus the account/identity it belongs to. */
@@ -88,13 +89,8 @@ export interface ProviderCapabilities {
   kinds?: Record<string, Partial<Omit<ProviderCapabilities, 'kinds'>> & { note?: string }>;
 }
 
-/** The provider's documented request budget; bulk work is paced against it. */
-export interface RateLimit {
-  requests: number;
-  perSeconds: number;
-  /** Concurrent requests the provider tolerates, when it says. */
-  concurrency?: number;
-}
+/** The provider's documented request budget; bulk work is paced against it (src/runtime/token-bucket.ts). */
+export type { RateLimit } from '../runtime/token-bucket.js';
 
 export interface Provider {
   /** The registry's `scope.provider` value this adapter serves, e.g. `aws-iam`, `datadog`, `internal`. */

@@ -3,6 +3,7 @@
 // warning by `unknownFields`, never silently dropped. Which fields are *required* is policy (registry/policy/),
 // so that a missing owner reads as "owner-required" with its position, not as a bare parse failure.
 import { z } from 'zod';
+import { FINGERPRINT_PATTERN } from '../secrets/secret-fingerprint.js';
 import { parseInstant } from './registry-dates.js';
 
 /**
@@ -73,8 +74,6 @@ export const auditSchema = z.looseObject({
   rotation_frequency_days: z.number().int().positive().optional(),
   last_audit: instant.optional(),
 });
-
-export const FINGERPRINT_PATTERN = /^hmac-sha256:(?:[A-Za-z0-9_-]{1,32}:)?[0-9a-f]{64}$/;
 
 export const keyEntrySchema = z.looseObject({
   key_id: nonEmpty,

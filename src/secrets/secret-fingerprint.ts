@@ -6,8 +6,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/keyledger-error.js';
-import { FINGERPRINT_PATTERN } from '../registry/key-entry-schema.js';
 import type { SecretValue } from './secret-value.js';
+
+/** The shape of a fingerprint, `hmac-sha256:[<key version>:]<64 hex digits>`; the registry's schema checks it too. */
+export const FINGERPRINT_PATTERN = /^hmac-sha256:(?:[A-Za-z0-9_-]{1,32}:)?[0-9a-f]{64}$/;
 
 export interface FingerprintKey {
   /** A short label written into fingerprints so that the key can be rotated: `hmac-sha256:<version>:<hex>`. */

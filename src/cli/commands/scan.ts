@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
+import { createProvider } from '../../providers/provider-table.js';
 import { ScanBaseline } from '../../scan/baseline/scan-baseline.js';
 import type { Finding } from '../../scan/findings/finding.js';
 import { providerLivenessCheck } from '../../scan/ownership/provider-liveness.js';
@@ -126,7 +127,10 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
       cwd: context.cwd,
     });
   }
-  if (options.verify) request.verify = await providerLivenessCheck(context.env);
+  if (options.verify) {
+    const providerOptions = { env: context.env };
+    request.verify = providerLivenessCheck((name) => createProvider(name, providerOptions, { clock: context.clock }));
+  }
   const progress = options.progress && context.stderr.isTTY ? new ProgressBar(context.stderr) : undefined;
   if (progress) request.onProgress = (state) => progress.update(state);
   let report: ScanReport;
