@@ -82,6 +82,8 @@ export interface ProviderCapabilities {
   manual: boolean;
   /** The most keys one account may hold at once (AWS IAM: 2), when the provider limits it. */
   maxKeysPerAccount?: number;
+  /** Provider calls one revoke takes (AWS IAM: 2, deactivate then delete); 1 when absent. Paces bulk rotation. */
+  revokeCalls?: number;
   /**
    * When one adapter serves several kinds of credential that its API treats differently (GitHub: deploy keys
    * can be created by API, fine-grained PATs cannot), what differs per kind, by the kind's name.

@@ -61,12 +61,12 @@ interface QueueItem {
   notBefore: number;
 }
 
-/** Provider calls one rotation makes: create, verify, revoke (+ list where keys per account are capped; AWS revoke is two calls). */
+/** Provider calls one rotation makes: create, verify, revoke (+ list where keys per account are capped; + the extra calls of a revoke that takes several). */
 export function requestsPerRotation(provider: Provider): number {
   const capabilities = provider.capabilities();
   let calls = 3;
   if (capabilities.maxKeysPerAccount && capabilities.list) calls += 1;
-  if (provider.name === 'aws-iam') calls += 1;
+  calls += Math.max(1, capabilities.revokeCalls ?? 1) - 1;
   return calls;
 }
 

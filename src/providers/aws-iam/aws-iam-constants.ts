@@ -15,6 +15,8 @@ export const AWS_IAM_CAPABILITIES: ProviderCapabilities = {
   nativeRotate: false,
   manual: false,
   maxKeysPerAccount: AWS_IAM_MAX_KEYS_PER_USER,
+  // UpdateAccessKey to Inactive, then DeleteAccessKey (aws-iam-provider.ts, revoke).
+  revokeCalls: 2,
 };
 
 /**
