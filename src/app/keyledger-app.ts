@@ -15,9 +15,8 @@ import {
   type RotationServiceOptions,
   type RotationServices,
 } from '../lifecycle/rotation/rotation-services.js';
-import { deriveVerificationKey, InternalProvider } from '../providers/internal/internal-provider.js';
 import type { Provider } from '../providers/provider.js';
-import { createProvider, providerNames } from '../providers/provider-table.js';
+import { createProvider, providerNames, providerRegistration } from '../providers/provider-table.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
@@ -70,6 +69,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
   const context = { env: options.env, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+  const providerContext = { clock: options.clock, operationalDb: operational.db, fingerprintKey: fingerprintKey.key };
 
   const provider = (name: string): Provider => {
     let found = providers.get(name);
@@ -77,18 +77,11 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     const fromFile = providerOptionsFromFile[name];
     const configured =
       fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
-    if (name === 'internal') {
-      found = new InternalProvider({
-        db: operational.db,
-        verificationKey: deriveVerificationKey(fingerprintKey.key),
-        clock: options.clock,
-        ...(configured ? { options: configured as Record<string, string> } : {}),
-      });
-    } else if (configured) {
-      found = createProvider(name, configured, { clock: options.clock });
+    if (configured || providerRegistration(name)?.needsNoOptions) {
+      found = createProvider(name, configured ?? {}, providerContext);
     } else {
       throw new ConfigError(
-        `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: internal, ${providerNames().join(', ')}`,
+        `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: ${providerNames().join(', ')}`,
         { code: 'E_PROVIDER_CONFIG' },
       );
     }
