@@ -1,4 +1,4 @@
-// bench/issue.ts — issue 3's figure: issue N internal keys end to end (mint at the internal provider, store in
+// bench/issue.ts (docs/benchmarks.md): issue N internal keys end to end (mint at the internal provider, store in
 // the embedded encrypted store, one git commit per registry entry, one hash-chained event), on each database
 // backend, through the same KeyIssuer the CLI uses. Reports keys/s per backend and where the time goes.
 // Run: `npx tsx bench/issue.ts [--keys 10000] [--concurrency 8] [--backend sqlite|postgres|both]`.

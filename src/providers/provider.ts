@@ -1,4 +1,4 @@
-// The interface every system that issues keys implements (DESIGN.md, "providers/<name>/"). The core imports this
+// The interface every system that issues keys implements (providers/README.md). The core imports this
 // file only; implementations live in providers/<name>/ and are registered by name in providers/provider-table.ts.
 import type { RateLimit } from '../runtime/token-bucket.js';
 import type { SecretValue } from '../secrets/secret-value.js';

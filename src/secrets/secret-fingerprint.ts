@@ -1,4 +1,4 @@
-// Keyed fingerprints of secrets (DESIGN invariant 1): HMAC-SHA256 under the organisation's fingerprint key. The
+// Keyed fingerprints of secrets (src/README.md, invariant 1): HMAC-SHA256 under the organisation's fingerprint key. The
 // registry keeps the fingerprint, so a leaked string found by the scanner can be matched to its entry without
 // the string ever being stored. Plain SHA-256 would not do: a fingerprint of a short or structured key could be
 // brute-forced offline; with a key held outside the registry it cannot.

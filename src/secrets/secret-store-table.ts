@@ -1,4 +1,4 @@
-// Every secret store, registered by name (DESIGN.md, "secrets/<name>/"). The core asks this table for a store by
+// Every secret store, registered by name (src/secrets/README.md). The core asks this table for a store by
 // the kind in its configuration and never imports an implementation. To add one: a folder `secrets/<name>/` with
 // `<name>-secret-store.ts`, `<name>-schemas.ts`, an `index.ts` exporting its definition, and one line below.
 import { ConfigError } from '../errors/keyledger-error.js';

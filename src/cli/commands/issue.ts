@@ -1,4 +1,4 @@
-// `keyledger issue` and `keyledger revoke`: programmatic issuance and revocation (the article's Step 2), as one
+// `keyledger issue` and `keyledger revoke`: programmatic issuance and revocation (src/lifecycle/README.md), as one
 // unit each. The secret is never printed, except with --reveal to a terminal.
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';

@@ -1,4 +1,4 @@
-// `keyledger scan dir|git|staged|stdin`: the secret scanner (issue 6). Flags follow gitleaks' where they mean the
+// `keyledger scan dir|git|staged|stdin`: the secret scanner. Flags follow gitleaks' where they mean the
 // same (--config, --report-format, --report-path, --redact, --exit-code, --max-decode-depth,
 // --max-target-megabytes, --log-opts, --baseline); the scan itself is src/scan/scan-pipeline.ts.
 import { writeFile } from 'node:fs/promises';

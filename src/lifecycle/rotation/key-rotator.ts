@@ -22,7 +22,7 @@ import { type RegistryRotationRecord, recordRotationInRegistry } from './rotatio
 import { ROLLBACK_STATES, type RotationState, type RotationTrigger, TERMINAL_STATES } from './rotation-states.js';
 
 export interface RotationOptions {
-  /** How long consumers get to pick up the new version (the article's 15 minutes). */
+  /** How long consumers get to pick up the new version (15 minutes by default, docs/rotation.md). */
   confirmTimeoutMs: number;
   /** How often unconfirmed consumers are asked again. */
   confirmPollMs: number;

@@ -1,4 +1,4 @@
-// Runs many rotations at once under the providers' limits (issue 5 part 5): one queue per provider, worked by as
+// Runs many rotations at once under the providers' limits (docs/rotation.md): one queue per provider, worked by as
 // many rotations in flight as it tolerates, started no faster than its request budget allows for the calls a
 // rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
 // rotation across hours"). Keys of providers without an issuance API get a ticket instead.

@@ -1,4 +1,4 @@
-// Facts about AWS IAM access keys the adapter relies on (PROVIDERS.md, aws-sdk-js-v3 IAM and STS models).
+// Facts about AWS IAM access keys the adapter relies on (docs/providers.md, aws-sdk-js-v3 IAM and STS models).
 import type { ProviderCapabilities, RateLimit } from '../provider.js';
 
 export const AWS_IAM_PROVIDER_NAME = 'aws-iam';

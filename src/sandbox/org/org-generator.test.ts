@@ -1,4 +1,4 @@
-// The organisation generator: the brief's numbers exactly, reproducible from a seed, keys in real formats, and a
+// The organisation generator: the profile's numbers exactly, reproducible from a seed, keys in real formats, and a
 // registry and people directory that keyledger's own schemas accept.
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
