@@ -19,6 +19,8 @@ export interface ProviderSandboxSetup<Sandbox extends SandboxProvider, Adapter e
   prepare?: (sandbox: Sandbox) => void;
   /** AWS: how long a new key fails authentication. */
   consistencyDelayMs?: number;
+  /** Constructor settings of the sandbox, over the table's (a project, repositories, an org name). */
+  sandboxSettings?: Record<string, unknown>;
   /** Adapter options on top of the table's (credentials, base URL) and the test defaults below. */
   adapterOptions?: Record<string, unknown>;
 }
@@ -50,7 +52,11 @@ export async function startProviderSandbox<Sandbox extends SandboxProvider, Adap
 ): Promise<ProviderSandbox<Sandbox, Adapter>> {
   const registration = sandboxProviderTable.find((entry) => entry.name === setup.name);
   if (!registration) throw new Error(`no sandbox named ${setup.name} in sandbox-provider-table.ts`);
-  const built = registration.build({ clock: systemClock, consistencyDelayMs: setup.consistencyDelayMs ?? 0 });
+  const built = registration.build({
+    clock: systemClock,
+    consistencyDelayMs: setup.consistencyDelayMs ?? 0,
+    ...(setup.sandboxSettings ? { settings: setup.sandboxSettings } : {}),
+  });
   const sandbox = built.provider as Sandbox;
   setup.prepare?.(sandbox);
   const server = new SandboxServer(sandbox);
