@@ -40,15 +40,17 @@ export type AdapterSdkCallerParts = Pick<
 
 export abstract class ProviderAdapter implements Provider {
   readonly name: string;
-  readonly #declaration: ProviderDeclaration;
-  readonly #adapterOptions: ProviderAdapterOptions;
+  // Plain (not #private) fields: a test may wrap an adapter with Object.create(adapter), and the inherited
+  // capabilities()/kindOf() must still find them through the prototype.
+  private readonly declaration: ProviderDeclaration;
+  private readonly adapterOptions: ProviderAdapterOptions;
   /** The sleep and randomness of retries, from the context (tests inject them). */
   protected readonly retryContext: RetryContext;
 
   constructor(declaration: ProviderDeclaration, options: ProviderAdapterOptions, context: ProviderContext) {
     this.name = declaration.name;
-    this.#declaration = declaration;
-    this.#adapterOptions = options;
+    this.declaration = declaration;
+    this.adapterOptions = options;
     this.retryContext = {
       ...(context.sleep ? { sleep: context.sleep } : {}),
       ...(context.random ? { random: context.random } : {}),
@@ -56,20 +58,20 @@ export abstract class ProviderAdapter implements Provider {
   }
 
   capabilities(): ProviderCapabilities {
-    return structuredClone(this.#declaration.capabilities);
+    return structuredClone(this.declaration.capabilities);
   }
 
   rateLimit(): RateLimit {
-    return { ...(this.pacedRateLimit() ?? this.#declaration.rateLimit) };
+    return { ...(this.pacedRateLimit() ?? this.declaration.rateLimit) };
   }
 
   kindOf(account: string | undefined): string | undefined {
-    return this.#declaration.kindOf?.(account);
+    return this.declaration.kindOf?.(account);
   }
 
   /** The limit calls are paced against: the `rateLimit` option, else the declared one; null when lifted (`off`). */
   protected pacedRateLimit(): RateLimit | null {
-    return effectiveRateLimit(this.#declaration.rateLimit, this.#adapterOptions.rateLimit);
+    return effectiveRateLimit(this.declaration.rateLimit, this.adapterOptions.rateLimit);
   }
 
   /** A token bucket for the paced limit, or undefined when pacing is lifted. */
@@ -82,12 +84,12 @@ export abstract class ProviderAdapter implements Provider {
   protected sdkCaller(parts: AdapterSdkCallerParts): SdkCaller {
     const { paced = true, limitConcurrency = false, ...mapping } = parts;
     const limit = this.pacedRateLimit();
-    if (!this.#adapterOptions.retry)
+    if (!this.adapterOptions.retry)
       throw new TypeError(`${this.name}: an SDK caller needs the adapter's retry options`);
     return new SdkCaller(
       {
         provider: this.name,
-        retry: this.#adapterOptions.retry,
+        retry: this.adapterOptions.retry,
         ...mapping,
         ...(paced && limit ? { rateLimiter: new TokenBucket(limit) } : {}),
         ...(limitConcurrency && limit?.concurrency ? { concurrency: new ConcurrencyLimiter(limit.concurrency) } : {}),
