@@ -1,6 +1,6 @@
-// bench/registry.ts — issue 2's figures: a git repository of 100,000 realistic registry entries, then
+// bench/registry.ts — docs/benchmarks.md "Registry": a git repository of 100,000 realistic registry entries, then
 // `keyledger validate` (cold process, all policy rules) and a filtered `keyledger list`, both through the compiled
-// CLI as a user runs them (five runs each), beside the physical references of BENCHMARKS.md (js-yaml and yaml
+// CLI as a user runs them (five runs each), beside the physical references of docs/benchmarks.md (js-yaml and yaml
 // parsing the same files on one core). Run: `npm run build && npx tsx bench/registry.ts [--entries N] [--runs N]
 // [--keep]`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -161,7 +161,7 @@ if (args.includes('--generate-only')) {
   process.exit(0);
 }
 
-// References (BENCHMARKS.md): parsing alone, one core, on the first 20,000 entries, scaled to the whole registry.
+// References (docs/benchmarks.md): parsing alone, one core, on the first 20,000 entries, scaled to the whole registry.
 const sample = generation.value;
 const jsYamlParse = time(() => {
   for (const text of sample) jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA });

@@ -1,4 +1,4 @@
-// Bulk rotation under provider rate limits (issue 5): KEYS due keys across the internal provider and the AWS IAM
+// Bulk rotation under provider rate limits: KEYS due keys across the internal provider and the AWS IAM
 // and GitLab sandboxes, each sandbox enforcing its request budget (and each adapter pacing itself to it), rotated
 // by the scheduler with registry updates batched into few commits. Reports the total time against the lower bound
 // the rate limits set — for each provider keys x requests-per-rotation / allowed requests-per-second, the slowest

@@ -1,4 +1,4 @@
-// bench/sandbox.ts — issue 4's figures: create and revoke N keys per provider (default 10,000) through the real
+// bench/sandbox.ts (docs/benchmarks.md): create and revoke N keys per provider (default 10,000) through the real
 // adapters against the provider sandboxes, with the sandboxes' rate limits lifted and the adapters' pacing off, so
 // the figure is what the adapters, the SDK and HTTP cost; beside it, the time the provider's documented limit would
 // impose on the same work (the physical bound of a bulk rotation). The HTTP calls per key are counted by the

@@ -1,4 +1,4 @@
-// Scanner benchmark (issue 6, BENCHMARKS.md "Scanner" and "History scan"). In one run, on one corpus:
+// Scanner benchmark (docs/benchmarks.md, "Scanner"). In one run, on one corpus:
 //   1. our directory scan (built-in rules, decoding on, worker threads), secretlint 13.0.6 (recommend preset)
 //      and ripgrep with our rules' keywords (`rg -i -F -f`), all on the same tree with planted secrets;
 //   2. a history scan of a 10,000+ commit repository built with `git fast-import` from the corpus' source text,
@@ -9,7 +9,7 @@
 // a temporary directory first (otherwise every worker thread would compile the TypeScript again through tsx,
 // which the CLI never does). --from-source measures src/ through tsx instead.
 // The corpus defaults to /tmp/keyledger-scan-corpus/node_modules, installed on first use with
-// `npm install --prefix /tmp/keyledger-scan-corpus <the packages BENCHMARKS.md lists>`.
+// `npm install --prefix /tmp/keyledger-scan-corpus <PACKAGES below>`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,

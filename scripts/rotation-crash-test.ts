@@ -1,4 +1,4 @@
-// The crash test of issue 5: `npx tsx scripts/rotation-crash-test.ts [kills=1000] [keys=4]`. Kills a rotating
+// The rotation crash test: `npx tsx scripts/rotation-crash-test.ts [kills=1000] [keys=4]`. Kills a rotating
 // process with SIGKILL at random points, resumes after each, then prints the four counts that must all be zero.
 // Exit 0 when they are, 1 otherwise.
 import { runRotationCrashTest } from '../src/lifecycle/rotation/test-support/rotation-crash-harness.js';

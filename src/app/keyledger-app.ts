@@ -24,9 +24,8 @@ import {
   type RotationServiceOptions,
   type RotationServices,
 } from '../lifecycle/rotation/rotation-services.js';
-import { deriveVerificationKey, InternalProvider } from '../providers/internal/internal-provider.js';
 import type { Provider } from '../providers/provider.js';
-import { createProvider, providerNames } from '../providers/provider-table.js';
+import { createProvider, providerNames, providerRegistration } from '../providers/provider-table.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
@@ -116,6 +115,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   // The embedded store finds its master key under KEYLEDGER_DATA_DIR: name this registry's data folder explicitly.
   const storeEnv = { ...options.env, [DATA_DIR_VARIABLE]: location.dataDir };
   const context = { env: storeEnv, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+  const providerContext = { clock: options.clock, operationalDb: operational.db, fingerprintKey: fingerprintKey.key };
 
   const provider = (name: string): Provider => {
     let found = providers.get(name);
@@ -123,18 +123,11 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     const fromFile = providerOptionsFromFile[name];
     const configured =
       fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
-    if (name === 'internal') {
-      found = new InternalProvider({
-        db: operational.db,
-        verificationKey: deriveVerificationKey(fingerprintKey.key),
-        clock: options.clock,
-        ...(configured ? { options: configured as Record<string, string> } : {}),
-      });
-    } else if (configured) {
-      found = createProvider(name, configured, { clock: options.clock });
+    if (configured || providerRegistration(name)?.needsNoOptions) {
+      found = createProvider(name, configured ?? {}, providerContext);
     } else {
       throw new ConfigError(
-        `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: internal, ${providerNames().join(', ')}`,
+        `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: ${providerNames().join(', ')}`,
         { code: 'E_PROVIDER_CONFIG' },
       );
     }
@@ -172,7 +165,14 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     dataDir: location.dataDir,
     provider,
     configuredProviders: () =>
-      [...new Set([...Object.keys(providerOptionsFromFile), ...Object.keys(workspace.config.providers)])].sort(),
+      [
+        ...new Set([
+          ...Object.keys(providerOptionsFromFile),
+          ...Object.keys(workspace.config.providers),
+          // Adapters that need no options (the internal provider) are always available.
+          ...providerNames().filter((name) => providerRegistration(name)?.needsNoOptions),
+        ]),
+      ].sort(),
     secretStore,
     issuer: () =>
       new KeyIssuer({

@@ -10,6 +10,9 @@ import { githubAuditLogReader } from './github/index.js';
 import { gitlabAuditLogReader } from './gitlab/index.js';
 import { openaiAuditLogReader } from './openai/index.js';
 
+// The mapped reader is built per mapping, not a table entry; callers reach it through this module.
+export { type AuditLogMapping, jsonLinesAuditLogReader, parseAuditLogMapping } from './json-lines/index.js';
+
 export const BUILTIN_AUDIT_LOG_FORMATS = [
   'cloudtrail',
   'github',

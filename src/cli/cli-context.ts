@@ -2,13 +2,10 @@
 // a fixed clock and a temporary working directory.
 import pc from 'picocolors';
 import { type Clock, systemClock } from '../runtime/clock.js';
+import type { OutputStream } from '../runtime/output-stream.js';
 import type { Logger } from '../telemetry/logger.js';
 
-export interface OutputStream {
-  write(text: string): void;
-  /** True when a person is watching (progress bars, colour, `--reveal`). */
-  isTTY?: boolean;
-}
+export type { OutputStream } from '../runtime/output-stream.js';
 
 export interface CliContext {
   stdout: OutputStream;

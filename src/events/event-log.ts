@@ -1,4 +1,4 @@
-// The append-only, hash-chained log of every action keyledger takes (DESIGN.md invariant 3). Appends are
+// The append-only, hash-chained log of every action keyledger takes (src/README.md invariant 3). Appends are
 // serialised across processes (PostgreSQL: a transaction-level advisory lock; SQLite: BEGIN IMMEDIATE), so each
 // row's seq is the previous one plus one and its prev_hash is the previous row's hash. Given the chain key, rows
 // are HMAC'd under it (event-hash.ts); a log begun without a key switches to keyed rows with an

@@ -1,4 +1,4 @@
-// Programmatic issuance (the article's Step 2): mint a key at its provider, store it, register it in git and log
+// Programmatic issuance (src/lifecycle/README.md): mint a key at its provider, store it, register it in git and log
 // the event — as one unit. Any failure after minting undoes what was done, newest first: the registry entry, the
 // stored secret, the minted key. An idempotency key makes a retried command return the first result, or undo a
 // crashed run before starting again, so a retry never mints twice.

@@ -24,6 +24,21 @@ describe('provider table', () => {
     expect(provider.rateLimit()).toEqual({ requests: 2000, perSeconds: 60 });
   });
 
+  it('is a Record over ProviderName: a table without one of them does not compile', () => {
+    const { internal: _left, ...withoutInternal } = providerTable;
+    // @ts-expect-error internal's entry is missing, and the compiler says so
+    const incomplete: typeof providerTable = withoutInternal;
+    expect(Object.keys(incomplete)).not.toContain('internal');
+    expect(Object.entries(providerTable).every(([name, registration]) => registration.name === name)).toBe(true);
+  });
+
+  it('builds the internal provider only with the operational store and fingerprint key the app passes', () => {
+    expect(() => createProvider('internal', {}, context)).not.toThrow();
+    return expect(createProvider('internal', {}, context).list()[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+      code: 'E_PROVIDER_CONFIG',
+    });
+  });
+
   it('names the unknown provider and the known ones', () => {
     expect(() => createProvider('nope', {}, context)).toThrow(/unknown provider "nope"; known providers: aws-iam/);
   });
@@ -63,8 +78,12 @@ describe('adapters loaded on first use', () => {
 
   it('answers capabilities, rate limit and kind as the loaded adapter does, for every provider', async () => {
     let compared = 0;
-    for (const [name, registration] of providerTable) {
-      if (!sandbox.urls[name]) continue;
+    const withoutSandbox: string[] = [];
+    for (const [name, registration] of Object.entries(providerTable)) {
+      if (!sandbox.urls[name]) {
+        withoutSandbox.push(name);
+        continue;
+      }
       compared += 1;
       const options = registration.optionsSchema.parse(sandbox.providerOptions(name));
       const lazy = createProvider(name, sandbox.providerOptions(name), context);
@@ -76,7 +95,9 @@ describe('adapters loaded on first use', () => {
       expect(typeof lazy.rotate, name).toBe(typeof loaded.rotate);
       await (loaded as { close?: () => Promise<void> }).close?.();
     }
-    expect(compared).toBe(providerTable.size);
+    expect(compared).toBe(Object.keys(providerTable).length - 1);
+    // The internal provider keeps its keys in the operational store: it has no sandbox to point at.
+    expect(withoutSandbox).toEqual(['internal']);
   });
 
   it('forwards calls to the adapter, built once, and closes it', async () => {

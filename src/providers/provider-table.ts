@@ -1,26 +1,19 @@
-// Every Provider adapter, registered by name with the zod schema of its options. The core creates adapters
-// through `createProvider(name, options, context)` and never imports an adapter's folder. To add a provider:
-// add its folder (see README.md) and one entry below.
-import type { z } from 'zod';
+// Every Provider adapter, by name: each provider's folder declares its registration in its own `index.ts` and the
+// table below assembles them, as a Record over ProviderName so that a missing or extra entry fails to compile. The
+// core creates adapters through `createProvider(name, options, context)` and never imports an adapter's folder. To
+// add a provider: its folder (see README.md), its name in provider-registration.ts, and one entry below.
 import { ConfigError } from '../errors/keyledger-error.js';
 import { formatFieldPath } from '../registry/key-entry-schema.js';
-import { AWS_IAM_CAPABILITIES, AWS_IAM_RATE_LIMIT } from './aws-iam/aws-iam-constants.js';
-import { awsIamOptionsSchema } from './aws-iam/aws-iam-schemas.js';
-import { AZURE_CAPABILITIES, AZURE_RATE_LIMIT } from './azure/azure-constants.js';
-import { azureOptionsSchema } from './azure/azure-schemas.js';
-import { CLOUDFLARE_CAPABILITIES, CLOUDFLARE_RATE_LIMIT } from './cloudflare/cloudflare-constants.js';
-import { cloudflareOptionsSchema } from './cloudflare/cloudflare-schemas.js';
-import { DATADOG_CAPABILITIES, DATADOG_RATE_LIMIT } from './datadog/datadog-constants.js';
-import { datadogOptionsSchema } from './datadog/datadog-schemas.js';
-import { GCP_CAPABILITIES, GCP_RATE_LIMIT } from './gcp/gcp-constants.js';
-import { gcpOptionsSchema } from './gcp/gcp-schemas.js';
-import { GITHUB_CAPABILITIES, GITHUB_RATE_LIMIT, githubKeyKind } from './github/github-constants.js';
-import { githubOptionsSchema } from './github/github-schemas.js';
-import { GITLAB_CAPABILITIES, GITLAB_RATE_LIMIT } from './gitlab/gitlab-constants.js';
-import { gitlabOptionsSchema } from './gitlab/gitlab-schemas.js';
+import { awsIamProviderRegistration } from './aws-iam/index.js';
+import { azureProviderRegistration } from './azure/index.js';
+import { cloudflareProviderRegistration } from './cloudflare/index.js';
+import { datadogProviderRegistration } from './datadog/index.js';
+import { gcpProviderRegistration } from './gcp/index.js';
+import { githubProviderRegistration } from './github/index.js';
+import { gitlabProviderRegistration } from './gitlab/index.js';
 import { effectiveRateLimit, type HttpProviderOptions } from './http/provider-http-options.js';
-import { OPENAI_CAPABILITIES, OPENAI_RATE_LIMIT } from './openai/openai-constants.js';
-import { openaiOptionsSchema } from './openai/openai-schemas.js';
+import { internalProviderRegistration } from './internal/index.js';
+import { openaiProviderRegistration } from './openai/index.js';
 import type {
   CreatedKey,
   CreateKeyRequest,
@@ -33,164 +26,34 @@ import type {
   VerifyResult,
 } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
-import { SENDGRID_CAPABILITIES, SENDGRID_RATE_LIMIT } from './sendgrid/sendgrid-constants.js';
-import { sendgridOptionsSchema } from './sendgrid/sendgrid-schemas.js';
-import { SLACK_CAPABILITIES, SLACK_RATE_LIMIT } from './slack/slack-constants.js';
-import { slackOptionsSchema } from './slack/slack-schemas.js';
-import { STRIPE_CAPABILITIES, STRIPE_RATE_LIMIT } from './stripe/stripe-constants.js';
-import { stripeOptionsSchema } from './stripe/stripe-schemas.js';
-import { TWILIO_CAPABILITIES, TWILIO_RATE_LIMIT } from './twilio/twilio-constants.js';
-import { twilioOptionsSchema } from './twilio/twilio-schemas.js';
+import type { ProviderName, ProviderRegistration } from './provider-registration.js';
+import { sendgridProviderRegistration } from './sendgrid/index.js';
+import { slackProviderRegistration } from './slack/index.js';
+import { stripeProviderRegistration } from './stripe/index.js';
+import { twilioProviderRegistration } from './twilio/index.js';
 
-/** Builds an adapter from its parsed options. */
-export type ProviderFactory = (options: never, context: ProviderContext) => Provider;
+export type { ProviderName, ProviderRegistration } from './provider-registration.js';
 
-export interface ProviderRegistration<Schema extends z.ZodType = z.ZodType> {
-  /** The registry's `scope.provider` value. */
-  name: string;
-  /** Validates and defaults the adapter's options (base URL, credentials, account...). */
-  optionsSchema: Schema;
-  /** What the adapter declares, known without loading it. */
-  capabilities: ProviderCapabilities;
-  /** The documented request budget (the `rateLimit` option replaces it). */
-  rateLimit: RateLimit;
-  kindOf?: (account: string | undefined) => string | undefined;
-  /**
-   * Loads the adapter's module, and with it the provider's SDK, on first use: SDKs take from 0.1 s to 2 s to load
-   * (Datadog's ~2 s, Cloudflare's ~0.7 s), and a command that touches one provider should not pay for twelve.
-   */
-  load(): Promise<(options: z.output<Schema>, context: ProviderContext) => Provider>;
+export const providerTable: Readonly<{ [Name in ProviderName]: ProviderRegistration & { name: Name } }> = {
+  'aws-iam': awsIamProviderRegistration,
+  azure: azureProviderRegistration,
+  cloudflare: cloudflareProviderRegistration,
+  datadog: datadogProviderRegistration,
+  gcp: gcpProviderRegistration,
+  github: githubProviderRegistration,
+  gitlab: gitlabProviderRegistration,
+  internal: internalProviderRegistration,
+  openai: openaiProviderRegistration,
+  sendgrid: sendgridProviderRegistration,
+  slack: slackProviderRegistration,
+  stripe: stripeProviderRegistration,
+  twilio: twilioProviderRegistration,
+};
+
+/** The registration of `name`, or undefined when no provider has that name. */
+export function providerRegistration(name: string): ProviderRegistration | undefined {
+  return Object.hasOwn(providerTable, name) ? providerTable[name as ProviderName] : undefined;
 }
-
-function register<Schema extends z.ZodType>(registration: ProviderRegistration<Schema>): ProviderRegistration {
-  return registration as unknown as ProviderRegistration;
-}
-
-export const providerTable: ReadonlyMap<string, ProviderRegistration> = new Map(
-  [
-    register({
-      name: 'aws-iam',
-      optionsSchema: awsIamOptionsSchema,
-      capabilities: AWS_IAM_CAPABILITIES,
-      rateLimit: AWS_IAM_RATE_LIMIT,
-      load: async () => {
-        const { AwsIamProvider } = await import('./aws-iam/aws-iam-provider.js');
-        return (options, context) => new AwsIamProvider(options, context);
-      },
-    }),
-    register({
-      name: 'github',
-      optionsSchema: githubOptionsSchema,
-      capabilities: GITHUB_CAPABILITIES,
-      rateLimit: GITHUB_RATE_LIMIT,
-      kindOf: githubKeyKind,
-      load: async () => {
-        const { GithubProvider } = await import('./github/github-provider.js');
-        return (options, context) => new GithubProvider(options, context);
-      },
-    }),
-    register({
-      name: 'gitlab',
-      optionsSchema: gitlabOptionsSchema,
-      capabilities: GITLAB_CAPABILITIES,
-      rateLimit: GITLAB_RATE_LIMIT,
-      load: async () => {
-        const { GitlabProvider } = await import('./gitlab/gitlab-provider.js');
-        return (options, context) => new GitlabProvider(options, context);
-      },
-    }),
-    register({
-      name: 'datadog',
-      optionsSchema: datadogOptionsSchema,
-      capabilities: DATADOG_CAPABILITIES,
-      rateLimit: DATADOG_RATE_LIMIT,
-      load: async () => {
-        const { DatadogProvider } = await import('./datadog/datadog-provider.js');
-        return (options, context) => new DatadogProvider(options, context);
-      },
-    }),
-    register({
-      name: 'twilio',
-      optionsSchema: twilioOptionsSchema,
-      capabilities: TWILIO_CAPABILITIES,
-      rateLimit: TWILIO_RATE_LIMIT,
-      load: async () => {
-        const { TwilioProvider } = await import('./twilio/twilio-provider.js');
-        return (options, context) => new TwilioProvider(options, context);
-      },
-    }),
-    register({
-      name: 'sendgrid',
-      optionsSchema: sendgridOptionsSchema,
-      capabilities: SENDGRID_CAPABILITIES,
-      rateLimit: SENDGRID_RATE_LIMIT,
-      load: async () => {
-        const { SendgridProvider } = await import('./sendgrid/sendgrid-provider.js');
-        return (options, context) => new SendgridProvider(options, context);
-      },
-    }),
-    register({
-      name: 'cloudflare',
-      optionsSchema: cloudflareOptionsSchema,
-      capabilities: CLOUDFLARE_CAPABILITIES,
-      rateLimit: CLOUDFLARE_RATE_LIMIT,
-      load: async () => {
-        const { CloudflareProvider } = await import('./cloudflare/cloudflare-provider.js');
-        return (options, context) => new CloudflareProvider(options, context);
-      },
-    }),
-    register({
-      name: 'openai',
-      optionsSchema: openaiOptionsSchema,
-      capabilities: OPENAI_CAPABILITIES,
-      rateLimit: OPENAI_RATE_LIMIT,
-      load: async () => {
-        const { OpenaiProvider } = await import('./openai/openai-provider.js');
-        return (options, context) => new OpenaiProvider(options, context);
-      },
-    }),
-    register({
-      name: 'gcp',
-      optionsSchema: gcpOptionsSchema,
-      capabilities: GCP_CAPABILITIES,
-      rateLimit: GCP_RATE_LIMIT,
-      load: async () => {
-        const { GcpProvider } = await import('./gcp/gcp-provider.js');
-        return (options, context) => new GcpProvider(options, context);
-      },
-    }),
-    register({
-      name: 'azure',
-      optionsSchema: azureOptionsSchema,
-      capabilities: AZURE_CAPABILITIES,
-      rateLimit: AZURE_RATE_LIMIT,
-      load: async () => {
-        const { AzureProvider } = await import('./azure/azure-provider.js');
-        return (options, context) => new AzureProvider(options, context);
-      },
-    }),
-    register({
-      name: 'stripe',
-      optionsSchema: stripeOptionsSchema,
-      capabilities: STRIPE_CAPABILITIES,
-      rateLimit: STRIPE_RATE_LIMIT,
-      load: async () => {
-        const { StripeProvider } = await import('./stripe/stripe-provider.js');
-        return (options, context) => new StripeProvider(options, context);
-      },
-    }),
-    register({
-      name: 'slack',
-      optionsSchema: slackOptionsSchema,
-      capabilities: SLACK_CAPABILITIES,
-      rateLimit: SLACK_RATE_LIMIT,
-      load: async () => {
-        const { SlackProvider } = await import('./slack/slack-provider.js');
-        return (options, context) => new SlackProvider(options, context);
-      },
-    }),
-  ].map((registration) => [registration.name, registration]),
-);
 
 /**
  * The adapter as the core sees it: name, capabilities and rate limit answered from the registration, every call
@@ -270,8 +133,8 @@ class LazyProvider implements Provider {
   }
 }
 
-export function providerNames(): string[] {
-  return [...providerTable.keys()].sort();
+export function providerNames(): ProviderName[] {
+  return (Object.keys(providerTable) as ProviderName[]).sort();
 }
 
 /**
@@ -279,7 +142,7 @@ export function providerNames(): string[] {
  * raise a ConfigError naming the field; option values are never echoed, since they hold credentials.
  */
 export function createProvider(name: string, options: unknown, context: ProviderContext): Provider {
-  const registration = providerTable.get(name);
+  const registration = providerRegistration(name);
   if (!registration) {
     throw new ConfigError(`unknown provider "${name}"; known providers: ${providerNames().join(', ')}`, {
       code: 'E_PROVIDER_UNKNOWN',

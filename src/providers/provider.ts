@@ -1,5 +1,6 @@
-// The interface every system that issues keys implements (DESIGN.md, "providers/<name>/"). The core imports this
+// The interface every system that issues keys implements (providers/README.md). The core imports this
 // file only; implementations live in providers/<name>/ and are registered by name in providers/provider-table.ts.
+import type { RateLimit } from '../runtime/token-bucket.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 
 /** Identifies one key at a provider: the provider's own id for it plus the account/identity it belongs to. */
@@ -81,6 +82,8 @@ export interface ProviderCapabilities {
   manual: boolean;
   /** The most keys one account may hold at once (AWS IAM: 2), when the provider limits it. */
   maxKeysPerAccount?: number;
+  /** Provider calls one revoke takes (AWS IAM: 2, deactivate then delete); 1 when absent. Paces bulk rotation. */
+  revokeCalls?: number;
   /**
    * When one adapter serves several kinds of credential that its API treats differently (GitHub: deploy keys
    * can be created by API, fine-grained PATs cannot), what differs per kind, by the kind's name.
@@ -88,13 +91,8 @@ export interface ProviderCapabilities {
   kinds?: Record<string, Partial<Omit<ProviderCapabilities, 'kinds'>> & { note?: string }>;
 }
 
-/** The provider's documented request budget; bulk work is paced against it. */
-export interface RateLimit {
-  requests: number;
-  perSeconds: number;
-  /** Concurrent requests the provider tolerates, when it says. */
-  concurrency?: number;
-}
+/** The provider's documented request budget; bulk work is paced against it (src/runtime/token-bucket.ts). */
+export type { RateLimit } from '../runtime/token-bucket.js';
 
 export interface Provider {
   /** The registry's `scope.provider` value this adapter serves, e.g. `aws-iam`, `datadog`, `internal`. */

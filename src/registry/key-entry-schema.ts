@@ -1,9 +1,10 @@
-// The registry entry schema (the article's Step 1), written once; the KeyEntry type is inferred from it.
+// The registry entry schema (docs/registry.md, "Entry fields"), written once; the KeyEntry type is inferred from it.
 // Entries are loose objects: a field we do not know is kept (the writer round-trips it) and reported as a
 // warning by `unknownFields`, never silently dropped. Which fields are *required* is policy (registry/policy/),
 // so that a missing owner reads as "owner-required" with its position, not as a bare parse failure.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { FINGERPRINT_PATTERN } from '../secrets/secret-fingerprint.js';
 import { parseInstant } from './registry-dates.js';
 
 /**
@@ -52,7 +53,7 @@ export const storageSchema = z
     }
   });
 
-/** One consumer of a key: a bare name (a team or service, as in Step 6) or a described place. */
+/** One consumer of a key: a bare name (a team or service) or a described place. */
 export const consumerSchema = z.union([
   nonEmpty,
   z.looseObject({
@@ -76,7 +77,7 @@ export const auditSchema = z.looseObject({
 });
 
 /**
- * Where a key is expected to be used from (Step 9's enrichment): IP addresses, CIDR blocks, or the name of a provider
+ * Where a key is expected to be used from (audit-log enrichment, src/audit/): IP addresses, CIDR blocks, or the name of a provider
  * service that acts for the key's holder (`iam.amazonaws.com`). A use from anywhere else is flagged.
  */
 export const expectedSourceSchema = nonEmpty.refine((value) => isSourceSpec(value), {
@@ -94,8 +95,6 @@ function isSourceSpec(value: string): boolean {
   return family !== 0 || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(value);
 }
 
-export const FINGERPRINT_PATTERN = /^hmac-sha256:(?:[A-Za-z0-9_-]{1,32}:)?[0-9a-f]{64}$/;
-
 export const keyEntrySchema = z.looseObject({
   key_id: nonEmpty,
   description: z.string().optional(),
@@ -108,7 +107,7 @@ export const keyEntrySchema = z.looseObject({
   status: z.enum(KEY_STATUSES).default('active'),
   /** The provider's own id of the key (AWS access key id, Datadog key id...), never the secret. */
   provider_key_id: idText.optional(),
-  /** HMAC-SHA256 of the secret under the organisation's fingerprint key (DESIGN invariant 1). */
+  /** HMAC-SHA256 of the secret under the organisation's fingerprint key (src/README.md, invariant 1). */
   fingerprint: z
     .string()
     .regex(FINGERPRINT_PATTERN, { message: 'expected hmac-sha256:[<key version>:]<64 hex digits>' })
@@ -126,7 +125,7 @@ export type KeyEntry = z.output<typeof keyEntrySchema>;
 export type KeyEntryInput = z.input<typeof keyEntrySchema>;
 export type Consumer = z.output<typeof consumerSchema>;
 
-/** The field order the writer uses for new entries: the article's, then ours. */
+/** The field order the writer uses for new entries: docs/registry.md's order. */
 export const KEY_ENTRY_FIELD_ORDER = Object.keys(keyEntrySchema.shape);
 
 const KNOWN_KEYS: Record<string, ReadonlySet<string>> = {
@@ -170,13 +169,13 @@ export function formatFieldPath(path: ReadonlyArray<PropertyKey>): string {
   return text;
 }
 
-/** The purpose of a key: `purpose`, or the article's `description` when no purpose is written. */
+/** The purpose of a key: `purpose`, or the older `description` field when no purpose is written. */
 export function entryPurpose(entry: KeyEntry): string | undefined {
   const purpose = entry.purpose?.trim() || entry.description?.trim();
   return purpose ? purpose : undefined;
 }
 
-/** The store reference of an entry: `vault:<path>` for the article's form, `<store>:<path>` otherwise. */
+/** The store reference of an entry: `vault:<path>` for the `vault_path` form, `<store>:<path>` otherwise. */
 export function entryStorageRef(entry: KeyEntry): { store: string; path: string } | undefined {
   const storage = entry.storage;
   if (!storage) return undefined;

@@ -1,6 +1,6 @@
 // `keyledger.config.yaml`: where the entries are, the policy `keyledger validate` enforces, the people directory,
 // the secret stores to check storage paths against, and the git author for registry commits. Every field has a
-// default, so a registry without a config file still validates with the article's rules.
+// default, so a registry without a config file still validates with the default policy (docs/registry.md).
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';

@@ -429,7 +429,7 @@ function safePathPart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
 }
 
-/** YAML for a new entry, fields in the article's order, then any others. */
+/** YAML for a new entry, fields in the schema's order (KEY_ENTRY_FIELD_ORDER), then any others. */
 export function renderNewEntry(input: KeyEntryInput | Record<string, unknown>): string {
   const record = input as Record<string, unknown>;
   const ordered: Record<string, unknown> = {};

@@ -23,6 +23,8 @@ export interface SandboxBuildContext {
   org?: Organisation;
   /** AWS: how long a new key fails authentication. */
   consistencyDelayMs: number;
+  /** Constructor settings a test asks for, laid over the table's (projects, repositories, an org name). */
+  settings?: Record<string, unknown>;
 }
 
 export interface BuiltSandbox {
@@ -56,9 +58,9 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
   {
     name: 'github',
     rateLimit: { requests: 5000, perSeconds: 3600 },
-    build: ({ clock, org }) => {
+    build: ({ clock, org, settings }) => {
       const repositories = org ? Object.values(org.repositories).flat() : ['api', 'web', 'infra'];
-      const provider = new GithubSandbox({ clock, org: org?.name ?? 'acme', repositories });
+      const provider = new GithubSandbox({ clock, org: org?.name ?? 'acme', repositories, ...settings });
       return {
         provider,
         adapterOptions: (url) => ({
@@ -73,16 +75,16 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
   {
     name: 'gitlab',
     rateLimit: { requests: 2000, perSeconds: 60 },
-    build: ({ clock }) => {
-      const provider = new GitlabSandbox({ clock });
+    build: ({ clock, settings }) => {
+      const provider = new GitlabSandbox({ clock, ...settings });
       return { provider, adapterOptions: (url) => ({ baseUrl: url, token: provider.adminToken }) };
     },
   },
   {
     name: 'datadog',
     rateLimit: { requests: 1000, perSeconds: 60 },
-    build: ({ clock, org }) => {
-      const provider = new DatadogSandbox({ clock, org: org ? `${org.name}-datadog` : 'acme-datadog' });
+    build: ({ clock, org, settings }) => {
+      const provider = new DatadogSandbox({ clock, org: org ? `${org.name}-datadog` : 'acme-datadog', ...settings });
       const account = provider.org;
       return {
         provider,
@@ -125,17 +127,17 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
   {
     name: 'openai',
     rateLimit: { requests: 500, perSeconds: 60 },
-    build: ({ clock }) => {
-      const provider = new OpenaiSandbox({ clock });
+    build: ({ clock, settings }) => {
+      const provider = new OpenaiSandbox({ clock, ...settings });
       return { provider, adapterOptions: (url) => ({ baseUrl: url, adminKey: provider.adminKey }) };
     },
   },
   {
     name: 'gcp',
     rateLimit: { requests: 600, perSeconds: 60 },
-    build: ({ clock, org }) => {
-      const projectId = `${org?.name ?? 'acme'}-prod`;
-      const provider = new GcpSandbox({ clock, projectId });
+    build: ({ clock, org, settings }) => {
+      const projectId = (settings?.projectId as string | undefined) ?? `${org?.name ?? 'acme'}-prod`;
+      const provider = new GcpSandbox({ clock, projectId, ...settings });
       return {
         provider,
         adapterOptions: (url) => ({

@@ -10,8 +10,8 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { TokenBucket } from '../providers/http/token-bucket.js';
 import type { RateLimit } from '../providers/provider.js';
+import { TokenBucket } from '../runtime/token-bucket.js';
 import { type SandboxFault, SandboxFaultTable, sandboxFaultSchema } from './sandbox-faults.js';
 import type { SandboxSeed } from './sandbox-seed.js';
 

@@ -1,4 +1,4 @@
-// Keyed fingerprints of secrets (DESIGN invariant 1): HMAC-SHA256 under the organisation's fingerprint key. The
+// Keyed fingerprints of secrets (src/README.md, invariant 1): HMAC-SHA256 under the organisation's fingerprint key. The
 // registry keeps the fingerprint, so a leaked string found by the scanner can be matched to its entry without
 // the string ever being stored. Plain SHA-256 would not do: a fingerprint of a short or structured key could be
 // brute-forced offline; with a key held outside the registry it cannot.
@@ -6,8 +6,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors/keyledger-error.js';
-import { FINGERPRINT_PATTERN } from '../registry/key-entry-schema.js';
 import type { SecretValue } from './secret-value.js';
+
+/** The shape of a fingerprint, `hmac-sha256:[<key version>:]<64 hex digits>`; the registry's schema checks it too. */
+export const FINGERPRINT_PATTERN = /^hmac-sha256:(?:[A-Za-z0-9_-]{1,32}:)?[0-9a-f]{64}$/;
 
 export interface FingerprintKey {
   /** A short label written into fingerprints so that the key can be rotated: `hmac-sha256:<version>:<hex>`. */

@@ -14,8 +14,11 @@ export interface SecretStoreContext {
   operationalDb?: Kysely<any>;
 }
 
+/** Every secret store keyledger has: secret-store-table.ts is a Record over these, so a missing one fails to compile. */
+export type SecretStoreKind = 'aws-secrets-manager' | 'embedded' | 'vault';
+
 export interface SecretStoreDefinition<Schema extends z.ZodType = z.ZodType> {
-  kind: string;
+  kind: SecretStoreKind;
   /** One line for `--help` and docs. */
   description: string;
   optionsSchema: Schema;

@@ -11,9 +11,9 @@ import {
   startAwsSecretsManagerSandbox,
 } from '../sandbox/aws-secrets-manager/aws-secrets-manager-sandbox.js';
 import { startVaultSandbox, type VaultSandbox } from '../sandbox/vault/vault-sandbox.js';
-import { canaryValue, expectErrorFreeOf } from './secret-store-contract.js';
 import { createSecretStore, secretStoreKinds } from './secret-store-table.js';
 import { SecretValue } from './secret-value.js';
+import { canaryValue, expectErrorFreeOf } from './test-support/secret-store-contract.js';
 
 let dir: string;
 let operational: OperationalStore;

@@ -1,16 +1,16 @@
-// Every secret store, registered by name (DESIGN.md, "secrets/<name>/"). The core asks this table for a store by
+// Every secret store, registered by name (src/secrets/README.md). The core asks this table for a store by
 // the kind in its configuration and never imports an implementation. To add one: a folder `secrets/<name>/` with
 // `<name>-secret-store.ts`, `<name>-schemas.ts`, an `index.ts` exporting its definition, and one line below.
 import { ConfigError } from '../errors/keyledger-error.js';
 import { awsSecretsManagerSecretStoreDefinition } from './aws-secrets-manager/index.js';
 import { embeddedSecretStoreDefinition } from './embedded/index.js';
 import type { SecretStore } from './secret-store.js';
-import type { SecretStoreContext, SecretStoreDefinition } from './secret-store-definition.js';
+import type { SecretStoreContext, SecretStoreDefinition, SecretStoreKind } from './secret-store-definition.js';
 import { vaultSecretStoreDefinition } from './vault/index.js';
 
-export type { SecretStoreContext, SecretStoreDefinition } from './secret-store-definition.js';
+export type { SecretStoreContext, SecretStoreDefinition, SecretStoreKind } from './secret-store-definition.js';
 
-export const secretStoreTable: Readonly<Record<string, SecretStoreDefinition>> = {
+export const secretStoreTable: Readonly<Record<SecretStoreKind, SecretStoreDefinition>> = {
   embedded: embeddedSecretStoreDefinition,
   vault: vaultSecretStoreDefinition,
   'aws-secrets-manager': awsSecretsManagerSecretStoreDefinition,
@@ -27,7 +27,7 @@ export function secretStoreKinds(): string[] {
  * Errors name the field, never its value: options hold tokens and secret ids.
  */
 export function createSecretStore(kind: string, options: unknown, context: SecretStoreContext): SecretStore {
-  const definition = Object.hasOwn(secretStoreTable, kind) ? secretStoreTable[kind] : undefined;
+  const definition = Object.hasOwn(secretStoreTable, kind) ? secretStoreTable[kind as SecretStoreKind] : undefined;
   if (!definition) {
     throw new ConfigError(`unknown secret store "${kind}"; known: ${secretStoreKinds().join(', ')}`, {
       code: 'E_SECRET_STORE_CONFIG',

@@ -1,4 +1,4 @@
-// The interface every place that holds key material implements (DESIGN.md, "secrets/<name>/"). Stages follow AWS
+// The interface every place that holds key material implements (src/secrets/README.md). Stages follow AWS
 // Secrets Manager's rotation protocol: a new version is written as `pending`, promoted to `current` once verified,
 // and the version it replaces becomes `previous`. Implementations live in secrets/<name>/, registered by name in
 // secrets/secret-store-table.ts; the core imports this file only.

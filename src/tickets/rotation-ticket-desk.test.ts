@@ -1,4 +1,4 @@
-// Rotation tickets through each sink (Markdown files, GitHub issues, Jira) on both engines: the article's template,
+// Rotation tickets through each sink (Markdown files, GitHub issues, Jira) on both engines: the template,
 // one ticket per due key across re-runs and across a crash between opening and recording, escalation to the owning
 // team once overdue, and closing when the registry shows the rotation.
 import { mkdtemp, readFile } from 'node:fs/promises';

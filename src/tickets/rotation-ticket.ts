@@ -1,4 +1,4 @@
-// The article's rotation-ticket template (Step 3): title, owner, provider, vault path and the five checklist steps,
+// The rotation-ticket template (docs/rotation.md): title, owner, provider, vault path and the five checklist steps,
 // plus a hidden marker with the dedupe key so the ticket can be found again on re-runs. Also the ticket of a rotation
 // whose rollback cannot finish and that holds a live key (key-rotator.ts, `stuck`).
 import { entryStorageRef, type KeyEntry } from '../registry/key-entry-schema.js';

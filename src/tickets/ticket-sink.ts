@@ -1,8 +1,8 @@
-// The interface every ticketing system that receives rotation tickets implements (issue 5 part 6): keys whose
+// The interface every ticketing system that receives rotation tickets implements (docs/rotation.md): keys whose
 // provider has no issuance API (Stripe, Slack) are rotated by a person, from a ticket. Implementations live in
 // tickets/<name>/ and are registered in ticket-sink-table.ts; the core imports this file only.
 
-/** A ticket to open, rendered from the article's template (rotation-ticket.ts). No secret in it, ever. */
+/** A ticket to open, rendered from the template in rotation-ticket.ts. No secret in it, ever. */
 export interface RotationTicket {
   /** One ticket per due key: the key id and the rotation it asks for. Written into the ticket to find it again. */
   dedupeKey: string;

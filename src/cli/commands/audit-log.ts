@@ -12,8 +12,9 @@ import {
   auditLogReaderTable,
   BUILTIN_AUDIT_LOG_FORMATS,
   isBuiltinAuditLogFormat,
+  jsonLinesAuditLogReader,
+  parseAuditLogMapping,
 } from '../../audit-logs/audit-log-reader-table.js';
-import { jsonLinesAuditLogReader, parseAuditLogMapping } from '../../audit-logs/json-lines/index.js';
 import { ConfigError, UsageError } from '../../errors/keyledger-error.js';
 import { loadRegistry } from '../../registry/registry-loader.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';

@@ -31,7 +31,7 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
       try {
         const configured = app.configuredProviders();
         const wanted = options.provider ?? configured;
-        const unknown = wanted.filter((name) => !configured.includes(name) && name !== 'internal');
+        const unknown = wanted.filter((name) => !configured.includes(name));
         if (unknown.length > 0) {
           throw new UsageError(
             `not configured: ${unknown.join(', ')}; configured providers: ${configured.join(', ') || '(none: set KEYLEDGER_PROVIDERS_FILE or providers: in keyledger.config.yaml)'}`,

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openOperationalStore } from '../../db/operational-store.js';
-import { canaryValue } from '../../secrets/secret-store-contract.js';
 import { createSecretStore } from '../../secrets/secret-store-table.js';
 import { SecretValue } from '../../secrets/secret-value.js';
+import { canaryValue } from '../../secrets/test-support/secret-store-contract.js';
 import { runCli } from '../test-support/run-cli.js';
 
 let dir: string;

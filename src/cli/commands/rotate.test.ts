@@ -46,7 +46,7 @@ async function setUp() {
     expect(run.code, run.stderr).toBe(0);
     keys.push(JSON.parse(run.stdout).keyId);
   }
-  // The article's Stripe key: no issuance API, so its rotation is a ticket.
+  // A Stripe secret key: no issuance API, so its rotation is a ticket.
   await writeFile(join(registry, 'keys/payments-stripe-live-001.yaml'), seedExampleWith('payments-stripe-live-001'));
   await runGit(['add', '-A'], { cwd: registry, env: GIT_TEST_ENV });
   await runGit(['commit', '-qm', 'stripe key'], { cwd: registry, env: GIT_TEST_ENV });

@@ -1,4 +1,4 @@
-// The article's loop closed end to end: a key issued through keyledger leaks into a file; `scan --registry
+// The scanner's loop closed end to end: a key issued through keyledger leaks into a file; `scan --registry
 // --remediate` attributes it to its entry, records the finding and plans the key's rotation — and the secret
 // appears in no output, event or journal row.
 import { randomBytes } from 'node:crypto';

@@ -1,10 +1,11 @@
-// `keyledger scan dir|git|staged|stdin`: the secret scanner (issue 6). Flags follow gitleaks' where they mean the
+// `keyledger scan dir|git|staged|stdin`: the secret scanner. Flags follow gitleaks' where they mean the
 // same (--config, --report-format, --report-path, --redact, --exit-code, --max-decode-depth,
 // --max-target-megabytes, --log-opts, --baseline); the scan itself is src/scan/scan-pipeline.ts.
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../../errors/keyledger-error.js';
+import { createProvider } from '../../providers/provider-table.js';
 import { ScanBaseline } from '../../scan/baseline/scan-baseline.js';
 import type { Finding } from '../../scan/findings/finding.js';
 import { providerLivenessCheck } from '../../scan/ownership/provider-liveness.js';
@@ -128,7 +129,10 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
       cwd: context.cwd,
     });
   }
-  if (options.verify) request.verify = await providerLivenessCheck(context.env);
+  if (options.verify) {
+    const providerOptions = { env: context.env };
+    request.verify = providerLivenessCheck((name) => createProvider(name, providerOptions, { clock: context.clock }));
+  }
   const progress = options.progress && context.stderr.isTTY ? new ProgressBar(context.stderr) : undefined;
   if (progress) request.onProgress = (state) => progress.update(state);
   let report: ScanReport;

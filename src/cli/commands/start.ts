@@ -1,5 +1,5 @@
 // `keyledger start` (what `npm start` runs): the main job on the embedded default. It starts the provider
-// sandbox loaded with a generated organisation (the brief's 110-person company by default), turns the
+// sandbox loaded with a generated organisation (the `small` profile's 110 people), turns the
 // organisation's registry into a git repository, opens the embedded operational and secret stores, validates the
 // registry and prints what runs where — then keeps the sandbox up until Ctrl-C so the other commands can be tried
 // against it. Later stages add the HTTP server, the dashboard and the rotation controller here.

@@ -1,4 +1,4 @@
-// `keyledger validate [DIR]`: what CI runs on the registry repository (the article's Step 1).
+// `keyledger validate [DIR]`: what CI runs on the registry repository (docs/registry.md).
 import { resolve } from 'node:path';
 import { filesChangedSince } from '../../git/git-command.js';
 import { validateRegistry } from '../../registry/registry-validator.js';

@@ -1,5 +1,5 @@
 // The rotation state machine on both engines, against the internal provider, the embedded store, a git registry
-// and a live sandbox consumer: the happy path, the article's failure modes that roll back, and resume after a
+// and a live sandbox consumer: the happy path, the failure modes that roll back (docs/rotation.md), and resume after a
 // crash in every state (the lease left held by a dead process).
 import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -3,13 +3,13 @@
 // next one without minting twice, losing the new key, or revoking a key a consumer still uses. The argument for
 // that is in docs/rotation.md; the crash test (scripts/rotation-crash-test.ts) checks it.
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import type { AppendEventInput } from '../../events/event-log.js';
-import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
 import { type CreatedKey, keyCapabilities, type Provider, type ProviderKeyRef } from '../../providers/provider.js';
-import { ProviderError } from '../../providers/provider-error.js';
 import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.js';
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import type { Clock } from '../../runtime/clock.js';
+import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
 import { type FingerprintKey, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { SecretStore, StoredSecret } from '../../secrets/secret-store.js';
 import { SecretStoreError } from '../../secrets/secret-store-error.js';
@@ -23,7 +23,7 @@ import { type RegistryRotationRecord, recordRotationInRegistry } from './rotatio
 import { ROLLBACK_STATES, type RotationState, type RotationTrigger, TERMINAL_STATES } from './rotation-states.js';
 
 export interface RotationOptions {
-  /** How long consumers get to pick up the new version (the article's 15 minutes). */
+  /** How long consumers get to pick up the new version (15 minutes by default, docs/rotation.md). */
   confirmTimeoutMs: number;
   /** How often unconfirmed consumers are asked again. */
   confirmPollMs: number;

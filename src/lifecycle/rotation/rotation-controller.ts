@@ -1,4 +1,4 @@
-// The rotation controller (issue 5 part 7): on a cron schedule, finds the due keys, rotates them through the
+// The rotation controller (docs/rotation.md): on a cron schedule, finds the due keys, rotates them through the
 // scheduler (tickets for manual providers), sweeps the tickets, and at start resumes whatever the journal holds
 // from a crash. Shutdown lets the step in flight finish, gives the leases back, and returns.
 import { CronExpressionParser } from 'cron-parser';

@@ -1,4 +1,4 @@
-// Due detection: schedule, expiry, an owner who left (the article's offboarding-miss failure mode), and events —
+// Due detection: schedule, expiry, an owner who left (a key missed at offboarding), and events —
 // a leak found, a manual request — counted only when newer than the last rotation; the most urgent trigger wins.
 import { expect, it } from 'vitest';
 import { parsePeopleDirectory } from '../../directory/people-directory.js';

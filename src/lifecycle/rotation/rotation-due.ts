@@ -1,4 +1,4 @@
-// Due detection (issue 5 part 1): a key is due on schedule (`last_rotated + rotation_frequency_days`), when its
+// Due detection (docs/rotation.md): a key is due on schedule (`last_rotated + rotation_frequency_days`), when its
 // expiry is near, when its owner has left, and on events — a leak found by the scanner, a manual request, a
 // policy change — that happened since it was last rotated.
 import type { PeopleDirectory } from '../../directory/people-directory.js';

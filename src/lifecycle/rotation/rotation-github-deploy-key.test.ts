@@ -188,7 +188,7 @@ describe('GitHub deploy keys', () => {
     });
     const due = await world.dueNow(['ci-release-pat', deploy.keyId]);
     const report = await scheduler.run(due);
-    // The deploy key of the same provider rotates; the PAT gets the article's ticket and no journal entry.
+    // The deploy key of the same provider rotates; the PAT gets a rotation ticket and no journal entry.
     expect(report).toMatchObject({ done: 1, failed: 0, tickets: { opened: 1, existing: 0, failed: 0 } });
     expect(await world.journal.list({ keyId: 'ci-release-pat' })).toEqual([]);
     const [file] = await readdir(directory);

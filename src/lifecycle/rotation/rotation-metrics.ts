@@ -1,4 +1,4 @@
-// The rotation counters of the article's Step 8, kept in a small in-process prom-client registry that a metrics
+// The rotation counters (docs/rotation.md), kept in a small in-process prom-client registry that a metrics
 // module (telemetry/) can export or merge. One instance per process; tests make their own. Counters end in
 // `_total`, gauges do not (Prometheus naming).
 import { Counter, Gauge, Registry } from 'prom-client';

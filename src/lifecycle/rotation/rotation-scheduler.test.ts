@@ -2,13 +2,13 @@
 // to its budget and bounded by its concurrency; a slow provider does not hold up a fast one; a rotation that
 // releases its slot (waiting on a shared registry commit) lets the next key start; a 429 pauses its provider.
 import { describe, expect, it } from 'vitest';
-import type { Provider, RateLimit } from '../../providers/provider.js';
+import type { Provider, ProviderCapabilities, RateLimit } from '../../providers/provider.js';
 import type { KeyEntry } from '../../registry/key-entry-schema.js';
 import { systemClock } from '../../runtime/clock.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import type { DueKey } from './rotation-due.js';
 import type { RotationRow } from './rotation-journal.js';
-import { RotationScheduler } from './rotation-scheduler.js';
+import { RotationScheduler, requestsPerRotation } from './rotation-scheduler.js';
 
 function provider(name: string, limit: RateLimit): Provider {
   return {
@@ -158,4 +158,17 @@ describe('RotationScheduler', () => {
     const report = await scheduler.run(keys, { concurrency: 64 });
     expect(report.done).toBe(40_000);
   }, 60_000);
+});
+
+describe('requestsPerRotation', () => {
+  const withCapabilities = (capabilities: Partial<ProviderCapabilities>) =>
+    ({ name: 'any', capabilities: () => ({ create: true, verify: true, revoke: true, ...capabilities }) }) as Provider;
+
+  it('counts create, verify and revoke, a list where keys per account are capped, and every call of the revoke', () => {
+    expect(requestsPerRotation(withCapabilities({ list: true }))).toBe(3);
+    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2 }))).toBe(4);
+    // Read off the capability, whatever the provider's name (AWS IAM's revoke deactivates, then deletes).
+    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2, revokeCalls: 2 }))).toBe(5);
+    expect(requestsPerRotation(withCapabilities({ list: false, revokeCalls: 2 }))).toBe(4);
+  });
 });

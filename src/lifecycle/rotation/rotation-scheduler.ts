@@ -1,12 +1,12 @@
-// Runs many rotations at once under the providers' limits (issue 5 part 5): one queue per provider, worked by as
+// Runs many rotations at once under the providers' limits (docs/rotation.md): one queue per provider, worked by as
 // many rotations in flight as it tolerates, started no faster than its request budget allows for the calls a
 // rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
 // rotation across hours"). Keys of providers without an issuance API get a ticket instead.
 
-import { realSleep, type Sleep } from '../../providers/http/retry-policy.js';
-import { TokenBucket } from '../../providers/http/token-bucket.js';
 import { keyCapabilities, type Provider } from '../../providers/provider.js';
 import type { Clock } from '../../runtime/clock.js';
+import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
+import { TokenBucket } from '../../runtime/token-bucket.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import type { DueKey } from './rotation-due.js';
 import type { RotationMetrics } from './rotation-metrics.js';
@@ -65,13 +65,13 @@ interface QueueItem {
 
 /**
  * Provider calls one rotation makes: create, verify, revoke (+ two lists where keys per account are capped: the
- * preflight's and the room check's; AWS revoke is two calls).
+ * preflight's and the room check's; + the extra calls of a revoke that takes several).
  */
 export function requestsPerRotation(provider: Provider): number {
   const capabilities = provider.capabilities();
   let calls = 3;
   if (capabilities.maxKeysPerAccount && capabilities.list) calls += 2;
-  if (provider.name === 'aws-iam') calls += 1;
+  calls += Math.max(1, capabilities.revokeCalls ?? 1) - 1;
   return calls;
 }
 

@@ -1,4 +1,4 @@
-// The states of one rotation (issue 5) and the order they follow. The happy path keeps the old key current until
+// The states of one rotation and the order they follow. The happy path keeps the old key current until
 // the new one is confirmed by consumers and verified; `rolling-back` undoes everything before `promoted`.
 export const ROTATION_STATES = [
   'planned',

@@ -1,4 +1,4 @@
-// Facts about AWS IAM access keys the adapter relies on (PROVIDERS.md, aws-sdk-js-v3 IAM and STS models).
+// Facts about AWS IAM access keys the adapter relies on (docs/providers.md, aws-sdk-js-v3 IAM and STS models).
 import type { ProviderCapabilities, RateLimit } from '../provider.js';
 
 export const AWS_IAM_PROVIDER_NAME = 'aws-iam';
@@ -15,6 +15,8 @@ export const AWS_IAM_CAPABILITIES: ProviderCapabilities = {
   nativeRotate: false,
   manual: false,
   maxKeysPerAccount: AWS_IAM_MAX_KEYS_PER_USER,
+  // UpdateAccessKey to Inactive, then DeleteAccessKey (aws-iam-provider.ts, revoke).
+  revokeCalls: 2,
 };
 
 /**

@@ -1,11 +1,12 @@
 // Maps what the AWS SDK throws to ProviderError: AWS's own error code (`LimitExceeded`, `NoSuchEntity`,
 // `Throttling`) and message, the HTTP status, Retry-After when the answer carried one; transport failures
 // become retryable timeouts or unavailability. The SDK error itself is never attached: its text is not redacted.
+
+import { ProviderError, type ProviderErrorCode } from '../../errors/provider-error.js';
+import { parseRetryAfter } from '../../runtime/retry-policy.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import { codeForStatus, headerText, transportError } from '../http/provider-http-client.js';
-import { parseRetryAfter } from '../http/retry-policy.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
 import { AWS_AUTH_CODES, AWS_IAM_PROVIDER_NAME, AWS_THROTTLING_CODES } from './aws-iam-constants.js';
 
 interface SdkError {

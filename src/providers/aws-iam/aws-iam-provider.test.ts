@@ -2,44 +2,30 @@
 // the sandbox, eventual consistency on a fresh key, revoke as Inactive-then-delete, and CloudTrail records.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
-import { AwsIamSandbox, type CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import type { Sleep } from '../../runtime/retry-policy.js';
+import type { AwsIamSandbox, CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { AwsIamProvider } from './aws-iam-provider.js';
 import type { AwsIamOptionsInput } from './aws-iam-schemas.js';
 
 async function startAws(options: { consistencyDelayMs?: number } = {}) {
-  const sandbox = new AwsIamSandbox({ consistencyDelayMs: options.consistencyDelayMs ?? 0 });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const base: AwsIamOptionsInput = {
-    baseUrl: url,
-    credentials: { accessKeyId: sandbox.admin.accessKeyId, secretAccessKey: sandbox.admin.secretAccessKey },
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-    consistencyTimeoutMs: 2_000,
-  };
-  const adapters: AwsIamProvider[] = [];
-  const make = (overrides: Partial<AwsIamOptionsInput> = {}, sleep = recordingSleep(sleeps)) => {
-    const adapter = new AwsIamProvider({ ...base, ...overrides }, { clock: systemClock, sleep });
-    adapters.push(adapter);
-    return adapter;
-  };
+  const aws = await startProviderSandbox<AwsIamSandbox, AwsIamProvider>({
+    name: 'aws-iam',
+    adapter: (adapterOptions, context) => new AwsIamProvider(adapterOptions, context),
+    consistencyDelayMs: options.consistencyDelayMs ?? 0,
+    adapterOptions: { consistencyTimeoutMs: 2_000 },
+  });
   const freshUser = async () => {
     const userName = `contract-${randomBytes(4).toString('hex')}`;
-    await control.call('POST', 'users', { userName });
+    await aws.control.call('POST', 'users', { userName });
     return userName;
   };
-  const close = async () => {
-    for (const adapter of adapters) adapter.close();
-    await server.stop();
+  return {
+    ...aws,
+    make: (overrides: Partial<AwsIamOptionsInput> = {}, sleep?: Sleep) => aws.make(overrides, sleep),
+    freshUser,
   };
-  return { sandbox, server, url, control, sleeps, make, freshUser, close };
 }
 
 describeProviderContract('aws-iam', async () => {

@@ -11,29 +11,19 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ProviderError } from '../../errors/provider-error.js';
+import { backoffDelayMs, realSleep, withRetry } from '../../runtime/retry-policy.js';
+import type { TokenBucket } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { backoffDelayMs, realSleep, withRetry } from '../http/retry-policy.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import { AWS_IAM_CAPABILITIES, AWS_IAM_PROVIDER_NAME, AWS_IAM_RATE_LIMIT } from './aws-iam-constants.js';
+import { AWS_IAM_PROVIDER_NAME } from './aws-iam-constants.js';
 import { toAwsProviderError } from './aws-iam-errors.js';
 import { type AwsIamOptions, type AwsIamOptionsInput, awsIamOptionsSchema } from './aws-iam-schemas.js';
+import { awsIamProviderRegistration } from './index.js';
 
-export class AwsIamProvider implements Provider {
-  readonly name = AWS_IAM_PROVIDER_NAME;
+export class AwsIamProvider extends ProviderAdapter {
   readonly #options: AwsIamOptions;
   readonly #context: ProviderContext;
   readonly #iamClient: IAMClient | undefined;
@@ -42,10 +32,11 @@ export class AwsIamProvider implements Provider {
   readonly #recentlyCreated = new Map<string, number>();
 
   constructor(options: AwsIamOptionsInput | AwsIamOptions, context: ProviderContext) {
-    this.#options = awsIamOptionsSchema.parse(options);
+    const parsed = awsIamOptionsSchema.parse(options);
+    super(awsIamProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(AWS_IAM_RATE_LIMIT, this.#options.rateLimit);
-    this.#limiter = limit ? new TokenBucket(limit) : null;
+    this.#limiter = this.rateLimiter() ?? null;
     const { credentials } = this.#options;
     this.#iamClient = credentials
       ? new IAMClient({
@@ -69,14 +60,6 @@ export class AwsIamProvider implements Provider {
       );
     }
     return this.#iamClient;
-  }
-
-  capabilities(): ProviderCapabilities {
-    return { ...AWS_IAM_CAPABILITIES };
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(AWS_IAM_RATE_LIMIT, this.#options.rateLimit) ?? AWS_IAM_RATE_LIMIT;
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {

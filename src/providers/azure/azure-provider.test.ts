@@ -3,47 +3,24 @@
 // a password the application no longer holds, and paging through applications.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
+import type { ProviderError } from '../../errors/provider-error.js';
 import { AZURE_CLIENT_SECRET_PATTERN } from '../../sandbox/providers/azure/azure-key-format.js';
-import { AzureSandbox, type AzureSignIn } from '../../sandbox/providers/azure/azure-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { AzureSandbox, AzureSignIn } from '../../sandbox/providers/azure/azure-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
-import type { ProviderError } from '../provider-error.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { AzureProvider } from './azure-provider.js';
 import type { AzureOptionsInput } from './azure-schemas.js';
 
 const APP = '0f6a1a51-2b1c-4d6e-9f00-1234567890ab';
 
 async function startAzure() {
-  const sandbox = new AzureSandbox();
-  sandbox.addApplication('payments-api', APP);
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: AzureProvider[] = [];
-  const base: AzureOptionsInput = {
-    baseUrl: url,
-    loginUrl: url,
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.adminClientId,
-    clientSecret: sandbox.adminClientSecret,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<AzureOptionsInput> = {}) => {
-    const adapter = new AzureProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close };
+  const azure = await startProviderSandbox<AzureSandbox, AzureProvider>({
+    name: 'azure',
+    adapter: (options, context) => new AzureProvider(options, context),
+    prepare: (sandbox) => sandbox.addApplication('payments-api', APP),
+  });
+  return { ...azure, make: (overrides: Partial<AzureOptionsInput> = {}) => azure.make(overrides) };
 }
 
 describeProviderContract('azure', async () => {

@@ -25,6 +25,7 @@ import {
   TelemetryHandler,
 } from '@microsoft/microsoft-graph-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import {
   type HttpAnswer,
@@ -32,29 +33,11 @@ import {
   ProviderHttpClient,
   transportError,
 } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import {
-  AZURE_CAPABILITIES,
-  AZURE_GRAPH_SCOPE,
-  AZURE_PAGE_SIZE,
-  AZURE_PROVIDER_NAME,
-  AZURE_RATE_LIMIT,
-} from './azure-constants.js';
+import { AZURE_GRAPH_SCOPE, AZURE_PAGE_SIZE, AZURE_PROVIDER_NAME } from './azure-constants.js';
 import {
   type AzureOptions,
   type AzureOptionsInput,
@@ -67,6 +50,7 @@ import {
   azureSignInPageSchema,
   azureTokenSchema,
 } from './azure-schemas.js';
+import { azureProviderRegistration } from './index.js';
 
 /** Graph's `{error: {code, message}}`, or the identity platform's `{error, error_description, error_codes}`. */
 export function parseAzureError(answer: HttpAnswer): ProviderErrorBody {
@@ -187,8 +171,7 @@ class TimedFetchHandler implements Middleware {
   }
 }
 
-export class AzureProvider implements Provider {
-  readonly name = AZURE_PROVIDER_NAME;
+export class AzureProvider extends ProviderAdapter {
   readonly #options: AzureOptions;
   readonly #context: ProviderContext;
   /** The Graph client's sockets: ours, so that close() releases them. */
@@ -201,31 +184,22 @@ export class AzureProvider implements Provider {
   #accessToken: { value: SecretValue; expiresAt: number } | undefined;
 
   constructor(options: AzureOptionsInput | AzureOptions, context: ProviderContext) {
-    this.#options = azureOptionsSchema.parse(options);
+    const parsed = azureOptionsSchema.parse(options);
+    super(azureProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(AZURE_RATE_LIMIT, this.#options.rateLimit);
-    const retryContext = {
-      ...(context.sleep ? { sleep: context.sleep } : {}),
-      ...(context.random ? { random: context.random } : {}),
-    };
     this.#graph = Client.initWithMiddleware({
       baseUrl: this.#options.baseUrl,
       defaultVersion: 'v1.0',
       fetchOptions: { headers: { 'user-agent': 'keyledger' } },
       middleware: [new TelemetryHandler(), new TimedFetchHandler(this.#agent, this.#options.timeoutMs)],
     });
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: azureAnswerOf,
-        parseError: parseAzureError,
-        transportErrorOf: azureTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.clientSecret],
-      },
-      retryContext,
-    );
+    this.#caller = this.sdkCaller({
+      answerOf: azureAnswerOf,
+      parseError: parseAzureError,
+      transportErrorOf: azureTransportError,
+      secrets: [this.#options.clientSecret],
+    });
     this.#login = new ProviderHttpClient(
       {
         provider: this.name,
@@ -236,16 +210,8 @@ export class AzureProvider implements Provider {
         headers: () => ({ 'user-agent': 'keyledger' }),
         ...(this.#options.clientSecret ? { secrets: [this.#options.clientSecret] } : {}),
       },
-      retryContext,
+      this.retryContext,
     );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(AZURE_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(AZURE_RATE_LIMIT, this.#options.rateLimit) ?? AZURE_RATE_LIMIT;
   }
 
   /** `options.displayName` overrides the request's name; `expiresAt` becomes `endDateTime` (Graph's default: 2 years). */

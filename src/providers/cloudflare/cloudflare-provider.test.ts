@@ -4,47 +4,24 @@
 import { randomBytes } from 'node:crypto';
 import { APIConnectionError, APIConnectionTimeoutError, RateLimitError } from 'cloudflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { CLOUDFLARE_USER_TOKEN_PATTERN } from '../../sandbox/providers/cloudflare/cloudflare-key-format.js';
-import {
-  type CloudflareAuditRecord,
+import type {
+  CloudflareAuditRecord,
   CloudflareSandbox,
 } from '../../sandbox/providers/cloudflare/cloudflare-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { CloudflareProvider, cloudflareAnswerOf } from './cloudflare-provider.js';
 import type { CloudflareOptionsInput } from './cloudflare-schemas.js';
 
 const ZONE_READ = 'c8fed203ed3043cba015a93ad1616f1f';
 
 async function startCloudflare() {
-  const sandbox = new CloudflareSandbox();
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: CloudflareProvider[] = [];
-  const base: CloudflareOptionsInput = {
-    baseUrl: `${url}/client/v4`,
-    token: sandbox.adminToken,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<CloudflareOptionsInput> = {}) => {
-    const adapter = new CloudflareProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { url, sandbox, control, sleeps, make, close };
+  const cloudflare = await startProviderSandbox<CloudflareSandbox, CloudflareProvider>({
+    name: 'cloudflare',
+    adapter: (options, context) => new CloudflareProvider(options, context),
+  });
+  return { ...cloudflare, make: (overrides: Partial<CloudflareOptionsInput> = {}) => cloudflare.make(overrides) };
 }
 
 describeProviderContract('cloudflare', async () => {

@@ -8,31 +8,18 @@
 import Cloudflare, { APIConnectionTimeoutError, APIError } from 'cloudflare';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { z } from 'zod';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
-  CLOUDFLARE_CAPABILITIES,
   CLOUDFLARE_DEFAULT_RESOURCES,
   CLOUDFLARE_PAGE_SIZE,
   CLOUDFLARE_PROVIDER_NAME,
-  CLOUDFLARE_RATE_LIMIT,
 } from './cloudflare-constants.js';
 import {
   type CloudflareOptions,
@@ -44,6 +31,7 @@ import {
   cloudflareTokenSchema,
   cloudflareVerifySchema,
 } from './cloudflare-schemas.js';
+import { cloudflareProviderRegistration } from './index.js';
 
 type TokenPolicies = Cloudflare.User.Tokens.TokenCreateParams['policies'];
 
@@ -88,8 +76,7 @@ function cloudflareTransportError(error: unknown): ProviderError {
   return transportErrorOfChain(CLOUDFLARE_PROVIDER_NAME, error);
 }
 
-export class CloudflareProvider implements Provider {
-  readonly name = CLOUDFLARE_PROVIDER_NAME;
+export class CloudflareProvider extends ProviderAdapter {
   readonly #options: CloudflareOptions;
   readonly #context: ProviderContext;
   /** The SDK's sockets: ours, so that close() releases them, with the per-call timeout on headers and body. */
@@ -99,7 +86,9 @@ export class CloudflareProvider implements Provider {
   readonly #caller: SdkCaller;
 
   constructor(options: CloudflareOptionsInput | CloudflareOptions, context: ProviderContext) {
-    this.#options = cloudflareOptionsSchema.parse(options);
+    const parsed = cloudflareOptionsSchema.parse(options);
+    super(cloudflareProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
     const { timeoutMs } = this.#options;
     this.#agent = new Agent({
@@ -127,27 +116,12 @@ export class CloudflareProvider implements Provider {
           dispatcher: agent,
         })) as unknown as typeof fetch,
     });
-    const limit = effectiveRateLimit(CLOUDFLARE_RATE_LIMIT, this.#options.rateLimit);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: cloudflareAnswerOf,
-        parseError: parseCloudflareError,
-        transportErrorOf: cloudflareTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.token],
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(CLOUDFLARE_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(CLOUDFLARE_RATE_LIMIT, this.#options.rateLimit) ?? CLOUDFLARE_RATE_LIMIT;
+    this.#caller = this.sdkCaller({
+      answerOf: cloudflareAnswerOf,
+      parseError: parseCloudflareError,
+      transportErrorOf: cloudflareTransportError,
+      secrets: [this.#options.token],
+    });
   }
 
   /** The client with the adapter's token; every call but verify needs it. */

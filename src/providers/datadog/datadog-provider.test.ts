@@ -2,66 +2,44 @@
 // application keys (scopes, last_used_at), last use of API keys from the Audit Trail, X-RateLimit-Reset, errors.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import {
   DATADOG_API_KEY_PATTERN,
   DATADOG_APPLICATION_KEY_PATTERN,
 } from '../../sandbox/providers/datadog/datadog-key-format.js';
-import { type DatadogAuditEvent, DatadogSandbox } from '../../sandbox/providers/datadog/datadog-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { DatadogAuditEvent, DatadogSandbox } from '../../sandbox/providers/datadog/datadog-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, expectFreeOfSecret } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { DatadogProvider } from './datadog-provider.js';
 import type { DatadogOptionsInput } from './datadog-schemas.js';
 
 async function startDatadog() {
-  const sandbox = new DatadogSandbox({ org: 'acme' });
-  sandbox.load({
-    people: [{ email: 'ana@example.com', name: 'Ana', login: 'ana', status: 'active' }],
-    keys: [
-      {
-        provider: 'datadog',
-        kind: 'api-key',
-        account: 'acme',
-        providerKeyId: '3f1c9a52-1111-4222-a333-444455556666',
-        secret: 'a'.repeat(32),
-        name: 'agent-prod',
-        createdAt: '2025-01-01T00:00:00Z',
-        lastUsedAt: '2025-06-01T00:00:00Z',
-        status: 'active',
-        createdBy: 'ana@example.com',
-        permissions: [],
-      },
-    ],
+  const started = await startProviderSandbox<DatadogSandbox, DatadogProvider>({
+    name: 'datadog',
+    adapter: (options, context) => new DatadogProvider(options, context),
+    sandboxSettings: { org: 'acme' },
+    prepare: (sandbox) => {
+      sandbox.load({
+        people: [{ email: 'ana@example.com', name: 'Ana', login: 'ana', status: 'active' }],
+        keys: [
+          {
+            provider: 'datadog',
+            kind: 'api-key',
+            account: 'acme',
+            providerKeyId: '3f1c9a52-1111-4222-a333-444455556666',
+            secret: 'a'.repeat(32),
+            name: 'agent-prod',
+            createdAt: '2025-01-01T00:00:00Z',
+            lastUsedAt: '2025-06-01T00:00:00Z',
+            status: 'active',
+            createdBy: 'ana@example.com',
+            permissions: [],
+          },
+        ],
+      });
+    },
   });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: DatadogProvider[] = [];
-  const base: DatadogOptionsInput = {
-    baseUrl: url,
-    apiKey: sandbox.adminApiKey,
-    applicationKey: sandbox.adminApplicationKey,
-    org: 'acme',
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<DatadogOptionsInput> = {}) => {
-    const adapter = new DatadogProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, server, control, sleeps, make, close };
+  return { ...started, make: (overrides: Partial<DatadogOptionsInput> = {}) => started.make(overrides) };
 }
 
 describeProviderContract('datadog', async () => {

@@ -8,31 +8,18 @@
 // attempt a timeout and to keep the error answer's headers, which ApiException drops (X-RateLimit-Reset on 429).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { client, v1, v2 } from '@datadog/datadog-api-client';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
   DATADOG_AUDIT_LOOKBACK_DAYS,
-  DATADOG_CAPABILITIES,
   DATADOG_PAGE_SIZE,
   DATADOG_PROVIDER_NAME,
-  DATADOG_RATE_LIMIT,
   type DatadogKeyKind,
 } from './datadog-constants.js';
 import {
@@ -42,6 +29,7 @@ import {
   datadogErrorSchema,
   datadogOptionsSchema,
 } from './datadog-schemas.js';
+import { datadogProviderRegistration } from './index.js';
 
 /** Datadog answers `{"errors": ["Forbidden"]}`; on 429 it says when to return in `X-RateLimit-Reset` (seconds). */
 export function parseDatadogError(answer: HttpAnswer): ProviderErrorBody {
@@ -154,8 +142,7 @@ function dateOf(value: string | Date | null | undefined): Date | undefined {
   return new Date(value instanceof Date ? value.getTime() : value);
 }
 
-export class DatadogProvider implements Provider {
-  readonly name = DATADOG_PROVIDER_NAME;
+export class DatadogProvider extends ProviderAdapter {
   readonly #options: DatadogOptions;
   readonly #context: ProviderContext;
   readonly #http: DatadogHttpLibrary;
@@ -166,30 +153,17 @@ export class DatadogProvider implements Provider {
   readonly #kinds = new Map<string, DatadogKeyKind>();
 
   constructor(options: DatadogOptionsInput | DatadogOptions, context: ProviderContext) {
-    this.#options = datadogOptionsSchema.parse(options);
+    const parsed = datadogOptionsSchema.parse(options);
+    super(datadogProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
     this.#http = new DatadogHttpLibrary(this.#options.timeoutMs);
-    const limit = effectiveRateLimit(DATADOG_RATE_LIMIT, this.#options.rateLimit);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: datadogAnswerOf,
-        parseError: parseDatadogError,
-        transportErrorOf: datadogTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.apiKey, this.#options.applicationKey],
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(DATADOG_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(DATADOG_RATE_LIMIT, this.#options.rateLimit) ?? DATADOG_RATE_LIMIT;
+    this.#caller = this.sdkCaller({
+      answerOf: datadogAnswerOf,
+      parseError: parseDatadogError,
+      transportErrorOf: datadogTransportError,
+      secrets: [this.#options.apiKey, this.#options.applicationKey],
+    });
   }
 
   /** `options.kind` (`api-key` or `application-key`) chooses; permissions ask for a scoped application key. */

@@ -3,15 +3,13 @@
 // authentication, Cloud Audit Logs naming the caller's key, and RetryInfo.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { generateOrg } from '../../sandbox/org/org-generator.js';
 import { orgSandboxSeed } from '../../sandbox/org/org-sandbox-seed.js';
 import { GCP_KEY_ID_PATTERN } from '../../sandbox/providers/gcp/gcp-key-format.js';
-import { type GcpAuditLogEntry, GcpSandbox } from '../../sandbox/providers/gcp/gcp-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { GcpAuditLogEntry, GcpSandbox } from '../../sandbox/providers/gcp/gcp-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { GcpProvider } from './gcp-provider.js';
 import type { GcpOptionsInput } from './gcp-schemas.js';
 
@@ -33,34 +31,16 @@ function strangerKeyFile(label: string, email = WORKER): string {
 }
 
 async function startGcp() {
-  const sandbox = new GcpSandbox({ projectId: PROJECT, serviceAccounts: ['worker'] });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: GcpProvider[] = [];
-  const credentials = JSON.stringify(sandbox.adminKeyFile(`${url}/token`));
-  const base: GcpOptionsInput = {
-    baseUrl: url,
-    tokenUrl: `${url}/token`,
-    policyAnalyzerUrl: url,
-    credentials,
-    projectId: PROJECT,
-    // Minting an RSA 2048 key takes Google (and the sandbox, on a busy 2-core machine) up to seconds.
-    timeoutMs: 10_000,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<GcpOptionsInput> = {}) => {
-    const adapter = new GcpProvider({ ...base, ...overrides }, { clock: systemClock, sleep: recordingSleep(sleeps) });
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close, url };
+  const started = await startProviderSandbox<GcpSandbox, GcpProvider>({
+    name: 'gcp',
+    adapter: (options, context) => new GcpProvider(options, context),
+    sandboxSettings: { projectId: PROJECT, serviceAccounts: ['worker'] },
+    adapterOptions: {
+      // Minting an RSA 2048 key takes Google (and the sandbox, on a busy 2-core machine) up to seconds.
+      timeoutMs: 10_000,
+    },
+  });
+  return { ...started, make: (overrides: Partial<GcpOptionsInput> = {}) => started.make(overrides) };
 }
 
 async function drain<T>(items: AsyncIterable<T>): Promise<T[]> {

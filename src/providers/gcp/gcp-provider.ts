@@ -26,6 +26,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { iam, type iam_v1 } from '@googleapis/iam';
 import { gaxios, OAuth2Client } from 'google-auth-library';
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import {
   type HttpAnswer,
@@ -33,28 +34,14 @@ import {
   ProviderHttpClient,
   transportError,
 } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
 import {
-  GCP_CAPABILITIES,
   GCP_JWT_BEARER,
   GCP_MAX_KEYS_PER_ACCOUNT,
   GCP_PROVIDER_NAME,
-  GCP_RATE_LIMIT,
   GCP_SCOPE,
   GCP_TOKEN_LIFETIME_SECONDS,
 } from './gcp-constants.js';
@@ -72,6 +59,7 @@ import {
   gcpServiceAccountListSchema,
   gcpTokenSchema,
 } from './gcp-schemas.js';
+import { gcpProviderRegistration } from './index.js';
 
 /** Google's API error (`status` such as NOT_FOUND, RetryInfo's `retryDelay`) or its OAuth error (`invalid_grant`). */
 export function parseGcpError(answer: HttpAnswer): ProviderErrorBody {
@@ -153,8 +141,7 @@ function projectOf(email: string): string | undefined {
 /** How many of the adapter's latest access tokens stay on the redaction list (a call may still hold the last one). */
 const TOKENS_REDACTED = 2;
 
-export class GcpProvider implements Provider {
-  readonly name = GCP_PROVIDER_NAME;
+export class GcpProvider extends ProviderAdapter {
   readonly #options: GcpOptions;
   readonly #context: ProviderContext;
   /** Carries the adapter's access token for the IAM client and Policy Analyzer; never fetches one itself. */
@@ -172,14 +159,11 @@ export class GcpProvider implements Provider {
   #accessToken: { value: SecretValue; expiresAt: number } | undefined;
 
   constructor(options: GcpOptionsInput | GcpOptions, context: ProviderContext) {
-    this.#options = gcpOptionsSchema.parse(options);
+    const parsed = gcpOptionsSchema.parse(options);
+    super(gcpProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
     if (this.#options.credentials) this.#redacted.push(this.#options.credentials);
-    const limit = effectiveRateLimit(GCP_RATE_LIMIT, this.#options.rateLimit);
-    const retryContext = {
-      ...(context.sleep ? { sleep: context.sleep } : {}),
-      ...(context.random ? { random: context.random } : {}),
-    };
     this.#iam = iam({
       version: 'v1',
       // The generated client joins `rootUrl` and `v1/...`: it wants the trailing slash.
@@ -189,21 +173,17 @@ export class GcpProvider implements Provider {
       universeDomain: 'googleapis.com',
       ...this.#gaxiosOptions(),
     });
-    const caller = (rateLimiter?: TokenBucket) =>
-      new SdkCaller(
-        {
-          provider: this.name,
-          retry: this.#options.retry,
-          answerOf: gcpAnswerOf,
-          parseError: parseGcpError,
-          transportErrorOf: gcpTransportError,
-          ...(rateLimiter ? { rateLimiter } : {}),
-          secrets: this.#redacted,
-        },
-        retryContext,
-      );
-    this.#iamCaller = caller(limit ? new TokenBucket(limit) : undefined);
-    this.#analyzerCaller = caller();
+    const caller = (paced: boolean) =>
+      this.sdkCaller({
+        answerOf: gcpAnswerOf,
+        parseError: parseGcpError,
+        transportErrorOf: gcpTransportError,
+        secrets: this.#redacted,
+        paced,
+      });
+    // Policy Analyzer has a budget of its own, apart from IAM's: its calls are not paced against IAM's limit.
+    this.#iamCaller = caller(true);
+    this.#analyzerCaller = caller(false);
     this.#oauth = new ProviderHttpClient(
       {
         provider: this.name,
@@ -214,16 +194,8 @@ export class GcpProvider implements Provider {
         headers: () => ({ 'user-agent': 'keyledger' }),
         ...(this.#options.credentials ? { secrets: [this.#options.credentials] } : {}),
       },
-      retryContext,
+      this.retryContext,
     );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(GCP_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(GCP_RATE_LIMIT, this.#options.rateLimit) ?? GCP_RATE_LIMIT;
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {

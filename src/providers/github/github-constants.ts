@@ -1,4 +1,4 @@
-// Facts about GitHub's REST API the adapter relies on (github/rest-api-description, PROVIDERS.md).
+// Facts about GitHub's REST API the adapter relies on (github/rest-api-description; docs/providers.md).
 import type { ProviderCapabilities, RateLimit } from '../provider.js';
 
 export const GITHUB_PROVIDER_NAME = 'github';

@@ -9,45 +9,26 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
-import { type GithubAuditEntry, GithubSandbox } from '../../sandbox/providers/github/github-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { base62Crc32, isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import type { ProviderError } from '../../errors/provider-error.js';
+import { base62Crc32, isValidGithubToken } from '../../runtime/base62-crc32.js';
+import type { GithubAuditEntry, GithubSandbox } from '../../sandbox/providers/github/github-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { CreatedKey } from '../provider.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
-import type { ProviderError } from '../provider-error.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { generateDeployKey, publicKeyOfPrivateKey } from './github-deploy-key.js';
 import { GithubProvider } from './github-provider.js';
 import type { GithubOptionsInput } from './github-schemas.js';
 
 async function startGithub() {
-  const sandbox = new GithubSandbox({ org: 'acme', repositories: ['api', 'web'] });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: GithubProvider[] = [];
-  const base: GithubOptionsInput = {
-    baseUrl: url,
-    org: 'acme',
-    token: sandbox.installationToken,
-    repositories: ['acme/api'],
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<GithubOptionsInput> = {}) => {
-    const adapter = new GithubProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
+  const started = await startProviderSandbox<GithubSandbox, GithubProvider>({
+    name: 'github',
+    adapter: (options, context) => new GithubProvider(options, context),
+    sandboxSettings: { org: 'acme', repositories: ['api', 'web'] },
+    adapterOptions: { repositories: ['acme/api'] },
+  });
   const plantPat = async (owner = 'octocat'): Promise<CreatedKey> => {
-    const planted = await control.call<{ secret: string; grantId: number }>('POST', 'tokens', {
+    const planted = await started.control.call<{ secret: string; grantId: number }>('POST', 'tokens', {
       owner,
       name: 'deploy-bot',
     });
@@ -58,11 +39,7 @@ async function startGithub() {
       createdAt: new Date(),
     };
   };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, plantPat, close };
+  return { ...started, make: (overrides: Partial<GithubOptionsInput> = {}) => started.make(overrides), plantPat };
 }
 
 describeProviderContract('github', async () => {

@@ -11,34 +11,15 @@
 import { RequestError } from '@octokit/request-error';
 import { Octokit } from '@octokit/rest';
 import { Agent, Response as UndiciResponse, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { ConcurrencyLimiter } from '../http/concurrency-limiter.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import {
-  GITHUB_API_VERSION,
-  GITHUB_CAPABILITIES,
-  GITHUB_PAGE_SIZE,
-  GITHUB_PROVIDER_NAME,
-  GITHUB_RATE_LIMIT,
-  githubKeyKind,
-} from './github-constants.js';
+import { GITHUB_API_VERSION, GITHUB_PAGE_SIZE } from './github-constants.js';
 import {
   generateDeployKey,
   isOpenSshPrivateKey,
@@ -54,6 +35,7 @@ import {
   githubPatGrantSchema,
   githubUserSchema,
 } from './github-schemas.js';
+import { githubProviderRegistration } from './index.js';
 
 /** A deploy key's account is its repository (`owner/name`); a PAT grant's is the organisation. */
 function isRepository(account: string | undefined): account is string {
@@ -127,8 +109,7 @@ function timedFetch(agent: Agent, timeoutMs: number): typeof globalThis.fetch {
   return send as unknown as typeof globalThis.fetch;
 }
 
-export class GithubProvider implements Provider {
-  readonly name = GITHUB_PROVIDER_NAME;
+export class GithubProvider extends ProviderAdapter {
   readonly #options: GithubOptions;
   readonly #context: ProviderContext;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
@@ -139,21 +120,16 @@ export class GithubProvider implements Provider {
   readonly #anonymous: Octokit;
 
   constructor(options: GithubOptionsInput | GithubOptions, context: ProviderContext) {
-    this.#options = githubOptionsSchema.parse(options);
+    const parsed = githubOptionsSchema.parse(options);
+    super(githubProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(GITHUB_RATE_LIMIT, this.#options.rateLimit);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: githubAnswerOf,
-        parseError: parseGithubError,
-        ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
-        ...(limit?.concurrency ? { concurrency: new ConcurrencyLimiter(limit.concurrency) } : {}),
-        ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
+    this.#caller = this.sdkCaller({
+      answerOf: githubAnswerOf,
+      parseError: parseGithubError,
+      ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
+      limitConcurrency: true,
+    });
     this.#adminClient = this.#options.token ? this.#octokit(this.#options.token.reveal()) : undefined;
     this.#anonymous = this.#octokit();
   }
@@ -184,18 +160,6 @@ export class GithubProvider implements Provider {
       );
     }
     return this.#adminClient;
-  }
-
-  kindOf(account: string | undefined): string | undefined {
-    return githubKeyKind(account);
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(GITHUB_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(GITHUB_RATE_LIMIT, this.#options.rateLimit) ?? GITHUB_RATE_LIMIT;
   }
 
   #org(): string {

@@ -2,60 +2,40 @@
 // native rotate, group and personal tokens, the required expiry, and audit events.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { GITLAB_TOKEN_PATTERN } from '../../sandbox/providers/gitlab/gitlab-key-format.js';
-import { type GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import type { GitlabAuditEvent, GitlabSandbox } from '../../sandbox/providers/gitlab/gitlab-sandbox.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { GitlabProvider } from './gitlab-provider.js';
 import type { GitlabOptionsInput } from './gitlab-schemas.js';
 
 async function startGitlab() {
-  const sandbox = new GitlabSandbox({ projects: [1, 2], groups: [7] });
-  sandbox.load({
-    people: [{ email: 'ana@example.com', name: 'Ana', login: 'ana', status: 'active' }],
-    keys: [
-      {
-        provider: 'gitlab',
-        kind: 'personal-access-token',
-        account: 'user:42',
-        providerKeyId: '500',
-        secret: 'glpat-AAAAAAAAAAAAAAAAAAAA',
-        name: 'laptop',
-        createdAt: '2025-01-01T00:00:00Z',
-        lastUsedAt: null,
-        status: 'active',
-        createdBy: 'ana@example.com',
-        permissions: ['read_api'],
-      },
-    ],
+  const started = await startProviderSandbox<GitlabSandbox, GitlabProvider>({
+    name: 'gitlab',
+    adapter: (options, context) => new GitlabProvider(options, context),
+    sandboxSettings: { projects: [1, 2], groups: [7] },
+    prepare: (sandbox) => {
+      sandbox.load({
+        people: [{ email: 'ana@example.com', name: 'Ana', login: 'ana', status: 'active' }],
+        keys: [
+          {
+            provider: 'gitlab',
+            kind: 'personal-access-token',
+            account: 'user:42',
+            providerKeyId: '500',
+            secret: 'glpat-AAAAAAAAAAAAAAAAAAAA',
+            name: 'laptop',
+            createdAt: '2025-01-01T00:00:00Z',
+            lastUsedAt: null,
+            status: 'active',
+            createdBy: 'ana@example.com',
+            permissions: ['read_api'],
+          },
+        ],
+      });
+    },
   });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: GitlabProvider[] = [];
-  const base: GitlabOptionsInput = {
-    baseUrl: url,
-    token: sandbox.adminToken,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<GitlabOptionsInput> = {}) => {
-    const adapter = new GitlabProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close };
+  return { ...started, make: (overrides: Partial<GitlabOptionsInput> = {}) => started.make(overrides) };
 }
 
 describeProviderContract('gitlab', async () => {

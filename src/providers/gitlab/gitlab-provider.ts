@@ -1,31 +1,14 @@
 // The GitLab adapter: project, group and personal access tokens — create, list, revoke, last used, native rotate
 // (`POST .../{token_id}/rotate`, which issues a new token and revokes the old at once) — and verify through
 // `GET /personal_access_tokens/self`, which works for every kind because project and group tokens belong to bots.
+
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import {
-  GITLAB_API_PREFIX,
-  GITLAB_CAPABILITIES,
-  GITLAB_DEFAULT_LIFETIME_DAYS,
-  GITLAB_PAGE_SIZE,
-  GITLAB_PROVIDER_NAME,
-  GITLAB_RATE_LIMIT,
-} from './gitlab-constants.js';
+import { GITLAB_API_PREFIX, GITLAB_DEFAULT_LIFETIME_DAYS, GITLAB_PAGE_SIZE } from './gitlab-constants.js';
 import {
   type GitlabAccount,
   type GitlabOptions,
@@ -36,6 +19,7 @@ import {
   gitlabOptionsSchema,
   gitlabTokenSchema,
 } from './gitlab-schemas.js';
+import { gitlabProviderRegistration } from './index.js';
 
 /** GitLab answers errors as `{message: "404 Project Not Found"}`, `{error: "name is missing"}` or `{message: {field: [...]}}`. */
 export function parseGitlabError(answer: HttpAnswer): ProviderErrorBody {
@@ -55,16 +39,17 @@ export function parseGitlabError(answer: HttpAnswer): ProviderErrorBody {
   };
 }
 
-export class GitlabProvider implements Provider {
-  readonly name = GITLAB_PROVIDER_NAME;
+export class GitlabProvider extends ProviderAdapter {
   readonly #options: GitlabOptions;
   readonly #context: ProviderContext;
   readonly #http: ProviderHttpClient;
 
   constructor(options: GitlabOptionsInput | GitlabOptions, context: ProviderContext) {
-    this.#options = gitlabOptionsSchema.parse(options);
+    const parsed = gitlabOptionsSchema.parse(options);
+    super(gitlabProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(GITLAB_RATE_LIMIT, this.#options.rateLimit);
+    const rateLimiter = this.rateLimiter();
     this.#http = new ProviderHttpClient(
       {
         provider: this.name,
@@ -72,20 +57,12 @@ export class GitlabProvider implements Provider {
         timeoutMs: this.#options.timeoutMs,
         retry: this.#options.retry,
         parseError: parseGitlabError,
-        ...(limit ? { rateLimiter: new TokenBucket(limit) } : {}),
+        ...(rateLimiter ? { rateLimiter } : {}),
         headers: () => ({ 'user-agent': 'keyledger' }),
         ...(this.#options.token ? { secrets: [this.#options.token] } : {}),
       },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
+      this.retryContext,
     );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return { ...GITLAB_CAPABILITIES };
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(GITLAB_RATE_LIMIT, this.#options.rateLimit) ?? GITLAB_RATE_LIMIT;
   }
 
   #auth(): Record<string, string> {

@@ -3,8 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError } from '../provider-error.js';
 import { ProviderHttpClient } from './provider-http-client.js';
 
 const token = new SecretValue('tok_CANARY_0123456789abcdef');

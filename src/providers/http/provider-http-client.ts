@@ -2,12 +2,12 @@
 // provider's token bucket, retries (429/Retry-After, 5xx within a budget, dropped connections for idempotent
 // calls) and the mapping of an error answer to a ProviderError with the provider's own message and code.
 import { Agent, type Dispatcher, request } from 'undici';
+import { ProviderError, type ProviderErrorCode } from '../../errors/provider-error.js';
+import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
+import type { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError, type ProviderErrorCode } from '../provider-error.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
-import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from './retry-policy.js';
-import { redactSecrets } from './secret-redaction.js';
-import type { TokenBucket } from './token-bucket.js';
 
 export interface HttpAnswer {
   status: number;

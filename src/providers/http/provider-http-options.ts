@@ -1,8 +1,8 @@
 // Options every HTTP-speaking adapter accepts (base URL, timeout, retries, rate-limit override), as one zod
 // schema that each adapter's `<name>-schemas.ts` extends with its credentials and account.
 import { z } from 'zod';
+import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from '../../runtime/retry-policy.js';
 import type { RateLimit } from '../provider.js';
-import { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './retry-policy.js';
 
 export const retryOptionsSchema = z
   .object({

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ProviderError } from '../../errors/provider-error.js';
+import { DEFAULT_RETRY_OPTIONS } from '../../runtime/retry-policy.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError } from '../provider-error.js';
 import type { HttpAnswer } from './provider-http-client.js';
-import { DEFAULT_RETRY_OPTIONS } from './retry-policy.js';
 import { SdkCaller, sdkAnswer } from './sdk-caller.js';
 
 /** What an SDK might throw: its own class with the answer's parts on it. */

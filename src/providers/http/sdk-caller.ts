@@ -4,8 +4,11 @@
 // ProviderError read from the answer the SDK received — through the same per-provider parser the HTTP client uses,
 // so an SDK-based adapter and an HTTP one word the provider's errors alike. The SDK's error object is never kept:
 // its text may quote the request, and only what the parser extracts, redacted, leaves the adapter.
+
+import { ProviderError } from '../../errors/provider-error.js';
+import { type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
+import type { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
-import { ProviderError } from '../provider-error.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import {
   type HttpAnswer,
@@ -13,8 +16,6 @@ import {
   providerErrorFromAnswer,
   transportError,
 } from './provider-http-client.js';
-import { type RetryContext, type RetryOptions, withRetry } from './retry-policy.js';
-import type { TokenBucket } from './token-bucket.js';
 
 export interface SdkCallerOptions {
   provider: string;

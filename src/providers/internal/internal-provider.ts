@@ -4,28 +4,19 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
-import type { Clock } from '../../runtime/clock.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import {
   BASE62_ALPHABET,
   formatInternalKey,
   INTERNAL_KEY_RANDOM_LENGTH,
   isValidInternalKey,
   parseInternalKey,
-} from '../../scan/checksums/base62-crc32.js';
+} from '../../runtime/base62-crc32.js';
+import type { Clock } from '../../runtime/clock.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
-import { ProviderError } from '../provider-error.js';
-import { INTERNAL_PROVIDER_NAME, INTERNAL_RATE_LIMIT } from './internal-constants.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
+import { internalProviderRegistration } from './index.js';
 import { type InternalProviderOptions, internalProviderOptionsSchema } from './internal-schemas.js';
 
 export interface InternalProviderDependencies {
@@ -43,8 +34,7 @@ export function deriveVerificationKey(fingerprintKey: Buffer): Buffer {
   return createHmac('sha256', fingerprintKey).update('keyledger internal-key verification v1').digest();
 }
 
-export class InternalProvider implements Provider {
-  readonly name = INTERNAL_PROVIDER_NAME;
+export class InternalProvider extends ProviderAdapter {
   readonly #db: Kysely<OperationalSchema>;
   readonly #verificationKey: Buffer;
   readonly #clock: Clock;
@@ -52,19 +42,12 @@ export class InternalProvider implements Provider {
   readonly #pageSize: number;
 
   constructor(dependencies: InternalProviderDependencies) {
+    super(internalProviderRegistration, {}, { clock: dependencies.clock });
     this.#db = dependencies.db;
     this.#verificationKey = dependencies.verificationKey;
     this.#clock = dependencies.clock;
     this.#options = internalProviderOptionsSchema.parse(dependencies.options ?? {});
     this.#pageSize = dependencies.listPageSize ?? 1000;
-  }
-
-  capabilities(): ProviderCapabilities {
-    return { create: true, list: true, verify: true, revoke: true, lastUsed: true, nativeRotate: false, manual: false };
-  }
-
-  rateLimit(): RateLimit {
-    return { ...INTERNAL_RATE_LIMIT };
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {

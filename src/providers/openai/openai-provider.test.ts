@@ -8,11 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../runtime/clock.js';
 import { OPENAI_KEY_PATTERN } from '../../sandbox/providers/openai/openai-key-format.js';
-import { type OpenaiAuditLog, OpenaiSandbox } from '../../sandbox/providers/openai/openai-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { OpenaiAuditLog, OpenaiSandbox } from '../../sandbox/providers/openai/openai-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract, recordingSleep } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { OpenaiProvider, parseOpenaiDuration } from './openai-provider.js';
 import type { OpenaiOptionsInput } from './openai-schemas.js';
 
@@ -20,50 +19,32 @@ const PROJECT = 'proj_abcdefghijklmnopqrstuvwx';
 const USER_KEY = `sk-proj-${'u'.repeat(74)}T3BlbkFJ${'v'.repeat(74)}`;
 
 async function startOpenai() {
-  const sandbox = new OpenaiSandbox({ projects: [PROJECT] });
-  sandbox.load({
-    people: [],
-    keys: [
-      {
-        provider: 'openai',
-        kind: 'project-api-key',
-        account: PROJECT,
-        providerKeyId: 'key_userkey000000001',
-        secret: USER_KEY,
-        name: 'notebook',
-        createdAt: '2025-01-01T00:00:00Z',
-        lastUsedAt: '2025-03-01T00:00:00Z',
-        status: 'active',
-        createdBy: 'ana@example.com',
-        permissions: ['model.request'],
-      },
-    ],
+  const started = await startProviderSandbox<OpenaiSandbox, OpenaiProvider>({
+    name: 'openai',
+    adapter: (options, context) => new OpenaiProvider(options, context),
+    sandboxSettings: { projects: [PROJECT] },
+    prepare: (sandbox) => {
+      sandbox.load({
+        people: [],
+        keys: [
+          {
+            provider: 'openai',
+            kind: 'project-api-key',
+            account: PROJECT,
+            providerKeyId: 'key_userkey000000001',
+            secret: USER_KEY,
+            name: 'notebook',
+            createdAt: '2025-01-01T00:00:00Z',
+            lastUsedAt: '2025-03-01T00:00:00Z',
+            status: 'active',
+            createdBy: 'ana@example.com',
+            permissions: ['model.request'],
+          },
+        ],
+      });
+    },
   });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: OpenaiProvider[] = [];
-  const base: OpenaiOptionsInput = {
-    baseUrl: url,
-    adminKey: sandbox.adminKey,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<OpenaiOptionsInput> = {}) => {
-    const adapter = new OpenaiProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close };
+  return { ...started, make: (overrides: Partial<OpenaiOptionsInput> = {}) => started.make(overrides) };
 }
 
 describeProviderContract('openai', async () => {

@@ -12,25 +12,15 @@ import OpenAI, {
   APIUserAbortError,
   OpenAIError,
 } from 'openai';
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import { OPENAI_CAPABILITIES, OPENAI_PAGE_SIZE, OPENAI_PROVIDER_NAME, OPENAI_RATE_LIMIT } from './openai-constants.js';
+import { openaiProviderRegistration } from './index.js';
+import { OPENAI_PAGE_SIZE, OPENAI_PROVIDER_NAME } from './openai-constants.js';
 import {
   type OpenaiOptions,
   type OpenaiOptionsInput,
@@ -108,8 +98,7 @@ function seconds(value: number | null | undefined): Date | undefined {
   return value === null || value === undefined ? undefined : new Date(value * 1000);
 }
 
-export class OpenaiProvider implements Provider {
-  readonly name = OPENAI_PROVIDER_NAME;
+export class OpenaiProvider extends ProviderAdapter {
   readonly #options: OpenaiOptions;
   readonly #context: ProviderContext;
   readonly #caller: SdkCaller;
@@ -117,31 +106,18 @@ export class OpenaiProvider implements Provider {
   readonly #adminClient: OpenAI | undefined;
 
   constructor(options: OpenaiOptionsInput | OpenaiOptions, context: ProviderContext) {
-    this.#options = openaiOptionsSchema.parse(options);
+    const parsed = openaiOptionsSchema.parse(options);
+    super(openaiProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(OPENAI_RATE_LIMIT, this.#options.rateLimit);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: openaiAnswerOf,
-        parseError: parseOpenaiError,
-        transportErrorOf: openaiTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.adminKey],
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
+    this.#caller = this.sdkCaller({
+      answerOf: openaiAnswerOf,
+      parseError: parseOpenaiError,
+      transportErrorOf: openaiTransportError,
+      secrets: [this.#options.adminKey],
+    });
     const { adminKey } = this.#options;
     this.#adminClient = adminKey ? this.#client({ apiKey: null, adminAPIKey: adminKey.reveal() }) : undefined;
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(OPENAI_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(OPENAI_RATE_LIMIT, this.#options.rateLimit) ?? OPENAI_RATE_LIMIT;
   }
 
   /**

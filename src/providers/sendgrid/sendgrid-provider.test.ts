@@ -2,12 +2,10 @@
 // SendGrid's own: subusers through on-behalf-of, scopes, the key naming its own id, X-RateLimit-Reset.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { SENDGRID_API_KEY_PATTERN } from '../../sandbox/providers/sendgrid/sendgrid-key-format.js';
-import { SendgridSandbox } from '../../sandbox/providers/sendgrid/sendgrid-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
-import { describeProviderContract, expectFreeOfSecret, recordingSleep } from '../provider-contract.js';
+import type { SendgridSandbox } from '../../sandbox/providers/sendgrid/sendgrid-sandbox.js';
+import { describeProviderContract, expectFreeOfSecret } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { SendgridProvider } from './sendgrid-provider.js';
 import type { SendgridOptionsInput } from './sendgrid-schemas.js';
 
@@ -18,33 +16,12 @@ async function drain(keys: AsyncIterable<unknown>): Promise<unknown[]> {
 }
 
 async function startSendgrid() {
-  const sandbox = new SendgridSandbox();
-  sandbox.addSubuser('marketing');
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: SendgridProvider[] = [];
-  const base: SendgridOptionsInput = {
-    baseUrl: url,
-    apiKey: sandbox.adminKey,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<SendgridOptionsInput> = {}) => {
-    const adapter = new SendgridProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close };
+  const sendgrid = await startProviderSandbox<SendgridSandbox, SendgridProvider>({
+    name: 'sendgrid',
+    adapter: (options, context) => new SendgridProvider(options, context),
+    prepare: (sandbox) => sandbox.addSubuser('marketing'),
+  });
+  return { ...sendgrid, make: (overrides: Partial<SendgridOptionsInput> = {}) => sendgrid.make(overrides) };
 }
 
 describeProviderContract('sendgrid', async () => {

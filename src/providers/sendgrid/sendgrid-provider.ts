@@ -10,30 +10,18 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createRequire } from 'node:module';
 import { Client } from '@sendgrid/client';
 import type { ClientRequest } from '@sendgrid/client/src/request.js';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, headerText, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
+import { sendgridProviderRegistration } from './index.js';
 import {
-  SENDGRID_CAPABILITIES,
   SENDGRID_MAX_KEYS_PER_USER,
   SENDGRID_PROVIDER_NAME,
-  SENDGRID_RATE_LIMIT,
   SENDGRID_SUBUSER_PAGE_SIZE,
 } from './sendgrid-constants.js';
 import {
@@ -103,8 +91,7 @@ function onBehalfOf(account: string | undefined): Record<string, string> {
   return account ? { 'on-behalf-of': account } : {};
 }
 
-export class SendgridProvider implements Provider {
-  readonly name = SENDGRID_PROVIDER_NAME;
+export class SendgridProvider extends ProviderAdapter {
   readonly #options: SendgridOptions;
   readonly #caller: SdkCaller;
   /** The sockets of this adapter's SDK clients (its own and verify's), released by close(). */
@@ -114,29 +101,16 @@ export class SendgridProvider implements Provider {
   readonly #adminClient: Client | undefined;
 
   constructor(options: SendgridOptionsInput | SendgridOptions, context: ProviderContext) {
-    this.#options = sendgridOptionsSchema.parse(options);
-    const limit = effectiveRateLimit(SENDGRID_RATE_LIMIT, this.#options.rateLimit);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: sendgridAnswerOf,
-        parseError: parseSendgridError,
-        transportErrorOf: sendgridTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.apiKey],
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
+    const parsed = sendgridOptionsSchema.parse(options);
+    super(sendgridProviderRegistration, parsed, context);
+    this.#options = parsed;
+    this.#caller = this.sdkCaller({
+      answerOf: sendgridAnswerOf,
+      parseError: parseSendgridError,
+      transportErrorOf: sendgridTransportError,
+      secrets: [this.#options.apiKey],
+    });
     this.#adminClient = this.#options.apiKey ? this.#sdkClient(this.#options.apiKey) : undefined;
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(SENDGRID_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(SENDGRID_RATE_LIMIT, this.#options.rateLimit) ?? SENDGRID_RATE_LIMIT;
   }
 
   /** An SDK client of its own (not the module's singleton) calling with `key`, at our base URL and timeout. */

@@ -4,36 +4,20 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { SLACK_BOT_TOKEN_PATTERN, SLACK_USER_TOKEN_PATTERN } from '../../sandbox/providers/slack/slack-key-format.js';
-import { SlackSandbox } from '../../sandbox/providers/slack/slack-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { SlackSandbox } from '../../sandbox/providers/slack/slack-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { CreatedKey } from '../provider.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { SlackProvider } from './slack-provider.js';
 
 async function startSlack() {
-  const sandbox = new SlackSandbox();
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: SlackProvider[] = [];
-  const make = () => {
-    const adapter = new SlackProvider(
-      {
-        baseUrl: `${url}/api`,
-        timeoutMs: 300,
-        retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-        rateLimit: 'off',
-      },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
+  const slack = await startProviderSandbox<SlackSandbox, SlackProvider>({
+    name: 'slack',
+    adapter: (options, context) => new SlackProvider(options, context),
+  });
+  const { control } = slack;
   /** A token as installing the app creates it. */
   const plant = async (kind: 'bot' | 'user' = 'bot'): Promise<CreatedKey> => {
     const planted = await control.call<{ token: string; teamId: string; botId?: string; userId: string }>(
@@ -48,11 +32,7 @@ async function startSlack() {
       createdAt: new Date(),
     };
   };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, plant, close, url };
+  return { ...slack, make: () => slack.make(), plant };
 }
 
 describeProviderContract('slack', async () => {

@@ -17,30 +17,16 @@ import {
   WebClient,
 } from '@slack/web-api';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { HttpAnswer, ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import {
-  SLACK_CAPABILITIES,
-  SLACK_DEAD_TOKEN_ERRORS,
-  SLACK_PROVIDER_NAME,
-  SLACK_RATE_LIMIT,
-} from './slack-constants.js';
+import { slackProviderRegistration } from './index.js';
+import { SLACK_DEAD_TOKEN_ERRORS, SLACK_PROVIDER_NAME } from './slack-constants.js';
 import { type SlackOptions, type SlackOptionsInput, slackAnswerSchema, slackOptionsSchema } from './slack-schemas.js';
 
 /** Slack's `{ok: false, error}`; `ratelimited` is throttling (it comes with 429 and Retry-After). */
@@ -101,16 +87,16 @@ const silentLogger: Logger = {
   setName: () => {},
 };
 
-export class SlackProvider implements Provider {
-  readonly name = SLACK_PROVIDER_NAME;
+export class SlackProvider extends ProviderAdapter {
   readonly #options: SlackOptions;
   readonly #agent: Agent;
   readonly #client: WebClient;
   readonly #caller: SdkCaller;
 
   constructor(options: SlackOptionsInput | SlackOptions, context: ProviderContext) {
-    this.#options = slackOptionsSchema.parse(options);
-    const limit = effectiveRateLimit(SLACK_RATE_LIMIT, this.#options.rateLimit);
+    const parsed = slackOptionsSchema.parse(options);
+    super(slackProviderRegistration, parsed, context);
+    this.#options = parsed;
     const agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
     this.#agent = agent;
     const fetchFn: FetchFunction = (url, init) =>
@@ -124,25 +110,11 @@ export class SlackProvider implements Provider {
       logger: silentLogger,
       fetch: fetchFn,
     });
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: slackAnswerOf,
-        parseError: parseSlackError,
-        transportErrorOf: slackTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(SLACK_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(SLACK_RATE_LIMIT, this.#options.rateLimit) ?? SLACK_RATE_LIMIT;
+    this.#caller = this.sdkCaller({
+      answerOf: slackAnswerOf,
+      parseError: parseSlackError,
+      transportErrorOf: slackTransportError,
+    });
   }
 
   async create(): Promise<CreatedKey> {

@@ -3,30 +3,19 @@
 // and everything Stripe offers no API for raising E_PROVIDER_UNSUPPORTED.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
-import { StripeSandbox } from '../../sandbox/providers/stripe/stripe-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { StripeSandbox } from '../../sandbox/providers/stripe/stripe-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { CreatedKey } from '../provider.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { StripeProvider, stripeKeyId } from './stripe-provider.js';
 
 async function startStripe() {
-  const sandbox = new StripeSandbox();
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: StripeProvider[] = [];
-  const make = () => {
-    const adapter = new StripeProvider(
-      { baseUrl: url, timeoutMs: 300, retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 }, rateLimit: 'off' },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
+  const stripe = await startProviderSandbox<StripeSandbox, StripeProvider>({
+    name: 'stripe',
+    adapter: (options, context) => new StripeProvider(options, context),
+  });
+  const { control } = stripe;
   /** A key as a person creates it in the Dashboard. */
   const plant = async (input: { restricted?: boolean; permissions?: string[] } = {}): Promise<CreatedKey> => {
     const planted = await control.call<{ secret: string; account: string; providerKeyId: string }>(
@@ -41,11 +30,7 @@ async function startStripe() {
       createdAt: new Date(),
     };
   };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, plant, close };
+  return { ...stripe, make: () => stripe.make(), plant };
 }
 
 describeProviderContract('stripe', async () => {

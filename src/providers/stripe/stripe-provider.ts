@@ -8,25 +8,16 @@
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { ProviderError } from '../../errors/provider-error.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { HttpAnswer, ProviderErrorBody } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { redactSecrets } from '../http/secret-redaction.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import { STRIPE_CAPABILITIES, STRIPE_PROVIDER_NAME, STRIPE_RATE_LIMIT } from './stripe-constants.js';
+import { stripeProviderRegistration } from './index.js';
+import { STRIPE_PROVIDER_NAME } from './stripe-constants.js';
 import {
   type StripeOptions,
   type StripeOptionsInput,
@@ -105,16 +96,16 @@ function stripeTransportError(error: unknown): ProviderError {
   return transportErrorOfChain(STRIPE_PROVIDER_NAME, error);
 }
 
-export class StripeProvider implements Provider {
-  readonly name = STRIPE_PROVIDER_NAME;
+export class StripeProvider extends ProviderAdapter {
   readonly #options: StripeOptions;
   readonly #agent: Agent;
   readonly #stripe: Stripe;
   readonly #caller: SdkCaller;
 
   constructor(options: StripeOptionsInput | StripeOptions, context: ProviderContext) {
-    this.#options = stripeOptionsSchema.parse(options);
-    const limit = effectiveRateLimit(STRIPE_RATE_LIMIT, this.#options.rateLimit);
+    const parsed = stripeOptionsSchema.parse(options);
+    super(stripeProviderRegistration, parsed, context);
+    this.#options = parsed;
     const base = new URL(this.#options.baseUrl);
     const protocol = base.protocol === 'http:' ? 'http' : 'https';
     // The SDK takes a host, port and protocol; a path in the base URL (a proxy's prefix) is put before its paths.
@@ -140,25 +131,11 @@ export class StripeProvider implements Provider {
       // Sent as `Stripe-Version`; without it the SDK sends the version it is pinned to.
       ...(this.#options.apiVersion ? { apiVersion: this.#options.apiVersion as Stripe.LatestApiVersion } : {}),
     });
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: stripeAnswerOf,
-        parseError: parseStripeError,
-        transportErrorOf: stripeTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(STRIPE_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(STRIPE_RATE_LIMIT, this.#options.rateLimit) ?? STRIPE_RATE_LIMIT;
+    this.#caller = this.sdkCaller({
+      answerOf: stripeAnswerOf,
+      parseError: parseStripeError,
+      transportErrorOf: stripeTransportError,
+    });
   }
 
   async create(): Promise<CreatedKey> {

@@ -2,13 +2,11 @@
 // Twilio's own: subaccounts, Standard keys refused on the Keys resource, `SK...:secret`, paging, error codes.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../runtime/clock.js';
 import { TWILIO_KEY_SECRET_PATTERN, TWILIO_KEY_SID_PATTERN } from '../../sandbox/providers/twilio/twilio-key-format.js';
-import { type TwilioMonitorEvent, TwilioSandbox } from '../../sandbox/providers/twilio/twilio-sandbox.js';
-import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
-import { SandboxServer } from '../../sandbox/sandbox-server.js';
+import type { TwilioMonitorEvent, TwilioSandbox } from '../../sandbox/providers/twilio/twilio-sandbox.js';
 import { SecretValue } from '../../secrets/secret-value.js';
-import { describeProviderContract, recordingSleep } from '../provider-contract.js';
+import { describeProviderContract } from '../test-support/provider-contract.js';
+import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { TwilioProvider } from './twilio-provider.js';
 import type { TwilioOptionsInput } from './twilio-schemas.js';
 
@@ -16,50 +14,30 @@ const SUBACCOUNT = `AC${'1'.repeat(32)}`;
 const SEEDED_KEY = `SK${'2'.repeat(32)}`;
 
 async function startTwilio() {
-  const sandbox = new TwilioSandbox();
-  sandbox.load({
-    people: [],
-    keys: [
-      {
-        provider: 'twilio',
-        kind: 'api-key',
-        account: SUBACCOUNT,
-        providerKeyId: SEEDED_KEY,
-        secret: 'S'.repeat(32),
-        name: 'sms-sender',
-        createdAt: '2025-01-01T00:00:00Z',
-        lastUsedAt: null,
-        status: 'active',
-        permissions: ['standard'],
-      },
-    ],
+  const twilio = await startProviderSandbox<TwilioSandbox, TwilioProvider>({
+    name: 'twilio',
+    adapter: (options, context) => new TwilioProvider(options, context),
+    prepare: (sandbox) => {
+      sandbox.load({
+        people: [],
+        keys: [
+          {
+            provider: 'twilio',
+            kind: 'api-key',
+            account: SUBACCOUNT,
+            providerKeyId: SEEDED_KEY,
+            secret: 'S'.repeat(32),
+            name: 'sms-sender',
+            createdAt: '2025-01-01T00:00:00Z',
+            lastUsedAt: null,
+            status: 'active',
+            permissions: ['standard'],
+          },
+        ],
+      });
+    },
   });
-  const server = new SandboxServer(sandbox);
-  const url = await server.start();
-  const control = new SandboxControlClient(url);
-  const sleeps: number[] = [];
-  const adapters: TwilioProvider[] = [];
-  const base: TwilioOptionsInput = {
-    baseUrl: url,
-    accountSid: sandbox.accountSid,
-    authToken: sandbox.authToken,
-    timeoutMs: 300,
-    retry: { maxAttempts: 4, baseDelayMs: 10, budgetMs: 120_000 },
-    rateLimit: 'off',
-  };
-  const make = (overrides: Partial<TwilioOptionsInput> = {}) => {
-    const adapter = new TwilioProvider(
-      { ...base, ...overrides },
-      { clock: systemClock, sleep: recordingSleep(sleeps) },
-    );
-    adapters.push(adapter);
-    return adapter;
-  };
-  const close = async () => {
-    for (const adapter of adapters) await adapter.close();
-    await server.stop();
-  };
-  return { sandbox, control, sleeps, make, close };
+  return { ...twilio, make: (overrides: Partial<TwilioOptionsInput> = {}) => twilio.make(overrides) };
 }
 
 describeProviderContract('twilio', async () => {

@@ -11,31 +11,15 @@ import { Agent as HttpAgent } from 'node:http';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import type TwilioResponseModule from 'twilio/lib/http/response.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { type HttpAnswer, type ProviderErrorBody, transportError } from '../http/provider-http-client.js';
-import { effectiveRateLimit } from '../http/provider-http-options.js';
-import { SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
-import { TokenBucket } from '../http/token-bucket.js';
-import type {
-  CreatedKey,
-  CreateKeyRequest,
-  LastUsed,
-  Provider,
-  ProviderCapabilities,
-  ProviderKey,
-  ProviderKeyRef,
-  RateLimit,
-  VerifyResult,
-} from '../provider.js';
+import { type SdkCaller, sdkAnswer, transportErrorOfChain } from '../http/sdk-caller.js';
+import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
+import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
-import { ProviderError } from '../provider-error.js';
-import {
-  TWILIO_CAPABILITIES,
-  TWILIO_ERROR_TOO_MANY_REQUESTS,
-  TWILIO_PAGE_SIZE,
-  TWILIO_PROVIDER_NAME,
-  TWILIO_RATE_LIMIT,
-} from './twilio-constants.js';
+import { twilioProviderRegistration } from './index.js';
+import { TWILIO_ERROR_TOO_MANY_REQUESTS, TWILIO_PAGE_SIZE, TWILIO_PROVIDER_NAME } from './twilio-constants.js';
 import {
   type TwilioOptions,
   type TwilioOptionsInput,
@@ -152,8 +136,7 @@ interface SdkPage<I> {
   nextPage(): Promise<SdkPage<I>> | undefined;
 }
 
-export class TwilioProvider implements Provider {
-  readonly name = TWILIO_PROVIDER_NAME;
+export class TwilioProvider extends ProviderAdapter {
   readonly #options: TwilioOptions;
   readonly #context: ProviderContext;
   readonly #caller: SdkCaller;
@@ -165,30 +148,17 @@ export class TwilioProvider implements Provider {
   readonly #admins = new Map<string, TwilioClient>();
 
   constructor(options: TwilioOptionsInput | TwilioOptions, context: ProviderContext) {
-    this.#options = twilioOptionsSchema.parse(options);
+    const parsed = twilioOptionsSchema.parse(options);
+    super(twilioProviderRegistration, parsed, context);
+    this.#options = parsed;
     this.#context = context;
-    const limit = effectiveRateLimit(TWILIO_RATE_LIMIT, this.#options.rateLimit);
     this.#http = new TwilioHttpClient(this.#options.baseUrl, this.#options.timeoutMs);
-    this.#caller = new SdkCaller(
-      {
-        provider: this.name,
-        retry: this.#options.retry,
-        answerOf: twilioAnswerOf,
-        parseError: parseTwilioError,
-        transportErrorOf: twilioTransportError,
-        rateLimiter: limit ? new TokenBucket(limit) : null,
-        secrets: [this.#options.authToken],
-      },
-      { ...(context.sleep ? { sleep: context.sleep } : {}), ...(context.random ? { random: context.random } : {}) },
-    );
-  }
-
-  capabilities(): ProviderCapabilities {
-    return structuredClone(TWILIO_CAPABILITIES);
-  }
-
-  rateLimit(): RateLimit {
-    return effectiveRateLimit(TWILIO_RATE_LIMIT, this.#options.rateLimit) ?? TWILIO_RATE_LIMIT;
+    this.#caller = this.sdkCaller({
+      answerOf: twilioAnswerOf,
+      parseError: parseTwilioError,
+      transportErrorOf: twilioTransportError,
+      secrets: [this.#options.authToken],
+    });
   }
 
   /** The SDK client holding the adapter's credentials; verify() alone works without them. */

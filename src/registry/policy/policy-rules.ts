@@ -1,4 +1,4 @@
-// The checks `keyledger validate` runs on each entry: the article's Step 1 list (owner, expiry under a year,
+// The checks `keyledger validate` runs on each entry: docs/registry.md's list (owner, expiry under a year,
 // purpose and scope) and the organisation's policy from keyledger.config.yaml. Each rule has a stable id that
 // the config can set to error, warning or off.
 import type RE2 from 're2';
@@ -226,7 +226,7 @@ export const ownerInDirectory: PolicyRule = {
   },
 };
 
-/** The teams a key's consumers belong to, as Step 6 lists them: bare names and `team` fields. */
+/** The teams a key's consumers belong to, as `consumed_by` lists them: bare names and `team` fields. */
 export function consumerTeams(consumers: readonly Consumer[] | undefined): Set<string> {
   const teams = new Set<string>();
   for (const consumer of consumers ?? []) {

@@ -1,4 +1,4 @@
-// Builders for registry tests: the article's example entry as text, and temporary registries (optionally git
+// Builders for registry tests: the example entry of docs/registry.md as text, and temporary registries (optionally git
 // repositories with a pinned identity, so tests work on machines without a git user configured).
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,4 @@
-// The organisation generator: the brief's numbers exactly, reproducible from a seed, keys in real formats, and a
+// The organisation generator: the profile's numbers exactly, reproducible from a seed, keys in real formats, and a
 // registry and people directory that keyledger's own schemas accept.
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parsePeopleDirectory } from '../../directory/people-directory.js';
 import { keyEntrySchema } from '../../registry/key-entry-schema.js';
-import { isValidGithubToken } from '../../scan/checksums/base62-crc32.js';
+import { isValidGithubToken } from '../../runtime/base62-crc32.js';
 import { AWS_ACCESS_KEY_ID_PATTERN } from '../providers/aws-iam/aws-iam-key-format.js';
 import { GITLAB_TOKEN_PATTERN } from '../providers/gitlab/gitlab-key-format.js';
 import { generateOrg } from './org-generator.js';

@@ -1,6 +1,6 @@
 // Generates an organisation deterministically from a seed: people (with leavers and their leaving dates), teams,
 // and keys across providers — some registered and some not, some shared between teams, some with admin scope,
-// some unused for months — with the brief's counts exact by construction (ownership classes are dealt, not drawn).
+// some unused for months — with the profile's counts exact by construction (ownership classes are dealt, not drawn).
 import { KEY_FORMATS } from './org-key-formats.js';
 import type { Organisation, OrgKey, OrgPerson, OrgSummary } from './org-model.js';
 import { ORG_PROFILES, type OrgProfile, PROVIDER_SHARES } from './org-profiles.js';

@@ -1,6 +1,6 @@
 // The sizes of generated organisations. `default` reproduces the orphaned-keys brief: a 110-person engineering
 // company, three years old, ~1,200 keys, 280 without a clear owner, 65 belonging to people who left, some with
-// admin scope. `small` is for tests; `100k` is the scale target of DESIGN invariant 4.
+// admin scope. `small` is for tests; `100k` is the scale target of src/README.md's invariant 4.
 
 export interface OrgProfile {
   name: 'small' | 'default' | '100k';
@@ -24,7 +24,7 @@ export interface OrgProfile {
   yearsOperating: number;
 }
 
-/** Keys per provider, as shares of the total (the default's 1,200 split as the brief's stack suggests). */
+/** Keys per provider, as shares of the total (the default's 1,200 split across the adapters). */
 export const PROVIDER_SHARES: ReadonlyArray<[provider: string, share: number]> = [
   ['aws-iam', 300],
   ['github', 220],

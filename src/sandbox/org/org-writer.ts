@@ -18,7 +18,7 @@ export interface OrgWriteResult {
 
 const DAY_MS = 86_400_000;
 
-/** The registry entry a registered key has (the article's Step 1 fields, then ours). */
+/** The registry entry a registered key has (docs/registry.md's fields, in the schema's order). */
 export function registryEntryFor(key: OrgKey, now: string): KeyEntryInput {
   const created = Date.parse(key.createdAt);
   const frequency = key.admin ? 90 : key.provider === 'aws-iam' ? 180 : 365;
@@ -28,7 +28,7 @@ export function registryEntryFor(key: OrgKey, now: string): KeyEntryInput {
     ...(key.registryOwnerTeam ? { owner_team: key.registryOwnerTeam } : {}),
     ...(key.registryOwnerIndividual ? { owner_individual: key.registryOwnerIndividual } : {}),
     created_at: key.createdAt,
-    // What the organisation declared (a year, the article's policy), not the provider's own expiry of the key.
+    // What the organisation declared (a year, the default policy), not the provider's own expiry of the key.
     expiration: new Date(created + 365 * DAY_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     last_rotated: key.createdAt,
     status: 'active',

@@ -4,6 +4,7 @@
 // shared sandbox server, so faults, rate limits and request counts work as for every provider. The Vault adapter
 // knows it only by its URL.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { bearerToken } from '../sandbox-credentials.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../sandbox-server.js';
 import { SandboxServer } from '../sandbox-server.js';
 import { VaultKvEngine, VaultKvError } from './vault-kv-engine.js';
@@ -144,7 +145,7 @@ export class VaultSandboxProvider implements SandboxProvider {
     if (approle && write && route === `auth/${approle.mount ?? 'approle'}/login`)
       return this.#login(approle, namespace, body);
 
-    const token = header(request, 'x-vault-token') ?? bearer(header(request, 'authorization'));
+    const token = header(request, 'x-vault-token') ?? bearerToken(request);
     if (!this.#authorised(token, namespace)) return errors(403, ['permission denied']);
 
     const match = /^([^/]+)\/(data|metadata|delete|destroy)\/(.+?)\/?$/.exec(route);
@@ -265,10 +266,6 @@ function errors(status: number, list: string[]): SandboxAnswer {
 function header(request: SandboxRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-function bearer(value: string | undefined): string | undefined {
-  return value?.startsWith('Bearer ') ? value.slice('Bearer '.length) : undefined;
 }
 
 function normaliseNamespace(value: string | undefined): string {

@@ -2,7 +2,7 @@
 // with zod. Field names are gitleaks' (camelCase as in its docs); unknown fields are kept and ignored so that a
 // config written for a newer gitleaks still loads. keyledger adds `validate` and `provider` to a rule.
 import { z } from 'zod';
-import { CHECKSUM_VALIDATORS } from '../checksums/base62-crc32.js';
+import { CHECKSUM_VALIDATORS } from '../../runtime/base62-crc32.js';
 
 const stringList = z.array(z.string());
 

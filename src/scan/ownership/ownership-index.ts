@@ -1,6 +1,6 @@
-// Attribution (Step 5, "for every finding: rotate, attribute, audit"): a leaked secret's keyed fingerprint is
+// Attribution ("for every finding: rotate, attribute, audit", docs/scanner.md): a leaked secret's keyed fingerprint is
 // looked up among the registry's fingerprints, giving the key id, owner team and owner. The registry stores only
-// HMACs (DESIGN invariant 1), so this is a lookup by digest, never a comparison of secrets.
+// HMACs (src/README.md, invariant 1), so this is a lookup by digest, never a comparison of secrets.
 import { type FingerprintKey, fingerprintDigest, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { FindingOwner } from '../findings/finding.js';

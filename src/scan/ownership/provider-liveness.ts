@@ -1,44 +1,13 @@
 // `--verify`: asks the provider whether a leaked secret still works, through its identify-self call
-// (Provider.verify). Providers come from the provider table (src/providers/provider-table.ts), looked up by the
-// rule's provider name; it is loaded at run time so the scanner does not depend on any adapter at build time.
-import { UsageError } from '../../errors/keyledger-error.js';
+// (Provider.verify). The caller hands in how to build a provider by the rule's provider name — the CLI passes
+// the provider table's `createProvider` (src/providers/provider-table.ts) — so the scanner depends on no adapter.
 import type { Provider } from '../../providers/provider.js';
-import { systemClock } from '../../runtime/clock.js';
 import type { LivenessCheck } from '../scan-pipeline.js';
 
-type ProviderFactory = (name: string) => Provider | undefined;
+/** Builds the provider registered under `name`; throws or answers undefined when there is none. */
+export type LivenessProviderFactory = (name: string) => Provider | undefined;
 
-/** The shapes of provider table we accept: a `createProvider(name, …)` function or a name-keyed table. */
-function factoryFrom(module: Record<string, unknown>, env: NodeJS.ProcessEnv): ProviderFactory | undefined {
-  const context = { clock: systemClock };
-  const create = module.createProvider;
-  if (typeof create === 'function') {
-    return (name) => (create as (n: string, o: unknown, c: unknown) => Provider | undefined)(name, { env }, context);
-  }
-  const table = module.providerTable;
-  if (table && typeof table === 'object') {
-    return (name) => {
-      const entry = table instanceof Map ? table.get(name) : (table as Record<string, unknown>)[name];
-      return typeof entry === 'function'
-        ? (entry as (o: unknown, c: unknown) => Provider)({ env }, context)
-        : undefined;
-    };
-  }
-  return undefined;
-}
-
-export async function providerLivenessCheck(env: NodeJS.ProcessEnv): Promise<LivenessCheck> {
-  const tablePath = '../../providers/provider-table.js';
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(tablePath)) as Record<string, unknown>;
-  } catch {
-    throw new UsageError(
-      '--verify needs the provider table (src/providers/provider-table.ts), which this build does not have yet',
-    );
-  }
-  const factory = factoryFrom(module, env);
-  if (!factory) throw new UsageError('--verify: the provider table exports neither createProvider nor providerTable');
+export function providerLivenessCheck(factory: LivenessProviderFactory): LivenessCheck {
   const providers = new Map<string, Provider | undefined>();
   return async (name, secret) => {
     if (!providers.has(name)) {

@@ -1,4 +1,4 @@
-// `scan --remediate`: the article's "for every finding: rotate, attribute, audit". Every finding attributed to a
+// `scan --remediate`: "for every finding: rotate, attribute, audit" (docs/scanner.md). Every finding attributed to a
 // registry entry is recorded as a `finding` event (where, by which rule — never the secret), and its key's
 // rotation is planned with the `leak` trigger in the rotation journal, where the controller (or
 // `keyledger rotate --resume`) carries it out with the usual dual-write window and verification.

@@ -1,6 +1,6 @@
 // A one-line progress display on stderr for long scans, redrawn at most a few times a second and only when a
 // person is watching (stderr is a terminal).
-import type { OutputStream } from '../../cli/cli-context.js';
+import type { OutputStream } from '../../runtime/output-stream.js';
 import type { ScanProgress } from '../scanner.js';
 
 export class ProgressBar {

@@ -1,7 +1,7 @@
 // True-positive and false-positive cases for every built-in rule. Fake secrets are assembled at run time from a
 // seeded generator (canary-secrets.ts), so no complete token appears in this repository's source, and every one
 // of them is a canary: none was ever issued. The provider families keep their cases beside their rules.
-import { base62Crc32, formatInternalKey } from '../checksums/base62-crc32.js';
+import { base62Crc32, formatInternalKey } from '../../runtime/base62-crc32.js';
 import { BASE62, fakeChars, HEX, type RuleFixture, t, UPPER32 } from './canary-secrets.js';
 import { PROVIDER_RULES } from './providers/provider-rules.js';
 

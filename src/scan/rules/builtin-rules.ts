@@ -1,4 +1,4 @@
-// The built-in rule set: the providers of PROVIDERS.md, our own `internal` keys, some hundred further providers
+// The built-in rule set: the providers of docs/providers.md, our own `internal` keys, some hundred further providers
 // (providers/*-rules.ts, by family), and the common generic forms.
 // Rule ids follow gitleaks' where gitleaks has the same rule, so `[extend] disabledRules` and allowlists written
 // for gitleaks keep working. Regexes are written from each provider's documented key format; formats with a

@@ -1,7 +1,7 @@
 // A rule compiled for the engine: its regex on RE2 with byte indices for capture groups, its allowlists, and
 // its checksum validator looked up by name.
 import type RE2 from 're2';
-import { CHECKSUM_VALIDATORS } from '../checksums/base62-crc32.js';
+import { CHECKSUM_VALIDATORS } from '../../runtime/base62-crc32.js';
 import { CompiledAllowlist } from '../config/compiled-allowlist.js';
 import { compileRe2 } from '../config/re2-compile.js';
 import { maxMatchBytes } from '../engine/regex-match-length.js';

@@ -1,6 +1,6 @@
 // A scanning rule and an allowlist as plain data: what a gitleaks-style TOML file declares, plus a few keyledger
 // extensions. Plain data crosses into worker threads, where it is compiled (rules/compiled-rule.ts).
-import type { ChecksumValidatorName } from '../checksums/base62-crc32.js';
+import type { ChecksumValidatorName } from '../../runtime/base62-crc32.js';
 
 export type AllowlistCondition = 'OR' | 'AND';
 export type RegexTarget = 'secret' | 'match' | 'line';

@@ -13,8 +13,8 @@ import {
   type StartedAwsSecretsManagerSandbox,
   startAwsSecretsManagerSandbox,
 } from '../../sandbox/aws-secrets-manager/aws-secrets-manager-sandbox.js';
-import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
+import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../test-support/secret-store-contract.js';
 import {
   type AwsSecretsManagerSecretStoreOptionsInput,
   awsSecretsManagerSecretStoreOptionsSchema,

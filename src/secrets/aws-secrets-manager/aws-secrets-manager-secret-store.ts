@@ -19,7 +19,7 @@ import {
   UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { redactSecrets } from '../../providers/http/secret-redaction.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { assertSecretPath } from '../secret-path.js';
 import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredSecret } from '../secret-store.js';
 import { SecretStoreError, type SecretStoreErrorCode } from '../secret-store-error.js';

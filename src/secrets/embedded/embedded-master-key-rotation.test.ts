@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { OperationalStore } from '../../db/operational-store.js';
 import { forEachBackend } from '../../db/test-support/test-databases.js';
-import { canaryValue } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
+import { canaryValue } from '../test-support/secret-store-contract.js';
 import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from './embedded-keyring.js';
 import {
   embeddedMasterKeyStatus,

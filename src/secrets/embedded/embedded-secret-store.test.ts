@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { OperationalStore } from '../../db/operational-store.js';
 import { forEachBackend } from '../../db/test-support/test-databases.js';
-import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
+import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../test-support/secret-store-contract.js';
 import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from './embedded-keyring.js';
 import { EmbeddedSecretStore } from './embedded-secret-store.js';
 

@@ -2,7 +2,7 @@
 // re-login and retry when an AppRole token is refused, and Vault's `{"errors": [...]}` answers turned into typed
 // errors. Texts from Vault pass through redaction, so neither a token nor a value can ride out in a message.
 import { type Dispatcher, request } from 'undici';
-import { redactSecrets } from '../../providers/http/secret-redaction.js';
+import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { SecretStoreError, type SecretStoreErrorCode } from '../secret-store-error.js';
 import { SecretValue } from '../secret-value.js';
 import type { VaultAuth } from './vault-auth.js';

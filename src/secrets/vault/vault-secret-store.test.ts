@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startVaultSandbox, type VaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
-import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
+import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../test-support/secret-store-contract.js';
 import { type VaultSecretStoreOptionsInput, vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
 

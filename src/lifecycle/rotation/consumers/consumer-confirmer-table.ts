@@ -1,25 +1,27 @@
-// Every consumer confirmer, registered by its `probe.kind`. The rotation core asks this table and never imports a
-// confirmer's folder. To add one: a folder consumers/<kind>/ with `<kind>-confirmer.ts` and `<kind>-schemas.ts`,
-// and one line below.
-import type { Clock } from '../../../runtime/clock.js';
-import { CommandHookConfirmer } from './command-hook/command-hook-confirmer.js';
+// Every consumer confirmer, registered by its `probe.kind`: each confirmer's folder declares its registration in
+// its own `index.ts`, and the table is a Record over ConsumerConfirmerKind. The rotation core asks this table and
+// never imports a confirmer's folder. To add one: a folder consumers/<kind>/ with `<kind>-confirmer.ts`,
+// `<kind>-schemas.ts` and `index.ts`, its kind in consumer-confirmer-registration.ts, and one entry below.
+import { commandHookConfirmerRegistration } from './command-hook/index.js';
 import type { ConsumerConfirmer } from './consumer-confirmer.js';
-import { ExternalSecretConfirmer } from './external-secret/external-secret-confirmer.js';
-import { GracePeriodConfirmer } from './grace-period/grace-period-confirmer.js';
-import { HttpProbeConfirmer } from './http-probe/http-probe-confirmer.js';
+import type {
+  ConsumerConfirmerContext,
+  ConsumerConfirmerKind,
+  ConsumerConfirmerRegistration,
+} from './consumer-confirmer-registration.js';
+import { externalSecretConfirmerRegistration } from './external-secret/index.js';
+import { gracePeriodConfirmerRegistration } from './grace-period/index.js';
+import { httpProbeConfirmerRegistration } from './http-probe/index.js';
 
-export interface ConsumerConfirmerContext {
-  clock: Clock;
-  env: NodeJS.ProcessEnv;
-}
+export type { ConsumerConfirmerContext, ConsumerConfirmerKind } from './consumer-confirmer-registration.js';
 
-export const consumerConfirmerTable: Readonly<
-  Record<string, (context: ConsumerConfirmerContext) => ConsumerConfirmer>
-> = {
-  http: () => new HttpProbeConfirmer(),
-  command: (context) => new CommandHookConfirmer(context.env),
-  'external-secret': (context) => new ExternalSecretConfirmer(context.env),
-  grace: (context) => new GracePeriodConfirmer(context.clock),
+export const consumerConfirmerTable: Readonly<{
+  [Kind in ConsumerConfirmerKind]: ConsumerConfirmerRegistration<Kind>;
+}> = {
+  command: commandHookConfirmerRegistration,
+  'external-secret': externalSecretConfirmerRegistration,
+  grace: gracePeriodConfirmerRegistration,
+  http: httpProbeConfirmerRegistration,
 };
 
 /** One confirmer of each kind, looked up by kind; an unknown kind is undefined (the rotation then fails clearly). */
@@ -31,7 +33,7 @@ export function createConsumerConfirmers(
     if (!Object.hasOwn(consumerConfirmerTable, kind)) return undefined;
     let confirmer = built.get(kind);
     if (!confirmer) {
-      confirmer = consumerConfirmerTable[kind]!(context);
+      confirmer = consumerConfirmerTable[kind as ConsumerConfirmerKind].create(context);
       built.set(kind, confirmer);
     }
     return confirmer;

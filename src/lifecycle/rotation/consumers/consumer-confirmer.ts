@@ -1,5 +1,5 @@
 // The interface every way of confirming that a consumer of a key has picked up its new version implements
-// (issue 5 part 3). One per `consumed_by` entry, chosen by its `probe.kind` (or by what the entry names); the
+// (docs/rotation.md). One per `consumed_by` entry, chosen by its `probe.kind` (or by what the entry names); the
 // implementations live in consumers/<kind>/ and are registered in consumer-confirmer-table.ts.
 import type { Consumer } from '../../../registry/key-entry-schema.js';
 

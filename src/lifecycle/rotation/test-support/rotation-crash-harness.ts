@@ -1,4 +1,4 @@
-// The crash test of issue 5: rotations run in a child process that is killed with SIGKILL at random moments, over
+// The rotation crash test: rotations run in a child process that is killed with SIGKILL at random moments, over
 // and over, each new child resuming the journal first. A sandbox consumer in this (parent) process uses every key
 // all along. At the end: every key has exactly one working current secret, no provider holds an orphaned key, the
 // consumer never lacked a working key, and no journal entry is stuck. Used by scripts/rotation-crash-test.ts

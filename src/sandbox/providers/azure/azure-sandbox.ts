@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import { generateAzureClientSecret, generateAzureGuid } from './azure-key-format.js';
@@ -184,12 +185,12 @@ export class AzureSandbox implements SandboxProvider {
   callerSecret(request: SandboxRequest): string | undefined {
     if (request.path.endsWith('/oauth2/v2.0/token'))
       return new URLSearchParams(request.text).get('client_secret') ?? undefined;
-    return bearer(request);
+    return bearerToken(request);
   }
 
   /** Graph throttles per application and tenant. */
   rateLimitKey(request: SandboxRequest): string {
-    const token = bearer(request);
+    const token = bearerToken(request);
     return (token && this.#tokens.get(token)?.appId) ?? request.remoteAddress;
   }
 
@@ -308,7 +309,7 @@ export class AzureSandbox implements SandboxProvider {
   }
 
   #caller(request: SandboxRequest): AzureApplication | SandboxAnswer {
-    const value = bearer(request);
+    const value = bearerToken(request);
     if (!value) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
     const token = this.#tokens.get(value);
     if (!token || token.expiresAt <= this.#clock().getTime()) {
@@ -497,9 +498,4 @@ function aadError(status: number, error: string, code: number, message: string):
       correlation_id: generateAzureGuid(),
     },
   };
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
-  return match?.[1];
 }

@@ -5,6 +5,7 @@
 // `Retry-After` and the `Ratelimit` header; audit-log records follow `GET /accounts/{id}/audit_logs`.
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -139,7 +140,7 @@ export class CloudflareSandbox implements SandboxProvider {
   }
 
   callerSecret(request: SandboxRequest): string | undefined {
-    return bearer(request);
+    return bearerToken(request);
   }
 
   /** Cloudflare's limit is per user; every token here belongs to the one user. */
@@ -182,7 +183,7 @@ export class CloudflareSandbox implements SandboxProvider {
 
   /** The token a request carries, if it is live; its use is recorded (`last_used_on`). */
   #authenticate(request: SandboxRequest): CloudflareToken | undefined {
-    const value = bearer(request);
+    const value = bearerToken(request);
     const token = value ? this.#byValue.get(value) : undefined;
     if (token?.status !== 'active') return undefined;
     if (token.expiresOn && token.expiresOn <= this.#clock()) return undefined;
@@ -348,9 +349,4 @@ function envelopeError(status: number, code: number, message: string): SandboxAn
 
 function iso(date: Date | null): string | null {
   return date ? date.toISOString() : null;
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
-  return match?.[1];
 }

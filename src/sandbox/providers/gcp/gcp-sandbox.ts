@@ -7,6 +7,7 @@
 import { createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -195,7 +196,7 @@ export class GcpSandbox implements SandboxProvider {
 
   callerSecret(request: SandboxRequest): string | undefined {
     if (request.path === '/token') return new URLSearchParams(request.text).get('assertion') ?? undefined;
-    return bearer(request);
+    return bearerToken(request);
   }
 
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
@@ -340,7 +341,7 @@ export class GcpSandbox implements SandboxProvider {
     params: Record<string, string>,
     permission: string,
   ): { caller: AccessToken; account: GcpServiceAccount } | SandboxAnswer {
-    const value = bearer(request);
+    const value = bearerToken(request);
     const caller = value ? this.#tokens.get(value) : undefined;
     if (!caller || caller.expiresAt <= Math.floor(this.#clock().getTime() / 1000)) {
       return apiError(
@@ -373,7 +374,7 @@ export class GcpSandbox implements SandboxProvider {
 
   /** `projects.serviceAccounts.list`, paged by `pageSize` / `pageToken`. */
   #listAccounts(request: SandboxRequest, project: string): SandboxAnswer {
-    const value = bearer(request);
+    const value = bearerToken(request);
     const caller = value ? this.#tokens.get(value) : undefined;
     if (!caller) return apiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     const all = [...this.#accounts.values()].filter((a) => project === '-' || a.projectId === project);
@@ -461,7 +462,7 @@ export class GcpSandbox implements SandboxProvider {
 
   /** Policy Analyzer: `filter=activities.full_resource_name="//iam.googleapis.com/projects/.../keys/<id>"`. */
   #activities(request: SandboxRequest, project: string): SandboxAnswer {
-    const value = bearer(request);
+    const value = bearerToken(request);
     const caller = value ? this.#tokens.get(value) : undefined;
     if (!caller) return apiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     const filter = request.query.get('filter') ?? '';
@@ -556,9 +557,4 @@ function apiError(status: number, code: string, message: string, details?: unkno
 
 function oauthError(status: number, error: string, description: string): SandboxAnswer {
   return { status, body: { error, error_description: description } };
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
-  return match?.[1];
 }

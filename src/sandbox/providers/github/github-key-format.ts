@@ -1,7 +1,7 @@
 // GitHub's token formats: `ghp_`/`ghs_`/... + 30 base62 characters + the 6-character base62 CRC32 of those 30
 // (the scanner checks it offline), and fine-grained PATs `github_pat_` + 22 + `_` + 59 base62 characters.
 import { createHash } from 'node:crypto';
-import { base62Crc32 } from '../../../scan/checksums/base62-crc32.js';
+import { base62Crc32 } from '../../../runtime/base62-crc32.js';
 import { BASE62, type RandomSource, randomString } from '../../sandbox-seed.js';
 
 export type GithubTokenPrefix = 'ghp' | 'gho' | 'ghu' | 'ghs' | 'ghr';

@@ -7,6 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { normalisePublicKey } from '../../../providers/github/github-deploy-key.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -272,12 +273,12 @@ export class GithubSandbox implements SandboxProvider {
   }
 
   callerSecret(request: SandboxRequest): string | undefined {
-    return bearer(request);
+    return bearerToken(request, { orTokenScheme: true });
   }
 
   /** Limits are per token (GitHub: per user or installation; GitLab: per user), anonymous calls per address. */
   rateLimitKey(request: SandboxRequest): string {
-    return bearer(request) ?? request.remoteAddress;
+    return bearerToken(request, { orTokenScheme: true }) ?? request.remoteAddress;
   }
 
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
@@ -346,7 +347,7 @@ export class GithubSandbox implements SandboxProvider {
 
   /** The token of a request, if it authenticates; records its use as GitHub's token_last_used_at does. */
   #authenticate(request: SandboxRequest): GithubToken | SandboxAnswer {
-    const secret = bearer(request);
+    const secret = bearerToken(request, { orTokenScheme: true });
     if (!secret) return this.#error(401, 'Requires authentication');
     const token = this.#tokens.get(secret);
     const now = this.#clock();
@@ -365,7 +366,7 @@ export class GithubSandbox implements SandboxProvider {
     if (token.kind !== 'installation' && !token.permissions.some((p) => /admin/.test(p))) {
       return this.#error(403, 'Resource not accessible by personal access token');
     }
-    return { token, secret: bearer(request)! };
+    return { token, secret: bearerToken(request, { orTokenScheme: true })! };
   }
 
   #page<T>(request: SandboxRequest, items: T[], path: string): SandboxAnswer & { body: T[] } {
@@ -594,12 +595,6 @@ export class GithubSandbox implements SandboxProvider {
       ...extra,
     });
   }
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const header = request.headers.authorization;
-  const match = header ? /^(?:Bearer|token)\s+(\S+)$/i.exec(header.trim()) : null;
-  return match?.[1];
 }
 
 /** `contents:read` style permissions as GitHub's grant object groups them. */

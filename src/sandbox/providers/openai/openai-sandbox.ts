@@ -6,6 +6,7 @@
 // `{error: {message, type, param, code}}`; 429s carry `retry-after` and the `x-ratelimit-*-requests` headers.
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -181,11 +182,11 @@ export class OpenaiSandbox implements SandboxProvider {
   }
 
   callerSecret(request: SandboxRequest): string | undefined {
-    return bearer(request);
+    return bearerToken(request);
   }
 
   rateLimitKey(request: SandboxRequest): string {
-    return bearer(request) ?? request.remoteAddress;
+    return bearerToken(request) ?? request.remoteAddress;
   }
 
   /** Adds a project, as an organisation owner would in the dashboard. */
@@ -229,7 +230,7 @@ export class OpenaiSandbox implements SandboxProvider {
   }
 
   #admin(request: SandboxRequest): SandboxAnswer | undefined {
-    const key = bearer(request);
+    const key = bearerToken(request);
     if (key === this.adminKey) return undefined;
     if (key && this.#byValue.has(key)) {
       return error(
@@ -279,7 +280,7 @@ export class OpenaiSandbox implements SandboxProvider {
   }
 
   #models(request: SandboxRequest): SandboxAnswer {
-    const value = bearer(request);
+    const value = bearerToken(request);
     const key = value ? this.#byValue.get(value) : undefined;
     if (!key) return this.#invalidKey(value);
     key.lastUsedAt = this.#now();
@@ -503,9 +504,4 @@ function parse(text: string): unknown {
   } catch {
     return {};
   }
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
-  return match?.[1];
 }

@@ -5,6 +5,7 @@
 // API for keys; the sandbox's audit log is empty.
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -111,11 +112,11 @@ export class SendgridSandbox implements SandboxProvider {
   }
 
   callerSecret(request: SandboxRequest): string | undefined {
-    return bearer(request);
+    return bearerToken(request);
   }
 
   rateLimitKey(request: SandboxRequest): string {
-    return bearer(request) ?? request.remoteAddress;
+    return bearerToken(request) ?? request.remoteAddress;
   }
 
   control(request: SandboxRequest, subpath: string): SandboxAnswer | undefined {
@@ -150,7 +151,7 @@ export class SendgridSandbox implements SandboxProvider {
   }
 
   #keyOf(request: SandboxRequest): SendgridKey | undefined {
-    const secret = bearer(request);
+    const secret = bearerToken(request);
     const id = secret?.slice(3, 25);
     const key = id ? this.#keys.get(id) : undefined;
     return key && key.key === secret ? key : undefined;
@@ -265,9 +266,4 @@ export class SendgridSandbox implements SandboxProvider {
 
 function errors(status: number, message: string, field: string | null = null): SandboxAnswer {
   return { status, body: { errors: [{ field, message }] } };
-}
-
-function bearer(request: SandboxRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization?.trim() ?? '');
-  return match?.[1];
 }

@@ -1,6 +1,6 @@
 // Confirms a consumer through an HTTP endpoint of its own that reports which key version it uses, and (where the
 // registry names a `check_url`) asks it to run its real code path with the new key: the guard against a synthetic
-// test that passes while the application would fail (the article's "synthetic test gives false-pass").
+// test that passes while the application would fail (a synthetic test that gives a false pass).
 import { request } from 'undici';
 import type {
   ConfirmationStatus,

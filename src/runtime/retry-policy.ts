@@ -1,7 +1,7 @@
 // How adapters retry: jittered exponential backoff, `Retry-After` honoured (seconds or HTTP date), a bounded
 // number of attempts and a bounded total wait. Shared by the HTTP client and the SDK-based adapters (AWS), so
 // every provider backs off the same way and tests can inject the sleep and the randomness.
-import { ProviderError } from '../provider-error.js';
+import { ProviderError } from '../errors/provider-error.js';
 
 export type Sleep = (ms: number) => Promise<void>;
 

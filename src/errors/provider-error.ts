@@ -1,5 +1,5 @@
 // Errors raised by provider adapters. They carry the provider's own message and status, never the key.
-import { KeyledgerError } from '../errors/keyledger-error.js';
+import { KeyledgerError } from './keyledger-error.js';
 
 export type ProviderErrorCode =
   | 'E_PROVIDER_RATE_LIMITED'

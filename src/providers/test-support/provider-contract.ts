@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SandboxControlClient } from '../sandbox/sandbox-control-client.js';
-import { SecretValue } from '../secrets/secret-value.js';
-import type { CreatedKey, CreateKeyRequest, Provider, ProviderKey } from './provider.js';
-import { ProviderError } from './provider-error.js';
+import { ProviderError } from '../../errors/provider-error.js';
+import type { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
+import { SecretValue } from '../../secrets/secret-value.js';
+import type { CreatedKey, CreateKeyRequest, Provider, ProviderKey } from '../provider.js';
 
 export interface ProviderContractTarget {
   /** The adapter, built with `recordingSleep` and a short per-attempt timeout (~300 ms) and up to 4 attempts. */

@@ -1,8 +1,15 @@
 // A token-bucket rate limiter built from a provider's `rateLimit()`. Adapters pace their own calls with it, and
 // the rotation controller reuses it to pace bulk work. Callers reserve a token and wait their turn, so waiting
 // callers are served in order and the long-run rate never exceeds `requests / perSeconds`.
-import type { RateLimit } from '../provider.js';
 import { realSleep, type Sleep } from './retry-policy.js';
+
+/** A documented request budget (a provider's `rateLimit()`); bulk work is paced against it. */
+export interface RateLimit {
+  requests: number;
+  perSeconds: number;
+  /** Concurrent requests the provider tolerates, when it says. */
+  concurrency?: number;
+}
 
 export interface TokenBucketOptions {
   /** Milliseconds since an arbitrary origin; injected for tests. */

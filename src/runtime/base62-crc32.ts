@@ -29,7 +29,7 @@ export function isValidGithubToken(token: string): boolean {
   return parts !== null && base62Crc32(parts[2] as string) === parts[3];
 }
 
-/** Our `internal` key format (issue 3): `<prefix>_<env>_<30 base62 random><6 base62 CRC32 of the random part>`. */
+/** Our `internal` key format: `<prefix>_<env>_<30 base62 random><6 base62 CRC32 of the random part>`. */
 export const INTERNAL_KEY_RANDOM_LENGTH = 30;
 const INTERNAL_KEY = /^([a-z][a-z0-9]{1,15})_(live|test|dev|stage|staging|prod)_([0-9A-Za-z]{30})([0-9A-Za-z]{6})$/;
 

@@ -1,7 +1,7 @@
 // Backoff, Retry-After parsing and the retry decisions every adapter shares.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProviderError } from '../provider-error.js';
+import { ProviderError } from '../errors/provider-error.js';
 import { backoffDelayMs, DEFAULT_RETRY_OPTIONS, parseRetryAfter, withRetry } from './retry-policy.js';
 
 const options = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, budgetMs: 10_000 };

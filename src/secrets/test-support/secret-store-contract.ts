@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { KeyledgerError } from '../errors/keyledger-error.js';
-import type { SecretStage, SecretStore, SecretVersion } from './secret-store.js';
-import { writeProbePath } from './secret-store-probe.js';
-import { SecretValue } from './secret-value.js';
+import { KeyledgerError } from '../../errors/keyledger-error.js';
+import type { SecretStage, SecretStore, SecretVersion } from '../secret-store.js';
+import { writeProbePath } from '../secret-store-probe.js';
+import { SecretValue } from '../secret-value.js';
 
 export type OpenSecretStore = () => SecretStore | Promise<SecretStore>;
 
