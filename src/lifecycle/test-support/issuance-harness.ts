@@ -3,10 +3,10 @@
 // test rollback at every point. The faults wrap the real parts; nothing is simulated.
 import { randomBytes } from 'node:crypto';
 import type { OperationalStore } from '../../db/operational-store.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { type AppendEventInput, EventLog } from '../../events/event-log.js';
 import { deriveVerificationKey, InternalProvider } from '../../providers/internal/internal-provider.js';
 import type { CreateKeyRequest, Provider, ProviderKeyRef } from '../../providers/provider.js';
-import { ProviderError } from '../../errors/provider-error.js';
 import { defaultRegistryConfig } from '../../registry/registry-config.js';
 import { RegistryWriter } from '../../registry/registry-writer.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
