@@ -69,7 +69,13 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
-  const context = { env: options.env, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+  const context = {
+    env: options.env,
+    cwd: options.cwd,
+    dataDir: location.dataDir,
+    clock: options.clock,
+    operationalDb: operational.db,
+  };
 
   const provider = (name: string): Provider => {
     let found = providers.get(name);

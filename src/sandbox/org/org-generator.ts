@@ -106,19 +106,29 @@ const TEAM_NAMES = [
   'billing',
 ];
 const REPO_SUFFIXES = ['api', 'web', 'worker', 'infra', 'jobs'];
+/**
+ * What a key is for, by provider and, where one provider issues several kinds, by kind (`<provider>:<kind>`): the
+ * name must not say what the adapter would contradict — a GitHub key named "deploy" is a deploy key, a Slack
+ * "webhook" an incoming webhook, an OpenAI "bot" a service account's key (the kinds are those of the adapters' capabilities().kinds).
+ */
 const PURPOSES: Record<string, string[]> = {
   'aws-iam': ['s3-uploads', 'deploy', 'backups', 'sqs-consumer', 'athena-reports', 'local-dev'],
-  github: ['ci', 'release-bot', 'deploy', 'renovate', 'backport', 'docs-sync'],
+  'github:deploy-key': ['deploy', 'docs-sync', 'submodule-pull'],
+  'github:fine-grained-pat': ['ci', 'release-bot', 'renovate', 'backport'],
+  'github:classic-pat': ['ci-legacy', 'release-bot', 'backport'],
   gitlab: ['ci', 'registry-pull', 'mirror', 'release', 'terraform-state'],
   gcp: ['bigquery-export', 'gcs-sync', 'pubsub', 'vertex'],
   azure: ['graph-sync', 'ad-sso', 'blob-backup'],
-  datadog: ['agent', 'ci-metrics', 'synthetics', 'terraform'],
-  openai: ['support-bot', 'summaries', 'embeddings', 'hackathon'],
+  'datadog:api-key': ['agent', 'ci-metrics', 'log-shipper'],
+  'datadog:application-key': ['terraform', 'synthetics', 'dashboards'],
+  'openai:service-account-key': ['support-bot', 'summaries', 'embeddings'],
+  'openai:project-api-key': ['hackathon', 'notebooks', 'prototype'],
   cloudflare: ['dns-terraform', 'cache-purge', 'workers-deploy'],
   twilio: ['sms-otp', 'voice-alerts', 'incident-sms'],
   sendgrid: ['transactional', 'newsletters', 'alerts'],
   stripe: ['checkout', 'billing-sync', 'reporting'],
-  slack: ['deploy-notifier', 'incident-webhook', 'alerts', 'standup-bot'],
+  'slack:incoming-webhook': ['deploy-webhook', 'incident-webhook', 'alerts-webhook'],
+  'slack:bot-token': ['standup-bot', 'triage-bot', 'notifier-bot'],
 };
 
 export interface GenerateOrgOptions {
@@ -268,7 +278,7 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
           ...random.shuffle(teams.filter((t) => t !== team)).slice(0, random.int(1, Math.min(3, teams.length - 1))),
         ]
       : [team];
-    const purpose = random.pick(PURPOSES[provider] ?? ['integration']);
+    const purpose = random.pick(PURPOSES[`${provider}:${format.kind}`] ?? PURPOSES[provider] ?? ['integration']);
     const prefix = `${team}-${provider}-${purpose}`;
     const ordinal = (keyIdCounters.get(prefix) ?? 0) + 1;
     keyIdCounters.set(prefix, ordinal);

@@ -168,7 +168,9 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
     };
   },
   openai: (input) => ({
-    kind: 'project-api-key',
+    // A service account's key (sk-svcacct-, created by the admin API) or a person's project key (sk-proj-, made in
+    // the dashboard): the adapter's two kinds.
+    kind: input.service ? 'service-account-key' : 'project-api-key',
     account: `proj_${randomString(BASE62, 24, r(input))}`,
     providerKeyId: `key_${randomString(BASE62, 16, r(input))}`,
     secret: `sk-${input.service ? 'svcacct' : 'proj'}-${randomString(URLSAFE, 74, r(input))}T3BlbkFJ${randomString(URLSAFE, 74, r(input))}`,
