@@ -258,10 +258,11 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       groupId: teams.indexOf(team) + 1,
     });
     if (provider === 'aws-iam') {
-      // IAM allows two keys per user: a person's third key lives on a second user of theirs (`alice.smith-2`).
+      // IAM allows two keys per user, and rotating one needs room for its successor: a person's second key lives
+      // on a second user of theirs (`alice.smith-2`), so every user holds one key and can be rotated.
       const held = awsKeysPerUser.get(format.account) ?? 0;
       awsKeysPerUser.set(format.account, held + 1);
-      if (held >= 2) format.account = `${format.account}-${Math.floor(held / 2) + 1}`;
+      if (held >= 1) format.account = `${format.account}-${held + 1}`;
     }
     const joined = Date.parse(creator.joinedAt);
     const until = creator.leftAt ? Date.parse(creator.leftAt) : nowMs - DAY_MS;
@@ -283,9 +284,12 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
     const ordinal = (keyIdCounters.get(prefix) ?? 0) + 1;
     keyIdCounters.set(prefix, ordinal);
     const keyId = `${prefix}-${String(ordinal).padStart(3, '0')}`;
+    // Where the provider expires keys itself, a key still in the organisation has not expired there yet (Azure client
+    // secrets last at most two years).
+    const providerLifetimeDays = provider === 'azure' ? 730 : 365;
     const expiresMs =
-      provider === 'gitlab' || (provider === 'github' && format.kind === 'fine-grained-pat')
-        ? Math.max(createdMs + 365 * DAY_MS, nowMs + random.int(10, 300) * DAY_MS)
+      provider === 'gitlab' || provider === 'azure' || (provider === 'github' && format.kind === 'fine-grained-pat')
+        ? Math.max(createdMs + providerLifetimeDays * DAY_MS, nowMs + random.int(10, 300) * DAY_MS)
         : undefined;
     const key: OrgKey = {
       keyId,

@@ -1,0 +1,179 @@
+// `keyledger start` is a working organisation: the `default` organisation started as `npm start` starts it (rate
+// limits lifted, as bench/rotation.ts does), then `rotate --due` over every due key from "another terminal" with
+// only the printed `export`: every rotatable key rotated, every manual one ticketed, each provider sandbox left
+// with exactly one live key per rotated entry, and no consumer call failed. Then the banner's other commands.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { systemClock } from '../../runtime/clock.js';
+import type { CliContext } from '../cli-context.js';
+import { main } from '../main.js';
+import { exportLine, type OpenedOrganisation, openOrganisation, tryCommands } from './start.js';
+
+let work: string;
+let opened: OpenedOrganisation;
+let env: NodeJS.ProcessEnv;
+
+/** A second terminal: the process environment plus the one `export` the banner prints, and a real clock. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const context: CliContext = {
+    stdout: {
+      write: (text) => {
+        stdout += text;
+      },
+      isTTY: false,
+    },
+    stderr: {
+      write: (text) => {
+        stderr += text;
+      },
+      isTTY: false,
+    },
+    cwd: work,
+    env,
+    clock: systemClock,
+    color: false,
+    exitCode: 0,
+  };
+  const code = await main(['node', 'keyledger', ...args], context);
+  return { code, stdout, stderr };
+}
+
+/** Runs a banner line as a shell would: `$KEYLEDGER_REGISTRY` expanded, quotes removed. */
+function words(line: string): string[] {
+  const expanded = line.replaceAll('"$KEYLEDGER_REGISTRY"', env.KEYLEDGER_REGISTRY!);
+  return [...expanded.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!).slice(2);
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'keyledger-start-'));
+  opened = await openOrganisation({
+    org: 'default',
+    seed: 1,
+    dir: join(work, '.keyledger', 'sandbox'),
+    rateLimits: 'off',
+    env: {},
+    cwd: work,
+    clock: systemClock,
+    // The consumer uses its keys often, so that a key revoked too early would fail its calls within the test.
+    consumer: { refreshMs: 5_000, callMs: 1_000 },
+  });
+  const { PATH, HOME } = process.env;
+  env = { PATH, HOME, TMPDIR: tmpdir(), ...opened.exports };
+}, 120_000);
+
+afterAll(async () => {
+  await opened?.working.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('keyledger start: a working organisation', () => {
+  it('keeps credentials out of the registry and prints one export line for the other terminal', async () => {
+    const { working } = opened;
+    expect(exportLine(opened.exports)).toMatch(/^export KEYLEDGER_REGISTRY=\S+ KEYLEDGER_DATA_DIR=\S+/);
+    expect(working.dataDir).toBe(join(working.registryDir, '.keyledger'));
+    const config = parse(await readFile(join(working.registryDir, 'keyledger.config.yaml'), 'utf8'));
+    expect(config.stores.vault).toMatchObject({
+      kind: 'vault',
+      address: working.vault.url,
+      auth: { method: 'token-file' },
+    });
+    expect(config.tickets).toBe('markdown:../tickets');
+    const committed = await readFile(join(working.registryDir, 'keyledger.config.yaml'), 'utf8');
+    expect(committed).not.toContain(working.vault.rootToken);
+    expect(await readFile(join(working.registryDir, '.gitignore'), 'utf8')).toContain('.keyledger/');
+    expect(await readFile(working.vaultTokenFile, 'utf8')).toContain(working.vault.rootToken);
+    // Names agree with the adapters: a GitHub "deploy" key is a deploy key.
+    const github = working.sandbox.org!.keys.filter((key) => key.provider === 'github');
+    for (const key of github.filter((k) => /-github-deploy-/.test(k.keyId))) expect(key.kind).toBe('deploy-key');
+  });
+
+  it('rotates every due key with `rotate --due`: rotatable ones rotated, manual ones ticketed, no consumer failure', async () => {
+    const { working } = opened;
+    const started = performance.now();
+    const due = opened.due;
+    expect(due.length).toBeGreaterThan(450);
+    const rotatable = new Set(working.rotatable.map((key) => key.keyId));
+    const dueRotatable = due.filter((key) => rotatable.has(key.keyId));
+    const dueManual = due.filter((key) => !rotatable.has(key.keyId));
+    expect(dueManual.length).toBeGreaterThan(0);
+    const failuresBefore = working.consumer.stats().failures;
+
+    const run = await cli(['rotate', '--due', '--json', '--registry', working.registryDir]);
+    const seconds = (performance.now() - started) / 1000;
+    process.stderr.write(`rotate --due: ${due.length} due keys in ${seconds.toFixed(1)} s\n`);
+    const output = JSON.parse(run.stdout);
+    expect(output.report.errors).toEqual([]);
+    expect(output.report).toMatchObject({
+      done: dueRotatable.length,
+      rolledBack: 0,
+      failed: 0,
+      deferred: 0,
+      tickets: { opened: dueManual.length, failed: 0 },
+    });
+    expect(run.code).toBe(0);
+
+    // Every manual key has its ticket, as a Markdown file in the sandbox's tickets folder.
+    const tickets = await readdir(working.ticketsDir);
+    expect(tickets.filter((name) => name.endsWith('.md'))).toHaveLength(dueManual.length);
+
+    // Each provider lists exactly one live key per rotated entry: the new one, the old one gone.
+    const org = working.sandbox.org!;
+    const byId = new Map(org.keys.map((key) => [key.keyId, key]));
+    const accounts = new Map<string, Set<string>>();
+    for (const key of dueRotatable) {
+      const orgKey = byId.get(key.keyId)!;
+      const set = accounts.get(orgKey.provider) ?? new Set<string>();
+      set.add(orgKey.account);
+      accounts.set(orgKey.provider, set);
+    }
+    const entries = new Map<string, { provider_key_id: string; last_rotated: string }>();
+    for (const key of dueRotatable) {
+      const entry = parse(await readFile(key.file, 'utf8'));
+      entries.set(key.keyId, entry);
+      expect(entry.provider_key_id).not.toBe(byId.get(key.keyId)!.providerKeyId);
+    }
+    for (const [providerName, accountSet] of accounts) {
+      const adapter = working.provider(providerName);
+      const live = new Set<string>();
+      for (const account of accountSet)
+        for await (const listed of adapter.list({ account }))
+          if (listed.status !== 'revoked' && listed.status !== 'expired') live.add(listed.providerKeyId);
+      for (const key of dueRotatable.filter((k) => byId.get(k.keyId)!.provider === providerName)) {
+        const orgKey = byId.get(key.keyId)!;
+        expect(live.has(entries.get(key.keyId)!.provider_key_id), `${key.keyId}: new key live`).toBe(true);
+        expect(live.has(orgKey.providerKeyId), `${key.keyId}: old key ${orgKey.providerKeyId} gone`).toBe(false);
+      }
+    }
+
+    // The consumer went on using the keys through every rotation without one failed call.
+    const stats = working.consumer.stats();
+    expect(stats.failureLog).toEqual([]);
+    expect(stats.failures - failuresBefore).toBe(0);
+    expect(stats.calls).toBeGreaterThan(0);
+
+    // Nothing left to do: the next run finds only what is not rotatable by API (their tickets stay open).
+    const again = await cli(['rotate', '--due', '--dry-run', '--json', '--registry', working.registryDir]);
+    const left = JSON.parse(again.stdout).due.map((key: { keyId: string }) => key.keyId);
+    expect(left.filter((keyId: string) => rotatable.has(keyId))).toEqual([]);
+  }, 600_000);
+
+  it('runs every command the banner prints, with only the export line set', async () => {
+    const lines = tryCommands(opened).filter((line) => !line.includes('rotate'));
+    const results: Record<string, number> = {};
+    for (const line of lines) {
+      const run = await cli(words(line));
+      results[line] = run.code;
+      expect(run.stderr, line).not.toMatch(/internal error|not configured/);
+    }
+    // validate reports the organisation's findings (exit 1); everything else succeeds, the scan finds its leak.
+    for (const [line, code] of Object.entries(results)) {
+      if (line.includes(' validate ') || line.includes(' scan ')) expect(code, line).toBe(1);
+      else expect(code, line).toBe(0);
+    }
+  }, 120_000);
+});
