@@ -29,8 +29,12 @@ export const WORKING_ORG_DATA_FILES = { providers: 'providers.json', vaultToken:
 /** The Vault sandbox's KV version 2 mount, where `vault_path` points. */
 const VAULT_MOUNT = 'secret';
 
-/** How long a rotation waits for the consumer's answer to a probe or a code-path check. */
-const PROBE_TIMEOUT_MS = 30_000;
+/**
+ * How long an answer may take from a sandbox (provider, Vault) or the consumer. They all share one process, which a
+ * busy machine starves for seconds at a time: the adapters' 5-10 s defaults would time out calls that succeed.
+ */
+const SANDBOX_TIMEOUT_MS = 60_000;
+const PROBE_TIMEOUT_MS = SANDBOX_TIMEOUT_MS;
 
 /** How fast the adapters may go against sandboxes whose limits are lifted (`rateLimits: 'off'`). */
 const LIFTED_PACE = { requests: 1000, perSeconds: 1, concurrency: 16 };
@@ -107,7 +111,11 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
     const providerOptions = Object.fromEntries(
       Object.keys(sandbox.urls).map((name) => [
         name,
-        { ...sandbox.providerOptions(name), ...(lifted ? { rateLimit: LIFTED_PACE } : {}) },
+        {
+          ...sandbox.providerOptions(name),
+          timeoutMs: SANDBOX_TIMEOUT_MS,
+          ...(lifted ? { rateLimit: LIFTED_PACE } : {}),
+        },
       ]),
     );
     const adapters = new Map<string, Provider>();
@@ -160,6 +168,7 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
             mount: VAULT_MOUNT,
             // The token stays in the data folder: `path` is relative to it.
             auth: { method: 'token-file', path: WORKING_ORG_DATA_FILES.vaultToken },
+            requestTimeoutMs: SANDBOX_TIMEOUT_MS,
           },
         },
         // Manual rotations (Stripe, Slack, GitHub PATs, OpenAI project keys) become Markdown tickets here.
@@ -185,6 +194,7 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
         address: vault.url,
         mount: VAULT_MOUNT,
         auth: { method: 'token', token: vault.rootToken },
+        requestTimeoutMs: SANDBOX_TIMEOUT_MS,
       }),
       { clock },
     );

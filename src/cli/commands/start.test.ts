@@ -108,6 +108,10 @@ describe('keyledger start: a working organisation', () => {
     process.stderr.write(`rotate --due: ${due.length} due keys in ${seconds.toFixed(1)} s\n`);
     const output = JSON.parse(run.stdout);
     expect(output.report.errors).toEqual([]);
+    const rolledBack = await cli(['events', '--type', 'rolled_back', '--json']);
+    const events = JSON.parse(rolledBack.stdout).events as Array<{ keyId: string; data: { failure: string } }>;
+    const reasons = events.map((event) => `${event.keyId}: ${event.data.failure}`);
+    expect(reasons).toEqual([]);
     expect(output.report).toMatchObject({
       done: dueRotatable.length,
       rolledBack: 0,

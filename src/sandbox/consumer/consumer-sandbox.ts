@@ -129,7 +129,8 @@ export class ConsumerSandbox {
   async add(key: ConsumedKey): Promise<void> {
     const state: KeyState = { config: key, frozen: false };
     this.#keys.set(key.keyId, state);
-    await this.#refresh(state);
+    // A store that does not answer now is asked again at the next reload (or probe): the key is held from then on.
+    await this.#refresh(state).catch(() => undefined);
   }
 
   setFrozen(keyId: string, frozen: boolean): void {
