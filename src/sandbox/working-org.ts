@@ -255,7 +255,7 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
 
 /** Removes a previous run's folder; refuses a folder that holds anything else (it is not ours to delete). */
 async function clearPreviousRun(dir: string): Promise<void> {
-  const names = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+  const names: string[] = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [];
     throw error;
   });

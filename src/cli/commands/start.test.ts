@@ -59,8 +59,9 @@ beforeAll(async () => {
     env: {},
     cwd: work,
     clock: systemClock,
-    // The consumer uses its keys often, so that a key revoked too early would fail its calls within the test.
-    consumer: { refreshMs: 5_000, callMs: 1_000 },
+    // The consumer uses its keys all the time, so that a key revoked too early would fail its calls within the test;
+    // it reloads a key when a rotation's probe asks, so it need not reload them all often.
+    consumer: { refreshMs: 60_000, callMs: 1_000 },
   });
   const { PATH, HOME } = process.env;
   env = { PATH, HOME, TMPDIR: tmpdir(), ...opened.exports };
@@ -137,7 +138,7 @@ describe('keyledger start: a working organisation', () => {
     }
     const entries = new Map<string, { provider_key_id: string; last_rotated: string }>();
     for (const key of dueRotatable) {
-      const entry = parse(await readFile(key.file, 'utf8'));
+      const entry = parse(await readFile(join(working.registryDir, key.file), 'utf8'));
       entries.set(key.keyId, entry);
       expect(entry.provider_key_id).not.toBe(byId.get(key.keyId)!.providerKeyId);
     }

@@ -52,6 +52,7 @@ export interface OpenedOrganisation {
   /** The environment every command needs, as `export NAME=value ...` sets it. */
   exports: Record<string, string>;
   where: Record<string, unknown> & {
+    keys: { registered: number; rotatable: number; manual: number };
     validation: { errors: number; warnings: number; byRule: Record<string, number>; files: number };
   };
   /** Keys the banner's examples name: one due and rotatable, one unused for long, one leaked, a leaver. */
