@@ -13,7 +13,7 @@ import { formatInstant } from '../../registry/registry-dates.js';
 import { withRegistryLock } from '../../registry/registry-lock.js';
 import { defaultEntryFile, type RegistryWriter } from '../../registry/registry-writer.js';
 import { RotationStepError } from './rotation-error.js';
-import type { RegistryRotationRecord } from './rotation-registry-update.js';
+import { type RegistryRotationRecord, rotatedKeyDates } from './rotation-registry-update.js';
 
 /** Entries edited at once within a batch. */
 const EDIT_CONCURRENCY = 16;
@@ -188,6 +188,14 @@ export class RegistryRotationBatcher {
       String(document.get('fingerprint')) === record.fingerprint
     ) {
       return { file, written: false }; // already edited (committed, or left uncommitted by a killed run): commit whatever is pending
+    }
+    const dates = rotatedKeyDates(
+      { created_at: document.get('created_at'), expiration: document.get('expiration') },
+      record.rotatedAt,
+    );
+    if (dates) {
+      document.set('created_at', dates.created_at);
+      document.set('expiration', dates.expiration);
     }
     document.set('last_rotated', formatInstant(record.rotatedAt));
     document.set('provider_key_id', record.providerKeyId);
