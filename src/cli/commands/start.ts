@@ -110,7 +110,10 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
     const dueKey = due.find((key) => rotatable.has(key.keyId))?.keyId;
     const unused = working.rotatable.find((key) => key.unusedDays === null && !dueIds.has(key.keyId));
     // A leak to find: one key's secret in an env file, as it would be committed by mistake.
-    const leaked = working.rotatable.find((key) => key.provider === 'aws-iam' && key.keyId !== unused?.keyId);
+    // (not due, so that `rotate --due` run first does not change what the scan attributes it to)
+    const leaked = working.rotatable.find(
+      (key) => key.provider === 'aws-iam' && !dueIds.has(key.keyId) && key.keyId !== unused?.keyId,
+    );
     const leakedFile = join(working.dir, 'leaked', 'app.env');
     if (leaked) await writeLeak(leakedFile, leaked);
     const where = {

@@ -75,7 +75,7 @@ export class ConsumerSandbox {
   #timers: NodeJS.Timeout[] = [];
   #url: string | undefined;
   #stopped = false;
-  #busy = new Set<string>();
+  #busy = new Map<string, Promise<void>>();
 
   constructor(options: ConsumerSandboxOptions) {
     for (const key of options.keys) this.#keys.set(key.keyId, { config: key, frozen: false });
@@ -117,6 +117,8 @@ export class ConsumerSandbox {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
+    // The call or reload in flight finishes first: the servers it talks to are stopped after the consumer.
+    await Promise.all(this.#busy.values());
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -145,13 +147,13 @@ export class ConsumerSandbox {
 
   #tick(kind: string, work: (state: KeyState) => Promise<void>): void {
     if (this.#stopped || this.#busy.has(kind)) return;
-    this.#busy.add(kind);
-    (async () => {
+    const run = (async () => {
       for (const state of this.#keys.values()) {
         if (this.#stopped) return;
         await work(state).catch(() => undefined);
       }
     })().finally(() => this.#busy.delete(kind));
+    this.#busy.set(kind, run);
   }
 
   // The newest staged version is the one to use: pending during a rotation (this consumer loads new keys early and
