@@ -186,7 +186,8 @@ describe('keyledger start: a working organisation', () => {
       results[line] = run.code;
       expect(run.stderr, line).not.toMatch(/internal error|not configured/);
       // The planted leak is found and attributed to its registry entry by fingerprint.
-      if (line.includes(' scan ')) expect(run.stdout + run.stderr, line).toMatch(/[1-9]\d* attributed to registry keys/);
+      if (line.includes(' scan '))
+        expect(run.stdout + run.stderr, line).toMatch(/[1-9]\d* attributed to registry keys/);
     }
     // validate reports the organisation's findings (exit 1); everything else succeeds, the scan finds its leak.
     for (const [line, code] of Object.entries(results)) {
