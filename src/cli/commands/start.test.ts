@@ -185,6 +185,8 @@ describe('keyledger start: a working organisation', () => {
       const run = await cli(words(line));
       results[line] = run.code;
       expect(run.stderr, line).not.toMatch(/internal error|not configured/);
+      // validate checks every entry's vault_path in the configured Vault (its token from the data folder).
+      if (line.includes(' validate ')) expect(run.stdout, line).toMatch(/storage: (\d+)\/\1 paths found/);
       // The planted leak is found and attributed to its registry entry by fingerprint.
       if (line.includes(' scan '))
         expect(run.stdout + run.stderr, line).toMatch(/[1-9]\d* attributed to registry keys/);
