@@ -5,6 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { startVaultSandbox, type VaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
 import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../secret-store-contract.js';
 import { SecretValue } from '../secret-value.js';
@@ -117,6 +118,20 @@ describe('vault store specifics', () => {
       .catch((caught: unknown) => caught);
     expect(login).toMatchObject({ code: 'E_SECRET_STORE_AUTH', storeMessages: ['invalid role or secret ID'] });
     expectErrorFreeOf(login, badSecretId);
+  });
+
+  it('sends a read again when its connection is dropped, but not a write (it may have been applied)', async () => {
+    const store = storeWith();
+    const control = new SandboxControlClient(vault.url);
+    const path = `dropped/${randomBytes(4).toString('hex')}`;
+    await store.put(path, new SecretValue('v1'), { stage: 'current' });
+    await control.call('POST', 'faults', { operation: 'vault:GET secret/metadata', kind: 'drop', times: 1 });
+    expect((await store.get(path))?.value.reveal()).toBe('v1');
+    await control.call('POST', 'faults', { operation: 'vault:POST secret/data', kind: 'drop', times: 1 });
+    await expect(store.put(path, new SecretValue('v2'), { stage: 'pending' })).rejects.toMatchObject({
+      code: 'E_SECRET_STORE_UNAVAILABLE',
+    });
+    await control.call('DELETE', 'faults');
   });
 
   it('reads a token file relative to the data folder, and reads it again after Vault refuses the token', async () => {
