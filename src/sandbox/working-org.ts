@@ -140,7 +140,8 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
 
     const consumer = new ConsumerSandbox({
       keys: [],
-      refreshMs: options.consumer?.refreshMs ?? 30_000,
+      // Rotations' probes reload the key they ask about: the periodic reload only picks up changes made by hand.
+      refreshMs: options.consumer?.refreshMs ?? 300_000,
       callMs: options.consumer?.callMs ?? 60_000,
       reloadOnProbe: true,
     });
