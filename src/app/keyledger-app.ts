@@ -114,7 +114,13 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
   // The embedded store finds its master key under KEYLEDGER_DATA_DIR: name this registry's data folder explicitly.
   const storeEnv = { ...options.env, [DATA_DIR_VARIABLE]: location.dataDir };
-  const context = { env: storeEnv, cwd: options.cwd, clock: options.clock, operationalDb: operational.db };
+  const context = {
+    env: storeEnv,
+    cwd: options.cwd,
+    dataDir: location.dataDir,
+    clock: options.clock,
+    operationalDb: operational.db,
+  };
   const providerContext = { clock: options.clock, operationalDb: operational.db, fingerprintKey: fingerprintKey.key };
 
   const provider = (name: string): Provider => {

@@ -63,6 +63,11 @@ export const registryConfigSchema = z.strictObject({
    * options (base URL, credentials from the environment, account). Built by the provider table.
    */
   providers: z.record(z.string(), z.looseObject({})).default({}),
+  /**
+   * Where rotation tickets go when neither `--tickets` nor KEYLEDGER_TICKETS says: `markdown:<dir>` (relative to
+   * the registry root), `github:<owner/repo>`, `jira:<PROJECT>` (src/tickets/ticket-sink-table.ts).
+   */
+  tickets: z.string().min(1).optional(),
   git: z
     .strictObject({
       author_name: z.string().min(1).default('keyledger'),

@@ -104,7 +104,10 @@ export class SandboxServer {
         }
       });
     });
-    this.#server.keepAliveTimeout = 5_000;
+    // Longer than clients keep idle sockets (undici: the server's hint less a second): a server that closes an idle
+    // socket first races a client reusing it, and on a starved machine (every sandbox in one busy process) the
+    // client loses — "other side closed" on a request that never reached the server.
+    this.#server.keepAliveTimeout = 65_000;
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));

@@ -17,6 +17,8 @@ export interface StartSandboxOptions {
   /** The organisation to load; `none` starts empty servers. Default `small`. */
   org?: OrgProfile['name'] | 'none';
   seed?: number;
+  /** The organisation's "today" (default the generator's fixed date): its keys' dates are placed before it. */
+  now?: Date | string;
   /** Ports base, base+1, ... in the order of the sandbox provider table; 0 or unset picks free ports. */
   portBase?: number;
   host?: string;
@@ -46,7 +48,10 @@ export interface RunningSandbox {
 export async function startSandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   const clock = options.clock ?? systemClock;
   const profile = options.org ?? 'small';
-  const org = profile === 'none' ? undefined : generateOrg({ profile, seed: options.seed ?? 1 });
+  const org =
+    profile === 'none'
+      ? undefined
+      : generateOrg({ profile, seed: options.seed ?? 1, ...(options.now ? { now: options.now } : {}) });
   const wanted = options.providers ? new Set(options.providers) : undefined;
   const registrations = sandboxProviderTable.filter((registration) => !wanted || wanted.has(registration.name));
   const seed = org ? orgSandboxSeed(org, new Set(registrations.map((r) => r.name))) : undefined;
@@ -112,14 +117,24 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     await mkdir(options.outDir, { recursive: true });
     const result = org ? await writeOrg(org, options.outDir) : undefined;
     const sandboxFile = join(options.outDir, 'sandbox.json');
-    const description = {
-      urls,
-      providers: Object.fromEntries(Object.keys(urls).map((name) => [name, providerOptions(name)])),
-      ...(org ? { organisation: org.summary } : {}),
-    };
-    // It holds the sandbox's admin credentials: readable by the owner only, like any credentials file.
-    await writeFile(sandboxFile, `${JSON.stringify(description, null, 2)}\n`, { mode: 0o600 });
+    await writeSandboxFile(running, sandboxFile);
     running.written = { ...(result ?? {}), sandboxFile };
   }
   return running;
+}
+
+/** `sandbox.json`: the URLs, the organisation's summary and the adapter options (with the sandbox's credentials). */
+export async function writeSandboxFile(
+  running: RunningSandbox,
+  file: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const description = {
+    urls: running.urls,
+    providers: Object.fromEntries(Object.keys(running.urls).map((name) => [name, running.providerOptions(name)])),
+    ...(running.org ? { organisation: running.org.summary } : {}),
+    ...extra,
+  };
+  // It holds the sandbox's admin credentials: readable by the owner only, like any credentials file.
+  await writeFile(file, `${JSON.stringify(description, null, 2)}\n`, { mode: 0o600 });
 }

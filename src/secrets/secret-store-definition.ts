@@ -8,6 +8,8 @@ import type { SecretStore } from './secret-store.js';
 export interface SecretStoreContext {
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** keyledger's local data folder; relative credential files (a Vault token file) are resolved against it. */
+  dataDir?: string;
   clock?: Clock;
   /** The operational store's database; the embedded store keeps its ciphertexts there. */
   // biome-ignore lint/suspicious/noExplicitAny: the operational schema lives in src/db; stores use their own tables.

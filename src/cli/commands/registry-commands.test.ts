@@ -215,8 +215,10 @@ describe('keyledger start', () => {
     const where = JSON.parse(run.stdout);
     expect(where.registry).toBe(join(cwd, '.keyledger', 'sandbox', 'registry'));
     expect(Object.keys(where.sandbox)).toEqual(expect.arrayContaining(['aws-iam', 'github', 'gitlab']));
-    // The organisation's local state belongs to its registry, not to the folder `start` ran in.
+    // Local state belongs to the organisation's registry: its data folder, not the working directory's.
+    expect(where.dataDir).toBe(join(where.registry, '.keyledger'));
     expect(where.operationalStore).toBe(join(where.registry, '.keyledger', 'keyledger.db'));
+    expect(where.export).toMatchObject({ KEYLEDGER_REGISTRY: where.registry, KEYLEDGER_DATA_DIR: where.dataDir });
     expect(where.organisation.keys).toBeGreaterThan(0);
     expect(where.validation.errors).toBeGreaterThan(0);
     // The registry is a git repository the other commands can write to, and its entries list.

@@ -1,18 +1,22 @@
-// `keyledger start` (what `npm start` runs): the main job on the embedded default. It starts the provider
-// sandbox loaded with a generated organisation (the `small` profile's 110 people), turns the
-// organisation's registry into a git repository, opens the embedded operational and secret stores, validates the
-// registry and prints what runs where — then keeps the sandbox up until Ctrl-C so the other commands can be tried
-// against it. Later stages add the HTTP server, the dashboard and the rotation controller here.
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { openKeyledgerApp } from '../../app/keyledger-app.js';
-import { resolveOperationalStoreOptions } from '../../db/operational-store-location.js';
+// `keyledger start` (what `npm start` runs): a working organisation on the embedded default. It starts the provider
+// sandboxes loaded with a generated organisation (the brief's 110-person company by default), a Vault sandbox
+// holding every registered key's secret, a consumer that uses the keys and answers rotations' probes, and writes
+// the organisation's registry (a git repository) with a config naming that Vault and a Markdown tickets folder;
+// its local state (operational store, master and fingerprint keys, sandbox credentials, Vault token) goes in the
+// registry's data folder `<registry>/.keyledger/`. It validates the registry, prints what runs where and the one
+// `export` another terminal needs, then keeps everything up until Ctrl-C (src/sandbox/working-org.ts).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { FINGERPRINT_KEY_FILE_NAME, openKeyledgerApp } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
-import { runGit } from '../../git/git-command.js';
+import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
 import { validateRegistry } from '../../registry/registry-validator.js';
-import { openRegistryWorkspace } from '../../registry/registry-workspace.js';
-import { startSandbox } from '../../sandbox/start-sandbox.js';
-import { palette, printJson } from '../cli-context.js';
+import type { Clock } from '../../runtime/clock.js';
+import type { OrgKey } from '../../sandbox/org/org-model.js';
+import { startWorkingOrg, type WorkingOrg } from '../../sandbox/working-org.js';
+import { loadFingerprintKey } from '../../secrets/secret-fingerprint.js';
+import type { Logger } from '../../telemetry/logger.js';
+import { type CliContext, palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { parseNonNegativeInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
@@ -21,132 +25,192 @@ interface StartOptions {
   org: string;
   seed: number;
   portBase?: number;
+  dir?: string;
+  rateLimits: string;
   once?: boolean;
   json?: boolean;
+}
+
+export interface OpenOrganisationOptions {
+  org: 'small' | 'default' | '100k';
+  seed: number;
+  /** The sandbox folder (default `./.keyledger/sandbox`); its `registry/` is the organisation's registry. */
+  dir: string;
+  portBase?: number;
+  rateLimits?: 'documented' | 'off';
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clock: Clock;
+  logger?: Logger;
+  /** The consumer's pace (tests use the keys more often than a person's demo needs). */
+  consumer?: { refreshMs?: number; callMs?: number };
+}
+
+/** What `start` set up, and what another terminal needs to reach it. */
+export interface OpenedOrganisation {
+  working: WorkingOrg;
+  /** The environment every command needs, as `export NAME=value ...` sets it. */
+  exports: Record<string, string>;
+  where: Record<string, unknown> & {
+    keys: { registered: number; rotatable: number; manual: number };
+    validation: { errors: number; warnings: number; byRule: Record<string, number>; files: number };
+  };
+  /** Keys the banner's examples name: one due and rotatable, one unused for long, one leaked, a leaver. */
+  examples: { dueKey?: string; unusedKey?: string; leakedFile: string; leaver?: string; activePerson?: string };
+  due: DueKey[];
+}
+
+/** Sets up the organisation as `keyledger start` does and leaves it running (the caller stops `working`). */
+export async function openOrganisation(options: OpenOrganisationOptions): Promise<OpenedOrganisation> {
+  const working = await startWorkingOrg({
+    dir: options.dir,
+    org: options.org,
+    seed: options.seed,
+    clock: options.clock,
+    rateLimits: options.rateLimits ?? 'documented',
+    ...(options.portBase ? { portBase: options.portBase } : {}),
+    ...(options.consumer ? { consumer: options.consumer } : {}),
+    // The same fingerprint key the commands will use: entries carry fingerprints, so scans attribute leaks.
+    fingerprintKey: (dataDir) =>
+      loadFingerprintKey({ env: options.env, keyFile: join(dataDir, FINGERPRINT_KEY_FILE_NAME) }),
+  });
+  try {
+    const exports = {
+      KEYLEDGER_REGISTRY: working.registryDir,
+      // Until the data folder is found from the registry root (and providers.json in it), these say so.
+      KEYLEDGER_DATA_DIR: working.dataDir,
+      KEYLEDGER_PROVIDERS_FILE: working.providersFile,
+    };
+    const env = { ...options.env, ...exports };
+    const app = await openKeyledgerApp({
+      registryDir: working.registryDir,
+      env,
+      cwd: options.cwd,
+      clock: options.clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    let due: DueKey[];
+    let report: Awaited<ReturnType<typeof validateRegistry>>;
+    try {
+      report = await validateRegistry({
+        root: app.workspace.root,
+        config: app.workspace.config,
+        now: options.clock(),
+        ...(app.workspace.people ? { people: app.workspace.people } : {}),
+      });
+      due = await app.rotation().controller.findDue();
+    } finally {
+      await app.close();
+    }
+    const byRule: Record<string, number> = {};
+    for (const issue of report.issues) byRule[issue.rule] = (byRule[issue.rule] ?? 0) + 1;
+    const org = working.sandbox.org!;
+    const rotatable = new Set(working.rotatable.map((key) => key.keyId));
+    const dueIds = new Set(due.map((key) => key.keyId));
+    const dueKey = due.find((key) => rotatable.has(key.keyId))?.keyId;
+    const unused = working.rotatable.find((key) => key.unusedDays === null && !dueIds.has(key.keyId));
+    // A leak to find: one key's secret in an env file, as it would be committed by mistake.
+    // (not due, so that `rotate --due` run first does not change what the scan attributes it to)
+    const leaked = working.rotatable.find(
+      (key) => key.provider === 'aws-iam' && !dueIds.has(key.keyId) && key.keyId !== unused?.keyId,
+    );
+    const leakedFile = join(working.dir, 'leaked', 'app.env');
+    if (leaked) await writeLeak(leakedFile, leaked);
+    const where = {
+      organisation: org.summary,
+      dir: working.dir,
+      registry: working.registryDir,
+      dataDir: working.dataDir,
+      people: working.written.peopleFile,
+      groundTruth: working.written.groundTruthFile,
+      providersFile: working.providersFile,
+      operationalStore: app.operational.location,
+      secretStore: { vault: working.vault.url, tokenFile: working.vaultTokenFile },
+      consumer: working.consumer.url,
+      tickets: working.ticketsDir,
+      sandbox: working.sandbox.urls,
+      keys: { registered: working.written.entries, rotatable: working.rotatable.length, manual: working.manual.length },
+      due: due.length,
+      validation: { errors: report.errors, warnings: report.warnings, byRule, files: report.filesTotal },
+    };
+    const leaver = org.people.find((person) => person.status === 'left')?.email;
+    const activePerson = org.people.find((person) => person.status === 'active');
+    return {
+      working,
+      exports,
+      where,
+      due,
+      examples: {
+        ...(dueKey ? { dueKey } : {}),
+        ...(unused ? { unusedKey: unused.keyId } : {}),
+        leakedFile,
+        ...(leaver ? { leaver } : {}),
+        ...(activePerson ? { activePerson: activePerson.email } : {}),
+      },
+    };
+  } catch (error) {
+    await working.stop();
+    throw error;
+  }
+}
+
+/** The commands the banner suggests, each runnable as printed once the `export` line is run. */
+export function tryCommands(opened: OpenedOrganisation): string[] {
+  const r = '--registry "$KEYLEDGER_REGISTRY"';
+  const { examples } = opened;
+  const lines = [
+    'npx keyledger validate "$KEYLEDGER_REGISTRY"',
+    `npx keyledger list ${r} --owner ${examples.leaver ?? '<email>'}`,
+    `npx keyledger issue ${r} --provider internal --team payments --owner ${examples.activePerson ?? '<email>'} --purpose demo`,
+  ];
+  if (examples.dueKey) {
+    lines.push(`npx keyledger show ${r} ${examples.dueKey}`);
+    lines.push(`npx keyledger rotate ${r} ${examples.dueKey}`);
+  }
+  lines.push(`npx keyledger rotate ${r} --due --dry-run`);
+  lines.push(`npx keyledger rotate ${r} --due`);
+  if (examples.unusedKey) lines.push(`npx keyledger revoke ${r} ${examples.unusedKey} --reason "never used"`);
+  lines.push(`npx keyledger scan dir ${examples.leakedFile} ${r}`);
+  lines.push(examples.dueKey ? `npx keyledger events --key ${examples.dueKey}` : 'npx keyledger events');
+  return lines;
+}
+
+export function exportLine(exports: Record<string, string>): string {
+  return `export ${Object.entries(exports)
+    .map(([name, value]) => `${name}=${shellQuote(value)}`)
+    .join(' ')}`;
 }
 
 export const registerStartCommand: RegisterCommand = (program, context) => {
   program
     .command('start')
-    .description('start the sandbox organisation on the embedded default and keep it running (what `npm start` does)')
+    .description('start a working sandbox organisation and keep it running (what `npm start` does)')
     .option('--org <profile>', 'organisation: small, default (the brief: 110 people, ~1,200 keys) or 100k', 'default')
     .option('--seed <n>', 'seed of the generated organisation', parseNonNegativeInt, 1)
+    .option('--dir <dir>', 'the sandbox folder (default ./.keyledger/sandbox; a previous run there is replaced)')
     .option('--port-base <port>', 'fixed ports from here on (default: free ports)', parseNonNegativeInt)
+    .option('--rate-limits <mode>', 'documented (each provider sandbox enforces its limit) or off', 'documented')
     .option('--once', 'set everything up, print it, and stop (no waiting)')
     .option('--json', 'print what runs where as JSON')
     .action(async (options: StartOptions) => {
       if (!['small', 'default', '100k'].includes(options.org))
         throw new UsageError(`--org must be small, default or 100k; got "${options.org}"`);
-      const colors = palette(context);
-      const { dataDir } = resolveOperationalStoreOptions({
+      if (!['documented', 'off'].includes(options.rateLimits))
+        throw new UsageError(`--rate-limits must be documented or off; got "${options.rateLimits}"`);
+      const opened = await openOrganisation({
+        org: options.org as OpenOrganisationOptions['org'],
+        seed: options.seed,
+        dir: resolve(context.cwd, options.dir ?? join('.keyledger', 'sandbox')),
+        rateLimits: options.rateLimits as 'documented' | 'off',
         env: context.env,
         cwd: context.cwd,
-        registryRoot: context.cwd,
-      });
-      const outDir = join(dataDir, 'sandbox');
-      await rm(outDir, { recursive: true, force: true });
-      const sandbox = await startSandbox({
-        org: options.org as 'small' | 'default' | '100k',
-        seed: options.seed,
-        outDir,
         clock: context.clock,
         ...(options.portBase ? { portBase: options.portBase } : {}),
+        ...(context.logger ? { logger: context.logger } : {}),
       });
       try {
-        const registryDir = sandbox.written!.registryDir!;
-        await runGit(['init', '--quiet'], { cwd: registryDir });
-        await writeFile(join(registryDir, '.gitignore'), '.keyledger/\n');
-        await runGit(['add', '-A'], { cwd: registryDir });
-        await runGit(
-          [
-            '-c',
-            'user.name=keyledger',
-            '-c',
-            'user.email=keyledger@localhost',
-            'commit',
-            '--quiet',
-            '-m',
-            'keyledger: the sandbox organisation',
-          ],
-          {
-            cwd: registryDir,
-          },
-        );
-        // The adapters' sandbox credentials stay out of the registry: commands read them from this file.
-        const providersFile = sandbox.written!.sandboxFile;
-        const env = { ...context.env, KEYLEDGER_PROVIDERS_FILE: providersFile };
-        const app = await openKeyledgerApp({
-          registryDir,
-          env,
-          cwd: context.cwd,
-          clock: context.clock,
-          ...(context.logger ? { logger: context.logger } : {}),
-        });
-        const store = app.secretStore('default');
-        const workspace = await openRegistryWorkspace(registryDir);
-        const report = await validateRegistry({
-          root: workspace.root,
-          config: workspace.config,
-          now: context.clock(),
-          ...(workspace.people ? { people: workspace.people } : {}),
-        });
-        const operationalLocation = app.operational.location;
-        await app.close();
-        const byRule = new Map<string, number>();
-        for (const issue of report.issues) byRule.set(issue.rule, (byRule.get(issue.rule) ?? 0) + 1);
-        const summary = sandbox.org!.summary;
-        const where = {
-          organisation: summary,
-          sandbox: sandbox.urls,
-          registry: registryDir,
-          people: sandbox.written!.peopleFile,
-          groundTruth: sandbox.written!.groundTruthFile,
-          providersFile,
-          operationalStore: operationalLocation,
-          secretStore: `${store.kind} (in the operational store, master key under ${dataDir})`,
-          validation: { errors: report.errors, warnings: report.warnings, byRule: Object.fromEntries(byRule) },
-        };
-        if (options.json) {
-          printJson(context, where);
-        } else {
-          const out = (text: string) => context.stdout.write(`${text}\n`);
-          out(colors.bold('keyledger — sandbox organisation on the embedded default'));
-          out(
-            `organisation  ${summary.people} people (${summary.leavers} left), ${summary.teams} teams, ${summary.keys} keys: ` +
-              `${summary.noClearOwner} without a clear owner, ${summary.ownerLeft} owned by leavers, ${summary.adminScope} with admin scope, ` +
-              `${summary.unregistered} not in the registry`,
-          );
-          out(`registry      ${registryDir} (git)`);
-          out(`people        ${where.people}`);
-          out(`operational   ${operationalLocation}`);
-          out(`secrets       ${where.secretStore}`);
-          out(`credentials   ${providersFile} (sandbox adapters; export KEYLEDGER_PROVIDERS_FILE=${providersFile})`);
-          out('');
-          out(colors.bold('provider sandboxes'));
-          context.stdout.write(
-            renderTable(
-              ['PROVIDER', 'URL'],
-              Object.entries(sandbox.urls).map(([name, url]) => [name, url]),
-            ),
-          );
-          out('');
-          out(colors.bold('validate'));
-          context.stdout.write(
-            renderTable(
-              ['RULE', 'FINDINGS'],
-              [...byRule.entries()].sort((a, b) => b[1] - a[1]).map(([rule, count]) => [rule, String(count)]),
-            ),
-          );
-          out(`${report.errors} errors, ${report.warnings} warnings in ${report.filesTotal} registry files`);
-          out('');
-          out('Try, in another terminal:');
-          out(`  export KEYLEDGER_PROVIDERS_FILE=${providersFile}`);
-          out(`  npx keyledger validate ${registryDir}`);
-          out(`  npx keyledger list --registry ${registryDir} --owner <a leaver's email from people.csv>`);
-          out(
-            `  npx keyledger issue --registry ${registryDir} --provider internal --team payments --owner <email> --purpose "demo"`,
-          );
-        }
+        if (options.json) printJson(context, { ...opened.where, export: opened.exports, try: tryCommands(opened) });
+        else printBanner(context, opened);
         if (options.once) return;
         context.stderr.write('keyledger start: running; Ctrl-C to stop\n');
         await new Promise<void>((resolveWait) => {
@@ -155,7 +219,67 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
           process.once('SIGTERM', stop);
         });
       } finally {
-        await sandbox.stop();
+        await opened.working.stop();
       }
     });
 };
+
+function printBanner(context: CliContext, opened: OpenedOrganisation): void {
+  const colors = palette(context);
+  const out = (text: string) => context.stdout.write(`${text}\n`);
+  const { where, working } = opened;
+  const summary = working.sandbox.org!.summary;
+  out(colors.bold('keyledger — a working sandbox organisation'));
+  out(
+    `organisation  ${summary.people} people (${summary.leavers} left), ${summary.teams} teams, ${summary.keys} keys: ` +
+      `${summary.noClearOwner} without a clear owner, ${summary.ownerLeft} owned by leavers, ${summary.adminScope} with admin scope, ` +
+      `${summary.unregistered} not in the registry`,
+  );
+  out(
+    `registry      ${working.registryDir} (git; ${where.keys.registered} entries: ${where.keys.rotatable} rotatable by API, ${where.keys.manual} by ticket; ${where.due} due now)`,
+  );
+  out(`local state   ${working.dataDir} (operational store, master and fingerprint keys, providers.json, vault-token)`);
+  out(`people        ${where.people}`);
+  out(`secrets       Vault ${working.vault.url} (KV v2 mount "secret", every key at its vault_path)`);
+  out(`consumer      ${working.consumer.url} (holds the rotatable keys; entries' probes point here)`);
+  out(`tickets       ${working.ticketsDir} (Markdown, for keys rotated by hand)`);
+  out(`operational   ${String(where.operationalStore)}`);
+  out('');
+  out(colors.bold('provider sandboxes'));
+  context.stdout.write(
+    renderTable(
+      ['PROVIDER', 'URL'],
+      Object.entries(working.sandbox.urls).map(([name, url]) => [name, url]),
+    ),
+  );
+  out('');
+  out(colors.bold('validate'));
+  context.stdout.write(
+    renderTable(
+      ['RULE', 'FINDINGS'],
+      Object.entries(where.validation.byRule)
+        .sort((a, b) => b[1] - a[1])
+        .map(([rule, count]) => [rule, String(count)]),
+    ),
+  );
+  out(
+    `${where.validation.errors} errors, ${where.validation.warnings} warnings in ${where.validation.files} registry files`,
+  );
+  out('');
+  out('Try, in another terminal (from this folder):');
+  out(`  ${exportLine(opened.exports)}`);
+  for (const line of tryCommands(opened)) out(`  ${line}`);
+}
+
+async function writeLeak(file: string, key: OrgKey): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(
+    file,
+    `# committed by mistake\nAWS_ACCESS_KEY_ID=${key.providerKeyId}\nAWS_SECRET_ACCESS_KEY=${key.secret}\n`,
+    { mode: 0o600 },
+  );
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

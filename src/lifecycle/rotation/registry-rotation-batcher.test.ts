@@ -8,6 +8,7 @@ import { defaultRegistryConfig } from '../../registry/registry-config.js';
 import { RegistryWriter } from '../../registry/registry-writer.js';
 import { GIT_TEST_ENV, makeRegistry, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
 import { RegistryRotationBatcher } from './registry-rotation-batcher.js';
+import { findDueKeys } from './rotation-due.js';
 import type { RegistryRotationRecord } from './rotation-registry-update.js';
 
 const roots: string[] = [];
@@ -47,6 +48,21 @@ const status = async (root: string) =>
   (await runGit(['status', '--porcelain'], { cwd: root, env: GIT_TEST_ENV })).trim();
 
 describe('RegistryRotationBatcher', () => {
+  it('gives the entry its new key’s dates, so an entry due because it expires is no longer due', async () => {
+    const { writer, batcher } = await registry();
+    const { entry: before } = (await writer.read('batch-key-1'))!;
+    const lifetime = Date.parse(before.expiration!) - Date.parse(before.created_at!);
+    await batcher.record(record('batch-key-1'));
+    const { entry } = (await writer.read('batch-key-1'))!;
+    expect(entry.created_at).toBe('2026-11-20T10:00:00Z');
+    expect(Date.parse(entry.expiration!) - Date.parse(entry.created_at!)).toBe(lifetime);
+    const dueAfter = findDueKeys([{ file: 'keys/batch-key-1.yaml', entry }], {
+      now: new Date('2026-11-21T00:00:00Z'),
+      expiryWarningDays: 30,
+    });
+    expect(dueAfter).toEqual([]);
+  });
+
   it('records rotations made together in one commit, leaving the tree clean', async () => {
     const { root, writer, batcher } = await registry();
     const before = await commitCount(root);

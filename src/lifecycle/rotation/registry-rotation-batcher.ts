@@ -11,7 +11,7 @@ import { RegistryBatchCommitter } from '../../registry/registry-batch-committer.
 import { formatInstant } from '../../registry/registry-dates.js';
 import { defaultEntryFile, type RegistryWriter } from '../../registry/registry-writer.js';
 import { RotationStepError } from './rotation-error.js';
-import type { RegistryRotationRecord } from './rotation-registry-update.js';
+import { type RegistryRotationRecord, rotatedKeyDates } from './rotation-registry-update.js';
 
 export interface RegistryRotationBatcherOptions {
   writer: RegistryWriter;
@@ -80,6 +80,14 @@ export class RegistryRotationBatcher {
       String(document.get('fingerprint')) === record.fingerprint
     ) {
       return { file, written: false }; // already edited (committed, or left uncommitted by a killed run): commit whatever is pending
+    }
+    const dates = rotatedKeyDates(
+      { created_at: document.get('created_at'), expiration: document.get('expiration') },
+      record.rotatedAt,
+    );
+    if (dates) {
+      document.set('created_at', dates.created_at);
+      document.set('expiration', dates.expiration);
     }
     document.set('last_rotated', formatInstant(record.rotatedAt));
     document.set('provider_key_id', record.providerKeyId);

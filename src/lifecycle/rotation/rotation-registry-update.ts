@@ -1,5 +1,5 @@
 // The last external step of a rotation: the registry entry records the new key (last_rotated, provider_key_id,
-// fingerprint, status active) in one commit through RegistryWriter. Idempotent, and it recovers from the one mess
+// fingerprint, status active, and the new key's created_at and expiration) in one commit through RegistryWriter. Idempotent, and it recovers from the one mess
 // a crash can leave: our own edit written to the file but not committed (the process died inside the commit).
 
 import { KeyledgerError } from '../../errors/keyledger-error.js';
@@ -18,6 +18,24 @@ export interface RegistryRotationRecord {
   trigger: string;
 }
 
+/**
+ * The new key's dates: created at the rotation, expiring as long after as its predecessor was meant to live (the
+ * lifetime the rotator gave the provider: expiration - created_at). Without them an entry due because it expires
+ * would stay due, and be rotated again by every run, however often it was rotated.
+ */
+export function rotatedKeyDates(
+  entry: { created_at?: unknown; expiration?: unknown },
+  rotatedAt: Date,
+): { created_at: string; expiration: string } | undefined {
+  const created = Date.parse(String(entry.created_at));
+  const expires = Date.parse(String(entry.expiration));
+  if (!Number.isFinite(created) || !Number.isFinite(expires) || expires <= created) return undefined;
+  return {
+    created_at: formatInstant(rotatedAt),
+    expiration: formatInstant(new Date(rotatedAt.getTime() + (expires - created))),
+  };
+}
+
 /** Returns the commit that records the rotation (HEAD when the entry already showed it). */
 export async function recordRotationInRegistry(
   writer: RegistryWriter,
@@ -33,6 +51,7 @@ export async function recordRotationInRegistry(
       `${record.keyId} is no longer in the registry; the rotation finished at the provider and in the store`,
     );
   const patch = {
+    ...rotatedKeyDates(found.entry, record.rotatedAt),
     last_rotated: formatInstant(record.rotatedAt),
     provider_key_id: record.providerKeyId,
     fingerprint: record.fingerprint,

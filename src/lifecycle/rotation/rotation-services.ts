@@ -15,6 +15,7 @@ import { RotationTicketDesk } from '../../tickets/rotation-ticket-desk.js';
 import { createTicketSink } from '../../tickets/ticket-sink-table.js';
 import { createConsumerConfirmers } from './consumers/consumer-confirmer-table.js';
 import { KeyRotator, type RotationOptions, type StuckRotationDesk } from './key-rotator.js';
+import { RegistryRotationBatcher } from './registry-rotation-batcher.js';
 import { RotationController } from './rotation-controller.js';
 import { RotationJournal } from './rotation-journal.js';
 import { RotationMetrics } from './rotation-metrics.js';
@@ -37,7 +38,7 @@ export interface RotationServicesContext {
 }
 
 export interface RotationServiceOptions {
-  /** `markdown:<dir>`, `github:<owner/repo>`, `jira:<PROJECT>`; default KEYLEDGER_TICKETS. */
+  /** `markdown:<dir>`, `github:<owner/repo>`, `jira:<PROJECT>`; default KEYLEDGER_TICKETS, then `tickets` in the config. */
   tickets?: string;
   rotation?: Partial<RotationOptions>;
   escalateAfterDays?: number;
@@ -64,11 +65,22 @@ export function createRotationServices(
   const isManual = (name: string) =>
     (context.config.providers[name] as { manual?: unknown } | undefined)?.manual === true;
   const journal = new RotationJournal(context.db, context.clock, context.events);
-  const sinkSpec = options.tickets ?? context.env.KEYLEDGER_TICKETS;
+  // Finished rotations reach the registry a batch per commit: a commit per key made `rotate --due` over the sandbox
+  // organisation's ~400 keys spend most of its time spawning git. A rotation waiting for its batch gives its
+  // provider slot to the next key (releaseSlot).
+  const batcher = new RegistryRotationBatcher({
+    writer: context.writer,
+    root: context.root,
+    author: { name: context.config.git.author_name, email: context.config.git.author_email },
+  });
+  // The flag, then the environment (both relative to the working directory), then the registry's config.
+  const given = options.tickets ?? context.env.KEYLEDGER_TICKETS;
+  const sinkSpec = given ?? context.config.tickets;
+  const sinkCwd = given ? context.cwd : context.root;
   const tickets = sinkSpec
     ? new RotationTicketDesk({
         db: context.db,
-        sink: createTicketSink(sinkSpec, { env: context.env, ...(context.cwd ? { cwd: context.cwd } : {}) }),
+        sink: createTicketSink(sinkSpec, { env: context.env, ...(sinkCwd ? { cwd: sinkCwd } : {}) }),
         clock: context.clock,
         events: context.events,
         ...(options.escalateAfterDays !== undefined ? { escalateAfterDays: options.escalateAfterDays } : {}),
@@ -87,6 +99,10 @@ export function createRotationServices(
     clock: context.clock,
     metrics,
     isManual,
+    recordInRegistry: (record) => {
+      scheduler.releaseSlot(record.keyId);
+      return batcher.record(record);
+    },
     ...(stuckRotations ? { stuckRotations } : {}),
     ...(options.actor ? { actor: options.actor } : {}),
     ...(options.rotation ? { options: options.rotation } : {}),

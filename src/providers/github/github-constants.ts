@@ -21,6 +21,11 @@ export const GITHUB_CAPABILITIES: ProviderCapabilities = {
       manual: true,
       note: 'GitHub has no API to create personal access tokens: a person creates one in Settings, so rotating one is a ticket; the organisation can list and revoke them.',
     },
+    'classic-pat': {
+      create: false,
+      manual: true,
+      note: 'A classic personal access token (ghp_) is created by a person in Settings and has no API to create or rotate it: rotating one is a ticket.',
+    },
   },
 };
 

@@ -15,6 +15,11 @@ export interface ConsumedKey {
   account?: string;
   /** Permissions the application's code path needs; a key without them fails the check and real calls. */
   requiredPermissions?: string[];
+  /**
+   * False for a key the application holds but does not call with (a key unused for months stays unused at its
+   * provider, so its last use keeps telling the truth); it is still reloaded and reported. Default true.
+   */
+  use?: boolean;
 }
 
 export interface ConsumerSandboxOptions {
@@ -23,6 +28,11 @@ export interface ConsumerSandboxOptions {
   refreshMs?: number;
   /** How often each key is used. */
   callMs?: number;
+  /**
+   * Reload a key from its store when asked which version it uses (as a service that re-reads its secret per
+   * request does): a rotation's probe is answered at once, without every key being reloaded every `refreshMs`.
+   */
+  reloadOnProbe?: boolean;
 }
 
 export interface ConsumerFailure {
@@ -58,18 +68,20 @@ export class ConsumerSandbox {
   readonly #keys = new Map<string, KeyState>();
   readonly #refreshMs: number;
   readonly #callMs: number;
+  readonly #reloadOnProbe: boolean;
   readonly #stats: ConsumerStats = { calls: 0, fallbacks: 0, failures: 0, failureLog: [] };
   readonly #permissionCache = new Map<string, string[]>();
   readonly #server: Server;
   #timers: NodeJS.Timeout[] = [];
   #url: string | undefined;
   #stopped = false;
-  #busy = new Set<string>();
+  #busy = new Map<string, Promise<void>>();
 
   constructor(options: ConsumerSandboxOptions) {
     for (const key of options.keys) this.#keys.set(key.keyId, { config: key, frozen: false });
     this.#refreshMs = options.refreshMs ?? 50;
     this.#callMs = options.callMs ?? 50;
+    this.#reloadOnProbe = options.reloadOnProbe ?? false;
     this.#server = createServer((req, res) => {
       this.#serve(req, res).catch((error: unknown) => send(res, 500, { error: (error as Error).message }));
     });
@@ -89,8 +101,12 @@ export class ConsumerSandbox {
     };
   }
 
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', () => resolve()));
+  /** Listens on 127.0.0.1 (`port`, or a free one). */
+  async start(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => resolve());
+    });
     this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
     await Promise.all([...this.#keys.values()].map((state) => this.#refresh(state)));
     this.#timers.push(setInterval(() => this.#tick('refresh', (state) => this.#refresh(state)), this.#refreshMs));
@@ -101,6 +117,8 @@ export class ConsumerSandbox {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
+    // The call or reload in flight finishes first: the servers it talks to are stopped after the consumer.
+    await Promise.all(this.#busy.values());
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -113,7 +131,8 @@ export class ConsumerSandbox {
   async add(key: ConsumedKey): Promise<void> {
     const state: KeyState = { config: key, frozen: false };
     this.#keys.set(key.keyId, state);
-    await this.#refresh(state);
+    // A store that does not answer now is asked again at the next reload (or probe): the key is held from then on.
+    await this.#refresh(state).catch(() => undefined);
   }
 
   setFrozen(keyId: string, frozen: boolean): void {
@@ -128,13 +147,13 @@ export class ConsumerSandbox {
 
   #tick(kind: string, work: (state: KeyState) => Promise<void>): void {
     if (this.#stopped || this.#busy.has(kind)) return;
-    this.#busy.add(kind);
-    (async () => {
+    const run = (async () => {
       for (const state of this.#keys.values()) {
         if (this.#stopped) return;
         await work(state).catch(() => undefined);
       }
     })().finally(() => this.#busy.delete(kind));
+    this.#busy.set(kind, run);
   }
 
   // The newest staged version is the one to use: pending during a rotation (this consumer loads new keys early and
@@ -155,7 +174,7 @@ export class ConsumerSandbox {
   async #call(state: KeyState): Promise<void> {
     // The keys held when the call starts: a reload during the call must not make it try a key it never held.
     const { primary, fallback } = state;
-    if (!primary) return;
+    if (!primary || state.config.use === false) return;
     this.#stats.calls += 1;
     const first = await this.#works(state.config, primary);
     if (first.ok) return;
@@ -207,6 +226,7 @@ export class ConsumerSandbox {
     const state = match ? this.#keys.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !state) return send(res, 404, { error: 'no such key or route' });
     if (req.method === 'GET' && match[2] === 'version') {
+      if (this.#reloadOnProbe) await this.#refresh(state);
       return send(res, 200, {
         key_id: state.config.keyId,
         version_id: state.primary?.versionId ?? null,

@@ -106,19 +106,29 @@ const TEAM_NAMES = [
   'billing',
 ];
 const REPO_SUFFIXES = ['api', 'web', 'worker', 'infra', 'jobs'];
+/**
+ * What a key is for, by provider and, where one provider issues several kinds, by kind (`<provider>:<kind>`): the
+ * name must not say what the adapter would contradict — a GitHub key named "deploy" is a deploy key, a Slack
+ * "webhook" an incoming webhook, an OpenAI "bot" a service account's key (the kinds are those of the adapters' capabilities().kinds).
+ */
 const PURPOSES: Record<string, string[]> = {
   'aws-iam': ['s3-uploads', 'deploy', 'backups', 'sqs-consumer', 'athena-reports', 'local-dev'],
-  github: ['ci', 'release-bot', 'deploy', 'renovate', 'backport', 'docs-sync'],
+  'github:deploy-key': ['deploy', 'docs-sync', 'submodule-pull'],
+  'github:fine-grained-pat': ['ci', 'release-bot', 'renovate', 'backport'],
+  'github:classic-pat': ['ci-legacy', 'release-bot', 'backport'],
   gitlab: ['ci', 'registry-pull', 'mirror', 'release', 'terraform-state'],
   gcp: ['bigquery-export', 'gcs-sync', 'pubsub', 'vertex'],
   azure: ['graph-sync', 'ad-sso', 'blob-backup'],
-  datadog: ['agent', 'ci-metrics', 'synthetics', 'terraform'],
-  openai: ['support-bot', 'summaries', 'embeddings', 'hackathon'],
+  'datadog:api-key': ['agent', 'ci-metrics', 'log-shipper'],
+  'datadog:application-key': ['terraform', 'synthetics', 'dashboards'],
+  'openai:service-account-key': ['support-bot', 'summaries', 'embeddings'],
+  'openai:project-api-key': ['hackathon', 'notebooks', 'prototype'],
   cloudflare: ['dns-terraform', 'cache-purge', 'workers-deploy'],
   twilio: ['sms-otp', 'voice-alerts', 'incident-sms'],
   sendgrid: ['transactional', 'newsletters', 'alerts'],
   stripe: ['checkout', 'billing-sync', 'reporting'],
-  slack: ['deploy-notifier', 'incident-webhook', 'alerts', 'standup-bot'],
+  'slack:incoming-webhook': ['deploy-webhook', 'incident-webhook', 'alerts-webhook'],
+  'slack:bot-token': ['standup-bot', 'triage-bot', 'notifier-bot'],
 };
 
 export interface GenerateOrgOptions {
@@ -248,10 +258,11 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       groupId: teams.indexOf(team) + 1,
     });
     if (provider === 'aws-iam') {
-      // IAM allows two keys per user: a person's third key lives on a second user of theirs (`alice.smith-2`).
+      // IAM allows two keys per user, and rotating one needs room for its successor: a person's second key lives
+      // on a second user of theirs (`alice.smith-2`), so every user holds one key and can be rotated.
       const held = awsKeysPerUser.get(format.account) ?? 0;
       awsKeysPerUser.set(format.account, held + 1);
-      if (held >= 2) format.account = `${format.account}-${Math.floor(held / 2) + 1}`;
+      if (held >= 1) format.account = `${format.account}-${held + 1}`;
     }
     const joined = Date.parse(creator.joinedAt);
     const until = creator.leftAt ? Date.parse(creator.leftAt) : nowMs - DAY_MS;
@@ -268,14 +279,17 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
           ...random.shuffle(teams.filter((t) => t !== team)).slice(0, random.int(1, Math.min(3, teams.length - 1))),
         ]
       : [team];
-    const purpose = random.pick(PURPOSES[provider] ?? ['integration']);
+    const purpose = random.pick(PURPOSES[`${provider}:${format.kind}`] ?? PURPOSES[provider] ?? ['integration']);
     const prefix = `${team}-${provider}-${purpose}`;
     const ordinal = (keyIdCounters.get(prefix) ?? 0) + 1;
     keyIdCounters.set(prefix, ordinal);
     const keyId = `${prefix}-${String(ordinal).padStart(3, '0')}`;
+    // Where the provider expires keys itself, a key still in the organisation has not expired there yet (Azure client
+    // secrets last at most two years).
+    const providerLifetimeDays = provider === 'azure' ? 730 : 365;
     const expiresMs =
-      provider === 'gitlab' || (provider === 'github' && format.kind === 'fine-grained-pat')
-        ? Math.max(createdMs + 365 * DAY_MS, nowMs + random.int(10, 300) * DAY_MS)
+      provider === 'gitlab' || provider === 'azure' || (provider === 'github' && format.kind === 'fine-grained-pat')
+        ? Math.max(createdMs + providerLifetimeDays * DAY_MS, nowMs + random.int(10, 300) * DAY_MS)
         : undefined;
     const key: OrgKey = {
       keyId,

@@ -123,7 +123,9 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
   },
   gcp: (input) => {
     const keyId = randomString(HEX, 40, r(input));
-    const email = `${input.service ? `${input.team}-svc` : input.login.replace('.', '-')}@${input.org}-prod.iam.gserviceaccount.com`;
+    // A service account holds at most 10 keys: service keys get an account each (`<team>-svc-<n>`), as AWS service
+    // users do, so that each has room for the rotation's new key.
+    const email = `${input.service ? `${input.team}-svc-${input.ordinal}` : input.login.replace('.', '-')}@${input.org}-prod.iam.gserviceaccount.com`;
     return {
       kind: 'service-account-key',
       account: email,
@@ -168,7 +170,9 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
     };
   },
   openai: (input) => ({
-    kind: 'project-api-key',
+    // A service account's key (sk-svcacct-, created by the admin API) or a person's project key (sk-proj-, made in
+    // the dashboard): the adapter's two kinds.
+    kind: input.service ? 'service-account-key' : 'project-api-key',
     account: `proj_${randomString(BASE62, 24, r(input))}`,
     providerKeyId: `key_${randomString(BASE62, 16, r(input))}`,
     secret: `sk-${input.service ? 'svcacct' : 'proj'}-${randomString(URLSAFE, 74, r(input))}T3BlbkFJ${randomString(URLSAFE, 74, r(input))}`,
@@ -198,7 +202,8 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       account: `${input.org}-mail`,
       providerKeyId: id,
       secret: `SG.${id}.${randomString(URLSAFE, 43, r(input))}`,
-      permissions: input.admin ? ['api_keys.create', 'user.account.read'] : ['mail.send'],
+      // Scopes SendGrid lets an admin key grant (user.profile.read, not the legacy user.account.read).
+      permissions: input.admin ? ['api_keys.create', 'user.profile.read'] : ['mail.send'],
       category: 'temporary-integration',
     };
   },

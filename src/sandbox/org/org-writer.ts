@@ -8,6 +8,21 @@ import { stringify } from 'yaml';
 import type { KeyEntryInput } from '../../registry/key-entry-schema.js';
 import type { Organisation, OrgKey } from './org-model.js';
 
+/** What a working organisation adds to the bare files (src/sandbox/working-org.ts). */
+export interface OrgWriteOptions {
+  /** Sections of keyledger.config.yaml beside `registry` and `policy`: `stores`, `tickets`... */
+  config?: Record<string, unknown>;
+  /** An entry's `consumed_by` (default: the names of the teams that use the key). */
+  consumersOf?: (key: OrgKey) => KeyEntryInput['consumed_by'];
+  /** An entry's `fingerprint` (HMAC of the secret under the registry's fingerprint key), when known. */
+  fingerprintOf?: (key: OrgKey) => string | undefined;
+}
+
+/** Where a key's secret lives in the Vault KV mount (`secret` by default): `<team>/<key_id>`. */
+export function orgVaultPath(key: OrgKey): string {
+  return `${key.team}/${key.keyId}`;
+}
+
 export interface OrgWriteResult {
   registryDir: string;
   peopleFile: string;
@@ -19,9 +34,10 @@ export interface OrgWriteResult {
 const DAY_MS = 86_400_000;
 
 /** The registry entry a registered key has (docs/registry.md's fields, in the schema's order). */
-export function registryEntryFor(key: OrgKey, now: string): KeyEntryInput {
+export function registryEntryFor(key: OrgKey, now: string, options: OrgWriteOptions = {}): KeyEntryInput {
   const created = Date.parse(key.createdAt);
   const frequency = key.admin ? 90 : key.provider === 'aws-iam' ? 180 : 365;
+  const fingerprint = options.fingerprintOf?.(key);
   const entry: KeyEntryInput = {
     key_id: key.keyId,
     description: key.description,
@@ -33,9 +49,12 @@ export function registryEntryFor(key: OrgKey, now: string): KeyEntryInput {
     last_rotated: key.createdAt,
     status: 'active',
     provider_key_id: key.providerKeyId,
-    scope: { provider: key.provider, account_id: key.account, permissions: key.permissions },
-    storage: { vault_path: `secret/${key.team}/${key.keyId}` },
-    consumed_by: key.consumers,
+    ...(fingerprint ? { fingerprint } : {}),
+    // The kind is the adapter's name for it (capabilities().kinds), so what the registry says agrees with what the
+    // adapter would read off the account.
+    scope: { provider: key.provider, account_id: key.account, kind: key.kind, permissions: key.permissions },
+    storage: { vault_path: orgVaultPath(key) },
+    consumed_by: options.consumersOf?.(key) ?? key.consumers,
     audit: {
       ...(key.registryOwnerTeam ? { rotation_owner: `${key.registryOwnerTeam}-team` } : {}),
       rotation_frequency_days: frequency,
@@ -74,7 +93,7 @@ export function groundTruth(org: Organisation): unknown {
   };
 }
 
-export async function writeOrg(org: Organisation, dir: string): Promise<OrgWriteResult> {
+export async function writeOrg(org: Organisation, dir: string, options: OrgWriteOptions = {}): Promise<OrgWriteResult> {
   const registryDir = join(dir, 'registry');
   const keysDir = join(registryDir, 'keys');
   await mkdir(keysDir, { recursive: true });
@@ -84,7 +103,11 @@ export async function writeOrg(org: Organisation, dir: string): Promise<OrgWrite
   await writeFile(peopleFile, peopleCsv(org));
   await writeFile(
     join(registryDir, 'keyledger.config.yaml'),
-    stringify({ registry: { keys: 'keys/**/*.yaml' }, policy: { people_directory: '../people.csv' } }),
+    stringify({
+      registry: { keys: 'keys/**/*.yaml' },
+      policy: { people_directory: '../people.csv' },
+      ...(options.config ?? {}),
+    }),
   );
   const registered = org.keys.filter((key) => key.registered);
   for (const team of new Set(registered.map((key) => key.registryOwnerTeam ?? 'unowned'))) {
@@ -99,7 +122,7 @@ export async function writeOrg(org: Organisation, dir: string): Promise<OrgWrite
         .map((key) =>
           writeFile(
             join(keysDir, key.registryOwnerTeam ?? 'unowned', `${key.keyId}.yaml`),
-            stringify(registryEntryFor(key, org.summary.now)),
+            stringify(registryEntryFor(key, org.summary.now, options)),
           ),
         ),
     );

@@ -1,4 +1,6 @@
-// The HashiCorp Vault store: KV version 2 over Vault's HTTP API, with token or AppRole auth.
+// The HashiCorp Vault store: KV version 2 over Vault's HTTP API, with token (given or from a file) or AppRole auth.
+import { resolve } from 'node:path';
+import { keyledgerDataDir } from '../embedded/embedded-master-key-source.js';
 import type { SecretStoreDefinition } from '../secret-store-definition.js';
 import { vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
@@ -19,5 +21,15 @@ export const vaultSecretStoreDefinition: SecretStoreDefinition<typeof vaultSecre
       defaults.auth = { method: 'approle', roleId: env.VAULT_ROLE_ID, secretId: env.VAULT_SECRET_ID };
     return defaults;
   },
-  create: (options, context) => new VaultSecretStore(options, context.clock ? { clock: context.clock } : {}),
+  create: (options, context) => {
+    // A token file named relative to nothing in particular is the data folder's (where keyledger keeps local state).
+    const auth =
+      options.auth.method === 'token-file'
+        ? {
+            ...options.auth,
+            path: resolve(context.dataDir ?? keyledgerDataDir(context.env, context.cwd), options.auth.path),
+          }
+        : options.auth;
+    return new VaultSecretStore({ ...options, auth }, context.clock ? { clock: context.clock } : {});
+  },
 };

@@ -1,7 +1,9 @@
-// How the Vault store gets a token: a fixed token, or an AppRole login whose token is cached until its lease
-// runs out or Vault answers 403, and then fetched again by logging in anew.
+// How the Vault store gets a token: a fixed token, a token file (read again after a 403), or an AppRole login whose
+// token is cached until its lease runs out or Vault answers 403, and then fetched again by logging in anew.
+import { readFile } from 'node:fs/promises';
 import type { Clock } from '../../runtime/clock.js';
-import type { SecretValue } from '../secret-value.js';
+import { SecretStoreError } from '../secret-store-error.js';
+import { SecretValue } from '../secret-value.js';
 
 /** Sends the AppRole login; returns the new token and its lease in seconds. */
 export type VaultLogin = (
@@ -36,6 +38,52 @@ export class VaultTokenAuth implements VaultAuth {
 
   get secrets(): SecretValue[] {
     return [this.#token];
+  }
+}
+
+/** A token read from a file (Vault Agent's file sink, the sandbox's `.keyledger/vault-token`). */
+export class VaultTokenFileAuth implements VaultAuth {
+  readonly #path: string;
+  #cached?: SecretValue;
+  #reading?: Promise<SecretValue>;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  async token(): Promise<SecretValue> {
+    if (this.#cached) return this.#cached;
+    this.#reading ??= this.#read().finally(() => {
+      this.#reading = undefined;
+    });
+    return this.#reading;
+  }
+
+  /** The file may hold a renewed token: read it again on the next call. */
+  invalidate(): boolean {
+    this.#cached = undefined;
+    return true;
+  }
+
+  get secrets(): SecretValue[] {
+    return this.#cached ? [this.#cached] : [];
+  }
+
+  async #read(): Promise<SecretValue> {
+    let text: string;
+    try {
+      text = (await readFile(this.#path, 'utf8')).trim();
+    } catch (error) {
+      throw new SecretStoreError(
+        'E_SECRET_STORE_AUTH',
+        'vault',
+        `cannot read the Vault token file ${this.#path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      );
+    }
+    if (!text)
+      throw new SecretStoreError('E_SECRET_STORE_AUTH', 'vault', `the Vault token file ${this.#path} is empty`);
+    this.#cached = new SecretValue(text);
+    return this.#cached;
   }
 }
 

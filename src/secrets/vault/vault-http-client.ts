@@ -85,14 +85,21 @@ export class VaultHttpClient {
     if (token) headers['x-vault-token'] = token.reveal();
     if (this.#namespace) headers['x-vault-namespace'] = this.#namespace;
     if (call.json !== undefined) headers['content-type'] = 'application/json';
-    try {
-      const response = await request(`${this.#address}/v1/${call.path}`, {
+    const send = () =>
+      request(`${this.#address}/v1/${call.path}`, {
         method: call.method,
         headers,
         ...(call.json !== undefined ? { body: JSON.stringify(call.json) } : {}),
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
         ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+      });
+    try {
+      // A read whose kept-alive connection the server had just closed is sent once more on a fresh one (a write
+      // is not: it may have been applied).
+      const response = await send().catch((error: unknown) => {
+        if (call.method === 'GET' && isStaleConnection(error)) return send();
+        throw error;
       });
       const text = await response.body.text();
       let body: unknown;
@@ -146,4 +153,10 @@ function codeForStatus(status: number, messages: string[], codeFor403: SecretSto
   if (status === 429 || status >= 500) return 'E_SECRET_STORE_UNAVAILABLE';
   if (status >= 400 && status < 500) return 'E_SECRET_STORE_INVALID_REQUEST';
   return 'E_SECRET_STORE';
+}
+
+/** The connection was reset or closed under the request (a kept-alive socket the server had just closed). */
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }

@@ -9,6 +9,16 @@ export const vaultTokenAuthSchema = z.object({
   token: z.string().min(1),
 });
 
+/**
+ * A token kept in a file (as Vault Agent's file sink writes it): read when first needed and read again after Vault
+ * answers 403, so a renewed token is picked up. A relative path is the data folder's (`.keyledger/`): the token
+ * stays beside keyledger's other local state, never in the registry.
+ */
+export const vaultTokenFileAuthSchema = z.object({
+  method: z.literal('token-file'),
+  path: z.string().min(1),
+});
+
 export const vaultAppRoleAuthSchema = z.object({
   method: z.literal('approle'),
   roleId: z.string().min(1),
@@ -30,7 +40,7 @@ export const vaultSecretStoreOptionsSchema = z
       .optional(),
     /** Vault Enterprise namespace, sent as X-Vault-Namespace (VAULT_NAMESPACE). */
     namespace: z.string().min(1).optional(),
-    auth: z.discriminatedUnion('method', [vaultTokenAuthSchema, vaultAppRoleAuthSchema]),
+    auth: z.discriminatedUnion('method', [vaultTokenAuthSchema, vaultTokenFileAuthSchema, vaultAppRoleAuthSchema]),
     /** The field of the KV data that holds the secret (what External Secrets' `property` names). */
     valueField: z.string().min(1).default('value'),
     requestTimeoutMs: z.number().int().positive().default(10_000),

@@ -1,10 +1,15 @@
 // The Vault store against the Vault sandbox over real HTTP: the shared contract with token auth and with AppRole
 // in a namespace, then what is Vault's own — the layout in KV, re-login on a refused token, typed errors.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { startVaultSandbox, type VaultSandbox } from '../../sandbox/vault/vault-sandbox.js';
 import { SecretValue } from '../secret-value.js';
 import { canaryValue, describeSecretStoreContract, expectErrorFreeOf } from '../test-support/secret-store-contract.js';
+import { vaultSecretStoreDefinition } from './index.js';
 import { type VaultSecretStoreOptionsInput, vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
 
@@ -120,6 +125,53 @@ describe('vault store specifics', () => {
       .catch((caught: unknown) => caught);
     expect(login).toMatchObject({ code: 'E_SECRET_STORE_AUTH', storeMessages: ['invalid role or secret ID'] });
     expectErrorFreeOf(login, badSecretId);
+  });
+
+  it('sends a read again when its connection is dropped, but not a write (it may have been applied)', async () => {
+    const store = storeWith();
+    const control = new SandboxControlClient(vault.url);
+    const path = `dropped/${randomBytes(4).toString('hex')}`;
+    await store.put(path, new SecretValue('v1'), { stage: 'current' });
+    await control.call('POST', 'faults', { operation: 'vault:GET secret/metadata', kind: 'drop', times: 1 });
+    expect((await store.get(path))?.value.reveal()).toBe('v1');
+    await control.call('POST', 'faults', { operation: 'vault:POST secret/data', kind: 'drop', times: 1 });
+    await expect(store.put(path, new SecretValue('v2'), { stage: 'pending' })).rejects.toMatchObject({
+      code: 'E_SECRET_STORE_UNAVAILABLE',
+    });
+    await control.call('DELETE', 'faults');
+  });
+
+  it('reads a token file relative to the data folder, and reads it again after Vault refuses the token', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'keyledger-vault-token-'));
+    try {
+      const badToken = `hvs.stale${randomBytes(6).toString('hex')}`;
+      await writeFile(join(dataDir, 'vault-token'), `${badToken}\n`, { mode: 0o600 });
+      const store = vaultSecretStoreDefinition.create(
+        vaultSecretStoreOptionsSchema.parse({
+          address: vault.url,
+          auth: { method: 'token-file', path: 'vault-token' },
+        }),
+        { env: {}, cwd: '/nonexistent', dataDir },
+      );
+      const refused = await store.exists('token-file/probe').catch((caught: unknown) => caught);
+      expect(refused).toMatchObject({ code: 'E_SECRET_STORE_AUTH', status: 403 });
+      expectErrorFreeOf(refused, badToken);
+      // The token is renewed in the file (as Vault Agent does): the next call is refused once, re-reads, succeeds.
+      await writeFile(join(dataDir, 'vault-token'), vault.rootToken);
+      const path = `token-file/${randomBytes(4).toString('hex')}`;
+      await store.put(path, new SecretValue('v'), { stage: 'current' });
+      expect((await store.get(path))?.value.reveal()).toBe('v');
+      const missing = vaultSecretStoreDefinition.create(
+        vaultSecretStoreOptionsSchema.parse({ address: vault.url, auth: { method: 'token-file', path: 'nope' } }),
+        { env: {}, cwd: '/', dataDir },
+      );
+      await expect(missing.get(path)).rejects.toMatchObject({
+        code: 'E_SECRET_STORE_AUTH',
+        message: expect.stringContaining(join(dataDir, 'nope')),
+      });
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses metadata beyond what custom_metadata can hold, before writing anything', async () => {

@@ -14,7 +14,7 @@ import type { PutSecretOptions, SecretStage, SecretStore, SecretVersion, StoredS
 import { SecretStoreError } from '../secret-store-error.js';
 import { runWriteProbe } from '../secret-store-probe.js';
 import { SecretValue } from '../secret-value.js';
-import { VaultAppRoleAuth, VaultTokenAuth } from './vault-auth.js';
+import { VaultAppRoleAuth, VaultTokenAuth, VaultTokenFileAuth } from './vault-auth.js';
 import { isCasMismatch, type VaultAnswer, VaultHttpClient } from './vault-http-client.js';
 import { VaultPathLock } from './vault-path-lock.js';
 import type { VaultSecretStoreOptions } from './vault-schemas.js';
@@ -70,13 +70,15 @@ export class VaultSecretStore implements SecretStore {
     this.#client.useAuth(
       auth.method === 'token'
         ? new VaultTokenAuth(new SecretValue(auth.token))
-        : new VaultAppRoleAuth({
-            mount: auth.mount,
-            roleId: auth.roleId,
-            secretId: new SecretValue(auth.secretId),
-            clock: runtime.clock ?? systemClock,
-            login: (mount, roleId, secretId) => this.#client.loginWithAppRole(mount, roleId, secretId),
-          }),
+        : auth.method === 'token-file'
+          ? new VaultTokenFileAuth(auth.path)
+          : new VaultAppRoleAuth({
+              mount: auth.mount,
+              roleId: auth.roleId,
+              secretId: new SecretValue(auth.secretId),
+              clock: runtime.clock ?? systemClock,
+              login: (mount, roleId, secretId) => this.#client.loginWithAppRole(mount, roleId, secretId),
+            }),
     );
     if (options.crossProcessLock) {
       this.#pathLock = new VaultPathLock(this.#client, (kind, path) => this.#route(kind, path), {
