@@ -275,3 +275,11 @@ async function inBatches<T>(items: readonly T[], width: number, work: (item: T) 
     }),
   );
 }
+
+/**
+ * The key `start` plants in an env file for the scanner to find: a rotatable AWS key (its secret is one line a
+ * built-in rule recognises and the registry attributes by fingerprint) that is not in `exclude`.
+ */
+export function leakableKey(keys: readonly OrgKey[], exclude: ReadonlySet<string>): OrgKey | undefined {
+  return keys.find((key) => key.provider === 'aws-iam' && !exclude.has(key.keyId));
+}

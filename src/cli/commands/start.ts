@@ -13,7 +13,7 @@ import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
 import { validateRegistry } from '../../registry/registry-validator.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { OrgKey } from '../../sandbox/org/org-model.js';
-import { startWorkingOrg, type WorkingOrg } from '../../sandbox/working-org.js';
+import { leakableKey, startWorkingOrg, type WorkingOrg } from '../../sandbox/working-org.js';
 import { loadFingerprintKey } from '../../secrets/secret-fingerprint.js';
 import type { Logger } from '../../telemetry/logger.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';
@@ -111,9 +111,7 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
     const unused = working.rotatable.find((key) => key.unusedDays === null && !dueIds.has(key.keyId));
     // A leak to find: one key's secret in an env file, as it would be committed by mistake.
     // (not due, so that `rotate --due` run first does not change what the scan attributes it to)
-    const leaked = working.rotatable.find(
-      (key) => key.provider === 'aws-iam' && !dueIds.has(key.keyId) && key.keyId !== unused?.keyId,
-    );
+    const leaked = leakableKey(working.rotatable, new Set([...dueIds, ...(unused ? [unused.keyId] : [])]));
     const leakedFile = join(working.dir, 'leaked', 'app.env');
     if (leaked) await writeLeak(leakedFile, leaked);
     const where = {
