@@ -1,5 +1,6 @@
 // What a secret store folder hands the table (secret-store-table.ts): its kind, the zod schema of its options,
 // and a factory. The context carries what stores take from outside — environment, clock, the operational store.
+import { resolve } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Clock } from '../runtime/clock.js';
@@ -30,4 +31,12 @@ export interface SecretStoreDefinition<Schema extends z.ZodType = z.ZodType> {
    */
   defaultsFromEnv?(env: NodeJS.ProcessEnv): Record<string, unknown>;
   create(options: z.output<Schema>, context: SecretStoreContext): SecretStore;
+}
+
+/**
+ * The data folder a store keeps local files in (a key file, a token file): the one the app names, else
+ * `KEYLEDGER_DATA_DIR`, else `.keyledger` under the working directory.
+ */
+export function storeDataDir(context: Pick<SecretStoreContext, 'dataDir' | 'env' | 'cwd'>): string {
+  return context.dataDir ?? resolve(context.cwd, context.env.KEYLEDGER_DATA_DIR || '.keyledger');
 }

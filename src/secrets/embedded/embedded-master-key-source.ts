@@ -2,9 +2,11 @@
 // `KEYLEDGER_MASTER_KEY_RETIRING` for keys being rotated out), or the keyring file `<data dir>/master.key`,
 // created with mode 0600 and a random key on first run. The file is re-read when it changes, so a running
 // process picks up a rotation without a restart.
+
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { storeDataDir } from '../secret-store-definition.js';
 import { SecretStoreError } from '../secret-store-error.js';
 import {
   MASTER_KEY_BYTES,
@@ -19,9 +21,9 @@ export const MASTER_KEY_ENV = 'KEYLEDGER_MASTER_KEY';
 export const RETIRING_MASTER_KEYS_ENV = 'KEYLEDGER_MASTER_KEY_RETIRING';
 export const MASTER_KEY_FILE_NAME = 'master.key';
 
-/** The data directory: `KEYLEDGER_DATA_DIR`, else `.keyledger` under the working directory. */
+/** The data directory: `KEYLEDGER_DATA_DIR`, else `.keyledger` under the working directory (storeDataDir). */
 export function keyledgerDataDir(env: NodeJS.ProcessEnv, cwd: string): string {
-  return resolve(cwd, env.KEYLEDGER_DATA_DIR || '.keyledger');
+  return storeDataDir({ env, cwd });
 }
 
 export function defaultMasterKeyFile(env: NodeJS.ProcessEnv, cwd: string): string {

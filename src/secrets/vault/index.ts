@@ -1,7 +1,6 @@
 // The HashiCorp Vault store: KV version 2 over Vault's HTTP API, with token (given or from a file) or AppRole auth.
 import { resolve } from 'node:path';
-import { keyledgerDataDir } from '../embedded/embedded-master-key-source.js';
-import type { SecretStoreDefinition } from '../secret-store-definition.js';
+import { type SecretStoreDefinition, storeDataDir } from '../secret-store-definition.js';
 import { vaultSecretStoreOptionsSchema } from './vault-schemas.js';
 import { VaultSecretStore } from './vault-secret-store.js';
 
@@ -27,7 +26,7 @@ export const vaultSecretStoreDefinition: SecretStoreDefinition<typeof vaultSecre
       options.auth.method === 'token-file'
         ? {
             ...options.auth,
-            path: resolve(context.dataDir ?? keyledgerDataDir(context.env, context.cwd), options.auth.path),
+            path: resolve(storeDataDir(context), options.auth.path),
           }
         : options.auth;
     return new VaultSecretStore({ ...options, auth }, context.clock ? { clock: context.clock } : {});
