@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../runtime/clock.js';
+import { installedKeyledger } from '../../runtime/installed-keyledger.js';
 import { githubToken } from '../../scan/rules/builtin-rule-fixtures.js';
 import { ScratchGitRepo } from '../../scan/sources/scratch-git-repo.js';
 import type { CliContext } from '../cli-context.js';
-import { installedKeyledger } from '../installed-keyledger.js';
 import { main } from '../main.js';
 import { preCommitHookScript } from './hook.js';
 

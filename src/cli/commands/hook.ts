@@ -6,8 +6,8 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
+import { type InstalledKeyledger, installedKeyledger, shellQuote } from '../../runtime/installed-keyledger.js';
 import type { RegisterCommand } from '../command-table.js';
-import { type InstalledKeyledger, installedKeyledger, shellQuote } from '../installed-keyledger.js';
 
 const run = promisify(execFile);
 const MARKER = '# installed by keyledger hook install';
