@@ -4,16 +4,8 @@
 // and npx off PATH); and `npm install --global git+file://` of the same clone, which npm < 12 cannot do (see
 // scripts/check-build-dependencies.mjs) and must refuse with the message saying how to install instead.
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +32,8 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
 const root = packageRoot();
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const scratch = mkdtempSync(join(tmpdir(), 'keyledger-install-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+// Two installs of ~330 packages: removing them takes a while on a busy disk, so asynchronously and unhurried.
+afterAll(() => rm(scratch, { recursive: true, force: true }), 300_000);
 
 // The environment of a user's shell: none of the npm_* variables `npm test` exports, npm's cache as filled by the
 // root `npm install` (--prefer-offline), and the addons' installers pointed at the root's compiled binaries.
