@@ -56,6 +56,7 @@ const prefix = join(scratch, 'prefix');
 const gitPrefix = join(scratch, 'git-prefix');
 let npmMajor = 0;
 let tarball = '';
+let packOutput = '';
 let gitInstall: Promise<Run>;
 let installStep: Run;
 let workflow: { jobs: { validate: { steps: { name?: string; run?: string }[] } } };
@@ -82,9 +83,11 @@ beforeAll(async () => {
   });
   // `npm pack` runs `prepare` (the build) in the clone, with the root's devDependencies.
   symlinkSync(join(root, 'node_modules'), join(checkout, 'node_modules'));
-  const pack = await run('npm', ['pack', '--silent', '--pack-destination', scratch], { cwd: checkout, env: userEnv });
+  // Plain `npm pack`, whose stdout the pre-commit framework takes for the tarball's name (see .npmrc).
+  const pack = await run('npm', ['pack', '--pack-destination', scratch], { cwd: checkout, env: userEnv });
   expect(pack.code, pack.stderr).toBe(0);
-  tarball = join(scratch, pack.stdout.trim().split('\n').at(-1) ?? '');
+  packOutput = pack.stdout;
+  tarball = join(scratch, `keyledger-${manifest.version}.tgz`);
 
   // Installs the tarball with the install step of the workflow `keyledger init` writes (this checkout's template).
   const { workflowTemplate } = await import('../registry/registry-scaffold.js');
@@ -104,6 +107,7 @@ beforeAll(async () => {
 
 describe('installing keyledger', () => {
   it('packs a tarball with the CLI, the shrinkwrap and no sources', () => {
+    expect(packOutput).toBe(`keyledger-${manifest.version}.tgz\n`);
     const files = readdirSync(join(checkout, 'dist', 'cli'));
     expect(files).toContain('main.js');
     expect(existsSync(tarball)).toBe(true);
