@@ -133,6 +133,11 @@ describe('installing keyledger', () => {
     expect(installStep.stdout.trim().split('\n').at(-1)).toBe(manifest.version);
     const version = await installedKeyledger(['--version'], scratch);
     expect(version.stdout.trim()).toBe(manifest.version);
+    // The operational store's native addon loads from the installed tree (re2 runs in validate and the hook below).
+    const sqlite = join(prefix, 'lib', 'node_modules', 'keyledger', 'node_modules', 'better-sqlite3');
+    const query = `console.log(new (require(${JSON.stringify(sqlite)}))(':memory:').prepare('select 6 * 7 as n').get().n)`;
+    const loaded = await run(process.execPath, ['-e', query], { cwd: scratch, env: userEnv });
+    expect(loaded.stdout.trim(), loaded.stderr).toBe('42');
 
     // The installed keyledger scaffolds a registry whose workflow pins it, and that workflow's check passes.
     const init = await installedKeyledger(['init', 'registry'], scratch);
