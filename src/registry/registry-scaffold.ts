@@ -4,6 +4,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import { identityFallbackArgs, isGitWorkTree, runGit } from '../git/git-command.js';
+import { installedKeyledger } from '../runtime/installed-keyledger.js';
 import { addDays, formatDate, formatInstant } from './registry-dates.js';
 import { renderNewEntry } from './registry-writer.js';
 
@@ -64,6 +65,7 @@ export async function scaffoldRegistry(options: {
 }
 
 function scaffoldFiles(now: Date): Record<string, string> {
+  const { version } = installedKeyledger();
   const example = renderNewEntry({
     key_id: 'example-service-internal-001',
     description: 'Example: internal API key for the example service (replace or delete)',
@@ -83,8 +85,8 @@ function scaffoldFiles(now: Date): Record<string, string> {
     'keyledger.config.yaml': CONFIG_TEMPLATE,
     'people.csv': 'email,name,team,status,left_at\nowner@example.com,Example Owner,platform,active,\n',
     'keys/example-service-internal-001.yaml': `# One file per API key. Schema: keyledger's docs/registry.md.\n${example}`,
-    '.github/workflows/keyledger.yaml': WORKFLOW_TEMPLATE,
-    '.pre-commit-config.yaml': PRE_COMMIT_TEMPLATE,
+    '.github/workflows/keyledger.yaml': workflowTemplate(`keyledger@${version}`),
+    '.pre-commit-config.yaml': preCommitTemplate(version),
     // The operational store and the local keys (master, fingerprint) live in .keyledger/ when keyledger runs here.
     '.gitignore': '.keyledger/\n',
   };
@@ -116,12 +118,22 @@ git:
   author_email: keyledger@example.com
 `;
 
-const WORKFLOW_TEMPLATE = `# Validates the registry on every pull request (changed files) and on main (everything).
+/**
+ * The CI workflow runs the keyledger release that wrote it: a pinned install step (`npm install --global` of
+ * KEYLEDGER_PACKAGE, this version) and then `keyledger` itself, never `npx keyledger`, which resolved whatever the
+ * registry had under that name or failed with a 404 in the middle of the check. A failed install says what to set.
+ */
+export function workflowTemplate(keyledgerPackage: string): string {
+  return `# Validates the registry on every pull request (changed files) and on main (everything), with the keyledger
+# that \`keyledger init\` wrote this for. KEYLEDGER_PACKAGE is any \`npm install\` spec: keyledger@<version> from
+# your npm registry, or the URL of a keyledger release tarball (\`npm pack\`); change it to move to another release.
 name: keyledger
 on:
   pull_request:
   push:
     branches: [main]
+env:
+  KEYLEDGER_PACKAGE: ${keyledgerPackage}
 jobs:
   validate:
     runs-on: ubuntu-latest
@@ -132,19 +144,31 @@ jobs:
       - uses: actions/setup-node@v4
         with:
           node-version: 20
+      - name: install keyledger
+        run: |
+          if ! npm install --global --no-audit --no-fund "$KEYLEDGER_PACKAGE"; then
+            echo "::error::could not install $KEYLEDGER_PACKAGE (npm's error is above): set KEYLEDGER_PACKAGE in this workflow to a keyledger release your npm registry has, or to a release tarball's URL"
+            exit 1
+          fi
+          keyledger --version
       - name: keyledger validate
         run: |
           if [ "\${{ github.event_name }}" = "pull_request" ]; then
-            npx --yes keyledger validate --changed-since "origin/\${{ github.base_ref }}"
+            keyledger validate --changed-since "origin/\${{ github.base_ref }}"
           else
-            npx --yes keyledger validate
+            keyledger validate
           fi
 `;
+}
 
-const PRE_COMMIT_TEMPLATE = `# pre-commit framework hooks (https://pre-commit.com): validate the registry before each commit.
+/** pre-commit framework hooks at the release that wrote them (the framework installs that tag from git). */
+function preCommitTemplate(version: string): string {
+  return `# pre-commit framework hooks (https://pre-commit.com): validate the registry before each commit.
+minimum_pre_commit_version: "3.2.0"
 repos:
   - repo: https://github.com/keyledger/keyledger
-    rev: v0.1.0
+    rev: v${version}
     hooks:
       - id: keyledger-validate
 `;
+}

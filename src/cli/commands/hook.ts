@@ -6,19 +6,38 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KeyledgerError, NotFoundError } from '../../errors/keyledger-error.js';
+import { type InstalledKeyledger, installedKeyledger, shellQuote } from '../../runtime/installed-keyledger.js';
 import type { RegisterCommand } from '../command-table.js';
 
 const run = promisify(execFile);
 const MARKER = '# installed by keyledger hook install';
 
-export function preCommitHookScript(extraArguments: string): string {
+/**
+ * The hook runs the keyledger that installed it (absolute node + bin script, so it works where neither keyledger nor
+ * node is on PATH, as in GUI git clients), else `keyledger` on PATH, else fails naming both. Never `npx`: where
+ * keyledger is not installed, npx asks the npm registry and every commit, even a clean one, failed with a 404.
+ */
+export function preCommitHookScript(
+  extraArguments: string,
+  keyledger: InstalledKeyledger = installedKeyledger(),
+): string {
   return `#!/bin/sh
 ${MARKER}
 # Blocks commits that add secrets. Skip once with: git commit --no-verify
+# Runs the keyledger that installed this hook, else \`keyledger\` on PATH (re-run \`keyledger hook install\` after
+# moving keyledger).
+KEYLEDGER_NODE=${shellQuote(keyledger.node)}
+KEYLEDGER_SCRIPT=${shellQuote(keyledger.script)}
+if [ -x "$KEYLEDGER_NODE" ] && [ -f "$KEYLEDGER_SCRIPT" ]; then
+  exec "$KEYLEDGER_NODE" "$KEYLEDGER_SCRIPT" scan staged --no-progress${extraArguments}
+fi
 if command -v keyledger >/dev/null 2>&1; then
   exec keyledger scan staged --no-progress${extraArguments}
 fi
-exec npx --no-install keyledger scan staged --no-progress${extraArguments}
+echo "keyledger pre-commit hook: keyledger not found: not at $KEYLEDGER_SCRIPT (run by $KEYLEDGER_NODE), not on PATH." >&2
+echo "Install it (see keyledger's README, Install) and run \`keyledger hook install --force\` again," >&2
+echo "or skip this check once with: git commit --no-verify" >&2
+exit 127
 `;
 }
 
@@ -64,11 +83,13 @@ export const registerHookCommand: RegisterCommand = (program, context) => {
         throw new KeyledgerError('E_USAGE', '--args must be plain arguments (no shell syntax)', { category: 'usage' });
       }
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, preCommitHookScript(options.args ? ` ${options.args}` : ''));
+      const keyledger = installedKeyledger();
+      await writeFile(path, preCommitHookScript(options.args ? ` ${options.args}` : '', keyledger));
       await chmod(path, 0o755);
-      if (options.json)
-        context.stdout.write(`${JSON.stringify({ installed: path, replaced: existing !== undefined })}\n`);
-      else context.stdout.write(`installed the keyledger pre-commit hook at ${path}\n`);
+      if (options.json) {
+        const runs = { node: keyledger.node, script: keyledger.script };
+        context.stdout.write(`${JSON.stringify({ installed: path, replaced: existing !== undefined, runs })}\n`);
+      } else context.stdout.write(`installed the keyledger pre-commit hook at ${path} (runs ${keyledger.script})\n`);
     });
 
   hook
