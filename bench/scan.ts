@@ -25,8 +25,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rule-fixtures.js';
 import type * as BuiltinRulesModule from '../src/scan/rules/builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rules.js';
 import type * as ScannerModule from '../src/scan/scanner.js';
 
 const args = process.argv.slice(2);

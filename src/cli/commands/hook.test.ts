@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../runtime/clock.js';
-import { githubToken } from '../../scan/rules/builtin-rule-fixtures.js';
+import { githubToken } from '../../scan/rules/canary-secrets.js';
 import { ScratchGitRepo } from '../../scan/sources/scratch-git-repo.js';
 import type { CliContext } from '../cli-context.js';
 import { main } from '../main.js';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRegistry, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock } from '../../runtime/clock.js';
-import { fakeChars, githubToken } from '../../scan/rules/builtin-rule-fixtures.js';
+import { fakeChars, githubToken } from '../../scan/rules/canary-secrets.js';
 import { ScratchGitRepo } from '../../scan/sources/scratch-git-repo.js';
 import { fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { CliContext } from '../cli-context.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ScanEngine } from '../engine/scan-engine.js';
-import { BUILTIN_RULE_FIXTURES } from './builtin-rule-fixtures.js';
-import { BUILTIN_RULE_IDS, builtinRuleSet } from './builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES, BUILTIN_RULE_IDS, builtinRuleSet } from './builtin-rules.js';
 
 const engine = new ScanEngine(builtinRuleSet(), { maxDecodeDepth: 0 });
 

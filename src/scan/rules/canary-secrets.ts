@@ -1,6 +1,7 @@
 // Canary secrets for rule fixtures: fake tokens assembled at run time from a seeded generator, so no complete
 // token appears in this repository's source (our own scans and GitHub's push protection stay quiet), and none of
 // them was ever issued.
+import { base62Crc32, formatInternalKey } from '../checksums/base62-crc32.js';
 
 /** A rule's own cases: what it must find, and look-alikes it must not. */
 export interface RuleFixture {
@@ -37,4 +38,22 @@ export const t = (...parts: string[]): string => parts.join('');
 export function fakeUuid(seed: number): string {
   const hex = fakeChars(seed, 32, HEX);
   return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join('-');
+}
+
+/** A canary GitHub token (`ghp_`, `gho_`...): 30 random characters and their base62 CRC32 checksum. */
+export function githubToken(prefix: string, seed: number): string {
+  const random = fakeChars(seed, 30);
+  return t(prefix, '_', random, base62Crc32(random));
+}
+
+/** A GitHub token look-alike whose checksum does not match: the GitHub rules must not report it. */
+export function badChecksumGithubToken(prefix: string, seed: number): string {
+  const token = githubToken(prefix, seed);
+  const last = token.at(-1) === 'a' ? 'b' : 'a';
+  return token.slice(0, -1) + last;
+}
+
+/** A canary keyledger internal key (prefix_env_ + 30 random + CRC32 checksum). */
+export function internalKey(prefix: string, env: string, seed: number): string {
+  return formatInternalKey(prefix, env, fakeChars(seed, 30));
 }

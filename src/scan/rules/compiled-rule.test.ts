@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ScanEngine } from '../engine/scan-engine.js';
-import { BUILTIN_RULE_FIXTURES } from './builtin-rule-fixtures.js';
-import { BUILTIN_RULES } from './builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES, BUILTIN_RULES } from './builtin-rules.js';
 import { splitLeadingName } from './compiled-rule.js';
 
 describe('splitLeadingName', () => {

@@ -1,8 +1,8 @@
-// The two shapes most provider rules take, written once: a token with its own prefix (found anywhere, as the
-// prefix says whose it is), and a secret without one (found only where it is assigned to a name that says whose
-// it is). Each builder returns the rule with its fixture, so a rule and its cases are written side by side.
+// The shapes a built-in rule takes, written once: a token with its own prefix (found anywhere, as the prefix says
+// whose it is), a secret without one (found only where it is assigned to a name that says whose it is), and a
+// rule written out in full. Each builder returns the rule with its cases, so a rule and its cases sit side by side.
 import type { RuleFixture } from './canary-secrets.js';
-import type { RuleDefinition } from './rule-definition.js';
+import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } from './rule-definition.js';
 
 /** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
 export const END = '(?:[^0-9A-Za-z_-]|$)';
@@ -42,6 +42,22 @@ export interface TokenSpec extends CommonSpec {
   ignoreCase?: boolean;
   /** The variable the fixture assigns the sample to. */
   variable?: string;
+}
+
+/** A rule written out in full (its own regex, allowlists, checksum...), with the cases it owns. */
+export function customRule(
+  spec: Omit<RuleDefinition, 'tags' | 'allowlists'> & Partial<RuleDefinition> & Omit<RuleFixture, 'ruleId'>,
+): BuiltinRule {
+  const { positives, negatives, ...definition } = spec;
+  return {
+    definition: { tags: [], allowlists: [], ...definition },
+    fixture: { ruleId: spec.id, positives, negatives },
+  };
+}
+
+/** An allowlist of a provider's documented example values (AWS's `...EXAMPLE` keys and the like). */
+export function examplesAllowed(...regexes: string[]): AllowlistDefinition[] {
+  return [allowlistDefinition({ description: 'documented example values', regexes })];
 }
 
 /** A token whose prefix names its provider: matched wherever it stands between non-token characters. */

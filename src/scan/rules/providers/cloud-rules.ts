@@ -1,9 +1,116 @@
-// Cloud platforms and hosting: Alibaba, Azure storage, Google (OAuth, FCM), DigitalOcean, Heroku, Fly.io,
-// Cloudflare origin CA, Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly.
-import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+// Cloud platforms and hosting: AWS, Google Cloud, Azure, Cloudflare, Alibaba, DigitalOcean, Heroku, Fly.io,
+// Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly. Each rule with its cases.
+import { BASE62, fakeChars, fakeUuid, HEX, t, UPPER32, URL_SAFE } from '../canary-secrets.js';
+import {
+  ASSIGN,
+  type BuiltinRule,
+  customRule,
+  END,
+  examplesAllowed,
+  namedSecretRule,
+  tokenRule,
+  UUID,
+} from '../rule-builders.js';
+
+const akia = t('AKIA', fakeChars(11, 16, UPPER32));
+const awsSecret = fakeChars(12, 40, `${BASE62}/+`);
+const gcpKey = t('AIza', fakeChars(13, 35));
+const cfToken = fakeChars(27, 40);
+const cfGlobal = fakeChars(28, 37, HEX);
+const cfut = t('cfut_', fakeChars(29, 48));
+const azure = t('abc', '8Q~', fakeChars(50, 34, `${BASE62}_~.-`).replace(/^[-.]/, 'x'));
+const gocspx = t('GOCSPX-', fakeChars(51, 28));
+const saKeyId = fakeChars(52, 40, HEX);
 
 export const CLOUD_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'aws-access-token',
+    description: 'AWS access key id (long-term AKIA, temporary ASIA)',
+    regex: `\\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`,
+    keywords: ['akia', 'asia', 'abia', 'acca'],
+    entropy: 3,
+    provider: 'aws-iam',
+    allowlists: examplesAllowed('EXAMPLE$'),
+    positives: [{ text: `aws_access_key_id = ${akia}\n`, secret: akia }],
+    negatives: [t('aws_access_key_id = AKIAIOSFODNN7', 'EXAMPLE\n'), 'const AKIA = "prefix only";\n'],
+  }),
+  customRule({
+    id: 'aws-secret-access-key',
+    description: 'AWS secret access key assigned to an AWS-named variable',
+    regex: `(?i)aws[\\w.-]{0,24}?(?:secret|sk)[\\w.-]{0,24}${ASSIGN}([A-Za-z0-9/+]{40})${END}`,
+    keywords: ['aws'],
+    entropy: 4,
+    provider: 'aws-iam',
+    allowlists: examplesAllowed('EXAMPLEKEY$'),
+    positives: [{ text: `aws_secret_access_key = ${awsSecret}\n`, secret: awsSecret }],
+    negatives: [t('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY', 'EXAMPLEKEY\n'), 'aws_secret = short\n'],
+  }),
+  customRule({
+    id: 'gcp-api-key',
+    description: 'Google Cloud API key',
+    regex: `\\b(AIza[0-9A-Za-z_-]{35})${END}`,
+    keywords: ['aiza'],
+    entropy: 3,
+    positives: [{ text: `const key = "${gcpKey}";`, secret: gcpKey }],
+    negatives: ['AIza is the prefix of Google API keys', t('AIza', 'SyShort123')],
+  }),
+  customRule({
+    id: 'gcp-service-account-key',
+    description: 'Google Cloud service-account key file (private_key_id beside its PEM key)',
+    regex: `"private_key_id"\\s{0,8}:\\s{0,8}"([0-9a-f]{40})"`,
+    keywords: ['private_key_id'],
+    provider: 'gcp-iam',
+    positives: [{ text: `{\n  "type": "service_account",\n  "private_key_id": "${saKeyId}",\n}`, secret: saKeyId }],
+    negatives: ['{ "private_key_id": "not-hex-at-all" }'],
+  }),
+  customRule({
+    id: 'google-oauth-client-secret',
+    description: 'Google OAuth client secret',
+    regex: `\\b(GOCSPX-[0-9A-Za-z_-]{28})${END}`,
+    keywords: ['gocspx-'],
+    positives: [{ text: `client_secret: ${gocspx}`, secret: gocspx }],
+    negatives: ['GOCSPX- is the prefix'],
+  }),
+  customRule({
+    id: 'azure-ad-client-secret',
+    description: 'Azure Entra (AD) application client secret',
+    regex: `(?:^|[\\\\'"\\x60\\s>=:(,)])([a-zA-Z0-9_~.]{3}\\dQ~[a-zA-Z0-9_~.-]{31,34})(?:$|[\\\\'"\\x60\\s<),])`,
+    keywords: ['q~'],
+    entropy: 3,
+    provider: 'azure-entra',
+    positives: [{ text: `AZURE_CLIENT_SECRET="${azure}"`, secret: azure }],
+    negatives: ['const q = "8Q~ is a marker";'],
+  }),
+  customRule({
+    id: 'cloudflare-api-key',
+    description: 'Cloudflare API token',
+    regex: `(?i)cloudflare[\\w.-]{0,25}${ASSIGN}([0-9A-Za-z_-]{40})${END}`,
+    keywords: ['cloudflare'],
+    entropy: 3.5,
+    provider: 'cloudflare',
+    positives: [{ text: `cloudflare_api_token = "${cfToken}"`, secret: cfToken }],
+    negatives: ['cloudflare_api_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'],
+  }),
+  customRule({
+    id: 'cloudflare-global-api-key',
+    description: 'Cloudflare global API key (37 hex)',
+    regex: `(?i)cloudflare[\\w.-]{0,25}${ASSIGN}([0-9a-f]{37})${END}`,
+    keywords: ['cloudflare'],
+    entropy: 3,
+    provider: 'cloudflare',
+    positives: [{ text: `CLOUDFLARE_API_KEY: ${cfGlobal}`, secret: cfGlobal }],
+    negatives: ['CLOUDFLARE_API_KEY: 0000000000000000000000000000000000000'],
+  }),
+  customRule({
+    id: 'cloudflare-user-token',
+    description: 'Cloudflare API token with its scannable prefix',
+    regex: `\\b(cfut_[0-9A-Za-z_-]{40,80})${END}`,
+    keywords: ['cfut_'],
+    entropy: 3.5,
+    provider: 'cloudflare',
+    positives: [{ text: `CF_API_TOKEN=${cfut}`, secret: cfut }],
+    negatives: [t('cfut_', 'short')],
+  }),
   tokenRule({
     id: 'alibaba-access-key-id',
     description: 'Alibaba Cloud AccessKey ID',

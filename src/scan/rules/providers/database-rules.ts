@@ -1,5 +1,5 @@
 // Databases and data platforms: PlanetScale, Supabase, ClickHouse Cloud, Databricks, Confluent, ADO.NET
-// connection strings (URL connection strings are among the original built-in rules).
+// connection strings (URL connection strings: generic-rules.ts).
 import { fakeChars, HEX, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 

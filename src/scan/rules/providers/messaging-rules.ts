@@ -1,10 +1,83 @@
-// Messaging, email and social: Discord, Telegram, Microsoft Teams, Twilio auth tokens, MessageBird,
-// Mattermost, Gitter, Sendbird, Slack's legacy and configuration tokens, Mailchimp, Mailgun, Brevo (Sendinblue),
-// Postmark, Mandrill, Twitch, Twitter/X, Facebook, LinkedIn.
-import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+// Messaging, email and social: Slack, Twilio, SendGrid, Discord, Telegram, Microsoft Teams, MessageBird,
+// Mattermost, Gitter, Sendbird, Mailchimp, Mailgun, Brevo (Sendinblue), Postmark, Mandrill, Twitch, Twitter/X,
+// Facebook, LinkedIn. Each rule with its cases.
+import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, UPPER32, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+
+const twilio = t('SK', fakeChars(24, 32, HEX));
+const sendgrid = t('SG.', fakeChars(25, 22), '.', fakeChars(26, 43));
+const xoxb = t('xoxb-', '1234567890123', '-', '9876543210987', '-', fakeChars(39, 24));
+const xoxp = t('xoxp-', '1234567890', '-', '2345678901', '-', '3456789012', '-', fakeChars(40, 32, HEX));
+const xapp = t('xapp-', '1', '-', 'A0', fakeChars(41, 9, UPPER32), '-', '4567890123456', '-', fakeChars(42, 64, HEX));
+const slackHook = t(
+  'https://hooks.slack',
+  '.com/services/',
+  'T0',
+  fakeChars(43, 8, UPPER32),
+  '/B0',
+  fakeChars(44, 8, UPPER32),
+  '/',
+  fakeChars(45, 24),
+);
 
 export const MESSAGING_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'twilio-api-key',
+    description: 'Twilio API key SID with its secret nearby (SK + 32 hex)',
+    regex: `\\b(SK[0-9a-fA-F]{32})${END}`,
+    keywords: ['sk'],
+    entropy: 3,
+    provider: 'twilio',
+    positives: [{ text: `TWILIO_API_KEY=${twilio}`, secret: twilio }],
+    negatives: [t('SK', '0'.repeat(32)), 'task risk desk'],
+  }),
+  customRule({
+    id: 'sendgrid-api-token',
+    description: 'SendGrid API key',
+    regex: `\\b(SG\\.[0-9A-Za-z_-]{22}\\.[0-9A-Za-z_-]{43})${END}`,
+    keywords: ['sg.'],
+    entropy: 3,
+    provider: 'sendgrid',
+    positives: [{ text: `SENDGRID_API_KEY='${sendgrid}'`, secret: sendgrid }],
+    negatives: ['SG.short.value'],
+  }),
+  customRule({
+    id: 'slack-bot-token',
+    description: 'Slack bot token',
+    regex: `\\b(xoxb-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{24,34})${END}`,
+    keywords: ['xoxb-'],
+    provider: 'slack',
+    positives: [{ text: `SLACK_BOT_TOKEN=${xoxb}`, secret: xoxb }],
+    negatives: [t('xoxb-', 'not-a-token')],
+  }),
+  customRule({
+    id: 'slack-user-token',
+    description: 'Slack user token',
+    regex: `\\b(xox[pe](?:-[0-9]{10,13}){3}-[0-9a-f]{28,34})${END}`,
+    keywords: ['xoxp-', 'xoxe-'],
+    provider: 'slack',
+    positives: [{ text: `token=${xoxp}`, secret: xoxp }],
+    negatives: [t('xoxp-', '123-456')],
+  }),
+  customRule({
+    id: 'slack-app-token',
+    description: 'Slack app-level token',
+    regex: `(?i)\\b(xapp-\\d-[A-Z0-9]{1,20}-\\d{1,20}-[a-z0-9]{16,128})${END}`,
+    keywords: ['xapp-'],
+    entropy: 3,
+    provider: 'slack',
+    positives: [{ text: `SLACK_APP_TOKEN=${xapp}`, secret: xapp }],
+    negatives: [t('xapp-', 'x-y')],
+  }),
+  customRule({
+    id: 'slack-webhook-url',
+    description: 'Slack incoming webhook URL',
+    regex: `(https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/T[0-9A-Z]{8,12}/B[0-9A-Z]{8,12}/[0-9A-Za-z]{24})${END}`,
+    keywords: ['hooks.slack.com'],
+    provider: 'slack',
+    positives: [{ text: `webhook: ${slackHook}\n`, secret: slackHook }],
+    negatives: ['https://hooks.slack.com/services/T000/B000/XXXX'],
+  }),
   namedSecretRule({
     id: 'discord-api-token',
     description: 'Discord bot token',

@@ -1,9 +1,26 @@
-// Observability and incident tooling: Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
-// PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk (Datadog is among the original built-in rules).
+// Observability and incident tooling: Datadog, Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
+// PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { ASSIGN, type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+
+const ddApi = fakeChars(22, 32, HEX);
+const ddApp = fakeChars(23, 40, HEX);
 
 export const OBSERVABILITY_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'datadog-access-token',
+    description: 'Datadog API key (32 hex) or application key (40 hex)',
+    regex: `(?i)\\b(?:datadog|dd)[\\w.-]{0,25}?(?:api|app|application)?[\\w.-]{0,10}?key[\\w.-]{0,10}${ASSIGN}([0-9a-f]{40}|[0-9a-f]{32})${END}`,
+    keywords: ['datadog', 'dd_', 'dd-', 'ddapi', 'ddapp'],
+    entropy: 3,
+    provider: 'datadog',
+    positives: [
+      { text: `DD_API_KEY=${ddApi}\n`, secret: ddApi },
+      { text: `datadog_app_key: "${ddApp}"\n`, secret: ddApp },
+    ],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
+    negatives: [`sha = "${ddApi}"  # a commit hash, no datadog name`, 'DD_API_KEY=${DD_API_KEY}'],
+  }),
   tokenRule({
     id: 'grafana-api-key',
     description: 'Grafana API key (legacy, base64 JSON)',

@@ -1,9 +1,29 @@
-// Package registries: RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe (npm and PyPI are among the
-// original built-in rules).
+// Package registries: npm, PyPI, RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe. Each rule with its
+// cases.
 import { fakeChars, HEX, LOWER36, t } from '../canary-secrets.js';
-import { type BuiltinRule, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
+import { type BuiltinRule, customRule, END, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
+
+const npmToken = t('npm_', fakeChars(46, 36));
+const pypi = t('pypi-AgEIcHlw', 'aS5vcmc', fakeChars(47, 70));
 
 export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'npm-access-token',
+    description: 'npm access token',
+    regex: `(?i)\\b(npm_[0-9a-z]{36})${END}`,
+    keywords: ['npm_'],
+    entropy: 3.5,
+    positives: [{ text: `//registry.npmjs.org/:_authToken=${npmToken}`, secret: npmToken }],
+    negatives: [t('npm_', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')],
+  }),
+  customRule({
+    id: 'pypi-upload-token',
+    description: 'PyPI upload token',
+    regex: `\\b(pypi-AgEIcHlwaS5vcmc[0-9A-Za-z_-]{50,})${END}`,
+    keywords: ['pypi-ageichlwas5vcmc'],
+    positives: [{ text: `password = ${pypi}`, secret: pypi }],
+    negatives: [t('pypi-AgEIcHlw', 'aS5vcmc', 'short')],
+  }),
   tokenRule({
     id: 'rubygems-api-token',
     description: 'RubyGems API key',

@@ -1,9 +1,44 @@
-// Payments and commerce: Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave, GoCardless, Coinbase
-// (Stripe and Shopify are among the original built-in rules).
+// Payments and commerce: Stripe, Shopify, Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave,
+// GoCardless, Coinbase. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+
+const stripeLive = t('sk_live_', fakeChars(36, 24));
+const stripeRestricted = t('rk_test_', fakeChars(37, 40));
+const whsec = t('whsec_', fakeChars(38, 32));
+const shopify = t('shpat_', fakeChars(48, 32, HEX));
 
 export const PAYMENT_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'stripe-access-token',
+    description: 'Stripe secret or restricted key',
+    regex: `\\b((?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{24,99})${END}`,
+    keywords: ['sk_live_', 'sk_test_', 'sk_prod_', 'rk_live_', 'rk_test_', 'rk_prod_'],
+    entropy: 3,
+    provider: 'stripe',
+    positives: [
+      { text: `Stripe.apiKey = '${stripeLive}';`, secret: stripeLive },
+      { text: `STRIPE_KEY=${stripeRestricted}`, secret: stripeRestricted },
+    ],
+    negatives: [t('sk_live_', 'tooShort1'), t('sk_test_', '0'.repeat(24))],
+  }),
+  customRule({
+    id: 'stripe-webhook-secret',
+    description: 'Stripe webhook signing secret',
+    regex: `\\b(whsec_[0-9A-Za-z]{32,88})${END}`,
+    keywords: ['whsec_'],
+    entropy: 3,
+    positives: [{ text: `STRIPE_WEBHOOK_SECRET=${whsec}`, secret: whsec }],
+    negatives: ['whsec_ prefix'],
+  }),
+  customRule({
+    id: 'shopify-access-token',
+    description: 'Shopify access token',
+    regex: `\\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})${END}`,
+    keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+    positives: [{ text: `X-Shopify-Access-Token: ${shopify}`, secret: shopify }],
+    negatives: [t('shpat_', 'zz')],
+  }),
   tokenRule({
     id: 'square-access-token',
     description: 'Square access token',

@@ -1,8 +1,17 @@
-// Source control and CI/CD: GitLab's token family, Bitbucket, Atlassian, CircleCI, Travis CI, Drone, Buildkite,
+// Source control and CI/CD: GitHub's and GitLab's token families, Bitbucket, Atlassian, CircleCI, Travis CI, Drone, Buildkite,
 // Codecov, SonarQube, Snyk, Octopus Deploy, Harness, JFrog, Terraform Cloud, Pulumi, Infracost, Prefect,
 // Postman, Sourcegraph.
-import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import {
+  badChecksumGithubToken,
+  fakeChars,
+  fakeUuid,
+  githubToken,
+  HEX,
+  LOWER36,
+  t,
+  URL_SAFE,
+} from '../canary-secrets.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 /** GitLab's prefixed tokens: each prefix is one kind of token (GitLab's token overview). */
 function gitlabToken(id: string, description: string, prefix: string, body: string, sample: string): BuiltinRule {
@@ -17,7 +26,78 @@ function gitlabToken(id: string, description: string, prefix: string, body: stri
   });
 }
 
+const ghp = githubToken('ghp', 14);
+const gho = githubToken('gho', 15);
+const ghu = githubToken('ghu', 16);
+const ghs = githubToken('ghs', 17);
+const ghr = githubToken('ghr', 18);
+const fineGrained = t('github_pat_', fakeChars(19, 22), '_', fakeChars(20, 59));
+const glpat = t('glpat-', fakeChars(21, 20));
+
 export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'github-pat',
+    description: 'GitHub personal access token (classic)',
+    regex: `\\b(ghp_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghp_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `GITHUB_TOKEN=${ghp}\n`, secret: ghp }],
+    negatives: [`GITHUB_TOKEN=${badChecksumGithubToken('ghp', 14)}\n`, t('ghp_', 'a'.repeat(36))],
+  }),
+  customRule({
+    id: 'github-oauth',
+    description: 'GitHub OAuth access token',
+    regex: `\\b(gho_[0-9A-Za-z]{36})${END}`,
+    keywords: ['gho_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `token: ${gho}`, secret: gho }],
+    negatives: [`token: ${badChecksumGithubToken('gho', 15)}`],
+  }),
+  customRule({
+    id: 'github-app-token',
+    description: 'GitHub App user-to-server or server-to-server token',
+    regex: `\\b((?:ghu|ghs)_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghu_', 'ghs_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [
+      { text: `x-access-token:${ghu}@github.com`, secret: ghu },
+      { text: `INSTALLATION_TOKEN='${ghs}'`, secret: ghs },
+    ],
+    negatives: [`INSTALLATION_TOKEN='${badChecksumGithubToken('ghs', 17)}'`],
+  }),
+  customRule({
+    id: 'github-refresh-token',
+    description: 'GitHub refresh token',
+    regex: `\\b(ghr_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghr_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `refresh=${ghr}`, secret: ghr }],
+    negatives: [`refresh=${badChecksumGithubToken('ghr', 18)}`],
+  }),
+  customRule({
+    id: 'github-fine-grained-pat',
+    description: 'GitHub fine-grained personal access token',
+    regex: `\\b(github_pat_[0-9A-Za-z_]{82})${END}`,
+    keywords: ['github_pat_'],
+    entropy: 3,
+    provider: 'github',
+    positives: [{ text: `export GH_TOKEN=${fineGrained}\n`, secret: fineGrained }],
+    negatives: ['github_pat_ tokens are 93 characters long'],
+  }),
+  customRule({
+    id: 'gitlab-pat',
+    description: 'GitLab personal, project or group access token',
+    regex: `\\b(glpat-[0-9A-Za-z_-]{20}(?:[0-9A-Za-z_-]{7}\\.[0-9a-z]{2}\\.[0-9a-z]{9})?)${END}`,
+    keywords: ['glpat-'],
+    entropy: 3,
+    provider: 'gitlab',
+    positives: [{ text: `PRIVATE-TOKEN: ${glpat}`, secret: glpat }],
+    negatives: [t('glpat-', 'short')],
+  }),
   gitlabToken('gitlab-ptt', 'GitLab pipeline trigger token', 'glptt-', '[0-9a-f]{40}', fakeChars(1101, 40, HEX)),
   gitlabToken(
     'gitlab-rrt',
