@@ -6,6 +6,7 @@ import type { RuleFixture } from './canary-secrets.js';
 import { AI_RULES } from './providers/ai-rules.js';
 import { CLOUD_RULES } from './providers/cloud-rules.js';
 import { DATABASE_RULES } from './providers/database-rules.js';
+import { FINANCE_RULES } from './providers/finance-rules.js';
 import { GENERIC_RULES } from './providers/generic-rules.js';
 import { IDENTITY_RULES } from './providers/identity-rules.js';
 import { KEYLEDGER_RULES } from './providers/keyledger-rules.js';
@@ -25,6 +26,7 @@ export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
   ...PACKAGE_REGISTRY_RULES,
   ...AI_RULES,
   ...PAYMENT_RULES,
+  ...FINANCE_RULES,
   ...MESSAGING_RULES,
   ...OBSERVABILITY_RULES,
   ...SAAS_RULES,

@@ -6,11 +6,14 @@ import { base62Crc32, formatInternalKey } from '../checksums/base62-crc32.js';
 /** A rule's own cases: what it must find, and look-alikes it must not. */
 export interface RuleFixture {
   ruleId: string;
-  /** Each text must yield exactly one finding of the rule, with this secret. */
-  positives: Array<{ text: string; secret: string }>;
+  /** Each text must yield exactly one finding of the rule, with this secret (scanned as `path`, or a .txt file). */
+  positives: Array<{ text: string; secret: string; path?: string }>;
   /** Each text must yield no finding of the rule. */
-  negatives: string[];
+  negatives: Array<string | { text: string; path: string }>;
 }
+
+/** The file a case is scanned as when it names none. */
+export const FIXTURE_PATH = 'fixture.txt';
 
 export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 export const HEX = '0123456789abcdef';

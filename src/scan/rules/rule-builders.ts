@@ -6,8 +6,11 @@ import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } fr
 
 /** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
 export const END = '(?:[^0-9A-Za-z_-]|$)';
-/** An assignment between a name and a value: `=`, `:`, `=>`, `:=`, with optional quotes and spaces. */
-export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:=|:|=>|:=|\?=|,)[\s'"\x60=]{0,5}`;
+/**
+ * An assignment between a name and a value, with optional quotes and spaces: `=`, `:`, `:=`, `::=`, `=>`, `?=`,
+ * `,` (a tuple or call), `>` (an XML element) and `||` (a JavaScript fallback), the operators gitleaks accepts.
+ */
+export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:[=:,>]|:{1,3}=|=>|\?=|\|\|)[\s'"\x60=]{0,5}`;
 /** The end of an assigned value: a quote, space, separator, an escaped newline, or the end. */
 export const VALUE_END = String.raw`(?:['"\x60\s;,)<]|\\[nr]|$)`;
 /** A UUID, the key format of several providers. */
@@ -32,6 +35,8 @@ interface CommonSpec {
   /** Further look-alikes the rule must not report. */
   negatives?: string[];
   tags?: string[];
+  /** How far a match may reach from its keyword, for unbounded values (rule-definition.ts `span`). */
+  span?: number;
 }
 
 export interface TokenSpec extends CommonSpec {
@@ -74,6 +79,7 @@ export function tokenRule(spec: TokenSpec): BuiltinRule {
       tags: spec.tags ?? [],
       allowlists: [],
       ...(spec.provider ? { provider: spec.provider } : {}),
+      ...(spec.span ? { span: spec.span } : {}),
     },
     fixture: {
       ruleId: spec.id,
@@ -92,12 +98,16 @@ export interface NamedSecretSpec extends CommonSpec {
   keywords?: string[];
   /** The variable the fixture assigns the sample to. */
   variable: string;
+  /** Case-insensitive value (for formats whose case the provider does not document). */
+  ignoreCase?: boolean;
 }
 
 /** A secret without a telling prefix: found where it is assigned to a name of its provider. */
 export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
   // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
-  const regex = `[\\w.-]{0,40}?(?i:${spec.names.join('|')})[\\w.-]{0,24}${ASSIGN}(${spec.value})${VALUE_END}`;
+  // Words may stand between the name and the operator (`twitter api key = ...`), as gitleaks allows.
+  const value = spec.ignoreCase ? `(?i:${spec.value})` : spec.value;
+  const regex = `[\\w.-]{0,40}?(?i:${spec.names.join('|')})[ \\t\\w.-]{0,24}${ASSIGN}(${value})${VALUE_END}`;
   return {
     definition: {
       id: spec.id,
@@ -108,6 +118,7 @@ export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
       tags: spec.tags ?? [],
       allowlists: [],
       ...(spec.provider ? { provider: spec.provider } : {}),
+      ...(spec.span ? { span: spec.span } : {}),
     },
     fixture: {
       ruleId: spec.id,

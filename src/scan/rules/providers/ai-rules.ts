@@ -8,6 +8,8 @@ const openaiLegacy = t('sk-', fakeChars(32, 20), 'T3Blbk', 'FJ', fakeChars(33, 2
 const anthropic = t('sk-ant-api03-', fakeChars(34, 93), 'AA');
 const hf = t('hf_', fakeChars(35, 34, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'));
 
+const anthropicAdmin = t('sk-ant-admin01-', fakeChars(3302, 93), 'AA');
+
 export const AI_RULES: BuiltinRule[] = [
   customRule({
     id: 'openai-api-key',
@@ -24,8 +26,8 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'anthropic-api-key',
-    description: 'Anthropic API or admin key',
-    regex: `\\b(sk-ant-(?:api03|admin01)-[0-9A-Za-z_-]{93}AA)${END}`,
+    description: 'Anthropic API key',
+    regex: `\\b(sk-ant-api03-[0-9A-Za-z_-]{93}AA)${END}`,
     keywords: ['sk-ant-'],
     positives: [{ text: `ANTHROPIC_API_KEY=${anthropic}`, secret: anthropic }],
     negatives: [t('sk-ant-', 'api03-short')],
@@ -110,5 +112,22 @@ export const AI_RULES: BuiltinRule[] = [
     keywords: ['api_org_'],
     variable: 'HF_ORG_TOKEN',
     sample: t('api_org_', fakeChars(1310, 34, LETTERS)),
+  }),
+  customRule({
+    id: 'anthropic-admin-api-key',
+    description: 'Anthropic Admin API key',
+    regex: `\\b(sk-ant-admin01-[0-9A-Za-z_-]{93}AA)${END}`,
+    keywords: ['sk-ant-admin01-'],
+    positives: [{ text: `ANTHROPIC_ADMIN_KEY=${anthropicAdmin}`, secret: anthropicAdmin }],
+    negatives: [t('sk-ant-', 'admin01-short')],
+  }),
+  namedSecretRule({
+    id: 'privateai-api-token',
+    description: 'Private AI API key',
+    names: ['private[_-]?ai'],
+    keywords: ['privateai', 'private_ai', 'private-ai'],
+    value: '[0-9A-Za-z]{32}',
+    variable: 'PRIVATE_AI_API_KEY',
+    sample: fakeChars(3301, 32),
   }),
 ];

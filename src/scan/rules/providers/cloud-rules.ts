@@ -22,6 +22,8 @@ const azure = t('abc', '8Q~', fakeChars(50, 34, `${BASE62}_~.-`).replace(/^[-.]/
 const gocspx = t('GOCSPX-', fakeChars(51, 28));
 const saKeyId = fakeChars(52, 40, HEX);
 
+const bedrockShortLived = t('bedrock-api-key-', 'YmVkcm9jay5hbWF6b25hd3MuY29t', fakeChars(3002, 180, `${BASE62}+/`));
+
 export const CLOUD_RULES: BuiltinRule[] = [
   customRule({
     id: 'aws-access-token',
@@ -308,5 +310,50 @@ export const CLOUD_RULES: BuiltinRule[] = [
     variable: 'OS_PASSWORD',
     sample: fakeChars(1027, 20),
     entropy: 3.5,
+  }),
+  tokenRule({
+    id: 'aws-amazon-bedrock-api-key-long-lived',
+    description: 'Amazon Bedrock long-term API key (ABSK + base64 of the IAM user and its secret)',
+    token: 'ABSK[0-9A-Za-z+/]{109,269}={0,2}',
+    keywords: ['absk'],
+    variable: 'AWS_BEARER_TOKEN_BEDROCK',
+    sample: t('ABSK', fakeChars(3001, 132, `${BASE62}+/`)),
+    provider: 'aws-iam',
+  }),
+  customRule({
+    id: 'aws-amazon-bedrock-api-key-short-lived',
+    description: 'Amazon Bedrock short-term API key (a presigned bedrock.amazonaws.com URL, base64)',
+    // The prefix is base64 of "bedrock.amazonaws.com"; the presigned query follows.
+    regex: `\\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[0-9A-Za-z+/]*={0,2})${END}`,
+    keywords: ['bedrock-api-key-'],
+    entropy: 3,
+    span: 8192,
+    provider: 'aws-iam',
+    positives: [{ text: `AWS_BEARER_TOKEN_BEDROCK=${bedrockShortLived}\n`, secret: bedrockShortLived }],
+    negatives: [t('AWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-', 'ZXhhbXBsZS5jb20=\n')],
+  }),
+  namedSecretRule({
+    id: 'yandex-access-token',
+    description: 'Yandex Cloud IAM token (t1.)',
+    names: ['yandex'],
+    value: String.raw`t1\.[0-9A-Za-z_-]+={0,2}\.[0-9A-Za-z_-]{86}={0,2}`,
+    variable: 'YANDEX_IAM_TOKEN',
+    sample: t('t1.', fakeChars(3003, 60, URL_SAFE), '.', fakeChars(3004, 86, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'defined-networking-api-token',
+    description: 'Defined Networking (Nebula) API key',
+    token: 'dnkey-[0-9A-Za-z_=-]{26}-[0-9A-Za-z_=-]{52}',
+    keywords: ['dnkey-'],
+    variable: 'DN_API_KEY',
+    sample: t('dnkey-', fakeChars(3005, 26), '-', fakeChars(3006, 52)),
+  }),
+  namedSecretRule({
+    id: 'cisco-meraki-api-key',
+    description: 'Cisco Meraki dashboard API key',
+    names: ['meraki'],
+    value: '[0-9a-f]{40}',
+    variable: 'MERAKI_DASHBOARD_API_KEY',
+    sample: fakeChars(3007, 40, HEX),
   }),
 ];

@@ -1,6 +1,6 @@
 // Databases and data platforms: PlanetScale, Supabase, ClickHouse Cloud, Databricks, Confluent, ADO.NET
 // connection strings (URL connection strings: generic-rules.ts).
-import { fakeChars, HEX, t, URL_SAFE } from '../canary-secrets.js';
+import { fakeChars, HEX, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const DATABASE_RULES: BuiltinRule[] = [
@@ -89,4 +89,28 @@ export const DATABASE_RULES: BuiltinRule[] = [
       ],
     },
   },
+  namedSecretRule({
+    id: 'confluent-access-token',
+    description: 'Confluent Cloud API key',
+    names: ['confluent'],
+    value: '[0-9A-Za-z]{16}',
+    variable: 'CONFLUENT_CLOUD_API_KEY',
+    sample: fakeChars(4001, 16, UPPER36),
+  }),
+  namedSecretRule({
+    id: 'looker-client-id',
+    description: 'Looker API client id',
+    names: ['looker'],
+    value: '[0-9A-Za-z]{20}',
+    variable: 'LOOKERSDK_CLIENT_ID',
+    sample: fakeChars(4002, 20),
+  }),
+  namedSecretRule({
+    id: 'looker-client-secret',
+    description: 'Looker API client secret',
+    names: ['looker'],
+    value: '[0-9A-Za-z]{24}',
+    variable: 'LOOKERSDK_CLIENT_SECRET',
+    sample: fakeChars(4003, 24),
+  }),
 ];

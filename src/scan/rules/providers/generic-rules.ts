@@ -1,6 +1,6 @@
 // Generic forms, whoever issued the secret: PEM private keys, JSON Web Tokens, connection strings with a
 // password, and the generic "secret assigned to a secret-named variable" rule, each with its cases.
-import { BASE62, fakeChars, t } from '../canary-secrets.js';
+import { BASE62, fakeChars, t, URL_SAFE } from '../canary-secrets.js';
 import { ASSIGN, type BuiltinRule, customRule, END } from '../rule-builders.js';
 import { allowlistDefinition } from '../rule-definition.js';
 
@@ -29,6 +29,32 @@ const jwt = t(
 );
 const dbPassword = fakeChars(54, 20);
 const genericSecret = fakeChars(55, 32);
+
+/** The start of a curl command, up to the option: the command may run over five continued lines. */
+const CURL_COMMAND = String.raw`\bcurl\b(?:[^\r\n]*?[\r\n]{1,2}){0,5}?[^\r\n]*?[ \t\r\n]`;
+/** A header's credential: token characters, at least eight. */
+const HEADER_VALUE = String.raw`[\w=~@.+/-]{8,}`;
+/** `-u user:password` unquoted, each side bare or quoted on its own. */
+const USER_PART = String.raw`(?:[\w$@.-]+|"[^"\r\n]{3,200}"|'[^'\r\n]{3,200}')`;
+const PASSWORD_PART = String.raw`(?:[\w\${}@.-]+|"[^"\r\n]{3,200}"|'[^'\r\n]{3,200}')`;
+/** `kind: Secret`, quoted or not. */
+const K8S_SECRET_KIND = String.raw`\bkind:[ \t]*["']?secret\b["']?`;
+/** One `name: value` entry of a Secret's data: base64 (inline or block scalar), a template, or empty. */
+const K8S_DATA_ENTRY = String.raw`([\w.-]+:(?:[ \t]*[|>][-+]?\s+)?[ \t]*(?:["']?[0-9a-z+/]{10,}={0,3}["']?|\{\{[^}\n]{1,200}\}\}|""|''))`;
+
+const jwtBase64 = Buffer.from(
+  t(
+    Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url'),
+    '.',
+    Buffer.from('{"sub":"canary-user-43"}').toString('base64url'),
+    '.',
+    fakeChars(4101, 43, URL_SAFE),
+  ),
+).toString('base64');
+const curlBearer = fakeChars(4102, 40);
+const curlApiKey = fakeChars(4103, 32);
+const curlPassword = fakeChars(4104, 16);
+const k8sValue = Buffer.from(fakeChars(4105, 24)).toString('base64');
 
 /** Kept last in the rule set: a generic finding gives way to a specific rule's finding of the same secret. */
 export const GENERIC_RULES: BuiltinRule[] = [
@@ -120,5 +146,102 @@ export const GENERIC_RULES: BuiltinRule[] = [
       'secret = "thisIsACamelCaseIdentifier"',
       'tokenizer.tokenType = TokenKind.Identifier;',
     ],
+  }),
+  customRule({
+    id: 'jwt-base64',
+    description: 'JSON Web Token encoded once more in base64 (ZXlK... is base64 of "eyJ")',
+    regex: String.raw`\b(ZXlK[0-9A-Za-z/\\_+-]{40,}={0,2})`,
+    keywords: ['zxlk'],
+    entropy: 3,
+    span: 8192,
+    positives: [{ text: `JWT_B64=${jwtBase64}\n`, secret: jwtBase64 }],
+    negatives: ['const prefix = "ZXlK"; // base64 of eyJ\n'],
+  }),
+  customRule({
+    id: 'curl-auth-header',
+    description: 'Credential passed to curl in an Authorization, API key or token header',
+    regex: String.raw`${CURL_COMMAND}(?:-H|--header)(?:=|[ \t]{0,5})["'](?i:authorization:[ \t]{0,5}(?:basic[ \t]([0-9a-z+/]{8,}={0,3})|(?:bearer|(?:api-)?token)[ \t](${HEADER_VALUE})|(${HEADER_VALUE}))|(?:x-(?:[a-z]+-)?)?(?:api-?)?(?:key|token):[ \t]{0,5}(${HEADER_VALUE}))["']`,
+    keywords: ['curl'],
+    entropy: 2.75,
+    span: 4096,
+    positives: [
+      {
+        text: `curl -X POST https://api.example.net/v1/items \\\n  -H "Authorization: Bearer ${curlBearer}"\n`,
+        secret: curlBearer,
+      },
+      { text: `curl -sS -H 'X-API-Key: ${curlApiKey}' https://api.example.net/\n`, secret: curlApiKey },
+    ],
+    negatives: [
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
+      'curl -H "Authorization: Bearer ${TOKEN}" https://api.example.net/\n',
+      'curl -H "Accept: application/json" https://api.example.net/\n',
+    ],
+  }),
+  customRule({
+    id: 'curl-auth-user',
+    description: 'Credentials passed to curl with -u / --user',
+    regex: String.raw`${CURL_COMMAND}(?:-u|--user)(?:=|[ \t]{0,5})(?:"(:[^"\r\n]{3,200}|[^:"\r\n]{3,200}:[^"\r\n]{0,200})"|'([^:'\r\n]{3,200}:[^'\r\n]{3,200})'|(${USER_PART}:${PASSWORD_PART}))(?:\s|$)`,
+    keywords: ['curl'],
+    entropy: 2,
+    span: 4096,
+    allowlists: [
+      allowlistDefinition({
+        description: 'placeholder passwords, variables, templates and command substitutions',
+        regexes: [
+          String.raw`(?i)^['"]?[^:]*['"]?:['"]?(?:changeit|changeme|pass|password|pwd|test|token|\*+|x+)['"]?$`,
+          `^['"]?<[^>]*>['"]?:['"]?<[^>]*>['"]?$|^<[^:]*:[^>]*>$`,
+          String.raw`^[^:]*:\[[^\]]*\]$`,
+          String.raw`^['"]?[^:]*['"]?:['"]?\$(?:\d|\w+|\{\w+\})['"]?$`,
+          String.raw`^\$\([^)]*\):\$\([^)]*\)$`,
+          String.raw`^['"]?\$?\{\{[^}]*\}\}['"]?:['"]?\$?\{\{[^}]*\}\}['"]?$`,
+        ],
+      }),
+    ],
+    positives: [
+      { text: `curl --user "deploy:${curlPassword}" https://ci.example.net/api\n`, secret: `deploy:${curlPassword}` },
+    ],
+    negatives: [
+      'curl -u admin:changeme http://localhost:8080/\n',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
+      'curl -u "$USER:${PASSWORD}" http://localhost:8080/\n',
+    ],
+  }),
+  customRule({
+    id: 'kubernetes-secret-yaml',
+    description: 'Kubernetes Secret manifest with its data inline',
+    regex: `(?i)(?:${K8S_SECRET_KIND}[\\s\\S]{0,200}?\\bdata:[\\s\\S]{0,100}?\\s${K8S_DATA_ENTRY}|\\bdata:[\\s\\S]{0,100}?\\s${K8S_DATA_ENTRY}[\\s\\S]{0,200}?${K8S_SECRET_KIND})`,
+    path: String.raw`(?i)\.ya?ml$`,
+    keywords: ['secret'],
+    span: 4096,
+    allowlists: [
+      allowlistDefinition({
+        description: 'templated or empty values',
+        regexes: [String.raw`^[\w.-]+:(?:[ \t]*(?:\||>[-+]?)\s+)?[ \t]*(?:\{\{[^}]*\}\}|""|'')$`],
+      }),
+      allowlistDefinition({
+        description: 'kind and data in different YAML documents',
+        regexTarget: 'match',
+        regexes: [String.raw`kind:[\s\S]+\n---\n[\s\S]+\bdata:|data:[\s\S]+\n---\n[\s\S]+\bkind:`],
+      }),
+    ],
+    positives: [
+      {
+        text: `apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ndata:\n  password: ${k8sValue}\n`,
+        secret: `password: ${k8sValue}`,
+        path: 'deploy/secret.yaml',
+      },
+    ],
+    negatives: [
+      { text: `apiVersion: v1\nkind: Secret\ndata:\n  password: ${k8sValue}\n`, path: 'secret.txt' },
+      { text: 'kind: Secret\ndata:\n  password: "{{ .Values.password }}"\n', path: 'templates/secret.yaml' },
+    ],
+  }),
+  customRule({
+    id: 'pkcs12-file',
+    description: 'PKCS#12 key store file (.p12, .pfx), which holds private keys',
+    path: String.raw`(?i)(?:^|/)[^/]+\.p(?:12|fx)$`,
+    keywords: [],
+    positives: [{ text: 'binary key store', secret: '', path: 'certs/client.p12' }],
+    negatives: [{ text: 'not a key store', path: 'certs/client.p12.md' }],
   }),
 ];

@@ -135,4 +135,22 @@ export const IDENTITY_RULES: BuiltinRule[] = [
       negatives: ['{"auths": {"registry.example.com": {}}}', '{"auth": "none"}'],
     },
   },
+  tokenRule({
+    id: 'authress-service-client-access-key',
+    description: 'Authress service client access key',
+    token: String.raw`(?:sc|ext|scauth|authress)_[0-9A-Za-z]{5,30}\.[0-9A-Za-z]{4,6}\.acc[_-][0-9A-Za-z-]{10,32}\.[0-9A-Za-z+/_=-]{30,120}`,
+    keywords: ['sc_', 'ext_', 'scauth_', 'authress_'],
+    entropy: 2,
+    variable: 'AUTHRESS_KEY',
+    sample: t(
+      'sc_',
+      fakeChars(3901, 20),
+      '.',
+      fakeChars(3902, 5),
+      '.acc_',
+      fakeChars(3903, 20),
+      '.',
+      fakeChars(3904, 64),
+    ),
+  }),
 ];

@@ -102,7 +102,9 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   namedSecretRule({
     id: 'sumologic-access-token',
     description: 'Sumo Logic access key',
-    names: ['sumo'],
+    // Case-sensitive, so that `sumOfExposures = ...` is not read as a Sumo Logic name.
+    names: ['(?-i:[Ss]umo|SUMO)'],
+    keywords: ['sumo'],
     value: '[0-9A-Za-z]{64}',
     variable: 'SUMO_ACCESS_KEY',
     sample: fakeChars(1612, 64),
@@ -162,5 +164,33 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     value: UUID,
     variable: 'SPLUNK_HEC_TOKEN',
     sample: fakeUuid(1619),
+  }),
+  namedSecretRule({
+    id: 'new-relic-user-api-id',
+    description: 'New Relic user API id',
+    names: ['new[_-]?relic'],
+    keywords: ['new-relic', 'newrelic', 'new_relic'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'NEW_RELIC_USER_ID',
+    sample: fakeChars(3701, 64),
+  }),
+  namedSecretRule({
+    id: 'sentry-access-token',
+    description: 'Sentry auth token (64 hex)',
+    names: ['sentry'],
+    value: '[0-9a-fA-F]{64}',
+    variable: 'SENTRY_AUTH_TOKEN',
+    sample: fakeChars(3702, 64, HEX),
+  }),
+  namedSecretRule({
+    id: 'sumologic-access-id',
+    description: 'Sumo Logic access id',
+    // Case-sensitive, so that `sumOfExposures = ...` is not read as a Sumo Logic name.
+    names: ['(?-i:[Ss]umo|SUMO)'],
+    keywords: ['sumo'],
+    value: 'su[0-9A-Za-z]{12}',
+    variable: 'SUMO_ACCESS_ID',
+    sample: t('su', fakeChars(3703, 12)),
+    negatives: ['sumOfExposures = suAbCdEf012345\n'],
   }),
 ];

@@ -8,6 +8,8 @@ const stripeRestricted = t('rk_test_', fakeChars(37, 40));
 const whsec = t('whsec_', fakeChars(38, 32));
 const shopify = t('shpat_', fakeChars(48, 32, HEX));
 
+const freemius = t('sk_', fakeChars(3409, 29));
+
 export const PAYMENT_RULES: BuiltinRule[] = [
   customRule({
     id: 'stripe-access-token',
@@ -34,8 +36,8 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   customRule({
     id: 'shopify-access-token',
     description: 'Shopify access token',
-    regex: `\\b(shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32})${END}`,
-    keywords: ['shpat_', 'shpca_', 'shppa_', 'shpss_'],
+    regex: `\\b(shpat_[0-9a-fA-F]{32})${END}`,
+    keywords: ['shpat_'],
     positives: [{ text: `X-Shopify-Access-Token: ${shopify}`, secret: shopify }],
     negatives: [t('shpat_', 'zz')],
   }),
@@ -134,5 +136,83 @@ export const PAYMENT_RULES: BuiltinRule[] = [
     value: '[0-9A-Za-z_-]{64}',
     variable: 'COINBASE_API_SECRET',
     sample: fakeChars(1416, 64, URL_SAFE),
+  }),
+  tokenRule({
+    id: 'shopify-custom-access-token',
+    description: 'Shopify custom app access token',
+    token: 'shpca_[0-9a-fA-F]{32}',
+    keywords: ['shpca_'],
+    variable: 'SHOPIFY_ACCESS_TOKEN',
+    sample: t('shpca_', fakeChars(3401, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'shopify-private-app-access-token',
+    description: 'Shopify private app access token',
+    token: 'shppa_[0-9a-fA-F]{32}',
+    keywords: ['shppa_'],
+    variable: 'SHOPIFY_PASSWORD',
+    sample: t('shppa_', fakeChars(3402, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'shopify-shared-secret',
+    description: 'Shopify app shared secret',
+    token: 'shpss_[0-9a-fA-F]{32}',
+    keywords: ['shpss_'],
+    variable: 'SHOPIFY_API_SECRET',
+    sample: t('shpss_', fakeChars(3403, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'flutterwave-encryption-key',
+    description: 'Flutterwave encryption key',
+    token: 'FLWSECK(?:_TEST)?-?[0-9A-Ha-h]{12}',
+    keywords: ['flwseck'],
+    entropy: 2,
+    variable: 'FLW_ENCRYPTION_KEY',
+    sample: t('FLWSECK_TEST', '-', fakeChars(3404, 12, HEX)),
+  }),
+  tokenRule({
+    id: 'flutterwave-public-key',
+    description: 'Flutterwave public key',
+    token: 'FLWPUBK(?:_TEST)?-[0-9A-Ha-h]{32}-X',
+    keywords: ['flwpubk'],
+    entropy: 2,
+    variable: 'FLW_PUBLIC_KEY',
+    sample: t('FLWPUBK_TEST', '-', fakeChars(3405, 32, HEX), '-X'),
+  }),
+  namedSecretRule({
+    id: 'plaid-client-id',
+    description: 'Plaid client id',
+    names: ['plaid'],
+    value: '[0-9A-Za-z]{24}',
+    variable: 'PLAID_CLIENT_ID',
+    sample: fakeChars(3406, 24),
+  }),
+  namedSecretRule({
+    id: 'finicity-api-token',
+    description: 'Finicity (Mastercard Open Banking) app key',
+    names: ['finicity'],
+    value: '[0-9a-fA-F]{32}',
+    variable: 'FINICITY_APP_KEY',
+    sample: fakeChars(3407, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'finicity-client-secret',
+    description: 'Finicity partner secret',
+    names: ['finicity'],
+    value: '[0-9A-Za-z]{20}',
+    variable: 'FINICITY_PARTNER_SECRET',
+    sample: fakeChars(3408, 20),
+  }),
+  customRule({
+    id: 'freemius-secret-key',
+    description: 'Freemius SDK secret key in a PHP array',
+    regex: String.raw`(?i)["']secret_key["']\s{0,16}=>\s{0,16}["'](sk_\S{29})["']`,
+    path: String.raw`(?i)\.php$`,
+    keywords: ['secret_key'],
+    positives: [{ text: `  'secret_key' => '${freemius}',\n`, secret: freemius, path: 'freemius/start.php' }],
+    negatives: [
+      { text: `  'secret_key' => '${freemius}',\n`, path: 'freemius.md' },
+      { text: "  'secret_key' => 'sk_short',\n", path: 'start.php' },
+    ],
   }),
 ];

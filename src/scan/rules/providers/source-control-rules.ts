@@ -34,6 +34,8 @@ const ghr = githubToken('ghr', 18);
 const fineGrained = t('github_pat_', fakeChars(19, 22), '_', fakeChars(20, 59));
 const glpat = t('glpat-', fakeChars(21, 20));
 
+const tfPassword = fakeChars(3108, 16, LOWER36);
+
 export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   customRule({
     id: 'github-pat',
@@ -329,5 +331,65 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     keywords: ['sgp_'],
     variable: 'SRC_ACCESS_TOKEN',
     sample: t('sgp_', fakeChars(1135, 16, HEX), '_', fakeChars(1136, 40, HEX)),
+  }),
+  tokenRule({
+    id: 'gitlab-pat-routable',
+    description: 'GitLab routable personal access token (glpat- with a routing suffix)',
+    token: String.raw`glpat-[0-9A-Za-z_-]{27,300}\.(?:[0-9a-z]{2}\.)?[0-9a-z]{9}`,
+    keywords: ['glpat-'],
+    entropy: 3.5,
+    variable: 'GITLAB_TOKEN',
+    sample: t('glpat-', fakeChars(3101, 38, URL_SAFE), '.01', '.', fakeChars(3102, 9, LOWER36)),
+    provider: 'gitlab',
+  }),
+  tokenRule({
+    id: 'gitlab-runner-authentication-token-routable',
+    description: 'GitLab routable runner authentication token',
+    token: String.raw`glrt-t[0-9]_[0-9A-Za-z_-]{27,300}\.(?:[0-9a-z]{2}\.)?[0-9a-z]{9}`,
+    keywords: ['glrt-'],
+    entropy: 3.5,
+    variable: 'RUNNER_TOKEN',
+    sample: t('glrt-', 't1_', fakeChars(3103, 38, URL_SAFE), '.01', '.', fakeChars(3104, 9, LOWER36)),
+    provider: 'gitlab',
+  }),
+  namedSecretRule({
+    id: 'bitbucket-client-id',
+    description: 'Bitbucket OAuth consumer key',
+    names: ['bitbucket'],
+    value: '[0-9A-Za-z]{32}',
+    variable: 'BITBUCKET_CLIENT_ID',
+    sample: fakeChars(3105, 32),
+  }),
+  tokenRule({
+    id: 'artifactory-api-key',
+    description: 'JFrog Artifactory API key (AKCp)',
+    token: 'AKCp[0-9A-Za-z]{69}',
+    keywords: ['akcp'],
+    entropy: 4,
+    variable: 'ARTIFACTORY_API_KEY',
+    sample: t('AKCp', fakeChars(3106, 69)),
+  }),
+  namedSecretRule({
+    id: 'jfrog-identity-token',
+    description: 'JFrog identity token (64 characters, under a JFrog, Artifactory, Bintray or Xray name)',
+    names: ['jfrog', 'artifactory', 'bintray', 'xray'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'JFROG_IDENTITY_TOKEN',
+    sample: fakeChars(3107, 64),
+  }),
+  customRule({
+    id: 'hashicorp-tf-password',
+    description: 'Password written into Terraform or HCL',
+    regex: String.raw`(?i)[\w.-]{0,40}?password[ \t\w.-]{0,20}[\s'"]{0,3}(?:[=:,>]|:{1,3}=|=>|\?=|\|\|)[\s'"\x60=]{0,5}?"([0-9a-z=_-]{8,20})"`,
+    path: String.raw`(?i)\.(?:tf|hcl)$`,
+    keywords: ['password'],
+    entropy: 2,
+    positives: [
+      { text: `  administrator_login_password = "${tfPassword}"\n`, secret: tfPassword, path: 'infra/main.tf' },
+    ],
+    negatives: [
+      { text: `  administrator_login_password = "${tfPassword}"\n`, path: 'notes.txt' },
+      { text: '  administrator_login_password = var.db_password\n', path: 'infra/main.tf' },
+    ],
   }),
 ];
