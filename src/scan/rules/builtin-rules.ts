@@ -17,7 +17,7 @@ import { PAYMENT_RULES } from './providers/payment-rules.js';
 import { SAAS_RULES } from './providers/saas-rules.js';
 import { SOURCE_CONTROL_RULES } from './providers/source-control-rules.js';
 import type { BuiltinRule } from './rule-builders.js';
-import type { AllowlistDefinition, RuleDefinition } from './rule-definition.js';
+import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } from './rule-definition.js';
 
 /** Every built-in rule with its cases. The generic forms come last (a specific rule's finding wins). */
 export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
@@ -36,7 +36,38 @@ export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
   ...GENERIC_RULES,
 ];
 
-export const BUILTIN_RULES: RuleDefinition[] = BUILTIN_RULE_HOMES.map((home) => home.definition);
+/**
+ * The prefixes that name a token's provider (`figd_`, `glagent-`, `pubkey-`...), from the prefixed-token rules'
+ * keywords. A value starting with one is that rule's to judge: when it does not report it (too short, a bad
+ * checksum), the generic rule must not report it either.
+ */
+function providerPrefixes(homes: readonly BuiltinRule[]): string[] {
+  const prefixes = new Set<string>();
+  for (const { definition } of homes) {
+    if (definition.regex === undefined || !/^(?:\(\?i\))?\\b\(/.test(definition.regex)) continue;
+    for (const keyword of definition.keywords)
+      if (/^[a-z0-9][a-z0-9_.~-]{2,}[_.~-]$/.test(keyword)) prefixes.add(keyword);
+  }
+  return [...prefixes].sort();
+}
+
+const escapeRe2 = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The generic rules, with the provider-prefix allowlist added (see providerPrefixes). */
+function withProviderPrefixesAllowed(home: BuiltinRule, prefixes: string[]): RuleDefinition {
+  if (!home.definition.id.startsWith('generic-')) return home.definition;
+  const allowlist = allowlistDefinition({
+    description: "values that start with a provider's token prefix (that provider's rule judges them)",
+    regexes: [`(?i)^(?:${prefixes.map(escapeRe2).join('|')})`],
+  });
+  return { ...home.definition, allowlists: [...home.definition.allowlists, allowlist] };
+}
+
+const PROVIDER_PREFIXES = providerPrefixes(BUILTIN_RULE_HOMES);
+
+export const BUILTIN_RULES: RuleDefinition[] = BUILTIN_RULE_HOMES.map((home) =>
+  withProviderPrefixesAllowed(home, PROVIDER_PREFIXES),
+);
 
 /** Each rule's true- and false-positive cases, read from the rule's home. */
 export const BUILTIN_RULE_FIXTURES: RuleFixture[] = BUILTIN_RULE_HOMES.map((home) => home.fixture);

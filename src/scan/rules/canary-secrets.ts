@@ -45,7 +45,11 @@ export function fakeUuid(seed: number): string {
 
 /** A canary GitHub token (`ghp_`, `gho_`...): 30 random characters and their base62 CRC32 checksum. */
 export function githubToken(prefix: string, seed: number): string {
-  const random = fakeChars(seed, 30);
+  return githubTokenOf(prefix, fakeChars(seed, 30));
+}
+
+/** The GitHub token of these 30 random characters: they and their base62 CRC32 checksum, as GitHub issues it. */
+export function githubTokenOf(prefix: string, random: string): string {
   return t(prefix, '_', random, base62Crc32(random));
 }
 

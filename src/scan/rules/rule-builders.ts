@@ -98,22 +98,39 @@ export interface NamedSecretSpec extends CommonSpec {
   keywords?: string[];
   /** The variable the fixture assigns the sample to. */
   variable: string;
-  /** Case-insensitive value (for formats whose case the provider does not document). */
-  ignoreCase?: boolean;
+  /**
+   * The value's letters match in either case unless this is set (real keys of a lowercase-hex format do appear in
+   * upper case, and gitleaks matches them so).
+   */
+  caseSensitive?: boolean;
+  /** A prefixed form of the same secret (RE2, no groups), found wherever it stands, whatever name it has. */
+  token?: string;
+  /** Keywords of the prefixed form. */
+  tokenKeywords?: string[];
+}
+
+/**
+ * The pattern of a value assigned to one of these names: up to 40 name characters, a name, words up to the
+ * operator, the operator with its quotes, the value (capture group 1) and its end.
+ */
+export function assignedTo(names: string[], value: string): string {
+  // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
+  // Words may stand between the name and the operator (`twitter api key = ...`), as gitleaks allows.
+  return `[\\w.-]{0,40}?(?i:${names.join('|')})[ \\t\\w.-]{0,24}${ASSIGN}(${value})${VALUE_END}`;
 }
 
 /** A secret without a telling prefix: found where it is assigned to a name of its provider. */
 export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
-  // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
-  // Words may stand between the name and the operator (`twitter api key = ...`), as gitleaks allows.
-  const value = spec.ignoreCase ? `(?i:${spec.value})` : spec.value;
-  const regex = `[\\w.-]{0,40}?(?i:${spec.names.join('|')})[ \\t\\w.-]{0,24}${ASSIGN}(${value})${VALUE_END}`;
+  const value = spec.caseSensitive ? spec.value : `(?i:${spec.value})`;
+  const named = assignedTo(spec.names, value);
+  const regex = spec.token ? `${named}|\\b(${spec.token})${END}` : named;
+  const keywords = spec.keywords ?? spec.names.map((name) => name.toLowerCase());
   return {
     definition: {
       id: spec.id,
       description: spec.description,
       regex,
-      keywords: spec.keywords ?? spec.names.map((name) => name.toLowerCase()),
+      keywords: [...keywords, ...(spec.tokenKeywords ?? [])],
       entropy: spec.entropy ?? 3,
       tags: spec.tags ?? [],
       allowlists: [],
@@ -125,8 +142,8 @@ export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
       positives: [{ text: `${spec.variable}="${spec.sample}"\n`, secret: spec.sample }],
       negatives: [
         `${spec.variable}="\${${spec.variable}}"\n`,
-        // The value alone, under a name that is not the provider's.
-        `checksum = "${spec.sample}"\n`,
+        // The value alone, under a name that is not the provider's (a prefixed sample is found anywhere).
+        ...(spec.token ? [] : [`checksum = "${spec.sample}"\n`]),
         ...(spec.negatives ?? []),
       ],
     },

@@ -189,6 +189,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
     description: 'DigitalOcean OAuth refresh token',
     token: 'dor_v1_[0-9a-f]{64}',
     keywords: ['dor_v1_'],
+    ignoreCase: true,
     sample: t('dor_v1_', fakeChars(1009, 64, HEX)),
   }),
   namedSecretRule({

@@ -1,6 +1,6 @@
 // Generic forms, whoever issued the secret: PEM private keys, JSON Web Tokens, connection strings with a
 // password, and the generic "secret assigned to a secret-named variable" rule, each with its cases.
-import { BASE62, fakeChars, t, URL_SAFE } from '../canary-secrets.js';
+import { BASE62, fakeChars, fakeUuid, t, URL_SAFE } from '../canary-secrets.js';
 import { ASSIGN, type BuiltinRule, customRule, END } from '../rule-builders.js';
 import { allowlistDefinition } from '../rule-definition.js';
 
@@ -18,8 +18,43 @@ const PLACEHOLDER_VALUES = allowlistDefinition({
   ],
 });
 
+/** One part of a code identifier: a CamelCase or lower-case word, an acronym with a digit (R2, EC2), `_`, `$`. */
+const IDENTIFIER_PART = '(?:[A-Z]?[a-z]{2,}|[A-Z]{1,5}[0-9]?|[0-9]{1,2}|[_$])';
+const IDENTIFIER = `${IDENTIFIER_PART}+`;
+
+/**
+ * Values that are code, not secrets (issue 18): member paths (`leaked_credential_checks_1.LeakedCredentialChecks`,
+ * `R2SlurperR2SourceSchema.Secret`), kebab-case or dotted words (`x-aws-ec2-metadata-token`), URL paths
+ * (`/oauth2/v2.0/token`), and runs of one repeated character (`xxxxxx`, `000000`).
+ */
+const CODE_VALUES = allowlistDefinition({
+  description: 'code identifiers, member paths, word lists, URL paths and repeated characters',
+  regexes: [
+    `^${IDENTIFIER}(?:\\.${IDENTIFIER})+;?$`,
+    '^[a-z][a-z0-9]*(?:[-.][a-z][a-z0-9]*)+$',
+    '^/[a-z0-9_.-]+(?:/[a-z0-9_.-]*)*$',
+    `(?:${[...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*.=_-'].map((c) => `${c.replace(/[*.]/, '\\$&')}{6}`).join('|')})`,
+  ],
+});
+
+/** Names that say the value is an id, not a secret (`credentialsId: '<uuid>'`, `secret_key_id = ...`). */
+const ID_NAMES = allowlistDefinition({
+  description: 'values assigned to an id',
+  regexTarget: 'match',
+  regexes: [String.raw`(?:[_.-][Ii][Dd]|[a-z]Id|[a-z]ID)['"\x60]?[ \t]*(?:[:=,>]|=>)`],
+});
+
+/** Files whose values are hashes and resolved versions, not secrets. */
+const LOCKFILES = allowlistDefinition({
+  description: 'lockfiles',
+  paths: [
+    String.raw`(?:^|/)(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lock|Cargo\.lock|poetry\.lock|Pipfile\.lock|Gemfile\.lock|composer\.lock|go\.sum|packages\.lock\.json|gradle\.lockfile)$`,
+  ],
+});
+
 const pemBody = Array.from({ length: 4 }, (_, i) => fakeChars(60 + i, 64, `${BASE62}+/`)).join('\n');
 const pem = t('-----BEGIN RSA PRIVATE ', 'KEY-----\n', pemBody, '\n-----END RSA PRIVATE ', 'KEY-----');
+const pemInString = pem.replaceAll('\n', '\\n');
 const jwt = t(
   Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url'),
   '.',
@@ -65,13 +100,18 @@ export const GENERIC_RULES: BuiltinRule[] = [
       '(?i)-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\\s\\S]{64,}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----',
     keywords: ['-----begin'],
     span: 32_768,
-    positives: [{ text: `# deploy key\n${pem}\n`, secret: pem }],
+    positives: [
+      { text: `# deploy key\n${pem}\n`, secret: pem },
+      // Inside a JavaScript string with \n escapes, a common real leak (issue 18).
+      { text: `const key = '${pemInString}\\n';\n`, secret: pemInString },
+    ],
     negatives: ['Paste the key between -----BEGIN PRIVATE KEY----- and -----END PRIVATE KEY----- markers.'],
   }),
   customRule({
     id: 'jwt',
     description: 'JSON Web Token',
-    regex: `\\b(eyJ[0-9A-Za-z_-]{15,}\\.eyJ[0-9A-Za-z_-]{15,}\\.[0-9A-Za-z_-]{10,})${END}`,
+    // Unsigned tokens (alg none) end after the payload's dot; `/` and `\\` appear in hand-edited ones.
+    regex: `\\b(eyJ[0-9A-Za-z_-]{15,}\\.eyJ[0-9A-Za-z/\\\\_-]{15,}\\.(?:[0-9A-Za-z/\\\\_-]{10,}={0,2})?)${END}`,
     keywords: ['eyj'],
     entropy: 3,
     span: 4096,
@@ -113,7 +153,7 @@ export const GENERIC_RULES: BuiltinRule[] = [
     id: 'generic-api-key',
     description: 'Generic secret assigned to a key, token, secret or password variable',
     // No \\b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
-    regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
+    regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret|[_.-]key|creds)[ \\t\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
     keywords: [
       'apikey',
       'api_key',
@@ -131,9 +171,13 @@ export const GENERIC_RULES: BuiltinRule[] = [
       'token',
       'passw',
       'credential',
+      'creds',
+      '_key',
+      '-key',
+      '.key',
     ],
     entropy: 3.5,
-    allowlists: [PLACEHOLDER_VALUES],
+    allowlists: [PLACEHOLDER_VALUES, CODE_VALUES, ID_NAMES, LOCKFILES],
     positives: [
       { text: `api_key = "${genericSecret}"\n`, secret: genericSecret },
       { text: `{"client_secret": "${genericSecret}"}`, secret: genericSecret },
@@ -144,6 +188,15 @@ export const GENERIC_RULES: BuiltinRule[] = [
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
       'password: ${DB_PASSWORD}',
       'secret = "thisIsACamelCaseIdentifier"',
+      // The look-alikes issue 18 names: member paths, constants restating their name, URL paths, ids, lockfiles.
+      'Cloudflare.LeakedCredentialChecks = leaked_credential_checks_1.LeakedCredentialChecks;',
+      'secret: R2SlurperR2SourceSchema.Secret;',
+      'const X_AWS_EC2_METADATA_TOKEN = "x-aws-ec2-metadata-token";',
+      'const SIGNIN_TOKEN = "/oauth2/v2.0/token";',
+      'const passwordField = form.elements.password_1.value;',
+      `credentialsId: '${fakeUuid(56)}'`,
+      'api_key = "xxxxxxxxxxxxxxxxxxxxxxxx"',
+      { text: `  "access_token": "${genericSecret}"\n`, path: 'package-lock.json' },
       'tokenizer.tokenType = TokenKind.Identifier;',
     ],
   }),

@@ -36,7 +36,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'sendgrid-api-token',
     description: 'SendGrid API key',
-    regex: `\\b(SG\\.[0-9A-Za-z_-]{22}\\.[0-9A-Za-z_-]{43})${END}`,
+    regex: `\\b(SG\\.[0-9A-Za-z_=.-]{66})${END}`,
     keywords: ['sg.'],
     entropy: 3,
     provider: 'sendgrid',
@@ -46,7 +46,8 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'slack-bot-token',
     description: 'Slack bot token',
-    regex: `\\b(xoxb-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{24,34})${END}`,
+    regex: `\\b(xoxb-[0-9]{10,13}-[0-9]{10,13}[0-9A-Za-z-]*)${END}`,
+    span: 1024,
     keywords: ['xoxb-'],
     provider: 'slack',
     positives: [{ text: `SLACK_BOT_TOKEN=${xoxb}`, secret: xoxb }],
@@ -55,7 +56,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'slack-user-token',
     description: 'Slack user token',
-    regex: `\\b(xox[pe](?:-[0-9]{10,13}){3}-[0-9a-f]{28,34})${END}`,
+    regex: `\\b(xox[pe](?:-[0-9]{10,13}){3}-[0-9A-Za-z-]{28,34})${END}`,
     keywords: ['xoxp-', 'xoxe-'],
     provider: 'slack',
     positives: [{ text: `token=${xoxp}`, secret: xoxp }],
@@ -64,7 +65,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'slack-app-token',
     description: 'Slack app-level token',
-    regex: `(?i)\\b(xapp-\\d-[A-Z0-9]{1,20}-\\d{1,20}-[a-z0-9]{16,128})${END}`,
+    regex: `(?i)\\b(xapp-\\d-[A-Z0-9]{1,40}-\\d{1,40}-[a-z0-9]{1,255})${END}`,
     keywords: ['xapp-'],
     entropy: 3,
     provider: 'slack',
@@ -74,7 +75,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'slack-webhook-url',
     description: 'Slack incoming webhook URL',
-    regex: `(https?://hooks\\.slack\\.com/(?:services|workflows|triggers)/T[0-9A-Z]{8,12}/B[0-9A-Z]{8,12}/[0-9A-Za-z]{24})${END}`,
+    regex: `((?:https?://)?hooks\\.slack\\.com/(?:services|workflows|triggers)/[0-9A-Za-z+/]{43,56})${END}`,
     keywords: ['hooks.slack.com'],
     provider: 'slack',
     positives: [{ text: `webhook: ${slackHook}\n`, secret: slackHook }],
@@ -84,7 +85,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     id: 'discord-api-token',
     description: 'Discord bot token',
     names: ['discord'],
-    value: String.raw`[MNO][0-9A-Za-z_-]{23,27}\.[0-9A-Za-z_-]{6}\.[0-9A-Za-z_-]{27,40}`,
+    value: String.raw`[MNO][0-9A-Za-z_-]{23,27}\.[0-9A-Za-z_-]{6}\.[0-9A-Za-z_-]{27,40}|[0-9a-f]{64}`,
     variable: 'DISCORD_BOT_TOKEN',
     sample: t('M', fakeChars(1501, 25), '.', fakeChars(1502, 6), '.', fakeChars(1503, 38, URL_SAFE)),
   }),
@@ -99,7 +100,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   namedSecretRule({
     id: 'telegram-bot-api-token',
     description: 'Telegram bot token',
-    names: ['telegram', 'tgram', 'tg_bot'],
+    names: ['telegr', 'tgram', 'tg_bot'],
     value: '[0-9]{5,16}:A[0-9A-Za-z_-]{34}',
     variable: 'TELEGRAM_BOT_TOKEN',
     sample: t('123456789', ':A', fakeChars(1505, 34, URL_SAFE)),
@@ -107,7 +108,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'microsoft-teams-webhook',
     description: 'Microsoft Teams incoming webhook URL',
-    token: String.raw`https://[0-9a-z-]{1,60}\.webhook\.office\.com/webhookb2/[0-9a-f-]{36}@[0-9a-f-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f-]{36}`,
+    token: String.raw`https://[0-9a-z-]{1,60}\.webhook\.office\.com/webhookb2/[0-9a-z-]{36}@[0-9a-z-]{36}/IncomingWebhook/[0-9a-z]{32}/[0-9a-z-]{36}`,
     keywords: ['webhook.office.com'],
     variable: 'TEAMS_WEBHOOK',
     sample: t(
@@ -176,10 +177,10 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'slack-legacy-token',
     description: 'Slack legacy token (xoxo-, xoxs-)',
-    token: 'xox[os]-(?:[0-9]{1,13}-){1,3}[0-9A-Za-z]{8,48}',
+    token: 'xox[os]-(?:[0-9]{1,40}-){3}[0-9A-Za-z]{1,48}',
     keywords: ['xoxo-', 'xoxs-'],
     variable: 'SLACK_TOKEN',
-    sample: t('xoxs-', '1234567890-', '2345678901-', fakeChars(1516, 32, HEX)),
+    sample: t('xoxs-', '1234567890-', '2345678901-', '3456789012-', fakeChars(1516, 32, HEX)),
     provider: 'slack',
   }),
   namedSecretRule({

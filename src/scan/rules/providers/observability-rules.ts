@@ -1,7 +1,16 @@
 // Observability and incident tooling: Datadog, Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
 // PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
-import { ASSIGN, type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import {
+  ASSIGN,
+  assignedTo,
+  type BuiltinRule,
+  customRule,
+  END,
+  namedSecretRule,
+  tokenRule,
+  UUID,
+} from '../rule-builders.js';
 
 const ddApi = fakeChars(22, 32, HEX);
 const ddApp = fakeChars(23, 40, HEX);
@@ -10,7 +19,8 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   customRule({
     id: 'datadog-access-token',
     description: 'Datadog API key (32 hex) or application key (40 hex)',
-    regex: `(?i)\\b(?:datadog|dd)[\\w.-]{0,25}?(?:api|app|application)?[\\w.-]{0,10}?key[\\w.-]{0,10}${ASSIGN}([0-9a-f]{40}|[0-9a-f]{32})${END}`,
+    // A key under a Datadog name (DD_API_KEY...), or any 40-character value under the word datadog.
+    regex: `(?i)\\b(?:datadog|dd)[\\w.-]{0,25}?(?:api|app|application)?[\\w.-]{0,10}?key[\\w.-]{0,10}${ASSIGN}([0-9a-f]{40}|[0-9a-f]{32})${END}|${assignedTo(['datadog'], '(?i:[0-9a-z]{40})')}`,
     keywords: ['datadog', 'dd_', 'dd-', 'ddapi', 'ddapp'],
     entropy: 3,
     provider: 'datadog',
@@ -48,7 +58,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'new-relic-user-api-key',
     description: 'New Relic user API key',
-    token: 'NRAK-[0-9A-Z]{27}',
+    token: 'NRAK-[0-9A-Za-z]{27}',
     keywords: ['nrak-'],
     variable: 'NEW_RELIC_API_KEY',
     sample: t('NRAK-', fakeChars(1605, 27, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')),
@@ -56,7 +66,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'new-relic-browser-api-token',
     description: 'New Relic browser API key',
-    token: 'NRJS-[0-9a-f]{19}',
+    token: 'NRJS-[0-9a-fA-F]{19}',
     keywords: ['nrjs-'],
     variable: 'NEW_RELIC_BROWSER_KEY',
     sample: t('NRJS-', fakeChars(1606, 19, HEX)),
@@ -90,6 +100,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     description: 'Dynatrace API token',
     token: String.raw`dt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}`,
     keywords: ['dt0c01.'],
+    ignoreCase: true,
     variable: 'DT_API_TOKEN',
     sample: t(
       'dt0c01',
