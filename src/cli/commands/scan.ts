@@ -21,6 +21,7 @@ import { DEFAULT_MAX_FILE_BYTES } from '../../scan/scanner.js';
 import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { registerScanRulesCommand } from './scan-rules.js';
 
 const REPORT_FORMATS = ['table', 'json', 'sarif', 'csv'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -252,6 +253,7 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
         options,
       );
     });
+  registerScanRulesCommand(scan, context);
 };
 
 /** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */
