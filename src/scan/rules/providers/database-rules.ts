@@ -113,4 +113,12 @@ export const DATABASE_RULES: BuiltinRule[] = [
     variable: 'LOOKERSDK_CLIENT_SECRET',
     sample: fakeChars(4003, 24),
   }),
+  tokenRule({
+    id: 'supabase-secret-key',
+    description: 'Supabase secret API key (sb_secret_)',
+    token: 'sb_secret_[0-9A-Za-z_-]{31,40}',
+    keywords: ['sb_secret_'],
+    variable: 'SUPABASE_SECRET_KEY',
+    sample: t('sb_secret_', fakeChars(4601, 31, URL_SAFE)),
+  }),
 ];

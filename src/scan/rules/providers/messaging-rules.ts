@@ -22,6 +22,8 @@ const slackHook = t(
 
 const facebookAppToken = t('123456789012345', '|', fakeChars(3617, 32, URL_SAFE));
 
+const chatToken = fakeChars(4505, 43, URL_SAFE);
+
 export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
     id: 'twilio-api-key',
@@ -405,5 +407,41 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     value: '[0-9A-Za-z]{32}',
     variable: 'FLICKR_API_KEY',
     sample: fakeChars(3616, 32),
+  }),
+  tokenRule({
+    id: 'resend-api-key',
+    description: 'Resend API key',
+    token: 're_[0-9A-Za-z]{8}_[0-9A-Za-z]{24}',
+    keywords: ['re_'],
+    variable: 'RESEND_API_KEY',
+    sample: t('re_', fakeChars(4501, 8), '_', fakeChars(4502, 24)),
+  }),
+  tokenRule({
+    id: 'mattermost-webhook-url',
+    description: 'Mattermost incoming webhook URL',
+    token: 'https://[0-9A-Za-z.-]{1,100}/hooks/[0-9a-z]{26}',
+    keywords: ['/hooks/'],
+    variable: 'MATTERMOST_WEBHOOK',
+    sample: t('https://chat.example', '.net/hooks/', fakeChars(4503, 26, LOWER36)),
+  }),
+  customRule({
+    id: 'google-chat-webhook-url',
+    description: 'Google Chat incoming webhook URL (its token)',
+    regex: String.raw`https://chat\.googleapis\.com/v1/spaces/[0-9A-Za-z_-]{8,20}/messages\?key=[0-9A-Za-z_-]{39}&token=([0-9A-Za-z_%=-]{40,80})`,
+    keywords: ['chat.googleapis.com'],
+    positives: [
+      {
+        text: t(
+          'https://chat.googleapis',
+          '.com/v1/spaces/AAAAbcdEfGh/messages?key=AIza',
+          fakeChars(4504, 35),
+          '&token=',
+          chatToken,
+          '\n',
+        ),
+        secret: chatToken,
+      },
+    ],
+    negatives: ['https://chat.googleapis.com/v1/spaces/SPACE/messages?key=KEY&token=TOKEN\n'],
   }),
 ];

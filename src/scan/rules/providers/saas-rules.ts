@@ -1,7 +1,9 @@
 // Productivity and SaaS APIs: Airtable, Algolia, Asana, Contentful, Dropbox, Figma, HubSpot, Intercom, Linear,
 // Notion, Typeform, Zendesk, Mapbox, Frame.io, Adafruit IO, Lob, Zapier.
-import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, customRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+
+const iftttKey = fakeChars(4405, 22, URL_SAFE);
 
 export const SAAS_RULES: BuiltinRule[] = [
   namedSecretRule({
@@ -308,5 +310,37 @@ export const SAAS_RULES: BuiltinRule[] = [
     value: UUID,
     variable: 'SQUARESPACE_API_KEY',
     sample: fakeUuid(3821),
+  }),
+  tokenRule({
+    id: 'clickup-personal-token',
+    description: 'ClickUp personal API token (pk_<user id>_<32 characters>)',
+    token: 'pk_[0-9]{4,12}_[0-9A-Z]{32}',
+    keywords: ['pk_'],
+    variable: 'CLICKUP_API_TOKEN',
+    sample: t('pk_', '4321987', '_', fakeChars(4401, 32, UPPER36)),
+  }),
+  tokenRule({
+    id: 'posthog-personal-api-key',
+    description: 'PostHog personal API key (phx_)',
+    token: 'phx_[0-9A-Za-z]{40,50}',
+    keywords: ['phx_'],
+    variable: 'POSTHOG_PERSONAL_API_KEY',
+    sample: t('phx_', fakeChars(4402, 43)),
+  }),
+  customRule({
+    id: 'ifttt-webhook-key',
+    description: 'IFTTT Webhooks key in a maker.ifttt.com URL',
+    regex: String.raw`https://maker\.ifttt\.com/(?:trigger/[\w-]{1,100}/(?:json/)?with/key|use)/([0-9A-Za-z_-]{20,24})`,
+    keywords: ['maker.ifttt.com'],
+    positives: [{ text: t('https://maker.ifttt', '.com/trigger/door/with/key/', iftttKey, '\n'), secret: iftttKey }],
+    negatives: ['https://maker.ifttt.com/trigger/door/with/key/{your-key}\n'],
+  }),
+  namedSecretRule({
+    id: 'trello-api-token',
+    description: 'Trello API key or token',
+    names: ['trello'],
+    value: 'ATTA[0-9a-f]{64,72}|[0-9a-f]{64}|[0-9a-f]{32}',
+    variable: 'TRELLO_TOKEN',
+    sample: t('ATTA', fakeChars(4403, 64, HEX), fakeChars(4404, 8, HEX)),
   }),
 ];

@@ -398,4 +398,12 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
       { text: '  administrator_login_password = var.db_password\n', path: 'infra/main.tf' },
     ],
   }),
+  namedSecretRule({
+    id: 'gitea-access-token',
+    description: 'Gitea (and Forgejo) access token',
+    names: ['gitea', 'forgejo'],
+    value: '[0-9a-f]{40}',
+    variable: 'GITEA_TOKEN',
+    sample: fakeChars(4801, 40, HEX),
+  }),
 ];
