@@ -67,9 +67,20 @@ function withProviderPrefixesAllowed(home: BuiltinRule, prefixes: string[]): Rul
 
 const PROVIDER_PREFIXES = providerPrefixes(BUILTIN_RULE_HOMES);
 
-export const BUILTIN_RULES: RuleDefinition[] = BUILTIN_RULE_HOMES.map((home) =>
-  withProviderPrefixesAllowed(home, PROVIDER_PREFIXES),
-);
+/**
+ * Documentation values, for every rule: a secret holding a run of the alphabet or the digits in order, or of x,
+ * is a placeholder (`AIzaSyabcdefghijklmnopqrstuvwxyz1234567`, `sk_test_12345678...`, `xxxxxxxx`), never issued.
+ */
+const DOCUMENTATION_VALUES = allowlistDefinition({
+  description: 'documentation placeholders: alphabet or digit runs, x runs',
+  regexes: ['(?i)abcdefgh|bcdefghi|cdefghij|ijklmnop|qrstuvwx|12345678|23456789|98765432|xxxxxxxx'],
+});
+
+export const BUILTIN_RULES: RuleDefinition[] = BUILTIN_RULE_HOMES.map((home) => {
+  const definition = withProviderPrefixesAllowed(home, PROVIDER_PREFIXES);
+  if (definition.regex === undefined) return definition;
+  return { ...definition, allowlists: [...definition.allowlists, DOCUMENTATION_VALUES] };
+});
 
 /** Each rule's true- and false-positive cases, read from the rule's home. */
 export const BUILTIN_RULE_FIXTURES: RuleFixture[] = BUILTIN_RULE_HOMES.map((home) => home.fixture);

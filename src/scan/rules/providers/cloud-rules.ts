@@ -57,7 +57,12 @@ export const CLOUD_RULES: BuiltinRule[] = [
     keywords: ['aiza'],
     entropy: 3,
     positives: [{ text: `const key = "${gcpKey}";`, secret: gcpKey }],
-    negatives: ['AIza is the prefix of Google API keys', t('AIza', 'SyShort123')],
+    negatives: [
+      'AIza is the prefix of Google API keys',
+      t('AIza', 'SyShort123'),
+      // A documentation placeholder.
+      t('const key = "AIza', 'Syabcdefghijklmnopqrstuvwxyz1234567";'),
+    ],
   }),
   customRule({
     id: 'gcp-service-account-key',

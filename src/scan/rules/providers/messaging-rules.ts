@@ -6,8 +6,24 @@ import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } f
 
 const twilio = t('SK', fakeChars(24, 32, HEX));
 const sendgrid = t('SG.', fakeChars(25, 22), '.', fakeChars(26, 43));
-const xoxb = t('xoxb-', '1234567890123', '-', '9876543210987', '-', fakeChars(39, 24));
-const xoxp = t('xoxp-', '1234567890', '-', '2345678901', '-', '3456789012', '-', fakeChars(40, 32, HEX));
+const xoxb = t(
+  'xoxb-',
+  fakeChars(4901, 13, '0123456789'),
+  '-',
+  fakeChars(4902, 13, '0123456789'),
+  '-',
+  fakeChars(39, 24),
+);
+const xoxp = t(
+  'xoxp-',
+  fakeChars(4903, 10, '0123456789'),
+  '-',
+  fakeChars(4904, 10, '0123456789'),
+  '-',
+  fakeChars(4905, 10, '0123456789'),
+  '-',
+  fakeChars(40, 32, HEX),
+);
 const xapp = t('xapp-', '1', '-', 'A0', fakeChars(41, 9, UPPER32), '-', '4567890123456', '-', fakeChars(42, 64, HEX));
 const slackHook = t(
   'https://hooks.slack',
@@ -20,7 +36,7 @@ const slackHook = t(
   fakeChars(45, 24),
 );
 
-const facebookAppToken = t('123456789012345', '|', fakeChars(3617, 32, URL_SAFE));
+const facebookAppToken = t(fakeChars(4906, 15, '0123456789'), '|', fakeChars(3617, 32, URL_SAFE));
 
 const chatToken = fakeChars(4505, 43, URL_SAFE);
 
@@ -97,7 +113,13 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     token: String.raw`https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[0-9A-Za-z_-]{60,70}`,
     keywords: ['discord.com/api/webhooks/', 'discordapp.com/api/webhooks/'],
     variable: 'DISCORD_WEBHOOK',
-    sample: t('https://discord', '.com/api/webhooks/', '123456789012345678/', fakeChars(1504, 68, URL_SAFE)),
+    sample: t(
+      'https://discord',
+      '.com/api/webhooks/',
+      fakeChars(4914, 18, '0123456789'),
+      '/',
+      fakeChars(1504, 68, URL_SAFE),
+    ),
   }),
   namedSecretRule({
     id: 'telegram-bot-api-token',
@@ -105,7 +127,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     names: ['telegr', 'tgram', 'tg_bot'],
     value: '[0-9]{5,16}:A[0-9A-Za-z_-]{34}',
     variable: 'TELEGRAM_BOT_TOKEN',
-    sample: t('123456789', ':A', fakeChars(1505, 34, URL_SAFE)),
+    sample: t(fakeChars(4907, 9, '0123456789'), ':A', fakeChars(1505, 34, URL_SAFE)),
   }),
   tokenRule({
     id: 'microsoft-teams-webhook',
@@ -182,7 +204,16 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     token: 'xox[os]-(?:[0-9]{1,40}-){3}[0-9A-Za-z]{1,48}',
     keywords: ['xoxo-', 'xoxs-'],
     variable: 'SLACK_TOKEN',
-    sample: t('xoxs-', '1234567890-', '2345678901-', '3456789012-', fakeChars(1516, 32, HEX)),
+    sample: t(
+      'xoxs-',
+      fakeChars(4908, 10, '0123456789'),
+      '-',
+      fakeChars(4909, 10, '0123456789'),
+      '-',
+      fakeChars(4910, 10, '0123456789'),
+      '-',
+      fakeChars(1516, 32, HEX),
+    ),
     provider: 'slack',
   }),
   namedSecretRule({
@@ -291,7 +322,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     keywords: ['xoxb-'],
     entropy: 2,
     variable: 'SLACK_BOT_TOKEN',
-    sample: t('xoxb-', '123456789012', '-', fakeChars(3602, 24)),
+    sample: t('xoxb-', fakeChars(4911, 12, '0123456789'), '-', fakeChars(3602, 24)),
     provider: 'slack',
   }),
   tokenRule({
@@ -390,7 +421,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     names: ['twitter'],
     value: '[0-9]{15,25}-[0-9A-Za-z]{20,40}',
     variable: 'TWITTER_ACCESS_TOKEN',
-    sample: t('1234567890123456789', '-', fakeChars(3614, 30)),
+    sample: t(fakeChars(4912, 19, '0123456789'), '-', fakeChars(3614, 30)),
   }),
   namedSecretRule({
     id: 'twitter-api-key',

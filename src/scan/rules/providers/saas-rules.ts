@@ -93,7 +93,7 @@ export const SAAS_RULES: BuiltinRule[] = [
     token: 'ntn_[0-9]{11}[0-9A-Za-z]{35}',
     keywords: ['ntn_'],
     variable: 'NOTION_TOKEN',
-    sample: t('ntn_', '12345678901', fakeChars(1712, 35)),
+    sample: t('ntn_', fakeChars(4913, 11, '0123456789'), fakeChars(1712, 35)),
   }),
   tokenRule({
     id: 'typeform-api-token',
