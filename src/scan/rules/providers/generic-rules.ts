@@ -31,7 +31,9 @@ const CODE_VALUES = allowlistDefinition({
   description: 'code identifiers, member paths, word lists, URL paths and repeated characters',
   regexes: [
     `^${IDENTIFIER}(?:\\.${IDENTIFIER})+;?$`,
-    '^[a-z][a-z0-9]*(?:[-.][a-z][a-z0-9]*)+$',
+    // A CamelCase type or variable name (`TokenListResponsesV4PagePaginationArray` in an import list).
+    '^(?:[a-z]{2,}[0-9]{0,2}|[A-Z][a-z]{2,}[0-9]{0,2}|[A-Z]{2,5}[0-9]?)(?:[A-Z][a-z]{2,}[0-9]{0,2}|[A-Z]{1,5}[0-9]{0,2})+$',
+    '^[A-Za-z][a-z0-9]*(?:[-.][A-Za-z][a-z0-9]*)+$',
     '^/[a-z0-9_.-]+(?:/[a-z0-9_.-]*)*$',
     `(?:${[...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*.=_-'].map((c) => `${c.replace(/[*.]/, '\\$&')}{6}`).join('|')})`,
   ],
@@ -42,6 +44,13 @@ const ID_NAMES = allowlistDefinition({
   description: 'values assigned to an id',
   regexTarget: 'match',
   regexes: [String.raw`(?:[_.-][Ii][Dd]|[a-z]Id|[a-z]ID)['"\x60]?[ \t]*(?:[:=,>]|=>)`],
+});
+
+/** Secrets Manager ARNs (`arn:aws:secretsmanager:...:secret:MyDatabaseSecret-a1b2c3`): a secret's name, not it. */
+const SECRET_ARNS = allowlistDefinition({
+  description: 'AWS Secrets Manager ARNs',
+  regexTarget: 'line',
+  regexes: ['arn:aws[a-z-]*:secretsmanager:', String.raw`:secret:[\w/+=.@-]+-[0-9A-Za-z]{6}\b`],
 });
 
 /** Files whose values are hashes and resolved versions, not secrets. */
@@ -177,7 +186,7 @@ export const GENERIC_RULES: BuiltinRule[] = [
       '.key',
     ],
     entropy: 3.5,
-    allowlists: [PLACEHOLDER_VALUES, CODE_VALUES, ID_NAMES, LOCKFILES],
+    allowlists: [PLACEHOLDER_VALUES, CODE_VALUES, ID_NAMES, SECRET_ARNS, LOCKFILES],
     positives: [
       { text: `api_key = "${genericSecret}"\n`, secret: genericSecret },
       { text: `{"client_secret": "${genericSecret}"}`, secret: genericSecret },
@@ -191,6 +200,11 @@ export const GENERIC_RULES: BuiltinRule[] = [
       // The look-alikes issue 18 names: member paths, constants restating their name, URL paths, ids, lockfiles.
       'Cloudflare.LeakedCredentialChecks = leaked_credential_checks_1.LeakedCredentialChecks;',
       'secret: R2SlurperR2SourceSchema.Secret;',
+      'import { TokenListResponse, TokenListResponsesV4PagePaginationArray } from "./tokens";',
+      'exports.CreateOAuth2TokenWithIAMCommand = CreateOAuth2TokenWithIAMCommand;',
+      'const SESSION_TOKEN_QUERY_PARAM = "X-Amz-S3session-Token";',
+      ' *   ARN: "aws:arn:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3",',
+      'SecretId: "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3"',
       'const X_AWS_EC2_METADATA_TOKEN = "x-aws-ec2-metadata-token";',
       'const SIGNIN_TOKEN = "/oauth2/v2.0/token";',
       'const passwordField = form.elements.password_1.value;',
