@@ -299,7 +299,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
     id: 'fastly-api-token',
     description: 'Fastly API token',
     names: ['fastly'],
-    value: '[0-9A-Za-z_-]{32}',
+    value: '[0-9A-Za-z_=-]{32}',
     variable: 'FASTLY_API_TOKEN',
     sample: fakeChars(1025, 32, URL_SAFE),
   }),

@@ -19,7 +19,7 @@ const PLACEHOLDER_VALUES = allowlistDefinition({
 });
 
 /** One part of a code identifier: a CamelCase or lower-case word, an acronym with a digit (R2, EC2), `_`, `$`. */
-const IDENTIFIER_PART = '(?:[A-Z]?[a-z]{2,}|[A-Z]{1,5}[0-9]?|[0-9]{1,2}|[_$])';
+const IDENTIFIER_PART = '(?:[A-Z]?[a-z]{2,}|Id|[A-Z]{1,}[0-9]?|[0-9]{1,2}|[_$])';
 const IDENTIFIER = `${IDENTIFIER_PART}+`;
 
 /**
@@ -31,10 +31,21 @@ const CODE_VALUES = allowlistDefinition({
   description: 'code identifiers, member paths, word lists, URL paths and repeated characters',
   regexes: [
     `^${IDENTIFIER}(?:\\.${IDENTIFIER})+;?$`,
+    // A constant's name (`FLOW_PASSWORD_REQUIRED_V2`).
+    '^[A-Z]{2,}[0-9]?(?:_[A-Z]+[0-9]{0,2})+$',
+    // snake_case words (`token_sha256_to_refresh`, a constant's value restating its name).
+    '^[a-z]+[0-9]{0,3}(?:_[a-z]+[0-9]{0,3})+$',
+    '^[A-Z]{2,}[0-9]?(?:_[A-Z]+[0-9]{0,2})+$',
     // A CamelCase type or variable name (`TokenListResponsesV4PagePaginationArray` in an import list).
-    '^(?:[a-z]{2,}[0-9]{0,2}|[A-Z][a-z]{2,}[0-9]{0,2}|[A-Z]{2,5}[0-9]?)(?:[A-Z][a-z]{2,}[0-9]{0,2}|[A-Z]{1,5}[0-9]{0,2})+$',
+    '^(?:[a-z]{2,}[0-9]{0,2}|[A-Z][a-z]{2,}[0-9]{0,2}|[A-Z]{2,5}[0-9]?)(?:[A-Z][a-z]{1,}[0-9]{0,2}|[A-Z]{1,5}[0-9]{0,2})+$',
     '^[A-Za-z][a-z0-9]*(?:[-.][A-Za-z][a-z0-9]*)+$',
     '^/[a-z0-9_.-]+(?:/[a-z0-9_.-]*)*$',
+    // The rest of a URL after its scheme's colon (`credential. See https://aka.ms/...`), relative paths, file names.
+    '^//',
+    '^\\.{1,2}/',
+    '\\.(?:[cm]?js|tsx?|json|map|css|html?|md)$',
+    // Code: a comparison inside the value (`e.credentialType===te.ID_TOKEN`), not base64 padding at its end.
+    '=={1,2}[^=]',
     `(?:${[...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz*.=_-'].map((c) => `${c.replace(/[*.]/, '\\$&')}{6}`).join('|')})`,
   ],
 });
@@ -53,10 +64,11 @@ const SECRET_ARNS = allowlistDefinition({
   regexes: ['arn:aws[a-z-]*:secretsmanager:', String.raw`:secret:[\w/+=.@-]+-[0-9A-Za-z]{6}\b`],
 });
 
-/** Files whose values are hashes and resolved versions, not secrets. */
+/** Files whose values are hashes and resolved versions (lockfiles), or paths and names (source maps), not secrets. */
 const LOCKFILES = allowlistDefinition({
   description: 'lockfiles',
   paths: [
+    String.raw`\.map$`,
     String.raw`(?:^|/)(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lock|Cargo\.lock|poetry\.lock|Pipfile\.lock|Gemfile\.lock|composer\.lock|go\.sum|packages\.lock\.json|gradle\.lockfile)$`,
   ],
 });
@@ -162,7 +174,7 @@ export const GENERIC_RULES: BuiltinRule[] = [
     id: 'generic-api-key',
     description: 'Generic secret assigned to a key, token, secret or password variable',
     // No \\b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
-    regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret|[_.-]key|creds)[ \\t\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
+    regex: `[\\w.-]{0,40}?(?i:api[_.-]?key|apikey|access[_.-]?key|secret|token|passw(?:or)?d|credential|auth[_.-]?key|client[_.-]?secret|[_.-]key|creds)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.+/=~-]{12,150})(?:['"\\x60\\s;,)]|\\\\[nr]|$)`,
     keywords: [
       'apikey',
       'api_key',
@@ -203,6 +215,13 @@ export const GENERIC_RULES: BuiltinRule[] = [
       'import { TokenListResponse, TokenListResponsesV4PagePaginationArray } from "./tokens";',
       'exports.CreateOAuth2TokenWithIAMCommand = CreateOAuth2TokenWithIAMCommand;',
       'const SESSION_TOKEN_QUERY_PARAM = "X-Amz-S3session-Token";',
+      ' * Use a more secure credential. See https://aka.ms/azsdk/identity/mfa for details.',
+      'import { FLOW_PASSWORD_REQUIRED_V2, FLOW_METHOD_SELECTION_REQUIRED_V2 } from "./flows";',
+      'apiId: PublicApiId.RESET_PASSWORD_V2_START,',
+      'FLOW_SIGN_UP_PASSWORD_REQUIRED_V2 = "FlowSignUpPasswordRequiredResultV2"',
+      'SHA256_TOKEN_TO_REFRESH: "token_sha256_to_refresh",',
+      'if(e.credentialType===te.ACCESS_TOKEN||e.credentialType===te.ACCESS_TOKEN_WITH_AUTH_SCHEME)',
+      '"sources":["AuthToken.mjs","../../msal-common/dist-browser/account/AccountInfo.mjs"]',
       ' *   ARN: "aws:arn:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3",',
       'SecretId: "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3"',
       'const X_AWS_EC2_METADATA_TOKEN = "x-aws-ec2-metadata-token";',
