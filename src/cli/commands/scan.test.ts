@@ -233,7 +233,9 @@ describe('keyledger scan', () => {
     const json = context(dir);
     expect(await main(['node', 'keyledger', 'scan', 'dir', '.', '--json'], json)).toBe(1);
     // The manifest itself is also a kubernetes-secret-yaml finding (a Secret with inline data), as in gitleaks.
-    const record = (JSON.parse(json.out()) as Array<{ RuleID: string }>).find((r) => r.RuleID === 'github-pat');
+    const record = (JSON.parse(json.out()) as Array<{ RuleID: string; Tags: string[] }>).find(
+      (r) => r.RuleID === 'github-pat',
+    );
     expect(record).toMatchObject({
       RuleID: 'github-pat',
       File: 'secret.yaml',
@@ -241,7 +243,7 @@ describe('keyledger scan', () => {
       StartColumn: 8,
       Secret: token,
     });
-    expect(record.Tags).toEqual(expect.arrayContaining(['decoded:base64', 'decode-depth:1']));
+    expect(record?.Tags).toEqual(expect.arrayContaining(['decoded:base64', 'decode-depth:1']));
 
     const noDecoding = context(dir);
     await main(['node', 'keyledger', 'scan', 'dir', '.', '--max-decode-depth', '0', '--json'], noDecoding);

@@ -1,7 +1,7 @@
 // AI model APIs: OpenAI, Anthropic, Hugging Face, Cohere, Groq, Perplexity, Replicate, xAI, Mistral,
 // OpenRouter, LangSmith. Each rule with its true- and false-positive cases.
-import { fakeChars, HEX, LETTERS, t } from '../canary-secrets.js';
-import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LETTERS, t } from '../canary-secrets.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 const openaiProject = t('sk-proj-', fakeChars(30, 74), 'T3Blbk', 'FJ', fakeChars(31, 74));
 const openaiLegacy = t('sk-', fakeChars(32, 20), 'T3Blbk', 'FJ', fakeChars(33, 20));
@@ -137,5 +137,13 @@ export const AI_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{40}',
     variable: 'WANDB_API_KEY',
     sample: fakeChars(4701, 40, HEX),
+  }),
+  tokenRule({
+    id: 'langfuse-secret-key',
+    description: 'Langfuse secret key (sk-lf- and a UUID)',
+    token: `sk-lf-${UUID}`,
+    keywords: ['sk-lf-'],
+    variable: 'LANGFUSE_SECRET_KEY',
+    sample: t('sk-lf-', fakeUuid(5201)),
   }),
 ];

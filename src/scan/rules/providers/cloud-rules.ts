@@ -1,6 +1,6 @@
 // Cloud platforms and hosting: AWS, Google Cloud, Azure, Cloudflare, Alibaba, DigitalOcean, Heroku, Fly.io,
 // Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly. Each rule with its cases.
-import { BASE62, fakeChars, fakeUuid, HEX, t, UPPER32, URL_SAFE } from '../canary-secrets.js';
+import { BASE62, fakeChars, fakeUuid, HEX, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import {
   ASSIGN,
   type BuiltinRule,
@@ -431,5 +431,50 @@ export const CLOUD_RULES: BuiltinRule[] = [
     keywords: ['ddp_'],
     variable: 'DENO_DEPLOY_TOKEN',
     sample: t('ddp_', fakeChars(4304, 36)),
+  }),
+  tokenRule({
+    id: 'aws-session-token',
+    description: 'AWS STS session token (IQoJb3JpZ2luX2Vj... / FwoGZXIvYXdzE...)',
+    token: '(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[0-9A-Za-z+/]{100,}={0,2}',
+    keywords: ['iqojb3jpz2lux2vj', 'fwogzxivyxdze'],
+    entropy: 4,
+    span: 4096,
+    variable: 'AWS_SESSION_TOKEN',
+    sample: t('IQoJb3JpZ2luX2Vj', fakeChars(5001, 180, `${BASE62}+/`)),
+  }),
+  namedSecretRule({
+    id: 'azure-devops-pat',
+    description: 'Azure DevOps personal access token (52 base32 characters, or the 84-character format)',
+    names: ['azure[_-]?devops', 'ado_pat', 'vsts', 'system_accesstoken'],
+    keywords: ['azure_devops', 'azure-devops', 'azuredevops', 'ado_pat', 'vsts', 'system_accesstoken'],
+    value: '[a-z2-7]{52}|[0-9A-Za-z]{84}',
+    caseSensitive: true,
+    variable: 'AZURE_DEVOPS_PAT',
+    sample: fakeChars(5002, 52, 'abcdefghijklmnopqrstuvwxyz234567'),
+  }),
+  namedSecretRule({
+    id: 'scaleway-secret-key',
+    description: 'Scaleway API secret key (a UUID)',
+    names: ['scw_secret_key', 'scaleway'],
+    value: UUID,
+    variable: 'SCW_SECRET_KEY',
+    sample: fakeUuid(5003),
+  }),
+  namedSecretRule({
+    id: 'hetzner-cloud-token',
+    description: 'Hetzner Cloud API token',
+    names: ['hcloud', 'hetzner'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'HCLOUD_TOKEN',
+    sample: fakeChars(5004, 64),
+  }),
+  namedSecretRule({
+    id: 'vultr-api-key',
+    description: 'Vultr API key',
+    names: ['vultr'],
+    value: '[0-9A-Z]{36}',
+    caseSensitive: true,
+    variable: 'VULTR_API_KEY',
+    sample: fakeChars(5005, 36, UPPER36),
   }),
 ];

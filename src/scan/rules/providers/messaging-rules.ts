@@ -475,4 +475,28 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     ],
     negatives: ['https://chat.googleapis.com/v1/spaces/SPACE/messages?key=KEY&token=TOKEN\n'],
   }),
+  tokenRule({
+    id: 'mailersend-api-token',
+    description: 'MailerSend API token',
+    token: 'mlsn\\.[0-9a-f]{64}',
+    keywords: ['mlsn.'],
+    variable: 'MAILERSEND_API_KEY',
+    sample: t('mlsn.', fakeChars(5401, 64, HEX)),
+  }),
+  tokenRule({
+    id: 'brevo-smtp-key',
+    description: 'Brevo (Sendinblue) SMTP key',
+    token: 'xsmtpsib-[0-9a-f]{64}-[0-9A-Za-z]{16}',
+    keywords: ['xsmtpsib-'],
+    variable: 'BREVO_SMTP_KEY',
+    sample: t('xsmtpsib-', fakeChars(5402, 64, HEX), '-', fakeChars(5403, 16)),
+  }),
+  namedSecretRule({
+    id: 'sparkpost-api-key',
+    description: 'SparkPost API key',
+    names: ['sparkpost'],
+    value: '[0-9a-f]{40}',
+    variable: 'SPARKPOST_API_KEY',
+    sample: fakeChars(5404, 40, HEX),
+  }),
 ];

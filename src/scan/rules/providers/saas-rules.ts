@@ -343,4 +343,13 @@ export const SAAS_RULES: BuiltinRule[] = [
     variable: 'TRELLO_TOKEN',
     sample: t('ATTA', fakeChars(4403, 64, HEX), fakeChars(4404, 8, HEX)),
   }),
+  tokenRule({
+    id: 'notion-integration-secret',
+    description: 'Notion internal integration secret (legacy secret_ form)',
+    token: 'secret_[0-9A-Za-z]{43}',
+    keywords: ['secret_'],
+    entropy: 3.5,
+    variable: 'NOTION_TOKEN',
+    sample: t('secret_', fakeChars(5101, 43)),
+  }),
 ];
