@@ -499,4 +499,20 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     variable: 'SPARKPOST_API_KEY',
     sample: fakeChars(5404, 40, HEX),
   }),
+  namedSecretRule({
+    id: 'vonage-api-secret',
+    description: 'Vonage (Nexmo) API secret',
+    names: ['vonage', 'nexmo'],
+    value: '[0-9A-Za-z]{16}',
+    variable: 'VONAGE_API_SECRET',
+    sample: fakeChars(5601, 16),
+  }),
+  namedSecretRule({
+    id: 'plivo-auth-token',
+    description: 'Plivo auth token',
+    names: ['plivo'],
+    value: '[0-9A-Za-z]{40}',
+    variable: 'PLIVO_AUTH_TOKEN',
+    sample: fakeChars(5602, 40),
+  }),
 ];

@@ -406,4 +406,20 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     variable: 'GITEA_TOKEN',
     sample: fakeChars(4801, 40, HEX),
   }),
+  namedSecretRule({
+    id: 'coveralls-repo-token',
+    description: 'Coveralls repository token',
+    names: ['coveralls'],
+    value: '[0-9A-Za-z]{32,37}',
+    variable: 'COVERALLS_REPO_TOKEN',
+    sample: fakeChars(5701, 33),
+  }),
+  namedSecretRule({
+    id: 'percy-token',
+    description: 'Percy (BrowserStack visual testing) project token',
+    names: ['percy'],
+    value: '[0-9a-f]{64}',
+    variable: 'PERCY_TOKEN',
+    sample: fakeChars(5702, 64, HEX),
+  }),
 ];
