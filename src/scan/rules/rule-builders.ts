@@ -37,6 +37,8 @@ interface CommonSpec {
   tags?: string[];
   /** How far a match may reach from its keyword, for unbounded values (rule-definition.ts `span`). */
   span?: number;
+  /** Values the rule must not report (a provider's documented examples). */
+  allowlists?: AllowlistDefinition[];
 }
 
 export interface TokenSpec extends CommonSpec {
@@ -77,7 +79,7 @@ export function tokenRule(spec: TokenSpec): BuiltinRule {
       keywords: spec.keywords,
       entropy: spec.entropy ?? 3,
       tags: spec.tags ?? [],
-      allowlists: [],
+      allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
       ...(spec.span ? { span: spec.span } : {}),
     },
@@ -133,7 +135,7 @@ export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
       keywords: [...keywords, ...(spec.tokenKeywords ?? [])],
       entropy: spec.entropy ?? 3,
       tags: spec.tags ?? [],
-      allowlists: [],
+      allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
       ...(spec.span ? { span: spec.span } : {}),
     },

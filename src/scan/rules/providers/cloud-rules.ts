@@ -439,8 +439,13 @@ export const CLOUD_RULES: BuiltinRule[] = [
     keywords: ['iqojb3jpz2lux2vj', 'fwogzxivyxdze'],
     entropy: 4,
     span: 4096,
+    // AWS documentation's sample session tokens carry EXAMPLE.
+    allowlists: examplesAllowed('EXAMPLE'),
     variable: 'AWS_SESSION_TOKEN',
     sample: t('IQoJb3JpZ2luX2Vj', fakeChars(5001, 180, `${BASE62}+/`)),
+    negatives: [
+      t('AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEOz////////////////////wEXAMPLE', fakeChars(5006, 120, `${BASE62}+/`), '\n'),
+    ],
   }),
   namedSecretRule({
     id: 'azure-devops-pat',
