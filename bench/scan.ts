@@ -23,10 +23,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rule-fixtures.js';
 import type * as BuiltinRulesModule from '../src/scan/rules/builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES } from '../src/scan/rules/builtin-rules.js';
 import type * as ScannerModule from '../src/scan/scanner.js';
 
 const args = process.argv.slice(2);
@@ -114,7 +114,10 @@ function plantSecrets(): Set<string> {
   const secrets = new Set<string>();
   for (const fixture of BUILTIN_RULE_FIXTURES) {
     fixture.positives.forEach((positive, i) => {
-      writeFileSync(join(dir, `${fixture.ruleId}-${i}.txt`), `// planted for the benchmark\n${positive.text}\n`);
+      // Path-only rules (a .p12 file) have no secret to count; rules tied to a file type keep its name.
+      if (positive.secret === '') return;
+      const name = positive.path ? `${fixture.ruleId}-${i}-${basename(positive.path)}` : `${fixture.ruleId}-${i}.txt`;
+      writeFileSync(join(dir, name), `// planted for the benchmark\n${positive.text}\n`);
       secrets.add(positive.secret);
     });
   }
@@ -282,7 +285,8 @@ function buildHistoryRepo(count: number): { dir: string; planted: string[] } {
     if (i % 1000 === 500) {
       const fixture = BUILTIN_RULE_FIXTURES[((i / 1000) % BUILTIN_RULE_FIXTURES.length) | 0];
       const positive = fixture?.positives[0];
-      if (positive) {
+      // Cases tied to a file type (a .tf, a nuget.config) would not be found in the history's .js files.
+      if (positive && !positive.path) {
         added.push(positive.text.replace(/\n$/, ''));
         planted.push(positive.secret);
       }

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { packageRoot } from '../runtime/package-paths.js';
-import { githubToken } from '../scan/rules/builtin-rule-fixtures.js';
+import { githubToken } from '../scan/rules/canary-secrets.js';
 import { nativeAddonMirror } from './test-support/native-addon-mirror.js';
 
 interface Run {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../runtime/clock.js';
 import { installedKeyledger } from '../../runtime/installed-keyledger.js';
-import { githubToken } from '../../scan/rules/builtin-rule-fixtures.js';
+import { githubToken } from '../../scan/rules/canary-secrets.js';
 import { ScratchGitRepo } from '../../scan/sources/scratch-git-repo.js';
 import type { CliContext } from '../cli-context.js';
 import { main } from '../main.js';

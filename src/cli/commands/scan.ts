@@ -22,6 +22,7 @@ import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { addSharedOptions, openAppFor, registryRootFor, type SharedOptions } from '../common-options.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { registerScanRulesCommand } from './scan-rules.js';
 
 const REPORT_FORMATS = ['table', 'json', 'sarif', 'csv'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -258,6 +259,7 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
         options,
       );
     });
+  registerScanRulesCommand(scan, context);
 };
 
 /** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */

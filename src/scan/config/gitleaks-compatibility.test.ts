@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeChars, githubToken } from '../rules/builtin-rule-fixtures.js';
+import { fakeChars, githubToken } from '../rules/canary-secrets.js';
 import { scanDirectory, scanGitHistory } from '../scanner.js';
 import { ScratchGitRepo } from '../sources/scratch-git-repo.js';
 import { loadScanConfigFile } from './scan-config-loader.js';

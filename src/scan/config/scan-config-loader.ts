@@ -2,6 +2,9 @@
 // built-in rules unless `[extend] useDefault = true` (or `path = "other.toml"`) pulls them in; a rule of the same
 // id merges into the extended one (regex, entropy, secretGroup, path, description override; tags, keywords and
 // allowlists add); `disabledRules` drops rules; `[[allowlists]]` with `targetRules` attach to those rules.
+// Load-time checks are gitleaks 8.28's (config/config.go, rule.go, allowlist.go), at the same depth of the
+// extend chain, so that a config loads or is refused exactly as gitleaks loads or refuses it
+// (gitleaks-config-corpus.test.ts runs both on the same configs).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -20,7 +23,8 @@ import { type AllowlistToml, type ScanConfigToml, scanConfigTomlSchema } from '.
 /** File names looked up in the scanned directory, first found wins (ours before gitleaks'). */
 export const CONFIG_FILE_NAMES = ['.keyledger.toml', '.gitleaks.toml'];
 
-const MAX_EXTEND_DEPTH = 4;
+/** gitleaks reads `[extend]` in the first two configs of a chain and ignores it in the third (so cycles end). */
+const MAX_EXTEND_DEPTH = 2;
 
 export interface LoadedScanConfig {
   ruleSet: ScanRuleSet;
@@ -43,29 +47,38 @@ export async function loadScanConfig(options: {
   const explicit = options.configPath ?? options.env?.KEYLEDGER_SCAN_CONFIG ?? options.env?.GITLEAKS_CONFIG;
   if (explicit) {
     const path = resolve(cwd, explicit);
-    return { ruleSet: await loadScanConfigFile(path), path };
+    return { ruleSet: await loadScanConfigFile(path, 0, cwd), path };
   }
   if (options.sourceDir) {
     for (const name of CONFIG_FILE_NAMES) {
       const path = join(resolve(cwd, options.sourceDir), name);
-      if (existsSync(path)) return { ruleSet: await loadScanConfigFile(path), path };
+      if (existsSync(path)) return { ruleSet: await loadScanConfigFile(path, 0, cwd), path };
     }
   }
   return { ruleSet: builtinRuleSet() };
 }
 
-export async function loadScanConfigFile(path: string, depth = 0): Promise<ScanRuleSet> {
+/**
+ * Loads one config file. `cwd` anchors a relative `[extend] path` (gitleaks resolves it against the working
+ * directory; the config file's own folder is the fallback).
+ */
+export async function loadScanConfigFile(path: string, depth = 0, cwd = process.cwd()): Promise<ScanRuleSet> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ConfigError(`cannot read the scanner config ${path}`, { cause: error, code: 'E_SCAN_CONFIG' });
   }
-  return parseScanConfig(text, path, depth);
+  return parseScanConfig(text, path, depth, cwd);
 }
 
-/** Parses and translates one config file's text; `path` names it in errors and anchors `extend.path`. */
-export async function parseScanConfig(text: string, path: string, depth = 0): Promise<ScanRuleSet> {
+/** Parses and translates one config file's text; `path` names it in errors (see loadScanConfigFile for `cwd`). */
+export async function parseScanConfig(
+  text: string,
+  path: string,
+  depth = 0,
+  cwd = process.cwd(),
+): Promise<ScanRuleSet> {
   let raw: unknown;
   try {
     raw = parseToml(text);
@@ -87,11 +100,27 @@ export async function parseScanConfig(text: string, path: string, depth = 0): Pr
       code: 'E_SCAN_CONFIG',
     });
   }
-  return translate(parsed.data, path, depth);
+  return translate(parsed.data, path, depth, cwd);
 }
 
-async function translate(config: ScanConfigToml, path: string, depth: number): Promise<ScanRuleSet> {
+async function translate(config: ScanConfigToml, path: string, depth: number, cwd: string): Promise<ScanRuleSet> {
   const rules = new Map<string, RuleDefinition>();
+  // Composite rules' `[[rules.required]]` entries must name a rule of the same file (checked per file, as gitleaks).
+  const ids = new Set((config.rules ?? []).map((rule) => rule.id));
+  for (const rule of config.rules ?? []) {
+    for (const required of rule.required ?? []) {
+      if (required.id.trim() === '') {
+        throw new ConfigError(`${path}: rule ${rule.id}: [[rules.required]] rule ID is empty`, {
+          code: 'E_SCAN_CONFIG',
+        });
+      }
+      if (!ids.has(required.id)) {
+        throw new ConfigError(`${path}: rule ${rule.id}: [[rules.required]] rule ID '${required.id}' does not exist`, {
+          code: 'E_SCAN_CONFIG',
+        });
+      }
+    }
+  }
   for (const [i, rule] of (config.rules ?? []).entries()) {
     if (rule.allowlist && rule.allowlists?.length) {
       throw new ConfigError(
@@ -139,41 +168,80 @@ async function translate(config: ScanConfigToml, path: string, depth: number): P
     }
   }
 
-  const extend = config.extend;
+  // The third config of a chain has its [extend] ignored, as gitleaks does (a cycle ends there, unreported).
+  const extend = depth < MAX_EXTEND_DEPTH ? config.extend : undefined;
   if (extend?.useDefault && extend.path) {
     throw new ConfigError(`${path}: [extend] cannot set both useDefault and path`, { code: 'E_SCAN_CONFIG' });
   }
   if (extend && (extend.useDefault || extend.path)) {
-    if (depth >= MAX_EXTEND_DEPTH) {
-      throw new ConfigError(`${path}: [extend] nests deeper than ${MAX_EXTEND_DEPTH} configs (a cycle?)`, {
-        code: 'E_SCAN_CONFIG',
-      });
-    }
     const base = extend.useDefault
       ? builtinRuleSet()
-      : await loadScanConfigFile(
-          isAbsolute(extend.path as string) ? (extend.path as string) : join(dirname(path), extend.path as string),
-          depth + 1,
-        );
+      : await loadScanConfigFile(extendedConfigPath(extend.path as string, path, cwd), depth + 1, cwd);
     mergeExtended(rules, base, new Set(extend.disabledRules ?? []));
     globalAllowlists.push(...base.allowlists);
   }
 
+  // gitleaks attaches targeted allowlists once, on the whole chain merged into the first config (an extended
+  // config's targeted allowlists are dropped, as gitleaks drops them).
+  if (depth > 0) return { rules: [...rules.values()], allowlists: globalAllowlists };
+  // gitleaks 8.28 checks the rules only of a config that extends nothing (config.go: its extend depth counter
+  // is never reset), so a config that extends loads whatever its rules say, and so it loads here.
+  const checked = !(extend && (extend.useDefault || extend.path));
   for (const [id, lists] of targeted) {
     const rule = rules.get(id);
     if (!rule) {
+      if (!checked) continue;
       throw new ConfigError(`${path}: [[allowlists]] targets rule '${id}', which does not exist`, {
         code: 'E_SCAN_CONFIG',
       });
     }
     rule.allowlists.push(...lists);
   }
+  if (!checked) return { rules: [...rules.values()], allowlists: globalAllowlists };
   for (const rule of rules.values()) {
+    if (rule.id.trim() === '') {
+      throw new ConfigError(`${path}: a rule's id is missing or empty`, {
+        code: 'E_SCAN_CONFIG',
+        position: { file: path, field: 'rules.id' },
+      });
+    }
     if (rule.regex === undefined && rule.path === undefined) {
       throw new ConfigError(`${path}: rule ${rule.id} needs a regex or a path`, { code: 'E_SCAN_CONFIG' });
     }
+    if (rule.regex !== undefined && rule.secretGroup) {
+      const groups = captureGroupCount(rule.regex, `${path}: rule ${rule.id}.regex`);
+      if (rule.secretGroup > groups) {
+        throw new ConfigError(
+          `${path}: rule ${rule.id}: secretGroup ${rule.secretGroup} exceeds the regex's ${groups} capture group(s)`,
+          { code: 'E_SCAN_CONFIG', position: { file: path, field: `rules.${rule.id}.secretGroup` } },
+        );
+      }
+    }
   }
   return { rules: [...rules.values()], allowlists: globalAllowlists };
+}
+
+/**
+ * Where `[extend] path` points: resolved against the working directory, as gitleaks resolves it; when nothing is
+ * there, against the folder of the config that names it (what a config kept beside its base means).
+ */
+function extendedConfigPath(extendPath: string, configPath: string, cwd: string): string {
+  if (isAbsolute(extendPath)) return extendPath;
+  const fromCwd = resolve(cwd, extendPath);
+  if (existsSync(fromCwd)) return fromCwd;
+  const besideConfig = join(dirname(configPath), extendPath);
+  if (existsSync(besideConfig)) return besideConfig;
+  throw new ConfigError(
+    `${configPath}: [extend] path ${extendPath} not found (looked in ${cwd} and beside the config)`,
+    { code: 'E_SCAN_CONFIG', position: { file: configPath, field: 'extend.path' } },
+  );
+}
+
+/** The number of capture groups of an RE2 pattern (what gitleaks' NumSubexp counts). */
+function captureGroupCount(pattern: string, where: string): number {
+  // An alternative that matches the empty string makes exec yield the group array whatever the pattern.
+  const match = compileRe2(`(?:${pattern})|`, where).exec('');
+  return match ? match.length - 1 : 0;
 }
 
 /** Merges an extended (base) rule set under the current rules, as gitleaks' extend does. */

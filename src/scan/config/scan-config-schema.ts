@@ -27,7 +27,8 @@ export const globalAllowlistTomlSchema = allowlistTomlSchema.extend({
 });
 
 export const ruleTomlSchema = z.looseObject({
-  id: z.string().trim().min(1, { message: 'a rule needs an id' }),
+  /** Required, but checked by the loader: gitleaks 8.28 leaves it unchecked in a config that extends another. */
+  id: z.string().default(''),
   description: z.string().optional(),
   regex: z.string().optional(),
   secretGroup: z.number().int().min(0).optional(),
@@ -38,6 +39,16 @@ export const ruleTomlSchema = z.looseObject({
   /** Deprecated gitleaks form of one rule allowlist, still accepted as gitleaks does. */
   allowlist: allowlistTomlSchema.optional(),
   allowlists: z.array(allowlistTomlSchema).optional(),
+  /** gitleaks 8.28 composite rules: other rules that must match near this one (ids checked at load). */
+  required: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        withinLines: z.number().int().optional(),
+        withinColumns: z.number().int().optional(),
+      }),
+    )
+    .optional(),
   validate: z.enum(Object.keys(CHECKSUM_VALIDATORS) as [keyof typeof CHECKSUM_VALIDATORS]).optional(),
   provider: z.string().optional(),
   span: z.number().int().positive().optional(),

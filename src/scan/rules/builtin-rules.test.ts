@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ScanEngine } from '../engine/scan-engine.js';
-import { BUILTIN_RULE_FIXTURES } from './builtin-rule-fixtures.js';
-import { BUILTIN_RULE_IDS, builtinRuleSet } from './builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES, BUILTIN_RULE_IDS, builtinRuleSet } from './builtin-rules.js';
+import { FIXTURE_PATH } from './canary-secrets.js';
 
 const engine = new ScanEngine(builtinRuleSet(), { maxDecodeDepth: 0 });
 
-function scanText(text: string) {
-  return engine.scan({ data: Buffer.from(text), path: 'fixture.txt' });
+function scanText(text: string, path = FIXTURE_PATH) {
+  return engine.scan({ data: Buffer.from(text), path });
 }
 
 describe('built-in rules', () => {
@@ -23,7 +23,7 @@ describe('built-in rules', () => {
     describe(fixture.ruleId, () => {
       fixture.positives.forEach((positive, i) => {
         it(`finds true positive ${i + 1}`, () => {
-          const secrets = scanText(positive.text)
+          const secrets = scanText(positive.text, positive.path)
             .filter((finding) => finding.ruleId === fixture.ruleId)
             .map((finding) => finding.secret);
           expect(secrets).toEqual([positive.secret]);
@@ -31,7 +31,8 @@ describe('built-in rules', () => {
       });
       fixture.negatives.forEach((negative, i) => {
         it(`ignores false positive ${i + 1}`, () => {
-          expect(scanText(negative).filter((finding) => finding.ruleId === fixture.ruleId)).toEqual([]);
+          const { text, path } = typeof negative === 'string' ? { text: negative, path: FIXTURE_PATH } : negative;
+          expect(scanText(text, path).filter((finding) => finding.ruleId === fixture.ruleId)).toEqual([]);
         });
       });
     });

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ScanEngine } from '../engine/scan-engine.js';
-import { BUILTIN_RULE_FIXTURES } from './builtin-rule-fixtures.js';
-import { BUILTIN_RULES } from './builtin-rules.js';
+import { BUILTIN_RULE_FIXTURES, BUILTIN_RULES } from './builtin-rules.js';
 import { splitLeadingName } from './compiled-rule.js';
 
 describe('splitLeadingName', () => {
@@ -39,7 +38,7 @@ describe('splitLeadingName', () => {
     );
     const texts = BUILTIN_RULE_FIXTURES.flatMap((fixture) => [
       ...fixture.positives.map((p) => p.text),
-      ...fixture.negatives,
+      ...fixture.negatives.map((negative) => (typeof negative === 'string' ? negative : negative.text)),
     ]);
     const long = `const ${'a'.repeat(60)}_api_key = "${BUILTIN_RULE_FIXTURES.find((f) => f.ruleId === 'generic-api-key')?.positives[0]?.secret}";\n`;
     for (const text of [...texts, long]) {

@@ -98,7 +98,12 @@ export class CompiledRule {
     this.validate = definition.validate === undefined ? undefined : CHECKSUM_VALIDATORS[definition.validate];
     // A match holds its keyword, so it lies within its own length of the hit: a bounded pattern needs no more.
     const declared = Math.max(DEFAULT_SPAN_BEFORE, DEFAULT_SPAN_AFTER, definition.span ?? 0);
-    this.reach = definition.regex === undefined ? declared : Math.min(declared, maxMatchBytes(definition.regex));
+    this.reach =
+      definition.regex === undefined
+        ? declared
+        : definition.keywordAnywhere
+          ? Number.MAX_SAFE_INTEGER
+          : Math.min(declared, maxMatchBytes(definition.regex));
     this.fragmentDependent = this.path !== undefined || this.allowlists.some(decidesPerFragment);
   }
 

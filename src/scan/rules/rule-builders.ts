@@ -1,13 +1,16 @@
-// The two shapes most provider rules take, written once: a token with its own prefix (found anywhere, as the
-// prefix says whose it is), and a secret without one (found only where it is assigned to a name that says whose
-// it is). Each builder returns the rule with its fixture, so a rule and its cases are written side by side.
+// The shapes a built-in rule takes, written once: a token with its own prefix (found anywhere, as the prefix says
+// whose it is), a secret without one (found only where it is assigned to a name that says whose it is), and a
+// rule written out in full. Each builder returns the rule with its cases, so a rule and its cases sit side by side.
 import type { RuleFixture } from './canary-secrets.js';
-import type { RuleDefinition } from './rule-definition.js';
+import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } from './rule-definition.js';
 
 /** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
 export const END = '(?:[^0-9A-Za-z_-]|$)';
-/** An assignment between a name and a value: `=`, `:`, `=>`, `:=`, with optional quotes and spaces. */
-export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:=|:|=>|:=|\?=|,)[\s'"\x60=]{0,5}`;
+/**
+ * An assignment between a name and a value, with optional quotes and spaces: `=`, `:`, `:=`, `::=`, `=>`, `?=`,
+ * `,` (a tuple or call), `>` (an XML element) and `||` (a JavaScript fallback), the operators gitleaks accepts.
+ */
+export const ASSIGN = String.raw`[\s'"\x60]{0,3}(?:[=:,>]|:{1,3}=|=>|\?=|\|\|)[\s'"\x60=]{0,5}`;
 /** The end of an assigned value: a quote, space, separator, an escaped newline, or the end. */
 export const VALUE_END = String.raw`(?:['"\x60\s;,)<]|\\[nr]|$)`;
 /** A UUID, the key format of several providers. */
@@ -32,6 +35,10 @@ interface CommonSpec {
   /** Further look-alikes the rule must not report. */
   negatives?: string[];
   tags?: string[];
+  /** How far a match may reach from its keyword, for unbounded values (rule-definition.ts `span`). */
+  span?: number;
+  /** Values the rule must not report (a provider's documented examples). */
+  allowlists?: AllowlistDefinition[];
 }
 
 export interface TokenSpec extends CommonSpec {
@@ -42,6 +49,22 @@ export interface TokenSpec extends CommonSpec {
   ignoreCase?: boolean;
   /** The variable the fixture assigns the sample to. */
   variable?: string;
+}
+
+/** A rule written out in full (its own regex, allowlists, checksum...), with the cases it owns. */
+export function customRule(
+  spec: Omit<RuleDefinition, 'tags' | 'allowlists'> & Partial<RuleDefinition> & Omit<RuleFixture, 'ruleId'>,
+): BuiltinRule {
+  const { positives, negatives, ...definition } = spec;
+  return {
+    definition: { tags: [], allowlists: [], ...definition },
+    fixture: { ruleId: spec.id, positives, negatives },
+  };
+}
+
+/** An allowlist of a provider's documented example values (AWS's `...EXAMPLE` keys and the like). */
+export function examplesAllowed(...regexes: string[]): AllowlistDefinition[] {
+  return [allowlistDefinition({ description: 'documented example values', regexes })];
 }
 
 /** A token whose prefix names its provider: matched wherever it stands between non-token characters. */
@@ -56,8 +79,9 @@ export function tokenRule(spec: TokenSpec): BuiltinRule {
       keywords: spec.keywords,
       entropy: spec.entropy ?? 3,
       tags: spec.tags ?? [],
-      allowlists: [],
+      allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
+      ...(spec.span ? { span: spec.span } : {}),
     },
     fixture: {
       ruleId: spec.id,
@@ -76,30 +100,52 @@ export interface NamedSecretSpec extends CommonSpec {
   keywords?: string[];
   /** The variable the fixture assigns the sample to. */
   variable: string;
+  /**
+   * The value's letters match in either case unless this is set (real keys of a lowercase-hex format do appear in
+   * upper case, and gitleaks matches them so).
+   */
+  caseSensitive?: boolean;
+  /** A prefixed form of the same secret (RE2, no groups), found wherever it stands, whatever name it has. */
+  token?: string;
+  /** Keywords of the prefixed form. */
+  tokenKeywords?: string[];
+}
+
+/**
+ * The pattern of a value assigned to one of these names: up to 40 name characters, a name, words up to the
+ * operator, the operator with its quotes, the value (capture group 1) and its end.
+ */
+export function assignedTo(names: string[], value: string): string {
+  // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
+  // Words may stand between the name and the operator (`twitter api key = ...`), as gitleaks allows.
+  return `[\\w.-]{0,40}?(?i:${names.join('|')})[ \\t\\w.-]{0,24}${ASSIGN}(${value})${VALUE_END}`;
 }
 
 /** A secret without a telling prefix: found where it is assigned to a name of its provider. */
 export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
-  // No \b before the name: a word boundary ahead of a counted repeat multiplies RE2's DFA states (8x slower).
-  const regex = `[\\w.-]{0,40}?(?i:${spec.names.join('|')})[\\w.-]{0,24}${ASSIGN}(${spec.value})${VALUE_END}`;
+  const value = spec.caseSensitive ? spec.value : `(?i:${spec.value})`;
+  const named = assignedTo(spec.names, value);
+  const regex = spec.token ? `${named}|\\b(${spec.token})${END}` : named;
+  const keywords = spec.keywords ?? spec.names.map((name) => name.toLowerCase());
   return {
     definition: {
       id: spec.id,
       description: spec.description,
       regex,
-      keywords: spec.keywords ?? spec.names.map((name) => name.toLowerCase()),
+      keywords: [...keywords, ...(spec.tokenKeywords ?? [])],
       entropy: spec.entropy ?? 3,
       tags: spec.tags ?? [],
-      allowlists: [],
+      allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
+      ...(spec.span ? { span: spec.span } : {}),
     },
     fixture: {
       ruleId: spec.id,
       positives: [{ text: `${spec.variable}="${spec.sample}"\n`, secret: spec.sample }],
       negatives: [
         `${spec.variable}="\${${spec.variable}}"\n`,
-        // The value alone, under a name that is not the provider's.
-        `checksum = "${spec.sample}"\n`,
+        // The value alone, under a name that is not the provider's (a prefixed sample is found anywhere).
+        ...(spec.token ? [] : [`checksum = "${spec.sample}"\n`]),
         ...(spec.negatives ?? []),
       ],
     },

@@ -42,6 +42,12 @@ export interface RuleDefinition {
    * reads off the pattern itself (engine/regex-match-length.ts).
    */
   span?: number;
+  /**
+   * keyledger: the rule's keywords may stand anywhere in the fragment, outside its match (gitleaks reads keywords
+   * so: a fragment qualifies when it holds one). The rule then searches the whole fragment once a keyword occurs,
+   * instead of the regions around each keyword hit.
+   */
+  keywordAnywhere?: boolean;
   /** keyledger: the provider (provider table name) whose identify-self call proves the secret live. */
   provider?: string;
 }

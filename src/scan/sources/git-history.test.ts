@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { fakeChars, githubToken } from '../rules/builtin-rule-fixtures.js';
 import { builtinRuleSet } from '../rules/builtin-rules.js';
+import { fakeChars, githubToken } from '../rules/canary-secrets.js';
 import { scanGitHistory, scanStaged } from '../scanner.js';
 import { ScratchGitRepo } from './scratch-git-repo.js';
 

@@ -1,9 +1,126 @@
-// Cloud platforms and hosting: Alibaba, Azure storage, Google (OAuth, FCM), DigitalOcean, Heroku, Fly.io,
-// Cloudflare origin CA, Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly.
-import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+// Cloud platforms and hosting: AWS, Google Cloud, Azure, Cloudflare, Alibaba, DigitalOcean, Heroku, Fly.io,
+// Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly. Each rule with its cases.
+import { BASE62, fakeChars, fakeUuid, HEX, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
+import {
+  ASSIGN,
+  type BuiltinRule,
+  customRule,
+  END,
+  examplesAllowed,
+  namedSecretRule,
+  tokenRule,
+  UUID,
+} from '../rule-builders.js';
+
+const akia = t('AKIA', fakeChars(11, 16, UPPER32));
+const awsSecret = fakeChars(12, 40, `${BASE62}/+`);
+const gcpKey = t('AIza', fakeChars(13, 35));
+const cfToken = fakeChars(27, 40);
+const cfGlobal = fakeChars(28, 37, HEX);
+const cfut = t('cfut_', fakeChars(29, 48));
+const azure = t('abc', '8Q~', fakeChars(50, 34, `${BASE62}_~.-`).replace(/^[-.]/, 'x'));
+const gocspx = t('GOCSPX-', fakeChars(51, 28));
+const saKeyId = fakeChars(52, 40, HEX);
+
+const bedrockShortLived = t('bedrock-api-key-', 'YmVkcm9jay5hbWF6b25hd3MuY29t', fakeChars(3002, 180, `${BASE62}+/`));
+
+const azureFunctionKey = t(fakeChars(4305, 54, URL_SAFE), '==');
+const sasSignature = t(fakeChars(4306, 43), '%3D');
 
 export const CLOUD_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'aws-access-token',
+    description: 'AWS access key id (long-term AKIA, temporary ASIA)',
+    regex: `\\b((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})${END}`,
+    keywords: ['akia', 'asia', 'abia', 'acca'],
+    entropy: 3,
+    provider: 'aws-iam',
+    allowlists: examplesAllowed('EXAMPLE$'),
+    positives: [{ text: `aws_access_key_id = ${akia}\n`, secret: akia }],
+    negatives: [t('aws_access_key_id = AKIAIOSFODNN7', 'EXAMPLE\n'), 'const AKIA = "prefix only";\n'],
+  }),
+  customRule({
+    id: 'aws-secret-access-key',
+    description: 'AWS secret access key assigned to an AWS-named variable',
+    regex: `(?i)aws[\\w.-]{0,24}?(?:secret|sk)[\\w.-]{0,24}${ASSIGN}([A-Za-z0-9/+]{40})${END}`,
+    keywords: ['aws'],
+    entropy: 4,
+    provider: 'aws-iam',
+    allowlists: examplesAllowed('EXAMPLEKEY$'),
+    positives: [{ text: `aws_secret_access_key = ${awsSecret}\n`, secret: awsSecret }],
+    negatives: [t('aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY', 'EXAMPLEKEY\n'), 'aws_secret = short\n'],
+  }),
+  customRule({
+    id: 'gcp-api-key',
+    description: 'Google Cloud API key',
+    regex: `\\b(AIza[0-9A-Za-z_-]{35})${END}`,
+    keywords: ['aiza'],
+    entropy: 3,
+    positives: [{ text: `const key = "${gcpKey}";`, secret: gcpKey }],
+    negatives: [
+      'AIza is the prefix of Google API keys',
+      t('AIza', 'SyShort123'),
+      // A documentation placeholder.
+      t('const key = "AIza', 'Syabcdefghijklmnopqrstuvwxyz1234567";'),
+    ],
+  }),
+  customRule({
+    id: 'gcp-service-account-key',
+    description: 'Google Cloud service-account key file (private_key_id beside its PEM key)',
+    regex: `"private_key_id"\\s{0,8}:\\s{0,8}"([0-9a-f]{40})"`,
+    keywords: ['private_key_id'],
+    provider: 'gcp-iam',
+    positives: [{ text: `{\n  "type": "service_account",\n  "private_key_id": "${saKeyId}",\n}`, secret: saKeyId }],
+    negatives: ['{ "private_key_id": "not-hex-at-all" }'],
+  }),
+  customRule({
+    id: 'google-oauth-client-secret',
+    description: 'Google OAuth client secret',
+    regex: `\\b(GOCSPX-[0-9A-Za-z_-]{28})${END}`,
+    keywords: ['gocspx-'],
+    positives: [{ text: `client_secret: ${gocspx}`, secret: gocspx }],
+    negatives: ['GOCSPX- is the prefix'],
+  }),
+  customRule({
+    id: 'azure-ad-client-secret',
+    description: 'Azure Entra (AD) application client secret',
+    regex: `(?:^|[\\\\'"\\x60\\s>=:(,)])([a-zA-Z0-9_~.]{3}\\dQ~[a-zA-Z0-9_~.-]{31,34})(?:$|[\\\\'"\\x60\\s<),])`,
+    keywords: ['q~'],
+    entropy: 3,
+    provider: 'azure-entra',
+    positives: [{ text: `AZURE_CLIENT_SECRET="${azure}"`, secret: azure }],
+    negatives: ['const q = "8Q~ is a marker";'],
+  }),
+  customRule({
+    id: 'cloudflare-api-key',
+    description: 'Cloudflare API token',
+    regex: `(?i)cloudflare[\\w.-]{0,25}${ASSIGN}([0-9A-Za-z_-]{40})${END}`,
+    keywords: ['cloudflare'],
+    entropy: 3.5,
+    provider: 'cloudflare',
+    positives: [{ text: `cloudflare_api_token = "${cfToken}"`, secret: cfToken }],
+    negatives: ['cloudflare_api_token = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'],
+  }),
+  customRule({
+    id: 'cloudflare-global-api-key',
+    description: 'Cloudflare global API key (37 hex)',
+    regex: `(?i)cloudflare[\\w.-]{0,25}${ASSIGN}([0-9a-f]{37})${END}`,
+    keywords: ['cloudflare'],
+    entropy: 3,
+    provider: 'cloudflare',
+    positives: [{ text: `CLOUDFLARE_API_KEY: ${cfGlobal}`, secret: cfGlobal }],
+    negatives: ['CLOUDFLARE_API_KEY: 0000000000000000000000000000000000000'],
+  }),
+  customRule({
+    id: 'cloudflare-user-token',
+    description: 'Cloudflare API token with its scannable prefix',
+    regex: `\\b(cfut_[0-9A-Za-z_-]{40,80})${END}`,
+    keywords: ['cfut_'],
+    entropy: 3.5,
+    provider: 'cloudflare',
+    positives: [{ text: `CF_API_TOKEN=${cfut}`, secret: cfut }],
+    negatives: [t('cfut_', 'short')],
+  }),
   tokenRule({
     id: 'alibaba-access-key-id',
     description: 'Alibaba Cloud AccessKey ID',
@@ -80,6 +197,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
     description: 'DigitalOcean OAuth refresh token',
     token: 'dor_v1_[0-9a-f]{64}',
     keywords: ['dor_v1_'],
+    ignoreCase: true,
     sample: t('dor_v1_', fakeChars(1009, 64, HEX)),
   }),
   namedSecretRule({
@@ -181,7 +299,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
     id: 'fastly-api-token',
     description: 'Fastly API token',
     names: ['fastly'],
-    value: '[0-9A-Za-z_-]{32}',
+    value: '[0-9A-Za-z_=-]{32}',
     variable: 'FASTLY_API_TOKEN',
     sample: fakeChars(1025, 32, URL_SAFE),
   }),
@@ -201,5 +319,167 @@ export const CLOUD_RULES: BuiltinRule[] = [
     variable: 'OS_PASSWORD',
     sample: fakeChars(1027, 20),
     entropy: 3.5,
+  }),
+  tokenRule({
+    id: 'aws-amazon-bedrock-api-key-long-lived',
+    description: 'Amazon Bedrock long-term API key (ABSK + base64 of the IAM user and its secret)',
+    token: 'ABSK[0-9A-Za-z+/]{109,269}={0,2}',
+    keywords: ['absk'],
+    variable: 'AWS_BEARER_TOKEN_BEDROCK',
+    sample: t('ABSK', fakeChars(3001, 132, `${BASE62}+/`)),
+    provider: 'aws-iam',
+  }),
+  customRule({
+    id: 'aws-amazon-bedrock-api-key-short-lived',
+    description: 'Amazon Bedrock short-term API key (a presigned bedrock.amazonaws.com URL, base64)',
+    // The prefix is base64 of "bedrock.amazonaws.com"; the presigned query follows.
+    regex: `\\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[0-9A-Za-z+/]*={0,2})${END}`,
+    keywords: ['bedrock-api-key-'],
+    entropy: 3,
+    span: 8192,
+    provider: 'aws-iam',
+    positives: [{ text: `AWS_BEARER_TOKEN_BEDROCK=${bedrockShortLived}\n`, secret: bedrockShortLived }],
+    negatives: [t('AWS_BEARER_TOKEN_BEDROCK=bedrock-api-key-', 'ZXhhbXBsZS5jb20=\n')],
+  }),
+  namedSecretRule({
+    id: 'yandex-access-token',
+    description: 'Yandex Cloud IAM token (t1.)',
+    names: ['yandex'],
+    value: String.raw`t1\.[0-9A-Za-z_-]+={0,2}\.[0-9A-Za-z_-]{86}={0,2}`,
+    variable: 'YANDEX_IAM_TOKEN',
+    sample: t('t1.', fakeChars(3003, 60, URL_SAFE), '.', fakeChars(3004, 86, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'defined-networking-api-token',
+    description: 'Defined Networking (Nebula) API key',
+    token: 'dnkey-[0-9A-Za-z_=-]{26}-[0-9A-Za-z_=-]{52}',
+    keywords: ['dnkey-'],
+    variable: 'DN_API_KEY',
+    sample: t('dnkey-', fakeChars(3005, 26), '-', fakeChars(3006, 52)),
+  }),
+  namedSecretRule({
+    id: 'cisco-meraki-api-key',
+    description: 'Cisco Meraki dashboard API key',
+    names: ['meraki'],
+    value: '[0-9a-f]{40}',
+    variable: 'MERAKI_DASHBOARD_API_KEY',
+    sample: fakeChars(3007, 40, HEX),
+  }),
+  tokenRule({
+    id: 'tencent-cloud-secret-id',
+    description: 'Tencent Cloud API SecretId (AKID)',
+    token: 'AKID[0-9A-Za-z]{32}',
+    keywords: ['akid'],
+    entropy: 3.5,
+    variable: 'TENCENTCLOUD_SECRET_ID',
+    sample: t('AKID', fakeChars(4301, 32)),
+  }),
+  tokenRule({
+    id: 'google-oauth-refresh-token',
+    description: 'Google OAuth refresh token (1//0...)',
+    token: '1//0[0-9A-Za-z_-]{40,120}',
+    keywords: ['1//0'],
+    entropy: 3.5,
+    variable: 'GOOGLE_REFRESH_TOKEN',
+    sample: t('1//0', fakeChars(4302, 60, URL_SAFE)),
+  }),
+  customRule({
+    id: 'azure-function-key-url',
+    description: 'Azure Functions URL carrying its function key (?code=)',
+    regex: String.raw`https://[0-9a-z-]{1,60}\.azurewebsites\.net/api/[\w.-]{1,100}\?(?:[\w.=-]{0,100}&)?code=([0-9A-Za-z_-]{40,60}={0,2})`,
+    keywords: ['azurewebsites.net'],
+    entropy: 3.5,
+    positives: [
+      {
+        text: t('FUNC_URL=https://app1.azurewebsites', '.net/api/orders?code=', azureFunctionKey, '\n'),
+        secret: azureFunctionKey,
+      },
+    ],
+    negatives: ['https://app1.azurewebsites.net/api/orders?code=<function-key>\n'],
+  }),
+  customRule({
+    id: 'azure-sas-token',
+    description: 'Azure Storage shared access signature in a URL (sv=...&sig=)',
+    regex: String.raw`\bsv=20[0-9]{2}-[0-9]{2}-[0-9]{2}&[^\s'"<>\x60]{0,400}?\bsig=([0-9A-Za-z%+/]{40,100}(?:%3D|=){0,2})`,
+    keywords: ['sig='],
+    entropy: 3.5,
+    positives: [
+      {
+        text: t(
+          'https://acct.blob.core.windows',
+          '.net/c/f.txt?sv=2022-11-02&ss=b&srt=o&sp=r&se=2030-01-01&sig=',
+          sasSignature,
+          '\n',
+        ),
+        secret: sasSignature,
+      },
+    ],
+    negatives: ['?sv=2022-11-02&ss=b&sig=<signature>\n'],
+  }),
+  tokenRule({
+    id: 'render-api-key',
+    description: 'Render API key',
+    token: 'rnd_[0-9A-Za-z]{32}',
+    keywords: ['rnd_'],
+    variable: 'RENDER_API_KEY',
+    sample: t('rnd_', fakeChars(4303, 32)),
+  }),
+  tokenRule({
+    id: 'deno-deploy-token',
+    description: 'Deno Deploy access token',
+    token: 'ddp_[0-9A-Za-z]{36}',
+    keywords: ['ddp_'],
+    variable: 'DENO_DEPLOY_TOKEN',
+    sample: t('ddp_', fakeChars(4304, 36)),
+  }),
+  tokenRule({
+    id: 'aws-session-token',
+    description: 'AWS STS session token (IQoJb3JpZ2luX2Vj... / FwoGZXIvYXdzE...)',
+    token: '(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE)[0-9A-Za-z+/]{100,}={0,2}',
+    keywords: ['iqojb3jpz2lux2vj', 'fwogzxivyxdze'],
+    entropy: 4,
+    span: 4096,
+    // AWS documentation's sample session tokens carry EXAMPLE.
+    allowlists: examplesAllowed('EXAMPLE'),
+    variable: 'AWS_SESSION_TOKEN',
+    sample: t('IQoJb3JpZ2luX2Vj', fakeChars(5001, 180, `${BASE62}+/`)),
+    negatives: [
+      t('AWS_SESSION_TOKEN=IQoJb3JpZ2luX2VjEOz////////////////////wEXAMPLE', fakeChars(5006, 120, `${BASE62}+/`), '\n'),
+    ],
+  }),
+  namedSecretRule({
+    id: 'azure-devops-pat',
+    description: 'Azure DevOps personal access token (52 base32 characters, or the 84-character format)',
+    names: ['azure[_-]?devops', 'ado_pat', 'vsts', 'system_accesstoken'],
+    keywords: ['azure_devops', 'azure-devops', 'azuredevops', 'ado_pat', 'vsts', 'system_accesstoken'],
+    value: '[a-z2-7]{52}|[0-9A-Za-z]{84}',
+    caseSensitive: true,
+    variable: 'AZURE_DEVOPS_PAT',
+    sample: fakeChars(5002, 52, 'abcdefghijklmnopqrstuvwxyz234567'),
+  }),
+  namedSecretRule({
+    id: 'scaleway-secret-key',
+    description: 'Scaleway API secret key (a UUID)',
+    names: ['scw_secret_key', 'scaleway'],
+    value: UUID,
+    variable: 'SCW_SECRET_KEY',
+    sample: fakeUuid(5003),
+  }),
+  namedSecretRule({
+    id: 'hetzner-cloud-token',
+    description: 'Hetzner Cloud API token',
+    names: ['hcloud', 'hetzner'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'HCLOUD_TOKEN',
+    sample: fakeChars(5004, 64),
+  }),
+  namedSecretRule({
+    id: 'vultr-api-key',
+    description: 'Vultr API key',
+    names: ['vultr'],
+    value: '[0-9A-Z]{36}',
+    caseSensitive: true,
+    variable: 'VULTR_API_KEY',
+    sample: fakeChars(5005, 36, UPPER36),
   }),
 ];

@@ -1,6 +1,6 @@
 // Databases and data platforms: PlanetScale, Supabase, ClickHouse Cloud, Databricks, Confluent, ADO.NET
-// connection strings (URL connection strings are among the original built-in rules).
-import { fakeChars, HEX, t, URL_SAFE } from '../canary-secrets.js';
+// connection strings (URL connection strings: generic-rules.ts).
+import { fakeChars, HEX, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 
 export const DATABASE_RULES: BuiltinRule[] = [
@@ -89,4 +89,36 @@ export const DATABASE_RULES: BuiltinRule[] = [
       ],
     },
   },
+  namedSecretRule({
+    id: 'confluent-access-token',
+    description: 'Confluent Cloud API key',
+    names: ['confluent'],
+    value: '[0-9A-Za-z]{16}',
+    variable: 'CONFLUENT_CLOUD_API_KEY',
+    sample: fakeChars(4001, 16, UPPER36),
+  }),
+  namedSecretRule({
+    id: 'looker-client-id',
+    description: 'Looker API client id',
+    names: ['looker'],
+    value: '[0-9A-Za-z]{20}',
+    variable: 'LOOKERSDK_CLIENT_ID',
+    sample: fakeChars(4002, 20),
+  }),
+  namedSecretRule({
+    id: 'looker-client-secret',
+    description: 'Looker API client secret',
+    names: ['looker'],
+    value: '[0-9A-Za-z]{24}',
+    variable: 'LOOKERSDK_CLIENT_SECRET',
+    sample: fakeChars(4003, 24),
+  }),
+  tokenRule({
+    id: 'supabase-secret-key',
+    description: 'Supabase secret API key (sb_secret_)',
+    token: 'sb_secret_[0-9A-Za-z_-]{31,40}',
+    keywords: ['sb_secret_'],
+    variable: 'SUPABASE_SECRET_KEY',
+    sample: t('sb_secret_', fakeChars(4601, 31, URL_SAFE)),
+  }),
 ];

@@ -1,9 +1,36 @@
-// Observability and incident tooling: Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
-// PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk (Datadog is among the original built-in rules).
+// Observability and incident tooling: Datadog, Grafana, New Relic, Sentry, Dynatrace, Sumo Logic, LaunchDarkly,
+// PagerDuty, Opsgenie, Rollbar, Bugsnag, Honeycomb, Splunk. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import {
+  ASSIGN,
+  assignedTo,
+  type BuiltinRule,
+  customRule,
+  END,
+  namedSecretRule,
+  tokenRule,
+  UUID,
+} from '../rule-builders.js';
+
+const ddApi = fakeChars(22, 32, HEX);
+const ddApp = fakeChars(23, 40, HEX);
 
 export const OBSERVABILITY_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'datadog-access-token',
+    description: 'Datadog API key (32 hex) or application key (40 hex)',
+    // A key under a Datadog name (DD_API_KEY...), or any 40-character value under the word datadog.
+    regex: `(?i)\\b(?:datadog|dd)[\\w.-]{0,25}?(?:api|app|application)?[\\w.-]{0,10}?key[\\w.-]{0,10}${ASSIGN}([0-9a-f]{40}|[0-9a-f]{32})${END}|${assignedTo(['datadog'], '(?i:[0-9a-z]{40})')}`,
+    keywords: ['datadog', 'dd_', 'dd-', 'ddapi', 'ddapp'],
+    entropy: 3,
+    provider: 'datadog',
+    positives: [
+      { text: `DD_API_KEY=${ddApi}\n`, secret: ddApi },
+      { text: `datadog_app_key: "${ddApp}"\n`, secret: ddApp },
+    ],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell variable reference, a negative fixture
+    negatives: [`sha = "${ddApi}"  # a commit hash, no datadog name`, 'DD_API_KEY=${DD_API_KEY}'],
+  }),
   tokenRule({
     id: 'grafana-api-key',
     description: 'Grafana API key (legacy, base64 JSON)',
@@ -31,7 +58,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'new-relic-user-api-key',
     description: 'New Relic user API key',
-    token: 'NRAK-[0-9A-Z]{27}',
+    token: 'NRAK-[0-9A-Za-z]{27}',
     keywords: ['nrak-'],
     variable: 'NEW_RELIC_API_KEY',
     sample: t('NRAK-', fakeChars(1605, 27, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ')),
@@ -39,7 +66,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'new-relic-browser-api-token',
     description: 'New Relic browser API key',
-    token: 'NRJS-[0-9a-f]{19}',
+    token: 'NRJS-[0-9a-fA-F]{19}',
     keywords: ['nrjs-'],
     variable: 'NEW_RELIC_BROWSER_KEY',
     sample: t('NRJS-', fakeChars(1606, 19, HEX)),
@@ -73,6 +100,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     description: 'Dynatrace API token',
     token: String.raw`dt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}`,
     keywords: ['dt0c01.'],
+    ignoreCase: true,
     variable: 'DT_API_TOKEN',
     sample: t(
       'dt0c01',
@@ -85,7 +113,9 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   namedSecretRule({
     id: 'sumologic-access-token',
     description: 'Sumo Logic access key',
-    names: ['sumo'],
+    // Case-sensitive, so that `sumOfExposures = ...` is not read as a Sumo Logic name.
+    names: ['(?-i:[Ss]umo|SUMO)'],
+    keywords: ['sumo'],
     value: '[0-9A-Za-z]{64}',
     variable: 'SUMO_ACCESS_KEY',
     sample: fakeChars(1612, 64),
@@ -145,5 +175,33 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     value: UUID,
     variable: 'SPLUNK_HEC_TOKEN',
     sample: fakeUuid(1619),
+  }),
+  namedSecretRule({
+    id: 'new-relic-user-api-id',
+    description: 'New Relic user API id',
+    names: ['new[_-]?relic'],
+    keywords: ['new-relic', 'newrelic', 'new_relic'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'NEW_RELIC_USER_ID',
+    sample: fakeChars(3701, 64),
+  }),
+  namedSecretRule({
+    id: 'sentry-access-token',
+    description: 'Sentry auth token (64 hex)',
+    names: ['sentry'],
+    value: '[0-9a-fA-F]{64}',
+    variable: 'SENTRY_AUTH_TOKEN',
+    sample: fakeChars(3702, 64, HEX),
+  }),
+  namedSecretRule({
+    id: 'sumologic-access-id',
+    description: 'Sumo Logic access id',
+    // Case-sensitive, so that `sumOfExposures = ...` is not read as a Sumo Logic name.
+    names: ['(?-i:[Ss]umo|SUMO)'],
+    keywords: ['sumo'],
+    value: 'su[0-9A-Za-z]{12}',
+    variable: 'SUMO_ACCESS_ID',
+    sample: t('su', fakeChars(3703, 12)),
+    negatives: ['sumOfExposures = suAbCdEf012345\n'],
   }),
 ];

@@ -1,9 +1,33 @@
-// Package registries: RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe (npm and PyPI are among the
-// original built-in rules).
+// Package registries: npm, PyPI, RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe. Each rule with its
+// cases.
 import { fakeChars, HEX, LOWER36, t } from '../canary-secrets.js';
-import { type BuiltinRule, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
+import { allowlistDefinition } from '../rule-definition.js';
+
+const npmToken = t('npm_', fakeChars(46, 36));
+const pypi = t('pypi-AgEIcHlw', 'aS5vcmc', fakeChars(47, 70));
+
+const nugetPassword = fakeChars(3203, 20);
+const sidekiqCredentials = t(fakeChars(3204, 8, HEX), ':', fakeChars(3205, 8, HEX));
 
 export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'npm-access-token',
+    description: 'npm access token',
+    regex: `(?i)\\b(npm_[0-9a-z]{36})${END}`,
+    keywords: ['npm_'],
+    entropy: 3.5,
+    positives: [{ text: `//registry.npmjs.org/:_authToken=${npmToken}`, secret: npmToken }],
+    negatives: [t('npm_', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')],
+  }),
+  customRule({
+    id: 'pypi-upload-token',
+    description: 'PyPI upload token',
+    regex: `\\b(pypi-AgEIcHlwaS5vcmc[0-9A-Za-z_-]{50,})${END}`,
+    keywords: ['pypi-ageichlwas5vcmc'],
+    positives: [{ text: `password = ${pypi}`, secret: pypi }],
+    negatives: [t('pypi-AgEIcHlw', 'aS5vcmc', 'short')],
+  }),
   tokenRule({
     id: 'rubygems-api-token',
     description: 'RubyGems API key',
@@ -52,5 +76,47 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
     keywords: ['rdme_'],
     variable: 'README_API_KEY',
     sample: t('rdme_', fakeChars(1206, 70, LOWER36)),
+  }),
+  customRule({
+    id: 'nuget-config-password',
+    description: 'Package source password in a NuGet.Config',
+    regex: String.raw`(?i)<add key="(?:ClearText)?Password"\s{0,16}value="([^"\r\n]{8,200})"\s{0,16}/>`,
+    path: String.raw`(?i)nuget\.config$`,
+    keywords: ['<add key='],
+    entropy: 1,
+    allowlists: [
+      allowlistDefinition({ description: 'environment variable references', regexes: [String.raw`^%\S.*%$`] }),
+    ],
+    positives: [
+      {
+        text: `<packageSourceCredentials><feed>\n  <add key="ClearTextPassword" value="${nugetPassword}" />`,
+        secret: nugetPassword,
+        path: 'NuGet.Config',
+      },
+    ],
+    negatives: [
+      { text: '  <add key="ClearTextPassword" value="%FEED_PASSWORD%" />', path: 'NuGet.Config' },
+      { text: `  <add key="ClearTextPassword" value="${nugetPassword}" />`, path: 'README.md' },
+    ],
+  }),
+  namedSecretRule({
+    id: 'sidekiq-secret',
+    description: 'Sidekiq Pro/Enterprise gem server credentials (BUNDLE_..._CONTRIBSYS__COM)',
+    names: ['bundle_enterprise__contribsys__com', 'bundle_gems__contribsys__com'],
+    value: '[0-9a-fA-F]{8}:[0-9a-fA-F]{8}',
+    entropy: 2.5,
+    variable: 'BUNDLE_GEMS__CONTRIBSYS__COM',
+    sample: t(fakeChars(3201, 8, HEX), ':', fakeChars(3202, 8, HEX)),
+  }),
+  customRule({
+    id: 'sidekiq-sensitive-url',
+    description: 'Sidekiq Pro/Enterprise gem server URL with its credentials',
+    regex: String.raw`(?i)\bhttps?://([0-9a-f]{8}:[0-9a-f]{8})@(?:gems|enterprise)\.contribsys\.com(?:[/#?:|]|$)`,
+    keywords: ['gems.contribsys.com', 'enterprise.contribsys.com'],
+    entropy: 2.5,
+    positives: [
+      { text: `source "https://${sidekiqCredentials}@gems.contribsys` + `.com/" do\n`, secret: sidekiqCredentials },
+    ],
+    negatives: ['source "https://gems.contribsys.com/" do\n'],
   }),
 ];

@@ -1,9 +1,46 @@
-// Payments and commerce: Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave, GoCardless, Coinbase
-// (Stripe and Shopify are among the original built-in rules).
+// Payments and commerce: Stripe, Shopify, Square, Braintree, Plaid, Shippo, EasyPost, Duffel, Flutterwave,
+// GoCardless, Coinbase. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+
+const stripeLive = t('sk_live_', fakeChars(36, 24));
+const stripeRestricted = t('rk_test_', fakeChars(37, 40));
+const whsec = t('whsec_', fakeChars(38, 32));
+const shopify = t('shpat_', fakeChars(48, 32, HEX));
+
+const freemius = t('sk_', fakeChars(3409, 29));
 
 export const PAYMENT_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'stripe-access-token',
+    description: 'Stripe secret or restricted key',
+    regex: `\\b((?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,99})${END}`,
+    keywords: ['sk_live_', 'sk_test_', 'sk_prod_', 'rk_live_', 'rk_test_', 'rk_prod_'],
+    entropy: 3,
+    provider: 'stripe',
+    positives: [
+      { text: `Stripe.apiKey = '${stripeLive}';`, secret: stripeLive },
+      { text: `STRIPE_KEY=${stripeRestricted}`, secret: stripeRestricted },
+    ],
+    negatives: [t('sk_live_', 'tooShort1'), t('sk_test_', '0'.repeat(24))],
+  }),
+  customRule({
+    id: 'stripe-webhook-secret',
+    description: 'Stripe webhook signing secret',
+    regex: `\\b(whsec_[0-9A-Za-z]{32,88})${END}`,
+    keywords: ['whsec_'],
+    entropy: 3,
+    positives: [{ text: `STRIPE_WEBHOOK_SECRET=${whsec}`, secret: whsec }],
+    negatives: ['whsec_ prefix'],
+  }),
+  customRule({
+    id: 'shopify-access-token',
+    description: 'Shopify access token',
+    regex: `\\b(shpat_[0-9a-fA-F]{32})${END}`,
+    keywords: ['shpat_'],
+    positives: [{ text: `X-Shopify-Access-Token: ${shopify}`, secret: shopify }],
+    negatives: [t('shpat_', 'zz')],
+  }),
   tokenRule({
     id: 'square-access-token',
     description: 'Square access token',
@@ -40,7 +77,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
     id: 'plaid-secret-key',
     description: 'Plaid API secret',
     names: ['plaid'],
-    value: '[0-9a-f]{30}',
+    value: '[0-9a-z]{30}',
     variable: 'PLAID_SECRET',
     sample: fakeChars(1406, 30, HEX),
   }),
@@ -79,7 +116,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'flutterwave-secret-key',
     description: 'Flutterwave secret key',
-    token: 'FLWSECK(?:_TEST)?-[0-9a-h]{32}-X',
+    token: 'FLWSECK(?:_TEST)?-(?i:[0-9a-h]{32})-X',
     keywords: ['flwseck'],
     variable: 'FLW_SECRET_KEY',
     sample: t('FLWSECK', '_TEST-', fakeChars(1411, 32, 'abcdefgh0123456789'), '-X'),
@@ -99,5 +136,108 @@ export const PAYMENT_RULES: BuiltinRule[] = [
     value: '[0-9A-Za-z_-]{64}',
     variable: 'COINBASE_API_SECRET',
     sample: fakeChars(1416, 64, URL_SAFE),
+  }),
+  tokenRule({
+    id: 'shopify-custom-access-token',
+    description: 'Shopify custom app access token',
+    token: 'shpca_[0-9a-fA-F]{32}',
+    keywords: ['shpca_'],
+    variable: 'SHOPIFY_ACCESS_TOKEN',
+    sample: t('shpca_', fakeChars(3401, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'shopify-private-app-access-token',
+    description: 'Shopify private app access token',
+    token: 'shppa_[0-9a-fA-F]{32}',
+    keywords: ['shppa_'],
+    variable: 'SHOPIFY_PASSWORD',
+    sample: t('shppa_', fakeChars(3402, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'shopify-shared-secret',
+    description: 'Shopify app shared secret',
+    token: 'shpss_[0-9a-fA-F]{32}',
+    keywords: ['shpss_'],
+    variable: 'SHOPIFY_API_SECRET',
+    sample: t('shpss_', fakeChars(3403, 32, HEX)),
+  }),
+  tokenRule({
+    id: 'flutterwave-encryption-key',
+    description: 'Flutterwave encryption key',
+    token: 'FLWSECK(?:_TEST)?-?[0-9A-Ha-h]{12}',
+    keywords: ['flwseck'],
+    entropy: 2,
+    variable: 'FLW_ENCRYPTION_KEY',
+    sample: t('FLWSECK_TEST', '-', fakeChars(3404, 12, HEX)),
+  }),
+  tokenRule({
+    id: 'flutterwave-public-key',
+    description: 'Flutterwave public key',
+    token: 'FLWPUBK(?:_TEST)?-[0-9A-Ha-h]{32}-X',
+    keywords: ['flwpubk_test-', 'flwpubk-'],
+    entropy: 2,
+    variable: 'FLW_PUBLIC_KEY',
+    sample: t('FLWPUBK_TEST', '-', fakeChars(3405, 32, HEX), '-X'),
+  }),
+  namedSecretRule({
+    id: 'plaid-client-id',
+    description: 'Plaid client id',
+    names: ['plaid'],
+    value: '[0-9A-Za-z]{24}',
+    variable: 'PLAID_CLIENT_ID',
+    sample: fakeChars(3406, 24),
+  }),
+  namedSecretRule({
+    id: 'finicity-api-token',
+    description: 'Finicity (Mastercard Open Banking) app key',
+    names: ['finicity'],
+    value: '[0-9a-fA-F]{32}',
+    variable: 'FINICITY_APP_KEY',
+    sample: fakeChars(3407, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'finicity-client-secret',
+    description: 'Finicity partner secret',
+    names: ['finicity'],
+    value: '[0-9A-Za-z]{20}',
+    variable: 'FINICITY_PARTNER_SECRET',
+    sample: fakeChars(3408, 20),
+  }),
+  customRule({
+    id: 'freemius-secret-key',
+    description: 'Freemius SDK secret key in a PHP array',
+    regex: String.raw`(?i)["']secret_key["']\s{0,16}=>\s{0,16}["'](sk_\S{29})["']`,
+    path: String.raw`(?i)\.php$`,
+    keywords: ['secret_key'],
+    positives: [{ text: `  'secret_key' => '${freemius}',\n`, secret: freemius, path: 'freemius/start.php' }],
+    negatives: [
+      { text: `  'secret_key' => '${freemius}',\n`, path: 'freemius.md' },
+      { text: "  'secret_key' => 'sk_short',\n", path: 'start.php' },
+    ],
+  }),
+  namedSecretRule({
+    id: 'razorpay-key-secret',
+    description: 'Razorpay API key secret',
+    names: ['razorpay'],
+    value: '[0-9A-Za-z]{24}',
+    variable: 'RAZORPAY_KEY_SECRET',
+    sample: fakeChars(5301, 24),
+  }),
+  tokenRule({
+    id: 'mercadopago-access-token',
+    description: 'Mercado Pago access token (APP_USR- or TEST-)',
+    token: '(?:APP_USR|TEST)-[0-9]{16}-[0-9]{6}-[0-9a-f]{32}-[0-9]{6,10}',
+    keywords: ['app_usr-', 'test-'],
+    variable: 'MP_ACCESS_TOKEN',
+    sample: t(
+      'APP_USR-',
+      fakeChars(5302, 16, '0123456789'),
+      '-',
+      fakeChars(5303, 6, '0123456789'),
+      '-',
+      fakeChars(5304, 32, HEX),
+      '-',
+      fakeChars(5305, 9, '0123456789'),
+    ),
   }),
 ];

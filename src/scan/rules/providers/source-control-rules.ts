@@ -1,8 +1,17 @@
-// Source control and CI/CD: GitLab's token family, Bitbucket, Atlassian, CircleCI, Travis CI, Drone, Buildkite,
+// Source control and CI/CD: GitHub's and GitLab's token families, Bitbucket, Atlassian, CircleCI, Travis CI, Drone, Buildkite,
 // Codecov, SonarQube, Snyk, Octopus Deploy, Harness, JFrog, Terraform Cloud, Pulumi, Infracost, Prefect,
 // Postman, Sourcegraph.
-import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import {
+  badChecksumGithubToken,
+  fakeChars,
+  fakeUuid,
+  githubToken,
+  HEX,
+  LOWER36,
+  t,
+  URL_SAFE,
+} from '../canary-secrets.js';
+import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
 
 /** GitLab's prefixed tokens: each prefix is one kind of token (GitLab's token overview). */
 function gitlabToken(id: string, description: string, prefix: string, body: string, sample: string): BuiltinRule {
@@ -17,7 +26,80 @@ function gitlabToken(id: string, description: string, prefix: string, body: stri
   });
 }
 
+const ghp = githubToken('ghp', 14);
+const gho = githubToken('gho', 15);
+const ghu = githubToken('ghu', 16);
+const ghs = githubToken('ghs', 17);
+const ghr = githubToken('ghr', 18);
+const fineGrained = t('github_pat_', fakeChars(19, 22), '_', fakeChars(20, 59));
+const glpat = t('glpat-', fakeChars(21, 20));
+
+const tfPassword = fakeChars(3108, 16, LOWER36);
+
 export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
+  customRule({
+    id: 'github-pat',
+    description: 'GitHub personal access token (classic)',
+    regex: `\\b(ghp_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghp_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `GITHUB_TOKEN=${ghp}\n`, secret: ghp }],
+    negatives: [`GITHUB_TOKEN=${badChecksumGithubToken('ghp', 14)}\n`, t('ghp_', 'a'.repeat(36))],
+  }),
+  customRule({
+    id: 'github-oauth',
+    description: 'GitHub OAuth access token',
+    regex: `\\b(gho_[0-9A-Za-z]{36})${END}`,
+    keywords: ['gho_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `token: ${gho}`, secret: gho }],
+    negatives: [`token: ${badChecksumGithubToken('gho', 15)}`],
+  }),
+  customRule({
+    id: 'github-app-token',
+    description: 'GitHub App user-to-server or server-to-server token',
+    regex: `\\b((?:ghu|ghs)_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghu_', 'ghs_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [
+      { text: `x-access-token:${ghu}@github.com`, secret: ghu },
+      { text: `INSTALLATION_TOKEN='${ghs}'`, secret: ghs },
+    ],
+    negatives: [`INSTALLATION_TOKEN='${badChecksumGithubToken('ghs', 17)}'`],
+  }),
+  customRule({
+    id: 'github-refresh-token',
+    description: 'GitHub refresh token',
+    regex: `\\b(ghr_[0-9A-Za-z]{36})${END}`,
+    keywords: ['ghr_'],
+    validate: 'github-crc32',
+    provider: 'github',
+    positives: [{ text: `refresh=${ghr}`, secret: ghr }],
+    negatives: [`refresh=${badChecksumGithubToken('ghr', 18)}`],
+  }),
+  customRule({
+    id: 'github-fine-grained-pat',
+    description: 'GitHub fine-grained personal access token',
+    regex: `\\b(github_pat_[0-9A-Za-z_]{82})${END}`,
+    keywords: ['github_pat_'],
+    entropy: 3,
+    provider: 'github',
+    positives: [{ text: `export GH_TOKEN=${fineGrained}\n`, secret: fineGrained }],
+    negatives: ['github_pat_ tokens are 93 characters long'],
+  }),
+  customRule({
+    id: 'gitlab-pat',
+    description: 'GitLab personal, project or group access token',
+    regex: `\\b(glpat-[0-9A-Za-z_-]{20}(?:[0-9A-Za-z_-]{7}\\.[0-9a-z]{2}\\.[0-9a-z]{9})?)${END}`,
+    keywords: ['glpat-'],
+    entropy: 3,
+    provider: 'gitlab',
+    positives: [{ text: `PRIVATE-TOKEN: ${glpat}`, secret: glpat }],
+    negatives: [t('glpat-', 'short')],
+  }),
   gitlabToken('gitlab-ptt', 'GitLab pipeline trigger token', 'glptt-', '[0-9a-f]{40}', fakeChars(1101, 40, HEX)),
   gitlabToken(
     'gitlab-rrt',
@@ -44,7 +126,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     'gitlab-cicd-job-token',
     'GitLab CI/CD job token',
     'glcbt-',
-    '(?:[0-9a-fA-F]{1,5}_)?[0-9A-Za-z_-]{20}',
+    '(?:[0-9A-Za-z]{1,5}_)?[0-9A-Za-z_-]{20}',
     fakeChars(1105, 20, URL_SAFE),
   ),
   gitlabToken('gitlab-feed-token', 'GitLab feed token', 'glft-', '[0-9A-Za-z_-]{20}', fakeChars(1106, 20, URL_SAFE)),
@@ -103,11 +185,15 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     variable: 'BITBUCKET_CLIENT_SECRET',
     sample: fakeChars(1113, 32, URL_SAFE),
   }),
-  tokenRule({
+  namedSecretRule({
     id: 'atlassian-api-token',
-    description: 'Atlassian (Jira, Confluence) API token',
+    description: 'Atlassian (Jira, Confluence) API token: ATATT3 prefixed, or a legacy 24-character token',
+    // The names in their usual spellings only, so that `jiraIssueKey`-style identifiers are less likely.
+    names: ['(?-i:ATLASSIAN|[Aa]tlassian)', '(?-i:CONFLUENCE|[Cc]onfluence)', '(?-i:JIRA|[Jj]ira)'],
+    keywords: ['atlassian', 'confluence', 'jira'],
+    value: '[0-9a-z]{20}[0-9a-f]{4}',
     token: 'ATATT3[0-9A-Za-z_=-]{186}',
-    keywords: ['atatt3'],
+    tokenKeywords: ['atatt3'],
     variable: 'JIRA_API_TOKEN',
     sample: t('ATATT3', fakeChars(1114, 186, URL_SAFE)),
   }),
@@ -148,7 +234,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     id: 'codecov-access-token',
     description: 'Codecov upload or API token',
     names: ['codecov'],
-    value: `${UUID}|[0-9a-f]{32}`,
+    value: `${UUID}|[0-9a-z]{32}`,
     variable: 'CODECOV_TOKEN',
     sample: fakeUuid(1119),
   }),
@@ -179,24 +265,24 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   tokenRule({
     id: 'harness-api-key',
     description: 'Harness personal access or service account token',
-    token: String.raw`(?:pat|sat)\.[0-9A-Za-z_-]{22}\.[0-9a-f]{24}\.[0-9A-Za-z]{20}`,
+    token: String.raw`(?:pat|sat)\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z]{24}\.[0-9A-Za-z]{20}`,
     keywords: ['pat.', 'sat.'],
     variable: 'HARNESS_API_KEY',
     sample: t('pat', '.', fakeChars(1123, 22, URL_SAFE), '.', fakeChars(1124, 24, HEX), '.', fakeChars(1125, 20)),
   }),
-  tokenRule({
+  namedSecretRule({
     id: 'jfrog-api-key',
-    description: 'JFrog Artifactory API key',
-    token: 'AKCp[0-9A-Za-z]{69}',
-    keywords: ['akcp'],
+    description: 'JFrog API key (73 characters under a JFrog, Artifactory, Bintray or Xray name)',
+    names: ['jfrog', 'artifactory', 'bintray', 'xray'],
+    value: '[0-9a-z]{73}',
     variable: 'ARTIFACTORY_API_KEY',
     sample: t('AKCp', fakeChars(1126, 69)),
   }),
   tokenRule({
     id: 'artifactory-reference-token',
     description: 'JFrog Artifactory reference token',
-    token: 'cmVmdGtu[0-9A-Za-z]{56}',
-    keywords: ['cmvmdgtu'],
+    token: 'cmVmd[0-9A-Za-z]{59}',
+    keywords: ['cmvmd'],
     variable: 'ARTIFACTORY_TOKEN',
     sample: t('cmVmdG', 'tu', fakeChars(1127, 56)),
   }),
@@ -242,12 +328,98 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     variable: 'POSTMAN_API_KEY',
     sample: t('PMAK-', fakeChars(1133, 24, HEX), '-', fakeChars(1134, 34, HEX)),
   }),
-  tokenRule({
+  namedSecretRule({
     id: 'sourcegraph-access-token',
-    description: 'Sourcegraph access token',
-    token: 'sgp_(?:[0-9a-fA-F]{16}|local)_[0-9a-fA-F]{40}',
-    keywords: ['sgp_'],
+    description: 'Sourcegraph access token (sgp_ prefixed, or 40 hex under a Sourcegraph name)',
+    names: ['sourcegraph'],
+    value: '[0-9a-f]{40}',
+    token: 'sgp_(?:[0-9a-fA-F]{16}_|local_)?[0-9a-fA-F]{40}',
+    tokenKeywords: ['sgp_'],
     variable: 'SRC_ACCESS_TOKEN',
     sample: t('sgp_', fakeChars(1135, 16, HEX), '_', fakeChars(1136, 40, HEX)),
+  }),
+  tokenRule({
+    id: 'gitlab-pat-routable',
+    description: 'GitLab routable personal access token (glpat- with a routing suffix)',
+    token: String.raw`glpat-[0-9A-Za-z_-]{27,300}\.(?:[0-9a-z]{2}\.)?[0-9a-z]{9}`,
+    keywords: ['glpat-'],
+    entropy: 3.5,
+    variable: 'GITLAB_TOKEN',
+    sample: t('glpat-', fakeChars(3101, 38, URL_SAFE), '.01', '.', fakeChars(3102, 9, LOWER36)),
+    provider: 'gitlab',
+  }),
+  tokenRule({
+    id: 'gitlab-runner-authentication-token-routable',
+    description: 'GitLab routable runner authentication token',
+    token: String.raw`glrt-t[0-9]_[0-9A-Za-z_-]{27,300}\.(?:[0-9a-z]{2}\.)?[0-9a-z]{9}`,
+    keywords: ['glrt-'],
+    entropy: 3.5,
+    variable: 'RUNNER_TOKEN',
+    sample: t('glrt-', 't1_', fakeChars(3103, 38, URL_SAFE), '.01', '.', fakeChars(3104, 9, LOWER36)),
+    provider: 'gitlab',
+  }),
+  namedSecretRule({
+    id: 'bitbucket-client-id',
+    description: 'Bitbucket OAuth consumer key',
+    names: ['bitbucket'],
+    value: '[0-9A-Za-z]{32}',
+    variable: 'BITBUCKET_CLIENT_ID',
+    sample: fakeChars(3105, 32),
+  }),
+  tokenRule({
+    id: 'artifactory-api-key',
+    description: 'JFrog Artifactory API key (AKCp)',
+    token: 'AKCp[0-9A-Za-z]{69}',
+    keywords: ['akcp'],
+    entropy: 4,
+    variable: 'ARTIFACTORY_API_KEY',
+    sample: t('AKCp', fakeChars(3106, 69)),
+  }),
+  namedSecretRule({
+    id: 'jfrog-identity-token',
+    description: 'JFrog identity token (64 characters, under a JFrog, Artifactory, Bintray or Xray name)',
+    names: ['jfrog', 'artifactory', 'bintray', 'xray'],
+    value: '[0-9A-Za-z]{64}',
+    variable: 'JFROG_IDENTITY_TOKEN',
+    sample: fakeChars(3107, 64),
+  }),
+  customRule({
+    id: 'hashicorp-tf-password',
+    description: 'Password written into Terraform or HCL',
+    regex: String.raw`(?i)[\w.-]{0,40}?password[ \t\w.-]{0,20}[\s'"]{0,3}(?:[=:,>]|:{1,3}=|=>|\?=|\|\|)[\s'"\x60=]{0,5}?"([0-9a-z=_-]{8,20})"`,
+    path: String.raw`(?i)\.(?:tf|hcl)$`,
+    keywords: ['password'],
+    entropy: 2,
+    positives: [
+      { text: `  administrator_login_password = "${tfPassword}"\n`, secret: tfPassword, path: 'infra/main.tf' },
+    ],
+    negatives: [
+      { text: `  administrator_login_password = "${tfPassword}"\n`, path: 'notes.txt' },
+      { text: '  administrator_login_password = var.db_password\n', path: 'infra/main.tf' },
+    ],
+  }),
+  namedSecretRule({
+    id: 'gitea-access-token',
+    description: 'Gitea (and Forgejo) access token',
+    names: ['gitea', 'forgejo'],
+    value: '[0-9a-f]{40}',
+    variable: 'GITEA_TOKEN',
+    sample: fakeChars(4801, 40, HEX),
+  }),
+  namedSecretRule({
+    id: 'coveralls-repo-token',
+    description: 'Coveralls repository token',
+    names: ['coveralls'],
+    value: '[0-9A-Za-z]{32,37}',
+    variable: 'COVERALLS_REPO_TOKEN',
+    sample: fakeChars(5701, 33),
+  }),
+  namedSecretRule({
+    id: 'percy-token',
+    description: 'Percy (BrowserStack visual testing) project token',
+    names: ['percy'],
+    value: '[0-9a-f]{64}',
+    variable: 'PERCY_TOKEN',
+    sample: fakeChars(5702, 64, HEX),
   }),
 ];
