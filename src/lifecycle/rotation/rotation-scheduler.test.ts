@@ -164,11 +164,11 @@ describe('requestsPerRotation', () => {
   const withCapabilities = (capabilities: Partial<ProviderCapabilities>) =>
     ({ name: 'any', capabilities: () => ({ create: true, verify: true, revoke: true, ...capabilities }) }) as Provider;
 
-  it('counts create, verify and revoke, a list where keys per account are capped, and every call of the revoke', () => {
+  it('counts create, verify and revoke, two lists where keys per account are capped (the preflight and the room check), and every call of the revoke', () => {
     expect(requestsPerRotation(withCapabilities({ list: true }))).toBe(3);
-    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2 }))).toBe(4);
+    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2 }))).toBe(5);
     // Read off the capability, whatever the provider's name (AWS IAM's revoke deactivates, then deletes).
-    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2, revokeCalls: 2 }))).toBe(5);
+    expect(requestsPerRotation(withCapabilities({ list: true, maxKeysPerAccount: 2, revokeCalls: 2 }))).toBe(6);
     expect(requestsPerRotation(withCapabilities({ list: false, revokeCalls: 2 }))).toBe(4);
   });
 });
