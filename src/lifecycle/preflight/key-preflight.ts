@@ -3,6 +3,7 @@
 // for one more key (AWS IAM: two per user), and every consumer probe answers or is a declared grace period. A
 // failed preflight has changed nothing anywhere; its error lists every problem with the config key to set.
 import { KeyledgerError } from '../../errors/keyledger-error.js';
+import { ProviderError } from '../../errors/provider-error.js';
 import { keyCapabilities, type Provider, type ProviderKey } from '../../providers/provider.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
@@ -125,6 +126,8 @@ export class KeyPreflight {
         if (!countRoom) break;
       }
     } catch (error) {
+      // A 429 says nothing about the configuration: the caller retries it (the scheduler requeues the key).
+      if (error instanceof ProviderError && error.code === 'E_PROVIDER_RATE_LIMITED') throw error;
       return {
         problems: [
           {

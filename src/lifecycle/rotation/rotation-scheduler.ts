@@ -3,10 +3,12 @@
 // rotation makes, paused as a whole when it answers 429, and optionally spread evenly over a window ("spread
 // rotation across hours"). Keys of providers without an issuance API get a ticket instead.
 
+import { ProviderError } from '../../errors/provider-error.js';
 import { keyCapabilities, type Provider } from '../../providers/provider.js';
 import type { Clock } from '../../runtime/clock.js';
 import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
 import { TokenBucket } from '../../runtime/token-bucket.js';
+import { SecretStoreError } from '../../secrets/secret-store-error.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import type { DueKey } from './rotation-due.js';
 import type { RotationMetrics } from './rotation-metrics.js';
@@ -61,7 +63,12 @@ interface QueueItem {
   due: DueKey;
   rotationId?: string;
   notBefore: number;
+  /** Transient failures while planning (the preflight's read answered 429 or timed out). */
+  planFailures?: number;
 }
+
+/** Transient failures of one key's planning tolerated before it is reported as an error. */
+const MAX_PLAN_FAILURES = 6;
 
 /**
  * Provider calls one rotation makes: create, verify, revoke (+ two lists where keys per account are capped: the
@@ -276,6 +283,20 @@ export class RotationScheduler {
           else if (outcome.status === 'stuck') report.stuck += 1;
           else report.deferred += 1; // interrupted by shutdown: the next run resumes it
         } catch (error) {
+          // Planning hit a 429 or an outage (the preflight reads the provider): nothing was recorded or changed, so
+          // the key waits and is planned again, as a deferred rotation would.
+          const failures = (item.planFailures ?? 0) + 1;
+          if (!item.rotationId && isTransient(error) && failures <= MAX_PLAN_FAILURES) {
+            const retryAfterMs =
+              error instanceof ProviderError && error.retryAfterSeconds !== undefined
+                ? error.retryAfterSeconds * 1000
+                : 0;
+            const notBefore = this.#deps.clock().getTime() + Math.max(retryAfterMs, 250 * 2 ** failures);
+            if (error instanceof ProviderError && error.code === 'E_PROVIDER_RATE_LIMITED')
+              pausedUntil = Math.max(pausedUntil, notBefore);
+            requeue({ ...item, notBefore, planFailures: failures });
+            continue;
+          }
           report.errors.push({ keyId: item.due.keyId, error: (error as Error).message });
           options.onOutcome?.(item.due.keyId, { status: 'error', error: (error as Error).message });
         } finally {
@@ -295,4 +316,8 @@ export class RotationScheduler {
     for (let index = 0; index < workers.length; index++) await workers[index];
     report.deferred += queue.length - head;
   }
+}
+
+function isTransient(error: unknown): boolean {
+  return (error instanceof ProviderError || error instanceof SecretStoreError) && error.retryable;
 }
