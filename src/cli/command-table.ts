@@ -1,5 +1,5 @@
-// Every CLI command, by name. A command module exports `register(program, context)`; to add one, add a line
-// below. Modules are imported only when needed: a run of `keyledger validate` loads the validate command and
+// Every CLI command, by name. A command module exports `register(program, context)`; to add one, add its name to
+// COMMAND_NAMES and its loader to the Record below (the compiler holds the two together). Modules are imported only when needed: a run of `keyledger validate` loads the validate command and
 // what it uses, not the provider SDKs, the sandbox and the scanner (together ~0.8 s of module loading).
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context.js';
@@ -8,30 +8,56 @@ export type RegisterCommand = (program: Command, context: CliContext) => void;
 
 export interface CommandTableEntry {
   /** The command's name as typed (`keyledger <name>`); must match the name the module registers. */
-  name: string;
+  name: CommandName;
   load: () => Promise<RegisterCommand>;
 }
 
-export const commandTable: CommandTableEntry[] = [
-  { name: 'validate', load: async () => (await import('./commands/validate.js')).registerValidateCommand },
-  { name: 'list', load: async () => (await import('./commands/list.js')).registerListCommand },
-  { name: 'show', load: async () => (await import('./commands/list.js')).registerListCommand },
-  { name: 'init', load: async () => (await import('./commands/init.js')).registerInitCommand },
-  { name: 'start', load: async () => (await import('./commands/start.js')).registerStartCommand },
-  { name: 'issue', load: async () => (await import('./commands/issue.js')).registerIssueCommand },
-  { name: 'revoke', load: async () => (await import('./commands/revoke.js')).registerRevokeCommand },
-  { name: 'events', load: async () => (await import('./commands/events.js')).registerEventsCommand },
-  { name: 'scan', load: async () => (await import('./commands/scan.js')).registerScanCommand },
-  { name: 'hook', load: async () => (await import('./commands/hook.js')).registerHookCommand },
-  { name: 'master-key', load: async () => (await import('./commands/master-key.js')).registerMasterKeyCommand },
-  { name: 'sandbox', load: async () => (await import('./commands/sandbox.js')).registerSandboxCommand },
-  { name: 'rotate', load: async () => (await import('./commands/rotate.js')).registerRotateCommand },
-  { name: 'controller', load: async () => (await import('./commands/controller.js')).registerControllerCommand },
-  { name: 'audit-log', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
-  { name: 'discover', load: async () => (await import('./commands/discover.js')).registerDiscoverCommand },
-  { name: 'audit', load: async () => (await import('./commands/audit.js')).registerAuditCommand },
-  { name: 'usage', load: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand },
-];
+/** Every command's name: the table below is a Record over them, so a name without a loader fails to compile. */
+export const COMMAND_NAMES = [
+  'validate',
+  'list',
+  'show',
+  'init',
+  'start',
+  'issue',
+  'revoke',
+  'events',
+  'scan',
+  'hook',
+  'master-key',
+  'sandbox',
+  'rotate',
+  'controller',
+  'audit-log',
+  'discover',
+  'audit',
+  'usage',
+] as const;
+export type CommandName = (typeof COMMAND_NAMES)[number];
+
+/** Each command's module, imported on first use (one module may register several commands: list and show). */
+const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
+  validate: async () => (await import('./commands/validate.js')).registerValidateCommand,
+  list: async () => (await import('./commands/list.js')).registerListCommand,
+  show: async () => (await import('./commands/list.js')).registerListCommand,
+  init: async () => (await import('./commands/init.js')).registerInitCommand,
+  start: async () => (await import('./commands/start.js')).registerStartCommand,
+  issue: async () => (await import('./commands/issue.js')).registerIssueCommand,
+  revoke: async () => (await import('./commands/revoke.js')).registerRevokeCommand,
+  events: async () => (await import('./commands/events.js')).registerEventsCommand,
+  scan: async () => (await import('./commands/scan.js')).registerScanCommand,
+  hook: async () => (await import('./commands/hook.js')).registerHookCommand,
+  'master-key': async () => (await import('./commands/master-key.js')).registerMasterKeyCommand,
+  sandbox: async () => (await import('./commands/sandbox.js')).registerSandboxCommand,
+  rotate: async () => (await import('./commands/rotate.js')).registerRotateCommand,
+  controller: async () => (await import('./commands/controller.js')).registerControllerCommand,
+  'audit-log': async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
+  discover: async () => (await import('./commands/discover.js')).registerDiscoverCommand,
+  audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
+  usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
+};
+
+export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));
 
 /**
  * The register functions a run needs: the named command's module alone when the arguments name one, every module
