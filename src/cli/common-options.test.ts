@@ -19,6 +19,7 @@ const EXEMPT: Record<string, string> = {
   sandbox: 'runs provider sandboxes only',
   'hook install': 'writes a git hook into any repository (-C/--repo, as git -C)',
   'hook uninstall': 'removes that hook',
+  'scan rules': "lists the scanner's rules (with a gitleaks config applied): reads no registry and no store",
 };
 
 /** Every runnable command (a leaf), by its full name: `list`, `scan dir`, `master-key status`... */
