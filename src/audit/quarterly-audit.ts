@@ -215,6 +215,8 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
   }
 
   const entryTeam = new Map(input.entries.map(({ entry }) => [entry.key_id, entry]));
+  // One finding per class and key: anomalies come per source, and a key may already be a finding of that class.
+  const seen = new Set(findings.map(findingSlot));
   for (const anomaly of input.anomalies ?? []) {
     const cls: AuditFindingClass | undefined =
       anomaly.kind === 'unregistered-key'
@@ -229,8 +231,9 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
     if (!cls) continue;
     const entry = anomaly.key_id ? entryTeam.get(anomaly.key_id) : undefined;
     const keyId = anomaly.key_id ?? `${anomaly.provider}:${anomaly.credential}`;
-    // The registry's own consumers already said "shared" for this key: one finding, not two.
-    if (cls === 'shared-across-teams' && findings.some((f) => f.class === cls && f.keyId === keyId)) continue;
+    const slot = findingSlot({ class: cls, keyId });
+    if (seen.has(slot)) continue;
+    seen.add(slot);
     if (cls === 'unregistered-key') headline.unregistered += 1;
     findings.push({
       class: cls,
