@@ -1,7 +1,7 @@
-// Step 9 of the lifecycle: each audit-log record joined to the registry entry and owner of the key that made it,
+// Audit-log enrichment (README.md, "Audit"): each audit-log record joined to the registry entry and owner of the key that made it,
 // counted as usage, and flagged when it is unusual — a key with no registry entry ("investigate"), a use from a
 // source the entry does not declare, a revoked or rotated-out key still in use (a stolen-key signal), a key used by
-// several teams' services (Step 6: split it). Records are folded into aggregates as they stream past, so memory
+// several teams' services (split it: one key per team). Records are folded into aggregates as they stream past, so memory
 // grows with the number of distinct (key, day, source, principal, outcome) tuples, not with the records.
 import type { AuditLogRecord } from '../audit-logs/audit-log-record.js';
 import type { CredentialIndex, IndexedCredential } from './credential-index.js';

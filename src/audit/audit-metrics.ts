@@ -1,4 +1,4 @@
-// The audit counters of the article's Step 8, in an in-process prom-client registry that the telemetry module can
+// The audit counters (README.md, "Audit"), in an in-process prom-client registry that the telemetry module can
 // export or merge (as rotation-metrics.ts does). `key_id` is a registry id, never key material.
 import { Counter, Registry } from 'prom-client';
 

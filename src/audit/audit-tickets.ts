@@ -1,4 +1,4 @@
-// One ticket per finding class per team (Step 10: each team fixes its own keys), through the configured ticket
+// One ticket per finding class per team (each team fixes its own keys), through the configured ticket
 // sink (src/tickets/). A ticket lists the team's keys of that class with what to do; re-running the same quarter's
 // audit finds the open ticket by its dedupe key instead of opening a second.
 import { dedupeMarker } from '../tickets/rotation-ticket.js';

@@ -1,4 +1,4 @@
-// Registry drift and the brief's classes, key by key: every key a provider listed is matched to its registry entry
+// Registry drift and the ownership classes, key by key: every key a provider listed is matched to its registry entry
 // (by provider and provider key id) and every active entry to a listed key, then classified — registered and
 // healthy; unregistered ("without a registry entry, the key shouldn't exist"); registered but gone at the provider;
 // owner left; no clear owner; shared across teams; broad scope; unused for 30 days; never used; rotation overdue;

@@ -1,6 +1,6 @@
-// Step 10 of the lifecycle, the quarterly audit, as one pure function over what keyledger knows: the registry, the
-// people directory, the usage and anomalies of ingested audit logs, and the previous audit. It answers the brief's
-// questions ("who owns this? are they still here? is it still used?") per key, counts the brief's headline numbers,
+// The quarterly audit (README.md, "Audit"), as one pure function over what keyledger knows: the registry, the
+// people directory, the usage and anomalies of ingested audit logs, and the previous audit. It answers the ownership
+// questions ("who owns this? are they still here? is it still used?") per key, counts the headline numbers (active, no clear owner, of leavers, admin scope),
 // and compares with the last audit so the second one asks only what changed. Rendering is in audit-report-render.ts.
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
@@ -57,7 +57,7 @@ export interface AuditFinding {
 }
 
 export interface AuditHeadline {
-  /** Entries in the registry that are active (the brief's "active API keys"). */
+  /** Entries in the registry that are active (the headline's "active API keys"). */
   activeKeys: number;
   noClearOwner: number;
   ownerLeft: number;
@@ -166,7 +166,7 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
     const expires = parseInstant(entry.expiration)?.date;
     if (expires && expires.getTime() < asOfMs) add('expired', `expired ${day(expires)}`);
 
-    // Ownership: the brief's "no clear owner" is no team or no person, or a person or team the directory does not know.
+    // Ownership: "no clear owner" is no team or no person, or a person or team the directory does not know.
     let clearOwner = Boolean(entry.owner_team && entry.owner_individual);
     if (!entry.owner_team || !entry.owner_individual) {
       add(

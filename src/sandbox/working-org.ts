@@ -95,7 +95,7 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
       org: options.org ?? 'default',
       seed: options.seed ?? 1,
       // The organisation as of today (midnight UTC: the same seed gives the same organisation all day), so that
-      // what is due, expiring or unused stays what the brief describes however long after its writing it runs.
+      // what is due, expiring or unused stays what the generator planned (org-generator.ts) however long after its writing it runs.
       now: `${clock().toISOString().slice(0, 10)}T00:00:00Z`,
       clock,
       rateLimits: lifted ? 'off' : 'documented',

@@ -1,4 +1,4 @@
-// `keyledger audit`: the quarterly audit (Step 10) over the registry, the people directory and the ingested audit
+// `keyledger audit`: the quarterly audit (src/audit/quarterly-audit.ts) over the registry, the people directory and the ingested audit
 // logs — stale entries, overdue rotations, owners who left, keys unused for 30 days, broad scopes, keys shared
 // across teams, anomalies — as Markdown, HTML with charts, CSV or JSON; compared with the previous audit; one ticket
 // per finding class per team with --tickets; --fail-on for CI.

@@ -1,4 +1,4 @@
-// `keyledger issue`: programmatic issuance (the article's Step 2), as one unit (`revoke` is commands/revoke.ts).
+// `keyledger issue`: programmatic issuance (src/lifecycle/README.md), as one unit (`revoke` is commands/revoke.ts).
 // The secret is never printed, except with --reveal to a terminal.
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { IssueKeyRequest } from '../../lifecycle/key-issuance.js';

@@ -1,5 +1,5 @@
 // `keyledger start` (what `npm start` runs): a working organisation on the embedded default. It starts the provider
-// sandboxes loaded with a generated organisation (the brief's 110-person company by default), a Vault sandbox
+// sandboxes loaded with a generated organisation (a 110-person company by default, src/sandbox/org/), a Vault sandbox
 // holding every registered key's secret, a consumer that uses the keys and answers rotations' probes, and writes
 // the organisation's registry (a git repository) with a config naming that Vault and a Markdown tickets folder;
 // its local state (operational store, master and fingerprint keys, sandbox credentials, Vault token) goes in the
@@ -183,7 +183,7 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
   program
     .command('start')
     .description('start a working sandbox organisation and keep it running (what `npm start` does)')
-    .option('--org <profile>', 'organisation: small, default (the brief: 110 people, ~1,200 keys) or 100k', 'default')
+    .option('--org <profile>', 'organisation: small, default (110 people, ~1,200 keys) or 100k', 'default')
     .option('--seed <n>', 'seed of the generated organisation', parseNonNegativeInt, 1)
     .option('--dir <dir>', 'the sandbox folder (default ./.keyledger/sandbox; a previous run there is replaced)')
     .option('--port-base <port>', 'fixed ports from here on (default: free ports)', parseNonNegativeInt)

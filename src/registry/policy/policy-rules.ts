@@ -125,7 +125,7 @@ export const rotationOverdue: PolicyRule = {
 
 export const purposeRequired: PolicyRule = {
   id: 'purpose-required',
-  description: 'Every key documents its purpose (`purpose`, or the article’s `description`).',
+  description: 'Every key documents its purpose (`purpose`, or its `description`).',
   defaultSeverity: 'error',
   check(entry) {
     return entryPurpose(entry)
@@ -238,7 +238,7 @@ export function consumerTeams(consumers: readonly Consumer[] | undefined): Set<s
 
 export const sharedKey: PolicyRule = {
   id: 'shared-key',
-  description: 'One key consumed by several teams loses per-team attribution (Step 6): issue one key per team.',
+  description: 'One key consumed by several teams loses per-team attribution issue one key per team.',
   defaultSeverity: 'warning',
   check(entry) {
     const teams = consumerTeams(entry.consumed_by);
