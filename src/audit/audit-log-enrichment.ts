@@ -4,6 +4,7 @@
 // several teams' services (split it: one key per team). Records are folded into aggregates as they stream past, so memory
 // grows with the number of distinct (key, day, source, principal, outcome) tuples, not with the records.
 import type { AuditLogRecord } from '../audit-logs/audit-log-record.js';
+import type { AuditAnomaliesTable, AuditUsageTable } from '../db/operational-schema.js';
 import type { CredentialIndex, IndexedCredential } from './credential-index.js';
 
 export const ANOMALY_KINDS = [
@@ -15,32 +16,11 @@ export const ANOMALY_KINDS = [
 ] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
-export interface UsageRow {
-  provider: string;
-  credential: string;
-  day: string;
-  source: string;
-  principal: string;
-  outcome: 'success' | 'failure';
-  key_id: string | null;
-  source_team: string | null;
-  count: number;
-  first_at: string;
-  last_at: string;
-}
+/** A usage aggregate as the audit_usage table stores it (src/db/operational-schema.ts). */
+export type UsageRow = AuditUsageTable;
 
-export interface AnomalyRow {
-  kind: AnomalyKind;
-  provider: string;
-  credential: string;
-  source: string;
-  key_id: string | null;
-  owner_team: string | null;
-  detail: string;
-  count: number;
-  first_at: string;
-  last_at: string;
-}
+/** An anomaly as the audit_anomalies table stores it, its kind one of ANOMALY_KINDS. */
+export type AnomalyRow = Omit<AuditAnomaliesTable, 'kind'> & { kind: AnomalyKind };
 
 export interface EnrichmentSummary {
   records: number;
