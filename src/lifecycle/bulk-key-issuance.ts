@@ -27,7 +27,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { IdempotencyRecords } from './idempotency-records.js';
-import { type IssueProgress, issueDraftProblems, rollBackIssuance } from './issuance-steps.js';
+import { type IssueProgress, issueDraftProblems, mintAndStore, rollBackIssuance } from './issuance-steps.js';
 import { IssueRequestFileError, type IssueRequestProblem } from './issue-request-file.js';
 import {
   generateKeyId,
@@ -477,23 +477,19 @@ export class BulkKeyIssuer {
     let step = 'mint';
     const log = this.#log.child({ keyId, provider: request.provider });
     try {
-      const created = await provider.create({
-        name: keyId,
-        ...(request.account ? { account: request.account } : {}),
-        permissions: request.permissions,
+      const created = await mintAndStore({
+        keyId,
+        request,
+        provider,
+        secretStore,
+        store,
         expiresAt,
-        ...(request.providerOptions ? { options: request.providerOptions } : {}),
+        progress,
+        record,
+        onStep: (next) => {
+          step = next;
+        },
       });
-      progress.providerKeyId = created.providerKeyId;
-      if (created.account) progress.account = created.account;
-      step = 'store';
-      await record();
-      await secretStore.put(store.path, created.secret, {
-        stage: 'current',
-        metadata: { key_id: keyId, provider: request.provider, provider_key_id: created.providerKeyId },
-        ...(request.idempotencyKey ? { idempotencyToken: `issue-${request.idempotencyKey}` } : {}),
-      });
-      progress.stored = store;
       step = 'register';
       await record();
       const fingerprint = fingerprintSecret(created.secret as SecretValue, this.#deps.fingerprintKey);

@@ -1,9 +1,10 @@
 // What single issuance (key-issuance.ts) and bulk issuance (bulk-key-issuance.ts) share: the policy check of a
-// drafted entry before anything is minted, and the compensation that undoes a half-done issuance, newest first.
+// drafted entry before anything is minted, the mint-and-store steps, and the compensation that undoes a half-done
+// issuance, newest first.
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import { KeyledgerError, UsageError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
-import type { Provider } from '../providers/provider.js';
+import type { CreatedKey, Provider } from '../providers/provider.js';
 import type { KeyEntryInput } from '../registry/key-entry-schema.js';
 import { keyEntrySchema } from '../registry/key-entry-schema.js';
 import { checkEntry, compilePolicy } from '../registry/policy/policy-engine.js';
@@ -21,6 +22,52 @@ export interface IssueProgress {
   account?: string;
   stored?: { name: string; path: string };
   registered?: boolean;
+}
+
+/** The parts of an issue request the mint-and-store steps read. */
+export interface MintRequest {
+  provider: string;
+  account?: string;
+  permissions: string[];
+  providerOptions?: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+/**
+ * Mints the key at its provider and stores its secret as `current`, recording each step in `progress` (what the
+ * rollback reads) and through `record` (against the idempotency key) before the next effect. `onStep` is told the
+ * step under way, so a failure names it. Registering the entry is the caller's: one commit or a batch.
+ */
+export async function mintAndStore(input: {
+  keyId: string;
+  request: MintRequest;
+  provider: Provider;
+  secretStore: SecretStore;
+  store: { name: string; path: string };
+  expiresAt: Date;
+  progress: IssueProgress;
+  record: () => Promise<void>;
+  onStep: (step: 'store') => void;
+}): Promise<CreatedKey> {
+  const { keyId, request, progress } = input;
+  const created = await input.provider.create({
+    name: keyId,
+    ...(request.account ? { account: request.account } : {}),
+    permissions: request.permissions,
+    expiresAt: input.expiresAt,
+    ...(request.providerOptions ? { options: request.providerOptions } : {}),
+  });
+  progress.providerKeyId = created.providerKeyId;
+  if (created.account) progress.account = created.account;
+  input.onStep('store');
+  await input.record();
+  await input.secretStore.put(input.store.path, created.secret, {
+    stage: 'current',
+    metadata: { key_id: keyId, provider: request.provider, provider_key_id: created.providerKeyId },
+    ...(request.idempotencyKey ? { idempotencyToken: `issue-${request.idempotencyKey}` } : {}),
+  });
+  progress.stored = input.store;
+  return created;
 }
 
 /** A field of the drafted entry that the schema refuses, or a policy rule it breaks (`rule` set). */

@@ -17,7 +17,7 @@ import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { type Logger, silentLogger } from '../telemetry/logger.js';
 import { IdempotencyRecords } from './idempotency-records.js';
-import { assertIssueDraft, type IssueProgress, rollBackIssuance } from './issuance-steps.js';
+import { assertIssueDraft, type IssueProgress, mintAndStore, rollBackIssuance } from './issuance-steps.js';
 import { IssuanceFailedError, type RollbackStep } from './lifecycle-error.js';
 import { KeyPreflight } from './preflight/key-preflight.js';
 
@@ -202,24 +202,20 @@ export class KeyIssuer {
     const log = this.#log.child({ keyId, provider: request.provider });
     log.debug({ store: store.name, path: store.path, expiresAt: formatInstant(expiresAt) }, 'issuing');
     try {
-      const created = await provider.create({
-        name: keyId,
-        ...(request.account ? { account: request.account } : {}),
-        permissions: request.permissions,
+      const created = await mintAndStore({
+        keyId,
+        request,
+        provider,
+        secretStore,
+        store,
         expiresAt,
-        ...(request.providerOptions ? { options: request.providerOptions } : {}),
+        progress,
+        record,
+        onStep: (next) => {
+          log.debug({ providerKeyId: progress.providerKeyId }, 'minted');
+          step = next;
+        },
       });
-      progress.providerKeyId = created.providerKeyId;
-      if (created.account) progress.account = created.account;
-      log.debug({ providerKeyId: created.providerKeyId }, 'minted');
-      step = 'store';
-      await record();
-      await secretStore.put(store.path, created.secret, {
-        stage: 'current',
-        metadata: { key_id: keyId, provider: request.provider, provider_key_id: created.providerKeyId },
-        ...(request.idempotencyKey ? { idempotencyToken: `issue-${request.idempotencyKey}` } : {}),
-      });
-      progress.stored = store;
       log.debug({ store: store.name, path: store.path }, 'stored');
       step = 'register';
       await record();
