@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
 import { systemClock } from '../../runtime/clock.js';
-import type { CliContext } from '../cli-context.js';
-import { main } from '../main.js';
+import { runCli } from '../test-support/run-cli.js';
 import { exportLine, type OpenedOrganisation, openOrganisation, tryCommands } from './start.js';
 
 let work: string;
@@ -19,29 +18,7 @@ let env: NodeJS.ProcessEnv;
 
 /** A second terminal: the process environment plus the one `export` the banner prints, and a real clock. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const context: CliContext = {
-    stdout: {
-      write: (text) => {
-        stdout += text;
-      },
-      isTTY: false,
-    },
-    stderr: {
-      write: (text) => {
-        stderr += text;
-      },
-      isTTY: false,
-    },
-    cwd: work,
-    env,
-    clock: systemClock,
-    color: false,
-    exitCode: 0,
-  };
-  const code = await main(['node', 'keyledger', ...args], context);
-  return { code, stdout, stderr };
+  return runCli(args, { cwd: work, env, clock: systemClock });
 }
 
 /** Runs a banner line as a shell would: `$KEYLEDGER_REGISTRY` expanded, quotes removed. */

@@ -1,5 +1,5 @@
 // Runs the CLI in-process with captured output, a fixed clock and a working directory, as a user would run it.
-import { fixedClock } from '../../runtime/clock.js';
+import { type Clock, fixedClock } from '../../runtime/clock.js';
 import type { CliContext } from '../cli-context.js';
 import { main } from '../main.js';
 
@@ -11,7 +11,14 @@ export interface CliRun {
 
 export async function runCli(
   args: string[],
-  options: { cwd: string; now?: string; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = {
+  options: {
+    cwd: string;
+    now?: string;
+    /** A clock instead of the fixed `now` (a real one, where sandboxes check token times). */
+    clock?: Clock;
+    env?: NodeJS.ProcessEnv;
+    stdin?: NodeJS.ReadableStream;
+  } = {
     cwd: process.cwd(),
   },
 ): Promise<CliRun> {
@@ -32,7 +39,7 @@ export async function runCli(
     },
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
-    clock: fixedClock(options.now ?? '2026-11-23T12:00:00Z'),
+    clock: options.clock ?? fixedClock(options.now ?? '2026-11-23T12:00:00Z'),
     color: false,
     exitCode: 0,
     ...(options.stdin ? { stdin: options.stdin } : {}),
