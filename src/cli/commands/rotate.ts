@@ -164,7 +164,11 @@ async function rotateDue(context: CliContext, services: RotationServices, option
 async function resumeAll(context: CliContext, services: RotationServices, options: RotateOptions): Promise<void> {
   // A person asked: rows waiting out a back-off are tried now.
   const outcomes = await services.rotator.resumeAll({ waitForRetries: true, retryNow: true });
-  const sweep = await services.rotator.sweepOrphans();
+  // Both passes: keys left by rows that ended `failed`, then every account the registry names, listed once, for
+  // keys with a rotation's name that no journal row accounts for (key-rotator.ts, sweepOrphans).
+  const sweep = await services.rotator.sweepOrphans({
+    entries: (await services.loadEntries()).map((loaded) => loaded.entry),
+  });
   if (options.json)
     printJson(context, {
       resumed: outcomes.map((outcome) =>
@@ -173,20 +177,33 @@ async function resumeAll(context: CliContext, services: RotationServices, option
       orphans: sweep,
     });
   else {
-    if (outcomes.length === 0 && sweep.revoked.length === 0 && sweep.problems.length === 0)
+    if (
+      outcomes.length === 0 &&
+      sweep.revoked.length === 0 &&
+      sweep.problems.length === 0 &&
+      sweep.unaccounted.length === 0
+    )
       context.stdout.write(
-        'Nothing to resume: the journal holds no unfinished rotation, and no ended one left a key live.\n',
+        'Nothing to resume: the journal holds no unfinished rotation, and no rotation left a key live in any account the registry names.\n',
       );
     for (const outcome of outcomes)
       context.stdout.write(`${describeOutcome('row' in outcome ? outcome.row.key_id : outcome.rotationId, outcome)}\n`);
     for (const orphan of sweep.revoked)
       context.stdout.write(
-        `${orphan.keyId}: revoked ${orphan.provider} key ${orphan.providerKeyId}, left live by rotation ${orphan.rotationId}\n`,
+        `${orphan.keyId}: revoked ${orphan.provider} key ${orphan.providerKeyId}, ${
+          orphan.rotationId
+            ? `left live by rotation ${orphan.rotationId}`
+            : 'minted by a rotation no journal row accounts for'
+        }\n`,
+      );
+    for (const key of sweep.unaccounted)
+      context.stdout.write(
+        `${key.keyId}: ${key.provider} key ${key.providerKeyId}${key.account ? ` (account ${key.account})` : ''} carries a rotation's name and no journal row accounts for it; left live: ${key.reason}\n`,
       );
     for (const problem of sweep.problems)
       context.stdout.write(`${problem.keyId}: could not check for keys left live: ${problem.problem}\n`);
   }
-  if (sweep.problems.length) context.exitCode = EXIT_VIOLATIONS;
+  if (sweep.problems.length || sweep.unaccounted.length) context.exitCode = EXIT_VIOLATIONS;
   if (outcomes.some((outcome) => outcome.status !== 'done' && outcome.status !== 'rolled-back'))
     context.exitCode = EXIT_VIOLATIONS;
   if (outcomes.some((outcome) => outcome.status === 'rolled-back')) context.exitCode = EXIT_VIOLATIONS;

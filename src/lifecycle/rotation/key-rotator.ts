@@ -81,10 +81,20 @@ export interface StuckRotationDesk {
 
 /** What `sweepOrphans` found: keys minted by rotations that no journal row or registry entry accounts for. */
 export interface OrphanSweep {
-  revoked: Array<{ keyId: string; provider: string; providerKeyId: string; rotationId: string }>;
+  /** Revoked keys; `rotationId` is absent for a key that no journal row names (the account sweep). */
+  revoked: Array<{ keyId: string; provider: string; providerKeyId: string; rotationId?: string }>;
   /** Keys that could not be examined or revoked, and why (they are tried again by the next sweep). */
   problems: Array<{ keyId: string; problem: string }>;
+  /**
+   * Live keys carrying a rotation's `<key_id>.rot-<id>` name that no journal row accounts for and that the sweep
+   * left alone, with why: no registry entry names `key_id` (nothing says which store or consumers to check), or
+   * the entry's store holds the key (it is in use). A person decides; `keyledger revoke` or the provider's console.
+   */
+  unaccounted: Array<{ keyId: string; provider: string; account?: string; providerKeyId: string; reason: string }>;
 }
+
+/** The name a rotation gives the key it mints (rotation-journal.ts, `plan`): `<key_id>.rot-<first 8 of its id>`. */
+const ROTATION_KEY_NAME = /^(.+)\.rot-([0-9a-f]{8})$/;
 
 export type RotationOutcome =
   | { status: 'done' | 'rolled-back' | 'failed'; row: RotationRow }
@@ -997,8 +1007,14 @@ export class KeyRotator {
    * registry entry names them or the key's store still holds them (a failure after promote: the key is in use).
    * Each is revoked with a `rotation.orphan_revoked` event. Keys with a rotation still open are left to it.
    */
-  async sweepOrphans(): Promise<OrphanSweep> {
-    const sweep: OrphanSweep = { revoked: [], problems: [] };
+  async sweepOrphans(options: { entries?: readonly KeyEntry[] } = {}): Promise<OrphanSweep> {
+    const sweep: OrphanSweep = { revoked: [], problems: [], unaccounted: [] };
+    await this.#sweepFailedRows(sweep);
+    if (options.entries) await this.#sweepAccounts(options.entries, sweep);
+    return sweep;
+  }
+
+  async #sweepFailedRows(sweep: OrphanSweep): Promise<void> {
     // Only `failed` rows: a `rolled-back` one revoked its keys (and its orphans) before it ended.
     const ended = await this.#deps.journal.list({ states: ['failed'], limit: 100_000 });
     const byKey = new Map<string, RotationRow[]>();
@@ -1050,7 +1066,99 @@ export class KeyRotator {
         sweep.problems.push({ keyId, problem: messageOf(error) });
       }
     }
-    return sweep;
+  }
+
+  /**
+   * The account sweep: every provider account the registry names is listed once, and a live key with a rotation's
+   * name that the first pass and the journal do not account for — a journal restored from an older backup, rows
+   * deleted by hand, a second keyledger with its own database rotating the same accounts — is revoked when its
+   * entry exists, is not mid-rotation, does not name it as current and its store does not hold it. Anything else is
+   * listed as `unaccounted` for a person. One listing per (provider, account); providers that cannot list are skipped.
+   */
+  async #sweepAccounts(entries: readonly KeyEntry[], sweep: OrphanSweep): Promise<void> {
+    const revoked = new Set(sweep.revoked.map((key) => `${key.provider}\u0000${key.providerKeyId}`));
+    const byKeyId = new Map(entries.map((entry) => [entry.key_id, entry]));
+    const accounts = new Map<string, { provider: string; account: string | undefined }>();
+    for (const entry of entries) {
+      const provider = entry.scope?.provider;
+      if (!provider || entry.status === 'revoked') continue;
+      const account = entry.scope?.account_id;
+      accounts.set(`${provider}\u0000${account ?? ''}`, { provider, account });
+    }
+    for (const { provider: providerName, account } of accounts.values()) {
+      let live: Awaited<ReturnType<KeyRotator['listLiveKeys']>>;
+      try {
+        const provider = this.#deps.providers(providerName);
+        if (!provider.capabilities().list) continue;
+        live = await this.listLiveKeys(provider, account);
+      } catch (error) {
+        sweep.problems.push({
+          keyId: `${providerName}${account ? `:${account}` : ''}`,
+          problem: `could not list the account: ${messageOf(error)}`,
+        });
+        continue;
+      }
+      for (const key of live) {
+        const keyId = key.name ? ROTATION_KEY_NAME.exec(key.name)?.[1] : undefined;
+        if (!keyId || revoked.has(`${providerName}\u0000${key.providerKeyId}`)) continue;
+        const found = { keyId, provider: providerName, providerKeyId: key.providerKeyId };
+        try {
+          const entry = byKeyId.get(keyId);
+          if (entry?.provider_key_id === key.providerKeyId) continue;
+          if (await this.#deps.journal.openForKey(keyId)) continue;
+          const rows = await this.#deps.journal.list({ keyId });
+          const row = rows.find((candidate) => candidate.new_key_name === key.name);
+          // A `failed` row's keys are the first pass's (it spared them for a reason: in the store).
+          if (row?.state === 'failed') continue;
+          if (!entry || entry.scope?.provider !== providerName || entry.scope?.account_id !== account) {
+            sweep.unaccounted.push({
+              ...found,
+              ...(account ? { account } : {}),
+              reason: `no registry entry ${keyId} in this ${providerName} account: nothing says which store or consumers to check`,
+            });
+            continue;
+          }
+          const storage = entryStorageRef(entry);
+          if (storage) {
+            const versions = await this.#deps.stores(storage.store).versions(storage.path);
+            if (
+              versions.some(
+                (version) => version.stages.length > 0 && version.metadata.provider_key_id === key.providerKeyId,
+              )
+            ) {
+              sweep.unaccounted.push({
+                ...found,
+                ...(account ? { account } : {}),
+                reason: `the store ${storage.store} holds it at ${storage.path}: it may be in use`,
+              });
+              continue;
+            }
+          }
+          await this.#revokeQuietly(providerName, {
+            providerKeyId: key.providerKeyId,
+            ...(account ? { account } : {}),
+          });
+          const why = row
+            ? `rotation ${row.rotation_id} ended ${row.state} and a later one did not revoke it`
+            : 'no journal row accounts for it';
+          const event: AppendEventInput = {
+            type: 'rotation.orphan_revoked',
+            actor: this.#actor,
+            keyId,
+            data: { provider: providerName, provider_key_ids: [key.providerKeyId], why },
+          };
+          await this.#deps.journal.recordEvent(row?.rotation_id, event);
+          sweep.revoked.push({ ...found, ...(row ? { rotationId: row.rotation_id } : {}) });
+        } catch (error) {
+          sweep.problems.push({ keyId, problem: messageOf(error) });
+        }
+      }
+    }
+  }
+
+  /** Live (not revoked, not expired) keys of one provider account. */
+  async listLiveKeys(provider: Provider, account: string | undefined) {
+    return this.#listLive(provider, account);
   }
 
   async #listLive(provider: Provider, account: string | undefined) {

@@ -13,6 +13,7 @@ import { forEachBackend, type TestBackend } from '../../db/test-support/test-dat
 import { ConfigError } from '../../errors/keyledger-error.js';
 import type { Provider } from '../../providers/provider.js';
 import { createProvider } from '../../providers/provider-table.js';
+import { entryStorageRef } from '../../registry/key-entry-schema.js';
 import { systemClock } from '../../runtime/clock.js';
 import { SandboxControlClient } from '../../sandbox/sandbox-control-client.js';
 import { type RunningSandbox, startSandbox } from '../../sandbox/start-sandbox.js';
@@ -103,10 +104,11 @@ async function unaccounted(w: RotationWorld, provider: Provider, keyId: string):
   );
 }
 
-/** What `keyledger rotate --resume` does. */
-async function resume(rotator: KeyRotator) {
+/** What `keyledger rotate --resume` does: resume the journal, then both orphan sweeps over the world's entries. */
+async function resume(rotator: KeyRotator, w?: RotationWorld) {
   const outcomes = await rotator.resumeAll({ waitForRetries: true, retryNow: true });
-  const sweep = await rotator.sweepOrphans();
+  const entries = w ? await Promise.all(w.keyIds.map(async (keyId) => (await w.writer.read(keyId))!.entry)) : undefined;
+  const sweep = await rotator.sweepOrphans(entries ? { entries } : {});
   return { outcomes, sweep };
 }
 
@@ -152,7 +154,7 @@ forEachBackend((backend) => {
     expect((error as Error).message).toContain('`stores.vault` in keyledger.config.yaml');
     expect(await w.journal.list({ keyId })).toEqual([]);
     expect(await rotator.pending()).toEqual([]);
-    expect(await resume(rotator)).toEqual({ outcomes: [], sweep: { revoked: [], problems: [] } });
+    expect(await resume(rotator)).toEqual({ outcomes: [], sweep: { revoked: [], problems: [], unaccounted: [] } });
     expect(await unaccounted(w, aws, keyId)).toEqual([]);
   });
 
@@ -333,10 +335,63 @@ forEachBackend((backend) => {
     expect(sweep).toEqual({
       revoked: [{ keyId: lost, provider: 'internal', providerKeyId: leftLive, rotationId: first.rotation_id }],
       problems: [],
+      unaccounted: [],
     });
     expect(await unaccounted(w, w.provider, lost)).toEqual([]);
     expect(await liveAt(w.provider, 'svc-1')).toContain(current);
     const events = await w.events.list({ keyId: lost, type: 'rotation.orphan_revoked' });
     expect(events.map((event) => event.data)).toEqual([expect.objectContaining({ provider_key_ids: [leftLive] })]);
+  });
+  it('--resume lists every account the registry names: revokes a rotation-named key no journal row accounts for, lists the ones it must not touch', async () => {
+    const { w } = await world(backend, { keys: 3, consumers: 'none' });
+    const [restored, inStore, current] = w.keyIds as [string, string, string];
+    const entryOf = async (keyId: string) => (await w.writer.read(keyId))!.entry;
+    const account = (await entryOf(restored)).scope!.account_id!;
+    // As a journal restored from an older backup leaves them: keys with a rotation's name and no row behind them.
+    const orphan = await w.provider.create({ name: `${restored}.rot-0badc0de`, account });
+    const held = await w.provider.create({ name: `${inStore}.rot-0badbeef`, account });
+    const stray = await w.provider.create({ name: `gone-from-the-registry.rot-00c0ffee`, account });
+    // The second one's secret sits in its entry's store (a version beside the current one): it may be in use.
+    const storage = entryStorageRef(await entryOf(inStore))!;
+    await w.store.put(storage.path, held.secret, {
+      stage: 'pending',
+      metadata: { provider_key_id: held.providerKeyId },
+    });
+    // A key that a finished rotation minted (so it carries a rotation's name) and the registry names as current is
+    // the key in use: no orphan, though the journal row naming it is long `done`.
+    const rotation = (await w.rotator().plan(current, 'manual')).row;
+    expect((await w.rotator().drive(rotation.rotation_id)).status).toBe('done');
+    const currentEntry = await entryOf(current);
+    const currentId = currentEntry.provider_key_id!;
+    expect(await liveAt(w.provider, account)).toEqual(
+      expect.arrayContaining([orphan.providerKeyId, held.providerKeyId, stray.providerKeyId]),
+    );
+    expect(await liveAt(w.provider, currentEntry.scope!.account_id!)).toContain(currentId);
+
+    const { sweep } = await resume(w.rotator(), w);
+    expect(sweep.revoked).toEqual([{ keyId: restored, provider: 'internal', providerKeyId: orphan.providerKeyId }]);
+    expect(sweep.problems).toEqual([]);
+    expect(
+      sweep.unaccounted
+        .map(({ keyId, providerKeyId }) => ({ keyId, providerKeyId }))
+        .sort((a, b) => a.keyId.localeCompare(b.keyId)),
+    ).toEqual(
+      [
+        { keyId: 'gone-from-the-registry', providerKeyId: stray.providerKeyId },
+        { keyId: inStore, providerKeyId: held.providerKeyId },
+      ].sort((a, b) => a.keyId.localeCompare(b.keyId)),
+    );
+    const live = await liveAt(w.provider, account);
+    expect(live).not.toContain(orphan.providerKeyId);
+    expect(live).toEqual(expect.arrayContaining([held.providerKeyId, stray.providerKeyId]));
+    expect(await liveAt(w.provider, currentEntry.scope!.account_id!)).toContain(currentId);
+    const events = await w.events.list({ keyId: restored, type: 'rotation.orphan_revoked' });
+    expect(events.map((event) => event.data)).toEqual([
+      expect.objectContaining({ provider_key_ids: [orphan.providerKeyId], why: 'no journal row accounts for it' }),
+    ]);
+    // A second sweep finds nothing new to revoke: the account is clean but for what a person must decide.
+    const again = await resume(w.rotator(), w);
+    expect(again.sweep.revoked).toEqual([]);
+    expect(again.sweep.unaccounted).toHaveLength(2);
   });
 });

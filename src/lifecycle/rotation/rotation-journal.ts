@@ -295,11 +295,14 @@ export class RotationJournal {
     return { ...row, ...set } as RotationRow;
   }
 
-  /** Appends an event about a rotation outside any state change (the orphan sweep of `rotate --resume`). */
-  async recordEvent(rotationId: string, event: AppendEventInput): Promise<void> {
+  /**
+   * Appends an event about a rotation outside any state change (the orphan sweep of `rotate --resume`); without a
+   * rotation id, about a key that no rotation row accounts for.
+   */
+  async recordEvent(rotationId: string | undefined, event: AppendEventInput): Promise<void> {
     if (!this.#events) return;
-    const withId = withRotationId(event, rotationId);
-    await this.#write(rotationId, true, async () => ({ value: undefined, events: [withId] }));
+    const withId = rotationId ? withRotationId(event, rotationId) : event;
+    await this.#write(rotationId ?? event.keyId ?? '', true, async () => ({ value: undefined, events: [withId] }));
   }
 
   /**
