@@ -183,3 +183,19 @@ function countDue(due: MetricsReadings['due']): Sample[] {
 function withoutEmpty(labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([, value]) => value !== ''));
 }
+
+/** The name of every family `/metrics` serves (for the dashboard and rules tests, and docs/metrics.md). */
+export function exportedMetricNames(): string[] {
+  const empty: MetricsReadings = {
+    now: new Date(0),
+    entries: [],
+    due: [],
+    rotationSuccess: [],
+    rotationFailure: [],
+    rollbackPending: [],
+    findingsRecorded: [],
+    findingsPending: [],
+    unauthorizedUse: [],
+  };
+  return metricFamilies(empty, { rebuildFailures: 0 }).map((family) => family.name);
+}
