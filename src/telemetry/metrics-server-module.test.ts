@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type KeyledgerApp, openKeyledgerApp } from '../app/keyledger-app.js';
 import { type OpenedOrganisation, openOrganisation } from '../cli/commands/start.js';
 import { forEachBackend } from '../db/test-support/test-databases.js';
+import { RotationMetrics } from '../lifecycle/rotation/rotation-metrics.js';
 import { systemClock } from '../runtime/clock.js';
 import type { ServerContext, ServerModule } from '../server/server-module.js';
 import { ControllerHeartbeat } from './controller-heartbeat.js';
@@ -55,6 +56,8 @@ forEachBackend((backend) => {
   let server: FastifyInstance;
   let url: string;
   const heartbeat = new ControllerHeartbeat();
+  // The process's own rotation counters, as the server's controller keeps them.
+  const rotationMetrics = new RotationMetrics();
 
   beforeAll(async () => {
     const database = await backend.createDatabase();
@@ -69,7 +72,12 @@ forEachBackend((backend) => {
     });
     server = Fastify();
     const context: ServerContext = { app, clock: systemClock, logger: silentLogger, publicUrl: 'http://127.0.0.1' };
-    await createMetricsModule({ heartbeat, checkEveryMs: 50, maxAgeMs: 60_000 }).register(server, context);
+    await createMetricsModule({
+      heartbeat,
+      registries: [rotationMetrics.registry],
+      checkEveryMs: 50,
+      maxAgeMs: 60_000,
+    }).register(server, context);
     url = `${await server.listen({ port: 0, host: '127.0.0.1' })}/metrics`;
   }, 120_000);
 
@@ -107,7 +115,10 @@ forEachBackend((backend) => {
       keyId: other.keyId,
       data: { rule: 'r2', repo: 'acme/web', scanner: 'gitleaks' },
     });
-    const outcome = await app.rotation({ actor: 'test' }).rotator.rotate(rotated.keyId, 'manual');
+    const outcome = await app
+      .rotation({ actor: 'test', metrics: rotationMetrics })
+      .rotator.rotate(rotated.keyId, 'manual');
+    rotationMetrics.ticketsOpened.inc({ sink: 'markdown' });
     expect(outcome.status).toBe('done');
     const now = new Date().toISOString();
     await app.operational.db
@@ -160,11 +171,15 @@ forEachBackend((backend) => {
         sample(candidate, `api_key_rotation_success_total{provider="${provider}"}`) === 1 &&
         sample(candidate, `api_key_unauthorized_use_detected_total{key_id="${other.keyId}"}`) === 3 &&
         sample(candidate, 'api_key_rotation_failure_total{reason="consumer-timeout"}') === 1 &&
+        sample(candidate, 'api_key_rotation_tickets_opened_total{sink="markdown"}') === 1 &&
         candidate.includes('keyledger_controller_heartbeat_timestamp_seconds '),
     );
     expect(sample(text, `api_key_rotation_success_total{provider="${provider}"}`)).toBe(1);
     expect(sample(text, `api_key_unauthorized_use_detected_total{key_id="${other.keyId}"}`)).toBe(3);
     expect(sample(text, 'api_key_rotation_failure_total{reason="consumer-timeout"}')).toBe(1);
+    // From the process's registry: what only it knows; the journal's count is not doubled by its own.
+    expect(sample(text, 'api_key_rotation_tickets_opened_total{sink="markdown"}')).toBe(1);
+    expect(text.match(/^# TYPE api_key_rotation_success_total /gm)).toHaveLength(1);
     expect(sample(text, 'api_key_secret_scanner_findings_total{repo="unknown",scanner="keyledger"}')).toBe(1);
     expect(sample(text, 'api_key_secret_scanner_findings_total{repo="acme/web",scanner="gitleaks"}')).toBe(1);
     // The rotated key's finding is settled; the other key's waits.

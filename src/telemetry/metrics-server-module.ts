@@ -4,12 +4,14 @@
 // reads (metrics-sources.ts says why it does not import src/server/ or src/app/); ServerContext fits it, which
 // metrics-server-module.test.ts checks with `satisfies ServerModule`.
 import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../runtime/clock.js';
 import { CachedExposition } from './cached-exposition.js';
 import type { ControllerHeartbeat } from './controller-heartbeat.js';
 import type { Logger } from './logger.js';
 import { metricFamilies } from './metric-families.js';
 import { type MetricsApp, readChangeToken, readMetrics } from './metrics-sources.js';
+import { processFamilies, registriesToken } from './process-registries.js';
 import { EXPOSITION_CONTENT_TYPE, renderExposition } from './prometheus-text.js';
 
 export interface MetricsServerContext {
@@ -21,6 +23,11 @@ export interface MetricsServerContext {
 export interface MetricsModuleOptions {
   /** The controller's liveness, beaten by the process that runs it (controller-heartbeat.ts). */
   heartbeat?: ControllerHeartbeat;
+  /**
+   * In-process registries to merge (the controller's RotationMetrics registry, an AuditMetrics registry); families
+   * the store already gives are left out (process-registries.ts).
+   */
+  registries?: readonly Registry[];
   /** Where the exposition is served (default `/metrics`). */
   path?: string;
   checkEveryMs?: number;
@@ -43,7 +50,8 @@ export function createMetricsModule(options: MetricsModuleOptions = {}): Metrics
       const cache = new CachedExposition({
         clock: context.clock,
         logger: context.logger,
-        changeToken: () => readChangeToken(context.app),
+        changeToken: async () =>
+          `${await readChangeToken(context.app)}${await registriesToken(options.registries ?? [])}`,
         build: async (facts) => {
           const readings = await readMetrics(context.app, context.clock());
           const families = metricFamilies(readings, {
@@ -51,7 +59,11 @@ export function createMetricsModule(options: MetricsModuleOptions = {}): Metrics
             lastRebuild: facts.lastRebuild,
             rebuildFailures: facts.rebuildFailures,
           });
-          return renderExposition(families, options.chunk ? { chunk: options.chunk } : {});
+          const merged = [
+            ...families,
+            ...(await processFamilies(options.registries ?? [], new Set(families.map((family) => family.name)))),
+          ];
+          return renderExposition(merged, options.chunk ? { chunk: options.chunk } : {});
         },
         ...(options.checkEveryMs !== undefined ? { checkEveryMs: options.checkEveryMs } : {}),
         ...(options.maxAgeMs !== undefined ? { maxAgeMs: options.maxAgeMs } : {}),

@@ -22,9 +22,11 @@ export const EXPOSITION_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NEEDS_ESCAPE = /[\\"\n]/;
 
 /** Label values escape backslash, double quote and newline (the format's three). */
 export function escapeLabelValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -40,10 +42,11 @@ export function formatValue(value: number): string {
 }
 
 export function formatSample(name: string, sample: Sample): string {
-  const entries = Object.entries(sample.labels);
-  if (entries.length === 0) return `${name} ${formatValue(sample.value)}\n`;
-  const labels = entries.map(([label, value]) => `${label}="${escapeLabelValue(value)}"`).join(',');
-  return `${name}{${labels}} ${formatValue(sample.value)}\n`;
+  let labels = '';
+  for (const label in sample.labels) {
+    labels += `${labels ? ',' : ''}${label}="${escapeLabelValue(sample.labels[label] as string)}"`;
+  }
+  return labels ? `${name}{${labels}} ${formatValue(sample.value)}\n` : `${name} ${formatValue(sample.value)}\n`;
 }
 
 /** Checks a family's names once, before its samples are written: a bad name is a programming error. */
@@ -73,9 +76,13 @@ export async function renderExposition(
     checkNames(family);
     parts.push(`# HELP ${family.name} ${escapeHelp(family.help)}\n# TYPE ${family.name} ${family.type}\n`);
     let block = '';
+    const checkedLabels = new Set<string>();
     for (const sample of family.samples) {
-      for (const label of Object.keys(sample.labels))
+      for (const label in sample.labels) {
+        if (checkedLabels.has(label)) continue;
         if (!LABEL_NAME.test(label)) throw new Error(`invalid label name ${JSON.stringify(label)} on ${family.name}`);
+        checkedLabels.add(label);
+      }
       block += formatSample(family.name, sample);
       series += 1;
       sinceYield += 1;
