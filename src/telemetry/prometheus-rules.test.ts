@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { AuditMetrics } from '../audit/audit-metrics.js';
+import { RotationMetrics } from '../lifecycle/rotation/rotation-metrics.js';
 import { exportedMetricNames } from './metric-families.js';
 import { promqlMetricNames } from './promql-names.js';
 import { PROMTOOL_MISSING, promtool, requirePromtool } from './test-support/promtool.js';
@@ -83,6 +85,29 @@ describe('Prometheus rules', () => {
       process.env.PATH = path;
     }
     expect(PROMTOOL_MISSING).toMatch(/apt-get install -y prometheus/);
+  });
+});
+
+describe('in-process registries merged into /metrics', () => {
+  it('pass promtool check metrics (rotation-metrics.ts, audit-metrics.ts)', async () => {
+    const rotation = new RotationMetrics();
+    rotation.success.inc({ provider: 'stripe' });
+    rotation.failure.inc({ reason: 'consumer-timeout' });
+    rotation.rolledBack.inc({ reason: 'consumer-timeout' });
+    rotation.due.set({ trigger: 'schedule' }, 3);
+    rotation.ticketsOpened.inc({ sink: 'markdown' });
+    rotation.rollbackPending.set({ provider: 'stripe' }, 1);
+    rotation.rollbackStuck.inc({ provider: 'stripe' });
+    const audit = new AuditMetrics();
+    audit.unauthorisedUse.inc({ key_id: 'k1' });
+    audit.recordsIngested.inc({ format: 'cloudtrail' });
+    for (const registry of [rotation.registry, audit.registry]) {
+      const text = await registry.metrics();
+      expect(text.match(/^# TYPE /gm)?.length).toBeGreaterThan(1);
+      const result = await promtool(['check', 'metrics'], text);
+      expect(result.stdout + result.stderr).toBe('');
+      expect(result.code).toBe(0);
+    }
   });
 });
 

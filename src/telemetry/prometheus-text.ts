@@ -68,7 +68,7 @@ export async function renderExposition(
   families: Iterable<MetricFamily>,
   options: RenderOptions = {},
 ): Promise<{ text: string; series: number }> {
-  const chunk = options.chunk ?? 5_000;
+  const chunk = options.chunk ?? 1_000;
   const parts: string[] = [];
   let series = 0;
   let sinceYield = 0;
