@@ -172,7 +172,7 @@ describe('the dashboard in a browser', () => {
     const page = await context.newPage();
     await signIn(page, 'platform-admin');
     expect(new URL(page.url()).pathname).toBe('/');
-    expect(await page.locator('.cards').innerText()).toContain('active keys');
+    expect(await page.locator('.cards').textContent()).toContain('active keys');
     await checkPage(page, '02-inventory');
 
     // Keyboard: `/` focuses the filter; the overdue filter finds the due key.
@@ -189,7 +189,7 @@ describe('the dashboard in a browser', () => {
 
     // Rotate it, and watch the rotation reach `done` on the key's page.
     await page.click('button:has-text("Rotate now")');
-    expect(await page.locator('.notice').innerText()).toContain('started');
+    expect(await page.locator('.notice').textContent()).toContain('started');
     let state = '';
     for (let attempt = 0; attempt < 90 && state !== 'done'; attempt += 1) {
       await page.waitForTimeout(1_000);
@@ -207,15 +207,15 @@ describe('the dashboard in a browser', () => {
     const finding = page.locator('tbody tr').first();
     await finding.locator('input[name=assignee]').fill('security-oncall@example.test');
     await finding.locator('button:has-text("Assign")').click();
-    expect(await page.locator('.notice').innerText()).toContain('assigned to security-oncall@example.test');
-    expect(await page.locator('tbody tr').first().locator('.triage').innerText()).toContain('assigned');
+    expect(await page.locator('.notice').textContent()).toContain('assigned to security-oncall@example.test');
+    expect(await page.locator('tbody tr').first().locator('.triage').textContent()).toContain('assigned');
     await page.locator('tbody tr').first().locator('button:has-text("False positive")').click();
-    expect(await page.locator('tbody tr').first().locator('.triage').innerText()).toContain('false-positive');
+    expect(await page.locator('tbody tr').first().locator('.triage').textContent()).toContain('false-positive');
     await checkPage(page, '07-findings');
 
     await page.click('nav >> text=Leavers');
     await page.locator('tr.leaver').first().waitFor();
-    expect(await page.locator('main').innerText()).toContain(opened.examples.leaver!);
+    expect(await page.locator('main').textContent()).toContain(opened.examples.leaver!);
     await checkPage(page, '08-leavers');
 
     await page.click('nav >> text=Key requests');
@@ -245,7 +245,7 @@ describe('the dashboard in a browser', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     await signIn(page, 'other-member');
-    expect(await page.locator('#count').innerText()).toContain('0 of 0 keys');
+    expect(await page.locator('#count').textContent()).toContain('0 of 0 keys');
     const response = await page.goto(`${baseUrl}/keys/${dueKey}`);
     expect(response?.status()).toBe(403);
     await checkPage(page, '12-denied');
