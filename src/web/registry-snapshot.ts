@@ -1,6 +1,7 @@
 // The registry as the dashboard reads it: every entry loaded once and kept until the registry's git HEAD moves
-// (checked at most once a second), with the quarterly audit's per-key finding classes computed over the same
-// load, so filtering and paging 100,000 keys is an in-memory pass rather than a reload per request.
+// (checked at most once a second; the previous load answers while the next one runs), with the quarterly audit's
+// per-key finding classes computed over the same load, so filtering and paging 100,000 keys is an in-memory pass
+// rather than a reload per request.
 import { AuditUsageStore } from '../audit/audit-usage-store.js';
 import { type AuditFindingClass, type AuditReport, runQuarterlyAudit } from '../audit/quarterly-audit.js';
 import { runGit } from '../git/git-command.js';
@@ -22,27 +23,39 @@ const HEAD_CHECK_MS = 1_000;
 
 export class RegistrySnapshot {
   readonly #context: ServerContext;
-  #current: Promise<Snapshot> | undefined;
+  #ready: Snapshot | undefined;
+  #loading: { head: string; promise: Promise<Snapshot> } | undefined;
   #checkedAt = 0;
 
   constructor(context: ServerContext) {
     this.#context = context;
   }
 
-  /** The snapshot of the registry as it is now (reloaded when HEAD moved since the last load). */
+  /**
+   * The registry's snapshot. When HEAD moved since the last load, the new load starts and, while it runs, the
+   * previous snapshot keeps answering (a 100,000-entry load takes seconds; pages read single entries fresh).
+   */
   async get(): Promise<Snapshot> {
     const now = Date.now();
-    if (this.#current && now - this.#checkedAt < HEAD_CHECK_MS) return this.#current;
+    if (this.#ready && now - this.#checkedAt < HEAD_CHECK_MS) return this.#ready;
     this.#checkedAt = now;
     const head = await this.#head();
-    const current = this.#current ? await this.#current.catch(() => undefined) : undefined;
-    if (!current || current.head !== head) {
-      this.#current = this.#load(head);
-      this.#current.catch(() => {
-        this.#current = undefined;
-      });
+    if (this.#ready?.head === head) return this.#ready;
+    if (this.#loading?.head !== head) {
+      const loading = this.#load(head);
+      this.#loading = { head, promise: loading };
+      loading
+        .then((snapshot) => {
+          this.#ready = snapshot;
+        })
+        .catch((error: unknown) => {
+          this.#context.logger.error({ err: { message: (error as Error).message } }, 'registry load failed');
+        })
+        .finally(() => {
+          if (this.#loading?.promise === loading) this.#loading = undefined;
+        });
     }
-    return this.#current!;
+    return this.#ready ?? this.#loading!.promise;
   }
 
   /** Forget the cached load (after this process wrote the registry). */

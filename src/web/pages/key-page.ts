@@ -17,7 +17,8 @@ export function registerKeyPage(instance: FastifyInstance, context: WebContext):
     const { id } = request.params as { id: string };
     const notice = (request.query as { notice?: string }).notice;
     const snapshot = await context.snapshot.get();
-    const loaded = snapshot.byId.get(id) ?? (await context.server.app.writer.read(id));
+    // The entry itself is read fresh (one file): the snapshot may be a load behind a rotation just finished.
+    const loaded = (await context.server.app.writer.read(id)) ?? snapshot.byId.get(id);
     if (!loaded)
       return sendPage(
         request,
@@ -119,7 +120,7 @@ export function registerKeyPage(instance: FastifyInstance, context: WebContext):
   instance.post('/keys/:id/rotate', async (request, reply) => {
     const principal = request.principal!;
     const { id } = request.params as { id: string };
-    const loaded = (await context.snapshot.get()).byId.get(id) ?? (await context.server.app.writer.read(id));
+    const loaded = await context.server.app.writer.read(id);
     if (!loaded) return reply.code(404).send('no such key');
     if (!canActOnKey(principal, { team: loaded.entry.owner_team, individual: loaded.entry.owner_individual }))
       return deny(context, request, reply, 'rotate-key', id);
