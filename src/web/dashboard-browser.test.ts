@@ -4,7 +4,7 @@
 // key, rotates it (watched to `done`), triages a leak found by `scan --remediate`, sees a leaver; a member of
 // another team is refused that key (an event). axe-core runs on every page (no serious or critical violation),
 // each page is screenshotted into test-results/web/, and the inventory is checked at 375 px wide.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { type OpenedOrganisation, openOrganisation } from '../cli/commands/start
 import { runCli } from '../cli/test-support/run-cli.js';
 import { systemClock } from '../runtime/clock.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { FALSE_POSITIVE_FILE_NAME } from './finding-triage.js';
 import { createWebModule } from './web-module.js';
 
 const ARTIFACTS = join(process.cwd(), 'test-results', 'web');
@@ -31,6 +32,8 @@ let web: FastifyInstance;
 let op: Server;
 let browser: Browser;
 let baseUrl: string;
+/** Every page's HTML, scanned at the end for key material. */
+const pagesSeen: string[] = [];
 /** The OIDC accounts the provider knows: login name -> claims. */
 const accounts = new Map<string, Record<string, unknown>>();
 
@@ -50,6 +53,7 @@ async function checkPage(page: Page, name: string): Promise<void> {
     name,
   ).toEqual([]);
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  pagesSeen.push(await page.content());
 }
 
 async function signIn(page: Page, login: string): Promise<void> {
@@ -231,6 +235,17 @@ describe('the dashboard in a browser', () => {
     expect(overflow).toBeLessThanOrEqual(375);
     await checkPage(page, '11-inventory-375px');
     await context.close();
+
+    // The false positive went into the ignore list scans read, as a fingerprint (file:rule:line), not a secret.
+    const ignored = await readFile(join(app.dataDir, FALSE_POSITIVE_FILE_NAME), 'utf8');
+    const leak = (await app.events.list({ type: 'finding' }))[0]!;
+    expect(ignored).toContain(String(leak.data.fingerprint));
+
+    // No page showed key material: not one secret of the organisation's keys, not the OIDC client secret.
+    const html = pagesSeen.join('\n');
+    expect(pagesSeen.length).toBeGreaterThanOrEqual(11);
+    for (const key of [...opened.working.rotatable, ...opened.working.manual]) expect(html).not.toContain(key.secret);
+    expect(html).not.toContain(CLIENT_SECRET);
 
     const events = await app.events.list({ type: 'login', order: 'desc', limit: 5 });
     expect(events[0]?.data).toMatchObject({ method: 'oidc', outcome: 'success', roles: ['admin'] });
