@@ -16,6 +16,7 @@ import { silentLogger } from '../telemetry/logger.js';
 import { hashPassword, LOCAL_ADMIN_FILE_NAME } from './local-admin.js';
 import { SessionStore } from './session-store.js';
 import { SESSION_COOKIE } from './web-auth.js';
+import { parseOidcSettings } from './web-config.js';
 import { createWebModule } from './web-module.js';
 import { webDb } from './web-schema.js';
 
@@ -67,7 +68,10 @@ forEachBackend((backend) => {
       JSON.stringify({ email: 'admin@example.com', passwordHash: await hashPassword(ADMIN_PASSWORD) }),
     );
     server = Fastify();
-    await createWebModule({ env: {} }).register(server, {
+    // An issuer nobody answers at: enough for the callback's own checks, which come before any call to it.
+    await createWebModule({
+      oidc: parseOidcSettings({ issuer: 'http://127.0.0.1:9/', clientId: 'kl', allowInsecureIssuer: true }, 'test'),
+    }).register(server, {
       app,
       clock: systemClock,
       logger: silentLogger,
@@ -264,5 +268,42 @@ forEachBackend((backend) => {
     expect(bobInventory.body).not.toContain(narrowKey);
     expect((await (await as(member('bob@example.com', 'search'))).get(`/keys/${narrowKey}`)).statusCode).toBe(403);
     expect((await (await as(member('bob@example.com', 'search'))).get('/leavers')).statusCode).toBe(403);
+
+    // An admin (who holds the security role too) cannot approve their own broad request.
+    const admin = await as({ ...security, subject: 'root@example.com', email: 'root@example.com', roles: ['admin'] });
+    await admin.post('/requests', {
+      team: 'payments',
+      provider: 'internal',
+      purpose: 'break glass',
+      permissions: '*',
+      justification: 'incident response',
+    });
+    const own = /\/requests\/([0-9a-f-]{36})\/approve/.exec((await sec.get('/requests')).body)?.[1];
+    expect((await admin.get('/requests')).body).toContain('another member of the security role approves it');
+    expect((await admin.post(`/requests/${own}/approve`, {})).statusCode).toBe(403);
+    expect((await app.events.list({ type: 'access_denied' })).at(-1)?.data.action).toBe('approve-own-request');
+  });
+
+  it('refuses an OIDC callback whose state it did not issue, or one already used, as failed logins', async () => {
+    const { app, server, as } = await setUp();
+    const forged = await server.inject({ method: 'GET', url: '/auth/callback?code=abc&state=never-issued' });
+    expect(forged.statusCode).toBe(401);
+    expect(cookie(forged, SESSION_COOKIE)).toBeUndefined();
+    const sessions = new SessionStore(webDb(app.operational.db), systemClock);
+    await sessions.putLogin({ state: 'used-once', nonce: 'n', codeVerifier: 'v', returnTo: '/' });
+    await sessions.takeLogin('used-once');
+    const replayed = await server.inject({ method: 'GET', url: '/auth/callback?code=abc&state=used-once' });
+    expect(replayed.statusCode).toBe(401);
+    const refusedByProvider = await server.inject({ method: 'GET', url: '/auth/callback?error=access_denied' });
+    expect(refusedByProvider.statusCode).toBe(401);
+    const failures = await app.events.list({ type: 'login' });
+    expect(failures.map((event) => [event.data.method, event.data.outcome, event.data.reason])).toEqual([
+      ['oidc', 'failure', 'the login expired or was already used'],
+      ['oidc', 'failure', 'the login expired or was already used'],
+      ['oidc', 'failure', 'the identity provider said access_denied'],
+    ]);
+    // The login page offers single sign-on when OIDC is configured.
+    expect((await server.inject({ method: 'GET', url: '/login' })).body).toContain('href="/auth/oidc?returnTo=%2F"');
+    expect((await (await as(security)).get('/audit')).statusCode).toBe(200);
   });
 });
