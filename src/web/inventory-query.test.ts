@@ -104,6 +104,8 @@ describe(`the inventory query over ${KEYS.toLocaleString('en')} keys`, () => {
 
   it('ignores unknown filter values and clamps the page', () => {
     expect(parseInventoryFilter({ status: 'bogus', flag: 'nope', page: '-3', q: '  ' })).toEqual({ page: 1 });
+    // Every audit class filters (the audit page links to each), not only the ones marked on rows.
+    expect(parseInventoryFilter({ flag: 'stale-entry' })).toEqual({ flag: 'stale-entry', page: 1 });
     const beyond = queryInventory(snapshot, security, { q: 'purpose 12345', page: 999 }, now);
     expect(beyond.page).toBe(beyond.pages);
   });

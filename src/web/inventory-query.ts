@@ -1,13 +1,13 @@
 // The inventory's server-side filtering and paging over a registry snapshot (registry-snapshot.ts): what the
 // principal may read (src/server/access.ts), narrowed by the filters, counted for the headline, one page cut.
-import type { AuditFindingClass } from '../audit/quarterly-audit.js';
+import { AUDIT_FINDING_CLASSES, type AuditFindingClass } from '../audit/quarterly-audit.js';
 import { KEY_STATUSES, type KeyStatus } from '../registry/key-entry-schema.js';
 import type { LoadedEntry } from '../registry/registry-loader.js';
 import { entryFacts } from '../registry/registry-query.js';
 import { canReadKey, type Principal } from '../server/access.js';
 import type { Snapshot } from './registry-snapshot.js';
 
-/** The finding classes the inventory can filter on, with their labels. */
+/** The finding classes the inventory marks on each row, with their labels (every class can be filtered on). */
 export const INVENTORY_FLAGS: Partial<Record<AuditFindingClass, string>> = {
   'rotation-overdue': 'rotation overdue',
   expired: 'expired',
@@ -66,7 +66,7 @@ export function parseInventoryFilter(query: Record<string, unknown>): InventoryF
     ...(text('team') ? { team: text('team')! } : {}),
     ...(text('provider') ? { provider: text('provider')! } : {}),
     ...(status && (KEY_STATUSES as readonly string[]).includes(status) ? { status: status as KeyStatus } : {}),
-    ...(flag && flag in INVENTORY_FLAGS ? { flag: flag as AuditFindingClass } : {}),
+    ...(flag && (AUDIT_FINDING_CLASSES as readonly string[]).includes(flag) ? { flag: flag as AuditFindingClass } : {}),
     page: Number.isInteger(page) && page > 0 ? page : 1,
   };
 }

@@ -1,6 +1,7 @@
 // The inventory (`/`): the headline counts (active, no clear owner, owner left, admin scope) over the keys the
 // principal may read, filters (text, team, provider, status, finding) and one server-side page of 50.
 import type { FastifyInstance } from 'fastify';
+import { AUDIT_FINDING_CLASSES } from '../../audit/quarterly-audit.js';
 import { KEY_STATUSES } from '../../registry/key-entry-schema.js';
 import { html, query } from '../html.js';
 import { INVENTORY_FLAGS, parseInventoryFilter, queryInventory } from '../inventory-query.js';
@@ -35,7 +36,7 @@ export function registerInventoryPage(instance: FastifyInstance, context: WebCon
         <label>Team <select name="team"><option value="">any</option>${result.teams.map((t) => option(t, t, filter.team))}</select></label>
         <label>Provider <select name="provider"><option value="">any</option>${result.providers.map((p) => option(p, p, filter.provider))}</select></label>
         <label>Status <select name="status"><option value="">any</option>${KEY_STATUSES.map((s) => option(s, s, filter.status))}</select></label>
-        <label>Finding <select name="flag"><option value="">any</option>${Object.entries(INVENTORY_FLAGS).map(([value, label]) => option(value, label, filter.flag))}</select></label>
+        <label>Finding <select name="flag"><option value="">any</option>${AUDIT_FINDING_CLASSES.map((cls) => option(cls, INVENTORY_FLAGS[cls] ?? cls, filter.flag))}</select></label>
         <div><button type="submit">Filter</button> <a href="/">Clear</a></div>
       </form>
       <p id="count" role="status">${result.matched.toLocaleString('en')} of ${result.visible.toLocaleString('en')} keys match · page ${result.page} of ${result.pages}</p>
