@@ -3,7 +3,7 @@
 // self-service key requests: a narrow request issued at once through the issuer, a broad one waiting for the
 // security role (who sees the justification, and cannot be the requester), policy refusals that keep nothing,
 // and requests for a team the person is not in refused as events.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify';
 import { afterEach, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { GIT_TEST_ENV, makeRegistry } from '../registry/test-support/registry-fi
 import { systemClock } from '../runtime/clock.js';
 import type { Principal } from '../server/access.js';
 import { silentLogger } from '../telemetry/logger.js';
+import { FALSE_POSITIVE_FILE_NAME } from './finding-triage.js';
 import { hashPassword, LOCAL_ADMIN_FILE_NAME } from './local-admin.js';
 import { SessionStore } from './session-store.js';
 import { SESSION_COOKIE } from './web-auth.js';
@@ -282,6 +283,49 @@ forEachBackend((backend) => {
     expect((await admin.get('/requests')).body).toContain('another member of the security role approves it');
     expect((await admin.post(`/requests/${own}/approve`, {})).statusCode).toBe(403);
     expect((await app.events.list({ type: 'access_denied' })).at(-1)?.data.action).toBe('approve-own-request');
+  });
+
+  it('marks a finding a false positive into the ignore list by fingerprint, for the key team or security only', async () => {
+    const { app, as } = await setUp();
+    const alice = await as(member('alice@example.com', 'payments'));
+    await alice.post('/requests', {
+      team: 'payments',
+      provider: 'internal',
+      purpose: 'webhooks',
+      permissions: 'hooks:write',
+    });
+    const keyId = (await app.events.list({ type: 'issued' }))[0]!.keyId!;
+    // What `scan --remediate` records for a leak (src/scan/remediation/finding-remediation.ts).
+    const finding = await app.events.append({
+      type: 'finding',
+      actor: 'scan:remediate',
+      keyId,
+      data: {
+        rule: 'keyledger-internal-key',
+        file: 'fixtures/sample.env',
+        line: 3,
+        fingerprint: 'fixtures/sample.env:keyledger-internal-key:3',
+      },
+    });
+    const bob = await as(member('bob@example.com', 'search'));
+    expect((await bob.get('/findings')).body).not.toContain(keyId);
+    const refused = await bob.post(`/findings/${finding.id}/false-positive`, { seq: String(finding.seq) });
+    expect(refused.statusCode).toBe(403);
+    const page = await alice.get('/findings');
+    expect(page.body).toContain('fixtures/sample.env:3');
+    const marked = await alice.post(`/findings/${finding.id}/false-positive`, { seq: String(finding.seq) });
+    expect(noticeOf(marked.headers.location as string)).toContain('false positive');
+    const ignored = await readFile(join(app.dataDir, FALSE_POSITIVE_FILE_NAME), 'utf8');
+    expect(ignored.split('\n')).toContain('fixtures/sample.env:keyledger-internal-key:3');
+    expect((await alice.get('/findings')).body).toMatch(/class="triage">false-positive/);
+    // A wrong seq for the id finds nothing.
+    expect(
+      (await alice.post(`/findings/${finding.id}/assign`, { seq: '1', assignee: 'x@example.com' })).statusCode,
+    ).toBe(404);
+    expect((await app.events.list({ type: 'finding.false_positive' }))[0]).toMatchObject({
+      actor: 'alice@example.com',
+      keyId,
+    });
   });
 
   it('refuses an OIDC callback whose state it did not issue, or one already used, as failed logins', async () => {

@@ -103,7 +103,7 @@ export function registerFindingsPage(instance: FastifyInstance, context: WebCont
       limit: 1,
       afterSeq: seq - 1,
     });
-    return event?.id === id ? event : undefined;
+    return event?.seq === seq && event.id === id ? event : undefined;
   };
 
   const act = (
