@@ -160,7 +160,7 @@ ${teamSections}
 }
 
 /** A horizontal bar chart as inline SVG, with a text table fallback for screen readers. */
-function barChart(title: string, bars: Array<{ label: string; value: number; muted?: boolean }>): string {
+export function barChart(title: string, bars: Array<{ label: string; value: number; muted?: boolean }>): string {
   const max = Math.max(1, ...bars.map((bar) => bar.value));
   const row = 22;
   const labelWidth = 300;

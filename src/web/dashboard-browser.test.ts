@@ -1,0 +1,281 @@
+// The dashboard end to end in a real Chromium (playwright-core, Debian's /usr/bin/chromium), never skipped:
+// the sandbox organisation `keyledger start` builds (org 'small'), the dashboard module on a Fastify instance,
+// and a real OIDC provider (oidc-provider) run here. A person signs in through the provider, finds an overdue
+// key, rotates it (watched to `done`), triages a leak found by `scan --remediate` (assigns it, rotates the
+// leaked key), sees a leaver; a member of
+// another team is refused that key (an event). axe-core runs on every page (no serious or critical violation),
+// each page is screenshotted into test-results/web/, and the inventory is checked at 375 px wide.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AxeBuilder } from '@axe-core/playwright';
+import Fastify, { type FastifyInstance } from 'fastify';
+import Provider from 'oidc-provider';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KeyledgerApp, openKeyledgerApp } from '../app/keyledger-app.js';
+import { type OpenedOrganisation, openOrganisation } from '../cli/commands/start.js';
+import { runCli } from '../cli/test-support/run-cli.js';
+import { systemClock } from '../runtime/clock.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { createWebModule } from './web-module.js';
+
+const ARTIFACTS = join(process.cwd(), 'test-results', 'web');
+const CLIENT_SECRET = 'dashboard-test-client-secret-0123456789';
+
+let work: string;
+let opened: OpenedOrganisation;
+let app: KeyledgerApp;
+let web: FastifyInstance;
+let op: Server;
+let browser: Browser;
+let baseUrl: string;
+/** Every page's HTML, scanned at the end for key material. */
+const pagesSeen: string[] = [];
+/** The OIDC accounts the provider knows: login name -> claims. */
+const accounts = new Map<string, Record<string, unknown>>();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function checkPage(page: Page, name: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((violation) => ['serious', 'critical'].includes(violation.impact ?? ''));
+  expect(
+    serious.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`),
+    name,
+  ).toEqual([]);
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+  pagesSeen.push(await page.content());
+}
+
+async function signIn(page: Page, login: string): Promise<void> {
+  await page.goto(`${baseUrl}/`);
+  expect(page.url()).toContain('/login');
+  await checkPage(page, '01-login');
+  await page.click('#sso');
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', 'any');
+  await page.click('button[type=submit]');
+  // The provider asks for consent once per client.
+  await page.waitForURL((url) => url.href.startsWith(baseUrl) || url.pathname.includes('/interaction/'));
+  if (!page.url().startsWith(baseUrl)) {
+    await page.click('button[type=submit]');
+    await page.waitForURL((url) => url.href.startsWith(baseUrl));
+  }
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'keyledger-web-'));
+  await mkdir(ARTIFACTS, { recursive: true });
+  opened = await openOrganisation({
+    org: 'small',
+    seed: 1,
+    dir: join(work, 'sandbox'),
+    rateLimits: 'off',
+    env: {},
+    cwd: work,
+    clock: systemClock,
+    consumer: { refreshMs: 60_000, callMs: 1_000 },
+  });
+  // A leak for the findings page, found the way a person finds one: `scan --remediate` records it.
+  const scan = await runCli(
+    ['scan', 'dir', opened.examples.leakedFile, '--registry', opened.working.registryDir, '--remediate'],
+    { cwd: work, env: opened.exports, clock: systemClock },
+  );
+  expect(scan.stderr).toContain('finding(s) recorded');
+  app = await openKeyledgerApp({
+    registryDir: opened.working.registryDir,
+    env: opened.exports,
+    cwd: work,
+    clock: systemClock,
+  });
+
+  const webPort = await freePort();
+  const opPort = await freePort();
+  baseUrl = `http://127.0.0.1:${webPort}`;
+  const issuer = `http://127.0.0.1:${opPort}`;
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: 'keyledger',
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [`${baseUrl}/auth/callback`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
+    ],
+    claims: { openid: ['sub'], email: ['email'], keyledger: ['roles', 'teams'] },
+    scopes: ['openid', 'email', 'keyledger'],
+    cookies: { keys: ['dashboard-test-cookie-key'] },
+    findAccount: async (_ctx, sub) => ({
+      accountId: sub,
+      claims: async () => ({ sub, ...(accounts.get(sub) ?? { email: `${sub}@example.test` }) }),
+    }),
+  });
+  op = provider.listen(opPort);
+
+  web = Fastify();
+  await createWebModule({
+    oidc: {
+      issuer,
+      clientId: 'keyledger',
+      clientSecret: CLIENT_SECRET,
+      rolesClaim: 'roles',
+      teamsClaim: 'teams',
+      emailClaim: 'email',
+      roleMap: { 'keyledger-admins': 'admin' },
+      scope: 'openid email keyledger',
+      allowInsecureIssuer: true,
+    },
+  }).register(web, { app, clock: systemClock, logger: silentLogger, publicUrl: baseUrl });
+  await web.listen({ port: webPort, host: '127.0.0.1' });
+
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.close();
+  await new Promise<void>((resolve) => (op ? op.close(() => resolve()) : resolve()));
+  await app?.close();
+  await opened?.working.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('the dashboard in a browser', () => {
+  it('signs in through OIDC, rotates an overdue key, triages a finding and shows a leaver', async () => {
+    const dueKey = opened.examples.dueKey!;
+    expect(dueKey).toBeDefined();
+    const dueEntry = (await app.writer.read(dueKey))!.entry;
+    accounts.set('platform-admin', {
+      email: opened.examples.activePerson,
+      roles: ['keyledger-admins'],
+      teams: [dueEntry.owner_team],
+    });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, 'platform-admin');
+    expect(new URL(page.url()).pathname).toBe('/');
+    expect(await page.locator('.cards').textContent()).toContain('active keys');
+    await checkPage(page, '02-inventory');
+
+    // Keyboard: the first Tab reaches the skip link, which leads to the content; `/` focuses the filter; the
+    // overdue filter finds the due key.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('main');
+    await page.keyboard.press('/');
+    expect(await page.evaluate('document.activeElement && document.activeElement.getAttribute("name")')).toBe('q');
+    await page.selectOption('select[name=flag]', 'rotation-overdue');
+    await page.keyboard.type(dueKey);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/flag=rotation-overdue/);
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await checkPage(page, '03-inventory-overdue');
+    await page.click(`a[href="/keys/${dueKey}"]`);
+    await checkPage(page, '04-key');
+
+    // Rotate it, and watch the rotation reach `done` on the key's page.
+    await page.click('button:has-text("Rotate now")');
+    expect(await page.locator('.notice').textContent()).toContain('started');
+    let state = '';
+    for (let attempt = 0; attempt < 90 && state !== 'done'; attempt += 1) {
+      await page.waitForTimeout(1_000);
+      await page.reload();
+      state = (await page.locator('.rotation-state').first().textContent()) ?? '';
+    }
+    expect(state).toBe('done');
+    await checkPage(page, '05-key-rotated');
+
+    await page.click('nav >> text=Rotations');
+    await checkPage(page, '06-rotations');
+
+    // Triage the leak: assign it, then rotate the leaked key (`scan --remediate` planned that rotation; the
+    // dashboard joins it and drives it to the end).
+    await page.click('nav >> text=Findings');
+    const finding = page.locator('tbody tr').first();
+    const leakedKey = (await finding.locator('td[data-label=Key]').textContent())!.trim();
+    await finding.locator('input[name=assignee]').fill('security-oncall@example.test');
+    await finding.locator('button:has-text("Assign")').click();
+    expect(await page.locator('.notice').textContent()).toContain('assigned to security-oncall@example.test');
+    expect(await page.locator('tbody tr').first().locator('.triage').textContent()).toContain('assigned');
+    await page.locator('tbody tr').first().locator('button:has-text("Rotate key")').click();
+    expect(await page.locator('.notice').textContent()).toContain(`already under way for ${leakedKey}`);
+    expect(await page.locator('tbody tr').first().locator('.triage').textContent()).toContain('rotating');
+    await checkPage(page, '07-findings');
+    let leakRotation = '';
+    for (let attempt = 0; attempt < 90 && leakRotation !== 'done'; attempt += 1) {
+      leakRotation = (await app.rotation().journal.list({ keyId: leakedKey, limit: 1 }))[0]?.state ?? '';
+      if (leakRotation !== 'done') await page.waitForTimeout(1_000);
+    }
+    expect(leakRotation).toBe('done');
+
+    await page.click('nav >> text=Leavers');
+    await page.locator('tr.leaver').first().waitFor();
+    expect(await page.locator('main').textContent()).toContain(opened.examples.leaver!);
+    await checkPage(page, '08-leavers');
+
+    await page.click('nav >> text=Key requests');
+    await checkPage(page, '09-requests');
+    await page.click('nav >> text=Audit');
+    await page.locator('svg[role=img]').first().waitFor();
+    await checkPage(page, '10-audit');
+
+    // Readable at 375 px: nothing wider than the window.
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.goto(`${baseUrl}/`);
+    const overflow = await page.evaluate('document.documentElement.scrollWidth');
+    expect(overflow).toBeLessThanOrEqual(375);
+    await checkPage(page, '11-inventory-375px');
+    await context.close();
+
+    // No page showed key material: not one secret of the organisation's keys, not the OIDC client secret.
+    const html = pagesSeen.join('\n');
+    expect(pagesSeen.length).toBeGreaterThanOrEqual(11);
+    for (const key of [...opened.working.rotatable, ...opened.working.manual]) expect(html).not.toContain(key.secret);
+    expect(html).not.toContain(CLIENT_SECRET);
+
+    const events = await app.events.list({ type: 'login', order: 'desc', limit: 5 });
+    expect(events[0]?.data).toMatchObject({ method: 'oidc', outcome: 'success', roles: ['admin'] });
+    const rotation = await app.events.list({ keyId: dueKey, type: 'rotated' });
+    expect(rotation.length).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('refuses a member of another team the key, and records the denial', async () => {
+    const dueKey = opened.examples.dueKey!;
+    const dueEntry = (await app.writer.read(dueKey))!.entry;
+    accounts.set('other-member', { email: 'someone@example.test', roles: ['member'], teams: ['no-such-team'] });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, 'other-member');
+    expect(await page.locator('#count').textContent()).toContain('0 of 0 keys');
+    const response = await page.goto(`${baseUrl}/keys/${dueKey}`);
+    expect(response?.status()).toBe(403);
+    await checkPage(page, '12-denied');
+    const denied = await app.events.list({ type: 'access_denied', keyId: dueKey });
+    expect(denied.at(-1)).toMatchObject({ actor: 'someone@example.test', data: { action: 'read-key' } });
+    expect(dueEntry.owner_team).not.toBe('no-such-team');
+    await context.close();
+  }, 120_000);
+});
