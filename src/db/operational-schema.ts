@@ -186,6 +186,18 @@ export interface KeyObservationsTable {
   gone_at: string | null;
 }
 
+/** One team's part of a `keyledger split` (src/lifecycle/key-split.ts). */
+export interface KeySplitsTable {
+  shared_key_id: string;
+  team: string;
+  new_key_id: string;
+  state: string;
+  detail: string | null;
+  actor: string;
+  started_at: string;
+  updated_at: string;
+}
+
 /** One quarterly audit (src/audit/quarterly-audit.ts), kept so the next one reports what changed. */
 export interface AuditReportsTable {
   id: string;
@@ -213,4 +225,5 @@ export interface OperationalSchema {
   audit_reports: AuditReportsTable;
   discovered_keys: DiscoveredKeysTable;
   key_observations: KeyObservationsTable;
+  key_splits: KeySplitsTable;
 }
