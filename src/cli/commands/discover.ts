@@ -12,6 +12,7 @@ import { keyObservations, observationScope, observeSource } from '../../audit/ke
 import { DISCOVERY_SOURCE_NAMES, loadDiscoverySource } from '../../discovery-sources/discovery-source-table.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { compilePolicy } from '../../registry/policy/policy-engine.js';
+import { parseInstant } from '../../registry/registry-dates.js';
 import { loadRegistry } from '../../registry/registry-loader.js';
 import { palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
@@ -24,6 +25,7 @@ interface DiscoverOptions extends SharedOptions {
   listKeys?: boolean;
   source?: string;
   sourceOption?: string[];
+  asOf?: string;
 }
 
 export const registerDiscoverCommand: RegisterCommand = (program, context) => {
@@ -32,6 +34,7 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
     .option('--provider <name...>', 'only these providers (default: every configured one)')
     .option('--adopt', 'draft registry entries for unregistered keys on a branch, for a person to confirm')
     .option('--list-keys', 'print every classified key, not only the counts')
+    .option('--as-of <date>', 'classify as of this date: unused, overdue and expired count from it (default: now)')
     .option('--source <name>', `read a place keys hide instead of the providers: ${DISCOVERY_SOURCE_NAMES.join(', ')}`)
     .option('--source-option <key=value...>', "the source's options (docs/cli.md, Discovery sources)")
     .action(async (options: DiscoverOptions) => {
@@ -40,6 +43,8 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
         return;
       }
       if (options.sourceOption) throw new UsageError('--source-option needs --source NAME');
+      const asOf = options.asOf ? parseInstant(options.asOf)?.date : context.clock();
+      if (!asOf) throw new UsageError(`--as-of: expected a date such as 2026-12-31, got "${options.asOf}"`);
       const app = await openAppFor(context, options);
       try {
         const configured = app.configuredProviders();
@@ -69,11 +74,15 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
           includeEntries: true,
           useCallingThread: true,
         });
-        const asOf = context.clock();
         const policy = compilePolicy(app.workspace.config.policy, asOf, app.workspace.people);
         const lastUseReported = new Set<string>();
         for (const result of discovery) {
-          if (!result.error && !result.unsupported && app.provider(result.provider).capabilities().lastUsed)
+          if (
+            !result.error &&
+            !result.unsupported &&
+            !result.lastUseIncomplete &&
+            app.provider(result.provider).capabilities().lastUsed
+          )
             lastUseReported.add(result.provider);
         }
         const { keys, summary } = classifyKeys({
