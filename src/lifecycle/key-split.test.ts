@@ -1,11 +1,16 @@
 // `keyledger split` end to end on a real world (git registry, operational store on both engines, embedded store,
 // internal provider, three sandbox consumers — one service per team — calling with the key all along): three keys,
 // each team's service on its own key, no failed call, the shared key revoked; a split interrupted part-way resumes
-// without minting twice; a dry run changes nothing; a key one team uses is refused.
-import { afterEach, describe, expect, it } from 'vitest';
-import { forEachBackend } from '../db/test-support/test-databases.js';
+// without minting twice; a dry run changes nothing; a key one team uses is refused. Then the same split of a key
+// at the Datadog sandbox, through its adapter over real HTTP.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestBackend, forEachBackend } from '../db/test-support/test-databases.js';
+import type { Provider } from '../providers/provider.js';
+import { createProvider } from '../providers/provider-table.js';
 import type { Consumer } from '../registry/key-entry-schema.js';
+import { systemClock } from '../runtime/clock.js';
 import { ConsumerSandbox } from '../sandbox/consumer/consumer-sandbox.js';
+import { type RunningSandbox, startSandbox } from '../sandbox/start-sandbox.js';
 import { KeyRevoker } from './key-revocation.js';
 import { type ConsumerMover, KeySplitter, moveByProbeUrl, SplitFailedError } from './key-split.js';
 import { RevocationJournal } from './revocation-journal.js';
@@ -23,10 +28,25 @@ interface SplitWorld {
   stop(): Promise<void>;
 }
 
+/** The provider the shared key is at: the internal one, or a provider sandbox over real HTTP. */
+interface SplitProvider {
+  name: string;
+  provider?: Provider;
+  account?: string;
+  permissions: string[];
+}
+
+const INTERNAL: SplitProvider = { name: 'internal', account: 'orders', permissions: ['orders:read'] };
+
 async function splitWorld(
   open: () => Promise<import('../db/operational-store.js').OperationalStore>,
+  at: SplitProvider = INTERNAL,
 ): Promise<SplitWorld> {
-  const world = await createRotationWorld({ operational: await open() });
+  const world = await createRotationWorld({
+    operational: await open(),
+    ...(at.provider ? { extraProviders: { [at.name]: at.provider } } : {}),
+  });
+  const provider = world.providers(at.name);
   const services: Record<string, ConsumerSandbox> = {};
   const consumers: Consumer[] = [];
   for (const team of TEAMS) {
@@ -40,12 +60,12 @@ async function splitWorld(
     });
   }
   await world.issuer.issue({
-    provider: 'internal',
+    provider: at.name,
     team: 'platform',
     owner: 'pat@example.com',
     purpose: 'calls the orders API',
-    permissions: ['orders:read'],
-    account: 'orders',
+    permissions: at.permissions,
+    ...(at.account ? { account: at.account } : {}),
     keyId: SHARED,
     store: { name: 'default', path: SHARED_PATH },
     consumers,
@@ -56,9 +76,9 @@ async function splitWorld(
       keyId: SHARED,
       store: world.store,
       path: SHARED_PATH,
-      provider: world.provider,
-      account: 'orders',
-      requiredPermissions: ['orders:read'],
+      provider,
+      ...(at.account ? { account: at.account } : {}),
+      requiredPermissions: at.permissions,
     });
   const revoker = new KeyRevoker({
     providers: world.providers,
@@ -199,5 +219,48 @@ forEachBackend((backend) => {
       await expect(env.splitter().split('solo-key', { actor: 'test' })).rejects.toThrow(/one team only \(solo\)/);
       await expect(env.splitter().split('no-such-key', { actor: 'test' })).rejects.toThrow(/no registry entry/);
     });
+  });
+});
+
+describe('KeySplitter on a provider sandbox (Datadog, over real HTTP)', () => {
+  const backend = createTestBackend('sqlite');
+  let sandbox: RunningSandbox;
+  let env: SplitWorld | undefined;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ org: 'none', providers: ['datadog'], rateLimits: 'off' });
+  });
+  afterAll(async () => {
+    await env?.stop();
+    await sandbox?.stop();
+    await backend.cleanup();
+  });
+
+  it('splits a Datadog API key shared by three teams: three keys, no failed call, the shared key revoked', async () => {
+    const datadog = createProvider(
+      'datadog',
+      { ...sandbox.providerOptions('datadog'), rateLimit: 'off' },
+      { clock: systemClock },
+    );
+    env = await splitWorld(() => backend.open(), { name: 'datadog', provider: datadog, permissions: [] });
+    const { world, services } = env;
+    const shared = (await world.writer.read(SHARED))!.entry;
+    const result = await env.splitter().split(SHARED, { actor: 'test' });
+    expect(result.revoked).toBe(true);
+    for (const team of TEAMS) {
+      const own = (await world.writer.read(`${SHARED}-${team}`))!.entry;
+      expect(own.owner_team).toBe(team);
+      expect(own.provider_key_id).not.toBe(shared.provider_key_id);
+    }
+    for (const service of Object.values(services)) await service.callAll();
+    expect(Object.values(services).map((s) => s.stats().failures)).toEqual([0, 0, 0]);
+    expect(Object.values(services).every((s) => s.stats().calls > 0)).toBe(true);
+    const listed = new Map<string, string>();
+    for await (const key of datadog.list()) listed.set(key.providerKeyId, key.status);
+    expect(listed.has(String(shared.provider_key_id)) && listed.get(String(shared.provider_key_id)) === 'active').toBe(
+      false,
+    );
+    for (const team of TEAMS)
+      expect(listed.get(String((await world.writer.read(`${SHARED}-${team}`))!.entry.provider_key_id))).toBe('active');
   });
 });
