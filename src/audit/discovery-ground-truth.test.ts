@@ -22,6 +22,10 @@ interface TruthKey {
   ownerLeft: boolean;
   admin: boolean;
   consumers: string[];
+  lastUsedAt: string | null;
+  unusedDays: number | null;
+  category: string;
+  permissions: string[];
 }
 
 describe('discover on the sandbox organisation', () => {
@@ -30,6 +34,7 @@ describe('discover on the sandbox organisation', () => {
   let env: NodeJS.ProcessEnv;
   let truth: TruthKey[];
   let keys: ClassifiedKey[];
+  let asOf: string;
 
   beforeAll(async () => {
     const out = mkdtempSync(join(tmpdir(), 'keyledger-discover-'));
@@ -43,8 +48,15 @@ describe('discover on the sandbox organisation', () => {
       KEYLEDGER_PROVIDERS_FILE: sandbox.written!.sandboxFile,
       KEYLEDGER_DATA_DIR: join(out, 'data'),
     };
-    truth = (JSON.parse(await readFile(sandbox.written!.groundTruthFile!, 'utf8')) as { keys: TruthKey[] }).keys;
-    const run = await runCli(['discover', '--registry', registry, '--json'], {
+    const groundTruth = JSON.parse(await readFile(sandbox.written!.groundTruthFile!, 'utf8')) as {
+      keys: TruthKey[];
+      summary: { now: string };
+    };
+    truth = groundTruth.keys;
+    // The generator's "now": its days since last use count from there, and so must the classification's (the run
+    // itself keeps the real clock: the providers check token times against it).
+    asOf = groundTruth.summary.now;
+    const run = await runCli(['discover', '--registry', registry, '--as-of', asOf, '--json'], {
       cwd: registry,
       env,
       now: new Date().toISOString(),
@@ -124,6 +136,56 @@ describe('discover on the sandbox organisation', () => {
         .filter((key) => key.registered && key.consumers.length > 1)
         .map((key) => key.keyId)
         .sort(),
+    );
+  });
+
+  /** The ground truth's key for a classified key: by key_id when registered, by provider and id when not. */
+  const truthOf = (key: ClassifiedKey) =>
+    key.keyId
+      ? truth.find((t) => t.keyId === key.keyId)
+      : truth.find((t) => t.provider === key.provider && t.providerKeyId === key.providerKeyId);
+  const classified = (cls: string) =>
+    withClass(cls)
+      .map(truthOf)
+      .filter((t): t is TruthKey => t !== undefined)
+      .map((t) => t.keyId)
+      .sort();
+  const expectedIds = (keep: (t: TruthKey) => boolean) =>
+    truth
+      .filter(keep)
+      .map((t) => t.keyId)
+      .sort();
+  // Providers that tell no last use of a key (their adapters declare `lastUsed: false`; the Twilio and SendGrid
+  // sandboxes say so in their headers): a key there is never "never used" or "unused" to the product.
+  const NO_LAST_USE = new Set(['sendgrid', 'twilio', 'stripe', 'slack']);
+
+  it('finds exactly the keys never used, and exactly those unused for 30 days, where the provider tells last use', () => {
+    expect(classified('never-used')).toEqual(expectedIds((t) => t.lastUsedAt === null && !NO_LAST_USE.has(t.provider)));
+    expect(classified('unused-30-days')).toEqual(
+      expectedIds((t) => t.unusedDays !== null && t.unusedDays >= 30 && !NO_LAST_USE.has(t.provider)),
+    );
+  });
+
+  it('finds exactly the keys without a clear owner, registered or not, at providers that list keys', () => {
+    // Stripe has no API that lists keys: an unregistered Stripe key cannot be found (registered ones are judged
+    // from the registry alone).
+    expect(classified('no-clear-owner')).toEqual(
+      expectedIds((t) => t.noClearOwner && (t.registered || t.provider !== 'stripe')),
+    );
+  });
+
+  it('finds the admin-scope keys whose permissions the registry or the listing names', () => {
+    // Two exceptions, each a fact the product cannot see: AWS's ListAccessKeys names no policies, so an
+    // unregistered AWS admin key shows no permissions; and the generator counts a read-write GitHub deploy key
+    // (`write`) as admin, which the registry policy's broad-scope patterns (src/registry/registry-config.ts,
+    // DEFAULT_FORBIDDEN_PERMISSIONS) do not.
+    expect(classified('broad-scope')).toEqual(
+      expectedIds(
+        (t) =>
+          t.admin &&
+          !(t.provider === 'aws-iam' && !t.registered) &&
+          !(t.permissions.length === 1 && t.permissions[0] === 'write'),
+      ),
     );
   });
 

@@ -1,7 +1,9 @@
 // `keyledger discover`: every credential each configured provider adapter can list, with what the provider says
 // of it (creator, creation, last use, permissions), recorded as observations in the operational store. A provider
 // whose listing completes marks the keys it no longer shows as gone; one that fails part-way marks nothing (a
-// partial listing proves no absence) and is reported with its error, and the other providers go on.
+// partial listing proves no absence) and is reported with its error, and the other providers go on. Where a listing
+// leaves out last use but the adapter can tell it per key (AWS: ListAccessKeys has no dates of use,
+// GetAccessKeyLastUsed has), each key the listing shows without one is asked, four at a time.
 import type { Kysely } from 'kysely';
 import type { DiscoveredKeysTable, OperationalSchema } from '../db/operational-schema.js';
 import { writeTransaction } from '../db/write-transaction.js';
@@ -20,6 +22,10 @@ export interface ProviderDiscovery {
   error?: { code: string; message: string };
   /** The adapter cannot list keys (no API for it): nothing to discover there. */
   unsupported?: boolean;
+  /** Keys whose last use was asked for separately (the listing does not carry it). */
+  lastUseLookups?: number;
+  /** Some of those lookups failed: a key without a last use here may have been used (not "never used"). */
+  lastUseIncomplete?: boolean;
   seconds: number;
 }
 
@@ -32,6 +38,7 @@ export interface DiscoverKeysInput {
 }
 
 const BATCH = 500;
+const LAST_USE_CONCURRENCY = 4;
 
 export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDiscovery[]> {
   const results: ProviderDiscovery[] = [];
@@ -52,6 +59,8 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
         ).map((row) => row.provider_key_id),
       );
       const seen = new Set<string>();
+      const askLastUse = provider.capabilities().lastUsed === true;
+      const withoutLastUse: Array<{ providerKeyId: string; account?: string }> = [];
       let batch: DiscoveredKeysTable[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
@@ -80,6 +89,8 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
           if (seen.has(key.providerKeyId)) continue;
           seen.add(key.providerKeyId);
           if (!known.has(key.providerKeyId)) result.new += 1;
+          if (askLastUse && !key.lastUsedAt)
+            withoutLastUse.push({ providerKeyId: key.providerKeyId, ...(key.account ? { account: key.account } : {}) });
           batch.push({
             provider: name,
             provider_key_id: key.providerKeyId,
@@ -104,6 +115,28 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
       } catch (error) {
         await flush();
         throw error;
+      }
+      if (withoutLastUse.length > 0) {
+        result.lastUseLookups = withoutLastUse.length;
+        let next = 0;
+        const worker = async () => {
+          while (next < withoutLastUse.length) {
+            const ref = withoutLastUse[next++]!;
+            try {
+              const used = await provider.lastUsed(ref);
+              if (used.at)
+                await input.db
+                  .updateTable('discovered_keys')
+                  .set({ last_used_at: used.at.toISOString() })
+                  .where('provider', '=', name)
+                  .where('provider_key_id', '=', ref.providerKeyId)
+                  .execute();
+            } catch {
+              result.lastUseIncomplete = true;
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: LAST_USE_CONCURRENCY }, worker));
       }
       // The listing completed: whatever it did not show is gone.
       const missing = [...known].filter((id) => !seen.has(id));

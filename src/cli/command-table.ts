@@ -30,6 +30,7 @@ export const COMMAND_NAMES = [
   'controller',
   'audit-log',
   'discover',
+  'split',
   'audit',
   'usage',
 ] as const;
@@ -53,6 +54,7 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   controller: async () => (await import('./commands/controller.js')).registerControllerCommand,
   'audit-log': async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
   discover: async () => (await import('./commands/discover.js')).registerDiscoverCommand,
+  split: async () => (await import('./commands/split.js')).registerSplitCommand,
   audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
   usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
 };

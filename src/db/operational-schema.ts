@@ -166,6 +166,38 @@ export interface DiscoveredKeysTable {
   gone_at: string | null;
 }
 
+/** A secret seen in a place keys hide (src/discovery-sources/), recorded by src/audit/key-observations.ts. */
+export interface KeyObservationsTable {
+  source: string;
+  scope: string;
+  location: string;
+  name: string;
+  key_id: string | null;
+  provider: string | null;
+  provider_key_id: string | null;
+  principal: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+  last_used_at: string | null;
+  /** JSON text object, or null. */
+  detail: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  gone_at: string | null;
+}
+
+/** One team's part of a `keyledger split` (src/lifecycle/key-split.ts). */
+export interface KeySplitsTable {
+  shared_key_id: string;
+  team: string;
+  new_key_id: string;
+  state: string;
+  detail: string | null;
+  actor: string;
+  started_at: string;
+  updated_at: string;
+}
+
 /** One quarterly audit (src/audit/quarterly-audit.ts), kept so the next one reports what changed. */
 export interface AuditReportsTable {
   id: string;
@@ -192,4 +224,6 @@ export interface OperationalSchema {
   audit_anomalies: AuditAnomaliesTable;
   audit_reports: AuditReportsTable;
   discovered_keys: DiscoveredKeysTable;
+  key_observations: KeyObservationsTable;
+  key_splits: KeySplitsTable;
 }

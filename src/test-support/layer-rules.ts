@@ -25,6 +25,7 @@ export const KEYLEDGER_LAYER_RULES: Omit<LayerRules, 'providerNames'> = {
     { folder: 'secrets', shared: ['test-support'] },
     { folder: 'tickets', shared: ['test-support'] },
     { folder: 'audit-logs', shared: ['test-support'] },
+    { folder: 'discovery-sources', shared: ['test-support'] },
     { folder: 'idp', shared: ['test-support'] },
     { folder: 'lifecycle/rotation/consumers', shared: [] },
   ],

@@ -51,6 +51,8 @@ export interface ConsumerStats {
 }
 
 interface HeldVersion {
+  /** The store path it was read from. */
+  path: string;
   versionId: string;
   providerKeyId: string;
   secret: StoredSecret['value'];
@@ -99,6 +101,11 @@ export class ConsumerSandbox {
       url: `${this.url}/keys/${encodeURIComponent(keyId)}/version`,
       check_url: `${this.url}/keys/${encodeURIComponent(keyId)}/check`,
     };
+  }
+
+  /** Where `keyledger split` re-points this consumer's copy of `keyId` (a probe's `move_url`). */
+  moveUrlFor(keyId: string): string {
+    return `${this.url}/keys/${encodeURIComponent(keyId)}/move`;
   }
 
   /** Listens on 127.0.0.1 (`port`, or a free one). */
@@ -162,9 +169,11 @@ export class ConsumerSandbox {
     if (state.frozen) return;
     const { store, path } = state.config;
     const newest = (await store.get(path, 'pending')) ?? (await store.get(path, 'current'));
-    if (!newest || newest.versionId === state.primary?.versionId) return;
+    // Version ids count per path (after a move both secrets may be version 1): a held version is its path and id.
+    if (!newest || (newest.versionId === state.primary?.versionId && path === state.primary.path)) return;
     state.fallback = state.primary;
     state.primary = {
+      path,
       versionId: newest.versionId,
       providerKeyId: newest.metadata.provider_key_id ?? '',
       secret: newest.value,
@@ -222,7 +231,7 @@ export class ConsumerSandbox {
     const url = new URL(req.url ?? '/', 'http://consumer');
     const body = await readBody(req);
     if (req.method === 'GET' && url.pathname === '/__sandbox/calls') return send(res, 200, this.stats());
-    const match = /^\/keys\/([^/]+)\/(version|check|freeze)$/.exec(url.pathname);
+    const match = /^\/keys\/([^/]+)\/(version|check|freeze|move)$/.exec(url.pathname);
     const state = match ? this.#keys.get(decodeURIComponent(match[1]!)) : undefined;
     if (!match || !state) return send(res, 404, { error: 'no such key or route' });
     if (req.method === 'GET' && match[2] === 'version') {
@@ -231,6 +240,19 @@ export class ConsumerSandbox {
         key_id: state.config.keyId,
         version_id: state.primary?.versionId ?? null,
         provider_key_id: state.primary?.providerKeyId ?? null,
+      });
+    }
+    if (req.method === 'POST' && match[2] === 'move') {
+      // A deployment re-pointed at another secret (`keyledger split` moving a team to its own key): the service
+      // reads the new path from now on and keeps the key it held as its fallback until the new one is loaded.
+      const input = JSON.parse(body || '{}') as { path?: unknown };
+      if (typeof input.path !== 'string' || input.path === '') return send(res, 400, { error: 'path is required' });
+      state.config = { ...state.config, path: input.path };
+      await this.#refresh(state);
+      return send(res, 200, {
+        key_id: state.config.keyId,
+        path: input.path,
+        version_id: state.primary?.versionId ?? null,
       });
     }
     if (req.method === 'POST' && match[2] === 'freeze') {
@@ -244,6 +266,7 @@ export class ConsumerSandbox {
       const version = pending && (!wanted || pending.versionId === wanted) ? pending : undefined;
       if (!version) return send(res, 409, { ok: false, reason: `no pending version ${wanted ?? ''} to check` });
       const result = await this.#works(state.config, {
+        path: state.config.path,
         versionId: version.versionId,
         providerKeyId: version.metadata.provider_key_id ?? '',
         secret: version.value,

@@ -112,6 +112,23 @@ export class VaultKvEngine {
     return { data: { ...stored.data }, metadata };
   }
 
+  /**
+   * LIST /metadata/:folder (or GET with `?list=true`): the names directly under a folder, sub-folders ending in
+   * `/`, sorted; 404 when nothing is there, as Vault answers.
+   */
+  list(folder: string): string[] {
+    const prefix = folder === '' || folder.endsWith('/') ? folder : `${folder}/`;
+    const names = new Set<string>();
+    for (const path of this.#secrets.keys()) {
+      if (!path.startsWith(prefix)) continue;
+      const rest = path.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      names.add(slash === -1 ? rest : rest.slice(0, slash + 1));
+    }
+    if (names.size === 0) throw new VaultKvError(404, []);
+    return [...names].sort();
+  }
+
   /** GET /metadata/:path. */
   readMetadata(path: string): Record<string, unknown> {
     const secret = this.#secrets.get(path);

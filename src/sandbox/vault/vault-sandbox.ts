@@ -148,6 +148,15 @@ export class VaultSandboxProvider implements SandboxProvider {
     const token = header(request, 'x-vault-token') ?? bearerToken(request);
     if (!this.#authorised(token, namespace)) return errors(403, ['permission denied']);
 
+    const listing = /^([^/]+)\/metadata(?:\/(.*))?$/.exec(route);
+    if (listing && this.#mounts.has(listing[1]!) && isList(request)) {
+      try {
+        return envelope({ keys: this.#engine(namespace, listing[1]!).list(listing[2] ?? '') });
+      } catch (error) {
+        if (error instanceof VaultKvError) return errors(error.status, error.errors);
+        throw error;
+      }
+    }
     const match = /^([^/]+)\/(data|metadata|delete|destroy)\/(.+?)\/?$/.exec(route);
     if (!match || !this.#mounts.has(match[1]!))
       return errors(404, [`no handler for route "${route}". route entry not found.`]);
@@ -270,4 +279,9 @@ function header(request: SandboxRequest, name: string): string | undefined {
 
 function normaliseNamespace(value: string | undefined): string {
   return (value ?? '').replace(/^\/+|\/+$/g, '');
+}
+
+/** Vault takes a listing as the `LIST` verb or as `GET` with `?list=true` (Node's HTTP parser knows no `LIST`). */
+function isList(request: SandboxRequest): boolean {
+  return request.method === 'LIST' || (request.method === 'GET' && request.query.get('list') === 'true');
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
+import { credentialReportCsv } from './aws-credential-report.js';
 import { generateAwsAccessKey, generateAwsUserId } from './aws-iam-key-format.js';
 import { IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlElement } from './aws-query-xml.js';
 import { parseSigV4Credential, verifySigV4 } from './aws-sigv4-verifier.js';
@@ -88,9 +89,13 @@ export class AwsIamSandbox implements SandboxProvider {
   readonly #keysByUser = new Map<string, string[]>();
   readonly #trail: CloudTrailRecord[] = [];
   readonly admin: { accessKeyId: string; secretAccessKey: string; userName: string };
+  /** When the account was made (the root row of the credential report). */
+  readonly #created: Date;
+  #credentialReport: { generated: Date; csv: string } | undefined;
 
   constructor(options: AwsIamSandboxOptions = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#created = this.#clock();
     this.accountId = options.accountId ?? '123456789012';
     this.#consistencyDelayMs = options.consistencyDelayMs ?? 0;
     const adminUserName = options.adminUserName ?? 'keyledger-admin';
@@ -359,6 +364,10 @@ export class AwsIamSandbox implements SandboxProvider {
           userName: userName ?? caller.userName,
           accessKeyId: params.get('AccessKeyId'),
         });
+      case 'GenerateCredentialReport':
+        return record(this.#generateCredentialReport(), null);
+      case 'GetCredentialReport':
+        return record(this.#getCredentialReport(), null);
       case 'GetAccessKeyLastUsed':
         return record(this.#getAccessKeyLastUsed(params.get('AccessKeyId')), {
           accessKeyId: params.get('AccessKeyId'),
@@ -476,6 +485,51 @@ export class AwsIamSandbox implements SandboxProvider {
     const ids = this.#keysByUser.get(userName)!;
     ids.splice(ids.indexOf(key.accessKeyId), 1);
     return queryResponse('DeleteAccessKey', IAM_XMLNS);
+  }
+
+  /**
+   * GenerateCredentialReport: the first call starts a report (`STARTED`), later ones find it `COMPLETE`; IAM makes
+   * a new one when the last is older than four hours. The sandbox builds it at once: GetCredentialReport before a
+   * generation answers 410 ReportNotPresent, as IAM does.
+   */
+  #generateCredentialReport(): SandboxAnswer {
+    const now = this.#clock();
+    const fresh = this.#credentialReport && now.getTime() - this.#credentialReport.generated.getTime() < 4 * 3_600_000;
+    if (!fresh) {
+      const users = [...this.#users.values()].map((user) => ({
+        userName: user.userName,
+        arn: this.#arn(user.userName),
+        createDate: user.createDate,
+        keys: (this.#keysByUser.get(user.userName) ?? [])
+          .map((id) => this.#keys.get(id)!)
+          .sort((a, b) => a.createDate.getTime() - b.createDate.getTime())
+          .map((key) => ({
+            active: key.status === 'Active',
+            createDate: key.createDate,
+            ...(key.lastUsed ? { lastUsed: key.lastUsed } : {}),
+          })),
+      }));
+      this.#credentialReport = { generated: now, csv: credentialReportCsv(this.accountId, this.#created, users) };
+    }
+    return queryResponse('GenerateCredentialReport', IAM_XMLNS, {
+      State: fresh ? 'COMPLETE' : 'STARTED',
+      Description: fresh ? 'Report is complete' : 'No report exists. Starting a new report generation task',
+    });
+  }
+
+  #getCredentialReport(): SandboxAnswer {
+    if (!this.#credentialReport)
+      return queryError(
+        410,
+        'ReportNotPresent',
+        'Credential report is not present. Please generate a report first.',
+        IAM_XMLNS,
+      );
+    return queryResponse('GetCredentialReport', IAM_XMLNS, {
+      Content: Buffer.from(this.#credentialReport.csv).toString('base64'),
+      ReportFormat: 'text/csv',
+      GeneratedTime: this.#credentialReport.generated,
+    });
   }
 
   #getAccessKeyLastUsed(accessKeyId: string | null): SandboxAnswer {

@@ -11,6 +11,7 @@ import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
+import { type ActionsSecretSpec, GithubActionsSecrets } from './github-actions-secrets.js';
 import { generateFineGrainedPat, generateGithubToken, hashedToken } from './github-key-format.js';
 
 const DOCS = 'https://docs.github.com/rest';
@@ -90,6 +91,7 @@ export class GithubSandbox implements SandboxProvider {
   readonly #grants = new Map<number, string>();
   readonly #repos = new Map<string, DeployKey[]>();
   readonly #audit: GithubAuditEntry[] = [];
+  readonly #actionsSecrets = new GithubActionsSecrets();
   /** Every deploy key's public half: GitHub refuses one key on two repositories. */
   readonly #publicKeys = new Set<string>();
   #nextId = 1000;
@@ -138,6 +140,67 @@ export class GithubSandbox implements SandboxProvider {
       this.#deleteKey(req, `${p.owner}/${p.repo}`, Number(p.key_id)),
     );
     r.add('GET', '/orgs/:org/audit-log', 'github:GET /orgs/{org}/audit-log', (req, p) => this.#auditLog(req, p.org!));
+    this.#addActionsRoutes(r);
+  }
+
+  /** Plants an Actions secret (names and dates only; see github-actions-secrets.ts). */
+  addActionsSecret(spec: ActionsSecretSpec): void {
+    if (spec.repo && !this.#repos.has(spec.repo)) this.#repos.set(spec.repo, []);
+    this.#actionsSecrets.add(spec);
+  }
+
+  #addActionsRoutes(r: SandboxPathRouter): void {
+    const admin = (request: SandboxRequest, answer: () => SandboxAnswer | undefined): SandboxAnswer => {
+      const auth = this.#requireAdmin(request);
+      if ('status' in auth) return auth;
+      return answer() ?? this.notFound();
+    };
+    const repo = (p: Record<string, string>) => {
+      const name = `${p.owner}/${p.repo}`;
+      return this.#repos.has(name) ? name : undefined;
+    };
+    r.add('GET', '/orgs/:org/repos', 'github:GET /orgs/{org}/repos', (req, p) =>
+      admin(req, () =>
+        p.org === this.org
+          ? this.#page(
+              req,
+              [...this.#repos.keys()].sort().map((fullName, index) => ({
+                id: 500_000 + index,
+                name: fullName.slice(fullName.indexOf('/') + 1),
+                full_name: fullName,
+                private: true,
+                owner: { login: this.org, id: this.orgId, type: 'Organization' },
+              })),
+              `/orgs/${this.org}/repos`,
+            )
+          : undefined,
+      ),
+    );
+    r.add('GET', '/orgs/:org/actions/secrets', 'github:GET /orgs/{org}/actions/secrets', (req, p) =>
+      admin(req, () => (p.org === this.org ? this.#actionsSecrets.orgSecrets(req, this.org) : undefined)),
+    );
+    r.add('GET', '/repos/:owner/:repo/actions/secrets', 'github:GET /repos/{owner}/{repo}/actions/secrets', (req, p) =>
+      admin(req, () => {
+        const name = repo(p);
+        return name ? this.#actionsSecrets.repoSecrets(req, name) : undefined;
+      }),
+    );
+    r.add('GET', '/repos/:owner/:repo/environments', 'github:GET /repos/{owner}/{repo}/environments', (req, p) =>
+      admin(req, () => {
+        const name = repo(p);
+        return name ? this.#actionsSecrets.environments(req, name) : undefined;
+      }),
+    );
+    r.add(
+      'GET',
+      '/repos/:owner/:repo/environments/:environment/secrets',
+      'github:GET /repos/{owner}/{repo}/environments/{environment_name}/secrets',
+      (req, p) =>
+        admin(req, () => {
+          const name = repo(p);
+          return name ? this.#actionsSecrets.environmentSecrets(req, name, p.environment!) : undefined;
+        }),
+    );
   }
 
   load(seed: SandboxSeed): void {

@@ -73,6 +73,8 @@ export class GitlabSandbox implements SandboxProvider {
   readonly #tokensBySecret = new Map<string, GitlabToken>();
   readonly #projects = new Set<number>();
   readonly #groups = new Set<number>();
+  /** `project:<id>` or `group:<id>` -> CI/CD variables, as the variables API lists them. */
+  readonly #variables = new Map<string, Array<Record<string, unknown>>>();
   readonly #audit: GitlabAuditEvent[] = [];
   #nextTokenId = 1;
   #nextUserId = 2;
@@ -151,6 +153,16 @@ export class GitlabSandbox implements SandboxProvider {
       (req, p) => this.#rotate(req, 'user', undefined, Number(p.id)),
     );
     r.add('GET', `${API}/audit_events`, 'gitlab:GET /audit_events', (req) => this.#auditEvents(req));
+    for (const type of ['projects', 'groups'] as const) {
+      const ownerType = type === 'projects' ? 'project' : 'group';
+      r.add('GET', `${API}/${type}/:id/variables`, `gitlab:GET /${type}/:id/variables`, (req, p) => {
+        const auth = this.#admin(req);
+        if ('status' in auth) return auth;
+        const id = Number(p.id);
+        if (!this.#ownerExists(ownerType, id)) return this.#ownerNotFound(ownerType);
+        return this.#page(req, this.#variables.get(`${ownerType}:${id}`) ?? []);
+      });
+    }
   }
 
   load(seed: SandboxSeed): void {
@@ -274,6 +286,41 @@ export class GitlabSandbox implements SandboxProvider {
           lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
         })),
     };
+  }
+
+  /**
+   * Plants a CI/CD variable on a project or group, as a maintainer adds it in the settings. The list answers
+   * GitLab's shape (`variable_type`, `key`, `value`, `protected`, `masked`, `hidden`, `raw`, `environment_scope`,
+   * `description`): GitLab returns values, unless the variable is hidden.
+   */
+  addVariable(
+    owner: { project: number } | { group: number },
+    variable: {
+      key: string;
+      value: string;
+      masked?: boolean;
+      protected?: boolean;
+      hidden?: boolean;
+      environmentScope?: string;
+    },
+  ): void {
+    const type: OwnerType = 'project' in owner ? 'project' : 'group';
+    const id = 'project' in owner ? owner.project : owner.group;
+    if (type === 'project') this.#projects.add(id);
+    else this.#groups.add(id);
+    const list = this.#variables.get(`${type}:${id}`) ?? [];
+    list.push({
+      variable_type: 'env_var',
+      key: variable.key,
+      value: variable.hidden ? null : variable.value,
+      protected: variable.protected ?? false,
+      masked: variable.masked ?? variable.hidden ?? false,
+      hidden: variable.hidden ?? false,
+      raw: false,
+      ...(type === 'project' ? { environment_scope: variable.environmentScope ?? '*' } : {}),
+      description: null,
+    });
+    this.#variables.set(`${type}:${id}`, list);
   }
 
   #botUser(type: OwnerType, ownerId: number): number {
