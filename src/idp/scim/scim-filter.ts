@@ -16,7 +16,7 @@ export type ScimFilter =
 
 /** `name.givenName`, `emails[type eq "work"].value`, with an optional schema URN prefix. */
 export interface AttributePath {
-  /** The attribute names, lower-cased, outermost first (`['name', 'givenname']`). */
+  /** The attribute names as written, outermost first (`['name', 'givenName']`); matched without regard to case. */
   names: string[];
   /** The filter on the multi-valued attribute `names[0]`, and the sub-attribute after it. */
   valueFilter?: ScimFilter;
@@ -95,7 +95,7 @@ export function parseScimFilter(text: string): ScimFilter {
       // `emails[type eq "work"].value`: the tokenizer reads `.value` as the next word.
       if (tail?.type === 'word' && tail.text.startsWith('.')) {
         position++;
-        path.subAttribute = tail.text.slice(1).toLowerCase();
+        path.subAttribute = tail.text.slice(1);
       } else if (!tail || tail.type === 'punct' || ['and', 'or'].includes(tail.text.toLowerCase())) {
         return { kind: 'has', path };
       }
@@ -123,7 +123,7 @@ export function parseAttributePath(text: string): AttributePath {
   const path = parsePathText(text.slice(0, bracket).trim(), text);
   path.valueFilter = parseScimFilter(text.slice(bracket + 1, close));
   const rest = text.slice(close + 1).trim();
-  if (rest.startsWith('.')) path.subAttribute = rest.slice(1).toLowerCase();
+  if (rest.startsWith('.')) path.subAttribute = rest.slice(1);
   else if (rest) throw invalid(text, `unexpected "${rest}" after "]"`);
   return path;
 }
@@ -145,8 +145,8 @@ function parsePathText(raw: string, whole: string): AttributePath {
       return { names: [], schema: rest.toLowerCase() };
     }
   }
-  const names = rest.split('.').map((name) => name.toLowerCase());
-  if (names.some((name) => !/^[a-z$][a-z0-9_$-]*$/.test(name))) throw invalid(whole, `"${raw}" is not an attribute`);
+  const names = rest.split('.');
+  if (names.some((name) => !/^[a-z$][a-z0-9_$-]*$/i.test(name))) throw invalid(whole, `"${raw}" is not an attribute`);
   return { names, ...(schema ? { schema } : {}) };
 }
 
@@ -221,7 +221,7 @@ export function matchesScimFilter(resource: Record<string, unknown>, filter: Sci
     case 'compare': {
       const values = valuesAt(resource, filter.path);
       const attribute = filter.path.subAttribute ?? filter.path.names[filter.path.names.length - 1] ?? '';
-      const caseExact = CASE_EXACT.has(attribute) && filter.path.names.length === 1;
+      const caseExact = CASE_EXACT.has(attribute.toLowerCase()) && filter.path.names.length === 1;
       if (filter.op === 'ne') return !values.some((value) => compare(value, 'eq', filter.value, caseExact));
       return values.some((value) => compare(value, filter.op, filter.value, caseExact));
     }
