@@ -124,6 +124,19 @@ forEachBackend((backend) => {
       expect(await directory.list()).toHaveLength(1);
     });
 
+    it('keeps a departure heard while nothing listens pending until a listener is registered', async () => {
+      const store = await backend.sharedStore();
+      const quiet = new DirectoryStore({ db: store.db, clock: fixedClock('2026-12-07T12:00:00.000Z') });
+      await quiet.apply(signal());
+      const heard: string[] = [];
+      quiet.onDeparture(async (person) => {
+        heard.push(person.email);
+      });
+      expect(await quiet.redeliverDepartures()).toBe(1);
+      expect(await quiet.redeliverDepartures()).toBe(0);
+      expect(heard).toEqual(['leaver@example.com']);
+    });
+
     it('handles the same signal delivered twice at once: one departure', async () => {
       const results = await Promise.all([directory.apply(signal()), directory.apply(signal())]);
       expect(results.filter((result) => result.duplicate)).toHaveLength(1);

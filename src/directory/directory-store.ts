@@ -151,7 +151,10 @@ export class DirectoryStore implements DirectoryUpdates {
     return { person, departed: outcome.departed, duplicate: outcome.duplicate };
   }
 
-  /** Runs the listeners again for departures whose listeners did not all finish (a crash, a listener's error). */
+  /**
+   * Runs the listeners for departures they have not all heard: a crash between recording and notifying, a
+   * listener's error, or a departure recorded while nothing listened. Call it after registering the listeners.
+   */
   async redeliverDepartures(): Promise<number> {
     const pending = await this.#db
       .selectFrom('directory_signals')
@@ -174,6 +177,9 @@ export class DirectoryStore implements DirectoryUpdates {
   }
 
   async #notify(person: DirectoryPerson, signal: DirectorySignal): Promise<void> {
+    // Nobody listening yet (a signal heard before the offboarding workflow started): the departure stays pending
+    // for redeliverDepartures, which the workflow calls once it listens.
+    if (this.#listeners.size === 0) return;
     let failed = false;
     for (const listener of this.#listeners) {
       try {

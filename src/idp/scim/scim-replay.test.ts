@@ -6,6 +6,7 @@ import { forEachBackend } from '../../db/test-support/test-databases.js';
 import { directoryFor } from '../../directory/directory-store.js';
 import type { DirectoryPerson, DirectorySignal } from '../../directory/identity-source.js';
 import { createIdpCredential } from '../../directory/idp-credentials.js';
+import { createIdentitySource } from '../identity-source-table.js';
 import { type IdpTestServer, startIdpTestServer } from '../test-support/idp-test-server.js';
 import { type ScimResponse, scimClient, scimFixture } from '../test-support/scim-client.js';
 import { createScimModule } from './scim-module.js';
@@ -193,6 +194,16 @@ forEachBackend((backend) => {
       expect(departuresOf(email)).toHaveLength(1);
       const person = await directoryFor(server.app.operational.db, server.clock).find(email);
       expect(person?.status).toBe('deprovisioned');
+      // Through the source table, as reconciliation reads it: the deleted resource is a deprovisioned person.
+      const source = createIdentitySource(
+        'scim',
+        {},
+        { env: {}, cwd: '.', clock: server.clock, db: server.app.operational.db },
+      );
+      const listed = [];
+      for await (const listedPerson of source.listPeople()) listed.push(listedPerson);
+      expect(listed.find((candidate) => candidate.email === email)?.status).toBe('deprovisioned');
+      expect(listed.some((candidate) => candidate.email === 'test.user@okta.local')).toBe(true);
     });
 
     it('reactivation then a second identical deactivation is a second departure', async () => {
