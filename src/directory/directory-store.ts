@@ -277,8 +277,16 @@ export class DirectoryStore implements DirectoryUpdates {
     });
   }
 
-  /** Replaces a person's details and SCIM attributes (SCIM PUT, PATCH); the status is left to signals. */
-  async update(id: string, details: PersonDetails, attributes: Record<string, unknown>): Promise<DirectoryRecord> {
+  /**
+   * Replaces a person's details and SCIM attributes (SCIM PUT, PATCH); the status is left to signals. `restore`
+   * brings back a resource a SCIM client deleted (it provisions the person again).
+   */
+  async update(
+    id: string,
+    details: PersonDetails,
+    attributes: Record<string, unknown>,
+    options: { restore?: boolean } = {},
+  ): Promise<DirectoryRecord> {
     const now = this.#clock().toISOString();
     return writeTransaction(this.#db, async (trx) => {
       const row = await lockPerson(trx, { column: 'id', value: id });
@@ -291,12 +299,13 @@ export class DirectoryStore implements DirectoryUpdates {
         },
         id,
       );
-      const stored = storedOf(row);
+      const { deletedAt, ...stored } = storedOf(row);
+      const kept: StoredResource = { ...stored, attributes, ...(deletedAt && !options.restore ? { deletedAt } : {}) };
       const updated = await trx
         .updateTable('directory_people')
         .set({
           ...detailColumns(details),
-          resource: JSON.stringify({ ...stored, attributes } satisfies StoredResource),
+          resource: JSON.stringify(kept),
           updated_at: now,
           version: row.version + 1,
         })

@@ -146,8 +146,12 @@ async function registerScimRoutes(scope: FastifyInstance, context: ServerContext
   scope.post('/Users', async (request, reply) => {
     const input = userInputOf(request.body);
     const details = { ...input.details, ...(await managerOf(directory, input)) };
-    const created = await directory.create(details, input.attributes, SCIM_SOURCE);
-    if (!input.active) await signal(directory, request, created, 'deprovisioned', context);
+    const existing = await adoptable(directory, input);
+    const created = existing
+      ? await directory.update(existing.person.id, details, input.attributes, { restore: true })
+      : await directory.create(details, input.attributes, SCIM_SOURCE);
+    const wanted: PersonStatus = input.active ? 'active' : 'deprovisioned';
+    if (created.person.status !== wanted) await signal(directory, request, created, wanted, context);
     const record = await liveRecord(created.person.id);
     reply.header('location', `${baseUrl}/Users/${record.person.id}`);
     return send(reply, 201, userResourceOf(record, baseUrl));
@@ -264,6 +268,20 @@ async function signal(
     status,
     at: context.clock().toISOString(),
   });
+}
+
+/**
+ * The person a POST provisions when the directory already has them: someone another source reported (the HR
+ * file, an Okta event) and no SCIM client has provisioned, or one a SCIM client deleted and now provisions again.
+ * Anyone else already holding the email or userName is a 409 (DirectoryStore.create).
+ */
+async function adoptable(directory: DirectoryStore, input: UserInput): Promise<DirectoryRecord | undefined> {
+  const byEmail = await directory.findRecord(input.details.email);
+  const byUserName = await directory.findRecord(input.details.userName);
+  const found = byEmail ?? byUserName;
+  if (!found || (byEmail && byUserName && byEmail.person.id !== byUserName.person.id)) return undefined;
+  if (found.deletedAt) return found;
+  return found.person.userName === undefined && found.person.email === input.details.email ? found : undefined;
 }
 
 /** The manager's email, when the enterprise extension's manager names a person the directory knows. */

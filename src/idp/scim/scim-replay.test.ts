@@ -206,6 +206,40 @@ forEachBackend((backend) => {
       expect(listed.some((candidate) => candidate.email === 'test.user@okta.local')).toBe(true);
     });
 
+    it('provisions a person another source reported, and one a client deleted, instead of answering 409', async () => {
+      const directory = directoryFor(server.app.operational.db, server.clock);
+      await directory.apply(
+        {
+          signalId: 'hr-file:known',
+          source: 'hr-file',
+          email: 'known@example.com',
+          status: 'active',
+          at: '1970-01-01T00:00:00Z',
+        },
+        { team: 'platform' },
+      );
+      const known = await directory.find('known@example.com');
+      const body = JSON.parse(scimFixture('okta-create-user.json'));
+      Object.assign(body, { userName: 'known@example.com', externalId: '00uknown' });
+      body.emails[0].value = 'known@example.com';
+      const adopted = await scim('POST', '/Users', body);
+      expect(adopted.status).toBe(201);
+      expect(adopted.body.id).toBe(known?.id);
+      expect(await directory.find('known@example.com')).toMatchObject({
+        userName: 'known@example.com',
+        team: 'platform',
+      });
+      // Now SCIM-provisioned: a second POST is a conflict.
+      expect((await scim('POST', '/Users', body)).status).toBe(409);
+
+      await scim('DELETE', `/Users/${adopted.body.id}`);
+      server.clock.advance(60_000);
+      const again = await scim('POST', '/Users', body);
+      expect(again.status).toBe(201);
+      expect(again.body).toMatchObject({ id: known?.id, active: true });
+      expect((await scim('GET', `/Users/${known?.id}`)).status).toBe(200);
+    });
+
     it('reactivation then a second identical deactivation is a second departure', async () => {
       const created = await createEntraUser('again');
       const email = created.body.emails[0].value.toLowerCase();
