@@ -8,7 +8,7 @@ import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { createTestBackend, forEachBackend, type TestDatabase } from '../../db/test-support/test-databases.js';
 import { DirectoryStore } from '../../directory/directory-store.js';
 import { verifyIdpCredential } from '../../directory/idp-credentials.js';
-import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
+import { GIT_TEST_ENV, makeRegistry, SEED_EXAMPLE } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock } from '../../runtime/clock.js';
 import { runCli } from '../test-support/run-cli.js';
 
@@ -146,5 +146,43 @@ forEachBackend((backend) => {
     expect(text.stdout).toMatch(/^kl_idp_\S+\n\nThis is the event hook's Authorization header value in Okta/);
     const unknown = await cli('idp', 'token', 'create', '--source', 'ldap');
     expect(unknown.code).toBe(2);
+  });
+
+  it('an owner a source deprovisioned makes their keys due as owner-left, while the people file still says active', async () => {
+    const database = await backend.createDatabase();
+    const registry = await makeRegistry(
+      {
+        '.gitignore': '.keyledger/\n',
+        'keyledger.config.yaml': 'policy:\n  people_directory: people.csv\n',
+        'people.csv': 'email,name,team,status,left_at\nalice@example.com,Alice,payments,active,\n',
+        'keys/payments-stripe-live.yaml': SEED_EXAMPLE,
+      },
+      { git: true },
+    );
+    const env = {
+      ...GIT_TEST_ENV,
+      KEYLEDGER_DATA_DIR: database.options.dataDir,
+      KEYLEDGER_DATABASE_URL: database.options.databaseUrl ?? '',
+      KEYLEDGER_REGISTRY: registry,
+    };
+    const due = async () => {
+      const run = await runCli(['rotate', '--due', '--dry-run', '--json'], {
+        cwd: registry,
+        env,
+        now: '2026-12-07T12:00:00.000Z',
+      });
+      return run.stdout;
+    };
+    expect(await due()).not.toContain('owner-left');
+    const store = await database.open();
+    await new DirectoryStore({ db: store.db, clock: fixedClock('2026-12-07T10:00:00.000Z') }).apply({
+      signalId: 'okta:alice',
+      source: 'okta',
+      email: 'alice@example.com',
+      status: 'deprovisioned',
+      at: '2026-12-07T09:00:00Z',
+    });
+    await store.close();
+    expect(await due()).toContain('owner-left');
   });
 });
