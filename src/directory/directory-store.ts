@@ -236,6 +236,24 @@ export class DirectoryStore implements DirectoryUpdates {
     return rows.map(recordOf);
   }
 
+  /**
+   * The people whose SCIM `userName` is `userName` (any case): those provisioned with it, and those no SCIM client
+   * provisioned whose email it is (SCIM serves their email as their userName). The index path of a SCIM client's
+   * most frequent request, `filter=userName eq "..."`.
+   */
+  async recordsByUserName(userName: string): Promise<DirectoryRecord[]> {
+    const key = userName.trim().toLowerCase();
+    const rows = await this.#db
+      .selectFrom('directory_people')
+      .selectAll()
+      .where((eb) =>
+        eb.or([eb('user_name_key', '=', key), eb.and([eb('user_name_key', 'is', null), eb('email', '=', key)])]),
+      )
+      .orderBy('seq')
+      .execute();
+    return rows.map(recordOf);
+  }
+
   /** The signals heard about a person, oldest first (`keyledger people show`). */
   async signalsFor(personId: string): Promise<Array<DirectorySignal & { receivedAt: string; effect: string }>> {
     const rows = await this.#db

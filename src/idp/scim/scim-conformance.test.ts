@@ -115,6 +115,8 @@ forEachBackend((backend) => {
         'eve@example.com',
       ]);
       expect(await filterIds('userName eq "nobody-3f9d@example.com"')).toEqual([]);
+      expect(await filterIds('userName eq "ada@example.com" and active eq true')).toEqual(['ada@example.com']);
+      expect(await filterIds('userName eq "ada@example.com" and active eq false')).toEqual([]);
       const broken = await scim('GET', `/Users?filter=${encodeURIComponent('userName eq')}`);
       expect(broken.status).toBe(400);
       expect(broken.body).toMatchObject({ schemas: [ERROR_SCHEMA], scimType: 'invalidFilter', status: '400' });

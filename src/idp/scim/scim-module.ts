@@ -25,7 +25,7 @@ import {
   serviceProviderConfig,
 } from './scim-discovery.js';
 import { ScimError } from './scim-error.js';
-import { matchesScimFilter, parseScimFilter } from './scim-filter.js';
+import { matchesScimFilter, parseScimFilter, type ScimFilter } from './scim-filter.js';
 import { groupInputOf, groupResourceOf } from './scim-group-resource.js';
 import { applyScimPatch } from './scim-patch.js';
 import { type UserInput, userInputOf, userResourceOf } from './scim-user-resource.js';
@@ -127,7 +127,9 @@ async function registerScimRoutes(scope: FastifyInstance, context: ServerContext
   scope.get('/Users', async (request, reply) => {
     const query = request.query as Record<string, string | undefined>;
     const filter = query.filter ? parseScimFilter(query.filter) : undefined;
-    const records = await directory.listRecords();
+    const userName = filter ? userNameEquality(filter) : undefined;
+    const records =
+      userName !== undefined ? await directory.recordsByUserName(userName) : await directory.listRecords();
     const resources = records
       .filter((record) => !record.deletedAt)
       .map((record) => userResourceOf(record, baseUrl))
@@ -282,6 +284,23 @@ async function adoptable(directory: DirectoryStore, input: UserInput): Promise<D
   if (!found || (byEmail && byUserName && byEmail.person.id !== byUserName.person.id)) return undefined;
   if (found.deletedAt) return found;
   return found.person.userName === undefined && found.person.email === input.details.email ? found : undefined;
+}
+
+/** The value of a filter that is `userName eq "..."` (alone, or and-ed with more), which an index answers. */
+function userNameEquality(filter: ScimFilter): string | undefined {
+  if (filter.kind === 'and') return userNameEquality(filter.left) ?? userNameEquality(filter.right);
+  if (
+    filter.kind === 'compare' &&
+    filter.op === 'eq' &&
+    typeof filter.value === 'string' &&
+    !filter.path.schema &&
+    !filter.path.valueFilter &&
+    filter.path.names.length === 1 &&
+    filter.path.names[0]!.toLowerCase() === 'username'
+  ) {
+    return filter.value;
+  }
+  return undefined;
 }
 
 /** The manager's email, when the enterprise extension's manager names a person the directory knows. */

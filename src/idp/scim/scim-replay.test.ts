@@ -219,6 +219,9 @@ forEachBackend((backend) => {
         { team: 'platform' },
       );
       const known = await directory.find('known@example.com');
+      // Okta and Entra look a user up before creating them: the HR file's person answers to their email.
+      const looked = await scim('GET', `/Users?filter=${encodeURIComponent('userName eq "Known@example.com"')}`);
+      expect(looked.body.Resources.map((resource: { id: string }) => resource.id)).toEqual([known?.id]);
       const body = JSON.parse(scimFixture('okta-create-user.json'));
       Object.assign(body, { userName: 'known@example.com', externalId: '00uknown' });
       body.emails[0].value = 'known@example.com';
