@@ -75,6 +75,16 @@ forEachBackend((backend) => {
       expect(departuresOf('test.user@okta.local')).toHaveLength(1);
       expect(departuresOf('test.user@okta.local')[0]![1]).toMatchObject({ source: 'scim', status: 'deprovisioned' });
 
+      // Okta pushes password changes as a path-less replace too: accepted, never kept or echoed.
+      const password = await scim('PATCH', `/Users/${created.body.id}`, {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+        Operations: [{ op: 'replace', value: { password: 'Canary-pw-7f3a9c' } }],
+      });
+      expect(password.status).toBe(200);
+      expect(JSON.stringify(password.body)).not.toContain('Canary-pw-7f3a9c');
+      const rows = await server.app.operational.db.selectFrom('directory_people').selectAll().execute();
+      expect(JSON.stringify(rows)).not.toContain('Canary-pw-7f3a9c');
+
       // Okta retries a request it got no answer to: the same request changes nothing.
       const retried = await scim('PATCH', `/Users/${created.body.id}`, scimFixture('okta-oin-deactivate-patch.json'));
       expect(retried.status).toBe(200);
