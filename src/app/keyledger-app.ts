@@ -12,6 +12,8 @@ import {
   resolveOperationalStoreOptions,
   SQLITE_FILE_NAME,
 } from '../db/operational-store-location.js';
+import { DirectoryStore } from '../directory/directory-store.js';
+import { peopleWithSignals } from '../directory/people-with-signals.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import { openKeyedEventLog } from '../events/keyed-event-log.js';
@@ -109,6 +111,13 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     await operational.close();
     throw error;
   });
+  // Owners resolve against the directory: what the identity sources said (SCIM, Okta) laid over the people file,
+  // so an owner deprovisioned a minute ago is `left` for issuance and rotation's owner-left trigger.
+  const heard = await new DirectoryStore({ db: operational.db, clock: options.clock }).list().catch(async (error) => {
+    await operational.close();
+    throw error;
+  });
+  const people = heard.length > 0 ? peopleWithSignals(workspace.people, heard) : workspace.people;
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
@@ -189,7 +198,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         idempotency: new IdempotencyRecords(operational.db, options.clock),
         fingerprintKey,
         policy: workspace.config.policy,
-        ...(workspace.people ? { people: workspace.people } : {}),
+        ...(people ? { people } : {}),
         clock: options.clock,
         ...(options.logger ? { logger: options.logger } : {}),
       }),
@@ -210,7 +219,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
           writer,
           root: workspace.root,
           config: workspace.config,
-          ...(workspace.people ? { people: workspace.people } : {}),
+          ...(people ? { people } : {}),
           providers: provider,
           stores: secretStore,
           fingerprintKey,

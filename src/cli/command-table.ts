@@ -33,6 +33,8 @@ export const COMMAND_NAMES = [
   'split',
   'audit',
   'usage',
+  'people',
+  'idp',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -57,6 +59,8 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   split: async () => (await import('./commands/split.js')).registerSplitCommand,
   audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
   usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
+  people: async () => (await import('./commands/people.js')).registerPeopleCommand,
+  idp: async () => (await import('./commands/idp.js')).registerIdpCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));

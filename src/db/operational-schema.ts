@@ -209,6 +209,80 @@ export interface AuditReportsTable {
   findings: string;
 }
 
+/** A person of the directory (src/directory/directory-store.ts), as the identity sources report them. */
+export interface DirectoryPeopleTable {
+  id: string;
+  /** Creation order, the stable order of listings. */
+  seq: number;
+  /** Lower-cased. */
+  email: string;
+  user_name: string | null;
+  /** Lower-cased user_name, unique. */
+  user_name_key: string | null;
+  external_id: string | null;
+  display_name: string | null;
+  team: string | null;
+  manager_email: string | null;
+  status: 'active' | 'suspended' | 'deprovisioned';
+  status_changed_at: string | null;
+  source: string;
+  /** JSON text: the SCIM resource's other attributes (never a password). */
+  resource: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** A SCIM group (src/directory/directory-groups.ts). */
+export interface DirectoryGroupsTable {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface DirectoryGroupMembersTable {
+  group_id: string;
+  person_id: string;
+}
+
+/** One status signal heard from a source, kept whether or not it changed anything. */
+export interface DirectorySignalsTable {
+  signal_id: string;
+  source: string;
+  email: string;
+  status: string;
+  at: string;
+  received_at: string;
+  person_id: string;
+  effect: 'applied' | 'unchanged' | 'stale';
+  /** 1 while a departure's listeners have not all run. */
+  departure_pending: number;
+}
+
+/** The SHA-256 of an identity provider's bearer secret (src/directory/idp-credentials.ts). */
+export interface IdpCredentialsTable {
+  name: string;
+  secret_sha256: string;
+  created_at: string;
+  created_by: string;
+}
+
+/** An event-hook delivery queued for processing (src/idp/okta-event-hook/). */
+export interface IdpHookDeliveriesTable {
+  event_id: string;
+  source: string;
+  event_type: string;
+  email: string;
+  status: string;
+  at: string;
+  external_id: string | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -226,4 +300,10 @@ export interface OperationalSchema {
   discovered_keys: DiscoveredKeysTable;
   key_observations: KeyObservationsTable;
   key_splits: KeySplitsTable;
+  directory_people: DirectoryPeopleTable;
+  directory_groups: DirectoryGroupsTable;
+  directory_group_members: DirectoryGroupMembersTable;
+  directory_signals: DirectorySignalsTable;
+  idp_credentials: IdpCredentialsTable;
+  idp_hook_deliveries: IdpHookDeliveriesTable;
 }
