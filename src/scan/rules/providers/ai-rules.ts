@@ -30,6 +30,9 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'anthropic-api-key',
+    verify: headerVerify('https://api.anthropic.com/v1/models', 'x-api-key', '', {
+      headers: { 'anthropic-version': '2023-06-01' },
+    }),
     description: 'Anthropic API key',
     regex: `\\b(sk-ant-api03-[0-9A-Za-z_-]{93}AA)${END}`,
     keywords: ['sk-ant-'],
@@ -38,6 +41,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'huggingface-access-token',
+    verify: bearerVerify('https://huggingface.co/api/whoami-v2'),
     description: 'Hugging Face access token',
     regex: `\\b(hf_[A-Za-z]{34})${END}`,
     keywords: ['hf_'],
@@ -47,6 +51,10 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'cohere-api-token',
+    verify: bearerVerify('https://api.cohere.com/v1/check-api-key', {
+      method: 'POST',
+      verified: { json: { field: 'valid', equals: true } },
+    }),
     description: 'Cohere API key',
     names: ['cohere', 'co_api_key'],
     value: '[0-9A-Za-z]{40}',
@@ -55,6 +63,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'groq-api-key',
+    verify: bearerVerify('https://api.groq.com/openai/v1/models'),
     description: 'Groq API key',
     token: 'gsk_[0-9A-Za-z]{52}',
     keywords: ['gsk_'],
@@ -71,6 +80,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'replicate-api-token',
+    verify: bearerVerify('https://api.replicate.com/v1/account'),
     description: 'Replicate API token',
     token: 'r8_[0-9A-Za-z]{37}',
     keywords: ['r8_'],
@@ -79,6 +89,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'xai-api-key',
+    verify: bearerVerify('https://api.x.ai/v1/api-key'),
     description: 'xAI (Grok) API key',
     token: 'xai-[0-9A-Za-z]{80}',
     keywords: ['xai-'],
@@ -87,6 +98,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mistral-api-key',
+    verify: bearerVerify('https://api.mistral.ai/v1/models'),
     description: 'Mistral AI API key',
     names: ['mistral'],
     value: '[0-9A-Za-z]{32}',
@@ -95,6 +107,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'openrouter-api-key',
+    verify: bearerVerify('https://openrouter.ai/api/v1/key'),
     description: 'OpenRouter API key',
     token: 'sk-or-v1-[0-9a-f]{64}',
     keywords: ['sk-or-v1-'],
@@ -119,6 +132,9 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'anthropic-admin-api-key',
+    verify: headerVerify('https://api.anthropic.com/v1/organizations/me', 'x-api-key', '', {
+      headers: { 'anthropic-version': '2023-06-01' },
+    }),
     description: 'Anthropic Admin API key',
     regex: `\\b(sk-ant-admin01-[0-9A-Za-z_-]{93}AA)${END}`,
     keywords: ['sk-ant-admin01-'],

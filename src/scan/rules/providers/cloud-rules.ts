@@ -228,6 +228,9 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'heroku-api-key',
+    verify: bearerVerify('https://api.heroku.com/account', {
+      headers: { Accept: 'application/vnd.heroku+json; version=3' },
+    }),
     description: 'Heroku API key (UUID form)',
     names: ['heroku'],
     value: UUID,
@@ -236,6 +239,9 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'heroku-api-key-v2',
+    verify: bearerVerify('https://api.heroku.com/account', {
+      headers: { Accept: 'application/vnd.heroku+json; version=3' },
+    }),
     description: 'Heroku API key with its HRKU prefix',
     token: 'HRKU-AA[0-9A-Za-z_-]{58}',
     keywords: ['hrku-aa'],
@@ -283,6 +289,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'linode-api-token',
+    verify: bearerVerify('https://api.linode.com/v4/profile'),
     description: 'Linode (Akamai) personal access token',
     names: ['linode'],
     value: '[0-9a-f]{64}',
@@ -291,6 +298,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'netlify-access-token',
+    verify: bearerVerify('https://api.netlify.com/api/v1/user'),
     description: 'Netlify personal access token',
     names: ['netlify'],
     value: '[0-9A-Za-z=_-]{40,46}',
@@ -299,6 +307,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'vercel-access-token',
+    verify: bearerVerify('https://api.vercel.com/v2/user'),
     description: 'Vercel access token',
     names: ['vercel'],
     value: '[0-9A-Za-z]{24}',
@@ -323,6 +332,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'fastly-api-token',
+    verify: headerVerify('https://api.fastly.com/current_user', 'Fastly-Key'),
     description: 'Fastly API token',
     names: ['fastly'],
     value: '[0-9A-Za-z_=-]{32}',
@@ -444,6 +454,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'render-api-key',
+    verify: bearerVerify('https://api.render.com/v1/owners?limit=1'),
     description: 'Render API key',
     token: 'rnd_[0-9A-Za-z]{32}',
     keywords: ['rnd_'],
@@ -493,6 +504,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'hetzner-cloud-token',
+    verify: bearerVerify('https://api.hetzner.cloud/v1/servers?per_page=1'),
     description: 'Hetzner Cloud API token',
     names: ['hcloud', 'hetzner'],
     value: '[0-9A-Za-z]{64}',
@@ -501,6 +513,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'vultr-api-key',
+    verify: bearerVerify('https://api.vultr.com/v2/account'),
     description: 'Vultr API key',
     names: ['vultr'],
     value: '[0-9A-Z]{36}',

@@ -31,6 +31,7 @@ export const DATABASE_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'supabase-access-token',
+    verify: bearerVerify('https://api.supabase.com/v1/projects'),
     description: 'Supabase personal access token',
     token: 'sbp_[0-9a-f]{40}',
     keywords: ['sbp_'],

@@ -48,6 +48,7 @@ export const FINANCE_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'finnhub-access-token',
+    verify: headerVerify('https://finnhub.io/api/v1/quote?symbol=AAPL', 'X-Finnhub-Token'),
     description: 'Finnhub API key',
     names: ['finnhub'],
     value: '[0-9A-Za-z]{20}',

@@ -2,7 +2,7 @@
 // PuTTY private keys, Docker registry credentials.
 import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
-import { headerVerify } from '../verify-requests.js';
+import { bearerVerify, headerVerify } from '../verify-requests.js';
 
 export const IDENTITY_RULES: BuiltinRule[] = [
   namedSecretRule({
@@ -64,6 +64,7 @@ export const IDENTITY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'doppler-api-token',
+    verify: bearerVerify('https://api.doppler.com/v3/me'),
     description: 'Doppler service or personal token',
     token: String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[0-9A-Za-z]{40,44}`,
     keywords: ['dp.pt.', 'dp.st.', 'dp.sa.', 'dp.ct.', 'dp.scim.', 'dp.audit.'],

@@ -3,7 +3,7 @@
 // Facebook, LinkedIn. Each rule with its cases.
 import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
-import { basicWholeVerify, bearerVerify, headerVerify, urlVerify } from '../verify-requests.js';
+import { basicPasswordVerify, basicWholeVerify, bearerVerify, headerVerify, urlVerify } from '../verify-requests.js';
 
 const twilio = t('SK', fakeChars(24, 32, HEX));
 const sendgrid = t('SG.', fakeChars(25, 22), '.', fakeChars(26, 43));
@@ -131,6 +131,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'telegram-bot-api-token',
+    verify: urlVerify('https://api.telegram.org/bot{{secret}}/getMe', { invalid: { status: [401, 404] } }),
     description: 'Telegram bot token',
     names: ['telegr', 'tgram', 'tg_bot'],
     value: '[0-9]{5,16}:A[0-9A-Za-z_-]{34}',
@@ -166,6 +167,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'messagebird-api-token',
+    verify: headerVerify('https://rest.messagebird.com/balance', 'Authorization', 'AccessKey '),
     description: 'MessageBird (Bird) API key',
     names: ['messagebird', 'message-bird', 'message_bird'],
     value: '[0-9A-Za-z]{25}',
@@ -182,6 +184,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'gitter-access-token',
+    verify: bearerVerify('https://api.gitter.im/v1/user'),
     description: 'Gitter access token',
     names: ['gitter'],
     value: '[0-9a-z_-]{40}',
@@ -234,6 +237,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mailgun-private-api-token',
+    verify: basicPasswordVerify('https://api.mailgun.net/v3/domains?limit=1', 'api'),
     description: 'Mailgun private API key',
     names: ['mailgun'],
     value: '(?:key-)?[0-9a-f]{32}(?:-[0-9a-f]{8}-[0-9a-f]{8})?',
@@ -242,6 +246,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'sendinblue-api-token',
+    verify: headerVerify('https://api.brevo.com/v3/account', 'api-key'),
     description: 'Brevo (Sendinblue) API key',
     token: 'xkeysib-[0-9a-f]{64}-[0-9A-Za-z]{16}',
     keywords: ['xkeysib-'],
@@ -258,6 +263,12 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mandrill-api-key',
+    verify: urlVerify('https://mandrillapp.com/api/1.0/users/ping2', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"key":"{{secret}}"}',
+      invalid: { status: [500] },
+    }),
     description: 'Mandrill (Mailchimp Transactional) API key',
     names: ['mandrill'],
     value: '[0-9A-Za-z_-]{22}',
@@ -274,6 +285,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'twitter-bearer-token',
+    verify: bearerVerify('https://api.twitter.com/1.1/application/rate_limit_status.json'),
     description: 'Twitter / X API bearer token',
     token: 'A{22}[0-9A-Za-z%]{80,120}',
     keywords: ['aaaaaaaaaaaaaaaaaaaaaa'],
@@ -485,6 +497,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'mailersend-api-token',
+    verify: bearerVerify('https://api.mailersend.com/v1/api-quota'),
     description: 'MailerSend API token',
     token: 'mlsn\\.[0-9a-f]{64}',
     keywords: ['mlsn.'],
@@ -501,6 +514,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'sparkpost-api-key',
+    verify: headerVerify('https://api.sparkpost.com/api/v1/account', 'Authorization'),
     description: 'SparkPost API key',
     names: ['sparkpost'],
     value: '[0-9a-f]{40}',

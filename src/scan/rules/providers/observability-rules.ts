@@ -90,6 +90,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'sentry-user-token',
+    verify: bearerVerify('https://sentry.io/api/0/organizations/'),
     description: 'Sentry user auth token',
     token: 'sntryu_[0-9a-f]{64}',
     keywords: ['sntryu_'],
@@ -131,6 +132,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'pagerduty-api-key',
+    verify: headerVerify('https://api.pagerduty.com/abilities', 'Authorization', 'Token token='),
     description: 'PagerDuty REST API key',
     names: ['pagerduty', 'pager_duty'],
     value: '[0-9A-Za-z_+-]{20}',
@@ -139,6 +141,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'opsgenie-api-key',
+    verify: headerVerify('https://api.opsgenie.com/v2/account', 'Authorization', 'GenieKey '),
     description: 'Opsgenie API key',
     names: ['opsgenie'],
     value: UUID,
@@ -163,6 +166,7 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'honeycomb-api-key',
+    verify: headerVerify('https://api.honeycomb.io/1/auth', 'X-Honeycomb-Team'),
     description: 'Honeycomb API or ingest key',
     names: ['honeycomb'],
     value: '[0-9A-Za-z]{22}|hc[abi]ik_[0-9a-z]{58}',

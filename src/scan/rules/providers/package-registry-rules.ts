@@ -11,7 +11,7 @@ import {
   UUID,
 } from '../rule-builders.js';
 import { allowlistDefinition } from '../rule-definition.js';
-import { headerVerify } from '../verify-requests.js';
+import { basicUserVerify, bearerVerify, headerVerify } from '../verify-requests.js';
 
 const npmToken = t('npm_', fakeChars(46, 36));
 const pypi = t('pypi-AgEIcHlw', 'aS5vcmc', fakeChars(47, 70));
@@ -22,6 +22,7 @@ const sidekiqCredentials = t(fakeChars(3204, 8, HEX), ':', fakeChars(3205, 8, HE
 export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   customRule({
     id: 'npm-access-token',
+    verify: bearerVerify('https://registry.npmjs.org/-/whoami'),
     description: 'npm access token',
     regex: `(?i)\\b(npm_[0-9a-z]{36})${END}`,
     keywords: ['npm_'],
@@ -72,6 +73,7 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'crates-io-api-token',
+    verify: headerVerify('https://crates.io/api/v1/me', 'Authorization'),
     description: 'crates.io API token',
     token: 'cio[0-9A-Za-z]{32}',
     keywords: ['cio'],
@@ -80,6 +82,7 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'readme-api-token',
+    verify: basicUserVerify('https://dash.readme.com/api/v1'),
     description: 'ReadMe API key',
     token: 'rdme_[0-9a-z]{70}',
     keywords: ['rdme_'],

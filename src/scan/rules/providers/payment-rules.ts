@@ -2,7 +2,7 @@
 // GoCardless, Coinbase. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
-import { basicUserVerify, bearerVerify } from '../verify-requests.js';
+import { basicUserVerify, bearerVerify, headerVerify } from '../verify-requests.js';
 
 const stripeLive = t('sk_live_', fakeChars(36, 24));
 const stripeRestricted = t('rk_test_', fakeChars(37, 40));
@@ -84,6 +84,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'shippo-api-token',
+    verify: headerVerify('https://api.goshippo.com/addresses?results=1', 'Authorization', 'ShippoToken '),
     description: 'Shippo API token',
     token: 'shippo_(?:live|test)_[0-9a-fA-F]{40}',
     keywords: ['shippo_'],
@@ -92,6 +93,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'easypost-api-token',
+    verify: basicUserVerify('https://api.easypost.com/v2/addresses?page_size=1'),
     description: 'EasyPost production API key',
     token: 'EZAK[0-9A-Za-z]{54}',
     keywords: ['ezak'],
@@ -100,6 +102,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'easypost-test-api-token',
+    verify: basicUserVerify('https://api.easypost.com/v2/addresses?page_size=1'),
     description: 'EasyPost test API key',
     token: 'EZTK[0-9A-Za-z]{54}',
     keywords: ['eztk'],
@@ -108,6 +111,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'duffel-api-token',
+    verify: bearerVerify('https://api.duffel.com/air/airlines?limit=1', { headers: { 'Duffel-Version': 'v2' } }),
     description: 'Duffel API token',
     token: 'duffel_(?:test|live)_[0-9A-Za-z_=-]{43}',
     keywords: ['duffel_'],

@@ -12,6 +12,7 @@ const makeUrl = t('https://hook.', 'eu1.make.com/', makeHook);
 export const SAAS_RULES: BuiltinRule[] = [
   namedSecretRule({
     id: 'airtable-personnal-access-token',
+    verify: bearerVerify('https://api.airtable.com/v0/meta/whoami'),
     description: 'Airtable personal access token',
     names: ['airtable'],
     value: String.raw`pat[0-9A-Za-z]{14}\.[0-9a-f]{64}`,
@@ -36,6 +37,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'contentful-personal-access-token',
+    verify: bearerVerify('https://api.contentful.com/users/me'),
     description: 'Contentful personal access token',
     token: 'CFPAT-[0-9A-Za-z_-]{43}',
     keywords: ['cfpat-'],
@@ -60,6 +62,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'figma-access-token',
+    verify: headerVerify('https://api.figma.com/v1/me', 'X-Figma-Token'),
     description: 'Figma personal access token',
     token: 'figd_[0-9A-Za-z_-]{40}',
     keywords: ['figd_'],
@@ -68,6 +71,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'hubspot-private-app-token',
+    verify: bearerVerify('https://api.hubapi.com/account-info/v3/details'),
     description: 'HubSpot private app access token',
     token: 'pat-(?:na|eu|ap)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
     keywords: ['pat-na', 'pat-eu', 'pat-ap'],
@@ -76,6 +80,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'intercom-api-key',
+    verify: bearerVerify('https://api.intercom.io/me'),
     description: 'Intercom access token',
     names: ['intercom'],
     value: '[0-9A-Za-z=_-]{60}',
@@ -84,6 +89,12 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'linear-api-key',
+    verify: headerVerify('https://api.linear.app/graphql', 'Authorization', '', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"query":"{ viewer { id } }"}',
+      invalid: { status: [400, 401, 403] },
+    }),
     description: 'Linear personal API key',
     token: 'lin_api_[0-9a-z]{40}',
     keywords: ['lin_api_'],
@@ -93,6 +104,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'notion-api-token',
+    verify: bearerVerify('https://api.notion.com/v1/users/me', { headers: { 'Notion-Version': '2022-06-28' } }),
     description: 'Notion integration token',
     token: 'ntn_[0-9]{11}[0-9A-Za-z]{35}',
     keywords: ['ntn_'],
@@ -101,6 +113,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'typeform-api-token',
+    verify: bearerVerify('https://api.typeform.com/me'),
     description: 'Typeform personal access token',
     token: 'tfp_[0-9A-Za-z_.=-]{59}',
     keywords: ['tfp_'],
@@ -125,6 +138,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'frameio-api-token',
+    verify: bearerVerify('https://api.frame.io/v2/me'),
     description: 'Frame.io developer token',
     token: 'fio-u-[0-9A-Za-z_=-]{64}',
     keywords: ['fio-u-'],
@@ -144,6 +158,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'lob-api-key',
+    verify: basicUserVerify('https://api.lob.com/v1/addresses?limit=1'),
     description: 'Lob secret API key',
     names: ['lob_api', 'lob-api', 'lobapi', 'lob_secret', 'lob_key'],
     value: '(?:live|test)_[0-9a-f]{35}',
@@ -211,6 +226,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'dropbox-long-lived-api-token',
+    verify: bearerVerify('https://api.dropboxapi.com/2/users/get_current_account', { method: 'POST' }),
     description: 'Dropbox long-lived access token',
     names: ['dropbox'],
     value: '[0-9A-Za-z]{11}AAAAAAAAAA[0-9A-Za-z_=-]{43}',
@@ -219,6 +235,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'dropbox-short-lived-api-token',
+    verify: bearerVerify('https://api.dropboxapi.com/2/users/get_current_account', { method: 'POST' }),
     description: 'Dropbox short-lived access token (sl.)',
     names: ['dropbox'],
     value: String.raw`sl\.(?:u\.)?[0-9A-Za-z_=-]{135,}`,
@@ -276,6 +293,9 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mapbox-api-token',
+    verify: urlVerify('https://api.mapbox.com/tokens/v2?access_token={{secret}}', {
+      verified: { json: { field: 'code', equals: 'TokenValid' } },
+    }),
     description: 'Mapbox public access token (pk.)',
     names: ['mapbox'],
     value: String.raw`pk\.[0-9A-Za-z]{60}\.[0-9A-Za-z_-]{22}`,
@@ -317,6 +337,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'clickup-personal-token',
+    verify: headerVerify('https://api.clickup.com/api/v2/user', 'Authorization'),
     description: 'ClickUp personal API token (pk_<user id>_<32 characters>)',
     token: 'pk_[0-9]{4,12}_[0-9A-Z]{32}',
     keywords: ['pk_'],
@@ -349,6 +370,7 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'notion-integration-secret',
+    verify: bearerVerify('https://api.notion.com/v1/users/me', { headers: { 'Notion-Version': '2022-06-28' } }),
     description: 'Notion internal integration secret (legacy secret_ form)',
     token: 'secret_[0-9A-Za-z]{43}',
     keywords: ['secret_'],

@@ -209,6 +209,9 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'travisci-access-token',
+    verify: headerVerify('https://api.travis-ci.com/user', 'Authorization', 'token ', {
+      headers: { 'Travis-API-Version': '3' },
+    }),
     description: 'Travis CI access token',
     names: ['travis'],
     value: '[0-9A-Za-z]{22}',
@@ -225,6 +228,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'buildkite-api-token',
+    verify: bearerVerify('https://api.buildkite.com/v2/access-token'),
     description: 'Buildkite user access token',
     token: 'bkua_[0-9a-f]{40}',
     keywords: ['bkua_'],
@@ -249,6 +253,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'snyk-api-token',
+    verify: headerVerify('https://api.snyk.io/rest/self?version=2024-10-15', 'Authorization', 'token '),
     description: 'Snyk API token',
     names: ['snyk'],
     value: UUID,
@@ -298,6 +303,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'pulumi-api-token',
+    verify: headerVerify('https://api.pulumi.com/api/user', 'Authorization', 'token '),
     description: 'Pulumi access token',
     token: 'pul-[0-9a-f]{40}',
     keywords: ['pul-'],
@@ -322,6 +328,7 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'postman-api-token',
+    verify: headerVerify('https://api.getpostman.com/me', 'X-Api-Key'),
     description: 'Postman API key',
     token: 'PMAK-[0-9a-f]{24}-[0-9a-f]{34}',
     keywords: ['pmak-'],
