@@ -23,6 +23,7 @@ import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { addSharedOptions, openAppFor, registryRootFor, type SharedOptions } from '../common-options.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { registerScanOrgCommand } from './scan-org.js';
 import { registerScanRulesCommand } from './scan-rules.js';
 
 const REPORT_FORMATS = ['table', 'json', 'sarif', 'csv'] as const;
@@ -266,6 +267,7 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
       );
     });
   registerScanRulesCommand(scan, context);
+  registerScanOrgCommand(scan, context);
 };
 
 /** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */
