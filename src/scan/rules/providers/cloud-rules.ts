@@ -650,11 +650,13 @@ export const CLOUD_RULES: BuiltinRule[] = [
     variable: 'HUAWEICLOUD_SDK_SK',
     sample: fakeChars(9310, 40),
   }),
-  tokenRule({
+  namedSecretRule({
+    // Named, not a token rule: its only literal, "exo", is common in text ("exotic", "exon").
     id: 'exoscale-api-key',
     description: 'Exoscale API key',
-    token: 'EXO[0-9a-f]{24}',
-    keywords: ['exo'],
+    names: ['exoscale'],
+    value: 'EXO[0-9a-f]{24}',
+    caseSensitive: true,
     variable: 'EXOSCALE_API_KEY',
     sample: t('EXO', fakeChars(9311, 24, HEX)),
   }),

@@ -613,7 +613,8 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   namedSecretRule({
     id: 'ably-api-key',
     description: 'Ably API key (app.key:secret)',
-    names: ['ably'],
+    // Not the bare word: "ably" is inside "probably", which would wake the rule on most prose.
+    names: ['ably_api_key', 'ably_key', 'ably_root_key', 'ablyapikey'],
     value: String.raw`[0-9A-Za-z_-]{6}\.[0-9A-Za-z_-]{6}:[0-9A-Za-z_-]{43}`,
     caseSensitive: true,
     variable: 'ABLY_API_KEY',
