@@ -247,7 +247,6 @@ export const AI_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{32}',
     variable: 'ASSEMBLYAI_API_KEY',
     sample: fakeChars(9007, 32, HEX),
-    verify: headerVerify('https://api.assemblyai.com/v2/transcript?limit=1', 'Authorization'),
   }),
   namedSecretRule({
     id: 'deepgram-api-key',
@@ -256,7 +255,6 @@ export const AI_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{40}',
     variable: 'DEEPGRAM_API_KEY',
     sample: fakeChars(9008, 40, HEX),
-    verify: headerVerify('https://api.deepgram.com/v1/projects', 'Authorization', 'Token '),
   }),
   tokenRule({
     id: 'pinecone-api-key',

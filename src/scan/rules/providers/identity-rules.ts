@@ -2,7 +2,7 @@
 // PuTTY private keys, Docker registry credentials.
 import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
-import { bearerVerify, headerVerify } from '../verify-requests.js';
+import { bearerVerify } from '../verify-requests.js';
 
 export const IDENTITY_RULES: BuiltinRule[] = [
   namedSecretRule({
@@ -189,7 +189,6 @@ export const IDENTITY_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{40}',
     variable: 'JUMPCLOUD_API_KEY',
     sample: fakeChars(9208, 40, HEX),
-    verify: headerVerify('https://console.jumpcloud.com/api/organizations', 'x-api-key'),
   }),
   namedSecretRule({
     id: 'duo-secret-key',

@@ -3,7 +3,7 @@
 // Facebook, LinkedIn. Each rule with its cases.
 import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
-import { basicPasswordVerify, basicWholeVerify, bearerVerify, headerVerify, urlVerify } from '../verify-requests.js';
+import { basicWholeVerify, bearerVerify, headerVerify, urlVerify } from '../verify-requests.js';
 
 const twilio = t('SK', fakeChars(24, 32, HEX));
 const sendgrid = t('SG.', fakeChars(25, 22), '.', fakeChars(26, 43));
@@ -237,7 +237,6 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mailgun-private-api-token',
-    verify: basicPasswordVerify('https://api.mailgun.net/v3/domains?limit=1', 'api'),
     description: 'Mailgun private API key',
     names: ['mailgun'],
     value: '(?:key-)?[0-9a-f]{32}(?:-[0-9a-f]{8}-[0-9a-f]{8})?',
@@ -514,7 +513,6 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'sparkpost-api-key',
-    verify: headerVerify('https://api.sparkpost.com/api/v1/account', 'Authorization'),
     description: 'SparkPost API key',
     names: ['sparkpost'],
     value: '[0-9a-f]{40}',

@@ -132,7 +132,6 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'pagerduty-api-key',
-    verify: headerVerify('https://api.pagerduty.com/abilities', 'Authorization', 'Token token='),
     description: 'PagerDuty REST API key',
     names: ['pagerduty', 'pager_duty'],
     value: '[0-9A-Za-z_+-]{20}',
@@ -141,7 +140,6 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'opsgenie-api-key',
-    verify: headerVerify('https://api.opsgenie.com/v2/account', 'Authorization', 'GenieKey '),
     description: 'Opsgenie API key',
     names: ['opsgenie'],
     value: UUID,
@@ -166,7 +164,6 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'honeycomb-api-key',
-    verify: headerVerify('https://api.honeycomb.io/1/auth', 'X-Honeycomb-Team'),
     description: 'Honeycomb API or ingest key',
     names: ['honeycomb'],
     value: '[0-9A-Za-z]{22}|hc[abi]ik_[0-9a-z]{58}',
@@ -363,7 +360,6 @@ export const OBSERVABILITY_RULES: BuiltinRule[] = [
     keywords: ['sgp_'],
     variable: 'SEGMENT_PUBLIC_API_TOKEN',
     sample: t('sgp_', fakeChars(9517, 64)),
-    verify: bearerVerify('https://api.segmentapis.com/'),
   }),
   namedSecretRule({
     id: 'statuspage-api-key',

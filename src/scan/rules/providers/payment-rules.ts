@@ -252,7 +252,6 @@ export const PAYMENT_RULES: BuiltinRule[] = [
     keywords: ['pdl_live_apikey_', 'pdl_sdbx_apikey_'],
     variable: 'PADDLE_API_KEY',
     sample: t('pdl_', 'live_apikey_', fakeChars(9701, 26, LOWER36), '_', fakeChars(9702, 22), '_', fakeChars(9703, 3)),
-    verify: bearerVerify('https://api.paddle.com/event-types'),
   }),
   tokenRule({
     id: 'xendit-secret-key',
@@ -358,6 +357,5 @@ export const PAYMENT_RULES: BuiltinRule[] = [
     value: UUID,
     variable: 'WISE_API_TOKEN',
     sample: fakeUuid(9715),
-    verify: bearerVerify('https://api.transferwise.com/v1/me'),
   }),
 ];

@@ -37,7 +37,6 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'contentful-personal-access-token',
-    verify: bearerVerify('https://api.contentful.com/users/me'),
     description: 'Contentful personal access token',
     token: 'CFPAT-[0-9A-Za-z_-]{43}',
     keywords: ['cfpat-'],
@@ -113,7 +112,6 @@ export const SAAS_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'typeform-api-token',
-    verify: bearerVerify('https://api.typeform.com/me'),
     description: 'Typeform personal access token',
     token: 'tfp_[0-9A-Za-z_.=-]{59}',
     keywords: ['tfp_'],
@@ -514,7 +512,6 @@ export const SAAS_RULES: BuiltinRule[] = [
     caseSensitive: true,
     variable: 'CLOCKIFY_API_KEY',
     sample: fakeChars(9960, 48),
-    verify: headerVerify('https://api.clockify.me/api/v1/user', 'X-Api-Key'),
   }),
   namedSecretRule({
     id: 'coda-api-token',
@@ -533,7 +530,6 @@ export const SAAS_RULES: BuiltinRule[] = [
     caseSensitive: true,
     variable: 'SMARTSHEET_ACCESS_TOKEN',
     sample: fakeChars(9962, 37),
-    verify: bearerVerify('https://api.smartsheet.com/2.0/users/me'),
   }),
   namedSecretRule({
     id: 'sanity-api-token',
@@ -604,7 +600,6 @@ export const SAAS_RULES: BuiltinRule[] = [
     value: '[0-9a-f]{32}',
     variable: 'JOTFORM_API_KEY',
     sample: fakeChars(9970, 32, HEX),
-    verify: headerVerify('https://api.jotform.com/user', 'APIKEY'),
   }),
   namedSecretRule({
     id: 'deepl-api-key',

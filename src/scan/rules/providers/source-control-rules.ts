@@ -253,7 +253,6 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'snyk-api-token',
-    verify: headerVerify('https://api.snyk.io/rest/self?version=2024-10-15', 'Authorization', 'token '),
     description: 'Snyk API token',
     names: ['snyk'],
     value: UUID,
@@ -541,6 +540,5 @@ export const SOURCE_CONTROL_RULES: BuiltinRule[] = [
     caseSensitive: true,
     variable: 'GITGUARDIAN_API_KEY',
     sample: fakeChars(9116, 69),
-    verify: headerVerify('https://api.gitguardian.com/v1/health', 'Authorization', 'Token '),
   }),
 ];
