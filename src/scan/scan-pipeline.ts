@@ -9,7 +9,7 @@ import type { ScanEngineOptions } from './engine/scan-engine.js';
 import { compareFindings, type Finding, toFinding } from './findings/finding.js';
 import { FingerprintIgnoreList, IGNORE_FILE_NAMES } from './findings/fingerprint-ignore-file.js';
 import type { OwnershipLookup } from './ownership/ownership-index.js';
-import type { ScanRuleSet } from './rules/rule-definition.js';
+import type { ScanRuleSet, VerifyDefinition } from './rules/rule-definition.js';
 import {
   type GitHistoryOptions,
   type ScanOutcome,
@@ -32,6 +32,12 @@ export type LivenessCheck = (
   secret: SecretValue,
 ) => Promise<{ live: boolean; identity?: string; reason?: string } | undefined>;
 
+/** Runs a rule's declarative verify block for a secret (verify/declarative-verifier.ts). */
+export type DeclaredVerifyCheck = (
+  definition: VerifyDefinition,
+  secret: SecretValue,
+) => Promise<{ status: 'verified' | 'invalid' | 'unknown'; reason: string }>;
+
 export interface ScanRequest {
   source: ScanSource;
   cwd: string;
@@ -45,6 +51,8 @@ export interface ScanRequest {
   baselinePath?: string;
   ownership?: OwnershipLookup;
   verify?: LivenessCheck;
+  /** With `verify`: rules without a provider adapter but with a verify block are checked through this. */
+  verifyDeclared?: DeclaredVerifyCheck;
   onProgress?: (progress: ScanProgress) => void;
 }
 
@@ -118,13 +126,26 @@ export async function runScan(request: ScanRequest): Promise<ScanReport> {
     }
   }
   if (request.verify) {
-    const ruleProviders = new Map(config.ruleSet.rules.map((rule) => [rule.id, rule.provider]));
+    const rules = new Map(config.ruleSet.rules.map((rule) => [rule.id, rule]));
+    // Declared checks run concurrently (the verifier bounds them); provider adapters keep their one-by-one order.
+    const declared: Array<Promise<void>> = [];
     for (const finding of findings) {
-      const provider = finding.owner?.provider ?? ruleProviders.get(finding.ruleId);
-      if (!provider || !finding.secret) continue;
-      const liveness = await request.verify(provider, finding.secret);
-      if (liveness) finding.liveness = liveness;
+      const rule = rules.get(finding.ruleId);
+      const provider = finding.owner?.provider ?? rule?.provider;
+      if (!finding.secret) continue;
+      if (provider) {
+        const liveness = await request.verify(provider, finding.secret);
+        if (liveness) finding.liveness = { ...liveness, status: liveness.live ? 'verified' : 'invalid' };
+      } else if (rule?.verify && request.verifyDeclared) {
+        const secret = finding.secret;
+        declared.push(
+          request.verifyDeclared(rule.verify, secret).then(({ status, reason }) => {
+            finding.liveness = { live: status === 'verified', status, reason };
+          }),
+        );
+      }
     }
+    await Promise.all(declared);
   }
   return {
     ruleSet: config.ruleSet,

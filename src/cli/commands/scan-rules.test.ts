@@ -60,12 +60,22 @@ describe('keyledger scan rules', () => {
     expect(listing.rules.find((rule) => rule.id === 'generic-api-key')).toMatchObject({
       provider: null,
       verifies: false,
+      verifiesBy: null,
     });
+    expect(listing.rules.find((rule) => rule.id === 'neon-api-key')).toMatchObject({
+      provider: null,
+      verifies: true,
+      verifiesBy: 'verify-block',
+      verifyHost: 'console.neon.tech',
+    });
+    const byBlock = listing.rules.filter((rule) => (rule as { verifiesBy?: string }).verifiesBy === 'verify-block');
+    expect(byBlock.length).toBeGreaterThanOrEqual(100);
 
     const table = run(tempDir());
     expect(await main(['node', 'keyledger', 'scan', 'rules'], table)).toBe(0);
     expect(table.out()).toMatch(/^ID\s+PROVIDER\s+VERIFIES/);
     expect(table.out()).toContain(`${BUILTIN_RULES.length} rules, `);
+    expect(table.out()).toMatch(/through a provider adapter, \d{3} through a verify block\n$/);
   });
 
   it('applies a config: the one found in the directory, or --config', async () => {

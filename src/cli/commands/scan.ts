@@ -18,10 +18,12 @@ import { renderSarifReport } from '../../scan/reporters/sarif-report.js';
 import { renderTableReport } from '../../scan/reporters/table-report.js';
 import { runScan, type ScanReport, type ScanRequest, type ScanSource } from '../../scan/scan-pipeline.js';
 import { DEFAULT_MAX_FILE_BYTES } from '../../scan/scanner.js';
+import { DeclarativeVerifier } from '../../scan/verify/declarative-verifier.js';
 import { type CliContext, palette } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { addSharedOptions, openAppFor, registryRootFor, type SharedOptions } from '../common-options.js';
 import { EXIT_OK } from '../exit-codes.js';
+import { registerScanOrgCommand } from './scan-org.js';
 import { registerScanRulesCommand } from './scan-rules.js';
 
 const REPORT_FORMATS = ['table', 'json', 'sarif', 'csv'] as const;
@@ -80,7 +82,10 @@ function addCommonOptions(command: Command): Command {
     .option('--threads <n>', 'worker threads (0 = main thread only; default by job size)')
     .option('--ignore-gitleaks-allow', 'report findings on lines marked gitleaks:allow / keyledger:allow')
     .option('--no-progress', 'no progress line on stderr')
-    .option('--verify', "check whether each secret is live with its provider's identify-self call")
+    .option(
+      '--verify',
+      "check whether each secret is live: its provider's identify-self call, or the rule's verify block (verified, invalid, unknown)",
+    )
     .option('--remediate', "record a finding event and start the key's rotation (needs --registry)");
 }
 
@@ -133,6 +138,8 @@ async function execute(context: CliContext, source: ScanSource, options: CommonO
   if (options.verify) {
     const providerOptions = { env: context.env };
     request.verify = providerLivenessCheck((name) => createProvider(name, providerOptions, { clock: context.clock }));
+    const verifier = new DeclarativeVerifier();
+    request.verifyDeclared = (definition, secret) => verifier.verify(definition, secret.reveal());
   }
   const progress = options.progress && context.stderr.isTTY ? new ProgressBar(context.stderr) : undefined;
   if (progress) request.onProgress = (state) => progress.update(state);
@@ -260,6 +267,7 @@ export const registerScanCommand: RegisterCommand = (program, context) => {
       );
     });
   registerScanRulesCommand(scan, context);
+  registerScanOrgCommand(scan, context);
 };
 
 /** Records each attributed finding as an event and plans its key's rotation (trigger `leak`). */

@@ -16,9 +16,16 @@ import {
   allowlistDefinition,
   type RuleDefinition,
   type ScanRuleSet,
+  type VerifyDefinition,
 } from '../rules/rule-definition.js';
+import { verifyDefinitionProblem } from '../verify/verify-request.js';
 import { compileRe2 } from './re2-compile.js';
-import { type AllowlistToml, type ScanConfigToml, scanConfigTomlSchema } from './scan-config-schema.js';
+import {
+  type AllowlistToml,
+  type ScanConfigToml,
+  scanConfigTomlSchema,
+  type VerifyToml,
+} from './scan-config-schema.js';
 
 /** File names looked up in the scanned directory, first found wins (ours before gitleaks'). */
 export const CONFIG_FILE_NAMES = ['.keyledger.toml', '.gitleaks.toml'];
@@ -146,6 +153,7 @@ async function translate(config: ScanConfigToml, path: string, depth: number, cw
       ...(rule.validate ? { validate: rule.validate } : {}),
       ...(rule.provider ? { provider: rule.provider } : {}),
       ...(rule.span ? { span: rule.span } : {}),
+      ...(rule.verify ? { verify: toVerifyDefinition(rule.verify, `${path}: rule ${rule.id}.verify`) } : {}),
     };
     // Compile now so a bad pattern is reported with its file and rule, not later inside a worker.
     if (definition.regex !== undefined) compileRe2(definition.regex, `${path}: rule ${rule.id}.regex`);
@@ -266,8 +274,25 @@ function mergeExtended(rules: Map<string, RuleDefinition>, base: ScanRuleSet, di
     if (current.path !== undefined) merged.path = current.path;
     if (current.validate !== undefined) merged.validate = current.validate;
     if (current.provider !== undefined) merged.provider = current.provider;
+    if (current.verify !== undefined) merged.verify = current.verify;
     rules.set(baseRule.id, merged);
   }
+}
+
+/** A `[rules.verify]` table as a definition, refused (exit 2, rule named) when it could not run safely. */
+function toVerifyDefinition(verify: VerifyToml, where: string): VerifyDefinition {
+  const definition: VerifyDefinition = {
+    method: verify.method,
+    url: verify.url,
+    headers: verify.headers,
+    verified: verify.verified,
+    invalid: verify.invalid,
+    ...(verify.body !== undefined ? { body: verify.body } : {}),
+    ...(verify.basicUser !== undefined ? { basicUser: verify.basicUser } : {}),
+  };
+  const problem = verifyDefinitionProblem(definition);
+  if (problem) throw new ConfigError(`${where}: ${problem}`, { code: 'E_SCAN_CONFIG' });
+  return definition;
 }
 
 function toAllowlist(list: AllowlistToml, where: string): AllowlistDefinition {

@@ -1,6 +1,7 @@
 // The schema of a gitleaks-compatible scanner config file (`.gitleaks.toml`, `.keyledger.toml`), written once
 // with zod. Field names are gitleaks' (camelCase as in its docs); unknown fields are kept and ignored so that a
-// config written for a newer gitleaks still loads. keyledger adds `validate` and `provider` to a rule.
+// config written for a newer gitleaks still loads. keyledger adds `validate`, `provider`, `span` and `verify` (a
+// declarative live check, src/scan/verify/) to a rule.
 import { z } from 'zod';
 import { CHECKSUM_VALIDATORS } from '../../runtime/base62-crc32.js';
 
@@ -24,6 +25,22 @@ export const allowlistTomlSchema = z.looseObject({
 export const globalAllowlistTomlSchema = allowlistTomlSchema.extend({
   /** Rules this allowlist applies to; without it, it applies to every rule. */
   targetRules: stringList.optional(),
+});
+
+const verifyConditionTomlSchema = z.object({
+  status: z.array(z.number().int().min(100).max(599)).min(1),
+  json: z.object({ field: z.string().min(1), equals: z.union([z.string(), z.number(), z.boolean()]) }).optional(),
+});
+
+/** `[rules.verify]`: how to ask the issuer whether a found secret works (rules/rule-definition.ts VerifyDefinition). */
+export const verifyTomlSchema = z.object({
+  method: z.enum(['GET', 'POST']).default('GET'),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().optional(),
+  basicUser: z.string().optional(),
+  verified: verifyConditionTomlSchema,
+  invalid: verifyConditionTomlSchema,
 });
 
 export const ruleTomlSchema = z.looseObject({
@@ -52,6 +69,7 @@ export const ruleTomlSchema = z.looseObject({
   validate: z.enum(Object.keys(CHECKSUM_VALIDATORS) as [keyof typeof CHECKSUM_VALIDATORS]).optional(),
   provider: z.string().optional(),
   span: z.number().int().positive().optional(),
+  verify: verifyTomlSchema.optional(),
 });
 
 export const scanConfigTomlSchema = z.looseObject({
@@ -73,3 +91,4 @@ export const scanConfigTomlSchema = z.looseObject({
 
 export type ScanConfigToml = z.infer<typeof scanConfigTomlSchema>;
 export type AllowlistToml = z.infer<typeof allowlistTomlSchema>;
+export type VerifyToml = z.infer<typeof verifyTomlSchema>;

@@ -14,6 +14,8 @@ export interface FindingOwner {
 export interface FindingLiveness {
   /** True when the provider accepted the secret on its identify-self call. */
   live: boolean;
+  /** verified (accepted), invalid (refused: revoked or never valid), unknown (rate limited, timed out, odd answer). */
+  status: 'verified' | 'invalid' | 'unknown';
   identity?: string;
   reason?: string;
 }

@@ -22,6 +22,8 @@ const COLUMNS = [
   'KeyID',
   'OwnerTeam',
   'Owner',
+  // keyledger: verified, invalid or unknown with `--verify`, empty otherwise.
+  'Verification',
 ];
 
 function cell(value: string | number): string {
@@ -54,6 +56,7 @@ export function renderCsvReport(findings: Finding[], redactPercent: number): str
         finding.owner?.keyId ?? '',
         finding.owner?.ownerTeam ?? '',
         finding.owner?.owner ?? '',
+        finding.liveness?.status ?? '',
       ]
         .map(cell)
         .join(','),

@@ -26,6 +26,8 @@ export interface GitleaksRecord {
   OwnerTeam?: string;
   Owner?: string;
   Live?: boolean;
+  /** verified, invalid or unknown (`--verify`). */
+  Verification?: string;
 }
 
 export function toGitleaksRecord(finding: Finding, redactPercent: number): GitleaksRecord {
@@ -52,7 +54,7 @@ export function toGitleaksRecord(finding: Finding, redactPercent: number): Gitle
     ...(finding.owner ? { KeyID: finding.owner.keyId } : {}),
     ...(finding.owner?.ownerTeam ? { OwnerTeam: finding.owner.ownerTeam } : {}),
     ...(finding.owner?.owner ? { Owner: finding.owner.owner } : {}),
-    ...(finding.liveness ? { Live: finding.liveness.live } : {}),
+    ...(finding.liveness ? { Live: finding.liveness.live, Verification: finding.liveness.status } : {}),
   };
 }
 

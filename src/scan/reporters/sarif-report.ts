@@ -45,8 +45,13 @@ export function renderSarifReport(findings: Finding[], ruleSet: ScanRuleSet, ver
         commitMessage: finding.commit?.message ?? '',
         keyledgerFingerprint: finding.fingerprint,
       },
-      ...(finding.owner
-        ? { properties: { keyId: finding.owner.keyId, ownerTeam: finding.owner.ownerTeam ?? '' } }
+      ...(finding.owner || finding.liveness
+        ? {
+            properties: {
+              ...(finding.owner ? { keyId: finding.owner.keyId, ownerTeam: finding.owner.ownerTeam ?? '' } : {}),
+              ...(finding.liveness ? { verification: finding.liveness.status } : {}),
+            },
+          }
         : {}),
     };
   });

@@ -32,12 +32,17 @@ export function renderTableReport(findings: Finding[], palette: TablePalette, re
       );
     }
     if (finding.liveness) {
-      lines.push(
-        `  ${palette.dim('live')}     ${finding.liveness.live ? palette.red('yes — the provider accepts it') : `no${finding.liveness.reason ? ` (${finding.liveness.reason})` : ''}`}`,
-      );
+      lines.push(`  ${palette.dim('live')}     ${livenessText(finding.liveness, palette.red)}`);
     }
     lines.push(`  ${palette.dim('fingerprint')} ${finding.fingerprint}`);
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/** verified / invalid / unknown, with the reason (which never holds the secret). */
+function livenessText(liveness: NonNullable<Finding['liveness']>, red: (text: string) => string): string {
+  const reason = liveness.reason ? ` (${liveness.reason})` : '';
+  if (liveness.status === 'verified') return red(`verified — the provider accepts it${reason}`);
+  return `${liveness.status}${reason}`;
 }

@@ -10,6 +10,7 @@ import { DATABASE_RULES } from './providers/database-rules.js';
 import { FINANCE_RULES } from './providers/finance-rules.js';
 import { GENERIC_RULES } from './providers/generic-rules.js';
 import { IDENTITY_RULES } from './providers/identity-rules.js';
+import { INFRASTRUCTURE_RULES } from './providers/infrastructure-rules.js';
 import { KEYLEDGER_RULES } from './providers/keyledger-rules.js';
 import { MESSAGING_RULES } from './providers/messaging-rules.js';
 import { OBSERVABILITY_RULES } from './providers/observability-rules.js';
@@ -33,6 +34,7 @@ export const BUILTIN_RULE_HOMES: readonly BuiltinRule[] = [
   ...SAAS_RULES,
   ...IDENTITY_RULES,
   ...DATABASE_RULES,
+  ...INFRASTRUCTURE_RULES,
   ...KEYLEDGER_RULES,
   ...CONFIG_FILE_RULES,
   ...GENERIC_RULES,

@@ -2,7 +2,12 @@
 // whose it is), a secret without one (found only where it is assigned to a name that says whose it is), and a
 // rule written out in full. Each builder returns the rule with its cases, so a rule and its cases sit side by side.
 import type { RuleFixture } from './canary-secrets.js';
-import { type AllowlistDefinition, allowlistDefinition, type RuleDefinition } from './rule-definition.js';
+import {
+  type AllowlistDefinition,
+  allowlistDefinition,
+  type RuleDefinition,
+  type VerifyDefinition,
+} from './rule-definition.js';
 
 /** The end of a token: not followed by another token character (RE2 has no lookahead, so it is consumed). */
 export const END = '(?:[^0-9A-Za-z_-]|$)';
@@ -39,6 +44,8 @@ interface CommonSpec {
   span?: number;
   /** Values the rule must not report (a provider's documented examples). */
   allowlists?: AllowlistDefinition[];
+  /** How to ask the issuer whether the secret works (verify-requests.ts builds the usual shapes). */
+  verify?: VerifyDefinition;
 }
 
 export interface TokenSpec extends CommonSpec {
@@ -82,6 +89,7 @@ export function tokenRule(spec: TokenSpec): BuiltinRule {
       allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
       ...(spec.span ? { span: spec.span } : {}),
+      ...(spec.verify ? { verify: spec.verify } : {}),
     },
     fixture: {
       ruleId: spec.id,
@@ -138,6 +146,7 @@ export function namedSecretRule(spec: NamedSecretSpec): BuiltinRule {
       allowlists: spec.allowlists ?? [],
       ...(spec.provider ? { provider: spec.provider } : {}),
       ...(spec.span ? { span: spec.span } : {}),
+      ...(spec.verify ? { verify: spec.verify } : {}),
     },
     fixture: {
       ruleId: spec.id,

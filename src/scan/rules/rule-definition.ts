@@ -50,6 +50,35 @@ export interface RuleDefinition {
   keywordAnywhere?: boolean;
   /** keyledger: the provider (provider table name) whose identify-self call proves the secret live. */
   provider?: string;
+  /**
+   * keyledger: how to ask the issuer whether the secret works, declared as data (verify/declarative-verifier.ts
+   * runs it). A rule with a `provider` verifies through that provider's adapter instead.
+   */
+  verify?: VerifyDefinition;
+}
+
+/** An outcome condition of a verify request: one of the statuses and, when given, a JSON field's value. */
+export interface VerifyCondition {
+  status: number[];
+  /** A dotted path into the JSON body (`ok`, `data.active`) and the value it must hold. */
+  json?: { field: string; equals: string | number | boolean };
+}
+
+/**
+ * A live check as data. Templates substitute `{{secret}}` (percent-encoded in the URL), `{{basic_user}}` (HTTP
+ * Basic credentials with the secret as user name and no password) and `{{basic_password}}` (the secret as password
+ * of `basicUser`) and `{{secret_base64}}` (the secret in base64, for keys that are `user:password` already). The host is fixed by the URL template: the secret never chooses where it is sent.
+ */
+export interface VerifyDefinition {
+  method: 'GET' | 'POST';
+  /** An https URL; `{{secret}}` may appear only in its path or query. */
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+  /** The user name of `{{basic_password}}`. */
+  basicUser?: string;
+  verified: VerifyCondition;
+  invalid: VerifyCondition;
 }
 
 /** Everything the engine needs: the rules and the global allowlists. Plain data. */

@@ -1,5 +1,7 @@
 // The rules in force, as `keyledger scan rules` lists them: each rule's id, description, keywords, provider and
-// whether a finding of it can be verified live (through its provider's adapter, src/scan/ownership/).
+// whether a finding of it can be verified live: through its provider's adapter (src/scan/ownership/) or its
+// declarative verify block (src/scan/verify/).
+import { declaredOrigin } from '../verify/verify-request.js';
 import type { ScanRuleSet } from './rule-definition.js';
 
 export interface RuleListing {
@@ -10,6 +12,10 @@ export interface RuleListing {
   provider: string | null;
   /** Whether `scan --verify` can check a finding of this rule live. */
   verifies: boolean;
+  /** How: through the provider's adapter, the rule's declarative verify block, or not at all. */
+  verifiesBy: 'adapter' | 'verify-block' | null;
+  /** The host a verify block sends the secret to. */
+  verifyHost: string | null;
   /** The file pattern a path rule reports, when it has one. */
   path: string | null;
 }
@@ -20,7 +26,9 @@ export function listRules(ruleSet: ScanRuleSet): RuleListing[] {
     description: rule.description,
     keywords: [...rule.keywords],
     provider: rule.provider ?? null,
-    verifies: rule.provider !== undefined,
+    verifies: rule.provider !== undefined || rule.verify !== undefined,
+    verifiesBy: rule.provider !== undefined ? 'adapter' : rule.verify !== undefined ? 'verify-block' : null,
+    verifyHost: rule.provider === undefined && rule.verify ? new URL(declaredOrigin(rule.verify)).host : null,
     path: rule.path ?? null,
   }));
 }
@@ -33,9 +41,10 @@ export function renderRuleTable(listing: RuleListing[]): string {
     `${'ID'.padEnd(width)}  ${'PROVIDER'.padEnd(providerWidth)}  VERIFIES  KEYWORDS / DESCRIPTION`,
     ...listing.map((rule) => {
       const keywords = rule.keywords.length > 0 ? rule.keywords.join(',') : rule.path ? `path ${rule.path}` : '-';
-      return `${rule.id.padEnd(width)}  ${(rule.provider ?? '-').padEnd(providerWidth)}  ${(rule.verifies ? 'yes' : 'no').padEnd(8)}  ${keywords} — ${rule.description}`;
+      return `${rule.id.padEnd(width)}  ${(rule.provider ?? '-').padEnd(providerWidth)}  ${(rule.verifiesBy === 'adapter' ? 'adapter' : rule.verifiesBy ? 'request' : 'no').padEnd(8)}  ${keywords} — ${rule.description}`;
     }),
   ];
-  const verifying = listing.filter((rule) => rule.verifies).length;
-  return `${lines.join('\n')}\n${listing.length} rules, ${verifying} verified live through a provider adapter\n`;
+  const byAdapter = listing.filter((rule) => rule.verifiesBy === 'adapter').length;
+  const byBlock = listing.filter((rule) => rule.verifiesBy === 'verify-block').length;
+  return `${lines.join('\n')}\n${listing.length} rules, ${byAdapter + byBlock} verify live: ${byAdapter} through a provider adapter, ${byBlock} through a verify block\n`;
 }

@@ -1,7 +1,8 @@
 // AI model APIs: OpenAI, Anthropic, Hugging Face, Cohere, Groq, Perplexity, Replicate, xAI, Mistral,
 // OpenRouter, LangSmith. Each rule with its true- and false-positive cases.
-import { fakeChars, fakeUuid, HEX, LETTERS, t } from '../canary-secrets.js';
+import { fakeChars, fakeUuid, HEX, LETTERS, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { bearerVerify, headerVerify } from '../verify-requests.js';
 
 const openaiProject = t('sk-proj-', fakeChars(30, 74), 'T3Blbk', 'FJ', fakeChars(31, 74));
 const openaiLegacy = t('sk-', fakeChars(32, 20), 'T3Blbk', 'FJ', fakeChars(33, 20));
@@ -9,6 +10,9 @@ const anthropic = t('sk-ant-api03-', fakeChars(34, 93), 'AA');
 const hf = t('hf_', fakeChars(35, 34, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'));
 
 const anthropicAdmin = t('sk-ant-admin01-', fakeChars(3302, 93), 'AA');
+
+const anthropicOauth = t('sk-ant-oat01-', fakeChars(9020, 95, URL_SAFE));
+const anthropicRefresh = t('sk-ant-ort01-', fakeChars(9021, 95, URL_SAFE));
 
 export const AI_RULES: BuiltinRule[] = [
   customRule({
@@ -26,6 +30,9 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'anthropic-api-key',
+    verify: headerVerify('https://api.anthropic.com/v1/models', 'x-api-key', '', {
+      headers: { 'anthropic-version': '2023-06-01' },
+    }),
     description: 'Anthropic API key',
     regex: `\\b(sk-ant-api03-[0-9A-Za-z_-]{93}AA)${END}`,
     keywords: ['sk-ant-'],
@@ -34,6 +41,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'huggingface-access-token',
+    verify: bearerVerify('https://huggingface.co/api/whoami-v2'),
     description: 'Hugging Face access token',
     regex: `\\b(hf_[A-Za-z]{34})${END}`,
     keywords: ['hf_'],
@@ -43,6 +51,10 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'cohere-api-token',
+    verify: bearerVerify('https://api.cohere.com/v1/check-api-key', {
+      method: 'POST',
+      verified: { json: { field: 'valid', equals: true } },
+    }),
     description: 'Cohere API key',
     names: ['cohere', 'co_api_key'],
     value: '[0-9A-Za-z]{40}',
@@ -51,6 +63,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'groq-api-key',
+    verify: bearerVerify('https://api.groq.com/openai/v1/models'),
     description: 'Groq API key',
     token: 'gsk_[0-9A-Za-z]{52}',
     keywords: ['gsk_'],
@@ -67,6 +80,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'replicate-api-token',
+    verify: bearerVerify('https://api.replicate.com/v1/account'),
     description: 'Replicate API token',
     token: 'r8_[0-9A-Za-z]{37}',
     keywords: ['r8_'],
@@ -75,6 +89,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'xai-api-key',
+    verify: bearerVerify('https://api.x.ai/v1/api-key'),
     description: 'xAI (Grok) API key',
     token: 'xai-[0-9A-Za-z]{80}',
     keywords: ['xai-'],
@@ -83,6 +98,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mistral-api-key',
+    verify: bearerVerify('https://api.mistral.ai/v1/models'),
     description: 'Mistral AI API key',
     names: ['mistral'],
     value: '[0-9A-Za-z]{32}',
@@ -91,6 +107,7 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'openrouter-api-key',
+    verify: bearerVerify('https://openrouter.ai/api/v1/key'),
     description: 'OpenRouter API key',
     token: 'sk-or-v1-[0-9a-f]{64}',
     keywords: ['sk-or-v1-'],
@@ -115,6 +132,9 @@ export const AI_RULES: BuiltinRule[] = [
   }),
   customRule({
     id: 'anthropic-admin-api-key',
+    verify: headerVerify('https://api.anthropic.com/v1/organizations/me', 'x-api-key', '', {
+      headers: { 'anthropic-version': '2023-06-01' },
+    }),
     description: 'Anthropic Admin API key',
     regex: `\\b(sk-ant-admin01-[0-9A-Za-z_-]{93}AA)${END}`,
     keywords: ['sk-ant-admin01-'],
@@ -145,5 +165,157 @@ export const AI_RULES: BuiltinRule[] = [
     keywords: ['sk-lf-'],
     variable: 'LANGFUSE_SECRET_KEY',
     sample: t('sk-lf-', fakeUuid(5201)),
+  }),
+  customRule({
+    id: 'anthropic-oauth-token',
+    description: 'Anthropic OAuth access token (Claude subscriptions)',
+    regex: `\\b(sk-ant-oat01-[0-9A-Za-z_-]{80,120})${END}`,
+    keywords: ['sk-ant-oat01-'],
+    entropy: 3.5,
+    positives: [{ text: `CLAUDE_CODE_OAUTH_TOKEN=${anthropicOauth}\n`, secret: anthropicOauth }],
+    negatives: [t('sk-ant-', 'oat01-short')],
+  }),
+  customRule({
+    id: 'anthropic-oauth-refresh-token',
+    description: 'Anthropic OAuth refresh token',
+    regex: `\\b(sk-ant-ort01-[0-9A-Za-z_-]{80,120})${END}`,
+    keywords: ['sk-ant-ort01-'],
+    entropy: 3.5,
+    positives: [{ text: `refresh_token: ${anthropicRefresh}\n`, secret: anthropicRefresh }],
+    negatives: [t('sk-ant-', 'ort01-', 'x'.repeat(90))],
+  }),
+  tokenRule({
+    id: 'together-api-key',
+    description: 'Together AI API key',
+    token: 'tgp_v1_[0-9A-Za-z_-]{43}',
+    keywords: ['tgp_v1_'],
+    variable: 'TOGETHER_API_KEY',
+    sample: t('tgp_', 'v1_', fakeChars(9001, 43, URL_SAFE)),
+    verify: bearerVerify('https://api.together.xyz/v1/models'),
+  }),
+  tokenRule({
+    id: 'fireworks-api-key',
+    description: 'Fireworks AI API key',
+    token: 'fw_[0-9A-Za-z]{24}',
+    keywords: ['fw_'],
+    variable: 'FIREWORKS_API_KEY',
+    sample: t('fw_', fakeChars(9002, 24)),
+    negatives: ['fw_version_major_minor_patch_x'],
+    verify: bearerVerify('https://api.fireworks.ai/inference/v1/models'),
+  }),
+  tokenRule({
+    id: 'cerebras-api-key',
+    description: 'Cerebras Inference API key',
+    token: 'csk-[0-9a-z]{48}',
+    keywords: ['csk-'],
+    variable: 'CEREBRAS_API_KEY',
+    sample: t('csk-', fakeChars(9003, 48, LOWER36)),
+    verify: bearerVerify('https://api.cerebras.ai/v1/models'),
+  }),
+  tokenRule({
+    id: 'nvidia-api-key',
+    description: 'NVIDIA NGC / API Catalog key',
+    token: 'nvapi-[0-9A-Za-z_-]{64}',
+    keywords: ['nvapi-'],
+    variable: 'NVIDIA_API_KEY',
+    sample: t('nvapi-', fakeChars(9004, 64, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'deepseek-api-key',
+    description: 'DeepSeek API key',
+    names: ['deepseek'],
+    value: 'sk-[0-9a-f]{32}',
+    caseSensitive: true,
+    variable: 'DEEPSEEK_API_KEY',
+    sample: t('sk-', fakeChars(9005, 32, HEX)),
+    verify: bearerVerify('https://api.deepseek.com/user/balance'),
+  }),
+  namedSecretRule({
+    id: 'elevenlabs-api-key',
+    description: 'ElevenLabs API key',
+    names: ['elevenlabs', 'xi-api-key', 'xi_api_key'],
+    value: 'sk_[0-9a-f]{48}',
+    caseSensitive: true,
+    variable: 'ELEVENLABS_API_KEY',
+    sample: t('sk_', fakeChars(9006, 48, HEX)),
+    verify: headerVerify('https://api.elevenlabs.io/v1/user', 'xi-api-key'),
+  }),
+  namedSecretRule({
+    id: 'assemblyai-api-key',
+    description: 'AssemblyAI API key',
+    names: ['assemblyai', 'assembly_ai'],
+    value: '[0-9a-f]{32}',
+    variable: 'ASSEMBLYAI_API_KEY',
+    sample: fakeChars(9007, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'deepgram-api-key',
+    description: 'Deepgram API key',
+    names: ['deepgram'],
+    value: '[0-9a-f]{40}',
+    variable: 'DEEPGRAM_API_KEY',
+    sample: fakeChars(9008, 40, HEX),
+  }),
+  tokenRule({
+    id: 'pinecone-api-key',
+    description: 'Pinecone API key',
+    token: 'pcsk_[0-9A-Za-z]{5,6}_[0-9A-Za-z]{60,70}',
+    keywords: ['pcsk_'],
+    variable: 'PINECONE_API_KEY',
+    sample: t('pcsk_', fakeChars(9009, 5), '_', fakeChars(9010, 63)),
+    verify: headerVerify('https://api.pinecone.io/indexes', 'Api-Key'),
+  }),
+  namedSecretRule({
+    id: 'stability-api-key',
+    description: 'Stability AI API key',
+    names: ['stability', 'dreamstudio'],
+    value: 'sk-[0-9A-Za-z]{48}',
+    caseSensitive: true,
+    variable: 'STABILITY_API_KEY',
+    sample: t('sk-', fakeChars(9011, 48)),
+    verify: bearerVerify('https://api.stability.ai/v1/user/account'),
+  }),
+  namedSecretRule({
+    id: 'voyage-api-key',
+    description: 'Voyage AI API key',
+    names: ['voyage'],
+    value: 'pa-[0-9A-Za-z_-]{43}',
+    caseSensitive: true,
+    variable: 'VOYAGE_API_KEY',
+    sample: t('pa-', fakeChars(9012, 43, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'azure-openai-api-key',
+    description: 'Azure OpenAI resource key',
+    names: ['azure_openai', 'azureopenai', 'aoai'],
+    value: '[0-9a-f]{32}',
+    variable: 'AZURE_OPENAI_API_KEY',
+    sample: fakeChars(9013, 32, HEX),
+  }),
+  tokenRule({
+    id: 'jina-api-key',
+    description: 'Jina AI API key',
+    token: 'jina_[0-9A-Za-z_-]{60}',
+    keywords: ['jina_'],
+    variable: 'JINA_API_KEY',
+    sample: t('jina_', fakeChars(9014, 60, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'ai21-api-key',
+    description: 'AI21 Labs API key',
+    names: ['ai21'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'AI21_API_KEY',
+    sample: fakeChars(9015, 32),
+  }),
+  namedSecretRule({
+    id: 'clarifai-pat',
+    description: 'Clarifai personal access token',
+    names: ['clarifai'],
+    value: '[0-9a-f]{32}',
+    variable: 'CLARIFAI_PAT',
+    sample: fakeChars(9016, 32, HEX),
+    verify: headerVerify('https://api.clarifai.com/v2/users/me', 'Authorization', 'Key '),
   }),
 ];

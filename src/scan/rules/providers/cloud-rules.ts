@@ -1,6 +1,6 @@
 // Cloud platforms and hosting: AWS, Google Cloud, Azure, Cloudflare, Alibaba, DigitalOcean, Heroku, Fly.io,
 // Yandex, Scalingo, Linode, Netlify, Vercel, Tailscale, ngrok, Fastly. Each rule with its cases.
-import { BASE62, fakeChars, fakeUuid, HEX, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
+import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import {
   ASSIGN,
   type BuiltinRule,
@@ -11,6 +11,7 @@ import {
   tokenRule,
   UUID,
 } from '../rule-builders.js';
+import { bearerVerify, headerVerify } from '../verify-requests.js';
 
 const akia = t('AKIA', fakeChars(11, 16, UPPER32));
 const awsSecret = fakeChars(12, 40, `${BASE62}/+`);
@@ -26,6 +27,31 @@ const bedrockShortLived = t('bedrock-api-key-', 'YmVkcm9jay5hbWF6b25hd3MuY29t', 
 
 const azureFunctionKey = t(fakeChars(4305, 54, URL_SAFE), '==');
 const sasSignature = t(fakeChars(4306, 43), '%3D');
+
+const azureServiceBusKey = t(fakeChars(9330, 43), '=');
+const azureServiceBus = t(
+  'Endpoint=sb://',
+  'contoso-prod.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=',
+  azureServiceBusKey,
+);
+const azureIotHubKey = t(fakeChars(9331, 43), '=');
+const azureIotHub = t(
+  'HostName=',
+  'plant.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=',
+  azureIotHubKey,
+);
+const azureCosmosKey = t(fakeChars(9332, 86), '==');
+const azureCosmos = t('AccountEndpoint=', 'https://orders.documents.azure.com:443/;AccountKey=', azureCosmosKey, ';');
+const azureSignalRKey = t(fakeChars(9333, 43), '=');
+const azureSignalR = t('Endpoint=', 'https://chat.service.signalr.net;AccessKey=', azureSignalRKey, ';Version=1.0;');
+const azureAppConfigKey = t(fakeChars(9334, 43), '=');
+const azureAppConfig = t('Endpoint=', 'https://settings.azconfig.io;Id=Ab1c-l0-s0:xYz;Secret=', azureAppConfigKey);
+const azureCommunicationKey = t(fakeChars(9335, 86), '==');
+const azureCommunication = t(
+  'endpoint=',
+  'https://acs-prod.communication.azure.com/;accesskey=',
+  azureCommunicationKey,
+);
 
 export const CLOUD_RULES: BuiltinRule[] = [
   customRule({
@@ -202,6 +228,9 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'heroku-api-key',
+    verify: bearerVerify('https://api.heroku.com/account', {
+      headers: { Accept: 'application/vnd.heroku+json; version=3' },
+    }),
     description: 'Heroku API key (UUID form)',
     names: ['heroku'],
     value: UUID,
@@ -210,6 +239,9 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'heroku-api-key-v2',
+    verify: bearerVerify('https://api.heroku.com/account', {
+      headers: { Accept: 'application/vnd.heroku+json; version=3' },
+    }),
     description: 'Heroku API key with its HRKU prefix',
     token: 'HRKU-AA[0-9A-Za-z_-]{58}',
     keywords: ['hrku-aa'],
@@ -257,6 +289,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'linode-api-token',
+    verify: bearerVerify('https://api.linode.com/v4/profile'),
     description: 'Linode (Akamai) personal access token',
     names: ['linode'],
     value: '[0-9a-f]{64}',
@@ -265,6 +298,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'netlify-access-token',
+    verify: bearerVerify('https://api.netlify.com/api/v1/user'),
     description: 'Netlify personal access token',
     names: ['netlify'],
     value: '[0-9A-Za-z=_-]{40,46}',
@@ -273,6 +307,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'vercel-access-token',
+    verify: bearerVerify('https://api.vercel.com/v2/user'),
     description: 'Vercel access token',
     names: ['vercel'],
     value: '[0-9A-Za-z]{24}',
@@ -297,6 +332,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'fastly-api-token',
+    verify: headerVerify('https://api.fastly.com/current_user', 'Fastly-Key'),
     description: 'Fastly API token',
     names: ['fastly'],
     value: '[0-9A-Za-z_=-]{32}',
@@ -418,6 +454,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'render-api-key',
+    verify: bearerVerify('https://api.render.com/v1/owners?limit=1'),
     description: 'Render API key',
     token: 'rnd_[0-9A-Za-z]{32}',
     keywords: ['rnd_'],
@@ -467,6 +504,7 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'hetzner-cloud-token',
+    verify: bearerVerify('https://api.hetzner.cloud/v1/servers?per_page=1'),
     description: 'Hetzner Cloud API token',
     names: ['hcloud', 'hetzner'],
     value: '[0-9A-Za-z]{64}',
@@ -475,11 +513,241 @@ export const CLOUD_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'vultr-api-key',
+    verify: bearerVerify('https://api.vultr.com/v2/account'),
     description: 'Vultr API key',
     names: ['vultr'],
     value: '[0-9A-Z]{36}',
     caseSensitive: true,
     variable: 'VULTR_API_KEY',
     sample: fakeChars(5005, 36, UPPER36),
+  }),
+  tokenRule({
+    id: 'netlify-personal-access-token',
+    description: 'Netlify personal access token (nfp_ format)',
+    token: 'nfp_[0-9A-Za-z]{36}[0-9a-f]{4}',
+    keywords: ['nfp_'],
+    variable: 'NETLIFY_AUTH_TOKEN',
+    sample: t('nfp_', fakeChars(9301, 36), fakeChars(9302, 4, HEX)),
+    verify: bearerVerify('https://api.netlify.com/api/v1/user'),
+  }),
+  tokenRule({
+    id: 'aws-appsync-api-key',
+    description: 'AWS AppSync GraphQL API key',
+    token: 'da2-[0-9a-z]{26}',
+    keywords: ['da2-'],
+    variable: 'APPSYNC_API_KEY',
+    sample: t('da2-', fakeChars(9303, 26, LOWER36)),
+  }),
+  tokenRule({
+    id: 'amazon-mws-auth-token',
+    description: 'Amazon Marketplace Web Service auth token',
+    token: String.raw`amzn\.mws\.${UUID}`,
+    keywords: ['amzn.mws.'],
+    variable: 'MWS_AUTH_TOKEN',
+    sample: t('amzn.', 'mws.', fakeUuid(9304)),
+  }),
+  customRule({
+    id: 'azure-service-bus-connection-string',
+    description: 'Azure Service Bus / Event Hubs connection string with its shared access key',
+    regex: String.raw`Endpoint=sb://[0-9A-Za-z.-]{1,100}\.servicebus\.windows\.net/?;\s*SharedAccessKeyName=[^;"'\s]{1,256};\s*SharedAccessKey=([0-9A-Za-z+/]{43}=)`,
+    keywords: ['servicebus.windows.net'],
+    positives: [{ text: `"ServiceBus": "${azureServiceBus}"`, secret: azureServiceBusKey }],
+    negatives: [
+      'Endpoint=sb://contoso.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=<key>',
+    ],
+  }),
+  customRule({
+    id: 'azure-iot-hub-connection-string',
+    description: 'Azure IoT Hub connection string with its shared access key',
+    regex: String.raw`HostName=[0-9A-Za-z.-]{1,100}\.azure-devices\.net;\s*(?:SharedAccessKeyName|DeviceId)=[^;"'\s]{1,256};\s*SharedAccessKey=([0-9A-Za-z+/]{43}=)`,
+    keywords: ['azure-devices.net'],
+    positives: [{ text: `IOTHUB=${azureIotHub}\n`, secret: azureIotHubKey }],
+    negatives: ['HostName=hub.azure-devices.net;DeviceId=dev1;SharedAccessKey={device key}'],
+  }),
+  customRule({
+    id: 'azure-cosmosdb-connection-string',
+    description: 'Azure Cosmos DB connection string with its account key',
+    regex: String.raw`AccountEndpoint=https://[0-9a-z.-]{1,100}\.documents\.azure\.com(?::443)?/?;\s*AccountKey=([0-9A-Za-z+/]{86}==)`,
+    keywords: ['documents.azure.com'],
+    positives: [{ text: `COSMOS=${azureCosmos}\n`, secret: azureCosmosKey }],
+    negatives: [`AccountEndpoint=https://db.documents.azure.com:443/;AccountKey=\${COSMOS_KEY}`],
+  }),
+  customRule({
+    id: 'azure-signalr-connection-string',
+    description: 'Azure SignalR Service connection string with its access key',
+    regex: String.raw`Endpoint=https://[0-9a-z.-]{1,100}\.service\.signalr\.net;\s*AccessKey=([0-9A-Za-z+/]{43}=)`,
+    keywords: ['service.signalr.net'],
+    positives: [{ text: `Azure__SignalR=${azureSignalR}\n`, secret: azureSignalRKey }],
+    negatives: ['Endpoint=https://chat.service.signalr.net;AccessKey=;Version=1.0;'],
+  }),
+  customRule({
+    id: 'azure-app-configuration-connection-string',
+    description: 'Azure App Configuration connection string with its secret',
+    regex: String.raw`Endpoint=https://[0-9a-z.-]{1,100}\.azconfig\.io;\s*Id=[^;"'\s]{1,64};\s*Secret=([0-9A-Za-z+/]{43}=)`,
+    keywords: ['azconfig.io'],
+    positives: [{ text: `APPCONFIG=${azureAppConfig}\n`, secret: azureAppConfigKey }],
+    negatives: ['Endpoint=https://cfg.azconfig.io;Id=abc;Secret=...'],
+  }),
+  customRule({
+    id: 'azure-communication-services-connection-string',
+    description: 'Azure Communication Services connection string with its access key',
+    regex: String.raw`(?i)endpoint=https://[0-9a-z.-]{1,100}\.communication\.azure\.com/?;\s*accesskey=([0-9A-Za-z+/]{86}==)`,
+    keywords: ['communication.azure.com'],
+    positives: [{ text: `ACS=${azureCommunication}\n`, secret: azureCommunicationKey }],
+    negatives: ['endpoint=https://acs.communication.azure.com/;accesskey=KEY'],
+  }),
+  namedSecretRule({
+    id: 'azure-search-admin-key',
+    description: 'Azure AI Search admin or query key',
+    names: ['azure_search', 'search_admin_key', 'searchapikey', 'search_api_key'],
+    value: '[0-9A-Za-z]{52}',
+    caseSensitive: true,
+    variable: 'AZURE_SEARCH_ADMIN_KEY',
+    sample: fakeChars(9305, 52),
+  }),
+  namedSecretRule({
+    id: 'azure-batch-account-key',
+    description: 'Azure Batch account key',
+    names: ['batch_account_key', 'azure_batch'],
+    value: '[0-9A-Za-z+/]{86}==',
+    caseSensitive: true,
+    variable: 'AZURE_BATCH_ACCOUNT_KEY',
+    sample: t(fakeChars(9306, 86), '=='),
+  }),
+  namedSecretRule({
+    id: 'azure-maps-key',
+    description: 'Azure Maps subscription key',
+    names: ['azure_maps', 'atlas_subscription_key'],
+    value: '[0-9A-Za-z_-]{43}',
+    caseSensitive: true,
+    variable: 'AZURE_MAPS_KEY',
+    sample: fakeChars(9307, 43, URL_SAFE),
+  }),
+  namedSecretRule({
+    id: 'recaptcha-secret-key',
+    description: 'Google reCAPTCHA secret key',
+    names: ['recaptcha_secret', 'recaptcha_private', 'recaptchasecret'],
+    value: '6L[0-9A-Za-z_-]{38}',
+    caseSensitive: true,
+    variable: 'RECAPTCHA_SECRET_KEY',
+    sample: t('6L', fakeChars(9308, 38, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'tencent-cloud-secret-key',
+    description: 'Tencent Cloud SecretKey',
+    names: ['tencentcloud_secret_key', 'tencent_secret_key', 'tencent_secretkey'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'TENCENTCLOUD_SECRET_KEY',
+    sample: fakeChars(9309, 32),
+  }),
+  namedSecretRule({
+    id: 'huawei-cloud-secret-key',
+    description: 'Huawei Cloud secret access key',
+    names: ['huaweicloud', 'huawei_cloud', 'hwcloud'],
+    value: '[0-9A-Za-z]{40}',
+    caseSensitive: true,
+    variable: 'HUAWEICLOUD_SDK_SK',
+    sample: fakeChars(9310, 40),
+  }),
+  namedSecretRule({
+    // Named, not a token rule: its only literal, "exo", is common in text ("exotic", "exon").
+    id: 'exoscale-api-key',
+    description: 'Exoscale API key',
+    names: ['exoscale'],
+    value: 'EXO[0-9a-f]{24}',
+    caseSensitive: true,
+    variable: 'EXOSCALE_API_KEY',
+    sample: t('EXO', fakeChars(9311, 24, HEX)),
+  }),
+  namedSecretRule({
+    id: 'ovh-application-secret',
+    description: 'OVHcloud application secret or consumer key',
+    names: ['ovh_application_secret', 'ovh_app_secret', 'ovh_consumer_key'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'OVH_APPLICATION_SECRET',
+    sample: fakeChars(9312, 32),
+  }),
+  namedSecretRule({
+    id: 'civo-api-key',
+    description: 'Civo API key',
+    names: ['civo'],
+    value: '[0-9A-Za-z]{50}',
+    caseSensitive: true,
+    variable: 'CIVO_TOKEN',
+    sample: fakeChars(9313, 50),
+    verify: bearerVerify('https://api.civo.com/v2/quota'),
+  }),
+  namedSecretRule({
+    id: 'backblaze-application-key',
+    description: 'Backblaze B2 application key',
+    names: ['b2_application_key', 'backblaze', 'b2_app_key'],
+    value: 'K[0-9]{3}[0-9A-Za-z+/]{27}',
+    caseSensitive: true,
+    variable: 'B2_APPLICATION_KEY',
+    sample: t('K005', fakeChars(9314, 27)),
+  }),
+  tokenRule({
+    id: 'akamai-edgegrid-token',
+    description: 'Akamai EdgeGrid client or access token',
+    token: 'akab-[0-9a-z]{16}-[0-9a-z]{16}',
+    keywords: ['akab-'],
+    variable: 'AKAMAI_CLIENT_TOKEN',
+    sample: t('akab-', fakeChars(9315, 16, LOWER36), '-', fakeChars(9316, 16, LOWER36)),
+  }),
+  namedSecretRule({
+    id: 'railway-api-token',
+    description: 'Railway account, team or project token',
+    names: ['railway_token', 'railway_api_token', 'railway_project_token'],
+    value: UUID,
+    variable: 'RAILWAY_TOKEN',
+    sample: fakeUuid(9317),
+  }),
+  namedSecretRule({
+    id: 'koyeb-api-token',
+    description: 'Koyeb API access token',
+    names: ['koyeb'],
+    value: '[0-9A-Za-z]{64}',
+    caseSensitive: true,
+    variable: 'KOYEB_TOKEN',
+    sample: fakeChars(9318, 64),
+    verify: bearerVerify('https://app.koyeb.com/v1/account/profile'),
+  }),
+  namedSecretRule({
+    id: 'equinix-metal-api-token',
+    description: 'Equinix Metal (Packet) API token',
+    names: ['metal_auth_token', 'packet_auth_token', 'equinix'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'METAL_AUTH_TOKEN',
+    sample: fakeChars(9319, 32),
+    verify: headerVerify('https://api.equinix.com/metal/v1/user', 'X-Auth-Token'),
+  }),
+  namedSecretRule({
+    id: 'cloudflare-turnstile-secret-key',
+    description: 'Cloudflare Turnstile secret key',
+    names: ['turnstile'],
+    value: '0x4[0-9A-Za-z_-]{32}',
+    caseSensitive: true,
+    variable: 'TURNSTILE_SECRET_KEY',
+    sample: t('0x4AAAAAAA', fakeChars(9320, 25, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'digitalocean-spaces-secret-key',
+    description: 'DigitalOcean Spaces secret access key',
+    names: ['spaces_secret', 'do_spaces_secret', 'spaces_secret_key'],
+    value: '[0-9A-Za-z+/]{43}',
+    caseSensitive: true,
+    variable: 'SPACES_SECRET_KEY',
+    sample: fakeChars(9321, 43),
+  }),
+  namedSecretRule({
+    id: 'cloudflare-r2-secret-access-key',
+    description: 'Cloudflare R2 secret access key',
+    names: ['r2_secret_access_key', 'r2_secret_key'],
+    value: '[0-9a-f]{64}',
+    variable: 'R2_SECRET_ACCESS_KEY',
+    sample: fakeChars(9322, 64, HEX),
   }),
 ];

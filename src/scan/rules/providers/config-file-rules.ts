@@ -1,8 +1,8 @@
 // Credentials in configuration files and URLs, whoever issued them: .netrc, .npmrc, kubeconfig client keys,
 // WordPress and Laravel keys, passwords in URLs, Java key stores. Each rule with its true- and false-positive
 // cases. (Connection strings of databases and brokers: generic-rules.ts.)
-import { BASE62, fakeChars, t } from '../canary-secrets.js';
-import { type BuiltinRule, customRule } from '../rule-builders.js';
+import { BASE62, fakeChars, HEX, t } from '../canary-secrets.js';
+import { type BuiltinRule, customRule, namedSecretRule, tokenRule } from '../rule-builders.js';
 import { allowlistDefinition } from '../rule-definition.js';
 
 const netrcPassword = fakeChars(4201, 20);
@@ -118,5 +118,62 @@ export const CONFIG_FILE_RULES: BuiltinRule[] = [
       },
     ],
     negatives: ['CLOUDINARY_URL=cloudinary://<api_key>:<api_secret>@<cloud_name>\n'],
+  }),
+  tokenRule({
+    id: 'django-secret-key',
+    description: 'Django SECRET_KEY as startproject generates it (django-insecure- prefix)',
+    token: 'django-insecure-[0-9a-z!@#$%^&*(=+)_-]{50}',
+    keywords: ['django-insecure-'],
+    variable: 'SECRET_KEY',
+    sample: t('django-', 'insecure-', fakeChars(4301, 50, 'abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)')),
+  }),
+  namedSecretRule({
+    id: 'rails-secret-key-base',
+    description: 'Ruby on Rails secret_key_base',
+    names: ['secret_key_base'],
+    value: '[0-9a-f]{128}',
+    variable: 'SECRET_KEY_BASE',
+    sample: fakeChars(4302, 128, HEX),
+  }),
+  customRule({
+    id: 'rails-master-key-file',
+    description: 'Ruby on Rails master key file (decrypts config/credentials.yml.enc)',
+    path: String.raw`(?:^|/)config/(?:master|credentials/[0-9a-z_-]+)\.key$`,
+    keywords: [],
+    positives: [{ text: fakeChars(4303, 32, HEX), secret: '', path: 'app/config/master.key' }],
+    negatives: [{ text: 'master key docs', path: 'docs/master.key.md' }],
+  }),
+  namedSecretRule({
+    id: 'nextauth-secret',
+    description: 'NextAuth.js / Auth.js session secret',
+    names: ['nextauth_secret', 'auth_secret'],
+    value: '[0-9A-Za-z+/_-]{32,88}={0,2}',
+    caseSensitive: true,
+    variable: 'NEXTAUTH_SECRET',
+    sample: fakeChars(4304, 44),
+  }),
+  customRule({
+    id: 'pgpass-file',
+    description: 'PostgreSQL password file (.pgpass)',
+    path: String.raw`(?:^|/)\.pgpass$`,
+    keywords: [],
+    positives: [{ text: 'db:5432:*:app:password', secret: '', path: 'home/.pgpass' }],
+    negatives: [{ text: 'pgpass docs', path: 'docs/pgpass.md' }],
+  }),
+  customRule({
+    id: 'git-credentials-file',
+    description: "git's credential store file (.git-credentials), one URL with a password a line",
+    path: String.raw`(?:^|/)\.git-credentials$`,
+    keywords: [],
+    positives: [{ text: 'https://user:pass@example.com', secret: '', path: 'home/.git-credentials' }],
+    negatives: [{ text: 'credentials docs', path: 'docs/git-credentials.md' }],
+  }),
+  tokenRule({
+    id: 'dotenv-vault-key',
+    description: 'dotenv-vault DOTENV_KEY (decrypts .env.vault)',
+    token: String.raw`dotenv://:key_[0-9a-f]{64}@dotenv\.(?:org|local)/vault/\.env\.vault\?environment=[a-z]{2,20}`,
+    keywords: ['dotenv://:key_'],
+    variable: 'DOTENV_KEY',
+    sample: t('dotenv://', ':key_', fakeChars(4305, 64, HEX), '@dotenv.org/vault/.env.vault?environment=production'),
   }),
 ];

@@ -1,7 +1,8 @@
 // Databases and data platforms: PlanetScale, Supabase, ClickHouse Cloud, Databricks, Confluent, ADO.NET
 // connection strings (URL connection strings: generic-rules.ts).
-import { fakeChars, HEX, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { bearerVerify } from '../verify-requests.js';
 
 export const DATABASE_RULES: BuiltinRule[] = [
   tokenRule({
@@ -30,6 +31,7 @@ export const DATABASE_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'supabase-access-token',
+    verify: bearerVerify('https://api.supabase.com/v1/projects'),
     description: 'Supabase personal access token',
     token: 'sbp_[0-9a-f]{40}',
     keywords: ['sbp_'],
@@ -120,5 +122,85 @@ export const DATABASE_RULES: BuiltinRule[] = [
     keywords: ['sb_secret_'],
     variable: 'SUPABASE_SECRET_KEY',
     sample: t('sb_secret_', fakeChars(4601, 31, URL_SAFE)),
+  }),
+  tokenRule({
+    id: 'neon-api-key',
+    description: 'Neon API key',
+    token: 'napi_[0-9a-z]{64}',
+    keywords: ['napi_'],
+    variable: 'NEON_API_KEY',
+    sample: t('napi_', fakeChars(9901, 64, LOWER36)),
+    verify: bearerVerify('https://console.neon.tech/api/v2/users/me'),
+  }),
+  tokenRule({
+    id: 'xata-api-key',
+    description: 'Xata API key',
+    token: 'xau_[0-9A-Za-z]{32,64}',
+    keywords: ['xau_'],
+    variable: 'XATA_API_KEY',
+    sample: t('xau_', fakeChars(9902, 40)),
+    verify: bearerVerify('https://api.xata.io/user'),
+  }),
+  namedSecretRule({
+    id: 'mongodb-atlas-private-key',
+    description: 'MongoDB Atlas API private key',
+    names: ['atlas_private_key', 'mongodb_atlas', 'mongodbatlas'],
+    value: UUID,
+    variable: 'MONGODB_ATLAS_PRIVATE_KEY',
+    sample: fakeUuid(9903),
+  }),
+  namedSecretRule({
+    id: 'fauna-secret',
+    description: 'Fauna database secret',
+    names: ['fauna'],
+    value: 'fn[A-Z][0-9A-Za-z_-]{37}',
+    caseSensitive: true,
+    variable: 'FAUNA_SECRET',
+    sample: t('fnA', fakeChars(9904, 37, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'upstash-rest-token',
+    description: 'Upstash Redis REST token',
+    names: ['upstash'],
+    value: 'A[0-9A-Za-z_-]{59,120}={0,2}',
+    caseSensitive: true,
+    variable: 'UPSTASH_REDIS_REST_TOKEN',
+    sample: t('AX', fakeChars(9905, 78, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'influxdb-api-token',
+    description: 'InfluxDB 2 API token',
+    names: ['influx'],
+    value: '[0-9A-Za-z_-]{86}==',
+    caseSensitive: true,
+    variable: 'INFLUX_TOKEN',
+    sample: t(fakeChars(9906, 86, URL_SAFE), '=='),
+  }),
+  namedSecretRule({
+    id: 'convex-deploy-key',
+    description: 'Convex deploy key',
+    names: ['convex_deploy_key'],
+    value: String.raw`(?:prod|dev|preview):[0-9a-z-]{3,64}\|[0-9A-Za-z+/=_-]{40,200}`,
+    caseSensitive: true,
+    variable: 'CONVEX_DEPLOY_KEY',
+    sample: t('prod:', 'happy-otter-123|', fakeChars(9907, 80, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'typesense-api-key',
+    description: 'Typesense admin API key',
+    names: ['typesense'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'TYPESENSE_API_KEY',
+    sample: fakeChars(9908, 32),
+  }),
+  namedSecretRule({
+    id: 'redis-cloud-api-key',
+    description: 'Redis Cloud API secret key',
+    names: ['rediscloud', 'redis_cloud', 'redislabs'],
+    value: '[0-9A-Za-z]{40,60}',
+    caseSensitive: true,
+    variable: 'REDISCLOUD_SECRET_KEY',
+    sample: fakeChars(9909, 50),
   }),
 ];

@@ -1,7 +1,8 @@
 // Identity, secrets management and keys: Okta, Auth0, 1Password, HashiCorp Vault, Doppler, OpenShift, age,
 // PuTTY private keys, Docker registry credentials.
-import { BASE62, fakeChars, t, URL_SAFE } from '../canary-secrets.js';
-import { type BuiltinRule, namedSecretRule, tokenRule } from '../rule-builders.js';
+import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
+import { type BuiltinRule, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { bearerVerify } from '../verify-requests.js';
 
 export const IDENTITY_RULES: BuiltinRule[] = [
   namedSecretRule({
@@ -63,6 +64,7 @@ export const IDENTITY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'doppler-api-token',
+    verify: bearerVerify('https://api.doppler.com/v3/me'),
     description: 'Doppler service or personal token',
     token: String.raw`dp\.(?:pt|st|sa|ct|scim|audit)\.[0-9A-Za-z]{40,44}`,
     keywords: ['dp.pt.', 'dp.st.', 'dp.sa.', 'dp.ct.', 'dp.scim.', 'dp.audit.'],
@@ -153,5 +155,72 @@ export const IDENTITY_RULES: BuiltinRule[] = [
       '.',
       fakeChars(3904, 64),
     ),
+  }),
+  tokenRule({
+    id: 'stytch-secret',
+    description: 'Stytch project secret',
+    token: 'secret-(?:live|test)-[0-9A-Za-z_=-]{36}',
+    keywords: ['secret-live-', 'secret-test-'],
+    variable: 'STYTCH_SECRET',
+    sample: t('secret-', 'live-', fakeChars(9201, 36, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'bitwarden-access-token',
+    description: 'Bitwarden Secrets Manager machine-account access token',
+    names: ['bws_access_token', 'bitwarden'],
+    value: String.raw`0\.${UUID}\.[0-9A-Za-z]{30}:[0-9A-Za-z+/]{22}==`,
+    caseSensitive: true,
+    variable: 'BWS_ACCESS_TOKEN',
+    sample: t('0.', fakeUuid(9202), '.', fakeChars(9203, 30), ':', fakeChars(9204, 22), '=='),
+  }),
+  namedSecretRule({
+    id: 'infisical-service-token',
+    description: 'Infisical service token',
+    names: ['infisical'],
+    value: String.raw`st\.${UUID}\.[0-9a-f]{32}\.[0-9a-f]{32}`,
+    caseSensitive: true,
+    variable: 'INFISICAL_TOKEN',
+    sample: t('st.', fakeUuid(9205), '.', fakeChars(9206, 32, HEX), '.', fakeChars(9207, 32, HEX)),
+  }),
+  namedSecretRule({
+    id: 'jumpcloud-api-key',
+    description: 'JumpCloud API key',
+    names: ['jumpcloud'],
+    value: '[0-9a-f]{40}',
+    variable: 'JUMPCLOUD_API_KEY',
+    sample: fakeChars(9208, 40, HEX),
+  }),
+  namedSecretRule({
+    id: 'duo-secret-key',
+    description: 'Duo Security application secret key',
+    names: ['duo_skey', 'duo_secret_key', 'duo_client_secret'],
+    value: '[0-9A-Za-z]{40}',
+    caseSensitive: true,
+    variable: 'DUO_SECRET_KEY',
+    sample: fakeChars(9209, 40),
+  }),
+  namedSecretRule({
+    id: 'onelogin-client-secret',
+    description: 'OneLogin API client secret',
+    names: ['onelogin'],
+    value: '[0-9a-f]{64}',
+    variable: 'ONELOGIN_CLIENT_SECRET',
+    sample: fakeChars(9210, 64, HEX),
+  }),
+  tokenRule({
+    id: 'pangea-token',
+    description: 'Pangea service token',
+    token: 'pts_[0-9a-z]{32}',
+    keywords: ['pts_'],
+    variable: 'PANGEA_TOKEN',
+    sample: t('pts_', fakeChars(9211, 32, LOWER36)),
+  }),
+  tokenRule({
+    id: 'ory-api-key',
+    description: 'Ory Network project API key or personal access token',
+    token: 'ory_(?:pat|apikey)_[0-9A-Za-z]{32}',
+    keywords: ['ory_pat_', 'ory_apikey_'],
+    variable: 'ORY_API_KEY',
+    sample: t('ory_', 'pat_', fakeChars(9212, 32)),
   }),
 ];

@@ -3,6 +3,7 @@
 // Facebook, LinkedIn. Each rule with its cases.
 import { BASE62, fakeChars, fakeUuid, HEX, LOWER36, t, UPPER32, UPPER36, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { basicWholeVerify, bearerVerify, headerVerify, urlVerify } from '../verify-requests.js';
 
 const twilio = t('SK', fakeChars(24, 32, HEX));
 const sendgrid = t('SG.', fakeChars(25, 22), '.', fakeChars(26, 43));
@@ -39,6 +40,13 @@ const slackHook = t(
 const facebookAppToken = t(fakeChars(4906, 15, '0123456789'), '|', fakeChars(3617, 32, URL_SAFE));
 
 const chatToken = fakeChars(4505, 43, URL_SAFE);
+
+const dingtalkToken = fakeChars(9440, 64, HEX);
+const dingtalkUrl = t('https://oapi.', 'dingtalk.com/robot/send?access_token=', dingtalkToken);
+const larkHook = fakeUuid(9441);
+const larkUrl = t('https://open.', 'feishu.cn/open-apis/bot/v2/hook/', larkHook);
+const wecomKey = fakeUuid(9442);
+const wecomUrl = t('https://qyapi.', 'weixin.qq.com/cgi-bin/webhook/send?key=', wecomKey);
 
 export const MESSAGING_RULES: BuiltinRule[] = [
   customRule({
@@ -123,6 +131,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'telegram-bot-api-token',
+    verify: urlVerify('https://api.telegram.org/bot{{secret}}/getMe', { invalid: { status: [401, 404] } }),
     description: 'Telegram bot token',
     names: ['telegr', 'tgram', 'tg_bot'],
     value: '[0-9]{5,16}:A[0-9A-Za-z_-]{34}',
@@ -158,6 +167,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'messagebird-api-token',
+    verify: headerVerify('https://rest.messagebird.com/balance', 'Authorization', 'AccessKey '),
     description: 'MessageBird (Bird) API key',
     names: ['messagebird', 'message-bird', 'message_bird'],
     value: '[0-9A-Za-z]{25}',
@@ -174,6 +184,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'gitter-access-token',
+    verify: bearerVerify('https://api.gitter.im/v1/user'),
     description: 'Gitter access token',
     names: ['gitter'],
     value: '[0-9a-z_-]{40}',
@@ -234,6 +245,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'sendinblue-api-token',
+    verify: headerVerify('https://api.brevo.com/v3/account', 'api-key'),
     description: 'Brevo (Sendinblue) API key',
     token: 'xkeysib-[0-9a-f]{64}-[0-9A-Za-z]{16}',
     keywords: ['xkeysib-'],
@@ -250,6 +262,12 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   namedSecretRule({
     id: 'mandrill-api-key',
+    verify: urlVerify('https://mandrillapp.com/api/1.0/users/ping2', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"key":"{{secret}}"}',
+      invalid: { status: [500] },
+    }),
     description: 'Mandrill (Mailchimp Transactional) API key',
     names: ['mandrill'],
     value: '[0-9A-Za-z_-]{22}',
@@ -266,6 +284,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'twitter-bearer-token',
+    verify: bearerVerify('https://api.twitter.com/1.1/application/rate_limit_status.json'),
     description: 'Twitter / X API bearer token',
     token: 'A{22}[0-9A-Za-z%]{80,120}',
     keywords: ['aaaaaaaaaaaaaaaaaaaaaa'],
@@ -477,6 +496,7 @@ export const MESSAGING_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'mailersend-api-token',
+    verify: bearerVerify('https://api.mailersend.com/v1/api-quota'),
     description: 'MailerSend API token',
     token: 'mlsn\\.[0-9a-f]{64}',
     keywords: ['mlsn.'],
@@ -514,5 +534,260 @@ export const MESSAGING_RULES: BuiltinRule[] = [
     value: '[0-9A-Za-z]{40}',
     variable: 'PLIVO_AUTH_TOKEN',
     sample: fakeChars(5602, 40),
+  }),
+  customRule({
+    id: 'dingtalk-webhook-url',
+    description: 'DingTalk robot webhook URL with its access token',
+    regex: String.raw`https://oapi\.dingtalk\.com/robot/send\?access_token=([0-9a-f]{64})`,
+    keywords: ['oapi.dingtalk.com'],
+    entropy: 3,
+    positives: [{ text: `webhook: ${dingtalkUrl}\n`, secret: dingtalkToken }],
+    negatives: [`https://oapi.dingtalk.com/robot/send?access_token=\${DINGTALK_TOKEN}`],
+  }),
+  customRule({
+    id: 'lark-webhook-url',
+    description: 'Lark / Feishu custom bot webhook URL',
+    regex: `https://open\\.(?:feishu\\.cn|larksuite\\.com)/open-apis/bot/v2/hook/(${UUID})`,
+    keywords: ['/open-apis/bot/v2/hook/'],
+    entropy: 3,
+    positives: [{ text: `LARK_WEBHOOK=${larkUrl}\n`, secret: larkHook }],
+    negatives: ['https://open.feishu.cn/open-apis/bot/v2/hook/xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx'],
+  }),
+  customRule({
+    id: 'wecom-webhook-url',
+    description: 'WeCom (WeChat Work) group robot webhook URL',
+    regex: `https://qyapi\\.weixin\\.qq\\.com/cgi-bin/webhook/send\\?key=(${UUID})`,
+    keywords: ['qyapi.weixin.qq.com'],
+    entropy: 3,
+    positives: [{ text: `url = "${wecomUrl}"\n`, secret: wecomKey }],
+    negatives: ['https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=YOUR_KEY'],
+  }),
+  namedSecretRule({
+    id: 'lark-app-secret',
+    description: 'Lark / Feishu app secret',
+    names: ['lark_app_secret', 'feishu_app_secret', 'lark_secret', 'feishu_secret'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'FEISHU_APP_SECRET',
+    sample: fakeChars(9401, 32),
+  }),
+  namedSecretRule({
+    id: 'line-channel-access-token',
+    description: 'LINE Messaging API channel access token',
+    names: ['line_channel_access_token', 'line_access_token', 'channel_access_token'],
+    value: '[0-9A-Za-z+/]{160,180}=?',
+    caseSensitive: true,
+    variable: 'LINE_CHANNEL_ACCESS_TOKEN',
+    sample: t(fakeChars(9402, 171), '='),
+    verify: bearerVerify('https://api.line.me/v2/bot/info'),
+  }),
+  namedSecretRule({
+    id: 'line-channel-secret',
+    description: 'LINE channel secret',
+    names: ['line_channel_secret'],
+    value: '[0-9a-f]{32}',
+    variable: 'LINE_CHANNEL_SECRET',
+    sample: fakeChars(9403, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'webex-access-token',
+    description: 'Webex personal or bot access token',
+    names: ['webex'],
+    value: `[0-9A-Za-z]{64}_[0-9A-Za-z]{4}_${UUID}`,
+    caseSensitive: true,
+    variable: 'WEBEX_ACCESS_TOKEN',
+    sample: t(fakeChars(9404, 64), '_PF84_', fakeUuid(9405)),
+    verify: bearerVerify('https://webexapis.com/v1/people/me'),
+  }),
+  namedSecretRule({
+    id: 'zoom-client-secret',
+    description: 'Zoom app client secret',
+    names: ['zoom_client_secret', 'zoom_api_secret', 'zoom_secret'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'ZOOM_CLIENT_SECRET',
+    sample: fakeChars(9406, 32),
+  }),
+  namedSecretRule({
+    id: 'ably-api-key',
+    description: 'Ably API key (app.key:secret)',
+    // Not the bare word: "ably" is inside "probably", which would wake the rule on most prose.
+    names: ['ably_api_key', 'ably_key', 'ably_root_key', 'ablyapikey'],
+    value: String.raw`[0-9A-Za-z_-]{6}\.[0-9A-Za-z_-]{6}:[0-9A-Za-z_-]{43}`,
+    caseSensitive: true,
+    variable: 'ABLY_API_KEY',
+    sample: t(fakeChars(9407, 6), '.', fakeChars(9408, 6), ':', fakeChars(9409, 43, URL_SAFE)),
+    verify: basicWholeVerify('https://rest.ably.io/stats?limit=1'),
+  }),
+  namedSecretRule({
+    id: 'pushover-api-token',
+    description: 'Pushover application API token',
+    names: ['pushover'],
+    value: '[0-9a-z]{30}',
+    variable: 'PUSHOVER_TOKEN',
+    sample: fakeChars(9410, 30, LOWER36),
+  }),
+  namedSecretRule({
+    id: 'mailjet-api-key',
+    description: 'Mailjet API key or secret key',
+    names: ['mailjet', 'mj_apikey'],
+    value: '[0-9a-f]{32}',
+    variable: 'MAILJET_API_SECRET',
+    sample: fakeChars(9411, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'mailtrap-api-token',
+    description: 'Mailtrap API token',
+    names: ['mailtrap'],
+    value: '[0-9a-f]{32}',
+    variable: 'MAILTRAP_API_TOKEN',
+    sample: fakeChars(9412, 32, HEX),
+    verify: bearerVerify('https://mailtrap.io/api/accounts'),
+  }),
+  namedSecretRule({
+    id: 'elastic-email-api-key',
+    description: 'Elastic Email API key',
+    names: ['elasticemail', 'elastic_email'],
+    value: '[0-9A-F]{96}',
+    variable: 'ELASTIC_EMAIL_API_KEY',
+    sample: fakeChars(9413, 96, '0123456789ABCDEF'),
+    verify: headerVerify('https://api.elasticemail.com/v4/account/info', 'X-ElasticEmail-ApiKey'),
+  }),
+  namedSecretRule({
+    id: 'smtp2go-api-key',
+    description: 'SMTP2GO API key',
+    names: ['smtp2go'],
+    value: 'api-[0-9A-F]{32}',
+    caseSensitive: true,
+    variable: 'SMTP2GO_API_KEY',
+    sample: t('api-', fakeChars(9414, 32, '0123456789ABCDEF')),
+  }),
+  namedSecretRule({
+    id: 'klaviyo-private-api-key',
+    description: 'Klaviyo private API key',
+    names: ['klaviyo'],
+    value: 'pk_[0-9a-f]{34}',
+    caseSensitive: true,
+    variable: 'KLAVIYO_PRIVATE_KEY',
+    sample: t('pk_', fakeChars(9415, 34, HEX)),
+    verify: headerVerify('https://a.klaviyo.com/api/accounts/', 'Authorization', 'Klaviyo-API-Key ', {
+      headers: { revision: '2024-10-15' },
+    }),
+  }),
+  namedSecretRule({
+    id: 'customerio-api-key',
+    description: 'Customer.io tracking or app API key',
+    names: ['customerio', 'customer_io'],
+    value: '[0-9a-f]{20}|[0-9a-f]{32}',
+    variable: 'CUSTOMERIO_API_KEY',
+    sample: fakeChars(9416, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'activecampaign-api-key',
+    description: 'ActiveCampaign API key',
+    names: ['activecampaign'],
+    value: '[0-9a-f]{72}',
+    variable: 'ACTIVECAMPAIGN_API_KEY',
+    sample: fakeChars(9417, 72, HEX),
+  }),
+  namedSecretRule({
+    id: 'loops-api-key',
+    description: 'Loops API key',
+    names: ['loops_api_key', 'loops_so'],
+    value: '[0-9a-f]{32}',
+    variable: 'LOOPS_API_KEY',
+    sample: fakeChars(9418, 32, HEX),
+    verify: bearerVerify('https://app.loops.so/api/v1/api-key'),
+  }),
+  namedSecretRule({
+    id: 'rocketchat-access-token',
+    description: 'Rocket.Chat personal access token',
+    names: ['rocketchat', 'rocket_chat'],
+    value: '[0-9A-Za-z_-]{43}',
+    caseSensitive: true,
+    variable: 'ROCKETCHAT_TOKEN',
+    sample: fakeChars(9419, 43, URL_SAFE),
+  }),
+  namedSecretRule({
+    id: 'zulip-api-key',
+    description: 'Zulip bot or user API key',
+    names: ['zulip'],
+    value: '[0-9A-Za-z]{32}',
+    caseSensitive: true,
+    variable: 'ZULIP_API_KEY',
+    sample: fakeChars(9420, 32),
+  }),
+  namedSecretRule({
+    id: 'telnyx-api-key',
+    description: 'Telnyx API v2 key',
+    names: ['telnyx'],
+    value: 'KEY[0-9A-F]{32}_[0-9A-Za-z]{22}',
+    caseSensitive: true,
+    variable: 'TELNYX_API_KEY',
+    sample: t('KEY', fakeChars(9421, 32, '0123456789ABCDEF'), '_', fakeChars(9422, 22)),
+    verify: bearerVerify('https://api.telnyx.com/v2/balance'),
+  }),
+  tokenRule({
+    id: 'instagram-access-token',
+    description: 'Instagram (Basic Display / Graph) user access token',
+    token: 'IGQ[VW][0-9A-Za-z_-]{100,400}',
+    keywords: ['igqv', 'igqw'],
+    variable: 'INSTAGRAM_ACCESS_TOKEN',
+    sample: t('IGQV', 'J', fakeChars(9423, 180, URL_SAFE)),
+    verify: urlVerify('https://graph.instagram.com/me?fields=id&access_token={{secret}}', {
+      invalid: { status: [400, 401, 403] },
+    }),
+  }),
+  namedSecretRule({
+    id: 'reddit-client-secret',
+    description: 'Reddit app client secret',
+    names: ['reddit_client_secret', 'reddit_secret'],
+    value: '[0-9A-Za-z_-]{30}',
+    caseSensitive: true,
+    variable: 'REDDIT_CLIENT_SECRET',
+    sample: fakeChars(9424, 30, URL_SAFE),
+  }),
+  namedSecretRule({
+    id: 'spotify-client-secret',
+    description: 'Spotify app client secret',
+    names: ['spotify'],
+    value: '[0-9a-f]{32}',
+    variable: 'SPOTIFY_CLIENT_SECRET',
+    sample: fakeChars(9425, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'bluesky-app-password',
+    description: 'Bluesky app password',
+    names: ['bsky', 'bluesky'],
+    value: '[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{4}',
+    caseSensitive: true,
+    variable: 'BLUESKY_APP_PASSWORD',
+    sample: [0, 1, 2, 3].map((i) => fakeChars(9426 + i, 4, LOWER36)).join('-'),
+  }),
+  namedSecretRule({
+    id: 'mastodon-access-token',
+    description: 'Mastodon application access token',
+    names: ['mastodon'],
+    value: '[0-9A-Za-z_-]{43}',
+    caseSensitive: true,
+    variable: 'MASTODON_ACCESS_TOKEN',
+    sample: fakeChars(9430, 43, URL_SAFE),
+  }),
+  namedSecretRule({
+    id: 'getstream-api-secret',
+    description: 'Stream (getstream.io) API secret',
+    names: ['stream_api_secret', 'stream_secret', 'getstream'],
+    value: '[0-9a-z]{64}',
+    caseSensitive: true,
+    variable: 'STREAM_API_SECRET',
+    sample: fakeChars(9431, 64, LOWER36),
+  }),
+  tokenRule({
+    id: 'onesignal-api-key',
+    description: 'OneSignal REST API key (app or organisation)',
+    token: 'os_v2_(?:app|org)_[0-9a-z]{80,120}',
+    keywords: ['os_v2_app_', 'os_v2_org_'],
+    variable: 'ONESIGNAL_REST_API_KEY',
+    sample: t('os_v2_', 'app_', fakeChars(9432, 100, LOWER36)),
   }),
 ];

@@ -1,8 +1,17 @@
 // Package registries: npm, PyPI, RubyGems, Clojars, NuGet, Docker Hub, crates.io, ReadMe. Each rule with its
 // cases.
-import { fakeChars, HEX, LOWER36, t } from '../canary-secrets.js';
-import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, URL_SAFE_BODY } from '../rule-builders.js';
+import { fakeChars, fakeUuid, HEX, LOWER36, t, UPPER36, URL_SAFE } from '../canary-secrets.js';
+import {
+  type BuiltinRule,
+  customRule,
+  END,
+  namedSecretRule,
+  tokenRule,
+  URL_SAFE_BODY,
+  UUID,
+} from '../rule-builders.js';
 import { allowlistDefinition } from '../rule-definition.js';
+import { basicUserVerify, bearerVerify, headerVerify } from '../verify-requests.js';
 
 const npmToken = t('npm_', fakeChars(46, 36));
 const pypi = t('pypi-AgEIcHlw', 'aS5vcmc', fakeChars(47, 70));
@@ -13,6 +22,7 @@ const sidekiqCredentials = t(fakeChars(3204, 8, HEX), ':', fakeChars(3205, 8, HE
 export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   customRule({
     id: 'npm-access-token',
+    verify: bearerVerify('https://registry.npmjs.org/-/whoami'),
     description: 'npm access token',
     regex: `(?i)\\b(npm_[0-9a-z]{36})${END}`,
     keywords: ['npm_'],
@@ -63,6 +73,7 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'crates-io-api-token',
+    verify: headerVerify('https://crates.io/api/v1/me', 'Authorization'),
     description: 'crates.io API token',
     token: 'cio[0-9A-Za-z]{32}',
     keywords: ['cio'],
@@ -71,6 +82,7 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'readme-api-token',
+    verify: basicUserVerify('https://dash.readme.com/api/v1'),
     description: 'ReadMe API key',
     token: 'rdme_[0-9a-z]{70}',
     keywords: ['rdme_'],
@@ -118,5 +130,65 @@ export const PACKAGE_REGISTRY_RULES: BuiltinRule[] = [
       { text: `source "https://${sidekiqCredentials}@gems.contribsys` + `.com/" do\n`, secret: sidekiqCredentials },
     ],
     negatives: ['source "https://gems.contribsys.com/" do\n'],
+  }),
+  tokenRule({
+    id: 'dockerhub-organization-access-token',
+    description: 'Docker Hub organisation access token',
+    token: 'dckr_oat_[0-9A-Za-z_-]{32}',
+    keywords: ['dckr_oat_'],
+    variable: 'DOCKERHUB_OAT',
+    sample: t('dckr_', 'oat_', fakeChars(9601, 32, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'cloudsmith-api-key',
+    description: 'Cloudsmith API key',
+    names: ['cloudsmith'],
+    value: '[0-9a-f]{40}',
+    variable: 'CLOUDSMITH_API_KEY',
+    sample: fakeChars(9602, 40, HEX),
+    verify: headerVerify('https://api.cloudsmith.io/v1/user/self/', 'X-Api-Key'),
+  }),
+  namedSecretRule({
+    id: 'packagecloud-api-token',
+    description: 'packagecloud API token',
+    names: ['packagecloud'],
+    value: '[0-9a-f]{48}',
+    variable: 'PACKAGECLOUD_TOKEN',
+    sample: fakeChars(9603, 48, HEX),
+  }),
+  namedSecretRule({
+    id: 'gemfury-api-token',
+    description: 'Gemfury push or deploy token',
+    names: ['gemfury'],
+    value: '[0-9A-Za-z_-]{20}',
+    caseSensitive: true,
+    variable: 'GEMFURY_TOKEN',
+    sample: fakeChars(9604, 20, URL_SAFE),
+  }),
+  namedSecretRule({
+    id: 'hex-pm-api-key',
+    description: 'Hex (hex.pm) API key',
+    names: ['hex_api_key', 'hexpm'],
+    value: '[0-9a-f]{32}',
+    variable: 'HEX_API_KEY',
+    sample: fakeChars(9605, 32, HEX),
+    verify: headerVerify('https://hex.pm/api/users/me', 'Authorization'),
+  }),
+  namedSecretRule({
+    id: 'quay-robot-token',
+    description: 'Quay.io robot account token or OAuth token',
+    names: ['quay'],
+    value: '[0-9A-Z]{64}|[0-9A-Za-z]{40}',
+    caseSensitive: true,
+    variable: 'QUAY_TOKEN',
+    sample: fakeChars(9606, 64, UPPER36),
+  }),
+  namedSecretRule({
+    id: 'chocolatey-api-key',
+    description: 'Chocolatey community repository API key',
+    names: ['chocolatey', 'choco_api_key'],
+    value: UUID,
+    variable: 'CHOCOLATEY_API_KEY',
+    sample: fakeUuid(9607),
   }),
 ];

@@ -2,6 +2,7 @@
 // GoCardless, Coinbase. Each rule with its cases.
 import { fakeChars, fakeUuid, HEX, LOWER36, t, URL_SAFE } from '../canary-secrets.js';
 import { type BuiltinRule, customRule, END, namedSecretRule, tokenRule, UUID } from '../rule-builders.js';
+import { basicUserVerify, bearerVerify, headerVerify } from '../verify-requests.js';
 
 const stripeLive = t('sk_live_', fakeChars(36, 24));
 const stripeRestricted = t('rk_test_', fakeChars(37, 40));
@@ -83,6 +84,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'shippo-api-token',
+    verify: headerVerify('https://api.goshippo.com/addresses?results=1', 'Authorization', 'ShippoToken '),
     description: 'Shippo API token',
     token: 'shippo_(?:live|test)_[0-9a-fA-F]{40}',
     keywords: ['shippo_'],
@@ -91,6 +93,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'easypost-api-token',
+    verify: basicUserVerify('https://api.easypost.com/v2/addresses?page_size=1'),
     description: 'EasyPost production API key',
     token: 'EZAK[0-9A-Za-z]{54}',
     keywords: ['ezak'],
@@ -99,6 +102,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'easypost-test-api-token',
+    verify: basicUserVerify('https://api.easypost.com/v2/addresses?page_size=1'),
     description: 'EasyPost test API key',
     token: 'EZTK[0-9A-Za-z]{54}',
     keywords: ['eztk'],
@@ -107,6 +111,7 @@ export const PAYMENT_RULES: BuiltinRule[] = [
   }),
   tokenRule({
     id: 'duffel-api-token',
+    verify: bearerVerify('https://api.duffel.com/air/airlines?limit=1', { headers: { 'Duffel-Version': 'v2' } }),
     description: 'Duffel API token',
     token: 'duffel_(?:test|live)_[0-9A-Za-z_=-]{43}',
     keywords: ['duffel_'],
@@ -239,5 +244,118 @@ export const PAYMENT_RULES: BuiltinRule[] = [
       '-',
       fakeChars(5305, 9, '0123456789'),
     ),
+  }),
+  tokenRule({
+    id: 'paddle-api-key',
+    description: 'Paddle Billing API key',
+    token: 'pdl_(?:live|sdbx)_apikey_[0-9a-z]{26}_[0-9A-Za-z]{22}_[0-9A-Za-z]{3}',
+    keywords: ['pdl_live_apikey_', 'pdl_sdbx_apikey_'],
+    variable: 'PADDLE_API_KEY',
+    sample: t('pdl_', 'live_apikey_', fakeChars(9701, 26, LOWER36), '_', fakeChars(9702, 22), '_', fakeChars(9703, 3)),
+  }),
+  tokenRule({
+    id: 'xendit-secret-key',
+    description: 'Xendit secret API key',
+    token: 'xnd_(?:development|production)_[0-9A-Za-z]{50,80}',
+    keywords: ['xnd_development_', 'xnd_production_'],
+    variable: 'XENDIT_SECRET_KEY',
+    sample: t('xnd_', 'production_', fakeChars(9704, 60)),
+    verify: basicUserVerify('https://api.xendit.co/balance'),
+  }),
+  tokenRule({
+    id: 'midtrans-server-key',
+    description: 'Midtrans server key',
+    token: '(?:SB-)?Mid-server-[0-9A-Za-z_-]{24}',
+    keywords: ['mid-server-'],
+    variable: 'MIDTRANS_SERVER_KEY',
+    sample: t('SB-Mid-', 'server-', fakeChars(9705, 24, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'mollie-api-key',
+    description: 'Mollie API key',
+    names: ['mollie'],
+    value: '(?:live|test)_[0-9A-Za-z]{30}',
+    caseSensitive: true,
+    variable: 'MOLLIE_API_KEY',
+    sample: t('live_', fakeChars(9706, 30)),
+    verify: bearerVerify('https://api.mollie.com/v2/methods'),
+  }),
+  namedSecretRule({
+    id: 'paypal-client-secret',
+    description: 'PayPal REST app client secret',
+    names: ['paypal_client_secret', 'paypal_secret'],
+    value: 'E[0-9A-Za-z_-]{79}',
+    caseSensitive: true,
+    variable: 'PAYPAL_CLIENT_SECRET',
+    sample: t('E', fakeChars(9707, 79, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'adyen-api-key',
+    description: 'Adyen API key',
+    names: ['adyen'],
+    value: 'AQE[0-9A-Za-z+/=_.-]{100,250}',
+    caseSensitive: true,
+    variable: 'ADYEN_API_KEY',
+    sample: t('AQE', fakeChars(9708, 160, URL_SAFE)),
+  }),
+  namedSecretRule({
+    id: 'woocommerce-consumer-secret',
+    description: 'WooCommerce REST API consumer secret',
+    names: ['woocommerce', 'wc_consumer_secret', 'consumer_secret'],
+    value: 'cs_[0-9a-f]{40}',
+    caseSensitive: true,
+    variable: 'WC_CONSUMER_SECRET',
+    sample: t('cs_', fakeChars(9709, 40, HEX)),
+  }),
+  namedSecretRule({
+    id: 'woocommerce-consumer-key',
+    description: 'WooCommerce REST API consumer key',
+    names: ['woocommerce', 'wc_consumer_key', 'consumer_key'],
+    value: 'ck_[0-9a-f]{40}',
+    caseSensitive: true,
+    variable: 'WC_CONSUMER_KEY',
+    sample: t('ck_', fakeChars(9710, 40, HEX)),
+  }),
+  namedSecretRule({
+    id: 'bigcommerce-access-token',
+    description: 'BigCommerce API account access token',
+    names: ['bigcommerce'],
+    value: '[0-9a-z]{31}',
+    variable: 'BIGCOMMERCE_ACCESS_TOKEN',
+    sample: fakeChars(9711, 31, LOWER36),
+  }),
+  namedSecretRule({
+    id: 'recurly-api-key',
+    description: 'Recurly private API key',
+    names: ['recurly'],
+    value: '[0-9a-f]{32}',
+    variable: 'RECURLY_API_KEY',
+    sample: fakeChars(9712, 32, HEX),
+  }),
+  namedSecretRule({
+    id: 'chargebee-api-key',
+    description: 'Chargebee API key',
+    names: ['chargebee'],
+    value: '(?:live|test)_[0-9A-Za-z]{26,40}',
+    caseSensitive: true,
+    variable: 'CHARGEBEE_API_KEY',
+    sample: t('live_', fakeChars(9713, 34)),
+  }),
+  namedSecretRule({
+    id: 'authorize-net-transaction-key',
+    description: 'Authorize.Net transaction key',
+    names: ['transaction_key', 'authorizenet', 'authnet'],
+    value: '[0-9A-Za-z]{16}',
+    caseSensitive: true,
+    variable: 'AUTHORIZENET_TRANSACTION_KEY',
+    sample: fakeChars(9714, 16),
+  }),
+  namedSecretRule({
+    id: 'wise-api-token',
+    description: 'Wise (TransferWise) API token',
+    names: ['wise_api', 'transferwise', 'wise_token'],
+    value: UUID,
+    variable: 'WISE_API_TOKEN',
+    sample: fakeUuid(9715),
   }),
 ];
