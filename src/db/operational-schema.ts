@@ -177,6 +177,17 @@ export interface AuditReportsTable {
   findings: string;
 }
 
+/** What an API token may do (src/server/auth/api-tokens.ts); the token is the registry key `key_id`. */
+export interface ApiTokensTable {
+  key_id: string;
+  team: string;
+  role: string;
+  /** JSON text array of scopes. */
+  scopes: string;
+  created_at: string;
+  created_by: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -192,4 +203,5 @@ export interface OperationalSchema {
   audit_anomalies: AuditAnomaliesTable;
   audit_reports: AuditReportsTable;
   discovered_keys: DiscoveredKeysTable;
+  api_tokens: ApiTokensTable;
 }
