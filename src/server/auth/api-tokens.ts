@@ -13,7 +13,7 @@ import type { Clock } from '../../runtime/clock.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import { type Principal, ROLES, type Role } from '../access.js';
 
-/** What a token may be granted; `*` is every scope. */
+/** What a token may be granted; `*` is every scope (a broad permission: the policy wants a justification). */
 export const API_TOKEN_SCOPES = [
   'keys:read',
   'keys:write',
@@ -37,6 +37,8 @@ export interface CreateApiTokenRequest {
   /** The person the token's registry entry names as owner. */
   owner: string;
   purpose?: string;
+  /** Why broad scopes (`*`) are needed: the policy refuses them without one, as for any key. */
+  justification?: string;
   actor: string;
 }
 
@@ -102,6 +104,7 @@ export class ApiTokens {
       expiresInDays: request.expiresInDays,
       keyId,
       tags: ['api-token', `role:${request.role}`],
+      ...(request.justification ? { justification: request.justification } : {}),
       actor: request.actor,
     });
     try {
