@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type KeyledgerApp, type KeyledgerAppOptions, openKeyledgerApp } from '../app/keyledger-app.js';
 import { serverModules } from '../app/server-modules.js';
+import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { Clock } from '../runtime/clock.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, statusOf } from './problem-details.js';
@@ -69,7 +70,7 @@ export async function createKeyledgerServer(options: KeyledgerServerOptions): Pr
   try {
     server.setErrorHandler((error, request, reply) => {
       const status = statusOf(error);
-      if (status >= 500) request.log.error({ code: (error as { code?: unknown }).code, err: error }, 'request failed');
+      if (status >= 500) request.log.error(loggableError(error), 'request failed');
       return reply
         .code(status)
         .type(PROBLEM_CONTENT_TYPE)
@@ -106,6 +107,18 @@ export async function createKeyledgerServer(options: KeyledgerServerOptions): Pr
   }
   logger.info({ url }, 'keyledger server listening');
   return { server, app, url, close };
+}
+
+/**
+ * What the log keeps of a failed request's error: our errors' messages are written never to hold key material
+ * (src/errors/keyledger-error.ts); anyone else's (a library, a driver) may echo what it was given, so only its
+ * type, code and stack frames are kept.
+ */
+function loggableError(error: unknown): Record<string, unknown> {
+  if (error instanceof KeyledgerError) return { code: error.code, error: error.message };
+  const { name, code, stack } = error as { name?: unknown; code?: unknown; stack?: unknown };
+  const frames = typeof stack === 'string' ? stack.split('\n').filter((line) => /^\s+at /.test(line)) : [];
+  return { errorType: typeof name === 'string' ? name : 'unknown', ...(code ? { code } : {}), frames };
 }
 
 /** A port nobody listens on right now (the OS picks it), for `port: 0`. */

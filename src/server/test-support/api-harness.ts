@@ -39,6 +39,7 @@ export interface ApiHarness {
     method: string,
     path: string,
     options?: { body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read field by field by each expectation.
   ): Promise<{ status: number; headers: Headers; body: any }>;
   stop(): Promise<void>;
 }
