@@ -32,6 +32,8 @@ export const COMMAND_NAMES = [
   'discover',
   'audit',
   'usage',
+  'server',
+  'token',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -55,6 +57,8 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   discover: async () => (await import('./commands/discover.js')).registerDiscoverCommand,
   audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
   usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
+  server: async () => (await import('./commands/server.js')).registerServerCommand,
+  token: async () => (await import('./commands/token.js')).registerTokenCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));
