@@ -64,7 +64,8 @@ afterAll(async () => {
 it('serves the organisation to the admin token kept in the data folder, and the controller resumes the journal', async () => {
   const { running, adminToken } = started!;
   const token = (await readFile(adminToken.file, 'utf8')).trim();
-  const call = async (path: string, init: RequestInit = {}) =>
+  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read field by field.
+  const call = async (path: string, init: RequestInit = {}): Promise<{ json(): Promise<any> }> =>
     fetch(`${running.url}/api/v1${path}`, {
       ...init,
       headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) },
