@@ -29,6 +29,9 @@ import {
 import type { ApiServices } from './api-services.js';
 import { eventJson, ownershipOf, rotationJson } from './key-routes.js';
 
+/** Batches of events one request reads at most while filtering a member's page. */
+const MAX_EVENT_BATCHES = 20;
+
 export function activityRoutes(services: ApiServices): ApiRoute[] {
   const { app, index, denials } = services;
 
@@ -55,21 +58,27 @@ export function activityRoutes(services: ApiServices): ApiRoute[] {
   ) => {
     const items: LoggedEvent[] = [];
     let before = cursor ? Number(cursor) : undefined;
-    // Members' pages are filtered after reading: read in batches until the page is full or the log ends.
-    for (;;) {
+    // Members' pages are filtered after reading: read in batches until the page is full or the log ends — or
+    // MAX_EVENT_BATCHES were read, when a short page and its cursor are returned, so that a member with few events
+    // in a long log never makes one request read all of it.
+    for (let batches = 1; ; batches++) {
       const batch = await app.events.list({
         ...filter,
         order: 'desc',
         limit: Math.max(limit, 200),
         ...(before !== undefined ? { beforeSeq: before } : {}),
       });
+      let read = 0;
       for (const event of batch) {
+        read++;
         before = event.seq;
         if (await seesKey(principal, event.keyId)) items.push(event);
         if (items.length === limit) break;
       }
-      if (items.length === limit || batch.length < Math.max(limit, 200)) {
-        const more = items.length === limit && before !== undefined && before > 1;
+      // The log ended when a short batch was read to its end.
+      const logEnded = read === batch.length && batch.length < Math.max(limit, 200);
+      if (items.length === limit || logEnded || batches === MAX_EVENT_BATCHES) {
+        const more = !logEnded && before !== undefined && before > 1;
         return { items: items.map(eventJson), next_cursor: more ? String(before) : null };
       }
     }

@@ -310,6 +310,32 @@ forEachBackend((backend) => {
       ).toEqual([['API token (member)', true]]);
     });
 
+    it("pages a member's events by cursor to the same list as one page, and replays an Idempotency-Key", async () => {
+      const whole = (await api.call('memberOwn', 'GET', '/api/v1/events?limit=500')).body.items;
+      const paged: Array<{ seq: number }> = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<ApiHarness['call']>> = await api.call(
+          'memberOwn',
+          'GET',
+          `/api/v1/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        paged.push(...page.body.items);
+        cursor = page.body.next_cursor;
+      } while (cursor);
+      expect(paged.map((event) => event.seq)).toEqual(whole.map((event: { seq: number }) => event.seq));
+      expect(whole.length).toBeGreaterThan(3);
+
+      const request = {
+        body: { provider: 'internal', team: 'payments', owner: 'alice@example.com', purpose: 'idempotent issue' },
+        headers: { 'idempotency-key': 'api-test-1' },
+      };
+      const first = await api.call('memberOwn', 'POST', '/api/v1/keys', request);
+      const again = await api.call('memberOwn', 'POST', '/api/v1/keys', request);
+      expect(first.body.replayed).toBe(false);
+      expect(again.body).toMatchObject({ key_id: first.body.key_id, replayed: true });
+    });
+
     it('refuses an expired token with its own code, and records the refusal against the token', async () => {
       const expired = await api.call('expired', 'GET', '/api/v1/keys');
       expect(expired).toMatchObject({ status: 401, body: { code: 'E_TOKEN_EXPIRED' } });
