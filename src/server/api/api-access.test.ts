@@ -344,8 +344,23 @@ forEachBackend((backend) => {
       expect(event?.keyId).toMatch(/^payments-internal-api-token-/);
     });
 
-    it('never writes a token into a log line or an event', async () => {
+    it('never writes a token or an issued key into a log line, an event or a response', async () => {
+      expect((await api.call('memberOther', 'GET', `/api/v1/keys/${paymentsKey}`)).status).toBe(403);
       const events = JSON.stringify(await api.running.app.events.list({ limit: 10_000 }));
+      // The secret of a key issued through the API is in its store, and nowhere the API or its log shows.
+      const shown = (await api.call('admin', 'GET', `/api/v1/keys/${paymentsKey}`)).body;
+      const stored = await api.running.app.secretStore(shown.entry.storage.store).get(shown.entry.storage.path);
+      const secret = stored!.value.reveal();
+      expect(secret).toMatch(/^kl_live_/);
+      for (const path of [
+        `/api/v1/keys/${paymentsKey}`,
+        `/api/v1/keys/${paymentsKey}/history`,
+        '/api/v1/keys',
+        '/api/v1/events',
+      ])
+        expect(JSON.stringify((await api.call('admin', 'GET', path)).body), path).not.toContain(secret);
+      expect(api.logs.join('\n')).not.toContain(secret);
+      expect(events).not.toContain(secret);
       for (const token of Object.values(api.tokens)) {
         expect(api.logs.join('\n')).not.toContain(token);
         expect(events).not.toContain(token);
