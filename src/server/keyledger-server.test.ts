@@ -40,18 +40,15 @@ forEachBackend((backend) => {
       },
     };
     const logs: string[] = [];
+    const env: NodeJS.ProcessEnv = {
+      ...GIT_TEST_ENV,
+      KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),
+      KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'),
+      ...(database.options.databaseUrl ? { KEYLEDGER_DATABASE_URL: database.options.databaseUrl } : {}),
+    };
     const running = await createKeyledgerServer({
       config: serverConfigSchema.parse({ port: 0, shutdownTimeoutMs: 5_000 }),
-      app: {
-        registryDir: registry,
-        env: {
-          ...GIT_TEST_ENV,
-          KEYLEDGER_DATA_DIR: join(registry, '.keyledger'),
-          KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'),
-          ...(database.options.databaseUrl ? { KEYLEDGER_DATABASE_URL: database.options.databaseUrl } : {}),
-        },
-        cwd: registry,
-      },
+      app: { registryDir: registry, env, cwd: registry },
       clock: systemClock,
       logger: createLogger({ level: 'info', write: (line) => logs.push(line) }),
       modules: [slow],
@@ -74,6 +71,18 @@ forEachBackend((backend) => {
       const problem = await boom.text();
       expect(problem).not.toContain(canary);
       expect(JSON.parse(problem)).toMatchObject({ code: 'E_INTERNAL', status: 500 });
+
+      // A second server on the same port is refused with a clear error, and leaves nothing open.
+      const port = Number(new URL(running.url).port);
+      await expect(
+        createKeyledgerServer({
+          config: serverConfigSchema.parse({ port }),
+          app: { registryDir: registry, env, cwd: registry },
+          clock: systemClock,
+          logger: createLogger({ level: 'silent', write: () => {} }),
+          modules: [],
+        }),
+      ).rejects.toMatchObject({ code: 'E_SERVER_LISTEN' });
 
       const inFlight = fetch(`${running.url}/slow`);
       await expect.poll(() => logs.some((line) => line.includes('"url":"/slow"'))).toBe(true);

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { type KeyledgerApp, type KeyledgerAppOptions, openKeyledgerApp } from '../app/keyledger-app.js';
 import { serverModules } from '../app/server-modules.js';
-import { KeyledgerError } from '../errors/keyledger-error.js';
+import { ConfigError, KeyledgerError } from '../errors/keyledger-error.js';
 import type { Clock } from '../runtime/clock.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, problemFor, statusOf } from './problem-details.js';
@@ -100,7 +100,14 @@ export async function createKeyledgerServer(options: KeyledgerServerOptions): Pr
       if (!server.readinessChecks.has(module.name)) server.readinessChecks.set(module.name, []);
       logger.info({ module: module.name }, 'module registered');
     }
-    await server.listen({ host: config.host, port });
+    await server.listen({ host: config.host, port }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL')
+        throw new ConfigError(
+          `cannot listen on ${config.host}:${port} (${error.code}): choose another --host/--port (0 picks a free port)`,
+          { code: 'E_SERVER_LISTEN', cause: error },
+        );
+      throw error;
+    });
   } catch (error) {
     await close().catch(() => {});
     throw error;
