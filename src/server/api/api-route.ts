@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { hasScope, type Principal } from '../access.js';
 import type { AccessDenials } from '../auth/access-denials.js';
-import { HttpProblem, PROBLEM_CONTENT_TYPE } from '../problem-details.js';
+import { HttpProblem } from '../problem-details.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -126,5 +126,3 @@ export function requireIfMatch(request: FastifyRequest, currentEtag: string): vo
       etag: currentEtag,
     });
 }
-
-export { PROBLEM_CONTENT_TYPE };
