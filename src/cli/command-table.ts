@@ -35,6 +35,8 @@ export const COMMAND_NAMES = [
   'usage',
   'people',
   'idp',
+  'server',
+  'token',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -61,6 +63,8 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
   people: async () => (await import('./commands/people.js')).registerPeopleCommand,
   idp: async () => (await import('./commands/idp.js')).registerIdpCommand,
+  server: async () => (await import('./commands/server.js')).registerServerCommand,
+  token: async () => (await import('./commands/token.js')).registerTokenCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));

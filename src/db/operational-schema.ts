@@ -270,6 +270,17 @@ export interface IdpCredentialsTable {
   created_by: string;
 }
 
+/** What an API token may do (src/server/auth/api-tokens.ts); the token is the registry key `key_id`. */
+export interface ApiTokensTable {
+  key_id: string;
+  team: string;
+  role: string;
+  /** JSON text array of scopes. */
+  scopes: string;
+  created_at: string;
+  created_by: string;
+}
+
 /** An event-hook delivery queued for processing (src/idp/okta-event-hook/). */
 export interface IdpHookDeliveriesTable {
   event_id: string;
@@ -306,4 +317,5 @@ export interface OperationalSchema {
   directory_signals: DirectorySignalsTable;
   idp_credentials: IdpCredentialsTable;
   idp_hook_deliveries: IdpHookDeliveriesTable;
+  api_tokens: ApiTokensTable;
 }

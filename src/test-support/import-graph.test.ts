@@ -65,6 +65,21 @@ describe('checkLayerRules', () => {
     expect(violations[0]!.detail).toContain('cli/main.ts imports ../scan/scan.js');
   });
 
+  it('leaves a composition root out of the cycle check: it imports every layer by design', () => {
+    expect(
+      violationsOf({
+        'app/app.ts': "import { scan } from '../scan/scan.js';\nexport const app = scan;\n",
+        'scan/uses-app.ts': "import type { app } from '../app/app.js';\nexport type A = typeof app;\n",
+      }).filter((violation) => violation.rule === 'folder-cycle'),
+    ).toEqual([]);
+    expect(
+      violationsOf({
+        'app/other.ts': "import { scan } from '../scan/scan.js';\nexport const other = scan;\n",
+        'scan/uses-app.ts': "import type { other } from '../app/other.js';\nexport type A = typeof other;\n",
+      }).map((violation) => violation.rule),
+    ).toContain('folder-cycle');
+  });
+
   it('finds a cycle through three folders', () => {
     const violations = violationsOf({
       'runtime/redact.ts': "import { scan } from '../scan/scan.js';\nexport const redact = scan;\n",

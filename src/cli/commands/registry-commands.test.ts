@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runGit } from '../../git/git-command.js';
@@ -207,7 +207,7 @@ describe('keyledger init', () => {
 describe('keyledger start', () => {
   it('starts the sandbox organisation on the embedded default, validates its registry and says what runs where', async () => {
     const cwd = await makeRegistry({});
-    const run = await runCli(['start', '--once', '--org', 'small', '--json'], {
+    const run = await runCli(['start', '--once', '--org', 'small', '--server-port', '0', '--json'], {
       cwd,
       env: { KEYLEDGER_MASTER_KEY: '', KEYLEDGER_DATABASE_URL: '', KEYLEDGER_DATA_DIR: '' },
     });
@@ -222,10 +222,20 @@ describe('keyledger start', () => {
     expect(where.organisation.keys).toBeGreaterThan(0);
     expect(where.validation.errors).toBeGreaterThan(0);
     // The registry is a git repository the other commands can write to, and its entries list.
-    expect((await runGit(['log', '--format=%s'], { cwd: where.registry })).trim()).toBe(
+    expect((await runGit(['log', '--format=%s'], { cwd: where.registry })).trim().split('\n')).toEqual([
+      `keyledger: create ${where.server.adminToken.keyId}`,
       'keyledger: the sandbox organisation',
-    );
+    ]);
     const list = await runCli(['list', '--registry', where.registry, '--json'], { cwd });
-    expect(JSON.parse(list.stdout).total).toBe(where.organisation.keys - where.organisation.unregistered);
+    expect(JSON.parse(list.stdout).total).toBe(where.organisation.keys - where.organisation.unregistered + 1);
+    // The server ran with a first admin credential: an API token (a registry key of its own, the +1 above) in a
+    // 0600 file, and the local admin's scrypt hash.
+    expect(where.server).toMatchObject({
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      adminToken: { token: expect.stringMatching(/^kl_live_/), file: join(where.dataDir, 'admin-token') },
+      localAdmin: { email: 'admin@keyledger.local', file: join(where.dataDir, 'local-admin.json') },
+    });
+    expect((await stat(where.server.adminToken.file)).mode & 0o777).toBe(0o600);
+    expect((await readFile(where.server.adminToken.file, 'utf8')).trim()).toBe(where.server.adminToken.token);
   });
 });

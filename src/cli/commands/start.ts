@@ -3,8 +3,10 @@
 // holding every registered key's secret, a consumer that uses the keys and answers rotations' probes, and writes
 // the organisation's registry (a git repository) with a config naming that Vault and a Markdown tickets folder;
 // its local state (operational store, master and fingerprint keys, sandbox credentials, Vault token) goes in the
-// registry's data folder `<registry>/.keyledger/`. It validates the registry, prints what runs where and the one
-// `export` another terminal needs, then keeps everything up until Ctrl-C (src/sandbox/working-org.ts).
+// registry's data folder `<registry>/.keyledger/`. It validates the registry, starts the server (the API and the
+// modules src/app/server-modules.ts lists) with a first admin credential and the rotation controller
+// (start-server.ts), prints what runs where and the one `export` another terminal needs, then keeps everything up
+// until Ctrl-C (src/sandbox/working-org.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FINGERPRINT_KEY_FILE_NAME, openKeyledgerApp } from '../../app/keyledger-app.js';
@@ -15,11 +17,13 @@ import type { Clock } from '../../runtime/clock.js';
 import type { OrgKey } from '../../sandbox/org/org-model.js';
 import { leakableKey, startWorkingOrg, type WorkingOrg } from '../../sandbox/working-org.js';
 import { loadFingerprintKey } from '../../secrets/secret-fingerprint.js';
-import type { Logger } from '../../telemetry/logger.js';
+import { loadServerConfig } from '../../server/server-config.js';
+import { createLogger, type Logger } from '../../telemetry/logger.js';
 import { type CliContext, palette, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { parseNonNegativeInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
+import { type StartedServer, startServerAndController } from './start-server.js';
 
 interface StartOptions {
   org: string;
@@ -29,6 +33,9 @@ interface StartOptions {
   rateLimits: string;
   once?: boolean;
   json?: boolean;
+  host?: string;
+  serverPort?: number;
+  schedule: string;
 }
 
 export interface OpenOrganisationOptions {
@@ -188,6 +195,13 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
     .option('--dir <dir>', 'the sandbox folder (default ./.keyledger/sandbox; a previous run there is replaced)')
     .option('--port-base <port>', 'fixed ports from here on (default: free ports)', parseNonNegativeInt)
     .option('--rate-limits <mode>', 'documented (each provider sandbox enforces its limit) or off', 'documented')
+    .option('--host <host>', 'address the server listens on (default 127.0.0.1, or the server config)')
+    .option(
+      '--server-port <port>',
+      'port of the server (0: a free one; default 8080, or the server config)',
+      parseNonNegativeInt,
+    )
+    .option('--schedule <cron>', "the rotation controller's schedule: 5-field cron, UTC", '0 2 * * *')
     .option('--once', 'set everything up, print it, and stop (no waiting)')
     .option('--json', 'print what runs where as JSON')
     .action(async (options: StartOptions) => {
@@ -206,9 +220,34 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
         ...(options.portBase ? { portBase: options.portBase } : {}),
         ...(context.logger ? { logger: context.logger } : {}),
       });
+      let started: StartedServer | undefined;
       try {
-        if (options.json) printJson(context, { ...opened.where, export: opened.exports, try: tryCommands(opened) });
-        else printBanner(context, opened);
+        const config = await loadServerConfig({
+          env: context.env,
+          cwd: context.cwd,
+          // A terminal showing the banner: requests are not logged unless asked for.
+          overrides: {
+            host: options.host,
+            port: options.serverPort,
+            ...(context.env.KEYLEDGER_SERVER_LOG_LEVEL ? {} : { logLevel: 'warn' as const }),
+          },
+        });
+        started = await startServerAndController(opened, {
+          config,
+          env: context.env,
+          cwd: context.cwd,
+          clock: context.clock,
+          logger: createLogger({ level: config.logLevel, write: (line) => context.stderr.write(line) }),
+          schedule: options.schedule,
+        });
+        if (options.json)
+          printJson(context, {
+            ...opened.where,
+            server: serverJson(started),
+            export: opened.exports,
+            try: tryCommands(opened),
+          });
+        else printBanner(context, opened, started);
         if (options.once) return;
         context.stderr.write('keyledger start: running; Ctrl-C to stop\n');
         await new Promise<void>((resolveWait) => {
@@ -217,12 +256,33 @@ export const registerStartCommand: RegisterCommand = (program, context) => {
           process.once('SIGTERM', stop);
         });
       } finally {
+        await started?.stop();
         await opened.working.stop();
       }
     });
 };
 
-function printBanner(context: CliContext, opened: OpenedOrganisation): void {
+/** What `start --json` says of the server: where it is and the first admin credential, shown this once. */
+function serverJson(started: StartedServer) {
+  return {
+    url: started.running.url,
+    api: `${started.running.url}/api/v1`,
+    openapi: `${started.running.url}/openapi.json`,
+    adminToken: {
+      keyId: started.adminToken.keyId,
+      token: started.adminToken.token.reveal(),
+      file: started.adminToken.file,
+    },
+    localAdmin: {
+      email: started.localAdmin.email,
+      password: started.localAdmin.password.reveal(),
+      file: started.localAdmin.file,
+    },
+    controller: { schedule: started.schedule },
+  };
+}
+
+function printBanner(context: CliContext, opened: OpenedOrganisation, started: StartedServer): void {
   const colors = palette(context);
   const out = (text: string) => context.stdout.write(`${text}\n`);
   const { where, working } = opened;
@@ -262,6 +322,21 @@ function printBanner(context: CliContext, opened: OpenedOrganisation): void {
   );
   out(
     `${where.validation.errors} errors, ${where.validation.warnings} warnings in ${where.validation.files} registry files`,
+  );
+  out('');
+  const server = serverJson(started);
+  out(colors.bold('server'));
+  out(`url           ${server.url} (API ${server.api}, OpenAPI ${server.openapi}, /healthz, /readyz)`);
+  out(`admin token   ${server.adminToken.token}`);
+  out(
+    `              shown once; kept in ${server.adminToken.file} (mode 0600); registry key ${server.adminToken.keyId}`,
+  );
+  out(
+    `local admin   ${server.localAdmin.email} / ${server.localAdmin.password} (the dashboard's login; hash in ${server.localAdmin.file})`,
+  );
+  out(`controller    rotating what is due on "${server.controller.schedule}" (UTC)`);
+  out(
+    `  curl -H "Authorization: Bearer $(cat ${shellQuote(server.adminToken.file)})" '${server.api}/keys?due=overdue'`,
   );
   out('');
   out('Try, in another terminal (from this folder):');

@@ -11,6 +11,7 @@ import * as revocationJournal from './0006_revocation_journal.js';
 import * as audit from './0010_audit.js';
 import * as discovery from './0012_discovery.js';
 import * as directory from './0013_directory.js';
+import * as apiTokens from './0015_api_tokens.js';
 import * as web from './0016_web.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
@@ -24,6 +25,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0010_audit': audit,
   '0012_discovery': discovery,
   '0013_directory': directory,
+  '0015_api_tokens': apiTokens,
   '0016_web': web,
 };
 
