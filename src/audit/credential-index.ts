@@ -2,7 +2,7 @@
 // key, a key it rotated out (and since when), or a key of a revoked entry (and since when). Built once per ingest
 // from the registry, the rotation journal and the event log; the enrichment asks it once per record.
 import type { KeyEntry } from '../registry/key-entry-schema.js';
-import { type SourceMatcher, sourceMatcher } from './expected-sources.js';
+import { parseSource, type SourceMatcher, sourceMatcher } from './expected-sources.js';
 
 export type CredentialStanding = 'current' | 'rotated-out' | 'revoked';
 
@@ -108,7 +108,8 @@ export class CredentialIndex {
     const cached = this.#teamOfSource.get(source);
     if (cached !== undefined) return cached;
     const teams = new Set<string>();
-    for (const { team, matcher } of this.#teamSources) if (matcher.matches(source)) teams.add(team);
+    const parsed = this.#teamSources.length > 1 ? parseSource(source) : source;
+    for (const { team, matcher } of this.#teamSources) if (matcher.matches(parsed)) teams.add(team);
     const team = teams.size === 1 ? [...teams][0]! : null;
     this.#teamOfSource.set(source, team);
     return team;
