@@ -42,6 +42,7 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
     entries: input.entries,
     rotatedOut: await input.store.rotatedOutKeys(),
     revokedAt: await input.store.revocationTimes(),
+    tokenDigests: await input.store.tokenDigests(),
   });
   const enrichment = new AuditLogEnrichment(index, {
     ...(input.onUnauthorisedUse ? { onUnauthorisedUse: input.onUnauthorisedUse } : {}),

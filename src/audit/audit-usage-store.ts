@@ -6,7 +6,7 @@ import type { OperationalSchema } from '../db/operational-schema.js';
 import { dialectOf } from '../db/operational-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { AnomalyRow, UsageRow } from './audit-log-enrichment.js';
-import type { RotatedOutKey } from './credential-index.js';
+import type { RotatedOutKey, TokenDigest } from './credential-index.js';
 
 /**
  * Rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
@@ -137,6 +137,11 @@ export class AuditUsageStore {
       providerKeyId: row.old_provider_key_id!,
       endedAt: row.state_entered_at,
     }));
+  }
+
+  /** The token-digest index (token-digests.ts), for records that name a token by its hash. */
+  async tokenDigests(): Promise<TokenDigest[]> {
+    return this.#db.selectFrom('token_digests').select(['digest', 'provider', 'key_id', 'provider_key_id']).execute();
   }
 
   /** When each key was revoked, from the event log's `revoked` events (the latest per key). */
