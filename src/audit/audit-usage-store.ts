@@ -7,6 +7,7 @@ import { dialectOf } from '../db/operational-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { AnomalyRow, UsageRow } from './audit-log-enrichment.js';
 import type { RotatedOutKey, TokenDigest } from './credential-index.js';
+import type { KeyTeamUses } from './team-usage.js';
 
 /**
  * Rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
@@ -97,6 +98,21 @@ export class AuditUsageStore {
     let query = this.#db.selectFrom('audit_usage').selectAll().where('key_id', '=', keyId);
     if (since) query = query.where('day', '>=', since);
     return query.orderBy('day', 'desc').orderBy('count', 'desc').execute();
+  }
+
+  /** Uses per key and source team from `since` (YYYY-MM-DD) on: what per-team attribution (team-usage.ts) reads. */
+  async usesByKeyAndTeam(since?: string): Promise<KeyTeamUses[]> {
+    let query = this.#db
+      .selectFrom('audit_usage')
+      .select([
+        'key_id',
+        'source_team',
+        (eb) => eb.fn.sum<number | string>('count').as('uses'),
+        (eb) => eb.fn.max('last_at').as('last_at'),
+      ]);
+    if (since) query = query.where('day', '>=', since);
+    const rows = await query.groupBy(['key_id', 'source_team']).execute();
+    return rows.map((row) => ({ ...row, uses: Number(row.uses), last_at: String(row.last_at) }));
   }
 
   async anomaliesOf(filter: { keyId?: string; kind?: string } = {}) {
