@@ -192,7 +192,16 @@ async function main(): Promise<void> {
     discoverKeys({ providers: [{ name: 'aws-iam', provider: () => adapter }], db: store.db, clock: systemClock }),
   );
 
+  // Each part of the audit step timed on its own too (seconds since the previous mark).
+  const auditParts: Record<string, number> = {};
+  let mark = process.hrtime.bigint();
+  const part = (name: string) => {
+    const now = process.hrtime.bigint();
+    auditParts[name] = Number(now - mark) / 1e9;
+    mark = now;
+  };
   const audit = await timed('audit (load registry, classify, quarterly audit, reports)', async () => {
+    mark = process.hrtime.bigint();
     const loaded = await loadRegistry({
       root: registry,
       config,
@@ -200,6 +209,7 @@ async function main(): Promise<void> {
       includeEntries: true,
       useCallingThread: true,
     });
+    part('loadRegistry');
     const usage = new AuditUsageStore(store.db);
     const lastUse = await usage.lastUseByKey();
     const isBroadPermission = (permission: string) => permission === '*';
@@ -212,6 +222,7 @@ async function main(): Promise<void> {
       isBroadPermission,
       lastUse,
     });
+    part('classify');
     const report = runQuarterlyAudit({
       entries: loaded.entries,
       asOf: NOW,
@@ -221,8 +232,11 @@ async function main(): Promise<void> {
       providersWithUsage: await usage.providersWithUsage(),
       anomalies: await usage.anomaliesOf(),
     });
+    part('quarterlyAudit');
     const html = renderAuditReport(report, 'html');
+    part('renderHtml');
     const markdown = renderAuditReport(report, 'markdown');
+    part('renderMarkdown');
     return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
   });
   await store.close();
@@ -272,6 +286,7 @@ async function main(): Promise<void> {
     },
     discoverSeconds: discover.seconds,
     auditSeconds: audit.seconds,
+    auditParts,
     audit: audit.value,
     duckdbJoinSeconds: duck?.seconds,
     duckdbGroups: duck?.value,
