@@ -5,7 +5,9 @@
 //   audit    loading the registry from disk, classifying every key against what discovery recorded, the quarterly
 //            audit, and its HTML and Markdown reports;
 // and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
-// run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]`.
+// run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]
+// [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]`; small sizes (`--keys 10000 --records
+// 100000`) for a quick check.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +33,8 @@ const option = (name: string, fallback: number) =>
 const KEYS = option('--keys', 100_000);
 const RECORDS = option('--records', 1_000_000);
 const FILES = option('--files', 10);
+/** `--database-url postgres://...`: the operational store on PostgreSQL (a fresh database is created and dropped). */
+const DATABASE_URL = args.includes('--database-url') ? args[args.indexOf('--database-url') + 1] : undefined;
 const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
 const NOW = new Date('2026-12-07T00:00:00Z');
 
@@ -140,7 +144,30 @@ async function main(): Promise<void> {
     `generated ${KEYS.toLocaleString('en')} entries, ${RECORDS.toLocaleString('en')} records (${(bytes / 1e6).toFixed(0)} MB of JSON) in ${root}\n`,
   );
 
-  const store = await openOperationalStore({ dataDir: join(root, 'data') });
+  // On PostgreSQL, a database of its own for the run, dropped at the end.
+  let databaseUrl: string | undefined;
+  let dropDatabase = async () => {};
+  if (DATABASE_URL) {
+    const { default: pg } = await import('pg');
+    const name = `keyledger_bench_audit_${process.pid}`;
+    const admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const again = new pg.Client({ connectionString: DATABASE_URL });
+      await again.connect();
+      await again.query(`drop database if exists ${name}`);
+      await again.end();
+    };
+  }
+  const store = await openOperationalStore({
+    dataDir: join(root, 'data'),
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
   const config = defaultRegistryConfig();
   const entries = (
     await loadRegistry({ root: registry, config, applyPolicy: false, includeEntries: true, useCallingThread: true })
@@ -240,6 +267,7 @@ async function main(): Promise<void> {
     return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
   });
   await store.close();
+  await dropDatabase();
 
   // DuckDB: the same join over the same gzip files, in the same run.
   let duck: { seconds: number; value: unknown } | undefined;
@@ -272,6 +300,7 @@ async function main(): Promise<void> {
 
   const result = {
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, load: loadavg() },
+    engine: databaseUrl ? 'postgres' : 'sqlite',
     keys: KEYS,
     records: RECORDS,
     jsonMB: Math.round(bytes / 1e6),
