@@ -21,6 +21,7 @@ import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
 import { auditLogSources } from '../src/audit-logs/audit-log-input.js';
 import { auditLogReaderTable } from '../src/audit-logs/audit-log-reader-table.js';
 import { openOperationalStore } from '../src/db/operational-store.js';
+import { EventLog } from '../src/events/event-log.js';
 import type { Provider, ProviderKey } from '../src/providers/provider.js';
 import { defaultRegistryConfig } from '../src/registry/registry-config.js';
 import { loadRegistry } from '../src/registry/registry-loader.js';
@@ -173,7 +174,8 @@ async function main(): Promise<void> {
     await loadRegistry({ root: registry, config, applyPolicy: false, includeEntries: true, useCallingThread: true })
   ).entries;
 
-  // The store's share of the ingest, timed apart: reading and enriching stream, storing happens once at the end.
+  // The store's share of the ingest (usage, anomalies and their events), timed apart: reading and enriching
+  // stream, storing happens once at the end.
   let storeSeconds = 0;
   const usageStore = new AuditUsageStore(store.db);
   const merge = usageStore.merge.bind(usageStore);
@@ -189,6 +191,8 @@ async function main(): Promise<void> {
       readers: [auditLogReaderTable.cloudtrail],
       entries: entries.map(({ entry }) => entry),
       store: usageStore,
+      // As the command does: each new anomaly becomes an event.
+      events: new EventLog(store.db, systemClock),
     }),
   );
   process.stderr.write(`  of which storing usage and anomalies: ${storeSeconds.toFixed(2)} s\n`);

@@ -50,8 +50,15 @@ export class AuditUsageStore {
     this.#db = db;
   }
 
-  /** Adds the aggregates to what is stored; returns the anomalies seen for the first time. */
-  async merge(usage: readonly UsageRow[], anomalies: readonly AnomalyRow[]): Promise<AnomalyRow[]> {
+  /**
+   * Adds the aggregates to what is stored; returns the anomalies seen for the first time. `withFresh` runs inside
+   * the same transaction with those new anomalies (ingest logs each as an event), so they commit together or not.
+   */
+  async merge(
+    usage: readonly UsageRow[],
+    anomalies: readonly AnomalyRow[],
+    withFresh?: (trx: Kysely<OperationalSchema>, fresh: readonly AnomalyRow[]) => Promise<void>,
+  ): Promise<AnomalyRow[]> {
     const unpack = rowsOfJson(dialectOf(this.#db));
     return writeTransaction(this.#db, async (trx) => {
       for (let i = 0; i < usage.length; i += BATCH) {
@@ -89,6 +96,7 @@ export class AuditUsageStore {
             last_at = case when excluded.last_at > audit_anomalies.last_at then excluded.last_at else audit_anomalies.last_at end,
             detail = excluded.detail`.execute(trx);
       }
+      if (withFresh) await withFresh(trx, fresh);
       return fresh;
     });
   }

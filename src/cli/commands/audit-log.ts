@@ -25,6 +25,9 @@ import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
+/** New anomalies listed in the text output of an ingest. */
+const ANOMALIES_SHOWN = 50;
+
 interface AuditLogOptions extends SharedOptions {
   format: string;
   mapping?: string;
@@ -148,10 +151,12 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
         : `anomalies: ${kinds.map(([kind, count]) => `${kind} ${count}`).join(', ')} (${result.newAnomalies.length} new)`,
     );
     if (result.newAnomalies.length > 0) {
+      // A first ingest of a large log can find a hundred thousand; the table shows the first ones, --json all.
+      const shown = result.newAnomalies.slice(0, ANOMALIES_SHOWN);
       context.stdout.write(
         renderTable(
           ['KIND', 'KEY', 'PROVIDER', 'SOURCE', 'COUNT', 'DETAIL'],
-          result.newAnomalies.map((row) => [
+          shown.map((row) => [
             colors.yellow(row.kind),
             row.key_id ?? '-',
             row.provider,
@@ -161,6 +166,11 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
           ]),
         ),
       );
+      if (result.newAnomalies.length > shown.length) {
+        out(
+          `... and ${(result.newAnomalies.length - shown.length).toLocaleString('en')} more new anomalies: --json lists them all, \`keyledger usage KEY_ID\` shows a key's`,
+        );
+      }
     }
     if (result.problems > 0) {
       out(colors.yellow(`${result.problems} record(s) could not be used; the first ${result.firstProblems.length}:`));
