@@ -11,12 +11,25 @@ export type JsonRecord = Record<string, unknown>;
 export function fieldAt(record: unknown, path: string): unknown {
   if (typeof record === 'object' && record !== null && Object.hasOwn(record, path)) return (record as JsonRecord)[path];
   let value: unknown = record;
-  for (const part of path.split('.')) {
+  for (const part of partsOf(path)) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
     if (!Object.hasOwn(value, part)) return undefined;
     value = (value as JsonRecord)[part];
   }
   return value;
+}
+
+/** Readers ask for the same few paths for every record: each is split once. */
+const pathParts = new Map<string, readonly string[]>();
+function partsOf(path: string): readonly string[] {
+  let parts = pathParts.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    // Paths come from readers and mappings (a handful), but a mapping is user input: keep the memo bounded.
+    if (pathParts.size >= 1024) pathParts.clear();
+    pathParts.set(path, parts);
+  }
+  return parts;
 }
 
 /** A non-empty string at `path` (numbers are turned into their decimal text: ids are often numeric). */

@@ -49,8 +49,12 @@ export interface TokenDigest {
 
 /** GUIDs (Entra key ids, Datadog ids) compare case-insensitively; other ids exactly. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const normaliseId = (id: string) => (GUID.test(id) ? id.toLowerCase() : id);
+// The length test first: this runs once per audit-log record, and only a 36-character id can be a GUID.
+const normaliseId = (id: string) => (id.length === 36 && GUID.test(id) ? id.toLowerCase() : id);
 const slot = (provider: string, id: string) => `${provider}\u0000${normaliseId(id)}`;
+
+/** Sources whose team is remembered; cleared whole when full. */
+const TEAM_OF_SOURCE_MEMO = 65_536;
 
 export class CredentialIndex {
   readonly #byId = new Map<string, IndexedCredential>();
@@ -156,13 +160,21 @@ export class CredentialIndex {
 
   /** The team whose entries declare a source holding `source` (an IP or a service name); null when none or several. */
   teamOfSource(source: string): string | null {
+    if (this.#teamSources.length === 0) return null;
     const cached = this.#teamOfSource.get(source);
     if (cached !== undefined) return cached;
-    const teams = new Set<string>();
-    const parsed = this.#teamSources.length > 1 ? parseSource(source) : source;
-    for (const { team, matcher } of this.#teamSources) if (matcher.matches(parsed)) teams.add(team);
-    const team = teams.size === 1 ? [...teams][0]! : null;
-    this.#teamOfSource.set(source, team);
-    return team;
+    let team: string | null = null;
+    let several = false;
+    const parsed = parseSource(source);
+    for (const candidate of this.#teamSources) {
+      if (candidate.team === team || !candidate.matcher.matches(parsed)) continue;
+      if (team === null) team = candidate.team;
+      else several = true;
+    }
+    const found = several ? null : team;
+    // Sources repeat (a service's few addresses), but a log of scattered ones must not grow memory without bound.
+    if (this.#teamOfSource.size >= TEAM_OF_SOURCE_MEMO) this.#teamOfSource.clear();
+    this.#teamOfSource.set(source, found);
+    return found;
   }
 }
