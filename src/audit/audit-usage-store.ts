@@ -11,9 +11,10 @@ import type { KeyTeamUses } from './team-usage.js';
 
 /**
  * Rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
- * (SQLite's `json_each`, PostgreSQL's `json_array_elements`) into one `INSERT ... SELECT ... ON CONFLICT`: the
- * statement is compiled once per batch, not once per 500 rows with eleven bound parameters each, which is where
- * ingest spent most of its time (docs/benchmarks.md, `## Audit`).
+ * (SQLite's `json_each`; PostgreSQL's `jsonb_array_elements`, binary, so each column's `->>` does not re-parse the
+ * row as it would on `json`) into one `INSERT ... SELECT ... ON CONFLICT`: the statement is compiled once per
+ * batch, not once per 500 rows with eleven bound parameters each, which is where ingest spent most of its time
+ * (docs/benchmarks.md, `## Audit`).
  */
 const BATCH = 50_000;
 
@@ -196,7 +197,7 @@ function rowsOfJson(dialect: 'sqlite' | 'postgres') {
     rows: (json: string) =>
       dialect === 'sqlite'
         ? sql`json_each(${json}) j`
-        : sql`json_array_elements(${json}::json) with ordinality as j(value, ordinality)`,
+        : sql`jsonb_array_elements(${json}::jsonb) with ordinality as j(value, ordinality)`,
     /** `wanted` columns, each read from its place in `all` (default: `wanted` is the whole row); `numeric` as bigint. */
     columns: (wanted: readonly string[], numeric: readonly string[], all: readonly string[] = wanted) =>
       sql.join(
