@@ -5,7 +5,9 @@
 //   audit    loading the registry from disk, classifying every key against what discovery recorded, the quarterly
 //            audit, and its HTML and Markdown reports;
 // and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
-// run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]`.
+// run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]
+// [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]`; small sizes (`--keys 10000 --records
+// 100000`) for a quick check.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
 import { auditLogSources } from '../src/audit-logs/audit-log-input.js';
 import { auditLogReaderTable } from '../src/audit-logs/audit-log-reader-table.js';
 import { openOperationalStore } from '../src/db/operational-store.js';
+import { EventLog } from '../src/events/event-log.js';
 import type { Provider, ProviderKey } from '../src/providers/provider.js';
 import { defaultRegistryConfig } from '../src/registry/registry-config.js';
 import { loadRegistry } from '../src/registry/registry-loader.js';
@@ -31,6 +34,8 @@ const option = (name: string, fallback: number) =>
 const KEYS = option('--keys', 100_000);
 const RECORDS = option('--records', 1_000_000);
 const FILES = option('--files', 10);
+/** `--database-url postgres://...`: the operational store on PostgreSQL (a fresh database is created and dropped). */
+const DATABASE_URL = args.includes('--database-url') ? args[args.indexOf('--database-url') + 1] : undefined;
 const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
 const NOW = new Date('2026-12-07T00:00:00Z');
 
@@ -140,20 +145,57 @@ async function main(): Promise<void> {
     `generated ${KEYS.toLocaleString('en')} entries, ${RECORDS.toLocaleString('en')} records (${(bytes / 1e6).toFixed(0)} MB of JSON) in ${root}\n`,
   );
 
-  const store = await openOperationalStore({ dataDir: join(root, 'data') });
+  // On PostgreSQL, a database of its own for the run, dropped at the end.
+  let databaseUrl: string | undefined;
+  let dropDatabase = async () => {};
+  if (DATABASE_URL) {
+    const { default: pg } = await import('pg');
+    const name = `keyledger_bench_audit_${process.pid}`;
+    const admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const url = new URL(DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const again = new pg.Client({ connectionString: DATABASE_URL });
+      await again.connect();
+      await again.query(`drop database if exists ${name}`);
+      await again.end();
+    };
+  }
+  const store = await openOperationalStore({
+    dataDir: join(root, 'data'),
+    ...(databaseUrl ? { databaseUrl } : {}),
+  });
   const config = defaultRegistryConfig();
   const entries = (
     await loadRegistry({ root: registry, config, applyPolicy: false, includeEntries: true, useCallingThread: true })
   ).entries;
 
+  // The store's share of the ingest (usage, anomalies and their events), timed apart: reading and enriching
+  // stream, storing happens once at the end.
+  let storeSeconds = 0;
+  const usageStore = new AuditUsageStore(store.db);
+  const merge = usageStore.merge.bind(usageStore);
+  usageStore.merge = async (usage, anomalies) => {
+    const started = process.hrtime.bigint();
+    const fresh = await merge(usage, anomalies);
+    storeSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return fresh;
+  };
   const ingest = await timed('ingest', async () =>
     ingestAuditLogs({
       sources: await auditLogSources([logs]),
       readers: [auditLogReaderTable.cloudtrail],
       entries: entries.map(({ entry }) => entry),
-      store: new AuditUsageStore(store.db),
+      store: usageStore,
+      // As the command does: each new anomaly becomes an event.
+      events: new EventLog(store.db, systemClock),
     }),
   );
+  process.stderr.write(`  of which storing usage and anomalies: ${storeSeconds.toFixed(2)} s\n`);
 
   const listed: ProviderKey[] = entries.map(({ entry }, i) => ({
     providerKeyId: String(entry.provider_key_id),
@@ -181,7 +223,16 @@ async function main(): Promise<void> {
     discoverKeys({ providers: [{ name: 'aws-iam', provider: () => adapter }], db: store.db, clock: systemClock }),
   );
 
+  // Each part of the audit step timed on its own too (seconds since the previous mark).
+  const auditParts: Record<string, number> = {};
+  let mark = process.hrtime.bigint();
+  const part = (name: string) => {
+    const now = process.hrtime.bigint();
+    auditParts[name] = Number(now - mark) / 1e9;
+    mark = now;
+  };
   const audit = await timed('audit (load registry, classify, quarterly audit, reports)', async () => {
+    mark = process.hrtime.bigint();
     const loaded = await loadRegistry({
       root: registry,
       config,
@@ -189,6 +240,7 @@ async function main(): Promise<void> {
       includeEntries: true,
       useCallingThread: true,
     });
+    part('loadRegistry');
     const usage = new AuditUsageStore(store.db);
     const lastUse = await usage.lastUseByKey();
     const isBroadPermission = (permission: string) => permission === '*';
@@ -201,6 +253,7 @@ async function main(): Promise<void> {
       isBroadPermission,
       lastUse,
     });
+    part('classify');
     const report = runQuarterlyAudit({
       entries: loaded.entries,
       asOf: NOW,
@@ -210,11 +263,15 @@ async function main(): Promise<void> {
       providersWithUsage: await usage.providersWithUsage(),
       anomalies: await usage.anomaliesOf(),
     });
+    part('quarterlyAudit');
     const html = renderAuditReport(report, 'html');
+    part('renderHtml');
     const markdown = renderAuditReport(report, 'markdown');
+    part('renderMarkdown');
     return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
   });
   await store.close();
+  await dropDatabase();
 
   // DuckDB: the same join over the same gzip files, in the same run.
   let duck: { seconds: number; value: unknown } | undefined;
@@ -247,11 +304,13 @@ async function main(): Promise<void> {
 
   const result = {
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, load: loadavg() },
+    engine: databaseUrl ? 'postgres' : 'sqlite',
     keys: KEYS,
     records: RECORDS,
     jsonMB: Math.round(bytes / 1e6),
     ingestSeconds: ingest.seconds,
     ingestRecordsPerSecond: Math.round(RECORDS / ingest.seconds),
+    ingestStoreSeconds: storeSeconds,
     ingest: {
       matched: ingest.value.matched,
       unregistered: ingest.value.unregistered,
@@ -260,6 +319,7 @@ async function main(): Promise<void> {
     },
     discoverSeconds: discover.seconds,
     auditSeconds: audit.seconds,
+    auditParts,
     audit: audit.value,
     duckdbJoinSeconds: duck?.seconds,
     duckdbGroups: duck?.value,

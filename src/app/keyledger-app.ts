@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { providersWithTokenDigests, recordingTokenDigests, TokenDigestStore } from '../audit/token-digests.js';
 import { type OperationalStore, openOperationalStore } from '../db/operational-store.js';
 import {
   DATA_DIR_VARIABLE,
@@ -120,7 +121,17 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
   const people = heard.length > 0 ? peopleWithSignals(workspace.people, heard) : workspace.people;
   const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
-  const stores = new Map<string, SecretStore>(Object.entries(options.storeOverrides ?? {}));
+  // Every store write of a token for a provider whose audit log names tokens by hash also records that digest
+  // (src/audit/token-digests.ts), so `audit-log ingest` can attribute those records.
+  const withTokenDigests = (store: SecretStore) =>
+    recordingTokenDigests(store, {
+      digests: new TokenDigestStore(operational.db),
+      providers: providersWithTokenDigests(),
+      clock: options.clock,
+    });
+  const stores = new Map<string, SecretStore>(
+    Object.entries(options.storeOverrides ?? {}).map(([name, store]) => [name, withTokenDigests(store)]),
+  );
   // The embedded store finds its master key under KEYLEDGER_DATA_DIR: name this registry's data folder explicitly.
   const storeEnv = { ...options.env, [DATA_DIR_VARIABLE]: location.dataDir };
   const context = {
@@ -167,6 +178,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         },
       );
     }
+    found = withTokenDigests(found);
     stores.set(name, found);
     return found;
   };

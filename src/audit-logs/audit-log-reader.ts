@@ -13,6 +13,11 @@ export interface AuditLogReader {
   readonly description: string;
   /** Keys of the envelope objects this provider's exports and API pages wrap records in. */
   readonly envelopeKeys: readonly string[];
+  /**
+   * How this format names a token when it does not log the key's id: `sha256-base64` (GitHub's `hashed_token`).
+   * keyledger then keeps that digest of every token it stores for `provider` (src/audit/token-digests.ts).
+   */
+  readonly tokenHash?: 'sha256-base64';
   /** True when the record has this format's shape (for `--format auto`); cheap, no allocation. */
   recognises(record: JsonRecord): boolean;
   /**

@@ -1,7 +1,8 @@
 // `keyledger audit-log ingest`: reads audit logs (src/audit-logs/), enriches every record against the registry
 // (audit-log-enrichment.ts), stores the aggregates and anomalies, logs each new anomaly as an event, and counts
 // stolen-key signals in `api_key_unauthorized_use_detected_total`. The reading streams; nothing is written until
-// the whole input was read, so an interrupted ingest stores nothing and can simply be run again.
+// the whole input was read, and then usage, anomalies and their events in one transaction, so an interrupted
+// ingest stores nothing and can simply be run again.
 import type { AuditLogSource } from '../audit-logs/audit-log-input.js';
 import type { AuditLogReader } from '../audit-logs/audit-log-reader.js';
 import type { AuditLogProblem } from '../audit-logs/audit-log-record.js';
@@ -11,6 +12,9 @@ import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { type AnomalyRow, AuditLogEnrichment, type EnrichmentSummary } from './audit-log-enrichment.js';
 import type { AuditUsageStore } from './audit-usage-store.js';
 import { CredentialIndex } from './credential-index.js';
+
+/** Events per append call: one transaction holds them all, this bounds one statement's size. */
+const EVENTS_PER_APPEND = 1000;
 
 export interface IngestAuditLogsInput {
   sources: readonly AuditLogSource[];
@@ -42,6 +46,7 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
     entries: input.entries,
     rotatedOut: await input.store.rotatedOutKeys(),
     revokedAt: await input.store.revocationTimes(),
+    tokenDigests: await input.store.tokenDigests(),
   });
   const enrichment = new AuditLogEnrichment(index, {
     ...(input.onUnauthorisedUse ? { onUnauthorisedUse: input.onUnauthorisedUse } : {}),
@@ -64,22 +69,35 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
     }
   }
   const { usage, anomalies, summary } = enrichment.finish();
-  const newAnomalies = await input.store.merge(usage, anomalies);
-  for (const anomaly of newAnomalies) {
-    await input.events?.append({
-      type: 'audit.anomaly',
-      actor: input.actor ?? 'system:audit-log-ingest',
-      keyId: anomaly.key_id,
-      data: {
-        kind: anomaly.kind,
-        provider: anomaly.provider,
-        credential: anomaly.credential,
-        source: anomaly.source,
-        detail: anomaly.detail,
-        first_at: anomaly.first_at,
-      },
-    });
-  }
+  // Each new anomaly is an event, appended in the transaction that stores it (both or neither), a chunk per call.
+  const events = input.events;
+  const actor = input.actor ?? 'system:audit-log-ingest';
+  const newAnomalies = await input.store.merge(
+    usage,
+    anomalies,
+    events
+      ? async (trx, fresh) => {
+          for (let i = 0; i < fresh.length; i += EVENTS_PER_APPEND) {
+            await events.appendWithin(
+              trx,
+              fresh.slice(i, i + EVENTS_PER_APPEND).map((anomaly) => ({
+                type: 'audit.anomaly',
+                actor,
+                keyId: anomaly.key_id,
+                data: {
+                  kind: anomaly.kind,
+                  provider: anomaly.provider,
+                  credential: anomaly.credential,
+                  source: anomaly.source,
+                  detail: anomaly.detail,
+                  first_at: anomaly.first_at,
+                },
+              })),
+            );
+          }
+        }
+      : undefined,
+  );
   return {
     ...summary,
     sources: input.sources.length,

@@ -1,7 +1,7 @@
-// The report formats: every finding in each, hostile text escaped in HTML and Markdown, CSV cells that a
-// spreadsheet would run as formulas neutralised.
+// The report formats: every finding in each (Markdown and HTML up to a cap per team and class, saying so), hostile
+// text escaped in HTML and Markdown, CSV cells that a spreadsheet would run as formulas neutralised.
 import { describe, expect, it } from 'vitest';
-import { renderAuditReport } from './audit-report-render.js';
+import { LISTED_PER_TEAM_AND_CLASS, renderAuditReport } from './audit-report-render.js';
 import type { AuditReport } from './quarterly-audit.js';
 
 const REPORT: AuditReport = {
@@ -57,6 +57,36 @@ describe('renderAuditReport', () => {
     expect(csv[0]).toBe('class,key_id,team,owner,file,detail,action');
     expect(csv).toHaveLength(3);
     expect(csv[2]).toContain(`"'=HYPERLINK(""http://evil"",""x"") | pipes"`);
+  });
+
+  it('markdown and html list at most the cap per team and class and say how many more; csv and json list all', () => {
+    const many = 250;
+    const overdue = Array.from({ length: many }, (_, i) => ({
+      class: 'rotation-overdue' as const,
+      keyId: `pay-${String(i).padStart(3, '0')}`,
+      team: 'payments',
+      detail: 'rotation was due 2026-01-01',
+    }));
+    const big: AuditReport = {
+      ...REPORT,
+      byClass: { ...REPORT.byClass, 'rotation-overdue': many },
+      findings: [...REPORT.findings, ...overdue],
+    };
+    const hidden = many - LISTED_PER_TEAM_AND_CLASS;
+    const markdown = renderAuditReport(big, 'markdown');
+    expect(markdown.match(/\| rotation-overdue \| - \|/g)).toHaveLength(LISTED_PER_TEAM_AND_CLASS);
+    expect(markdown).toContain(`... and ${hidden} rotation-overdue more: see the CSV or JSON report.`);
+    expect(markdown).toContain(`Lists show at most ${LISTED_PER_TEAM_AND_CLASS} findings per team and class`);
+    expect(markdown).toContain('| pay-1 | owner-left |');
+    expect(markdown).toContain('| rotation-overdue | 250 |');
+    const html = renderAuditReport(big, 'html');
+    expect(html.match(/<td>rotation-overdue<\/td><td>-<\/td>/g)).toHaveLength(LISTED_PER_TEAM_AND_CLASS);
+    expect(html).toContain(`${hidden} rotation-overdue more`);
+    expect(html).toContain('payments — 252 findings');
+    expect(renderAuditReport(big, 'csv').trim().split('\n')).toHaveLength(1 + 2 + many);
+    expect(JSON.parse(renderAuditReport(big, 'json')).findings).toHaveLength(2 + many);
+    // Under the cap nothing is said about one.
+    expect(renderAuditReport(REPORT, 'html')).not.toContain('Lists show at most');
   });
 
   it('json: the report itself', () => {

@@ -13,6 +13,17 @@ import {
 export const AUDIT_REPORT_FORMATS = ['markdown', 'html', 'csv', 'json'] as const;
 export type AuditReportFormat = (typeof AUDIT_REPORT_FORMATS)[number];
 
+/**
+ * The Markdown and HTML reports list at most this many findings per team and class; the counts are always
+ * complete, and the CSV and JSON reports list every finding. On 100,000 keys an audit has ~200,000 findings: listed
+ * whole they made a 30 MB page and a 22 MB Markdown file that no browser or pull request shows usefully, and
+ * rendering them was most of the audit's time (docs/benchmarks.md, `## Audit`). A team's first hundred of a class
+ * say what to fix; the CSV is the work list.
+ */
+export const LISTED_PER_TEAM_AND_CLASS = 100;
+
+const CAP_NOTE = `Lists show at most ${LISTED_PER_TEAM_AND_CLASS} findings per team and class, so the report stays readable at any size; every count is complete, and the CSV and JSON reports (\`keyledger audit --format csv\`) list every finding.`;
+
 const HEADLINE_LABELS: Record<keyof AuditHeadline, string> = {
   activeKeys: 'Active keys',
   noClearOwner: 'Without a clear owner',
@@ -62,11 +73,17 @@ function renderMarkdown(report: AuditReport): string {
   }
   lines.push('', '## Findings by team', '');
   const byTeam = groupByTeam(report.findings);
+  if (isCapped(byTeam)) lines.push(CAP_NOTE, '');
   for (const [team, findings] of byTeam) {
-    lines.push(`### ${team} (${findings.length})`, '', '| key | class | owner | detail |', '|---|---|---|---|');
-    for (const finding of findings) {
-      lines.push(`| ${md(finding.keyId)} | ${finding.class} | ${md(finding.owner ?? '-')} | ${md(finding.detail)} |`);
+    lines.push(`### ${md(team)} (${findings.length})`, '', '| key | class | owner | detail |', '|---|---|---|---|');
+    const more: string[] = [];
+    for (const [cls, ofClass] of groupByClass(findings)) {
+      for (const finding of ofClass.slice(0, LISTED_PER_TEAM_AND_CLASS)) {
+        lines.push(`| ${md(finding.keyId)} | ${finding.class} | ${md(finding.owner ?? '-')} | ${md(finding.detail)} |`);
+      }
+      if (ofClass.length > LISTED_PER_TEAM_AND_CLASS) more.push(`${ofClass.length - LISTED_PER_TEAM_AND_CLASS} ${cls}`);
     }
+    if (more.length > 0) lines.push('', `... and ${more.join(', ')} more: see the CSV or JSON report.`);
     lines.push('');
   }
   if (report.previous && report.previous.resolved.length > 0) {
@@ -104,16 +121,23 @@ function renderHtml(report: AuditReport): string {
   const classRows = AUDIT_FINDING_CLASSES.filter((cls) => report.byClass[cls] > 0)
     .map((cls) => `<tr><td>${cls}</td><td>${report.byClass[cls]}</td><td>${esc(AUDIT_FINDING_ACTIONS[cls])}</td></tr>`)
     .join('');
-  const teamSections = [...groupByTeam(report.findings)]
-    .map(
-      ([team, findings]) =>
-        `<details><summary>${esc(team)} — ${findings.length} findings</summary><table><thead><tr><th>key</th><th>class</th><th>owner</th><th>detail</th></tr></thead><tbody>${findings
-          .map(
-            (f) =>
-              `<tr><td><code>${esc(f.keyId)}</code></td><td>${f.class}</td><td>${esc(f.owner ?? '-')}</td><td>${esc(f.detail)}</td></tr>`,
-          )
-          .join('')}</tbody></table></details>`,
-    )
+  const byTeam = groupByTeam(report.findings);
+  const teamSections = [...byTeam]
+    .map(([team, findings]) => {
+      const rows: string[] = [];
+      const more: string[] = [];
+      for (const [cls, ofClass] of groupByClass(findings)) {
+        for (const f of ofClass.slice(0, LISTED_PER_TEAM_AND_CLASS)) {
+          rows.push(
+            `<tr><td><code>${esc(f.keyId)}</code></td><td>${f.class}</td><td>${esc(f.owner ?? '-')}</td><td>${esc(f.detail)}</td></tr>`,
+          );
+        }
+        if (ofClass.length > LISTED_PER_TEAM_AND_CLASS)
+          more.push(`${ofClass.length - LISTED_PER_TEAM_AND_CLASS} ${cls}`);
+      }
+      const tail = more.length > 0 ? `<p>... and ${esc(more.join(', '))} more: see the CSV or JSON report.</p>` : '';
+      return `<details><summary>${esc(team)} — ${findings.length} findings</summary><table><thead><tr><th>key</th><th>class</th><th>owner</th><th>detail</th></tr></thead><tbody>${rows.join('')}</tbody></table>${tail}</details>`;
+    })
     .join('\n');
   const trend = report.previous
     ? barChart(
@@ -154,6 +178,7 @@ ${trend}
 <h2>Findings by class</h2>
 <table><thead><tr><th>class</th><th>findings</th><th>what to do</th></tr></thead><tbody>${classRows}</tbody></table>
 <h2>Findings by team</h2>
+${isCapped(byTeam) ? `<p>${esc(CAP_NOTE)}</p>` : ''}
 ${teamSections}
 </body></html>
 `;
@@ -184,6 +209,24 @@ function groupByTeam(findings: readonly AuditFinding[]): Map<string, AuditFindin
     byTeam.set(finding.team, list);
   }
   return byTeam;
+}
+
+/** A team's findings per class, in the order they come (the audit sorts by team, class, key). */
+function groupByClass(findings: readonly AuditFinding[]): Map<string, AuditFinding[]> {
+  const byClass = new Map<string, AuditFinding[]>();
+  for (const finding of findings) {
+    const list = byClass.get(finding.class) ?? [];
+    list.push(finding);
+    byClass.set(finding.class, list);
+  }
+  return byClass;
+}
+
+function isCapped(byTeam: ReadonlyMap<string, readonly AuditFinding[]>): boolean {
+  for (const findings of byTeam.values()) {
+    for (const ofClass of groupByClass(findings).values()) if (ofClass.length > LISTED_PER_TEAM_AND_CLASS) return true;
+  }
+  return false;
 }
 
 function esc(text: string): string {

@@ -3,12 +3,46 @@
 // `keyledger usage`, and the inputs the credential index needs from the journal and the event log.
 import { type Kysely, sql } from 'kysely';
 import type { OperationalSchema } from '../db/operational-schema.js';
+import { dialectOf } from '../db/operational-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { AnomalyRow, UsageRow } from './audit-log-enrichment.js';
-import type { RotatedOutKey } from './credential-index.js';
+import type { RotatedOutKey, TokenDigest } from './credential-index.js';
+import type { KeyTeamUses } from './team-usage.js';
 
-/** Rows per INSERT: under SQLite's 32,766 bound parameters with 11 columns, and short transactions on PostgreSQL. */
-const BATCH = 500;
+/**
+ * Rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
+ * (SQLite's `jsonb_each`, PostgreSQL's `jsonb_array_elements`: each row comes out binary, so reading its eleven
+ * columns with `->>` does not parse its text eleven times, as the `json` forms do — half the unpacking) into one `INSERT ... SELECT ... ON CONFLICT`: the statement is compiled once per
+ * batch, not once per 500 rows with eleven bound parameters each, which is where ingest spent most of its time
+ * (docs/benchmarks.md, `## Audit`).
+ */
+const BATCH = 50_000;
+
+const USAGE_COLUMNS = [
+  'provider',
+  'credential',
+  'day',
+  'source',
+  'principal',
+  'outcome',
+  'key_id',
+  'source_team',
+  'count',
+  'first_at',
+  'last_at',
+] as const;
+const ANOMALY_COLUMNS = [
+  'kind',
+  'provider',
+  'credential',
+  'source',
+  'key_id',
+  'owner_team',
+  'detail',
+  'count',
+  'first_at',
+  'last_at',
+] as const;
 
 export class AuditUsageStore {
   readonly #db: Kysely<OperationalSchema>;
@@ -17,61 +51,53 @@ export class AuditUsageStore {
     this.#db = db;
   }
 
-  /** Adds the aggregates to what is stored; returns the anomalies seen for the first time. */
-  async merge(usage: readonly UsageRow[], anomalies: readonly AnomalyRow[]): Promise<AnomalyRow[]> {
+  /**
+   * Adds the aggregates to what is stored; returns the anomalies seen for the first time. `withFresh` runs inside
+   * the same transaction with those new anomalies (ingest logs each as an event), so they commit together or not.
+   */
+  async merge(
+    usage: readonly UsageRow[],
+    anomalies: readonly AnomalyRow[],
+    withFresh?: (trx: Kysely<OperationalSchema>, fresh: readonly AnomalyRow[]) => Promise<void>,
+  ): Promise<AnomalyRow[]> {
+    const unpack = rowsOfJson(dialectOf(this.#db));
     return writeTransaction(this.#db, async (trx) => {
       for (let i = 0; i < usage.length; i += BATCH) {
-        await trx
-          .insertInto('audit_usage')
-          .values(usage.slice(i, i + BATCH))
-          .onConflict((conflict) =>
-            conflict.columns(['provider', 'credential', 'day', 'source', 'principal', 'outcome']).doUpdateSet({
-              count: sql`audit_usage.count + excluded.count`,
-              first_at: sql`case when excluded.first_at < audit_usage.first_at then excluded.first_at else audit_usage.first_at end`,
-              last_at: sql`case when excluded.last_at > audit_usage.last_at then excluded.last_at else audit_usage.last_at end`,
-              key_id: sql`coalesce(excluded.key_id, audit_usage.key_id)`,
-              source_team: sql`coalesce(excluded.source_team, audit_usage.source_team)`,
-            }),
-          )
-          .execute();
+        const batch = usage.slice(i, i + BATCH);
+        await sql`
+          insert into audit_usage (${sql.raw(USAGE_COLUMNS.join(', '))})
+          select ${unpack.columns(USAGE_COLUMNS, ['count'])} from ${unpack.rows(asJson(batch, USAGE_COLUMNS))} where true
+          on conflict (provider, credential, day, source, principal, outcome) do update set
+            count = audit_usage.count + excluded.count,
+            first_at = case when excluded.first_at < audit_usage.first_at then excluded.first_at else audit_usage.first_at end,
+            last_at = case when excluded.last_at > audit_usage.last_at then excluded.last_at else audit_usage.last_at end,
+            key_id = coalesce(excluded.key_id, audit_usage.key_id),
+            source_team = coalesce(excluded.source_team, audit_usage.source_team)`.execute(trx);
       }
       const fresh: AnomalyRow[] = [];
       for (let i = 0; i < anomalies.length; i += BATCH) {
         const batch = anomalies.slice(i, i + BATCH);
-        const known = new Set(
-          (
-            await trx
-              .selectFrom('audit_anomalies')
-              .select(['kind', 'provider', 'credential', 'source'])
-              .where((eb) =>
-                eb.or(
-                  batch.map((row) =>
-                    eb.and([
-                      eb('kind', '=', row.kind),
-                      eb('provider', '=', row.provider),
-                      eb('credential', '=', row.credential),
-                      eb('source', '=', row.source),
-                    ]),
-                  ),
-                ),
-              )
-              .execute()
-          ).map(anomalySlot),
-        );
-        for (const row of batch) if (!known.has(anomalySlot(row))) fresh.push(row);
-        await trx
-          .insertInto('audit_anomalies')
-          .values(batch)
-          .onConflict((conflict) =>
-            conflict.columns(['kind', 'provider', 'credential', 'source']).doUpdateSet({
-              count: sql`audit_anomalies.count + excluded.count`,
-              first_at: sql`case when excluded.first_at < audit_anomalies.first_at then excluded.first_at else audit_anomalies.first_at end`,
-              last_at: sql`case when excluded.last_at > audit_anomalies.last_at then excluded.last_at else audit_anomalies.last_at end`,
-              detail: sql`excluded.detail`,
-            }),
-          )
-          .execute();
+        const json = asJson(batch, ANOMALY_COLUMNS);
+        // Which of the batch are new, in one look-up: the positions (in no promised order, hence the sort) of rows
+        // whose slot no stored anomaly has.
+        const { rows } = await sql<{ position: number | string }>`
+          select r.position as position from (
+            select ${unpack.position} as position, ${unpack.columns(['kind', 'provider', 'credential', 'source'], [], ANOMALY_COLUMNS)}
+            from ${unpack.rows(json)}) r
+          where not exists (select 1 from audit_anomalies a where a.kind = r.kind and a.provider = r.provider
+            and a.credential = r.credential and a.source = r.source)`.execute(trx);
+        const positions = rows.map((row) => Number(row.position)).sort((a, b) => a - b);
+        for (const position of positions) fresh.push(batch[position]!);
+        await sql`
+          insert into audit_anomalies (${sql.raw(ANOMALY_COLUMNS.join(', '))})
+          select ${unpack.columns(ANOMALY_COLUMNS, ['count'])} from ${unpack.rows(json)} where true
+          on conflict (kind, provider, credential, source) do update set
+            count = audit_anomalies.count + excluded.count,
+            first_at = case when excluded.first_at < audit_anomalies.first_at then excluded.first_at else audit_anomalies.first_at end,
+            last_at = case when excluded.last_at > audit_anomalies.last_at then excluded.last_at else audit_anomalies.last_at end,
+            detail = excluded.detail`.execute(trx);
       }
+      if (withFresh) await withFresh(trx, fresh);
       return fresh;
     });
   }
@@ -81,6 +107,21 @@ export class AuditUsageStore {
     let query = this.#db.selectFrom('audit_usage').selectAll().where('key_id', '=', keyId);
     if (since) query = query.where('day', '>=', since);
     return query.orderBy('day', 'desc').orderBy('count', 'desc').execute();
+  }
+
+  /** Uses per key and source team from `since` (YYYY-MM-DD) on: what per-team attribution (team-usage.ts) reads. */
+  async usesByKeyAndTeam(since?: string): Promise<KeyTeamUses[]> {
+    let query = this.#db
+      .selectFrom('audit_usage')
+      .select([
+        'key_id',
+        'source_team',
+        (eb) => eb.fn.sum<number | string>('count').as('uses'),
+        (eb) => eb.fn.max('last_at').as('last_at'),
+      ]);
+    if (since) query = query.where('day', '>=', since);
+    const rows = await query.groupBy(['key_id', 'source_team']).execute();
+    return rows.map((row) => ({ ...row, uses: Number(row.uses), last_at: String(row.last_at) }));
   }
 
   async anomaliesOf(filter: { keyId?: string; kind?: string } = {}) {
@@ -123,6 +164,11 @@ export class AuditUsageStore {
     }));
   }
 
+  /** The token-digest index (token-digests.ts), for records that name a token by its hash. */
+  async tokenDigests(): Promise<TokenDigest[]> {
+    return this.#db.selectFrom('token_digests').select(['digest', 'provider', 'key_id', 'provider_key_id']).execute();
+  }
+
   /** When each key was revoked, from the event log's `revoked` events (the latest per key). */
   async revocationTimes(): Promise<Map<string, string>> {
     const rows = await this.#db
@@ -136,6 +182,29 @@ export class AuditUsageStore {
   }
 }
 
-function anomalySlot(row: { kind: string; provider: string; credential: string; source: string }): string {
-  return `${row.kind}\u0000${row.provider}\u0000${row.credential}\u0000${row.source}`;
+/** Rows as one JSON array of arrays, the columns in `columns` order (compact: no key names repeated per row). */
+function asJson<Row>(rows: readonly Row[], columns: readonly (keyof Row & string)[]): string {
+  return JSON.stringify(rows.map((row) => columns.map((column) => row[column] ?? null)));
+}
+
+/** The SQL that turns a JSON array of row arrays back into rows, per engine. */
+function rowsOfJson(dialect: 'sqlite' | 'postgres') {
+  // `->>` with an array index reads the same on both engines (SQLite 3.38+, PostgreSQL 9.3+): text, number or NULL.
+  const at = (index: number) => sql.raw(`j.value ->> ${index}`);
+  return {
+    /** The element's position in the array (0-based). */
+    position: sql.raw(dialect === 'sqlite' ? 'j.key' : '(j.ordinality - 1)'),
+    rows: (json: string) =>
+      dialect === 'sqlite'
+        ? sql`jsonb_each(${json}) j`
+        : sql`jsonb_array_elements(${json}::jsonb) with ordinality as j(value, ordinality)`,
+    /** `wanted` columns, each read from its place in `all` (default: `wanted` is the whole row); `numeric` as bigint. */
+    columns: (wanted: readonly string[], numeric: readonly string[], all: readonly string[] = wanted) =>
+      sql.join(
+        wanted.map((column) => {
+          const value = at(all.indexOf(column));
+          return sql`${numeric.includes(column) && dialect === 'postgres' ? sql`(${value})::bigint` : value} as ${sql.ref(column)}`;
+        }),
+      ),
+  };
 }

@@ -2,7 +2,7 @@
 // key, a key it rotated out (and since when), or a key of a revoked entry (and since when). Built once per ingest
 // from the registry, the rotation journal and the event log; the enrichment asks it once per record.
 import type { KeyEntry } from '../registry/key-entry-schema.js';
-import { type SourceMatcher, sourceMatcher } from './expected-sources.js';
+import { parseSource, type SourceMatcher, sourceMatcher } from './expected-sources.js';
 
 export type CredentialStanding = 'current' | 'rotated-out' | 'revoked';
 
@@ -33,12 +33,28 @@ export interface CredentialIndexInput {
   revokedAt?: ReadonlyMap<string, string>;
   /** GitHub-style SHA-256 hashes of the current tokens (base64), by key_id, where the caller could compute them. */
   hashedTokens?: ReadonlyMap<string, string>;
+  /**
+   * The token-digest index (token-digests.ts): each stored token's SHA-256 with its key and, when known, its
+   * provider id, which says whether it is the entry's current token or one a rotation replaced.
+   */
+  tokenDigests?: readonly TokenDigest[];
+}
+
+export interface TokenDigest {
+  digest: string;
+  provider: string;
+  key_id: string;
+  provider_key_id: string | null;
 }
 
 /** GUIDs (Entra key ids, Datadog ids) compare case-insensitively; other ids exactly. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const normaliseId = (id: string) => (GUID.test(id) ? id.toLowerCase() : id);
+// The length test first: this runs once per audit-log record, and only a 36-character id can be a GUID.
+const normaliseId = (id: string) => (id.length === 36 && GUID.test(id) ? id.toLowerCase() : id);
 const slot = (provider: string, id: string) => `${provider}\u0000${normaliseId(id)}`;
+
+/** Sources whose team is remembered; cleared whole when full. */
+const TEAM_OF_SOURCE_MEMO = 65_536;
 
 export class CredentialIndex {
   readonly #byId = new Map<string, IndexedCredential>();
@@ -49,6 +65,8 @@ export class CredentialIndex {
 
   constructor(input: CredentialIndexInput) {
     const byKeyId = new Map<string, KeyEntry>();
+    /** Each entry as its own current key would be indexed, whether or not it records a provider id. */
+    const own = new Map<string, IndexedCredential>();
     // One matcher per team, not per entry: attributing a source costs one check per team, whatever the entry count.
     const specsByTeam = new Map<string, string[]>();
     for (const entry of input.entries) {
@@ -59,8 +77,6 @@ export class CredentialIndex {
         specs.push(...entry.expected_sources);
         specsByTeam.set(entry.owner_team, specs);
       }
-      const provider = entry.scope?.provider;
-      if (!provider || entry.provider_key_id === undefined) continue;
       const revoked = entry.status === 'revoked' || entry.status === 'retired';
       const endedAt = revoked ? input.revokedAt?.get(entry.key_id) : undefined;
       const indexed: IndexedCredential = {
@@ -71,6 +87,9 @@ export class CredentialIndex {
         ...(endedAt ? { endedAt } : {}),
         ...(expected ? { expected } : {}),
       };
+      own.set(entry.key_id, indexed);
+      const provider = entry.scope?.provider;
+      if (!provider || entry.provider_key_id === undefined) continue;
       this.#byId.set(slot(provider, String(entry.provider_key_id)), indexed);
       const hashed = input.hashedTokens?.get(entry.key_id);
       if (hashed) this.#byHash.set(hashed, indexed);
@@ -89,6 +108,42 @@ export class CredentialIndex {
         ...(entry?.owner_individual ? { owner: entry.owner_individual } : {}),
       });
     }
+    for (const token of input.tokenDigests ?? []) {
+      if (this.#byHash.has(token.digest)) continue;
+      const found = this.#standingOfToken(token, own.get(token.key_id), byKeyId.get(token.key_id));
+      if (found) this.#byHash.set(token.digest, found);
+    }
+  }
+
+  /**
+   * A stored token's standing: that of its provider id when the index knows the id (the entry's current key, a
+   * rotated-out key); the entry's own when the write named no id, the entry records none, or the entry is revoked;
+   * otherwise a token the entry no longer holds (a rotation's new key that was rolled back, an id the registry
+   * since replaced), which counts as rotated out, since when unknown. A digest of an entry no longer in the
+   * registry attributes to nothing (the record counts as an unregistered key).
+   */
+  #standingOfToken(
+    token: TokenDigest,
+    own: IndexedCredential | undefined,
+    entry: KeyEntry | undefined,
+  ): IndexedCredential | undefined {
+    if (token.provider_key_id !== null) {
+      const known = this.#byId.get(slot(token.provider, token.provider_key_id));
+      if (known?.keyId === token.key_id) return known;
+    }
+    if (!own || !entry) return undefined;
+    if (own.standing === 'revoked') return own;
+    const current =
+      token.provider_key_id === null ||
+      entry.provider_key_id === undefined ||
+      normaliseId(String(entry.provider_key_id)) === normaliseId(token.provider_key_id);
+    if (current) return own;
+    return {
+      keyId: entry.key_id,
+      standing: 'rotated-out',
+      ...(own.ownerTeam ? { ownerTeam: own.ownerTeam } : {}),
+      ...(own.owner ? { owner: own.owner } : {}),
+    };
   }
 
   get size(): number {
@@ -105,12 +160,21 @@ export class CredentialIndex {
 
   /** The team whose entries declare a source holding `source` (an IP or a service name); null when none or several. */
   teamOfSource(source: string): string | null {
+    if (this.#teamSources.length === 0) return null;
     const cached = this.#teamOfSource.get(source);
     if (cached !== undefined) return cached;
-    const teams = new Set<string>();
-    for (const { team, matcher } of this.#teamSources) if (matcher.matches(source)) teams.add(team);
-    const team = teams.size === 1 ? [...teams][0]! : null;
-    this.#teamOfSource.set(source, team);
-    return team;
+    let team: string | null = null;
+    let several = false;
+    const parsed = parseSource(source);
+    for (const candidate of this.#teamSources) {
+      if (candidate.team === team || !candidate.matcher.matches(parsed)) continue;
+      if (team === null) team = candidate.team;
+      else several = true;
+    }
+    const found = several ? null : team;
+    // Sources repeat (a service's few addresses), but a log of scattered ones must not grow memory without bound.
+    if (this.#teamOfSource.size >= TEAM_OF_SOURCE_MEMO) this.#teamOfSource.clear();
+    this.#teamOfSource.set(source, found);
+    return found;
   }
 }

@@ -148,6 +148,16 @@ export interface AuditAnomaliesTable {
   last_at: string;
 }
 
+/** The SHA-256 of a stored token, for providers whose audit logs name tokens by it (src/audit/token-digests.ts). */
+export interface TokenDigestsTable {
+  /** base64 of the SHA-256 of the token; never the token. */
+  digest: string;
+  provider: string;
+  key_id: string;
+  provider_key_id: string | null;
+  recorded_at: string;
+}
+
 /** A key as a provider listed it in discovery (src/audit/key-discovery.ts): everything but the secret. */
 export interface DiscoveredKeysTable {
   provider: string;
@@ -318,4 +328,5 @@ export interface OperationalSchema {
   idp_credentials: IdpCredentialsTable;
   idp_hook_deliveries: IdpHookDeliveriesTable;
   api_tokens: ApiTokensTable;
+  token_digests: TokenDigestsTable;
 }

@@ -13,6 +13,7 @@ export const githubAuditLogReader: AuditLogReader = {
   provider: 'github',
   description: 'GitHub organisation/enterprise audit log: API pages or exports (JSON array or JSON lines)',
   envelopeKeys: [],
+  tokenHash: 'sha256-base64',
   recognises: (record) =>
     typeof record.action === 'string' &&
     ('@timestamp' in record || '_document_id' in record || 'hashed_token' in record || 'actor_ip' in record),

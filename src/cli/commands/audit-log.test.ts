@@ -62,6 +62,26 @@ describe('keyledger audit-log', () => {
     const table = await runCli(['usage', 'payments-aws-001', '--registry', root], { cwd: root, env });
     expect(table.stdout).toMatch(/6 uses since/);
     expect(table.stdout).toMatch(/anomaly {2}unexpected-source/);
+
+    // Per team: the key's two ingests of three uses, credited to payments (its declared source, or as consumer).
+    const byTeam = await runCli(['usage', '--by-team', '--days', '3650', '--registry', root, '--json'], {
+      cwd: root,
+      env,
+    });
+    expect(byTeam.code).toBe(0);
+    const teams = JSON.parse(byTeam.stdout);
+    expect(teams.teams.map((team: { team: string; uses: number }) => [team.team, team.uses])).toEqual([
+      ['payments', 6],
+    ]);
+    expect(teams).toMatchObject({ unattributed: [], unregisteredUses: 2 });
+    const teamTable = await runCli(['usage', '--by-team', '--days', '3650', '--registry', root], { cwd: root, env });
+    expect(teamTable.stdout).toMatch(/payments\s+6\s+1/);
+    const both = await runCli(['usage', 'payments-aws-001', '--by-team', '--registry', root, '--json'], {
+      cwd: root,
+      env,
+    });
+    expect(both.code).toBe(2);
+    expect(JSON.parse(both.stdout).error.message).toMatch(/takes no key_id/);
   });
 
   it('fails before reading on a missing path, an unknown format or a mapping without json-lines', async () => {

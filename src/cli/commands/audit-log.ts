@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { ingestAuditLogs } from '../../audit/audit-log-ingest.js';
 import { AuditMetrics } from '../../audit/audit-metrics.js';
 import { AuditUsageStore } from '../../audit/audit-usage-store.js';
+import { attributeUsageToTeams } from '../../audit/team-usage.js';
 import { auditLogSources } from '../../audit-logs/audit-log-input.js';
 import type { AuditLogReader } from '../../audit-logs/audit-log-reader.js';
 import {
@@ -24,6 +25,9 @@ import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { parsePositiveInt } from '../option-parsers.js';
 import { renderTable } from '../render/table.js';
 
+/** New anomalies listed in the text output of an ingest. */
+const ANOMALIES_SHOWN = 50;
+
 interface AuditLogOptions extends SharedOptions {
   format: string;
   mapping?: string;
@@ -32,6 +36,7 @@ interface AuditLogOptions extends SharedOptions {
 
 interface UsageOptions extends SharedOptions {
   days: number;
+  byTeam?: boolean;
 }
 
 export const registerAuditLogCommand: RegisterCommand = (program, context) => {
@@ -52,10 +57,20 @@ export const registerAuditLogCommand: RegisterCommand = (program, context) => {
     });
 
   addSharedOptions(program.command('usage'))
-    .description('what the ingested audit logs say about one key: uses per day, source and caller, and anomalies')
-    .argument('<key_id>', 'the registry key_id')
+    .description(
+      'what the ingested audit logs say about one key (uses per day, source and caller, anomalies), or with --by-team the uses per team',
+    )
+    .argument('[key_id]', 'the registry key_id (not with --by-team)')
     .option('--days <n>', 'how many days back (default 90)', parsePositiveInt, 90)
-    .action(async (keyId: string, options: UsageOptions) => showUsage(context, keyId, options));
+    .option('--by-team', 'uses per team: by declared sources, sole consumers or owners; shared keys left unattributed')
+    .action(async (keyId: string | undefined, options: UsageOptions) => {
+      if (options.byTeam) {
+        if (keyId) throw new UsageError('usage --by-team takes no key_id: it reports every team');
+        return showTeamUsage(context, options);
+      }
+      if (!keyId) throw new UsageError('usage needs a key_id, or --by-team');
+      return showUsage(context, keyId, options);
+    });
 };
 
 async function readersFor(context: CliContext, options: AuditLogOptions): Promise<AuditLogReader[]> {
@@ -136,10 +151,12 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
         : `anomalies: ${kinds.map(([kind, count]) => `${kind} ${count}`).join(', ')} (${result.newAnomalies.length} new)`,
     );
     if (result.newAnomalies.length > 0) {
+      // A first ingest of a large log can find a hundred thousand; the table shows the first ones, --json all.
+      const shown = result.newAnomalies.slice(0, ANOMALIES_SHOWN);
       context.stdout.write(
         renderTable(
           ['KIND', 'KEY', 'PROVIDER', 'SOURCE', 'COUNT', 'DETAIL'],
-          result.newAnomalies.map((row) => [
+          shown.map((row) => [
             colors.yellow(row.kind),
             row.key_id ?? '-',
             row.provider,
@@ -149,6 +166,11 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
           ]),
         ),
       );
+      if (result.newAnomalies.length > shown.length) {
+        out(
+          `... and ${(result.newAnomalies.length - shown.length).toLocaleString('en')} more new anomalies: --json lists them all, \`keyledger usage KEY_ID\` shows a key's`,
+        );
+      }
     }
     if (result.problems > 0) {
       out(colors.yellow(`${result.problems} record(s) could not be used; the first ${result.firstProblems.length}:`));
@@ -224,6 +246,57 @@ async function showUsage(context: CliContext, keyId: string, options: UsageOptio
     }
     for (const anomaly of anomalies)
       out(`anomaly  ${anomaly.kind}: ${anomaly.detail} (x${anomaly.count}, last ${anomaly.last_at})`);
+  } finally {
+    await app.close();
+  }
+}
+
+async function showTeamUsage(context: CliContext, options: UsageOptions): Promise<void> {
+  const app = await openAppFor(context, options);
+  try {
+    const loaded = await loadRegistry({
+      root: app.workspace.root,
+      config: app.workspace.config,
+      applyPolicy: false,
+      includeEntries: true,
+      useCallingThread: true,
+    });
+    const since = new Date(context.clock().getTime() - options.days * 86_400_000).toISOString().slice(0, 10);
+    const report = attributeUsageToTeams(
+      await new AuditUsageStore(app.operational.db).usesByKeyAndTeam(since),
+      loaded.entries.map(({ entry }) => entry),
+    );
+    if (options.json) {
+      printJson(context, { since, ...report });
+      return;
+    }
+    const out = (text: string) => context.stdout.write(`${text}\n`);
+    if (report.teams.length === 0 && report.unattributed.length === 0) {
+      out(`no attributed use in the ingested audit logs since ${since}`);
+    } else {
+      context.stdout.write(
+        renderTable(
+          ['TEAM', 'USES', 'KEYS', 'BY SOURCE', 'BY CONSUMER', 'BY OWNER', 'LAST USE'],
+          report.teams.map((team) => [
+            team.team,
+            team.uses.toLocaleString('en'),
+            String(team.keys.length),
+            team.byBasis.source.toLocaleString('en'),
+            team.byBasis.consumer.toLocaleString('en'),
+            team.byBasis.owner.toLocaleString('en'),
+            team.lastUse,
+          ]),
+        ),
+      );
+    }
+    for (const open of report.unattributed) {
+      out(
+        `unattributed  ${open.key_id}: ${open.uses.toLocaleString('en')} uses shared by ${open.candidates.join(', ')} (no declared source tells them apart: split it)`,
+      );
+    }
+    if (report.unregisteredUses > 0) {
+      out(`${report.unregisteredUses.toLocaleString('en')} uses by keys without a registry entry`);
+    }
   } finally {
     await app.close();
   }

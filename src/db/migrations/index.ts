@@ -9,6 +9,7 @@ import * as internalKeys from './0004_internal_keys.js';
 import * as rotationJournal from './0005_rotation_journal.js';
 import * as revocationJournal from './0006_revocation_journal.js';
 import * as audit from './0010_audit.js';
+import * as tokenDigests from './0011_token_digests.js';
 import * as discovery from './0012_discovery.js';
 import * as directory from './0013_directory.js';
 import * as apiTokens from './0015_api_tokens.js';
@@ -23,6 +24,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0005_rotation_journal': rotationJournal,
   '0006_revocation_journal': revocationJournal,
   '0010_audit': audit,
+  '0011_token_digests': tokenDigests,
   '0012_discovery': discovery,
   '0013_directory': directory,
   '0015_api_tokens': apiTokens,
