@@ -5,6 +5,8 @@
 // — and the rotation controller on its schedule over the server's app (as `keyledger controller` runs it).
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { createServerModules } from '../../app/server-modules.js';
 import { parseSchedule } from '../../lifecycle/rotation/rotation-controller.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
@@ -12,6 +14,7 @@ import { ApiTokens } from '../../server/auth/api-tokens.js';
 import { createLocalAdmin } from '../../server/auth/local-admin.js';
 import { createKeyledgerServer, type KeyledgerServer } from '../../server/keyledger-server.js';
 import type { ServerConfig } from '../../server/server-config.js';
+import { ControllerHeartbeat } from '../../telemetry/controller-heartbeat.js';
 import type { Logger } from '../../telemetry/logger.js';
 import type { OpenedOrganisation } from './start.js';
 
@@ -40,7 +43,11 @@ export async function startServerAndController(
 ): Promise<StartedServer> {
   const schedule = parseSchedule(options.schedule);
   const { working } = opened;
+  // `/metrics` reports the controller this process runs: its liveness and its in-process counters.
+  const heartbeat = new ControllerHeartbeat();
+  const registries: Registry[] = [];
   const running = await createKeyledgerServer({
+    modules: createServerModules({ heartbeat, registries }),
     config: options.config,
     app: { registryDir: working.registryDir, env: { ...options.env, ...opened.exports }, cwd: options.cwd },
     clock: options.clock,
@@ -69,6 +76,7 @@ export async function startServerAndController(
     await writeFile(tokenFile, `${created.token.reveal()}\n`, { mode: 0o600 });
     const localAdmin = await createLocalAdmin(working.dataDir, options.clock());
     const services = running.app.rotation({ actor: CONTROLLER_ACTOR });
+    registries.push(services.metrics.registry);
     controller = services.controller
       .runForever(schedule, {
         signal: stopController.signal,
@@ -81,6 +89,7 @@ export async function startServerAndController(
       .catch((error: unknown) => {
         options.logger.error({ error: (error as Error).message }, 'the rotation controller stopped');
       });
+    heartbeat.keepAlive(options.clock, { signal: stopController.signal, running: controller });
     return {
       running,
       adminToken: { keyId: created.keyId, token: created.token, file: tokenFile },
