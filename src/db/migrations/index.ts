@@ -9,6 +9,7 @@ import * as internalKeys from './0004_internal_keys.js';
 import * as rotationJournal from './0005_rotation_journal.js';
 import * as revocationJournal from './0006_revocation_journal.js';
 import * as audit from './0010_audit.js';
+import * as offboarding from './0014_offboarding.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -19,6 +20,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0005_rotation_journal': rotationJournal,
   '0006_revocation_journal': revocationJournal,
   '0010_audit': audit,
+  '0014_offboarding': offboarding,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */
