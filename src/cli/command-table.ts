@@ -32,6 +32,7 @@ export const COMMAND_NAMES = [
   'discover',
   'audit',
   'usage',
+  'offboard',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -55,6 +56,7 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   discover: async () => (await import('./commands/discover.js')).registerDiscoverCommand,
   audit: async () => (await import('./commands/audit.js')).registerAuditCommand,
   usage: async () => (await import('./commands/audit-log.js')).registerAuditLogCommand,
+  offboard: async () => (await import('./commands/offboard.js')).registerOffboardCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));

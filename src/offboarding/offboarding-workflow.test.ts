@@ -14,10 +14,10 @@ import { defaultRegistryConfig } from '../registry/registry-config.js';
 import { loadRegistry } from '../registry/registry-loader.js';
 import { GIT_TEST_ENV } from '../registry/test-support/registry-fixtures.js';
 import { systemClock } from '../runtime/clock.js';
+import { MemoryDirectory } from './memory-directory.js';
 import { renderOffboardingMarkdown } from './offboarding-report.js';
 import { type OffboardingDependencies, OffboardingWorkflow } from './offboarding-workflow.js';
 import { sharedOwnerPolicy } from './shared-owner.js';
-import { InMemoryDirectory } from './test-support/in-memory-directory.js';
 
 const alice: DirectoryPerson = {
   id: 'p-alice',
@@ -183,7 +183,7 @@ forEachBackend((backend) => {
   it('through the directory: duplicate and out-of-order signals start one job and change nothing after', async () => {
     const w = await aliceWorld(backend);
     const { workflow } = workflowOver(w);
-    const directory = new InMemoryDirectory([
+    const directory = new MemoryDirectory([
       { ...alice, status: 'active', statusChangedAt: '2026-01-01T00:00:00.000Z' },
     ]);
     directory.onDeparture(workflow.onDeparture);

@@ -1,6 +1,8 @@
-// A DirectoryUpdates (src/directory/identity-source.ts) held in memory, for the offboarding tests until the
-// directory store over the operational store (src/directory/directory-store.ts) is merged. It keeps the contract's
-// rules: a signal id seen before changes nothing; a signal older than the person's last status change changes
+// A DirectoryUpdates (src/directory/identity-source.ts) held in memory for one command: seeded from the HR file
+// (src/directory/people-directory.ts) where the directory store over the operational store
+// (src/directory/directory-store.ts) is not in use, and by the offboarding tests. What lasts between commands is
+// the offboarding journal (offboarding-jobs.ts): a person offboarded once is not offboarded again. It keeps the
+// contract's rules: a signal id seen before changes nothing; a signal older than the person's last status change changes
 // nothing; the departure listeners run once, awaited, when a signal takes a person from `active` to another status.
 import type {
   DepartureListener,
@@ -8,13 +10,14 @@ import type {
   DirectorySignal,
   DirectoryUpdates,
   PersonStatus,
-} from '../../directory/identity-source.js';
+} from '../directory/identity-source.js';
+import type { Person } from '../directory/people-directory.js';
 
-export class InMemoryDirectory implements DirectoryUpdates {
+export class MemoryDirectory implements DirectoryUpdates {
   readonly #people = new Map<string, DirectoryPerson>();
   readonly #seen = new Set<string>();
   readonly #listeners = new Set<DepartureListener>();
-  /** Every signal applied, in arrival order, with what it did (for assertions). */
+  /** Every signal applied in this process, in arrival order, with what it did. */
   readonly history: Array<{ signal: DirectorySignal; departed: boolean; duplicate: boolean; stale: boolean }> = [];
 
   constructor(people: Iterable<DirectoryPerson> = []) {
@@ -79,4 +82,17 @@ export class InMemoryDirectory implements DirectoryUpdates {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as Partial<T>;
+}
+
+/** The HR file's people as directory people (`left` is `deprovisioned`, from its `left_at`). */
+export function directoryPeopleOf(people: Iterable<Person>): DirectoryPerson[] {
+  return [...people].map((person) => ({
+    id: person.email,
+    email: person.email,
+    ...(person.name ? { displayName: person.name } : {}),
+    ...(person.team ? { team: person.team } : {}),
+    status: person.status === 'left' ? 'deprovisioned' : person.status,
+    ...(person.left_at ? { statusChangedAt: new Date(person.left_at).toISOString() } : {}),
+    source: 'hr-file',
+  }));
 }
