@@ -155,7 +155,10 @@ async function offboardOne(
 
 function printReports(context: CliContext, reports: OffboardingReport[], options: OffboardOptions): void {
   if (reports.some((report) => report.state !== 'done')) context.exitCode = EXIT_VIOLATIONS;
-  if (options.json) return printJson(context, reports.length === 1 ? reports[0] : { reports });
+  if (options.json) {
+    printJson(context, reports.length === 1 ? reports[0] : { reports });
+    return;
+  }
   if (!reports.length) context.stdout.write('Nothing to resume: every offboarding job has finished.\n');
   for (const report of reports) context.stdout.write(renderOffboardingMarkdown(report));
 }
@@ -178,7 +181,10 @@ async function status(
   });
   if (jobs.some((job) => job.state !== 'done')) context.exitCode = EXIT_VIOLATIONS;
   if (options.json) return printJson(context, { jobs: rows });
-  if (!rows.length) return void context.stdout.write('No offboarding jobs.\n');
+  if (!rows.length) {
+    context.stdout.write('No offboarding jobs.\n');
+    return;
+  }
   context.stdout.write(
     renderTable(
       ['EMAIL', 'STATE', 'SINCE', 'FOUND', 'ROTATED', 'LEFT', 'FAILED'],
