@@ -8,6 +8,8 @@ import type { JobState, OffboardingJob, OffboardingStep } from './offboarding-jo
 export interface OffboardingReportStep {
   step: string;
   state: string;
+  /** When the step completed (ISO 8601). */
+  at: string;
   keyId?: string;
   detail: Record<string, unknown>;
 }
@@ -48,6 +50,7 @@ export function buildOffboardingReport(
     .map((step) => ({
       step: step.step,
       state: step.state,
+      at: step.updatedAt,
       ...(typeof step.detail.keyId === 'string' ? { keyId: step.detail.keyId } : {}),
       detail: step.detail,
     }));
