@@ -5,27 +5,12 @@
 import { execFileSync } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
-import type { DirectoryPerson, IdentitySource } from '../directory/identity-source.js';
-import { KeyRevoker } from '../lifecycle/key-revocation.js';
-import { RevocationJournal } from '../lifecycle/revocation-journal.js';
-import { RotationScheduler } from '../lifecycle/rotation/rotation-scheduler.js';
-import { createRotationWorld, type RotationWorld } from '../lifecycle/rotation/test-support/rotation-fixture.js';
-import { defaultRegistryConfig } from '../registry/registry-config.js';
-import { loadRegistry } from '../registry/registry-loader.js';
+import type { RotationWorld } from '../lifecycle/rotation/test-support/rotation-fixture.js';
 import { GIT_TEST_ENV } from '../registry/test-support/registry-fixtures.js';
-import { systemClock } from '../runtime/clock.js';
 import { MemoryDirectory } from './memory-directory.js';
 import { renderOffboardingMarkdown } from './offboarding-report.js';
-import { type OffboardingDependencies, OffboardingWorkflow } from './offboarding-workflow.js';
-import { sharedOwnerPolicy } from './shared-owner.js';
+import { alice, aliceWorld, workflowOver } from './test-support/offboarding-world.js';
 
-const alice: DirectoryPerson = {
-  id: 'p-alice',
-  email: 'alice@example.com',
-  team: 'payments',
-  status: 'deprovisioned',
-  source: 'scim',
-};
 const signal = {
   signalId: 'sig-1',
   source: 'scim',
@@ -33,55 +18,6 @@ const signal = {
   status: 'deprovisioned' as const,
   at: new Date().toISOString(),
 };
-
-/** Records the sessions it was asked to end: the workflow's view of an identity provider. */
-function recordingSource(name: string): IdentitySource & { revoked: string[] } {
-  const revoked: string[] = [];
-  return {
-    name,
-    revoked,
-    async *listPeople() {},
-    async revokeSessions(person) {
-      revoked.push(person.email);
-      return { revoked: true, detail: `sessions of ${person.email} ended` };
-    },
-  };
-}
-
-function workflowOver(world: RotationWorld, overrides: Partial<OffboardingDependencies> = {}) {
-  const config = defaultRegistryConfig();
-  const rotator = world.rotator();
-  const scheduler = new RotationScheduler({ rotator, providers: world.providers, clock: systemClock });
-  const source = recordingSource('okta');
-  const workflow = new OffboardingWorkflow({
-    db: world.operational.db,
-    events: world.events,
-    clock: systemClock,
-    loadEntries: async () =>
-      (await loadRegistry({ root: world.root, config, applyPolicy: false, includeEntries: true, now: new Date() }))
-        .entries,
-    writer: world.writer,
-    rotations: {
-      run: (due, options) => scheduler.run(due, options),
-      doneSince: async (keyId, since) =>
-        (await world.journal.list({ keyId, states: ['done'] })).find(
-          (row) => row.trigger === 'owner-left' && row.created_at >= since,
-        )?.rotation_id,
-    },
-    revoke: (request) =>
-      new KeyRevoker({
-        providers: world.providers,
-        stores: () => world.store,
-        writer: world.writer,
-        events: world.events,
-        journal: new RevocationJournal(world.operational.db, systemClock),
-      }).revoke(request),
-    identitySources: [source],
-    sharedOwners: sharedOwnerPolicy(config),
-    ...overrides,
-  });
-  return { workflow, source };
-}
 
 const commits = (root: string) =>
   Number(execFileSync('git', ['rev-list', '--count', 'HEAD'], { cwd: root, env: GIT_TEST_ENV }).toString().trim());
@@ -98,27 +34,9 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function aliceWorld(backend: Parameters<Parameters<typeof forEachBackend>[0]>[0]): Promise<RotationWorld> {
-  world = await createRotationWorld({ operational: await backend.open(), keys: 3 });
-  // Her own credential at the provider (account = her login), used by nothing else: revoked, not rotated.
-  await world.issuer.issue({
-    provider: 'internal',
-    team: 'payments',
-    owner: alice.email,
-    purpose: 'alice personal testing key',
-    permissions: ['orders:read'],
-    account: 'alice',
-    keyId: 'alice-personal-internal-key',
-    store: { name: 'default', path: 'team/alice-personal' },
-    rotationFrequencyDays: 30,
-    actor: 'test',
-  });
-  return world;
-}
-
 forEachBackend((backend) => {
   it('reassigns, rotates, disables and ends sessions; the report lists each; a repeated signal changes nothing', async () => {
-    const w = await aliceWorld(backend);
+    const w = (world = await aliceWorld(backend));
     const { workflow, source } = workflowOver(w);
     const before = commits(w.root);
     const report = await workflow.offboard(alice, signal);
@@ -157,7 +75,7 @@ forEachBackend((backend) => {
   });
 
   it('a run that stopped after the reassignments finishes on resume, without reassigning again', async () => {
-    const w = await aliceWorld(backend);
+    const w = (world = await aliceWorld(backend));
     const { workflow: crashing } = workflowOver(w, {
       rotations: {
         run: async () => {
@@ -181,7 +99,7 @@ forEachBackend((backend) => {
   });
 
   it('through the directory: duplicate and out-of-order signals start one job and change nothing after', async () => {
-    const w = await aliceWorld(backend);
+    const w = (world = await aliceWorld(backend));
     const { workflow } = workflowOver(w);
     const directory = new MemoryDirectory([
       { ...alice, status: 'active', statusChangedAt: '2026-01-01T00:00:00.000Z' },

@@ -12,6 +12,8 @@ export interface IdpSandboxUser {
   /** Live sign-in sessions and OAuth tokens; a revocation sets it to 0. */
   sessions: number;
   created: string;
+  /** When `left` last changed (the provider's own change time, where it shows one). */
+  statusChanged: string;
 }
 
 export class IdpSandboxPeople {
@@ -34,6 +36,9 @@ export class IdpSandboxPeople {
         left: person.status === 'left' && !options.leaversAsActive,
         sessions: 1,
         created: '2023-01-02T09:00:00.000Z',
+        // A leaver loaded as gone went recently: the organisation's signal is what never reached us.
+        statusChanged:
+          person.status === 'left' && !options.leaversAsActive ? new Date().toISOString() : '2023-01-02T09:00:00.000Z',
       };
       this.#byId.set(user.id, user);
     });
@@ -55,7 +60,10 @@ export class IdpSandboxPeople {
   /** Marks a person gone at the provider (the admin deprovisioned them), as a test's "left without a signal". */
   setLeft(email: string, left = true): void {
     const user = this.find(email);
-    if (user) user.left = left;
+    if (user) {
+      user.left = left;
+      user.statusChanged = new Date().toISOString();
+    }
   }
 
   revoke(user: IdpSandboxUser, at: string): void {

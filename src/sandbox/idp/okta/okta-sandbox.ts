@@ -122,7 +122,7 @@ export class OktaSandbox implements SandboxProvider {
       status: statusOf(user),
       created: user.created,
       activated: user.created,
-      statusChanged: user.created,
+      statusChanged: user.statusChanged,
       lastLogin: null,
       lastUpdated: user.created,
       passwordChanged: user.created,
