@@ -4,6 +4,8 @@
 // without an issuance API) with no consumer call failing, their sessions were revoked at Okta, Entra and Google
 // (sandboxes), and each has a report listing their keys. Duplicate and out-of-order signals then change nothing.
 // The last leaver, whose signal never came, is found by `keyledger offboard --reconcile`; `--status` lists all.
+// KEYLEDGER_OFFBOARD_E2E_ORG=default runs it on the brief's organisation (110 people, 38 leavers, 65 of their keys;
+// a few minutes) instead of the small one.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,8 @@ import { runCli } from '../test-support/run-cli.js';
 import { IDENTITY_SOURCES_FILE_NAME } from './offboard.js';
 import { type OpenedOrganisation, openOrganisation } from './start.js';
 
+const ORG = process.env.KEYLEDGER_OFFBOARD_E2E_ORG === 'default' ? 'default' : 'small';
+
 let work: string;
 let opened: OpenedOrganisation;
 let env: NodeJS.ProcessEnv;
@@ -38,7 +42,7 @@ const head = () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: opened.work
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'keyledger-offboard-'));
   opened = await openOrganisation({
-    org: 'small',
+    org: ORG,
     seed: 1,
     dir: join(work, '.keyledger', 'sandbox'),
     rateLimits: 'off',
@@ -99,7 +103,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-describe('offboarding the sandbox organisation', () => {
+describe(`offboarding the sandbox organisation (${ORG})`, () => {
   const reports = new Map<string, OffboardingReport>();
 
   it('departs the leavers through the directory: every key reassigned and rotated, sessions revoked', async () => {
