@@ -218,4 +218,18 @@ describe(`offboarding the sandbox organisation (${ORG})`, () => {
     );
     expect(again.offboarded).toEqual([]);
   }, 300_000);
+
+  it('the controller reconciles departures after its run when asked', async () => {
+    const run = await runCli(['controller', '--once', '--reconcile-departures', '--json'], {
+      cwd: work,
+      env,
+      clock: systemClock,
+    });
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.at(-1)).toEqual({ reconcile: { offboarded: 0, unfinished: 0, unreadable: [] } });
+    expect(opened.working.consumer.stats().failures).toBe(0);
+  }, 300_000);
 });

@@ -12,7 +12,7 @@ import type { KeyledgerApp } from '../../app/keyledger-app.js';
 import type { DirectoryPerson, DirectorySignal, IdentitySource } from '../../directory/identity-source.js';
 import { ConfigError, UsageError } from '../../errors/keyledger-error.js';
 import { outboundIdentitySources } from '../../idp/outbound-identity-sources.js';
-import { reconcileDepartures } from '../../offboarding/departure-reconciliation.js';
+import { type ReconciliationReport, reconcileDepartures } from '../../offboarding/departure-reconciliation.js';
 import { directoryPeopleOf, MemoryDirectory } from '../../offboarding/memory-directory.js';
 import { type OffboardingReport, renderOffboardingMarkdown } from '../../offboarding/offboarding-report.js';
 import { createOffboardingWorkflow } from '../../offboarding/offboarding-services.js';
@@ -201,6 +201,49 @@ async function status(
   );
 }
 
+/** Reconciliation over the app's registry, HR file and configured identity sources (`offboard --reconcile`, the controller). */
+export async function reconcileForApp(
+  context: CliContext,
+  app: KeyledgerApp,
+  options: { actor: string; tickets?: string; dryRun?: boolean },
+): Promise<ReconciliationReport> {
+  const sources = await identitySourcesOf(context, app);
+  const workflow = createOffboardingWorkflow(
+    {
+      db: app.operational.db,
+      events: app.events,
+      clock: context.clock,
+      writer: app.writer,
+      config: app.workspace.config,
+      rotation: app.rotation({ ...(options.tickets ? { tickets: options.tickets } : {}), actor: options.actor }),
+      revoker: app.revoker(),
+      identitySources: sources,
+    },
+    { actor: options.actor, onReport: (report) => writeReport(app.dataDir, report) },
+  );
+  return runReconciliation(context, app, workflow, sources, options.dryRun === true);
+}
+
+async function runReconciliation(
+  context: CliContext,
+  app: KeyledgerApp,
+  workflow: OffboardingWorkflow,
+  sources: IdentitySource[],
+  dryRun: boolean,
+): Promise<ReconciliationReport> {
+  const directory = new MemoryDirectory(directoryPeopleOf(app.workspace.people?.people() ?? []));
+  directory.onDeparture(workflow.onDeparture);
+  return reconcileDepartures({
+    directory,
+    sources,
+    entries: await app.rotation().loadEntries(),
+    workflow,
+    isSharedOwner: sharedOwnerPolicy(app.workspace.config).isShared,
+    clock: context.clock,
+    ...(dryRun ? { dryRun: true } : {}),
+  });
+}
+
 async function reconcile(
   context: CliContext,
   app: KeyledgerApp,
@@ -208,17 +251,7 @@ async function reconcile(
   sources: IdentitySource[],
   options: OffboardOptions,
 ): Promise<void> {
-  const directory = new MemoryDirectory(directoryPeopleOf(app.workspace.people?.people() ?? []));
-  directory.onDeparture(workflow.onDeparture);
-  const report = await reconcileDepartures({
-    directory,
-    sources,
-    entries: await app.rotation().loadEntries(),
-    workflow,
-    isSharedOwner: sharedOwnerPolicy(app.workspace.config).isShared,
-    clock: context.clock,
-    ...(options.dryRun ? { dryRun: true } : {}),
-  });
+  const report = await runReconciliation(context, app, workflow, sources, options.dryRun === true);
   if (report.offboarded.some((person) => person.state !== 'done') || report.unreadable.length)
     context.exitCode = EXIT_VIOLATIONS;
   if (options.json) return printJson(context, report);
