@@ -37,6 +37,7 @@ export const COMMAND_NAMES = [
   'idp',
   'server',
   'token',
+  'offboard',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -65,6 +66,7 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   idp: async () => (await import('./commands/idp.js')).registerIdpCommand,
   server: async () => (await import('./commands/server.js')).registerServerCommand,
   token: async () => (await import('./commands/token.js')).registerTokenCommand,
+  offboard: async () => (await import('./commands/offboard.js')).registerOffboardCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));

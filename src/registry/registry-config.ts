@@ -68,6 +68,16 @@ export const registryConfigSchema = z.strictObject({
    * the registry root), `github:<owner/repo>`, `jira:<PROJECT>` (src/tickets/ticket-sink-table.ts).
    */
   tickets: z.string().min(1).optional(),
+  /**
+   * Who a leaver's keys are reassigned to (src/offboarding/shared-owner.ts): the team's entry in `team_owners`,
+   * else `shared_owner` with `{team}` and `{domain}` (the leaver's email domain) filled in.
+   */
+  offboarding: z
+    .strictObject({
+      shared_owner: z.string().min(1).default('{team}-shared@{domain}'),
+      team_owners: z.record(z.string(), z.string().min(1)).default({}),
+    })
+    .prefault({}),
   git: z
     .strictObject({
       author_name: z.string().min(1).default('keyledger'),

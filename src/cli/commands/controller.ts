@@ -15,6 +15,7 @@ interface ControllerOptions extends SharedOptions {
   concurrency?: number;
   tickets?: string;
   once?: boolean;
+  reconcileDepartures?: boolean;
 }
 
 export const registerControllerCommand: RegisterCommand = (program, context) => {
@@ -25,6 +26,10 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
     .option('--concurrency <n>', 'rotations in flight per provider when the provider does not say', parsePositiveInt)
     .option('--tickets <sink>', 'markdown:<dir>, github:<owner/repo>, jira:<PROJECT> (default: KEYLEDGER_TICKETS)')
     .option('--once', 'one run now (resume, rotate what is due, sweep tickets), then exit')
+    .option(
+      '--reconcile-departures',
+      'after each run, offboard anyone who left without a signal reaching us (keyledger offboard --reconcile)',
+    )
     .action(async (options: ControllerOptions) => {
       const schedule = parseSchedule(options.schedule);
       const app = await openAppFor(context, options);
@@ -32,6 +37,7 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      let reconciling: Promise<void> = Promise.resolve();
       try {
         const services = app.rotation({
           ...(options.tickets ? { tickets: options.tickets } : {}),
@@ -75,8 +81,26 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
           )
             context.exitCode = EXIT_VIOLATIONS;
         };
+        // Offboarding's reconciliation (docs/offboarding.md) after the run, when asked: loaded only then.
+        const reconcile = async () => {
+          if (!options.reconcileDepartures) return;
+          const { reconcileForApp } = await import('./offboard.js');
+          const report = await reconcileForApp(context, app, {
+            actor: options.actor ?? context.env.KEYLEDGER_ACTOR ?? 'system:rotation-controller',
+            ...(options.tickets ? { tickets: options.tickets } : {}),
+          });
+          const summary = {
+            offboarded: report.offboarded.length,
+            unfinished: report.offboarded.filter((person) => person.state !== 'done').length,
+            unreadable: report.unreadable.map((failure) => failure.source),
+          };
+          if (summary.unfinished || summary.unreadable.length) context.exitCode = EXIT_VIOLATIONS;
+          if (options.json) context.stdout.write(`${JSON.stringify({ reconcile: summary })}\n`);
+          else context.stdout.write(`reconcile: ${summary.offboarded} offboarded, ${summary.unfinished} unfinished\n`);
+        };
         if (options.once) {
           print(await services.controller.runOnce(scheduleOptions));
+          await reconcile();
           return;
         }
         if (!options.json)
@@ -85,12 +109,20 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
           );
         await services.controller.runForever(schedule, {
           ...scheduleOptions,
-          onRun: print,
+          onRun: (run) => {
+            print(run);
+            // One at a time, and awaited before the app closes (below).
+            reconciling = reconciling.then(reconcile).catch((error: unknown) => {
+              context.exitCode = EXIT_VIOLATIONS;
+              context.stderr.write(`keyledger controller: reconcile failed: ${(error as Error).message}\n`);
+            });
+          },
         });
         if (options.json) printJson(context, { stopped: true });
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await reconciling;
         await app.close();
       }
     });

@@ -12,6 +12,7 @@ import * as audit from './0010_audit.js';
 import * as tokenDigests from './0011_token_digests.js';
 import * as discovery from './0012_discovery.js';
 import * as directory from './0013_directory.js';
+import * as offboarding from './0014_offboarding.js';
 import * as apiTokens from './0015_api_tokens.js';
 import * as web from './0016_web.js';
 
@@ -27,6 +28,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0011_token_digests': tokenDigests,
   '0012_discovery': discovery,
   '0013_directory': directory,
+  '0014_offboarding': offboarding,
   '0015_api_tokens': apiTokens,
   '0016_web': web,
 };
