@@ -36,7 +36,8 @@ afterEach(async () => {
 
 forEachBackend((backend) => {
   it('reassigns, rotates, disables and ends sessions; the report lists each; a repeated signal changes nothing', async () => {
-    const w = (world = await aliceWorld(backend));
+    world = await aliceWorld(backend);
+    const w = world;
     const { workflow, source } = workflowOver(w);
     const before = commits(w.root);
     const report = await workflow.offboard(alice, signal);
@@ -75,7 +76,8 @@ forEachBackend((backend) => {
   });
 
   it('a run that stopped after the reassignments finishes on resume, without reassigning again', async () => {
-    const w = (world = await aliceWorld(backend));
+    world = await aliceWorld(backend);
+    const w = world;
     const { workflow: crashing } = workflowOver(w, {
       rotations: {
         run: async () => {
@@ -99,7 +101,8 @@ forEachBackend((backend) => {
   });
 
   it('through the directory: duplicate and out-of-order signals start one job and change nothing after', async () => {
-    const w = (world = await aliceWorld(backend));
+    world = await aliceWorld(backend);
+    const w = world;
     const { workflow } = workflowOver(w);
     const directory = new MemoryDirectory([
       { ...alice, status: 'active', statusChangedAt: '2026-01-01T00:00:00.000Z' },
