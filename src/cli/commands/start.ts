@@ -327,6 +327,9 @@ function printBanner(context: CliContext, opened: OpenedOrganisation, started: S
   const server = serverJson(started);
   out(colors.bold('server'));
   out(`url           ${server.url} (API ${server.api}, OpenAPI ${server.openapi}, /healthz, /readyz)`);
+  out(`dashboard     ${server.url}/ (sign in as the local admin below)`);
+  out(`metrics       ${server.url}/metrics (Prometheus; rules and alerts in deploy/prometheus/)`);
+  out(`scim          ${server.url}/scim/v2 (bearer: \`keyledger idp token create --source scim\`)`);
   out(`admin token   ${server.adminToken.token}`);
   out(
     `              shown once; kept in ${server.adminToken.file} (mode 0600); registry key ${server.adminToken.keyId}`,
