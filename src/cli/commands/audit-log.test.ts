@@ -108,6 +108,10 @@ describe('keyledger audit-log', () => {
       'datadog',
       'openai',
       'gitlab',
+      'cloudflare',
+      'twilio',
+      'sendgrid',
+      'slack',
       'json-lines',
     ]);
   });
