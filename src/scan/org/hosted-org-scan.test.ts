@@ -68,7 +68,7 @@ async function githubHost(): Promise<Hosted> {
     clean: 'acme/api',
     leaking: 'acme/billing',
     refused: 'acme/vault',
-    refusal: /exit 128.*(404|not found)/i,
+    refusal: /exit 128\).*repository .*not found/i,
     push: (repository, files, author) => sandbox.pushCommit(repository.slice('acme/'.length), files, 'more', author),
     options: { baseUrl: url, token: sandbox.installationToken, timeoutMs: 5000, rateLimit: 'off' },
   };
@@ -94,7 +94,7 @@ async function gitlabHost(): Promise<Hosted> {
     clean: 'acme/api',
     leaking: 'acme/backend/billing',
     refused: 'acme/backend/vault',
-    refusal: /exit 128.*(401|Authentication failed|could not read Username)/i,
+    refusal: /exit 128\): the host refused the credentials \(HTTP 401/,
     push: (repository, files, author) => sandbox.pushCommit(repository, files, 'more', author),
     options: { baseUrl: url, token: sandbox.adminToken, timeoutMs: 5000, rateLimit: 'off' },
   };

@@ -83,6 +83,17 @@ export function gitEnvironment(repository: OrgRepository, env: NodeJS.ProcessEnv
   };
 }
 
+/**
+ * git's last line, with what it means added where git's words hide it: after a refused `Authorization` header git
+ * asks for a user name, which an unattended run cannot give ("could not read Username").
+ */
+function explainGitFailure(line: string): string {
+  if (/could not read Username|Authentication failed/i.test(line)) {
+    return `the host refused the credentials (HTTP 401: no token, or one without access to this repository) — ${line}`;
+  }
+  return line;
+}
+
 function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolveOutput, reject) => {
     // No prompt for credentials: an organisation scan runs unattended.
@@ -104,7 +115,7 @@ function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<strin
       if (code === 0) resolveOutput(stdout.trim());
       else {
         const first = stderr.trim().split('\n').at(-1) ?? '';
-        reject(new Error(`git ${args[0]} failed (exit ${code}): ${withoutCredentials(first)}`));
+        reject(new Error(`git ${args[0]} failed (exit ${code}): ${explainGitFailure(withoutCredentials(first))}`));
       }
     });
   });
