@@ -84,7 +84,9 @@ export function registerScanOrgCommand(scan: Command, context: CliContext): void
   })
     .argument(
       '<source>',
-      'dir:PATH (a directory of git repositories), urls:FILE (clone URLs, one a line), github:ORG or gitlab:GROUP',
+      `dir:PATH (a directory of git repositories), urls:FILE (clone URLs, one a line), or a repository host's owner: ${repositoryHostNames()
+        .map((name) => `${name}:OWNER`)
+        .join(', ')}`,
     )
     .description('scan every repository of an organisation: each cloned bare (shallow unless --history) and scanned')
     .option('-c, --config <path>', 'gitleaks-compatible TOML config (default: built-in rules)')
