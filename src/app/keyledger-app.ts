@@ -260,7 +260,7 @@ function holdsState(dataDir: string): boolean {
  * `{ "<provider>": { ...options } }` or the sandbox's `sandbox.json` with a `providers` object. The registry
  * config's own `providers` section is laid over it.
  */
-async function readProvidersFile(
+export async function readProvidersFile(
   env: NodeJS.ProcessEnv,
   cwd: string,
   dataDir: string,

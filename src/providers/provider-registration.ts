@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { Provider, ProviderCapabilities, RateLimit } from './provider.js';
 import type { ProviderContext } from './provider-context.js';
+import type { RepositoryHost } from './repository-host.js';
 
 /** Every provider keyledger has an adapter for: the registry's `scope.provider` values. */
 export type ProviderName =
@@ -43,6 +44,13 @@ export interface ProviderRegistration<Schema extends z.ZodType = z.ZodType> exte
    * (Datadog's ~2 s, Cloudflare's ~0.7 s), and a command that touches one provider should not pay for twelve.
    */
   load(): Promise<(options: z.output<Schema>, context: ProviderContext) => Provider>;
+  /**
+   * When the provider hosts git repositories (providers/repository-host.ts): loads what lists them and gives the
+   * credentials to clone them, from the same options as the adapter.
+   */
+  repositories?: {
+    load(): Promise<(options: z.output<Schema>, context: ProviderContext) => RepositoryHost>;
+  };
 }
 
 /** Declares a provider: keeps the option types of its schema while the table holds every registration alike. */

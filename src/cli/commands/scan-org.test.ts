@@ -88,5 +88,10 @@ describe('keyledger scan org', () => {
     const missing = run(dir);
     expect(await main(['node', 'keyledger', 'scan', 'org', 'dir:nope', '--json'], missing)).toBe(2);
     expect(missing.out()).toContain('E_SCAN_ORG_SOURCE');
+    // A repository host's owner needs the host's options (base URL, token): a usage error without a providers file.
+    const hosted = run(dir);
+    hosted.env.KEYLEDGER_PROVIDERS_FILE = '';
+    expect(await main(['node', 'keyledger', 'scan', 'org', 'github:acme', '--json'], hosted)).toBe(2);
+    expect(hosted.out()).toContain('--providers FILE or KEYLEDGER_PROVIDERS_FILE');
   });
 });

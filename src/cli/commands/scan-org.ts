@@ -4,12 +4,15 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { readProvidersFile } from '../../app/keyledger-app.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { createProvider } from '../../providers/provider-table.js';
+import { createRepositoryHost, repositoryHostNames } from '../../providers/repository-host-table.js';
 import { loadOrgScanState, saveOrgScanState } from '../../scan/org/org-scan-state.js';
 import { type OrgRepositoryResult, type OrgScanOptions, scanOrganisation } from '../../scan/org/org-scanner.js';
 import {
   listDirectoryRepositories,
+  listHostedRepositories,
   listUrlFileRepositories,
   type OrgRepository,
 } from '../../scan/org/repository-source.js';
@@ -29,9 +32,39 @@ interface ScanOrgOptions extends SharedOptions {
   verify?: boolean;
   exitCode: string;
   reportPath?: string;
+  providers?: string;
 }
 
-async function repositoriesOf(context: CliContext, source: string): Promise<OrgRepository[]> {
+/**
+ * `<host>:<owner>` (a provider that hosts repositories, e.g. an organisation or a group): listed through the
+ * provider's repository host with the options of the providers file (--providers, else KEYLEDGER_PROVIDERS_FILE).
+ */
+async function hostedRepositories(
+  context: CliContext,
+  host: string,
+  owner: string,
+  providersFile: string | undefined,
+): Promise<OrgRepository[]> {
+  const file = providersFile ?? context.env.KEYLEDGER_PROVIDERS_FILE;
+  if (!file) {
+    throw new UsageError(
+      `scan org ${host}:${owner} needs the ${host} adapter's options (base URL, token): --providers FILE or KEYLEDGER_PROVIDERS_FILE`,
+    );
+  }
+  const options = await readProvidersFile({ KEYLEDGER_PROVIDERS_FILE: file }, context.cwd, context.cwd);
+  const repositoryHost = await createRepositoryHost(host, options[host] ?? {}, { clock: context.clock });
+  try {
+    return await listHostedRepositories(repositoryHost, owner);
+  } finally {
+    await repositoryHost.close?.();
+  }
+}
+
+async function repositoriesOf(context: CliContext, source: string, providersFile?: string): Promise<OrgRepository[]> {
+  const hosted = /^([a-z][a-z0-9-]*):(.+)$/.exec(source);
+  if (hosted && repositoryHostNames().includes(hosted[1] as string)) {
+    return hostedRepositories(context, hosted[1] as string, hosted[2] as string, providersFile);
+  }
   const [kind, rest] = /^(dir|urls):(.+)$/.exec(source)?.slice(1) ?? ['dir', source];
   const path = resolve(context.cwd, rest as string);
   return kind === 'urls' ? listUrlFileRepositories(path) : listDirectoryRepositories(path);
@@ -49,13 +82,22 @@ export function registerScanOrgCommand(scan: Command, context: CliContext): void
     registry: 'attribute findings to registry entries by fingerprint (opt-in: no default registry)',
     json: 'print repositories and findings as JSON on stdout',
   })
-    .argument('<source>', 'dir:PATH (a directory of git repositories) or urls:FILE (clone URLs, one a line)')
+    .argument(
+      '<source>',
+      `dir:PATH (a directory of git repositories), urls:FILE (clone URLs, one a line), or a repository host's owner: ${repositoryHostNames()
+        .map((name) => `${name}:OWNER`)
+        .join(', ')}`,
+    )
     .description('scan every repository of an organisation: each cloned bare (shallow unless --history) and scanned')
     .option('-c, --config <path>', 'gitleaks-compatible TOML config (default: built-in rules)')
     .option('--history', 'scan each history from the commit the last run stopped at (else the tip only)')
     .option('--state <path>', 'where the last scanned commit of each repository is kept', '.keyledger-scan-org.json')
     .option('--concurrency <n>', 'repositories scanned at once', '2')
     .option('--verify', 'check whether each secret is live (provider adapter or verify block)')
+    .option(
+      '--providers <file>',
+      'provider options (tokens) for github:ORG / gitlab:GROUP (default $KEYLEDGER_PROVIDERS_FILE)',
+    )
     .option('--exit-code <code>', 'exit code when findings remain', '1')
     .option('-r, --report-path <path>', 'also write the JSON report (repositories and findings) to this file')
     .action(async (source: string, options: ScanOrgOptions) => {
@@ -63,7 +105,7 @@ export function registerScanOrgCommand(scan: Command, context: CliContext): void
       if (!Number.isInteger(concurrency) || concurrency < 1) {
         throw new UsageError(`--concurrency expects a whole number from 1, got '${options.concurrency}'`);
       }
-      const repositories = await repositoriesOf(context, source);
+      const repositories = await repositoriesOf(context, source, options.providers);
       const statePath = resolve(context.cwd, options.state);
       const scanShared: OrgScanOptions['scan'] = {
         cwd: context.cwd,

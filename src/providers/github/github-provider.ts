@@ -19,6 +19,7 @@ import { type SdkCaller, sdkAnswer } from '../http/sdk-caller.js';
 import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
 import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
+import type { GitHttpCredentials, HostedRepository, RepositoryHost } from '../repository-host.js';
 import { GITHUB_API_VERSION, GITHUB_PAGE_SIZE } from './github-constants.js';
 import {
   generateDeployKey,
@@ -33,6 +34,7 @@ import {
   githubErrorSchema,
   githubOptionsSchema,
   githubPatGrantSchema,
+  githubRepositorySchema,
   githubUserSchema,
 } from './github-schemas.js';
 import { githubProviderRegistration } from './index.js';
@@ -109,7 +111,7 @@ function timedFetch(agent: Agent, timeoutMs: number): typeof globalThis.fetch {
   return send as unknown as typeof globalThis.fetch;
 }
 
-export class GithubProvider extends ProviderAdapter {
+export class GithubProvider extends ProviderAdapter implements RepositoryHost {
   readonly #options: GithubOptions;
   readonly #context: ProviderContext;
   readonly #agent = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
@@ -271,6 +273,21 @@ export class GithubProvider extends ProviderAdapter {
       this.name,
       `no fine-grained PAT grant ${ref.providerKeyId} in the organisation`,
     );
+  }
+
+  /** The organisation's repositories (`GET /orgs/{org}/repos`, repos.listForOrg), every page. */
+  async *listRepositories(org: string): AsyncIterable<HostedRepository> {
+    const admin = this.#admin;
+    const pages = admin.paginate.iterator(admin.rest.repos.listForOrg, { org, per_page: GITHUB_PAGE_SIZE });
+    for await (const item of this.#items(pages)) {
+      const repository = githubRepositorySchema.parse(item);
+      yield { name: repository.full_name, cloneUrl: repository.clone_url };
+    }
+  }
+
+  /** git over HTTPS takes an installation token as the password of user `x-access-token`. */
+  gitCredentials(): GitHttpCredentials | undefined {
+    return this.#options.token ? { username: 'x-access-token', password: this.#options.token } : undefined;
   }
 
   async close(): Promise<void> {

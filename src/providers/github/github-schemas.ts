@@ -59,3 +59,10 @@ export const githubErrorSchema = z.looseObject({
     .array(z.looseObject({ code: z.string().optional(), field: z.string().optional(), message: z.string().optional() }))
     .optional(),
 });
+
+/** An organisation's repository as `GET /orgs/{org}/repos` lists it (the fields a clone needs). */
+export const githubRepositorySchema = z.looseObject({
+  full_name: z.string(),
+  clone_url: z.string(),
+  archived: z.boolean().optional(),
+});

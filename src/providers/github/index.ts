@@ -14,4 +14,10 @@ export const githubProviderRegistration = defineProvider({
     const { GithubProvider } = await import('./github-provider.js');
     return (options, context) => new GithubProvider(options, context);
   },
+  repositories: {
+    load: async () => {
+      const { GithubProvider } = await import('./github-provider.js');
+      return (options, context) => new GithubProvider(options, context);
+    },
+  },
 });

@@ -8,6 +8,7 @@ import { type HttpAnswer, type ProviderErrorBody, ProviderHttpClient } from '../
 import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
 import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
+import type { GitHttpCredentials, HostedRepository, RepositoryHost } from '../repository-host.js';
 import { GITLAB_API_PREFIX, GITLAB_DEFAULT_LIFETIME_DAYS, GITLAB_PAGE_SIZE } from './gitlab-constants.js';
 import {
   type GitlabAccount,
@@ -17,6 +18,7 @@ import {
   gitlabAccountSchema,
   gitlabErrorSchema,
   gitlabOptionsSchema,
+  gitlabProjectSchema,
   gitlabTokenSchema,
 } from './gitlab-schemas.js';
 import { gitlabProviderRegistration } from './index.js';
@@ -39,7 +41,7 @@ export function parseGitlabError(answer: HttpAnswer): ProviderErrorBody {
   };
 }
 
-export class GitlabProvider extends ProviderAdapter {
+export class GitlabProvider extends ProviderAdapter implements RepositoryHost {
   readonly #options: GitlabOptions;
   readonly #context: ProviderContext;
   readonly #http: ProviderHttpClient;
@@ -198,6 +200,29 @@ export class GitlabProvider extends ProviderAdapter {
       createdAt: token.created_at ? new Date(token.created_at) : this.#context.clock(),
       ...(token.expires_at ? { expiresAt: new Date(`${token.expires_at}T00:00:00Z`) } : {}),
     };
+  }
+
+  /**
+   * The group's projects and its subgroups' (`GET /groups/:id/projects?include_subgroups=true`, the group by its
+   * full path), every page; archived projects are included, since old leaks stay in them.
+   */
+  async *listRepositories(group: string): AsyncIterable<HostedRepository> {
+    for await (const page of this.#http.paginate({
+      method: 'GET',
+      path: `/groups/${encodeURIComponent(group)}/projects`,
+      query: { include_subgroups: 'true', per_page: GITLAB_PAGE_SIZE },
+      headers: this.#auth(),
+    })) {
+      for (const item of Array.isArray(page.body) ? page.body : []) {
+        const project = gitlabProjectSchema.parse(item);
+        yield { name: project.path_with_namespace, cloneUrl: project.http_url_to_repo };
+      }
+    }
+  }
+
+  /** git over HTTPS takes a personal access token as the password of user `oauth2`. */
+  gitCredentials(): GitHttpCredentials | undefined {
+    return this.#options.token ? { username: 'oauth2', password: this.#options.token } : undefined;
   }
 
   async *#listPath(

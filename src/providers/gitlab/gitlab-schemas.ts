@@ -50,3 +50,10 @@ export const gitlabErrorSchema = z.looseObject({
   error: z.string().optional(),
   error_description: z.string().optional(),
 });
+
+/** A project as `GET /groups/:id/projects` lists it (the fields a clone needs). */
+export const gitlabProjectSchema = z.looseObject({
+  id: z.number(),
+  path_with_namespace: z.string(),
+  http_url_to_repo: z.string(),
+});

@@ -13,4 +13,10 @@ export const gitlabProviderRegistration = defineProvider({
     const { GitlabProvider } = await import('./gitlab-provider.js');
     return (options, context) => new GitlabProvider(options, context);
   },
+  repositories: {
+    load: async () => {
+      const { GitlabProvider } = await import('./gitlab-provider.js');
+      return (options, context) => new GitlabProvider(options, context);
+    },
+  },
 });

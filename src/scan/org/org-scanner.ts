@@ -59,6 +59,41 @@ export function withoutCredentials(text: string): string {
   return text.replace(/([a-z+]+:\/\/)[^/@\s]+@/gi, '$1***@');
 }
 
+/**
+ * git's environment for one repository: with credentials, an `Authorization: Basic` header for the clone URL's
+ * origin only (`http.<url>.extraHeader`), passed as GIT_CONFIG_* variables — so the token is in no URL, no
+ * command line, no file of the clone and no message git prints.
+ */
+export function gitEnvironment(repository: OrgRepository, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!repository.credentials) return env;
+  let origin: string;
+  try {
+    origin = new URL(repository.cloneUrl).origin;
+  } catch {
+    return env;
+  }
+  const { username, password } = repository.credentials;
+  const basic = Buffer.from(`${username}:${password.reveal()}`).toString('base64');
+  const count = Number(env.GIT_CONFIG_COUNT ?? 0) || 0;
+  return {
+    ...env,
+    GIT_CONFIG_COUNT: String(count + 1),
+    [`GIT_CONFIG_KEY_${count}`]: `http.${origin}/.extraHeader`,
+    [`GIT_CONFIG_VALUE_${count}`]: `Authorization: Basic ${basic}`,
+  };
+}
+
+/**
+ * git's last line, with what it means added where git's words hide it: after a refused `Authorization` header git
+ * asks for a user name, which an unattended run cannot give ("could not read Username").
+ */
+function explainGitFailure(line: string): string {
+  if (/could not read Username|Authentication failed/i.test(line)) {
+    return `the host refused the credentials (HTTP 401: no token, or one without access to this repository) — ${line}`;
+  }
+  return line;
+}
+
 function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolveOutput, reject) => {
     // No prompt for credentials: an organisation scan runs unattended.
@@ -80,7 +115,7 @@ function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<strin
       if (code === 0) resolveOutput(stdout.trim());
       else {
         const first = stderr.trim().split('\n').at(-1) ?? '';
-        reject(new Error(`git ${args[0]} failed (exit ${code}): ${withoutCredentials(first)}`));
+        reject(new Error(`git ${args[0]} failed (exit ${code}): ${explainGitFailure(withoutCredentials(first))}`));
       }
     });
   });
@@ -93,7 +128,7 @@ async function scanRepository(
 ): Promise<OrgRepositoryResult> {
   const scratch = await mkdtemp(join(workDir, 'keyledger-org-scan-'));
   const clone = join(scratch, 'repo.git');
-  const env = options.scan.env;
+  const env = gitEnvironment(repository, options.scan.env);
   const previous = options.history ? options.state.repositories[repository.name]?.lastCommit : undefined;
   try {
     const depth = options.history ? [] : ['--depth', '1'];

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KeyledgerError } from '../../errors/keyledger-error.js';
+import type { GitHttpCredentials, RepositoryHost } from '../../providers/repository-host.js';
 
 const sourceError = (message: string) => new KeyledgerError('E_SCAN_ORG_SOURCE', message, { category: 'usage' });
 
@@ -14,6 +15,8 @@ export interface OrgRepository {
   name: string;
   /** Anything `git clone` accepts: a path, file://, https://, ssh. */
   cloneUrl: string;
+  /** What git sends to the host over HTTPS (the token as Basic password): in git's environment, never the URL. */
+  credentials?: GitHttpCredentials;
 }
 
 function isGitRepository(dir: string): boolean {
@@ -64,4 +67,21 @@ export async function listUrlFileRepositories(file: string): Promise<OrgReposito
     repositories.push(repository);
   });
   return repositories;
+}
+
+/**
+ * The repositories a host lists for `owner` (an organisation, a group with its subgroups), named by their full
+ * path, each with the host's clone credentials.
+ */
+export async function listHostedRepositories(host: RepositoryHost, owner: string): Promise<OrgRepository[]> {
+  const credentials = host.gitCredentials();
+  const repositories: OrgRepository[] = [];
+  for await (const repository of host.listRepositories(owner)) {
+    repositories.push({
+      name: repository.name,
+      cloneUrl: repository.cloneUrl,
+      ...(credentials ? { credentials } : {}),
+    });
+  }
+  return repositories.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -7,6 +7,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { normalisePublicKey } from '../../../providers/github/github-deploy-key.js';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { type GitCommitAuthor, GitHttpHosting, gitHttpPath, gitHttpToken } from '../../git-http-hosting.js';
 import { bearerToken } from '../../sandbox-credentials.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
@@ -95,6 +96,10 @@ export class GithubSandbox implements SandboxProvider {
   /** Every deploy key's public half: GitHub refuses one key on two repositories. */
   readonly #publicKeys = new Set<string>();
   #nextId = 1000;
+  /** The repositories' git data, served over smart HTTP (created with the first commit). */
+  #git: GitHttpHosting | undefined;
+  /** Repositories whose git data answers 404 to every token, as GitHub does for a private repository out of reach. */
+  readonly #gitRestricted = new Set<string>();
 
   constructor(options: GithubSandboxOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -141,6 +146,54 @@ export class GithubSandbox implements SandboxProvider {
     );
     r.add('GET', '/orgs/:org/audit-log', 'github:GET /orgs/{org}/audit-log', (req, p) => this.#auditLog(req, p.org!));
     this.#addActionsRoutes(r);
+    // git over HTTPS (`https://github.com/acme/api.git/info/refs?service=git-upload-pack`), last: its paths are
+    // the owner's and repository's names.
+    r.add('GET', '/:owner/:repo/info/refs', 'github:GET git info/refs', (req) => this.#serveGit(req));
+    r.add('POST', '/:owner/:repo/git-upload-pack', 'github:POST git-upload-pack', (req) => this.#serveGit(req));
+  }
+
+  /**
+   * Commits `files` to the organisation's repository `repo` (created if new), as a push would; returns the
+   * commit id. The repository is listed by `GET /orgs/{org}/repos` and cloned over HTTP.
+   */
+  pushCommit(repo: string, files: Record<string, string>, message: string, author: GitCommitAuthor): string {
+    const fullName = `${this.org}/${repo}`;
+    if (!this.#repos.has(fullName)) this.#repos.set(fullName, []);
+    this.#git ??= new GitHttpHosting();
+    return this.#git.commit(fullName, files, message, author);
+  }
+
+  /** Makes `repo`'s git data answer 404 ("Repository not found."), as for a token without access to it. */
+  restrictGit(repo: string): void {
+    this.#gitRestricted.add(`${this.org}/${repo}`);
+  }
+
+  /** Removes the repositories' git data from disk. */
+  removeGitRepositories(): void {
+    this.#git?.remove();
+    this.#git = undefined;
+  }
+
+  /**
+   * GitHub takes a token as the password of HTTP Basic auth (user `x-access-token` for an installation token, any
+   * user for a PAT) or as a Bearer token; without valid credentials it asks for them (401 + WWW-Authenticate).
+   */
+  #serveGit(request: SandboxRequest): SandboxAnswer | Promise<SandboxAnswer> {
+    const path = gitHttpPath(request.path);
+    const credentials = gitHttpToken(request);
+    const token = credentials ? this.#tokens.get(credentials.token) : undefined;
+    if (!token || token.revoked || (token.expiresAt && token.expiresAt <= this.#clock())) {
+      return {
+        status: 401,
+        headers: { 'www-authenticate': 'Basic realm="GitHub"', 'content-type': 'text/plain' },
+        body: 'Invalid username or token. Password authentication is not supported for Git operations.\n',
+      };
+    }
+    token.lastUsedAt = this.#clock();
+    if (!path || !this.#git?.has(path.repository) || this.#gitRestricted.has(path.repository)) {
+      return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'Repository not found.\n' };
+    }
+    return this.#git.serve(request, path);
   }
 
   /** Plants an Actions secret (names and dates only; see github-actions-secrets.ts). */
@@ -170,6 +223,8 @@ export class GithubSandbox implements SandboxProvider {
                 full_name: fullName,
                 private: true,
                 owner: { login: this.org, id: this.orgId, type: 'Organization' },
+                default_branch: 'main',
+                clone_url: `http://${req.headers.host ?? '127.0.0.1'}/${fullName}.git`,
               })),
               `/orgs/${this.org}/repos`,
             )

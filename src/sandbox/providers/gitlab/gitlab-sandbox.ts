@@ -3,6 +3,7 @@
 // audit events for token changes, and GitLab's 429 "Retry later" with Retry-After.
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
+import { type GitCommitAuthor, GitHttpHosting, gitHttpPath, gitHttpToken } from '../../git-http-hosting.js';
 import { SandboxPathRouter } from '../../sandbox-path-router.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
@@ -80,6 +81,12 @@ export class GitlabSandbox implements SandboxProvider {
   #nextUserId = 2;
   #nextBotId = 1_000_000;
   #nextEventId = 1;
+  /** Projects with git data, by `path_with_namespace` (`acme/backend/api`), served over smart HTTP. */
+  readonly #gitProjects = new Map<string, number>();
+  #nextProjectId = 100;
+  #git: GitHttpHosting | undefined;
+  /** Projects whose git data refuses every token (401 "HTTP Basic: Access denied"), as for a token out of scope. */
+  readonly #gitRestricted = new Set<string>();
 
   constructor(options: GitlabSandboxOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -163,6 +170,93 @@ export class GitlabSandbox implements SandboxProvider {
         return this.#page(req, this.#variables.get(`${ownerType}:${id}`) ?? []);
       });
     }
+    r.add('GET', `${API}/groups/:id/projects`, 'gitlab:GET /groups/:id/projects', (req, p) =>
+      this.#groupProjects(req, p.id!),
+    );
+    // git over HTTPS at the instance root: `/acme/api.git/...`, `/acme/backend/api.git/...` (subgroups nest).
+    for (const depth of [2, 3, 4]) {
+      const path = Array.from({ length: depth }, (_, index) => `/:s${index}`).join('');
+      r.add('GET', `${path}/info/refs`, 'gitlab:GET git info/refs', (req) => this.#serveGit(req));
+      r.add('POST', `${path}/git-upload-pack`, 'gitlab:POST git-upload-pack', (req) => this.#serveGit(req));
+    }
+  }
+
+  /**
+   * Commits `files` to the project at `path` (`acme/backend/api`; created if new, in the groups its path names),
+   * as a push would; returns the commit id. The project is listed by `GET /groups/:id/projects`.
+   */
+  pushCommit(path: string, files: Record<string, string>, message: string, author: GitCommitAuthor): string {
+    if (!this.#gitProjects.has(path)) {
+      const id = this.#nextProjectId++;
+      this.#gitProjects.set(path, id);
+      this.#projects.add(id);
+    }
+    this.#git ??= new GitHttpHosting();
+    return this.#git.commit(path, files, message, author);
+  }
+
+  /** Makes the project's git data refuse every token (401), as for a token without access to it. */
+  restrictGit(path: string): void {
+    this.#gitRestricted.add(path);
+  }
+
+  /** Removes the projects' git data from disk. */
+  removeGitRepositories(): void {
+    this.#git?.remove();
+    this.#git = undefined;
+  }
+
+  /**
+   * `GET /groups/:id/projects`: the group (URL-encoded full path) and, with `include_subgroups=true`, its
+   * subgroups' projects, with the fields a clone needs (`path_with_namespace`, `http_url_to_repo`).
+   */
+  #groupProjects(request: SandboxRequest, id: string): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    const paths = [...this.#gitProjects.keys()];
+    const known = /^\d+$/.test(id) ? this.#groups.has(Number(id)) : paths.some((path) => path.startsWith(`${id}/`));
+    if (!known) return this.#ownerNotFound('group');
+    const subgroups = request.query.get('include_subgroups') === 'true';
+    const host = `http://${request.headers.host ?? '127.0.0.1'}`;
+    const projects = paths
+      .filter((path) => {
+        if (!path.startsWith(`${id}/`)) return false;
+        return subgroups || !path.slice(id.length + 1).includes('/');
+      })
+      .sort()
+      .map((path) => ({
+        id: this.#gitProjects.get(path),
+        name: path.slice(path.lastIndexOf('/') + 1),
+        path: path.slice(path.lastIndexOf('/') + 1),
+        path_with_namespace: path,
+        default_branch: 'main',
+        http_url_to_repo: `${host}/${path}.git`,
+        archived: false,
+      }));
+    return this.#page(request, projects);
+  }
+
+  /** GitLab takes a token as the password of HTTP Basic auth (user `oauth2`, or the token's user) or as Bearer. */
+  #serveGit(request: SandboxRequest): SandboxAnswer | Promise<SandboxAnswer> {
+    const path = gitHttpPath(request.path);
+    const credentials = gitHttpToken(request);
+    const token = credentials ? this.#tokensBySecret.get(credentials.token) : undefined;
+    const denied: SandboxAnswer = {
+      status: 401,
+      headers: { 'www-authenticate': 'Basic realm="GitLab"', 'content-type': 'text/plain' },
+      body: 'HTTP Basic: Access denied\n',
+    };
+    if (!token || !this.#active(token)) return denied;
+    token.lastUsedAt = this.#clock();
+    if (path && this.#gitRestricted.has(path.repository)) return denied;
+    if (!path || !this.#git?.has(path.repository)) {
+      return {
+        status: 404,
+        headers: { 'content-type': 'text/plain' },
+        body: 'The project you were looking for could not be found.\n',
+      };
+    }
+    return this.#git.serve(request, path);
   }
 
   load(seed: SandboxSeed): void {
