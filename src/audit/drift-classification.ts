@@ -9,6 +9,7 @@ import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
 import { parseInstant } from '../registry/registry-dates.js';
+import { type KeyCategory, keyCategorizer } from './key-category.js';
 
 const DAY_MS = 86_400_000;
 
@@ -40,6 +41,8 @@ export interface ClassifiedKey {
   keyId?: string;
   account?: string;
   classes: DriftClass[];
+  /** What kind of credential it is, as far as the provider, the registry and the directory tell (key-category.ts). */
+  category?: KeyCategory;
   /** For unregistered keys: who probably owns it. */
   ownerEvidence?: OwnerEvidence;
   lastUsedAt?: string | null;
@@ -145,6 +148,8 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
     });
   }
 
+  const categoryOf = keyCategorizer(input.people);
+  for (const key of keys) key.category = categoryOf(key);
   const byClass = Object.fromEntries(DRIFT_CLASSES.map((cls) => [cls, 0])) as Record<DriftClass, number>;
   for (const key of keys) for (const cls of key.classes) byClass[cls] += 1;
   keys.sort(
