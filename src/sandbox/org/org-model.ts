@@ -34,6 +34,13 @@ export interface OrgKey {
   lastUsedAt: string | null;
   expiresAt?: string;
   category: string;
+  /** The sources the registry entry declares the key is used from (`expected_sources`), when it declares any. */
+  expectedSources?: string[];
+  /**
+   * A planted anomaly: the provider's audit log shows a use of the key from this address, outside its
+   * `expectedSources` (a stolen copy in use elsewhere).
+   */
+  strayUseFrom?: string;
   /** Whether a registry entry exists, and whom it names. */
   registered: boolean;
   registryOwnerIndividual?: string;

@@ -55,6 +55,7 @@ export function registryEntryFor(key: OrgKey, now: string, options: OrgWriteOpti
     scope: { provider: key.provider, account_id: key.account, kind: key.kind, permissions: key.permissions },
     storage: { vault_path: orgVaultPath(key) },
     consumed_by: options.consumersOf?.(key) ?? key.consumers,
+    ...(key.expectedSources ? { expected_sources: key.expectedSources } : {}),
     audit: {
       ...(key.registryOwnerTeam ? { rotation_owner: `${key.registryOwnerTeam}-team` } : {}),
       rotation_frequency_days: frequency,
