@@ -28,6 +28,7 @@ interface TruthKey {
   category: string;
   permissions: string[];
   strayUseFrom?: string;
+  registryStatus?: 'revoked';
 }
 
 describe('discover on the sandbox organisation', () => {
@@ -261,8 +262,16 @@ describe('discover on the sandbox organisation', () => {
     // Several teams' services calling with one key: the sandboxes' logs give each key one home address, which
     // belongs to its own team only, so the logs show none (shared keys are known from the registry's consumers).
     expect(byKind('shared-across-teams')).toEqual([]);
-    // The generator plants no use of a revoked or rotated-out key: the registry it writes holds none.
-    expect(byKind('revoked-key-used')).toEqual([]);
+    // Revoked keys still used: the entries the generator marks revoked whose key stayed live (plantRevokedUses).
+    const revoked = truth.filter((t) => t.registryStatus === 'revoked');
+    expect(revoked.length).toBeGreaterThan(0);
+    expect(
+      anomalies
+        .filter((row) => row.kind === 'revoked-key-used')
+        .map((row) => `${row.provider}:${row.credential}:${row.key_id}`)
+        .sort(),
+    ).toEqual(revoked.map((t) => `${t.provider}:${t.providerKeyId}:${t.keyId}`).sort());
+    // The generator plants no use of a rotated-out key: its organisation has had no rotation.
     expect(byKind('rotated-out-key-used')).toEqual([]);
   });
 

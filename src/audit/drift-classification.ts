@@ -85,6 +85,12 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
   const isLive = (row: DiscoveredKeysTable) => row.status !== 'revoked' && row.status !== 'expired';
   const teamsInDirectory = input.people?.teams();
   const matched = new Set<string>();
+  // Keys some entry names, whatever its status: a key the registry marked revoked or retired is not unregistered.
+  const named = new Set<string>();
+  for (const entry of input.entries) {
+    const provider = entry.scope?.provider;
+    if (provider && entry.provider_key_id !== undefined) named.add(slot(provider, String(entry.provider_key_id)));
+  }
   const keys: ClassifiedKey[] = [];
 
   for (const entry of input.entries) {
@@ -127,7 +133,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
   }
 
   for (const [at, row] of listed) {
-    if (matched.has(at) || !isLive(row)) continue;
+    if (matched.has(at) || named.has(at) || !isLive(row)) continue;
     // The brief counts a key nobody registered among those "with no clear owner".
     const classes: DriftClass[] = ['unregistered', 'no-clear-owner'];
     const permissions = parsePermissions(row.permissions);

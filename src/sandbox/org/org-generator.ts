@@ -329,6 +329,7 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
     keys.push(key);
   }
 
+  plantRevokedUses(keys);
   plantStrayUses(keys);
 
   const byProvider: Record<string, number> = {};
@@ -353,6 +354,31 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
   return { name: orgName, domain, summary, teams, repositories, people, keys };
 }
 
+/** Of the IAM keys eligible for a planted revoked-but-used entry, one in this many (at least one). */
+const REVOKED_USE_EVERY = 20;
+
+/**
+ * Audit-log anomalies to be found (issue 15): entries the registry marks `revoked` whose IAM key was never deleted
+ * and was used since. Taken from the end of the organisation (tests and benches that pick "the first AWS key" keep
+ * theirs), among keys that are otherwise plain — owned by a current person, one team, not admin, used within 30
+ * days — so that each shows only this one finding.
+ */
+function plantRevokedUses(keys: OrgKey[]): void {
+  const eligible = keys.filter(
+    (key) =>
+      key.provider === 'aws-iam' &&
+      key.registered &&
+      !key.noClearOwner &&
+      !key.ownerLeft &&
+      !key.admin &&
+      key.consumers.length === 1 &&
+      key.unusedDays !== null &&
+      key.unusedDays < 30,
+  );
+  const count = Math.ceil(eligible.length / REVOKED_USE_EVERY);
+  for (const key of eligible.slice(eligible.length - count)) key.registryStatus = 'revoked';
+}
+
 /** Of the registered IAM keys that get used, every this many has a stolen copy in use elsewhere. */
 const STRAY_USE_EVERY = 4;
 
@@ -365,7 +391,7 @@ const STRAY_USE_EVERY = 4;
 function plantStrayUses(keys: OrgKey[]): void {
   let used = 0;
   for (const key of keys) {
-    if (key.provider !== 'aws-iam' || !key.registered || key.lastUsedAt === null) continue;
+    if (key.provider !== 'aws-iam' || !key.registered || key.lastUsedAt === null || key.registryStatus) continue;
     key.expectedSources = [`${awsKeyHomeAddress(key.providerKeyId)}/32`];
     if (used % STRAY_USE_EVERY === 0) key.strayUseFrom = `198.51.100.${((used / STRAY_USE_EVERY) % 254) + 1}`;
     used += 1;

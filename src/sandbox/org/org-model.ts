@@ -41,6 +41,11 @@ export interface OrgKey {
    * `expectedSources` (a stolen copy in use elsewhere).
    */
   strayUseFrom?: string;
+  /**
+   * A planted anomaly: the registry entry says `revoked`, but the key was never deleted at the provider and its
+   * recorded use came after (someone still holds it). Unset: the entry is active.
+   */
+  registryStatus?: 'revoked';
   /** Whether a registry entry exists, and whom it names. */
   registered: boolean;
   registryOwnerIndividual?: string;

@@ -47,7 +47,7 @@ export function registryEntryFor(key: OrgKey, now: string, options: OrgWriteOpti
     // What the organisation declared (a year, the default policy), not the provider's own expiry of the key.
     expiration: new Date(created + 365 * DAY_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     last_rotated: key.createdAt,
-    status: 'active',
+    status: key.registryStatus ?? 'active',
     provider_key_id: key.providerKeyId,
     ...(fingerprint ? { fingerprint } : {}),
     // The kind is the adapter's name for it (capabilities().kinds), so what the registry says agrees with what the
