@@ -12,6 +12,7 @@ const REPORT: AuditReport = {
   byTeam: { payments: 2 },
   ageBuckets: { '<90d': 4, '90-180d': 3, '180-365d': 2, '>1y': 1, unknown: 0 },
   keysByTeam: { payments: 7, growth: 3 },
+  categories: { 'payments-stripe-001': 'service-key' },
   findings: [
     {
       class: 'owner-left',

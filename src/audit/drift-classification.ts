@@ -9,6 +9,7 @@ import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
 import { parseInstant } from '../registry/registry-dates.js';
+import { type KeyCategory, keyCategorizer } from './key-category.js';
 
 const DAY_MS = 86_400_000;
 
@@ -40,6 +41,8 @@ export interface ClassifiedKey {
   keyId?: string;
   account?: string;
   classes: DriftClass[];
+  /** What kind of credential it is, as far as the provider, the registry and the directory tell (key-category.ts). */
+  category?: KeyCategory;
   /** For unregistered keys: who probably owns it. */
   ownerEvidence?: OwnerEvidence;
   lastUsedAt?: string | null;
@@ -82,6 +85,12 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
   const isLive = (row: DiscoveredKeysTable) => row.status !== 'revoked' && row.status !== 'expired';
   const teamsInDirectory = input.people?.teams();
   const matched = new Set<string>();
+  // Keys some entry names, whatever its status: a key the registry marked revoked or retired is not unregistered.
+  const named = new Set<string>();
+  for (const entry of input.entries) {
+    const provider = entry.scope?.provider;
+    if (provider && entry.provider_key_id !== undefined) named.add(slot(provider, String(entry.provider_key_id)));
+  }
   const keys: ClassifiedKey[] = [];
 
   for (const entry of input.entries) {
@@ -124,7 +133,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
   }
 
   for (const [at, row] of listed) {
-    if (matched.has(at) || !isLive(row)) continue;
+    if (matched.has(at) || named.has(at) || !isLive(row)) continue;
     // The brief counts a key nobody registered among those "with no clear owner".
     const classes: DriftClass[] = ['unregistered', 'no-clear-owner'];
     const permissions = parsePermissions(row.permissions);
@@ -145,6 +154,8 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
     });
   }
 
+  const categoryOf = keyCategorizer(input.people);
+  for (const key of keys) key.category = categoryOf(key);
   const byClass = Object.fromEntries(DRIFT_CLASSES.map((cls) => [cls, 0])) as Record<DriftClass, number>;
   for (const key of keys) for (const cls of key.classes) byClass[cls] += 1;
   keys.sort(

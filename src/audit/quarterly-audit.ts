@@ -6,6 +6,7 @@ import type { PeopleDirectory } from '../directory/people-directory.js';
 import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
 import { parseInstant } from '../registry/registry-dates.js';
 import type { LoadedEntry } from '../registry/registry-loader.js';
+import { type KeyCategory, keyCategorizer } from './key-category.js';
 
 const DAY_MS = 86_400_000;
 
@@ -88,6 +89,8 @@ export interface PreviousAudit {
 export interface AuditReport extends AuditSummary {
   generatedAt: string;
   findings: AuditFinding[];
+  /** Each active entry's category (key-category.ts): shared between teams, a person's own key, or a service key. */
+  categories: Record<string, KeyCategory>;
   previous?: {
     asOf: string;
     headline: AuditHeadline;
@@ -133,12 +136,22 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
   const headline: AuditHeadline = { activeKeys: 0, noClearOwner: 0, ownerLeft: 0, adminScope: 0, unregistered: 0 };
   const ageBuckets: Record<string, number> = { '<90d': 0, '90-180d': 0, '180-365d': 0, '>1y': 0, unknown: 0 };
   const keysByTeam: Record<string, number> = {};
+  const categoryOf = keyCategorizer(input.people);
+  const sharedInUse = new Set(
+    (input.anomalies ?? []).filter((a) => a.kind === 'shared-across-teams' && a.key_id).map((a) => a.key_id!),
+  );
+  const categories: Record<string, KeyCategory> = {};
 
   for (const { entry, file } of input.entries) {
     if (entry.status !== 'active') continue;
     headline.activeKeys += 1;
     const team = entry.owner_team ?? '(none)';
     keysByTeam[team] = (keysByTeam[team] ?? 0) + 1;
+    const shared = consumerTeams(entry.consumed_by).size > 1 || sharedInUse.has(entry.key_id);
+    categories[entry.key_id] = categoryOf({
+      classes: shared ? ['shared-across-teams'] : [],
+      account: entry.scope?.account_id,
+    });
     const add = (cls: AuditFindingClass, detail: string) =>
       findings.push({
         class: cls,
@@ -260,6 +273,7 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
     ageBuckets,
     keysByTeam,
     findings,
+    categories,
   };
   if (input.previous) {
     const now = new Set(findings.map(findingSlot));

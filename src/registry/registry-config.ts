@@ -29,6 +29,11 @@ export const DEFAULT_FORBIDDEN_PERMISSIONS = [
   '(?i)^roles/(owner|editor)$',
   '(?i)^administration:write$',
   '(?i)\\.ReadWrite\\.All$',
+  // A read-write repository deploy key (the GitHub adapter reports `read_only: false` as the bare permission
+  // `write`, src/providers/github/github-provider.ts): GitHub's "Managing deploy keys" documents that a deploy key
+  // with write access can do what an organisation member with admin access can on that repository, and that whoever
+  // holds the private key keeps pushing after leaving the organisation — admin-level for a review.
+  '(?i)^write$',
 ];
 
 export const policySchema = z.strictObject({

@@ -20,6 +20,8 @@ export interface SandboxSeedKey {
   permissions: string[];
   /** For SSH keys (GitHub deploy keys): the public half the provider holds. */
   publicKey?: string;
+  /** A planted use of the key from this address, beside its ordinary ones (an audit-log anomaly to be found). */
+  strayUseFrom?: string;
 }
 
 export interface SandboxSeedPerson {

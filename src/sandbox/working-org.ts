@@ -134,6 +134,8 @@ export async function startWorkingOrg(options: WorkingOrgOptions): Promise<Worki
     const rotatable: OrgKey[] = [];
     const manual: OrgKey[] = [];
     for (const key of registered) {
+      // An entry the registry marks revoked (a planted anomaly, org-generator.ts) is no key to rotate or serve.
+      if (key.registryStatus === 'revoked') continue;
       const capabilities = keyCapabilities(provider(key.provider), { account: key.account, kind: key.kind });
       (capabilities.create && !capabilities.manual ? rotatable : manual).push(key);
     }

@@ -24,7 +24,11 @@ export const githubAuditLogReader: AuditLogReader = {
     if (!action) return 'action missing';
     const hashed = textAt(record, 'hashed_token');
     const hashedToken = hashed && HASHED_TOKEN.test(hashed) ? hashed : undefined;
-    const tokenId = textAt(record, 'token_id');
+    // `token_id` names the credential that made the request only when the event was made with a token (it then
+    // carries `hashed_token` and `programmatic_access_type`); on a `personal_access_token.*` event done in the web
+    // UI it names the token acted upon — granting access to a token is not a use of it.
+    const byToken = hashedToken !== undefined || textAt(record, 'programmatic_access_type') !== undefined;
+    const tokenId = byToken ? textAt(record, 'token_id') : undefined;
     const principal = textAt(record, 'actor') ?? textAt(record, 'programmatic_access_type');
     const sourceIp = ipAt(record, 'actor_ip');
     const userAgent = textAt(record, 'user_agent');

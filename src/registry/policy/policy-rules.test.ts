@@ -167,6 +167,7 @@ describe('policy rules', () => {
       'roles/owner',
       'administration:write',
       'Directory.ReadWrite.All',
+      'write',
     ])('fires for %j', (permission) => {
       expect(rulesFired(entry({ scope: { provider: 'x', permissions: ['read', permission] } }))).toContain(
         'forbidden-permissions',
@@ -181,6 +182,9 @@ describe('policy rules', () => {
       'roles/storage.objectViewer',
       'User.Read.All',
       'administration:read',
+      'read',
+      'metrics_write',
+      'contents:write',
     ])('does not fire for %j', (permission) => {
       expect(rulesFired(entry({ scope: { provider: 'x', permissions: [permission] } }))).not.toContain(
         'forbidden-permissions',

@@ -1,6 +1,7 @@
 // Generates an organisation deterministically from a seed: people (with leavers and their leaving dates), teams,
 // and keys across providers — some registered and some not, some shared between teams, some with admin scope,
 // some unused for months — with the profile's counts exact by construction (ownership classes are dealt, not drawn).
+import { awsKeyHomeAddress } from '../providers/aws-iam/aws-iam-home-address.js';
 import { KEY_FORMATS } from './org-key-formats.js';
 import type { Organisation, OrgKey, OrgPerson, OrgSummary } from './org-model.js';
 import { ORG_PROFILES, type OrgProfile, PROVIDER_SHARES } from './org-profiles.js';
@@ -328,6 +329,9 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
     keys.push(key);
   }
 
+  plantRevokedUses(keys);
+  plantStrayUses(keys);
+
   const byProvider: Record<string, number> = {};
   for (const key of keys) byProvider[key.provider] = (byProvider[key.provider] ?? 0) + 1;
   const summary: OrgSummary = {
@@ -348,6 +352,50 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
     byProvider,
   };
   return { name: orgName, domain, summary, teams, repositories, people, keys };
+}
+
+/** Of the IAM keys eligible for a planted revoked-but-used entry, one in this many (at least one). */
+const REVOKED_USE_EVERY = 20;
+
+/**
+ * Audit-log anomalies to be found (issue 15): entries the registry marks `revoked` whose IAM key was never deleted
+ * and was used since. Taken from the end of the organisation (tests and benches that pick "the first AWS key" keep
+ * theirs), among keys that are otherwise plain — owned by a current person, one team, not admin, used within 30
+ * days — so that each shows only this one finding.
+ */
+function plantRevokedUses(keys: OrgKey[]): void {
+  const eligible = keys.filter(
+    (key) =>
+      key.provider === 'aws-iam' &&
+      key.registered &&
+      !key.noClearOwner &&
+      !key.ownerLeft &&
+      !key.admin &&
+      key.consumers.length === 1 &&
+      key.unusedDays !== null &&
+      key.unusedDays < 30,
+  );
+  const count = Math.ceil(eligible.length / REVOKED_USE_EVERY);
+  for (const key of eligible.slice(eligible.length - count)) key.registryStatus = 'revoked';
+}
+
+/** Of the registered IAM keys that get used, every this many has a stolen copy in use elsewhere. */
+const STRAY_USE_EVERY = 4;
+
+/**
+ * Audit-log anomalies to be found (issue 15): each registered IAM key in use declares where it is used from (its
+ * home address in the sandbox's CloudTrail, awsKeyHomeAddress), and every STRAY_USE_EVERY-th of them, first
+ * included, is also used from an address in TEST-NET-2 (198.51.100.0/24) — outside what its entry declares. Chosen
+ * by position, not by the random stream, so that every other key of an organisation stays as it was.
+ */
+function plantStrayUses(keys: OrgKey[]): void {
+  let used = 0;
+  for (const key of keys) {
+    if (key.provider !== 'aws-iam' || !key.registered || key.lastUsedAt === null || key.registryStatus) continue;
+    key.expectedSources = [`${awsKeyHomeAddress(key.providerKeyId)}/32`];
+    if (used % STRAY_USE_EVERY === 0) key.strayUseFrom = `198.51.100.${((used / STRAY_USE_EVERY) % 254) + 1}`;
+    used += 1;
+  }
 }
 
 /** Makes `secret` and `publicKey` computed on first read (and then kept), still enumerable for JSON. */

@@ -34,6 +34,18 @@ export interface OrgKey {
   lastUsedAt: string | null;
   expiresAt?: string;
   category: string;
+  /** The sources the registry entry declares the key is used from (`expected_sources`), when it declares any. */
+  expectedSources?: string[];
+  /**
+   * A planted anomaly: the provider's audit log shows a use of the key from this address, outside its
+   * `expectedSources` (a stolen copy in use elsewhere).
+   */
+  strayUseFrom?: string;
+  /**
+   * A planted anomaly: the registry entry says `revoked`, but the key was never deleted at the provider and its
+   * recorded use came after (someone still holds it). Unset: the entry is active.
+   */
+  registryStatus?: 'revoked';
   /** Whether a registry entry exists, and whom it names. */
   registered: boolean;
   registryOwnerIndividual?: string;

@@ -27,6 +27,7 @@ export function orgSandboxSeed(org: Organisation, providers?: ReadonlySet<string
         status: 'active' as const,
         createdBy: key.createdBy,
         permissions: key.permissions,
+        ...(key.strayUseFrom ? { strayUseFrom: key.strayUseFrom } : {}),
       })),
   };
 }

@@ -47,7 +47,7 @@ export function registryEntryFor(key: OrgKey, now: string, options: OrgWriteOpti
     // What the organisation declared (a year, the default policy), not the provider's own expiry of the key.
     expiration: new Date(created + 365 * DAY_MS).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     last_rotated: key.createdAt,
-    status: 'active',
+    status: key.registryStatus ?? 'active',
     provider_key_id: key.providerKeyId,
     ...(fingerprint ? { fingerprint } : {}),
     // The kind is the adapter's name for it (capabilities().kinds), so what the registry says agrees with what the
@@ -55,6 +55,7 @@ export function registryEntryFor(key: OrgKey, now: string, options: OrgWriteOpti
     scope: { provider: key.provider, account_id: key.account, kind: key.kind, permissions: key.permissions },
     storage: { vault_path: orgVaultPath(key) },
     consumed_by: options.consumersOf?.(key) ?? key.consumers,
+    ...(key.expectedSources ? { expected_sources: key.expectedSources } : {}),
     audit: {
       ...(key.registryOwnerTeam ? { rotation_owner: `${key.registryOwnerTeam}-team` } : {}),
       rotation_frequency_days: frequency,

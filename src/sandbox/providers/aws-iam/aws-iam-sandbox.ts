@@ -1,12 +1,14 @@
 // A local AWS that speaks IAM's and STS's query protocol for access keys: users, at most two keys per user
 // (LimitExceeded), Active/Inactive/deleted, last used, SigV4 on every call, eventual consistency (a new key
 // fails authentication for a configurable delay), and CloudTrail records naming the access key of each call.
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import type { SandboxSeed } from '../../sandbox-seed.js';
 import type { SandboxAnswer, SandboxProvider, SandboxRequest, SandboxRouteMatch } from '../../sandbox-server.js';
 import { credentialReportCsv } from './aws-credential-report.js';
+import { awsKeyHomeAddress } from './aws-iam-home-address.js';
 import { generateAwsAccessKey, generateAwsUserId } from './aws-iam-key-format.js';
 import { IAM_XMLNS, queryError, queryResponse, STS_XMLNS, type XmlElement } from './aws-query-xml.js';
 import { parseSigV4Credential, verifySigV4 } from './aws-sigv4-verifier.js';
@@ -128,17 +130,27 @@ export class AwsIamSandbox implements SandboxProvider {
         visibleAt: 0,
       });
       // The key's last use, as CloudTrail recorded it: audits can see who used a key, from where, and when.
-      if (key.lastUsedAt)
+      if (key.lastUsedAt) {
         history.push(this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt));
+        // A planted anomaly: the same call from an address the key's owners never use.
+        if (key.strayUseFrom)
+          history.push(
+            this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt, key.strayUseFrom),
+          );
+      }
     }
     history.sort((a, b) => a.eventTime.localeCompare(b.eventTime));
     this.#trail.unshift(...history);
   }
 
-  #historicalRecord(accessKeyId: string, user: AwsUser, service: string, action: string, at: string): CloudTrailRecord {
-    // A stable address per key from TEST-NET-3 (203.0.113.0/24), so the same key always calls from the same place.
-    let hash = 0;
-    for (const char of accessKeyId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  #historicalRecord(
+    accessKeyId: string,
+    user: AwsUser,
+    service: string,
+    action: string,
+    at: string,
+    sourceIPAddress = awsKeyHomeAddress(accessKeyId),
+  ): CloudTrailRecord {
     return {
       eventVersion: '1.08',
       userIdentity: {
@@ -153,7 +165,7 @@ export class AwsIamSandbox implements SandboxProvider {
       eventSource: `${service}.amazonaws.com`,
       eventName: action,
       awsRegion: 'us-east-1',
-      sourceIPAddress: `203.0.113.${(hash % 254) + 1}`,
+      sourceIPAddress,
       userAgent: 'aws-cli/2.15.0 Python/3.11.6 Linux/6.1 exe/x86_64',
       requestParameters: null,
       responseElements: null,

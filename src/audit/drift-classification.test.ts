@@ -1,0 +1,48 @@
+// Drift: a key a provider lists is unregistered only when no entry names it — a revoked entry's key still live at
+// the provider is the registry's key (its use is what the audit logs flag as revoked-key-used).
+import { describe, expect, it } from 'vitest';
+import type { DiscoveredKeysTable } from '../db/operational-schema.js';
+import type { KeyEntry } from '../registry/key-entry-schema.js';
+import { classifyKeys } from './drift-classification.js';
+
+function row(id: string): DiscoveredKeysTable {
+  return {
+    provider: 'aws-iam',
+    provider_key_id: id,
+    account: 'svc-payments-1',
+    name: null,
+    status: 'active',
+    created_at: '2026-01-01T00:00:00Z',
+    created_by: null,
+    last_used_at: '2026-11-30T00:00:00Z',
+    permissions: null,
+    first_seen_at: '2026-12-01T00:00:00Z',
+    last_seen_at: '2026-12-01T00:00:00Z',
+    gone_at: null,
+  };
+}
+
+const revoked = {
+  key_id: 'payments-aws-old-001',
+  status: 'revoked',
+  owner_team: 'payments',
+  owner_individual: 'ann@x.example',
+  provider_key_id: 'AKIAREVOKED',
+  scope: { provider: 'aws-iam', account_id: 'svc-payments-1' },
+} as unknown as KeyEntry;
+
+describe('classifyKeys', () => {
+  it('calls unregistered only the listed keys no entry names, whatever the entry status', () => {
+    const { keys } = classifyKeys({
+      entries: [revoked],
+      discovered: [row('AKIAREVOKED'), row('AKIANOBODY')],
+      completeProviders: new Set(['aws-iam']),
+      lastUseReported: new Set(['aws-iam']),
+      asOf: new Date('2026-12-01T00:00:00Z'),
+      isBroadPermission: () => false,
+    });
+    expect(keys.map((key) => [key.providerKeyId, key.classes, key.category])).toEqual([
+      ['AKIANOBODY', ['unregistered', 'no-clear-owner'], 'service-key'],
+    ]);
+  });
+});
