@@ -41,7 +41,8 @@ const logLines: string[] = [];
 const head = () => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: opened.working.registryDir }).toString().trim();
 const api = async (path: string) => {
   const response = await fetch(`${running.url}/api/v1${path}`, { headers: { authorization: `Bearer ${apiToken}` } });
-  return { status: response.status, body: await response.json() };
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
+  return { status: response.status, body: (await response.json()) as any };
 };
 const deactivate = {
   schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
