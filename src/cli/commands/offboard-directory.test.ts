@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { openKeyledgerApp } from '../../app/keyledger-app.js';
 import { forEachBackend, type TestDatabase } from '../../db/test-support/test-databases.js';
 import { directoryFor } from '../../directory/directory-store.js';
+import { OffboardingJobs } from '../../offboarding/offboarding-jobs.js';
 import { GIT_TEST_ENV, makeRegistry } from '../../registry/test-support/registry-fixtures.js';
 import { fixedClock } from '../../runtime/clock.js';
 import { runCli } from '../test-support/run-cli.js';
@@ -80,9 +81,8 @@ forEachBackend((backend) => {
       expect(dry.offboarded).toEqual([]);
       await inStore(async (app) => {
         expect(await pending(app)).toHaveLength(1);
-        expect(
-          await app.operational.db.selectFrom('offboarding_jobs').select('email').orderBy('email').execute(),
-        ).toEqual([{ email: 'cyd@example.com' }]);
+        const jobs = await new OffboardingJobs(app.operational.db, fixedClock(NOW)).list();
+        expect(jobs.map((job) => job.email)).toEqual(['cyd@example.com']);
       });
 
       const reconciled = await cli('offboard', '--reconcile', '--json');
