@@ -98,6 +98,16 @@ async function directoryOf(app: KeyledgerApp, clock: Clock): Promise<DirectorySt
   return directory;
 }
 
+/** Everyone the directory store knows, and the HR file's people it does not know yet (read-only: nothing is fed). */
+async function knownPeople(app: KeyledgerApp, clock: Clock): Promise<DirectoryPerson[]> {
+  const stored = await directoryFor(app.operational.db, clock).list();
+  const storedEmails = new Set(stored.map((person) => person.email));
+  const fromFile = directoryPeopleOf(app.workspace.people?.people() ?? []).filter(
+    (person) => !storedEmails.has(person.email.toLowerCase()),
+  );
+  return [...stored, ...fromFile];
+}
+
 /** The person as the directory knows them, else as the HR file does, else as little as the email says. */
 async function personFrom(app: KeyledgerApp, directory: DirectoryStore, email: string): Promise<DirectoryPerson> {
   const normalised = email.trim().toLowerCase();
@@ -230,12 +240,7 @@ async function runReconciliation(
   const isSharedOwner = sharedOwnerPolicy(app.workspace.config).isShared;
   if (dryRun) {
     // Changes nothing, not even the directory: a copy of what it holds, with the HR file laid under it.
-    const stored = await directoryFor(app.operational.db, context.clock).list();
-    const storedEmails = new Set(stored.map((person) => person.email));
-    const fromFile = directoryPeopleOf(app.workspace.people?.people() ?? []).filter(
-      (person) => !storedEmails.has(person.email.toLowerCase()),
-    );
-    const copy = new MemoryDirectory([...stored, ...fromFile]);
+    const copy = new MemoryDirectory(await knownPeople(app, context.clock));
     return reconcileDepartures({
       directory: copy,
       sources,
@@ -292,10 +297,11 @@ async function reconcile(
 }
 
 async function orphans(context: CliContext, app: KeyledgerApp, options: OffboardOptions): Promise<void> {
+  // Departures SCIM or Okta reported count as much as the HR file's: the people are the directory's.
   const found = detectOrphans({
     entries: await app.rotation().loadEntries(),
     ...(await readOrphanEvidence(app.operational.db)),
-    people: directoryPeopleOf(app.workspace.people?.people() ?? []),
+    people: await knownPeople(app, context.clock),
     sharedOwners: sharedOwnerPolicy(app.workspace.config),
     now: context.clock(),
   });
