@@ -5,9 +5,10 @@
 // module hears each departure through the directory store and runs the jobs off the request path; afterwards no
 // live key names a departed owner, each of their keys was rotated (or ticketed) with no consumer call failing,
 // their sessions were ended at the Okta, Entra and Google sandboxes, and GET /api/v1/offboarding/:email gives each
-// one's report. The same PATCH sent again and an older signal arriving late change nothing: no commit, no job.
+// one's report. The same PATCH sent again and an older signal arriving late change nothing: no commit, no job. An
+// Okta event-hook suspension (POST /hooks/okta) starts a job the same way.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,6 +35,8 @@ let running: KeyledgerServer;
 let queue: OffboardingQueue | undefined;
 let scim: ReturnType<typeof scimClient>;
 let apiToken: string;
+/** The active person the security token is issued to (a suspension of theirs would end it). */
+let tokenOwner: string;
 let leavers: OrgPerson[];
 const scimIds = new Map<string, string>();
 const logLines: string[] = [];
@@ -108,6 +111,7 @@ beforeAll(async () => {
     actor: 'test:e2e',
   });
   apiToken = created.token.reveal();
+  tokenOwner = stayer.email;
   // Okta provisions everyone assigned to the app (POST /Users), leavers included: they were here once.
   for (const person of org.people) {
     const response = await scim('POST', '/Users', {
@@ -213,6 +217,47 @@ describe('offboarding the sandbox organisation through SCIM, in the server', () 
     expect(head()).toBe(before);
     expect((await api('/offboarding')).body.items).toEqual(jobsBefore);
     expect(idps.okta.sandbox.people.revocations.length).toBe(revocations);
+  }, 60_000);
+
+  it('an Okta event-hook suspension starts the person’s job in the server too', async () => {
+    const org = opened.working.sandbox.org!;
+    const owners = new Set(org.keys.map((key) => key.registryOwnerIndividual));
+    const suspended = org.people.find(
+      (person) => person.status === 'active' && owners.has(person.email) && person.email !== tokenOwner,
+    )!;
+    const { secret } = await createIdpCredential(running.app.operational.db, 'okta-event-hook', {
+      clock: systemClock,
+      actor: 'test:e2e',
+    });
+    const delivery = JSON.parse(
+      await readFile(join(import.meta.dirname, '../idp/okta-event-hook/fixtures/deactivate-delivery.json'), 'utf8'),
+    );
+    const event = delivery.data.events[0];
+    event.uuid = `e2e-${suspended.login}`;
+    event.eventType = 'user.lifecycle.suspend';
+    event.published = new Date().toISOString();
+    event.target[0] = { ...event.target[0], id: `00u-${suspended.login}`, alternateId: suspended.email };
+    const answered = await fetch(`${running.url}/hooks/okta`, {
+      method: 'POST',
+      headers: { authorization: secret, 'content-type': 'application/json' },
+      body: JSON.stringify(delivery),
+    });
+    expect(answered.status).toBe(200);
+    await expect
+      .poll(async () => (await api(`/offboarding/${encodeURIComponent(suspended.email)}`)).body.state, {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBe('done');
+    await queue!.idle();
+    const report = (await api(`/offboarding/${encodeURIComponent(suspended.email)}`)).body as OffboardingReport;
+    expect(report.signal).toMatchObject({ source: 'okta', status: 'suspended' });
+    expect(report.counts.failed).toBe(0);
+    expect(report.counts.found).toBeGreaterThan(0);
+    for (const { entry } of await running.app.rotation().loadEntries())
+      if (entry.status !== 'revoked' && entry.status !== 'retired')
+        expect(entry.owner_individual?.toLowerCase()).not.toBe(suspended.email);
+    expect(opened.working.consumer.stats().failures).toBe(0);
   }, 60_000);
 
   it('the offboarding API is for the security role', async () => {
