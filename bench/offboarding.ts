@@ -4,30 +4,44 @@
 // KEYS keys and (B) for every leaver of the organisation departed at once (the default organisation: 38 leavers,
 // 65 keys). Each is set against the bound the providers' rate limits put on it: per provider, keys x requests per
 // rotation / allowed requests per second, the slowest provider being the bound (providers run side by side).
-// Run: `npx tsx bench/offboarding.ts` (flags: --org small|default, --keys 20, --rate-limits documented|off).
-// `--org small --keys 5` is the quick check; the figures in docs/benchmarks.md come from the defaults.
+// Run: `npx tsx bench/offboarding.ts` (flags: --org small|default, --keys 20, --rate-limits documented|off,
+// --via directory|scim). `--via scim` runs the real server with its modules (src/app/server-modules.ts) and departs
+// each leaver by Okta's SCIM PATCH over HTTP, timed from the first request to the server's offboarding queue
+// going idle (src/server/offboarding-module.ts); `--via directory` (default) applies the signals to the directory
+// in process. `--org small --keys 5` is the quick check; the figures in docs/benchmarks.md come from the defaults.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openKeyledgerApp } from '../src/app/keyledger-app.js';
+import { type KeyledgerApp, openKeyledgerApp } from '../src/app/keyledger-app.js';
+import { createServerModules } from '../src/app/server-modules.js';
 import { openOrganisation } from '../src/cli/commands/start.js';
 import type { DirectoryPerson } from '../src/directory/identity-source.js';
+import { createIdpCredential } from '../src/directory/idp-credentials.js';
+import { IDENTITY_SOURCES_FILE_NAME } from '../src/idp/identity-sources-file.js';
 import { startOutboundIdpSandboxes } from '../src/idp/test-support/outbound-idp-sandboxes.js';
+import { scimClient } from '../src/idp/test-support/scim-client.js';
 import { requestsPerRotation } from '../src/lifecycle/rotation/rotation-scheduler.js';
 import { MemoryDirectory } from '../src/offboarding/memory-directory.js';
+import { OffboardingJobs } from '../src/offboarding/offboarding-jobs.js';
+import type { OffboardingQueue } from '../src/offboarding/offboarding-queue.js';
 import type { OffboardingReport } from '../src/offboarding/offboarding-report.js';
 import { createOffboardingWorkflow } from '../src/offboarding/offboarding-services.js';
 import { systemClock } from '../src/runtime/clock.js';
+import { createKeyledgerServer, type KeyledgerServer } from '../src/server/keyledger-server.js';
+import { serverConfigSchema } from '../src/server/server-config.js';
+import { createLogger } from '../src/telemetry/logger.js';
 
 const { values } = parseArgs({
   options: {
     org: { type: 'string', default: 'default' },
     keys: { type: 'string', default: '20' },
     'rate-limits': { type: 'string', default: 'documented' },
+    via: { type: 'string', default: 'directory' },
   },
 });
+const via = values.via === 'scim' ? 'scim' : 'directory';
 const org = values.org as 'small' | 'default';
 const keysForOne = Number(values.keys);
 const rateLimits = values['rate-limits'] as 'documented' | 'off';
@@ -56,31 +70,94 @@ const idps = await startOutboundIdpSandboxes(
   })),
   { leaversAsActive: true },
 );
-const app = await openKeyledgerApp({ registryDir: opened.working.registryDir, env, cwd: work, clock: systemClock });
+let server: KeyledgerServer | undefined;
+let queue: OffboardingQueue | undefined;
+let app: KeyledgerApp;
+/** Departs these people and resolves once their jobs have run. */
+let departAll: (people: typeof generated.people) => Promise<void>;
+let jobs: OffboardingJobs;
+if (via === 'scim') {
+  await writeFile(join(opened.working.dataDir, IDENTITY_SOURCES_FILE_NAME), JSON.stringify(idps.options), {
+    mode: 0o600,
+  });
+  server = await createKeyledgerServer({
+    config: serverConfigSchema.parse({ port: 0, shutdownTimeoutMs: 10_000 }),
+    app: { registryDir: opened.working.registryDir, env, cwd: work },
+    clock: systemClock,
+    logger: createLogger({ level: 'warn', write: (line) => process.stderr.write(line) }),
+    modules: createServerModules({ env, cwd: work, offboarding: { onQueue: (heard) => (queue = heard) } }),
+  });
+  app = server.app;
+  jobs = new OffboardingJobs(app.operational.db, systemClock);
+  const { secret } = await createIdpCredential(app.operational.db, 'scim', { clock: systemClock, actor: 'bench' });
+  const scim = scimClient(server.url, secret);
+  // Provisioned as Okta does (not timed): POST /Users for everyone.
+  const ids = new Map<string, string>();
+  for (const person of generated.people) {
+    const created = await scim('POST', '/Users', {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+      userName: person.email,
+      externalId: `okta-${person.login}`,
+      emails: [{ primary: true, value: person.email, type: 'work' }],
+      displayName: person.name,
+      active: true,
+    });
+    if (created.status !== 201) throw new Error(`SCIM POST /Users answered ${created.status}`);
+    ids.set(person.email, created.body.id);
+  }
+  departAll = async (people) => {
+    await Promise.all(
+      people.map(async (person) => {
+        const answered = await scim('PATCH', `/Users/${ids.get(person.email)}`, {
+          schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+          Operations: [{ op: 'replace', value: { active: false } }],
+        });
+        if (answered.status !== 200) throw new Error(`SCIM PATCH answered ${answered.status}`);
+      }),
+    );
+    await queue!.idle();
+  };
+} else {
+  app = await openKeyledgerApp({ registryDir: opened.working.registryDir, env, cwd: work, clock: systemClock });
+  const workflow = createOffboardingWorkflow({
+    db: app.operational.db,
+    events: app.events,
+    clock: systemClock,
+    writer: app.writer,
+    config: app.workspace.config,
+    rotation: app.rotation({ actor: 'bench:offboarding' }),
+    revoker: app.revoker(),
+    identitySources: idps.sources(),
+  });
+  jobs = workflow.jobs;
+  const directory = new MemoryDirectory(
+    generated.people.map(
+      (person): DirectoryPerson => ({
+        id: person.login,
+        email: person.email,
+        team: person.team,
+        status: 'active',
+        statusChangedAt: `${person.joinedAt}T09:00:00.000Z`,
+        source: 'hr-file',
+      }),
+    ),
+  );
+  directory.onDeparture(workflow.onDeparture);
+  departAll = async (people) => {
+    await Promise.all(
+      people.map((person) =>
+        directory.apply({
+          signalId: `bench:${person.login}`,
+          source: 'scim',
+          email: person.email,
+          status: 'deprovisioned',
+          at: new Date().toISOString(),
+        }),
+      ),
+    );
+  };
+}
 const rotation = app.rotation({ actor: 'bench:offboarding' });
-const workflow = createOffboardingWorkflow({
-  db: app.operational.db,
-  events: app.events,
-  clock: systemClock,
-  writer: app.writer,
-  config: app.workspace.config,
-  rotation,
-  revoker: app.revoker(),
-  identitySources: idps.sources(),
-});
-const directory = new MemoryDirectory(
-  generated.people.map(
-    (person): DirectoryPerson => ({
-      id: person.login,
-      email: person.email,
-      team: person.team,
-      status: 'active',
-      statusChangedAt: `${person.joinedAt}T09:00:00.000Z`,
-      source: 'hr-file',
-    }),
-  ),
-);
-directory.onDeparture(workflow.onDeparture);
 
 /** The rate-limit bound of rotating these reports' keys: the slowest provider's keys x calls / its rate. */
 async function boundOf(reports: OffboardingReport[]) {
@@ -125,19 +202,9 @@ function toLastRotation(signalAt: number, reports: OffboardingReport[]): number 
 async function depart(people: typeof generated.people) {
   const started = Date.now();
   const startedPerf = performance.now();
-  await Promise.all(
-    people.map((person) =>
-      directory.apply({
-        signalId: `bench:${person.login}`,
-        source: 'scim',
-        email: person.email,
-        status: 'deprovisioned',
-        at: new Date().toISOString(),
-      }),
-    ),
-  );
+  await departAll(people);
   const seconds = (performance.now() - startedPerf) / 1000;
-  const reports = (await Promise.all(people.map((person) => workflow.jobs.get(person.email)))).map(
+  const reports = (await Promise.all(people.map((person) => jobs.get(person.email)))).map(
     (job) => job!.report as OffboardingReport,
   );
   const bound = await boundOf(reports);
@@ -176,6 +243,7 @@ try {
   const result = {
     org,
     rateLimits,
+    via,
     machine: { cpus: cpus().length, node: process.version, loadavg: loadavg().map((l) => Number(l.toFixed(2))) },
     oneLeaver: single,
     allLeavers: all,
@@ -190,7 +258,8 @@ try {
       `\n(B) ${all.leavers} leavers, ${all.rotated} keys rotated in ${all.secondsToAllDone}s (bound ${all.boundSeconds}s, ${all.ratio}x); ${all.leftToAPerson} left to a person, ${all.failed} failed; consumer failures ${result.consumerFailures}`,
   );
 } finally {
-  await app.close();
+  if (server) await server.close();
+  else await app.close();
   await idps.stop();
   await opened.working.stop();
   await rm(work, { recursive: true, force: true });

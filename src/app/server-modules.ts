@@ -1,11 +1,14 @@
 // The HTTP surfaces the server registers, in order (src/server/keyledger-server.ts): the JSON API and its OpenAPI
 // document (src/server/api/), the dashboard (src/web/), `/metrics` (src/telemetry/), the SCIM 2.0 service provider
-// (src/idp/scim/) and the Okta event hooks (src/idp/okta-event-hook/). A composition root: it names modules so
+// (src/idp/scim/), the Okta event hooks (src/idp/okta-event-hook/) and the offboarding workflow listening to what
+// those two hear (src/server/offboarding-module.ts). A composition root: it names modules so
 // that the server itself names none.
 import type { Registry } from 'prom-client';
+import { readIdentitySourcesFile } from '../idp/identity-sources-file.js';
 import { createOktaEventHookModule } from '../idp/okta-event-hook/okta-event-hook-module.js';
 import { createScimModule } from '../idp/scim/scim-module.js';
 import { apiModule } from '../server/api/api-module.js';
+import { createOffboardingModule, type OffboardingModuleOptions } from '../server/offboarding-module.js';
 import type { ServerModule } from '../server/server-module.js';
 import type { ControllerHeartbeat } from '../telemetry/controller-heartbeat.js';
 import { createMetricsModule } from '../telemetry/metrics-server-module.js';
@@ -19,6 +22,11 @@ export interface ServerModuleOptions {
    * rebuild, so a registry created after the server started can be pushed here.
    */
   registries?: readonly Registry[];
+  /** Options of the offboarding module (its concurrency; tests and benches hear its queue). */
+  offboarding?: Omit<OffboardingModuleOptions, 'identitySources'>;
+  /** The environment and working directory `identity-sources.json` is found from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
 }
 
 /** Every module, fresh (each holds its own state: the metrics cache, the event-hook queue). */
@@ -32,6 +40,15 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
     }),
     createScimModule(),
     createOktaEventHookModule(),
+    createOffboardingModule({
+      ...options.offboarding,
+      identitySources: ({ app }) =>
+        readIdentitySourcesFile({
+          env: options.env ?? process.env,
+          cwd: options.cwd ?? process.cwd(),
+          dataDir: app.dataDir,
+        }),
+    }),
   ];
 }
 

@@ -7,6 +7,7 @@ import type { IdentitySource } from '../directory/identity-source.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { hrFileSourceRegistration } from './hr-file/index.js';
 import type { IdentitySourceContext, IdentitySourceRegistration } from './identity-source-registration.js';
+import { OUTBOUND_IDENTITY_SOURCES, outboundIdentitySource } from './outbound-identity-sources.js';
 import { scimSourceRegistration } from './scim/index.js';
 
 export type { IdentitySourceContext, IdentitySourceRegistration } from './identity-source-registration.js';
@@ -14,7 +15,19 @@ export type { IdentitySourceContext, IdentitySourceRegistration } from './identi
 export const identitySourceTable: Readonly<Record<string, IdentitySourceRegistration>> = {
   'hr-file': hrFileSourceRegistration,
   scim: scimSourceRegistration,
+  okta: outboundRegistration('okta'),
+  entra: outboundRegistration('entra'),
+  google: outboundRegistration('google'),
 };
+
+/** An outbound provider (src/idp/outbound-identity-sources.ts) as a table entry: its options checked by its schema. */
+function outboundRegistration(name: keyof typeof OUTBOUND_IDENTITY_SOURCES): IdentitySourceRegistration {
+  return {
+    name,
+    description: OUTBOUND_IDENTITY_SOURCES[name].description,
+    create: (options) => outboundIdentitySource(name, options),
+  };
+}
 
 export function identitySourceRegistration(name: string): IdentitySourceRegistration | undefined {
   return Object.hasOwn(identitySourceTable, name) ? identitySourceTable[name] : undefined;

@@ -2,6 +2,7 @@
 // the event log, the registry writer, the rotation services and the revoker. The identity sources (src/idp/) are
 // passed in by whoever knows which are configured.
 import type { Kysely } from 'kysely';
+import type { KeyledgerApp } from '../app/keyledger-app.js';
 import type { OperationalSchema } from '../db/operational-schema.js';
 import type { IdentitySource } from '../directory/identity-source.js';
 import type { EventLog } from '../events/event-log.js';
@@ -10,6 +11,7 @@ import type { RotationServices } from '../lifecycle/rotation/rotation-services.j
 import type { RegistryConfig } from '../registry/registry-config.js';
 import type { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
+import { writeOffboardingReport } from './offboarding-report-files.js';
 import { type OffboardingDependencies, OffboardingWorkflow } from './offboarding-workflow.js';
 import { sharedOwnerPolicy } from './shared-owner.js';
 
@@ -56,4 +58,24 @@ export function createOffboardingWorkflow(
     ...(rotation.tickets ? { tickets: rotation.tickets.sink } : {}),
     ...options,
   });
+}
+
+/** The workflow over an opened app (the CLI's and the server's): reports written to its data folder. */
+export function offboardingWorkflowForApp(
+  app: KeyledgerApp,
+  options: { clock: Clock; actor: string; identitySources: readonly IdentitySource[]; tickets?: string },
+): OffboardingWorkflow {
+  return createOffboardingWorkflow(
+    {
+      db: app.operational.db,
+      events: app.events,
+      clock: options.clock,
+      writer: app.writer,
+      config: app.workspace.config,
+      rotation: app.rotation({ ...(options.tickets ? { tickets: options.tickets } : {}), actor: options.actor }),
+      revoker: app.revoker(),
+      identitySources: options.identitySources,
+    },
+    { actor: options.actor, onReport: (report) => writeOffboardingReport(app.dataDir, report) },
+  );
 }

@@ -111,8 +111,10 @@ export class OffboardingWorkflow {
     const fresh = planned.filter((item) => !knownSteps.has(item.step));
     // A repeated signal for a finished job with nothing new: nothing changes, not even an event.
     if (!created && job.state === 'done' && fresh.length === 0) return this.#reportOf(job, known);
+    // A job opened by the server's departure listener (offboarding-queue.ts) starts here: it has never begun.
+    const starting = created || job.state === 'done' || job.attempts === 0;
     await this.jobs.begin(job.jobId);
-    if (created || job.state === 'done')
+    if (starting)
       await this.#deps.events.append({
         type: 'offboarding.started',
         actor: this.#actor,

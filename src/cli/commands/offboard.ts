@@ -5,28 +5,27 @@
 // who left without a signal reaching us. Reports are also written to `<data folder>/offboarding/<email>.{md,json}`.
 // Identity providers (sessions, reconciliation) come from `identity-sources.json` in the data folder or the file
 // KEYLEDGER_IDENTITY_SOURCES_FILE names (src/idp/outbound-identity-sources.ts).
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { KeyledgerApp } from '../../app/keyledger-app.js';
+import { type DirectoryStore, directoryFor } from '../../directory/directory-store.js';
 import type { DirectoryPerson, DirectorySignal, IdentitySource } from '../../directory/identity-source.js';
-import { ConfigError, UsageError } from '../../errors/keyledger-error.js';
-import { outboundIdentitySources } from '../../idp/outbound-identity-sources.js';
+import { UsageError } from '../../errors/keyledger-error.js';
+import { readIdentitySourcesFile } from '../../idp/identity-sources-file.js';
+import { feedPeopleFile } from '../../idp/people-file-feed.js';
 import { type ReconciliationReport, reconcileDepartures } from '../../offboarding/departure-reconciliation.js';
 import { directoryPeopleOf, MemoryDirectory } from '../../offboarding/memory-directory.js';
 import { type OffboardingReport, renderOffboardingMarkdown } from '../../offboarding/offboarding-report.js';
-import { createOffboardingWorkflow } from '../../offboarding/offboarding-services.js';
+import { offboardingWorkflowForApp } from '../../offboarding/offboarding-services.js';
 import type { OffboardingWorkflow } from '../../offboarding/offboarding-workflow.js';
 import { detectOrphans, readOrphanEvidence } from '../../offboarding/orphan-keys.js';
 import { sharedOwnerPolicy } from '../../offboarding/shared-owner.js';
+import type { Clock } from '../../runtime/clock.js';
 import { type CliContext, printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { actorFor, addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
 import { EXIT_VIOLATIONS } from '../exit-codes.js';
 import { renderTable } from '../render/table.js';
 
-export const IDENTITY_SOURCES_FILE_VARIABLE = 'KEYLEDGER_IDENTITY_SOURCES_FILE';
-export const IDENTITY_SOURCES_FILE_NAME = 'identity-sources.json';
+export { IDENTITY_SOURCES_FILE_NAME, IDENTITY_SOURCES_FILE_VARIABLE } from '../../idp/identity-sources-file.js';
 
 interface OffboardOptions extends SharedOptions {
   dryRun?: boolean;
@@ -67,22 +66,12 @@ export const registerOffboardCommand: RegisterCommand = (program, context) => {
     const app = await openAppFor(context, options);
     try {
       const sources = await identitySourcesOf(context, app);
-      const workflow = createOffboardingWorkflow(
-        {
-          db: app.operational.db,
-          events: app.events,
-          clock: context.clock,
-          writer: app.writer,
-          config: app.workspace.config,
-          rotation: app.rotation({
-            ...(options.tickets ? { tickets: options.tickets } : {}),
-            actor: actorFor(context, options),
-          }),
-          revoker: app.revoker(),
-          identitySources: sources,
-        },
-        { actor: actorFor(context, options), onReport: (report) => writeReport(app.dataDir, report) },
-      );
+      const workflow = offboardingWorkflowForApp(app, {
+        clock: context.clock,
+        actor: actorFor(context, options),
+        identitySources: sources,
+        ...(options.tickets ? { tickets: options.tickets } : {}),
+      });
       if (options.status) return await status(context, workflow, email, options);
       if (options.resume) return printReports(context, await workflow.resume(), options);
       if (options.reconcile) return await reconcile(context, app, workflow, sources, options);
@@ -94,31 +83,40 @@ export const registerOffboardCommand: RegisterCommand = (program, context) => {
   });
 };
 
-async function identitySourcesOf(context: CliContext, app: KeyledgerApp): Promise<IdentitySource[]> {
-  const named = context.env[IDENTITY_SOURCES_FILE_VARIABLE];
-  const file = named ? resolve(context.cwd, named) : join(app.dataDir, IDENTITY_SOURCES_FILE_NAME);
-  if (!named && !existsSync(file)) return [];
-  let config: unknown;
-  try {
-    config = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`cannot read the identity sources file ${file}: ${(error as Error).message.split('\n')[0]}`, {
-      position: { file },
-      code: 'E_IDENTITY_SOURCE_CONFIG',
-    });
-  }
-  if (!config || typeof config !== 'object' || Array.isArray(config))
-    throw new ConfigError(`${file}: expected an object of sources by name ({"okta": {...}})`, {
-      code: 'E_IDENTITY_SOURCE_CONFIG',
-    });
-  return outboundIdentitySources(config as Record<string, unknown>);
+function identitySourcesOf(context: CliContext, app: KeyledgerApp): Promise<IdentitySource[]> {
+  return readIdentitySourcesFile({ env: context.env, cwd: context.cwd, dataDir: app.dataDir });
 }
 
-/** The person as the HR file knows them, or as little as the email says. */
-function personFrom(app: KeyledgerApp, email: string): DirectoryPerson {
-  const known = app.workspace.people?.find(email);
-  const [person] = directoryPeopleOf(known ? [known] : [{ email: email.trim().toLowerCase(), status: 'left' }]);
-  return { ...person!, status: person!.status === 'active' ? 'deprovisioned' : person!.status, source: 'manual' };
+/**
+ * The app's directory store (src/directory/directory-store.ts) with the HR file fed into it: a `left` row is a
+ * departure signal like a SCIM deprovision. Fed before anyone listens, so those departures stay pending until a
+ * listener (the server's offboarding module, or --reconcile) takes them.
+ */
+async function directoryOf(app: KeyledgerApp, clock: Clock): Promise<DirectoryStore> {
+  const directory = directoryFor(app.operational.db, clock);
+  await feedPeopleFile(app.workspace.people?.people() ?? [], directory, clock);
+  return directory;
+}
+
+/** Everyone the directory store knows, and the HR file's people it does not know yet (read-only: nothing is fed). */
+async function knownPeople(app: KeyledgerApp, clock: Clock): Promise<DirectoryPerson[]> {
+  const stored = await directoryFor(app.operational.db, clock).list();
+  const storedEmails = new Set(stored.map((person) => person.email));
+  const fromFile = directoryPeopleOf(app.workspace.people?.people() ?? []).filter(
+    (person) => !storedEmails.has(person.email.toLowerCase()),
+  );
+  return [...stored, ...fromFile];
+}
+
+/** The person as the directory knows them, else as the HR file does, else as little as the email says. */
+async function personFrom(app: KeyledgerApp, directory: DirectoryStore, email: string): Promise<DirectoryPerson> {
+  const normalised = email.trim().toLowerCase();
+  const known = await directory.find(normalised);
+  const [fromFile] = directoryPeopleOf([
+    app.workspace.people?.find(normalised) ?? { email: normalised, status: 'left' },
+  ]);
+  const person = known ?? fromFile!;
+  return { ...person, status: person.status === 'active' ? 'deprovisioned' : person.status, source: 'manual' };
 }
 
 async function offboardOne(
@@ -129,7 +127,9 @@ async function offboardOne(
   options: OffboardOptions,
 ): Promise<void> {
   if (!email.includes('@')) throw new UsageError(`"${email}" is not an email address`);
-  const person = personFrom(app, email);
+  // A dry run changes nothing, so it reads the directory without feeding the HR file into it.
+  const directory = options.dryRun ? undefined : await directoryOf(app, context.clock);
+  const person = await personFrom(app, directory ?? directoryFor(app.operational.db, context.clock), email);
   if (options.dryRun) {
     const plan = await workflow.plan(person);
     if (options.json) return printJson(context, { email: person.email, dryRun: true, ...plan });
@@ -150,7 +150,19 @@ async function offboardOne(
     status: person.status,
     at,
   };
-  printReports(context, [await workflow.offboard(person, signal)], options);
+  // Recorded in the directory as a manual departure (the store then shows them gone for `validate`, `audit`), and
+  // offboarded now whether or not it changed their status: the command is someone asking for it.
+  let report: OffboardingReport | undefined;
+  const stop = directory!.onDeparture(async (departed, heard) => {
+    if (heard.signalId === signal.signalId) report = await workflow.offboard(departed, heard);
+  });
+  try {
+    const applied = await directory!.apply(signal);
+    report ??= await workflow.offboard(applied.person.status === 'active' ? person : applied.person, signal);
+  } finally {
+    stop();
+  }
+  printReports(context, [report], options);
 }
 
 function printReports(context: CliContext, reports: OffboardingReport[], options: OffboardOptions): void {
@@ -208,19 +220,12 @@ export async function reconcileForApp(
   options: { actor: string; tickets?: string; dryRun?: boolean },
 ): Promise<ReconciliationReport> {
   const sources = await identitySourcesOf(context, app);
-  const workflow = createOffboardingWorkflow(
-    {
-      db: app.operational.db,
-      events: app.events,
-      clock: context.clock,
-      writer: app.writer,
-      config: app.workspace.config,
-      rotation: app.rotation({ ...(options.tickets ? { tickets: options.tickets } : {}), actor: options.actor }),
-      revoker: app.revoker(),
-      identitySources: sources,
-    },
-    { actor: options.actor, onReport: (report) => writeReport(app.dataDir, report) },
-  );
+  const workflow = offboardingWorkflowForApp(app, {
+    clock: context.clock,
+    actor: options.actor,
+    identitySources: sources,
+    ...(options.tickets ? { tickets: options.tickets } : {}),
+  });
   return runReconciliation(context, app, workflow, sources, options.dryRun === true);
 }
 
@@ -231,17 +236,39 @@ async function runReconciliation(
   sources: IdentitySource[],
   dryRun: boolean,
 ): Promise<ReconciliationReport> {
-  const directory = new MemoryDirectory(directoryPeopleOf(app.workspace.people?.people() ?? []));
-  directory.onDeparture(workflow.onDeparture);
-  return reconcileDepartures({
-    directory,
-    sources,
-    entries: await app.rotation().loadEntries(),
-    workflow,
-    isSharedOwner: sharedOwnerPolicy(app.workspace.config).isShared,
-    clock: context.clock,
-    ...(dryRun ? { dryRun: true } : {}),
-  });
+  const entries = await app.rotation().loadEntries();
+  const isSharedOwner = sharedOwnerPolicy(app.workspace.config).isShared;
+  if (dryRun) {
+    // Changes nothing, not even the directory: a copy of what it holds, with the HR file laid under it.
+    const copy = new MemoryDirectory(await knownPeople(app, context.clock));
+    return reconcileDepartures({
+      directory: copy,
+      sources,
+      entries,
+      workflow,
+      isSharedOwner,
+      clock: context.clock,
+      dryRun: true,
+    });
+  }
+  const directory = await directoryOf(app, context.clock);
+  const stop = directory.onDeparture(workflow.onDeparture);
+  try {
+    const report = await reconcileDepartures({
+      directory,
+      sources,
+      entries,
+      workflow,
+      isSharedOwner,
+      clock: context.clock,
+    });
+    // Departures recorded while nothing listened (the HR file just fed, a signal before the server ran) are
+    // offboarded by now: hearing them again finds their jobs done, and clears them from the pending list.
+    await directory.redeliverDepartures();
+    return report;
+  } finally {
+    stop();
+  }
 }
 
 async function reconcile(
@@ -270,10 +297,11 @@ async function reconcile(
 }
 
 async function orphans(context: CliContext, app: KeyledgerApp, options: OffboardOptions): Promise<void> {
+  // Departures SCIM or Okta reported count as much as the HR file's: the people are the directory's.
   const found = detectOrphans({
     entries: await app.rotation().loadEntries(),
     ...(await readOrphanEvidence(app.operational.db)),
-    people: directoryPeopleOf(app.workspace.people?.people() ?? []),
+    people: await knownPeople(app, context.clock),
     sharedOwners: sharedOwnerPolicy(app.workspace.config),
     now: context.clock(),
   });
@@ -291,12 +319,4 @@ async function orphans(context: CliContext, app: KeyledgerApp, options: Offboard
       ]),
     ),
   );
-}
-
-async function writeReport(dataDir: string, report: OffboardingReport): Promise<void> {
-  const folder = join(dataDir, 'offboarding');
-  await mkdir(folder, { recursive: true });
-  const base = join(folder, report.email.replace(/[^A-Za-z0-9@._-]/g, '_'));
-  await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  await writeFile(`${base}.md`, renderOffboardingMarkdown(report));
 }

@@ -30,8 +30,11 @@ export const registerServerCommand: RegisterCommand = (program, context) => {
       });
       const registryDir = await registryRootFor(context, options);
       const { createKeyledgerServer } = await import('../../server/keyledger-server.js');
+      const { createServerModules } = await import('../../app/server-modules.js');
       const running = await createKeyledgerServer({
         config,
+        // identity-sources.json is found from this command's environment and folder, not the process's.
+        modules: createServerModules({ env: context.env, cwd: context.cwd }),
         app: { registryDir, env: context.env, cwd: context.cwd },
         clock: context.clock,
         logger: createLogger({ level: config.logLevel, write: (line) => context.stderr.write(line) }),

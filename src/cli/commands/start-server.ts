@@ -47,7 +47,12 @@ export async function startServerAndController(
   const heartbeat = new ControllerHeartbeat();
   const registries: Registry[] = [];
   const running = await createKeyledgerServer({
-    modules: createServerModules({ heartbeat, registries }),
+    modules: createServerModules({
+      heartbeat,
+      registries,
+      env: { ...options.env, ...opened.exports },
+      cwd: options.cwd,
+    }),
     config: options.config,
     app: { registryDir: working.registryDir, env: { ...options.env, ...opened.exports }, cwd: options.cwd },
     clock: options.clock,

@@ -1,4 +1,4 @@
-// The JSON API as a ServerModule: `/api/v1/...` (key-routes.ts, activity-routes.ts) behind bearer-token
+// The JSON API as a ServerModule: `/api/v1/...` (key-routes.ts, activity-routes.ts, offboarding-routes.ts) behind bearer-token
 // authentication, and its OpenAPI 3.1 document at `/openapi.json`. Opens the key index at registration (the
 // registry read once, on worker threads) and lets the rotations it started give their leases back on close.
 
@@ -15,6 +15,7 @@ import type { ApiServices } from './api-services.js';
 import { BackgroundRotations } from './background-rotations.js';
 import { KeyIndex } from './key-index.js';
 import { keyRoutes } from './key-routes.js';
+import { offboardingRoutes } from './offboarding-routes.js';
 import { buildOpenApiDocument } from './openapi-document.js';
 
 export const API_PREFIX = '/api/v1';
@@ -22,7 +23,7 @@ export const OPENAPI_PATH = '/openapi.json';
 export const API_VERSION = '1.0.0';
 
 export function apiRoutes(services: ApiServices): ApiRoute[] {
-  return [...keyRoutes(services), ...activityRoutes(services)];
+  return [...keyRoutes(services), ...activityRoutes(services), ...offboardingRoutes(services)];
 }
 
 export const apiModule: ServerModule = {
