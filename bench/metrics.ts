@@ -151,5 +151,6 @@ try {
   await server.close();
   await app.close();
 } finally {
-  rmSync(root, { recursive: true, force: true });
+  // git may still be writing in the registry (an automatic gc): retried rather than failing after the figures.
+  rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
