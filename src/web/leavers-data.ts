@@ -165,7 +165,7 @@ function visibleStep(step: OffboardingStep, readable: (keyId: string, team?: str
 }
 
 /** Key steps are named `<action>:<key id>` (src/offboarding/offboarding-workflow.ts); `sessions:<idp>` is not one. */
-function keyIdOfStep(name: string): string | undefined {
+export function keyIdOfStep(name: string): string | undefined {
   const [action, ...rest] = name.split(':');
   return action && ['reassign', 'rotate', 'disable', 'handover'].includes(action) && rest.length
     ? rest.join(':')

@@ -7,7 +7,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { OffboardingReport, OffboardingReportStep } from '../../offboarding/offboarding-report.js';
 import { html, type SafeHtml } from '../html.js';
-import { type LeaverProgress, type LeaversSources, leaverProgress, leaversWithProgress } from '../leavers-data.js';
+import {
+  keyIdOfStep,
+  type LeaverProgress,
+  type LeaversSources,
+  leaverProgress,
+  leaversWithProgress,
+} from '../leavers-data.js';
 import { sendPage, type WebContext } from '../web-context.js';
 
 /** How often a page with a running job refreshes its progress region (seconds). */
@@ -115,8 +121,10 @@ function stepsTable(title: string, className: string, steps: OffboardingReportSt
   return html`<h2>${title}</h2>${
     steps.length
       ? html`<div class="table-wrap"><table class="responsive ${className}"><caption class="skip">${title}</caption><thead><tr><th scope="col">Step</th><th scope="col">Key</th><th scope="col">State</th><th scope="col">At</th><th scope="col">Detail</th></tr></thead><tbody>${steps.map(
-          (step) =>
-            html`<tr data-step="${step.step}"><td data-label="Step"><code>${step.step}</code></td><td data-label="Key">${step.keyId ? html`<a href="/keys/${encodeURIComponent(step.keyId)}"><code>${step.keyId}</code></a>` : '-'}</td><td data-label="State">${step.state}</td><td data-label="At">${step.at}</td><td data-label="Detail">${describe(step.detail)}</td></tr>`,
+          (step) => {
+            const keyId = step.keyId ?? keyIdOfStep(step.step);
+            return html`<tr data-step="${step.step}"><td data-label="Step"><code>${step.step}</code></td><td data-label="Key">${keyId ? html`<a href="/keys/${encodeURIComponent(keyId)}"><code>${keyId}</code></a>` : '-'}</td><td data-label="State">${step.state}</td><td data-label="At">${step.at}</td><td data-label="Detail">${describe(step.detail)}</td></tr>`;
+          },
         )}</tbody></table></div>`
       : html`<p>None.</p>`
   }`;
