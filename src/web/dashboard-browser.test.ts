@@ -4,7 +4,9 @@
 // and a real OIDC provider (oidc-provider) run here. A person signs in through the provider, finds an overdue
 // key, rotates it (watched to `done`), triages a leak found by `scan --remediate` (assigns it, rotates the
 // leaked key), sees a leaver; a member of
-// another team is refused that key (an event). axe-core runs on every page (no serious or critical violation),
+// another team is refused that key (an event). Then an active person who owns keys is deprovisioned through SCIM
+// as Okta does it (POST /scim/v2/Users, then the OIN PATCH `{"active": false}`), and the browser watches their
+// offboarding job on /leavers and their page reach `done`, each of their keys rotated. axe-core runs on every page (no serious or critical violation),
 // each page is screenshotted into test-results/web/, and the inventory is checked at 375 px wide.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -19,6 +21,7 @@ import { type KeyledgerApp, openKeyledgerApp } from '../app/keyledger-app.js';
 import { type OpenedOrganisation, openOrganisation } from '../cli/commands/start.js';
 import { type StartedServer, startServerAndController } from '../cli/commands/start-server.js';
 import { runCli } from '../cli/test-support/run-cli.js';
+import { createIdpCredential } from '../directory/idp-credentials.js';
 import { systemClock } from '../runtime/clock.js';
 import { serverConfigSchema } from '../server/server-config.js';
 import { silentLogger } from '../telemetry/logger.js';
@@ -290,4 +293,100 @@ describe('the dashboard in a browser', () => {
     expect(dueEntry.owner_team).not.toBe('no-such-team');
     await context.close();
   }, 120_000);
+
+  it("watches a leaver's offboarding: deprovisioned over SCIM, their job reaches done with their keys rotated", async () => {
+    const org = opened.working.sandbox.org!;
+    const rotatable = new Set(opened.working.rotatable.map((key) => key.keyId));
+    const keysOf = (email: string) =>
+      org.keys.filter((key) => key.registered && key.registryOwnerIndividual === email).map((key) => key.keyId);
+    // Not the signed-in admin's own person, and one whose keys all rotate at a provider (none ticketed), fewest first.
+    const person = org.people
+      .filter((candidate) => candidate.status === 'active' && candidate.email !== opened.examples.activePerson)
+      .map((candidate) => ({ candidate, keys: keysOf(candidate.email) }))
+      .filter(({ keys }) => keys.length > 0 && keys.every((keyId) => rotatable.has(keyId)))
+      .sort((a, b) => a.keys.length - b.keys.length)[0];
+    expect(person).toBeDefined();
+    const { candidate, keys } = person!;
+
+    // A SCIM token as `keyledger idp token create scim` makes it (src/directory/idp-credentials.ts).
+    const { secret } = await createIdpCredential(app.operational.db, 'scim', { clock: systemClock, actor: 'test:web' });
+    const scim = async (method: string, path: string, body: unknown) => {
+      const response = await fetch(`${baseUrl}/scim/v2${path}`, {
+        method,
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/scim+json' },
+        body: JSON.stringify(body),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies freely
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    // Signed in first, so the browser can open the leaver's page while the job is still running.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, 'platform-admin');
+
+    const provisioned = await scim('POST', '/Users', {
+      schemas: [
+        'urn:ietf:params:scim:schemas:core:2.0:User',
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
+      ],
+      userName: candidate.email,
+      externalId: `okta-${candidate.login}`,
+      name: {
+        givenName: candidate.name.split(' ')[0],
+        familyName: candidate.name.split(' ').slice(1).join(' ') || 'X',
+      },
+      emails: [{ primary: true, value: candidate.email, type: 'work' }],
+      displayName: candidate.name,
+      active: true,
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: candidate.team },
+    });
+    expect(provisioned.status).toBe(201);
+    const deprovisioned = await scim('PATCH', `/Users/${provisioned.body.id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', value: { active: false } }],
+    });
+    expect(deprovisioned.status).toBe(200);
+    expect(deprovisioned.body.active).toBe(false);
+
+    // The job opens off the request path: the leaver's page answers 404 until it exists.
+    const leaverUrl = `${baseUrl}/leavers/${encodeURIComponent(candidate.email)}`;
+    let status = 0;
+    for (let attempt = 0; attempt < 40 && status !== 200; attempt += 1) {
+      status = (await page.goto(leaverUrl))?.status() ?? 0;
+      if (status !== 200) await page.waitForTimeout(250);
+    }
+    expect(status).toBe(200);
+    const firstSeen = (await page.locator('#leaver-progress .job-state').textContent())?.trim();
+    expect(['running', 'done']).toContain(firstSeen);
+    if (firstSeen === 'running') {
+      // Seen running: only the page's own refresh (no reload here) can bring `done` below.
+      expect(await page.locator('#leaver-progress[data-refresh]').count()).toBe(1);
+      await checkPage(page, '13-leaver-running');
+    }
+    // The leaver's page refreshes its progress while the job runs (the dashboard script); wait for `done` there.
+    await page.locator('#leaver-progress .job-state', { hasText: /^\s*done\s*$/ }).waitFor({ timeout: 100_000 });
+    const rotated = Number(await page.locator('[data-count=rotated] strong').textContent());
+    expect(rotated).toBeGreaterThanOrEqual(keys.length);
+    expect(Number(await page.locator('[data-count=failed] strong').textContent())).toBe(0);
+    for (const keyId of keys) {
+      expect(await page.locator('table.found').textContent()).toContain(keyId);
+      expect(await page.locator(`table.steps-done tr[data-step="rotate:${keyId}"]`).count()).toBe(1);
+    }
+    await checkPage(page, '14-leaver-done');
+
+    // On /leavers the job is done, with the counts of its report.
+    await page.click('nav >> text=Leavers');
+    const row = page.locator(`tr.leaver[data-email="${candidate.email}"]`);
+    await row.waitFor();
+    expect((await row.locator('.job-state').textContent())?.trim()).toBe('done');
+    expect(Number(await row.locator('td[data-label=Rotated]').textContent())).toBe(rotated);
+    await checkPage(page, '15-leavers-done');
+    await context.close();
+
+    // Each key was rotated in the registry's journal, and no page showed key material.
+    for (const keyId of keys) expect((await app.rotation().journal.list({ keyId, limit: 1 }))[0]?.state).toBe('done');
+    const html = pagesSeen.join('\n');
+    for (const key of [...opened.working.rotatable, ...opened.working.manual]) expect(html).not.toContain(key.secret);
+    expect(html).not.toContain(secret);
+  }, 150_000);
 });

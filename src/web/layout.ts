@@ -20,7 +20,7 @@ const SECTIONS: Array<{ id: string; href: string; label: string; needs?: 'securi
   { id: 'rotations', href: '/rotations', label: 'Rotations' },
   { id: 'findings', href: '/findings', label: 'Findings' },
   { id: 'requests', href: '/requests', label: 'Key requests' },
-  { id: 'leavers', href: '/leavers', label: 'Leavers', needs: 'security' },
+  { id: 'leavers', href: '/leavers', label: 'Leavers' },
   { id: 'audit', href: '/audit', label: 'Audit', needs: 'security' },
 ];
 

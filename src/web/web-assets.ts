@@ -1,7 +1,7 @@
 // The dashboard's stylesheet and script, served as static text. The CSS keeps text at WCAG AA contrast and
 // reflows to one column under 40rem (readable at 375 px); tables scroll inside their own box. The script only
-// adds keyboard conveniences (`/` focuses the filter) and a confirmation before destructive actions; every
-// page works without it.
+// adds keyboard conveniences (`/` focuses the filter), a confirmation before destructive actions, and refetches a
+// page's `[data-refresh]` region while work shown there is running (the leavers pages); every page works without it.
 export const DASHBOARD_CSS = `
 *{box-sizing:border-box}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1b1f24;background:#fff}
@@ -55,4 +55,24 @@ document.addEventListener('submit', function (event) {
   var message = event.target.getAttribute('data-confirm');
   if (message && !window.confirm(message)) event.preventDefault();
 });
+(function () {
+  var region = document.querySelector('[data-refresh][id]');
+  if (!region || !window.fetch || !window.DOMParser) return;
+  var seconds = Number(region.getAttribute('data-refresh')) || 5;
+  function tick() {
+    region.setAttribute('aria-busy', 'true');
+    fetch(location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (text) {
+        var next = new DOMParser().parseFromString(text, 'text/html').getElementById(region.id);
+        region.setAttribute('aria-busy', 'false');
+        if (!next) return;
+        region.innerHTML = next.innerHTML;
+        if (next.hasAttribute('data-refresh')) setTimeout(tick, seconds * 1000);
+        else region.removeAttribute('data-refresh');
+      })
+      .catch(function () { region.setAttribute('aria-busy', 'false'); setTimeout(tick, seconds * 2000); });
+  }
+  setTimeout(tick, seconds * 1000);
+})();
 `;
