@@ -9,6 +9,7 @@ import { directoryFor } from '../directory/directory-store.js';
 import type { IdentitySource } from '../directory/identity-source.js';
 import { OffboardingQueue } from '../offboarding/offboarding-queue.js';
 import { offboardingWorkflowForApp } from '../offboarding/offboarding-services.js';
+import { attachOffboardingRunner } from './offboarding-runner.js';
 import type { ServerContext, ServerModule } from './server-module.js';
 
 export const OFFBOARDING_MODULE = 'offboarding';
@@ -39,6 +40,8 @@ export function createOffboardingModule(options: OffboardingModuleOptions = {}):
       options.onQueue?.(queue);
       const directory = directoryFor(app.operational.db, clock);
       const stop = directory.onDeparture(queue.onDeparture);
+      // POST /api/v1/offboarding plans with this workflow and queues on this queue (offboarding-runner.ts).
+      const detach = attachOffboardingRunner(app.operational.db, { workflow, queue });
       server.addHook('onReady', async () => {
         const resumed = await queue.queueUnfinished();
         const redelivered = await directory.redeliverDepartures();
@@ -46,6 +49,7 @@ export function createOffboardingModule(options: OffboardingModuleOptions = {}):
       });
       server.addHook('onClose', async () => {
         stop();
+        detach();
         await queue.close();
       });
     },

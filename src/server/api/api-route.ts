@@ -42,6 +42,8 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   response: z.ZodType;
   /** Status of success; default 200. */
   status?: number;
+  /** Other successes the handler answers with (a dry run's 200 beside a start's 202), for the OpenAPI document. */
+  otherResponses?: ReadonlyArray<{ status: number; description: string; response: z.ZodType }>;
   /** Writes to an existing representation need `If-Match` with its current ETag. */
   ifMatch?: boolean;
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult>;

@@ -1,16 +1,20 @@
-// /offboarding: the offboarding journal read over HTTP (docs/offboarding.md) — every leaver's job, and one
-// leaver's report (what was found, done, left to a person, with the tickets). Read-only: jobs start from the
-// identity providers' signals (src/server/offboarding-module.ts) or `keyledger offboard`. For the security
-// role (and admins): a report names people and every key they held.
+// /offboarding: the offboarding journal over HTTP (docs/offboarding.md) — every leaver's job, one leaver's report
+// (what was found, done, left to a person, with the tickets), and POST, the API's `keyledger offboard EMAIL
+// [--dry-run]`: a dry run answers the plan; a real one records a manual departure and has the server's offboarding
+// queue run the job (offboarding-start.ts). For the security role (and admins): a report names people and every key
+// they held; only an admin starts a job, since it rotates every key the person held.
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors/keyledger-error.js';
 import { OffboardingJobs } from '../../offboarding/offboarding-jobs.js';
 import { buildOffboardingReport, type OffboardingReport } from '../../offboarding/offboarding-report.js';
-import { hasRole, type Principal } from '../access.js';
+import { hasRole, hasScope, type Principal } from '../access.js';
+import { actorOf } from '../auth/access-denials.js';
+import { offboardingRunnerFor } from '../offboarding-runner.js';
 import { HttpProblem } from '../problem-details.js';
 import { type ApiRoute, defineRoute } from './api-route.js';
 import type { ApiServices } from './api-services.js';
+import { planOffboarding, startOffboarding } from './offboarding-start.js';
 
 const JOB_STATES = ['running', 'done', 'failed'] as const;
 
@@ -67,6 +71,43 @@ export const offboardingReportResponse = z.object({
   counts: countsSchema,
 });
 
+export const startOffboardingBody = z.strictObject({
+  email: z
+    .string()
+    .trim()
+    .min(3)
+    .max(320)
+    .regex(/^[^@\s]+@[^@\s]+$/, 'a work email address')
+    .transform((email) => email.toLowerCase()),
+  dryRun: z.boolean().optional().describe('answer the plan and change nothing (security role); default false'),
+});
+
+export const offboardingPlanResponse = z.object({
+  email: z.string(),
+  dryRun: z.literal(true),
+  keys: z.array(
+    z.object({
+      keyId: z.string(),
+      provider: z.string(),
+      team: z.string(),
+      ties: z.array(z.string()),
+      because: z.array(z.string()),
+      otherConsumers: z.array(z.string()),
+    }),
+  ),
+  steps: z.array(z.object({ step: z.string(), keyId: z.string().optional(), what: z.string() })),
+});
+
+export const offboardingStartedResponse = z.object({
+  email: z.string(),
+  dryRun: z.literal(false),
+  jobId: z.string(),
+  state: z.enum(JOB_STATES),
+  location: z.string().describe('where the job’s report is read (GET)'),
+  started: z.boolean().describe('false when the person already had a running or finished job: nothing new started'),
+  replayed: z.boolean().describe('true when this is the first answer to the same Idempotency-Key, returned again'),
+});
+
 export function offboardingRoutes(services: ApiServices): ApiRoute[] {
   const { app, clock, denials } = services;
   const jobs = new OffboardingJobs(app.operational.db, clock);
@@ -77,7 +118,53 @@ export function offboardingRoutes(services: ApiServices): ApiRoute[] {
     throw new HttpProblem(403, 'E_FORBIDDEN', 'offboarding is for the security role');
   };
 
+  const runnerOrUnavailable = () => {
+    const runner = offboardingRunnerFor(app.operational.db);
+    if (!runner) throw new HttpProblem(503, 'E_OFFBOARDING_UNAVAILABLE', 'this server runs no offboarding module');
+    return runner;
+  };
+
   return [
+    defineRoute({
+      method: 'POST',
+      path: '/offboarding',
+      operationId: 'startOffboarding',
+      summary:
+        'Offboard a leaver now (admin role; 202, follow the job at /offboarding/{email}; Idempotency-Key honoured), or with dryRun answer the plan (security role; 200)',
+      tag: 'offboarding',
+      scope: 'people:read',
+      body: startOffboardingBody,
+      response: offboardingStartedResponse,
+      status: 202,
+      otherResponses: [{ status: 200, description: 'the plan of a dry run', response: offboardingPlanResponse }],
+      handler: async ({ body, principal, request }) => {
+        if (body.dryRun) {
+          await requireSecurity(request, principal);
+          const plan = await planOffboarding({ app, clock, runner: runnerOrUnavailable() }, body.email);
+          return { status: 200, body: plan };
+        }
+        if (!hasRole(principal, 'admin')) {
+          await denials.record(request, principal, 'offboarding a person needs the admin role');
+          throw new HttpProblem(403, 'E_FORBIDDEN', 'offboarding a person is for admins (a dry run is for security)');
+        }
+        // It rotates every key the person held: the token must be allowed to write keys too.
+        if (!hasScope(principal, 'keys:write')) {
+          await denials.record(request, principal, 'missing scope keys:write');
+          throw new HttpProblem(403, 'E_SCOPE', 'offboarding a person needs the scope "keys:write"');
+        }
+        const idempotencyKey = request.headers['idempotency-key'];
+        const started = await startOffboarding(
+          { app, clock, runner: runnerOrUnavailable() },
+          {
+            email: body.email,
+            actor: actorOf(principal),
+            location: `${request.routeOptions.url ?? ''}/${encodeURIComponent(body.email)}`,
+            ...(typeof idempotencyKey === 'string' && idempotencyKey ? { idempotencyKey } : {}),
+          },
+        );
+        return { status: 202, location: started.location, body: started };
+      },
+    }),
     defineRoute({
       method: 'GET',
       path: '/offboarding',

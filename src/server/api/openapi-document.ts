@@ -103,6 +103,15 @@ export function buildOpenApiDocument(options: {
           ...(route.method === 'GET' ? { headers: { ETag: { schema: { type: 'string' } } } } : {}),
           content: { 'application/json': { schema: jsonSchema(route.response, 'output') } },
         },
+        ...Object.fromEntries(
+          (route.otherResponses ?? []).map((other) => [
+            String(other.status),
+            {
+              description: other.description,
+              content: { 'application/json': { schema: jsonSchema(other.response, 'output') } },
+            },
+          ]),
+        ),
         ...(route.method === 'GET' ? { '304': { description: 'not modified (If-None-Match)' } } : {}),
         ...errors,
         default: { $ref: '#/components/responses/Problem' },

@@ -46,14 +46,18 @@ export interface ApiHarness {
 
 export async function startApiHarness(
   backend: TestBackend,
-  options: { modules?: readonly ServerModule[] } = {},
+  options: {
+    modules?: readonly ServerModule[];
+    /** More rows of people.csv after PEOPLE_CSV's (`email,name,team,status,left_at` lines). */
+    morePeople?: string;
+  } = {},
 ): Promise<ApiHarness> {
   const database = await backend.createDatabase();
   const registry = await makeRegistry(
     {
       '.gitignore': '.keyledger/\n',
       'keyledger.config.yaml': 'policy:\n  people_directory: people.csv\n',
-      'people.csv': PEOPLE_CSV,
+      'people.csv': PEOPLE_CSV + (options.morePeople ?? ''),
     },
     { git: true },
   );
