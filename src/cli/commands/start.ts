@@ -138,7 +138,14 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
       due: due.length,
       validation: { errors: report.errors, warnings: report.warnings, byRule, files: report.filesTotal },
     };
-    const leaver = org.people.find((person) => person.status === 'left')?.email;
+    // A leaver whom registry entries still name as owner: `list --owner` then shows what offboarding is for.
+    const leaversOwning = new Set(
+      org.keys.filter((key) => key.registered && key.ownerLeft).map((key) => key.registryOwnerIndividual),
+    );
+    const leaver = (
+      org.people.find((person) => person.status === 'left' && leaversOwning.has(person.email)) ??
+      org.people.find((person) => person.status === 'left')
+    )?.email;
     const activePerson = org.people.find((person) => person.status === 'active');
     return {
       working,
