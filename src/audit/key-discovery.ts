@@ -4,12 +4,13 @@
 // partial listing proves no absence) and is reported with its error, and the other providers go on. Where a listing
 // leaves out last use but the adapter can tell it per key (AWS: ListAccessKeys has no dates of use,
 // GetAccessKeyLastUsed has), each key the listing shows without one is asked, four at a time.
+
 import type { Kysely } from 'kysely';
 import type { DiscoveredKeysTable, OperationalSchema } from '../db/operational-schema.js';
 import { writeTransaction } from '../db/write-transaction.js';
-import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { Provider } from '../providers/provider.js';
 import type { Clock } from '../runtime/clock.js';
+import { type DiscoveryRunError, discoveryRunError } from './discovery-run-error.js';
 
 export interface ProviderDiscovery {
   provider: string;
@@ -19,7 +20,7 @@ export interface ProviderDiscovery {
   /** Keys an earlier discovery saw that this complete listing no longer shows. */
   gone: number;
   /** Why the listing stopped, with the provider's own message; absent when it completed. */
-  error?: { code: string; message: string };
+  error?: DiscoveryRunError;
   /** The adapter cannot list keys (no API for it): nothing to discover there. */
   unsupported?: boolean;
   /** Keys whose last use was asked for separately (the listing does not carry it). */
@@ -153,10 +154,7 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
         }
       });
     } catch (error) {
-      result.error =
-        error instanceof KeyledgerError
-          ? { code: error.code, message: error.message }
-          : { code: 'E_DISCOVERY', message: error instanceof Error ? error.message : String(error) };
+      result.error = discoveryRunError(error, 'E_DISCOVERY');
     }
     result.seconds = (Date.now() - started) / 1000;
     input.onProgress?.(name, result.listed, true);

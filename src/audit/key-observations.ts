@@ -3,14 +3,15 @@
 // (the value goes through `matchSecret` and is dropped), by store path when the source is a secret store. As with
 // provider discovery (key-discovery.ts), a complete run marks what the same source and scope showed before and no
 // longer shows as gone; a run that fails part-way marks nothing.
+
 import type { Kysely } from 'kysely';
 import type { KeyObservationsTable, OperationalSchema } from '../db/operational-schema.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { DiscoverySource, SecretObservation } from '../discovery-sources/discovery-source.js';
-import { KeyledgerError } from '../errors/keyledger-error.js';
 import { entryStorageRef, type KeyEntry } from '../registry/key-entry-schema.js';
 import type { Clock } from '../runtime/clock.js';
 import { type FingerprintKey, fingerprintDigest, fingerprintSecret } from '../secrets/secret-fingerprint.js';
+import { type DiscoveryRunError, discoveryRunError } from './discovery-run-error.js';
 
 export interface SourceObservationResult {
   source: string;
@@ -20,7 +21,7 @@ export interface SourceObservationResult {
   matched: number;
   new: number;
   gone: number;
-  error?: { code: string; message: string };
+  error?: DiscoveryRunError;
   seconds: number;
 }
 
@@ -153,10 +154,7 @@ export async function observeSource(input: ObserveSourceInput): Promise<SourceOb
       }
     });
   } catch (error) {
-    result.error =
-      error instanceof KeyledgerError
-        ? { code: error.code, message: error.message }
-        : { code: 'E_DISCOVERY_SOURCE', message: error instanceof Error ? error.message : String(error) };
+    result.error = discoveryRunError(error, 'E_DISCOVERY_SOURCE');
   }
   result.seconds = (Date.now() - started) / 1000;
   return result;
