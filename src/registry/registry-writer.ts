@@ -13,6 +13,7 @@ import { KEY_ENTRY_FIELD_ORDER, type KeyEntry, type KeyEntryInput } from './key-
 import type { RegistryConfig } from './registry-config.js';
 import { loadRegistry } from './registry-loader.js';
 import { withRegistryLock } from './registry-lock.js';
+import type { RegistryRemote } from './registry-remote.js';
 
 export type RegistryAction = 'create' | 'update' | 'delete';
 
@@ -35,6 +36,11 @@ export interface RegistryWriterOptions {
   /** Extra environment for git (tests pin identities and dates). */
   env?: NodeJS.ProcessEnv;
   lockTimeoutMs?: number;
+  /**
+   * The shared remote (src/registry/registry-remote.ts): each write then fetches first and is pushed before it
+   * returns; without it the registry is this clone alone.
+   */
+  remote?: RegistryRemote;
 }
 
 export class RegistryInvalidEntryError extends KeyledgerError {
@@ -61,11 +67,16 @@ export class RegistryWriter {
     this.#options = options;
   }
 
+  /** The shared remote writes are published to, if any (the batch committer publishes through it too). */
+  get remote(): RegistryRemote | undefined {
+    return this.#options.remote;
+  }
+
   /** Creates an entry in `keys/<key_id>.yaml` (or `file`); fails if the key_id exists anywhere in the registry. */
   async create(input: KeyEntryInput, options: { file?: string; message?: string } = {}): Promise<WriteResult> {
     const keyId = String(input.key_id ?? '');
     const file = options.file ?? defaultEntryFile(keyId);
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const existing = await this.#findFile(keyId);
       if (existing) {
         throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, {
@@ -89,7 +100,7 @@ export class RegistryWriter {
 
   /** Applies a patch to the entry with this key_id, keeping comments and the order of its fields. */
   async update(keyId: string, patch: EntryPatch, options: { message?: string } = {}): Promise<WriteResult> {
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const file = await this.#requireFile(keyId);
       const path = join(this.#options.root, file);
       const before = await readFile(path, 'utf8');
@@ -122,7 +133,7 @@ export class RegistryWriter {
   }
 
   async delete(keyId: string, options: { message?: string } = {}): Promise<WriteResult> {
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const file = await this.#requireFile(keyId);
       const path = join(this.#options.root, file);
       const before = await readFile(path, 'utf8');
@@ -185,6 +196,20 @@ export class RegistryWriter {
     if (!file) return undefined;
     const analysis = analyzeEntryText(file, await readFile(join(this.#options.root, file), 'utf8'));
     return analysis.entry ? { file, entry: analysis.entry } : undefined;
+  }
+
+  /**
+   * A write under the lock; with a remote, run on the remote's head and pushed — and run again from the start on a
+   * newer head when another writer's push got in first and git cannot rebase this one (the patch is re-applied to
+   * what that writer left; a create finds the key it made; a delete finds the entry gone).
+   */
+  #write(work: () => Promise<WriteResult>): Promise<WriteResult> {
+    const remote = this.#options.remote;
+    if (!remote) return this.#locked(work);
+    return this.#locked(async () => {
+      const published = await remote.publish(() => work());
+      return published.head === undefined ? published.value : { ...published.value, commit: published.head };
+    });
   }
 
   #locked<T>(work: () => Promise<T>): Promise<T> {
