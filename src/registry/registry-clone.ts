@@ -4,8 +4,8 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runGitOutcome } from '../git/git-command.js';
-import { RegistryRemoteError } from './registry-remote.js';
-import { type RegistryRemoteSettings, redactRemoteText, remoteGitEnv } from './registry-remote-settings.js';
+import { describeRemoteFailure, RegistryRemoteError } from './registry-remote.js';
+import { type RegistryRemoteSettings, remoteGitEnv } from './registry-remote-settings.js';
 
 /** Clones the remote into `directory` when it is missing or empty; answers whether it cloned. */
 export async function cloneRegistryIfMissing(
@@ -22,11 +22,10 @@ export async function cloneRegistryIfMissing(
   if (outcome.code === 0) return true;
   // Another process on this host cloned it first: that clone is as good.
   if (!(await isMissingOrEmpty(directory))) return false;
-  const first = outcome.stderr.trim().split('\n').slice(0, 3).join(' / ') || 'git failed';
-  const hint = /remote branch .* not found/i.test(first)
+  const hint = /remote branch .* not found/i.test(outcome.stderr)
     ? ` (the remote has no branch ${settings.branch} yet: create the registry with \`keyledger init\` and push it there first)`
     : '';
-  throw new RegistryRemoteError('clone', `${redactRemoteText(first, settings)}${hint}`);
+  throw new RegistryRemoteError('clone', `${describeRemoteFailure(outcome.stderr, settings)}${hint}`);
 }
 
 async function isMissingOrEmpty(directory: string): Promise<boolean> {

@@ -44,6 +44,21 @@ export class RegistryRemoteConflictError extends KeyledgerError {
   }
 }
 
+/**
+ * git's own words for a failed remote operation, first lines only, with the token cut out, and a hint where git's
+ * words do not say what to do (a refused token reads as "could not read Username" once prompts are off).
+ */
+export function describeRemoteFailure(stderr: string, settings: RegistryRemoteSettings): string {
+  const first = stderr.trim().split('\n').slice(0, 3).join(' / ') || 'git failed';
+  const refused = /could not read (Username|Password)|Authentication failed|\b401\b|\b403\b/i.test(first);
+  const hint = refused
+    ? settings.token
+      ? ' (the remote refused the token: check KEYLEDGER_REGISTRY_TOKEN / KEYLEDGER_REGISTRY_TOKEN_FILE and its write access)'
+      : ' (the remote wants credentials: set KEYLEDGER_REGISTRY_TOKEN or KEYLEDGER_REGISTRY_TOKEN_FILE)'
+    : '';
+  return `${redactRemoteText(first, settings)}${hint}`;
+}
+
 /** Every attempt lost the race to another writer (a remote under heavy write load): try again later. */
 export class RegistryRemoteBusyError extends KeyledgerError {
   constructor(attempts: number, rejectedRef: string | undefined) {
@@ -334,8 +349,7 @@ export class RegistryRemote {
   }
 
   #error(operation: string, stderr: string): RegistryRemoteError {
-    const first = stderr.trim().split('\n').slice(0, 3).join(' / ') || 'git failed';
-    return new RegistryRemoteError(operation, redactRemoteText(first, this.settings));
+    return new RegistryRemoteError(operation, describeRemoteFailure(stderr, this.settings));
   }
 
   async #identity(): Promise<string[]> {
