@@ -254,6 +254,34 @@ describe('RegistryRemote', () => {
     for (const { clone } of replicas) expect(await gitIn(clone, 'status', '--porcelain')).toBe('');
   }, 120_000);
 
+  it('the writer’s key_id index follows what other replicas pushed: new, moved and deleted entries', async () => {
+    const remote = await makeBareRemote({
+      'keys/team-a/moves.yaml': entryText('moves'),
+      'keys/team-a/goes.yaml': entryText('goes'),
+      'keys/team-a/stays.yaml': entryText('stays'),
+    });
+    const [a, b] = [await cloneRemote(remote), await cloneRemote(remote)];
+    const { writer } = replica(a, remote);
+    expect(await writer.fileOf('moves')).toBe('keys/team-a/moves.yaml');
+    await mkdir(join(b, 'keys/team-b'), { recursive: true });
+    await writeFile(join(b, 'keys/team-b/arrives.yaml'), entryText('arrives'));
+    await gitIn(b, 'mv', 'keys/team-a/moves.yaml', 'keys/team-b/moves.yaml');
+    await gitIn(b, 'rm', '--quiet', 'keys/team-a/goes.yaml');
+    await gitIn(b, 'add', '-A');
+    await gitIn(b, 'commit', '--quiet', '-m', 'another replica');
+    await gitIn(b, 'push', '--quiet', 'origin', 'HEAD:main');
+    // A write pulls first; the entry another replica made is found where it put it.
+    const result = await writer.update('arrives', { description: 'found it' });
+    expect(result.file).toBe('keys/team-b/arrives.yaml');
+    expect(await writer.fileOf('moves')).toBe('keys/team-b/moves.yaml');
+    expect(await writer.fileOf('goes')).toBeUndefined();
+    expect(await writer.fileOf('stays')).toBe('keys/team-a/stays.yaml');
+    // The same as a writer that reads every file.
+    const fresh = new RegistryWriter({ root: a, config, author, env: GIT_TEST_ENV });
+    const ids = ['arrives', 'moves', 'goes', 'stays'];
+    expect(await writer.filesOf(ids)).toEqual(await fresh.filesOf(ids));
+  });
+
   it('readers pull only when the remote moved', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
     const [a, b] = [await cloneRemote(remote), await cloneRemote(remote)];

@@ -11,6 +11,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import { analyzeEntryText } from './entry-analysis.js';
 import { KEY_ENTRY_FIELD_ORDER, type KeyEntry, type KeyEntryInput } from './key-entry-schema.js';
 import type { RegistryConfig } from './registry-config.js';
+import { entryPathMatcher } from './registry-files.js';
 import { loadRegistry } from './registry-loader.js';
 import { withRegistryLock } from './registry-lock.js';
 import type { RegistryRemote } from './registry-remote.js';
@@ -268,6 +269,9 @@ export class RegistryWriter {
   async #currentIndex(): Promise<Map<string, string>> {
     await this.#commitInFlight;
     const head = await this.#head().catch(() => undefined);
+    if (this.#index && this.#indexHead && head && head !== this.#indexHead && this.#options.remote) {
+      await this.#advanceIndex(this.#indexHead, head).catch(() => undefined);
+    }
     if (!this.#index || head !== this.#indexHead) {
       const loaded = await loadRegistry({
         root: this.#options.root,
@@ -279,6 +283,44 @@ export class RegistryWriter {
       this.#indexHead = head;
     }
     return this.#index;
+  }
+
+  /**
+   * With a shared remote, HEAD moves under every write another replica made: the index follows it from the files
+   * `git diff` names (a handful) rather than from every file of the registry. Leaves the index as it was — to be
+   * rebuilt — for an entry pattern it cannot match by itself or a diff too large to be worth it.
+   */
+  async #advanceIndex(from: string, to: string): Promise<void> {
+    const isEntry = entryPathMatcher(this.#options.config);
+    if (!isEntry || !this.#index) return;
+    await this.#gitDirectory();
+    const prefix = relative(this.#gitRoot!, this.#options.root).split(sep).join('/');
+    const fields = (await this.#git(['diff', '--name-status', '--no-renames', '-z', from, to, '--'])).split('\0');
+    const changes: Array<{ status: string; file: string }> = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const path = fields[i + 1]!;
+      if (prefix !== '' && !path.startsWith(`${prefix}/`)) continue;
+      const file = prefix === '' ? path : path.slice(prefix.length + 1);
+      if (isEntry(file)) changes.push({ status: fields[i]!, file });
+    }
+    if (changes.length > MAX_INDEX_DIFF) return;
+    const index = new Map(this.#index);
+    const byFile = new Map([...index].map(([keyId, file]) => [file, keyId]));
+    for (const { status, file } of changes) {
+      const previous = byFile.get(file);
+      if (previous !== undefined && index.get(previous) === file) index.delete(previous);
+      byFile.delete(file);
+      if (status.startsWith('D')) continue;
+      const text = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+      const keyId = text === undefined ? undefined : analyzeEntryText(file, text).keyId;
+      // The first file holding a key_id wins, as in a full load; a duplicate is validate's to report.
+      if (keyId !== undefined && !index.has(keyId)) {
+        index.set(keyId, file);
+        byFile.set(file, keyId);
+      }
+    }
+    this.#index = index;
+    this.#indexHead = to;
   }
 
   /** Keeps the index in step with this writer's own commits, so they do not force a rebuild. */
@@ -436,6 +478,9 @@ export class RegistryWriter {
     });
   }
 }
+
+/** Past this many entry files changed since the index was built, reading every file is as quick. */
+const MAX_INDEX_DIFF = 2_000;
 
 export function defaultEntryFile(keyId: string): string {
   return `keys/${safePathPart(keyId)}.yaml`;
