@@ -57,5 +57,5 @@ forEachBackend((backend) => {
     } finally {
       await removeRemoteTestDirectories();
     }
-  });
+  }, 120_000);
 });

@@ -32,7 +32,7 @@ describe('a registry cloned from its remote on first use', () => {
     const fromFlag = await runCli(['list', '--json', '--registry', 'empty'], { cwd: parent, env });
     expect(fromFlag.code).toBe(0);
     expect(fromFlag.stdout).toContain('k1');
-  });
+  }, 120_000);
 
   it('without a remote, a missing directory is still E_REGISTRY_NOT_FOUND', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'keyledger-first-start-'));
@@ -40,5 +40,5 @@ describe('a registry cloned from its remote on first use', () => {
     const run = await runCli(['list', '--json', '--registry', 'missing'], { cwd: parent, env: { ...GIT_TEST_ENV } });
     expect(run.code).toBe(2);
     expect(run.stdout).toContain('E_REGISTRY_NOT_FOUND');
-  });
+  }, 120_000);
 });

@@ -89,7 +89,7 @@ describe('the registry remote over smart HTTP with a token', () => {
       expect(gitConfig).not.toContain(TOKEN);
       expect(gitConfig).not.toContain(header);
     }
-  });
+  }, 120_000);
 
   it('a wrong or missing token is E_REGISTRY_REMOTE at once, and no message or detail quotes it', async () => {
     const url = seed('acme/locked');
@@ -124,5 +124,5 @@ describe('the registry remote over smart HTTP with a token', () => {
     expect((failure as Error).message).not.toContain(wrong);
     expect((await runGit(['status', '--porcelain'], { cwd: root })).trim()).toBe('');
     expect((await bareLog('acme/locked')).trim()).toBe('initial');
-  });
+  }, 120_000);
 });

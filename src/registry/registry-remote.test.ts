@@ -131,7 +131,7 @@ describe('RegistryRemote', () => {
     await expectLinear(remote);
     expect(await gitIn(a, 'status', '--porcelain')).toBe('');
     expect(await readFile(join(a, 'keys/k2.yaml'), 'utf8')).toBe(entryText('k2'));
-  });
+  }, 120_000);
 
   it('re-applies the patch on the new head when both replicas changed the same line', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -151,7 +151,7 @@ describe('RegistryRemote', () => {
     expect(text).toContain('description: from replica a');
     expect(text).toContain('justification: b was here');
     expect(await gitIn(a, 'status', '--porcelain')).toBe('');
-  });
+  }, 120_000);
 
   it('a write that no longer applies is E_REGISTRY_REMOTE_CONFLICT: clone clean at the remote, the commit kept', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -171,7 +171,7 @@ describe('RegistryRemote', () => {
     // The next write goes on from there.
     await writer.create({ key_id: 'k3', owner_team: 'platform', scope: { provider: 'internal' } });
     expect((await remoteLog(remote))[0]).toBe('keyledger: create k3');
-  });
+  }, 120_000);
 
   it('a create racing the same key_id created elsewhere is a conflict, not a duplicate entry', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -183,7 +183,7 @@ describe('RegistryRemote', () => {
     ).rejects.toMatchObject({ code: 'E_REGISTRY_REMOTE_CONFLICT' });
     expect(await gitIn(remote, 'show', 'main:keys/k9.yaml')).toContain('b made it');
     expect(await gitIn(a, 'status', '--porcelain')).toBe('');
-  });
+  }, 120_000);
 
   it('publishes a commit a crashed process left unpushed, rebased onto what others pushed since', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -205,7 +205,7 @@ describe('RegistryRemote', () => {
       'initial',
     ]);
     await expectLinear(remote);
-  });
+  }, 120_000);
 
   it('batches from two replicas at once: every change in exactly one published commit', async () => {
     const remote = await makeBareRemote({ 'README.md': 'registry\n' });
@@ -280,7 +280,7 @@ describe('RegistryRemote', () => {
     const fresh = new RegistryWriter({ root: a, config, author, env: GIT_TEST_ENV });
     const ids = ['arrives', 'moves', 'goes', 'stays'];
     expect(await writer.filesOf(ids)).toEqual(await fresh.filesOf(ids));
-  });
+  }, 120_000);
 
   it('readers pull only when the remote moved', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -291,7 +291,7 @@ describe('RegistryRemote', () => {
     expect(await reader.refresh()).toBe(true);
     expect(await readFile(join(a, 'keys/k1.yaml'), 'utf8')).toContain('description: changed by b');
     expect(await reader.refresh()).toBe(false);
-  });
+  }, 120_000);
 
   it('pushes the first write to a remote that has no branch yet', async () => {
     const remote = await makeBareRemote({ 'keys/k1.yaml': entryText('k1') });
@@ -301,5 +301,5 @@ describe('RegistryRemote', () => {
     const { writer } = replica(clone, empty);
     await writer.update('k1', { description: 'first on the new remote' });
     expect(await remoteLog(empty)).toEqual(['keyledger: update k1', 'initial']);
-  });
+  }, 120_000);
 });
