@@ -29,6 +29,8 @@ import {
 } from '../lifecycle/rotation/rotation-services.js';
 import type { Provider } from '../providers/provider.js';
 import { createProvider, providerNames, providerRegistration } from '../providers/provider-table.js';
+import { RegistryRemote } from '../registry/registry-remote.js';
+import { registryRemoteSettings } from '../registry/registry-remote-settings.js';
 import { openRegistryWorkspace, type RegistryWorkspace } from '../registry/registry-workspace.js';
 import { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
@@ -58,6 +60,8 @@ export interface KeyledgerApp {
   events: EventLog;
   fingerprintKey: FingerprintKey;
   writer: RegistryWriter;
+  /** The registry's shared remote (KEYLEDGER_REGISTRY_REMOTE or `git.remote`), when there is one. */
+  remote?: RegistryRemote;
   dataDir: string;
   provider(name: string): Provider;
   /** The providers with options in the providers file or the registry config (what discovery enumerates). */
@@ -76,7 +80,7 @@ export const PROVIDERS_FILE_VARIABLE = 'KEYLEDGER_PROVIDERS_FILE';
 export const PROVIDERS_FILE_NAME = 'providers.json';
 
 export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<KeyledgerApp> {
-  const workspace = await openRegistryWorkspace(options.registryDir);
+  const { workspace, remote } = await openWorkspaceAndRemote(options);
   const location = resolveOperationalStoreOptions({
     env: options.env,
     cwd: options.cwd,
@@ -119,7 +123,19 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     throw error;
   });
   const people = heard.length > 0 ? peopleWithSignals(workspace.people, heard) : workspace.people;
-  const writer = new RegistryWriter({ root: workspace.root, config: workspace.config, env: options.env });
+  const writer = new RegistryWriter({
+    root: workspace.root,
+    config: workspace.config,
+    env: options.env,
+    ...(remote ? { remote } : {}),
+  });
+  // A long-running process (the server) keeps its clone near the remote; writes fetch first regardless.
+  const stopPulling = remote?.startPulling((error) =>
+    options.logger?.warn(
+      { code: (error as { code?: string }).code, message: (error as Error).message },
+      'registry pull failed',
+    ),
+  );
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
   // Every store write of a token for a provider whose audit log names tokens by hash also records that digest
   // (src/audit/token-digests.ts), so `audit-log ingest` can attribute those records.
@@ -189,6 +205,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     events,
     fingerprintKey,
     writer,
+    ...(remote ? { remote } : {}),
     dataDir: location.dataDir,
     provider,
     configuredProviders: () =>
@@ -242,11 +259,42 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         rotationOptions,
       ),
     close: async () => {
+      stopPulling?.();
       // Anchors what this command appended if the anchoring policy says it is time (never throws).
       await anchorer?.close();
       await operational.close();
     },
   };
+}
+
+/**
+ * The registry workspace, and its remote when one is configured — pulled first when it moved, so a command reads
+ * what the other replicas wrote (an unreachable remote is a warning: reads go on from the clone, writes will say).
+ */
+async function openWorkspaceAndRemote(
+  options: KeyledgerAppOptions,
+): Promise<{ workspace: RegistryWorkspace; remote?: RegistryRemote }> {
+  const workspace = await openRegistryWorkspace(options.registryDir);
+  const settings = await registryRemoteSettings({
+    config: workspace.config,
+    env: options.env,
+    root: workspace.root,
+    cwd: options.cwd,
+  });
+  if (!settings) return { workspace };
+  const remote = new RegistryRemote(settings, {
+    root: workspace.root,
+    env: options.env,
+    author: { name: workspace.config.git.author_name, email: workspace.config.git.author_email },
+  });
+  const pulled = await remote.refresh().catch((error: unknown) => {
+    options.logger?.warn(
+      { code: (error as { code?: string }).code, message: (error as Error).message },
+      'registry pull failed; reading the local clone',
+    );
+    return false;
+  });
+  return { workspace: pulled ? await openRegistryWorkspace(options.registryDir) : workspace, remote };
 }
 
 /** True when the data folder already holds an operational store or a master keyring. */

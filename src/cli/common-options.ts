@@ -14,6 +14,7 @@ import {
   resolveOperationalStoreOptions,
 } from '../db/operational-store-location.js';
 import { NotFoundError, UsageError } from '../errors/keyledger-error.js';
+import { REGISTRY_REMOTE_VARIABLE, registryRemoteSettings } from '../registry/registry-remote-settings.js';
 import { findRegistryRoot } from '../registry/registry-workspace.js';
 import type { CliContext } from './cli-context.js';
 
@@ -82,15 +83,33 @@ export async function registryRootFor(
       throw new UsageError(`the ${positional.name} argument and --registry name different registries; give one`);
   }
   const given = flag ?? positional?.value;
-  if (given !== undefined) return requireRegistry(resolve(context.cwd, given), given);
+  if (given !== undefined) {
+    await cloneFromRemote(context, resolve(context.cwd, given));
+    return requireRegistry(resolve(context.cwd, given), given);
+  }
   const fromEnv = context.env[REGISTRY_VARIABLE];
-  if (fromEnv) return requireRegistry(resolve(context.cwd, fromEnv), `${REGISTRY_VARIABLE}=${fromEnv}`);
+  if (fromEnv) {
+    await cloneFromRemote(context, resolve(context.cwd, fromEnv));
+    return requireRegistry(resolve(context.cwd, fromEnv), `${REGISTRY_VARIABLE}=${fromEnv}`);
+  }
   const found = await findRegistryRoot(context.cwd);
   if (found) return found;
   throw new NotFoundError(
     'E_NO_REGISTRY',
     `${context.cwd} is not inside a keyledger registry (no keyledger.config.yaml here or above, no keys/ folder): pass --registry DIR, set ${REGISTRY_VARIABLE}, or create one with \`keyledger init\``,
   );
+}
+
+/**
+ * With KEYLEDGER_REGISTRY_REMOTE set, a registry directory that is missing or empty is cloned from the remote first
+ * (a replica's first start on an empty volume: docs/deploy.md). The clone module is loaded only then.
+ */
+async function cloneFromRemote(context: CliContext, directory: string): Promise<void> {
+  if (!context.env[REGISTRY_REMOTE_VARIABLE]) return;
+  const settings = await registryRemoteSettings({ env: context.env, root: directory, cwd: context.cwd });
+  if (!settings) return;
+  const { cloneRegistryIfMissing } = await import('../registry/registry-clone.js');
+  await cloneRegistryIfMissing(directory, settings, context.env);
 }
 
 async function requireRegistry(directory: string, given: string): Promise<string> {

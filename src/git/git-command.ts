@@ -34,6 +34,33 @@ export function runGit(args: readonly string[], options: GitOptions): Promise<st
   });
 }
 
+export interface GitOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs git and answers its exit code and both outputs instead of throwing on a non-zero exit: `git push --porcelain`
+ * says on stdout which refs were rejected and why, and its caller (src/registry/registry-remote.ts) needs that to
+ * tell a lost race from a refused push.
+ */
+export function runGitOutcome(args: readonly string[], options: GitOptions): Promise<GitOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'git',
+      [...args],
+      { cwd: options.cwd, env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        const code = (error as (NodeJS.ErrnoException & { code?: unknown }) | null)?.code;
+        if (error && typeof code !== 'number') reject(new GitError(args, stderr || error.message, error));
+        else resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });
+      },
+    );
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}
+
 /** True when `dir` is inside a git work tree. */
 export async function isGitWorkTree(dir: string): Promise<boolean> {
   try {

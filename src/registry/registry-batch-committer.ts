@@ -9,6 +9,7 @@ import { KeyledgerError } from '../errors/keyledger-error.js';
 import { runGit } from '../git/git-command.js';
 import { readHeadCommit } from '../git/git-head.js';
 import { withRegistryLock } from './registry-lock.js';
+import type { RegistryRemote } from './registry-remote.js';
 import type { RegistryWriter } from './registry-writer.js';
 
 /** Changes applied to the working tree at once within a batch. */
@@ -64,6 +65,11 @@ export interface RegistryBatchCommitterOptions {
   commitSpacing?: number;
   gitEnv?: NodeJS.ProcessEnv;
   author?: { name: string; email: string };
+  /**
+   * The shared remote each batch is pushed to before its changes resolve (default: the writer's). A batch that
+   * loses the race to another replica is rebased, or applied again on the new head (src/registry/registry-remote.ts).
+   */
+  remote?: RegistryRemote;
 }
 
 /** A batch's commit failed: none of its changes is in the registry. */
@@ -147,7 +153,13 @@ export class RegistryBatchCommitter {
     try {
       const { gitDir } = await this.#gitDirectories();
       const started = performance.now();
+      const remote = this.#options.remote ?? this.#options.writer?.remote;
       await withRegistryLock(join(gitDir, 'keyledger-writer.lock'), async () => {
+        if (remote) {
+          settled = true;
+          await this.#publishBatch(batch, remote);
+          return;
+        }
         const applied = await this.#applyAll(batch);
         settled = true;
         try {
@@ -165,6 +177,34 @@ export class RegistryBatchCommitter {
     } catch (error) {
       // The lock or the git directory could not be had: nothing of the batch was applied.
       if (!settled) for (const waiting of batch) waiting.reject(new RegistryBatchCommitError(batch.length, error));
+    }
+  }
+
+  /**
+   * A batch through the shared remote: applied and committed on the remote's head, then pushed; on a lost race that
+   * git cannot rebase, applied again on the new head (a change that no longer applies is rejected alone). Each
+   * change resolves with the commit as published; on failure the clone is back where the remote was.
+   */
+  async #publishBatch(batch: Waiting[], remote: RegistryRemote): Promise<void> {
+    let pending = batch;
+    let applied: Applied[] = [];
+    try {
+      const published = await remote.publish(async () => {
+        applied = await this.#applyAll(pending);
+        pending = applied.map(({ waiting }) => waiting);
+        await this.#commitBatch(applied);
+        return applied;
+      });
+      const commit = published.head ?? (await this.#head());
+      for (const { waiting, file } of applied) waiting.resolve({ file, commit });
+    } catch (error) {
+      // The remote's own errors (conflict, busy, unreachable) and a failed commit pass as they are.
+      const failure =
+        error instanceof KeyledgerError && error.code.startsWith('E_REGISTRY_')
+          ? error
+          : new RegistryBatchCommitError(pending.length, error);
+      // Settled promises ignore a second settlement: only those still waiting hear of it.
+      for (const waiting of pending) waiting.reject(failure);
     }
   }
 

@@ -87,6 +87,13 @@ export const registryConfigSchema = z.strictObject({
     .strictObject({
       author_name: z.string().min(1).default('keyledger'),
       author_email: z.string().min(1).default('keyledger@localhost'),
+      /**
+       * The shared remote writes are pushed to and pulled from (a URL or a path; KEYLEDGER_REGISTRY_REMOTE wins):
+       * src/registry/registry-remote.ts. Never credentials: the token comes from the environment.
+       */
+      remote: z.string().min(1).optional(),
+      /** The remote's branch (default main; KEYLEDGER_REGISTRY_BRANCH wins). */
+      branch: z.string().min(1).optional(),
     })
     .prefault({}),
 });

@@ -45,6 +45,21 @@ export function walkRecursivePatterns(root: string, patterns: string[]): string[
   return shapes.length === 1 ? found : [...new Set(found)];
 }
 
+/**
+ * Whether a path (relative to the root) is an entry file, for the common pattern shape only (what
+ * walkRecursivePatterns walks, with its rules: no dot parts, no node_modules); undefined for any other pattern. The
+ * registry writer uses it to update its key_id index from a `git diff` after a pull rather than read every file.
+ */
+export function entryPathMatcher(config: RegistryConfig): ((path: string) => boolean) | undefined {
+  const patterns = Array.isArray(config.registry.keys) ? config.registry.keys : [config.registry.keys];
+  const shapes = patterns.map((pattern) => RECURSIVE_PATTERN.exec(pattern));
+  if (shapes.some((shape) => shape === null)) return undefined;
+  const prefixes = shapes.map((shape) => ({ directory: `${shape![1]}/`, extension: shape![2]! }));
+  return (path) =>
+    prefixes.some(({ directory, extension }) => path.startsWith(directory) && path.endsWith(extension)) &&
+    !path.split('/').some((part) => part.startsWith('.') || part === 'node_modules');
+}
+
 /** Appends the matching files below `relative` to `found`; false when the walk must be left to the glob. */
 function walkDirectory(root: string, relative: string, extension: string, found: string[]): boolean {
   let entries: Dirent[];

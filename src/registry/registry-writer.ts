@@ -11,8 +11,10 @@ import { writeFileAtomic } from './atomic-file.js';
 import { analyzeEntryText } from './entry-analysis.js';
 import { KEY_ENTRY_FIELD_ORDER, type KeyEntry, type KeyEntryInput } from './key-entry-schema.js';
 import type { RegistryConfig } from './registry-config.js';
+import { entryPathMatcher } from './registry-files.js';
 import { loadRegistry } from './registry-loader.js';
 import { withRegistryLock } from './registry-lock.js';
+import type { RegistryRemote } from './registry-remote.js';
 
 export type RegistryAction = 'create' | 'update' | 'delete';
 
@@ -35,6 +37,11 @@ export interface RegistryWriterOptions {
   /** Extra environment for git (tests pin identities and dates). */
   env?: NodeJS.ProcessEnv;
   lockTimeoutMs?: number;
+  /**
+   * The shared remote (src/registry/registry-remote.ts): each write then fetches first and is pushed before it
+   * returns; without it the registry is this clone alone.
+   */
+  remote?: RegistryRemote;
 }
 
 export class RegistryInvalidEntryError extends KeyledgerError {
@@ -61,11 +68,16 @@ export class RegistryWriter {
     this.#options = options;
   }
 
+  /** The shared remote writes are published to, if any (the batch committer publishes through it too). */
+  get remote(): RegistryRemote | undefined {
+    return this.#options.remote;
+  }
+
   /** Creates an entry in `keys/<key_id>.yaml` (or `file`); fails if the key_id exists anywhere in the registry. */
   async create(input: KeyEntryInput, options: { file?: string; message?: string } = {}): Promise<WriteResult> {
     const keyId = String(input.key_id ?? '');
     const file = options.file ?? defaultEntryFile(keyId);
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const existing = await this.#findFile(keyId);
       if (existing) {
         throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in ${existing}`, {
@@ -89,7 +101,7 @@ export class RegistryWriter {
 
   /** Applies a patch to the entry with this key_id, keeping comments and the order of its fields. */
   async update(keyId: string, patch: EntryPatch, options: { message?: string } = {}): Promise<WriteResult> {
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const file = await this.#requireFile(keyId);
       const path = join(this.#options.root, file);
       const before = await readFile(path, 'utf8');
@@ -122,7 +134,7 @@ export class RegistryWriter {
   }
 
   async delete(keyId: string, options: { message?: string } = {}): Promise<WriteResult> {
-    return this.#locked(async () => {
+    return this.#write(async () => {
       const file = await this.#requireFile(keyId);
       const path = join(this.#options.root, file);
       const before = await readFile(path, 'utf8');
@@ -187,6 +199,20 @@ export class RegistryWriter {
     return analysis.entry ? { file, entry: analysis.entry } : undefined;
   }
 
+  /**
+   * A write under the lock; with a remote, run on the remote's head and pushed — and run again from the start on a
+   * newer head when another writer's push got in first and git cannot rebase this one (the patch is re-applied to
+   * what that writer left; a create finds the key it made; a delete finds the entry gone).
+   */
+  #write(work: () => Promise<WriteResult>): Promise<WriteResult> {
+    const remote = this.#options.remote;
+    if (!remote) return this.#locked(work);
+    return this.#locked(async () => {
+      const published = await remote.publish(() => work());
+      return published.head === undefined ? published.value : { ...published.value, commit: published.head };
+    });
+  }
+
   #locked<T>(work: () => Promise<T>): Promise<T> {
     return this.#gitDirectory().then((gitDir) =>
       withRegistryLock(join(gitDir, 'keyledger-writer.lock'), work, {
@@ -243,6 +269,9 @@ export class RegistryWriter {
   async #currentIndex(): Promise<Map<string, string>> {
     await this.#commitInFlight;
     const head = await this.#head().catch(() => undefined);
+    if (this.#index && this.#indexHead && head && head !== this.#indexHead && this.#options.remote) {
+      await this.#advanceIndex(this.#indexHead, head).catch(() => undefined);
+    }
     if (!this.#index || head !== this.#indexHead) {
       const loaded = await loadRegistry({
         root: this.#options.root,
@@ -254,6 +283,44 @@ export class RegistryWriter {
       this.#indexHead = head;
     }
     return this.#index;
+  }
+
+  /**
+   * With a shared remote, HEAD moves under every write another replica made: the index follows it from the files
+   * `git diff` names (a handful) rather than from every file of the registry. Leaves the index as it was — to be
+   * rebuilt — for an entry pattern it cannot match by itself or a diff too large to be worth it.
+   */
+  async #advanceIndex(from: string, to: string): Promise<void> {
+    const isEntry = entryPathMatcher(this.#options.config);
+    if (!isEntry || !this.#index) return;
+    await this.#gitDirectory();
+    const prefix = relative(this.#gitRoot!, this.#options.root).split(sep).join('/');
+    const fields = (await this.#git(['diff', '--name-status', '--no-renames', '-z', from, to, '--'])).split('\0');
+    const changes: Array<{ status: string; file: string }> = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const path = fields[i + 1]!;
+      if (prefix !== '' && !path.startsWith(`${prefix}/`)) continue;
+      const file = prefix === '' ? path : path.slice(prefix.length + 1);
+      if (isEntry(file)) changes.push({ status: fields[i]!, file });
+    }
+    if (changes.length > MAX_INDEX_DIFF) return;
+    const index = new Map(this.#index);
+    const byFile = new Map([...index].map(([keyId, file]) => [file, keyId]));
+    for (const { status, file } of changes) {
+      const previous = byFile.get(file);
+      if (previous !== undefined && index.get(previous) === file) index.delete(previous);
+      byFile.delete(file);
+      if (status.startsWith('D')) continue;
+      const text = await readFile(join(this.#options.root, file), 'utf8').catch(() => undefined);
+      const keyId = text === undefined ? undefined : analyzeEntryText(file, text).keyId;
+      // The first file holding a key_id wins, as in a full load; a duplicate is validate's to report.
+      if (keyId !== undefined && !index.has(keyId)) {
+        index.set(keyId, file);
+        byFile.set(file, keyId);
+      }
+    }
+    this.#index = index;
+    this.#indexHead = to;
   }
 
   /** Keeps the index in step with this writer's own commits, so they do not force a rebuild. */
@@ -411,6 +478,9 @@ export class RegistryWriter {
     });
   }
 }
+
+/** Past this many entry files changed since the index was built, reading every file is as quick. */
+const MAX_INDEX_DIFF = 2_000;
 
 export function defaultEntryFile(keyId: string): string {
   return `keys/${safePathPart(keyId)}.yaml`;

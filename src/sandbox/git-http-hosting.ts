@@ -18,15 +18,19 @@ export interface GitCommitAuthor {
 export interface GitHttpPath {
   /** `acme/api` (without `.git`). */
   repository: string;
-  /** `info/refs` or `git-upload-pack` (the only services served: the sandbox is read-only over HTTP). */
-  service: 'info/refs' | 'git-upload-pack';
+  /**
+   * `info/refs` or `git-upload-pack`; `git-receive-pack` only where pushes are served (the registry's remote,
+   * git-remote-sandbox.ts): the provider sandboxes are read-only over HTTP.
+   */
+  service: 'info/refs' | 'git-upload-pack' | 'git-receive-pack';
 }
 
 const GIT_PATH = /^\/(.+?)(?:\.git)?\/(info\/refs|git-upload-pack)$/;
+const GIT_PUSH_PATH = /^\/(.+?)(?:\.git)?\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
-/** The repository and service a request path names, or undefined for a path that is not git's. */
-export function gitHttpPath(path: string): GitHttpPath | undefined {
-  const found = GIT_PATH.exec(path);
+/** The repository and service a request path names, or undefined for a path that is not git's (or a push, unless `push`). */
+export function gitHttpPath(path: string, options: { push?: boolean } = {}): GitHttpPath | undefined {
+  const found = (options.push ? GIT_PUSH_PATH : GIT_PATH).exec(path);
   if (!found) return undefined;
   return { repository: found[1] as string, service: found[2] as GitHttpPath['service'] };
 }
@@ -123,8 +127,11 @@ export class GitHttpHosting {
     }
   }
 
-  /** Answers a smart-HTTP request for an existing repository through `git http-backend`. */
-  serve(request: SandboxRequest, path: GitHttpPath): Promise<SandboxAnswer> {
+  /**
+   * Answers a smart-HTTP request for an existing repository through `git http-backend`. With `pusher` (who the
+   * caller authenticated as), `git http-backend` also accepts pushes: it enables receive-pack for a REMOTE_USER.
+   */
+  serve(request: SandboxRequest, path: GitHttpPath, options: { pusher?: string } = {}): Promise<SandboxAnswer> {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       GIT_PROJECT_ROOT: this.root,
@@ -137,6 +144,7 @@ export class GitHttpHosting {
       CONTENT_TYPE: request.headers['content-type'] ?? '',
       CONTENT_LENGTH: String(request.body.length),
       REMOTE_ADDR: request.remoteAddress,
+      ...(options.pusher ? { REMOTE_USER: options.pusher } : {}),
       ...(request.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: request.headers['content-encoding'] } : {}),
       ...(request.headers['git-protocol'] ? { GIT_PROTOCOL: String(request.headers['git-protocol']) } : {}),
     };
