@@ -4,7 +4,7 @@
 // so both end sessions at the same providers.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { IdentitySource } from '../directory/identity-source.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import { outboundIdentitySources } from './outbound-identity-sources.js';
@@ -34,5 +34,5 @@ export async function readIdentitySourcesFile(options: {
     throw new ConfigError(`${file}: expected an object of sources by name ({"okta": {...}})`, {
       code: 'E_IDENTITY_SOURCE_CONFIG',
     });
-  return outboundIdentitySources(config as Record<string, unknown>);
+  return outboundIdentitySources(config as Record<string, unknown>, { baseDir: dirname(file) });
 }
