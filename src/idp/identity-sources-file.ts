@@ -8,8 +8,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { IdentitySource } from '../directory/identity-source.js';
 import { ConfigError } from '../errors/keyledger-error.js';
-import { HR_FILE_SOURCE } from './hr-file/hr-file-source.js';
 import { type HrFileFeedOptions, hrFileFeedOptionsSchema } from './hr-file/hr-file-feed-module.js';
+import { HR_FILE_SOURCE } from './hr-file/hr-file-source.js';
 import { outboundIdentitySources } from './outbound-identity-sources.js';
 
 export const IDENTITY_SOURCES_FILE_VARIABLE = 'KEYLEDGER_IDENTITY_SOURCES_FILE';
@@ -30,7 +30,9 @@ export async function readIdentitySourcesFile(options: IdentitySourcesFileLocati
 }
 
 /** The `"hr-file"` entry, when the file has one: the server then feeds the HR file into the directory. */
-export async function readHrFileFeedOptions(options: IdentitySourcesFileLocation): Promise<HrFileFeedOptions | undefined> {
+export async function readHrFileFeedOptions(
+  options: IdentitySourcesFileLocation,
+): Promise<HrFileFeedOptions | undefined> {
   const read = await readConfig(options);
   if (!read || !Object.hasOwn(read.config, HR_FILE_SOURCE)) return undefined;
   const parsed = hrFileFeedOptionsSchema.safeParse(read.config[HR_FILE_SOURCE] ?? {});
