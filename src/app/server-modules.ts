@@ -1,10 +1,13 @@
 // The HTTP surfaces the server registers, in order (src/server/keyledger-server.ts): the JSON API and its OpenAPI
 // document (src/server/api/), the dashboard (src/web/), `/metrics` (src/telemetry/), the SCIM 2.0 service provider
-// (src/idp/scim/), the Okta event hooks (src/idp/okta-event-hook/) and the offboarding workflow listening to what
-// those two hear (src/server/offboarding-module.ts). A composition root: it names modules so
+// (src/idp/scim/), the Okta event hooks (src/idp/okta-event-hook/), the offboarding workflow listening to what
+// those two hear (src/server/offboarding-module.ts) and, after it, the HR file fed into the same directory when
+// identity-sources.json names one (src/idp/hr-file/hr-file-feed-module.ts). A composition root: it names modules so
 // that the server itself names none.
 import type { Registry } from 'prom-client';
-import { readIdentitySourcesFile } from '../idp/identity-sources-file.js';
+import type { HrFileFeed } from '../idp/hr-file/hr-file-feed.js';
+import { createHrFileFeedModule } from '../idp/hr-file/hr-file-feed-module.js';
+import { readHrFileFeedOptions, readIdentitySourcesFile } from '../idp/identity-sources-file.js';
 import { createOktaEventHookModule } from '../idp/okta-event-hook/okta-event-hook-module.js';
 import { createScimModule } from '../idp/scim/scim-module.js';
 import { apiModule } from '../server/api/api-module.js';
@@ -24,6 +27,8 @@ export interface ServerModuleOptions {
   registries?: readonly Registry[];
   /** Options of the offboarding module (its concurrency; tests and benches hear its queue). */
   offboarding?: Omit<OffboardingModuleOptions, 'identitySources'>;
+  /** Hears the HR file feed once built, when identity-sources.json names an `hr-file` (tests wait on its `idle()`). */
+  onHrFileFeed?: (feed: HrFileFeed) => void;
   /** The environment and working directory `identity-sources.json` is found from (default: this process's). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -31,6 +36,11 @@ export interface ServerModuleOptions {
 
 /** Every module, fresh (each holds its own state: the metrics cache, the event-hook queue). */
 export function createServerModules(options: ServerModuleOptions = {}): ServerModule[] {
+  const location = (dataDir: string) => ({
+    env: options.env ?? process.env,
+    cwd: options.cwd ?? process.cwd(),
+    dataDir,
+  });
   return [
     apiModule,
     createWebModule(),
@@ -42,12 +52,12 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
     createOktaEventHookModule(),
     createOffboardingModule({
       ...options.offboarding,
-      identitySources: ({ app }) =>
-        readIdentitySourcesFile({
-          env: options.env ?? process.env,
-          cwd: options.cwd ?? process.cwd(),
-          dataDir: app.dataDir,
-        }),
+      identitySources: ({ app }) => readIdentitySourcesFile(location(app.dataDir)),
+    }),
+    // After the offboarding module: its listener is in place when the file's departures arrive.
+    createHrFileFeedModule({
+      options: ({ app }) => readHrFileFeedOptions(location(app.dataDir)),
+      ...(options.onHrFileFeed ? { onFeed: options.onHrFileFeed } : {}),
     }),
   ];
 }

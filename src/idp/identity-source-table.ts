@@ -25,7 +25,7 @@ function outboundRegistration(name: keyof typeof OUTBOUND_IDENTITY_SOURCES): Ide
   return {
     name,
     description: OUTBOUND_IDENTITY_SOURCES[name].description,
-    create: (options) => outboundIdentitySource(name, options),
+    create: (options, context) => outboundIdentitySource(name, options, { baseDir: context.cwd }),
   };
 }
 

@@ -2,6 +2,7 @@
 // status across pages (Okta's DEPROVISIONED users included, which its plain list leaves out), sessions revoked at
 // the provider, a 429 waited out, a missing user answered without throwing, a refused credential reported with
 // the provider's code and without the credential.
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DirectoryPerson } from '../directory/identity-source.js';
 import type { SandboxSeedPerson } from '../sandbox/sandbox-seed.js';
@@ -15,6 +16,10 @@ const people: SandboxSeedPerson[] = Array.from({ length: 520 }, (_, index) => ({
   login: `person${index}`,
   status: index % 10 === 3 ? 'left' : 'active',
 }));
+/** A real RSA key Google never saw (the Google source's credential is its service account's private key). */
+const strangeKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
 const leavers = people.filter((person) => person.status === 'left').map((person) => person.email);
 
 let idps: OutboundIdpSandboxes;
@@ -81,15 +86,20 @@ describe.each(['okta', 'entra', 'google'] as const)('%s', (name) => {
     const wrong = {
       okta: { ...idps.options.okta, token: '00wrongTokenCanary-AKIAOKTA0000' },
       entra: { ...idps.options.entra, clientSecret: 'wrongSecretCanary~AKIAENTRA0000' },
-      google: { ...idps.options.google, accessToken: 'ya29.wrongTokenCanary-AKIAGOOGLE0' },
+      // The service account's key file with a key Google never saw: Google's invalid_grant.
+      google: {
+        ...idps.options.google,
+        credentials: { ...(idps.options.google.credentials as Record<string, unknown>), private_key: strangeKey },
+      },
     }[name];
     const source = outboundIdentitySource(name, wrong);
     const error = await collect(source.listPeople()).then(
       () => undefined,
       (caught: Error) => caught,
     );
-    expect(error?.message).toMatch(/401|invalid_client/);
-    expect(error?.message).not.toMatch(/Canary/);
+    expect(error?.message).toMatch(/401|invalid_client|invalid_grant/);
+    expect(error?.message).not.toMatch(/Canary|PRIVATE KEY/);
+    expect(error?.message).not.toContain(strangeKey.split('\n')[5]);
   });
 });
 

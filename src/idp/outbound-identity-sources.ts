@@ -14,7 +14,12 @@ export interface OutboundIdentitySourceEntry {
   /** What the source does, for `offboard --help` and errors. */
   description: string;
   options: z.ZodType;
-  create(options: Record<string, unknown>): IdentitySource;
+  create(options: Record<string, unknown>, context: OutboundSourceContext): IdentitySource;
+}
+
+export interface OutboundSourceContext {
+  /** Where relative paths in the options (Google's `keyFile`) are read from: the identity-sources file's folder. */
+  baseDir: string;
 }
 
 export const OUTBOUND_IDENTITY_SOURCES = {
@@ -29,16 +34,22 @@ export const OUTBOUND_IDENTITY_SOURCES = {
     create: (options) => new EntraIdentitySource(entraSourceOptionsSchema.parse(options)),
   },
   google: {
-    description: 'Google Workspace Directory API users.list (reconciliation) and users.signOut',
+    description:
+      'Google Workspace Directory API users.list (reconciliation) and users.signOut, as a service account acting as an admin',
     options: googleSourceOptionsSchema,
-    create: (options) => new GoogleIdentitySource(googleSourceOptionsSchema.parse(options)),
+    create: (options, context) =>
+      new GoogleIdentitySource(googleSourceOptionsSchema.parse(options), { baseDir: context.baseDir }),
   },
 } satisfies Record<string, OutboundIdentitySourceEntry>;
 
 export type OutboundIdentitySourceName = keyof typeof OUTBOUND_IDENTITY_SOURCES;
 
 /** Builds one configured source; an unknown name or bad options is a ConfigError naming the field (never a value). */
-export function outboundIdentitySource(name: string, options: Record<string, unknown>): IdentitySource {
+export function outboundIdentitySource(
+  name: string,
+  options: Record<string, unknown>,
+  context: OutboundSourceContext = { baseDir: process.cwd() },
+): IdentitySource {
   const entry = (OUTBOUND_IDENTITY_SOURCES as Record<string, OutboundIdentitySourceEntry>)[name];
   if (!entry)
     throw new ConfigError(
@@ -52,12 +63,15 @@ export function outboundIdentitySource(name: string, options: Record<string, unk
       code: 'E_IDENTITY_SOURCE_CONFIG',
     });
   }
-  return entry.create(parsed.data as Record<string, unknown>);
+  return entry.create(parsed.data as Record<string, unknown>, context);
 }
 
 /** Every source configured in an `identity-sources.json` object. */
-export function outboundIdentitySources(config: Record<string, unknown>): IdentitySource[] {
+export function outboundIdentitySources(
+  config: Record<string, unknown>,
+  context: OutboundSourceContext = { baseDir: process.cwd() },
+): IdentitySource[] {
   return Object.entries(config).map(([name, options]) =>
-    outboundIdentitySource(name, (options ?? {}) as Record<string, unknown>),
+    outboundIdentitySource(name, (options ?? {}) as Record<string, unknown>, context),
   );
 }

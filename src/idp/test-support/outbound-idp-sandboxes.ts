@@ -4,7 +4,7 @@
 import type { IdentitySource } from '../../directory/identity-source.js';
 import type { RateLimit } from '../../providers/provider.js';
 import { EntraSandbox } from '../../sandbox/idp/entra/entra-sandbox.js';
-import { GoogleSandbox } from '../../sandbox/idp/google/google-sandbox.js';
+import { GOOGLE_SANDBOX_ADMIN, GoogleSandbox } from '../../sandbox/idp/google/google-sandbox.js';
 import { OktaSandbox } from '../../sandbox/idp/okta/okta-sandbox.js';
 import type { SandboxSeedPerson } from '../../sandbox/sandbox-seed.js';
 import { SandboxServer } from '../../sandbox/sandbox-server.js';
@@ -35,7 +35,7 @@ export async function startOutboundIdpSandboxes(
   };
   okta.setUrl(await servers.okta.start());
   entra.setUrl(await servers.entra.start());
-  await servers.google.start();
+  google.setUrl(await servers.google.start());
   for (const sandbox of [okta, entra, google])
     sandbox.load({ people, keys: [] }, options.leaversAsActive ? { leaversAsActive: true } : {});
   const sourceOptions = {
@@ -47,7 +47,12 @@ export async function startOutboundIdpSandboxes(
       graphUrl: servers.entra.url,
       loginUrl: servers.entra.url,
     },
-    google: { accessToken: google.accessToken, rootUrl: `${servers.google.url}/` },
+    // keyledger's service account, its key file pointing at the sandbox's token endpoint, acting as the admin.
+    google: {
+      credentials: google.serviceAccountKeyFile(),
+      subject: GOOGLE_SANDBOX_ADMIN,
+      rootUrl: `${servers.google.url}/`,
+    },
   };
   return {
     okta: { sandbox: okta, server: servers.okta },
