@@ -79,7 +79,9 @@ export class ScanWorkerPool {
         // A small Buffer may share Node's pool with others: copy it into its own memory before transfer.
         const owns = task.data.byteOffset === 0 && task.data.byteLength === task.data.buffer.byteLength;
         const data = owns ? task.data : new Uint8Array(task.data);
-        slot.worker.postMessage({ id, task: { kind: 'patch', data } }, [data.buffer as ArrayBuffer]);
+        slot.worker.postMessage({ id, task: { kind: 'patch', data, continued: task.continued === true } }, [
+          data.buffer as ArrayBuffer,
+        ]);
       } else {
         slot.worker.postMessage({ id, task });
       }
