@@ -68,6 +68,9 @@ describe('PatchChunker', () => {
     expect(chunks.length).toBeGreaterThan(target >= patch.length ? 0 : 1);
     expect(summary(chunks.flatMap((chunk) => parseGitPatch(chunk.data)))).toEqual(whole);
     expect(commitsCounted(chunks)).toBe(4);
+    // Each chunk's memory is its own, so the pool can transfer it to a worker without a copy.
+    expect(chunks.every((chunk) => chunk.data.byteOffset === 0)).toBe(true);
+    expect(new Set(chunks.map((chunk) => chunk.data.buffer)).size).toBe(chunks.length);
   });
 
   it('splits one large commit at its files, repeating its header, and never inside the message', () => {

@@ -7,7 +7,10 @@ import { parseGitPatch, RECORD_SEPARATOR } from '../sources/git-patch-parser.js'
 
 export type ScanTask =
   | { kind: 'files'; files: FileToScan[] }
-  /** `continued`: the chunk opens with the header of a commit counted with the chunk before (patch-chunker.ts). */
+  /**
+   * `data`'s memory (its whole ArrayBuffer) is transferred to the worker, so it must belong to this task alone;
+   * `continued`: the chunk opens with the header of a commit counted with the chunk before (patch-chunker.ts).
+   */
   | { kind: 'patch'; data: Uint8Array; continued?: boolean };
 
 export interface ScanWorkerInit {
