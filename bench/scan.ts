@@ -3,8 +3,11 @@
 //      and ripgrep with our rules' keywords (`rg -i -F -f`), all on the same tree with planted secrets;
 //   2. a history scan of a 10,000+ commit repository built with `git fast-import` from the corpus' source text,
 //      against `git log -p -U0 --full-history --all --diff-filter=tuxdb` alone on it.
+//   3. with --history-repo PATH: a real repository's history (all refs), `git log -p -U0 --full-history --all`
+//      against `keyledger scan git --all` in a child process, back to back --runs times, with each one's peak RSS.
+//      eslint's history as in docs/benchmarks.md: `git clone --mirror https://github.com/eslint/eslint.git`.
 // Usage: npx tsx bench/scan.ts [--corpus DIR] [--commits N] [--skip-secretlint] [--skip-rg-regex] [--dir-only|--history-only]
-//        [--from-source]
+//        [--from-source] [--history-repo PATH [--runs N]]
 // The scanner is measured as it ships, compiled to JavaScript: src/ is transpiled file by file with esbuild into
 // a temporary directory first (otherwise every worker thread would compile the TypeScript again through tsx,
 // which the CLI never does). --from-source measures src/ through tsx instead.
@@ -55,12 +58,11 @@ const PACKAGES = [
   'moment',
 ];
 
-/** Transpiles src/ to JavaScript (one file per module, as tsc emits) and loads the scanner from there. */
-async function loadScanner(): Promise<typeof ScannerModule & typeof BuiltinRulesModule> {
+/** Transpiles src/ to JavaScript (one file per module, as tsc emits) into a temporary directory, once. */
+let compiled: string | undefined;
+async function compiledRoot(): Promise<string> {
+  if (compiled) return compiled;
   const sourceRoot = fileURLToPath(new URL('../src', import.meta.url));
-  if (args.includes('--from-source')) {
-    return { ...(await import('../src/scan/scanner.js')), ...(await import('../src/scan/rules/builtin-rules.js')) };
-  }
   const { build } = await import('esbuild');
   const outRoot = mkdtempSync(join(tmpdir(), 'keyledger-scan-bench-build-'));
   const entryPoints: string[] = [];
@@ -85,6 +87,16 @@ async function loadScanner(): Promise<typeof ScannerModule & typeof BuiltinRules
   // Bare imports (re2, ignore...) resolve through the project's node_modules.
   symlinkSync(fileURLToPath(new URL('../node_modules', import.meta.url)), join(outRoot, 'node_modules'));
   process.on('exit', () => rmSync(outRoot, { recursive: true, force: true }));
+  compiled = outRoot;
+  return outRoot;
+}
+
+/** Loads the scanner, compiled (as the CLI ships) unless --from-source. */
+async function loadScanner(): Promise<typeof ScannerModule & typeof BuiltinRulesModule> {
+  if (args.includes('--from-source')) {
+    return { ...(await import('../src/scan/scanner.js')), ...(await import('../src/scan/rules/builtin-rules.js')) };
+  }
+  const outRoot = await compiledRoot();
   return {
     ...((await import(join(outRoot, 'src/scan/scanner.js'))) as typeof ScannerModule),
     ...((await import(join(outRoot, 'src/scan/rules/builtin-rules.js'))) as typeof BuiltinRulesModule),
@@ -346,6 +358,90 @@ async function historyBenchmark(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Runs a command with its stdout counted (not kept), reporting wall time and the command's own peak RSS and CPU. */
+function measureStreaming(
+  command: string,
+  commandArgs: string[],
+  cwd: string,
+): Promise<{ seconds: number; bytes: number; status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, commandArgs, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let tail = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      tail = (tail + chunk.toString('utf8')).slice(-4096);
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('close', (status) =>
+      resolve({ seconds: Number(process.hrtime.bigint() - started) / 1e9, bytes, status, stdout: tail, stderr }),
+    );
+  });
+}
+
+/**
+ * A real repository's whole history: the issue's reference command alone, then keyledger's history scan (all
+ * refs, built-in rules, worker threads as the CLI chooses) in a child process that reports its own peak RSS.
+ */
+async function realHistoryBenchmark(repo: string, runs: number): Promise<void> {
+  const count = execFileSync('git', ['rev-list', '--count', '--all'], { cwd: repo, encoding: 'utf8' }).trim();
+  const refs =
+    execFileSync('git', ['for-each-ref', '--format=x'], { cwd: repo, encoding: 'utf8' }).split('\n').length - 1;
+  console.log(`history repo: ${repo}: ${count} commits on ${refs} refs`);
+  const outRoot = await compiledRoot();
+  const runner = join(outRoot, 'history-scan-runner.mjs');
+  writeFileSync(
+    runner,
+    [
+      `import { scanGitHistory } from ${JSON.stringify(join(outRoot, 'src/scan/scanner.js'))};`,
+      `import { builtinRuleSet } from ${JSON.stringify(join(outRoot, 'src/scan/rules/builtin-rules.js'))};`,
+      'const ruleSet = builtinRuleSet();',
+      'const outcome = await scanGitHistory(process.argv[2], { all: true }, { ruleSet });',
+      'const cpu = process.cpuUsage();',
+      'console.log(JSON.stringify({ rules: ruleSet.rules.length, findings: outcome.findings.length, commits: outcome.commits,',
+      '  bytes: outcome.bytes, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6 }));',
+    ].join('\n'),
+  );
+  const gitArgs = ['log', '-p', '-U0', '--full-history', '--all'];
+  const ratios: number[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const git = await measureStreaming('/usr/bin/time', ['-f', '%M %U %S', 'git', ...gitArgs], repo);
+    const [gitRssKb, gitUser, gitSystem] = git.stderr.trim().split('\n').pop()?.split(' ').map(Number) ?? [];
+    console.log(
+      `run ${run}: git ${gitArgs.join(' ')}: ${git.seconds.toFixed(2)} s, ${(git.bytes / 1e6).toFixed(1)} MB of patches, ` +
+        `${((gitUser ?? 0) + (gitSystem ?? 0)).toFixed(1)} s CPU, peak RSS ${((gitRssKb ?? 0) / 1024).toFixed(0)} MB`,
+    );
+    const ours = await measureStreaming('/usr/bin/time', ['-f', '%M %U %S', process.execPath, runner, repo], repo);
+    if (ours.status !== 0) throw new Error(`the history scan failed: ${ours.stderr.trim().split('\n')[0] ?? ''}`);
+    // CPU of the scan and the git it ran (time counts waited-for children); the steadier figure on a busy machine.
+    const [, ourUser, ourSystem] = ours.stderr.trim().split('\n').pop()?.split(' ').map(Number) ?? [];
+    const ourCpuWithGit = (ourUser ?? 0) + (ourSystem ?? 0);
+    const gitCpu = (gitUser ?? 0) + (gitSystem ?? 0);
+    const report = JSON.parse(ours.stdout.trim().split('\n').pop() ?? '{}') as {
+      rules: number;
+      findings: number;
+      commits: number;
+      bytes: number;
+      maxRssMb: number;
+      cpuSeconds: number;
+    };
+    ratios.push(ours.seconds / git.seconds);
+    console.log(
+      `run ${run}: keyledger scan git --all (${report.rules} rules): ${ours.seconds.toFixed(2)} s, ${report.commits} commits, ` +
+        `${(report.bytes / 1e6).toFixed(1)} MB of added lines, ${report.findings} findings, ${report.cpuSeconds.toFixed(1)} s CPU ` +
+        `(all threads, without git; ${ourCpuWithGit.toFixed(1)} s with its git = ${(ourCpuWithGit / gitCpu).toFixed(2)}x git log's), ` +
+        `peak RSS ${report.maxRssMb.toFixed(0)} MB (target <= 300 MB); ` +
+        `ratio to git log alone: ${(ours.seconds / git.seconds).toFixed(2)}x (target <= 2x)`,
+    );
+  }
+  console.log(`ratios: ${ratios.map((ratio) => `${ratio.toFixed(2)}x`).join(', ')}`);
+}
+
 const os = await import('node:os');
 const load = () =>
   os
@@ -355,6 +451,11 @@ const load = () =>
 console.log(
   `machine: ${os.cpus().length} cores, node ${process.version}; load average (1, 5, 15 min) at start: ${load()}`,
 );
-if (!args.includes('--history-only')) await directoryBenchmark();
-if (!args.includes('--dir-only')) await historyBenchmark();
+const historyRepo = flag('--history-repo');
+if (historyRepo) {
+  await realHistoryBenchmark(historyRepo, Number(flag('--runs') ?? 1));
+} else {
+  if (!args.includes('--history-only')) await directoryBenchmark();
+  if (!args.includes('--dir-only')) await historyBenchmark();
+}
 console.log(`load average at end: ${load()}`);

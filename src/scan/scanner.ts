@@ -11,7 +11,8 @@ import type { RawFinding } from './findings/raw-finding.js';
 import type { ScanRuleSet } from './rules/rule-definition.js';
 import { walkDirectory } from './sources/directory-walker.js';
 import type { FileToScan, ScanTaskResult } from './sources/file-scan-task.js';
-import { GIT_LOG_FORMAT, isRecordStart, RECORD_SEPARATOR } from './sources/git-patch-parser.js';
+import { GIT_LOG_FORMAT } from './sources/git-patch-parser.js';
+import { PatchChunker } from './sources/patch-chunker.js';
 import { ScanWorkerPool } from './workers/scan-worker-pool.js';
 
 export interface ScanProgress {
@@ -208,12 +209,12 @@ export function gitLogArguments(history: GitHistoryOptions): string[] {
   return args;
 }
 
-/** Streams `git` output, yielding chunks cut at record boundaries. */
+/** Streams `git` output, yielding chunks cut at commit (or, inside a large commit, file) boundaries. */
 async function* gitRecords(
   repo: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-): AsyncGenerator<{ kind: 'patch'; data: Uint8Array }> {
+): AsyncGenerator<{ kind: 'patch'; data: Uint8Array; continued: boolean }> {
   const child = spawn('git', args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -224,25 +225,12 @@ async function* gitRecords(
     child.on('error', reject);
     child.on('close', (code) => resolveExit(code ?? 1));
   });
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes < PATCH_CHUNK_BYTES) continue;
-    const joined = Buffer.concat(pending);
-    // Cut at the last record start so each chunk holds whole commits.
-    let cut = joined.lastIndexOf(RECORD_SEPARATOR);
-    while (cut > 0 && !isRecordStart(joined, cut)) cut = joined.lastIndexOf(RECORD_SEPARATOR, cut - 1);
-    if (cut <= 0) {
-      pending = [joined];
-      continue;
-    }
-    yield { kind: 'patch', data: joined.subarray(0, cut) };
-    pending = [joined.subarray(cut)];
-    pendingBytes = pending[0]?.length ?? 0;
+  const chunker = new PatchChunker(PATCH_CHUNK_BYTES);
+  for await (const read of child.stdout as AsyncIterable<Buffer>) {
+    for (const chunk of chunker.push(read)) yield { kind: 'patch', ...chunk };
   }
-  if (pendingBytes > 0) yield { kind: 'patch', data: Buffer.concat(pending) };
+  const last = chunker.end();
+  if (last) yield { kind: 'patch', ...last };
   const code = await exited;
   if (code !== 0) {
     throw new KeyledgerError(

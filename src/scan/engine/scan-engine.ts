@@ -11,6 +11,7 @@ import type { ScanRuleSet } from '../rules/rule-definition.js';
 import { findEncodedSegments } from './encoded-segments.js';
 import { KeywordAutomaton } from './keyword-automaton.js';
 import { LineIndex } from './line-index.js';
+import { type RuleActivity, RuleActivityPlan } from './rule-activity.js';
 import { shannonEntropy } from './shannon-entropy.js';
 
 export interface ScanFragment {
@@ -70,9 +71,7 @@ export class ScanEngine {
   /** For each automaton keyword, the rules that carry it. */
   readonly #keywordRules: number[][];
   readonly #rulesWithoutKeywords: number[];
-  /** Rules whose path or allowlists can switch them off per fragment; the others are always on. */
-  readonly #fragmentDependentRules: CompiledRule[];
-  readonly #alwaysActive: boolean[];
+  readonly #activity: RuleActivityPlan;
   readonly #pathOnlyRules: CompiledRule[];
 
   constructor(ruleSet: ScanRuleSet, options: Partial<ScanEngineOptions> = {}) {
@@ -98,32 +97,19 @@ export class ScanEngine {
       }
     }
     this.#automaton = new KeywordAutomaton([...keywordIndex.keys()]);
-    this.#fragmentDependentRules = this.rules.filter((rule) => rule.fragmentDependent);
-    this.#alwaysActive = this.rules.map(() => true);
+    this.#activity = new RuleActivityPlan(this.rules);
     this.#pathOnlyRules = this.rules.filter((rule) => !rule.hasRegex && rule.path !== undefined);
-  }
-
-  /** Which rules run on this fragment: all of them, unless a rule's path or allowlist says otherwise. */
-  #activeRules(path: string, commit: string): boolean[] {
-    if (this.#fragmentDependentRules.length === 0) return this.#alwaysActive;
-    const active = this.#alwaysActive.slice();
-    for (const rule of this.#fragmentDependentRules) {
-      active[rule.index] =
-        !rule.allowlists.some((list) => list.allowsFragment(path, commit)) &&
-        (rule.path === undefined || rule.path.test(path));
-    }
-    return active;
   }
 
   /** Every finding in one fragment (a file, a file's added lines in one commit, stdin). */
   scan(fragment: ScanFragment): RawFinding[] {
     const commit = fragment.commit?.sha ?? '';
     for (const list of this.allowlists) if (list.allowsFragment(fragment.path, commit)) return [];
-    const active = this.#activeRules(fragment.path, commit);
+    const active = this.#activity.forFragment(fragment.path, commit);
     const findings: RawFinding[] = [];
     // Path-only rules: the file itself is the finding.
     for (const rule of this.#pathOnlyRules) {
-      if (active[rule.index] && fragment.path !== '') {
+      if (fragment.path !== '' && active.isActive(rule.index)) {
         findings.push({
           ruleId: rule.id,
           description: rule.description,
@@ -150,7 +136,7 @@ export class ScanEngine {
     return findings.length === 0 ? findings : preferSpecificRules(findings, rejected);
   }
 
-  #scanPass(pass: Pass, active: boolean[], findings: RawFinding[], lines: LazyLines): void {
+  #scanPass(pass: Pass, active: RuleActivity, findings: RawFinding[], lines: LazyLines): void {
     const { text } = pass;
     const windows = this.#selectWindows(text, active);
     let seen: Set<string> | undefined;
@@ -173,7 +159,7 @@ export class ScanEngine {
    * or the whole text for rules without keywords. A match holds its keyword, so it lies within the rule's reach
    * of the hit.
    */
-  #selectWindows(text: Buffer, active: boolean[]): Array<number[] | undefined> {
+  #selectWindows(text: Buffer, active: RuleActivity): Array<number[] | undefined> {
     const windows: Array<number[] | undefined> = [];
     const lengths = this.#automaton.lengths;
     const keywordRules = this.#keywordRules;
@@ -182,9 +168,8 @@ export class ScanEngine {
     this.#automaton.scan(text, (keyword, end) => {
       const start = end - (lengths[keyword] as number);
       for (const ruleIndex of keywordRules[keyword] as number[]) {
-        if (!active[ruleIndex]) continue;
         const rule = rules[ruleIndex] as CompiledRule;
-        if (!rule.hasRegex) continue;
+        if (!rule.hasRegex || !active.isActive(ruleIndex)) continue;
         const from = Math.max(0, Math.min(start, end - rule.reach));
         const to = Math.min(textLength, Math.max(end, start + rule.reach));
         const list = windows[ruleIndex];
@@ -201,7 +186,7 @@ export class ScanEngine {
       }
     });
     for (const ruleIndex of this.#rulesWithoutKeywords) {
-      if (active[ruleIndex] && rules[ruleIndex]?.hasRegex) windows[ruleIndex] = [0, textLength];
+      if (rules[ruleIndex]?.hasRegex && active.isActive(ruleIndex)) windows[ruleIndex] = [0, textLength];
     }
     return windows;
   }
@@ -297,7 +282,7 @@ export class ScanEngine {
   }
 
   /** Decodes encoded runs and scans each decoded run in the context of the line around it. */
-  #scanDecoded(pass: Pass, active: boolean[], findings: RawFinding[], lines: LazyLines): void {
+  #scanDecoded(pass: Pass, active: RuleActivity, findings: RawFinding[], lines: LazyLines): void {
     const { text } = pass;
     for (const segment of findEncodedSegments(text)) {
       const before = lineContextStart(text, segment.start);

@@ -108,6 +108,37 @@ describe('git history scan', () => {
     expect(noMerges.findings.map((f) => f.secret)).toEqual([tokenA]);
   });
 
+  it('finds the same on worker threads when a commit is larger than a chunk and is cut at its files', async () => {
+    const repo = newRepo();
+    repo.write('README.md', '# demo\n').commit('initial');
+    // ~3 MB in one commit (chunks are cut at 2 MB), with secrets in files on both sides of every cut.
+    const filler = `${'const value = compute(alpha, beta, gamma); // filler line of ordinary code\n'.repeat(1400)}`;
+    const planted = new Map<string, string>();
+    for (let file = 0; file < 30; file++) {
+      const token = githubToken('ghp', 200 + file);
+      planted.set(token, `src/file-${file}.js`);
+      repo.write(`src/file-${file}.js`, `${filler}token = ${token}\n${filler}`);
+    }
+    const big = repo.commit('one large commit');
+    repo.write('later.txt', `t=${tokenA}\n`).commit('a later commit');
+
+    const summary = (outcome: Awaited<ReturnType<typeof scanGitHistory>>) =>
+      outcome.findings.map((f) => `${f.commit?.sha} ${f.file}:${f.startLine} ${f.secret}`).sort();
+    const onThreads = await scanGitHistory(repo.dir, {}, { ruleSet, env: repo.env, threads: 2 });
+    const here = await scanGitHistory(repo.dir, {}, { ruleSet, env: repo.env, threads: 0 });
+    expect(summary(onThreads)).toEqual(summary(here));
+    expect(onThreads.findings).toHaveLength(31);
+    for (const finding of onThreads.findings.filter((f) => f.secret !== tokenA)) {
+      expect(planted.get(finding.secret)).toBe(finding.file);
+      expect(finding.startLine).toBe(1401);
+      expect(finding.commit?.sha).toBe(big);
+      expect(finding.commit?.message).toBe('one large commit');
+    }
+    // The large commit's header is repeated in the chunks it was cut into, and still counted once.
+    expect(onThreads.commits).toBe(3);
+    expect(here.commits).toBe(3);
+  }, 180_000);
+
   it('scans only what is staged', async () => {
     const repo = newRepo();
     repo.write('a.txt', `old=${tokenA}\n`).commit('committed secret');

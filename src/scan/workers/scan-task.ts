@@ -5,7 +5,13 @@ import type { ScanRuleSet } from '../rules/rule-definition.js';
 import { emptyTaskResult, type FileToScan, type ScanTaskResult, scanFiles } from '../sources/file-scan-task.js';
 import { parseGitPatch, RECORD_SEPARATOR } from '../sources/git-patch-parser.js';
 
-export type ScanTask = { kind: 'files'; files: FileToScan[] } | { kind: 'patch'; data: Uint8Array };
+export type ScanTask =
+  | { kind: 'files'; files: FileToScan[] }
+  /**
+   * `data`'s memory (its whole ArrayBuffer) is transferred to the worker, so it must belong to this task alone;
+   * `continued`: the chunk opens with the header of a commit counted with the chunk before (patch-chunker.ts).
+   */
+  | { kind: 'patch'; data: Uint8Array; continued?: boolean };
 
 export interface ScanWorkerInit {
   ruleSet: ScanRuleSet;
@@ -19,6 +25,7 @@ export function runScanTask(engine: ScanEngine, task: ScanTask, maxFileBytes: nu
   const data = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   for (let at = data.indexOf(RECORD_SEPARATOR); at >= 0; at = data.indexOf(RECORD_SEPARATOR, at + 1))
     result.commits += 1;
+  if (task.continued && result.commits > 0) result.commits -= 1;
   for (const fragment of parseGitPatch(data)) {
     if (maxFileBytes > 0 && fragment.data.length > maxFileBytes) {
       result.skippedOversized.push(fragment.path);

@@ -75,11 +75,10 @@ export class ScanWorkerPool {
     return new Promise<ScanTaskResult>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (task.kind === 'patch') {
-        // Hand the chunk's memory over instead of copying it.
-        // A small Buffer may share Node's pool with others: copy it into its own memory before transfer.
-        const owns = task.data.byteOffset === 0 && task.data.byteLength === task.data.buffer.byteLength;
-        const data = owns ? task.data : new Uint8Array(task.data);
-        slot.worker.postMessage({ id, task: { kind: 'patch', data } }, [data.buffer as ArrayBuffer]);
+        // Hand the chunk's memory over instead of copying it (patch-chunker.ts gives each chunk memory of its own).
+        slot.worker.postMessage({ id, task: { kind: 'patch', data: task.data, continued: task.continued === true } }, [
+          task.data.buffer as ArrayBuffer,
+        ]);
       } else {
         slot.worker.postMessage({ id, task });
       }

@@ -215,6 +215,9 @@ export const IDENTITY_RULES: BuiltinRule[] = [
     variable: 'PANGEA_TOKEN',
     sample: t('pts_', fakeChars(9211, 32, LOWER36)),
   }),
+  // Prefixes checked 2026-12-07 against https://www.ory.sh/docs/concepts/personal-access-token ("ory_apikey_ or
+  // ory_pat_"); the length after the prefix is not documented there. Keys Ory issues for a customer's own product
+  // (`ory_ak_`, Ory's API key management) are that customer's credentials, not Ory's, and are not this rule's.
   tokenRule({
     id: 'ory-api-key',
     description: 'Ory Network project API key or personal access token',

@@ -53,6 +53,9 @@ export const INFRASTRUCTURE_RULES: BuiltinRule[] = [
     variable: 'NOMAD_TOKEN',
     sample: fakeUuid(4408),
   }),
+  // Checked 2026-12-07: https://docs.portainer.io/api/access documents access tokens (My account > Access tokens,
+  // sent as X-API-Key) but not their format; the `ptr_` prefix is shown only in third-party guides
+  // (https://oneuptime.com/blog/post/2026-03-20-portainer-generate-api-access-tokens/view). Length unconfirmed.
   tokenRule({
     id: 'portainer-api-token',
     description: 'Portainer API access token',

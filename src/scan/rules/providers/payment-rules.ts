@@ -245,6 +245,8 @@ export const PAYMENT_RULES: BuiltinRule[] = [
       fakeChars(5305, 9, '0123456789'),
     ),
   }),
+  // Format checked 2026-12-07 against https://developer.paddle.com/changelog/2025/api-key-improvements (keys since
+  // May 6, 2025: pdl_{live|sdbx}_apikey_ + 26-character lowercase ULID + _ + 22 + _ + 3 characters): matches.
   tokenRule({
     id: 'paddle-api-key',
     description: 'Paddle Billing API key',
