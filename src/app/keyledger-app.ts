@@ -242,6 +242,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         rotationOptions,
       ),
     close: async () => {
+      // Adapters write what they buffered (the internal provider's last-use times) while the store is still open.
+      await Promise.allSettled([...providers.values()].map((opened) => opened.close?.()));
       // Anchors what this command appended if the anchoring policy says it is time (never throws).
       await anchorer?.close();
       await operational.close();
