@@ -122,7 +122,7 @@ export interface Provider {
    */
   kindOf?(account: string | undefined): string | undefined;
   /** Writes what the adapter buffered (the internal provider's coalesced last-use times); the app calls it at close. */
-  close?(): Promise<void>;
+  flush?(): Promise<void>;
 }
 
 /**

@@ -58,7 +58,7 @@ forEachBackend((backend) => {
     expect(await internal.verify(other.secret)).toMatchObject({ valid: false, reason: 'unknown key' });
   });
 
-  it('writes a key\'s last use at most once a minute, the later uses when the minute is over or at close', async () => {
+  it('writes a key\'s last use at most once a minute, the later uses when the minute is over or at flush', async () => {
     const { store, clock, provider: internal } = await provider();
     const created = await internal.create({ name: 'api-token' });
     const stored = async () =>
@@ -96,11 +96,11 @@ forEachBackend((backend) => {
     await counting.verify(created.secret);
     expect(writes).toHaveLength(2);
     expect(await stored()).toBe('2026-11-23T12:01:05.000Z');
-    // A use waiting in memory is written at close; never backwards over a later time another process wrote.
+    // A use waiting in memory is written at flush (the app's close); never backwards over a later time another process wrote.
     clock.advance(1_000);
     await counting.verify(created.secret);
     expect(await stored()).toBe('2026-11-23T12:01:05.000Z');
-    await counting.close();
+    await counting.flush();
     expect(await stored()).toBe('2026-11-23T12:01:06.000Z');
     await store.db
       .updateTable('internal_keys')
@@ -109,7 +109,7 @@ forEachBackend((backend) => {
       .execute();
     clock.advance(1_000);
     await counting.verify(created.secret);
-    await counting.close();
+    await counting.flush();
     expect(await stored()).toBe('2026-11-23T13:00:00.000Z');
     // Without coalescing (interval 0) every use writes, as before.
     const everyUse = new InternalProvider({ db: store.db, verificationKey, clock, lastUsedWriteIntervalMs: 0 });

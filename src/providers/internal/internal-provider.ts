@@ -3,7 +3,7 @@
 // keeps an HMAC of each key under a verification key, never the key: verification is a keyed-hash lookup.
 // A key's last use is written at most once per `lastUsedWriteIntervalMs` per key (the server verifies its API token
 // on every request, docs/benchmarks.md "Server"): later uses inside the interval wait in memory and are written when
-// it ends, or at close.
+// it ends, or at `flush` (the app's close).
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
@@ -144,8 +144,8 @@ export class InternalProvider extends ProviderAdapter {
     return { at: at ? new Date(at) : null };
   }
 
-  /** Writes the uses still waiting in memory. */
-  async close(): Promise<void> {
+  /** Writes the uses still waiting in memory (the app calls it at close). */
+  async flush(): Promise<void> {
     await this.#flush();
   }
 
