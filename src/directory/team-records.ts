@@ -141,9 +141,7 @@ export class TeamRecords {
       if (members.length > 0)
         await trx
           .insertInto('team_members')
-          .values(
-            members.map((member) => ({ team: input.slug, ...member, added_at: now, added_by: actor })),
-          )
+          .values(members.map((member) => ({ team: input.slug, ...member, added_at: now, added_by: actor })))
           .execute();
       const created = (await readTeam(trx, input.slug))!;
       return {

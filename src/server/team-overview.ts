@@ -54,7 +54,11 @@ export function teamSummaries(input: {
   people: ReadonlyMap<string, ReadonlySet<string>>;
   entriesByTeam: ReadonlyMap<string, readonly LoadedEntry[]>;
 }): TeamSummary[] {
-  const slugs = new Set<string>([...input.records.map((r) => r.slug), ...input.people.keys(), ...input.entriesByTeam.keys()]);
+  const slugs = new Set<string>([
+    ...input.records.map((r) => r.slug),
+    ...input.people.keys(),
+    ...input.entriesByTeam.keys(),
+  ]);
   const records = new Map(input.records.map((record) => [record.slug, record]));
   return [...slugs].sort(compareText).map((slug) => {
     const record = records.get(slug);

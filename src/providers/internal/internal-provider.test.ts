@@ -58,7 +58,7 @@ forEachBackend((backend) => {
     expect(await internal.verify(other.secret)).toMatchObject({ valid: false, reason: 'unknown key' });
   });
 
-  it('writes a key\'s last use at most once a minute, the later uses when the minute is over or at flush', async () => {
+  it("writes a key's last use at most once a minute, the later uses when the minute is over or at flush", async () => {
     const { store, clock, provider: internal } = await provider();
     const created = await internal.create({ name: 'api-token' });
     const stored = async () =>

@@ -25,12 +25,7 @@ export const OPENAPI_PATH = '/openapi.json';
 export const API_VERSION = '1.0.0';
 
 export function apiRoutes(services: ApiServices): ApiRoute[] {
-  return [
-    ...keyRoutes(services),
-    ...activityRoutes(services),
-    ...teamRoutes(services),
-    ...offboardingRoutes(services),
-  ];
+  return [...keyRoutes(services), ...activityRoutes(services), ...teamRoutes(services), ...offboardingRoutes(services)];
 }
 
 export const apiModule: ServerModule = {

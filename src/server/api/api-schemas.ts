@@ -167,7 +167,7 @@ export const peopleResponse = z.object({ items: z.array(personSchema) });
 const teamSlug = z
   .string()
   .regex(TEAM_SLUG_PATTERN, "letters, digits, '.', '_' or '-', at most 100")
-  .describe("the name registry entries use in owner_team");
+  .describe('the name registry entries use in owner_team');
 
 export const teamSummarySchema = z.object({
   team: z.string(),
@@ -216,9 +216,7 @@ export const teamResponse = z.object({
   recorded: z.boolean(),
   description: z.string().optional(),
   contact: z.string().optional(),
-  members: z.array(
-    z.object({ email: z.string(), role: teamMemberRole, added_at: z.string(), added_by: z.string() }),
-  ),
+  members: z.array(z.object({ email: z.string(), role: teamMemberRole, added_at: z.string(), added_by: z.string() })),
   people: z.number(),
   keys: z.object({ total: z.number(), active: z.number(), rotation_overdue: z.number(), revoked: z.number() }),
   created_at: z.string().optional(),
@@ -245,7 +243,11 @@ export const roleGrantParams = z.strictObject({ role: z.enum(GRANTED_ROLES), ema
 
 export const roleGrantResponse = roleGrantSchema.extend({ created: z.boolean() });
 
-export const roleRevokedResponse = z.object({ email: z.string(), role: z.enum(GRANTED_ROLES), revoked: z.literal(true) });
+export const roleRevokedResponse = z.object({
+  email: z.string(),
+  role: z.enum(GRANTED_ROLES),
+  revoked: z.literal(true),
+});
 
 export const auditReportSummarySchema = z.object({
   id: z.string(),

@@ -3,8 +3,8 @@
 // A team's ETag is its record's version (not its key counts, which move with the registry), and PATCH and DELETE
 // need it in If-Match; DELETE is refused while registry entries still name the team. Every refusal is an event.
 import type { FastifyRequest } from 'fastify';
-import { NotFoundError } from '../../errors/keyledger-error.js';
 import type { TeamRecord } from '../../directory/team-records.js';
+import { NotFoundError } from '../../errors/keyledger-error.js';
 import { hasRole, type Principal, type Role } from '../access.js';
 import { actorOf } from '../auth/access-denials.js';
 import { HttpProblem } from '../problem-details.js';
@@ -233,7 +233,7 @@ export function teamRoutes(services: ApiServices): ApiRoute[] {
       method: 'PUT',
       path: '/teams/:team/members/:email',
       operationId: 'putTeamMember',
-      summary: "Add a person to a team, or change their role in it (member or lead) (admin)",
+      summary: 'Add a person to a team, or change their role in it (member or lead) (admin)',
       tag: 'teams',
       scope: 'teams:write',
       params: teamMemberParams,

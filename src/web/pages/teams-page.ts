@@ -5,8 +5,8 @@
 // their own), and a refused page or form is a 403 and an event. Changes reach each person's access at their next
 // request (src/server/team-access.ts).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { KeyledgerError } from '../../errors/keyledger-error.js';
 import { TEAM_MEMBER_ROLES, type TeamMemberRole, type TeamRecord } from '../../directory/team-records.js';
+import { KeyledgerError } from '../../errors/keyledger-error.js';
 import type { LoadedEntry } from '../../registry/registry-loader.js';
 import { hasRole, type Principal } from '../../server/access.js';
 import { peopleByTeam, teamSummaries } from '../../server/team-overview.js';
