@@ -164,7 +164,7 @@ export function registerTeamsPage(instance: FastifyInstance, context: WebContext
       }
       ${admin ? adminForms(request, path, slug, record) : ''}`;
     return sendPage(request, reply, {
-      title: `Team ${record?.displayName ?? slug}`,
+      title: record && record.displayName !== slug ? `${record.displayName} (team)` : `Team ${slug}`,
       section: 'teams',
       body,
       ...(notice ? { notice } : {}),
