@@ -16,11 +16,14 @@ const MAX_CACHED = 10_000;
 export class TeamAccess {
   readonly records: TeamRecords;
   readonly #ttlMs: number;
+  readonly #now: () => number;
   readonly #cache = new Map<string, { access: Promise<RecordedAccess>; at: number }>();
 
-  constructor(records: TeamRecords, options: { ttlMs?: number } = {}) {
+  constructor(records: TeamRecords, options: { ttlMs?: number; now?: () => number } = {}) {
     this.records = records;
     this.#ttlMs = options.ttlMs ?? RECORDED_ACCESS_TTL_MS;
+    // The cache's own time (monotonic in practice), not the app's clock, which tests hold still.
+    this.#now = options.now ?? (() => performance.now());
     records.onChange(() => this.#cache.clear());
   }
 
@@ -40,7 +43,7 @@ export class TeamAccess {
 
   #accessOf(email: string): Promise<RecordedAccess> {
     const key = email.toLowerCase();
-    const now = Date.now();
+    const now = this.#now();
     const cached = this.#cache.get(key);
     if (cached && now - cached.at < this.#ttlMs) return cached.access;
     const access = this.records.accessOf(key);
