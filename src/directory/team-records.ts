@@ -7,7 +7,6 @@ import type { Kysely } from 'kysely';
 import type { OperationalSchema, RoleGrantsTable, TeamMembersTable, TeamsTable } from '../db/operational-schema.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
-import type { AppendEventInput, EventLog } from '../events/event-log.js';
 import type { Clock } from '../runtime/clock.js';
 
 /** A person's role inside a team: a `lead` is the team's escalation point; access is the same as a member's. */
@@ -74,15 +73,30 @@ export interface RecordedAccess {
 
 export class TeamRecordError extends KeyledgerError {}
 
+/** One change as the event log records it: its type (`team.created`, `role.granted`...), who, and what. */
+export interface TeamChangeEvent {
+  type: string;
+  actor: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * Where changes are recorded, inside the transaction that makes them: the event log's `appendWithin`
+ * (src/events/event-log.ts), named here by shape because the event log's folder sits above this one.
+ */
+export interface TeamChangeLog {
+  appendWithin(trx: Kysely<OperationalSchema>, events: readonly TeamChangeEvent[]): Promise<unknown>;
+}
+
 type Db = Kysely<OperationalSchema>;
 
 export class TeamRecords {
   readonly #db: Db;
-  readonly #events: EventLog;
+  readonly #events: TeamChangeLog;
   readonly #clock: Clock;
   readonly #listeners = new Set<() => void>();
 
-  constructor(options: { db: Db; events: EventLog; clock: Clock }) {
+  constructor(options: { db: Db; events: TeamChangeLog; clock: Clock }) {
     this.#db = options.db;
     this.#events = options.events;
     this.#clock = options.clock;
@@ -330,7 +344,7 @@ export class TeamRecords {
   }
 
   /** One transaction for the change and its events; listeners hear of it once it committed. */
-  async #write<T>(work: (trx: Db) => Promise<{ result: T; events: AppendEventInput[] }>): Promise<T> {
+  async #write<T>(work: (trx: Db) => Promise<{ result: T; events: TeamChangeEvent[] }>): Promise<T> {
     const { result, events } = await writeTransaction(this.#db, async (trx) => {
       const done = await work(trx);
       if (done.events.length > 0) await this.#events.appendWithin(trx, done.events);
