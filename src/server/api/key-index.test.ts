@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { runGit } from '../../git/git-command.js';
 import { defaultRegistryConfig } from '../../registry/registry-config.js';
+import type { LoadedEntry } from '../../registry/registry-loader.js';
 import { GIT_TEST_ENV, makeRegistry, seedExampleWith } from '../../registry/test-support/registry-fixtures.js';
 import type { Principal } from '../access.js';
 import { KeyIndex, mergeSortedEntries } from './key-index.js';
@@ -76,12 +77,10 @@ it('groups entries by team and owner, follows HEAD, and gives each list request 
 });
 
 it('merges sorted groups into one sorted list without repeats', () => {
-  const loaded = (keyId: string) => ({ file: `keys/${keyId}.yaml`, entry: { key_id: keyId } }) as never;
-  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(loaded);
+  const loaded = (keyId: string) => ({ file: `keys/${keyId}.yaml`, entry: { key_id: keyId } }) as LoadedEntry;
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(loaded) as [LoadedEntry, LoadedEntry, LoadedEntry, LoadedEntry];
   expect(mergeSortedEntries([])).toEqual([]);
   const only = [a, c];
   expect(mergeSortedEntries([[], only])).toBe(only);
-  expect(mergeSortedEntries([[a, c], [b, c, d], []]).map((l: { entry: { key_id: string } }) => l.entry.key_id)).toEqual(
-    ['a', 'b', 'c', 'd'],
-  );
+  expect(mergeSortedEntries([[a, c], [b, c, d], []]).map((l) => l.entry.key_id)).toEqual(['a', 'b', 'c', 'd']);
 });
