@@ -1,6 +1,6 @@
 // bench/server.ts — the HTTP API's figures on a registry of 100,000 keys: requests per second and p99 latency of
 //   list      GET /api/v1/keys?limit=50 (the first page; the security role sees every key)
-//   list-team GET /api/v1/keys?team=payments&limit=50 (a member's page: a filtered scan)
+//   list-team GET /api/v1/keys?team=payments&limit=50 (a member's page: the index's group of that team)
 //   page      GET /api/v1/keys?limit=50&cursor=... (a page from the middle, by cursor)
 //   show      GET /api/v1/keys/<id> (a different key each request)
 // with autocannon in this process against `keyledger server` in its own (so the load generator does not share the

@@ -137,6 +137,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     ),
   );
   const providers = new Map<string, Provider>(Object.entries(options.providerOverrides ?? {}));
+  /** The adapters opened here (not the overrides a caller passed in and still owns): flushed at close. */
+  const created: Provider[] = [];
   // Every store write of a token for a provider whose audit log names tokens by hash also records that digest
   // (src/audit/token-digests.ts), so `audit-log ingest` can attribute those records.
   const withTokenDigests = (store: SecretStore) =>
@@ -167,6 +169,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
       fromFile || workspace.config.providers[name] ? { ...fromFile, ...workspace.config.providers[name] } : undefined;
     if (configured || providerRegistration(name)?.needsNoOptions) {
       found = createProvider(name, configured ?? {}, providerContext);
+      created.push(found);
     } else {
       throw new ConfigError(
         `provider "${name}" is not configured: add its options (base URL, credentials) under \`providers.${name}\` in keyledger.config.yaml; available adapters: ${providerNames().join(', ')}`,
@@ -260,6 +263,8 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
       ),
     close: async () => {
       stopPulling?.();
+      // Adapters write what they buffered (the internal provider's last-use times) while the store is still open.
+      await Promise.allSettled(created.map(async (opened) => opened.flush?.()));
       // Anchors what this command appended if the anchoring policy says it is time (never throws).
       await anchorer?.close();
       await operational.close();

@@ -304,6 +304,36 @@ export interface IdpHookDeliveriesTable {
   processed_at: string | null;
 }
 
+/** An admin-managed team record (migration 0019, src/directory/team-records.ts). */
+export interface TeamsTable {
+  slug: string;
+  display_name: string;
+  description: string | null;
+  contact: string | null;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  version: number;
+}
+
+/** A person in a team record: `member` or `lead`. */
+export interface TeamMembersTable {
+  team: string;
+  email: string;
+  role: string;
+  added_at: string;
+  added_by: string;
+}
+
+/** A person granted the `security` or `admin` role by an admin. */
+export interface RoleGrantsTable {
+  email: string;
+  role: string;
+  granted_at: string;
+  granted_by: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -329,4 +359,7 @@ export interface OperationalSchema {
   idp_hook_deliveries: IdpHookDeliveriesTable;
   api_tokens: ApiTokensTable;
   token_digests: TokenDigestsTable;
+  teams: TeamsTable;
+  team_members: TeamMembersTable;
+  role_grants: RoleGrantsTable;
 }

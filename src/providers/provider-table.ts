@@ -123,6 +123,12 @@ class LazyProvider implements Provider {
     await adapter.close?.();
   }
 
+  /** Writes what the adapter buffered, when it was ever built. */
+  async flush(): Promise<void> {
+    if (!this.#adapter) return;
+    await (await this.#adapter).flush?.();
+  }
+
   #load(): Promise<Provider> {
     this.#adapter ??= this.#registration.load().then((factory) => factory(this.#options as never, this.#context));
     // A failed load (a broken install) is not cached: the next call tries again and says the same.

@@ -121,6 +121,8 @@ export interface Provider {
    * deploy key, an organisation a fine-grained PAT). Absent, or undefined: the adapter's kinds are not told apart.
    */
   kindOf?(account: string | undefined): string | undefined;
+  /** Writes what the adapter buffered (the internal provider's coalesced last-use times); the app calls it at close. */
+  flush?(): Promise<void>;
 }
 
 /**

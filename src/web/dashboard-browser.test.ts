@@ -6,7 +6,9 @@
 // leaked key), sees a leaver; a member of
 // another team is refused that key (an event). Then an active person who owns keys is deprovisioned through SCIM
 // as Okta does it (POST /scim/v2/Users, then the OIN PATCH `{"active": false}`), and the browser watches their
-// offboarding job on /leavers and their page reach `done`, each of their keys rotated. axe-core runs on every page (no serious or critical violation),
+// offboarding job on /leavers and their page reach `done`, each of their keys rotated. An admin then creates a team
+// and adds a member on the Teams page, and that member, whose login carries no team claim, sees the team's keys
+// (and loses them once removed). axe-core runs on every page (no serious or critical violation),
 // each page is screenshotted into test-results/web/, and the inventory is checked at 375 px wide.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -388,5 +390,82 @@ describe('the dashboard in a browser', () => {
     const html = pagesSeen.join('\n');
     for (const key of [...opened.working.rotatable, ...opened.working.manual]) expect(html).not.toContain(key.secret);
     expect(html).not.toContain(secret);
+  }, 150_000);
+  it("lets an admin create a team and add a member, who then, with no team claim, sees the team's keys", async () => {
+    const dueKey = opened.examples.dueKey!;
+    const team = (await app.writer.read(dueKey))!.entry.owner_team!;
+    const newcomer = 'newcomer@example.test';
+    const admin = await browser.newContext();
+    const page = await admin.newPage();
+    await signIn(page, 'platform-admin');
+    await page.click('nav >> text=Teams');
+    const row = page.locator(`tr.team[data-team="${team}"]`);
+    expect(await row.locator('td[data-label=Record]').textContent()).toContain('not yet a record');
+    const teamKeys = Number((await row.locator('td[data-label=Keys]').textContent())!.replace(/,/g, ''));
+    expect(teamKeys).toBeGreaterThan(0);
+    await checkPage(page, '16-teams');
+
+    // Create the team from the keyboard: type into the form's fields, Enter submits it.
+    const create = page.locator('form[aria-labelledby=create-team]');
+    await create.locator('input[name=team]').focus();
+    await page.keyboard.type(team);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('Team with the overdue key');
+    await create.locator('input[name=contact]').fill('oncall@example.test');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`/teams/${team}\\?`));
+    expect(await page.locator('.notice').textContent()).toContain(`Team ${team} created`);
+    expect(await page.locator('#team-contact').textContent()).toBe('oncall@example.test');
+
+    // Add the newcomer as a member.
+    const add = page.locator('form[aria-labelledby=add-member]');
+    await add.locator('input[name=email]').fill(newcomer);
+    await add.locator('select[name=role]').selectOption('member');
+    await add.locator('button[type=submit]').press('Enter');
+    await page.locator('.notice', { hasText: 'added' }).waitFor();
+    expect(await page.locator(`tr.member[data-email="${newcomer}"] td[data-label=Role]`).textContent()).toBe('member');
+    await checkPage(page, '17-team');
+    const created = await app.events.list({ type: 'team.member_added', order: 'desc', limit: 1 });
+    expect(created[0]).toMatchObject({ actor: opened.examples.activePerson, data: { team, email: newcomer } });
+
+    // The newcomer's login carries no team claim (nor a role): the team record gives them the team.
+    accounts.set('newcomer', { email: newcomer });
+    const member = await browser.newContext();
+    const memberPage = await member.newPage();
+    await signIn(memberPage, 'newcomer');
+    const [login] = await app.events.list({ type: 'login', order: 'desc', limit: 1 });
+    expect(login).toMatchObject({ actor: newcomer, data: { outcome: 'success', teams: [], roles: ['member'] } });
+    expect(await memberPage.locator('#count').textContent()).toContain(`${teamKeys} of ${teamKeys} keys`);
+    expect((await memberPage.goto(`${baseUrl}/keys/${dueKey}`))?.status()).toBe(200);
+    await memberPage.click('nav >> text=Teams');
+    expect(await memberPage.locator('tr.team').count()).toBe(1);
+    expect(await memberPage.locator('form[aria-labelledby=create-team]').count()).toBe(0);
+    await memberPage.click(`a[href="/teams/${team}"]`);
+    expect(await memberPage.locator('form').filter({ hasText: 'Add member' }).count()).toBe(0);
+    await checkPage(memberPage, '18-team-as-member');
+    // A member's form post is refused (403) and recorded.
+    const refused = await memberPage.evaluate(
+      async ([path, csrf]) =>
+        (
+          await fetch(path!, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: `_csrf=${encodeURIComponent(csrf!)}&email=someone%40example.test`,
+          })
+        ).status,
+      [`/teams/${team}/members`, (await memberPage.locator('form.whoami input[name=_csrf]').getAttribute('value'))!],
+    );
+    expect(refused).toBe(403);
+    expect((await app.events.list({ type: 'access_denied', order: 'desc', limit: 1 }))[0]).toMatchObject({
+      actor: newcomer,
+      data: { action: 'add-team-member' },
+    });
+
+    // Removed from the team by the admin, the newcomer loses the keys at their next request.
+    await page.locator(`tr.member[data-email="${newcomer}"] button`).click();
+    await page.locator('.notice', { hasText: 'removed' }).waitFor();
+    expect((await memberPage.goto(`${baseUrl}/keys/${dueKey}`))?.status()).toBe(403);
+    await member.close();
+    await admin.close();
   }, 150_000);
 });

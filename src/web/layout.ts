@@ -21,6 +21,7 @@ const SECTIONS: Array<{ id: string; href: string; label: string; needs?: 'securi
   { id: 'findings', href: '/findings', label: 'Findings' },
   { id: 'requests', href: '/requests', label: 'Key requests' },
   { id: 'leavers', href: '/leavers', label: 'Leavers' },
+  { id: 'teams', href: '/teams', label: 'Teams' },
   { id: 'audit', href: '/audit', label: 'Audit', needs: 'security' },
 ];
 

@@ -186,7 +186,9 @@ export function registerWebAuth(instance: FastifyInstance, context: WebContext):
         return reply.redirect(`/login?returnTo=${encodeURIComponent(safeReturnTo(request.url))}`, 303);
       return reply.code(401).type('text/plain; charset=utf-8').send('sign in first');
     }
-    request.principal = session.principal;
+    // The login's claims as stored with the session, united with what the team records give this person now:
+    // an admin's change is effective at the next request (src/server/team-access.ts).
+    request.principal = await context.teams.resolve(session.principal);
     attachSession(request, session);
     if (request.method === 'POST' && !sameToken(formField(request, '_csrf'), session.csrfToken)) {
       await context.server.app.events.append({

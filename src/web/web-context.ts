@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RotationServices } from '../lifecycle/rotation/rotation-services.js';
 import type { Principal } from '../server/access.js';
 import type { ServerContext } from '../server/server-module.js';
+import type { TeamAccess } from '../server/team-access.js';
 import { html, type SafeHtml } from './html.js';
 import { page } from './layout.js';
 import type { OidcLogin } from './oidc-login.js';
@@ -24,6 +25,8 @@ export interface WebContext {
   /** Aborted at server close: waits in a running rotation end, and the journal keeps the row for the controller. */
   shutdown: AbortSignal;
   secureCookies: boolean;
+  /** The team records and role grants, shared with the API; adds them to each request's principal (web-auth.ts). */
+  teams: TeamAccess;
 }
 
 const sessionsByRequest = new WeakMap<FastifyRequest, Session>();

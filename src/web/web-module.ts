@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
 import type { RotationServices } from '../lifecycle/rotation/rotation-services.js';
 import type { ServerContext, ServerModule } from '../server/server-module.js';
+import { teamAccessOf } from '../server/team-access.js';
 import { OidcLogin } from './oidc-login.js';
 import { registerAuditPage } from './pages/audit-page.js';
 import { registerFindingsPage } from './pages/findings-page.js';
@@ -14,6 +15,7 @@ import { registerKeyPage } from './pages/key-page.js';
 import { registerLeaversPage } from './pages/leavers-page.js';
 import { registerRequestsPage } from './pages/requests-page.js';
 import { registerRotationsPage } from './pages/rotations-page.js';
+import { registerTeamsPage } from './pages/teams-page.js';
 import { RegistrySnapshot } from './registry-snapshot.js';
 import { DEFAULT_SESSION_TTL_MS, SessionStore } from './session-store.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './web-assets.js';
@@ -54,6 +56,7 @@ export function createWebModule(options: WebModuleOptions = {}): ServerModule {
         running: new Set(),
         shutdown: shutdown.signal,
         secureCookies: new URL(serverContext.publicUrl).protocol === 'https:',
+        teams: teamAccessOf(serverContext.app, serverContext.clock),
       };
 
       await server.register(async (instance) => {
@@ -91,6 +94,7 @@ export function createWebModule(options: WebModuleOptions = {}): ServerModule {
         registerFindingsPage(instance, context);
         registerRequestsPage(instance, context);
         registerLeaversPage(instance, context);
+        registerTeamsPage(instance, context);
         registerAuditPage(instance, context);
       });
 

@@ -58,6 +58,66 @@ forEachBackend((backend) => {
     expect(await internal.verify(other.secret)).toMatchObject({ valid: false, reason: 'unknown key' });
   });
 
+  it("writes a key's last use at most once a minute, the later uses when the minute is over or at flush", async () => {
+    const { store, clock, provider: internal } = await provider();
+    const created = await internal.create({ name: 'api-token' });
+    const stored = async () =>
+      (
+        await store.db
+          .selectFrom('internal_keys')
+          .select('last_used_at')
+          .where('id', '=', created.providerKeyId)
+          .executeTakeFirstOrThrow()
+      ).last_used_at;
+    const writes: string[] = [];
+    const counting = new InternalProvider({
+      db: store.db.withPlugin({
+        transformQuery: (args) => {
+          if (args.node.kind === 'UpdateQueryNode') writes.push('update');
+          return args.node;
+        },
+        transformResult: async (args) => args.result,
+      }),
+      verificationKey,
+      clock,
+    });
+    // The first use writes at once; 100 uses within the minute write nothing more, yet lastUsed tells the latest.
+    expect((await counting.verify(created.secret)).valid).toBe(true);
+    expect(await stored()).toBe('2026-11-23T12:00:00.000Z');
+    for (let i = 0; i < 100; i++) {
+      clock.advance(500);
+      expect((await counting.verify(created.secret)).valid).toBe(true);
+    }
+    expect(writes).toHaveLength(1);
+    expect(await stored()).toBe('2026-11-23T12:00:00.000Z');
+    expect((await counting.lastUsed(created)).at?.toISOString()).toBe('2026-11-23T12:00:50.000Z');
+    // Past the minute, the next use writes again, at its own time.
+    clock.advance(15_000);
+    await counting.verify(created.secret);
+    expect(writes).toHaveLength(2);
+    expect(await stored()).toBe('2026-11-23T12:01:05.000Z');
+    // A use waiting in memory is written at flush (the app's close); never backwards over a later time another process wrote.
+    clock.advance(1_000);
+    await counting.verify(created.secret);
+    expect(await stored()).toBe('2026-11-23T12:01:05.000Z');
+    await counting.flush();
+    expect(await stored()).toBe('2026-11-23T12:01:06.000Z');
+    await store.db
+      .updateTable('internal_keys')
+      .set({ last_used_at: '2026-11-23T13:00:00.000Z' })
+      .where('id', '=', created.providerKeyId)
+      .execute();
+    clock.advance(1_000);
+    await counting.verify(created.secret);
+    await counting.flush();
+    expect(await stored()).toBe('2026-11-23T13:00:00.000Z');
+    // Without coalescing (interval 0) every use writes, as before.
+    const everyUse = new InternalProvider({ db: store.db, verificationKey, clock, lastUsedWriteIntervalMs: 0 });
+    clock.advance(3_600_000);
+    await everyUse.verify(created.secret);
+    expect(await stored()).toBe('2026-11-23T13:01:07.000Z');
+  });
+
   it('revokes (idempotently), after which the key no longer verifies', async () => {
     const { provider: internal } = await provider();
     const created = await internal.create({ name: 'svc' });

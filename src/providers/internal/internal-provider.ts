@@ -1,6 +1,9 @@
 // The `internal` provider: API keys for the organisation's own services, in a format a scanner can recognise and
 // check offline — `<prefix>_<env>_<30 random base62><6 base62 CRC32>`, like GitHub's tokens. The operational store
 // keeps an HMAC of each key under a verification key, never the key: verification is a keyed-hash lookup.
+// A key's last use is written at most once per `lastUsedWriteIntervalMs` per key (the server verifies its API token
+// on every request, docs/benchmarks.md "Server"): later uses inside the interval wait in memory and are written when
+// it ends, or at `flush` (the app's close).
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { InternalKeysTable, OperationalSchema } from '../../db/operational-schema.js';
@@ -27,7 +30,11 @@ export interface InternalProviderDependencies {
   options?: Partial<InternalProviderOptions>;
   /** Rows fetched per page by `list` (keyset pagination by id). */
   listPageSize?: number;
+  /** How often one key's `last_used_at` is written at most; default one minute. 0 writes every use. */
+  lastUsedWriteIntervalMs?: number;
 }
+
+export const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
 /** A key for verification hashes, separate from the fingerprint key so the two hashes of a key never coincide. */
 export function deriveVerificationKey(fingerprintKey: Buffer): Buffer {
@@ -40,6 +47,10 @@ export class InternalProvider extends ProviderAdapter {
   readonly #clock: Clock;
   readonly #options: InternalProviderOptions;
   readonly #pageSize: number;
+  readonly #lastUsedIntervalMs: number;
+  /** Per key id: when its last use was written (clock time, ms), and a later use not yet written. */
+  readonly #lastUse = new Map<string, { writtenAt: number; pending?: string }>();
+  #flushTimer: NodeJS.Timeout | undefined;
 
   constructor(dependencies: InternalProviderDependencies) {
     super(internalProviderRegistration, {}, { clock: dependencies.clock });
@@ -48,6 +59,7 @@ export class InternalProvider extends ProviderAdapter {
     this.#clock = dependencies.clock;
     this.#options = internalProviderOptionsSchema.parse(dependencies.options ?? {});
     this.#pageSize = dependencies.listPageSize ?? 1000;
+    this.#lastUsedIntervalMs = dependencies.lastUsedWriteIntervalMs ?? LAST_USED_WRITE_INTERVAL_MS;
   }
 
   async create(request: CreateKeyRequest): Promise<CreatedKey> {
@@ -111,11 +123,7 @@ export class InternalProvider extends ProviderAdapter {
     const now = this.#clock();
     if (row.expires_at !== null && row.expires_at <= now.toISOString())
       return { valid: false, providerKeyId: row.id, reason: 'expired' };
-    await this.#db
-      .updateTable('internal_keys')
-      .set({ last_used_at: now.toISOString() })
-      .where('id', '=', row.id)
-      .execute();
+    await this.#recordUse(row.id, now);
     return { valid: true, providerKeyId: row.id, identity: `${row.account ?? 'internal'}/${row.name}` };
   }
 
@@ -131,7 +139,56 @@ export class InternalProvider extends ProviderAdapter {
 
   async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
     const row = await this.#row(ref);
-    return { at: row.last_used_at ? new Date(row.last_used_at) : null };
+    const pending = this.#lastUse.get(ref.providerKeyId)?.pending;
+    const at = pending && (!row.last_used_at || pending > row.last_used_at) ? pending : row.last_used_at;
+    return { at: at ? new Date(at) : null };
+  }
+
+  /** Writes the uses still waiting in memory (the app calls it at close). */
+  async flush(): Promise<void> {
+    await this.#flush();
+  }
+
+  /** The first use in an interval is written at once; later ones wait for the interval's end (or close). */
+  async #recordUse(id: string, now: Date): Promise<void> {
+    const at = now.getTime();
+    const seen = this.#lastUse.get(id);
+    if (seen && at >= seen.writtenAt && at - seen.writtenAt < this.#lastUsedIntervalMs) {
+      seen.pending = now.toISOString();
+      this.#flushTimer ??= setTimeout(() => {
+        this.#flush().catch(() => undefined);
+      }, this.#lastUsedIntervalMs).unref();
+      return;
+    }
+    this.#lastUse.set(id, { writtenAt: at });
+    await this.#writeLastUsed(id, now.toISOString());
+  }
+
+  async #flush(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const now = this.#clock().getTime();
+    for (const [id, seen] of this.#lastUse) {
+      const pending = seen.pending;
+      if (pending === undefined) {
+        // Nothing waits and the interval is over: the next use writes at once anyway.
+        if (now - seen.writtenAt >= this.#lastUsedIntervalMs) this.#lastUse.delete(id);
+        continue;
+      }
+      await this.#writeLastUsed(id, pending);
+      if (seen.pending === pending) delete seen.pending;
+      seen.writtenAt = Math.max(seen.writtenAt, Date.parse(pending));
+    }
+  }
+
+  /** Never moves a key's last use back (another process may have written a later one). */
+  async #writeLastUsed(id: string, at: string): Promise<void> {
+    await this.#db
+      .updateTable('internal_keys')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+      .execute();
   }
 
   /** The environment part of a key, for a scanner's report. */

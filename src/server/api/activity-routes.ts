@@ -1,4 +1,4 @@
-// /rotations (and each one's journal), /findings, /events, /people, /teams, /audit-reports, /tokens: the read side
+// /rotations (and each one's journal), /findings, /events, /people, /audit-reports, /tokens: the read side
 // of what the services record, each filtered to what the principal may see (access.ts): members see their teams'
 // keys' rows, the security role and admins see everything, audit reports and tokens are theirs alone.
 import type { FastifyRequest } from 'fastify';
@@ -23,7 +23,6 @@ import {
   rotationListQuery,
   rotationListResponse,
   rotationResponse,
-  teamsResponse,
   tokenListResponse,
 } from './api-schemas.js';
 import type { ApiServices } from './api-services.js';
@@ -186,30 +185,6 @@ export function activityRoutes(services: ApiServices): ApiRoute[] {
           .filter((person) => !query.team || person.team === query.team)
           .filter((person) => !query.status || person.status === query.status)
           .sort((a, b) => (a.email < b.email ? -1 : 1));
-        return { body: { items } };
-      },
-    }),
-    defineRoute({
-      method: 'GET',
-      path: '/teams',
-      operationId: 'listTeams',
-      summary: 'Teams: from the people directory and the registry’s owner_team, with counts',
-      tag: 'people',
-      scope: 'people:read',
-      response: teamsResponse,
-      handler: async ({ principal }) => {
-        const counts = new Map<string, { people: number; keys: number }>();
-        const count = (team: string) => {
-          const found = counts.get(team) ?? { people: 0, keys: 0 };
-          counts.set(team, found);
-          return found;
-        };
-        for (const person of app.workspace.people?.people() ?? []) if (person.team) count(person.team).people++;
-        for (const { entry } of (await index.current()).entries) if (entry.owner_team) count(entry.owner_team).keys++;
-        const items = [...counts]
-          .filter(([team]) => hasRole(principal, 'security') || principal.teams.includes(team))
-          .sort(([a], [b]) => (a < b ? -1 : 1))
-          .map(([team, value]) => ({ team, ...value }));
         return { body: { items } };
       },
     }),

@@ -1,5 +1,5 @@
-// The JSON API as a ServerModule: `/api/v1/...` (key-routes.ts, activity-routes.ts, offboarding-routes.ts) behind bearer-token
-// authentication, and its OpenAPI 3.1 document at `/openapi.json`. Opens the key index at registration (the
+// The JSON API as a ServerModule: `/api/v1/...` (key-routes.ts, activity-routes.ts, team-routes.ts,
+// offboarding-routes.ts) behind bearer-token authentication, and its OpenAPI 3.1 document at `/openapi.json`. Opens the key index at registration (the
 // registry read once, on worker threads) and lets the rotations it started give their leases back on close.
 
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +9,7 @@ import { ApiTokens } from '../auth/api-tokens.js';
 import { addBearerAuthentication } from '../auth/bearer-authentication.js';
 import { addReadinessCheck } from '../readiness.js';
 import type { ServerContext, ServerModule } from '../server-module.js';
+import { teamAccessOf } from '../team-access.js';
 import { activityRoutes } from './activity-routes.js';
 import { type ApiRoute, registerRoutes } from './api-route.js';
 import type { ApiServices } from './api-services.js';
@@ -17,13 +18,14 @@ import { KeyIndex } from './key-index.js';
 import { keyRoutes } from './key-routes.js';
 import { offboardingRoutes } from './offboarding-routes.js';
 import { buildOpenApiDocument } from './openapi-document.js';
+import { teamRoutes } from './team-routes.js';
 
 export const API_PREFIX = '/api/v1';
 export const OPENAPI_PATH = '/openapi.json';
 export const API_VERSION = '1.0.0';
 
 export function apiRoutes(services: ApiServices): ApiRoute[] {
-  return [...keyRoutes(services), ...activityRoutes(services), ...offboardingRoutes(services)];
+  return [...keyRoutes(services), ...activityRoutes(services), ...teamRoutes(services), ...offboardingRoutes(services)];
 }
 
 export const apiModule: ServerModule = {
@@ -39,6 +41,7 @@ export const apiModule: ServerModule = {
       tokens: new ApiTokens(app, clock),
       denials: new AccessDenials(app.events, logger),
       rotations: new BackgroundRotations(app, logger),
+      teams: teamAccessOf(app, clock),
     };
     const routes = apiRoutes(services);
     const document = buildOpenApiDocument({

@@ -1,6 +1,7 @@
 // The JSON API's request and response bodies as zod schemas: the routes parse their input with them and the
 // OpenAPI document (openapi-document.ts) is generated from them.
 import { z } from 'zod';
+import { GRANTED_ROLES, TEAM_MEMBER_ROLES, TEAM_SLUG_PATTERN } from '../../directory/team-records.js';
 import { ROTATION_STATES } from '../../lifecycle/rotation/rotation-states.js';
 import { KEY_STATUSES, keyEntrySchema } from '../../registry/key-entry-schema.js';
 import { ROLES } from '../access.js';
@@ -163,8 +164,89 @@ export const peopleQuery = z.strictObject({
 
 export const peopleResponse = z.object({ items: z.array(personSchema) });
 
-export const teamsResponse = z.object({
-  items: z.array(z.object({ team: z.string(), people: z.number(), keys: z.number() })),
+const teamSlug = z
+  .string()
+  .regex(TEAM_SLUG_PATTERN, "letters, digits, '.', '_' or '-', at most 100")
+  .describe('the name registry entries use in owner_team');
+
+export const teamSummarySchema = z.object({
+  team: z.string(),
+  display_name: z.string(),
+  /** False for a team the registry or the directory names that has no record yet (an admin may adopt it). */
+  recorded: z.boolean().describe('false: known from the registry or the directory, not yet a record (adopt it)'),
+  description: z.string().optional(),
+  contact: z.string().optional(),
+  members: z.number().describe('people in the record'),
+  people: z.number().describe('people the directory puts in the team'),
+  keys: z.number().describe('registry entries naming the team'),
+  active_keys: z.number(),
+});
+
+export const teamsResponse = z.object({ items: z.array(teamSummarySchema) });
+
+export const teamParams = z.strictObject({ team: teamSlug });
+export const teamMemberParams = z.strictObject({ team: teamSlug, email: z.email() });
+
+const teamMemberRole = z.enum(TEAM_MEMBER_ROLES);
+
+export const createTeamBody = z.strictObject({
+  team: teamSlug,
+  display_name: z.string().trim().min(1).max(200).optional().describe('default: the slug'),
+  description: z.string().trim().max(2000).optional(),
+  contact: z.string().trim().min(1).max(320).optional().describe('the shared owner: an on-call alias, an email'),
+  members: z
+    .array(z.strictObject({ email: z.email(), role: teamMemberRole.default('member') }))
+    .max(1000)
+    .optional(),
+});
+
+export const updateTeamBody = z
+  .strictObject({
+    display_name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().trim().max(2000).nullable().optional().describe('null clears it'),
+    contact: z.string().trim().min(1).max(320).nullable().optional().describe('null clears it'),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'name at least one of display_name, description, contact');
+
+export const teamMemberBody = z.strictObject({ role: teamMemberRole.default('member') });
+
+export const teamResponse = z.object({
+  team: z.string(),
+  display_name: z.string(),
+  recorded: z.boolean(),
+  description: z.string().optional(),
+  contact: z.string().optional(),
+  members: z.array(z.object({ email: z.string(), role: teamMemberRole, added_at: z.string(), added_by: z.string() })),
+  people: z.number(),
+  keys: z.object({ total: z.number(), active: z.number(), rotation_overdue: z.number(), revoked: z.number() }),
+  created_at: z.string().optional(),
+  created_by: z.string().optional(),
+  updated_at: z.string().optional(),
+  updated_by: z.string().optional(),
+  version: z.number().optional(),
+});
+
+export const teamDeletedResponse = z.object({ team: z.string(), deleted: z.literal(true) });
+
+export const teamMemberRemovedResponse = z.object({ team: z.string(), email: z.string(), removed: z.literal(true) });
+
+const roleGrantSchema = z.object({
+  email: z.string(),
+  role: z.enum(GRANTED_ROLES),
+  granted_at: z.string(),
+  granted_by: z.string(),
+});
+
+export const roleGrantsResponse = z.object({ items: z.array(roleGrantSchema) });
+
+export const roleGrantParams = z.strictObject({ role: z.enum(GRANTED_ROLES), email: z.email() });
+
+export const roleGrantResponse = roleGrantSchema.extend({ created: z.boolean() });
+
+export const roleRevokedResponse = z.object({
+  email: z.string(),
+  role: z.enum(GRANTED_ROLES),
+  revoked: z.literal(true),
 });
 
 export const auditReportSummarySchema = z.object({

@@ -1,7 +1,8 @@
 // The registry as the API reads it: every entry loaded once at start (worker threads, so the event loop keeps
 // answering), sorted by key_id, and kept current by following git HEAD. A request checks HEAD (two small file
 // reads, at most every `checkIntervalMs`); when it moved, only the entry files `git diff` names are read again,
-// so a rotation committed by the controller or the CLI shows up without reloading 100,000 files.
+// so a rotation committed by the controller or the CLI shows up without reloading 100,000 files. Each snapshot also
+// groups the entries by owner_team and owner_individual, so a team's list reads that team's entries only.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runGit } from '../../git/git-command.js';
@@ -18,6 +19,10 @@ export interface KeyIndexSnapshot {
   /** Sorted by key_id. */
   entries: readonly LoadedEntry[];
   byId: ReadonlyMap<string, LoadedEntry>;
+  /** Each `owner_team`'s entries, sorted by key_id: a team's list is read without walking every entry. */
+  byTeam: ReadonlyMap<string, readonly LoadedEntry[]>;
+  /** Each `owner_individual`'s entries (lower-cased email), sorted by key_id. */
+  byOwner: ReadonlyMap<string, readonly LoadedEntry[]>;
 }
 
 export interface KeyIndexOptions {
@@ -103,7 +108,31 @@ function snapshotOf(head: string | undefined, entries: LoadedEntry[]): KeyIndexS
   const byId = new Map<string, LoadedEntry>();
   for (const loaded of entries) byId.set(loaded.entry.key_id, loaded);
   const sorted = [...byId.values()].sort((a, b) => compareKeyIds(a.entry, b.entry));
-  return { head, entries: sorted, byId };
+  // Built from the sorted list, so every group is sorted too (one pass, no sort per group).
+  const byTeam = new Map<string, LoadedEntry[]>();
+  const byOwner = new Map<string, LoadedEntry[]>();
+  for (const loaded of sorted) {
+    const { owner_team: team, owner_individual: owner } = loaded.entry;
+    if (team) pushTo(byTeam, team, loaded);
+    if (owner) pushTo(byOwner, owner.toLowerCase(), loaded);
+  }
+  return { head, entries: sorted, byId, byTeam, byOwner };
+}
+
+function pushTo(groups: Map<string, LoadedEntry[]>, key: string, loaded: LoadedEntry): void {
+  const group = groups.get(key);
+  if (group) group.push(loaded);
+  else groups.set(key, [loaded]);
+}
+
+/** Sorted lists merged into one sorted list without repeats (a member's teams and the keys naming them). */
+export function mergeSortedEntries(lists: ReadonlyArray<readonly LoadedEntry[]>): readonly LoadedEntry[] {
+  const present = lists.filter((list) => list.length > 0);
+  if (present.length === 0) return [];
+  if (present.length === 1) return present[0]!;
+  const byId = new Map<string, LoadedEntry>();
+  for (const list of present) for (const loaded of list) byId.set(loaded.entry.key_id, loaded);
+  return [...byId.values()].sort((a, b) => compareKeyIds(a.entry, b.entry));
 }
 
 export function compareKeyIds(a: Pick<KeyEntry, 'key_id'>, b: Pick<KeyEntry, 'key_id'>): number {

@@ -8,7 +8,7 @@ import type { RotationRow } from '../../lifecycle/rotation/rotation-journal.js';
 import { entryPurpose, type KeyEntry } from '../../registry/key-entry-schema.js';
 import type { LoadedEntry } from '../../registry/registry-loader.js';
 import { type EntryFilter, entryFacts, matchesFilter } from '../../registry/registry-query.js';
-import { canActOnKey, canReadKey, type Principal } from '../access.js';
+import { canActOnKey, canReadKey, hasRole, type Principal } from '../access.js';
 import { actorOf } from '../auth/access-denials.js';
 import { HttpProblem } from '../problem-details.js';
 import { type ApiRoute, defineRoute, etagOf, requireIfMatch } from './api-route.js';
@@ -26,6 +26,7 @@ import {
   rotationStartedResponse,
 } from './api-schemas.js';
 import type { ApiServices } from './api-services.js';
+import { type KeyIndexSnapshot, mergeSortedEntries } from './key-index.js';
 
 export function ownershipOf(entry: KeyEntry) {
   return { team: entry.owner_team, individual: entry.owner_individual };
@@ -94,6 +95,25 @@ export function rotationJson(row: RotationRow) {
   };
 }
 
+/**
+ * The sorted entries a list request can match at most, from the index's groups: a team filter reads that team's
+ * entries, an owner filter that person's, a member the teams they are in and the keys naming them; only the
+ * security role and admins walk every entry. Access and the other filters are still checked on each.
+ */
+export function candidatesFor(
+  snapshot: KeyIndexSnapshot,
+  principal: Principal,
+  query: { team?: string | undefined; owner?: string | undefined },
+): readonly LoadedEntry[] {
+  if (query.team !== undefined) return snapshot.byTeam.get(query.team) ?? [];
+  if (query.owner !== undefined) return snapshot.byOwner.get(query.owner.toLowerCase()) ?? [];
+  if (hasRole(principal, 'security')) return snapshot.entries;
+  return mergeSortedEntries([
+    ...principal.teams.map((team) => snapshot.byTeam.get(team) ?? []),
+    principal.email ? (snapshot.byOwner.get(principal.email.toLowerCase()) ?? []) : [],
+  ]);
+}
+
 export function keyRoutes(services: ApiServices): ApiRoute[] {
   const { app, clock, index, denials } = services;
 
@@ -130,7 +150,7 @@ export function keyRoutes(services: ApiServices): ApiRoute[] {
       query: keyListQuery,
       response: keyListResponse,
       handler: async ({ query, principal }) => {
-        const { entries } = await index.current();
+        const entries = candidatesFor(await index.current(), principal, query);
         const now = clock();
         const filter: EntryFilter = {
           ...(query.team ? { team: query.team } : {}),

@@ -21,6 +21,7 @@ export const API_TOKEN_SCOPES = [
   'people:read',
   'audit:read',
   'tokens:write',
+  'teams:write',
   '*',
 ] as const;
 export type ApiTokenScope = (typeof API_TOKEN_SCOPES)[number];
