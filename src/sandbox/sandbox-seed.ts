@@ -22,6 +22,13 @@ export interface SandboxSeedKey {
   publicKey?: string;
   /** A planted use of the key from this address, beside its ordinary ones (an audit-log anomaly to be found). */
   strayUseFrom?: string;
+  /** Uses from these addresses, one each, instead of the key's own one (a key several teams' services call). */
+  sharedUseFrom?: string[];
+  /**
+   * The key a rotation replaced with this one (revoked at the provider then), its use before the rotation and a
+   * planted call with it after, which the provider refused (an audit-log anomaly to be found).
+   */
+  rotatedOut?: { previousKeyId: string; rotatedAt: string; usedAt: string; usedFrom: string };
 }
 
 export interface SandboxSeedPerson {

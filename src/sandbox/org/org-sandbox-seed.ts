@@ -28,6 +28,8 @@ export function orgSandboxSeed(org: Organisation, providers?: ReadonlySet<string
         createdBy: key.createdBy,
         permissions: key.permissions,
         ...(key.strayUseFrom ? { strayUseFrom: key.strayUseFrom } : {}),
+        ...(key.sharedUseFrom ? { sharedUseFrom: key.sharedUseFrom } : {}),
+        ...(key.rotatedOut ? { rotatedOut: key.rotatedOut } : {}),
       })),
   };
 }
