@@ -390,10 +390,10 @@ forEachBackend((backend) =>
             continue;
           }
           expected = 'shared-between-teams';
-        } else if (t.provider === 'github' && t.category !== 'service-integration') {
-          // Every GitHub personal access token is held by a person's user; whether that person made it for
-          // themselves or for a service is an intention GitHub does not record.
-          exclude('GitHub token: personal or service is intention');
+        } else if (t.provider === 'github' && t.kind === 'classic-pat') {
+          // A classic token is listed nowhere (only SAML single sign-on organisations list their members'
+          // credential authorizations): nothing names the user it acts as, a person or a machine user.
+          exclude('GitHub classic token: no API names its holder');
           continue;
         } else if (t.category === 'personal-cloud-access') expected = 'personal-key';
         else {

@@ -40,6 +40,8 @@ export interface ClassifiedKey {
   providerKeyId?: string;
   keyId?: string;
   account?: string;
+  /** The user the key acts as, when the listing names one apart from the account (ProviderKey.holder). */
+  holder?: string;
   classes: DriftClass[];
   /** What kind of credential it is, as far as the provider, the registry and the directory tell (key-category.ts). */
   category?: KeyCategory;
@@ -131,6 +133,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
       keyId: entry.key_id,
       ...(entry.provider_key_id !== undefined ? { providerKeyId: String(entry.provider_key_id) } : {}),
       ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+      ...(row?.holder ? { holder: row.holder } : {}),
       classes: classes.length === 0 ? ['registered-healthy'] : classes,
       lastUsedAt: lastUse ?? null,
       ...(row ? { createdAt: row.created_at, createdBy: row.created_by } : {}),
@@ -152,6 +155,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
       provider: row.provider,
       providerKeyId: row.provider_key_id,
       ...(row.account ? { account: row.account } : {}),
+      ...(row.holder ? { holder: row.holder } : {}),
       classes,
       ownerEvidence: ownerEvidence(row, callers, callerTeams, input.people),
       lastUsedAt: lastUse,

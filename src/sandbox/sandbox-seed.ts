@@ -17,6 +17,8 @@ export interface SandboxSeedKey {
   status: 'active' | 'inactive' | 'revoked';
   /** The person who created it, by email, when a person did. */
   createdBy?: string;
+  /** The provider user the key acts as when not its creator (a machine user's login). */
+  holder?: string;
   permissions: string[];
   /** For SSH keys (GitHub deploy keys): the public half the provider holds. */
   publicKey?: string;

@@ -304,6 +304,10 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       name: `${team}-${purpose}`,
       description: `${purpose.replace(/-/g, ' ')} for ${team}`,
       createdBy: creator.email,
+      // A token made for a service is held by the team's machine user, not by the person who set it up.
+      ...(provider === 'github' && format.kind !== 'deploy-key' && format.category === 'shared-service-account'
+        ? { holder: `${orgName}-${team}-bot` }
+        : {}),
       team,
       consumers,
       permissions: format.permissions,

@@ -25,6 +25,11 @@ export interface OrgKey {
   name: string;
   description: string;
   createdBy: string;
+  /**
+   * The provider user the key acts as when that is not its creator: the team's machine user holding a GitHub token
+   * made for a service (a user account no people directory lists, as GitHub's docs describe machine users).
+   */
+  holder?: string;
   /** The team that really uses and owns the key. */
   team: string;
   consumers: string[];
