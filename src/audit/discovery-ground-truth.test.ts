@@ -60,6 +60,7 @@ forEachBackend((backend) =>
     let rotations: RotationRow[];
     let database: TestDatabase;
 
+    // Minutes, not seconds: a sandbox start, an ingest and a discovery, on a 2-core machine other runs share.
     beforeAll(async () => {
       const out = mkdtempSync(join(tmpdir(), 'keyledger-discover-'));
       database = await backend.createDatabase();
@@ -110,7 +111,7 @@ forEachBackend((backend) =>
       const result = JSON.parse(run.stdout);
       expect(result.discovery.filter((r: { error?: unknown }) => r.error)).toEqual([]);
       keys = result.keys;
-    }, 120_000);
+    }, 300_000);
 
     afterAll(async () => {
       await sandbox?.stop();
@@ -260,7 +261,7 @@ forEachBackend((backend) =>
         now: new Date().toISOString(),
       });
       expect(JSON.parse(again.stdout).adoption.drafted).toBe(0);
-    });
+    }, 120_000);
 
     it('reads every sandbox provider audit log that has a reader, with no problem', () => {
       expect(ingest.firstProblems).toEqual([]);
