@@ -142,6 +142,27 @@ export class AuditUsageStore {
     return new Map(rows.map((row) => [row.key_id!, String(row.last_at)]));
   }
 
+  /**
+   * The teams whose sources called each credential no registry entry accounts for (`provider\u0000credential`, the
+   * enrichment's `source_team`): what tells discovery that an unregistered key is shared between teams.
+   */
+  async teamsOfUnregisteredCredentials(): Promise<Map<string, string[]>> {
+    const rows = await this.#db
+      .selectFrom('audit_usage')
+      .select(['provider', 'credential', 'source_team'])
+      .where('key_id', 'is', null)
+      .where('source_team', 'is not', null)
+      .groupBy(['provider', 'credential', 'source_team'])
+      .orderBy('source_team')
+      .execute();
+    const teams = new Map<string, string[]>();
+    for (const row of rows) {
+      const slot = `${row.provider}\u0000${row.credential}`;
+      teams.set(slot, [...(teams.get(slot) ?? []), row.source_team!]);
+    }
+    return teams;
+  }
+
   /** Providers with any ingested usage: only their keys can be called unused. */
   async providersWithUsage(): Promise<Set<string>> {
     const rows = await this.#db.selectFrom('audit_usage').select('provider').distinct().execute();

@@ -9,11 +9,15 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openKeyledgerApp } from '../app/keyledger-app.js';
 import { runCli } from '../cli/test-support/run-cli.js';
-import { forEachBackend } from '../db/test-support/test-databases.js';
+import { forEachBackend, type TestDatabase } from '../db/test-support/test-databases.js';
 import { runGit } from '../git/git-command.js';
+import type { RotationRow } from '../lifecycle/rotation/rotation-journal.js';
 import { GIT_TEST_ENV } from '../registry/test-support/registry-fixtures.js';
+import { writeOrgRotationHistory } from '../sandbox/org/org-rotation-history.js';
 import { type RunningSandbox, startSandbox } from '../sandbox/start-sandbox.js';
+import { UNAUTHORIZED_USE_KINDS } from '../telemetry/metrics-sources.js';
 import type { ClassifiedKey } from './drift-classification.js';
 
 interface TruthKey {
@@ -32,6 +36,8 @@ interface TruthKey {
   permissions: string[];
   strayUseFrom?: string;
   registryStatus?: 'revoked';
+  rotatedOut?: { previousKeyId: string; rotatedAt: string; usedAt: string; usedFrom: string };
+  sharedUseFrom?: string[];
 }
 
 // Both engines: discovery, usage and anomalies live in the operational store.
@@ -50,10 +56,14 @@ forEachBackend((backend) =>
       key_id: string | null;
       source: string;
     }> = [];
+    let ingest: { firstProblems: unknown[]; records: number; matched: number };
+    let rotations: RotationRow[];
+    let database: TestDatabase;
 
+    // Minutes, not seconds: a sandbox start, an ingest and a discovery, on a 2-core machine other runs share.
     beforeAll(async () => {
       const out = mkdtempSync(join(tmpdir(), 'keyledger-discover-'));
-      const database = await backend.createDatabase();
+      database = await backend.createDatabase();
       sandbox = await startSandbox({ org: 'small', seed: 7, outDir: out, rateLimits: 'off' });
       registry = sandbox.written!.registryDir!;
       await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: registry, env: GIT_TEST_ENV });
@@ -73,6 +83,25 @@ forEachBackend((backend) =>
       // The generator's "now": its days since last use count from there, and so must the classification's (the run
       // itself keeps the real clock: the providers check token times against it).
       asOf = groundTruth.summary.now;
+      // The organisation's past with keyledger: the rotations it made, in its journal (written through the journal's
+      // own API, as the rotator writes it). Then its audit logs, ingested as a deployment ingests them before it
+      // looks: a key's callers are evidence discovery reads.
+      const app = await openKeyledgerApp({ registryDir: registry, env, cwd: registry, clock: () => new Date() });
+      try {
+        rotations = await writeOrgRotationHistory(app.operational.db, sandbox.org!);
+      } finally {
+        await app.close();
+      }
+      const logs = mkdtempSync(join(tmpdir(), 'keyledger-sandbox-logs-'));
+      await sandbox.writeAuditLogs(logs);
+      const ingested = await runCli(['audit-log', 'ingest', logs, '--registry', registry, '--json'], {
+        cwd: registry,
+        env,
+        now: new Date().toISOString(),
+      });
+      expect(ingested.stderr).toBe('');
+      ingest = JSON.parse(ingested.stdout);
+      anomalies = JSON.parse(ingested.stdout).newAnomalies;
       const run = await runCli(['discover', '--registry', registry, '--as-of', asOf, '--json'], {
         cwd: registry,
         env,
@@ -82,7 +111,7 @@ forEachBackend((backend) =>
       const result = JSON.parse(run.stdout);
       expect(result.discovery.filter((r: { error?: unknown }) => r.error)).toEqual([]);
       keys = result.keys;
-    }, 120_000);
+    }, 300_000);
 
     afterAll(async () => {
       await sandbox?.stop();
@@ -143,9 +172,10 @@ forEachBackend((backend) =>
       );
     });
 
-    it('finds exactly the registered keys shared between teams', () => {
+    it('finds exactly the registered keys shared between teams, and the unregistered ones the audit logs show', () => {
       expect(
         withClass('shared-across-teams')
+          .filter((key) => key.keyId)
           .map((key) => key.keyId)
           .sort(),
       ).toEqual(
@@ -154,6 +184,10 @@ forEachBackend((backend) =>
           .map((key) => key.keyId)
           .sort(),
       );
+      // Unregistered: the keys whose calls came from several teams' services (plantSharedUses), after ingest.
+      const planted = truth.filter((key) => !key.registered && key.sharedUseFrom);
+      expect(planted.length).toBeGreaterThan(0);
+      expect(ids(withClass('shared-across-teams').filter((key) => !key.keyId))).toEqual(ids(planted));
     });
 
     /** The ground truth's key for a classified key: by key_id when registered, by provider and id when not. */
@@ -227,22 +261,12 @@ forEachBackend((backend) =>
         now: new Date().toISOString(),
       });
       expect(JSON.parse(again.stdout).adoption.drafted).toBe(0);
-    });
+    }, 120_000);
 
-    it('reads every sandbox provider audit log that has a reader, with no problem', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'keyledger-sandbox-logs-'));
-      await sandbox.writeAuditLogs(dir);
-      const run = await runCli(['audit-log', 'ingest', dir, '--registry', registry, '--json'], {
-        cwd: registry,
-        env,
-        now: new Date().toISOString(),
-      });
-      expect(run.stderr).toBe('');
-      const result = JSON.parse(run.stdout);
-      expect(result.firstProblems).toEqual([]);
-      expect(result.records).toBeGreaterThan(0);
-      expect(result.matched).toBeGreaterThan(0);
-      anomalies = result.newAnomalies;
+    it('reads every sandbox provider audit log that has a reader, with no problem', () => {
+      expect(ingest.firstProblems).toEqual([]);
+      expect(ingest.records).toBeGreaterThan(0);
+      expect(ingest.matched).toBeGreaterThan(0);
     });
 
     it("flags exactly the anomalies the generator planted in the sandboxes' audit logs, kind by kind", () => {
@@ -273,8 +297,10 @@ forEachBackend((backend) =>
           .map((row) => `${row.provider}:${row.credential}:${row.key_id}:${row.source}`)
           .sort(),
       ).toEqual(stray.map((t) => `${t.provider}:${t.providerKeyId}:${t.keyId}:${t.strayUseFrom}`).sort());
-      // Several teams' services calling with one key: the sandboxes' logs give each key one home address, which
-      // belongs to its own team only, so the logs show none (shared keys are known from the registry's consumers).
+      // Several teams' services calling with one registered key: the sandboxes' logs give each registered key one home
+      // address, its own team's, so the logs show none (shared registered keys are known from the registry's
+      // consumers). The unregistered keys called from several teams' addresses are unknown keys here; discovery
+      // reads their callers' teams (the category test below).
       expect(byKind('shared-across-teams')).toEqual([]);
       // Revoked keys still used: the entries the generator marks revoked whose key stayed live (plantRevokedUses).
       const revoked = truth.filter((t) => t.registryStatus === 'revoked');
@@ -285,8 +311,51 @@ forEachBackend((backend) =>
           .map((row) => `${row.provider}:${row.credential}:${row.key_id}`)
           .sort(),
       ).toEqual(revoked.map((t) => `${t.provider}:${t.providerKeyId}:${t.keyId}`).sort());
-      // The generator plants no use of a rotated-out key: its organisation has had no rotation.
-      expect(byKind('rotated-out-key-used')).toEqual([]);
+      // Rotated-out keys used: the keys keyledger's rotations replaced (the journal's finished rows) that were used
+      // after the rotation (plantRotatedOutUses) — and not for their use before it, which is history.
+      const rotated = truth.filter((t) => t.rotatedOut);
+      expect(rotated.length).toBeGreaterThan(0);
+      expect(rotations.map((row) => `${row.key_id}:${row.old_provider_key_id}:${row.state}`).sort()).toEqual(
+        rotated.map((t) => `${t.keyId}:${t.rotatedOut!.previousKeyId}:done`).sort(),
+      );
+      expect(
+        anomalies
+          .filter((row) => row.kind === 'rotated-out-key-used')
+          .map((row) => `${row.provider}:${row.credential}:${row.key_id}:${row.source}`)
+          .sort(),
+      ).toEqual(
+        rotated.map((t) => `${t.provider}:${t.rotatedOut!.previousKeyId}:${t.keyId}:${t.rotatedOut!.usedFrom}`).sort(),
+      );
+    });
+
+    it('counts each stolen-key signal in api_key_unauthorized_use_detected_total and logs it as an event', async () => {
+      const store = await database.open();
+      try {
+        // What /metrics reads for the counter (src/telemetry/metrics-sources.ts): the stored anomalies of both kinds.
+        const counted = await store.db
+          .selectFrom('audit_anomalies')
+          .select(['key_id', 'kind'])
+          .where('kind', 'in', [...UNAUTHORIZED_USE_KINDS])
+          .execute();
+        const signals = truth
+          .filter((t) => t.registryStatus === 'revoked' || t.rotatedOut)
+          .map((t) => `${t.keyId}:${t.rotatedOut ? 'rotated-out-key-used' : 'revoked-key-used'}`)
+          .sort();
+        expect(counted.map((row) => `${row.key_id}:${row.kind}`).sort()).toEqual(signals);
+        const events = await store.db
+          .selectFrom('events')
+          .select(['key_id', 'type'])
+          .where('type', '=', 'audit.anomaly')
+          .where(
+            'key_id',
+            'in',
+            counted.map((row) => row.key_id!),
+          )
+          .execute();
+        expect(events.map((row) => row.key_id).sort()).toEqual(counted.map((row) => row.key_id).sort());
+      } finally {
+        await store.close();
+      }
     });
 
     it('reports in the audit the category discover tells, for every registered key', async () => {
@@ -314,17 +383,18 @@ forEachBackend((backend) =>
         matched += 1;
         let expected: string;
         if (t.consumers.length > 1) {
-          if (!t.registered) {
-            // Consumers live in the registry (or in per-team sources of audit logs): with no entry, and sandbox logs
-            // that name no team's service, nothing observable says a second team holds the key.
-            exclude('shared but unregistered: no consumers to read');
+          if (!t.registered && !t.sharedUseFrom) {
+            // Consumers live in the registry or in the audit logs' callers: with no entry, and no provider log that
+            // shows each team's services calling (the sandbox keeps no history of the key's uses, or a consuming
+            // team declares no address of its own), nothing observable says a second team holds the key.
+            exclude('shared but unregistered: no audit log tells its teams apart');
             continue;
           }
           expected = 'shared-between-teams';
-        } else if (t.provider === 'github' && t.category !== 'service-integration') {
-          // Every GitHub personal access token is held by a person's user; whether that person made it for
-          // themselves or for a service is an intention GitHub does not record.
-          exclude('GitHub token: personal or service is intention');
+        } else if (t.provider === 'github' && t.kind === 'classic-pat') {
+          // A classic token is listed nowhere (only SAML single sign-on organisations list their members'
+          // credential authorizations): nothing names the user it acts as, a person or a machine user.
+          exclude('GitHub classic token: no API names its holder');
           continue;
         } else if (t.category === 'personal-cloud-access') expected = 'personal-key';
         else {

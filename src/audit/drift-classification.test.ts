@@ -45,4 +45,26 @@ describe('classifyKeys', () => {
       ['AKIANOBODY', ['unregistered', 'no-clear-owner'], 'service-key'],
     ]);
   });
+
+  it("calls an unregistered key shared when the audit logs saw several teams' services call it", () => {
+    const { keys } = classifyKeys({
+      entries: [],
+      discovered: [row('AKIASHARED'), row('AKIAONETEAM'), row('AKIAQUIET')],
+      completeProviders: new Set(['aws-iam']),
+      lastUseReported: new Set(['aws-iam']),
+      asOf: new Date('2026-12-01T00:00:00Z'),
+      isBroadPermission: () => false,
+      callerTeams: new Map([
+        ['aws-iam\u0000AKIASHARED', ['payments', 'search']],
+        ['aws-iam\u0000AKIAONETEAM', ['search']],
+      ]),
+    });
+    const byId = new Map(keys.map((key) => [key.providerKeyId, key]));
+    expect(byId.get('AKIASHARED')!.classes).toContain('shared-across-teams');
+    expect(byId.get('AKIASHARED')!.category).toBe('shared-between-teams');
+    // One calling team is owner evidence for the adoption draft, not sharing.
+    expect(byId.get('AKIAONETEAM')!.classes).not.toContain('shared-across-teams');
+    expect(byId.get('AKIAONETEAM')!.ownerEvidence?.team).toBe('search');
+    expect(byId.get('AKIAQUIET')!.classes).toEqual(['unregistered', 'no-clear-owner']);
+  });
 });

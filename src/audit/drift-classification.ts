@@ -40,6 +40,8 @@ export interface ClassifiedKey {
   providerKeyId?: string;
   keyId?: string;
   account?: string;
+  /** The user the key acts as, when the listing names one apart from the account (ProviderKey.holder). */
+  holder?: string;
   classes: DriftClass[];
   /** What kind of credential it is, as far as the provider, the registry and the directory tell (key-category.ts). */
   category?: KeyCategory;
@@ -65,6 +67,11 @@ export interface ClassifyKeysInput {
   lastUse?: ReadonlyMap<string, string>;
   /** Callers per credential (`provider\u0000providerKeyId`) seen in audit logs, for owner evidence. */
   callers?: ReadonlyMap<string, string[]>;
+  /**
+   * The teams whose services the audit logs saw calling each unregistered credential (`provider\u0000providerKeyId`,
+   * audit-usage-store.ts): two or more make the key shared across teams, as several consuming teams do an entry.
+   */
+  callerTeams?: ReadonlyMap<string, readonly string[]>;
   unusedAfterDays?: number;
 }
 
@@ -126,6 +133,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
       keyId: entry.key_id,
       ...(entry.provider_key_id !== undefined ? { providerKeyId: String(entry.provider_key_id) } : {}),
       ...(entry.scope?.account_id ? { account: entry.scope.account_id } : {}),
+      ...(row?.holder ? { holder: row.holder } : {}),
       classes: classes.length === 0 ? ['registered-healthy'] : classes,
       lastUsedAt: lastUse ?? null,
       ...(row ? { createdAt: row.created_at, createdBy: row.created_by } : {}),
@@ -139,14 +147,17 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
     const permissions = parsePermissions(row.permissions);
     if (permissions.some((permission) => input.isBroadPermission(permission))) classes.push('broad-scope');
     const callers = input.callers?.get(at) ?? [];
+    const callerTeams = input.callerTeams?.get(at) ?? [];
+    if (callerTeams.length > 1) classes.push('shared-across-teams');
     const lastUse = row.last_used_at;
     classifyUse(classes, lastUse, input.lastUseReported.has(row.provider), asOfMs, unusedMs);
     keys.push({
       provider: row.provider,
       providerKeyId: row.provider_key_id,
       ...(row.account ? { account: row.account } : {}),
+      ...(row.holder ? { holder: row.holder } : {}),
       classes,
-      ownerEvidence: ownerEvidence(row, callers, input.people),
+      ownerEvidence: ownerEvidence(row, callers, callerTeams, input.people),
       lastUsedAt: lastUse,
       createdAt: row.created_at,
       createdBy: row.created_by,
@@ -183,6 +194,7 @@ function classifyUse(
 function ownerEvidence(
   row: DiscoveredKeysTable,
   callers: string[],
+  callerTeams: readonly string[],
   people: PeopleDirectory | undefined,
 ): OwnerEvidence {
   const evidence: OwnerEvidence = { because: [] };
@@ -204,6 +216,14 @@ function ownerEvidence(
     }
   }
   if (callers.length > 0) evidence.because.push(`used by ${callers.slice(0, 5).join(', ')} in the audit logs`);
+  if (callerTeams.length > 1)
+    evidence.because.push(
+      `called from the services of ${callerTeams.length} teams (${callerTeams.join(', ')}): split it`,
+    );
+  else if (callerTeams.length === 1 && !evidence.team) {
+    evidence.team = callerTeams[0]!;
+    evidence.because.push(`called from the services of ${callerTeams[0]} in the audit logs`);
+  }
   if (evidence.because.length === 0)
     evidence.because.push('no evidence: the provider names no creator and no audit log shows its use');
   return evidence;

@@ -28,6 +28,11 @@ describe('keyCategorizer', () => {
     },
   );
 
+  it('reads the holder a listing names before the account: a token acts as its owner, a person or a machine user', () => {
+    expect(categoryOf({ classes: [], account: 'acme', holder: 'ann.lee' })).toBe('personal-key');
+    expect(categoryOf({ classes: [], account: 'acme', holder: 'acme-payments-bot' })).toBe('service-key');
+  });
+
   it('knows no person without a directory', () => {
     expect(keyCategorizer(undefined)({ classes: [], account: 'ann.lee' })).toBe('service-key');
   });

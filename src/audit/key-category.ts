@@ -2,8 +2,8 @@
 // (docs/offboarding.md, "Orphans"; src/offboarding/orphan-keys.ts) as far as an API tells them: a key shared
 // between teams (the registry's consumers or the audit logs' callers name several teams: the drift class
 // `shared-across-teams`); a person's own key (the provider holds it under a user that is a person of the directory,
-// or under a user-type account such as `user:<id>`); otherwise a service key (a service user, project, group, app or
-// integration). Whether an integration was meant to be "temporary" is an intention no provider records, so it is
+// or under a user-type account such as `user:<id>`, or acts as such a user: a GitHub token's owner); otherwise a
+// service key (a service user, a machine user no directory lists, a project, group, app or integration). Whether an integration was meant to be "temporary" is an intention no provider records, so it is
 // not a category here: such keys are service keys.
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { DriftClass } from './drift-classification.js';
@@ -14,11 +14,14 @@ export type KeyCategory = (typeof KEY_CATEGORIES)[number];
 /** Tells the category of each key; built once per run from the people directory. */
 export function keyCategorizer(
   people: PeopleDirectory | undefined,
-): (key: { classes: readonly DriftClass[]; account?: string | undefined }) => KeyCategory {
+): (key: { classes: readonly DriftClass[]; account?: string | undefined; holder?: string | undefined }) => KeyCategory {
   const personNames = new Set((people?.people() ?? []).map((person) => squashed(person.email.split('@')[0]!)));
   return (key) => {
     if (key.classes.includes('shared-across-teams')) return 'shared-between-teams';
-    if (key.account && (/^user:/i.test(key.account) || personNames.has(holderName(key.account)))) return 'personal-key';
+    // The user the key acts as: its holder when the provider names one apart from the account (a GitHub token's
+    // owner, listed under the organisation), else the account itself.
+    const holder = key.holder ?? key.account;
+    if (holder && (/^user:/i.test(holder) || personNames.has(holderName(holder)))) return 'personal-key';
     return 'service-key';
   };
 }

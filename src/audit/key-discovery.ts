@@ -80,6 +80,7 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
               last_used_at: eb.ref('excluded.last_used_at'),
               permissions: eb.ref('excluded.permissions'),
               last_seen_at: eb.ref('excluded.last_seen_at'),
+              holder: eb.ref('excluded.holder'),
               gone_at: null,
             })),
           )
@@ -102,6 +103,7 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
             created_by: key.createdBy ?? null,
             last_used_at: key.lastUsedAt?.toISOString() ?? null,
             permissions: key.permissions ? JSON.stringify(key.permissions) : null,
+            holder: key.holder ?? null,
             first_seen_at: runAt,
             last_seen_at: runAt,
             gone_at: null,
@@ -161,6 +163,20 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
     results.push(result);
   }
   return results;
+}
+
+/**
+ * The holder of each key discovery saw that names one (`provider\u0000providerKeyId` -> holder): what the quarterly
+ * audit reads to tell a registered personal access token's category, as classification does from the listing.
+ */
+export async function discoveredHolders(db: Kysely<OperationalSchema>): Promise<Map<string, string>> {
+  const rows = await db
+    .selectFrom('discovered_keys')
+    .select(['provider', 'provider_key_id', 'holder'])
+    .where('holder', 'is not', null)
+    .where('gone_at', 'is', null)
+    .execute();
+  return new Map(rows.map((row) => [`${row.provider}\u0000${row.provider_key_id}`, row.holder!]));
 }
 
 /** Every key discovery has seen and not seen go, for classification. */

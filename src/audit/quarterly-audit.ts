@@ -122,6 +122,8 @@ export interface QuarterlyAuditInput {
   /** Providers whose audit logs were ingested: only their keys can be called unused. */
   providersWithUsage?: ReadonlySet<string>;
   anomalies?: readonly AuditAnomaly[];
+  /** The holder discovery listed per key (`provider\u0000providerKeyId`, key-discovery.ts discoveredHolders). */
+  holders?: ReadonlyMap<string, string>;
   previous?: PreviousAudit;
   staleAfterDays?: number;
   unusedAfterDays?: number;
@@ -148,9 +150,14 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
     const team = entry.owner_team ?? '(none)';
     keysByTeam[team] = (keysByTeam[team] ?? 0) + 1;
     const shared = consumerTeams(entry.consumed_by).size > 1 || sharedInUse.has(entry.key_id);
+    const holder =
+      entry.provider_key_id !== undefined
+        ? input.holders?.get(`${entry.scope?.provider}\u0000${entry.provider_key_id}`)
+        : undefined;
     categories[entry.key_id] = categoryOf({
       classes: shared ? ['shared-across-teams'] : [],
       account: entry.scope?.account_id,
+      holder,
     });
     const add = (cls: AuditFindingClass, detail: string) =>
       findings.push({

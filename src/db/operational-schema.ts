@@ -174,6 +174,8 @@ export interface DiscoveredKeysTable {
   last_seen_at: string;
   /** When a complete listing of the provider stopped showing the key; null while it is there. */
   gone_at: string | null;
+  /** The user the key acts as when its account is not that user (ProviderKey.holder; migration 0020). */
+  holder?: string | null;
 }
 
 /** A secret seen in a place keys hide (src/discovery-sources/), recorded by src/audit/key-observations.ts. */

@@ -42,6 +42,11 @@ export interface ProviderKey extends ProviderKeyRef {
   lastUsedAt?: Date;
   /** Who created or owns it at the provider, when it says (an email, a user name). */
   createdBy?: string;
+  /**
+   * The user the key acts as, when the account is not that user and the provider says (a GitHub personal access
+   * token, listed under its organisation, acts as its owner: a person, or a machine user for a service).
+   */
+  holder?: string;
   permissions?: string[];
 }
 

@@ -17,11 +17,20 @@ export interface SandboxSeedKey {
   status: 'active' | 'inactive' | 'revoked';
   /** The person who created it, by email, when a person did. */
   createdBy?: string;
+  /** The provider user the key acts as when not its creator (a machine user's login). */
+  holder?: string;
   permissions: string[];
   /** For SSH keys (GitHub deploy keys): the public half the provider holds. */
   publicKey?: string;
   /** A planted use of the key from this address, beside its ordinary ones (an audit-log anomaly to be found). */
   strayUseFrom?: string;
+  /** Uses from these addresses, one each, instead of the key's own one (a key several teams' services call). */
+  sharedUseFrom?: string[];
+  /**
+   * The key a rotation replaced with this one (revoked at the provider then), its use before the rotation and a
+   * planted call with it after, which the provider refused (an audit-log anomaly to be found).
+   */
+  rotatedOut?: { previousKeyId: string; rotatedAt: string; usedAt: string; usedFrom: string };
 }
 
 export interface SandboxSeedPerson {

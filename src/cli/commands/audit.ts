@@ -8,6 +8,7 @@ import { AUDIT_REPORT_FORMATS, type AuditReportFormat, renderAuditReport } from 
 import { AuditReportStore } from '../../audit/audit-report-store.js';
 import { openAuditTickets } from '../../audit/audit-tickets.js';
 import { AuditUsageStore } from '../../audit/audit-usage-store.js';
+import { discoveredHolders } from '../../audit/key-discovery.js';
 import { AUDIT_FINDING_CLASSES, runQuarterlyAudit } from '../../audit/quarterly-audit.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { compilePolicy } from '../../registry/policy/policy-engine.js';
@@ -95,6 +96,7 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
           lastUse: await usage.lastUseByKey(),
           providersWithUsage: await usage.providersWithUsage(),
           anomalies: await usage.anomaliesOf(),
+          holders: await discoveredHolders(app.operational.db),
           ...(previous ? { previous } : {}),
         });
         if (options.record) await reports.record(report);

@@ -75,6 +75,7 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
           useCallingThread: true,
         });
         const policy = compilePolicy(app.workspace.config.policy, asOf, app.workspace.people);
+        const usage = new AuditUsageStore(app.operational.db);
         const lastUseReported = new Set<string>();
         for (const result of discovery) {
           if (
@@ -95,7 +96,8 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
           ...(app.workspace.people ? { people: app.workspace.people } : {}),
           asOf,
           isBroadPermission: policy.isForbiddenPermission,
-          lastUse: await new AuditUsageStore(app.operational.db).lastUseByKey(),
+          lastUse: await usage.lastUseByKey(),
+          callerTeams: await usage.teamsOfUnregisteredCredentials(),
         });
         const adoption = options.adopt
           ? await draftAdoptionBranch({

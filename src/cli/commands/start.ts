@@ -15,6 +15,7 @@ import type { DueKey } from '../../lifecycle/rotation/rotation-due.js';
 import { validateRegistry } from '../../registry/registry-validator.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { OrgKey } from '../../sandbox/org/org-model.js';
+import { writeOrgRotationHistory } from '../../sandbox/org/org-rotation-history.js';
 import { leakableKey, startWorkingOrg, type WorkingOrg } from '../../sandbox/working-org.js';
 import { loadFingerprintKey } from '../../secrets/secret-fingerprint.js';
 import { loadServerConfig } from '../../server/server-config.js';
@@ -99,6 +100,9 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
     let due: DueKey[];
     let report: Awaited<ReturnType<typeof validateRegistry>>;
     try {
+      // The rotations keyledger made in the organisation's past, in its journal: the sandboxes' audit logs name the
+      // keys they replaced, which `audit-log ingest` then tells apart as rotated-out (src/sandbox/org/org-rotation-history.ts).
+      await writeOrgRotationHistory(app.operational.db, working.sandbox.org!);
       report = await validateRegistry({
         root: app.workspace.root,
         config: app.workspace.config,

@@ -16,6 +16,7 @@ import * as offboarding from './0014_offboarding.js';
 import * as apiTokens from './0015_api_tokens.js';
 import * as web from './0016_web.js';
 import * as teams from './0019_teams.js';
+import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -33,6 +34,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0015_api_tokens': apiTokens,
   '0016_web': web,
   '0019_teams': teams,
+  '0020_discovered_key_holder': discoveredKeyHolder,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */

@@ -323,6 +323,8 @@ export class GithubProvider extends ProviderAdapter implements RepositoryHost {
         account: org,
         status: grant.token_expired ? 'expired' : 'active',
         createdBy: grant.owner.login,
+        // The token acts as its owner — a person, or a machine user made for a service — not as the organisation.
+        holder: grant.owner.login,
         permissions,
         ...(grant.token_name ? { name: grant.token_name } : {}),
         ...(grant.access_granted_at ? { createdAt: new Date(grant.access_granted_at) } : {}),

@@ -116,6 +116,53 @@ describe('generateOrg', () => {
       expect(key.secret.startsWith('sk-svcacct-'), key.keyId).toBe(key.kind === 'service-account-key');
   });
 
+  it("plants rotated-out uses on plain IAM keys only, between the rotation and the successor's last use", () => {
+    const org = generateOrg({ profile: 'default', seed: 1 });
+    const rotated = org.keys.filter((key) => key.rotatedOut);
+    expect(rotated.length).toBeGreaterThan(0);
+    const ids = new Set(org.keys.map((key) => key.providerKeyId));
+    for (const key of rotated) {
+      const { previousKeyId, rotatedAt, usedAt } = key.rotatedOut!;
+      expect(key.provider).toBe('aws-iam');
+      expect(key.registered && !key.registryStatus && !key.strayUseFrom && !key.admin).toBe(true);
+      expect(previousKeyId).toMatch(AWS_ACCESS_KEY_ID_PATTERN);
+      expect(ids.has(previousKeyId)).toBe(false);
+      expect(rotatedAt).toBe(key.createdAt);
+      expect(Date.parse(usedAt)).toBeGreaterThan(Date.parse(rotatedAt));
+      expect(Date.parse(usedAt)).toBeLessThan(Date.parse(key.lastUsedAt!));
+    }
+  });
+
+  it('calls shared unregistered keys from an address only each consuming team declares; gives service tokens to machine users', () => {
+    const org = generateOrg({ profile: 'default', seed: 1 });
+    const declared = new Map<string, Set<string>>();
+    // A source counts for the owner team of the entry that declares it (src/audit/credential-index.ts, teamOfSource).
+    for (const key of org.keys)
+      for (const source of key.registryOwnerTeam ? (key.expectedSources ?? []) : []) {
+        const teams = declared.get(source.replace(/\/32$/, '')) ?? new Set<string>();
+        teams.add(key.registryOwnerTeam!);
+        declared.set(source.replace(/\/32$/, ''), teams);
+      }
+    const shared = org.keys.filter((key) => key.sharedUseFrom);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const key of shared) {
+      expect(key.registered).toBe(false);
+      expect(key.sharedUseFrom!.map((address) => [...declared.get(address)!])).toEqual(
+        key.consumers.map((team) => [team]),
+      );
+    }
+    const tokens = org.keys.filter((key) => key.provider === 'github' && key.kind !== 'deploy-key');
+    expect(tokens.some((key) => key.holder)).toBe(true);
+    const logins = new Set(org.people.map((person) => person.login));
+    for (const key of tokens) {
+      if (key.category === 'personal-cloud-access') expect(key.holder).toBeUndefined();
+      if (key.holder) {
+        expect(key.holder).toBe(`acme-${key.team}-bot`);
+        expect(logins.has(key.holder)).toBe(false);
+      }
+    }
+  });
+
   it('generates 100,000 keys in seconds', () => {
     const started = performance.now();
     const org = generateOrg({ profile: '100k', seed: 1 });

@@ -2,6 +2,7 @@
 // and keys across providers — some registered and some not, some shared between teams, some with admin scope,
 // some unused for months — with the profile's counts exact by construction (ownership classes are dealt, not drawn).
 import { awsKeyHomeAddress } from '../providers/aws-iam/aws-iam-home-address.js';
+import { generateAwsAccessKey } from '../providers/aws-iam/aws-iam-key-format.js';
 import { KEY_FORMATS } from './org-key-formats.js';
 import type { Organisation, OrgKey, OrgPerson, OrgSummary } from './org-model.js';
 import { ORG_PROFILES, type OrgProfile, PROVIDER_SHARES } from './org-profiles.js';
@@ -303,6 +304,10 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       name: `${team}-${purpose}`,
       description: `${purpose.replace(/-/g, ' ')} for ${team}`,
       createdBy: creator.email,
+      // A token made for a service is held by the team's machine user, not by the person who set it up.
+      ...(provider === 'github' && format.kind !== 'deploy-key' && format.category === 'shared-service-account'
+        ? { holder: `${orgName}-${team}-bot` }
+        : {}),
       team,
       consumers,
       permissions: format.permissions,
@@ -331,6 +336,8 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
 
   plantRevokedUses(keys);
   plantStrayUses(keys);
+  plantRotatedOutUses(keys, seed);
+  plantSharedUses(keys, teams);
 
   const byProvider: Record<string, number> = {};
   for (const key of keys) byProvider[key.provider] = (byProvider[key.provider] ?? 0) + 1;
@@ -395,6 +402,78 @@ function plantStrayUses(keys: OrgKey[]): void {
     key.expectedSources = [`${awsKeyHomeAddress(key.providerKeyId)}/32`];
     if (used % STRAY_USE_EVERY === 0) key.strayUseFrom = `198.51.100.${((used / STRAY_USE_EVERY) % 254) + 1}`;
     used += 1;
+  }
+}
+
+/** Of the IAM keys eligible for a planted rotation with a later use of the key it replaced, one in this many. */
+const ROTATED_OUT_USE_EVERY = 8;
+
+/**
+ * Audit-log anomalies to be found (issue 15): keys keyledger rotated — the current key is the successor its rotation
+ * minted when the key was created, the replaced key was revoked then — and the replaced key was used afterwards
+ * (refused by the provider, recorded in its audit log). Taken from the end of the organisation among keys that are
+ * otherwise plain and show no other planted anomaly, with at least two days between the rotation and the
+ * successor's last use, so that the replaced key's later use falls between the two and the entry's last use stays
+ * its current key's. The replaced keys' ids come from their own seeded stream, so no other key changes.
+ */
+function plantRotatedOutUses(keys: OrgKey[], seed: number): void {
+  const eligible = keys.filter(
+    (key) =>
+      key.provider === 'aws-iam' &&
+      key.registered &&
+      !key.noClearOwner &&
+      !key.ownerLeft &&
+      !key.admin &&
+      key.consumers.length === 1 &&
+      !key.registryStatus &&
+      !key.strayUseFrom &&
+      key.lastUsedAt !== null &&
+      key.unusedDays !== null &&
+      key.unusedDays < 30 &&
+      Date.parse(key.lastUsedAt) - Date.parse(key.createdAt) >= 2 * DAY_MS,
+  );
+  const count = Math.ceil(eligible.length / ROTATED_OUT_USE_EVERY);
+  const random = new SeededRandom(seed ^ 0x0f1e2d3c);
+  eligible.slice(eligible.length - count).forEach((key, index) => {
+    const created = Date.parse(key.createdAt);
+    key.rotatedOut = {
+      previousKeyId: generateAwsAccessKey(random.next).accessKeyId,
+      rotatedAt: key.createdAt,
+      usedAt: isoDay(created + (Date.parse(key.lastUsedAt!) - created) / 2),
+      // TEST-NET-1 (RFC 5737): an address nobody's entry declares.
+      usedFrom: `192.0.2.${(index % 254) + 1}`,
+    };
+  });
+}
+
+/**
+ * Evidence for the unregistered keys shared between teams (issue 15): where the provider's sandbox keeps a history
+ * of a key's uses (CloudTrail for IAM keys, Datadog's Audit Trail for API keys), a used unregistered key of several
+ * consuming teams is called from each team's services — from an address that team's entries declare and no other
+ * team's does (the stray-use plant's `expectedSources`). A key of a team that declares no address of its own gets
+ * none: nothing observable then tells its teams apart.
+ */
+function plantSharedUses(keys: OrgKey[], teams: readonly string[]): void {
+  const declaredBy = new Map<string, Set<string>>();
+  for (const key of keys) {
+    if (!key.registryOwnerTeam) continue;
+    for (const source of key.expectedSources ?? []) {
+      const address = source.replace(/\/32$/, '');
+      const owners = declaredBy.get(address) ?? new Set<string>();
+      owners.add(key.registryOwnerTeam);
+      declaredBy.set(address, owners);
+    }
+  }
+  const addressOf = new Map<string, string>();
+  for (const team of teams) {
+    const own = [...declaredBy].find(([, owners]) => owners.size === 1 && owners.has(team));
+    if (own) addressOf.set(team, own[0]);
+  }
+  for (const key of keys) {
+    const logged = key.provider === 'aws-iam' || (key.provider === 'datadog' && key.kind === 'api-key');
+    if (key.registered || key.consumers.length < 2 || key.lastUsedAt === null || !logged) continue;
+    const addresses = key.consumers.map((team) => addressOf.get(team));
+    if (addresses.every((address): address is string => address !== undefined)) key.sharedUseFrom = addresses;
   }
 }
 

@@ -25,6 +25,11 @@ export interface OrgKey {
   name: string;
   description: string;
   createdBy: string;
+  /**
+   * The provider user the key acts as when that is not its creator: the team's machine user holding a GitHub token
+   * made for a service (a user account no people directory lists, as GitHub's docs describe machine users).
+   */
+  holder?: string;
   /** The team that really uses and owns the key. */
   team: string;
   consumers: string[];
@@ -46,6 +51,21 @@ export interface OrgKey {
    * recorded use came after (someone still holds it). Unset: the entry is active.
    */
   registryStatus?: 'revoked';
+  /**
+   * History keyledger made: the key is the successor a rotation minted (at `rotatedAt`, when the key was created),
+   * replacing `previousKeyId`, which the rotation revoked at the provider. A planted anomaly rides on it: a call made
+   * with the replaced key after the rotation (`usedAt`, from `usedFrom`), refused by the provider and recorded in its
+   * audit log — someone still holds the old key. The rotation's journal row is written through keyledger's own
+   * journal (org-rotation-history.ts); only the journal knows that `previousKeyId` was this entry's key.
+   */
+  rotatedOut?: RotatedOutKeyUse;
+  /**
+   * A planted use of an unregistered key shared between teams: one call from each consuming team's services, each
+   * from an address that team's registry entries declare (`expected_sources`), so that the audit logs tell the
+   * teams apart. Unset where the provider's sandbox keeps no history of uses, or a consuming team declares no
+   * address of its own.
+   */
+  sharedUseFrom?: string[];
   /** Whether a registry entry exists, and whom it names. */
   registered: boolean;
   registryOwnerIndividual?: string;
@@ -54,6 +74,13 @@ export interface OrgKey {
   noClearOwner: boolean;
   ownerLeft: boolean;
   unusedDays: number | null;
+}
+
+export interface RotatedOutKeyUse {
+  previousKeyId: string;
+  rotatedAt: string;
+  usedAt: string;
+  usedFrom: string;
 }
 
 export interface OrgSummary {

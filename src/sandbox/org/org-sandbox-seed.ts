@@ -26,8 +26,11 @@ export function orgSandboxSeed(org: Organisation, providers?: ReadonlySet<string
         ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}),
         status: 'active' as const,
         createdBy: key.createdBy,
+        ...(key.holder ? { holder: key.holder } : {}),
         permissions: key.permissions,
         ...(key.strayUseFrom ? { strayUseFrom: key.strayUseFrom } : {}),
+        ...(key.sharedUseFrom ? { sharedUseFrom: key.sharedUseFrom } : {}),
+        ...(key.rotatedOut ? { rotatedOut: key.rotatedOut } : {}),
       })),
   };
 }

@@ -131,12 +131,27 @@ export class AwsIamSandbox implements SandboxProvider {
       });
       // The key's last use, as CloudTrail recorded it: audits can see who used a key, from where, and when.
       if (key.lastUsedAt) {
-        history.push(this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt));
+        // A key several teams' services call is recorded from each of their addresses instead of one.
+        for (const from of key.sharedUseFrom ?? [awsKeyHomeAddress(key.providerKeyId)])
+          history.push(this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt, from));
         // A planted anomaly: the same call from an address the key's owners never use.
         if (key.strayUseFrom)
           history.push(
             this.#historicalRecord(key.providerKeyId, user, service, action, key.lastUsedAt, key.strayUseFrom),
           );
+      }
+      // The key a rotation replaced (deleted then, so not held): its last use before the rotation, from the
+      // service's address, and a call with it after, which IAM refused as it refuses any key it does not hold.
+      if (key.rotatedOut) {
+        const { previousKeyId, rotatedAt, usedAt, usedFrom } = key.rotatedOut;
+        const before = new Date(Date.parse(rotatedAt) - 3_600_000).toISOString();
+        const home = awsKeyHomeAddress(key.providerKeyId);
+        history.push(this.#historicalRecord(previousKeyId, user, service, action, before, home));
+        history.push({
+          ...this.#historicalRecord(previousKeyId, user, service, action, usedAt, usedFrom),
+          errorCode: 'InvalidClientTokenId',
+          errorMessage: 'The security token included in the request is invalid.',
+        });
       }
     }
     history.sort((a, b) => a.eventTime.localeCompare(b.eventTime));

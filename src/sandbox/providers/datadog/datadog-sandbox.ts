@@ -143,12 +143,14 @@ export class DatadogSandbox implements SandboxProvider {
       this.#keys.set(key.id, key);
       this.#keysBySecret.set(key.key, key);
       // An API key's last use lives in the Audit Trail: one historical request event stands for it.
+      // A key several teams' services call is recorded from each of their addresses.
       if (kind === 'api_keys' && seeded.lastUsedAt) {
-        this.#record(new Date(seeded.lastUsedAt), 'Request', { api_key: { id: key.id } }, '203.0.113.10', {
-          method: 'POST',
-          status_code: 202,
-          url_details: { path: '/api/v2/series' },
-        });
+        for (const from of seeded.sharedUseFrom ?? ['203.0.113.10'])
+          this.#record(new Date(seeded.lastUsedAt), 'Request', { api_key: { id: key.id } }, from, {
+            method: 'POST',
+            status_code: 202,
+            url_details: { path: '/api/v2/series' },
+          });
       }
     }
   }

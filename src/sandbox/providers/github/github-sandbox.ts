@@ -267,7 +267,8 @@ export class GithubSandbox implements SandboxProvider {
     }
     for (const key of seed.keys) {
       if (key.provider !== this.name || key.status === 'revoked') continue;
-      const owner = (key.createdBy ? logins.get(key.createdBy) : undefined) ?? 'ghost';
+      // A token's owner is its holder (a machine user) when the seed names one, else its creator.
+      const owner = key.holder ?? (key.createdBy ? logins.get(key.createdBy) : undefined) ?? 'ghost';
       if (!this.#users.has(owner)) this.#user(owner, owner, null);
       if (key.kind === 'deploy-key') {
         const keys = this.#repos.get(key.account) ?? [];
