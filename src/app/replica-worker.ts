@@ -20,7 +20,7 @@ export interface ReplicaOptions {
   worker?: boolean;
   /** When the due rotations are looked for: cron, UTC, 5 fields or 6 with seconds (default `0 2 * * *`). */
   schedule?: string;
-  /** Jobs this replica runs side by side (default 8). */
+  /** Per-key jobs (rotations) this replica runs side by side (default 32); scheduled work has a slot of its own. */
   concurrency?: number;
   /** A job's lease (default 60 s): how long a job held by a dead replica waits before another takes it. */
   leaseMs?: number;
@@ -43,6 +43,8 @@ export interface RunningReplica {
 }
 
 export const DEFAULT_REPLICA_SCHEDULE = '0 2 * * *';
+/** Rotations a replica runs side by side: enough that many join each registry batch commit while others wait on it. */
+export const DEFAULT_REPLICA_CONCURRENCY = 32;
 
 export async function startReplica(
   app: KeyledgerApp,
@@ -69,6 +71,7 @@ export async function startReplica(
   beating.unref();
   const stopSchedules = new AbortController();
   let worker: JobWorker | undefined;
+  let scheduledWorker: JobWorker | undefined;
   let scheduling: Promise<void> = Promise.resolve();
   if (runsWorker) {
     const services = app.rotation({
@@ -76,21 +79,27 @@ export async function startReplica(
       ...(options.rotation ? { rotation: options.rotation } : {}),
     });
     registries.push(services.metrics.registry);
-    const kinds = new JobKindTable();
     const [tick, rotate] = rotationJobKinds({ services, writer: app.writer, queue, clock });
-    kinds.register(tick).register(rotate);
-    const log = (fields: Record<string, unknown>, message: string) => logger.info({ replica: replicaId, ...fields }, message);
-    worker = new JobWorker({
+    const log = (fields: Record<string, unknown>, message: string) =>
+      logger.info({ replica: replicaId, ...fields }, message);
+    const workerOptions = {
       queue,
-      kinds,
       replicaId,
       clock,
-      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       log,
+    };
+    // Two loops: the per-key work fills its slots (each rotation holds one until its registry batch commits), and
+    // the fleet's scheduled work keeps a slot of its own, so a tick never waits behind thousands of rotations.
+    worker = new JobWorker({
+      ...workerOptions,
+      kinds: new JobKindTable().register(rotate),
+      concurrency: options.concurrency ?? DEFAULT_REPLICA_CONCURRENCY,
     });
+    scheduledWorker = new JobWorker({ ...workerOptions, kinds: new JobKindTable().register(tick), concurrency: 1 });
     worker.start();
+    scheduledWorker.start();
     const scheduler = new JobScheduler({
       queue,
       clock,
@@ -118,7 +127,7 @@ export async function startReplica(
       stopping ??= (async () => {
         stopSchedules.abort();
         await scheduling;
-        await worker?.stop();
+        await Promise.all([worker?.stop(), scheduledWorker?.stop()]);
         clearInterval(beating);
         await replicas.stopped(replicaId).catch(() => undefined);
       })();

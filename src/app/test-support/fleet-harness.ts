@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { OperationalStore } from '../../db/operational-store.js';
-import { createTestBackend, type TestBackend } from '../../db/test-support/test-databases.js';
+import pg from 'pg';
+import { type OperationalStore, openOperationalStore } from '../../db/operational-store.js';
 import { runGit } from '../../git/git-command.js';
 import type { Provider } from '../../providers/provider.js';
 import { createProvider } from '../../providers/provider-table.js';
@@ -68,14 +68,16 @@ export interface FleetWorldOptions {
 
 export async function createFleetWorld(options: FleetWorldOptions): Promise<FleetWorld> {
   const log = options.log ?? (() => undefined);
-  const backend: TestBackend = createTestBackend('postgres');
-  const database = await backend.createDatabase();
-  const store = await database.open({ poolSize: 4 });
+  const setupStarted = Date.now();
+  const elapsed = () => `${((Date.now() - setupStarted) / 1000).toFixed(1)}s`;
+  const database = await createPostgresDatabase();
   const work = await mkdtemp(join(tmpdir(), 'keyledger-fleet-'));
+  const store = await openOperationalStore({ databaseUrl: database.url, dataDir: join(work, 'unused'), poolSize: 4 });
   const registry = join(work, 'registry');
   const dataDir = join(work, 'data');
   mkdirSync(join(registry, 'keys'), { recursive: true });
   mkdirSync(dataDir, { recursive: true });
+  log(`set-up: database migrated at ${elapsed()}`);
   const rateLimit = options.rateLimit ?? { requests: 2_000, perSeconds: 1 };
   const sandbox = await startSandbox({ org: 'none', providers: ['gitlab'], rateLimits: { gitlab: rateLimit } });
   const control = new SandboxControlClient(sandbox.urls.gitlab!);
@@ -129,6 +131,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
       }
     }),
   );
+  log(`set-up: ${keyIds.length} keys minted, stored and registered at ${elapsed()}`);
   await writeFile(join(registry, '.gitignore'), '.keyledger/\n');
   await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: registry, env: GIT_TEST_ENV });
   await runGit(['add', '-A'], { cwd: registry, env: GIT_TEST_ENV });
@@ -139,7 +142,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     ...GIT_TEST_ENV,
     KEYLEDGER_REGISTRY: registry,
     KEYLEDGER_DATA_DIR: dataDir,
-    KEYLEDGER_DATABASE_URL: database.options.databaseUrl!,
+    KEYLEDGER_DATABASE_URL: database.url,
     KEYLEDGER_MASTER_KEY: masterKey.toString('base64'),
     KEYLEDGER_FINGERPRINT_KEY: fingerprintKey.key.toString('hex'),
     // Short leases and beats: a killed replica's jobs are taken over within seconds, not the production minute.
@@ -150,6 +153,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     KEYLEDGER_SERVER_LOG_LEVEL: 'warn',
   };
   const bundle = await bundleCli();
+  log(`set-up: registry committed, CLI bundled at ${elapsed()}`);
   const started: Replica[] = [];
   const startReplica = async (extraArgs: string[] = []): Promise<Replica> => {
     const child = spawn(
@@ -163,7 +167,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
         '--schedule',
         options.schedule ?? '*/10 * * * * *',
         '--concurrency',
-        String(options.concurrency ?? 32),
+        String(options.concurrency ?? 96),
         ...extraArgs,
       ],
       { cwd: registry, env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -208,10 +212,34 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
       await Promise.all(started.map((replica) => replica.exited));
       await consumer.stop();
       await sandbox.stop();
-      await backend.cleanup();
+      await store.close();
+      await database.drop();
       await rm(work, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh database on the test PostgreSQL (KEYLEDGER_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/
+ * postgres), named like src/db/test-support/test-databases.ts names its own; that module imports vitest, and the
+ * bench (bench/scale.ts) runs this harness outside it.
+ */
+async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const adminUrl = process.env.KEYLEDGER_TEST_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `keyledger_test_${process.pid}_${randomBytes(5).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`create database "${name}"`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`drop database if exists "${name}" with (force)`) };
 }
 
 /** The CLI as one ES module (native addons left outside), built once per process. */

@@ -35,7 +35,7 @@ export const registerServerCommand: RegisterCommand = (program, context) => {
       'when to look for due keys, once across all replicas: cron, UTC (5 fields, or 6 with seconds)',
       '0 2 * * *',
     )
-    .option('--concurrency <n>', 'jobs (rotations) this replica runs side by side (default 8)', parsePositiveInt)
+    .option('--concurrency <n>', 'rotations this replica runs side by side (default 32)', parsePositiveInt)
     .option('--replicas <n>', 'start N replicas on consecutive ports and supervise them (restart on crash)', parsePositiveInt)
     .action(async (options: ServerOptions) => {
       const schedule = parseSchedule(options.schedule);
