@@ -9,11 +9,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JobQueue } from '../jobs/job-queue.js';
 import { ReplicaHeartbeats } from '../jobs/replica-heartbeats.js';
-import { RegistryWriter } from '../registry/registry-writer.js';
 import { defaultRegistryConfig } from '../registry/registry-config.js';
+import { RegistryWriter } from '../registry/registry-writer.js';
 import { systemClock } from '../runtime/clock.js';
-import { createFleetWorld, type FleetWorld, type Replica } from './test-support/fleet-harness.js';
 import { ROTATION_ROTATE } from './rotation-job-kinds.js';
+import { createFleetWorld, type FleetWorld, type Replica } from './test-support/fleet-harness.js';
 
 const KEYS = Number(process.env.KEYLEDGER_FLEET_KEYS ?? 5_000);
 /** The rotations must be over by then (the wall time the suite allows this test, set-up aside). */
@@ -62,7 +62,9 @@ it(`three replicas rotate ${KEYS} due keys exactly once while replicas are SIGKI
     await victim.exited;
     killedPids.push(victim.child.pid!);
     kills += 1;
-    log(`${Math.round((Date.now() - started) / 1000)}s: killed replica ${index + 1}; ${await doneKeys()}/${KEYS} keys done`);
+    log(
+      `${Math.round((Date.now() - started) / 1000)}s: killed replica ${index + 1}; ${await doneKeys()}/${KEYS} keys done`,
+    );
     replicas[index] = await world.startReplica();
   }
   const rotatedIn = (Date.now() - started) / 1000;
@@ -91,7 +93,11 @@ it(`three replicas rotate ${KEYS} due keys exactly once while replicas are SIGKI
   expect(alive.size).toBe(3);
   const running = await queue.list({ states: ['running'] });
   expect(running.filter((job) => !alive.has(job.lease_owner ?? ''))).toEqual([]);
-  const leased = await db.selectFrom('rotation_journal').select(['key_id', 'lease_owner']).where('lease_owner', 'is not', null).execute();
+  const leased = await db
+    .selectFrom('rotation_journal')
+    .select(['key_id', 'lease_owner'])
+    .where('lease_owner', 'is not', null)
+    .execute();
   expect(leased).toEqual([]);
   // Killed replicas left heartbeats that stopped, never a live-looking one.
   const listed = await heartbeats.list();
@@ -135,7 +141,9 @@ it(`three replicas rotate ${KEYS} due keys exactly once while replicas are SIGKI
     if (entry?.last_rotated?.startsWith(new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10)))
       wrong.push(`${keyId}: last_rotated not moved`);
   }
-  log(`sandbox: ${truth.tokens.length} tokens; mints beyond one per rotation (a crash mid-mint, revoked again): ${extraMints}`);
+  log(
+    `sandbox: ${truth.tokens.length} tokens; mints beyond one per rotation (a crash mid-mint, revoked again): ${extraMints}`,
+  );
   expect(wrong.slice(0, 10)).toEqual([]);
 
   // No job stuck or given up.

@@ -65,7 +65,8 @@ export function rotationJobKinds(options: {
       // A replica that read the registry before another finished this key's rotation queued a stale finding.
       const [last] = await services.journal.list({ keyId, states: ['done'], limit: 1 });
       const open = await services.journal.openForKey(keyId);
-      if (!open && last && last.updated_at >= foundAt) return { status: 'already-rotated', rotationId: last.rotation_id };
+      if (!open && last && last.updated_at >= foundAt)
+        return { status: 'already-rotated', rotationId: last.rotation_id };
       const found = await writer.read(keyId);
       if (!found) return { status: 'no-entry' };
       const due: DueKey = {

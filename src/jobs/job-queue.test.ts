@@ -132,7 +132,9 @@ forEachBackend((backend) => {
     const jobs = await queue.list({ kind: 'tick' });
     expect(jobs).toHaveLength(1);
     expect(JSON.parse(jobs[0]!.payload)).toEqual({ tick: tick.toISOString() });
-    expect(await new JobScheduler({ queue, clock: () => new Date(), replicaId: 'r5', schedules: [] }).fire(schedule, tick)).toBe(false);
+    expect(
+      await new JobScheduler({ queue, clock: () => new Date(), replicaId: 'r5', schedules: [] }).fire(schedule, tick),
+    ).toBe(false);
   });
 
   it('runs jobs through the worker: results, retries, give-backs and bounded concurrency', async () => {
@@ -214,7 +216,11 @@ forEachBackend((backend) => {
     clock.advance(1_000);
     expect([...(await replicas.aliveIds())]).toEqual(['r1']);
     const listed = await replicas.list();
-    expect(listed.find((replica) => replica.replicaId === 'r1')).toMatchObject({ worker: true, url: 'http://127.0.0.1:1', alive: true });
+    expect(listed.find((replica) => replica.replicaId === 'r1')).toMatchObject({
+      worker: true,
+      url: 'http://127.0.0.1:1',
+      alive: true,
+    });
   });
 });
 

@@ -74,7 +74,12 @@ export class JobQueue {
    * Enqueues `input` for the tick `tick` of `schedule` unless some replica did already: the (schedule, tick) row and
    * the job are written in one transaction, and the primary key on (schedule, tick) lets one writer through.
    */
-  async enqueueForTick(schedule: string, tick: string, replicaId: string, input: EnqueueInput): Promise<JobRow | undefined> {
+  async enqueueForTick(
+    schedule: string,
+    tick: string,
+    replicaId: string,
+    input: EnqueueInput,
+  ): Promise<JobRow | undefined> {
     return writeTransaction(this.#db, async (trx) => {
       const row = this.#newRow(input);
       const taken = await trx

@@ -99,10 +99,6 @@ export class ReplicaHeartbeats {
 
   /** Ids of replicas alive now. */
   async aliveIds(): Promise<Set<string>> {
-    return new Set(
-      (await this.list())
-        .filter((replica) => replica.alive)
-        .map((replica) => replica.replicaId),
-    );
+    return new Set((await this.list()).filter((replica) => replica.alive).map((replica) => replica.replicaId));
   }
 }

@@ -88,7 +88,11 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     keys: staticMasterKeySource(new MasterKeyring(masterKeyFromBytes(masterKey, 'fleet test'))),
     clock: systemClock,
   });
-  const adapterOptions = { ...sandbox.providerOptions('gitlab'), rateLimit, retry: { baseDelayMs: 50, maxDelayMs: 2_000 } };
+  const adapterOptions = {
+    ...sandbox.providerOptions('gitlab'),
+    rateLimit,
+    retry: { baseDelayMs: 50, maxDelayMs: 2_000 },
+  };
   const provider = createProvider('gitlab', adapterOptions, { clock: systemClock });
   await writeFile(join(dataDir, 'providers.json'), JSON.stringify({ gitlab: adapterOptions }), { mode: 0o600 });
   const consumer = new ConsumerSandbox({ keys: [], refreshMs: 5_000, callMs: 1_000, reloadOnProbe: true });
@@ -122,7 +126,9 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
           fingerprint: fingerprintSecret(created.secret, fingerprintKey),
           scope: { provider: 'gitlab', account_id: account, permissions: ['api'] },
           storage: { store: 'default', path },
-          ...(options.consumers === false ? {} : { consumed_by: [{ service: `svc-${n}`, probe: consumer.probeFor(keyId) }] }),
+          ...(options.consumers === false
+            ? {}
+            : { consumed_by: [{ service: `svc-${n}`, probe: consumer.probeFor(keyId) }] }),
           audit: { rotation_owner: 'platform', rotation_frequency_days: 30 },
         };
         await writeFile(join(registry, 'keys', `${keyId}.yaml`), renderNewEntry(entry));

@@ -36,7 +36,11 @@ export const registerServerCommand: RegisterCommand = (program, context) => {
       '0 2 * * *',
     )
     .option('--concurrency <n>', 'rotations this replica runs side by side (default 32)', parsePositiveInt)
-    .option('--replicas <n>', 'start N replicas on consecutive ports and supervise them (restart on crash)', parsePositiveInt)
+    .option(
+      '--replicas <n>',
+      'start N replicas on consecutive ports and supervise them (restart on crash)',
+      parsePositiveInt,
+    )
     .action(async (options: ServerOptions) => {
       const schedule = parseSchedule(options.schedule);
       const config = await loadServerConfig({
@@ -123,7 +127,8 @@ function replicaTuning(env: NodeJS.ProcessEnv): {
     const value = env[name];
     if (value === undefined || value === '') return undefined;
     const parsed = Number(value);
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`${name} must be a positive integer (ms), got ${value}`);
+    if (!Number.isInteger(parsed) || parsed <= 0)
+      throw new UsageError(`${name} must be a positive integer (ms), got ${value}`);
     return parsed;
   };
   const leaseMs = read('KEYLEDGER_JOB_LEASE_MS');
