@@ -26,7 +26,7 @@ beforeAll(async () => {
   const started = Date.now();
   world = await createFleetWorld({ keys: KEYS, log });
   log(`set-up: ${KEYS} keys in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await world?.stop();
