@@ -16,6 +16,7 @@ import type { ServerModule } from '../server/server-module.js';
 import type { ControllerHeartbeat } from '../telemetry/controller-heartbeat.js';
 import { createMetricsModule } from '../telemetry/metrics-server-module.js';
 import { createWebModule } from '../web/web-module.js';
+import { type ReplicaOptions, type RunningReplica, startReplica } from './replica-worker.js';
 
 export interface ServerModuleOptions {
   /** The controller's liveness, when this process runs the controller (`keyledger start`). */
@@ -29,6 +30,11 @@ export interface ServerModuleOptions {
   offboarding?: Omit<OffboardingModuleOptions, 'identitySources'>;
   /** Hears the HR file feed once built, when identity-sources.json names an `hr-file` (tests wait on its `idle()`). */
   onHrFileFeed?: (feed: HrFileFeed) => void;
+  /**
+   * This process is a replica of a fleet (`keyledger server`, docs/scale-out.md): its heartbeat row and, unless
+   * `worker: false`, the job worker and the once-per-tick schedules. `onReplica` hears it once started.
+   */
+  replica?: ReplicaOptions & { onReplica?: (replica: RunningReplica) => void };
   /** The environment and working directory `identity-sources.json` is found from (default: this process's). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -41,12 +47,15 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
     cwd: options.cwd ?? process.cwd(),
     dataDir,
   });
+  // The replica's registries join the ones given: the metrics module reads this array at every rebuild.
+  const registries: Registry[] = [...(options.registries ?? [])];
+  const replica = options.replica;
   return [
     apiModule,
     createWebModule(),
     createMetricsModule({
       ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
-      ...(options.registries ? { registries: options.registries } : {}),
+      registries,
     }),
     createScimModule(),
     createOktaEventHookModule(),
@@ -59,7 +68,36 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
       options: ({ app }) => readHrFileFeedOptions(location(app.dataDir)),
       ...(options.onHrFileFeed ? { onFeed: options.onHrFileFeed } : {}),
     }),
+    ...(replica ? [createReplicaModule(replica, registries, options.heartbeat)] : []),
   ];
+}
+
+/** Starts the replica once the server is ready (its URL known), stops it before the app closes. */
+function createReplicaModule(
+  options: NonNullable<ServerModuleOptions['replica']>,
+  registries: Registry[],
+  heartbeat: ControllerHeartbeat | undefined,
+): ServerModule {
+  return {
+    name: 'replica',
+    async register(server, context) {
+      let running: RunningReplica | undefined;
+      server.addHook('onReady', async () => {
+        running = await startReplica(context.app, {
+          ...options,
+          clock: context.clock,
+          logger: context.logger,
+          url: context.publicUrl,
+          ...(heartbeat ? { heartbeat } : {}),
+        });
+        registries.push(...running.registries);
+        options.onReplica?.(running);
+      });
+      server.addHook('onClose', async () => {
+        await running?.stop();
+      });
+    },
+  };
 }
 
 export const serverModules: readonly ServerModule[] = createServerModules();

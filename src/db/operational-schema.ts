@@ -336,6 +336,47 @@ export interface RoleGrantsTable {
   granted_by: string;
 }
 
+/** A background job (src/jobs/job-queue.ts): payload JSON, never a secret; state queued -> running -> done | failed. */
+export interface JobsTable {
+  job_id: string;
+  kind: string;
+  payload: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  run_at: string;
+  attempts: number;
+  max_attempts: number;
+  dedupe_key: string | null;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  result: string | null;
+  failure: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** One row per (schedule, tick) taken by some replica: a scheduled job runs once per tick across the fleet. */
+export interface JobTicksTable {
+  schedule: string;
+  tick: string;
+  job_id: string;
+  replica_id: string;
+  created_at: string;
+}
+
+/** A `keyledger server` replica's heartbeat (src/jobs/replica-heartbeats.ts). */
+export interface ReplicasTable {
+  replica_id: string;
+  host: string;
+  pid: number;
+  url: string | null;
+  /** 1 when it runs a job worker. */
+  worker: number;
+  started_at: string;
+  beat_at: string;
+  stopped_at: string | null;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -364,4 +405,7 @@ export interface OperationalSchema {
   teams: TeamsTable;
   team_members: TeamMembersTable;
   role_grants: RoleGrantsTable;
+  jobs: JobsTable;
+  job_ticks: JobTicksTable;
+  replicas: ReplicasTable;
 }

@@ -12,6 +12,7 @@ export const KEYLEDGER_LAYER_RULES: Omit<LayerRules, 'providerNames'> = {
     'directory',
     'events',
     'git',
+    'jobs',
     'lifecycle',
     'offboarding',
     'registry',

@@ -1,0 +1,104 @@
+// Scale-out (docs/scale-out.md, docs/benchmarks.md): rotations per second with 1, 2 and 3 `keyledger server`
+// replicas over one PostgreSQL database, and API requests per second with 1 and 2 replicas. Each rotation run gets a
+// fresh world (src/app/test-support/fleet-harness.ts): KEYS due keys at the GitLab sandbox, whose limit (printed
+// beside the figure: a rotation makes 3 calls there — create, self-lookup, revoke) bounds what any number of
+// replicas can do. The API run serves GET /api/v1/keys with an admin token, autocannon in this process against each
+// replica at once.
+// Run: `npx tsx bench/scale.ts` (env: KEYS=1000, GITLAB_RPS=300, CONCURRENCY=96, DURATION=10 (API seconds),
+// CONNECTIONS=20 per replica, REPLICAS=1,2,3).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { bundleCli, createFleetWorld, type Replica } from '../src/app/test-support/fleet-harness.js';
+
+const KEYS = Number(process.env.KEYS ?? 1_000);
+const GITLAB_RPS = Number(process.env.GITLAB_RPS ?? 300);
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 96);
+const DURATION = Number(process.env.DURATION ?? 10);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 20);
+const REPLICAS = (process.env.REPLICAS ?? '1,2,3').split(',').map(Number);
+const CALLS_PER_ROTATION = 3;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const results: Array<Record<string, unknown>> = [];
+
+for (const count of REPLICAS) {
+  const world = await createFleetWorld({
+    keys: KEYS,
+    rateLimit: { requests: GITLAB_RPS, perSeconds: 1 },
+    concurrency: CONCURRENCY,
+    schedule: '*/5 * * * * *',
+    log,
+  });
+  try {
+    const replicas: Replica[] = await Promise.all(Array.from({ length: count }, () => world.startReplica()));
+    const doneKeys = async () =>
+      Number(
+        (
+          await world.store.db
+            .selectFrom('rotation_journal')
+            .select(sql<number>`count(distinct key_id)`.as('n'))
+            .where('state', '=', 'done')
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    // Timed from the first rotation planned (the first tick), to the last done.
+    let first: number | undefined;
+    for (;;) {
+      const planned = await world.store.db.selectFrom('rotation_journal').select('rotation_id').limit(1).execute();
+      if (planned.length) {
+        first = Date.now();
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    while ((await doneKeys()) < KEYS) await new Promise((resolve) => setTimeout(resolve, 250));
+    const seconds = (Date.now() - first) / 1000;
+    const bound = (GITLAB_RPS / CALLS_PER_ROTATION).toFixed(1);
+    const row = {
+      run: 'rotation',
+      replicas: count,
+      keys: KEYS,
+      seconds: Number(seconds.toFixed(1)),
+      rotationsPerSecond: Number((KEYS / seconds).toFixed(1)),
+      sandboxLimit: `${GITLAB_RPS} req/s = ${bound} rotations/s`,
+    };
+    log(JSON.stringify(row));
+    results.push(row);
+    if (count <= 2) results.push(await apiRun(world.env, replicas));
+  } finally {
+    await world.stop();
+  }
+}
+
+/** GET /api/v1/keys with an admin token, CONNECTIONS per replica, all replicas at once; the sum of their rates. */
+async function apiRun(env: NodeJS.ProcessEnv, replicas: Replica[]): Promise<Record<string, unknown>> {
+  const cli = await bundleCli();
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [cli, 'token', 'create', '--team', 'platform', '--role', 'admin', '--owner', 'fleet@example.com', '--json'],
+    { cwd: env.KEYLEDGER_REGISTRY, env },
+  );
+  const token = (JSON.parse(stdout) as { token: string }).token;
+  const runs = await Promise.all(
+    replicas.map((replica) =>
+      autocannon({
+        url: `${replica.url}/api/v1/keys?limit=50`,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    ),
+  );
+  const row = {
+    run: 'api GET /api/v1/keys',
+    replicas: replicas.length,
+    requestsPerSecond: runs.reduce((sum, run) => sum + Math.round(run.requests.average), 0),
+    p99ms: Math.max(...runs.map((run) => run.latency.p99)),
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+  };
+  log(JSON.stringify(row));
+  return row;
+}
+
+process.stdout.write(`${results.map((row) => JSON.stringify(row)).join('\n')}\n`);
