@@ -144,7 +144,14 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
         metrics,
         gitEnv: GIT_TEST_ENV,
         ...overrides,
-        options: { confirmTimeoutMs: 10_000, confirmPollMs: 10, retryBaseMs: 20, ...overrides.options },
+        options: {
+          confirmTimeoutMs: 10_000,
+          confirmPollMs: 10,
+          retryBaseMs: 20,
+          stepTimeoutMs: 20_000,
+          clockSkewMs: 1_000,
+          ...overrides.options,
+        },
       }),
     dueNow: (ids) =>
       Promise.all(
