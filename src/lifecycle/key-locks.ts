@@ -33,8 +33,8 @@ export type KeyLockRow = Selectable<KeyLocksTable>;
 /** The key is held by another live holder: nothing was done. */
 export class KeyBusyError extends KeyledgerError {
   constructor(keyId: string, held: KeyLockRow | undefined, what: string) {
-    const by = held?.operation ? `${held.operation} ${held.operation_id ?? ''}`.trim() : 'another operation';
-    super('E_KEY_BUSY', `${keyId} is held by ${by}${held?.expires_at ? ` until ${held.expires_at}` : ''}: ${what}`, {
+    const by = held?.operation ? `is held by ${held.operation} ${held.operation_id ?? ''}`.trim() : 'is busy';
+    super('E_KEY_BUSY', `${keyId} ${by}${held?.expires_at ? ` until ${held.expires_at}` : ''}: ${what}`, {
       category: 'conflict',
       details: {
         keyId,
@@ -123,7 +123,15 @@ export class KeyLocks {
     const expires = new Date(now.getTime() + request.leaseMs).toISOString();
     await db
       .insertInto('key_locks')
-      .values({ key_id: keyId, holder: null, token: 0, operation: null, operation_id: null, expires_at: null, updated_at: nowText })
+      .values({
+        key_id: keyId,
+        holder: null,
+        token: 0,
+        operation: null,
+        operation_id: null,
+        expires_at: null,
+        updated_at: nowText,
+      })
       .onConflict((conflict) => conflict.column('key_id').doNothing())
       .execute();
     const taken = await db
@@ -198,7 +206,13 @@ export class KeyLocks {
   async release(lease: Pick<KeyLease, 'keyId' | 'holder' | 'token'>, db: Kysely<OperationalSchema> = this.#db) {
     await db
       .updateTable('key_locks')
-      .set({ holder: null, operation: null, operation_id: null, expires_at: null, updated_at: this.#clock().toISOString() })
+      .set({
+        holder: null,
+        operation: null,
+        operation_id: null,
+        expires_at: null,
+        updated_at: this.#clock().toISOString(),
+      })
       .where('key_id', '=', lease.keyId)
       .where('holder', '=', lease.holder)
       .where('token', '=', lease.token)

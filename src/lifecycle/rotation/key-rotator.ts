@@ -361,7 +361,13 @@ export class KeyRotator {
             await this.#deps.journal.release(row.rotation_id, this.#owner);
             return { status: 'interrupted', row };
           }
-          row = await this.#onStepFailure(row, memory, error);
+          try {
+            row = await this.#onStepFailure(row, memory, error);
+          } catch (failure) {
+            // Recording the failure found the row fenced (the step failed because the worker was cut off, say).
+            if (isLeaseLost(failure)) return { status: 'busy', rotationId };
+            throw failure;
+          }
         }
       }
     } catch (error) {
@@ -504,14 +510,14 @@ export class KeyRotator {
       try {
         const version = await this.#fenced(row, memory, () =>
           store.put(row.path, created.secret, {
-          stage: 'pending',
-          metadata: {
-            key_id: row.key_id,
-            provider: row.provider,
-            provider_key_id: created.providerKeyId,
-            rotation_id: row.rotation_id,
-          },
-          idempotencyToken: `rotation-${row.rotation_id}`,
+            stage: 'pending',
+            metadata: {
+              key_id: row.key_id,
+              provider: row.provider,
+              provider_key_id: created.providerKeyId,
+              rotation_id: row.rotation_id,
+            },
+            idempotencyToken: `rotation-${row.rotation_id}`,
           }),
         );
         landed = true;

@@ -190,7 +190,8 @@ export class RotationJournal {
         const lock = await this.#locks.get(row.key_id, db);
         // A lock held for this very rotation goes with the row (they are taken and renewed together).
         const heldForRow = lock?.operation === 'rotation' && lock.operation_id === rotationId;
-        if (lock && !heldForRow && !leaseFree(lock.holder, lock.expires_at, owner, nowText)) return { value: undefined };
+        if (lock && !heldForRow && !leaseFree(lock.holder, lock.expires_at, owner, nowText))
+          return { value: undefined };
         const revoking = await db
           .selectFrom('revocation_journal')
           .select('revocation_id')
