@@ -29,6 +29,7 @@ import { RotationMetrics } from '../rotation-metrics.js';
 
 export interface RotationWorld {
   root: string;
+  clock: Clock;
   operational: OperationalStore;
   events: EventLog;
   writer: RegistryWriter;
@@ -119,6 +120,7 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
   }
   return {
     root,
+    clock,
     operational: options.operational,
     events,
     writer,
