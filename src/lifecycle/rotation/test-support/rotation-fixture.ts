@@ -150,7 +150,7 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
           confirmTimeoutMs: 10_000,
           confirmPollMs: 10,
           retryBaseMs: 20,
-          stepTimeoutMs: 20_000,
+          stepTimeoutMs: 45_000,
           clockSkewMs: 1_000,
           ...overrides.options,
         },
