@@ -18,11 +18,9 @@ import type { Clock } from '../runtime/clock.js';
 import { realSleep, type Sleep } from '../runtime/retry-policy.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { KeyIssuer } from './key-issuance.js';
-import { KeyBusyError, type KeyLease, KeyLocks, newLeaseOwner } from './key-locks.js';
 import type { KeyRevoker } from './key-revocation.js';
 import type { ConsumerConfirmer, ExpectedKeyVersion } from './rotation/consumers/consumer-confirmer.js';
 import { consumerName, consumerProbes } from './rotation/consumers/consumer-probes.js';
-import { TERMINAL_STATES } from './rotation/rotation-states.js';
 
 export const SPLIT_STATES = ['planned', 'issued', 'moved', 'verified', 'done'] as const;
 export type SplitState = (typeof SPLIT_STATES)[number];
@@ -72,8 +70,6 @@ export interface KeySplitterDependencies {
   confirmPollMs?: number;
   /** The owner of each team's new key, by team; default the shared key's owner (a person confirms it later). */
   owners?: Readonly<Record<string, string>>;
-  /** This worker's lease owner for the shared key's lock; default `newLeaseOwner()`. */
-  leaseOwner?: string;
 }
 
 export class SplitFailedError extends KeyledgerError {
@@ -94,11 +90,9 @@ function teamOf(consumer: Consumer, entry: KeyEntry): string | undefined {
 
 export class KeySplitter {
   readonly #deps: KeySplitterDependencies;
-  readonly #owner: string;
 
   constructor(dependencies: KeySplitterDependencies) {
     this.#deps = dependencies;
-    this.#owner = dependencies.leaseOwner ?? newLeaseOwner();
   }
 
   /** What a split would do: checked in full before anything is minted (and all `--dry-run` does). */
@@ -152,46 +146,6 @@ export class KeySplitter {
     const { plan, entry } = await this.plan(sharedKeyId);
     const resumed = plan.teams.some((team) => team.state !== 'planned');
     if (options.dryRun) return { ...plan, dryRun: true, resumed, revoked: false };
-    // The shared key's lock (key-locks.ts) for the whole split, long enough for a team's consumers to confirm: no
-    // rotation or other revoke of the key runs meanwhile, on any replica. Each step renews it first (the fence).
-    const locks = new KeyLocks(this.#deps.db, this.#deps.clock);
-    const leaseMs = (this.#deps.confirmTimeoutMs ?? 15 * 60_000) + 5 * 60_000;
-    let lease = await locks.acquireOrThrow(
-      sharedKeyId,
-      { holder: this.#owner, operation: 'split', operationId: `split:${sharedKeyId}`, leaseMs },
-      'nothing was done; split again when it has finished',
-    );
-    try {
-      const rotation = await this.#deps.db
-        .selectFrom('rotation_journal')
-        .select(['rotation_id', 'state'])
-        .where('key_id', '=', sharedKeyId)
-        .where('state', 'not in', [...TERMINAL_STATES])
-        .executeTakeFirst();
-      if (rotation)
-        throw new KeyBusyError(
-          sharedKeyId,
-          undefined,
-          `rotation ${rotation.rotation_id} of it is unfinished (${rotation.state}); nothing was done. Let it finish or roll back, then split again`,
-        );
-      const fence = async () => {
-        lease = await locks.renew(lease, leaseMs);
-        return lease;
-      };
-      return await this.#splitHeld(sharedKeyId, options, plan, entry, resumed, fence);
-    } finally {
-      await locks.release(lease).catch(() => undefined);
-    }
-  }
-
-  async #splitHeld(
-    sharedKeyId: string,
-    options: { actor: string },
-    plan: SplitPlan,
-    entry: KeyEntry,
-    resumed: boolean,
-    fence: () => Promise<KeyLease>,
-  ): Promise<SplitResult> {
     const storage = entryStorageRef(entry)!;
     const consumersByTeam = new Map<string, Consumer[]>();
     for (const consumer of entry.consumed_by ?? []) {
@@ -218,7 +172,6 @@ export class KeySplitter {
     }
     for (const team of plan.teams) {
       const step = async (name: string, work: () => Promise<string | undefined>, next: SplitState) => {
-        await fence();
         try {
           const detail = await work();
           await this.#advance(sharedKeyId, team.team, next, detail ?? null);
@@ -305,14 +258,11 @@ export class KeySplitter {
         try {
           const current = await this.#deps.writer.read(sharedKeyId);
           if (current && current.entry.status !== 'revoked')
-            await this.#deps.revoker.revoke(
-              {
-                keyId: sharedKeyId,
-                actor: options.actor,
-                reason: `split into ${plan.teams.map((team) => team.newKeyId).join(', ')}`,
-              },
-              { lease: await fence() },
-            );
+            await this.#deps.revoker.revoke({
+              keyId: sharedKeyId,
+              actor: options.actor,
+              reason: `split into ${plan.teams.map((team) => team.newKeyId).join(', ')}`,
+            });
         } catch (error) {
           throw new SplitFailedError(sharedKeyId, '(all)', 'revoke the shared key', error, this.#done(plan), [
             `revoke ${sharedKeyId}`,
