@@ -1,6 +1,8 @@
 // The row types of the operational store, one interface per table, shared by SQLite and PostgreSQL. Portable
 // types only: timestamps are ISO-8601 UTC text (`2026-04-01T10:00:00.000Z`, which sorts as it reads), JSON is
 // text, sequence numbers are integers (bigint on PostgreSQL, parsed to number by the store).
+import type { Generated } from 'kysely';
+
 /** One action in the hash-chained event log (src/events/). Rows are never updated or deleted. */
 export interface EventsTable {
   /** 1, 2, 3... without gaps; the chain order. */
@@ -81,6 +83,20 @@ export interface RotationJournalTable {
   not_before: string | null;
   state_entered_at: string;
   created_at: string;
+  updated_at: string;
+  /** The key lock's token this row's lease was taken under (migration 0017): an advance under another is refused. */
+  fence_token: Generated<number>;
+}
+
+/** One per-key lock (migration 0017, src/lifecycle/key-locks.ts): who holds the key, under which fencing token. */
+export interface KeyLocksTable {
+  key_id: string;
+  holder: string | null;
+  /** Grows by one at every acquisition or take-over, never goes back. */
+  token: number;
+  operation: string | null;
+  operation_id: string | null;
+  expires_at: string | null;
   updated_at: string;
 }
 
@@ -386,6 +402,7 @@ export interface OperationalSchema {
   idempotency_records: IdempotencyRecordsTable;
   internal_keys: InternalKeysTable;
   rotation_journal: RotationJournalTable;
+  key_locks: KeyLocksTable;
   rotation_tickets: RotationTicketsTable;
   revocation_journal: RevocationJournalTable;
   audit_usage: AuditUsageTable;

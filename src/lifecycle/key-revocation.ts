@@ -14,6 +14,7 @@ import type { RegistryWriter } from '../registry/registry-writer.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { type Logger, silentLogger } from '../telemetry/logger.js';
+import { KeyBusyError, type KeyLease, type KeyLocks, newLeaseOwner } from './key-locks.js';
 import { RevocationIncompleteError } from './lifecycle-error.js';
 import type { RevocationJournal, RevocationRecord, RevocationStep } from './revocation-journal.js';
 
@@ -45,6 +46,10 @@ export interface KeyRevokerDependencies {
   events: EventLog;
   journal: RevocationJournal;
   logger?: Logger;
+  /** This worker's lease owner for the key's lock; default `newLeaseOwner()`. Tests name other replicas. */
+  leaseOwner?: string;
+  /** How long the key's lock is held between steps (each step renews it); default 5 minutes. */
+  leaseMs?: number;
 }
 
 /** A step of the plan with what it needs to run again after a crash (ids and paths, never a secret). */
@@ -58,25 +63,64 @@ interface PlannedStep extends RevocationStep {
 export class KeyRevoker {
   readonly #deps: KeyRevokerDependencies;
   readonly #log: Logger;
+  readonly #owner: string;
+  readonly #leaseMs: number;
 
   constructor(dependencies: KeyRevokerDependencies) {
     this.#deps = dependencies;
     this.#log = (dependencies.logger ?? silentLogger).child({ service: 'revoke' });
+    this.#owner = dependencies.leaseOwner ?? newLeaseOwner();
+    this.#leaseMs = dependencies.leaseMs ?? 5 * 60_000;
   }
 
-  /** Revokes a key, or finishes its revoke when an earlier run left one pending. */
-  async revoke(request: RevokeKeyRequest): Promise<RevokedKey> {
-    const pending = await this.#deps.journal.pendingFor(request.keyId);
-    if (pending) return this.#finish(pending, true);
-    const plan = await this.#preflight(request);
-    const record = await this.#deps.journal.start({
-      keyId: request.keyId,
-      provider: plan.provider,
-      actor: request.actor,
-      ...(request.reason ? { reason: request.reason } : {}),
-      plan: plan.steps,
+  get #locks(): KeyLocks {
+    return this.#deps.journal.locks;
+  }
+
+  /**
+   * Revokes a key, or finishes its revoke when an earlier run left one pending, holding the key's lock throughout
+   * (key-locks.ts): E_KEY_BUSY, with nothing done, while a rotation or split of the key holds it or a rotation of it
+   * is unfinished. `lease`: the caller's own lock on the key (a split revoking the key it split), used instead.
+   */
+  async revoke(request: RevokeKeyRequest, options: { lease?: KeyLease } = {}): Promise<RevokedKey> {
+    return this.#locked(request.keyId, options.lease, async (lease) => {
+      const pending = await this.#deps.journal.pendingFor(request.keyId);
+      if (pending) return this.#finish(pending, true, lease);
+      const plan = await this.#preflight(request);
+      const record = await this.#deps.journal.start({
+        keyId: request.keyId,
+        provider: plan.provider,
+        actor: request.actor,
+        ...(request.reason ? { reason: request.reason } : {}),
+        plan: plan.steps,
+      });
+      return this.#finish(record, false, lease);
     });
-    return this.#finish(record, false);
+  }
+
+  /** Runs `work` under the key's lock (taken here, or the caller's), after checking no rotation of it is open. */
+  async #locked<T>(keyId: string, given: KeyLease | undefined, work: (lease: KeyLease) => Promise<T>): Promise<T> {
+    const lease =
+      given ??
+      (await this.#locks.acquireOrThrow(
+        keyId,
+        { holder: this.#owner, operation: 'revocation', operationId: `revoke:${keyId}`, leaseMs: this.#leaseMs },
+        'nothing was done; revoke again when it has finished',
+      ));
+    try {
+      // Checked under the lock: a rotation cannot move on without it, so none can start a step meanwhile.
+      const rotation = await this.#deps.journal.openRotation(keyId);
+      if (rotation) {
+        throw new KeyBusyError(
+          keyId,
+          undefined,
+          `rotation ${rotation.rotationId} of it is unfinished (${rotation.state}); nothing was done. Let it finish or roll back (\`keyledger rotate --resume\`), then revoke again`,
+        );
+      }
+      return await work(lease);
+    } finally {
+      if (!given) await this.#locks.release(lease).catch(() => undefined);
+    }
   }
 
   /** Finishes every revoke left pending; one failing does not stop the others. */
@@ -85,7 +129,7 @@ export class KeyRevoker {
     const failed: { keyId: string; error: KeyledgerError | Error }[] = [];
     for (const record of await this.#deps.journal.pending()) {
       try {
-        finished.push(await this.#finish(record, true));
+        finished.push(await this.#locked(record.keyId, undefined, (lease) => this.#finish(record, true, lease)));
       } catch (error) {
         failed.push({ keyId: record.keyId, error: error instanceof Error ? error : new Error(String(error)) });
       }
@@ -145,13 +189,16 @@ export class KeyRevoker {
   }
 
   /** Runs the steps of a journalled revoke that are not done yet, recording each. */
-  async #finish(record: RevocationRecord, resumed: boolean): Promise<RevokedKey> {
+  async #finish(record: RevocationRecord, resumed: boolean, held: KeyLease): Promise<RevokedKey> {
+    let lease = held;
     const plan = record.plan as PlannedStep[];
     const log = this.#log.child({ keyId: record.keyId, revocationId: record.revocationId });
     let commit: string | undefined;
     let eventSeq = 0;
     for (const step of plan) {
       if (step.done) continue;
+      // Fenced: a revoke that paused past its lock's lease (another worker took the key) stops here, doing nothing.
+      lease = await this.#locks.renew(lease, this.#leaseMs);
       try {
         if (step.step === 'event') {
           eventSeq = await this.#logEvent(record, plan, resumed, commit);

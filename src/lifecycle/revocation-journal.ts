@@ -7,6 +7,8 @@ import type { OperationalSchema, RevocationJournalTable } from '../db/operationa
 import { writeTransaction } from '../db/write-transaction.js';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { Clock } from '../runtime/clock.js';
+import { KeyLocks } from './key-locks.js';
+import { TERMINAL_STATES } from './rotation/rotation-states.js';
 
 /** The steps of a revoke, in the order they run. */
 export type RevocationStepName = 'provider' | 'secret' | 'registry' | 'event';
@@ -34,10 +36,24 @@ export interface RevocationRecord {
 export class RevocationJournal {
   readonly #db: Kysely<OperationalSchema>;
   readonly #clock: Clock;
+  /** The per-key locks a revoke holds while it runs (shared with rotations and splits, key-locks.ts). */
+  readonly locks: KeyLocks;
 
   constructor(db: Kysely<OperationalSchema>, clock: Clock) {
     this.#db = db;
     this.#clock = clock;
+    this.locks = new KeyLocks(db, clock);
+  }
+
+  /** The key's unfinished rotation, if any: a revoke waits for it to finish or roll back. */
+  async openRotation(keyId: string): Promise<{ rotationId: string; state: string } | undefined> {
+    const row = await this.#db
+      .selectFrom('rotation_journal')
+      .select(['rotation_id', 'state'])
+      .where('key_id', '=', keyId)
+      .where('state', 'not in', [...TERMINAL_STATES])
+      .executeTakeFirst();
+    return row ? { rotationId: row.rotation_id, state: row.state } : undefined;
   }
 
   /** Records a revoke about to start. A second unfinished revoke of the same key is refused by the database. */

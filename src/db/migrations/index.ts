@@ -15,6 +15,7 @@ import * as directory from './0013_directory.js';
 import * as offboarding from './0014_offboarding.js';
 import * as apiTokens from './0015_api_tokens.js';
 import * as web from './0016_web.js';
+import * as fencing from './0017_fencing.js';
 import * as jobs from './0018_jobs.js';
 import * as teams from './0019_teams.js';
 import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
@@ -34,6 +35,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0014_offboarding': offboarding,
   '0015_api_tokens': apiTokens,
   '0016_web': web,
+  '0017_fencing': fencing,
   '0018_jobs': jobs,
   '0019_teams': teams,
   '0020_discovered_key_holder': discoveredKeyHolder,

@@ -10,6 +10,7 @@ import { entryStorageRef, type KeyEntry } from '../../registry/key-entry-schema.
 import type { RegistryWriter } from '../../registry/registry-writer.js';
 import type { Clock } from '../../runtime/clock.js';
 import { realSleep, type Sleep } from '../../runtime/retry-policy.js';
+import { withStepDeadline } from '../../runtime/step-deadline.js';
 import { type FingerprintKey, fingerprintSecret } from '../../secrets/secret-fingerprint.js';
 import type { SecretStore, StoredSecret } from '../../secrets/secret-store.js';
 import { SecretStoreError } from '../../secrets/secret-store-error.js';
@@ -29,8 +30,15 @@ export interface RotationOptions {
   confirmPollMs: number;
   /** The grace period of a consumer that names no probe. */
   defaultGraceSeconds: number;
-  /** A worker's hold on a journal row; renewed at every step. */
+  /**
+   * A worker's hold on a journal row and its key's lock; renewed at every step, before every external effect and
+   * while a step waits. Must exceed `stepTimeoutMs + clockSkewMs`.
+   */
   leaseMs: number;
+  /** The longest one external effect (a mint, a store write, a revoke, a commit) may take before it is abandoned. */
+  stepTimeoutMs: number;
+  /** How far replicas' clocks may disagree: an effect's deadline ends this long before the lease does. */
+  clockSkewMs: number;
   /** Transient failures (429s, 5xx, a busy registry) tolerated per rotation before it gives up. */
   maxAttempts: number;
   /** The first wait after a transient failure; doubled per attempt, capped at a minute. */
@@ -42,6 +50,8 @@ export const DEFAULT_ROTATION_OPTIONS: RotationOptions = {
   confirmPollMs: 2_000,
   defaultGraceSeconds: 300,
   leaseMs: 5 * 60_000,
+  stepTimeoutMs: 2 * 60_000,
+  clockSkewMs: 10_000,
   maxAttempts: 8,
   retryBaseMs: 1_000,
 };
@@ -60,6 +70,8 @@ export interface KeyRotatorDependencies {
   sleep?: Sleep;
   /** Who rotates, in events and commits. */
   actor?: string;
+  /** This worker's lease owner; default `newLeaseOwner()` (host, pid, start, random). Tests name other replicas. */
+  leaseOwner?: string;
   options?: Partial<RotationOptions>;
   /** Extra git environment for registry commits (tests pin identities). */
   gitEnv?: NodeJS.ProcessEnv;
@@ -127,6 +139,8 @@ interface RunMemory {
   entry?: KeyEntry;
   /** Shutdown: waits (for consumers, for a retry) end early, and the row is given back where it stands. */
   signal?: AbortSignal;
+  /** When this run last renewed its lease (clock ms), for the heartbeat of a waiting step. */
+  renewedAt?: number;
 }
 
 /**
@@ -144,7 +158,7 @@ const PENDING_STATES: ReadonlySet<RotationState> = new Set(['rolling-back', 'ver
 export class KeyRotator {
   readonly #deps: KeyRotatorDependencies;
   readonly #options: RotationOptions;
-  readonly #owner = newLeaseOwner();
+  readonly #owner: string;
   readonly #sleep: Sleep;
   readonly #actor: string;
   readonly #preflight: KeyPreflight;
@@ -154,6 +168,15 @@ export class KeyRotator {
   constructor(dependencies: KeyRotatorDependencies) {
     this.#deps = dependencies;
     this.#options = { ...DEFAULT_ROTATION_OPTIONS, ...dependencies.options };
+    this.#owner = dependencies.leaseOwner ?? newLeaseOwner();
+    const { leaseMs, stepTimeoutMs, clockSkewMs } = this.#options;
+    if (leaseMs <= stepTimeoutMs + clockSkewMs) {
+      throw new RotationError(
+        'E_ROTATION_CONFIG',
+        `the rotation lease (${leaseMs} ms) must outlast one step (${stepTimeoutMs} ms) plus the clock-skew margin (${clockSkewMs} ms)`,
+        { category: 'input' },
+      );
+    }
     this.#sleep = dependencies.sleep ?? realSleep;
     this.#actor = dependencies.actor ?? 'system:rotation-controller';
     this.#preflight =
@@ -302,7 +325,10 @@ export class KeyRotator {
         return { status: current.state as 'done' | 'rolled-back' | 'failed', row: current };
       return { status: 'busy', rotationId };
     }
-    const memory: RunMemory = options.signal ? { signal: options.signal } : {};
+    const memory: RunMemory = {
+      ...(options.signal ? { signal: options.signal } : {}),
+      renewedAt: this.#deps.clock().getTime(),
+    };
     let retryNow = options.retryNow === true;
     try {
       for (;;) {
@@ -329,13 +355,19 @@ export class KeyRotator {
         try {
           row = await this.#step(row, memory);
         } catch (error) {
-          if (error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST')
-            return { status: 'busy', rotationId };
+          // Fenced: another worker took the key (this one paused past its lease); it stops without acting.
+          if (isLeaseLost(error)) return { status: 'busy', rotationId };
           if (error instanceof ShutdownDuringWait) {
             await this.#deps.journal.release(row.rotation_id, this.#owner);
             return { status: 'interrupted', row };
           }
-          row = await this.#onStepFailure(row, memory, error);
+          try {
+            row = await this.#onStepFailure(row, memory, error);
+          } catch (failure) {
+            // Recording the failure found the row fenced (the step failed because the worker was cut off, say).
+            if (isLeaseLost(failure)) return { status: 'busy', rotationId };
+            throw failure;
+          }
         }
       }
     } catch (error) {
@@ -375,6 +407,9 @@ export class KeyRotator {
   // inactive key other than the current one is deleted first; two live keys make the rotation refuse.
   async #checkRoomAndIntend(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const entry = await this.#entry(row, memory);
+    // Revoked (or retired) since it was planned — a revoke holds the key's lock, so it ran before this claim.
+    if (entry.status === 'revoked' || entry.status === 'retired')
+      throw new RotationStepError('rollback', 'key_not_active', `${row.key_id} is ${entry.status}: nothing to rotate`);
     // A row planned elsewhere (another process, a scheduled one, a crash before its first step): check again now.
     if (!this.#preflighted.delete(row.rotation_id)) {
       try {
@@ -403,7 +438,8 @@ export class KeyRotator {
       if (held.length >= capabilities.maxKeysPerAccount) {
         const spare = held.find((key) => key.providerKeyId !== row.old_provider_key_id && key.status !== 'active');
         if (spare) {
-          await provider.revoke({ providerKeyId: spare.providerKeyId, account: row.account });
+          const account = row.account;
+          await this.#fenced(row, memory, () => provider.revoke({ providerKeyId: spare.providerKeyId, account }));
           await this.#deps.journal.advance(
             row,
             row.state,
@@ -443,15 +479,24 @@ export class KeyRotator {
       ...scopeOptions
     } = entry.scope ?? { provider: row.provider };
     const expiresAt = entryLifetimeFrom(entry, this.#deps.clock());
-    const created = await provider.create({
-      name: row.new_key_name,
-      ...(row.account ? { account: row.account } : {}),
-      ...(permissions ? { permissions } : {}),
-      ...(expiresAt ? { expiresAt } : {}),
-      options: scopeOptions,
-    });
+    const created = await this.#fenced(row, memory, () =>
+      provider.create({
+        name: row.new_key_name,
+        ...(row.account ? { account: row.account } : {}),
+        ...(permissions ? { permissions } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+        options: scopeOptions,
+      }),
+    );
     memory.created = created;
-    return this.#advance(row, memory, 'minted', { new_provider_key_id: created.providerKeyId });
+    try {
+      return await this.#advance(row, memory, 'minted', { new_provider_key_id: created.providerKeyId });
+    } catch (error) {
+      // Fenced after the mint landed (another worker took the key meanwhile): the secret lives only in this
+      // process, so no one can be using the key — revoke it rather than leave a key no journal row records.
+      if (isLeaseLost(error)) await this.#revokeOwnMint(row, created);
+      throw error;
+    }
   }
 
   // minted (this run holds the secret) -> stored: the secret goes to its store as `pending`, under a token that
@@ -461,21 +506,31 @@ export class KeyRotator {
     const store = this.#deps.stores(row.store);
     let attempt = 0;
     for (;;) {
+      let landed = false;
       try {
-        const version = await store.put(row.path, created.secret, {
-          stage: 'pending',
-          metadata: {
-            key_id: row.key_id,
-            provider: row.provider,
-            provider_key_id: created.providerKeyId,
-            rotation_id: row.rotation_id,
-          },
-          idempotencyToken: `rotation-${row.rotation_id}`,
-        });
+        const version = await this.#fenced(row, memory, () =>
+          store.put(row.path, created.secret, {
+            stage: 'pending',
+            metadata: {
+              key_id: row.key_id,
+              provider: row.provider,
+              provider_key_id: created.providerKeyId,
+              rotation_id: row.rotation_id,
+            },
+            idempotencyToken: `rotation-${row.rotation_id}`,
+          }),
+        );
+        landed = true;
         const fingerprint = fingerprintSecret(created.secret, this.#deps.fingerprintKey);
         memory.created = undefined;
         return this.#advance(row, memory, 'stored', { new_version_id: version.versionId, fingerprint });
       } catch (error) {
+        if (isLeaseLost(error)) {
+          // Fenced before the write: another worker holds the key now and cannot know this secret, so the key is
+          // revoked, not left live. Fenced after it: the store holds it, and the new holder adopts it from there.
+          if (!landed) await this.#revokeOwnMint(row, created);
+          throw error;
+        }
         // The secret exists only in this process: keep trying here rather than defer, then give the key up.
         attempt += 1;
         if (!isTransient(error) || attempt >= 4) {
@@ -496,7 +551,7 @@ export class KeyRotator {
   async #recoverMinting(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const stored = await this.#ourStoredVersion(row);
     if (stored) return this.#advance(row, memory, 'stored', stored);
-    const orphans = await this.#revokeOrphans(row);
+    const orphans = await this.#fenced(row, memory, () => this.#revokeOrphans(row));
     memory.entered = 'minting';
     return this.#deps.journal.advance(
       row,
@@ -514,7 +569,9 @@ export class KeyRotator {
     const stored = await this.#ourStoredVersion(row);
     if (stored) return this.#advance(row, memory, 'stored', stored);
     const lost = row.new_provider_key_id!;
-    await this.#revokeQuietly(row.provider, { providerKeyId: lost, ...(row.account ? { account: row.account } : {}) });
+    await this.#fenced(row, memory, () =>
+      this.#revokeQuietly(row.provider, { providerKeyId: lost, ...(row.account ? { account: row.account } : {}) }),
+    );
     const next = await this.#deps.journal.advance(
       row,
       'minting',
@@ -534,6 +591,7 @@ export class KeyRotator {
       expected,
       Date.parse(row.state_entered_at),
       memory.signal,
+      () => this.#heartbeat(row, memory),
     );
     if (failure) throw new RotationStepError('rollback', failure.reason, failure.detail);
     return this.#advance(row, memory, 'consumers-confirmed', {});
@@ -590,7 +648,7 @@ export class KeyRotator {
           `the pending version at ${row.store}:${row.path} is no longer this rotation's`,
         );
       }
-      await store.promote(row.path);
+      await this.#fenced(row, memory, () => store.promote(row.path));
     }
     return this.#advance(row, memory, 'promoted', {});
   }
@@ -599,7 +657,9 @@ export class KeyRotator {
   async #revokeOld(row: RotationRow, memory: RunMemory): Promise<RotationRow> {
     const old = row.old_provider_key_id;
     if (old && old !== row.new_provider_key_id) {
-      await this.#revokeQuietly(row.provider, { providerKeyId: old, ...(row.account ? { account: row.account } : {}) });
+      await this.#fenced(row, memory, () =>
+        this.#revokeQuietly(row.provider, { providerKeyId: old, ...(row.account ? { account: row.account } : {}) }),
+      );
     }
     return this.#advance(row, memory, 'old-revoked', {});
   }
@@ -614,8 +674,11 @@ export class KeyRotator {
       actor: this.#actor,
       trigger: row.trigger,
     };
-    if (this.#deps.recordInRegistry) await this.#deps.recordInRegistry(record);
-    else await recordRotationInRegistry(this.#deps.writer, this.#deps.registryRoot, record, this.#deps.gitEnv);
+    const recordInRegistry = this.#deps.recordInRegistry;
+    await this.#fenced(row, memory, async () => {
+      if (recordInRegistry) await recordInRegistry(record);
+      else await recordRotationInRegistry(this.#deps.writer, this.#deps.registryRoot, record, this.#deps.gitEnv);
+    });
     return this.#advance(row, memory, 'registry-updated', {});
   }
 
@@ -663,8 +726,10 @@ export class KeyRotator {
       const pending = await store
         .versions(row.path)
         .then((versions) => versions.find((version) => version.stages.includes('pending')));
-      if (pending?.metadata.rotation_id === row.rotation_id) await store.discardPending(row.path);
+      if (pending?.metadata.rotation_id === row.rotation_id)
+        await this.#fenced(row, memory, () => store.discardPending(row.path));
     } catch (error) {
+      if (isLeaseLost(error)) throw error;
       current = undefined;
       // A store that is not even configured never received anything of a rotation that stored nothing.
       const unconfigured = error instanceof KeyledgerError && error.category === 'config';
@@ -690,7 +755,7 @@ export class KeyRotator {
         // The first attempt's wait runs from entering rolling-back (across restarts); a retry after a fault (the
         // store came back) gives consumers their full time again, from now.
         const since = row.attempts > 0 ? this.#deps.clock().getTime() : Date.parse(row.state_entered_at);
-        const stuck = await this.#confirmAll(probes, back, since, memory.signal);
+        const stuck = await this.#confirmAll(probes, back, since, memory.signal, () => this.#heartbeat(row, memory));
         if (stuck) blocked = stuck.detail;
       } else if (current === undefined) {
         // The store cannot say what is current: only a consumer that reports the new key keeps it alive. One that
@@ -706,15 +771,18 @@ export class KeyRotator {
     const revoked: string[] = [];
     if (!blocked) {
       try {
-        if (row.new_provider_key_id) {
-          await this.#revokeQuietly(row.provider, {
-            providerKeyId: row.new_provider_key_id,
-            ...(row.account ? { account: row.account } : {}),
-          });
-          revoked.push(row.new_provider_key_id);
-        }
-        revoked.push(...(await this.#revokeOrphans(row)));
+        await this.#fenced(row, memory, async () => {
+          if (row.new_provider_key_id) {
+            await this.#revokeQuietly(row.provider, {
+              providerKeyId: row.new_provider_key_id,
+              ...(row.account ? { account: row.account } : {}),
+            });
+            revoked.push(row.new_provider_key_id);
+          }
+          revoked.push(...(await this.#revokeOrphans(row)));
+        });
       } catch (error) {
+        if (isLeaseLost(error)) throw error;
         problems.push(`${row.provider}: ${messageOf(error)}`);
       }
     }
@@ -904,10 +972,13 @@ export class KeyRotator {
     expected: ExpectedKeyVersion,
     sinceMs: number,
     signal?: AbortSignal,
+    heartbeat?: () => Promise<void>,
   ): Promise<{ reason: string; detail: string } | undefined> {
     const deadline = sinceMs + this.#options.confirmTimeoutMs;
     let waiting = probes;
     for (;;) {
+      // A wait may outlast the lease (15 minutes against 5): renewing it keeps the key, or stops here if it is lost.
+      await heartbeat?.();
       const still: ConsumerProbe[] = [];
       const details: string[] = [];
       for (const probe of waiting) {
@@ -1177,6 +1248,25 @@ export class KeyRotator {
     }
   }
 
+  /**
+   * A key this run minted and can no longer record (it was fenced): revoked without the lease — the secret never
+   * left this process, so nothing can use the key — with a `rotation.orphan_revoked` event.
+   */
+  async #revokeOwnMint(row: RotationRow, created: CreatedKey): Promise<void> {
+    try {
+      await this.#revokeQuietly(row.provider, {
+        providerKeyId: created.providerKeyId,
+        ...(row.account ? { account: row.account } : {}),
+      });
+      await this.#deps.journal.recordEvent(
+        row.rotation_id,
+        this.#orphanEvent(row, [created.providerKeyId], 'minted by a worker that lost its lease before recording it'),
+      );
+    } catch {
+      // Left to the next holder's orphan search by name (`<key_id>.rot-<id>`) and to `rotate --resume`'s sweep.
+    }
+  }
+
   #orphanEvent(row: RotationRow, keys: string[], why: string): AppendEventInput {
     return {
       type: 'rotation.orphan_revoked',
@@ -1208,7 +1298,51 @@ export class KeyRotator {
   ): Promise<RotationRow> {
     const next = await this.#deps.journal.advance(row, to, { not_before: null, ...fields }, this.#lease(event));
     memory.entered = to;
+    memory.renewedAt = this.#deps.clock().getTime();
     return next;
+  }
+
+  /**
+   * Runs one external effect under the fence: first the row is proved ours under its token (its lease and the key's
+   * lock renewed, E_ROTATION_LEASE_LOST otherwise), then `effect` runs with a deadline — the step timeout, or less
+   * when the lease ends sooner — that ends `clockSkewMs` before the lease could lapse on any replica's clock, so a
+   * take-over never overlaps it. The provider HTTP client aborts on the deadline (src/runtime/step-deadline.ts);
+   * an effect still unanswered then is given up as transient, and the step's recovery finds out what landed.
+   */
+  async #fenced<T>(row: RotationRow, memory: RunMemory, effect: () => Promise<T>): Promise<T> {
+    const held = await this.#deps.journal.fence(row, { owner: this.#owner, leaseMs: this.#options.leaseMs });
+    memory.renewedAt = this.#deps.clock().getTime();
+    const left = Date.parse(held.lease_expires_at!) - memory.renewedAt - this.#options.clockSkewMs;
+    const budget = Math.min(this.#options.stepTimeoutMs, left);
+    if (budget <= 0) throw leaseLostError(row, 'too little of the lease is left for the step');
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort();
+        reject(
+          new RotationStepError(
+            'transient',
+            'step_deadline',
+            `no answer within ${Math.round(budget / 1000)}s at ${row.state}: given up before the lease could lapse`,
+          ),
+        );
+      }, budget);
+      timer.unref?.();
+    });
+    try {
+      return await Promise.race([withStepDeadline(deadline.signal, effect), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** While a step waits (consumers, a rollback's consumers), renews the lease every third of it: a live holder keeps its key. */
+  async #heartbeat(row: RotationRow, memory: RunMemory): Promise<void> {
+    const now = this.#deps.clock().getTime();
+    if (memory.renewedAt !== undefined && now - memory.renewedAt < this.#options.leaseMs / 3) return;
+    await this.#deps.journal.fence(row, { owner: this.#owner, leaseMs: this.#options.leaseMs });
+    memory.renewedAt = now;
   }
 
   #lease(event?: AppendEventInput) {
@@ -1219,6 +1353,16 @@ export class KeyRotator {
     const step = Math.min(MAX_RETRY_WAIT_MS, this.#options.retryBaseMs * 2 ** (attempt - 1));
     return Math.round(step / 2 + Math.random() * (step / 2));
   }
+}
+
+function isLeaseLost(error: unknown): boolean {
+  return error instanceof RotationError && error.code === 'E_ROTATION_LEASE_LOST';
+}
+
+function leaseLostError(row: RotationRow, why: string): RotationError {
+  return new RotationError('E_ROTATION_LEASE_LOST', `rotation ${row.rotation_id} of ${row.key_id}: ${why}`, {
+    category: 'conflict',
+  });
 }
 
 function isTransient(error: unknown): boolean {

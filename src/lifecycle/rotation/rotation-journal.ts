@@ -4,14 +4,16 @@
 // Writes asked for at the same moment by rotations running side by side are committed together, in one
 // transaction (group commit): each still resolves only once it is committed, so a step's intent is durable before
 // its side effect, but a bulk run pays one commit for many rows instead of one each.
+// A rotation's lease is also the key's lock (src/lifecycle/key-locks.ts): `claim` takes both in one transaction and
+// records the lock's fencing token on the row; every advance renews both under that token, so a worker that paused
+// past its lease (another replica took the key) is refused, and a revoke or split of the key waits its turn.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { OperationalSchema, RotationJournalTable } from '../../db/operational-schema.js';
 import { writeTransaction } from '../../db/write-transaction.js';
 import type { AppendEventInput, EventLog } from '../../events/event-log.js';
 import type { Clock } from '../../runtime/clock.js';
+import { type KeyLockRow, KeyLocks, leaseOwnerIsDead } from '../key-locks.js';
 import { RotationError } from './rotation-error.js';
 import { type RotationState, type RotationTrigger, TERMINAL_STATES } from './rotation-states.js';
 
@@ -36,46 +38,15 @@ export type RotationFields = Partial<
   >
 >;
 
-/**
- * Who drives rotations in this process: `<host>:<pid>:<process start>:<random>`, so a resumer can tell a dead holder
- * from a live one even when the pid has been reused (pid_max is often 32,768).
- */
-export function newLeaseOwner(): string {
-  return `${hostname()}:${process.pid}:${processStartTime(process.pid) ?? '-'}:${randomUUID().slice(0, 8)}`;
-}
-
-/** True when the lease owner is a process on this host that no longer exists (or whose pid now names another). */
-export function leaseOwnerIsDead(owner: string): boolean {
-  const [host, pidText, started] = owner.split(':');
-  if (host !== hostname()) return false;
-  const pid = Number(pidText);
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  const now = processStartTime(pid);
-  return started !== undefined && started !== '-' && now !== undefined && now !== started;
-}
-
-/** The start time of a process in clock ticks since boot (Linux /proc), or undefined elsewhere. */
-function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command (which may hold spaces) start after the last ')'; starttime is field 22.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+// Where they were defined before per-key locks existed; imported from here by the rotator and tests.
+export { leaseOwnerIsDead, newLeaseOwner } from '../key-locks.js';
 
 /** One journal write: its statements, run on the handle given (a transaction when grouped), and its events. */
 interface JournalWrite {
   /** Rows are written in this order within a group, so two processes' groups lock rows in the same order. */
   order: string;
-  /** True when the write appends events (it then needs a transaction even alone). */
-  events: boolean;
+  /** True when the write appends events or runs several statements: it then needs a transaction even alone. */
+  transaction: boolean;
   work: (db: Kysely<OperationalSchema>) => Promise<{ value: unknown; events?: AppendEventInput[] }>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -88,6 +59,7 @@ export class RotationJournal {
   readonly #db: Kysely<OperationalSchema>;
   readonly #clock: Clock;
   readonly #events: EventLog | undefined;
+  readonly #locks: KeyLocks;
   #writes: JournalWrite[] = [];
   #writing = false;
   /** Transactions committed and the writes they carried, for benches. */
@@ -97,6 +69,7 @@ export class RotationJournal {
     this.#db = db;
     this.#clock = clock;
     this.#events = events;
+    this.#locks = new KeyLocks(db, clock);
   }
 
   /**
@@ -106,7 +79,7 @@ export class RotationJournal {
   async plan(input: PlanRotationInput, event?: AppendEventInput): Promise<{ row: RotationRow; created: boolean }> {
     const now = this.#clock().toISOString();
     const rotationId = randomUUID();
-    const row: RotationJournalTable = {
+    const row: Insertable<RotationJournalTable> = {
       rotation_id: rotationId,
       key_id: input.keyId,
       provider: input.provider,
@@ -143,7 +116,7 @@ export class RotationJournal {
       if (open) return { row: open, created: false };
       throw error;
     }
-    return { row: row as RotationRow, created: true };
+    return { row: { ...row, fence_token: 0 } as RotationRow, created: true };
   }
 
   async get(rotationId: string): Promise<RotationRow | undefined> {
@@ -195,66 +168,166 @@ export class RotationJournal {
   }
 
   /**
-   * Takes the lease of a row for `leaseMs`: when nobody holds it, it expired, we hold it already, or its holder is
-   * a dead process on this host (a crash). False when a live worker holds it.
+   * Takes the lease of a row for `leaseMs`, with the lock of its key, in one transaction: when nobody holds them,
+   * they lapsed, we hold them already, or their holder is a dead process on this host (a crash). The key's fencing
+   * token grows by one and is recorded on the row (`fence_token`): a worker still driving the row under the old
+   * token is refused from its next write on. Undefined when a live worker holds the row, or another operation
+   * (a revoke, a split) holds the key or left a revoke of it pending.
    */
   async claim(rotationId: string, owner: string, leaseMs: number): Promise<RotationRow | undefined> {
     const now = this.#clock();
+    const nowText = now.toISOString();
     const expires = new Date(now.getTime() + leaseMs).toISOString();
-    const lease = { lease_owner: owner, lease_expires_at: expires, updated_at: now.toISOString() };
-    // The usual case in one statement: nobody holds the row, we do, or the lease ran out.
-    const taken = (await this.#write(rotationId, false, async (db) => ({
-      value: await db
-        .updateTable('rotation_journal')
-        .set(lease)
-        .where('rotation_id', '=', rotationId)
-        .where('state', 'not in', [...TERMINAL_STATES])
-        .where((eb) =>
-          eb.or([
-            eb('lease_owner', 'is', null),
-            eb('lease_owner', '=', owner),
-            eb('lease_expires_at', 'is', null),
-            eb('lease_expires_at', '<=', now.toISOString()),
-          ]),
-        )
-        .returningAll()
-        .executeTakeFirst(),
-    }))) as RotationRow | undefined;
-    if (taken) return taken;
-    // Held by someone else: taken over only when the holder is a dead process on this host.
-    const row = await this.get(rotationId);
-    if (!row || TERMINAL_STATES.has(row.state) || row.lease_owner === null || !leaseOwnerIsDead(row.lease_owner))
-      return undefined;
-    const heldBy = row.lease_owner;
-    const result = (await this.#write(rotationId, false, async (db) => ({
-      value: await db
-        .updateTable('rotation_journal')
-        .set(lease)
-        .where('rotation_id', '=', rotationId)
-        .where('state', '=', row.state)
-        .where('lease_owner', '=', heldBy)
-        .executeTakeFirst(),
-    }))) as { numUpdatedRows: bigint };
-    if (Number(result.numUpdatedRows) !== 1) return undefined;
-    return { ...row, ...lease };
+    try {
+      return (await this.#write(rotationId, true, async (db) => {
+        const row = (await db
+          .selectFrom('rotation_journal')
+          .selectAll()
+          .where('rotation_id', '=', rotationId)
+          .executeTakeFirst()) as RotationRow | undefined;
+        if (!row || TERMINAL_STATES.has(row.state) || !leaseFree(row.lease_owner, row.lease_expires_at, owner, nowText))
+          return { value: undefined };
+        const lock = await this.#locks.get(row.key_id, db);
+        // A lock held for this very rotation goes with the row (they are taken and renewed together).
+        const heldForRow = lock?.operation === 'rotation' && lock.operation_id === rotationId;
+        if (lock && !heldForRow && !leaseFree(lock.holder, lock.expires_at, owner, nowText))
+          return { value: undefined };
+        const revoking = await db
+          .selectFrom('revocation_journal')
+          .select('revocation_id')
+          .where('key_id', '=', row.key_id)
+          .where('state', '=', 'pending')
+          .executeTakeFirst();
+        if (revoking) return { value: undefined };
+        const token = await this.#takeLock(db, row.key_id, lock, { owner, rotationId, expires, now: nowText });
+        const lease = { lease_owner: owner, lease_expires_at: expires, fence_token: token, updated_at: nowText };
+        const updated = await db
+          .updateTable('rotation_journal')
+          .set(lease)
+          .where('rotation_id', '=', rotationId)
+          .where('state', '=', row.state)
+          .where('fence_token', '=', row.fence_token)
+          .executeTakeFirst();
+        if (Number(updated.numUpdatedRows) !== 1) throw new ClaimRaced();
+        return { value: { ...row, ...lease } };
+      })) as RotationRow | undefined;
+    } catch (error) {
+      // Another worker changed the row or the lock between our read and our write: it is theirs.
+      if (error instanceof ClaimRaced) return undefined;
+      throw error;
+    }
   }
 
-  /** Gives a lease back (a deferred rotation), so another worker may pick the row up at `not_before`. */
+  /** The key lock's next token, taken with a compare-and-set on what was read (or a new lock row). */
+  async #takeLock(
+    db: Kysely<OperationalSchema>,
+    keyId: string,
+    read: KeyLockRow | undefined,
+    lease: { owner: string; rotationId: string; expires: string; now: string },
+  ): Promise<number> {
+    const set = {
+      holder: lease.owner,
+      operation: 'rotation',
+      operation_id: lease.rotationId,
+      expires_at: lease.expires,
+      updated_at: lease.now,
+    };
+    if (!read) {
+      const inserted = await db
+        .insertInto('key_locks')
+        .values({ key_id: keyId, token: 1, ...set })
+        .onConflict((conflict) => conflict.column('key_id').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) !== 1) throw new ClaimRaced();
+      return 1;
+    }
+    const token = Number(read.token) + 1;
+    const updated = await db
+      .updateTable('key_locks')
+      .set({ ...set, token })
+      .where('key_id', '=', keyId)
+      .where('token', '=', read.token)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw new ClaimRaced();
+    return token;
+  }
+
+  /** Gives a lease back (a deferred rotation), and its key's lock, so another worker may pick the row up. */
   async release(rotationId: string, owner: string): Promise<void> {
-    await this.#write(rotationId, false, async (db) => {
+    await this.#write(rotationId, true, async (db) => {
       await db
         .updateTable('rotation_journal')
         .set({ lease_owner: null, lease_expires_at: null })
         .where('rotation_id', '=', rotationId)
         .where('lease_owner', '=', owner)
         .execute();
+      await db
+        .updateTable('key_locks')
+        .set({ holder: null, operation: null, operation_id: null, expires_at: null })
+        .where('holder', '=', owner)
+        .where('operation', '=', 'rotation')
+        .where('operation_id', '=', rotationId)
+        .execute();
       return { value: undefined };
     });
   }
 
   /**
-   * Moves a row from `from` to `to` (same state allowed: a field update), renewing the lease, and appends `event`
-   * in the same transaction. Throws E_ROTATION_LEASE_LOST when the row is no longer ours in that state.
+   * Proves the row is still ours under its fencing token and extends its lease (and its key's lock) to `leaseMs`
+   * from now: called before every external effect and, as a heartbeat, while a step waits. Throws
+   * E_ROTATION_LEASE_LOST when another worker took the key meanwhile.
+   */
+  async fence(row: RotationRow, options: { owner: string; leaseMs: number }): Promise<RotationRow> {
+    const now = this.#clock();
+    const expires = new Date(now.getTime() + options.leaseMs).toISOString();
+    await this.#write(row.rotation_id, true, async (db) => {
+      await this.#renewFenced(db, row, options.owner, expires, now.toISOString(), {});
+      return { value: undefined };
+    });
+    return { ...row, lease_expires_at: expires };
+  }
+
+  /**
+   * Renews the key lock under the row's token, then updates the row under (state, owner, token); either refusal
+   * throws, rolling back the transaction it runs in. The lock row is written first: on PostgreSQL it is then locked
+   * until commit, so no take-over can slip between the two statements.
+   */
+  async #renewFenced(
+    db: Kysely<OperationalSchema>,
+    row: RotationRow,
+    owner: string,
+    expires: string | null,
+    now: string,
+    set: Record<string, unknown>,
+  ): Promise<void> {
+    const release = expires === null;
+    const lock = await db
+      .updateTable('key_locks')
+      .set(
+        release
+          ? { holder: null, operation: null, operation_id: null, expires_at: null, updated_at: now }
+          : { expires_at: expires, updated_at: now },
+      )
+      .where('key_id', '=', row.key_id)
+      .where('holder', '=', owner)
+      .where('token', '=', row.fence_token)
+      .executeTakeFirst();
+    if (Number(lock.numUpdatedRows) !== 1) throw leaseLost(row);
+    const updated = await db
+      .updateTable('rotation_journal')
+      .set({ lease_expires_at: expires, updated_at: now, ...set })
+      .where('rotation_id', '=', row.rotation_id)
+      .where('state', '=', row.state)
+      .where('lease_owner', '=', owner)
+      .where('fence_token', '=', row.fence_token)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw leaseLost(row);
+  }
+
+  /**
+   * Moves a row from `from` to `to` (same state allowed: a field update), renewing the lease and the key's lock
+   * under the row's fencing token (released on a terminal state), and appends `event` in the same transaction.
+   * Throws E_ROTATION_LEASE_LOST when the row is no longer ours in that state under that token.
    */
   async advance(
     row: RotationRow,
@@ -272,26 +345,12 @@ export class RotationJournal {
       ...(TERMINAL_STATES.has(to) ? { lease_owner: null, lease_expires_at: null } : {}),
     };
     const event = options.event && this.#events ? withRotationId(options.event, row.rotation_id) : undefined;
-    const result = (await this.#write(row.rotation_id, !!event, async (db) => {
-      const updated = await db
-        .updateTable('rotation_journal')
-        .set(set)
-        .where('rotation_id', '=', row.rotation_id)
-        .where('state', '=', row.state)
-        .where('lease_owner', '=', options.owner)
-        .executeTakeFirst();
-      // The step's event only when the step was ours to record.
-      return { value: updated, ...(event && Number(updated.numUpdatedRows) === 1 ? { events: [event] } : {}) };
-    })) as { numUpdatedRows: bigint };
-    if (Number(result.numUpdatedRows) !== 1) {
-      throw new RotationError(
-        'E_ROTATION_LEASE_LOST',
-        `rotation ${row.rotation_id} of ${row.key_id} is no longer held by this worker in state ${row.state}`,
-        {
-          category: 'conflict',
-        },
-      );
-    }
+    await this.#write(row.rotation_id, true, async (db) => {
+      const { lease_expires_at, updated_at, ...rest } = set;
+      await this.#renewFenced(db, row, options.owner, lease_expires_at, updated_at, rest);
+      // The step's event only when the step was ours to record (a refusal above throws first).
+      return { value: undefined, ...(event ? { events: [event] } : {}) };
+    });
     return { ...row, ...set } as RotationRow;
   }
 
@@ -310,9 +369,9 @@ export class RotationJournal {
    * in one transaction. A group that fails is rolled back and its writes run one by one, so one write's error
    * (a unique-index refusal, say) is its own.
    */
-  #write(order: string, events: boolean, work: JournalWrite['work']): Promise<unknown> {
+  #write(order: string, transaction: boolean, work: JournalWrite['work']): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      this.#writes.push({ order, events, work, resolve, reject });
+      this.#writes.push({ order, transaction, work, resolve, reject });
       if (!this.#writing) {
         this.#writing = true;
         setImmediate(() => void this.#flushWrites());
@@ -362,7 +421,7 @@ export class RotationJournal {
         if (events?.length && this.#events) await this.#events.appendWithin(db, events);
         return value;
       };
-      const value = write.events ? await writeTransaction(this.#db, run) : await run(this.#db);
+      const value = write.transaction ? await writeTransaction(this.#db, run) : await run(this.#db);
       this.groupStats.transactions += 1;
       this.groupStats.writes += 1;
       write.resolve(value);
@@ -370,6 +429,22 @@ export class RotationJournal {
       write.reject(error);
     }
   }
+}
+
+/** A lease (of a row or a key lock) another worker may take: nobody holds it, we do, or it lapsed or died. */
+function leaseFree(holder: string | null, expiresAt: string | null, owner: string, now: string): boolean {
+  return holder === null || holder === owner || expiresAt === null || expiresAt <= now || leaseOwnerIsDead(holder);
+}
+
+/** Thrown inside a claim's transaction when a compare-and-set lost a race: rolls it back, the claim returns nothing. */
+class ClaimRaced extends Error {}
+
+function leaseLost(row: RotationRow): RotationError {
+  return new RotationError(
+    'E_ROTATION_LEASE_LOST',
+    `rotation ${row.rotation_id} of ${row.key_id} is no longer held by this worker in state ${row.state} (fencing token ${row.fence_token})`,
+    { category: 'conflict' },
+  );
 }
 
 function withRotationId(event: AppendEventInput, rotationId: string): AppendEventInput {

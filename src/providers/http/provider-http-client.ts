@@ -5,6 +5,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import { ProviderError, type ProviderErrorCode } from '../../errors/provider-error.js';
 import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
+import { currentStepDeadline } from '../../runtime/step-deadline.js';
 import type { TokenBucket } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
@@ -110,6 +111,9 @@ export class ProviderHttpClient {
     const { provider } = this.#options;
     const secrets = [...(this.#options.secrets ?? []), ...(call.secrets ?? [])];
     if (this.#options.rateLimiter) await this.#options.rateLimiter.acquire();
+    // A lease holder's step deadline (src/runtime/step-deadline.ts): past it, no request leaves, and none is retried.
+    const deadline = currentStepDeadline();
+    if (deadline?.aborted) throw pastDeadline(provider);
     const url = new URL(`${this.#baseUrl}${call.path}`);
     for (const [name, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
@@ -137,7 +141,9 @@ export class ProviderHttpClient {
         dispatcher: this.#dispatcher,
         headersTimeout: this.#options.timeoutMs,
         bodyTimeout: this.#options.timeoutMs,
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        signal: deadline
+          ? AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), deadline])
+          : AbortSignal.timeout(this.#options.timeoutMs),
       });
       const text = await response.body.text();
       answer = {
@@ -147,6 +153,7 @@ export class ProviderHttpClient {
         body: parseBody(text, response.headers),
       };
     } catch (error) {
+      if (deadline?.aborted) throw pastDeadline(provider);
       throw transportError(provider, error);
     }
     const accepted = call.accept?.includes(answer.status) ?? false;
@@ -196,6 +203,14 @@ export function codeForStatus(status: number): ProviderErrorCode {
   if (status >= 500) return 'E_PROVIDER_UNAVAILABLE';
   if (status >= 400) return 'E_PROVIDER_INVALID_REQUEST';
   return 'E_PROVIDER';
+}
+
+/** The step's deadline passed: not retried here, the caller decides (the rotation searches before it mints again). */
+function pastDeadline(provider: string): ProviderError {
+  return new ProviderError('E_PROVIDER_TIMEOUT', provider, "no answer before the step's deadline", {
+    providerCode: 'STEP_DEADLINE',
+    retryable: false,
+  });
 }
 
 /** Maps a failure without an answer (timeout, refused or dropped connection) to a retryable ProviderError. */

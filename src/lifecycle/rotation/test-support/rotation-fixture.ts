@@ -29,6 +29,7 @@ import { RotationMetrics } from '../rotation-metrics.js';
 
 export interface RotationWorld {
   root: string;
+  clock: Clock;
   operational: OperationalStore;
   events: EventLog;
   writer: RegistryWriter;
@@ -119,6 +120,7 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
   }
   return {
     root,
+    clock,
     operational: options.operational,
     events,
     writer,
@@ -144,7 +146,14 @@ export async function createRotationWorld(options: RotationWorldOptions): Promis
         metrics,
         gitEnv: GIT_TEST_ENV,
         ...overrides,
-        options: { confirmTimeoutMs: 10_000, confirmPollMs: 10, retryBaseMs: 20, ...overrides.options },
+        options: {
+          confirmTimeoutMs: 10_000,
+          confirmPollMs: 10,
+          retryBaseMs: 20,
+          stepTimeoutMs: 45_000,
+          clockSkewMs: 1_000,
+          ...overrides.options,
+        },
       }),
     dueNow: (ids) =>
       Promise.all(
