@@ -15,6 +15,7 @@ import * as directory from './0013_directory.js';
 import * as offboarding from './0014_offboarding.js';
 import * as apiTokens from './0015_api_tokens.js';
 import * as web from './0016_web.js';
+import * as auditUsageLastUse from './0023_audit_usage_last_use.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -31,6 +32,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0014_offboarding': offboarding,
   '0015_api_tokens': apiTokens,
   '0016_web': web,
+  '0023_audit_usage_last_use': auditUsageLastUse,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */
