@@ -63,7 +63,9 @@ describe('readAuditLogBatchesThreaded', () => {
     // The corpus does hold records, problems (truncated, corrupt gzip) and the records of every file.
     expect(inline.filter((item) => 'record' in item).length).toBeGreaterThan(25_000);
     expect(inline.filter((item) => 'problem' in item).length).toBeGreaterThanOrEqual(2);
-  });
+    // Starting worker threads under the test runner loads the reader modules through tsx in each: seconds on a busy
+    // machine.
+  }, 120_000);
 
   it('reads in the calling thread what a worker cannot open, and small inputs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keyledger-audit-threaded-'));
@@ -84,5 +86,5 @@ describe('readAuditLogBatchesThreaded', () => {
     const inline = await flatten(readAuditLogBatches(files, { readers: cloudtrail }));
     expect(await flatten(readAuditLogBatchesThreaded(files, { readers: cloudtrail, threads: 1 }))).toEqual(inline);
     expect(inline).toHaveLength(10);
-  });
+  }, 60_000);
 });
