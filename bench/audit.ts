@@ -6,8 +6,10 @@
 //            audit, and its HTML and Markdown reports;
 // and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
 // run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]
-// [--database-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]`; small sizes (`--keys 10000 --records
-// 100000`) for a quick check.
+// [--database sqlite|postgres] [--database-url postgres://...] [--threads N] [--keep]`; small sizes (`--keys 10000
+// --records 100000`) for a quick check. `--database postgres` runs the store on the test PostgreSQL
+// (KEYLEDGER_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres) in a database of its own;
+// `--threads` sets the ingest's reader threads (default: src/audit-logs/threaded-audit-log-reading.ts decides).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,8 +36,14 @@ const option = (name: string, fallback: number) =>
 const KEYS = option('--keys', 100_000);
 const RECORDS = option('--records', 1_000_000);
 const FILES = option('--files', 10);
-/** `--database-url postgres://...`: the operational store on PostgreSQL (a fresh database is created and dropped). */
-const DATABASE_URL = args.includes('--database-url') ? args[args.indexOf('--database-url') + 1] : undefined;
+const text = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+/** `--database-url postgres://...` or `--database postgres`: the store on PostgreSQL (a fresh database, dropped after). */
+const DATABASE_URL =
+  text('--database-url') ??
+  (text('--database') === 'postgres'
+    ? (process.env.KEYLEDGER_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+    : undefined);
+const THREADS = args.includes('--threads') ? option('--threads', 0) : undefined;
 const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
 const NOW = new Date('2026-12-07T00:00:00Z');
 
@@ -193,9 +201,12 @@ async function main(): Promise<void> {
       store: usageStore,
       // As the command does: each new anomaly becomes an event.
       events: new EventLog(store.db, systemClock),
+      ...(THREADS !== undefined ? { threads: THREADS } : {}),
     }),
   );
-  process.stderr.write(`  of which storing usage and anomalies: ${storeSeconds.toFixed(2)} s\n`);
+  process.stderr.write(
+    `  reading and enriching: ${(ingest.seconds - storeSeconds).toFixed(2)} s; storing usage, anomalies and their events: ${storeSeconds.toFixed(2)} s\n`,
+  );
 
   const listed: ProviderKey[] = entries.map(({ entry }, i) => ({
     providerKeyId: String(entry.provider_key_id),
@@ -275,6 +286,11 @@ async function main(): Promise<void> {
     part('renderMarkdown');
     return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
   });
+  process.stderr.write(
+    `  ${Object.entries(auditParts)
+      .map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`)
+      .join(', ')}\n`,
+  );
   await store.close();
   await dropDatabase();
 
@@ -315,7 +331,9 @@ async function main(): Promise<void> {
     jsonMB: Math.round(bytes / 1e6),
     ingestSeconds: ingest.seconds,
     ingestRecordsPerSecond: Math.round(RECORDS / ingest.seconds),
+    ingestReadEnrichSeconds: ingest.seconds - storeSeconds,
     ingestStoreSeconds: storeSeconds,
+    ingestReaderThreads: THREADS ?? 'auto',
     ingest: {
       matched: ingest.value.matched,
       unregistered: ingest.value.unregistered,

@@ -13,6 +13,8 @@ export interface AuditLogSource {
   name: string;
   /** The decompressed bytes. */
   open(): AsyncIterable<Buffer>;
+  /** For a file: its path and size on disk, so it can be read in a worker thread (threaded-audit-log-reading.ts). */
+  file?: { path: string; bytes: number };
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -34,17 +36,19 @@ export async function auditLogSources(
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new NotFoundError('E_AUDIT_LOG_INPUT', `audit log ${path} does not exist`, { path });
     if (info.isDirectory()) {
-      for (const file of await filesBelow(path)) sources.push(fileSource(file));
+      for (const file of await filesBelow(path)) sources.push(fileAuditLogSource(file, (await stat(file)).size));
     } else {
-      sources.push(fileSource(path));
+      sources.push(fileAuditLogSource(path, info.size));
     }
   }
   return sources;
 }
 
-function fileSource(path: string): AuditLogSource {
+/** A file as a source (gzip or not, told by its first bytes). */
+export function fileAuditLogSource(path: string, bytes = 0): AuditLogSource {
   return {
     name: path,
+    file: { path, bytes },
     async *open() {
       const gzip = await startsWithGzipMagic(path);
       const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });

@@ -6,7 +6,7 @@
 import type { AuditLogSource } from '../audit-logs/audit-log-input.js';
 import type { AuditLogReader } from '../audit-logs/audit-log-reader.js';
 import type { AuditLogProblem } from '../audit-logs/audit-log-record.js';
-import { readAuditLogBatches } from '../audit-logs/read-audit-logs.js';
+import { readAuditLogBatchesThreaded } from '../audit-logs/threaded-audit-log-reading.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { type AnomalyRow, AuditLogEnrichment, type EnrichmentSummary } from './audit-log-enrichment.js';
@@ -30,6 +30,11 @@ export interface IngestAuditLogsInput {
   progressEvery?: number;
   /** Problems kept in the result (all are counted). */
   maxProblems?: number;
+  /**
+   * Worker threads that read and parse the files while this thread enriches (0: all in this thread); default:
+   * decided by the input's size and the machine (src/audit-logs/threaded-audit-log-reading.ts).
+   */
+  threads?: number;
 }
 
 export interface IngestAuditLogsResult extends EnrichmentSummary {
@@ -57,7 +62,11 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
   let problems = 0;
   let skipped = 0;
   let seen = 0;
-  for await (const items of readAuditLogBatches(input.sources, { readers: input.readers })) {
+  const reading = readAuditLogBatchesThreaded(input.sources, {
+    readers: input.readers,
+    ...(input.threads !== undefined ? { threads: input.threads } : {}),
+  });
+  for await (const items of reading) {
     for (const item of items) {
       seen += 1;
       if (input.onProgress && seen % every === 0) input.onProgress(seen);

@@ -163,10 +163,20 @@ export class AuditUsageStore {
     return teams;
   }
 
-  /** Providers with any ingested usage: only their keys can be called unused. */
+  /**
+   * Providers with any ingested usage: only their keys can be called unused. One index seek per provider (the
+   * primary key leads with provider), not a `distinct` over every usage row: a million rows took 0.16 s of CPU for
+   * an answer of one or two names, this takes a millisecond. The recursive form reads the same on both engines.
+   */
   async providersWithUsage(): Promise<Set<string>> {
-    const rows = await this.#db.selectFrom('audit_usage').select('provider').distinct().execute();
-    return new Set(rows.map((row) => row.provider));
+    const { rows } = await sql<{ provider: string | null }>`
+      with recursive seen(provider) as (
+        select min(provider) from audit_usage
+        union all
+        select (select min(u.provider) from audit_usage u where u.provider > seen.provider) from seen
+        where seen.provider is not null)
+      select provider from seen where provider is not null`.execute(this.#db);
+    return new Set(rows.map((row) => row.provider!));
   }
 
   /** Old keys of finished rotations, with when they were revoked (the journal row's last step). */

@@ -69,9 +69,21 @@ export class CredentialIndex {
     const own = new Map<string, IndexedCredential>();
     // One matcher per team, not per entry: attributing a source costs one check per team, whatever the entry count.
     const specsByTeam = new Map<string, string[]>();
+    // Entries often declare the same sources (a team's ranges): one compiled matcher per distinct list, not one
+    // BlockList per entry, which was a second of building on 100,000 entries.
+    const matchers = new Map<string, SourceMatcher>();
+    const matcherOf = (specs: readonly string[]) => {
+      const text = specs.join('\n');
+      let matcher = matchers.get(text);
+      if (!matcher) {
+        matcher = sourceMatcher(specs);
+        matchers.set(text, matcher);
+      }
+      return matcher;
+    };
     for (const entry of input.entries) {
       byKeyId.set(entry.key_id, entry);
-      const expected = entry.expected_sources?.length ? sourceMatcher(entry.expected_sources) : undefined;
+      const expected = entry.expected_sources?.length ? matcherOf(entry.expected_sources) : undefined;
       if (entry.expected_sources?.length && entry.owner_team) {
         const specs = specsByTeam.get(entry.owner_team) ?? [];
         specs.push(...entry.expected_sources);
