@@ -5,7 +5,7 @@
 // once with esbuild, so a restart costs node's start, not a compiler's).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -155,7 +155,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     KEYLEDGER_JOB_LEASE_MS: '4000',
     KEYLEDGER_JOB_POLL_MS: '250',
     KEYLEDGER_REPLICA_BEAT_MS: '1000',
-    KEYLEDGER_ROTATION_LEASE_MS: '15000',
+    KEYLEDGER_ROTATION_LEASE_MS: '60000',
     KEYLEDGER_SERVER_LOG_LEVEL: 'warn',
   };
   const bundle = await bundleCli();
@@ -248,15 +248,26 @@ async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<
   return { url: url.toString(), drop: () => admin(`drop database if exists "${name}" with (force)`) };
 }
 
-/** The CLI as one ES module (native addons left outside), built once per process. */
+/**
+ * The CLI as ES modules (native addons left outside), built once per process: the CLI and, beside it under the names
+ * `siblingModuleUrl` (src/runtime/module-worker.ts) looks for, the worker-thread modules it starts (the registry's
+ * analysis pool loads one above a few thousand entries, the scanner and the audit-log reader theirs).
+ */
 let bundled: Promise<string> | undefined;
 export function bundleCli(): Promise<string> {
   bundled ??= (async () => {
-    const outDir = join(packageRoot(), 'node_modules', '.cache', 'keyledger-fleet');
+    const outDir = join(packageRoot(), 'node_modules', '.cache', `keyledger-fleet-${process.pid}`);
     mkdirSync(outDir, { recursive: true });
-    const outfile = join(outDir, `keyledger-cli-${process.pid}.mjs`);
+    // The bundles are ES modules named `.js`, as the compiled build's siblings are.
+    writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+    const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
     await build({
-      entryPoints: [join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'cli', 'run-for-dev.ts')],
+      entryPoints: {
+        'keyledger-cli': join(src, 'cli', 'run-for-dev.ts'),
+        'registry-analysis-worker': join(src, 'registry', 'registry-analysis-worker.ts'),
+        'scan-worker': join(src, 'scan', 'workers', 'scan-worker.ts'),
+        'audit-log-read-worker': join(src, 'audit-logs', 'audit-log-read-worker.ts'),
+      },
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -265,10 +276,10 @@ export function bundleCli(): Promise<string> {
       banner: {
         js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },
-      outfile,
+      outdir: outDir,
       logLevel: 'error',
     });
-    return outfile;
+    return join(outDir, 'keyledger-cli.js');
   })();
   return bundled;
 }

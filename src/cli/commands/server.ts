@@ -121,7 +121,7 @@ function replicaTuning(env: NodeJS.ProcessEnv): {
   leaseMs?: number;
   pollMs?: number;
   beatMs?: number;
-  rotation?: { leaseMs: number };
+  rotation?: { leaseMs: number; stepTimeoutMs: number; clockSkewMs: number };
 } {
   const read = (name: string) => {
     const value = env[name];
@@ -139,7 +139,18 @@ function replicaTuning(env: NodeJS.ProcessEnv): {
     ...(leaseMs ? { leaseMs } : {}),
     ...(pollMs ? { pollMs } : {}),
     ...(beatMs ? { beatMs } : {}),
-    ...(rotationLeaseMs ? { rotation: { leaseMs: rotationLeaseMs } } : {}),
+    // A lease shorter than the defaults' step (2 min) plus clock-skew margin (10 s) brings both down with it, so the
+    // rotator's check (src/lifecycle/rotation/key-rotator.ts: lease > step + skew) holds: half the lease for one
+    // external effect, a tenth for the clocks.
+    ...(rotationLeaseMs
+      ? {
+          rotation: {
+            leaseMs: rotationLeaseMs,
+            stepTimeoutMs: Math.min(120_000, Math.floor(rotationLeaseMs / 2)),
+            clockSkewMs: Math.min(10_000, Math.floor(rotationLeaseMs / 10)),
+          },
+        }
+      : {}),
   };
 }
 
