@@ -2,6 +2,7 @@
 // tries to enqueue the schedule's job for that tick; the (schedule, tick) row lets exactly one through, so the work
 // runs once per tick across the fleet however many replicas are up — and still runs while any one is.
 import { CronExpressionParser } from 'cron-parser';
+import { abortableSleep } from '../runtime/abortable-sleep.js';
 import type { Clock } from '../runtime/clock.js';
 import type { EnqueueInput, JobQueue } from './job-queue.js';
 
@@ -66,17 +67,4 @@ export class JobScheduler {
       }
     }
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, Math.min(ms, 2_147_000_000));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

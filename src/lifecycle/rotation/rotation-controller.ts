@@ -6,6 +6,7 @@ import type { PeopleDirectory } from '../../directory/people-directory.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { EventLog } from '../../events/event-log.js';
 import type { LoadedEntry } from '../../registry/registry-loader.js';
+import { abortableSleep } from '../../runtime/abortable-sleep.js';
 import type { Clock } from '../../runtime/clock.js';
 import type { RotationTicketDesk, TicketSweep } from '../../tickets/rotation-ticket-desk.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
@@ -109,17 +110,4 @@ export class RotationController {
     }
     log('stopped: the step in flight finished and its lease was given back');
   }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, Math.min(ms, 2_147_000_000));
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
