@@ -188,10 +188,26 @@ function visibleTo(principal: Principal, snapshot: Snapshot, index: InventoryInd
     headline,
     teams,
     providers,
-    entries: () => {
-      const lists = [...ownTeams.map((team) => index.byTeam.get(team)!), elsewhere].filter((list) => list.length);
-      if (lists.length <= 1) return lists[0] ?? [];
-      return lists.flat().sort((a, b) => index.position.get(a)! - index.position.get(b)!);
-    },
+    entries: () =>
+      [...ownTeams.map((team) => index.byTeam.get(team)!), elsewhere]
+        .filter((list) => list.length > 0)
+        .reduce<readonly LoadedEntry[]>((merged, list) => mergeInOrder(merged, list, index.position), []),
   };
+}
+
+/** Two disjoint groups of the snapshot merged back into its order in one pass (each is already in that order). */
+function mergeInOrder(
+  a: readonly LoadedEntry[],
+  b: readonly LoadedEntry[],
+  position: ReadonlyMap<LoadedEntry, number>,
+): readonly LoadedEntry[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const merged: LoadedEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) merged.push(position.get(a[i]!)! < position.get(b[j]!)! ? a[i++]! : b[j++]!);
+  while (i < a.length) merged.push(a[i++]!);
+  while (j < b.length) merged.push(b[j++]!);
+  return merged;
 }
