@@ -12,7 +12,7 @@
 // is the quick check.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -182,6 +182,7 @@ async function main(): Promise<void> {
     const results: Record<string, unknown> = {};
     for (const run of runs) {
       await run.before?.();
+      const cpuBefore = processTreeCpuMs(child.pid!);
       const result = await autocannon({
         url,
         connections: CONNECTIONS,
@@ -193,8 +194,14 @@ async function main(): Promise<void> {
             : { method: 'GET', path: run.path! },
         ],
       });
+      const cpuMs = processTreeCpuMs(child.pid!);
+      const requests = result.requests.total ?? 0;
       const summary = {
         requestsPerSecond: Math.round(result.requests.average),
+        // The server's CPU time per request: less sensitive than req/s to what else the machine runs.
+        ...(cpuMs !== undefined && cpuBefore !== undefined && requests > 0
+          ? { serverCpuMsPerRequest: Number(((cpuMs - cpuBefore) / requests).toFixed(2)) }
+          : {}),
         p50ms: result.latency.p50,
         p99ms: result.latency.p99,
         non2xx: result.non2xx,
@@ -202,7 +209,7 @@ async function main(): Promise<void> {
       };
       results[run.name] = summary;
       process.stderr.write(
-        `${run.name}: ${summary.requestsPerSecond} req/s, p50 ${summary.p50ms} ms, p99 ${summary.p99ms} ms, non-2xx ${summary.non2xx}\n`,
+        `${run.name}: ${summary.requestsPerSecond} req/s, p50 ${summary.p50ms} ms, p99 ${summary.p99ms} ms, non-2xx ${summary.non2xx}, server CPU ${summary.serverCpuMsPerRequest ?? '?'} ms/request\n`,
       );
     }
     child.kill('SIGTERM');
@@ -227,6 +234,25 @@ async function main(): Promise<void> {
     );
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * CPU time (user + system, ms) of a process and its descendants from /proc (Linux; undefined elsewhere): the server
+ * runs under tsx, whose node child does the work.
+ */
+function processTreeCpuMs(pid: number): number | undefined {
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const childPid of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+        total += processTreeCpuMs(Number(childPid)) ?? 0;
+    return total;
+  } catch {
+    return undefined;
   }
 }
 
