@@ -3,13 +3,16 @@
 //   list-team GET /api/v1/keys?team=payments&limit=50 (a member's page: the index's group of that team)
 //   page      GET /api/v1/keys?limit=50&cursor=... (a page from the middle, by cursor)
 //   show      GET /api/v1/keys/<id> (a different key each request)
+//   dashboard      GET / (the dashboard's inventory, first page, as the local admin: every key visible)
+//   dashboard-team GET /?team=payments (the inventory filtered to one team: the snapshot index's group)
+// (the dashboard's runs last: signing in first loads its registry snapshot and runs the audit over it)
 // with autocannon in this process against `keyledger server` in its own (so the load generator does not share the
 // server's event loop). Also: the server's start (the registry loaded on worker threads) until /readyz answers.
 // Run: `npx tsx bench/server.ts [--keys 100000] [--duration 10] [--connections 10]`; `--keys 2000 --duration 3`
 // is the quick check.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +22,7 @@ import { runGit } from '../src/git/git-command.js';
 import { renderNewEntry, teamEntryFile } from '../src/registry/registry-writer.js';
 import { systemClock } from '../src/runtime/clock.js';
 import { ApiTokens } from '../src/server/auth/api-tokens.js';
+import { hashPassword, LOCAL_ADMIN_FILE_NAME } from '../src/web/local-admin.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) =>
@@ -77,6 +81,14 @@ async function main(): Promise<void> {
       KEYLEDGER_MASTER_KEY: randomBytes(32).toString('base64'),
       KEYLEDGER_SERVER_LOG_LEVEL: 'warn',
     };
+    // The dashboard's local admin (src/web/local-admin.ts), so the bench can sign in and read the inventory.
+    const adminEmail = 'bench-admin@example.com';
+    const adminPassword = randomBytes(18).toString('base64url');
+    mkdirSync(env.KEYLEDGER_DATA_DIR, { recursive: true });
+    writeFileSync(
+      join(env.KEYLEDGER_DATA_DIR, LOCAL_ADMIN_FILE_NAME),
+      JSON.stringify({ email: adminEmail, passwordHash: await hashPassword(adminPassword) }),
+    );
     const app = await openKeyledgerApp({ registryDir: registry, env, cwd: registry, clock: systemClock });
     let security: string;
     let member: string;
@@ -133,36 +145,63 @@ async function main(): Promise<void> {
         { headers: { authorization: `Bearer ${security}` } },
       )
     ).json()) as { next_cursor: string };
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+    // Signed in (and the dashboard's snapshot loaded) after the API's runs, so those run as they did before.
+    let session: string | undefined;
+    const dashboard = () => ({ cookie: `kl_session=${session}` });
     let next = 0;
-    const runs: Array<{ name: string; path?: string; token: string; vary?: () => string }> = [
-      { name: 'list', path: '/api/v1/keys?limit=50', token: security },
-      { name: 'list-team', path: '/api/v1/keys?team=payments&limit=50', token: member },
-      { name: 'page', path: `/api/v1/keys?limit=50&cursor=${middle.next_cursor}`, token: security },
+    const runs: Array<{
+      name: string;
+      path?: string;
+      headers: () => Record<string, string>;
+      vary?: () => string;
+      before?: () => Promise<void>;
+    }> = [
+      { name: 'list', path: '/api/v1/keys?limit=50', headers: () => bearer(security) },
+      { name: 'list-team', path: '/api/v1/keys?team=payments&limit=50', headers: () => bearer(member) },
+      { name: 'page', path: `/api/v1/keys?limit=50&cursor=${middle.next_cursor}`, headers: () => bearer(security) },
       {
         name: 'show',
-        token: security,
+        headers: () => bearer(security),
         vary: () => {
           // A prime stride visits keys far apart, each once before any comes back.
           next = (next + 7919) % KEYS;
           return `/api/v1/keys/${keyIdOf(next)}`;
         },
       },
+      {
+        name: 'dashboard',
+        path: '/',
+        headers: dashboard,
+        before: async () => {
+          session = await dashboardSession(url, adminEmail, adminPassword);
+        },
+      },
+      { name: 'dashboard-team', path: '/?team=payments', headers: dashboard },
     ];
     const results: Record<string, unknown> = {};
     for (const run of runs) {
+      await run.before?.();
+      const cpuBefore = processTreeCpuMs(child.pid!);
       const result = await autocannon({
         url,
         connections: CONNECTIONS,
         duration: DURATION,
-        headers: { authorization: `Bearer ${run.token}` },
+        headers: run.headers(),
         requests: [
           run.vary
             ? { method: 'GET', setupRequest: (request) => ({ ...request, path: run.vary!() }) }
             : { method: 'GET', path: run.path! },
         ],
       });
+      const cpuMs = processTreeCpuMs(child.pid!);
+      const requests = result.requests.total ?? 0;
       const summary = {
         requestsPerSecond: Math.round(result.requests.average),
+        // The server's CPU time per request: less sensitive than req/s to what else the machine runs.
+        ...(cpuMs !== undefined && cpuBefore !== undefined && requests > 0
+          ? { serverCpuMsPerRequest: Number(((cpuMs - cpuBefore) / requests).toFixed(2)) }
+          : {}),
         p50ms: result.latency.p50,
         p99ms: result.latency.p99,
         non2xx: result.non2xx,
@@ -170,7 +209,7 @@ async function main(): Promise<void> {
       };
       results[run.name] = summary;
       process.stderr.write(
-        `${run.name}: ${summary.requestsPerSecond} req/s, p50 ${summary.p50ms} ms, p99 ${summary.p99ms} ms, non-2xx ${summary.non2xx}\n`,
+        `${run.name}: ${summary.requestsPerSecond} req/s, p50 ${summary.p50ms} ms, p99 ${summary.p99ms} ms, non-2xx ${summary.non2xx}, server CPU ${summary.serverCpuMsPerRequest ?? '?'} ms/request\n`,
       );
     }
     child.kill('SIGTERM');
@@ -196,6 +235,50 @@ async function main(): Promise<void> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * CPU time (user + system, ms) of a process and its descendants from /proc (Linux; undefined elsewhere): the server
+ * runs under tsx, whose node child does the work.
+ */
+function processTreeCpuMs(pid: number): number | undefined {
+  try {
+    const ticksPerMs = 100 / 1000; // USER_HZ: 100 on Linux
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let total = (Number(fields[11]) + Number(fields[12])) / ticksPerMs;
+    for (const task of readdirSync(`/proc/${pid}/task`))
+      for (const childPid of readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean))
+        total += processTreeCpuMs(Number(childPid)) ?? 0;
+    return total;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Signs in as the local admin (GET /login for the form's CSRF cookie, POST /login) and waits until the inventory
+ * answers: its first request loads the registry snapshot and runs the audit over it, which is not what is measured.
+ */
+async function dashboardSession(url: string, email: string, password: string): Promise<string> {
+  const form = await fetch(`${url}/login`);
+  const csrf = /kl_login_csrf=([^;]+)/.exec(form.headers.getSetCookie().join('\n'))?.[1];
+  if (!csrf) throw new Error('the login page set no CSRF cookie');
+  const login = await fetch(`${url}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `kl_login_csrf=${csrf}` },
+    body: new URLSearchParams({ _csrf: csrf, email, password, returnTo: '/' }).toString(),
+  });
+  const session = /kl_session=([^;]+)/.exec(login.headers.getSetCookie().join('\n'))?.[1];
+  if (login.status !== 303 || !session) throw new Error(`the dashboard login answered ${login.status}`);
+  const loadStarted = process.hrtime.bigint();
+  const first = await fetch(`${url}/`, { headers: { cookie: `kl_session=${session}` } });
+  if (first.status !== 200) throw new Error(`the inventory answered ${first.status}`);
+  process.stderr.write(
+    `dashboard snapshot loaded in ${(Number(process.hrtime.bigint() - loadStarted) / 1e9).toFixed(2)} s\n`,
+  );
+  return session;
 }
 
 await main();

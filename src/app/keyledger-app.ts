@@ -13,8 +13,9 @@ import {
   resolveOperationalStoreOptions,
   SQLITE_FILE_NAME,
 } from '../db/operational-store-location.js';
+import { CurrentPeople } from '../directory/current-people.js';
 import { DirectoryStore } from '../directory/directory-store.js';
-import { peopleWithSignals } from '../directory/people-with-signals.js';
+import type { PeopleDirectory } from '../directory/people-directory.js';
 import { ConfigError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import { openKeyedEventLog } from '../events/keyed-event-log.js';
@@ -69,6 +70,11 @@ export interface KeyledgerApp {
   secretStore(name: string): SecretStore;
   issuer(): KeyIssuer;
   revoker(): KeyRevoker;
+  /**
+   * The people owners are judged by, now: the people file with the identity sources' signals laid over it, read
+   * through to the directory (src/directory/current-people.ts), so a long-running server sees a departure at once.
+   */
+  people(): Promise<PeopleDirectory | undefined>;
   /** The rotation journal, rotator, scheduler, controller, ticket desk and metrics (src/lifecycle/rotation/). */
   rotation(options?: RotationServiceOptions): RotationServices;
   close(): Promise<void>;
@@ -117,12 +123,17 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     throw error;
   });
   // Owners resolve against the directory: what the identity sources said (SCIM, Okta) laid over the people file,
-  // so an owner deprovisioned a minute ago is `left` for issuance and rotation's owner-left trigger.
-  const heard = await new DirectoryStore({ db: operational.db, clock: options.clock }).list().catch(async (error) => {
+  // read at each use, so an owner deprovisioned a minute ago (by this process or another replica) is `left` for
+  // issuance and rotation's owner-left trigger. Read once here too: a store that cannot answer fails the open.
+  const currentPeople = new CurrentPeople(
+    workspace.people,
+    new DirectoryStore({ db: operational.db, clock: options.clock }),
+  );
+  const people = () => currentPeople.get();
+  await people().catch(async (error) => {
     await operational.close();
     throw error;
   });
-  const people = heard.length > 0 ? peopleWithSignals(workspace.people, heard) : workspace.people;
   const writer = new RegistryWriter({
     root: workspace.root,
     config: workspace.config,
@@ -221,6 +232,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         ]),
       ].sort(),
     secretStore,
+    people,
     issuer: () =>
       new KeyIssuer({
         providers: provider,
@@ -230,7 +242,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
         idempotency: new IdempotencyRecords(operational.db, options.clock),
         fingerprintKey,
         policy: workspace.config.policy,
-        ...(people ? { people } : {}),
+        people,
         clock: options.clock,
         ...(options.logger ? { logger: options.logger } : {}),
       }),
@@ -251,7 +263,7 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
           writer,
           root: workspace.root,
           config: workspace.config,
-          ...(people ? { people } : {}),
+          people,
           providers: provider,
           stores: secretStore,
           fingerprintKey,

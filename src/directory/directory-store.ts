@@ -227,6 +227,22 @@ export class DirectoryStore implements DirectoryUpdates {
     return (await this.listRecords(filter)).map((record) => record.person);
   }
 
+  /**
+   * A token that changes whenever any person is added or changed: every write inserts a row at version 1 or bumps
+   * a version (people are never deleted, markDeleted bumps too), so count and version sum only grow. One scan of
+   * two integer columns, far cheaper than `list`; src/directory/current-people.ts re-reads the people when it moves.
+   */
+  async revision(): Promise<string> {
+    const row = await this.#db
+      .selectFrom('directory_people')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().as('people'),
+        eb.fn.sum<number | string>('version').as('versions'),
+      ])
+      .executeTakeFirst();
+    return `${row?.people ?? 0}:${row?.versions ?? 0}`;
+  }
+
   /** Every person in creation order: SCIM pagination relies on a stable order. */
   async listRecords(filter: { status?: PersonStatus; team?: string } = {}): Promise<DirectoryRecord[]> {
     let query = this.#db.selectFrom('directory_people').selectAll();

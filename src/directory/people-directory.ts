@@ -19,6 +19,12 @@ export const personSchema = z.object({
 
 export type Person = z.output<typeof personSchema>;
 
+/**
+ * The people as they are now, read when asked (src/directory/current-people.ts): what a long-running service that
+ * judges owners takes, so a departure heard after it started counts without a restart.
+ */
+export type PeopleSource = () => Promise<PeopleDirectory | undefined>;
+
 export class PeopleDirectory {
   readonly #byEmail: Map<string, Person>;
 

@@ -9,7 +9,10 @@ import { writeTransaction } from '../db/write-transaction.js';
 import { KeyledgerError, NotFoundError } from '../errors/keyledger-error.js';
 import type { Clock } from '../runtime/clock.js';
 
-/** A person's role inside a team: a `lead` is the team's escalation point; access is the same as a member's. */
+/**
+ * A person's role inside a team. `lead` is descriptive (whom to ask about the team's keys): its access is a
+ * member's, managing the team stays with admins (docs/server.md, "Teams and roles"; src/server/team-access.ts).
+ */
 export const TEAM_MEMBER_ROLES = ['member', 'lead'] as const;
 export type TeamMemberRole = (typeof TEAM_MEMBER_ROLES)[number];
 

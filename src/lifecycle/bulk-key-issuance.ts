@@ -242,7 +242,7 @@ export class BulkKeyIssuer {
   /** Checks every request before anything is minted, and decides each key's id, secret path and entry file. */
   async #plan(requests: readonly BulkIssueRequest[], options: BulkIssueOptions): Promise<Plan[]> {
     const now = this.#deps.clock();
-    const policy = compilePolicy(this.#deps.policy, now, this.#deps.people);
+    const policy = compilePolicy(this.#deps.policy, now, await this.#deps.people?.());
     const problems: IssueRequestProblem[] = [];
     const fallbackFile = options.file ?? '<requests>';
     const problem = (request: BulkIssueRequest, row: number, field: string, message: string) => {

@@ -3,7 +3,7 @@
 // stored secret, the minted key. An idempotency key makes a retried command return the first result, or undo a
 // crashed run before starting again, so a retry never mints twice.
 import { randomBytes } from 'node:crypto';
-import type { PeopleDirectory } from '../directory/people-directory.js';
+import type { PeopleDirectory, PeopleSource } from '../directory/people-directory.js';
 import { KeyledgerError } from '../errors/keyledger-error.js';
 import type { EventLog } from '../events/event-log.js';
 import type { Provider } from '../providers/provider.js';
@@ -67,7 +67,8 @@ export interface KeyIssuerDependencies {
   idempotency: IdempotencyRecords;
   fingerprintKey: FingerprintKey;
   policy: PolicyConfig;
-  people?: PeopleDirectory;
+  /** Read at each issuance, so an owner who left since the process started is refused now. */
+  people?: PeopleSource;
   clock: Clock;
   logger?: Logger;
   /** The checks before minting (src/lifecycle/preflight/); default one over `providers` and `stores`. */
@@ -163,7 +164,8 @@ export class KeyIssuer {
   async #issueOnce(request: IssueKeyRequest): Promise<IssuedKey> {
     const now = this.#deps.clock();
     const keyId = request.keyId ?? generateKeyId(request);
-    const { entry, store, expiresAt } = this.#draftChecked(request, keyId, now);
+    const people = await this.#deps.people?.();
+    const { entry, store, expiresAt } = this.#draftChecked(request, keyId, now, people);
     if (await this.#deps.writer.fileOf(keyId)) {
       throw new KeyledgerError('E_REGISTRY_DUPLICATE', `key_id "${keyId}" already exists in the registry`, {
         category: 'conflict',
@@ -269,13 +271,9 @@ export class KeyIssuer {
     }
   }
 
-  #draftChecked(request: IssueKeyRequest, keyId: string, now: Date) {
+  #draftChecked(request: IssueKeyRequest, keyId: string, now: Date, people: PeopleDirectory | undefined) {
     const draft = this.draftEntry(request, keyId, now);
-    assertIssueDraft(draft.entry, {
-      policy: this.#deps.policy,
-      now,
-      ...(this.#deps.people ? { people: this.#deps.people } : {}),
-    });
+    assertIssueDraft(draft.entry, { policy: this.#deps.policy, now, ...(people ? { people } : {}) });
     return draft;
   }
 

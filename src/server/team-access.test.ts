@@ -51,4 +51,27 @@ forEachBackend((backend) => {
     now += 1;
     expect((await access.resolve(session([]))).teams).toEqual([]);
   });
+
+  it('gives a lead what it gives a member: the team, and no role beyond the claim', async () => {
+    // `lead` is descriptive (docs/server.md, "Teams and roles"): managing the team stays with admins.
+    const store = await backend.open();
+    const clock = fixedClock('2026-12-01T09:00:00Z');
+    const records = new TeamRecords({ db: store.db, events: new EventLog(store.db, clock), clock });
+    const access = new TeamAccess(records);
+    await records.create(
+      {
+        slug: 'mobile',
+        members: [
+          { email: 'lee@example.com', role: 'lead' },
+          { email: 'mo@example.com', role: 'member' },
+        ],
+      },
+      'root',
+    );
+    const person = (email: string): Principal => ({ ...session([]), subject: email, email });
+    const lead = await access.resolve(person('lee@example.com'));
+    const member = await access.resolve(person('mo@example.com'));
+    expect(lead).toMatchObject({ teams: ['mobile'], roles: ['member'] });
+    expect({ teams: lead.teams, roles: lead.roles }).toEqual({ teams: member.teams, roles: member.roles });
+  });
 });

@@ -6,8 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { AuditFindingClass, AuditReport } from '../audit/quarterly-audit.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
-import type { Principal } from '../server/access.js';
-import { PAGE_SIZE, parseInventoryFilter, queryInventory } from './inventory-query.js';
+import { canReadKey, type Principal } from '../server/access.js';
+import { type InventoryFilter, PAGE_SIZE, parseInventoryFilter, queryInventory } from './inventory-query.js';
 import type { Snapshot } from './registry-snapshot.js';
 
 const KEYS = Number(process.env.KEYLEDGER_WEB_INVENTORY_KEYS ?? 100_000);
@@ -108,5 +108,91 @@ describe(`the inventory query over ${KEYS.toLocaleString('en')} keys`, () => {
     expect(parseInventoryFilter({ flag: 'stale-entry' })).toEqual({ flag: 'stale-entry', page: 1 });
     const beyond = queryInventory(snapshot, security, { q: 'purpose 12345', page: 999 }, now);
     expect(beyond.page).toBe(beyond.pages);
+  });
+
+  // What the query did before the index, as the reference every indexed answer must equal (over fewer keys: the
+  // reference walks them all for each of the 36 cases).
+  const small = snapshotOf(Math.min(KEYS, 6_000));
+  const reference = (principal: Principal, filter: InventoryFilter) => {
+    const visible = small.entries.filter(({ entry }) =>
+      canReadKey(principal, { team: entry.owner_team, individual: entry.owner_individual }),
+    );
+    const needle = filter.q?.toLowerCase();
+    const matched = visible.filter(
+      ({ entry }) =>
+        (filter.team === undefined || entry.owner_team === filter.team) &&
+        (filter.provider === undefined || entry.scope?.provider === filter.provider) &&
+        (filter.status === undefined || entry.status === filter.status) &&
+        (filter.flag === undefined || small.classes.get(entry.key_id)?.has(filter.flag)) &&
+        (needle === undefined ||
+          entry.key_id.includes(needle) ||
+          (entry.purpose ?? '').includes(needle) ||
+          (entry.owner_individual ?? '').includes(needle)),
+    );
+    const has = (key: string, cls: AuditFindingClass) => small.classes.get(key)?.has(cls) ?? false;
+    return {
+      visible: visible.length,
+      matched: matched.length,
+      headline: {
+        active: visible.filter(({ entry }) => entry.status === 'active').length,
+        noClearOwner: visible.filter(({ entry }) => has(entry.key_id, 'no-clear-owner')).length,
+        ownerLeft: visible.filter(({ entry }) => has(entry.key_id, 'owner-left')).length,
+        adminScope: visible.filter(({ entry }) => has(entry.key_id, 'broad-scope')).length,
+      },
+      teams: [...new Set(visible.flatMap(({ entry }) => (entry.owner_team ? [entry.owner_team] : [])))].sort(),
+      providers: [...new Set(visible.flatMap(({ entry }) => (entry.scope ? [entry.scope.provider] : [])))].sort(),
+      firstPage: matched.slice(0, PAGE_SIZE).map(({ entry }) => entry.key_id),
+    };
+  };
+
+  it('answers from the index exactly what a walk over every entry answers', () => {
+    // A member of payments who owns keys of another team (person7's are platform's) and one of no team (3007).
+    const owner: Principal = { ...member, subject: 'person7@example.com', email: 'person7@example.com' };
+    const twoTeams: Principal = { ...member, teams: ['payments', 'search', 'nobody'] };
+    const filters: InventoryFilter[] = [
+      {},
+      { team: 'payments' },
+      { team: 'search' },
+      { provider: 'aws-iam' },
+      { status: 'revoked' },
+      { flag: 'owner-left' },
+      { team: 'search', flag: 'broad-scope', status: 'active' },
+      { q: 'purpose 12' },
+      { team: 'platform', q: 'person7@' },
+    ];
+    for (const principal of [member, owner, twoTeams, security])
+      for (const filter of filters) {
+        const got = queryInventory(small, principal, filter, now);
+        expect(
+          {
+            visible: got.visible,
+            matched: got.matched,
+            headline: got.headline,
+            teams: got.teams,
+            providers: got.providers,
+            firstPage: got.rows.map((row) => row.entry.key_id),
+          },
+          `${principal.email} ${JSON.stringify(filter)}`,
+        ).toEqual(reference(principal, filter));
+      }
+  });
+
+  it('reads the groups a request names, not every entry, once the snapshot is indexed', () => {
+    let walks = 0;
+    const counted: Snapshot = {
+      ...snapshot,
+      get entries() {
+        walks += 1;
+        return snapshot.entries;
+      },
+    };
+    queryInventory(counted, security, {}, now);
+    const indexed = walks;
+    queryInventory(counted, member, {}, now);
+    queryInventory(counted, member, { team: 'payments', page: 3 }, now);
+    queryInventory(counted, security, { team: 'search', flag: 'owner-left', status: 'active' }, now);
+    queryInventory(counted, security, { provider: 'internal', page: 2 }, now);
+    // A member's inventory and every filtered page read the index's groups only.
+    expect(walks).toBe(indexed);
   });
 });

@@ -8,6 +8,7 @@ import { runGit } from '../git/git-command.js';
 import { compilePolicy } from '../registry/policy/policy-engine.js';
 import { type LoadedEntry, loadRegistry } from '../registry/registry-loader.js';
 import type { ServerContext } from '../server/server-module.js';
+import { inventoryIndexOf } from './inventory-index.js';
 
 export interface Snapshot {
   head: string;
@@ -98,7 +99,7 @@ export class RegistrySnapshot {
       set.add(finding.class);
       classes.set(finding.keyId, set);
     }
-    return {
+    const snapshot: Snapshot = {
       head,
       entries,
       byId: new Map(entries.map((loadedEntry) => [loadedEntry.entry.key_id, loadedEntry])),
@@ -106,5 +107,8 @@ export class RegistrySnapshot {
       audit,
       loadedAt: now,
     };
+    // Indexed with the load, not by the first request that reads it (inventory-index.ts).
+    inventoryIndexOf(snapshot);
+    return snapshot;
   }
 }

@@ -72,7 +72,7 @@ export async function issueFromFile(
       idempotency: new IdempotencyRecords(app.operational.db, context.clock),
       fingerprintKey: app.fingerprintKey,
       policy: app.workspace.config.policy,
-      ...(app.workspace.people ? { people: app.workspace.people } : {}),
+      people: app.people,
       clock: context.clock,
       ...(context.logger ? { logger: context.logger } : {}),
       root: app.workspace.root,

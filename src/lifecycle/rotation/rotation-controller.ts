@@ -2,7 +2,7 @@
 // scheduler (tickets for manual providers), sweeps the tickets, and at start resumes whatever the journal holds
 // from a crash. Shutdown lets the step in flight finish, gives the leases back, and returns.
 import { CronExpressionParser } from 'cron-parser';
-import type { PeopleDirectory } from '../../directory/people-directory.js';
+import type { PeopleSource } from '../../directory/people-directory.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import type { EventLog } from '../../events/event-log.js';
 import type { LoadedEntry } from '../../registry/registry-loader.js';
@@ -22,7 +22,8 @@ export interface RotationControllerDependencies {
   clock: Clock;
   metrics?: RotationMetrics;
   tickets?: RotationTicketDesk;
-  people?: PeopleDirectory;
+  /** Read at every due detection, so an owner who left since the process started is owner-left now. */
+  people?: PeopleSource;
   expiryWarningDays: number;
   log?: (line: string) => void;
 }
@@ -63,11 +64,12 @@ export class RotationController {
     const now = this.#deps.clock();
     const entries = await this.#deps.loadEntries();
     const requests = await rotationRequests(this.#deps.events, new Date(now.getTime() - 400 * 86_400_000));
+    const people = await this.#deps.people?.();
     const due = findDueKeys(entries, {
       now,
       expiryWarningDays: this.#deps.expiryWarningDays,
       requests,
-      ...(this.#deps.people ? { people: this.#deps.people } : {}),
+      ...(people ? { people } : {}),
     });
     if (this.#deps.metrics) {
       this.#deps.metrics.due.reset();

@@ -2,7 +2,7 @@
 // rotator, the scheduler, the controller, the ticket desk and the metrics.
 import type { Kysely } from 'kysely';
 import type { OperationalSchema } from '../../db/operational-schema.js';
-import type { PeopleDirectory } from '../../directory/people-directory.js';
+import type { PeopleSource } from '../../directory/people-directory.js';
 import type { EventLog } from '../../events/event-log.js';
 import type { Provider } from '../../providers/provider.js';
 import type { RegistryConfig } from '../../registry/registry-config.js';
@@ -27,7 +27,7 @@ export interface RotationServicesContext {
   writer: RegistryWriter;
   root: string;
   config: RegistryConfig;
-  people?: PeopleDirectory;
+  people?: PeopleSource;
   providers: (name: string) => Provider;
   stores: (name: string) => SecretStore;
   fingerprintKey: FingerprintKey;

@@ -254,6 +254,7 @@ forEachBackend((backend) => {
       expect(stale.body).toMatchObject({
         code: 'E_PRECONDITION_FAILED',
         type: 'urn:keyledger:problem:E_PRECONDITION_FAILED',
+        detail: `key ${keyId} changed since it was read: read it again`,
       });
       const notModified = await fetch(`${api.url}/api/v1/keys/${keyId}`, {
         headers: { authorization: `Bearer ${api.tokens.admin}`, 'if-none-match': etag },

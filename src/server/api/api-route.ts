@@ -11,6 +11,9 @@ import { HttpProblem } from '../problem-details.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** The kinds of resource a write names by ETag, as the messages and the OpenAPI document call them. */
+export type PreconditionResource = 'key' | 'team';
+
 export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
@@ -44,8 +47,8 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
   status?: number;
   /** Other successes the handler answers with (a dry run's 200 beside a start's 202), for the OpenAPI document. */
   otherResponses?: ReadonlyArray<{ status: number; description: string; response: z.ZodType }>;
-  /** Writes to an existing representation need `If-Match` with its current ETag. */
-  ifMatch?: boolean;
+  /** Writes to an existing representation need `If-Match` with its current ETag; names what the ETag is of. */
+  ifMatch?: PreconditionResource;
   handler(input: RouteInput<P, Q, B>): Promise<RouteResult>;
 }
 
@@ -119,12 +122,21 @@ export function registerRoutes(server: FastifyInstance, routes: readonly ApiRout
   }
 }
 
-/** Checks `If-Match` against the current ETag of what a write changes: 428 without one, 412 when stale. */
-export function requireIfMatch(request: FastifyRequest, currentEtag: string): void {
+/**
+ * Checks `If-Match` against the current ETag of what a write changes: 428 without one, 412 when stale. The
+ * messages name the resource (`team "payments"`, `key payments-svc-1`): the check is shared by every route.
+ */
+export function requireIfMatch(
+  request: FastifyRequest,
+  currentEtag: string,
+  resource: { kind: PreconditionResource; id: string },
+): void {
+  const named = resource.kind === 'team' ? `team "${resource.id}"` : `key ${resource.id}`;
   const header = request.headers['if-match'];
-  if (!header) throw new HttpProblem(428, 'E_PRECONDITION_REQUIRED', 'send If-Match with the ETag of the key you read');
+  if (!header)
+    throw new HttpProblem(428, 'E_PRECONDITION_REQUIRED', `send If-Match with the ETag of ${named} as you read it`);
   if (!etagListed(header, currentEtag))
-    throw new HttpProblem(412, 'E_PRECONDITION_FAILED', 'the key changed since it was read: read it again', {
+    throw new HttpProblem(412, 'E_PRECONDITION_FAILED', `${named} changed since it was read: read it again`, {
       etag: currentEtag,
     });
 }

@@ -135,7 +135,7 @@ export function keyRoutes(services: ApiServices): ApiRoute[] {
       await denials.record(request, principal, 'not allowed to act on the key', keyId);
       throw new HttpProblem(403, 'E_FORBIDDEN', `you may read ${keyId} but not change it`);
     }
-    requireIfMatch(request, keyEtag(loaded));
+    requireIfMatch(request, keyEtag(loaded), { kind: 'key', id: keyId });
     return loaded;
   };
 
@@ -291,7 +291,7 @@ export function keyRoutes(services: ApiServices): ApiRoute[] {
       params: keyIdParams,
       response: rotationStartedResponse,
       status: 202,
-      ifMatch: true,
+      ifMatch: 'key',
       handler: async ({ params, principal, request }) => {
         await actionable(request, principal, params.keyId);
         const { row, created } = await services.rotations.start(params.keyId, actorOf(principal));
@@ -312,7 +312,7 @@ export function keyRoutes(services: ApiServices): ApiRoute[] {
       params: keyIdParams,
       body: revokeKeyBody,
       response: revokedKeyResponse,
-      ifMatch: true,
+      ifMatch: 'key',
       handler: async ({ params, body, principal, request }) => {
         await actionable(request, principal, params.keyId);
         const revoked = await app.revoker().revoke({

@@ -161,7 +161,15 @@ describe('the OpenAPI document', () => {
     const getKey = doc.paths['/api/v1/keys/{keyId}'].get;
     expect(getKey.responses['200'].content['application/json'].schema.properties.entry.properties.key_id).toBeDefined();
     expect(doc.paths['/api/v1/keys/{keyId}/revocation'].post.parameters).toContainEqual(
-      expect.objectContaining({ name: 'If-Match', in: 'header', required: true }),
+      expect.objectContaining({
+        name: 'If-Match',
+        in: 'header',
+        required: true,
+        description: 'the ETag of the key as last read',
+      }),
+    );
+    expect(doc.paths['/api/v1/teams/{team}'].patch.parameters).toContainEqual(
+      expect.objectContaining({ name: 'If-Match', description: 'the ETag of the team as last read' }),
     );
   });
 });

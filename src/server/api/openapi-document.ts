@@ -79,7 +79,7 @@ export function buildOpenApiDocument(options: {
         name: 'If-Match',
         in: 'header',
         required: true,
-        description: 'the ETag of the key as last read',
+        description: `the ETag of the ${route.ifMatch} as last read`,
         schema: { type: 'string' },
       });
     paths[path] ??= {};

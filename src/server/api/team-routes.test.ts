@@ -204,10 +204,13 @@ forEachBackend((backend) => {
       const etag = await makeTeam('preconditions');
       const missing = await api.call('admin', 'PATCH', '/api/v1/teams/preconditions', { body: { contact: 'x' } });
       expect(missing).toMatchObject({ status: 428, body: { code: 'E_PRECONDITION_REQUIRED' } });
+      expect(missing.body.detail).toBe('send If-Match with the ETag of team "preconditions" as you read it');
       const stale = await api.call('admin', 'DELETE', '/api/v1/teams/preconditions', {
         headers: { 'if-match': '"stale"' },
       });
       expect(stale).toMatchObject({ status: 412, body: { code: 'E_PRECONDITION_FAILED' } });
+      // The shared check names the resource it guards, not a key (src/server/api/api-route.ts).
+      expect(stale.body.detail).toBe('team "preconditions" changed since it was read: read it again');
       // A member added since the read changes the ETag: the old one no longer deletes.
       const added = await api.call('admin', 'PUT', '/api/v1/teams/preconditions/members/erin@example.com', {
         body: {},

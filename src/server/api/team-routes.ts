@@ -185,11 +185,11 @@ export function teamRoutes(services: ApiServices): ApiRoute[] {
       params: teamParams,
       body: updateTeamBody,
       response: teamResponse,
-      ifMatch: true,
+      ifMatch: 'team',
       handler: async ({ params, body, principal, request }) => {
         await requireRole(request, principal, 'admin', 'changing a team');
         const before = await requireRecord(params.team);
-        requireIfMatch(request, teamEtag(before));
+        requireIfMatch(request, teamEtag(before), { kind: 'team', id: params.team });
         const record = await records.update(
           params.team,
           {
@@ -212,11 +212,11 @@ export function teamRoutes(services: ApiServices): ApiRoute[] {
       scope: 'teams:write',
       params: teamParams,
       response: teamDeletedResponse,
-      ifMatch: true,
+      ifMatch: 'team',
       handler: async ({ params, principal, request }) => {
         await requireRole(request, principal, 'admin', 'deleting a team');
         const before = await requireRecord(params.team);
-        requireIfMatch(request, teamEtag(before));
+        requireIfMatch(request, teamEtag(before), { kind: 'team', id: params.team });
         const named = (await index.current({ force: true })).byTeam.get(params.team) ?? [];
         if (named.length > 0)
           throw new HttpProblem(

@@ -11,28 +11,15 @@ import type { LoadedEntry } from '../../registry/registry-loader.js';
 import { hasRole, type Principal } from '../../server/access.js';
 import { peopleByTeam, teamSummaries } from '../../server/team-overview.js';
 import { html, query, type SafeHtml } from '../html.js';
+import { inventoryIndexOf } from '../inventory-index.js';
 import type { Snapshot } from '../registry-snapshot.js';
 import { actorOf, csrfField, deny, sendPage, type WebContext } from '../web-context.js';
 
 type Form = Record<string, string | undefined>;
 
-/** Each snapshot's entries grouped by owner_team, built once per snapshot. */
-const groupedSnapshots = new WeakMap<Snapshot, Map<string, LoadedEntry[]>>();
-
-export function entriesByTeam(snapshot: Snapshot): Map<string, LoadedEntry[]> {
-  let grouped = groupedSnapshots.get(snapshot);
-  if (!grouped) {
-    grouped = new Map();
-    for (const loaded of snapshot.entries) {
-      const team = loaded.entry.owner_team;
-      if (!team) continue;
-      const list = grouped.get(team);
-      if (list) list.push(loaded);
-      else grouped.set(team, [loaded]);
-    }
-    groupedSnapshots.set(snapshot, grouped);
-  }
-  return grouped;
+/** Each snapshot's entries grouped by owner_team: the inventory's index of the snapshot (../inventory-index.ts). */
+export function entriesByTeam(snapshot: Snapshot): ReadonlyMap<string, readonly LoadedEntry[]> {
+  return inventoryIndexOf(snapshot).byTeam;
 }
 
 function canReadTeam(principal: Principal, team: string): boolean {
