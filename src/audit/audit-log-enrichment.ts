@@ -75,7 +75,8 @@ export class AuditLogEnrichment {
       : record.viaService
         ? this.#index.teamOfSource(record.viaService)
         : null;
-    this.#count(record, text, source, found?.keyId ?? null, sourceTeam);
+    const stolen = found !== undefined && isStolenUse(found, record);
+    this.#count(record, text, source, found?.keyId ?? null, sourceTeam, found !== undefined && !stolen);
     if (!found) {
       this.#unregistered += 1;
       this.#flag(
@@ -90,7 +91,7 @@ export class AuditLogEnrichment {
     }
     this.#matched += 1;
     this.#keysSeen.add(found.keyId);
-    this.#checkStanding(found, record, text, source);
+    if (stolen) this.#flagStolenUse(found, record, text, source);
     if (
       found.expected &&
       !(record.sourceIp && found.expected.matches(record.sourceIp)) &&
@@ -115,10 +116,7 @@ export class AuditLogEnrichment {
     }
   }
 
-  #checkStanding(found: IndexedCredential, record: AuditLogRecord, text: string, source: string): void {
-    if (found.standing === 'current') return;
-    // Use before the key's end is history, not a signal.
-    if (found.endedAt && record.at < found.endedAt) return;
+  #flagStolenUse(found: IndexedCredential, record: AuditLogRecord, text: string, source: string): void {
     const kind = found.standing === 'revoked' ? 'revoked-key-used' : 'rotated-out-key-used';
     const since = found.endedAt ? ` since ${found.endedAt}` : ' (revocation time unknown)';
     this.#flag(
@@ -138,6 +136,7 @@ export class AuditLogEnrichment {
     source: string,
     keyId: string | null,
     sourceTeam: string | null,
+    current: boolean,
   ): void {
     const day = record.at.slice(0, 10);
     const principal = record.principal ?? '';
@@ -147,6 +146,7 @@ export class AuditLogEnrichment {
       row.count += 1;
       if (record.at < row.first_at) row.first_at = record.at;
       if (record.at > row.last_at) row.last_at = record.at;
+      if (current && (row.last_current_at === null || record.at > row.last_current_at)) row.last_current_at = record.at;
       return;
     }
     this.#usage.set(slot, {
@@ -161,6 +161,7 @@ export class AuditLogEnrichment {
       count: 1,
       first_at: record.at,
       last_at: record.at,
+      last_current_at: current ? record.at : null,
     });
   }
 
@@ -226,6 +227,15 @@ export class AuditLogEnrichment {
       },
     };
   }
+}
+
+/**
+ * A use of a key after it stopped being its entry's current key (rotated out, or its entry revoked — at any time
+ * when the revocation time is unknown): someone still holds it. Use before the key's end is history, not a signal.
+ */
+function isStolenUse(found: IndexedCredential, record: Pick<AuditLogRecord, 'at'>): boolean {
+  if (found.standing === 'current') return false;
+  return !(found.endedAt && record.at < found.endedAt);
 }
 
 /**

@@ -1,7 +1,8 @@
 // Ingest end to end on both engines: CloudTrail records joined to registry entries, usage aggregated, and each
 // anomaly of Step 9 found once — an unregistered key, a use outside expected_sources, a key used by another team's
 // service, a revoked key used after its revocation (not before), a rotated-out key used after its rotation — with
-// one event per new anomaly and none again when the same logs are ingested twice.
+// one event per new anomaly and none again when the same logs are ingested twice; a stolen key's use is not its
+// entry's last use.
 import { describe, expect, it } from 'vitest';
 import type { AuditLogSource } from '../audit-logs/audit-log-input.js';
 import { auditLogReaderTable } from '../audit-logs/audit-log-reader-table.js';
@@ -144,7 +145,12 @@ forEachBackend((backend) => {
         ['2026-11-02', '192.0.2.77', 1, 'growth'],
         ['2026-11-01', '10.1.2.3', 2, 'payments'],
       ]);
-      expect((await usageStore.lastUseByKey()).get('payments-aws-001')).toBe('2026-11-02T09:00:00.000Z');
+      const lastUse = await usageStore.lastUseByKey();
+      expect(lastUse.get('payments-aws-001')).toBe('2026-11-02T09:00:00.000Z');
+      // A stolen key's use is not its entry's: the last use is the latest made while the key was current (the old
+      // key's use before the rotation, the revoked key's before its revocation), not the 3 November signals.
+      expect(lastUse.get('search-aws-001')).toBe('2026-10-20T01:00:00.000Z');
+      expect(lastUse.get('legacy-aws-001')).toBe('2026-10-01T00:00:00.000Z');
       const logged = await events.list({ type: 'audit.anomaly' });
       expect(logged).toHaveLength(5);
 
@@ -153,6 +159,7 @@ forEachBackend((backend) => {
       expect(second.newAnomalies).toEqual([]);
       expect(await events.list({ type: 'audit.anomaly' })).toHaveLength(5);
       expect((await usageStore.usageOf('payments-aws-001')).find((row) => row.day === '2026-11-01')?.count).toBe(4);
+      expect(await usageStore.lastUseByKey()).toEqual(lastUse);
     });
   });
 });

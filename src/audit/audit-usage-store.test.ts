@@ -1,12 +1,19 @@
 // The usage store's read-backs on both engines: the providers with any usage (a loose index scan, which must find
 // every provider however the rows interleave, and none in an empty store) and each key's last use (read from the
-// covering index of migration 0023).
+// covering index of migrations 0023 and 0024), counting only uses made while a key was its entry's current key.
 import { describe, expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
 import type { UsageRow } from './audit-log-enrichment.js';
 import { AuditUsageStore } from './audit-usage-store.js';
 
-const row = (provider: string, credential: string, day: string, keyId: string | null, lastAt: string): UsageRow => ({
+const row = (
+  provider: string,
+  credential: string,
+  day: string,
+  keyId: string | null,
+  lastAt: string,
+  lastCurrentAt: string | null = keyId === null ? null : lastAt,
+): UsageRow => ({
   provider,
   credential,
   day,
@@ -18,6 +25,7 @@ const row = (provider: string, credential: string, day: string, keyId: string | 
   count: 1,
   first_at: `${day}T00:00:00.000Z`,
   last_at: lastAt,
+  last_current_at: lastCurrentAt,
 });
 
 forEachBackend((backend) => {
@@ -46,6 +54,43 @@ forEachBackend((backend) => {
           ['k3', '2026-11-04T01:00:00.000Z'],
         ]),
       );
+    });
+
+    it("counts only uses made while a key was its entry's current key as the entry's last use", async () => {
+      const store = await backend.open();
+      const usage = new AuditUsageStore(store.db);
+      // k1's current key last used on the 3rd; its rotated-out key used later, on the 5th (a stolen-key signal, so
+      // no current use in that row); k4 used only after its revocation.
+      await usage.merge(
+        [
+          row('aws-iam', 'AKIANEW', '2026-11-03', 'k1', '2026-11-03T08:00:00.000Z'),
+          row('aws-iam', 'AKIAOLD', '2026-11-05', 'k1', '2026-11-05T08:00:00.000Z', null),
+          row('aws-iam', 'AKIAREVOKED', '2026-11-05', 'k4', '2026-11-05T09:00:00.000Z', null),
+        ],
+        [],
+      );
+      expect(await usage.lastUseByKey()).toEqual(new Map([['k1', '2026-11-03T08:00:00.000Z']]));
+      // Merged again into the same rows: a row's current use is kept when the new one is absent or older, and moves
+      // when it is newer.
+      await usage.merge(
+        [
+          row('aws-iam', 'AKIANEW', '2026-11-03', 'k1', '2026-11-03T09:00:00.000Z', '2026-11-03T07:00:00.000Z'),
+          row('aws-iam', 'AKIAOLD', '2026-11-05', 'k1', '2026-11-05T10:00:00.000Z', null),
+          row('aws-iam', 'AKIAREVOKED', '2026-11-05', 'k4', '2026-11-05T01:00:00.000Z'),
+        ],
+        [],
+      );
+      expect(await usage.lastUseByKey()).toEqual(
+        new Map([
+          ['k1', '2026-11-03T08:00:00.000Z'],
+          ['k4', '2026-11-05T01:00:00.000Z'],
+        ]),
+      );
+      const rows = await usage.usageOf('k1');
+      expect(rows.map((r) => [r.credential, r.last_at, r.last_current_at])).toEqual([
+        ['AKIAOLD', '2026-11-05T10:00:00.000Z', null],
+        ['AKIANEW', '2026-11-03T09:00:00.000Z', '2026-11-03T08:00:00.000Z'],
+      ]);
     });
   });
 });

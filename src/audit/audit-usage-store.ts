@@ -30,6 +30,7 @@ const USAGE_COLUMNS = [
   'count',
   'first_at',
   'last_at',
+  'last_current_at',
 ] as const;
 const ANOMALY_COLUMNS = [
   'kind',
@@ -71,6 +72,9 @@ export class AuditUsageStore {
             count = audit_usage.count + excluded.count,
             first_at = case when excluded.first_at < audit_usage.first_at then excluded.first_at else audit_usage.first_at end,
             last_at = case when excluded.last_at > audit_usage.last_at then excluded.last_at else audit_usage.last_at end,
+            last_current_at = case when audit_usage.last_current_at is null
+                or excluded.last_current_at > audit_usage.last_current_at
+              then excluded.last_current_at else audit_usage.last_current_at end,
             key_id = coalesce(excluded.key_id, audit_usage.key_id),
             source_team = coalesce(excluded.source_team, audit_usage.source_team)`.execute(trx);
       }
@@ -131,15 +135,22 @@ export class AuditUsageStore {
     return query.orderBy('last_at', 'desc').execute();
   }
 
-  /** Last observed use per registered key: the join the quarterly audit's "unused for 30 days" reads. */
+  /**
+   * Last observed use per registered key, made while the credential was the entry's current key: the join the
+   * quarterly audit's "unused for 30 days" reads. A rotated-out or revoked key used afterwards (a stolen-key signal)
+   * is not the entry in use, so it does not count (`last_current_at`, migration 0024); an entry whose only uses are
+   * such signals has none.
+   */
   async lastUseByKey(): Promise<Map<string, string>> {
     const rows = await this.#db
       .selectFrom('audit_usage')
-      .select(['key_id', (eb) => eb.fn.max('last_at').as('last_at')])
+      .select(['key_id', (eb) => eb.fn.max('last_current_at').as('last_at')])
       .where('key_id', 'is not', null)
       .groupBy('key_id')
       .execute();
-    return new Map(rows.map((row) => [row.key_id!, String(row.last_at)]));
+    const lastUse = new Map<string, string>();
+    for (const row of rows) if (row.last_at !== null) lastUse.set(row.key_id!, String(row.last_at));
+    return lastUse;
   }
 
   /**

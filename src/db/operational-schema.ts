@@ -148,6 +148,11 @@ export interface AuditUsageTable {
   count: number;
   first_at: string;
   last_at: string;
+  /**
+   * The last use in this row made while the credential was its entry's current key (not a stolen-key signal); null
+   * when every use was one, or the key has no entry. What an entry's last observed use is read from (migration 0024).
+   */
+  last_current_at: string | null;
 }
 
 /** One anomaly found in audit logs, counted per kind, credential and source (src/audit/audit-log-enrichment.ts). */

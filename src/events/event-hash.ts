@@ -55,6 +55,26 @@ export function chainHash(fields: ChainedEventFields, chainKey: EventChainKey | 
   return chainKey ? keyedHashEvent(fields, chainKey) : hashEvent(fields);
 }
 
+/**
+ * The same hash as chainHash for an event whose data is given as its canonical JSON text (what the log stores):
+ * the covered text is put together around that text instead of writing the data a second time, which was the
+ * larger part of appending an event (docs/audit.md, "Performance"). `dataText` must be canonicalJson of the data.
+ */
+export function chainHashOfCanonicalData(
+  fields: Omit<ChainedEventFields, 'data'>,
+  dataText: string,
+  chainKey: EventChainKey | null,
+): string {
+  // The keys in canonicalJson's order (sorted by UTF-16 code units), each value as it writes them.
+  const text =
+    `{"actor":${JSON.stringify(fields.actor)},"at":${JSON.stringify(fields.at)},"data":${dataText},` +
+    `"id":${JSON.stringify(fields.id)},"key_id":${fields.key_id === null ? 'null' : JSON.stringify(fields.key_id)},` +
+    `"prev_hash":${JSON.stringify(fields.prev_hash)},"seq":${JSON.stringify(fields.seq)},"type":${JSON.stringify(fields.type)}}`;
+  if (!chainKey) return createHash('sha256').update(text, 'utf8').digest('hex');
+  const digest = createHmac('sha256', chainKey.key).update(text, 'utf8').digest('hex');
+  return `${KEYED_HASH_PREFIX}${chainKey.version}:${digest}`;
+}
+
 function coveredText(fields: ChainedEventFields): string {
   const covered: ChainedEventFields = {
     seq: fields.seq,

@@ -20,6 +20,7 @@ import * as jobs from './0018_jobs.js';
 import * as teams from './0019_teams.js';
 import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
 import * as auditUsageLastUse from './0023_audit_usage_last_use.js';
+import * as auditUsageLastCurrentUse from './0024_audit_usage_last_current_use.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -41,6 +42,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0019_teams': teams,
   '0020_discovered_key_holder': discoveredKeyHolder,
   '0023_audit_usage_last_use': auditUsageLastUse,
+  '0024_audit_usage_last_current_use': auditUsageLastCurrentUse,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */
