@@ -205,8 +205,11 @@ export function codeForStatus(status: number): ProviderErrorCode {
   return 'E_PROVIDER';
 }
 
-/** The step's deadline passed: not retried here, the caller decides (the rotation searches before it mints again). */
-function pastDeadline(provider: string): ProviderError {
+/**
+ * The step's deadline passed: not retried here, the caller decides (the rotation searches before it mints again).
+ * The SDK path (sdk-caller.ts) raises the same error, so a rotation treats both paths alike.
+ */
+export function pastDeadline(provider: string): ProviderError {
   return new ProviderError('E_PROVIDER_TIMEOUT', provider, "no answer before the step's deadline", {
     providerCode: 'STEP_DEADLINE',
     retryable: false,
