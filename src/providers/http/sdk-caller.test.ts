@@ -158,7 +158,11 @@ describe('SdkCaller', () => {
 
   it('outside a step: no signal, and the SDK answer comes back as before', async () => {
     const signals: (AbortSignal | undefined)[] = [];
-    expect(await caller().call({ idempotent: true }, async (signal) => (signals.push(signal), 'ok'))).toBe('ok');
+    const answer = await caller().call({ idempotent: true }, async (signal) => {
+      signals.push(signal);
+      return 'ok';
+    });
+    expect(answer).toBe('ok');
     expect(signals).toEqual([undefined]);
   });
 });
