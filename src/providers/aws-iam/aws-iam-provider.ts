@@ -13,7 +13,7 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ProviderError } from '../../errors/provider-error.js';
 import { backoffDelayMs, realSleep, withRetry } from '../../runtime/retry-policy.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { sendBeforeStepDeadline } from '../http/sdk-caller.js';
 import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
@@ -28,7 +28,7 @@ export class AwsIamProvider extends ProviderAdapter {
   readonly #options: AwsIamOptions;
   readonly #context: ProviderContext;
   readonly #iamClient: IAMClient | undefined;
-  readonly #limiter: TokenBucket | null;
+  readonly #limiter: RateLimiter | null;
   /** Keys this adapter created, by id, with the real time of creation: IAM may not know them everywhere yet. */
   readonly #recentlyCreated = new Map<string, number>();
 

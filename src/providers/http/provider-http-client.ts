@@ -6,7 +6,7 @@ import { ProviderError, type ProviderErrorCode } from '../../errors/provider-err
 import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { currentStepDeadline } from '../../runtime/step-deadline.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 
@@ -36,7 +36,7 @@ export interface ProviderHttpClientOptions {
   timeoutMs: number;
   retry: RetryOptions;
   parseError: ProviderErrorParser;
-  rateLimiter?: TokenBucket;
+  rateLimiter?: RateLimiter;
   /** Caps calls in flight, when the provider documents a concurrency limit. */
   concurrency?: ConcurrencyLimiter;
   /** Headers on every call (authentication, API version, user agent). */

@@ -12,7 +12,7 @@
 import { ProviderError } from '../../errors/provider-error.js';
 import { type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
 import { currentStepDeadline } from '../../runtime/step-deadline.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import {
@@ -34,7 +34,7 @@ export interface SdkCallerOptions {
    * (SDKs wrap the socket error they saw), a timeout or dropped connection being retryable.
    */
   transportErrorOf?: (error: unknown) => ProviderError;
-  rateLimiter?: TokenBucket | null;
+  rateLimiter?: RateLimiter | null;
   concurrency?: ConcurrencyLimiter;
   /** Credentials of the adapter itself, always cut out of error texts. */
   secrets?: ReadonlyArray<SecretValue | undefined>;
