@@ -13,6 +13,7 @@ import {
   resolveOperationalStoreOptions,
   SQLITE_FILE_NAME,
 } from '../db/operational-store-location.js';
+import { sharedProviderRateLimiters } from '../db/shared-rate-budget.js';
 import { CurrentPeople } from '../directory/current-people.js';
 import { DirectoryStore } from '../directory/directory-store.js';
 import type { PeopleDirectory } from '../directory/people-directory.js';
@@ -170,7 +171,15 @@ export async function openKeyledgerApp(options: KeyledgerAppOptions): Promise<Ke
     clock: options.clock,
     operationalDb: operational.db,
   };
-  const providerContext = { clock: options.clock, operationalDb: operational.db, fingerprintKey: fingerprintKey.key };
+  // On PostgreSQL (a fleet's store) every replica paces a provider against one budget in the database, so N replicas
+  // stay within the provider's limit together; on SQLite each adapter keeps its own token bucket.
+  const rateLimiterFor = sharedProviderRateLimiters(operational.db);
+  const providerContext = {
+    clock: options.clock,
+    operationalDb: operational.db,
+    fingerprintKey: fingerprintKey.key,
+    ...(rateLimiterFor ? { rateLimiterFor } : {}),
+  };
 
   const provider = (name: string): Provider => {
     let found = providers.get(name);

@@ -1,7 +1,10 @@
 // The deployment examples under deploy/ (docs/deploy.md) cannot rot silently: every Kubernetes manifest parses with
 // the kind's apiVersion, its references hold together (selectors, Secret keys, ConfigMaps, probe ports), the probes
 // ask for endpoints the server has, every `keyledger` command and flag the manifests and the systemd units run exists
-// in the CLI (src/cli/command-table.ts), and every KEYLEDGER_* variable they set is read somewhere in src/.
+// in the CLI (src/cli/command-table.ts), and every KEYLEDGER_* variable they set is read somewhere in src/. The
+// Dockerfile the manifests' image is built from is held to the same: its ENTRYPOINT + CMD run a keyledger command
+// that exists, its ENV names variables keyledger reads, its HEALTHCHECK asks for /readyz on the port it sets, and it
+// runs as the non-root user the manifests expect. (No docker on the CI machine: the file is checked, not built.)
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
@@ -251,6 +254,92 @@ describe('deploy/systemd', () => {
       expect(unit.get('Timer')?.some(([key]) => key === 'OnCalendar')).toBe(true);
       expect(files).toContain(timer.replace(/\.timer$/, '.service'));
     }
+  });
+});
+
+/** One instruction of a Dockerfile: its keyword (upper case) and its arguments, continuation lines joined. */
+interface DockerInstruction {
+  keyword: string;
+  args: string;
+}
+
+/** The instructions of the Dockerfile's last stage (what the image runs), and the FROM of every stage. */
+async function dockerfile(): Promise<{ stages: string[]; final: DockerInstruction[] }> {
+  const text = (await readFile(join(REPOSITORY, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ');
+  const stages: string[] = [];
+  let final: DockerInstruction[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.search(/\s/);
+    const keyword = line.slice(0, space).toUpperCase();
+    const args = line.slice(space + 1).trim();
+    if (keyword === 'FROM') {
+      stages.push(args);
+      final = [];
+    }
+    final.push({ keyword, args });
+  }
+  return { stages, final };
+}
+
+/** `ENV A=1 B=2` (the form the Dockerfile uses) as pairs. */
+function envPairs(args: string): Array<[string, string]> {
+  return [...args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^"|"$/g, '')]);
+}
+
+describe('Dockerfile', () => {
+  it('builds in one stage and runs on node:20 slim in another, as a non-root user the manifests expect', async () => {
+    const { stages, final } = await dockerfile();
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(stages.at(-1)).toMatch(/^node:20[-.\w]*slim\b/);
+    const user = final.find((instruction) => instruction.keyword === 'USER')?.args ?? '';
+    expect(user).toMatch(/^\d+(:\d+)?$/);
+    expect(Number(user.split(':')[0])).toBeGreaterThan(0);
+    for (const { file, doc } of await manifests()) {
+      const spec = podSpec(doc);
+      if (!spec) continue;
+      expect(String(spec.securityContext?.runAsUser), file).toBe(user.split(':')[0]);
+      for (const container of spec.containers) expect(container.image, file).toMatch(/\/keyledger:/);
+    }
+  });
+
+  it('ENTRYPOINT + CMD run `keyledger server`, a command and flags the CLI has', async () => {
+    const { final } = await dockerfile();
+    const exec = (keyword: string) => {
+      const found = final.findLast((instruction) => instruction.keyword === keyword);
+      return found ? (JSON.parse(found.args) as string[]) : [];
+    };
+    const argv = [...exec('ENTRYPOINT'), ...exec('CMD')];
+    expect(argv.slice(0, 2)).toEqual(['keyledger', 'server']);
+    expect(await invocationProblems(argv, 'Dockerfile')).toEqual([]);
+  });
+
+  it('sets only KEYLEDGER_* variables keyledger reads, and its HEALTHCHECK asks for /readyz on the port it serves', async () => {
+    const { final } = await dockerfile();
+    const env = new Map(final.filter((i) => i.keyword === 'ENV').flatMap((i) => envPairs(i.args)));
+    const source = await productionSource(join(REPOSITORY, 'src'));
+    const keyledgerVariables = [...env.keys()].filter((name) => name.startsWith('KEYLEDGER_'));
+    expect(keyledgerVariables.length).toBeGreaterThanOrEqual(3);
+    for (const variable of keyledgerVariables)
+      expect(new RegExp(`\\b${variable}\\b`).test(source), variable).toBe(true);
+    const port = env.get('KEYLEDGER_SERVER_PORT');
+    expect(final.find((i) => i.keyword === 'EXPOSE')?.args).toBe(port);
+    const healthcheck = final.find((i) => i.keyword === 'HEALTHCHECK')?.args ?? '';
+    const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    expect(command[0]).toBe('node');
+    expect(command.join(' ')).toContain('process.env.KEYLEDGER_SERVER_PORT}/readyz');
+    const server = await readFile(join(REPOSITORY, 'src', 'server', 'keyledger-server.ts'), 'utf8');
+    expect(server).toContain("server.get('/readyz'");
+    // The same paths the ConfigMap sets, so the image alone and the manifests agree.
+    const configMap = (await manifests()).find(({ doc }) => doc.kind === 'ConfigMap')!.doc.data;
+    for (const name of ['KEYLEDGER_REGISTRY', 'KEYLEDGER_DATA_DIR', 'KEYLEDGER_SERVER_PORT'])
+      expect(env.get(name), name).toBe(configMap[name]);
+  });
+
+  it('.dockerignore keeps the local checkout state out of the build context', async () => {
+    const ignored = (await readFile(join(REPOSITORY, '.dockerignore'), 'utf8')).split('\n').map((line) => line.trim());
+    for (const entry of ['.git', 'node_modules', 'dist']) expect(ignored).toContain(entry);
   });
 });
 

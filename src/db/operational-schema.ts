@@ -327,6 +327,18 @@ export interface IdpHookDeliveriesTable {
   processed_at: string | null;
 }
 
+/** A request budget shared by the replicas of a fleet (migration 0026, src/db/shared-rate-budget.ts). */
+export interface RateBudgetsTable {
+  /** `provider:<name>`. */
+  budget: string;
+  /** Tokens left at `counted_at_ms`; fractional. */
+  tokens: number;
+  /** Milliseconds since the epoch, by the database's clock. */
+  counted_at_ms: number;
+  /** Tokens the last draw granted. */
+  last_granted: number;
+}
+
 /** An admin-managed team record (migration 0019, src/directory/team-records.ts). */
 export interface TeamsTable {
   slug: string;
@@ -430,4 +442,5 @@ export interface OperationalSchema {
   jobs: JobsTable;
   job_ticks: JobTicksTable;
   replicas: ReplicasTable;
+  rate_budgets: RateBudgetsTable;
 }

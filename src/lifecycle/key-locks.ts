@@ -1,6 +1,6 @@
 // Per-key locks with fencing tokens, shared by every operation that changes a key at its provider — rotation
 // (src/lifecycle/rotation/rotation-journal.ts takes the lock with each rotation lease) and revocation
-// (key-revocation.ts; a split's final revoke and offboarding's go through it) — so two of them
+// (key-revocation.ts; offboarding's revokes go through it) and split (key-split.ts, for its whole run) — so two of them
 // never act on one key at once, on any number of replicas. A lock is a lease: it lapses at `expires_at` unless
 // renewed, and then anyone may take it; a holder on this host that died is taken over at once. Every acquisition
 // adds one to the key's `token` (migration 0017), so a holder that paused past its lease carries a token the row no

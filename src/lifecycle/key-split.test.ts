@@ -3,18 +3,28 @@
 // each team's service on its own key, no failed call, the shared key revoked; a split interrupted part-way resumes
 // without minting twice; a dry run changes nothing; a key one team uses is refused. Then the same split of a key
 // at the Datadog sandbox, through its adapter over real HTTP.
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestBackend, forEachBackend } from '../db/test-support/test-databases.js';
 import type { Provider } from '../providers/provider.js';
 import { createProvider } from '../providers/provider-table.js';
 import type { Consumer } from '../registry/key-entry-schema.js';
-import { systemClock } from '../runtime/clock.js';
+import { type Clock, fixedClock, systemClock } from '../runtime/clock.js';
 import { ConsumerSandbox } from '../sandbox/consumer/consumer-sandbox.js';
 import { type RunningSandbox, startSandbox } from '../sandbox/start-sandbox.js';
+import { KeyLocks } from './key-locks.js';
 import { KeyRevoker } from './key-revocation.js';
-import { type ConsumerMover, KeySplitter, moveByProbeUrl, SplitFailedError } from './key-split.js';
+import {
+  type ConsumerMover,
+  KeySplitter,
+  type KeySplitterDependencies,
+  moveByProbeUrl,
+  SplitFailedError,
+} from './key-split.js';
 import { RevocationJournal } from './revocation-journal.js';
 import { createConsumerConfirmers } from './rotation/consumers/consumer-confirmer-table.js';
+import { Gate } from './rotation/test-support/fencing-replicas.js';
 import { createRotationWorld, type RotationWorld } from './rotation/test-support/rotation-fixture.js';
 
 const SHARED = 'orders-api-shared';
@@ -24,7 +34,8 @@ const TEAMS = ['payments', 'growth', 'search'] as const;
 interface SplitWorld {
   world: RotationWorld;
   services: Record<string, ConsumerSandbox>;
-  splitter(mover?: ConsumerMover): KeySplitter;
+  revoker: KeyRevoker;
+  splitter(mover?: ConsumerMover, overrides?: Partial<KeySplitterDependencies>): KeySplitter;
   stop(): Promise<void>;
 }
 
@@ -41,9 +52,11 @@ const INTERNAL: SplitProvider = { name: 'internal', account: 'orders', permissio
 async function splitWorld(
   open: () => Promise<import('../db/operational-store.js').OperationalStore>,
   at: SplitProvider = INTERNAL,
+  clock: Clock = systemClock,
 ): Promise<SplitWorld> {
   const world = await createRotationWorld({
     operational: await open(),
+    clock,
     ...(at.provider ? { extraProviders: { [at.name]: at.provider } } : {}),
   });
   const provider = world.providers(at.name);
@@ -85,12 +98,14 @@ async function splitWorld(
     stores: () => world.store,
     writer: world.writer,
     events: world.events,
-    journal: new RevocationJournal(world.operational.db, () => new Date()),
+    journal: new RevocationJournal(world.operational.db, clock),
+    leaseOwner: 'revoker-elsewhere',
   });
   return {
     world,
     services,
-    splitter: (mover) =>
+    revoker,
+    splitter: (mover, overrides = {}) =>
       new KeySplitter({
         db: world.operational.db,
         writer: world.writer,
@@ -99,11 +114,12 @@ async function splitWorld(
         providers: world.providers,
         stores: () => world.store,
         confirmers: createConsumerConfirmers({ clock: () => new Date(), env: process.env }),
-        clock: () => new Date(),
+        clock,
         confirmTimeoutMs: 10_000,
         confirmPollMs: 20,
         owners: { payments: 'ann@example.com', growth: 'gus@example.com' },
         ...(mover ? { mover } : {}),
+        ...overrides,
       }),
     stop: async () => {
       for (const service of Object.values(services)) await service.stop();
@@ -218,6 +234,165 @@ forEachBackend((backend) => {
       });
       await expect(env.splitter().split('solo-key', { actor: 'test' })).rejects.toThrow(/one team only \(solo\)/);
       await expect(env.splitter().split('no-such-key', { actor: 'test' })).rejects.toThrow(/no registry entry/);
+    });
+  });
+});
+
+/** A holder of the key's lock on another replica (another host: the same-host dead-process check never helps). */
+const OTHER = { holder: 'replica-elsewhere', operation: 'rotation' as const, operationId: 'rot-1', leaseMs: 60_000 };
+
+/** A mover that stops the first call at the gate (a paused or dead replica), then moves nothing. */
+function stuckMover(gate: Gate): ConsumerMover {
+  return async () => {
+    await gate.pass();
+  };
+}
+
+async function liveAt(world: RotationWorld): Promise<{ active: number; all: number }> {
+  let active = 0;
+  let all = 0;
+  for await (const key of world.provider.list({ account: 'orders' })) {
+    all++;
+    if (key.status === 'active') active++;
+  }
+  return { active, all };
+}
+
+forEachBackend((backend) => {
+  describe(`KeySplitter holds the shared key's lock (${backend.dialect})`, () => {
+    let env: SplitWorld | undefined;
+    afterEach(async () => {
+      await env?.stop();
+      env = undefined;
+    });
+
+    it('for the whole run: no revoke or rotation takes the key meanwhile, the final revoke uses the same lock', async () => {
+      env = await splitWorld(() => backend.open());
+      const { world, revoker } = env;
+      const locks = new KeyLocks(world.operational.db, systemClock);
+      const seen: string[] = [];
+      const watching: ConsumerMover = async (consumer, target) => {
+        const held = await locks.get(SHARED);
+        seen.push(`${held?.operation} ${held?.operation_id}`);
+        await expect(revoker.revoke({ keyId: SHARED, actor: 'test' })).rejects.toMatchObject({ code: 'E_KEY_BUSY' });
+        expect(await locks.acquire(SHARED, OTHER)).toBeUndefined();
+        await moveByProbeUrl(consumer, target);
+      };
+      const result = await env.splitter(watching).split(SHARED, { actor: 'test' });
+      expect(result.revoked).toBe(true);
+      expect(seen).toEqual(TEAMS.map(() => `split split:${SHARED}`));
+      // Taken once (token 1) and handed to the revoke, then given back.
+      expect(await locks.get(SHARED)).toMatchObject({ holder: null, token: 1 });
+      expect((await world.writer.read(SHARED))!.entry.status).toBe('revoked');
+    });
+
+    it('refuses to start while a rotation of the key is unfinished, having done nothing', async () => {
+      env = await splitWorld(() => backend.open());
+      const { world } = env;
+      await world.journal.plan({
+        keyId: SHARED,
+        provider: 'internal',
+        account: 'orders',
+        trigger: 'manual',
+        store: 'default',
+        path: SHARED_PATH,
+      });
+      await expect(env.splitter().split(SHARED, { actor: 'test' })).rejects.toMatchObject({
+        code: 'E_KEY_BUSY',
+        message: expect.stringMatching(/rotation .* is unfinished \(planned\); nothing was done/),
+      });
+      expect(await world.operational.db.selectFrom('key_splits').selectAll().execute()).toEqual([]);
+      expect(await liveAt(world)).toEqual({ active: 1, all: 1 });
+      expect(await new KeyLocks(world.operational.db, systemClock).get(SHARED)).toMatchObject({ holder: null });
+    });
+
+    it('renews the lock while consumers are awaited, past the length of one lease', async () => {
+      const clock = fixedClock(new Date());
+      env = await splitWorld(() => backend.open(), INTERNAL, clock);
+      const { world } = env;
+      const locks = new KeyLocks(world.operational.db, clock);
+      const confirmers = createConsumerConfirmers({ clock: () => new Date(), env: process.env });
+      // Each consumer reports the new key only on its fourth check; between checks the clock moves half a lease.
+      const checks = new Map<string, number>();
+      const slow = (kind: string) => {
+        const confirmer = confirmers(kind)!;
+        return {
+          ...confirmer,
+          check: async (...args: Parameters<typeof confirmer.check>) => {
+            const seen = (checks.get(args[0].name) ?? 0) + 1;
+            checks.set(args[0].name, seen);
+            return seen < 4 ? { state: 'waiting' as const, detail: 'not yet' } : confirmer.check(...args);
+          },
+        };
+      };
+      const takenMeanwhile: (string | undefined)[] = [];
+      const sleep = async (ms: number) => {
+        clock.advance(30_000);
+        takenMeanwhile.push((await locks.acquire(SHARED, OTHER))?.holder);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      };
+      const result = await env
+        .splitter(undefined, { confirmers: slow, sleep, leaseMs: 60_000 })
+        .split(SHARED, { actor: 'test' });
+      expect(result.revoked).toBe(true);
+      // Nine half-leases went by (three per team); nobody could take the key at any of them.
+      expect(takenMeanwhile).toHaveLength(9);
+      expect(takenMeanwhile.every((holder) => holder === undefined)).toBe(true);
+    });
+
+    it('a paused split is fenced: another run takes the key after its lease, resumes and finishes; the paused one does nothing more', async () => {
+      const clock = fixedClock(new Date());
+      env = await splitWorld(() => backend.open(), INTERNAL, clock);
+      const { world } = env;
+      const locks = new KeyLocks(world.operational.db, clock);
+      const paused = new Gate();
+      paused.arm();
+      const a = env.splitter(stuckMover(paused), { leaseOwner: 'replica-a', leaseMs: 60_000 });
+      const b = env.splitter(undefined, { leaseOwner: 'replica-b', leaseMs: 60_000 });
+      const runningA = a.split(SHARED, { actor: 'a' }).catch((error: unknown) => error);
+      await paused.reached;
+      expect(await locks.get(SHARED)).toMatchObject({ holder: 'replica-a', operation: 'split', token: 1 });
+      // While A's lease holds, B is refused having done nothing.
+      await expect(b.split(SHARED, { actor: 'b' })).rejects.toMatchObject({ code: 'E_KEY_BUSY' });
+      clock.advance(60_001);
+      const result = await b.split(SHARED, { actor: 'b' });
+      expect(result).toMatchObject({ revoked: true, resumed: true });
+      paused.release();
+      expect(await runningA).toMatchObject({ code: 'E_KEY_LOCK_LOST' });
+      // One key per team, minted once (A's growth key was taken over by B), the shared key revoked once.
+      expect(await liveAt(world)).toEqual({ active: 3, all: 4 });
+      const revokes = await world.operational.db
+        .selectFrom('events')
+        .select('seq')
+        .where('type', '=', 'revoked')
+        .execute();
+      expect(revokes).toHaveLength(1);
+      const rows = await world.operational.db.selectFrom('key_splits').select(['team', 'state', 'detail']).execute();
+      expect(rows.every((row) => row.state === 'done' && row.detail === `shared key ${SHARED} revoked`)).toBe(true);
+      expect(await locks.get(SHARED)).toMatchObject({ holder: null, token: 2 });
+    });
+
+    it('a split resumed after its process died takes the lock over at once (same host) and finishes', async () => {
+      env = await splitWorld(() => backend.open());
+      const { world } = env;
+      const locks = new KeyLocks(world.operational.db, systemClock);
+      // A holder name of a process on this host that has exited: what a crashed `keyledger split` leaves.
+      const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+      const dead = `${hostname()}:${deadPid}:-:deadbeef`;
+      const stuck = new Gate();
+      stuck.arm();
+      const crashed = env
+        .splitter(stuckMover(stuck), { leaseOwner: dead })
+        .split(SHARED, { actor: 'test' })
+        .catch((error: unknown) => error);
+      await stuck.reached;
+      expect(await locks.get(SHARED)).toMatchObject({ holder: dead, operation: 'split' });
+      const result = await env.splitter().split(SHARED, { actor: 'test' });
+      expect(result).toMatchObject({ revoked: true, resumed: true });
+      stuck.release();
+      expect(await crashed).toMatchObject({ code: 'E_KEY_LOCK_LOST' });
+      expect(await liveAt(world)).toEqual({ active: 3, all: 4 });
+      expect(await locks.get(SHARED)).toMatchObject({ holder: null, token: 2 });
     });
   });
 });

@@ -7,9 +7,16 @@
 // the new key's stored version; the provider verifies the new key; only when every team is on its own key does
 // KeyRevoker revoke the shared one. Each team's progress is a row of `key_splits`: a failed or interrupted split
 // stops with what is done and what is not, and `split KEY_ID` again resumes.
+// The whole run holds the shared key's lock (key-locks.ts, operation `split`), so no rotation or revoke of the key
+// interleaves with it on any replica: taken before the plan is read, renewed before each step and every third of
+// the lease while consumers are awaited, each `key_splits` write made under its fencing token, handed to the final
+// revoke, released at the end. A run that paused past its lease while another took the key is refused
+// (E_KEY_LOCK_LOST) at its next step; a run resumed after a crash takes the lock again (at once when the dead
+// holder was a process on this host, else when its lease lapses).
 import type { Kysely } from 'kysely';
 import { request } from 'undici';
 import type { OperationalSchema } from '../db/operational-schema.js';
+import { writeTransaction } from '../db/write-transaction.js';
 import { KeyledgerError, NotFoundError, UsageError } from '../errors/keyledger-error.js';
 import type { Provider } from '../providers/provider.js';
 import { type Consumer, entryStorageRef, type KeyEntry } from '../registry/key-entry-schema.js';
@@ -18,7 +25,9 @@ import type { Clock } from '../runtime/clock.js';
 import { realSleep, type Sleep } from '../runtime/retry-policy.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { KeyIssuer } from './key-issuance.js';
+import { KeyBusyError, type KeyLease, KeyLockLostError, type KeyLocks, newLeaseOwner } from './key-locks.js';
 import type { KeyRevoker } from './key-revocation.js';
+import { RevocationJournal } from './revocation-journal.js';
 import type { ConsumerConfirmer, ExpectedKeyVersion } from './rotation/consumers/consumer-confirmer.js';
 import { consumerName, consumerProbes } from './rotation/consumers/consumer-probes.js';
 
@@ -70,6 +79,51 @@ export interface KeySplitterDependencies {
   confirmPollMs?: number;
   /** The owner of each team's new key, by team; default the shared key's owner (a person confirms it later). */
   owners?: Readonly<Record<string, string>>;
+  /** This run's holder name for the shared key's lock; default `newLeaseOwner()`. Tests name other replicas. */
+  leaseOwner?: string;
+  /** The lease of the shared key's lock, renewed before each step and while consumers are awaited; default 5 min. */
+  leaseMs?: number;
+}
+
+const DEFAULT_SPLIT_LEASE_MS = 5 * 60_000;
+
+/**
+ * The split's hold on the shared key's lock: renewed under its fencing token (KeyLockLostError once another holder
+ * took the key), and by `heartbeat` at most every third of the lease while the split waits.
+ */
+class SplitLease {
+  #lease: KeyLease;
+  #renewedAt: number;
+  readonly #locks: KeyLocks;
+  readonly #leaseMs: number;
+  readonly #clock: Clock;
+
+  constructor(lease: KeyLease, locks: KeyLocks, leaseMs: number, clock: Clock) {
+    this.#lease = lease;
+    this.#locks = locks;
+    this.#leaseMs = leaseMs;
+    this.#clock = clock;
+    this.#renewedAt = clock().getTime();
+  }
+
+  get current(): KeyLease {
+    return this.#lease;
+  }
+
+  /** Proves the lock is still ours and extends it; `db` may be the transaction of the write it fences. */
+  async renew(db?: Kysely<OperationalSchema>): Promise<void> {
+    this.#lease = await this.#locks.renew(this.#lease, this.#leaseMs, db);
+    this.#renewedAt = this.#clock().getTime();
+  }
+
+  /** Renews when a third of the lease has passed since the last renewal: a live split keeps its key. */
+  async heartbeat(): Promise<void> {
+    if (this.#clock().getTime() - this.#renewedAt >= this.#leaseMs / 3) await this.renew();
+  }
+
+  release(): Promise<void> {
+    return this.#locks.release(this.#lease);
+  }
 }
 
 export class SplitFailedError extends KeyledgerError {
@@ -90,9 +144,16 @@ function teamOf(consumer: Consumer, entry: KeyEntry): string | undefined {
 
 export class KeySplitter {
   readonly #deps: KeySplitterDependencies;
+  /** The key locks and the open-rotation check a revoke uses too (revocation-journal.ts). */
+  readonly #revocations: RevocationJournal;
+  readonly #owner: string;
+  readonly #leaseMs: number;
 
   constructor(dependencies: KeySplitterDependencies) {
     this.#deps = dependencies;
+    this.#revocations = new RevocationJournal(dependencies.db, dependencies.clock);
+    this.#owner = dependencies.leaseOwner ?? newLeaseOwner();
+    this.#leaseMs = dependencies.leaseMs ?? DEFAULT_SPLIT_LEASE_MS;
   }
 
   /** What a split would do: checked in full before anything is minted (and all `--dry-run` does). */
@@ -142,10 +203,49 @@ export class KeySplitter {
     };
   }
 
+  /**
+   * Splits the key, or resumes the split an earlier run left, holding the shared key's lock throughout: E_KEY_BUSY,
+   * with nothing done, while another operation holds the key or a rotation of it is unfinished.
+   */
   async split(sharedKeyId: string, options: { dryRun?: boolean; actor: string }): Promise<SplitResult> {
+    // Checked before the lock is taken, so a key that cannot be split leaves no lock row behind.
+    const { plan: checked } = await this.plan(sharedKeyId);
+    if (options.dryRun)
+      return {
+        ...checked,
+        dryRun: true,
+        resumed: checked.teams.some((team) => team.state !== 'planned'),
+        revoked: false,
+      };
+    const lease = new SplitLease(
+      await this.#revocations.locks.acquireOrThrow(
+        sharedKeyId,
+        { holder: this.#owner, operation: 'split', operationId: `split:${sharedKeyId}`, leaseMs: this.#leaseMs },
+        'nothing was done; split again when it has finished',
+      ),
+      this.#revocations.locks,
+      this.#leaseMs,
+      this.#deps.clock,
+    );
+    try {
+      // Checked under the lock: a rotation cannot take a step without it, so none moves on meanwhile.
+      const rotation = await this.#revocations.openRotation(sharedKeyId);
+      if (rotation)
+        throw new KeyBusyError(
+          sharedKeyId,
+          undefined,
+          `rotation ${rotation.rotationId} of it is unfinished (${rotation.state}); nothing was done. Let it finish or roll back (\`keyledger rotate --resume\`), then split again`,
+        );
+      return await this.#splitHeld(sharedKeyId, { actor: options.actor }, lease);
+    } finally {
+      await lease.release().catch(() => undefined);
+    }
+  }
+
+  async #splitHeld(sharedKeyId: string, options: { actor: string }, lease: SplitLease): Promise<SplitResult> {
+    // Read again under the lock: the states an earlier (or a fenced) run left cannot change until we let go.
     const { plan, entry } = await this.plan(sharedKeyId);
     const resumed = plan.teams.some((team) => team.state !== 'planned');
-    if (options.dryRun) return { ...plan, dryRun: true, resumed, revoked: false };
     const storage = entryStorageRef(entry)!;
     const consumersByTeam = new Map<string, Consumer[]>();
     for (const consumer of entry.consumed_by ?? []) {
@@ -173,11 +273,16 @@ export class KeySplitter {
     for (const team of plan.teams) {
       const step = async (name: string, work: () => Promise<string | undefined>, next: SplitState) => {
         try {
+          // Fenced: a run that paused past its lease (another took the key) stops here, doing nothing.
+          await lease.renew();
           const detail = await work();
-          await this.#advance(sharedKeyId, team.team, next, detail ?? null);
+          await this.#advance(lease, sharedKeyId, team.team, next, detail ?? null);
           team.state = next;
         } catch (error) {
-          await this.#advance(sharedKeyId, team.team, team.state, (error as Error).message).catch(() => undefined);
+          if (error instanceof KeyLockLostError) throw error;
+          await this.#advance(lease, sharedKeyId, team.team, team.state, (error as Error).message).catch(
+            () => undefined,
+          );
           throw new SplitFailedError(sharedKeyId, team.team, name, error, this.#done(plan), this.#notDone(plan));
         }
       };
@@ -227,9 +332,11 @@ export class KeySplitter {
           async () => {
             const version = await expected();
             const mover = this.#deps.mover ?? moveByProbeUrl;
-            for (const consumer of consumers)
+            for (const consumer of consumers) {
+              await lease.heartbeat();
               await mover(consumer, { keyId: team.newKeyId, store: storage.store, path: team.path });
-            const details = await this.#confirmAll(consumers, entry, version);
+            }
+            const details = await this.#confirmAll(consumers, entry, version, lease);
             return details.join('; ');
           },
           'moved',
@@ -257,19 +364,26 @@ export class KeySplitter {
       if (plan.teams.some((team) => team.state === 'verified')) {
         try {
           const current = await this.#deps.writer.read(sharedKeyId);
-          if (current && current.entry.status !== 'revoked')
-            await this.#deps.revoker.revoke({
-              keyId: sharedKeyId,
-              actor: options.actor,
-              reason: `split into ${plan.teams.map((team) => team.newKeyId).join(', ')}`,
-            });
+          if (current && current.entry.status !== 'revoked') {
+            await lease.renew();
+            // Under the split's own lock: the revoke renews it before each of its steps, so it is fenced too.
+            await this.#deps.revoker.revoke(
+              {
+                keyId: sharedKeyId,
+                actor: options.actor,
+                reason: `split into ${plan.teams.map((team) => team.newKeyId).join(', ')}`,
+              },
+              { lease: lease.current },
+            );
+          }
         } catch (error) {
+          if (error instanceof KeyLockLostError) throw error;
           throw new SplitFailedError(sharedKeyId, '(all)', 'revoke the shared key', error, this.#done(plan), [
             `revoke ${sharedKeyId}`,
           ]);
         }
         for (const team of plan.teams) {
-          await this.#advance(sharedKeyId, team.team, 'done', `shared key ${sharedKeyId} revoked`);
+          await this.#advance(lease, sharedKeyId, team.team, 'done', `shared key ${sharedKeyId} revoked`);
           team.state = 'done';
         }
       }
@@ -278,7 +392,12 @@ export class KeySplitter {
     return { ...plan, dryRun: false, resumed, revoked };
   }
 
-  async #confirmAll(consumers: readonly Consumer[], entry: KeyEntry, version: ExpectedKeyVersion): Promise<string[]> {
+  async #confirmAll(
+    consumers: readonly Consumer[],
+    entry: KeyEntry,
+    version: ExpectedKeyVersion,
+    lease: SplitLease,
+  ): Promise<string[]> {
     // A store's version ids count per path (the shared secret and the team's may both be version 1): a consumer is
     // on the team's key when it reports the team's key id or fingerprint, never by version id.
     const probes = consumerProbes({ ...entry, consumed_by: [...consumers] }, { graceSeconds: 0 }).map((probe) =>
@@ -295,6 +414,8 @@ export class KeySplitter {
       const confirmer = this.#deps.confirmers(probe.kind);
       if (!confirmer) throw new Error(`no confirmer for probe kind ${probe.kind} (consumer ${probe.name})`);
       for (;;) {
+        // The wait may outlast the lease (15 minutes by default): renewed as it goes, and fenced each time.
+        await lease.heartbeat();
         const status = await confirmer.check(probe, version);
         if (status.state === 'confirmed') {
           details.push(status.detail);
@@ -321,13 +442,23 @@ export class KeySplitter {
     ];
   }
 
-  async #advance(sharedKeyId: string, team: string, state: SplitState, detail: string | null): Promise<void> {
-    await this.#deps.db
-      .updateTable('key_splits')
-      .set({ state, detail, updated_at: this.#deps.clock().toISOString() })
-      .where('shared_key_id', '=', sharedKeyId)
-      .where('team', '=', team)
-      .execute();
+  /** A team's row moves under the lock's fencing token, in one transaction: a fenced run records nothing. */
+  async #advance(
+    lease: SplitLease,
+    sharedKeyId: string,
+    team: string,
+    state: SplitState,
+    detail: string | null,
+  ): Promise<void> {
+    await writeTransaction(this.#deps.db, async (trx) => {
+      await lease.renew(trx);
+      await trx
+        .updateTable('key_splits')
+        .set({ state, detail, updated_at: this.#deps.clock().toISOString() })
+        .where('shared_key_id', '=', sharedKeyId)
+        .where('team', '=', team)
+        .execute();
+    });
   }
 
   #rows(sharedKeyId: string) {

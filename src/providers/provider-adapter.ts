@@ -2,7 +2,7 @@
 // answers name, capabilities, rate limit and kind from the provider's declaration in providers/<name>/index.ts, so
 // an adapter states them once, and builds the paced, retried SdkCaller every SDK-based adapter makes its calls with.
 import type { RetryContext, RetryOptions } from '../runtime/retry-policy.js';
-import { TokenBucket } from '../runtime/token-bucket.js';
+import { type RateLimiter, TokenBucket } from '../runtime/token-bucket.js';
 import type { SecretValue } from '../secrets/secret-value.js';
 import { ConcurrencyLimiter } from './http/concurrency-limiter.js';
 import { effectiveRateLimit, type HttpProviderOptions } from './http/provider-http-options.js';
@@ -46,11 +46,13 @@ export abstract class ProviderAdapter implements Provider {
   private readonly adapterOptions: ProviderAdapterOptions;
   /** The sleep and randomness of retries, from the context (tests inject them). */
   protected readonly retryContext: RetryContext;
+  private readonly rateLimiterFor: ProviderContext['rateLimiterFor'];
 
   constructor(declaration: ProviderDeclaration, options: ProviderAdapterOptions, context: ProviderContext) {
     this.name = declaration.name;
     this.declaration = declaration;
     this.adapterOptions = options;
+    this.rateLimiterFor = context.rateLimiterFor;
     this.retryContext = {
       ...(context.sleep ? { sleep: context.sleep } : {}),
       ...(context.random ? { random: context.random } : {}),
@@ -74,16 +76,21 @@ export abstract class ProviderAdapter implements Provider {
     return effectiveRateLimit(this.declaration.rateLimit, this.adapterOptions.rateLimit);
   }
 
-  /** A token bucket for the paced limit, or undefined when pacing is lifted. */
-  protected rateLimiter(): TokenBucket | undefined {
+  /**
+   * The limiter for the paced limit — the context's (a budget shared across replicas) or a token bucket of this
+   * adapter's own — or undefined when pacing is lifted.
+   */
+  protected rateLimiter(): RateLimiter | undefined {
     const limit = this.pacedRateLimit();
-    return limit ? new TokenBucket(limit) : undefined;
+    if (!limit) return undefined;
+    return this.rateLimiterFor?.(this.name, limit) ?? new TokenBucket(limit);
   }
 
   /** The SdkCaller of this adapter: paced by its own token bucket, retried by the `retry` option, errors mapped. */
   protected sdkCaller(parts: AdapterSdkCallerParts): SdkCaller {
     const { paced = true, limitConcurrency = false, ...mapping } = parts;
     const limit = this.pacedRateLimit();
+    const limiter = paced ? this.rateLimiter() : undefined;
     if (!this.adapterOptions.retry)
       throw new TypeError(`${this.name}: an SDK caller needs the adapter's retry options`);
     return new SdkCaller(
@@ -91,7 +98,7 @@ export abstract class ProviderAdapter implements Provider {
         provider: this.name,
         retry: this.adapterOptions.retry,
         ...mapping,
-        ...(paced && limit ? { rateLimiter: new TokenBucket(limit) } : {}),
+        ...(limiter ? { rateLimiter: limiter } : {}),
         ...(limitConcurrency && limit?.concurrency ? { concurrency: new ConcurrencyLimiter(limit.concurrency) } : {}),
       },
       this.retryContext,

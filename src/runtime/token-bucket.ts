@@ -11,6 +11,15 @@ export interface RateLimit {
   concurrency?: number;
 }
 
+/**
+ * What paces calls: a TokenBucket in this process, or a budget shared by a fleet's replicas
+ * (src/db/shared-rate-budget.ts), which the app hands adapters through their context on PostgreSQL.
+ */
+export interface RateLimiter {
+  /** Waits until a request may leave, and counts it. */
+  acquire(): Promise<void>;
+}
+
 export interface TokenBucketOptions {
   /** Milliseconds since an arbitrary origin; injected for tests. */
   now?: () => number;
@@ -19,7 +28,7 @@ export interface TokenBucketOptions {
   burst?: number;
 }
 
-export class TokenBucket {
+export class TokenBucket implements RateLimiter {
   readonly #ratePerMs: number;
   readonly #capacity: number;
   readonly #now: () => number;

@@ -1,6 +1,9 @@
 // Every migration of the operational store, in order. Static imports rather than a directory scan, so the
 // compiled build, tsx and the test runner all see the same list. To add one: write `NNNN_what.ts` beside this
 // file (exporting `up` and, if it can be undone, `down`) and add one line at the end of the table below.
+// Its number must be above every existing one, not a free gap below: Kysely's migrator refuses a database already
+// migrated past the new name ("New migrations must always have a name that comes alphabetically after the last
+// executed migration"), so a gap below the highest number stays unused.
 import type { Migration, MigrationProvider } from 'kysely';
 import * as events from './0001_events.js';
 import * as idempotencyRecords from './0002_idempotency_records.js';
@@ -21,6 +24,7 @@ import * as teams from './0019_teams.js';
 import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
 import * as auditUsageLastUse from './0023_audit_usage_last_use.js';
 import * as auditUsageLastCurrentUse from './0024_audit_usage_last_current_use.js';
+import * as rateBudgets from './0026_rate_budgets.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
 export const operationalMigrations: Readonly<Record<string, Migration>> = {
@@ -43,6 +47,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0020_discovered_key_holder': discoveredKeyHolder,
   '0023_audit_usage_last_use': auditUsageLastUse,
   '0024_audit_usage_last_current_use': auditUsageLastCurrentUse,
+  '0026_rate_budgets': rateBudgets,
 };
 
 /** Hands Kysely's Migrator the table above; reads no files. */

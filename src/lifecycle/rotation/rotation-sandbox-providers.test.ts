@@ -183,6 +183,24 @@ describe('AWS IAM', () => {
   });
 });
 
+describe('AWS IAM: a step held past its deadline', () => {
+  it('a delete held by IAM is given up at the step deadline, the step retried, and the held call never retried behind it', async () => {
+    const { keyId, user } = await awsKey();
+    const count = async () => (await awsControl.requestCounts())['iam:DeleteAccessKey'] ?? 0;
+    const before = await count();
+    // IAM holds the first DeleteAccessKey 2 s and drops it; the step's deadline (0.4 s) comes first, and the step's
+    // retry deletes the key well before the hold ends.
+    await awsControl.addFault({ operation: 'iam:DeleteAccessKey', kind: 'timeout', delayMs: 2_000 });
+    const outcome = await world.rotator({ options: { stepTimeoutMs: 400 } }).rotate(keyId, 'schedule');
+    expect(outcome.status).toBe('done');
+    expect((await liveKeys(user)).map((key) => key.status)).toEqual(['active']);
+    // Past the hold: the held call (aborted at the deadline, STEP_DEADLINE, not retryable) sent nothing more; the
+    // step's retry sent one — as with the REST adapters' HTTP client.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect((await count()) - before).toBe(2);
+  });
+});
+
 describe('scheduler', () => {
   it('holds each provider to its budget: 12 AWS rotations at 40 requests/s take at least calls/rate', async () => {
     const keys = [];

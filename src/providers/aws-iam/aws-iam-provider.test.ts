@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sleep } from '../../runtime/retry-policy.js';
+import { withStepDeadline } from '../../runtime/step-deadline.js';
 import type { AwsIamSandbox, CloudTrailRecord } from '../../sandbox/providers/aws-iam/aws-iam-sandbox.js';
 import { describeProviderContract } from '../test-support/provider-contract.js';
 import { startProviderSandbox } from '../test-support/provider-sandbox.js';
@@ -130,5 +131,43 @@ describe('AWS IAM adapter specifics', () => {
     const keys = [];
     for await (const key of provider.list()) keys.push(key);
     expect(keys.some((key) => key.account === aws.sandbox.admin.userName)).toBe(true);
+  });
+
+  it('honours a lease holder’s step deadline: a held request is aborted at it and not retried; none leaves after it', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    // A timeout far beyond the deadline, so only the deadline can end the wait.
+    const provider = aws.make({ timeoutMs: 10_000 });
+    const user = await aws.freshUser();
+    const count = async (operation: string) => (await aws.control.requestCounts())[operation] ?? 0;
+    const listsBefore = await count('iam:ListAccessKeys');
+    // The sandbox holds the request 1.5 s, then drops the connection (a retryable failure, were it waited for).
+    await aws.control.addFault({ operation: 'iam:ListAccessKeys', kind: 'timeout', delayMs: 1_500 });
+    const started = Date.now();
+    const error = await withStepDeadline(AbortSignal.timeout(200), async () => {
+      for await (const _key of provider.list({ account: user })) break;
+    }).catch((caught: unknown) => caught);
+    const waited = Date.now() - started;
+    expect(error).toMatchObject({
+      code: 'E_PROVIDER_TIMEOUT',
+      providerCode: 'STEP_DEADLINE',
+      retryable: false,
+      message: expect.stringContaining("step's deadline"),
+    });
+    expect(waited).toBeLessThan(1_000);
+    // Past the hold: the given-up call sent no retry.
+    await new Promise((resolve) => setTimeout(resolve, 1_800 - waited));
+    expect((await count('iam:ListAccessKeys')) - listsBefore).toBe(1);
+    // Under a deadline already passed, a create leaves nothing: no request, no key.
+    const createsBefore = await count('iam:CreateAccessKey');
+    const passed = AbortSignal.abort();
+    await expect(
+      withStepDeadline(passed, () => provider.create({ name: 'late', account: user })),
+    ).rejects.toMatchObject({
+      providerCode: 'STEP_DEADLINE',
+    });
+    expect(await count('iam:CreateAccessKey')).toBe(createsBefore);
+    const keys = [];
+    for await (const key of provider.list({ account: user })) keys.push(key);
+    expect(keys).toEqual([]);
   });
 });

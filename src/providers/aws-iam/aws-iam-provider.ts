@@ -13,8 +13,9 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { ProviderError } from '../../errors/provider-error.js';
 import { backoffDelayMs, realSleep, withRetry } from '../../runtime/retry-policy.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import { SecretValue } from '../../secrets/secret-value.js';
+import { sendBeforeStepDeadline } from '../http/sdk-caller.js';
 import type { CreatedKey, CreateKeyRequest, LastUsed, ProviderKey, ProviderKeyRef, VerifyResult } from '../provider.js';
 import { ProviderAdapter } from '../provider-adapter.js';
 import type { ProviderContext } from '../provider-context.js';
@@ -27,7 +28,7 @@ export class AwsIamProvider extends ProviderAdapter {
   readonly #options: AwsIamOptions;
   readonly #context: ProviderContext;
   readonly #iamClient: IAMClient | undefined;
-  readonly #limiter: TokenBucket | null;
+  readonly #limiter: RateLimiter | null;
   /** Keys this adapter created, by id, with the real time of creation: IAM may not know them everywhere yet. */
   readonly #recentlyCreated = new Map<string, number>();
 
@@ -67,8 +68,8 @@ export class AwsIamProvider extends ProviderAdapter {
     if (!userName) {
       throw new ProviderError('E_PROVIDER_INVALID_REQUEST', this.name, 'create needs `account`: the IAM user name');
     }
-    const output = await this.#call(false, [], () =>
-      this.#iam.send(new CreateAccessKeyCommand({ UserName: userName })),
+    const output = await this.#call(false, [], (options) =>
+      this.#iam.send(new CreateAccessKeyCommand({ UserName: userName }), options),
     );
     const key = output.AccessKey;
     if (!key?.AccessKeyId || !key.SecretAccessKey) {
@@ -90,8 +91,8 @@ export class AwsIamProvider extends ProviderAdapter {
     }
     let marker: string | undefined;
     do {
-      const page = await this.#call(true, [], () =>
-        this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) })),
+      const page = await this.#call(true, [], (options) =>
+        this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) }), options),
       );
       for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName);
       marker = page.IsTruncated ? page.Marker : undefined;
@@ -109,7 +110,9 @@ export class AwsIamProvider extends ProviderAdapter {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          const identity = await this.#call(true, [secretAccessKey], () => sts.send(new GetCallerIdentityCommand({})));
+          const identity = await this.#call(true, [secretAccessKey], (options) =>
+            sts.send(new GetCallerIdentityCommand({}), options),
+          );
           this.#recentlyCreated.delete(accessKeyId);
           return { valid: true, providerKeyId: accessKeyId, ...(identity.Arn ? { identity: identity.Arn } : {}) };
         } catch (error) {
@@ -130,13 +133,14 @@ export class AwsIamProvider extends ProviderAdapter {
     if (!userName) return;
     try {
       // Inactive first: if the delete fails, the key is at least unusable.
-      await this.#call(true, [], () =>
+      await this.#call(true, [], (options) =>
         this.#iam.send(
           new UpdateAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId, Status: 'Inactive' }),
+          options,
         ),
       );
-      await this.#call(true, [], () =>
-        this.#iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId })),
+      await this.#call(true, [], (options) =>
+        this.#iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: ref.providerKeyId }), options),
       );
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
@@ -146,8 +150,8 @@ export class AwsIamProvider extends ProviderAdapter {
   }
 
   async lastUsed(ref: ProviderKeyRef): Promise<LastUsed> {
-    const output = await this.#call(true, [], () =>
-      this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: ref.providerKeyId })),
+    const output = await this.#call(true, [], (options) =>
+      this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: ref.providerKeyId }), options),
     );
     const used = output.AccessKeyLastUsed;
     return {
@@ -165,8 +169,11 @@ export class AwsIamProvider extends ProviderAdapter {
   async *#listUserKeys(userName: string): AsyncIterable<ProviderKey> {
     let marker: string | undefined;
     do {
-      const page = await this.#call(true, [], () =>
-        this.#iam.send(new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) })),
+      const page = await this.#call(true, [], (options) =>
+        this.#iam.send(
+          new ListAccessKeysCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+          options,
+        ),
       );
       for (const key of page.AccessKeyMetadata ?? []) {
         if (!key.AccessKeyId) continue;
@@ -183,8 +190,8 @@ export class AwsIamProvider extends ProviderAdapter {
 
   async #ownerOf(accessKeyId: string): Promise<string | undefined> {
     try {
-      const output = await this.#call(true, [], () =>
-        this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })),
+      const output = await this.#call(true, [], (options) =>
+        this.#iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }), options),
       );
       return output.UserName;
     } catch (error) {
@@ -193,17 +200,25 @@ export class AwsIamProvider extends ProviderAdapter {
     }
   }
 
-  /** One SDK call, paced and retried, with errors mapped (and the given secrets cut out of them). */
-  #call<T>(idempotent: boolean, secrets: SecretValue[], send: () => Promise<T>): Promise<T> {
+  /**
+   * One SDK call, paced and retried, with errors mapped (and the given secrets cut out of them). Inside a lease
+   * holder's step, each attempt is sent with the step's deadline as the SDK's `abortSignal` and given up at it
+   * (sendBeforeStepDeadline, http/sdk-caller.ts), as the REST adapters' HTTP client does.
+   */
+  #call<T>(
+    idempotent: boolean,
+    secrets: SecretValue[],
+    send: (options: { abortSignal?: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
     const redact = [this.#options.credentials?.secretAccessKey, ...secrets];
     return withRetry(
       async () => {
         if (this.#limiter) await this.#limiter.acquire();
-        try {
-          return await send();
-        } catch (error) {
-          throw toAwsProviderError(error, redact);
-        }
+        return sendBeforeStepDeadline(
+          this.name,
+          (signal) => send(signal ? { abortSignal: signal } : {}),
+          (error) => toAwsProviderError(error, redact),
+        );
       },
       { ...this.#options.retry, idempotent },
       {

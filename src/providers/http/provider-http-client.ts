@@ -6,7 +6,7 @@ import { ProviderError, type ProviderErrorCode } from '../../errors/provider-err
 import { parseRetryAfter, type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
 import { redactSecrets } from '../../runtime/secret-redaction.js';
 import { currentStepDeadline } from '../../runtime/step-deadline.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 
@@ -36,7 +36,7 @@ export interface ProviderHttpClientOptions {
   timeoutMs: number;
   retry: RetryOptions;
   parseError: ProviderErrorParser;
-  rateLimiter?: TokenBucket;
+  rateLimiter?: RateLimiter;
   /** Caps calls in flight, when the provider documents a concurrency limit. */
   concurrency?: ConcurrencyLimiter;
   /** Headers on every call (authentication, API version, user agent). */
@@ -205,8 +205,11 @@ export function codeForStatus(status: number): ProviderErrorCode {
   return 'E_PROVIDER';
 }
 
-/** The step's deadline passed: not retried here, the caller decides (the rotation searches before it mints again). */
-function pastDeadline(provider: string): ProviderError {
+/**
+ * The step's deadline passed: not retried here, the caller decides (the rotation searches before it mints again).
+ * The SDK path (sdk-caller.ts) raises the same error, so a rotation treats both paths alike.
+ */
+export function pastDeadline(provider: string): ProviderError {
   return new ProviderError('E_PROVIDER_TIMEOUT', provider, "no answer before the step's deadline", {
     providerCode: 'STEP_DEADLINE',
     retryable: false,

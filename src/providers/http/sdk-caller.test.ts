@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../errors/provider-error.js';
 import { DEFAULT_RETRY_OPTIONS } from '../../runtime/retry-policy.js';
+import { withStepDeadline } from '../../runtime/step-deadline.js';
 import { SecretValue } from '../../secrets/secret-value.js';
 import type { HttpAnswer } from './provider-http-client.js';
 import { SdkCaller, sdkAnswer } from './sdk-caller.js';
@@ -113,5 +114,55 @@ describe('SdkCaller', () => {
       body: { message: 'later' },
       text: '{"message":"later"}',
     });
+  });
+
+  it('inside a step: hands the SDK the deadline, gives up at it even when the SDK ignores it, and retries nothing', async () => {
+    const deadline = new AbortController();
+    const signals: (AbortSignal | undefined)[] = [];
+    setTimeout(() => deadline.abort(), 50);
+    const started = Date.now();
+    const error = await withStepDeadline(deadline.signal, () =>
+      caller().call({ idempotent: true }, (signal) => {
+        signals.push(signal);
+        return new Promise<never>(() => undefined);
+      }),
+    ).catch((caught: unknown) => caught);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'E_PROVIDER_TIMEOUT', providerCode: 'STEP_DEADLINE', retryable: false });
+    expect(signals).toEqual([deadline.signal]);
+  });
+
+  it('inside a step: an SDK failure caused by the abort is the deadline, and nothing is sent once it has passed', async () => {
+    const deadline = new AbortController();
+    let sent = 0;
+    const aborted = withStepDeadline(deadline.signal, () =>
+      caller().call({ idempotent: true }, (signal) => {
+        sent++;
+        return new Promise<never>((_, reject) =>
+          signal!.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), { name: 'AbortError' }))),
+        );
+      }),
+    ).catch((caught: unknown) => caught);
+    deadline.abort();
+    expect(await aborted).toMatchObject({ providerCode: 'STEP_DEADLINE', retryable: false });
+    const late = await withStepDeadline(deadline.signal, () =>
+      caller().call({ idempotent: true }, async () => {
+        sent++;
+        return 'sent';
+      }),
+    ).catch((caught: unknown) => caught);
+    expect(late).toMatchObject({ code: 'E_PROVIDER_TIMEOUT', providerCode: 'STEP_DEADLINE' });
+    expect(sent).toBe(1);
+  });
+
+  it('outside a step: no signal, and the SDK answer comes back as before', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const answer = await caller().call({ idempotent: true }, async (signal) => {
+      signals.push(signal);
+      return 'ok';
+    });
+    expect(answer).toBe('ok');
+    expect(signals).toEqual([undefined]);
   });
 });

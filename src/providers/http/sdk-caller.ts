@@ -4,15 +4,21 @@
 // ProviderError read from the answer the SDK received — through the same per-provider parser the HTTP client uses,
 // so an SDK-based adapter and an HTTP one word the provider's errors alike. The SDK's error object is never kept:
 // its text may quote the request, and only what the parser extracts, redacted, leaves the adapter.
+// Inside a lease holder's step (src/runtime/step-deadline.ts) each attempt honours the step's deadline as the HTTP
+// client does: none is sent past it, the one in flight is aborted at it (the SDK is handed the signal — the AWS SDK
+// v3's `send(command, { abortSignal })` — and the wait ends even for an SDK that ignores it), and the failure is
+// the same non-retryable E_PROVIDER_TIMEOUT (`STEP_DEADLINE`), so no retry leaves after the step was given up.
 
 import { ProviderError } from '../../errors/provider-error.js';
 import { type RetryContext, type RetryOptions, withRetry } from '../../runtime/retry-policy.js';
-import type { TokenBucket } from '../../runtime/token-bucket.js';
+import { currentStepDeadline } from '../../runtime/step-deadline.js';
+import type { RateLimiter } from '../../runtime/token-bucket.js';
 import type { SecretValue } from '../../secrets/secret-value.js';
 import type { ConcurrencyLimiter } from './concurrency-limiter.js';
 import {
   type HttpAnswer,
   type ProviderErrorParser,
+  pastDeadline,
   providerErrorFromAnswer,
   transportError,
 } from './provider-http-client.js';
@@ -28,7 +34,7 @@ export interface SdkCallerOptions {
    * (SDKs wrap the socket error they saw), a timeout or dropped connection being retryable.
    */
   transportErrorOf?: (error: unknown) => ProviderError;
-  rateLimiter?: TokenBucket | null;
+  rateLimiter?: RateLimiter | null;
   concurrency?: ConcurrencyLimiter;
   /** Credentials of the adapter itself, always cut out of error texts. */
   secrets?: ReadonlyArray<SecretValue | undefined>;
@@ -50,15 +56,16 @@ export class SdkCaller {
     this.#retryContext = retryContext;
   }
 
-  /** Runs one SDK call (a function that sends it afresh on every attempt), paced, retried and error-mapped. */
-  call<T>(call: SdkCall, send: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one SDK call (a function that sends it afresh on every attempt), paced, retried and error-mapped. `send`
+   * gets the step's deadline signal, when there is one, to hand to the SDK.
+   */
+  call<T>(call: SdkCall, send: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     const attempt = async (): Promise<T> => {
       if (this.#options.rateLimiter) await this.#options.rateLimiter.acquire();
-      try {
-        return await send();
-      } catch (error) {
-        throw this.toProviderError(error, call.secrets ?? []);
-      }
+      return sendBeforeStepDeadline(this.#options.provider, send, (error) =>
+        this.toProviderError(error, call.secrets ?? []),
+      );
     };
     const limited = this.#options.concurrency ? () => this.#options.concurrency!.run(attempt) : attempt;
     return withRetry(limited, { ...this.#options.retry, idempotent: call.idempotent }, this.#retryContext);
@@ -77,6 +84,42 @@ export class SdkCaller {
     }
     if (this.#options.transportErrorOf) return this.#options.transportErrorOf(error);
     return transportErrorOfChain(provider, error);
+  }
+}
+
+/**
+ * One attempt of an SDK call under the current step's deadline (src/runtime/step-deadline.ts), if any: refused
+ * before sending once it has passed, and given up at it (the SDK's request aborted through `signal`) with the HTTP
+ * client's non-retryable STEP_DEADLINE error. Any other failure goes through `mapError`. Outside a step it is just
+ * `send(undefined)`. Shared by SdkCaller and adapters that pace and retry their SDK themselves (aws-iam).
+ */
+export async function sendBeforeStepDeadline<T>(
+  provider: string,
+  send: (signal: AbortSignal | undefined) => Promise<T>,
+  mapError: (error: unknown) => ProviderError,
+): Promise<T> {
+  const deadline = currentStepDeadline();
+  if (!deadline) {
+    try {
+      return await send(undefined);
+    } catch (error) {
+      throw mapError(error);
+    }
+  }
+  if (deadline.aborted) throw pastDeadline(provider);
+  let onAbort: (() => void) | undefined;
+  // Settles at the deadline even when the SDK does not listen to the signal (its request is then left to finish).
+  const givenUp = new Promise<never>((_, reject) => {
+    onAbort = () => reject(pastDeadline(provider));
+    deadline.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([send(deadline), givenUp]);
+  } catch (error) {
+    if (deadline.aborted) throw pastDeadline(provider);
+    throw mapError(error);
+  } finally {
+    deadline.removeEventListener('abort', onAbort!);
   }
 }
 
