@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
 import { JobInterrupted, JobKindTable, RetryJobAt } from './job-kind.js';
 import { backoffMs, JobQueue } from './job-queue.js';
-import { JobScheduler, nextTick } from './job-schedule.js';
+import { JobScheduler } from './job-schedule.js';
 import { JobWorker } from './job-worker.js';
 import { ReplicaHeartbeats } from './replica-heartbeats.js';
 
@@ -224,12 +224,7 @@ forEachBackend((backend) => {
   });
 });
 
-describe('schedules and back-off', () => {
-  it('computes the next tick of 5- and 6-field cron expressions in UTC', () => {
-    expect(nextTick('0 2 * * *', new Date('2026-12-07T10:00:00Z')).toISOString()).toBe('2026-12-08T02:00:00.000Z');
-    expect(nextTick('*/5 * * * * *', new Date('2026-12-07T10:00:01Z')).toISOString()).toBe('2026-12-07T10:00:05.000Z');
-  });
-
+describe('back-off', () => {
   it('doubles the back-off per attempt up to its cap', () => {
     const options = { baseMs: 1_000, maxMs: 8_000 };
     expect(backoffMs(1, options)).toBeLessThanOrEqual(1_000);
