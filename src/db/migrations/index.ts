@@ -19,6 +19,7 @@ import * as fencing from './0017_fencing.js';
 import * as jobs from './0018_jobs.js';
 import * as teams from './0019_teams.js';
 import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
+import * as auditLogFiles from './0021_audit_log_files.js';
 import * as auditUsageLastUse from './0023_audit_usage_last_use.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
@@ -40,6 +41,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0018_jobs': jobs,
   '0019_teams': teams,
   '0020_discovered_key_holder': discoveredKeyHolder,
+  '0021_audit_log_files': auditLogFiles,
   '0023_audit_usage_last_use': auditUsageLastUse,
 };
 
