@@ -10,8 +10,10 @@ import { JobWorker } from '../jobs/job-worker.js';
 import { newReplicaId, ReplicaHeartbeats } from '../jobs/replica-heartbeats.js';
 import type { RotationOptions } from '../lifecycle/rotation/key-rotator.js';
 import type { Clock } from '../runtime/clock.js';
+import type { ScheduledJobsConfig } from '../server/server-config.js';
 import type { ControllerHeartbeat } from '../telemetry/controller-heartbeat.js';
 import type { Logger } from '../telemetry/logger.js';
+import { backgroundJobKinds, backgroundSchedules } from './background-job-kinds.js';
 import type { KeyledgerApp } from './keyledger-app.js';
 import { ROTATION_DUE_TICK, rotationJobKinds } from './rotation-job-kinds.js';
 
@@ -30,6 +32,12 @@ export interface ReplicaOptions {
   beatMs?: number;
   actor?: string;
   rotation?: Partial<RotationOptions>;
+  /** Scheduled background jobs from the server's config (discovery, audit-log ingest): none unless configured. */
+  jobs?: ScheduledJobsConfig;
+  /** Background jobs (discovery, ingest, ticket sync) this replica runs side by side (default 2). */
+  backgroundConcurrency?: number;
+  /** This replica's id (default a new one): the server's modules that run workers of their own share it. */
+  replicaId?: string;
 }
 
 export interface RunningReplica {
@@ -51,7 +59,7 @@ export async function startReplica(
   options: ReplicaOptions & { clock: Clock; logger: Logger; url?: string; heartbeat?: ControllerHeartbeat },
 ): Promise<RunningReplica> {
   const { clock, logger } = options;
-  const replicaId = newReplicaId();
+  const replicaId = options.replicaId ?? newReplicaId();
   const db = app.operational.db;
   const queue = new JobQueue(db, clock);
   const replicas = new ReplicaHeartbeats(db, clock, options.beatMs ? { beatMs: options.beatMs } : {});
@@ -72,6 +80,7 @@ export async function startReplica(
   const stopSchedules = new AbortController();
   let worker: JobWorker | undefined;
   let scheduledWorker: JobWorker | undefined;
+  let backgroundWorker: JobWorker | undefined;
   let scheduling: Promise<void> = Promise.resolve();
   if (runsWorker) {
     const services = app.rotation({
@@ -98,8 +107,25 @@ export async function startReplica(
       concurrency: options.concurrency ?? DEFAULT_REPLICA_CONCURRENCY,
     });
     scheduledWorker = new JobWorker({ ...workerOptions, kinds: new JobKindTable().register(tick), concurrency: 1 });
+    // Discovery, audit-log ingest and ticket sync: long runs that must not hold the tick's slot or the rotations'.
+    const background = backgroundJobKinds({
+      app,
+      services,
+      config: options.jobs,
+      clock,
+      actor: options.actor ?? 'system:background-jobs',
+    });
+    registries.push(background.registry);
+    const backgroundKinds = new JobKindTable();
+    for (const kind of background.kinds) backgroundKinds.register(kind);
+    backgroundWorker = new JobWorker({
+      ...workerOptions,
+      kinds: backgroundKinds,
+      concurrency: options.backgroundConcurrency ?? 2,
+    });
     worker.start();
     scheduledWorker.start();
+    backgroundWorker.start();
     const scheduler = new JobScheduler({
       queue,
       clock,
@@ -110,6 +136,7 @@ export async function startReplica(
           cron: options.schedule ?? DEFAULT_REPLICA_SCHEDULE,
           job: { kind: ROTATION_DUE_TICK, payload: {}, maxAttempts: 3 },
         },
+        ...backgroundSchedules(options.jobs),
       ],
       log,
     });
@@ -127,7 +154,7 @@ export async function startReplica(
       stopping ??= (async () => {
         stopSchedules.abort();
         await scheduling;
-        await Promise.all([worker?.stop(), scheduledWorker?.stop()]);
+        await Promise.all([worker?.stop(), scheduledWorker?.stop(), backgroundWorker?.stop()]);
         clearInterval(beating);
         await replicas.stopped(replicaId).catch(() => undefined);
       })();

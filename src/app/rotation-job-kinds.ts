@@ -1,9 +1,10 @@
 // The rotation controller's work as jobs (docs/scale-out.md): `rotation.due-tick` runs once per tick across the fleet
 // (src/jobs/job-schedule.ts) — it finds the due keys and the rotations a crash left unfinished, queues one
-// `rotation.rotate` job per key (one open job per key: the queue's dedupe key), and syncs the rotation tickets —
+// `rotation.rotate` job per key (one open job per key: the queue's dedupe key), and queues the ticket sync —
 // and `rotation.rotate` rotates one key on whichever replica claims it, through the rotation scheduler (tickets for
 // manual providers, waits for a provider's 429, the journal's resume of a crashed run). The rotation journal's
 // unique open row per key stops a second plan even if two jobs ever ran for one key.
+
 import { JobInterrupted, type JobKind, RetryJobAt } from '../jobs/job-kind.js';
 import type { EnqueueInput, JobQueue } from '../jobs/job-queue.js';
 import type { DueKey } from '../lifecycle/rotation/rotation-due.js';
@@ -11,6 +12,7 @@ import type { RotationServices } from '../lifecycle/rotation/rotation-services.j
 import type { RotationTrigger } from '../lifecycle/rotation/rotation-states.js';
 import type { RegistryWriter } from '../registry/registry-writer.js';
 import type { Clock } from '../runtime/clock.js';
+import { backgroundJob, TICKETS_SYNC } from './background-job-kinds.js';
 
 export const ROTATION_DUE_TICK = 'rotation.due-tick';
 export const ROTATION_ROTATE = 'rotation.rotate';
@@ -49,13 +51,14 @@ export function rotationJobKinds(options: {
         ...due.map((key) => rotateJob({ keyId: key.keyId, trigger: key.trigger, foundAt })),
       ];
       const queued = await queue.enqueueMany(jobs);
-      // Ticket sync once per tick for the fleet: close tickets whose key was rotated, escalate old ones.
-      const sweep = services.tickets ? await services.tickets.sweep(await services.loadEntries()) : undefined;
+      // Ticket sync once per tick for the fleet, as a job of its own (background-job-kinds.ts): a ticket system
+      // that is down delays it with the queue's back-off instead of failing the tick.
+      const ticketSync = services.tickets ? await queue.enqueue(backgroundJob(TICKETS_SYNC)) : undefined;
       return {
         due: due.length,
         unfinished: unfinished.length,
         queued: queued.length,
-        ...(sweep ? { ticketsClosed: sweep.closed.length, ticketsEscalated: sweep.escalated.length } : {}),
+        ...(ticketSync ? { ticketSync: ticketSync.job_id } : {}),
       };
     },
   };

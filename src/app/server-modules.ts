@@ -10,6 +10,7 @@ import { createHrFileFeedModule } from '../idp/hr-file/hr-file-feed-module.js';
 import { readHrFileFeedOptions, readIdentitySourcesFile } from '../idp/identity-sources-file.js';
 import { createOktaEventHookModule } from '../idp/okta-event-hook/okta-event-hook-module.js';
 import { createScimModule } from '../idp/scim/scim-module.js';
+import { newReplicaId } from '../jobs/replica-heartbeats.js';
 import { apiModule } from '../server/api/api-module.js';
 import { createOffboardingModule, type OffboardingModuleOptions } from '../server/offboarding-module.js';
 import type { ServerModule } from '../server/server-module.js';
@@ -49,7 +50,8 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
   });
   // The replica's registries join the ones given: the metrics module reads this array at every rebuild.
   const registries: Registry[] = [...(options.registries ?? [])];
-  const replica = options.replica;
+  // One id per replica: the heartbeat row's, and the lease owner of every job this process's workers hold.
+  const replica = options.replica ? { replicaId: newReplicaId(), ...options.replica } : undefined;
   return [
     apiModule,
     createWebModule(),
@@ -60,6 +62,14 @@ export function createServerModules(options: ServerModuleOptions = {}): ServerMo
     createScimModule(),
     createOktaEventHookModule(),
     createOffboardingModule({
+      ...(replica
+        ? {
+            worker: replica.worker !== false,
+            replicaId: replica.replicaId,
+            ...(replica.leaseMs ? { leaseMs: replica.leaseMs } : {}),
+            ...(replica.pollMs ? { pollMs: replica.pollMs } : {}),
+          }
+        : {}),
       ...options.offboarding,
       identitySources: ({ app }) => readIdentitySourcesFile(location(app.dataDir)),
     }),

@@ -3,10 +3,12 @@
 // stolen-key signals in `api_key_unauthorized_use_detected_total`. The reading streams; nothing is written until
 // the whole input was read, and then usage, anomalies and their events in one transaction, so an interrupted
 // ingest stores nothing and can simply be run again.
+import type { Kysely } from 'kysely';
 import type { AuditLogSource } from '../audit-logs/audit-log-input.js';
 import type { AuditLogReader } from '../audit-logs/audit-log-reader.js';
 import type { AuditLogProblem } from '../audit-logs/audit-log-record.js';
 import { readAuditLogBatchesThreaded } from '../audit-logs/threaded-audit-log-reading.js';
+import type { OperationalSchema } from '../db/operational-schema.js';
 import type { EventLog } from '../events/event-log.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { type AnomalyRow, AuditLogEnrichment, type EnrichmentSummary } from './audit-log-enrichment.js';
@@ -35,6 +37,11 @@ export interface IngestAuditLogsInput {
    * decided by the input's size and the machine (src/audit-logs/threaded-audit-log-reading.ts).
    */
   threads?: number;
+  /**
+   * Runs inside the transaction that stores the counts (the scheduled ingest records the files it read,
+   * src/audit/audit-log-files.ts): what it writes commits with them or not at all, and its throwing stores nothing.
+   */
+  withinCommit?: (trx: Kysely<OperationalSchema>) => Promise<void>;
 }
 
 export interface IngestAuditLogsResult extends EnrichmentSummary {
@@ -81,32 +88,29 @@ export async function ingestAuditLogs(input: IngestAuditLogsInput): Promise<Inge
   // Each new anomaly is an event, appended in the transaction that stores it (both or neither), a chunk per call.
   const events = input.events;
   const actor = input.actor ?? 'system:audit-log-ingest';
-  const newAnomalies = await input.store.merge(
-    usage,
-    anomalies,
-    events
-      ? async (trx, fresh) => {
-          for (let i = 0; i < fresh.length; i += EVENTS_PER_APPEND) {
-            await events.appendWithin(
-              trx,
-              fresh.slice(i, i + EVENTS_PER_APPEND).map((anomaly) => ({
-                type: 'audit.anomaly',
-                actor,
-                keyId: anomaly.key_id,
-                data: {
-                  kind: anomaly.kind,
-                  provider: anomaly.provider,
-                  credential: anomaly.credential,
-                  source: anomaly.source,
-                  detail: anomaly.detail,
-                  first_at: anomaly.first_at,
-                },
-              })),
-            );
-          }
-        }
-      : undefined,
-  );
+  const newAnomalies = await input.store.merge(usage, anomalies, async (trx, fresh) => {
+    if (events) {
+      for (let i = 0; i < fresh.length; i += EVENTS_PER_APPEND) {
+        await events.appendWithin(
+          trx,
+          fresh.slice(i, i + EVENTS_PER_APPEND).map((anomaly) => ({
+            type: 'audit.anomaly',
+            actor,
+            keyId: anomaly.key_id,
+            data: {
+              kind: anomaly.kind,
+              provider: anomaly.provider,
+              credential: anomaly.credential,
+              source: anomaly.source,
+              detail: anomaly.detail,
+              first_at: anomaly.first_at,
+            },
+          })),
+        );
+      }
+    }
+    await input.withinCommit?.(trx);
+  });
   return {
     ...summary,
     sources: input.sources.length,

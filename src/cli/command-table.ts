@@ -38,6 +38,7 @@ export const COMMAND_NAMES = [
   'server',
   'token',
   'offboard',
+  'jobs',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
@@ -67,6 +68,7 @@ const commandLoaders: Record<CommandName, () => Promise<RegisterCommand>> = {
   server: async () => (await import('./commands/server.js')).registerServerCommand,
   token: async () => (await import('./commands/token.js')).registerTokenCommand,
   offboard: async () => (await import('./commands/offboard.js')).registerOffboardCommand,
+  jobs: async () => (await import('./commands/jobs.js')).registerJobsCommand,
 };
 
 export const commandTable: CommandTableEntry[] = COMMAND_NAMES.map((name) => ({ name, load: commandLoaders[name] }));

@@ -410,6 +410,15 @@ export interface ReplicasTable {
   stopped_at: string | null;
 }
 
+/** An audit-log file a scheduled ingest has counted (migration 0025, src/audit/audit-log-files.ts). */
+export interface AuditLogFilesTable {
+  path: string;
+  bytes: number;
+  /** The file's modification time when it was read (ISO 8601). */
+  modified_at: string;
+  ingested_at: string;
+}
+
 /**
  * Every table of the operational store. A new table adds its interface and one line here, beside the migration
  * that creates it (src/db/README.md).
@@ -443,4 +452,5 @@ export interface OperationalSchema {
   job_ticks: JobTicksTable;
   replicas: ReplicasTable;
   rate_budgets: RateBudgetsTable;
+  audit_log_files: AuditLogFilesTable;
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
 import { JobInterrupted, JobKindTable, RetryJobAt } from './job-kind.js';
 import { backoffMs, JobQueue } from './job-queue.js';
-import { JobScheduler, nextTick } from './job-schedule.js';
+import { JobScheduler } from './job-schedule.js';
 import { JobWorker } from './job-worker.js';
 import { ReplicaHeartbeats } from './replica-heartbeats.js';
 
@@ -184,6 +184,39 @@ forEachBackend((backend) => {
     expect(Number(done.find((row) => JSON.parse(row.payload).n === 7)!.attempts)).toBe(1);
   });
 
+  it('re-runs on another worker a job whose holder died (its lease expired, never renewed)', async () => {
+    const store = await backend.open();
+    const clock = movableClock();
+    const queue = new JobQueue(store.db, clock);
+    const job = (await queue.enqueue({ kind: 'work', payload: { n: 3 } }))!;
+    // The dead replica claimed it and then was SIGKILLed: no renewal, no release.
+    expect(await queue.claim('dead-replica', ['work'], 1, 30_000)).toHaveLength(1);
+    const ranBy: string[] = [];
+    const kinds = new JobKindTable().register<{ n: number }>({
+      kind: 'work',
+      run: async ({ n }, { replicaId }) => {
+        ranBy.push(replicaId);
+        return n * 2;
+      },
+    });
+    const worker = new JobWorker({ queue, kinds, replicaId: 'live-replica', clock, pollMs: 20, leaseMs: 30_000 });
+    worker.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      // Still within the dead holder's lease: nobody takes it.
+      expect(ranBy).toEqual([]);
+      expect((await queue.get(job.job_id))!.lease_owner).toBe('dead-replica');
+      clock.advance(30_001);
+      await waitFor(async () => (await queue.get(job.job_id))!.state === 'done');
+    } finally {
+      await worker.stop();
+    }
+    expect(ranBy).toEqual(['live-replica']);
+    const done = (await queue.get(job.job_id))!;
+    expect(JSON.parse(done.result!)).toBe(6);
+    expect(Number(done.attempts)).toBe(2);
+  });
+
   it('gives a job back on shutdown, for another replica to take', async () => {
     const store = await backend.open();
     const queue = new JobQueue(store.db, () => new Date());
@@ -224,12 +257,7 @@ forEachBackend((backend) => {
   });
 });
 
-describe('schedules and back-off', () => {
-  it('computes the next tick of 5- and 6-field cron expressions in UTC', () => {
-    expect(nextTick('0 2 * * *', new Date('2026-12-07T10:00:00Z')).toISOString()).toBe('2026-12-08T02:00:00.000Z');
-    expect(nextTick('*/5 * * * * *', new Date('2026-12-07T10:00:01Z')).toISOString()).toBe('2026-12-07T10:00:05.000Z');
-  });
-
+describe('back-off', () => {
   it('doubles the back-off per attempt up to its cap', () => {
     const options = { baseMs: 1_000, maxMs: 8_000 };
     expect(backoffMs(1, options)).toBeLessThanOrEqual(1_000);

@@ -190,13 +190,17 @@ export class JobQueue {
     return this.#db.selectFrom('jobs').selectAll().where('job_id', '=', jobId).executeTakeFirst();
   }
 
-  async list(filter: { kind?: string; states?: JobState[]; limit?: number } = {}): Promise<JobRow[]> {
+  /** Jobs oldest first, or newest first (`keyledger jobs`). */
+  async list(
+    filter: { kind?: string; states?: JobState[]; limit?: number; newestFirst?: boolean } = {},
+  ): Promise<JobRow[]> {
     let query = this.#db.selectFrom('jobs').selectAll();
     if (filter.kind) query = query.where('kind', '=', filter.kind);
     if (filter.states?.length) query = query.where('state', 'in', filter.states);
+    const order = filter.newestFirst ? 'desc' : 'asc';
     return query
-      .orderBy('created_at')
-      .orderBy('job_id')
+      .orderBy('created_at', order)
+      .orderBy('job_id', order)
       .limit(filter.limit ?? 1000)
       .execute();
   }

@@ -1,9 +1,9 @@
 // Scheduled work (docs/scale-out.md): every replica computes the same ticks of a cron schedule (UTC) and, at each,
 // tries to enqueue the schedule's job for that tick; the (schedule, tick) row lets exactly one through, so the work
 // runs once per tick across the fleet however many replicas are up — and still runs while any one is.
-import { CronExpressionParser } from 'cron-parser';
 import { abortableSleep } from '../runtime/abortable-sleep.js';
 import type { Clock } from '../runtime/clock.js';
+import { nextCronTick } from '../runtime/cron-schedule.js';
 import type { EnqueueInput, JobQueue } from './job-queue.js';
 
 export interface ScheduledJob {
@@ -12,11 +12,6 @@ export interface ScheduledJob {
   /** A cron expression, UTC: 5 fields, or 6 with seconds first. */
   cron: string;
   job: EnqueueInput;
-}
-
-/** The first time the cron expression names after `after`. */
-export function nextTick(cron: string, after: Date): Date {
-  return CronExpressionParser.parse(cron, { currentDate: after, tz: 'UTC' }).next().toDate();
 }
 
 export class JobScheduler {
@@ -56,7 +51,7 @@ export class JobScheduler {
 
   async #runOne(schedule: ScheduledJob, signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      const tick = nextTick(schedule.cron, this.#clock());
+      const tick = nextCronTick(schedule.cron, this.#clock());
       await abortableSleep(tick.getTime() - this.#clock().getTime(), signal);
       if (signal.aborted) return;
       try {

@@ -37,6 +37,7 @@ export class JobWorker {
   readonly stats: JobWorkerStats = { claimed: 0, done: 0, retried: 0, failed: 0, released: 0, leaseLost: 0 };
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  #woken = false;
 
   constructor(options: JobWorkerOptions) {
     this.#options = {
@@ -61,6 +62,12 @@ export class JobWorker {
     this.#wake?.();
     await this.#loop;
     await Promise.allSettled([...this.#running]);
+  }
+
+  /** Claims now instead of at the next poll: a job was just added in this process. */
+  wake(): void {
+    if (this.#wake) this.#wake();
+    else this.#woken = true; // mid-claim: the loop claims again instead of waiting
   }
 
   /** Resolves once the loop is idle with nothing in flight (tests). */
@@ -92,6 +99,10 @@ export class JobWorker {
       }
       // A full batch: there may be more due at once. Otherwise wait for a free slot or the poll.
       if (claimed.length > 0 && claimed.length === free) continue;
+      if (this.#woken) {
+        this.#woken = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pollMs);
         function done() {

@@ -1,94 +1,73 @@
-// Offboarding off the request path (docs/offboarding.md): the departure listener the server registers. Hearing a
-// departure opens the person's job in the journal (offboarding-jobs.ts) — that row is what makes the work durable:
-// a job still `running` after a crash is queued again at the next start (queueUnfinished) — and queues the run, so
-// the SCIM response or Okta's 3-second hook answer never waits for rotations. A few jobs run side by side; the
-// workflow itself keeps one run per person and the rotation scheduler the providers' limits.
+// Offboarding off the request path (docs/offboarding.md, docs/scale-out.md): the departure listener the server
+// registers. Hearing a departure puts an `offboarding.depart` job in the fleet's durable queue (offboarding-depart-job.ts)
+// and opens the person's job in the offboarding journal (offboarding-jobs.ts), so the SCIM response or Okta's 3-second
+// hook answer never waits for rotations, and any replica's worker runs it — a replica that dies holding it loses it to
+// another once its lease runs out. The queue job comes first: if the process dies between the two writes, the job's
+// run opens the journal itself.
 import type { DirectoryPerson, DirectorySignal } from '../directory/identity-source.js';
-import type { Logger } from '../telemetry/logger.js';
+import type { JobQueue } from '../jobs/job-queue.js';
+import type { Clock } from '../runtime/clock.js';
+import { OFFBOARDING_DEPART, offboardingDepartJob } from './offboarding-depart-job.js';
 import type { OffboardingWorkflow } from './offboarding-workflow.js';
 
-interface Queued {
-  person: DirectoryPerson;
-  signal: DirectorySignal;
-}
+/** How often `idle()` looks at the queue. */
+const IDLE_POLL_MS = 25;
 
 export class OffboardingQueue {
   readonly #workflow: OffboardingWorkflow;
-  readonly #logger: Logger;
+  readonly #jobs: JobQueue;
+  readonly #clock: Clock;
   readonly #actor: string;
-  readonly #concurrency: number;
-  readonly #waiting: Queued[] = [];
-  /** Emails waiting or running: a person queued twice runs once (the workflow finds a finished job unchanged). */
-  readonly #queued = new Set<string>();
-  readonly #running = new Set<Promise<void>>();
-  #closed = false;
-  #idle: Array<() => void> = [];
+  readonly #onEnqueued: () => void;
+  readonly #replicaId: string | undefined;
 
-  constructor(options: { workflow: OffboardingWorkflow; logger: Logger; actor: string; concurrency?: number }) {
+  constructor(options: {
+    workflow: OffboardingWorkflow;
+    jobs: JobQueue;
+    clock: Clock;
+    actor: string;
+    /** The lease owner this process's worker writes, when it runs one (what `idle()` waits for). */
+    replicaId?: string;
+    /** Hears each job added (this process's worker claims it at once instead of at its next poll). */
+    onEnqueued?: () => void;
+  }) {
     this.#workflow = options.workflow;
-    this.#logger = options.logger;
+    this.#jobs = options.jobs;
+    this.#clock = options.clock;
     this.#actor = options.actor;
-    this.#concurrency = Math.max(1, options.concurrency ?? 4);
+    this.#onEnqueued = options.onEnqueued ?? (() => undefined);
+    this.#replicaId = options.replicaId;
   }
 
-  /** The DepartureListener: records the job, queues the run, returns at once. */
+  /** The DepartureListener: queues the run and records the journal's job, returns at once. */
   readonly onDeparture = async (person: DirectoryPerson, signal: DirectorySignal): Promise<void> => {
+    await this.enqueue(person, signal);
     await this.#workflow.jobs.open(person, signal, this.#actor);
-    this.enqueue(person, signal);
   };
 
-  /** Queues every job a crash or a failed step left unfinished (the server's start). */
-  async queueUnfinished(): Promise<number> {
-    const jobs = [
-      ...(await this.#workflow.jobs.list({ state: 'running' })),
-      ...(await this.#workflow.jobs.list({ state: 'failed' })),
-    ];
-    for (const job of jobs) this.enqueue(job.person, job.signal);
-    return jobs.length;
+  /** Queues a run for the person; false when one is already waiting or running (it does the same work). */
+  async enqueue(person: DirectoryPerson, signal: DirectorySignal): Promise<boolean> {
+    const added = await this.#jobs.enqueue(offboardingDepartJob(person, signal));
+    if (added) this.#onEnqueued();
+    return added !== undefined;
   }
 
-  enqueue(person: DirectoryPerson, signal: DirectorySignal): void {
-    const email = person.email.toLowerCase();
-    if (this.#closed || this.#queued.has(email)) return;
-    this.#queued.add(email);
-    this.#waiting.push({ person, signal });
-    this.#pump();
-  }
-
-  /** Resolves when nothing is waiting or running (tests, benches). */
-  idle(): Promise<void> {
-    if (this.#waiting.length === 0 && this.#running.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
-  /** Takes no more work and waits for the runs in flight; what was still waiting stays `running` in the journal. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#waiting.length = 0;
-    await Promise.allSettled([...this.#running]);
-  }
-
-  #pump(): void {
-    while (!this.#closed && this.#running.size < this.#concurrency && this.#waiting.length > 0) {
-      const next = this.#waiting.shift()!;
-      const run = this.#run(next).finally(() => {
-        this.#running.delete(run);
-        this.#queued.delete(next.person.email.toLowerCase());
-        this.#pump();
-        if (this.#waiting.length === 0 && this.#running.size === 0)
-          for (const resolve of this.#idle.splice(0)) resolve();
-      });
-      this.#running.add(run);
-    }
-  }
-
-  async #run({ person, signal }: Queued): Promise<void> {
-    try {
-      const report = await this.#workflow.offboard(person, signal);
-      this.#logger.info({ email: report.email, state: report.state, ...report.counts }, 'offboarding finished');
-    } catch (error) {
-      // The job stays open in the journal; the next start (or `offboard --resume`) finishes it.
-      this.#logger.error({ email: person.email, error: (error as Error).message }, 'offboarding run failed');
+  /**
+   * Resolves when no `offboarding.depart` job is claimable now (queued and due, or running under an expired lease)
+   * and none runs on this process's worker (tests, benches). A run retried after a back-off, or held by another live
+   * replica, does not count.
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const open = await this.#jobs.list({ kind: OFFBOARDING_DEPART, states: ['queued', 'running'] });
+      const now = this.#clock().getTime();
+      const pending = open.some((job) =>
+        job.state === 'queued'
+          ? Date.parse(job.run_at) <= now
+          : job.lease_owner === this.#replicaId || Date.parse(job.lease_expires_at ?? '') <= now,
+      );
+      if (!pending) return;
+      await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
     }
   }
 }

@@ -2,7 +2,8 @@
 // offboarding module (offboarding-module.ts) attaches its workflow and queue here, keyed by the operational store
 // like the directory store (src/directory/directory-store.ts directoryFor), and the API's route
 // (api/offboarding-routes.ts) plans with that workflow and hands jobs to that queue, so a job asked for over HTTP
-// runs where the identity providers' signals run: off the request path, one run per person, resumed at start.
+// runs as the identity providers' signals run: an `offboarding.depart` job in the shared queue, off the request path,
+// one open per person, taken over from a dead replica after its lease.
 import type { Kysely } from 'kysely';
 import type { OperationalSchema } from '../db/operational-schema.js';
 import type { OffboardingQueue } from '../offboarding/offboarding-queue.js';

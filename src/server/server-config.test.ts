@@ -54,4 +54,26 @@ describe('loadServerConfig', () => {
       message: expect.stringContaining('cannot read the server configuration'),
     });
   });
+
+  it('turns scheduled jobs on only when configured, with paths from the working folder and cron checked', async () => {
+    expect((await loadServerConfig({ env: {}, cwd: dir })).jobs).toEqual({});
+    await writeFile(
+      join(dir, 'jobs.yaml'),
+      'jobs:\n  discovery:\n    schedule: "0 3 * * *"\n  auditLogIngest:\n    schedule: "*/15 * * * *"\n    paths: [logs/cloudtrail]\n',
+    );
+    const config = await loadServerConfig({ env: {}, cwd: dir, file: 'jobs.yaml' });
+    expect(config.jobs).toEqual({
+      discovery: { schedule: '0 3 * * *' },
+      auditLogIngest: {
+        schedule: '*/15 * * * *',
+        paths: [join(dir, 'logs/cloudtrail')],
+        format: 'auto',
+        minAgeSeconds: 300,
+      },
+    });
+    await writeFile(join(dir, 'bad-jobs.yaml'), 'jobs:\n  auditLogIngest:\n    schedule: hourly\n    paths: []\n');
+    const refused = loadServerConfig({ env: {}, cwd: dir, file: 'bad-jobs.yaml' });
+    await expect(refused).rejects.toThrow(/bad-jobs\.yaml: jobs\.auditLogIngest\.schedule.*: not a cron expression/);
+    await expect(refused).rejects.toThrow(/jobs\.auditLogIngest\.paths/);
+  });
 });

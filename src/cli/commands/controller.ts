@@ -1,7 +1,8 @@
 // `keyledger controller`: the rotation controller as a daemon. Resumes the journal at start, then on every time
 // the cron schedule names (UTC) rotates the due keys and sweeps the tickets. SIGINT/SIGTERM stop it gracefully:
 // the step in flight finishes and its lease is given back, so the next start resumes exactly there.
-import { nextRun, parseSchedule } from '../../lifecycle/rotation/rotation-controller.js';
+import { parseSchedule } from '../../lifecycle/rotation/rotation-controller.js';
+import { nextCronTick } from '../../runtime/cron-schedule.js';
 import { printJson } from '../cli-context.js';
 import type { RegisterCommand } from '../command-table.js';
 import { addSharedOptions, openAppFor, type SharedOptions } from '../common-options.js';
@@ -105,7 +106,7 @@ export const registerControllerCommand: RegisterCommand = (program, context) => 
         }
         if (!options.json)
           context.stderr.write(
-            `keyledger controller: schedule "${schedule}" (UTC), first run at ${nextRun(schedule, context.clock()).toISOString()}\n`,
+            `keyledger controller: schedule "${schedule}" (UTC), first run at ${nextCronTick(schedule, context.clock()).toISOString()}\n`,
           );
         await services.controller.runForever(schedule, {
           ...scheduleOptions,

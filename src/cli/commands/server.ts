@@ -98,6 +98,7 @@ export const registerServerCommand: RegisterCommand = (program, context) => {
             schedule,
             ...(options.concurrency ? { concurrency: options.concurrency } : {}),
             ...replicaTuning(context.env),
+            jobs: config.jobs,
             actor: options.actor ?? context.env.KEYLEDGER_ACTOR ?? 'system:rotation-controller',
           },
         }),

@@ -24,6 +24,7 @@ import * as teams from './0019_teams.js';
 import * as discoveredKeyHolder from './0020_discovered_key_holder.js';
 import * as auditUsageLastUse from './0023_audit_usage_last_use.js';
 import * as auditUsageLastCurrentUse from './0024_audit_usage_last_current_use.js';
+import * as auditLogFiles from './0025_audit_log_files.js';
 import * as rateBudgets from './0026_rate_budgets.js';
 
 /** Name -> migration. Names sort in the order they must run; the migrator refuses an unknown or reordered history. */
@@ -47,6 +48,7 @@ export const operationalMigrations: Readonly<Record<string, Migration>> = {
   '0020_discovered_key_holder': discoveredKeyHolder,
   '0023_audit_usage_last_use': auditUsageLastUse,
   '0024_audit_usage_last_current_use': auditUsageLastCurrentUse,
+  '0025_audit_log_files': auditLogFiles,
   '0026_rate_budgets': rateBudgets,
 };
 

@@ -19,19 +19,36 @@ export interface IdpTestServer {
   clock: Clock & { advance(ms: number): void };
   /** What the server logged, one JSON line each (for canary scans). */
   logLines: string[];
+  /** Where the registry and the operational store are: a second host opened with them is another replica. */
+  shared: { registryDir: string; env: NodeJS.ProcessEnv };
   close(): Promise<void>;
 }
 
-export async function startIdpTestServer(backend: TestBackend, modules: ServerModule[]): Promise<IdpTestServer> {
-  const database = await backend.createDatabase();
-  const registry = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keys/.gitkeep': '' }, { git: true });
+/**
+ * A new host on a fresh database and registry, or — given `replicaOf` — a second process's host over the same ones
+ * (its own app, store connections and clock), as another replica of a fleet would be.
+ */
+export async function startIdpTestServer(
+  backend: TestBackend,
+  modules: ServerModule[],
+  options: { replicaOf?: IdpTestServer } = {},
+): Promise<IdpTestServer> {
   const clock = fixedClock('2026-12-07T09:00:00.000Z');
-  const env = {
-    ...process.env,
-    ...GIT_TEST_ENV,
-    KEYLEDGER_DATA_DIR: database.options.dataDir,
-    KEYLEDGER_DATABASE_URL: database.options.databaseUrl ?? '',
-  };
+  let shared = options.replicaOf?.shared;
+  if (!shared) {
+    const database = await backend.createDatabase();
+    const registryDir = await makeRegistry({ '.gitignore': '.keyledger/\n', 'keys/.gitkeep': '' }, { git: true });
+    shared = {
+      registryDir,
+      env: {
+        ...process.env,
+        ...GIT_TEST_ENV,
+        KEYLEDGER_DATA_DIR: database.options.dataDir,
+        KEYLEDGER_DATABASE_URL: database.options.databaseUrl ?? '',
+      },
+    };
+  }
+  const { registryDir: registry, env } = shared;
   const app = await openKeyledgerApp({ registryDir: registry, env, cwd: registry, clock });
   const logLines: string[] = [];
   const logger = createLogger({ level: 'info', write: (line) => logLines.push(line) });
@@ -48,6 +65,7 @@ export async function startIdpTestServer(backend: TestBackend, modules: ServerMo
     server,
     clock,
     logLines,
+    shared,
     close: async () => {
       await server.close();
       await app.close();

@@ -1,13 +1,12 @@
 // The rotation controller (docs/rotation.md): on a cron schedule, finds the due keys, rotates them through the
 // scheduler (tickets for manual providers), sweeps the tickets, and at start resumes whatever the journal holds
 // from a crash. Shutdown lets the step in flight finish, gives the leases back, and returns.
-import { CronExpressionParser } from 'cron-parser';
 import type { PeopleSource } from '../../directory/people-directory.js';
-import { UsageError } from '../../errors/keyledger-error.js';
 import type { EventLog } from '../../events/event-log.js';
 import type { LoadedEntry } from '../../registry/registry-loader.js';
 import { abortableSleep } from '../../runtime/abortable-sleep.js';
 import type { Clock } from '../../runtime/clock.js';
+import { checkCronExpression, nextCronTick } from '../../runtime/cron-schedule.js';
 import type { RotationTicketDesk, TicketSweep } from '../../tickets/rotation-ticket-desk.js';
 import type { KeyRotator, RotationOutcome } from './key-rotator.js';
 import { type DueKey, findDueKeys, rotationRequests } from './rotation-due.js';
@@ -36,20 +35,9 @@ export interface ControllerRun {
   sweep?: TicketSweep;
 }
 
-/** Validates a 5-field cron expression (UTC) and returns it, or throws a usage error naming it. */
+/** Validates a cron expression (UTC) given as `--schedule` and returns it, or throws a usage error naming it. */
 export function parseSchedule(expression: string): string {
-  try {
-    CronExpressionParser.parse(expression, { tz: 'UTC' });
-    return expression;
-  } catch (error) {
-    throw new UsageError(
-      `--schedule "${expression}" is not a cron expression (minute hour day month weekday, e.g. "0 2 * * *"): ${(error as Error).message}`,
-    );
-  }
-}
-
-export function nextRun(expression: string, after: Date): Date {
-  return CronExpressionParser.parse(expression, { currentDate: after, tz: 'UTC' }).next().toDate();
+  return checkCronExpression(expression, '--schedule');
 }
 
 export class RotationController {
@@ -103,7 +91,7 @@ export class RotationController {
     if (resumed.length)
       log(`resumed ${resumed.length} rotation(s) left by an earlier run: ${resumed.map((o) => o.status).join(', ')}`);
     while (!options.signal.aborted) {
-      const next = nextRun(schedule, this.#deps.clock());
+      const next = nextCronTick(schedule, this.#deps.clock());
       log(`next run at ${next.toISOString()}`);
       await abortableSleep(next.getTime() - this.#deps.clock().getTime(), options.signal);
       if (options.signal.aborted) break;
