@@ -1,7 +1,7 @@
-// `keyledger discover` on the brief's organisation (the small profile: same classes, fewer keys), reading only what
+// `keyledger discover` on a generated organisation (the small profile: same classes, fewer keys), reading only what
 // a real deployment could read — the providers' APIs through the adapters, the registry, the people directory —
 // and compared key by key with the generator's ground truth (which the product never reads): the drift classes,
-// each key's category (named, counted exclusions where no API tells it), and the anomalies the generator planted in
+// every key's category (the holder a listing names, the teams whose calls an audit log shows), and the anomalies the generator planted in
 // the sandboxes' audit logs, kind by kind, after `audit-log ingest` of those logs.
 
 import { mkdtempSync } from 'node:fs';
@@ -40,6 +40,17 @@ interface TruthKey {
   sharedUseFrom?: string[];
 }
 
+/**
+ * The organisation compared: the small profile (seed 7) by default; `KEYLEDGER_GROUND_TRUTH_ORG=default:1` runs the
+ * brief's 1,200 keys instead (minutes per engine; docs/audit.md says what it shows).
+ */
+const ORGANISATION = (() => {
+  const [profile, seed] = (process.env.KEYLEDGER_GROUND_TRUTH_ORG ?? 'small:7').split(':');
+  if (profile !== 'small' && profile !== 'default')
+    throw new Error(`KEYLEDGER_GROUND_TRUTH_ORG: small or default, not ${profile}`);
+  return { profile, seed: Number(seed ?? 1) } as const;
+})();
+
 // Both engines: discovery, usage and anomalies live in the operational store.
 forEachBackend((backend) =>
   describe('discover on the sandbox organisation', () => {
@@ -64,7 +75,12 @@ forEachBackend((backend) =>
     beforeAll(async () => {
       const out = mkdtempSync(join(tmpdir(), 'keyledger-discover-'));
       database = await backend.createDatabase();
-      sandbox = await startSandbox({ org: 'small', seed: 7, outDir: out, rateLimits: 'off' });
+      sandbox = await startSandbox({
+        org: ORGANISATION.profile,
+        seed: ORGANISATION.seed,
+        outDir: out,
+        rateLimits: 'off',
+      });
       registry = sandbox.written!.registryDir!;
       await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: registry, env: GIT_TEST_ENV });
       await runGit(['add', '-A'], { cwd: registry, env: GIT_TEST_ENV });
@@ -209,6 +225,8 @@ forEachBackend((backend) =>
     // Providers that tell no last use of a key (their adapters declare `lastUsed: false`; the Twilio and SendGrid
     // sandboxes say so in their headers): a key there is never "never used" or "unused" to the product.
     const NO_LAST_USE = new Set(['sendgrid', 'twilio', 'stripe', 'slack']);
+    /** Providers whose adapters list no keys (capabilities().list false or no list API spoken): see docs/audit.md. */
+    const UNLISTED = new Set(['stripe', 'slack']);
 
     it('finds exactly the keys never used, and exactly those unused for 30 days, where the provider tells last use', () => {
       expect(classified('never-used')).toEqual(
@@ -220,10 +238,10 @@ forEachBackend((backend) =>
     });
 
     it('finds exactly the keys without a clear owner, registered or not, at providers that list keys', () => {
-      // Stripe has no API that lists keys: an unregistered Stripe key cannot be found (registered ones are judged
-      // from the registry alone).
+      // Stripe (through its v1 API) and Slack have no API that lists keys: an unregistered key there cannot be found
+      // (registered ones are judged from the registry alone).
       expect(classified('no-clear-owner')).toEqual(
-        expectedIds((t) => t.noClearOwner && (t.registered || t.provider !== 'stripe')),
+        expectedIds((t) => t.noClearOwner && (t.registered || !UNLISTED.has(t.provider))),
       );
     });
 
@@ -278,7 +296,11 @@ forEachBackend((backend) =>
       // Unknown keys: each key the registry does not know that the generator gave a last use, where the provider's
       // sandbox writes that use into its audit log (CloudTrail's history of every IAM key; Datadog's Audit Trail for
       // API keys — src/sandbox/providers/aws-iam/aws-iam-sandbox.ts and datadog/datadog-sandbox.ts, `load`).
-      const logged = (t: TruthKey) => t.provider === 'aws-iam' || (t.provider === 'datadog' && t.kind === 'api-key');
+      const logged = (t: TruthKey) =>
+        t.provider === 'aws-iam' ||
+        t.provider === 'gcp' ||
+        t.provider === 'azure' ||
+        (t.provider === 'datadog' && t.kind === 'api-key');
       const planted = ids(truth.filter((t) => !t.registered && t.lastUsedAt !== null && logged(t)));
       const unknown = byKind('unregistered-key');
       expect(unknown).toEqual(expect.arrayContaining(planted));
@@ -370,49 +392,38 @@ forEachBackend((backend) =>
       expect(report.categories).toEqual(fromDiscover);
     });
 
-    it("tells each key's category as the generator made it, where an API can tell it", () => {
-      const excluded = new Map<string, number>();
-      const exclude = (reason: string) => excluded.set(reason, (excluded.get(reason) ?? 0) + 1);
+    it("tells each key's category as the generator made it, for every key discovery found", () => {
       const mismatches: string[] = [];
-      let compared = 0;
       let merged = 0;
-      let matched = 0;
+      let compared = 0;
       for (const key of keys) {
         const t = truthOf(key);
+        // The sandboxes' own administrator credentials, which the ground truth leaves out (see the first test).
         if (!t) continue;
-        matched += 1;
+        compared += 1;
         let expected: string;
-        if (t.consumers.length > 1) {
-          if (!t.registered && !t.sharedUseFrom) {
-            // Consumers live in the registry or in the audit logs' callers: with no entry, and no provider log that
-            // shows each team's services calling (the sandbox keeps no history of the key's uses, or a consuming
-            // team declares no address of its own), nothing observable says a second team holds the key.
-            exclude('shared but unregistered: no audit log tells its teams apart');
-            continue;
-          }
-          expected = 'shared-between-teams';
-        } else if (t.provider === 'github' && t.kind === 'classic-pat') {
-          // A classic token is listed nowhere (only SAML single sign-on organisations list their members'
-          // credential authorizations): nothing names the user it acts as, a person or a machine user.
-          exclude('GitHub classic token: no API names its holder');
-          continue;
-        } else if (t.category === 'personal-cloud-access') expected = 'personal-key';
+        // Several consuming teams: the registry's consumers, or for a key nobody registered the audit logs' callers
+        // (the generator deals an unregistered key to several teams only where a provider log shows each team's
+        // calls: org-generator.ts, plantSharedUses).
+        if (t.consumers.length > 1) expected = 'shared-between-teams';
+        // A person's own key: the user it acts as — for a GitHub token, fine-grained or classic, the holder the PAT
+        // grants or the SAML organisation's credential authorizations name — is a person of the directory.
+        else if (t.category === 'personal-cloud-access') expected = 'personal-key';
         else {
           // "temporary-integration" and "service-integration" differ in intention only: both are service keys.
           if (t.category === 'temporary-integration') merged += 1;
           expected = 'service-key';
         }
-        compared += 1;
         if (key.category !== expected) mismatches.push(`${t.keyId} (${t.provider}, ${t.category}): ${key.category}`);
       }
-      // Every key the product found is compared or excluded for a named reason; the counts are printed for the record.
-      console.info('category exclusions', Object.fromEntries(excluded), {
-        compared,
-        temporaryCountedAsService: merged,
-      });
-      expect(compared + [...excluded.values()].reduce((a, b) => a + b, 0)).toBe(matched);
+      console.info('categories compared', { compared, temporaryCountedAsService: merged });
       expect(mismatches).toEqual([]);
-      expect(compared).toBeGreaterThan(keys.length / 2);
+      // Every key of the ground truth that a provider lists was found and compared (Stripe lists none; Slack has no
+      // listing API: their unregistered keys cannot be found, their registered ones are compared from the registry).
+      // A key whose entry the registry marks revoked is not classified (its use is the revoked-key-used anomaly).
+      expect(compared).toBe(
+        truth.filter((t) => t.registryStatus !== 'revoked' && (t.registered || !UNLISTED.has(t.provider))).length,
+      );
     });
   }),
 );

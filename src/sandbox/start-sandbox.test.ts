@@ -49,9 +49,10 @@ describe('startSandbox', () => {
     for (const key of org.keys.filter((k) => k.provider === 'aws-iam')) {
       expect(awsKeys.map((k) => k.providerKeyId)).toContain(key.providerKeyId);
     }
-    const fineGrained = org.keys.filter((k) => k.kind === 'fine-grained-pat').map((k) => k.providerKeyId);
-    const grants = await collect(adapter('github').list({ account: org.name }));
-    expect(grants.map((g) => g.providerKeyId).sort()).toEqual([...fineGrained].sort());
+    // The organisation's tokens: fine-grained PAT grants, and the classic tokens its SAML single sign-on authorized.
+    const tokens = org.keys.filter((k) => k.kind === 'fine-grained-pat' || k.kind === 'classic-pat');
+    const listed = await collect(adapter('github').list({ account: org.name }));
+    expect(listed.map((g) => g.providerKeyId).sort()).toEqual(tokens.map((k) => k.providerKeyId).sort());
   });
 
   it("verifies the organisation's own keys with the secrets it generated", async () => {

@@ -162,6 +162,79 @@ describe('GitHub adapter specifics', () => {
     expect(JSON.stringify(entries)).not.toContain(github.sandbox.installationToken);
   });
 
+  it("lists the classic tokens members authorized for the SAML organisation, with the member they act as, and removes one's authorization", async () => {
+    const provider = github.make();
+    const planted = await github.control.call<{ secret: string; tokenId: number }>('POST', 'tokens', {
+      owner: 'lisa',
+      name: 'release script',
+      kind: 'classic-pat',
+      permissions: ['repo', 'admin:org'],
+    });
+    const ref = { providerKeyId: String(planted.tokenId), account: 'acme' };
+    const listed = async () => {
+      const keys = [];
+      for await (const key of provider.list({ account: 'acme' })) keys.push(key);
+      return keys.find((key) => key.providerKeyId === ref.providerKeyId);
+    };
+    const before = await listed();
+    expect(before).toMatchObject({
+      holder: 'lisa',
+      createdBy: 'lisa',
+      name: 'release script',
+      status: 'active',
+      permissions: ['repo', 'admin:org'],
+    });
+    // credential_accessed_at is null until the token is used.
+    expect(before?.lastUsedAt).toBeUndefined();
+    expect(await provider.lastUsed(ref)).toEqual({ at: null });
+    expect((await provider.verify(new SecretValue(planted.secret), ref)).valid).toBe(true);
+    expect((await provider.lastUsed(ref)).at).toBeInstanceOf(Date);
+    // The route's own shape: GitHub's field names, the token's last eight characters only, paged with a Link header.
+    const page = await fetch(`${github.url}/orgs/acme/credential-authorizations?per_page=1&login=lisa`, {
+      headers: { authorization: `Bearer ${github.sandbox.installationToken}` },
+    });
+    const [first] = (await page.json()) as Array<Record<string, unknown>>;
+    expect(first).toMatchObject({
+      login: 'lisa',
+      credential_id: planted.tokenId,
+      credential_type: 'personal access token',
+      token_last_eight: planted.secret.slice(-8),
+      scopes: ['repo', 'admin:org'],
+    });
+    expect(JSON.stringify(first)).not.toContain(planted.secret);
+    await provider.revoke(ref);
+    expect(await listed()).toBeUndefined();
+    expect((await provider.verify(new SecretValue(planted.secret), ref)).valid).toBe(false);
+    const entries = await github.control.auditLog<GithubAuditEntry[]>();
+    expect(entries.find((e) => e.action === 'org_credential_authorization.deauthorize')).toMatchObject({
+      user: 'lisa',
+      credential_id: planted.tokenId,
+    });
+    // Removing it again is done already, as revoking twice is.
+    await provider.revoke(ref);
+  });
+
+  it('reads no credential authorizations in an organisation without SAML single sign-on (GitHub answers 404)', async () => {
+    const plain = await startProviderSandbox<GithubSandbox, GithubProvider>({
+      name: 'github',
+      adapter: (options, context) => new GithubProvider(options, context),
+      sandboxSettings: { org: 'acme', repositories: ['api'], samlSingleSignOn: false },
+    });
+    try {
+      await plain.control.call('POST', 'tokens', { owner: 'lisa', kind: 'classic-pat' });
+      const fine = await plain.control.call<{ grantId: number }>('POST', 'tokens', { owner: 'lisa' });
+      const keys = [];
+      for await (const key of plain.make().list({ account: 'acme' })) keys.push(key.providerKeyId);
+      expect(keys).toEqual([String(fine.grantId)]);
+      const answer = await fetch(`${plain.url}/orgs/acme/credential-authorizations`, {
+        headers: { authorization: `Bearer ${plain.sandbox.installationToken}` },
+      });
+      expect(answer.status).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('mints tokens in GitHub’s checksummed format', async () => {
     const planted = await github.control.call<{ secret: string }>('POST', 'tokens', {
       owner: 'a',

@@ -1,6 +1,8 @@
 // The GitHub adapter, on the official SDK (@octokit/rest): deploy keys (repos.createDeployKey, listDeployKeys,
 // getDeployKey, deleteDeployKey; the adapter mints the SSH key pair), the organisation's fine-grained PAT grants
-// (orgs.listPatGrants with token_last_used_at, orgs.updatePatAccesses to revoke), and verify through
+// (orgs.listPatGrants with token_last_used_at, orgs.updatePatAccesses to revoke), the classic tokens members
+// authorized for a SAML single sign-on organisation (`GET /orgs/{org}/credential-authorizations`, a GitHub
+// Enterprise Cloud route the SDK's endpoint table lacks, sent as a route string; removed with its DELETE), and verify through
 // users.getAuthenticated (`GET /user`) sent with the key itself. PATs cannot be created by API (capabilities().kinds
 // says so): rotating one is a ticket for its owner. Lists follow GitHub's Link header with octokit.paginate.iterator.
 // @octokit/rest carries no retry or throttling plugin, so the SDK never retries: our SdkCaller paces, retries
@@ -30,6 +32,7 @@ import {
 import {
   type GithubOptions,
   type GithubOptionsInput,
+  githubCredentialAuthorizationSchema,
   githubDeployKeySchema,
   githubErrorSchema,
   githubOptionsSchema,
@@ -204,6 +207,7 @@ export class GithubProvider extends ProviderAdapter implements RepositoryHost {
       return;
     }
     yield* this.#listPatGrants(options.account ?? this.#org());
+    yield* this.#listCredentialAuthorizations(options.account ?? this.#org());
     if (options.account === undefined) {
       for (const repository of this.#options.repositories) yield* this.#listDeployKeys(repository);
     }
@@ -245,10 +249,21 @@ export class GithubProvider extends ProviderAdapter implements RepositoryHost {
         return;
       }
       const org = ref.account ?? this.#org();
-      // Revoking twice has the same effect as once.
-      await this.#caller.call({ idempotent: true }, () =>
-        admin.rest.orgs.updatePatAccesses({ org, action: 'revoke', pat_ids: [Number(ref.providerKeyId)] }),
-      );
+      // Revoking twice has the same effect as once. An id the PAT grants do not know may be a classic token's
+      // credential authorization: removing it takes the token's access to the organisation away.
+      try {
+        await this.#caller.call({ idempotent: true }, () =>
+          admin.rest.orgs.updatePatAccesses({ org, action: 'revoke', pat_ids: [Number(ref.providerKeyId)] }),
+        );
+      } catch (error) {
+        if (!(error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND')) throw error;
+        await this.#caller.call({ idempotent: true }, () =>
+          admin.request('DELETE /orgs/{org}/credential-authorizations/{credential_id}', {
+            org,
+            credential_id: Number(ref.providerKeyId),
+          }),
+        );
+      }
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
       throw error;
@@ -265,13 +280,17 @@ export class GithubProvider extends ProviderAdapter implements RepositoryHost {
       const key = githubDeployKeySchema.parse(data);
       return { at: key.last_used ? new Date(key.last_used) : null };
     }
-    for await (const key of this.#listPatGrants(ref.account ?? this.#org())) {
+    const org = ref.account ?? this.#org();
+    for await (const key of this.#listPatGrants(org)) {
+      if (key.providerKeyId === ref.providerKeyId) return { at: key.lastUsedAt ?? null };
+    }
+    for await (const key of this.#listCredentialAuthorizations(org)) {
       if (key.providerKeyId === ref.providerKeyId) return { at: key.lastUsedAt ?? null };
     }
     throw new ProviderError(
       'E_PROVIDER_NOT_FOUND',
       this.name,
-      `no fine-grained PAT grant ${ref.providerKeyId} in the organisation`,
+      `no fine-grained PAT grant or classic token credential authorization ${ref.providerKeyId} in the organisation`,
     );
   }
 
@@ -331,6 +350,48 @@ export class GithubProvider extends ProviderAdapter implements RepositoryHost {
         ...(grant.token_expires_at ? { expiresAt: new Date(grant.token_expires_at) } : {}),
         ...(grant.token_last_used_at ? { lastUsedAt: new Date(grant.token_last_used_at) } : {}),
       };
+    }
+  }
+
+  /**
+   * The classic tokens members authorized for the organisation's SAML single sign-on, each under its credential id:
+   * the only listing of classic tokens GitHub has, and it names the member the token acts as (`login`), so a
+   * classic token's holder is known as a fine-grained one's is. SSH keys in the same list are left out (a user's
+   * SSH key is not a key keyledger manages). An organisation without SAML single sign-on answers 404: it has no
+   * such list, and none is read.
+   */
+  async *#listCredentialAuthorizations(org: string): AsyncIterable<ProviderKey> {
+    const admin = this.#admin;
+    const pages = admin.paginate.iterator('GET /orgs/{org}/credential-authorizations', {
+      org,
+      per_page: GITHUB_PAGE_SIZE,
+    });
+    const now = this.#context.clock().getTime();
+    try {
+      for await (const item of this.#items(pages)) {
+        const authorization = githubCredentialAuthorizationSchema.parse(item);
+        if (!/personal access token/i.test(authorization.credential_type)) continue;
+        const expires = authorization.authorized_credential_expires_at
+          ? new Date(authorization.authorized_credential_expires_at)
+          : undefined;
+        yield {
+          providerKeyId: String(authorization.credential_id),
+          account: org,
+          status: expires && expires.getTime() <= now ? 'expired' : 'active',
+          createdBy: authorization.login,
+          holder: authorization.login,
+          permissions: authorization.scopes ?? [],
+          createdAt: new Date(authorization.credential_authorized_at),
+          ...(authorization.authorized_credential_note ? { name: authorization.authorized_credential_note } : {}),
+          ...(expires ? { expiresAt: expires } : {}),
+          ...(authorization.credential_accessed_at
+            ? { lastUsedAt: new Date(authorization.credential_accessed_at) }
+            : {}),
+        };
+      }
+    } catch (error) {
+      if (error instanceof ProviderError && error.code === 'E_PROVIDER_NOT_FOUND') return;
+      throw error;
     }
   }
 

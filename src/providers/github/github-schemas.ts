@@ -41,6 +41,25 @@ export const githubPatGrantSchema = z.looseObject({
   token_last_used_at: z.string().nullish(),
 });
 
+/**
+ * One credential a member authorized for a SAML single sign-on organisation, as `GET /orgs/{org}/credential-
+ * authorizations` lists it (GitHub Enterprise Cloud, "List SAML SSO authorizations for an organization"): a classic
+ * personal access token (`credential_type` "personal access token", with `token_last_eight` and `scopes`) or an SSH
+ * key (`fingerprint`). `credential_accessed_at` is null for a credential never used.
+ */
+export const githubCredentialAuthorizationSchema = z.looseObject({
+  login: z.string(),
+  credential_id: z.number(),
+  credential_type: z.string(),
+  credential_authorized_at: z.string(),
+  token_last_eight: z.string().nullish(),
+  scopes: z.array(z.string()).nullish(),
+  credential_accessed_at: z.string().nullish(),
+  authorized_credential_id: z.number().nullish(),
+  authorized_credential_note: z.string().nullish(),
+  authorized_credential_expires_at: z.string().nullish(),
+});
+
 export const githubDeployKeySchema = z.looseObject({
   id: z.number(),
   key: z.string(),

@@ -145,6 +145,9 @@ describe('generateOrg', () => {
       }
     const shared = org.keys.filter((key) => key.sharedUseFrom);
     expect(shared.length).toBeGreaterThan(0);
+    // Every unregistered key of several teams is one whose teams an audit log tells apart: no other is dealt.
+    expect(org.keys.filter((key) => !key.registered && key.consumers.length > 1)).toEqual(shared);
+    expect(new Set(shared.map((key) => key.provider))).toEqual(new Set(['aws-iam', 'datadog', 'gcp', 'azure']));
     for (const key of shared) {
       expect(key.registered).toBe(false);
       expect(key.sharedUseFrom!.map((address) => [...declared.get(address)!])).toEqual(

@@ -228,6 +228,8 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
   );
 
   const keys: OrgKey[] = [];
+  /** Each key's category were it not shared: what an unshared key is (plantSharedUses). */
+  const ownCategory = new Map<OrgKey, OrgKey['category']>();
   const keyIdCounters = new Map<string, number>();
   const awsKeysPerUser = new Map<string, number>();
   for (let i = 0; i < profile.keys; i++) {
@@ -321,6 +323,7 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       ownerLeft: ownership === 'owner-left',
       unusedDays: lastUsedMs === null ? null : Math.floor((nowMs - lastUsedMs) / DAY_MS),
     };
+    ownCategory.set(key, format.category);
     if (format.material) defineLazyMaterial(key, format.material);
     if (ownership === 'owner-left' || ownership === 'owned') {
       key.registryOwnerIndividual = creator.email;
@@ -337,7 +340,7 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
   plantRevokedUses(keys);
   plantStrayUses(keys);
   plantRotatedOutUses(keys, seed);
-  plantSharedUses(keys, teams);
+  plantSharedUses(keys, teams, ownCategory);
 
   const byProvider: Record<string, number> = {};
   for (const key of keys) byProvider[key.provider] = (byProvider[key.provider] ?? 0) + 1;
@@ -447,13 +450,36 @@ function plantRotatedOutUses(keys: OrgKey[], seed: number): void {
 }
 
 /**
- * Evidence for the unregistered keys shared between teams (issue 15): where the provider's sandbox keeps a history
- * of a key's uses (CloudTrail for IAM keys, Datadog's Audit Trail for API keys), a used unregistered key of several
- * consuming teams is called from each team's services — from an address that team's entries declare and no other
- * team's does (the stray-use plant's `expectedSources`). A key of a team that declares no address of its own gets
- * none: nothing observable then tells its teams apart.
+ * The providers whose sandbox keeps, for each use of a key, a record naming the key and the caller's address — as the
+ * provider's own log does: CloudTrail (`userIdentity.accessKeyId`, `sourceIPAddress`), Datadog's Audit Trail for API
+ * keys (`@metadata.api_key.id`), Entra's service-principal sign-ins (`servicePrincipalCredentialKeyId`, `ipAddress`)
+ * and GCP's Data Access audit logs (`serviceAccountKeyName`, `callerIp`).
  */
-function plantSharedUses(keys: OrgKey[], teams: readonly string[]): void {
+function logsEachUse(key: OrgKey): boolean {
+  return (
+    key.provider === 'aws-iam' ||
+    key.provider === 'gcp' ||
+    key.provider === 'azure' ||
+    (key.provider === 'datadog' && key.kind === 'api-key')
+  );
+}
+
+/**
+ * Evidence for the unregistered keys shared between teams (issue 15): a used unregistered key of several consuming
+ * teams, at a provider that logs each use with its caller (logsEachUse), is called from each team's services — from
+ * an address that team's entries declare and no other team's does (the stray-use plant's `expectedSources`).
+ * Consumers of a key nobody registered are known only from such calls. Where there can be none — the provider's log
+ * of API use does not name the key with its caller (GitLab's audit events, Twilio's Monitor events and Cloudflare's
+ * audit logs record changes, not each call; Stripe, Slack, SendGrid and OpenAI keep no such log; GitHub's names a
+ * fine-grained token by `token_id`, which discovery does not keep beside the grant's id), the key was never used, or
+ * a consuming team declares no address of its own — a second team's use is one no deployment could observe, so the
+ * key is not dealt as shared: its own team is its only consumer and its category its own (docs/audit.md).
+ */
+function plantSharedUses(
+  keys: OrgKey[],
+  teams: readonly string[],
+  ownCategory: ReadonlyMap<OrgKey, OrgKey['category']>,
+): void {
   const declaredBy = new Map<string, Set<string>>();
   for (const key of keys) {
     if (!key.registryOwnerTeam) continue;
@@ -470,10 +496,18 @@ function plantSharedUses(keys: OrgKey[], teams: readonly string[]): void {
     if (own) addressOf.set(team, own[0]);
   }
   for (const key of keys) {
-    const logged = key.provider === 'aws-iam' || (key.provider === 'datadog' && key.kind === 'api-key');
-    if (key.registered || key.consumers.length < 2 || key.lastUsedAt === null || !logged) continue;
+    if (key.registered || key.consumers.length < 2) continue;
     const addresses = key.consumers.map((team) => addressOf.get(team));
-    if (addresses.every((address): address is string => address !== undefined)) key.sharedUseFrom = addresses;
+    if (
+      logsEachUse(key) &&
+      key.lastUsedAt !== null &&
+      addresses.every((address): address is string => address !== undefined)
+    ) {
+      key.sharedUseFrom = addresses;
+    } else {
+      key.consumers = [key.team];
+      key.category = ownCategory.get(key) ?? key.category;
+    }
   }
 }
 

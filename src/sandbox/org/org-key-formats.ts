@@ -95,9 +95,15 @@ export const KEY_FORMATS: Record<string, KeyFormat> = {
       account: input.org,
       providerKeyId: String(100_000 + input.ordinal),
       secret: classic ? generateGithubToken('ghp', r(input)) : generateFineGrainedPat(r(input)),
-      permissions: input.admin
-        ? ['administration:write', 'members:write', 'contents:write']
-        : ['contents:read', 'metadata:read'],
+      // A classic token has OAuth scopes (what the SAML organisation's credential authorizations list); a
+      // fine-grained one has permissions per resource.
+      permissions: classic
+        ? input.admin
+          ? ['repo', 'admin:org', 'delete_repo']
+          : ['repo', 'read:org']
+        : input.admin
+          ? ['administration:write', 'members:write', 'contents:write']
+          : ['contents:read', 'metadata:read'],
       category: input.service ? 'shared-service-account' : 'personal-cloud-access',
     };
   },

@@ -113,7 +113,10 @@ export class AzureSandbox implements SandboxProvider {
           ? new Date(seeded.expiresAt)
           : new Date(start.getTime() + DEFAULT_PASSWORD_LIFETIME_MS),
       });
-      if (seeded.lastUsedAt) this.#recordSignIn(app, seeded.providerKeyId, new Date(seeded.lastUsedAt), '203.0.113.30');
+      // From each consuming team's address for a key several teams use (src/sandbox/org/, plantSharedUses).
+      if (seeded.lastUsedAt)
+        for (const from of seeded.sharedUseFrom ?? ['203.0.113.30'])
+          this.#recordSignIn(app, seeded.providerKeyId, new Date(seeded.lastUsedAt), from);
     }
   }
 

@@ -58,18 +58,18 @@ interface AccessToken {
   expiresAt: number;
 }
 
-/** A Cloud Audit Logs entry (Admin Activity) as Logging returns it. */
+/** A Cloud Audit Logs entry (Admin Activity, or Data Access for a generated key's recorded use) as Logging returns it. */
 export interface GcpAuditLogEntry {
   insertId: string;
   logName: string;
   timestamp: string;
-  severity: 'NOTICE' | 'ERROR';
-  resource: { type: 'service_account'; labels: { email_id: string; project_id: string; unique_id: string } };
+  severity: 'NOTICE' | 'ERROR' | 'INFO';
+  resource: { type: string; labels: Record<string, string> };
   protoPayload: {
     '@type': 'type.googleapis.com/google.cloud.audit.AuditLog';
     authenticationInfo: { principalEmail: string; serviceAccountKeyName?: string };
     requestMetadata: { callerIp: string; callerSuppliedUserAgent: string };
-    serviceName: 'iam.googleapis.com';
+    serviceName: string;
     methodName: string;
     resourceName: string;
     request?: Record<string, unknown>;
@@ -162,7 +162,33 @@ export class GcpSandbox implements SandboxProvider {
         validBefore: new Date('9999-12-31T23:59:59Z'),
         lastAuthenticated: seeded.lastUsedAt ? new Date(seeded.lastUsedAt) : null,
       });
+      // The key's recorded use, as a Data Access audit log keeps it (with the caller's address): from each consuming
+      // team's address for a key several teams use (src/sandbox/org/org-generator.ts, plantSharedUses), else one.
+      if (seeded.lastUsedAt)
+        for (const from of seeded.sharedUseFrom ?? ['203.0.113.20'])
+          this.#recordUse(account, seeded.providerKeyId, new Date(seeded.lastUsedAt), from);
     }
+  }
+
+  #recordUse(account: GcpServiceAccount, keyId: string, at: Date, callerIp: string): void {
+    this.#audit.push({
+      insertId: `${at.getTime().toString(36)}${String(this.#nextInsert++).padStart(6, '0')}`,
+      logName: `projects/${account.projectId}/logs/cloudaudit.googleapis.com%2Fdata_access`,
+      timestamp: at.toISOString(),
+      severity: 'INFO',
+      resource: {
+        type: 'gcs_bucket',
+        labels: { project_id: account.projectId, bucket_name: `${account.projectId}-data` },
+      },
+      protoPayload: {
+        '@type': 'type.googleapis.com/google.cloud.audit.AuditLog',
+        authenticationInfo: { principalEmail: account.email, serviceAccountKeyName: fullKeyName(account, keyId) },
+        requestMetadata: { callerIp, callerSuppliedUserAgent: 'google-cloud-sdk' },
+        serviceName: 'storage.googleapis.com',
+        methodName: 'storage.objects.get',
+        resourceName: `projects/_/buckets/${account.projectId}-data/objects/export.json`,
+      },
+    });
   }
 
   match(request: SandboxRequest): SandboxRouteMatch | undefined {

@@ -1,6 +1,8 @@
 // A local GitHub REST API for what keyledger manages: `GET /user`, the organisation's fine-grained PAT grants
-// (list with token_last_used_at, revoke), repository deploy keys, and the organisation audit log with
-// hashed_token/token_id. Rate limits answer with GitHub's secondary-limit shape (403 + Retry-After).
+// (list with token_last_used_at, revoke), the credential authorizations of a SAML single sign-on organisation (the
+// classic tokens its members authorized, with their login and last access; list, remove), repository deploy keys,
+// and the organisation audit log with hashed_token/token_id. Rate limits answer with GitHub's secondary-limit shape
+// (403 + Retry-After).
 // Simplification: a fine-grained PAT whose organisation access is revoked is refused everywhere (on GitHub it
 // keeps reading public resources); the sandbox's only resource owner is the organisation.
 import { randomInt, randomUUID } from 'node:crypto';
@@ -22,6 +24,12 @@ export interface GithubSandboxOptions {
   org?: string;
   /** Repositories of the organisation (names without the owner). */
   repositories?: string[];
+  /**
+   * Whether the organisation uses SAML single sign-on (default true): only then do its members authorize classic
+   * tokens for it, and `GET /orgs/{org}/credential-authorizations` answers (otherwise 404, as for an organisation
+   * the caller cannot see).
+   */
+  samlSingleSignOn?: boolean;
 }
 
 interface GithubUser {
@@ -38,6 +46,11 @@ interface GithubToken {
   tokenId: number;
   /** The organisation's grant id (`id` in the PAT list), for fine-grained PATs. */
   grantId?: number;
+  /**
+   * When a member authorized the classic token for the SAML organisation (`credential_authorized_at`); its
+   * `credential_id` is the token's id. Absent for other kinds and in an organisation without SAML.
+   */
+  authorizedAt?: Date;
   ownerLogin: string;
   name: string;
   createdAt: Date;
@@ -90,6 +103,9 @@ export class GithubSandbox implements SandboxProvider {
   readonly #users = new Map<string, GithubUser>();
   readonly #tokens = new Map<string, GithubToken>();
   readonly #grants = new Map<number, string>();
+  /** Classic tokens authorized for the SAML organisation, by credential id. */
+  readonly #credentialAuthorizations = new Map<number, string>();
+  readonly #samlSingleSignOn: boolean;
   readonly #repos = new Map<string, DeployKey[]>();
   readonly #audit: GithubAuditEntry[] = [];
   readonly #actionsSecrets = new GithubActionsSecrets();
@@ -104,6 +120,7 @@ export class GithubSandbox implements SandboxProvider {
   constructor(options: GithubSandboxOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.org = options.org ?? 'acme';
+    this.#samlSingleSignOn = options.samlSingleSignOn ?? true;
     for (const repo of options.repositories ?? ['api', 'web', 'infra']) this.#repos.set(`${this.org}/${repo}`, []);
     this.#user('keyledger[bot]', 'keyledger', null);
     this.installationToken = generateGithubToken('ghs', Math.random);
@@ -131,6 +148,15 @@ export class GithubSandbox implements SandboxProvider {
       '/orgs/:org/personal-access-tokens/:pat_id',
       'github:POST /orgs/{org}/personal-access-tokens/{pat_id}',
       (req, p) => this.#revokeGrants(req, p.org!, Number(p.pat_id)),
+    );
+    r.add('GET', '/orgs/:org/credential-authorizations', 'github:GET /orgs/{org}/credential-authorizations', (req, p) =>
+      this.#listCredentialAuthorizations(req, p.org!),
+    );
+    r.add(
+      'DELETE',
+      '/orgs/:org/credential-authorizations/:credential_id',
+      'github:DELETE /orgs/{org}/credential-authorizations/{credential_id}',
+      (req, p) => this.#removeCredentialAuthorization(req, p.org!, Number(p.credential_id)),
     );
     r.add('GET', '/repos/:owner/:repo/keys', 'github:GET /repos/{owner}/{repo}/keys', (req, p) =>
       this.#listKeys(req, `${p.owner}/${p.repo}`),
@@ -295,7 +321,8 @@ export class GithubSandbox implements SandboxProvider {
       const kind: TokenKind = key.kind === 'classic-pat' ? 'classic-pat' : 'fine-grained-pat';
       const token: GithubToken = {
         kind,
-        tokenId: this.#id(),
+        // A classic token's id is its credential id in the organisation's credential authorizations.
+        tokenId: kind === 'classic-pat' ? Number(key.providerKeyId) : this.#id(),
         ownerLogin: owner,
         name: key.name,
         createdAt: new Date(key.createdAt),
@@ -315,7 +342,7 @@ export class GithubSandbox implements SandboxProvider {
             token_name: key.name,
           }),
         );
-      }
+      } else this.#authorize(token, key.secret, new Date(key.createdAt));
       this.#tokens.set(key.secret, token);
     }
     history.sort((a, b) => a['@timestamp'] - b['@timestamp']);
@@ -364,9 +391,16 @@ export class GithubSandbox implements SandboxProvider {
     if (kind === 'fine-grained-pat') {
       token.grantId = this.#id();
       this.#grants.set(token.grantId, secret);
-    }
+    } else this.#authorize(token, secret, token.createdAt);
     this.#tokens.set(secret, token);
     return { secret, tokenId: token.tokenId, grantId: token.grantId, ownerLogin };
+  }
+
+  /** A member authorizes their classic token for the organisation ("Configure SSO" in the token's settings). */
+  #authorize(token: GithubToken, secret: string, at: Date): void {
+    if (!this.#samlSingleSignOn) return;
+    token.authorizedAt = at;
+    this.#credentialAuthorizations.set(token.tokenId, secret);
   }
 
   match(request: SandboxRequest): SandboxRouteMatch | undefined {
@@ -496,11 +530,11 @@ export class GithubSandbox implements SandboxProvider {
     const links: string[] = [];
     const last = Math.max(1, Math.ceil(items.length / perPage));
     // Absolute URLs, as GitHub writes them.
-    const base = `http://${request.headers.host ?? '127.0.0.1'}${path}`;
+    const base = `http://${request.headers.host ?? '127.0.0.1'}${path}${path.includes('?') ? '&' : '?'}`;
     if (page < last) {
       links.push(
-        `<${base}?per_page=${perPage}&page=${page + 1}>; rel="next"`,
-        `<${base}?per_page=${perPage}&page=${last}>; rel="last"`,
+        `<${base}per_page=${perPage}&page=${page + 1}>; rel="next"`,
+        `<${base}per_page=${perPage}&page=${last}>; rel="last"`,
       );
     }
     if (links.length) headers.link = links.join(', ');
@@ -552,6 +586,58 @@ export class GithubSandbox implements SandboxProvider {
         };
       });
     return this.#page(request, grants, `/orgs/${org}/personal-access-tokens`);
+  }
+
+  /**
+   * `GET /orgs/{org}/credential-authorizations` (GitHub Enterprise Cloud, "List SAML SSO authorizations for an
+   * organization"): each credential a member authorized for the organisation — here classic tokens — with the
+   * member's `login`, `credential_id`, `credential_type`, `token_last_eight`, `scopes`, `credential_authorized_at`
+   * and `credential_accessed_at` (null when never used). Paged by `per_page` (at most 100) and `page` with a Link
+   * header; `login` keeps one member's. An organisation without SAML single sign-on answers 404.
+   */
+  #listCredentialAuthorizations(request: SandboxRequest, org: string): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    if (org !== this.org || !this.#samlSingleSignOn) return this.notFound();
+    const login = request.query.get('login');
+    const authorizations = [...this.#credentialAuthorizations.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([credentialId, secret]) => ({ credentialId, secret, token: this.#tokens.get(secret)! }))
+      .filter(({ token }) => !token.revoked && (login === null || token.ownerLogin === login))
+      .map(({ credentialId, secret, token }) => ({
+        login: token.ownerLogin,
+        credential_id: credentialId,
+        credential_type: 'personal access token',
+        token_last_eight: secret.slice(-8),
+        credential_authorized_at: (token.authorizedAt ?? token.createdAt).toISOString(),
+        scopes: token.permissions,
+        credential_accessed_at: token.lastUsedAt?.toISOString() ?? null,
+        authorized_credential_id: credentialId,
+        authorized_credential_note: token.name,
+        authorized_credential_expires_at: token.expiresAt?.toISOString() ?? null,
+      }));
+    const query = login === null ? '' : `?login=${encodeURIComponent(login)}`;
+    return this.#page(request, authorizations, `/orgs/${org}/credential-authorizations${query}`);
+  }
+
+  /**
+   * `DELETE /orgs/{org}/credential-authorizations/{credential_id}`: the member's token loses its access to the
+   * organisation (204); an unknown or already removed credential is 404. Simplification: the sandbox's only
+   * resource owner is the organisation, so the token is refused everywhere afterwards.
+   */
+  #removeCredentialAuthorization(request: SandboxRequest, org: string, credentialId: number): SandboxAnswer {
+    const auth = this.#requireAdmin(request);
+    if ('status' in auth) return auth;
+    if (org !== this.org || !this.#samlSingleSignOn) return this.notFound();
+    const secret = this.#credentialAuthorizations.get(credentialId);
+    const token = secret === undefined ? undefined : this.#tokens.get(secret);
+    if (!token || token.revoked) return this.notFound();
+    token.revoked = true;
+    this.#record(auth, 'org_credential_authorization.deauthorize', 'remove', request, {
+      user: token.ownerLogin,
+      credential_id: credentialId,
+    });
+    return { status: 204 };
   }
 
   #revokeGrants(request: SandboxRequest, org: string, single?: number): SandboxAnswer {
