@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PeopleDirectory, type Person } from '../directory/people-directory.js';
 import { analyzeEntryText, type EntryAnalysis } from './entry-analysis.js';
 import { compilePolicy } from './policy/policy-engine.js';
+import type { PolicyContext } from './policy/policy-rules.js';
 import type { PolicyConfig } from './registry-config.js';
 
 export interface AnalysisJob {
@@ -68,10 +69,7 @@ export function analyseInChunks(
       const file = job.files[index]!;
       const text = texts[index - chunkStart]!;
       if (text instanceof Error) {
-        chunk[index - chunkStart] = {
-          file,
-          issues: [{ severity: 'error', rule: 'io', message: `cannot read: ${text.message}`, file }],
-        };
+        chunk[index - chunkStart] = unreadable(file, text);
         continue;
       }
       const usePolicy = context && (!policyFiles || policyFiles.has(file)) ? context : undefined;
@@ -82,6 +80,24 @@ export function analyseInChunks(
     }
     onChunk(chunkStart, chunk);
   }
+}
+
+/**
+ * One file analysed on its own, as analyseInChunks does it: for a file the registry load cache holds whose entry
+ * breaks the policy, which needs the text for positions (registry-loader.ts).
+ */
+export function analyseEntryFile(root: string, file: string, policy: PolicyContext | undefined): EntryAnalysis {
+  let text: string;
+  try {
+    text = readFileSync(join(root, file), 'utf8');
+  } catch (error) {
+    return unreadable(file, error as Error);
+  }
+  return analyzeEntryText(file, text, policy);
+}
+
+function unreadable(file: string, error: Error): EntryAnalysis {
+  return { file, issues: [{ severity: 'error', rule: 'io', message: `cannot read: ${error.message}`, file }] };
 }
 
 /** Hands out chunk numbers (0, 1, 2...) to the threads analysing one job's files. */

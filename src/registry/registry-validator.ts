@@ -47,6 +47,8 @@ export interface ValidateOptions {
   useCallingThread?: boolean;
   /** How many storage look-ups to run at once. */
   storageConcurrency?: number;
+  /** Use the registry load cache (see RegistryLoadOptions.cache): only changed files are parsed again. */
+  cache?: boolean;
 }
 
 export async function validateRegistry(options: ValidateOptions): Promise<ValidationReport> {
@@ -64,6 +66,7 @@ export async function validateRegistry(options: ValidateOptions): Promise<Valida
     ...(options.onlyFiles ? { onlyFiles: options.onlyFiles } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
     ...(options.useCallingThread ? { useCallingThread: true } : {}),
+    ...(options.cache ? { cache: true } : {}),
   });
 
   const storage: StorageCheckSummary = { status: 'skipped', checked: 0, missing: 0, skipped: {} };

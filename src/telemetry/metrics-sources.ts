@@ -93,6 +93,7 @@ export async function readMetrics(app: MetricsApp, now: Date): Promise<MetricsRe
     applyPolicy: false,
     includeEntries: true,
     now,
+    cache: true,
   });
   const due = await app.rotation().controller.findDue();
   const rotationSuccess = await db

@@ -78,6 +78,7 @@ export class RegistrySnapshot {
       config: workspace.config,
       applyPolicy: false,
       includeEntries: true,
+      cache: true,
     });
     const entries = [...loaded.entries].sort((a, b) => a.entry.key_id.localeCompare(b.entry.key_id));
     const now = clock();

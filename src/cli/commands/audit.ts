@@ -82,6 +82,7 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
           applyPolicy: false,
           includeEntries: true,
           useCallingThread: true,
+          cache: true,
         });
         const usage = new AuditUsageStore(app.operational.db);
         const reports = new AuditReportStore(app.operational.db);

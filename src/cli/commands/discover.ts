@@ -73,6 +73,7 @@ export const registerDiscoverCommand: RegisterCommand = (program, context) => {
           applyPolicy: false,
           includeEntries: true,
           useCallingThread: true,
+          cache: true,
         });
         const policy = compilePolicy(app.workspace.config.policy, asOf, app.workspace.people);
         const usage = new AuditUsageStore(app.operational.db);
@@ -184,6 +185,7 @@ async function discoverSource(context: Parameters<RegisterCommand>[1], options: 
       applyPolicy: false,
       includeEntries: true,
       useCallingThread: true,
+      cache: true,
     });
     const result = await observeSource({
       source,

@@ -58,6 +58,7 @@ export class KeyIndex {
       config: options.config,
       applyPolicy: false,
       includeEntries: true,
+      cache: true,
     });
     return new KeyIndex(options, snapshotOf(head, loaded.entries), gitDirs);
   }
