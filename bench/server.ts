@@ -74,6 +74,9 @@ async function main(): Promise<void> {
       );
     }
     await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: registry, env: GIT_ENV });
+    // No automatic gc: after committing 100,000 loose objects git starts a detached `gc --auto`, outside the
+    // server's process group, that was still writing .git when the bench removed the registry (ENOTEMPTY, files left).
+    await runGit(['config', 'gc.auto', '0'], { cwd: registry, env: GIT_ENV });
     await runGit(['add', '-A'], { cwd: registry, env: GIT_ENV });
     await runGit(['commit', '--quiet', '-m', 'bench registry'], { cwd: registry, env: GIT_ENV });
     const env = {
