@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'keyledger-bench-server-'));
   const registry = join(root, 'registry');
   process.stderr.write(`server bench: ${KEYS} keys, ${DURATION} s per endpoint, ${CONNECTIONS} connections\n`);
+  let serverPid: number | undefined;
   try {
     mkdirSync(join(registry, 'keys'), { recursive: true });
     writeFileSync(join(registry, 'keyledger.config.yaml'), 'policy: {}\n');
@@ -73,6 +74,9 @@ async function main(): Promise<void> {
       );
     }
     await runGit(['init', '--quiet', '--initial-branch=main'], { cwd: registry, env: GIT_ENV });
+    // No automatic gc: after committing 100,000 loose objects git starts a detached `gc --auto`, outside the
+    // server's process group, that was still writing .git when the bench removed the registry (ENOTEMPTY, files left).
+    await runGit(['config', 'gc.auto', '0'], { cwd: registry, env: GIT_ENV });
     await runGit(['add', '-A'], { cwd: registry, env: GIT_ENV });
     await runGit(['commit', '--quiet', '-m', 'bench registry'], { cwd: registry, env: GIT_ENV });
     const env = {
@@ -123,8 +127,10 @@ async function main(): Promise<void> {
         '0',
         '--json',
       ],
-      { cwd: registry, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+      // Its own process group: tsx runs the server in a node child, and the whole group is stopped at the end.
+      { cwd: registry, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'], detached: true },
     );
+    serverPid = child.pid;
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout!.on('data', (chunk) => {
@@ -212,8 +218,8 @@ async function main(): Promise<void> {
         `${run.name}: ${summary.requestsPerSecond} req/s, p50 ${summary.p50ms} ms, p99 ${summary.p99ms} ms, non-2xx ${summary.non2xx}, server CPU ${summary.serverCpuMsPerRequest ?? '?'} ms/request\n`,
       );
     }
-    child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await stopProcessGroup(child.pid!);
+    serverPid = undefined;
     process.stdout.write(
       `${JSON.stringify(
         {
@@ -233,7 +239,29 @@ async function main(): Promise<void> {
       )}\n`,
     );
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    if (serverPid) await stopProcessGroup(serverPid);
+    rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
+/**
+ * Stops the server's process group and waits until none of it runs: stopping only tsx left its node child writing
+ * the data folder (keys included) after the temporary registry was removed.
+ */
+async function stopProcessGroup(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-pid, name);
+      return true;
+    } catch {
+      return false; // ESRCH: no process left in the group
+    }
+  };
+  signal('SIGTERM');
+  const deadline = Date.now() + 30_000;
+  while (signal(0)) {
+    if (Date.now() > deadline) signal('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
