@@ -1,5 +1,5 @@
 // Runs Debian's `promtool` (package `prometheus`) for the metrics and rules tests. A missing promtool fails the
-// test with how to install it: the checks are part of `npm test`, never skipped (.ci/run installs it).
+// test with how to install it: the checks are part of `npm test`, never skipped (README: the machine provides it, as it does chromium).
 import { execFile, spawnSync } from 'node:child_process';
 
 export interface PromtoolResult {
