@@ -1,5 +1,6 @@
 // Runs Debian's `promtool` (package `prometheus`) for the metrics and rules tests. A missing promtool fails the
-// test with how to install it: the checks are part of `npm test`, never skipped (README: the machine provides it, as it does chromium).
+// test with how to install it: the checks are part of `npm test`, never skipped (`npm test`'s pretest,
+// scripts/ensure-test-tools.mjs, installs it where it is missing).
 import { execFile, spawnSync } from 'node:child_process';
 
 export interface PromtoolResult {
