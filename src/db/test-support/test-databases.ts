@@ -41,8 +41,11 @@ export interface TestDatabase {
 
 export interface TestBackend {
   dialect: OperationalDialect;
-  /** A new empty database, not yet migrated. */
-  createDatabase(): Promise<TestDatabase>;
+  /**
+   * A new empty database, not yet migrated; with `migrated`, a copy of the migrated template on PostgreSQL (for tests
+   * that need the database's options as well as a migrated store).
+   */
+  createDatabase(options?: { migrated?: boolean }): Promise<TestDatabase>;
   /** A new database, migrated and opened: the usual way to start a test (on PostgreSQL, a copy of the template). */
   open(extra?: Partial<OpenOperationalStoreOptions>): Promise<OperationalStore>;
   /**
@@ -91,7 +94,7 @@ export function createTestBackend(dialect: OperationalDialect): TestBackend {
   let shared: Promise<OperationalStore> | undefined;
   return {
     dialect,
-    createDatabase: () => createDatabase(),
+    createDatabase: (options = {}) => createDatabase(options.migrated === true),
     // A copy of the template only for the operational migrations: other migrations, or none, need an empty database.
     open: async (extra = {}) =>
       (await createDatabase(extra.migrations === undefined && extra.migrate !== false)).open(extra),
