@@ -17,7 +17,8 @@ const now = '2026-04-01T10:00:00.000Z';
 
 forEachBackend((backend) => {
   it('migrates an empty database to the latest schema', async () => {
-    const store = await backend.open();
+    // createDatabase(), not open(): open() copies a migrated template on PostgreSQL (test-support/postgres-template.ts).
+    const store = await (await backend.createDatabase()).open();
     expect(store.dialect).toBe(backend.dialect);
     expect(store.appliedMigrations).toEqual(allMigrationNames);
     const tables = (await store.db.introspection.getTables()).map((table) => table.name);

@@ -8,7 +8,8 @@
 //   });
 //
 // `backend.sharedStore()` gives every test of the suite one store instead, for suites of many small tests that
-// empty their tables in `beforeEach`.
+// empty their tables in `beforeEach`. On PostgreSQL, `open()` and `sharedStore()` copy the run's migrated template
+// (postgres-template.ts) instead of migrating each database; `createDatabase()` stays empty, for migration tests.
 //
 // PostgreSQL is the server at KEYLEDGER_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 // when it cannot be reached the test fails, it is never skipped.
@@ -24,9 +25,10 @@ import {
   type OperationalStore,
   openOperationalStore,
 } from '../operational-store.js';
+import { migratedTemplate } from './postgres-template.js';
+import { TEST_POSTGRES_URL_VARIABLE, testPostgresAdminUrl } from './test-postgres-server.js';
 
-export const TEST_POSTGRES_URL_VARIABLE = 'KEYLEDGER_TEST_POSTGRES_URL';
-const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+export { TEST_POSTGRES_URL_VARIABLE, testPostgresAdminUrl };
 
 /** One empty database: where it is, and a way to open it (as many times as a test likes). */
 export interface TestDatabase {
@@ -39,9 +41,12 @@ export interface TestDatabase {
 
 export interface TestBackend {
   dialect: OperationalDialect;
-  /** A new empty database, not yet migrated. */
-  createDatabase(): Promise<TestDatabase>;
-  /** A new database, migrated and opened: the usual way to start a test. */
+  /**
+   * A new empty database, not yet migrated; with `migrated`, a copy of the migrated template on PostgreSQL (for tests
+   * that need the database's options as well as a migrated store).
+   */
+  createDatabase(options?: { migrated?: boolean }): Promise<TestDatabase>;
+  /** A new database, migrated and opened: the usual way to start a test (on PostgreSQL, a copy of the template). */
   open(extra?: Partial<OpenOperationalStoreOptions>): Promise<OperationalStore>;
   /**
    * One migrated store shared by every call on this backend: cheaper than `open()` when a suite has many small
@@ -50,10 +55,6 @@ export interface TestBackend {
   sharedStore(): Promise<OperationalStore>;
   /** Closes every store opened here and drops every database created here. */
   cleanup(): Promise<void>;
-}
-
-export function testPostgresAdminUrl(): string {
-  return process.env[TEST_POSTGRES_URL_VARIABLE] || DEFAULT_ADMIN_URL;
 }
 
 /** Both backends, unregistered with any test hook: call `cleanup()` yourself. */
@@ -76,8 +77,9 @@ export function createTestBackend(dialect: OperationalDialect): TestBackend {
   const stores: OperationalStore[] = [];
   const removals: Array<() => Promise<void>> = [];
 
-  const createDatabase = async (): Promise<TestDatabase> => {
-    const options = dialect === 'sqlite' ? createSqliteDirectory(removals) : await createPostgresDatabase(removals);
+  const createDatabase = async (migrated = false): Promise<TestDatabase> => {
+    const options =
+      dialect === 'sqlite' ? createSqliteDirectory(removals) : await createPostgresDatabase(removals, migrated);
     return {
       dialect,
       options,
@@ -92,16 +94,22 @@ export function createTestBackend(dialect: OperationalDialect): TestBackend {
   let shared: Promise<OperationalStore> | undefined;
   return {
     dialect,
-    createDatabase,
-    open: async (extra = {}) => (await createDatabase()).open(extra),
+    createDatabase: (options = {}) => createDatabase(options.migrated === true),
+    // A copy of the template only for the operational migrations: other migrations, or none, need an empty database.
+    open: async (extra = {}) =>
+      (await createDatabase(extra.migrations === undefined && extra.migrate !== false)).open(extra),
     sharedStore: () => {
-      shared ??= createDatabase().then((database) => database.open());
+      shared ??= createDatabase(true).then((database) => database.open());
       return shared;
     },
     cleanup: async () => {
       shared = undefined;
       await Promise.all(stores.splice(0).map((store) => store.close()));
-      for (const remove of removals.splice(0).reverse()) await remove();
+      // At once, not one after another: each DROP DATABASE waits for a checkpoint (seconds on a busy server), and
+      // drops running together share one.
+      const results = await Promise.allSettled(removals.splice(0).map((remove) => remove()));
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
     },
   };
 }
@@ -123,11 +131,17 @@ function createSqliteDirectory(removals: Array<() => Promise<void>>): OpenOperat
   return { dataDir };
 }
 
-async function createPostgresDatabase(removals: Array<() => Promise<void>>): Promise<OpenOperationalStoreOptions> {
+async function createPostgresDatabase(
+  removals: Array<() => Promise<void>>,
+  migrated: boolean,
+): Promise<OpenOperationalStoreOptions> {
   const adminUrl = testPostgresAdminUrl();
   // Unique per call and per process; a prefix others can recognise as a test leftover.
   const name = `keyledger_test_${process.pid}_${randomBytes(5).toString('hex')}`;
-  await withAdminClient(adminUrl, (client) => client.query(`create database "${name}"`));
+  const template = migrated ? await migratedTemplate(adminUrl, withAdminClient) : undefined;
+  await withAdminClient(adminUrl, (client) =>
+    client.query(template ? `create database "${name}" template "${template}"` : `create database "${name}"`),
+  );
   removals.push(() =>
     withAdminClient(adminUrl, async (client) => {
       await client.query(`drop database if exists "${name}" with (force)`);

@@ -152,8 +152,11 @@ describe('postgres: a replica cut off mid-rotation (pg_terminate_backend)', () =
     const admin = new pg.Client({ connectionString: testPostgresAdminUrl() });
     await admin.connect();
     try {
+      // Only this test's database: the server is shared with other test files (and other checkouts' runs) that
+      // may run this very test at the same time.
       const killed = await admin.query(
-        `select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'keyledger-replica-a'`,
+        `select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'keyledger-replica-a' and datname = $1`,
+        [url.pathname.slice(1)],
       );
       expect(killed.rows.length).toBeGreaterThan(0);
       expect(killed.rows.every((row: { killed: boolean }) => row.killed)).toBe(true);
