@@ -57,7 +57,7 @@ export interface FleetWorldOptions {
   rateLimit?: { requests: number; perSeconds: number };
   /** How often the due tick runs (cron with seconds). */
   schedule?: string;
-  /** Jobs per replica. */
+  /** Jobs per replica (default 32, the server's own: more only queue at the sandbox and the consumer in this process). */
   concurrency?: number;
   /** GitLab projects the keys are spread over. */
   projects?: number;
@@ -69,7 +69,7 @@ export interface FleetWorldOptions {
 }
 
 /** The consumer's provider calls per second (its use of every key, and the rotations' code-path checks). */
-const CONSUMER_CALLS_PER_SECOND = 300;
+const CONSUMER_CALLS_PER_SECOND = 100;
 
 export async function createFleetWorld(options: FleetWorldOptions): Promise<FleetWorld> {
   const log = options.log ?? (() => undefined);
@@ -202,7 +202,9 @@ async function setUpFleetWorld(
     KEYLEDGER_JOB_LEASE_MS: '10000',
     KEYLEDGER_JOB_POLL_MS: '250',
     KEYLEDGER_REPLICA_BEAT_MS: '1000',
-    KEYLEDGER_ROTATION_LEASE_MS: '60000',
+    // The rotation lease stays the production one (5 min, so a step may take 2 min): a killed replica's journal rows
+    // are taken over at once anyway (a dead process on this host), and a minute's lease gave a step 30 s, which a
+    // replica starved of CPU on a shared machine overran, turning rotations into retries and rollbacks.
     KEYLEDGER_SERVER_LOG_LEVEL: 'warn',
   };
   const bundle = await acquireCliBundle();
@@ -226,7 +228,7 @@ async function setUpFleetWorld(
         '--schedule',
         options.schedule ?? '*/10 * * * * *',
         '--concurrency',
-        String(options.concurrency ?? 96),
+        String(options.concurrency ?? 32),
         ...extraArgs,
       ],
       { cwd: registry, env, stdio: ['ignore', 'pipe', 'pipe'] },
