@@ -4,13 +4,23 @@
 // beside the figure: a rotation makes 3 calls there — create, self-lookup, revoke) bounds what any number of
 // replicas can do. The API run serves GET /api/v1/keys with an admin token, autocannon in this process against each
 // replica at once.
+// Beside each rotation rate, the CPU milliseconds per rotation of the replicas, of the database's PostgreSQL backends
+// and of this process (the sandbox and the consumer) over the same window: on a shared machine the rate moves with
+// the neighbours' load, the CPU per rotation much less.
 // Run: `npx tsx bench/scale.ts` (env: KEYS=1000, GITLAB_RPS=300, CONCURRENCY=96, DURATION=10 (API seconds),
-// CONNECTIONS=20 per replica, REPLICAS=1,2,3).
+// CONNECTIONS=20 per replica, REPLICAS=1,2,3, CPU_PROF_DIR=<dir> for the replicas' `--cpu-prof` profiles).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { bundleCli, createFleetWorld, type Replica } from '../src/app/test-support/fleet-harness.js';
+import {
+  acquireCliBundle,
+  bundleCli,
+  createFleetWorld,
+  type Replica,
+  releaseCliBundle,
+} from '../src/app/test-support/fleet-harness.js';
+import { CpuSampler, databaseBackendPids } from '../src/app/test-support/process-cpu.js';
 
 const KEYS = Number(process.env.KEYS ?? 1_000);
 const GITLAB_RPS = Number(process.env.GITLAB_RPS ?? 300);
@@ -18,57 +28,84 @@ const CONCURRENCY = Number(process.env.CONCURRENCY ?? 96);
 const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 20);
 const REPLICAS = (process.env.REPLICAS ?? '1,2,3').split(',').map(Number);
+/** A folder for the replicas' V8 CPU profiles (`node --cpu-prof`), written when they stop at the end of each row. */
+const CPU_PROF_DIR = process.env.CPU_PROF_DIR;
 const CALLS_PER_ROTATION = 3;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const results: Array<Record<string, unknown>> = [];
 
-for (const count of REPLICAS) {
-  const world = await createFleetWorld({
-    keys: KEYS,
-    rateLimit: { requests: GITLAB_RPS, perSeconds: 1 },
-    concurrency: CONCURRENCY,
-    schedule: '*/5 * * * * *',
-    log,
-  });
-  try {
-    const replicas: Replica[] = await Promise.all(Array.from({ length: count }, () => world.startReplica()));
-    const doneKeys = async () =>
-      Number(
-        (
-          await world.store.db
-            .selectFrom('rotation_journal')
-            .select(sql<number>`count(distinct key_id)`.as('n'))
-            .where('state', '=', 'done')
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
-    // Timed from the first rotation planned (the first tick), to the last done.
-    let first: number | undefined;
-    for (;;) {
-      const planned = await world.store.db.selectFrom('rotation_journal').select('rotation_id').limit(1).execute();
-      if (planned.length) {
-        first = Date.now();
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    while ((await doneKeys()) < KEYS) await new Promise((resolve) => setTimeout(resolve, 250));
-    const seconds = (Date.now() - first) / 1000;
-    const bound = (GITLAB_RPS / CALLS_PER_ROTATION).toFixed(1);
-    const row = {
-      run: 'rotation',
-      replicas: count,
+// The CLI is bundled once for every row (each world would otherwise bundle it again), and removed at the end.
+await acquireCliBundle();
+try {
+  for (const count of REPLICAS) {
+    const world = await createFleetWorld({
       keys: KEYS,
-      seconds: Number(seconds.toFixed(1)),
-      rotationsPerSecond: Number((KEYS / seconds).toFixed(1)),
-      sandboxLimit: `${GITLAB_RPS} req/s = ${bound} rotations/s`,
-    };
-    log(JSON.stringify(row));
-    results.push(row);
-    if (count <= 2) results.push(await apiRun(world.env, replicas));
-  } finally {
-    await world.stop();
+      rateLimit: { requests: GITLAB_RPS, perSeconds: 1 },
+      concurrency: CONCURRENCY,
+      schedule: '*/5 * * * * *',
+      ...(CPU_PROF_DIR ? { replicaNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] } : {}),
+      log,
+    });
+    try {
+      const replicas: Replica[] = await Promise.all(Array.from({ length: count }, () => world.startReplica()));
+      const doneKeys = async () =>
+        Number(
+          (
+            await world.store.db
+              .selectFrom('rotation_journal')
+              .select(sql<number>`count(distinct key_id)`.as('n'))
+              .where('state', '=', 'done')
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      // CPU time over the same window, per group: the replicas, the PostgreSQL backends of the fleet's database, and
+      // this process (the sandbox and the consumer, and the bench's own polling).
+      const cpu = new CpuSampler()
+        .follow('replicas', () => replicas.map((replica) => replica.child.pid!))
+        .follow('postgres', () => databaseBackendPids(world.store.db))
+        .start();
+      // Timed from the first rotation planned (the first tick), to the last done.
+      let first: number | undefined;
+      for (;;) {
+        const planned = await world.store.db.selectFrom('rotation_journal').select('rotation_id').limit(1).execute();
+        if (planned.length) {
+          first = Date.now();
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await cpu.mark();
+      const ownCpu = process.cpuUsage();
+      while ((await doneKeys()) < KEYS) await new Promise((resolve) => setTimeout(resolve, 250));
+      const seconds = (Date.now() - first) / 1000;
+      const own = process.cpuUsage(ownCpu);
+      const cpuMs = { ...(await cpu.stop()), benchProcess: (own.user + own.system) / 1000 };
+      const bound = (GITLAB_RPS / CALLS_PER_ROTATION).toFixed(1);
+      const row = {
+        run: 'rotation',
+        replicas: count,
+        keys: KEYS,
+        seconds: Number(seconds.toFixed(1)),
+        rotationsPerSecond: Number((KEYS / seconds).toFixed(1)),
+        sandboxLimit: `${GITLAB_RPS} req/s = ${bound} rotations/s`,
+        cpuMsPerRotation: Object.fromEntries(
+          Object.entries(cpuMs).map(([group, ms]) => [group, Number((ms / KEYS).toFixed(2))]),
+        ),
+      };
+      log(JSON.stringify(row));
+      results.push(row);
+      if (count <= 2) results.push(await apiRun(world.env, replicas));
+      if (CPU_PROF_DIR) {
+        // A profile is written when the process exits on its own: stop the replicas gracefully.
+        for (const replica of replicas) replica.child.kill('SIGTERM');
+        await Promise.all(replicas.map((replica) => replica.exited));
+      }
+    } finally {
+      await world.stop();
+    }
   }
+} finally {
+  await releaseCliBundle();
 }
 
 /** GET /api/v1/keys with an admin token, CONNECTIONS per replica, all replicas at once; the sum of their rates. */

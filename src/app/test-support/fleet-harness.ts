@@ -5,7 +5,7 @@
 // once with esbuild, so a restart costs node's start, not a compiler's).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,22 +57,54 @@ export interface FleetWorldOptions {
   rateLimit?: { requests: number; perSeconds: number };
   /** How often the due tick runs (cron with seconds). */
   schedule?: string;
-  /** Jobs per replica. */
+  /** Jobs per replica (default 32, the server's own: more only queue at the sandbox and the consumer in this process). */
   concurrency?: number;
   /** GitLab projects the keys are spread over. */
   projects?: number;
+  /** Extra node flags for the replica processes (bench/scale.ts: `--cpu-prof`). */
+  replicaNodeArgs?: string[];
   /** Give every key a consumer (default true): its probe confirms the rotation, its calls prove the key works. */
   consumers?: boolean;
   log?: (line: string) => void;
 }
 
+/** The consumer's provider calls per second (its use of every key, and the rotations' code-path checks). */
+const CONSUMER_CALLS_PER_SECOND = 100;
+
 export async function createFleetWorld(options: FleetWorldOptions): Promise<FleetWorld> {
   const log = options.log ?? (() => undefined);
   const setupStarted = Date.now();
   const elapsed = () => `${((Date.now() - setupStarted) / 1000).toFixed(1)}s`;
+  // What set-up made, undone in reverse order by stop() — or at once when set-up fails half-way, so a failed run
+  // leaves no database, folder, server or bundle behind.
+  const undo: Array<() => Promise<unknown>> = [];
+  // Every step runs even when one fails; the first failure is thrown once all have run.
+  const undoAll = async () => {
+    const failures: unknown[] = [];
+    for (const step of undo.splice(0).reverse()) await step().catch((error: unknown) => failures.push(error));
+    if (failures.length > 0) throw failures[0];
+  };
+  try {
+    return await setUpFleetWorld(options, log, elapsed, undo, undoAll);
+  } catch (error) {
+    await undoAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function setUpFleetWorld(
+  options: FleetWorldOptions,
+  log: (line: string) => void,
+  elapsed: () => string,
+  undo: Array<() => Promise<unknown>>,
+  undoAll: () => Promise<void>,
+): Promise<FleetWorld> {
   const database = await createPostgresDatabase();
+  undo.push(() => database.drop());
   const work = await mkdtemp(join(tmpdir(), 'keyledger-fleet-'));
+  undo.push(() => rm(work, { recursive: true, force: true }));
   const store = await openOperationalStore({ databaseUrl: database.url, dataDir: join(work, 'unused'), poolSize: 4 });
+  undo.push(() => store.close());
   const registry = join(work, 'registry');
   const dataDir = join(work, 'data');
   mkdirSync(join(registry, 'keys'), { recursive: true });
@@ -80,6 +112,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
   log(`set-up: database migrated at ${elapsed()}`);
   const rateLimit = options.rateLimit ?? { requests: 2_000, perSeconds: 1 };
   const sandbox = await startSandbox({ org: 'none', providers: ['gitlab'], rateLimits: { gitlab: rateLimit } });
+  undo.push(() => sandbox.stop());
   const control = new SandboxControlClient(sandbox.urls.gitlab!);
   const masterKey = randomBytes(32);
   const fingerprintKey = { version: 'v1', key: randomBytes(32) };
@@ -95,8 +128,19 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
   };
   const provider = createProvider('gitlab', adapterOptions, { clock: systemClock });
   await writeFile(join(dataDir, 'providers.json'), JSON.stringify({ gitlab: adapterOptions }), { mode: 0o600 });
-  const consumer = new ConsumerSandbox({ keys: [], refreshMs: 5_000, callMs: 1_000, reloadOnProbe: true });
+  // The consumer is an application's steady use beside the fleet, not the load under test: its own client, paced
+  // (its calls in a sequential loop over every key would otherwise take a core of the two from the replicas), and
+  // its periodic reload slow — the rotations' probes reload a key at once (reloadOnProbe), and a key that failed
+  // would keep failing until that reload, so calls every few seconds per key still catch it; `callAll` at the end
+  // uses every key once more.
+  const consumerProvider = createProvider(
+    'gitlab',
+    { ...adapterOptions, rateLimit: { requests: CONSUMER_CALLS_PER_SECOND, perSeconds: 1 } },
+    { clock: systemClock },
+  );
+  const consumer = new ConsumerSandbox({ keys: [], refreshMs: 30_000, callMs: 1_000, reloadOnProbe: true });
   await consumer.start();
+  undo.push(() => consumer.stop());
 
   const lastRotated = formatInstant(new Date(Date.now() - 40 * 86_400_000));
   const keyIds = Array.from({ length: options.keys }, (_, n) => `fleet-key-${String(n).padStart(5, '0')}`);
@@ -132,7 +176,8 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
           audit: { rotation_owner: 'platform', rotation_frequency_days: 30 },
         };
         await writeFile(join(registry, 'keys', `${keyId}.yaml`), renderNewEntry(entry));
-        if (options.consumers !== false) await consumer.add({ keyId, store: secrets, path, provider, account });
+        if (options.consumers !== false)
+          await consumer.add({ keyId, store: secrets, path, provider: consumerProvider, account });
         if ((n + 1) % 1_000 === 0) log(`set-up: ${n + 1}/${keyIds.length} keys`);
       }
     }),
@@ -151,20 +196,30 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     KEYLEDGER_DATABASE_URL: database.url,
     KEYLEDGER_MASTER_KEY: masterKey.toString('base64'),
     KEYLEDGER_FINGERPRINT_KEY: fingerprintKey.key.toString('hex'),
-    // Short leases and beats: a killed replica's jobs are taken over within seconds, not the production minute.
-    KEYLEDGER_JOB_LEASE_MS: '4000',
+    // Short leases and beats: a killed replica's jobs are taken over within seconds, not the production minute. Not
+    // shorter: a worker renews each running job's lease every third of it, one statement each (src/jobs/job-worker.ts),
+    // so at 4 s the renewals of 96 running jobs per replica cost more statements than the rotations themselves.
+    KEYLEDGER_JOB_LEASE_MS: '10000',
     KEYLEDGER_JOB_POLL_MS: '250',
     KEYLEDGER_REPLICA_BEAT_MS: '1000',
-    KEYLEDGER_ROTATION_LEASE_MS: '60000',
+    // The rotation lease stays the production one (5 min, so a step may take 2 min): a killed replica's journal rows
+    // are taken over at once anyway (a dead process on this host), and a minute's lease gave a step 30 s, which a
+    // replica starved of CPU on a shared machine overran, turning rotations into retries and rollbacks.
     KEYLEDGER_SERVER_LOG_LEVEL: 'warn',
   };
-  const bundle = await bundleCli();
+  const bundle = await acquireCliBundle();
+  undo.push(releaseCliBundle);
   log(`set-up: registry committed, CLI bundled at ${elapsed()}`);
   const started: Replica[] = [];
+  undo.push(async () => {
+    for (const replica of started) if (replica.child.exitCode === null) replica.child.kill('SIGKILL');
+    await Promise.all(started.map((replica) => replica.exited));
+  });
   const startReplica = async (extraArgs: string[] = []): Promise<Replica> => {
     const child = spawn(
       process.execPath,
       [
+        ...(options.replicaNodeArgs ?? []),
         bundle,
         'server',
         '--port',
@@ -173,7 +228,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
         '--schedule',
         options.schedule ?? '*/10 * * * * *',
         '--concurrency',
-        String(options.concurrency ?? 96),
+        String(options.concurrency ?? 32),
         ...extraArgs,
       ],
       { cwd: registry, env, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -213,15 +268,7 @@ export async function createFleetWorld(options: FleetWorldOptions): Promise<Flee
     rateLimit,
     env,
     startReplica,
-    stop: async () => {
-      for (const replica of started) if (replica.child.exitCode === null) replica.child.kill('SIGKILL');
-      await Promise.all(started.map((replica) => replica.exited));
-      await consumer.stop();
-      await sandbox.stop();
-      await store.close();
-      await database.drop();
-      await rm(work, { recursive: true, force: true });
-    },
+    stop: undoAll,
   };
 }
 
@@ -249,17 +296,47 @@ async function createPostgresDatabase(): Promise<{ url: string; drop(): Promise<
 }
 
 /**
- * The CLI as ES modules (native addons left outside), built once per process: the CLI and, beside it under the names
- * `siblingModuleUrl` (src/runtime/module-worker.ts) looks for, the worker-thread modules it starts (the registry's
- * analysis pool loads one above a few thousand entries, the scanner and the audit-log reader theirs).
+ * The CLI as ES modules (native addons left outside), built once per process while some world uses it: the CLI and,
+ * beside it under the names `siblingModuleUrl` (src/runtime/module-worker.ts) looks for, the worker-thread modules it
+ * starts (the registry's analysis pool loads one above a few thousand entries, the scanner and the audit-log reader
+ * theirs). It sits under node_modules/.cache so the bundle's imports of the addons resolve to this package's
+ * node_modules; the last world to stop removes it (and process exit does, after a run that never stopped its world).
  */
-let bundled: Promise<string> | undefined;
+let bundle: { dir: string; cli: Promise<string>; removeAtExit: () => void; users: number } | undefined;
+
+/** The bundled CLI's path; a world's set-up holds it with acquireCliBundle, the bench's token command borrows it. */
 export function bundleCli(): Promise<string> {
-  bundled ??= (async () => {
-    const outDir = join(packageRoot(), 'node_modules', '.cache', `keyledger-fleet-${process.pid}`);
-    mkdirSync(outDir, { recursive: true });
+  bundle ??= { ...buildCliBundle(), users: 0 };
+  return bundle.cli;
+}
+
+/** Holds the bundle (a world's set-up does; the bench across its worlds, so it is built once): release it after. */
+export async function acquireCliBundle(): Promise<string> {
+  const cli = bundleCli();
+  bundle!.users += 1;
+  return cli;
+}
+
+export async function releaseCliBundle(): Promise<void> {
+  if (!bundle) return;
+  bundle.users -= 1;
+  if (bundle.users > 0) return;
+  const { dir, cli, removeAtExit } = bundle;
+  bundle = undefined;
+  process.off('exit', removeAtExit);
+  await cli.catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
+function buildCliBundle(): { dir: string; cli: Promise<string>; removeAtExit: () => void } {
+  const dir = join(packageRoot(), 'node_modules', '.cache', `keyledger-fleet-${process.pid}`);
+  // The last resort: a process that exits with a world still up (a test that timed out) removes the bundle too.
+  const removeAtExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeAtExit);
+  const cli = (async () => {
+    mkdirSync(dir, { recursive: true });
     // The bundles are ES modules named `.js`, as the compiled build's siblings are.
-    writeFileSync(join(outDir, 'package.json'), '{"type":"module"}\n');
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
     const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
     await build({
       entryPoints: {
@@ -276,10 +353,10 @@ export function bundleCli(): Promise<string> {
       banner: {
         js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
       },
-      outdir: outDir,
+      outdir: dir,
       logLevel: 'error',
     });
-    return join(outDir, 'keyledger-cli.js');
+    return join(dir, 'keyledger-cli.js');
   })();
-  return bundled;
+  return { dir, cli, removeAtExit };
 }

@@ -1304,16 +1304,14 @@ export class KeyRotator {
 
   /**
    * Runs one external effect under the fence: first the row is proved ours under its token (its lease and the key's
-   * lock renewed, E_ROTATION_LEASE_LOST otherwise), then `effect` runs with a deadline — the step timeout, or less
+   * lock renewed, E_ROTATION_LEASE_LOST otherwise) — unless the lease this run wrote moments ago still covers the
+   * whole step (#leaseCovers) — then `effect` runs with a deadline — the step timeout, or less
    * when the lease ends sooner — that ends `clockSkewMs` before the lease could lapse on any replica's clock, so a
    * take-over never overlaps it. The provider HTTP client aborts on the deadline (src/runtime/step-deadline.ts);
    * an effect still unanswered then is given up as transient, and the step's recovery finds out what landed.
    */
   async #fenced<T>(row: RotationRow, memory: RunMemory, effect: () => Promise<T>): Promise<T> {
-    const held = await this.#deps.journal.fence(row, { owner: this.#owner, leaseMs: this.#options.leaseMs });
-    memory.renewedAt = this.#deps.clock().getTime();
-    const left = Date.parse(held.lease_expires_at!) - memory.renewedAt - this.#options.clockSkewMs;
-    const budget = Math.min(this.#options.stepTimeoutMs, left);
+    const budget = this.#leaseCovers(row) ? this.#options.stepTimeoutMs : await this.#renewForEffect(row, memory);
     if (budget <= 0) throw leaseLostError(row, 'too little of the lease is left for the step');
     const deadline = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -1335,6 +1333,29 @@ export class KeyRotator {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * True when the lease this run last wrote on the row (its claim, its last advance or fence: `row` carries that
+   * write's `lease_expires_at`, or an older one) still covers a whole step plus the clock-skew margin by this
+   * process's clock. Then a fence would prove nothing more — no other worker may take the row or its key's lock
+   * before that lease lapses on its own clock, and the effect's deadline would be the full step timeout either way
+   * — so the effect runs without that round trip. A run that paused (a stopped process, a long GC, a test clock moved
+   * past the lease) finds too little left and fences, as before. A bulk run saves one transaction per external
+   * effect: the effects follow an advance within milliseconds.
+   */
+  #leaseCovers(row: RotationRow): boolean {
+    if (!row.lease_expires_at || row.lease_owner !== this.#owner) return false;
+    const left = Date.parse(row.lease_expires_at) - this.#deps.clock().getTime() - this.#options.clockSkewMs;
+    return Number.isFinite(left) && left >= this.#options.stepTimeoutMs;
+  }
+
+  /** Fences the row (renewing its lease and its key's lock) and returns the effect's budget under the new lease. */
+  async #renewForEffect(row: RotationRow, memory: RunMemory): Promise<number> {
+    const held = await this.#deps.journal.fence(row, { owner: this.#owner, leaseMs: this.#options.leaseMs });
+    memory.renewedAt = this.#deps.clock().getTime();
+    const left = Date.parse(held.lease_expires_at!) - memory.renewedAt - this.#options.clockSkewMs;
+    return Math.min(this.#options.stepTimeoutMs, left);
   }
 
   /** While a step waits (consumers, a rollback's consumers), renews the lease every third of it: a live holder keeps its key. */
