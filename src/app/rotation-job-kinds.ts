@@ -22,6 +22,11 @@ export interface RotateJobPayload {
   trigger: RotationTrigger;
   /** When the tick found the key due: a rotation of it that finished since makes the job moot. */
   foundAt: string;
+  /**
+   * The provider key the tick saw in the entry: a finished rotation that replaced it makes the job moot whatever the
+   * clocks say (the tick may have read the entry just before that rotation's registry commit landed).
+   */
+  providerKeyId?: string;
 }
 
 /** A `rotation.rotate` job for a key, one open per key. */
@@ -48,7 +53,14 @@ export function rotationJobKinds(options: {
       const due = await services.controller.findDue();
       const jobs = [
         ...unfinished.map((row) => rotateJob({ keyId: row.key_id, trigger: row.trigger as RotationTrigger, foundAt })),
-        ...due.map((key) => rotateJob({ keyId: key.keyId, trigger: key.trigger, foundAt })),
+        ...due.map((key) =>
+          rotateJob({
+            keyId: key.keyId,
+            trigger: key.trigger,
+            foundAt,
+            ...(key.entry.provider_key_id ? { providerKeyId: String(key.entry.provider_key_id) } : {}),
+          }),
+        ),
       ];
       const queued = await queue.enqueueMany(jobs);
       // Ticket sync once per tick for the fleet, as a job of its own (background-job-kinds.ts): a ticket system
@@ -64,12 +76,14 @@ export function rotationJobKinds(options: {
   };
   const rotate: JobKind<RotateJobPayload> = {
     kind: ROTATION_ROTATE,
-    run: async ({ keyId, trigger, foundAt }, { signal }) => {
+    run: async ({ keyId, trigger, foundAt, providerKeyId }, { signal }) => {
       // A replica that read the registry before another finished this key's rotation queued a stale finding.
       const [last] = await services.journal.list({ keyId, states: ['done'], limit: 1 });
       const open = await services.journal.openForKey(keyId);
       if (!open && last && last.updated_at >= foundAt)
         return { status: 'already-rotated', rotationId: last.rotation_id };
+      const replaced = !open && providerKeyId ? await services.journal.replacedBy(keyId, providerKeyId) : undefined;
+      if (replaced) return { status: 'already-rotated', rotationId: replaced.rotation_id };
       const found = await writer.read(keyId);
       if (!found) return { status: 'no-entry' };
       const due: DueKey = {

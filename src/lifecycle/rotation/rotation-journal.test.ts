@@ -74,6 +74,27 @@ forEachBackend((backend) => {
     ]);
   });
 
+  it('refuses to plan away a provider key that a finished rotation already replaced (an entry read too early)', async () => {
+    const store = await backend.open();
+    const journal = new RotationJournal(store.db, systemClock, new EventLog(store.db, systemClock));
+    const first = await journal.plan({ ...input('replaced-key'), oldProviderKeyId: 'pk-old' });
+    // The first rotation finished: pk-old was replaced by pk-new (the state written directly: the steps are
+    // key-rotator's, tested there).
+    await store.db
+      .updateTable('rotation_journal')
+      .set({ state: 'done', new_provider_key_id: 'pk-new' })
+      .where('rotation_id', '=', first.row.rotation_id)
+      .execute();
+    await expect(journal.plan({ ...input('replaced-key'), oldProviderKeyId: 'pk-old' })).rejects.toMatchObject({
+      code: 'E_ROTATION_KEY_ALREADY_REPLACED',
+    });
+    expect((await journal.replacedBy('replaced-key', 'pk-old'))?.rotation_id).toBe(first.row.rotation_id);
+    expect(await journal.unfinished()).toEqual([]);
+    // The entry as it reads now (the new key) rotates as usual.
+    const next = await journal.plan({ ...input('replaced-key'), oldProviderKeyId: 'pk-new' });
+    expect(next.created).toBe(true);
+  });
+
   it('keeps the compare-and-set: a write by a worker that lost the lease fails, the others in its group succeed', async () => {
     const store = await backend.open();
     const journal = new RotationJournal(store.db, systemClock);

@@ -104,6 +104,19 @@ export class RotationJournal {
       created_at: now,
       updated_at: now,
     };
+    // A rotation away from a provider key that a finished rotation already replaced would mint a second new key
+    // and revoke a key that is gone: the caller read the entry before that rotation reached the registry (another
+    // replica's due tick, src/app/rotation-job-kinds.ts). The journal, not the registry copy, is the authority.
+    if (input.oldProviderKeyId) {
+      const replaced = await this.replacedBy(input.keyId, input.oldProviderKeyId);
+      if (replaced)
+        throw new RotationError(
+          'E_ROTATION_KEY_ALREADY_REPLACED',
+          `${input.keyId}: provider key ${input.oldProviderKeyId} was already replaced by rotation ${replaced.rotation_id}` +
+            ` (now ${replaced.new_provider_key_id ?? 'unknown'}); the entry read is older than the journal: read it again`,
+          { category: 'conflict', details: { rotationId: replaced.rotation_id } },
+        );
+    }
     // No look for an open rotation first: the unique index on open rows refuses a second one, and then the open
     // one is returned. (Planning a key that has one open is the exception; a read before every plan is not free.)
     try {
@@ -124,6 +137,17 @@ export class RotationJournal {
       .selectFrom('rotation_journal')
       .selectAll()
       .where('rotation_id', '=', rotationId)
+      .executeTakeFirst()) as RotationRow | undefined;
+  }
+
+  /** The finished rotation that replaced `providerKeyId` as the key's provider key, if one did. */
+  async replacedBy(keyId: string, providerKeyId: string): Promise<RotationRow | undefined> {
+    return (await this.#db
+      .selectFrom('rotation_journal')
+      .selectAll()
+      .where('key_id', '=', keyId)
+      .where('old_provider_key_id', '=', providerKeyId)
+      .where('state', '=', 'done')
       .executeTakeFirst()) as RotationRow | undefined;
   }
 
