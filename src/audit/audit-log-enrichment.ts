@@ -106,7 +106,9 @@ export class AuditLogEnrichment {
         `${found.keyId} used from ${source || 'an unnamed source'}, outside its expected_sources`,
       );
     }
-    if (sourceTeam) {
+    // A stolen use (a revoked or rotated-out key) is a thief's call, not a consuming team's: its address says nothing
+    // about who shares the key (the generator's revoked IAM keys are called from addresses other teams declare).
+    if (sourceTeam && !stolen) {
       let teams = this.#teamsByKey.get(found.keyId);
       if (!teams) {
         teams = { ownerTeam: found.ownerTeam ?? null, provider: record.provider, credential: text, teams: new Map() };
@@ -201,6 +203,9 @@ export class AuditLogEnrichment {
       const others = [...seen.teams.keys()].filter((team) => team !== seen.ownerTeam);
       if (others.length === 0) continue;
       const all = [...new Set([...(seen.ownerTeam ? [seen.ownerTeam] : []), ...seen.teams.keys()])].sort();
+      // Sharing takes two teams: an entry without an owner team called from one team's services is that team's
+      // use, not a second team's (no clear owner is its own finding, src/audit/drift-classification.ts).
+      if (all.length < 2) continue;
       const first = [...seen.teams.values()].sort()[0]!;
       this.#flag(
         'shared-across-teams',

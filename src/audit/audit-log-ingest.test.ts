@@ -161,5 +161,34 @@ forEachBackend((backend) => {
       expect((await usageStore.usageOf('payments-aws-001')).find((row) => row.day === '2026-11-01')?.count).toBe(4);
       expect(await usageStore.lastUseByKey()).toEqual(lastUse);
     });
+
+    it("calls a key shared only when two teams' services use it, a thief's call and an ownerless entry's aside", async () => {
+      const store = await backend.open();
+      const events = new EventLog(store.db, fixedClock('2026-11-10T00:00:00Z'));
+      const usageStore = new AuditUsageStore(store.db);
+      const result = await ingestAuditLogs({
+        sources: [
+          source(
+            trail([
+              // The revoked key, called from growth's declared range: a stolen use, not growth consuming the key.
+              ['2026-11-03T00:00:00Z', 'AKIALEGACY0000000001', '192.0.2.10', 'AccessDenied'],
+              // An entry without an owner team (no clear owner), called from payments' range only: one team.
+              ['2026-11-03T01:00:00Z', 'AKIAORPHAN0000000001', '10.4.4.4'],
+            ]),
+          ),
+        ],
+        readers: [auditLogReaderTable.cloudtrail],
+        entries: [
+          ...ENTRIES,
+          { ...entry('orphan-aws-001', 'payments', 'AKIAORPHAN0000000001'), owner_team: undefined } as KeyEntry,
+        ],
+        store: usageStore,
+        events,
+      });
+      expect(result.anomalies['shared-across-teams']).toBe(0);
+      expect(result.anomalies['revoked-key-used']).toBe(1);
+      // The usage rows still say which team's range each call came from.
+      expect((await usageStore.usageOf('orphan-aws-001')).map((row) => row.source_team)).toEqual(['payments']);
+    });
   });
 });

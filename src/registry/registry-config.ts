@@ -29,6 +29,15 @@ export const DEFAULT_FORBIDDEN_PERMISSIONS = [
   '(?i)^roles/(owner|editor)$',
   '(?i)^administration:write$',
   '(?i)\\.ReadWrite\\.All$',
+  // Account-wide control under names without "admin": Twilio's Main API key type (the whole account, other keys
+  // included), an OpenAI key's "All" permissions, Cloudflare's "Account Settings:Edit" permission group, and scopes
+  // that mint keys or manage users (Datadog's `api_keys_write` and `user_access_manage`, SendGrid's
+  // `api_keys.create`): whoever holds such a key can give themselves everything else.
+  '(?i)^main$',
+  '(?i)^all$',
+  '(?i)^account settings:edit$',
+  '(?i)^api_keys[._](write|create)$',
+  '(?i)^user_access_manage$',
   // A read-write repository deploy key (the GitHub adapter reports `read_only: false` as the bare permission
   // `write`, src/providers/github/github-provider.ts): GitHub's "Managing deploy keys" documents that a deploy key
   // with write access can do what an organisation member with admin access can on that repository, and that whoever

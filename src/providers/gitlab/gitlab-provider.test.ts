@@ -114,6 +114,21 @@ describe('GitLab adapter specifics', () => {
     expect((await provider.verify(created.secret)).valid).toBe(false);
   });
 
+  it("lists the instance's tokens with a project or group token held by its bot user, a personal one by nobody else", async () => {
+    const provider = gitlab.make();
+    const project = await provider.create({ name: 'deploy', account: 'project:1' });
+    const group = await provider.create({ name: 'release', account: 'group:7' });
+    const listed = new Map<string, { account?: string; holder?: string }>();
+    for await (const key of provider.list()) listed.set(key.providerKeyId, key);
+    // The users API names each token's bot (`GET /users?exclude_humans=true`); a person's token has no holder beside
+    // its account, so its user decides (src/audit/key-category.ts).
+    expect(listed.get(project.providerKeyId)?.holder).toMatch(/^project_1_bot_/);
+    expect(listed.get(group.providerKeyId)?.holder).toMatch(/^group_7_bot_/);
+    expect(listed.get(project.providerKeyId)?.account).toMatch(/^user:\d+$/);
+    expect(listed.get('500')).toMatchObject({ account: 'user:42' });
+    expect(listed.get('500')?.holder).toBeUndefined();
+  });
+
   it("surfaces GitLab's own validation message and a typed error for an unknown project", async () => {
     const provider = gitlab.make();
     const far = new Date(Date.now() + 900 * 86_400_000);

@@ -20,6 +20,7 @@ import {
   gitlabOptionsSchema,
   gitlabProjectSchema,
   gitlabTokenSchema,
+  gitlabUserSchema,
 } from './gitlab-schemas.js';
 import { gitlabProviderRegistration } from './index.js';
 
@@ -103,8 +104,16 @@ export class GitlabProvider extends ProviderAdapter implements RepositoryHost {
 
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
     if (options.account === undefined) {
-      // An administrator's list holds every token of the instance, bots' (project and group tokens) included.
-      yield* this.#listPath('/personal_access_tokens', {}, (token) => `user:${token.user_id ?? ''}`);
+      // An administrator's list holds every token of the instance, bots' (project and group tokens) included. Each
+      // names only its user's id; the users API tells a bot from a person, so a bot's token is held by the bot
+      // (its username), not by a user that could be a person (src/audit/key-category.ts reads `holder`).
+      const bots = await this.#botUsernames();
+      yield* this.#listPath(
+        '/personal_access_tokens',
+        {},
+        (token) => `user:${token.user_id ?? ''}`,
+        (token) => (token.user_id !== undefined ? bots.get(token.user_id) : undefined),
+      );
       return;
     }
     const account = this.#account(options.account);
@@ -225,10 +234,33 @@ export class GitlabProvider extends ProviderAdapter implements RepositoryHost {
     return this.#options.token ? { username: 'oauth2', password: this.#options.token } : undefined;
   }
 
+  /**
+   * The instance's bot and internal users by id (`GET /users?exclude_humans=true`, administrators see every one):
+   * GitLab makes a bot user for each project and group access token, and documents this filter as "only bot or
+   * internal users".
+   */
+  async #botUsernames(): Promise<Map<number, string>> {
+    const bots = new Map<number, string>();
+    for await (const page of this.#http.paginate({
+      method: 'GET',
+      path: '/users',
+      query: { exclude_humans: 'true', per_page: GITLAB_PAGE_SIZE },
+      headers: this.#auth(),
+    })) {
+      for (const item of Array.isArray(page.body) ? page.body : []) {
+        const user = gitlabUserSchema.parse(item);
+        // `bot` is on the user object GitLab answers; a user that says it is not a bot is never taken for one.
+        if (user.bot !== false) bots.set(user.id, user.username);
+      }
+    }
+    return bots;
+  }
+
   async *#listPath(
     path: string,
     query: Record<string, string>,
     accountOf: (token: GitlabToken) => string,
+    holderOf: (token: GitlabToken) => string | undefined = () => undefined,
   ): AsyncIterable<ProviderKey> {
     for await (const page of this.#http.paginate({
       method: 'GET',
@@ -238,9 +270,11 @@ export class GitlabProvider extends ProviderAdapter implements RepositoryHost {
     })) {
       for (const item of Array.isArray(page.body) ? page.body : []) {
         const token = gitlabTokenSchema.parse(item);
+        const holder = holderOf(token);
         yield {
           providerKeyId: String(token.id),
           account: accountOf(token),
+          ...(holder ? { holder } : {}),
           name: token.name,
           status: token.revoked ? 'revoked' : token.active === false ? 'expired' : 'active',
           permissions: token.scopes ?? [],

@@ -45,6 +45,13 @@ export const gitlabTokenSchema = z.looseObject({
 
 export type GitlabToken = z.output<typeof gitlabTokenSchema>;
 
+/** A user as `GET /users` answers (the fields the adapter reads): `bot` marks project and group bot users. */
+export const gitlabUserSchema = z.looseObject({
+  id: z.number(),
+  username: z.string(),
+  bot: z.boolean().optional(),
+});
+
 export const gitlabErrorSchema = z.looseObject({
   message: z.unknown().optional(),
   error: z.string().optional(),

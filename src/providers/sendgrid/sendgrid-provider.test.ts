@@ -88,6 +88,16 @@ describe('SendGrid adapter specifics', () => {
     expect((await provider.verify(created.secret)).valid).toBe(false);
   });
 
+  it("lists each key with its scopes, which only the key's details carry", async () => {
+    const provider = sendgrid.make();
+    const admin = await provider.create({ name: 'key-admin', permissions: ['api_keys.create', 'user.profile.read'] });
+    const mailer = await provider.create({ name: 'list-mailer', account: 'marketing', permissions: ['mail.send'] });
+    const listed = new Map<string, string[] | undefined>();
+    for await (const key of provider.list()) listed.set(key.providerKeyId, key.permissions);
+    expect(listed.get(admin.providerKeyId)).toEqual(['api_keys.create', 'user.profile.read']);
+    expect(listed.get(mailer.providerKeyId)).toEqual(['mail.send']);
+  });
+
   it("refuses management to a key without the api_keys scopes, in SendGrid's words", async () => {
     const mailOnly = await sendgrid.make().create({ name: 'mail-only', permissions: ['mail.send'] });
     await expect(sendgrid.make({ apiKey: mailOnly.secret }).create({ name: 'x' })).rejects.toMatchObject({

@@ -187,13 +187,29 @@ export class SendgridProvider extends ProviderAdapter {
       }),
     );
     for (const key of sendgridKeyListSchema.parse(response.body).result) {
+      // The list names keys and ids only; `GET /v3/api_keys/{api_key_id}` adds the scopes, which tell an admin key.
+      const scopes = key.scopes ?? (await this.#scopesOf(key.api_key_id, account));
       yield {
         providerKeyId: key.api_key_id,
         ...(account ? { account } : {}),
         status: 'active',
         ...(key.name ? { name: key.name } : {}),
-        ...(key.scopes ? { permissions: key.scopes } : {}),
+        ...(scopes ? { permissions: scopes } : {}),
       };
+    }
+  }
+
+  /** A key's scopes from its details; undefined when the key went between the list and this call. */
+  async #scopesOf(id: string, account: string | undefined): Promise<string[] | undefined> {
+    const client = this.#admin;
+    try {
+      const [response] = await this.#caller.call({ idempotent: true }, () =>
+        client.request({ method: 'GET', url: `/v3/api_keys/${encodeURIComponent(id)}`, headers: onBehalfOf(account) }),
+      );
+      return sendgridKeyListSchema.parse(response.body).result[0]?.scopes ?? undefined;
+    } catch (error) {
+      if (error instanceof ProviderError && error.status === 404) return undefined;
+      throw error;
     }
   }
 

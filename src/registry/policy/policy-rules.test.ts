@@ -168,6 +168,12 @@ describe('policy rules', () => {
       'administration:write',
       'Directory.ReadWrite.All',
       'write',
+      'main',
+      'all',
+      'Account Settings:Edit',
+      'api_keys_write',
+      'api_keys.create',
+      'user_access_manage',
     ])('fires for %j', (permission) => {
       expect(rulesFired(entry({ scope: { provider: 'x', permissions: ['read', permission] } }))).toContain(
         'forbidden-permissions',
@@ -185,6 +191,11 @@ describe('policy rules', () => {
       'read',
       'metrics_write',
       'contents:write',
+      'standard',
+      'model.request',
+      'Zone:Edit',
+      'api_keys_read',
+      'mail.send',
     ])('does not fire for %j', (permission) => {
       expect(rulesFired(entry({ scope: { provider: 'x', permissions: [permission] } }))).not.toContain(
         'forbidden-permissions',

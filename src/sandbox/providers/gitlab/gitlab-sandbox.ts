@@ -1,6 +1,7 @@
 // A local GitLab REST API (v4) for access tokens: project, group and personal access tokens (create, list, get,
 // revoke, native rotate), `GET /personal_access_tokens/self`, last_used_at moving on every authenticated call,
-// audit events for token changes, and GitLab's 429 "Retry later" with Retry-After.
+// audit events for token changes, the users API's bot flag (`GET /users/:id`, `GET /users?exclude_humans=true`: each
+// project or group token belongs to a bot user), and GitLab's 429 "Retry later" with Retry-After.
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import { type GitCommitAuthor, GitHttpHosting, gitHttpPath, gitHttpToken } from '../../git-http-hosting.js';
@@ -159,6 +160,8 @@ export class GitlabSandbox implements SandboxProvider {
       'gitlab:POST /personal_access_tokens/:id/rotate',
       (req, p) => this.#rotate(req, 'user', undefined, Number(p.id)),
     );
+    r.add('GET', `${API}/users`, 'gitlab:GET /users', (req) => this.#listUsers(req));
+    r.add('GET', `${API}/users/:id`, 'gitlab:GET /users/:id', (req, p) => this.#getUser(req, Number(p.id)));
     r.add('GET', `${API}/audit_events`, 'gitlab:GET /audit_events', (req) => this.#auditEvents(req));
     for (const type of ['projects', 'groups'] as const) {
       const ownerType = type === 'projects' ? 'project' : 'group';
@@ -532,6 +535,41 @@ export class GitlabSandbox implements SandboxProvider {
       request,
       tokens.map((t) => this.#json(t)),
     );
+  }
+
+  /**
+   * `GET /users` as an administrator, with the filters GitLab documents for telling people from bots: `humans=true`
+   * (regular users only) and `exclude_humans=true` (bot and internal users only, project and group bots included).
+   */
+  #listUsers(request: SandboxRequest): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    const humans = request.query.get('humans') === 'true';
+    const excludeHumans = request.query.get('exclude_humans') === 'true';
+    const users = [...this.#users.values()].filter((user) => (humans ? !user.bot : excludeHumans ? user.bot : true));
+    return this.#page(
+      request,
+      users.map((user) => this.#userJson(user)),
+    );
+  }
+
+  #getUser(request: SandboxRequest, id: number): SandboxAnswer {
+    const auth = this.#admin(request);
+    if ('status' in auth) return auth;
+    const user = this.#users.get(id);
+    return user ? { status: 200, body: this.#userJson(user) } : this.#ownerNotFound('user');
+  }
+
+  /** A user as GitLab's users API answers an administrator (the fields keyledger reads, and `bot`). */
+  #userJson(user: GitlabUser) {
+    return {
+      id: user.id,
+      username: user.username,
+      name: user.name,
+      state: 'active',
+      bot: user.bot,
+      is_admin: user.admin,
+    };
   }
 
   #find(type: OwnerType, ownerId: number | undefined, tokenId: number): GitlabToken | undefined {
