@@ -52,7 +52,14 @@ export function rotationJobKinds(options: {
       const unfinished = await services.journal.unfinished();
       const due = await services.controller.findDue();
       const jobs = [
-        ...unfinished.map((row) => rotateJob({ keyId: row.key_id, trigger: row.trigger as RotationTrigger, foundAt })),
+        ...unfinished.map((row) =>
+          rotateJob({
+            keyId: row.key_id,
+            trigger: row.trigger as RotationTrigger,
+            foundAt,
+            ...(row.old_provider_key_id ? { providerKeyId: row.old_provider_key_id } : {}),
+          }),
+        ),
         ...due.map((key) =>
           rotateJob({
             keyId: key.keyId,
@@ -86,6 +93,9 @@ export function rotationJobKinds(options: {
       if (replaced) return { status: 'already-rotated', rotationId: replaced.rotation_id };
       const found = await writer.read(keyId);
       if (!found) return { status: 'no-entry' };
+      // The entry moved on from the key the tick saw (a rotation finished since): nothing is due from that finding.
+      if (!open && providerKeyId && String(found.entry.provider_key_id ?? '') !== providerKeyId)
+        return { status: 'already-rotated', providerKeyId: String(found.entry.provider_key_id ?? '') };
       const due: DueKey = {
         keyId,
         file: found.file,
@@ -93,6 +103,9 @@ export function rotationJobKinds(options: {
         trigger,
         dueAt: new Date(foundAt),
         reason: open ? 'resuming an unfinished rotation' : `queued by the due tick at ${foundAt}`,
+        // An open rotation is driven, never planned anew: it may finish before a plan would read the entry, and a
+        // plan then would start a second rotation of a key that no longer is due.
+        ...(open ? { rotationId: open.rotation_id } : {}),
       };
       const report = await services.scheduler.run([due], { signal });
       if (report.errors.length > 0) throw new Error(report.errors[0]!.error);

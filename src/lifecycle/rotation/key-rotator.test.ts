@@ -87,6 +87,25 @@ forEachBackend((backend) => {
     expect((await rotator.drive(first.row.rotation_id, { waitForRetries: true })).status).toBe('done');
   });
 
+  it('a plan decided on an older read of the entry (its key replaced since) plans nothing: no second rotation', async () => {
+    const w = await world(open);
+    const rotator = w.rotator();
+    const keyId = w.keyIds[0]!;
+    const seen = String((await w.writer.read(keyId))!.entry.provider_key_id);
+    // While the due finding waits, the key's rotation is open: a plan with the old read joins it...
+    const first = await rotator.plan(keyId, 'schedule');
+    expect(await rotator.plan(keyId, 'schedule', { expectedProviderKeyId: seen })).toMatchObject({ created: false });
+    // ...and once that rotation is done, the same finding is refused rather than rotating the new key again.
+    expect((await rotator.drive(first.row.rotation_id, { waitForRetries: true })).status).toBe('done');
+    await expect(rotator.plan(keyId, 'schedule', { expectedProviderKeyId: seen })).rejects.toMatchObject({
+      code: 'E_ROTATION_ENTRY_MOVED',
+    });
+    expect(await w.journal.unfinished()).toEqual([]);
+    // A plan made from the entry as it reads now goes ahead.
+    const now = String((await w.writer.read(keyId))!.entry.provider_key_id);
+    expect(await rotator.plan(keyId, 'schedule', { expectedProviderKeyId: now })).toMatchObject({ created: true });
+  });
+
   it('synthetic test gives false-pass: the provider accepts the new key but the consumer code path fails -> rolled back, old key works', async () => {
     const w = await world(open, { permissions: ['orders:read', 'orders:write'] });
     const keyId = w.keyIds[0]!;

@@ -202,11 +202,25 @@ export class KeyRotator {
   async plan(
     keyId: string,
     trigger: RotationTrigger,
-    options: { notBefore?: Date } = {},
+    options: { notBefore?: Date; expectedProviderKeyId?: string } = {},
   ): Promise<{ row: RotationRow; created: boolean }> {
     const found = await this.#deps.writer.read(keyId);
     if (!found) throw new NotFoundError('E_KEY_NOT_FOUND', `no registry entry with key_id "${keyId}"`);
     const { entry } = found;
+    // The caller decided from an older read of the entry (a due tick): its key was replaced since, so that decision
+    // no longer holds. A rotation still open for the key is joined as usual.
+    if (
+      options.expectedProviderKeyId !== undefined &&
+      String(entry.provider_key_id ?? '') !== options.expectedProviderKeyId
+    ) {
+      const open = await this.#deps.journal.openForKey(keyId);
+      if (open) return { row: open, created: false };
+      throw new RotationError(
+        'E_ROTATION_ENTRY_MOVED',
+        `${keyId} now holds provider key ${entry.provider_key_id ?? '(none)'}, not ${options.expectedProviderKeyId} as when it was found due: read it again`,
+        { category: 'conflict' },
+      );
+    }
     if (entry.status === 'revoked' || entry.status === 'retired') {
       throw new RotationError('E_ROTATION_NOT_ACTIVE', `${keyId} is ${entry.status}: there is nothing to rotate`, {
         category: 'input',

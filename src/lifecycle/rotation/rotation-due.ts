@@ -18,6 +18,11 @@ export interface DueKey {
   dueAt: Date;
   /** Why, in words, for tickets and output. */
   reason: string;
+  /**
+   * An open rotation of the key to drive to its end: given, the scheduler resumes it and never plans a new one (a
+   * rotation that finished meanwhile must not be followed by a second, src/app/rotation-job-kinds.ts).
+   */
+  rotationId?: string;
 }
 
 /** Event types that ask for a rotation, and the trigger each means. `rotation_requested` carries its own. */

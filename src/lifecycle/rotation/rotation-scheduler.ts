@@ -200,6 +200,7 @@ export class RotationScheduler {
     const windowMs = options.windowMs ?? 0;
     const queue: QueueItem[] = keys.map((due, index) => ({
       due,
+      ...(due.rotationId ? { rotationId: due.rotationId } : {}),
       notBefore: windowMs > 0 ? start + Math.floor((index * windowMs) / keys.length) : 0,
     }));
     let pausedUntil = 0;
@@ -258,7 +259,11 @@ export class RotationScheduler {
         try {
           if (!item.rotationId) {
             await pacer.acquire();
-            const planned = await this.#deps.rotator.plan(item.due.keyId, item.due.trigger);
+            // The provider key due detection saw: an entry that moved on since (another worker rotated it) is not due.
+            const seen = item.due.entry.provider_key_id;
+            const planned = await this.#deps.rotator.plan(item.due.keyId, item.due.trigger, {
+              ...(seen ? { expectedProviderKeyId: String(seen) } : {}),
+            });
             report.planned += planned.created ? 1 : 0;
             item.rotationId = planned.row.rotation_id;
           }
