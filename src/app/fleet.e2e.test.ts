@@ -115,8 +115,9 @@ it(
     await world.consumer.callAll();
     const stats = world.consumer.stats();
     log(`consumer: ${stats.calls} calls, ${stats.fallbacks} fallbacks, ${stats.failures} failures`);
-    expect(stats.failureLog.slice(0, 5)).toEqual([]);
-    expect(stats.failures).toBe(0);
+    // Soft: a failing call still lets the run report the exactly-once and sandbox checks below (one run takes minutes).
+    expect.soft(stats.failureLog.slice(0, 5)).toEqual([]);
+    expect.soft(stats.failures).toBe(0);
 
     // Exactly once: one done rotation per key in the journal...
     const perKey = await db
