@@ -16,8 +16,8 @@ import type { EnqueueInput } from '../jobs/job-queue.js';
 import type { ScheduledJob } from '../jobs/job-schedule.js';
 import type { RotationServices } from '../lifecycle/rotation/rotation-services.js';
 import type { Clock } from '../runtime/clock.js';
-import type { ScheduledJobsConfig } from '../server/server-config.js';
 import type { KeyledgerApp } from './keyledger-app.js';
+import type { ScheduledJobsConfig } from './scheduled-jobs-config.js';
 
 export const DISCOVERY_RUN = 'discovery.run';
 export const AUDIT_LOG_INGEST = 'audit-log.ingest';

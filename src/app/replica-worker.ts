@@ -10,12 +10,12 @@ import { JobWorker } from '../jobs/job-worker.js';
 import { newReplicaId, ReplicaHeartbeats } from '../jobs/replica-heartbeats.js';
 import type { RotationOptions } from '../lifecycle/rotation/key-rotator.js';
 import type { Clock } from '../runtime/clock.js';
-import type { ScheduledJobsConfig } from '../server/server-config.js';
 import type { ControllerHeartbeat } from '../telemetry/controller-heartbeat.js';
 import type { Logger } from '../telemetry/logger.js';
 import { backgroundJobKinds, backgroundSchedules } from './background-job-kinds.js';
 import type { KeyledgerApp } from './keyledger-app.js';
 import { ROTATION_DUE_TICK, rotationJobKinds } from './rotation-job-kinds.js';
+import type { ScheduledJobsConfig } from './scheduled-jobs-config.js';
 
 export interface ReplicaOptions {
   /** Run the job worker and the schedules (default true); false: this replica only serves. */

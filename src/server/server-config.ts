@@ -5,52 +5,13 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BUILTIN_AUDIT_LOG_FORMATS } from '../audit-logs/audit-log-reader-table.js';
+import { scheduledJobsSchema } from '../app/scheduled-jobs-config.js';
 import { ConfigError } from '../errors/keyledger-error.js';
-import { checkCronExpression } from '../runtime/cron-schedule.js';
 
 export const SERVER_CONFIG_VARIABLE = 'KEYLEDGER_SERVER_CONFIG';
 
-/** A cron expression (UTC, 5 fields or 6 with seconds), checked when the config is read. */
-const cronSchema = z.string().refine(
-  (expression) => {
-    try {
-      checkCronExpression(expression, 'schedule');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'not a cron expression (minute hour day month weekday, e.g. "0 2 * * *"), UTC' },
-);
-
-/**
- * Background work the fleet runs once per tick (docs/scale-out.md, src/app/background-job-kinds.ts); each is off
- * unless configured here (file only: these are nested settings).
- */
-export const scheduledJobsSchema = z.strictObject({
-  /** `discovery.run`: list every configured provider's keys (as `keyledger discover`). */
-  discovery: z
-    .strictObject({
-      schedule: cronSchema,
-      /** Providers to list (default every configured one). */
-      providers: z.array(z.string().min(1)).min(1).optional(),
-    })
-    .optional(),
-  /** `audit-log.ingest`: the files below `paths` not counted before (as `keyledger audit-log ingest`). */
-  auditLogIngest: z
-    .strictObject({
-      schedule: cronSchema,
-      /** Files and folders this server can read; relative ones from the server's working folder. */
-      paths: z.array(z.string().min(1)).min(1),
-      format: z.enum(['auto', ...BUILTIN_AUDIT_LOG_FORMATS]).default('auto'),
-      /** A file modified more recently than this is left for a later tick (it may still be written). */
-      minAgeSeconds: z.coerce.number().int().min(0).default(300),
-    })
-    .optional(),
-});
-
-export type ScheduledJobsConfig = z.output<typeof scheduledJobsSchema>;
+// The `jobs` section lives in app/ beside the job kinds it configures (app/ may not import server/: layer rules).
+export { type ScheduledJobsConfig, scheduledJobsSchema } from '../app/scheduled-jobs-config.js';
 
 export const serverConfigSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
