@@ -127,6 +127,7 @@ forEachBackend((backend) => {
         count: 12,
         first_at: '2026-05-25T01:00:00Z',
         last_at: '2026-05-25T23:00:00Z',
+        last_current_at: '2026-05-25T23:00:00Z',
       })
       .execute();
     const orphans = detectOrphans({
@@ -143,5 +144,17 @@ forEachBackend((backend) => {
       ['shared-between-teams', 'payments-stripe-shared', 'payments-shared@acme.io'],
     ]);
     expect(orphans.find((o) => o.key === 'AKIAUNREG')?.registered).toBe(false);
+
+    // Use by a credential that was no longer the entry's current one (a rotated-out or revoked webhook still called:
+    // a stolen-key signal) does not make the key "in use": the leaver's integration is no longer reported as used.
+    await store.db.updateTable('audit_usage').set({ last_current_at: null }).execute();
+    const stolenOnly = detectOrphans({
+      entries,
+      ...(await readOrphanEvidence(store.db)),
+      people,
+      sharedOwners: sharedOwnerPolicy(defaultRegistryConfig()),
+      now,
+    });
+    expect(stolenOnly.map((o) => o.key)).not.toContain('payments-slack-webhook');
   });
 });

@@ -161,16 +161,22 @@ export async function readOrphanEvidence(
     .select(['provider', 'provider_key_id', 'account', 'status', 'created_by', 'last_used_at', 'gone_at'])
     .where('gone_at', 'is', null)
     .execute();
+  // One row per key and team, grouped by the database (audit_usage holds a row per key, day, source and caller: a
+  // million at the scale of docs/benchmarks.md). The last use is the last use *while the credential was the entry's
+  // current one* (migration 0024): a rotated-out or revoked credential still in use is a stolen-key signal, not a
+  // sign that the key is in use (the same rule as the audit's last use, src/audit/audit-usage-store.ts).
   const rows = await db
     .selectFrom('audit_usage')
-    .select(['key_id', 'source_team', 'last_at'])
+    .select(['key_id', 'source_team', (eb) => eb.fn.max('last_current_at').as('last_current_at')])
     .where('key_id', 'is not', null)
+    .groupBy(['key_id', 'source_team'])
     .execute();
   const usage = new Map<string, { teams: Set<string>; lastAt: string }>();
   for (const row of rows) {
     const slot = usage.get(row.key_id!) ?? { teams: new Set<string>(), lastAt: '' };
     if (row.source_team) slot.teams.add(row.source_team);
-    if (row.last_at > slot.lastAt) slot.lastAt = row.last_at;
+    const last = row.last_current_at === null ? '' : String(row.last_current_at);
+    if (last > slot.lastAt) slot.lastAt = last;
     usage.set(row.key_id!, slot);
   }
   return { discovered, usage };
