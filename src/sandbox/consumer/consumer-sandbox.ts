@@ -64,6 +64,8 @@ interface KeyState {
   fallback?: HeldVersion;
   /** A frozen consumer stops reloading (a service that never picks up new secrets). */
   frozen: boolean;
+  /** The reload in flight: reloads of one key run one after another (see #refresh). */
+  reloading?: Promise<void>;
 }
 
 export class ConsumerSandbox {
@@ -165,7 +167,18 @@ export class ConsumerSandbox {
 
   // The newest staged version is the one to use: pending during a rotation (this consumer loads new keys early and
   // keeps the one before as a fallback), current otherwise (a rolled-back pending falls away on the next reload).
-  async #refresh(state: KeyState): Promise<void> {
+  //
+  // One reload at a time per key, as a service has one loader per secret: the periodic reload and a probe's reload
+  // overlapping could otherwise finish out of order — the periodic one reads "no pending" before a rotation stages
+  // its key and "current = the old key" after the probe's reload took the new one, and puts the old key back in
+  // front. The consumer would then answer the next probe with a version it left, which no real loader does.
+  #refresh(state: KeyState): Promise<void> {
+    const next = (state.reloading ?? Promise.resolve()).catch(() => undefined).then(() => this.#reload(state));
+    state.reloading = next;
+    return next;
+  }
+
+  async #reload(state: KeyState): Promise<void> {
     if (state.frozen) return;
     const { store, path } = state.config;
     const newest = (await store.get(path, 'pending')) ?? (await store.get(path, 'current'));
