@@ -117,6 +117,30 @@ it(
     const stats = world.consumer.stats();
     log(`consumer: ${stats.calls} calls, ${stats.fallbacks} fallbacks, ${stats.failures} failures`);
     // Soft: a failing call still lets the run report the exactly-once and sandbox checks below (one run takes minutes).
+    if (stats.failures > 0) {
+      // What the journal, the sandbox and the event log say about the first keys that failed (no secret in any).
+      const sample = [...new Set(stats.failureLog.map((failure) => failure.keyId))].slice(0, 3);
+      const journal = await db
+        .selectFrom('rotation_journal')
+        .select(['key_id', 'rotation_id', 'state', 'old_provider_key_id', 'new_provider_key_id', 'new_version_id'])
+        .select(['attempts', 'rollback_reason', 'failure', 'created_at', 'updated_at', 'state_entered_at'])
+        .where('key_id', 'in', sample)
+        .orderBy('created_at')
+        .execute();
+      const events = await db
+        .selectFrom('events')
+        .select(['seq', 'at', 'type', 'actor', 'key_id', 'data'])
+        .where('key_id', 'in', sample)
+        .orderBy('seq')
+        .execute();
+      const tokens = (
+        await world.control.groundTruth<{ tokens: Array<{ name: string }> }>()
+      ).tokens.filter((token) => sample.some((keyId) => token.name.startsWith(keyId)));
+      log(
+        `consumer failures: ${JSON.stringify(stats.failureLog.slice(0, 5))}; journal ${JSON.stringify(journal)}; ` +
+          `events ${JSON.stringify(events)}; sandbox tokens ${JSON.stringify(tokens)}`,
+      );
+    }
     expect.soft(stats.failureLog.slice(0, 5)).toEqual([]);
     expect.soft(stats.failures).toBe(0);
 

@@ -39,6 +39,8 @@ export interface ConsumerFailure {
   keyId: string;
   at: string;
   reason: string;
+  /** The versions the consumer held when the call failed (ids only), e.g. `primary 1 (pk 17), fallback none`. */
+  held: string;
 }
 
 export interface ConsumerStats {
@@ -206,7 +208,12 @@ export class ConsumerSandbox {
     }
     this.#stats.failures += 1;
     if (this.#stats.failureLog.length < 1000) {
-      this.#stats.failureLog.push({ keyId: state.config.keyId, at: new Date().toISOString(), reason: first.reason });
+      this.#stats.failureLog.push({
+        keyId: state.config.keyId,
+        at: new Date().toISOString(),
+        reason: first.reason,
+        held: `primary ${describe(primary)}, fallback ${fallback ? describe(fallback) : 'none'}`,
+      });
     }
   }
 
@@ -288,6 +295,10 @@ export class ConsumerSandbox {
     }
     send(res, 405, { error: 'method not allowed' });
   }
+}
+
+function describe(held: HeldVersion): string {
+  return `${held.versionId} (${held.providerKeyId || 'no provider key id'})`;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -42,6 +42,8 @@ interface GitlabToken {
   expiresAt: string | null;
   lastUsedAt: Date | null;
   revoked: boolean;
+  /** When it was revoked (ground truth only: GitLab's API says `revoked`, not when). */
+  revokedAt?: Date;
   secret: string;
 }
 
@@ -380,6 +382,8 @@ export class GitlabSandbox implements SandboxProvider {
           owner: `${t.ownerType}:${t.ownerId}`,
           name: t.name,
           revoked: t.revoked,
+          createdAt: t.createdAt.toISOString(),
+          revokedAt: t.revokedAt?.toISOString() ?? null,
           lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
         })),
     };
@@ -636,6 +640,7 @@ export class GitlabSandbox implements SandboxProvider {
     if (!token) return this.notFound();
     if (token.revoked) return { status: 400, body: { message: '400 Bad request - Token already revoked' } };
     token.revoked = true;
+    token.revokedAt = this.#clock();
     this.#record(auth.userId, token.ownerType, token.ownerId, token, 'revoked', this.#now(request));
     return { status: 204 };
   }
@@ -650,6 +655,7 @@ export class GitlabSandbox implements SandboxProvider {
     const requested =
       request.query.get('expires_at') ?? (JSON.parse(request.text || '{}') as { expires_at?: string }).expires_at;
     old.revoked = true;
+    old.revokedAt = this.#clock();
     const token = this.#mint({
       name: old.name,
       scopes: old.scopes,
