@@ -298,7 +298,9 @@ async function remediate(context: CliContext, report: ScanReport, options: Share
       context.stderr.write(
         result.error
           ? `remediate: ${result.keyId}: ${result.findings} finding(s) recorded, rotation NOT planned: ${result.error}\n`
-          : `remediate: ${result.keyId}: ${result.findings} finding(s) recorded; rotation ${result.rotationId} ${result.newRotation ? 'planned' : 'already under way'} (trigger leak; run \`keyledger rotate --resume\` or the controller)\n`,
+          : result.onlyKeyId
+            ? `remediate: ${result.keyId}: ${result.findings} finding(s) recorded; only its provider key id was found, not its secret: no rotation planned\n`
+            : `remediate: ${result.keyId}: ${result.findings} finding(s) recorded; rotation ${result.rotationId} ${result.newRotation ? 'planned' : 'already under way'} (trigger leak; run \`keyledger rotate --resume\` or the controller)\n`,
       );
     }
     if (results.some((result) => result.error)) context.exitCode = 2;

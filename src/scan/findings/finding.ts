@@ -9,6 +9,8 @@ export interface FindingOwner {
   owner?: string;
   provider?: string;
   status?: string;
+  /** Set when the finding is the key's provider id (e.g. an AWS access key id), not its secret's fingerprint. */
+  matchedBy?: 'provider-key-id';
 }
 
 export interface FindingLiveness {

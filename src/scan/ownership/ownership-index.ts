@@ -12,16 +12,32 @@ export interface OwnershipLookup {
 
 export interface FingerprintedKey extends FindingOwner {
   /** `hmac-sha256:[version:]hex` as the registry holds it. */
-  fingerprint: string;
+  fingerprint?: string;
+  /**
+   * The provider's id of the key (`provider_key_id`). Some rules find the identifier half of a credential pair — an
+   * AWS access key id beside its secret — which is no secret and is matched as text.
+   */
+  providerKeyId?: string;
 }
+
+/**
+ * Shorter provider ids (GitLab's and Stripe's numeric or short ids) could equal unrelated text a rule matched; the
+ * identifiers rules find (AWS `AKIA...` ids are 20 characters, Datadog's and Azure's are UUIDs) are longer.
+ */
+const MIN_MATCHED_KEY_ID_LENGTH = 16;
 
 export class FingerprintOwnershipIndex implements OwnershipLookup {
   readonly #byDigest = new Map<string, FindingOwner>();
+  readonly #byProviderKeyId = new Map<string, FindingOwner>();
   readonly #key: FingerprintKey;
 
   constructor(keys: Iterable<FingerprintedKey>, fingerprintKey: FingerprintKey) {
     this.#key = fingerprintKey;
-    for (const { fingerprint, ...owner } of keys) this.#byDigest.set(fingerprintDigest(fingerprint), owner);
+    for (const { fingerprint, providerKeyId, ...owner } of keys) {
+      if (fingerprint) this.#byDigest.set(fingerprintDigest(fingerprint), owner);
+      if (providerKeyId && providerKeyId.length >= MIN_MATCHED_KEY_ID_LENGTH)
+        this.#byProviderKeyId.set(providerKeyId, { ...owner, matchedBy: 'provider-key-id' });
+    }
   }
 
   get size(): number {
@@ -29,6 +45,9 @@ export class FingerprintOwnershipIndex implements OwnershipLookup {
   }
 
   ownerOf(secret: SecretValue): FindingOwner | undefined {
-    return this.#byDigest.get(fingerprintDigest(fingerprintSecret(secret, this.#key)));
+    return (
+      this.#byDigest.get(fingerprintDigest(fingerprintSecret(secret, this.#key))) ??
+      this.#byProviderKeyId.get(secret.reveal())
+    );
   }
 }

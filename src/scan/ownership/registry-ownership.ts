@@ -33,9 +33,11 @@ export async function loadRegistryOwnership(options: {
   const keys: FingerprintedKey[] = [];
   for (const { entry } of loaded.entries) {
     const fingerprint = (entry as { fingerprint?: unknown }).fingerprint;
-    if (typeof fingerprint !== 'string') continue;
+    const providerKeyId = entry.provider_key_id;
+    if (typeof fingerprint !== 'string' && !providerKeyId) continue;
     keys.push({
-      fingerprint,
+      ...(typeof fingerprint === 'string' ? { fingerprint } : {}),
+      ...(providerKeyId ? { providerKeyId } : {}),
       keyId: entry.key_id,
       ...(entry.owner_team ? { ownerTeam: entry.owner_team } : {}),
       ...(entry.owner_individual ? { owner: entry.owner_individual } : {}),

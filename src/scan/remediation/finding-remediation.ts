@@ -17,6 +17,8 @@ export interface RemediationResult {
   rotationId?: string;
   /** False when a rotation of this key was already planned or running. */
   newRotation?: boolean;
+  /** Only the key's provider id was found, not its secret: recorded, no rotation planned. */
+  onlyKeyId?: boolean;
   error?: string;
 }
 
@@ -42,7 +44,14 @@ export async function remediateFindings(
           fingerprint: finding.fingerprint,
           ...(finding.commit ? { commit: finding.commit.sha } : {}),
           ...(finding.liveness ? { live: finding.liveness.live } : {}),
+          ...(finding.owner?.matchedBy ? { matched_by: finding.owner.matchedBy } : {}),
         });
+      }
+      // A key's provider id alone (an AWS access key id without its secret) opens nothing: it is recorded, and the
+      // key is rotated only when its secret was found too.
+      if (keyFindings.every((finding) => finding.owner?.matchedBy === 'provider-key-id')) {
+        results.push({ keyId, findings: keyFindings.length, onlyKeyId: true });
+        continue;
       }
       const planned = await target.planLeakRotation(keyId);
       results.push({

@@ -1,5 +1,5 @@
 // The JSON report, field for field gitleaks' (RuleID ... Fingerprint), so tools that read gitleaks reports read
-// ours. keyledger's additions (KeyID, OwnerTeam, Owner, Live) appear only when known. Secret and Match are the
+// ours. keyledger's additions (KeyID, OwnerTeam, Owner, MatchedBy, Live) appear only when known. Secret and Match are the
 // one place key material may leave the scanner; `--redact` masks them as gitleaks' flag does.
 import { type Finding, redactedTexts } from '../findings/finding.js';
 
@@ -25,6 +25,8 @@ export interface GitleaksRecord {
   KeyID?: string;
   OwnerTeam?: string;
   Owner?: string;
+  /** `provider-key-id` when the finding is the key's provider id (an AWS access key id), not its secret. */
+  MatchedBy?: string;
   Live?: boolean;
   /** verified, invalid or unknown (`--verify`). */
   Verification?: string;
@@ -54,6 +56,7 @@ export function toGitleaksRecord(finding: Finding, redactPercent: number): Gitle
     ...(finding.owner ? { KeyID: finding.owner.keyId } : {}),
     ...(finding.owner?.ownerTeam ? { OwnerTeam: finding.owner.ownerTeam } : {}),
     ...(finding.owner?.owner ? { Owner: finding.owner.owner } : {}),
+    ...(finding.owner?.matchedBy ? { MatchedBy: finding.owner.matchedBy } : {}),
     ...(finding.liveness ? { Live: finding.liveness.live, Verification: finding.liveness.status } : {}),
   };
 }

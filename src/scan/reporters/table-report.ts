@@ -28,7 +28,8 @@ export function renderTableReport(findings: Finding[], palette: TablePalette, re
     if (finding.owner) {
       const owner = [finding.owner.ownerTeam, finding.owner.owner].filter(Boolean).join(' / ');
       lines.push(
-        `  ${palette.dim('key')}      ${palette.yellow(finding.owner.keyId)}${owner ? `  owned by ${owner}` : ''}`,
+        `  ${palette.dim('key')}      ${palette.yellow(finding.owner.keyId)}${owner ? `  owned by ${owner}` : ''}` +
+          (finding.owner.matchedBy === 'provider-key-id' ? palette.dim('  (its provider key id)') : ''),
       );
     }
     if (finding.liveness) {
