@@ -64,7 +64,17 @@ export interface OpenedOrganisation {
     validation: { errors: number; warnings: number; byRule: Record<string, number>; files: number };
   };
   /** Keys the banner's examples name: one due and rotatable, one unused for long, one leaked, a leaver. */
-  examples: { dueKey?: string; unusedKey?: string; leakedFile: string; leaver?: string; activePerson?: string };
+  examples: {
+    dueKey?: string;
+    unusedKey?: string;
+    leakedFile: string;
+    leaver?: string;
+    activePerson?: string;
+    /** The sandboxes' audit logs as they stood at start, one file per provider, for `audit-log ingest`. */
+    auditLogs: string;
+    /** Where the banner's `audit --output` writes the quarterly report. */
+    auditReport: string;
+  };
   due: DueKey[];
 }
 
@@ -125,6 +135,10 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
     const leaked = leakableKey(working.rotatable, new Set([...dueIds, ...(unused ? [unused.keyId] : [])]));
     const leakedFile = join(working.dir, 'leaked', 'app.env');
     if (leaked) await writeLeak(leakedFile, leaked);
+    // What each provider's audit log held at start (CloudTrail, GitHub, GCP, Datadog...), in its own format: what a
+    // deployment would export for `audit-log ingest` (src/sandbox/start-sandbox.ts writeAuditLogs).
+    const auditLogs = join(working.dir, 'audit-logs');
+    await working.sandbox.writeAuditLogs(auditLogs);
     const where = {
       organisation: org.summary,
       dir: working.dir,
@@ -160,6 +174,8 @@ export async function openOrganisation(options: OpenOrganisationOptions): Promis
         ...(dueKey ? { dueKey } : {}),
         ...(unused ? { unusedKey: unused.keyId } : {}),
         leakedFile,
+        auditLogs,
+        auditReport: join(working.dir, 'audit.html'),
         ...(leaver ? { leaver } : {}),
         ...(activePerson ? { activePerson: activePerson.email } : {}),
       },
@@ -188,6 +204,10 @@ export function tryCommands(opened: OpenedOrganisation): string[] {
   if (examples.unusedKey) lines.push(`npx keyledger revoke ${r} ${examples.unusedKey} --reason "never used"`);
   lines.push(`npx keyledger scan dir ${examples.leakedFile} ${r}`);
   lines.push(examples.dueKey ? `npx keyledger events --key ${examples.dueKey}` : 'npx keyledger events');
+  // The audit (docs/audit.md): who used which key, what the providers hold, then the quarterly report.
+  lines.push(`npx keyledger audit-log ingest ${examples.auditLogs} ${r}`);
+  lines.push(`npx keyledger discover ${r}`);
+  lines.push(`npx keyledger audit ${r} --output ${examples.auditReport}`);
   return lines;
 }
 
