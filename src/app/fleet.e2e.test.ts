@@ -133,9 +133,9 @@ it(
         .where('key_id', 'in', sample)
         .orderBy('seq')
         .execute();
-      const tokens = (
-        await world.control.groundTruth<{ tokens: Array<{ name: string }> }>()
-      ).tokens.filter((token) => sample.some((keyId) => token.name.startsWith(keyId)));
+      const tokens = (await world.control.groundTruth<{ tokens: Array<{ name: string }> }>()).tokens.filter((token) =>
+        sample.some((keyId) => token.name.startsWith(keyId)),
+      );
       log(
         `consumer failures: ${JSON.stringify(stats.failureLog.slice(0, 5))}; journal ${JSON.stringify(journal)}; ` +
           `events ${JSON.stringify(events)}; sandbox tokens ${JSON.stringify(tokens)}`,

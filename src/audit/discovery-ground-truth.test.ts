@@ -417,6 +417,33 @@ forEachBackend((backend) =>
       expect(report.categories).toEqual(fromDiscover);
     });
 
+    it("gives in the audit's headline the brief's counts as discover classifies them, unregistered keys included", async () => {
+      const run = await runCli(['audit', '--registry', registry, '--as-of', asOf, '--json'], {
+        cwd: registry,
+        env,
+        now: new Date().toISOString(),
+      });
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout) as {
+        headline: Record<string, number>;
+        findings: Array<{ class: string; keyId: string }>;
+      };
+      expect(report.headline).toEqual({
+        activeKeys: keys.length,
+        noClearOwner: withClass('no-clear-owner').length,
+        ownerLeft: withClass('owner-left').length,
+        adminScope: withClass('broad-scope').length,
+        unregistered: withClass('unregistered').length,
+      });
+      expect(
+        report.findings
+          .filter((finding) => finding.class === 'unregistered-key')
+          .map((finding) => finding.keyId)
+          .sort(),
+      ).toEqual(ids(withClass('unregistered')));
+      expect(report.findings.filter((finding) => finding.class === 'registered-gone')).toEqual([]);
+    });
+
     it("tells each key's category as the generator made it, for every key discovery found", () => {
       const mismatches: string[] = [];
       let merged = 0;

@@ -165,20 +165,6 @@ export async function discoverKeys(input: DiscoverKeysInput): Promise<ProviderDi
   return results;
 }
 
-/**
- * The holder of each key discovery saw that names one (`provider\u0000providerKeyId` -> holder): what the quarterly
- * audit reads to tell a registered personal access token's category, as classification does from the listing.
- */
-export async function discoveredHolders(db: Kysely<OperationalSchema>): Promise<Map<string, string>> {
-  const rows = await db
-    .selectFrom('discovered_keys')
-    .select(['provider', 'provider_key_id', 'holder'])
-    .where('holder', 'is not', null)
-    .where('gone_at', 'is', null)
-    .execute();
-  return new Map(rows.map((row) => [`${row.provider}\u0000${row.provider_key_id}`, row.holder!]));
-}
-
 /** Every key discovery has seen and not seen go, for classification. */
 export async function discoveredKeys(db: Kysely<OperationalSchema>, options: { includeGone?: boolean } = {}) {
   let query = db.selectFrom('discovered_keys').selectAll();

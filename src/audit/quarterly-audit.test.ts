@@ -131,6 +131,71 @@ describe('runQuarterlyAudit', () => {
     expect(report.headline.unregistered).toBe(1);
   });
 
+  it('counts the keys discovery listed without an entry as the brief does, and flags entries whose key is gone', () => {
+    const report = run(
+      [entry('kept', { provider_key_id: 'AKIAKEPT' }), entry('gone', { provider_key_id: 'AKIAGONE' })],
+      {
+        unregisteredListed: [
+          {
+            provider: 'aws-iam',
+            providerKeyId: 'AKIANOENTRY',
+            account: 'svc-reports',
+            classes: ['unregistered', 'no-clear-owner', 'broad-scope'],
+            permissions: ['AdministratorAccess'],
+            createdAt: '2026-01-01T00:00:00Z',
+            createdBy: 'carol@x.example',
+            ownerEvidence: {
+              team: 'payments',
+              individual: 'ann@x.example',
+              because: ['called from payments services'],
+            },
+          },
+          {
+            provider: 'github',
+            providerKeyId: '4242',
+            classes: ['unregistered', 'no-clear-owner'],
+            ownerEvidence: { because: [] },
+          },
+        ],
+        goneAtProvider: new Map([['aws-iam\u0000AKIAGONE', '2026-12-01T02:00:00.000Z']]),
+        // An audit log showed the same unregistered key in use: one finding, not two.
+        anomalies: [
+          {
+            kind: 'unregistered-key',
+            key_id: null,
+            credential: 'AKIANOENTRY',
+            provider: 'aws-iam',
+            owner_team: null,
+            detail: 'used with no entry',
+          },
+        ],
+      },
+    );
+    // Two entries plus two listed keys nobody registered: both without a clear owner, one with admin scope.
+    expect(report.headline).toEqual({ activeKeys: 4, noClearOwner: 2, ownerLeft: 0, adminScope: 1, unregistered: 2 });
+    // Sorted by team: (none) first.
+    expect(report.findings.filter((f) => f.class === 'unregistered-key')).toEqual([
+      {
+        class: 'unregistered-key',
+        keyId: 'github:4242',
+        team: '(none)',
+        detail: 'listed by github with no registry entry',
+      },
+      {
+        class: 'unregistered-key',
+        keyId: 'aws-iam:AKIANOENTRY',
+        team: 'payments',
+        owner: 'ann@x.example',
+        detail:
+          'listed by aws-iam with no registry entry (account svc-reports, created by carol@x.example, on 2026-01-01, ' +
+          'broad permissions: AdministratorAccess, owner evidence: called from payments services)',
+      },
+    ]);
+    expect(classesOf(report, 'gone')).toEqual(['registered-gone']);
+    expect(classesOf(report, 'kept')).toEqual([]);
+    expect(report.keysByTeam['(none)']).toBe(2);
+  });
+
   it('compares with the previous audit: new and resolved findings, headline then and now', () => {
     const first = run([
       entry('overdue', { last_rotated: '2026-06-01T00:00:00Z' }),

@@ -7,6 +7,7 @@ import type { KeyEntry } from '../registry/key-entry-schema.js';
 import { consumerTeams, rotationDueDate } from '../registry/policy/policy-rules.js';
 import { parseInstant } from '../registry/registry-dates.js';
 import type { LoadedEntry } from '../registry/registry-loader.js';
+import type { ClassifiedKey } from './drift-classification.js';
 import { type KeyCategory, keyCategorizer } from './key-category.js';
 
 const DAY_MS = 86_400_000;
@@ -26,6 +27,7 @@ export const AUDIT_FINDING_CLASSES = [
   'unauthorized-use',
   'unexpected-source',
   'unregistered-key',
+  'registered-gone',
 ] as const;
 export type AuditFindingClass = (typeof AUDIT_FINDING_CLASSES)[number];
 
@@ -45,6 +47,8 @@ export const AUDIT_FINDING_ACTIONS: Record<AuditFindingClass, string> = {
   'unauthorized-use': 'investigate: a revoked or rotated-out key was used after its end',
   'unexpected-source': 'investigate the use from outside expected_sources, or declare the source',
   'unregistered-key': 'register the key (keyledger discover --adopt) or revoke it',
+  'registered-gone':
+    'the provider no longer lists this key: mark the entry revoked, or correct its provider_key_id if it was replaced',
 };
 
 export interface AuditFinding {
@@ -59,7 +63,10 @@ export interface AuditFinding {
 }
 
 export interface AuditHeadline {
-  /** Entries in the registry that are active (the headline's "active API keys"). */
+  /**
+   * The headline's "active API keys": active registry entries, plus the live keys discovery listed that no entry
+   * names (the brief counts those among its ~1,200, and among those "with no clear owner").
+   */
   activeKeys: number;
   noClearOwner: number;
   ownerLeft: number;
@@ -125,6 +132,17 @@ export interface QuarterlyAuditInput {
   anomalies?: readonly AuditAnomaly[];
   /** The holder discovery listed per key (`provider\u0000providerKeyId`, key-discovery.ts discoveredHolders). */
   holders?: ReadonlyMap<string, string>;
+  /**
+   * The live keys the latest discovery listed that no registry entry names (drift-classification.ts, class
+   * `unregistered`): each is an `unregistered-key` finding, and counts in the headline as an active key without a
+   * clear owner (with admin scope when its listing names a broad permission).
+   */
+  unregisteredListed?: readonly ClassifiedKey[];
+  /**
+   * Keys that a completed listing no longer showed (`discovered_keys.gone_at`, key-discovery.ts):
+   * `provider\u0000providerKeyId` -> when. An active entry naming one is a `registered-gone` finding.
+   */
+  goneAtProvider?: ReadonlyMap<string, string>;
   previous?: PreviousAudit;
   staleAfterDays?: number;
   unusedAfterDays?: number;
@@ -233,6 +251,14 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
     }
 
     const provider = entry.scope?.provider;
+    if (provider && entry.provider_key_id !== undefined && input.goneAtProvider) {
+      const goneAt = input.goneAtProvider.get(`${provider}\u0000${entry.provider_key_id}`);
+      if (goneAt)
+        add(
+          'registered-gone',
+          `${provider} no longer lists key ${entry.provider_key_id} (gone since ${goneAt.slice(0, 10)})`,
+        );
+    }
     if (provider && input.providersWithUsage?.has(provider)) {
       const last = input.lastUse?.get(entry.key_id);
       if (!last) add('no-observed-use', `no use of this ${provider} key in the ingested audit logs`);
@@ -247,6 +273,42 @@ export function runQuarterlyAudit(input: QuarterlyAuditInput): AuditReport {
   // One finding per class and key: anomalies come per source, and a key may already be a finding of that class —
   // of the entries' classes only shared-across-teams is also an anomaly's.
   const seen = new Map<AuditFindingClass, Set<string>>([['shared-across-teams', sharedFindings]]);
+  // Keys a provider lists and no entry names: found by discovery whether or not an audit log shows them in use.
+  const unregisteredSeen = new Set<string>();
+  seen.set('unregistered-key', unregisteredSeen);
+  for (const key of input.unregisteredListed ?? []) {
+    const keyId = `${key.provider}:${key.providerKeyId ?? ''}`;
+    if (unregisteredSeen.has(keyId)) continue;
+    unregisteredSeen.add(keyId);
+    headline.activeKeys += 1;
+    headline.noClearOwner += 1;
+    headline.unregistered += 1;
+    if (key.classes.includes('broad-scope')) headline.adminScope += 1;
+    const created = key.createdAt ? Date.parse(key.createdAt) : Number.NaN;
+    if (Number.isNaN(created)) ageBuckets.unknown! += 1;
+    else {
+      const age = (asOfMs - created) / DAY_MS;
+      ageBuckets[age < 90 ? '<90d' : age < 180 ? '90-180d' : age < 365 ? '180-365d' : '>1y']! += 1;
+    }
+    // Owned by nobody (keysByTeam is the owner distribution); the finding goes to the team the evidence points to,
+    // so its ticket reaches the people most likely to know the key.
+    keysByTeam['(none)'] = (keysByTeam['(none)'] ?? 0) + 1;
+    const team = key.ownerEvidence?.team ?? '(none)';
+    const facts = [
+      key.account ? `account ${key.account}` : undefined,
+      key.createdBy ? `created by ${key.createdBy}` : undefined,
+      key.createdAt ? `on ${key.createdAt.slice(0, 10)}` : undefined,
+      key.classes.includes('broad-scope') ? `broad permissions: ${(key.permissions ?? []).join(', ')}` : undefined,
+      key.ownerEvidence?.because.length ? `owner evidence: ${key.ownerEvidence.because.join('; ')}` : undefined,
+    ].filter(Boolean);
+    const detail = `listed by ${key.provider} with no registry entry${facts.length ? ` (${facts.join(', ')})` : ''}`;
+    const owner = key.ownerEvidence?.individual;
+    findings.push(
+      owner
+        ? { class: 'unregistered-key', keyId, team, owner, detail }
+        : { class: 'unregistered-key', keyId, team, detail },
+    );
+  }
   for (const anomaly of input.anomalies ?? []) {
     const cls: AuditFindingClass | undefined =
       anomaly.kind === 'unregistered-key'

@@ -2,6 +2,7 @@
 // (checked at most once a second; the previous load answers while the next one runs), with the quarterly audit's
 // per-key finding classes computed over the same load, so filtering and paging 100,000 keys is an in-memory pass
 // rather than a reload per request.
+import { readAuditDiscoveryInput } from '../audit/audit-discovery-input.js';
 import { AuditUsageStore } from '../audit/audit-usage-store.js';
 import { type AuditFindingClass, type AuditReport, runQuarterlyAudit } from '../audit/quarterly-audit.js';
 import { runGit } from '../git/git-command.js';
@@ -84,12 +85,23 @@ export class RegistrySnapshot {
     const now = clock();
     const usage = new AuditUsageStore(app.operational.db);
     const policy = compilePolicy(workspace.config.policy, now, workspace.people);
+    const discovery = await readAuditDiscoveryInput({
+      db: app.operational.db,
+      usage,
+      entries: entries.map(({ entry }) => entry),
+      ...(workspace.people ? { people: workspace.people } : {}),
+      asOf: now,
+      isBroadPermission: policy.isForbiddenPermission,
+    });
     const audit = runQuarterlyAudit({
       entries,
       asOf: now,
       now,
       ...(workspace.people ? { people: workspace.people } : {}),
       isBroadPermission: policy.isForbiddenPermission,
+      holders: discovery.holders,
+      unregisteredListed: discovery.unregisteredListed,
+      goneAtProvider: discovery.goneAtProvider,
       lastUse: await usage.lastUseByKey(),
       providersWithUsage: await usage.providersWithUsage(),
       anomalies: await usage.anomaliesOf(),

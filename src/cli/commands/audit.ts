@@ -4,11 +4,11 @@
 // per finding class per team with --tickets; --fail-on for CI.
 import { writeFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { readAuditDiscoveryInput } from '../../audit/audit-discovery-input.js';
 import { AUDIT_REPORT_FORMATS, type AuditReportFormat, renderAuditReport } from '../../audit/audit-report-render.js';
 import { AuditReportStore } from '../../audit/audit-report-store.js';
 import { openAuditTickets } from '../../audit/audit-tickets.js';
 import { AuditUsageStore } from '../../audit/audit-usage-store.js';
-import { discoveredHolders } from '../../audit/key-discovery.js';
 import { AUDIT_FINDING_CLASSES, runQuarterlyAudit } from '../../audit/quarterly-audit.js';
 import { UsageError } from '../../errors/keyledger-error.js';
 import { compilePolicy } from '../../registry/policy/policy-engine.js';
@@ -88,6 +88,14 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
         const reports = new AuditReportStore(app.operational.db);
         const policy = compilePolicy(workspace.config.policy, asOf, workspace.people);
         const previous = await reports.previousTo(asOf);
+        const discovery = await readAuditDiscoveryInput({
+          db: app.operational.db,
+          usage,
+          entries: loaded.entries.map(({ entry }) => entry),
+          ...(workspace.people ? { people: workspace.people } : {}),
+          asOf,
+          isBroadPermission: policy.isForbiddenPermission,
+        });
         const report = runQuarterlyAudit({
           entries: loaded.entries,
           asOf,
@@ -97,7 +105,9 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
           lastUse: await usage.lastUseByKey(),
           providersWithUsage: await usage.providersWithUsage(),
           anomalies: await usage.anomaliesOf(),
-          holders: await discoveredHolders(app.operational.db),
+          holders: discovery.holders,
+          unregisteredListed: discovery.unregisteredListed,
+          goneAtProvider: discovery.goneAtProvider,
           ...(previous ? { previous } : {}),
         });
         if (options.record) await reports.record(report);
@@ -112,7 +122,7 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
             `audit as of ${report.asOf.slice(0, 10)}: ${report.findings.length} findings in ${Object.keys(report.byTeam).length} teams -> ${file}`,
           );
           out(
-            `  ${h.activeKeys} active keys, ${h.noClearOwner} without a clear owner, ${h.ownerLeft} of leavers, ${h.adminScope} with admin scope, ${h.unregistered} unregistered in use`,
+            `  ${h.activeKeys} active keys, ${h.noClearOwner} without a clear owner, ${h.ownerLeft} of leavers, ${h.adminScope} with admin scope, ${h.unregistered} without a registry entry`,
           );
           if (report.previous)
             out(
