@@ -297,8 +297,13 @@ forEachBackend((backend) => {
     const queue = new JobQueue(store.db, () => new Date());
     const kinds = new JobKindTable().register({
       kind: 'slow',
+      // The signal may be aborted before the run starts: the row reads `running` as soon as the claim commits, and
+      // the test stops the worker while the claim's answer may still be on its way.
       run: (_payload, { signal }) =>
-        new Promise((resolve) => signal.addEventListener('abort', () => resolve(new JobInterrupted('shutdown')))),
+        new Promise((resolve) => {
+          if (signal.aborted) resolve(new JobInterrupted('shutdown'));
+          signal.addEventListener('abort', () => resolve(new JobInterrupted('shutdown')));
+        }),
     });
     const job = (await queue.enqueue({ kind: 'slow', payload: {} }))!;
     const worker = new JobWorker({ queue, kinds, replicaId: 'r1', clock: () => new Date(), pollMs: 10 });
