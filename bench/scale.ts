@@ -6,13 +6,15 @@
 // replica at once.
 // Beside each rotation rate, the CPU milliseconds per rotation of the replicas, of the database's PostgreSQL backends
 // and of this process (the sandbox and the consumer) over the same window: on a shared machine the rate moves with
-// the neighbours' load, the CPU per rotation much less.
+// the neighbours' load, the CPU per rotation much less. And per rotation over that window, from PostgreSQL's statistics
+// of the fleet's database: transactions (each autocommit statement is one; the bench's own polls, about five a second,
+// included) and rows updated per table.
 // Run: `npx tsx bench/scale.ts` (env: KEYS=1000, GITLAB_RPS=300, CONCURRENCY=96, DURATION=10 (API seconds),
 // CONNECTIONS=20 per replica, REPLICAS=1,2,3, CPU_PROF_DIR=<dir> for the replicas' `--cpu-prof` profiles).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
   acquireCliBundle,
   bundleCli,
@@ -21,6 +23,7 @@ import {
   releaseCliBundle,
 } from '../src/app/test-support/fleet-harness.js';
 import { CpuSampler, databaseBackendPids } from '../src/app/test-support/process-cpu.js';
+import type { OperationalSchema } from '../src/db/operational-schema.js';
 
 const KEYS = Number(process.env.KEYS ?? 1_000);
 const GITLAB_RPS = Number(process.env.GITLAB_RPS ?? 300);
@@ -75,11 +78,24 @@ try {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await cpu.mark();
+      const statsBefore = await databaseStats(world.store.db);
       const ownCpu = process.cpuUsage();
-      while ((await doneKeys()) < KEYS) await new Promise((resolve) => setTimeout(resolve, 250));
+      while ((await doneKeys()) < KEYS) {
+        // A replica that died would leave the run waiting for ever: stop with what it said last.
+        const dead = replicas.find((replica) => replica.child.exitCode !== null || replica.child.signalCode !== null);
+        if (dead) {
+          throw new Error(
+            `a replica exited (${dead.child.exitCode ?? dead.child.signalCode}) mid-run: ${dead.tail().slice(-2_000)}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
       const seconds = (Date.now() - first) / 1000;
       const own = process.cpuUsage(ownCpu);
       const cpuMs = { ...(await cpu.stop()), benchProcess: (own.user + own.system) / 1000 };
+      // Backends flush their statistics at most once a second: wait for the last of the window's.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const statsAfter = await databaseStats(world.store.db);
       const bound = (GITLAB_RPS / CALLS_PER_ROTATION).toFixed(1);
       const row = {
         run: 'rotation',
@@ -91,6 +107,7 @@ try {
         cpuMsPerRotation: Object.fromEntries(
           Object.entries(cpuMs).map(([group, ms]) => [group, Number((ms / KEYS).toFixed(2))]),
         ),
+        perRotation: perRotation(statsBefore, statsAfter, KEYS),
       };
       log(JSON.stringify(row));
       results.push(row);
@@ -106,6 +123,37 @@ try {
   }
 } finally {
   await releaseCliBundle();
+}
+
+interface DatabaseStats {
+  transactions: number;
+  /** table -> [rows updated, index and sequential scans] */
+  tables: Map<string, [number, number]>;
+}
+
+/** Transactions committed or rolled back in the fleet's database so far; rows updated and scans per table. */
+async function databaseStats(db: Kysely<OperationalSchema>): Promise<DatabaseStats> {
+  const database = await sql<{ n: string }>`
+    select xact_commit + xact_rollback as n from pg_stat_database where datname = current_database()`.execute(db);
+  const tables = await sql<{ relname: string; updated: string; scans: string }>`
+    select relname, n_tup_upd as updated, coalesce(idx_scan, 0) + coalesce(seq_scan, 0) as scans
+    from pg_stat_user_tables`.execute(db);
+  return {
+    transactions: Number(database.rows[0]?.n ?? 0),
+    tables: new Map(tables.rows.map((row) => [row.relname, [Number(row.updated), Number(row.scans)]])),
+  };
+}
+
+function perRotation(before: DatabaseStats, after: DatabaseStats, keys: number): Record<string, unknown> {
+  const per = (n: number) => Number((n / keys).toFixed(1));
+  const updatedRows: Record<string, number> = {};
+  const scans: Record<string, number> = {};
+  for (const [table, [updated, scanned]] of after.tables) {
+    const [updatedBefore, scannedBefore] = before.tables.get(table) ?? [0, 0];
+    if (updated > updatedBefore) updatedRows[table] = per(updated - updatedBefore);
+    if (scanned > scannedBefore) scans[table] = per(scanned - scannedBefore);
+  }
+  return { transactions: per(after.transactions - before.transactions), updatedRows, scans };
 }
 
 /** GET /api/v1/keys with an admin token, CONNECTIONS per replica, all replicas at once; the sum of their rates. */

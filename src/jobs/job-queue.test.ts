@@ -96,6 +96,81 @@ forEachBackend((backend) => {
     expect((await queue.get(job.job_id))!).toMatchObject({ state: 'done', result: '"first"', lease_owner: null });
   });
 
+  it('renews the leases of all a holder runs in one call, leaving out the jobs it lost', async () => {
+    const store = await backend.open();
+    const clock = movableClock();
+    const queue = new JobQueue(store.db, clock);
+    const jobs = await queue.enqueueMany(Array.from({ length: 4 }, (_, n) => ({ kind: 'k', payload: { n } })));
+    const ids = jobs.map((job) => job.job_id);
+    const claimed = (await queue.claim('a', ['k'], 3, 10_000)).map((job) => job.job_id);
+    expect(claimed).toHaveLength(3);
+    expect(await queue.renewMany([], 'a', 10_000)).toEqual([]);
+    clock.advance(5_000);
+    const held = await queue.renewMany(ids, 'a', 10_000);
+    expect(held.map((row) => row.job_id).sort()).toEqual([...claimed].sort());
+    expect(held.every((row) => row.attempts === 1)).toBe(true);
+    // Renewed: still theirs after the first lease would have run out.
+    clock.advance(6_000);
+    expect(await queue.claim('b', ['k'], 4, 60_000)).toHaveLength(1);
+    // One finished, one lapsed and taken by b, one lapsed and claimed again by a itself (a later claim: attempts 2).
+    expect(await queue.complete(claimed[0]!, 'a', null)).toBe(true);
+    clock.advance(10_001);
+    const [byB] = await queue.claim('b', ['k'], 1, 10_000);
+    const [again] = await queue.claim('a', ['k'], 1, 10_000);
+    expect(new Set([byB!.job_id, again!.job_id])).toEqual(new Set([claimed[1], claimed[2]]));
+    const after = await queue.renewMany(claimed, 'a', 10_000);
+    expect(after).toEqual([{ job_id: again!.job_id, attempts: 2 }]);
+    expect((await queue.get(byB!.job_id))!.lease_owner).toBe('b');
+  });
+
+  it('renews every job a worker runs with one statement per lease third, and aborts a run whose lease is gone', async () => {
+    const store = await backend.open();
+    const queue = new JobQueue(store.db, () => new Date());
+    const calls: number[] = [];
+    const renewMany = queue.renewMany.bind(queue);
+    queue.renewMany = (ids, owner, leaseMs) => {
+      calls.push(ids.length);
+      return renewMany(ids, owner, leaseMs);
+    };
+    const aborted: number[] = [];
+    const kinds = new JobKindTable().register<{ n: number }>({
+      kind: 'hold',
+      run: ({ n }, { signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted.push(n);
+            resolve(new JobInterrupted('stopped'));
+          }),
+        ),
+    });
+    const jobs = await queue.enqueueMany(Array.from({ length: 5 }, (_, n) => ({ kind: 'hold', payload: { n } })));
+    const worker = new JobWorker({
+      queue,
+      kinds,
+      replicaId: 'r1',
+      clock: () => new Date(),
+      pollMs: 10,
+      leaseMs: 3_000,
+    });
+    worker.start();
+    try {
+      await waitFor(async () => (await queue.list({ states: ['running'] })).length === 5);
+      await waitFor(async () => calls.length >= 2);
+      // One call for the five held jobs each time, not one per job.
+      expect(Math.max(...calls)).toBe(5);
+      // Another replica takes job 2 (as after an expiry): its run is told at the next renewal; the rest run on.
+      await store.db.updateTable('jobs').set({ lease_owner: 'r2' }).where('job_id', '=', jobs[2]!.job_id).execute();
+      await waitFor(async () => aborted.length === 1);
+      expect(aborted).toEqual([2]);
+      expect(worker.stats.leaseLost).toBe(1);
+      expect((await queue.get(jobs[2]!.job_id))!.lease_owner).toBe('r2');
+    } finally {
+      await worker.stop();
+    }
+    expect(worker.stats.released).toBe(4);
+    expect((await queue.list({ states: ['queued'] })).length).toBe(4);
+  });
+
   it('retries a failed run after a back-off and gives up after max attempts; a release costs no attempt', async () => {
     const store = await backend.open();
     const clock = movableClock();
@@ -222,8 +297,13 @@ forEachBackend((backend) => {
     const queue = new JobQueue(store.db, () => new Date());
     const kinds = new JobKindTable().register({
       kind: 'slow',
+      // The signal may be aborted before the run starts: the row reads `running` as soon as the claim commits, and
+      // the test stops the worker while the claim's answer may still be on its way.
       run: (_payload, { signal }) =>
-        new Promise((resolve) => signal.addEventListener('abort', () => resolve(new JobInterrupted('shutdown')))),
+        new Promise((resolve) => {
+          if (signal.aborted) resolve(new JobInterrupted('shutdown'));
+          signal.addEventListener('abort', () => resolve(new JobInterrupted('shutdown')));
+        }),
     });
     const job = (await queue.enqueue({ kind: 'slow', payload: {} }))!;
     const worker = new JobWorker({ queue, kinds, replicaId: 'r1', clock: () => new Date(), pollMs: 10 });

@@ -32,7 +32,7 @@ export interface BackoffOptions {
 
 export const DEFAULT_JOB_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 5 * 60_000 };
 const DEFAULT_MAX_ATTEMPTS = 10;
-/** Rows per INSERT of a batch enqueue: far below both engines' bound-parameter limits. */
+/** Rows per INSERT of a batch enqueue, ids per lease renewal: far below both engines' bound-parameter limits. */
 const ENQUEUE_CHUNK = 400;
 
 export class JobQueue {
@@ -142,6 +142,35 @@ export class JobQueue {
       .where('lease_owner', '=', owner)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Extends, in one statement per chunk, the leases of the jobs `owner` holds among `jobIds`, and returns them with
+   * the attempt count of the claim that holds each now: a job left out, or back under a later claim (its `attempts`
+   * moved on), is no longer the caller's run. A worker renews all its jobs this way — one UPDATE per lease third
+   * instead of one per running job.
+   */
+  async renewMany(
+    jobIds: readonly string[],
+    owner: string,
+    leaseMs: number,
+  ): Promise<Array<{ job_id: string; attempts: number }>> {
+    if (jobIds.length === 0) return [];
+    const now = this.#clock();
+    const set = { lease_expires_at: new Date(now.getTime() + leaseMs).toISOString(), updated_at: now.toISOString() };
+    const held: Array<{ job_id: string; attempts: number }> = [];
+    for (let start = 0; start < jobIds.length; start += ENQUEUE_CHUNK) {
+      const rows = await this.#db
+        .updateTable('jobs')
+        .set(set)
+        .where('job_id', 'in', jobIds.slice(start, start + ENQUEUE_CHUNK))
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', owner)
+        .returning(['job_id', 'attempts'])
+        .execute();
+      for (const row of rows) held.push({ job_id: row.job_id, attempts: Number(row.attempts) });
+    }
+    return held;
   }
 
   /** Marks the job done with its result; false when `owner` no longer holds it (the result is then dropped). */

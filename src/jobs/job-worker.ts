@@ -1,7 +1,8 @@
 // A replica's worker loop (docs/scale-out.md): claims jobs of the kinds it knows, at most `concurrency` at once,
-// renews each lease while its handler runs, and records the outcome — done, retried after a back-off, given back
-// (RetryJobAt, JobInterrupted) or failed for good. A lease that cannot be renewed (another replica took the job after
-// it expired) aborts the handler's signal, and nothing it returns is recorded.
+// renews the leases of all the jobs it runs in one statement every third of the lease, and records the outcome —
+// done, retried after a back-off, given back (RetryJobAt, JobInterrupted) or failed for good. A lease that cannot be
+// renewed (another replica, or a later claim of this one, took the job after it expired) aborts the handler's
+// signal, and nothing it returns is recorded.
 import type { Clock } from '../runtime/clock.js';
 import { JobInterrupted, type JobKindTable, RetryJobAt } from './job-kind.js';
 import { type BackoffOptions, DEFAULT_JOB_BACKOFF, type JobQueue, type JobRow } from './job-queue.js';
@@ -30,9 +31,19 @@ export interface JobWorkerStats {
   leaseLost: number;
 }
 
+/** A job this worker runs: the claim it holds (`attempts` tells it from a later claim of the same job) and its fate. */
+interface HeldRun {
+  jobId: string;
+  attempts: number;
+  lost: AbortController;
+}
+
 export class JobWorker {
   readonly #options: Required<Omit<JobWorkerOptions, 'log'>> & Pick<JobWorkerOptions, 'log'>;
   readonly #running = new Set<Promise<void>>();
+  /** The runs whose leases the renewal timer extends; the timer runs only while there is one. */
+  readonly #held = new Set<HeldRun>();
+  #renewal: ReturnType<typeof setInterval> | undefined;
   readonly #stop = new AbortController();
   readonly stats: JobWorkerStats = { claimed: 0, done: 0, retried: 0, failed: 0, released: 0, leaseLost: 0 };
   #loop: Promise<void> | undefined;
@@ -116,29 +127,16 @@ export class JobWorker {
   }
 
   async #runJob(job: JobRow): Promise<void> {
-    const { queue, kinds, replicaId, leaseMs, backoff, log } = this.#options;
+    const { queue, kinds, replicaId, backoff, log } = this.#options;
     const kind = kinds.get(job.kind);
-    const lost = new AbortController();
-    const signal = AbortSignal.any([this.#stop.signal, lost.signal]);
-    let leaseLost = false;
-    const renewal = setInterval(
-      () => {
-        queue.renew(job.job_id, replicaId, leaseMs).then(
-          (held) => {
-            if (!held && !leaseLost) {
-              leaseLost = true;
-              lost.abort();
-            }
-          },
-          () => undefined, // unreachable for a moment: the next renewal tries again, well before expiry
-        );
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
+    const held: HeldRun = { jobId: job.job_id, attempts: Number(job.attempts), lost: new AbortController() };
+    const signal = AbortSignal.any([this.#stop.signal, held.lost.signal]);
+    this.#hold(held);
+    const leaseLost = () => held.lost.signal.aborted;
     try {
       if (!kind) throw new Error(`no handler for job kind ${job.kind}`);
       const outcome = await kind.run(JSON.parse(job.payload) as Record<string, unknown>, { job, signal, replicaId });
-      if (leaseLost) {
+      if (leaseLost()) {
         this.stats.leaseLost += 1;
         return;
       }
@@ -154,7 +152,7 @@ export class JobWorker {
       }
     } catch (error) {
       const message = (error as Error).message ?? String(error);
-      if (leaseLost) {
+      if (leaseLost()) {
         this.stats.leaseLost += 1;
         return;
       }
@@ -167,7 +165,40 @@ export class JobWorker {
         .fail({ job_id: job.job_id, attempts, max_attempts: max }, replicaId, message, { backoff })
         .catch(() => undefined); // the lease then expires and another run retries it
     } finally {
-      clearInterval(renewal);
+      this.#release(held);
     }
+  }
+
+  #hold(run: HeldRun): void {
+    this.#held.add(run);
+    // A run claimed just after a renewal is renewed at the next one, within a third of its lease, as before.
+    this.#renewal ??= setInterval(() => this.#renewHeld(), Math.max(50, Math.floor(this.#options.leaseMs / 3)));
+  }
+
+  #release(run: HeldRun): void {
+    this.#held.delete(run);
+    if (this.#held.size === 0 && this.#renewal !== undefined) {
+      clearInterval(this.#renewal);
+      this.#renewal = undefined;
+    }
+  }
+
+  /**
+   * One statement for every lease this worker holds. A run whose job did not come back, or came back under another
+   * claim (a later claim of this replica after the lease ran out), lost its lease: its signal aborts.
+   */
+  #renewHeld(): void {
+    const { queue, replicaId, leaseMs } = this.#options;
+    const runs = [...this.#held];
+    const ids = [...new Set(runs.map((run) => run.jobId))].sort();
+    queue.renewMany(ids, replicaId, leaseMs).then(
+      (rows) => {
+        const attemptsById = new Map(rows.map((row) => [row.job_id, row.attempts]));
+        for (const run of runs) {
+          if (attemptsById.get(run.jobId) !== run.attempts && !run.lost.signal.aborted) run.lost.abort();
+        }
+      },
+      () => undefined, // unreachable for a moment: the next renewal tries again, well before expiry
+    );
   }
 }

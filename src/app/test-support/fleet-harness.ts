@@ -196,9 +196,9 @@ async function setUpFleetWorld(
     KEYLEDGER_DATABASE_URL: database.url,
     KEYLEDGER_MASTER_KEY: masterKey.toString('base64'),
     KEYLEDGER_FINGERPRINT_KEY: fingerprintKey.key.toString('hex'),
-    // Short leases and beats: a killed replica's jobs are taken over within seconds, not the production minute. Not
-    // shorter: a worker renews each running job's lease every third of it, one statement each (src/jobs/job-worker.ts),
-    // so at 4 s the renewals of 96 running jobs per replica cost more statements than the rotations themselves.
+    // Short leases and beats: a killed replica's jobs are taken over within seconds, not the production minute. (A
+    // worker renews all its running jobs' leases in one statement every third of it, src/jobs/job-worker.ts; when it
+    // took one statement per job, a 4 s lease cost more statements than the rotations themselves.)
     KEYLEDGER_JOB_LEASE_MS: '10000',
     KEYLEDGER_JOB_POLL_MS: '250',
     KEYLEDGER_REPLICA_BEAT_MS: '1000',

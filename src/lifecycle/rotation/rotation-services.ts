@@ -115,6 +115,8 @@ export function createRotationServices(
     clock: context.clock,
     metrics,
   });
+  // The due tick loads the registry every few seconds on every replica: through the load cache
+  // (src/registry/registry-load-cache.ts) only the entry files changed since the last load are parsed again.
   const loadEntries = async () =>
     (
       await loadRegistry({
@@ -123,6 +125,7 @@ export function createRotationServices(
         applyPolicy: false,
         includeEntries: true,
         now: context.clock(),
+        cache: true,
       })
     ).entries;
   const controller = new RotationController({
