@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { anomalyFindingsOf } from '../src/audit/audit-anomaly-findings.js';
 import { ingestAuditLogs } from '../src/audit/audit-log-ingest.js';
 import { renderAuditReport } from '../src/audit/audit-report-render.js';
 import { AuditUsageStore } from '../src/audit/audit-usage-store.js';
@@ -300,7 +301,7 @@ async function main(): Promise<void> {
         isBroadPermission,
         lastUse,
         providersWithUsage: await usage.providersWithUsage(),
-        anomalies: await usage.anomaliesOf(),
+        anomalies: await anomalyFindingsOf(store.db),
       });
       part('quarterlyAudit');
       const html = renderAuditReport(report, 'html');
