@@ -4,8 +4,8 @@
 // every anomaly `order by last_at desc` gives it (PostgreSQL promises no order for ties, so there is nothing to match).
 import { describe, expect, it } from 'vitest';
 import { forEachBackend } from '../db/test-support/test-databases.js';
-import type { AnomalyRow } from './audit-log-enrichment.js';
 import { anomalyFindingsOf } from './audit-anomaly-findings.js';
+import type { AnomalyRow } from './audit-log-enrichment.js';
 import { AuditUsageStore } from './audit-usage-store.js';
 import { runQuarterlyAudit } from './quarterly-audit.js';
 
