@@ -46,10 +46,13 @@ const loaded = await loadRegistry({
 part('loadRegistry');
 const usage = new AuditUsageStore(store.db);
 const lastUse = await usage.lastUseByKey();
+part('read lastUse');
+const discovered = await discoveredKeys(store.db);
+part('read discovered');
 const isBroadPermission = (permission: string) => permission === '*';
 const drift = classifyKeys({
   entries: loaded.entries.map(({ entry }) => entry),
-  discovered: await discoveredKeys(store.db),
+  discovered,
   completeProviders: new Set(['aws-iam']),
   lastUseReported: new Set(['aws-iam']),
   asOf: NOW,
@@ -57,14 +60,17 @@ const drift = classifyKeys({
   lastUse,
 });
 part('classify');
+const providersWithUsage = await usage.providersWithUsage();
+const anomalies = await anomalyFindingsOf(store.db);
+part('read anomalies');
 const report = runQuarterlyAudit({
   entries: loaded.entries,
   asOf: NOW,
   now: NOW,
   isBroadPermission,
   lastUse,
-  providersWithUsage: await usage.providersWithUsage(),
-  anomalies: await anomalyFindingsOf(store.db),
+  providersWithUsage,
+  anomalies,
 });
 part('quarterlyAudit');
 const html = renderAuditReport(report, 'html');
