@@ -14,11 +14,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { anomalyFindingsOf } from '../src/audit/audit-anomaly-findings.js';
+import { readAuditDiscoveryInput } from '../src/audit/audit-discovery-input.js';
 import { ingestAuditLogs } from '../src/audit/audit-log-ingest.js';
 import { renderAuditReport } from '../src/audit/audit-report-render.js';
 import { AuditUsageStore } from '../src/audit/audit-usage-store.js';
-import { classifyKeys } from '../src/audit/drift-classification.js';
-import { discoveredKeys, discoverKeys } from '../src/audit/key-discovery.js';
+import { discoverKeys } from '../src/audit/key-discovery.js';
 import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
 import { auditLogSources } from '../src/audit-logs/audit-log-input.js';
 import { auditLogReaderTable } from '../src/audit-logs/audit-log-reader-table.js';
@@ -283,14 +284,14 @@ async function main(): Promise<void> {
       const usage = new AuditUsageStore(store.db);
       const lastUse = await usage.lastUseByKey();
       const isBroadPermission = (permission: string) => permission === '*';
-      const drift = classifyKeys({
+      // What `keyledger audit` does (src/cli/commands/audit.ts): discovery's unregistered and gone keys read back
+      // and classified, then the quarterly audit over the registry, the usage and the anomalies.
+      const discovery = await readAuditDiscoveryInput({
+        db: store.db,
+        usage,
         entries: loaded.entries.map(({ entry }) => entry),
-        discovered: await discoveredKeys(store.db),
-        completeProviders: new Set(['aws-iam']),
-        lastUseReported: new Set(['aws-iam']),
         asOf: NOW,
         isBroadPermission,
-        lastUse,
       });
       part('classify');
       const report = runQuarterlyAudit({
@@ -300,14 +301,22 @@ async function main(): Promise<void> {
         isBroadPermission,
         lastUse,
         providersWithUsage: await usage.providersWithUsage(),
-        anomalies: await usage.anomaliesOf(),
+        anomalies: await anomalyFindingsOf(store.db),
+        holders: discovery.holders,
+        unregisteredListed: discovery.unregisteredListed,
+        goneAtProvider: discovery.goneAtProvider,
       });
       part('quarterlyAudit');
       const html = renderAuditReport(report, 'html');
       part('renderHtml');
       const markdown = renderAuditReport(report, 'markdown');
       part('renderMarkdown');
-      return { drift: drift.summary, findings: report.findings.length, html: html.length, markdown: markdown.length };
+      return {
+        headline: report.headline,
+        findings: report.findings.length,
+        html: html.length,
+        markdown: markdown.length,
+      };
     });
     process.stderr.write(
       `  ${Object.entries(auditParts)

@@ -2,6 +2,7 @@
 // (checked at most once a second; the previous load answers while the next one runs), with the quarterly audit's
 // per-key finding classes computed over the same load, so filtering and paging 100,000 keys is an in-memory pass
 // rather than a reload per request.
+import { anomalyFindingsOf } from '../audit/audit-anomaly-findings.js';
 import { readAuditDiscoveryInput } from '../audit/audit-discovery-input.js';
 import { AuditUsageStore } from '../audit/audit-usage-store.js';
 import { type AuditFindingClass, type AuditReport, runQuarterlyAudit } from '../audit/quarterly-audit.js';
@@ -104,7 +105,7 @@ export class RegistrySnapshot {
       goneAtProvider: discovery.goneAtProvider,
       lastUse: await usage.lastUseByKey(),
       providersWithUsage: await usage.providersWithUsage(),
-      anomalies: await usage.anomaliesOf(),
+      anomalies: await anomalyFindingsOf(app.operational.db),
     });
     const classes = new Map<string, Set<AuditFindingClass>>();
     for (const finding of audit.findings) {

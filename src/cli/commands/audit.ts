@@ -4,6 +4,7 @@
 // per finding class per team with --tickets; --fail-on for CI.
 import { writeFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { anomalyFindingsOf } from '../../audit/audit-anomaly-findings.js';
 import { readAuditDiscoveryInput } from '../../audit/audit-discovery-input.js';
 import { AUDIT_REPORT_FORMATS, type AuditReportFormat, renderAuditReport } from '../../audit/audit-report-render.js';
 import { AuditReportStore } from '../../audit/audit-report-store.js';
@@ -104,7 +105,7 @@ export const registerAuditCommand: RegisterCommand = (program, context) => {
           isBroadPermission: policy.isForbiddenPermission,
           lastUse: await usage.lastUseByKey(),
           providersWithUsage: await usage.providersWithUsage(),
-          anomalies: await usage.anomaliesOf(),
+          anomalies: await anomalyFindingsOf(app.operational.db),
           holders: discovery.holders,
           unregisteredListed: discovery.unregisteredListed,
           goneAtProvider: discovery.goneAtProvider,

@@ -1,0 +1,99 @@
+// bench/audit-step.ts — the audit step of bench/audit.ts alone, on the data a `npx tsx bench/audit.ts --keep` run
+// left behind: load the registry (through its load cache), classify every key against discovery, the quarterly
+// audit, HTML and Markdown reports. Prints wall and CPU (all threads, process.cpuUsage) per part, and a SHA-256 of
+// each output (the classification, and the report in all four formats), so two checkouts run back to back on the
+// same data show both the time and that the output did not change.
+// Run: `npx tsx bench/audit-step.ts /tmp/keyledger-bench-audit-XXXXXX [--runs 3]`.
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { anomalyFindingsOf } from '../src/audit/audit-anomaly-findings.js';
+import { renderAuditReport } from '../src/audit/audit-report-render.js';
+import { AuditUsageStore } from '../src/audit/audit-usage-store.js';
+import { classifyKeys } from '../src/audit/drift-classification.js';
+import { discoveredKeys } from '../src/audit/key-discovery.js';
+import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
+import { openOperationalStore } from '../src/db/operational-store.js';
+import { defaultRegistryConfig } from '../src/registry/registry-config.js';
+import { loadRegistry } from '../src/registry/registry-loader.js';
+
+const root = process.argv[2];
+if (!root) throw new Error('usage: npx tsx bench/audit-step.ts <kept bench folder>');
+const NOW = new Date('2026-12-07T00:00:00Z');
+const sha = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+
+const store = await openOperationalStore({ dataDir: join(root, 'data') });
+const parts: Record<string, { wall: number; cpu: number }> = {};
+let wallMark = process.hrtime.bigint();
+let cpuMark = process.cpuUsage();
+const part = (name: string) => {
+  const wall = process.hrtime.bigint();
+  const cpu = process.cpuUsage(cpuMark);
+  parts[name] = { wall: Number(wall - wallMark) / 1e9, cpu: (cpu.user + cpu.system) / 1e6 };
+  wallMark = wall;
+  cpuMark = process.cpuUsage();
+};
+const started = process.hrtime.bigint();
+const cpuStarted = process.cpuUsage();
+const loaded = await loadRegistry({
+  root: join(root, 'registry'),
+  config: defaultRegistryConfig(),
+  applyPolicy: false,
+  includeEntries: true,
+  useCallingThread: true,
+  cache: true,
+});
+part('loadRegistry');
+const usage = new AuditUsageStore(store.db);
+const lastUse = await usage.lastUseByKey();
+part('read lastUse');
+const discovered = await discoveredKeys(store.db);
+part('read discovered');
+const isBroadPermission = (permission: string) => permission === '*';
+const drift = classifyKeys({
+  entries: loaded.entries.map(({ entry }) => entry),
+  discovered,
+  completeProviders: new Set(['aws-iam']),
+  lastUseReported: new Set(['aws-iam']),
+  asOf: NOW,
+  isBroadPermission,
+  lastUse,
+});
+part('classify');
+const providersWithUsage = await usage.providersWithUsage();
+const anomalies = await anomalyFindingsOf(store.db);
+part('read anomalies');
+const report = runQuarterlyAudit({
+  entries: loaded.entries,
+  asOf: NOW,
+  now: NOW,
+  isBroadPermission,
+  lastUse,
+  providersWithUsage,
+  anomalies,
+});
+part('quarterlyAudit');
+const html = renderAuditReport(report, 'html');
+part('renderHtml');
+const markdown = renderAuditReport(report, 'markdown');
+part('renderMarkdown');
+const wall = Number(process.hrtime.bigint() - started) / 1e9;
+const cpuUsed = process.cpuUsage(cpuStarted);
+process.stdout.write(
+  `${JSON.stringify({
+    load: loadavg()[0],
+    wall,
+    cpu: (cpuUsed.user + cpuUsed.system) / 1e6,
+    parts,
+    cache: loaded.cache,
+    findings: report.findings.length,
+    hashes: {
+      classification: sha(JSON.stringify(drift)),
+      html: sha(html),
+      markdown: sha(markdown),
+      csv: sha(renderAuditReport(report, 'csv')),
+      json: sha(renderAuditReport(report, 'json')),
+    },
+  })}\n`,
+);
+await store.close();
