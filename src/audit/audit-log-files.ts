@@ -64,6 +64,19 @@ export class AuditLogFiles {
     return sorted;
   }
 
+  /**
+   * Forgets that the files were counted, inside the transaction that counts them again (`audit-log ingest --again`):
+   * the record() that follows then holds their new size and time.
+   */
+  async forget(trx: Kysely<OperationalSchema>, paths: readonly string[]): Promise<void> {
+    for (let i = 0; i < paths.length; i += 500) {
+      await trx
+        .deleteFrom('audit_log_files')
+        .where('path', 'in', paths.slice(i, i + 500))
+        .execute();
+    }
+  }
+
   /** Records the files as counted, inside the transaction that stores their counts; throws if one already is. */
   async record(trx: Kysely<OperationalSchema>, files: readonly AuditLogFile[], at: Date): Promise<void> {
     for (let i = 0; i < files.length; i += 500) {

@@ -46,12 +46,21 @@ describe('keyledger audit-log', () => {
     expect(run.stdout).toMatch(/unexpected-source 1/);
     expect(run.stdout).toMatch(/unregistered-key 1/);
 
-    const again = await runCli(['audit-log', 'ingest', file, '--registry', root, '--fail-on-anomaly', '--json'], {
-      cwd: root,
-      env,
-    });
+    // The same file again (named twice): already counted, so nothing is read or added.
+    const repeat = await runCli(['audit-log', 'ingest', file, file, '--registry', root, '--json'], { cwd: root, env });
+    expect(repeat.code).toBe(0);
+    expect(JSON.parse(repeat.stdout)).toEqual({ records: 0, sources: 0, skipped: { counted: [file], changed: [] } });
+    const told = await runCli(['audit-log', 'ingest', file, '--registry', root], { cwd: root, env });
+    expect(told.stdout).toBe('nothing new to ingest\n');
+    expect(told.stderr).toMatch(/skipped 1 already ingested file\(s\).*--again/);
+
+    // --again reads it once more, on purpose: its records count a second time, its anomalies are not new.
+    const again = await runCli(
+      ['audit-log', 'ingest', file, '--again', '--registry', root, '--fail-on-anomaly', '--json'],
+      { cwd: root, env },
+    );
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ records: 4, newAnomalies: [] });
+    expect(JSON.parse(again.stdout)).toMatchObject({ records: 4, newAnomalies: [], skipped: { counted: [] } });
 
     const usage = await runCli(['usage', 'payments-aws-001', '--registry', root, '--json'], { cwd: root, env });
     expect(usage.code).toBe(0);

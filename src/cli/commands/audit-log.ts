@@ -3,6 +3,7 @@
 // formats` lists the readers; `keyledger usage KEY_ID` shows what the ingested logs say about one key.
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { AuditLogFiles, auditLogFilesAt } from '../../audit/audit-log-files.js';
 import { ingestAuditLogs } from '../../audit/audit-log-ingest.js';
 import { AuditMetrics } from '../../audit/audit-metrics.js';
 import { AuditUsageStore } from '../../audit/audit-usage-store.js';
@@ -32,6 +33,7 @@ interface AuditLogOptions extends SharedOptions {
   format: string;
   mapping?: string;
   failOnAnomaly?: boolean;
+  again?: boolean;
 }
 
 interface UsageOptions extends SharedOptions {
@@ -49,6 +51,10 @@ export const registerAuditLogCommand: RegisterCommand = (program, context) => {
     .option('--format <format>', `auto, ${BUILTIN_AUDIT_LOG_FORMATS.join(', ')} or json-lines (with --mapping)`, 'auto')
     .option('--mapping <file>', 'json-lines: which field holds the time, the key id, the IP... (JSON or YAML)')
     .option('--fail-on-anomaly', 'exit 1 when the input shows an anomaly not seen before')
+    .option(
+      '--again',
+      'read files already ingested (unchanged or not) once more: their records are counted a second time',
+    )
     .action(async (action: string, paths: string[], options: AuditLogOptions) => {
       if (action === 'formats') return printFormats(context, options);
       if (action !== 'ingest') throw new UsageError(`unknown audit-log action "${action}": use ingest or formats`);
@@ -110,6 +116,45 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
   );
   const app = await openAppFor(context, options);
   try {
+    // Usage counts add up on every ingest, so a file read twice counts its records twice: each file is recorded as
+    // counted in the transaction that stores its counts (src/audit/audit-log-files.ts, as the scheduled ingest does),
+    // and a file already counted is skipped unless --again. Standard input is not a file: it is always read.
+    const files = new AuditLogFiles(app.operational.db);
+    const onDisk = await auditLogFilesAt([
+      ...new Set(sources.flatMap((source) => (source.file ? [source.file.path] : []))),
+    ]);
+    const sorted = await files.sort(onDisk);
+    const skipped = options.again ? [] : [...sorted.counted, ...sorted.changed];
+    const skippedPaths = new Set(skipped.map((file) => file.path));
+    // A file named twice (itself and its folder) is read once.
+    const named = new Set<string>();
+    const toRead = sources.filter((source) => {
+      if (!source.file) return true;
+      if (skippedPaths.has(source.file.path) || named.has(source.file.path)) return false;
+      named.add(source.file.path);
+      return true;
+    });
+    const toRecord = onDisk.filter((file) => !skippedPaths.has(file.path));
+    const skippedReport = {
+      counted: sorted.counted.filter((file) => skippedPaths.has(file.path)).map((file) => file.path),
+      changed: sorted.changed.filter((file) => skippedPaths.has(file.path)).map((file) => file.path),
+    };
+    if (!options.json && skipped.length > 0) {
+      const parts = [
+        skippedReport.counted.length ? `${skippedReport.counted.length} already ingested` : '',
+        skippedReport.changed.length
+          ? `${skippedReport.changed.length} ingested before and changed since (${skippedReport.changed.slice(0, 3).join(', ')}${skippedReport.changed.length > 3 ? ', ...' : ''})`
+          : '',
+      ].filter(Boolean);
+      context.stderr.write(
+        `audit-log ingest: skipped ${parts.join(' and ')} file(s): their records are counted; --again reads them once more\n`,
+      );
+    }
+    if (toRead.length === 0) {
+      if (options.json) printJson(context, { records: 0, sources: 0, skipped: skippedReport });
+      else context.stdout.write('nothing new to ingest\n');
+      return;
+    }
     const loaded = await loadRegistry({
       root: app.workspace.root,
       config: app.workspace.config,
@@ -121,7 +166,15 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
     const started = Date.now();
     const progress = context.stderr.isTTY && !options.json;
     const result = await ingestAuditLogs({
-      sources,
+      withinCommit: async (trx) => {
+        if (options.again)
+          await files.forget(
+            trx,
+            toRecord.map((file) => file.path),
+          );
+        await files.record(trx, toRecord, context.clock());
+      },
+      sources: toRead,
       readers,
       entries: loaded.entries.map(({ entry }) => entry),
       store: new AuditUsageStore(app.operational.db),
@@ -134,7 +187,7 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
     const seconds = (Date.now() - started) / 1000;
     if (options.failOnAnomaly && result.newAnomalies.length > 0) context.exitCode = EXIT_VIOLATIONS;
     if (options.json) {
-      printJson(context, { ...result, seconds });
+      printJson(context, { ...result, seconds, skipped: skippedReport });
       return;
     }
     const colors = palette(context);
