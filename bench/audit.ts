@@ -293,7 +293,7 @@ async function main(): Promise<void> {
         asOf: NOW,
         isBroadPermission,
       });
-      part('classify');
+      part('discoveryInput');
       const report = runQuarterlyAudit({
         entries: loaded.entries,
         asOf: NOW,

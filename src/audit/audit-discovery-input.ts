@@ -6,7 +6,7 @@ import type { OperationalSchema } from '../db/operational-schema.js';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
 import type { AuditUsageStore } from './audit-usage-store.js';
-import { type ClassifiedKey, classifyKeys } from './drift-classification.js';
+import { type ClassifiedKey, classifyUnregisteredKeys } from './drift-classification.js';
 import { discoveredKeys } from './key-discovery.js';
 
 export interface AuditDiscoveryInput {
@@ -33,10 +33,10 @@ export async function readAuditDiscoveryInput(input: {
     else if (row.holder) holders.set(slot, row.holder);
   }
   if (live.length === 0) return { unregisteredListed: [], goneAtProvider, holders };
-  // Only the unregistered keys are taken from the classification: which listings completed and which report last
-  // use are facts of a discovery run, not kept, so the classes that need them (registered-gone, never-used) come
-  // from `gone_at` above and from the audit's own use checks.
-  const { keys } = classifyKeys({
+  // Only the unregistered keys are classified: which listings completed and which report last use are facts of a
+  // discovery run, not kept, so the classes that need them (registered-gone, never-used) come from `gone_at` above
+  // and from the audit's own use checks; the entries' own classes are the audit's.
+  const unregisteredListed = classifyUnregisteredKeys({
     entries: input.entries,
     discovered: live,
     completeProviders: new Set(),
@@ -46,5 +46,5 @@ export async function readAuditDiscoveryInput(input: {
     isBroadPermission: input.isBroadPermission,
     callerTeams: await input.usage.teamsOfUnregisteredCredentials(),
   });
-  return { unregisteredListed: keys.filter((key) => key.classes.includes('unregistered')), goneAtProvider, holders };
+  return { unregisteredListed, goneAtProvider, holders };
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DiscoveredKeysTable } from '../db/operational-schema.js';
 import type { KeyEntry } from '../registry/key-entry-schema.js';
-import { classifyKeys } from './drift-classification.js';
+import { classifyKeys, classifyUnregisteredKeys } from './drift-classification.js';
 
 function row(id: string): DiscoveredKeysTable {
   return {
@@ -66,5 +66,34 @@ describe('classifyKeys', () => {
     expect(byId.get('AKIAONETEAM')!.classes).not.toContain('shared-across-teams');
     expect(byId.get('AKIAONETEAM')!.ownerEvidence?.team).toBe('search');
     expect(byId.get('AKIAQUIET')!.classes).toEqual(['unregistered', 'no-clear-owner']);
+  });
+
+  it('classifies only the unregistered keys exactly as the whole classification does (the audit reads these)', () => {
+    const active = {
+      ...revoked,
+      key_id: 'payments-aws-001',
+      status: 'active',
+      provider_key_id: 'AKIAACTIVE',
+    } as KeyEntry;
+    const input = {
+      entries: [revoked, active],
+      discovered: [
+        row('AKIAREVOKED'),
+        row('AKIAACTIVE'),
+        row('AKIANOBODY'),
+        { ...row('AKIAADMIN'), permissions: JSON.stringify(['AdministratorAccess']) },
+        { ...row('AKIADEAD'), status: 'revoked' },
+        { ...row('AKIAGONE'), gone_at: '2026-11-30T00:00:00Z' },
+        { ...row('AKIASHARED'), last_used_at: '2026-09-01T00:00:00Z' },
+      ],
+      completeProviders: new Set(['aws-iam']),
+      lastUseReported: new Set(['aws-iam']),
+      asOf: new Date('2026-12-01T00:00:00Z'),
+      isBroadPermission: (permission: string) => /admin/i.test(permission),
+      callerTeams: new Map([['aws-iam\u0000AKIASHARED', ['payments', 'search']]]),
+    };
+    const whole = classifyKeys(input).keys.filter((key) => key.classes.includes('unregistered'));
+    expect(whole.map((key) => key.providerKeyId)).toEqual(['AKIAADMIN', 'AKIANOBODY', 'AKIASHARED']);
+    expect(classifyUnregisteredKeys(input)).toEqual(whole);
   });
 });

@@ -83,17 +83,9 @@ export interface DriftSummary {
 export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[]; summary: DriftSummary } {
   const asOfMs = input.asOf.getTime();
   const unusedMs = (input.unusedAfterDays ?? 30) * DAY_MS;
-  const slot = (provider: string, id: string) => `${provider}\u0000${id}`;
   // Every key a listing still shows, live or not: an expired key the provider keeps listing is expired, not gone.
   // By provider, then id: two look-ups rather than a composite string made (and hashed) per key and per entry.
-  const listed = new Map<string, Map<string, DiscoveredKeysTable>>();
-  for (const row of input.discovered) {
-    if (row.gone_at !== null) continue;
-    const ofProvider = listed.get(row.provider);
-    if (ofProvider) ofProvider.set(row.provider_key_id, row);
-    else listed.set(row.provider, new Map([[row.provider_key_id, row]]));
-  }
-  const isLive = (row: DiscoveredKeysTable) => row.status !== 'revoked' && row.status !== 'expired';
+  const listed = listedByProvider(input.discovered);
   const teamsInDirectory = input.people?.teams();
   // Keys some entry names, whatever its status: a key the registry marked revoked or retired is not unregistered
   // (every key matched to an active entry among them). Gathered in the same pass as the active entries are
@@ -147,13 +139,7 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
     keys.push(key);
   }
 
-  for (const [provider, rows] of listed) {
-    const namedHere = named.get(provider);
-    for (const [id, row] of rows) {
-      if (namedHere?.has(id) || !isLive(row)) continue;
-      keys.push(unregisteredKey(row, slot(provider, id), input, asOfMs, unusedMs));
-    }
-  }
+  pushUnregistered(keys, listed, named, input, asOfMs, unusedMs);
 
   const categoryOf = keyCategorizer(input.people);
   for (const key of keys) key.category = categoryOf(key);
@@ -161,6 +147,63 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
   for (const key of keys) for (const cls of key.classes) byClass[cls] += 1;
   sortByProviderAndKey(keys);
   return { keys, summary: { keys: keys.length, byClass } };
+}
+
+/**
+ * Only the listed keys no entry names, classified as classifyKeys classifies them (the quarterly audit's discovery
+ * input, src/audit/audit-discovery-input.ts): the entries are only looked through for the keys they name, so this
+ * costs a set of ids, not a classification of every entry. Same order and fields as in classifyKeys' result.
+ */
+export function classifyUnregisteredKeys(input: ClassifyKeysInput): ClassifiedKey[] {
+  const listed = listedByProvider(input.discovered);
+  const named = new Map<string, Set<string>>();
+  for (const entry of input.entries) {
+    const provider = entry.scope?.provider;
+    if (!provider || entry.provider_key_id === undefined) continue;
+    const ofProvider = named.get(provider);
+    if (ofProvider) ofProvider.add(String(entry.provider_key_id));
+    else named.set(provider, new Set([String(entry.provider_key_id)]));
+  }
+  const keys: ClassifiedKey[] = [];
+  pushUnregistered(keys, listed, named, input, input.asOf.getTime(), (input.unusedAfterDays ?? 30) * DAY_MS);
+  const categoryOf = keyCategorizer(input.people);
+  for (const key of keys) key.category = categoryOf(key);
+  sortByProviderAndKey(keys);
+  return keys;
+}
+
+/** Every key a listing still shows (gone_at unset), by provider, then id. */
+function listedByProvider(discovered: readonly DiscoveredKeysTable[]): Map<string, Map<string, DiscoveredKeysTable>> {
+  const listed = new Map<string, Map<string, DiscoveredKeysTable>>();
+  for (const row of discovered) {
+    if (row.gone_at !== null) continue;
+    const ofProvider = listed.get(row.provider);
+    if (ofProvider) ofProvider.set(row.provider_key_id, row);
+    else listed.set(row.provider, new Map([[row.provider_key_id, row]]));
+  }
+  return listed;
+}
+
+/** The live listed keys no entry names, appended to `keys` as unregistered. */
+function pushUnregistered(
+  keys: ClassifiedKey[],
+  listed: ReadonlyMap<string, ReadonlyMap<string, DiscoveredKeysTable>>,
+  named: ReadonlyMap<string, ReadonlySet<string>>,
+  input: ClassifyKeysInput,
+  asOfMs: number,
+  unusedMs: number,
+): void {
+  for (const [provider, rows] of listed) {
+    const namedHere = named.get(provider);
+    for (const [id, row] of rows) {
+      if (namedHere?.has(id) || !isLive(row)) continue;
+      keys.push(unregisteredKey(row, `${provider}\u0000${id}`, input, asOfMs, unusedMs));
+    }
+  }
+}
+
+function isLive(row: DiscoveredKeysTable): boolean {
+  return row.status !== 'revoked' && row.status !== 'expired';
 }
 
 /**
