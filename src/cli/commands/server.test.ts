@@ -13,7 +13,14 @@ import { PEOPLE_CSV } from '../../server/test-support/api-harness.js';
 import { runCli } from '../test-support/run-cli.js';
 
 const MAIN_MODULE = fileURLToPath(new URL('../main.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url));
+// Node with tsx's loader, not tsx's CLI: the CLI relays a signal to its child and SIGKILLs it when the child does
+// not confirm within 30 ms (exit 143), which a loaded machine misses — the signal must reach keyledger itself.
+// (by path: the child runs in a registry folder, where a bare 'tsx' would not resolve).
+const NODE_WITH_TSX = [
+  process.execPath,
+  '--import',
+  new URL('../../../node_modules/tsx/dist/loader.mjs', import.meta.url).href,
+] as const;
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
@@ -83,8 +90,9 @@ forEachBackend((backend) => {
       expect(JSON.parse(registryList.stdout).matched).toBe(2);
 
       const child = spawn(
-        TSX,
+        NODE_WITH_TSX[0],
         [
+          ...NODE_WITH_TSX.slice(1),
           '-e',
           `import(${JSON.stringify(MAIN_MODULE)}).then(async (m) => { process.exitCode = await m.main(process.argv.slice(0)); })`,
           'keyledger',
