@@ -124,8 +124,10 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
       ...new Set(sources.flatMap((source) => (source.file ? [source.file.path] : []))),
     ]);
     const sorted = await files.sort(onDisk);
-    const skipped = options.again ? [] : [...sorted.counted, ...sorted.changed];
-    const skippedPaths = new Set(skipped.map((file) => file.path));
+    const skipped = options.again
+      ? { counted: [], changed: [] }
+      : { counted: sorted.counted.map((file) => file.path), changed: sorted.changed.map((file) => file.path) };
+    const skippedPaths = new Set([...skipped.counted, ...skipped.changed]);
     // A file named twice (itself and its folder) is read once.
     const named = new Set<string>();
     const toRead = sources.filter((source) => {
@@ -135,15 +137,11 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
       return true;
     });
     const toRecord = onDisk.filter((file) => !skippedPaths.has(file.path));
-    const skippedReport = {
-      counted: sorted.counted.filter((file) => skippedPaths.has(file.path)).map((file) => file.path),
-      changed: sorted.changed.filter((file) => skippedPaths.has(file.path)).map((file) => file.path),
-    };
-    if (!options.json && skipped.length > 0) {
+    if (!options.json && skippedPaths.size > 0) {
       const parts = [
-        skippedReport.counted.length ? `${skippedReport.counted.length} already ingested` : '',
-        skippedReport.changed.length
-          ? `${skippedReport.changed.length} ingested before and changed since (${skippedReport.changed.slice(0, 3).join(', ')}${skippedReport.changed.length > 3 ? ', ...' : ''})`
+        skipped.counted.length ? `${skipped.counted.length} already ingested` : '',
+        skipped.changed.length
+          ? `${skipped.changed.length} ingested before and changed since (${skipped.changed.slice(0, 3).join(', ')}${skipped.changed.length > 3 ? ', ...' : ''})`
           : '',
       ].filter(Boolean);
       context.stderr.write(
@@ -151,7 +149,7 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
       );
     }
     if (toRead.length === 0) {
-      if (options.json) printJson(context, { records: 0, sources: 0, skipped: skippedReport });
+      if (options.json) printJson(context, { records: 0, sources: 0, skipped });
       else context.stdout.write('nothing new to ingest\n');
       return;
     }
@@ -187,7 +185,7 @@ async function ingest(context: CliContext, paths: string[], options: AuditLogOpt
     const seconds = (Date.now() - started) / 1000;
     if (options.failOnAnomaly && result.newAnomalies.length > 0) context.exitCode = EXIT_VIOLATIONS;
     if (options.json) {
-      printJson(context, { ...result, seconds, skipped: skippedReport });
+      printJson(context, { ...result, seconds, skipped });
       return;
     }
     const colors = palette(context);
