@@ -6,11 +6,12 @@
 //            audit, and its HTML and Markdown reports;
 // and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
 // run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]
-// [--database sqlite|postgres] [--database-url postgres://...] [--threads N] [--only ingest] [--keep]`; small sizes
-// (`--keys 10000 --records 100000`) for a quick check; `--only ingest` skips discover and audit (DuckDB still runs). `--database postgres` runs the store on the test PostgreSQL
+// [--database sqlite|postgres] [--database-url postgres://...] [--threads N] [--only ingest] [--inputs DIR] [--keep]`; small sizes
+// (`--keys 10000 --records 100000`) for a quick check; `--only ingest` skips discover and audit (DuckDB still runs);
+// `--inputs DIR` generates the registry and logs there once and reuses them on later runs of the same sizes. `--database postgres` runs the store on the test PostgreSQL
 // (KEYLEDGER_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres) in a database of its own;
 // `--threads` sets the ingest's reader threads (default: src/audit-logs/threaded-audit-log-reading.ts decides).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -46,6 +47,7 @@ const DATABASE_URL =
     : undefined);
 const THREADS = args.includes('--threads') ? option('--threads', 0) : undefined;
 const ONLY = text('--only');
+const INPUTS = text('--inputs');
 if (ONLY !== undefined && ONLY !== 'ingest') throw new Error(`--only takes "ingest", got ${ONLY}`);
 const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
 const NOW = new Date('2026-12-07T00:00:00Z');
@@ -70,17 +72,23 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<{ second
   return { seconds, value };
 }
 
-async function main(): Promise<void> {
-  const root = mkdtempSync(join(tmpdir(), 'keyledger-bench-audit-'));
+/** The bench's inputs in `inputs`: reused when a previous run of the same sizes left them there, else generated. */
+function reuseOrGenerateInputs(inputs: string): { registry: string; logs: string; bytes: number } {
+  const sizes = { keys: KEYS, records: RECORDS, files: FILES };
+  const manifest = join(inputs, 'inputs.json');
+  if (existsSync(manifest)) {
+    const previous = JSON.parse(readFileSync(manifest, 'utf8')) as typeof sizes & { bytes: number };
+    if (previous.keys === KEYS && previous.records === RECORDS && previous.files === FILES) {
+      process.stderr.write(`reusing the inputs in ${inputs}\n`);
+      return { registry: join(inputs, 'registry'), logs: join(inputs, 'logs'), bytes: previous.bytes };
+    }
+    rmSync(join(inputs, 'registry'), { recursive: true, force: true });
+    rmSync(join(inputs, 'logs'), { recursive: true, force: true });
+    rmSync(manifest);
+  }
   const random = prng(42);
-  process.stderr.write(
-    `machine: ${availableParallelism()} cores (${cpus()[0]?.model}), load ${loadavg()
-      .map((n) => n.toFixed(2))
-      .join(' ')}\n`,
-  );
-
   // The registry: KEYS entries of AWS keys across ten teams, a tenth of them with a declared source range.
-  const registry = join(root, 'registry');
+  const registry = join(inputs, 'registry');
   for (const team of TEAMS) mkdirSync(join(registry, 'keys', team), { recursive: true });
   for (let i = 0; i < KEYS; i++) {
     const team = TEAMS[i % TEAMS.length]!;
@@ -109,7 +117,7 @@ async function main(): Promise<void> {
 
   // CloudTrail: RECORDS records over FILES gzip files of JSON lines (CloudTrail Lake's export shape, which DuckDB
   // reads too), 2% of them by keys nobody registered.
-  const logs = join(root, 'logs');
+  const logs = join(inputs, 'logs');
   mkdirSync(logs);
   const perFile = Math.ceil(RECORDS / FILES);
   let bytes = 0;
@@ -153,8 +161,26 @@ async function main(): Promise<void> {
     writeFileSync(join(logs, `trail-${f}.json.gz`), gzipSync(text, { level: 1 }));
   }
   process.stderr.write(
-    `generated ${KEYS.toLocaleString('en')} entries, ${RECORDS.toLocaleString('en')} records (${(bytes / 1e6).toFixed(0)} MB of JSON) in ${root}\n`,
+    `generated ${KEYS.toLocaleString('en')} entries, ${RECORDS.toLocaleString('en')} records (${(bytes / 1e6).toFixed(0)} MB of JSON) in ${inputs}\n`,
   );
+
+  writeFileSync(manifest, JSON.stringify({ ...sizes, bytes }));
+  return { registry, logs, bytes };
+}
+
+async function main(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'keyledger-bench-audit-'));
+  process.stderr.write(
+    `machine: ${availableParallelism()} cores (${cpus()[0]?.model}), load ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}\n`,
+  );
+  // `--inputs DIR`: the registry and the logs are generated there once and reused by later runs of the same
+  // sizes (generating them takes longer than the steps timed); otherwise in the run's own directory.
+  const inputs = INPUTS ?? root;
+  const { registry, logs, bytes } = reuseOrGenerateInputs(inputs);
+  // The registry load cache is the audit's own doing: a reused registry starts without one, so the first load is cold.
+  rmSync(join(registry, '.keyledger'), { recursive: true, force: true });
 
   // On PostgreSQL, a database of its own for the run, dropped at the end.
   let databaseUrl: string | undefined;
