@@ -4,8 +4,9 @@
 // once (one `done` rotation per key; at the sandbox, the key's tokens minted minus revoked is one, and the live one is
 // the registry's and the store's), no consumer call failed (the sandbox consumer keeps using every key with the
 // secret it holds), no job is stuck (none queued, running or failed), and no lease is held by a dead replica (jobs or
-// journal rows). The suite runs 1,000 keys (about 75 s of rotation on the 2-core machine, so `npm test` stays near its
-// budget); KEYLEDGER_FLEET_KEYS=5000 runs the issue's full size, KEYLEDGER_FLEET_KEYS=200 a quick check while editing.
+// journal rows). The suite runs 500 keys: 1,000 took 47-128 s of rotation on the 2-core machine, the suite's longest
+// file beside the install test, and kept `npm test` near 20 minutes; 500 still makes several SIGKILLs land mid-rotation.
+// KEYLEDGER_FLEET_KEYS=5000 runs the issue's full size (docs/scale-out.md), KEYLEDGER_FLEET_KEYS=200 a quick check.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JobQueue } from '../jobs/job-queue.js';
@@ -16,7 +17,7 @@ import { systemClock } from '../runtime/clock.js';
 import { ROTATION_ROTATE } from './rotation-job-kinds.js';
 import { createFleetWorld, type FleetWorld, type Replica } from './test-support/fleet-harness.js';
 
-const KEYS = Number(process.env.KEYLEDGER_FLEET_KEYS ?? 1_000);
+const KEYS = Number(process.env.KEYLEDGER_FLEET_KEYS ?? 500);
 /**
  * The rotations must be over by then (the wall time the suite allows this test, set-up aside): 540 s, or 0.2 s a key
  * for a larger fleet; KEYLEDGER_FLEET_BUDGET_S sets it (a run on a machine shared with other work).
@@ -78,7 +79,8 @@ it(
     }
     const rotatedIn = (Date.now() - started) / 1000;
     log(`${KEYS} keys rotated in ${rotatedIn.toFixed(1)}s with ${kills} kills`);
-    expect(kills).toBeGreaterThanOrEqual(KEYS >= 1_000 ? 5 : 1);
+    // A kill every 5-8 s (the wait, then the restart): 500 keys took ~25 s on a quiet machine, so at least three.
+    expect(kills).toBeGreaterThanOrEqual(KEYS >= 1_000 ? 5 : KEYS >= 500 ? 3 : 1);
     expect(await doneKeys(), replicas.map((replica) => replica.tail()).join('\n')).toBe(KEYS);
 
     // Quiet: no rotation open, no rotate job open (the ticks that still run find nothing due).
