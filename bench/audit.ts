@@ -6,7 +6,7 @@
 //            audit, and its HTML and Markdown reports;
 // and the same join (records to keys, grouped per key, day and source) in DuckDB over the same files, in the same
 // run, as the reference. Run: `npx tsx bench/audit.ts [--keys 100000] [--records 1000000] [--files 10]
-// [--database sqlite|postgres] [--database-url postgres://...] [--threads N] [--only ingest] [--inputs DIR] [--keep]`; small sizes
+// [--database sqlite|postgres] [--database-url postgres://...] [--threads N] [--only ingest] [--inputs DIR] [--shape worst|skewed] [--keep]`; small sizes
 // (`--keys 10000 --records 100000`) for a quick check; `--only ingest` skips discover and audit (DuckDB still runs);
 // `--inputs DIR` generates the registry and logs there once and reuses them on later runs of the same sizes. `--database postgres` runs the store on the test PostgreSQL
 // (KEYLEDGER_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres) in a database of its own;
@@ -48,6 +48,15 @@ const DATABASE_URL =
 const THREADS = args.includes('--threads') ? option('--threads', 0) : undefined;
 const ONLY = text('--only');
 const INPUTS = text('--inputs');
+/**
+ * `--shape worst` (default): every record's key, source address and caller drawn at random and apart, so nearly every
+ * record is its own usage row and ~175,000 anomalies — a worst case for the store. `--shape skewed`: what an account's
+ * trail looks like — a few keys make most calls (Zipf: the key of rank r makes a share of calls in proportion to
+ * 1/r), each key is its one IAM user's and calls from its service's two or three addresses (inside its declared
+ * range when it has one), and one call in 200 comes from elsewhere.
+ */
+const SHAPE = text('--shape') ?? 'worst';
+if (SHAPE !== 'worst' && SHAPE !== 'skewed') throw new Error(`--shape takes "worst" or "skewed", got ${SHAPE}`);
 if (ONLY !== undefined && ONLY !== 'ingest') throw new Error(`--only takes "ingest", got ${ONLY}`);
 const TEAMS = ['payments', 'search', 'platform', 'data', 'growth', 'mobile', 'infra', 'security', 'billing', 'chat'];
 const NOW = new Date('2026-12-07T00:00:00Z');
@@ -72,13 +81,64 @@ async function timed<T>(label: string, work: () => Promise<T>): Promise<{ second
   return { seconds, value };
 }
 
+/**
+ * `--shape skewed`'s callers: the key (by rank, Zipf over the registered keys; 2% of calls by 1,000 keys nobody
+ * registered), its IAM user, and one of its service's addresses — inside the entry's declared range
+ * (`10.<i % 200>.0.0/16` for every tenth key), in 172.16.0.0/12 for the others — or, one call in 200, an address in
+ * 10.0.0.0/8, where the declared ranges are.
+ */
+function skewedCaller(random: () => number): () => { key: number; user: string; address: string } {
+  const cumulative = new Float64Array(KEYS);
+  let total = 0;
+  for (let rank = 0; rank < KEYS; rank++) {
+    total += 1 / (rank + 1);
+    cumulative[rank] = total;
+  }
+  // Ranks are dealt to keys in a fixed shuffled order, so the busiest keys are spread over teams and ranges.
+  const keyOfRank = Array.from({ length: KEYS }, (_, i) => i);
+  for (let i = KEYS - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [keyOfRank[i], keyOfRank[j]] = [keyOfRank[j]!, keyOfRank[i]!];
+  }
+  return () => {
+    let key: number;
+    if (random() < 0.02) key = KEYS + Math.floor(random() * 1000);
+    else {
+      const target = random() * total;
+      let low = 0;
+      let high = KEYS - 1;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if (cumulative[middle]! < target) low = middle + 1;
+        else high = middle;
+      }
+      key = keyOfRank[low]!;
+    }
+    const home = Math.floor(random() * (2 + (key % 2)));
+    // Only the keys with a declared range call from inside 10.0.0.0/8 (each team's declared ranges are there); the
+    // others from addresses no entry declares, so a key is called shared or out of place only by the stray calls.
+    const address =
+      random() < 0.005
+        ? `10.${Math.floor(random() * 200)}.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`
+        : key < KEYS && key % 10 === 0
+          ? `10.${key % 200}.${home}.${(key * 7 + home) % 250}`
+          : `172.${16 + (key % 16)}.${(key >> 4) % 250}.${home + 1}`;
+    return { key, user: `svc-${key}`, address };
+  };
+}
+
 /** The bench's inputs in `inputs`: reused when a previous run of the same sizes left them there, else generated. */
 function reuseOrGenerateInputs(inputs: string): { registry: string; logs: string; bytes: number } {
-  const sizes = { keys: KEYS, records: RECORDS, files: FILES };
+  const sizes = { keys: KEYS, records: RECORDS, files: FILES, shape: SHAPE };
   const manifest = join(inputs, 'inputs.json');
   if (existsSync(manifest)) {
     const previous = JSON.parse(readFileSync(manifest, 'utf8')) as typeof sizes & { bytes: number };
-    if (previous.keys === KEYS && previous.records === RECORDS && previous.files === FILES) {
+    if (
+      previous.keys === KEYS &&
+      previous.records === RECORDS &&
+      previous.files === FILES &&
+      (previous.shape ?? 'worst') === SHAPE
+    ) {
       process.stderr.write(`reusing the inputs in ${inputs}\n`);
       return { registry: join(inputs, 'registry'), logs: join(inputs, 'logs'), bytes: previous.bytes };
     }
@@ -121,11 +181,16 @@ function reuseOrGenerateInputs(inputs: string): { registry: string; logs: string
   mkdirSync(logs);
   const perFile = Math.ceil(RECORDS / FILES);
   let bytes = 0;
+  const pickCaller = SHAPE === 'skewed' ? skewedCaller(random) : undefined;
   for (let f = 0; f < FILES; f++) {
     const lines: string[] = [];
     for (let r = f * perFile; r < Math.min(RECORDS, (f + 1) * perFile); r++) {
-      const key =
-        random() < 0.02 ? accessKeyId(KEYS + Math.floor(random() * 1000)) : accessKeyId(Math.floor(random() * KEYS));
+      const caller = pickCaller?.() ?? {
+        key: random() < 0.02 ? KEYS + Math.floor(random() * 1000) : Math.floor(random() * KEYS),
+        user: `svc-${r % 977}`,
+        address: `10.${Math.floor(random() * 200)}.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
+      };
+      const key = accessKeyId(caller.key);
       const day = 1 + Math.floor(random() * 28);
       lines.push(
         JSON.stringify({
@@ -133,16 +198,16 @@ function reuseOrGenerateInputs(inputs: string): { registry: string; logs: string
           userIdentity: {
             type: 'IAMUser',
             principalId: 'AIDAEXAMPLE',
-            arn: `arn:aws:iam::111122223333:user/svc-${r % 977}`,
+            arn: `arn:aws:iam::111122223333:user/${caller.user}`,
             accountId: '111122223333',
             accessKeyId: key,
-            userName: `svc-${r % 977}`,
+            userName: caller.user,
           },
           eventTime: `2026-11-${String(day).padStart(2, '0')}T${String(Math.floor(random() * 24)).padStart(2, '0')}:00:00Z`,
           eventSource: 's3.amazonaws.com',
           eventName: 'GetObject',
           awsRegion: 'eu-west-1',
-          sourceIPAddress: `10.${Math.floor(random() * 200)}.${Math.floor(random() * 4)}.${Math.floor(random() * 250)}`,
+          sourceIPAddress: caller.address,
           userAgent: 'aws-sdk-js/3.700.0 ua/2.1 os/linux lang/js md/nodejs#20.20.2 api/s3#3.700.0',
           requestParameters: { bucketName: 'bench-bucket', key: `objects/${r}.json` },
           responseElements: null,
@@ -385,6 +450,7 @@ async function main(): Promise<void> {
   const result = {
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, load: loadavg() },
     engine: databaseUrl ? 'postgres' : 'sqlite',
+    shape: SHAPE,
     keys: KEYS,
     records: RECORDS,
     jsonMB: Math.round(bytes / 1e6),
