@@ -27,6 +27,7 @@ import { type RunningSandbox, startSandbox } from '../../sandbox/start-sandbox.j
 import { MasterKeyring, masterKeyFromBytes, staticMasterKeySource } from '../../secrets/embedded/embedded-keyring.js';
 import { EmbeddedSecretStore } from '../../secrets/embedded/embedded-secret-store.js';
 import { fingerprintSecret } from '../../secrets/secret-fingerprint.js';
+import { reapFleetLeftovers } from './fleet-leftovers.js';
 
 export interface FleetWorld {
   registry: string;
@@ -329,7 +330,15 @@ export async function releaseCliBundle(): Promise<void> {
 }
 
 function buildCliBundle(): { dir: string; cli: Promise<string>; removeAtExit: () => void } {
-  const dir = join(packageRoot(), 'node_modules', '.cache', `keyledger-fleet-${process.pid}`);
+  const cacheDir = join(packageRoot(), 'node_modules', '.cache');
+  // A harness killed before it stopped its world left its replicas running and its bundle here: reap them first.
+  const reaped = reapFleetLeftovers(cacheDir);
+  if (reaped.bundles.length > 0) {
+    process.stderr.write(
+      `[fleet] removed ${reaped.bundles.length} bundle(s) of harness processes that are gone, killed ${reaped.processes.length} replica(s) they left\n`,
+    );
+  }
+  const dir = join(cacheDir, `keyledger-fleet-${process.pid}`);
   // The last resort: a process that exits with a world still up (a test that timed out) removes the bundle too.
   const removeAtExit = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', removeAtExit);
