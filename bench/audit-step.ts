@@ -1,17 +1,18 @@
 // bench/audit-step.ts — the audit step of bench/audit.ts alone, on the data a `npx tsx bench/audit.ts --keep` run
-// left behind: load the registry (through its load cache), classify every key against discovery, the quarterly
-// audit, HTML and Markdown reports. Prints wall and CPU (all threads, process.cpuUsage) per part, and a SHA-256 of
-// each output (the classification, and the report in all four formats), so two checkouts run back to back on the
-// same data show both the time and that the output did not change.
-// Run: `npx tsx bench/audit-step.ts /tmp/keyledger-bench-audit-XXXXXX [--runs 3]`.
+// left behind, read as `keyledger audit` reads it (src/cli/commands/audit.ts): load the registry (through its load
+// cache), read discovery's unregistered and gone keys back and classify them (readAuditDiscoveryInput), the
+// quarterly audit over the registry, the usage and the anomalies, HTML and Markdown reports. Prints wall and CPU
+// (all threads, process.cpuUsage) per part, and a SHA-256 of each output (the discovery input, and the report in all
+// four formats), so two checkouts run back to back on the same data show both the time and that the output did not
+// change. The folder holds `registry/` and `data/`.
+// Run: `npx tsx bench/audit-step.ts /tmp/keyledger-bench-audit-XXXXXX`.
 import { createHash } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { anomalyFindingsOf } from '../src/audit/audit-anomaly-findings.js';
+import { readAuditDiscoveryInput } from '../src/audit/audit-discovery-input.js';
 import { renderAuditReport } from '../src/audit/audit-report-render.js';
 import { AuditUsageStore } from '../src/audit/audit-usage-store.js';
-import { classifyKeys } from '../src/audit/drift-classification.js';
-import { discoveredKeys } from '../src/audit/key-discovery.js';
 import { runQuarterlyAudit } from '../src/audit/quarterly-audit.js';
 import { openOperationalStore } from '../src/db/operational-store.js';
 import { defaultRegistryConfig } from '../src/registry/registry-config.js';
@@ -45,21 +46,17 @@ const loaded = await loadRegistry({
 });
 part('loadRegistry');
 const usage = new AuditUsageStore(store.db);
-const lastUse = await usage.lastUseByKey();
-part('read lastUse');
-const discovered = await discoveredKeys(store.db);
-part('read discovered');
 const isBroadPermission = (permission: string) => permission === '*';
-const drift = classifyKeys({
+const discovery = await readAuditDiscoveryInput({
+  db: store.db,
+  usage,
   entries: loaded.entries.map(({ entry }) => entry),
-  discovered,
-  completeProviders: new Set(['aws-iam']),
-  lastUseReported: new Set(['aws-iam']),
   asOf: NOW,
   isBroadPermission,
-  lastUse,
 });
-part('classify');
+part('discoveryInput');
+const lastUse = await usage.lastUseByKey();
+part('read lastUse');
 const providersWithUsage = await usage.providersWithUsage();
 const anomalies = await anomalyFindingsOf(store.db);
 part('read anomalies');
@@ -71,6 +68,9 @@ const report = runQuarterlyAudit({
   lastUse,
   providersWithUsage,
   anomalies,
+  holders: discovery.holders,
+  unregisteredListed: discovery.unregisteredListed,
+  goneAtProvider: discovery.goneAtProvider,
 });
 part('quarterlyAudit');
 const html = renderAuditReport(report, 'html');
@@ -88,7 +88,9 @@ process.stdout.write(
     cache: loaded.cache,
     findings: report.findings.length,
     hashes: {
-      classification: sha(JSON.stringify(drift)),
+      discoveryInput: sha(
+        JSON.stringify([discovery.unregisteredListed, [...discovery.goneAtProvider], [...discovery.holders]]),
+      ),
       html: sha(html),
       markdown: sha(markdown),
       csv: sha(renderAuditReport(report, 'csv')),
