@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import { AnalysisWorkerPool } from './analysis-worker-pool.js';
 import type { EntryAnalysis } from './entry-analysis.js';
+import { stampFilesInWorker } from './file-stamp-worker.js';
 import { type KeyEntry, unknownFields } from './key-entry-schema.js';
 import { checkEntry, compilePolicy, severityOf } from './policy/policy-engine.js';
 import type { PolicyContext } from './policy/policy-rules.js';
@@ -170,8 +171,13 @@ async function cachedFiles(
   // Stamped before anything is read: a file changed after its stamp is cached under the old stamp at worst, which
   // the next load sees differ.
   const stampedAtMs = Date.now();
-  const stamps = files.map((file) => stampFile(join(root, file)));
+  // A large registry is stamped in a worker thread while this one parses the cache (file-stamp-worker.ts).
+  const stamping =
+    files.length >= INLINE_THRESHOLD
+      ? stampFilesInWorker(root, files)
+      : Promise.resolve(files.map((file) => stampFile(join(root, file))));
   const cache = await reading;
+  const stamps = await stamping;
   const hits = files.map((file, index) => {
     const hit = cache.get(file);
     const stamp = stamps[index];
