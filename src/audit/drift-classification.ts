@@ -156,20 +156,29 @@ export function classifyKeys(input: ClassifyKeysInput): { keys: ClassifiedKey[];
  */
 export function classifyUnregisteredKeys(input: ClassifyKeysInput): ClassifiedKey[] {
   const listed = listedByProvider(input.discovered);
-  const named = new Map<string, Set<string>>();
-  for (const entry of input.entries) {
-    const provider = entry.scope?.provider;
-    if (!provider || entry.provider_key_id === undefined) continue;
-    const ofProvider = named.get(provider);
-    if (ofProvider) ofProvider.add(String(entry.provider_key_id));
-    else named.set(provider, new Set([String(entry.provider_key_id)]));
-  }
+  const named = keysNamedByEntries(input.entries);
   const keys: ClassifiedKey[] = [];
   pushUnregistered(keys, listed, named, input, input.asOf.getTime(), (input.unusedAfterDays ?? 30) * DAY_MS);
   const categoryOf = keyCategorizer(input.people);
   for (const key of keys) key.category = categoryOf(key);
   sortByProviderAndKey(keys);
   return keys;
+}
+
+/**
+ * The provider key ids the entries name, by provider, whatever the entry's status: a listed key among them is not
+ * unregistered.
+ */
+export function keysNamedByEntries(entries: readonly KeyEntry[]): Map<string, Set<string>> {
+  const named = new Map<string, Set<string>>();
+  for (const entry of entries) {
+    const provider = entry.scope?.provider;
+    if (!provider || entry.provider_key_id === undefined) continue;
+    const ofProvider = named.get(provider);
+    if (ofProvider) ofProvider.add(String(entry.provider_key_id));
+    else named.set(provider, new Set([String(entry.provider_key_id)]));
+  }
+  return named;
 }
 
 /** Every key a listing still shows (gone_at unset), by provider, then id. */

@@ -1,5 +1,6 @@
 // The registry load cache: a second load re-parses only what changed, reports exactly what a load without the cache
 // reports (issues with file, line and field), and a damaged or foreign cache is ignored, never trusted.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -83,6 +84,29 @@ describe('registry load cache', () => {
     await utimes(file, before.atime, before.mtime);
     const after = await load(root, { cache });
     expect(after.entries.find(({ file }) => file === 'keys/k1.yaml')?.entry.owner_team).toBe('paymentz');
+  });
+
+  it('on a registry large enough to stamp its files in a worker thread, re-reads an entry edited in place', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 2_100; i++) files[`keys/k${i}.yaml`] = seedExampleWith(`k${i}`);
+    const root = await makeRegistry(files);
+    expect((await load(root, { cache })).cache).toEqual({ reused: 0, parsed: 2_100, written: true });
+    expect((await load(root, { cache })).cache).toEqual({ reused: 2_100, parsed: 0, written: false });
+    // In place, as an editor saving over the file does (the directory does not change), keeping the size, and with
+    // the modification time put back to the nanosecond (`touch -r` from a copy made first): only the change time
+    // tells.
+    const file = join(root, 'keys/k1234.yaml');
+    const reference = join(root, 'k1234.reference');
+    execFileSync('cp', ['-p', file, reference]);
+    const before = await stat(file, { bigint: true });
+    await writeFile(file, (await readFile(file, 'utf8')).replace('owner_team: payments', 'owner_team: paymentz'));
+    execFileSync('touch', ['-r', reference, file]);
+    const edited = await stat(file, { bigint: true });
+    expect([edited.size, edited.mtimeNs, edited.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    const after = await load(root, { cache });
+    expect(after.cache).toEqual({ reused: 2_099, parsed: 1, written: true });
+    expect(after.entries.find(({ file }) => file === 'keys/k1234.yaml')?.entry.owner_team).toBe('paymentz');
+    expect(after.entries).toEqual((await load(root)).entries);
   });
 
   it('does not cache a file changed within the racy window, and re-reads it next time', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { PeopleDirectory } from '../directory/people-directory.js';
 import { AnalysisWorkerPool } from './analysis-worker-pool.js';
 import type { EntryAnalysis } from './entry-analysis.js';
+import { startFileStamping } from './file-stamp-worker.js';
 import { type KeyEntry, unknownFields } from './key-entry-schema.js';
 import { checkEntry, compilePolicy, severityOf } from './policy/policy-engine.js';
 import type { PolicyContext } from './policy/policy-rules.js';
@@ -86,13 +87,11 @@ export async function loadRegistry(options: RegistryLoadOptions): Promise<Regist
     (likelyLarge(options.root) && !(cachePath !== undefined && existsSync(cachePath)) ? parallelism : 1);
   const early =
     expected - callingThread > 0 && expected > 1 ? new AnalysisWorkerPool(expected - callingThread) : undefined;
-  // Read from disk (in libuv's threads) while this thread walks the registry and stamps its files.
-  const cache = cachePath ? readRegistryLoadCache(cachePath) : undefined;
   let files: string[];
   let cached: CachedFiles | undefined;
   try {
     files = await findEntryFiles(options.root, options.config);
-    if (cache) cached = await cachedFiles(options.root, files, cache);
+    if (cachePath) cached = await cachedFiles(options.root, files, cachePath);
   } catch (error) {
     await early?.terminate();
     throw error;
@@ -162,16 +161,16 @@ interface CachedFiles {
   hits: Array<CachedEntryFile | undefined>;
 }
 
-async function cachedFiles(
-  root: string,
-  files: readonly string[],
-  reading: Promise<Map<string, CachedEntryFile>>,
-): Promise<CachedFiles> {
+async function cachedFiles(root: string, files: readonly string[], cachePath: string): Promise<CachedFiles> {
   // Stamped before anything is read: a file changed after its stamp is cached under the old stamp at worst, which
   // the next load sees differ.
   const stampedAtMs = Date.now();
-  const stamps = files.map((file) => stampFile(join(root, file)));
-  const cache = await reading;
+  // A large registry is stamped by a worker thread while this one reads and parses the cache, then by both
+  // (file-stamp-worker.ts); a small one here, first.
+  const stamping = files.length >= INLINE_THRESHOLD ? startFileStamping(root, files) : undefined;
+  const inline = stamping ? undefined : files.map((file) => stampFile(join(root, file)));
+  const cache = readRegistryLoadCache(cachePath);
+  const stamps = inline ?? (await stamping!.finish());
   const hits = files.map((file, index) => {
     const hit = cache.get(file);
     const stamp = stamps[index];
