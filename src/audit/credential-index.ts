@@ -25,8 +25,27 @@ export interface RotatedOutKey {
   endedAt: string;
 }
 
+/** What the index reads of a registry entry. */
+export type CredentialIndexEntry = Pick<
+  KeyEntry,
+  'key_id' | 'status' | 'owner_team' | 'owner_individual' | 'provider_key_id' | 'expected_sources'
+> & { scope?: { provider: string } | undefined };
+
+/** The fields of an entry the index reads, and no more: what is sent to the enrichment worker threads. */
+export function credentialIndexEntryOf(entry: KeyEntry): CredentialIndexEntry {
+  return {
+    key_id: entry.key_id,
+    status: entry.status,
+    ...(entry.owner_team !== undefined ? { owner_team: entry.owner_team } : {}),
+    ...(entry.owner_individual !== undefined ? { owner_individual: entry.owner_individual } : {}),
+    ...(entry.provider_key_id !== undefined ? { provider_key_id: entry.provider_key_id } : {}),
+    ...(entry.expected_sources !== undefined ? { expected_sources: entry.expected_sources } : {}),
+    ...(entry.scope ? { scope: { provider: entry.scope.provider } } : {}),
+  };
+}
+
 export interface CredentialIndexInput {
-  entries: readonly KeyEntry[];
+  entries: readonly CredentialIndexEntry[];
   /** Old keys of finished rotations (rotation journal). */
   rotatedOut?: readonly RotatedOutKey[];
   /** When each revoked entry was revoked (the event log's `revoked` events), by key_id. */
@@ -64,7 +83,7 @@ export class CredentialIndex {
   readonly #teamOfSource = new Map<string, string | null>();
 
   constructor(input: CredentialIndexInput) {
-    const byKeyId = new Map<string, KeyEntry>();
+    const byKeyId = new Map<string, CredentialIndexEntry>();
     /** Each entry as its own current key would be indexed, whether or not it records a provider id. */
     const own = new Map<string, IndexedCredential>();
     // One matcher per team, not per entry: attributing a source costs one check per team, whatever the entry count.
@@ -137,7 +156,7 @@ export class CredentialIndex {
   #standingOfToken(
     token: TokenDigest,
     own: IndexedCredential | undefined,
-    entry: KeyEntry | undefined,
+    entry: CredentialIndexEntry | undefined,
   ): IndexedCredential | undefined {
     if (token.provider_key_id !== null) {
       const known = this.#byId.get(slot(token.provider, token.provider_key_id));
