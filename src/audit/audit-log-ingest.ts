@@ -26,9 +26,10 @@ const EVENTS_PER_APPEND = 1000;
 
 /**
  * Usage rows an enrichment holds before they are written (sorted, audit-usage-batch.ts) while the reading goes on:
- * larger pieces walk the table's indexes fewer times, smaller ones hold less memory (docs/audit.md, "Ingest").
+ * larger pieces walk the table's indexes fewer times, smaller ones hold less memory and leave less to write once the
+ * reading is done (docs/audit.md, "Ingest").
  */
-const USAGE_ROWS_PER_PIECE = 200_000;
+const USAGE_ROWS_PER_PIECE = 100_000;
 
 export interface IngestAuditLogsInput {
   sources: readonly AuditLogSource[];

@@ -64,18 +64,27 @@ export function usageBatchesOf(rows: readonly UsageRow[]): UsageBatch[] {
  * beyond the Basic Multilingual Plane, where the order is then a little off, which costs time, not correctness.
  */
 export function inPrimaryKeyOrder(rows: Iterable<UsageRow>): UsageRow[] {
-  const groups = new Map<string, UsageRow[]>();
+  // Provider -> credential -> rows: nested maps rather than one keyed by provider + credential, which built a
+  // string per row.
+  const byProvider = new Map<string, Map<string, UsageRow[]>>();
   for (const row of rows) {
-    const slot = `${row.provider}\u0000${row.credential}`;
-    const group = groups.get(slot);
+    let groups = byProvider.get(row.provider);
+    if (!groups) {
+      groups = new Map();
+      byProvider.set(row.provider, groups);
+    }
+    const group = groups.get(row.credential);
     if (group) group.push(row);
-    else groups.set(slot, [row]);
+    else groups.set(row.credential, [row]);
   }
   const ordered: UsageRow[] = [];
-  for (const slot of [...groups.keys()].sort()) {
-    const group = groups.get(slot)!;
-    if (group.length > 1) group.sort(comparePrimaryKeyTail);
-    for (const row of group) ordered.push(row);
+  for (const provider of [...byProvider.keys()].sort()) {
+    const groups = byProvider.get(provider)!;
+    for (const credential of [...groups.keys()].sort()) {
+      const group = groups.get(credential)!;
+      if (group.length > 1) group.sort(comparePrimaryKeyTail);
+      for (const row of group) ordered.push(row);
+    }
   }
   return ordered;
 }
