@@ -10,7 +10,8 @@
 // (`--keys 10000 --records 100000`) for a quick check; `--only ingest` skips discover and audit (DuckDB still runs);
 // `--inputs DIR` generates the registry and logs there once and reuses them on later runs of the same sizes. `--database postgres` runs the store on the test PostgreSQL
 // (KEYLEDGER_TEST_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432/postgres) in a database of its own;
-// `--threads` sets the ingest's reader threads (default: src/audit-logs/threaded-audit-log-reading.ts decides).
+// `--threads` sets the ingest's reading and enrichment threads (default: auditLogReadThreads in
+// src/audit-logs/threaded-audit-log-reading.ts decides).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -5,7 +5,8 @@
 // sources k, k + W, k + 2W...; the main thread takes source i from worker i mod W, so each worker parses ahead of
 // it by a bounded number of batches (IN_FLIGHT) while it enriches. Inputs a worker cannot open — standard input,
 // a reader built from a mapping (json-lines) — and small inputs, where starting a worker costs more than it
-// saves, are read in the calling thread.
+// saves, are read in the calling thread. The ingest itself now enriches in its worker threads too
+// (src/audit/threaded-audit-log-enrichment.ts), which share auditLogReadThreads and WorkerQueue from here.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
