@@ -5,7 +5,8 @@
 // sources k, k + W, k + 2W...; the main thread takes source i from worker i mod W, so each worker parses ahead of
 // it by a bounded number of batches (IN_FLIGHT) while it enriches. Inputs a worker cannot open — standard input,
 // a reader built from a mapping (json-lines) — and small inputs, where starting a worker costs more than it
-// saves, are read in the calling thread.
+// saves, are read in the calling thread. The ingest itself now enriches in its worker threads too
+// (src/audit/threaded-audit-log-enrichment.ts), which share auditLogReadThreads and WorkerQueue from here.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
@@ -46,7 +47,7 @@ export async function* readAuditLogBatchesThreaded(
     return;
   }
   const url = siblingModuleUrl(import.meta.url, 'audit-log-read-worker');
-  const workers = Array.from({ length: threads }, () => new WorkerQueue(startModuleWorker(url)));
+  const workers = Array.from({ length: threads }, () => new WorkerQueue<AuditLogReadMessage>(startModuleWorker(url)));
   try {
     workers.forEach((worker, k) => {
       const positions = sources.map((_, i) => i).filter((i) => i % threads === k);
@@ -74,25 +75,34 @@ export async function* readAuditLogBatchesThreaded(
   }
 }
 
-/** One worker's messages, queued until the reader takes them. */
-class WorkerQueue {
+/** A worker that threw, failed to start or exited, as its queue reports it. */
+export interface WorkerFailed {
+  type: 'failed';
+  message: string;
+}
+
+/**
+ * One worker's messages, queued until the reader takes them; a worker that fails or exits becomes a `failed`
+ * message. Shared with the enrichment threads (src/audit/threaded-audit-log-enrichment.ts).
+ */
+export class WorkerQueue<Message> {
   readonly #worker: Worker;
-  readonly #queue: AuditLogReadMessage[] = [];
-  #waiting: ((message: AuditLogReadMessage) => void) | undefined;
+  readonly #queue: Array<Message | WorkerFailed> = [];
+  #waiting: ((message: Message | WorkerFailed) => void) | undefined;
 
   constructor(worker: Worker) {
     this.#worker = worker;
-    worker.on('message', (message: AuditLogReadMessage) => this.#push(message));
+    worker.on('message', (message: Message) => this.#push(message));
     worker.on('error', (error: Error) => this.#push({ type: 'failed', message: error.message }));
     worker.on('exit', (code) => this.#push({ type: 'failed', message: `stopped (exit code ${code})` }));
   }
 
-  start(job: AuditLogReadJob): void {
+  start(job: unknown): void {
     this.#worker.postMessage({ type: 'job', job });
   }
 
   /** The next message, waiting for it if none is queued. */
-  next(): Promise<AuditLogReadMessage> {
+  next(): Promise<Message | WorkerFailed> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     return new Promise((resolve) => {
@@ -110,7 +120,7 @@ class WorkerQueue {
     await this.#worker.terminate();
   }
 
-  #push(message: AuditLogReadMessage): void {
+  #push(message: Message | WorkerFailed): void {
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;

@@ -5,6 +5,7 @@
 // grows with the number of distinct (key, day, source, principal, outcome) tuples, not with the records.
 import type { AuditLogRecord } from '../audit-logs/audit-log-record.js';
 import type { AuditAnomaliesTable, AuditUsageTable } from '../db/operational-schema.js';
+import { inPrimaryKeyOrder } from './audit-usage-batch.js';
 import type { CredentialIndex, IndexedCredential } from './credential-index.js';
 
 export const ANOMALY_KINDS = [
@@ -34,6 +35,31 @@ export interface EnrichmentSummary {
   anomalies: Record<AnomalyKind, number>;
 }
 
+/** The teams whose sources used a registered key (the first use of each team, in source order). */
+export interface KeyTeamsSeen {
+  ownerTeam: string | null;
+  provider: string;
+  credential: string;
+  /** Team -> when its first use (in source order) happened. */
+  teams: Map<string, string>;
+}
+
+/**
+ * What part of the input added besides usage, taken from one enrichment (a worker thread's, for one source) and
+ * absorbed by another in source order (audit-log-enrichment-worker.ts): absorbing the parts in order gives what one
+ * enrichment of the whole input would hold, down to which record came first (an anomaly's detail, the anomalies'
+ * order). Structured-cloneable.
+ */
+export interface EnrichmentPart {
+  records: number;
+  matched: number;
+  unregistered: number;
+  withoutKey: number;
+  keysSeen: string[];
+  anomalies: Map<string, AnomalyRow>;
+  teamsByKey: Map<string, KeyTeamsSeen>;
+}
+
 /** The key of a credential in the usage tables: its provider id, or its token hash. */
 export function credentialText(credential: { providerKeyId?: string; hashedToken?: string }): string {
   return credential.providerKeyId ?? `sha256:${credential.hashedToken}`;
@@ -41,14 +67,13 @@ export function credentialText(credential: { providerKeyId?: string; hashedToken
 
 export class AuditLogEnrichment {
   readonly #index: CredentialIndex;
-  readonly #usage = new Map<string, UsageRow>();
-  readonly #anomalies = new Map<string, AnomalyRow>();
+  #usage = new Map<string, UsageRow>();
+  /** Slots of usage rows already taken (takeUsage), so the distinct rows are still counted once. */
+  readonly #takenSlots = new Set<string>();
+  #anomalies = new Map<string, AnomalyRow>();
   /** key_id -> teams whose sources used it, for the shared-across-teams check at the end. */
-  readonly #teamsByKey = new Map<
-    string,
-    { ownerTeam: string | null; provider: string; credential: string; teams: Map<string, string> }
-  >();
-  readonly #keysSeen = new Set<string>();
+  #teamsByKey = new Map<string, KeyTeamsSeen>();
+  #keysSeen = new Set<string>();
   readonly #onUnauthorisedUse: ((keyId: string) => void) | undefined;
   #records = 0;
   #matched = 0;
@@ -115,6 +140,88 @@ export class AuditLogEnrichment {
         this.#teamsByKey.set(found.keyId, teams);
       }
       if (!teams.teams.has(sourceTeam)) teams.teams.set(sourceTeam, record.at);
+    }
+  }
+
+  /** Usage rows held (not yet taken). */
+  get pendingUsageRows(): number {
+    return this.#usage.size;
+  }
+
+  /**
+   * The usage rows so far, in primary-key order, and forgets them: the store adds counts up, so an ingest writes
+   * usage in pieces while it reads instead of holding every row to the end (audit-log-ingest.ts).
+   */
+  takeUsage(): UsageRow[] {
+    const rows = inPrimaryKeyOrder(this.#usage.values());
+    for (const slot of this.#usage.keys()) this.#takenSlots.add(slot);
+    this.#usage = new Map();
+    return rows;
+  }
+
+  /** Distinct usage slots seen, taken or not. */
+  usageSlotCount(): number {
+    if (this.#takenSlots.size === 0) return this.#usage.size;
+    let count = this.#takenSlots.size;
+    for (const slot of this.#usage.keys()) if (!this.#takenSlots.has(slot)) count += 1;
+    return count;
+  }
+
+  /** Every distinct usage slot seen, taken or not (to count distinct rows over several enrichments). */
+  usageSlots(): Set<string> {
+    const slots = new Set(this.#takenSlots);
+    for (const slot of this.#usage.keys()) slots.add(slot);
+    return slots;
+  }
+
+  /** Everything but usage added since the last part, and forgets it (see EnrichmentPart). */
+  takePart(): EnrichmentPart {
+    const part: EnrichmentPart = {
+      records: this.#records,
+      matched: this.#matched,
+      unregistered: this.#unregistered,
+      withoutKey: this.#withoutKey,
+      keysSeen: [...this.#keysSeen],
+      anomalies: this.#anomalies,
+      teamsByKey: this.#teamsByKey,
+    };
+    this.#records = 0;
+    this.#matched = 0;
+    this.#unregistered = 0;
+    this.#withoutKey = 0;
+    this.#keysSeen = new Set();
+    this.#anomalies = new Map();
+    this.#teamsByKey = new Map();
+    return part;
+  }
+
+  /**
+   * Adds a part taken from another enrichment of the input that follows what this one has seen: a slot's first
+   * record stays the one this enrichment saw first (its detail, its place in the anomalies' order).
+   */
+  absorb(part: EnrichmentPart): void {
+    this.#records += part.records;
+    this.#matched += part.matched;
+    this.#unregistered += part.unregistered;
+    this.#withoutKey += part.withoutKey;
+    for (const keyId of part.keysSeen) this.#keysSeen.add(keyId);
+    for (const [slot, anomaly] of part.anomalies) {
+      const row = this.#anomalies.get(slot);
+      if (!row) {
+        this.#anomalies.set(slot, anomaly);
+        continue;
+      }
+      row.count += anomaly.count;
+      if (anomaly.first_at < row.first_at) row.first_at = anomaly.first_at;
+      if (anomaly.last_at > row.last_at) row.last_at = anomaly.last_at;
+    }
+    for (const [keyId, seen] of part.teamsByKey) {
+      const teams = this.#teamsByKey.get(keyId);
+      if (!teams) {
+        this.#teamsByKey.set(keyId, seen);
+        continue;
+      }
+      for (const [team, at] of seen.teams) if (!teams.teams.has(team)) teams.teams.set(team, at);
     }
   }
 
@@ -197,7 +304,10 @@ export class AuditLogEnrichment {
     });
   }
 
-  /** Ends the pass: adds the anomalies that need every record (shared across teams) and returns what was found. */
+  /**
+   * Ends the pass: adds the anomalies that need every record (shared across teams) and returns what was found —
+   * the usage rows not taken yet, in primary-key order.
+   */
   finish(): { usage: UsageRow[]; anomalies: AnomalyRow[]; summary: EnrichmentSummary } {
     for (const [keyId, seen] of this.#teamsByKey) {
       const others = [...seen.teams.keys()].filter((team) => team !== seen.ownerTeam);
@@ -220,7 +330,7 @@ export class AuditLogEnrichment {
     const counts = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, 0])) as Record<AnomalyKind, number>;
     for (const anomaly of anomalies) counts[anomaly.kind] += 1;
     return {
-      usage: inIndexOrder(this.#usage.values()),
+      usage: inPrimaryKeyOrder(this.#usage.values()),
       anomalies,
       summary: {
         records: this.#records,
@@ -241,24 +351,4 @@ export class AuditLogEnrichment {
 function isStolenUse(found: IndexedCredential, record: Pick<AuditLogRecord, 'at'>): boolean {
   if (found.standing === 'current') return false;
   return !(found.endedAt && record.at < found.endedAt);
-}
-
-/**
- * The usage rows grouped by provider and credential, the groups in order: the order of the table's primary key
- * (provider, credential, day, ...), so the merge (audit-usage-store.ts) writes each key's rows into the same few
- * index pages one after the other instead of all over an index larger than SQLite's page cache — on a million
- * distinct rows several times faster than arrival order. Sorting whole rows would cost more than it saves; the
- * groups' order is what matters.
- */
-function inIndexOrder(rows: Iterable<UsageRow>): UsageRow[] {
-  const groups = new Map<string, UsageRow[]>();
-  for (const row of rows) {
-    const slot = `${row.provider}\u0000${row.credential}`;
-    const group = groups.get(slot);
-    if (group) group.push(row);
-    else groups.set(slot, [row]);
-  }
-  const ordered: UsageRow[] = [];
-  for (const slot of [...groups.keys()].sort()) for (const row of groups.get(slot)!) ordered.push(row);
-  return ordered;
 }

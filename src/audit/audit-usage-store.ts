@@ -6,32 +6,20 @@ import type { OperationalSchema } from '../db/operational-schema.js';
 import { dialectOf } from '../db/operational-store.js';
 import { writeTransaction } from '../db/write-transaction.js';
 import type { AnomalyRow, UsageRow } from './audit-log-enrichment.js';
+import { inPrimaryKeyOrder, USAGE_COLUMNS, type UsageBatch, usageBatchesOf } from './audit-usage-batch.js';
 import type { RotatedOutKey, TokenDigest } from './credential-index.js';
 import type { KeyTeamUses } from './team-usage.js';
 
 /**
- * Rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
- * (SQLite's `jsonb_each`, PostgreSQL's `jsonb_array_elements`: each row comes out binary, so reading its eleven
- * columns with `->>` does not parse its text eleven times, as the `json` forms do — half the unpacking) into one `INSERT ... SELECT ... ON CONFLICT`: the statement is compiled once per
- * batch, not once per 500 rows with eleven bound parameters each, which is where ingest spent most of its time
- * (docs/benchmarks.md, `## Audit`).
+ * Anomaly rows per statement. Each batch travels as one JSON parameter (a few MB) that the engine itself unpacks
+ * (SQLite's `jsonb_each`, PostgreSQL's `jsonb_array_elements`: each row comes out binary, so reading its
+ * columns with `->>` does not parse its text each time, as the `json` forms do — half the unpacking) into one
+ * `INSERT ... SELECT ... ON CONFLICT`: the statement is compiled once per batch, not once per 500 rows with eleven
+ * bound parameters each, which is where ingest spent most of its time (docs/benchmarks.md, `## Audit`). Usage rows
+ * go the same way (audit-usage-batch.ts).
  */
 const BATCH = 50_000;
 
-const USAGE_COLUMNS = [
-  'provider',
-  'credential',
-  'day',
-  'source',
-  'principal',
-  'outcome',
-  'key_id',
-  'source_team',
-  'count',
-  'first_at',
-  'last_at',
-  'last_current_at',
-] as const;
 const ANOMALY_COLUMNS = [
   'kind',
   'provider',
@@ -44,6 +32,19 @@ const ANOMALY_COLUMNS = [
   'first_at',
   'last_at',
 ] as const;
+
+/**
+ * The writes of one ingest, inside its transaction (AuditUsageStore.ingesting): usage a batch at a time as the
+ * reading goes on, then the anomalies once.
+ */
+export interface AuditUsageWriter {
+  /** The ingest's transaction, for writes that must commit with the counts (events, the files read). */
+  readonly trx: Kysely<OperationalSchema>;
+  /** Adds usage counts (audit-usage-batch.ts): a slot's rows may come in several batches; counts add up. */
+  addUsage(batches: readonly UsageBatch[]): Promise<void>;
+  /** Adds the anomalies; returns those seen for the first time, in the order given. */
+  addAnomalies(anomalies: readonly AnomalyRow[]): Promise<AnomalyRow[]>;
+}
 
 export class AuditUsageStore {
   readonly #db: Kysely<OperationalSchema>;
@@ -61,49 +62,41 @@ export class AuditUsageStore {
     anomalies: readonly AnomalyRow[],
     withFresh?: (trx: Kysely<OperationalSchema>, fresh: readonly AnomalyRow[]) => Promise<void>,
   ): Promise<AnomalyRow[]> {
-    const unpack = rowsOfJson(dialectOf(this.#db));
-    return writeTransaction(this.#db, async (trx) => {
-      for (let i = 0; i < usage.length; i += BATCH) {
-        const batch = usage.slice(i, i + BATCH);
-        await sql`
-          insert into audit_usage (${sql.raw(USAGE_COLUMNS.join(', '))})
-          select ${unpack.columns(USAGE_COLUMNS, ['count'])} from ${unpack.rows(asJson(batch, USAGE_COLUMNS))} where true
-          on conflict (provider, credential, day, source, principal, outcome) do update set
-            count = audit_usage.count + excluded.count,
-            first_at = case when excluded.first_at < audit_usage.first_at then excluded.first_at else audit_usage.first_at end,
-            last_at = case when excluded.last_at > audit_usage.last_at then excluded.last_at else audit_usage.last_at end,
-            last_current_at = case when audit_usage.last_current_at is null
-                or excluded.last_current_at > audit_usage.last_current_at
-              then excluded.last_current_at else audit_usage.last_current_at end,
-            key_id = coalesce(excluded.key_id, audit_usage.key_id),
-            source_team = coalesce(excluded.source_team, audit_usage.source_team)`.execute(trx);
-      }
-      const fresh: AnomalyRow[] = [];
-      for (let i = 0; i < anomalies.length; i += BATCH) {
-        const batch = anomalies.slice(i, i + BATCH);
-        const json = asJson(batch, ANOMALY_COLUMNS);
-        // Which of the batch are new, in one look-up: the positions (in no promised order, hence the sort) of rows
-        // whose slot no stored anomaly has.
-        const { rows } = await sql<{ position: number | string }>`
-          select r.position as position from (
-            select ${unpack.position} as position, ${unpack.columns(['kind', 'provider', 'credential', 'source'], [], ANOMALY_COLUMNS)}
-            from ${unpack.rows(json)}) r
-          where not exists (select 1 from audit_anomalies a where a.kind = r.kind and a.provider = r.provider
-            and a.credential = r.credential and a.source = r.source)`.execute(trx);
-        const positions = rows.map((row) => Number(row.position)).sort((a, b) => a - b);
-        for (const position of positions) fresh.push(batch[position]!);
-        await sql`
-          insert into audit_anomalies (${sql.raw(ANOMALY_COLUMNS.join(', '))})
-          select ${unpack.columns(ANOMALY_COLUMNS, ['count'])} from ${unpack.rows(json)} where true
-          on conflict (kind, provider, credential, source) do update set
-            count = audit_anomalies.count + excluded.count,
-            first_at = case when excluded.first_at < audit_anomalies.first_at then excluded.first_at else audit_anomalies.first_at end,
-            last_at = case when excluded.last_at > audit_anomalies.last_at then excluded.last_at else audit_anomalies.last_at end,
-            detail = excluded.detail`.execute(trx);
-      }
-      if (withFresh) await withFresh(trx, fresh);
+    return this.ingesting(async (writer) => {
+      await writer.addUsage(usageBatchesOf(inPrimaryKeyOrder(usage)));
+      const fresh = await writer.addAnomalies(anomalies);
+      if (withFresh) await withFresh(writer.trx, fresh);
       return fresh;
     });
+  }
+
+  /**
+   * Runs `work` in one write transaction with a writer for usage and anomalies: it commits when `work` returns and
+   * stores nothing when it throws. An ingest writes usage while it still reads (audit-log-ingest.ts); on SQLite the
+   * transaction holds the database's write lock from its start, so other writers wait for the whole ingest.
+   */
+  async ingesting<T>(work: (writer: AuditUsageWriter) => Promise<T>): Promise<T> {
+    const dialect = dialectOf(this.#db);
+    const unpack = rowsOfJson(dialect);
+    // SQLite: a page cache large enough for the pages the ingest writes, for its transaction only. Usage comes in
+    // sorted pieces, each a walk over the table's B-trees; with the default 16 MiB, a piece's dirty pages spilled
+    // to the WAL and the next piece read them back (a million rows: 17 s of the storing thread against 11 s).
+    // SQLite takes pages as it needs them, up to this, and gives back what is above the old size afterwards.
+    const previousCache = dialect === 'sqlite' ? await sqliteCacheSize(this.#db) : undefined;
+    if (previousCache !== undefined) await setSqliteCacheSize(this.#db, -INGEST_CACHE_KIB);
+    try {
+      return await writeTransaction(this.#db, async (trx) =>
+        work({
+          trx,
+          addUsage: async (batches) => {
+            for (const batch of batches) await upsertUsage(trx, unpack, batch.json);
+          },
+          addAnomalies: (anomalies) => upsertAnomalies(trx, unpack, anomalies),
+        }),
+      );
+    } finally {
+      if (previousCache !== undefined) await setSqliteCacheSize(this.#db, previousCache);
+    }
   }
 
   /** A key's usage rows, newest day first, from `since` (YYYY-MM-DD) on. */
@@ -222,6 +215,66 @@ export class AuditUsageStore {
       .execute();
     return new Map(rows.map((row) => [row.key_id!, String(row.at)]));
   }
+}
+
+type RowsOfJson = ReturnType<typeof rowsOfJson>;
+
+/** The ingest transaction's SQLite page cache, at most (KiB). */
+const INGEST_CACHE_KIB = 1024 * 1024;
+
+async function sqliteCacheSize(db: Kysely<OperationalSchema>): Promise<number> {
+  const { rows } = await sql<{ cache_size: number }>`pragma cache_size`.execute(db);
+  return Number(rows[0]!.cache_size);
+}
+
+async function setSqliteCacheSize(db: Kysely<OperationalSchema>, size: number): Promise<void> {
+  await sql.raw(`pragma cache_size = ${Math.trunc(size)}`).execute(db);
+}
+
+async function upsertUsage(trx: Kysely<OperationalSchema>, unpack: RowsOfJson, json: string): Promise<void> {
+  await sql`
+    insert into audit_usage (${sql.raw(USAGE_COLUMNS.join(', '))})
+    select ${unpack.columns(USAGE_COLUMNS, ['count'])} from ${unpack.rows(json)} where true
+    on conflict (provider, credential, day, source, principal, outcome) do update set
+      count = audit_usage.count + excluded.count,
+      first_at = case when excluded.first_at < audit_usage.first_at then excluded.first_at else audit_usage.first_at end,
+      last_at = case when excluded.last_at > audit_usage.last_at then excluded.last_at else audit_usage.last_at end,
+      last_current_at = case when audit_usage.last_current_at is null
+          or excluded.last_current_at > audit_usage.last_current_at
+        then excluded.last_current_at else audit_usage.last_current_at end,
+      key_id = coalesce(excluded.key_id, audit_usage.key_id),
+      source_team = coalesce(excluded.source_team, audit_usage.source_team)`.execute(trx);
+}
+
+async function upsertAnomalies(
+  trx: Kysely<OperationalSchema>,
+  unpack: RowsOfJson,
+  anomalies: readonly AnomalyRow[],
+): Promise<AnomalyRow[]> {
+  const fresh: AnomalyRow[] = [];
+  for (let i = 0; i < anomalies.length; i += BATCH) {
+    const batch = anomalies.slice(i, i + BATCH);
+    const json = asJson(batch, ANOMALY_COLUMNS);
+    // Which of the batch are new, in one look-up: the positions (in no promised order, hence the sort) of rows
+    // whose slot no stored anomaly has.
+    const { rows } = await sql<{ position: number | string }>`
+      select r.position as position from (
+        select ${unpack.position} as position, ${unpack.columns(['kind', 'provider', 'credential', 'source'], [], ANOMALY_COLUMNS)}
+        from ${unpack.rows(json)}) r
+      where not exists (select 1 from audit_anomalies a where a.kind = r.kind and a.provider = r.provider
+        and a.credential = r.credential and a.source = r.source)`.execute(trx);
+    const positions = rows.map((row) => Number(row.position)).sort((a, b) => a - b);
+    for (const position of positions) fresh.push(batch[position]!);
+    await sql`
+      insert into audit_anomalies (${sql.raw(ANOMALY_COLUMNS.join(', '))})
+      select ${unpack.columns(ANOMALY_COLUMNS, ['count'])} from ${unpack.rows(json)} where true
+      on conflict (kind, provider, credential, source) do update set
+        count = audit_anomalies.count + excluded.count,
+        first_at = case when excluded.first_at < audit_anomalies.first_at then excluded.first_at else audit_anomalies.first_at end,
+        last_at = case when excluded.last_at > audit_anomalies.last_at then excluded.last_at else audit_anomalies.last_at end,
+        detail = excluded.detail`.execute(trx);
+  }
+  return fresh;
 }
 
 /** Rows as one JSON array of arrays, the columns in `columns` order (compact: no key names repeated per row). */
