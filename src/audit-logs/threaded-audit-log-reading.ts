@@ -1,20 +1,13 @@
-// Reads audit-log files in worker threads (audit-log-read-worker.ts) and hands their items over in the order of
-// the sources, as readAuditLogBatches does in one thread: decompressing, cutting, JSON.parse and the readers'
-// mapping were most of an ingest's CPU, and the enrichment that follows must see the records in order (which
-// record of a slot came first decides an anomaly's detail, src/audit/audit-log-enrichment.ts). Worker k reads
-// sources k, k + W, k + 2W...; the main thread takes source i from worker i mod W, so each worker parses ahead of
-// it by a bounded number of batches (IN_FLIGHT) while it enriches. Inputs a worker cannot open — standard input,
-// a reader built from a mapping (json-lines) — and small inputs, where starting a worker costs more than it
-// saves, are read in the calling thread. The ingest itself now enriches in its worker threads too
-// (src/audit/threaded-audit-log-enrichment.ts), which share auditLogReadThreads and WorkerQueue from here.
+// What the ingest's worker threads (src/audit/threaded-audit-log-enrichment.ts) share with the audit-log readers:
+// how many threads an input is read with, and a worker's message queue. Decompressing, cutting, JSON.parse and the
+// readers' mapping are most of an ingest's CPU, so large inputs of the built-in formats are read (and enriched) in
+// worker threads; inputs a worker cannot open — standard input, a reader built from a mapping (json-lines) — and
+// small inputs, where starting a worker costs more than it saves, are read in the calling thread.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { siblingModuleUrl, startModuleWorker } from '../runtime/module-worker.js';
 import type { AuditLogSource } from './audit-log-input.js';
-import type { AuditLogReadJob, AuditLogReadMessage } from './audit-log-read-worker.js';
 import { auditLogReaderTable, isBuiltinAuditLogFormat } from './audit-log-reader-table.js';
-import type { AuditLogItem } from './audit-log-record.js';
-import { type ReadAuditLogsOptions, readAuditLogBatches } from './read-audit-logs.js';
+import type { ReadAuditLogsOptions } from './read-audit-logs.js';
 
 export interface ThreadedReadOptions extends ReadAuditLogsOptions {
   /** Worker threads; default: one fewer than the machine's cores (at least one, at most 4), none for small inputs. */
@@ -34,45 +27,6 @@ export function auditLogReadThreads(sources: readonly AuditLogSource[], options:
   const bytes = sources.reduce((sum, source) => sum + source.file!.bytes, 0);
   if (bytes < THREADED_MIN_BYTES) return 0;
   return Math.min(sources.length, 4, Math.max(1, availableParallelism() - 1));
-}
-
-/** The items of every source, a batch at a time, in source order; read in worker threads where that pays. */
-export async function* readAuditLogBatchesThreaded(
-  sources: readonly AuditLogSource[],
-  options: ThreadedReadOptions,
-): AsyncGenerator<AuditLogItem[]> {
-  const threads = auditLogReadThreads(sources, options);
-  if (threads === 0) {
-    yield* readAuditLogBatches(sources, options);
-    return;
-  }
-  const url = siblingModuleUrl(import.meta.url, 'audit-log-read-worker');
-  const workers = Array.from({ length: threads }, () => new WorkerQueue<AuditLogReadMessage>(startModuleWorker(url)));
-  try {
-    workers.forEach((worker, k) => {
-      const positions = sources.map((_, i) => i).filter((i) => i % threads === k);
-      const job: AuditLogReadJob = {
-        paths: positions.map((i) => sources[i]!.file!.path),
-        positions,
-        formats: options.readers.map((reader) => reader.format),
-        ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
-      };
-      worker.start(job);
-    });
-    for (let position = 0; position < sources.length; position++) {
-      const worker = workers[position % threads]!;
-      for (;;) {
-        const message = await worker.next();
-        if (message.type === 'failed') throw new Error(`audit-log reader thread failed: ${message.message}`);
-        if (message.position !== position) throw new Error('audit-log reader thread answered out of order');
-        if (message.type === 'end') break;
-        worker.taken();
-        yield message.items;
-      }
-    }
-  } finally {
-    await Promise.all(workers.map((worker) => worker.stop()));
-  }
 }
 
 /** A worker that threw, failed to start or exited, as its queue reports it. */

@@ -3,9 +3,10 @@
 // first use succeeds in one file and is denied in the next, read by another worker), the anomaly events in the
 // same order, the summary with the distinct usage rows (a slot seen in several files and pieces counted once), the
 // progress calls and the stolen-key calls. Usage is written in pieces of a few rows, so every piece path is taken.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,10 @@ import { fixedClock } from '../runtime/clock.js';
 import { ingestAuditLogs } from './audit-log-ingest.js';
 import { AuditUsageStore } from './audit-usage-store.js';
 
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** A reader's documented sample (src/audit-logs/<format>/fixtures/<name>/input.json). */
+const fixture = (format: string, name: string) =>
+  readFileSync(join(here, '..', 'audit-logs', format, 'fixtures', name, 'input.json'));
 const TEAMS = ['payments', 'growth', 'search'];
 const entry = (i: number, extra: Partial<KeyEntry> = {}): KeyEntry =>
   ({
@@ -130,6 +135,42 @@ forEachBackend((backend) => {
         const other = await ingest(threads, piece);
         expect({ threads, piece, ...other }).toEqual({ threads, piece, ...inThread });
       }
+    }, 120_000);
+
+    it('reads a folder of every format, with a truncated and a corrupt file, as one thread does', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'keyledger-threaded-mixed-'));
+      mkdirSync(join(dir, 'nested'));
+      writeFileSync(join(dir, 'a-trail.json.gz'), gzipSync(fixture('cloudtrail', 'trail-file-iam-and-ec2')));
+      writeFileSync(join(dir, 'b-lake.json.gz'), gzipSync(trailFile(1).repeat(400)));
+      writeFileSync(join(dir, 'c-github.log'), fixture('github', 'api-page-array'));
+      writeFileSync(join(dir, 'd-truncated.json'), trailFile(2).slice(0, -60));
+      writeFileSync(join(dir, 'e-corrupt.gz'), gzipSync(trailFile(3)).subarray(0, 200));
+      writeFileSync(join(dir, 'nested', 'f-gcp'), gzipSync(fixture('gcp', 'gcloud-array')));
+      writeFileSync(join(dir, 'nested', 'g-lake.json'), trailFile(4).repeat(100));
+      const sources = await auditLogSources([dir]);
+      const readers = Object.values(auditLogReaderTable);
+      const ingest = async (threads: number) => {
+        const store = await backend.open();
+        const result = await ingestAuditLogs({
+          sources,
+          readers,
+          entries: ENTRIES,
+          store: new AuditUsageStore(store.db),
+          events: new EventLog(store.db, fixedClock('2026-11-10T00:00:00Z')),
+          threads,
+        });
+        const usage =
+          await sql`select * from audit_usage order by provider, credential, day, source, principal, outcome`.execute(
+            store.db,
+          );
+        return { result, usage: usage.rows };
+      };
+      const inThread = await ingest(0);
+      // The corpus holds records of several providers and problems (the truncated file, the corrupt gzip).
+      expect(inThread.result.records).toBeGreaterThan(25_000);
+      expect(inThread.result.problems).toBeGreaterThanOrEqual(2);
+      expect(new Set(inThread.usage.map((row) => (row as { provider: string }).provider)).size).toBeGreaterThan(1);
+      expect(await ingest(3)).toEqual(inThread);
     }, 120_000);
   });
 });

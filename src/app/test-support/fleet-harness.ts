@@ -352,7 +352,6 @@ function buildCliBundle(): { dir: string; cli: Promise<string>; removeAtExit: ()
         'keyledger-cli': join(src, 'cli', 'run-for-dev.ts'),
         'registry-analysis-worker': join(src, 'registry', 'registry-analysis-worker.ts'),
         'scan-worker': join(src, 'scan', 'workers', 'scan-worker.ts'),
-        'audit-log-read-worker': join(src, 'audit-logs', 'audit-log-read-worker.ts'),
         'audit-log-enrichment-worker': join(src, 'audit', 'audit-log-enrichment-worker.ts'),
       },
       bundle: true,
