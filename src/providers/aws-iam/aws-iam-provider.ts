@@ -7,6 +7,8 @@ import {
   GetAccessKeyLastUsedCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
   ListUsersCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
@@ -84,9 +86,17 @@ export class AwsIamProvider extends ProviderAdapter {
     };
   }
 
+  /**
+   * Each key with its user's policy names as `permissions` (an access key acts as its user: the user's attached
+   * managed policies and inline policies are what it may do). Reading them costs two calls per user that holds a
+   * key (ListAttachedUserPolicies, ListUserPolicies), paced like the rest. When a read fails, the user's keys are
+   * listed without `permissions` (unread, not "none": none read is `[]`); after an AccessDenied (the adapter's user
+   * may list keys without `iam:ListAttachedUserPolicies` / `iam:ListUserPolicies`) the listing reads no more.
+   */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
+    const policies = { readable: true };
     if (options.account) {
-      yield* this.#listUserKeys(options.account);
+      yield* this.#listUserKeys(options.account, policies);
       return;
     }
     let marker: string | undefined;
@@ -94,7 +104,7 @@ export class AwsIamProvider extends ProviderAdapter {
       const page = await this.#call(true, [], (options) =>
         this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) }), options),
       );
-      for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName);
+      for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName, policies);
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
   }
@@ -166,8 +176,10 @@ export class AwsIamProvider extends ProviderAdapter {
     this.#iamClient?.destroy();
   }
 
-  async *#listUserKeys(userName: string): AsyncIterable<ProviderKey> {
+  async *#listUserKeys(userName: string, policies: { readable: boolean }): AsyncIterable<ProviderKey> {
     let marker: string | undefined;
+    /** Read once for the user, on its first key: a user without keys costs no policy calls. */
+    let permissions: string[] | undefined | null = null;
     do {
       const page = await this.#call(true, [], (options) =>
         this.#iam.send(
@@ -177,15 +189,59 @@ export class AwsIamProvider extends ProviderAdapter {
       );
       for (const key of page.AccessKeyMetadata ?? []) {
         if (!key.AccessKeyId) continue;
+        if (permissions === null)
+          permissions = policies.readable ? await this.#policyNames(userName, policies) : undefined;
         yield {
           providerKeyId: key.AccessKeyId,
           account: key.UserName ?? userName,
           status: key.Status === 'Active' ? 'active' : 'inactive',
           ...(key.CreateDate ? { createdAt: key.CreateDate } : {}),
+          ...(permissions ? { permissions } : {}),
         };
       }
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
+  }
+
+  /**
+   * The names of the user's attached managed policies (`AdministratorAccess`), then of its inline policies, each
+   * list paged by Marker. Undefined when a read fails: IAM refuses it (`policies.readable` then turns false for the
+   * rest of the listing: one refusal per listing, not one per user), the user went between the calls, or IAM kept
+   * failing through the retries.
+   */
+  async #policyNames(userName: string, policies: { readable: boolean }): Promise<string[] | undefined> {
+    const names: string[] = [];
+    try {
+      let marker: string | undefined;
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new ListAttachedUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+            options,
+          ),
+        );
+        for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyName) names.push(policy.PolicyName);
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new ListUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+            options,
+          ),
+        );
+        names.push(...(page.PolicyNames ?? []));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      // A failed read (after its retries) costs the key its permissions, not the listing its completeness: a
+      // listing that stops proves no key gone (src/audit/key-discovery.ts).
+      if (!(error instanceof ProviderError)) throw error;
+      if (error.providerCode === 'AccessDenied' || error.providerCode === 'AccessDeniedException')
+        policies.readable = false;
+      return undefined;
+    }
+    return names;
   }
 
   async #ownerOf(accessKeyId: string): Promise<string | undefined> {
