@@ -179,6 +179,55 @@ describe('AWS IAM adapter specifics', () => {
     expect(key?.permissions).toEqual(['AdministratorAccess', ...actions.map((a) => a.replace(':', '-'))]);
   });
 
+  it('reads every user’s policies with one GetAccountAuthorizationDetails when listing the whole account', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const admin = `whole-${randomBytes(4).toString('hex')}`;
+    const reader = `whole-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', { userName: admin, policies: ['AdministratorAccess'] });
+    await aws.control.call('POST', 'users', { userName: reader, policies: ['dynamodb:Query'] });
+    const adminKey = await provider.create({ name: 'admin', account: admin });
+    const readerKey = await provider.create({ name: 'reader', account: reader });
+    const count = async (operation: string) => (await aws.control.requestCounts())[operation] ?? 0;
+    const before = {
+      details: await count('iam:GetAccountAuthorizationDetails'),
+      attached: await count('iam:ListAttachedUserPolicies'),
+      inline: await count('iam:ListUserPolicies'),
+    };
+    const keys = await collect(provider.list());
+    expect(keys.find((key) => key.providerKeyId === adminKey.providerKeyId)?.permissions).toEqual([
+      'AdministratorAccess',
+    ]);
+    expect(keys.find((key) => key.providerKeyId === readerKey.providerKeyId)?.permissions).toEqual(['dynamodb-Query']);
+    expect(keys.every((key) => Array.isArray(key.permissions))).toBe(true);
+    expect((await count('iam:GetAccountAuthorizationDetails')) - before.details).toBe(1);
+    expect((await count('iam:ListAttachedUserPolicies')) - before.attached).toBe(0);
+    expect((await count('iam:ListUserPolicies')) - before.inline).toBe(0);
+  });
+
+  it('reads users one by one when GetAccountAuthorizationDetails is refused', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const admin = aws.make();
+    const lister = `lister-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', {
+      userName: lister,
+      admin: true,
+      deniedActions: ['GetAccountAuthorizationDetails'],
+    });
+    const credential = await admin.create({ name: 'lister', account: lister });
+    const target = `target-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', { userName: target, policies: ['AdministratorAccess'] });
+    const targetKey = await admin.create({ name: 'target', account: target });
+    const provider = aws.make({
+      credentials: { accessKeyId: credential.providerKeyId, secretAccessKey: credential.secret.reveal() },
+    });
+    const keys = await collect(provider.list());
+    expect(keys.find((key) => key.providerKeyId === targetKey.providerKeyId)?.permissions).toEqual([
+      'AdministratorAccess',
+    ]);
+    expect(keys.every((key) => Array.isArray(key.permissions))).toBe(true);
+  });
+
   it('lists keys without permissions when IAM refuses the policy reads, and stops asking after the refusal', async () => {
     await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
     const admin = aws.make();
@@ -187,7 +236,7 @@ describe('AWS IAM adapter specifics', () => {
     await aws.control.call('POST', 'users', {
       userName: auditor,
       admin: true,
-      deniedActions: ['ListAttachedUserPolicies', 'ListUserPolicies'],
+      deniedActions: ['GetAccountAuthorizationDetails', 'ListAttachedUserPolicies', 'ListUserPolicies'],
     });
     const credential = await admin.create({ name: 'auditor', account: auditor });
     const users = [await aws.freshUser(), await aws.freshUser()];
@@ -204,12 +253,13 @@ describe('AWS IAM adapter specifics', () => {
       expect(listed[0]).not.toHaveProperty('permissions');
     }
     expect(keys.every((key) => key.permissions === undefined)).toBe(true);
-    // One refused call for the whole listing (AccessDenied is not retried), not one per user.
+    // One refused call of each kind for the whole listing (AccessDenied is not retried), not one per user.
     expect((await count('iam:ListAttachedUserPolicies')) - deniedBefore).toBe(1);
     const { Records } = await aws.control.auditLog<{ Records: CloudTrailRecord[] }>();
-    expect(
-      Records.filter((r) => r.eventName === 'ListAttachedUserPolicies' && r.userIdentity.userName === auditor),
-    ).toEqual([expect.objectContaining({ errorCode: 'AccessDenied' })]);
+    for (const action of ['GetAccountAuthorizationDetails', 'ListAttachedUserPolicies'])
+      expect(Records.filter((r) => r.eventName === action && r.userIdentity.userName === auditor)).toEqual([
+        expect.objectContaining({ errorCode: 'AccessDenied' }),
+      ]);
   });
 
   it('honours a lease holder’s step deadline: a held request is aborted at it and not retried; none leaves after it', async () => {

@@ -5,6 +5,7 @@ import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
+  GetAccountAuthorizationDetailsCommand,
   IAMClient,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
@@ -88,17 +89,20 @@ export class AwsIamProvider extends ProviderAdapter {
 
   /**
    * Each key with its user's policy names as `permissions` (an access key acts as its user: the user's attached
-   * managed policies and inline policies are what it may do). Reading them costs two calls per user that holds a
-   * key (ListAttachedUserPolicies, ListUserPolicies), paced like the rest. When a read fails, the user's keys are
-   * listed without `permissions` (unread, not "none": none read is `[]`); after an AccessDenied (the adapter's user
-   * may list keys without `iam:ListAttachedUserPolicies` / `iam:ListUserPolicies`) the listing reads no more.
+   * managed policies and inline policies are what it may do). The whole account's listing reads every user's at
+   * once first (GetAccountAuthorizationDetails, Filter=User: one paced call per 1,000 users); one user's listing,
+   * or a user that snapshot lacks, costs two calls for that user (ListAttachedUserPolicies, ListUserPolicies), read
+   * on its first key. When a read fails, the user's keys are listed without `permissions` (unread, not "none": none
+   * read is `[]`); after an AccessDenied (the adapter's user may list keys without those permissions) the listing
+   * reads no more.
    */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
-    const policies = { readable: true };
+    const policies: UserPolicyReads = { readable: true };
     if (options.account) {
       yield* this.#listUserKeys(options.account, policies);
       return;
     }
+    policies.known = await this.#accountPolicyNames();
     let marker: string | undefined;
     do {
       const page = await this.#call(true, [], (options) =>
@@ -176,7 +180,7 @@ export class AwsIamProvider extends ProviderAdapter {
     this.#iamClient?.destroy();
   }
 
-  async *#listUserKeys(userName: string, policies: { readable: boolean }): AsyncIterable<ProviderKey> {
+  async *#listUserKeys(userName: string, policies: UserPolicyReads): AsyncIterable<ProviderKey> {
     let marker: string | undefined;
     /** Read once for the user, on its first key: a user without keys costs no policy calls. */
     let permissions: string[] | undefined | null = null;
@@ -190,7 +194,9 @@ export class AwsIamProvider extends ProviderAdapter {
       for (const key of page.AccessKeyMetadata ?? []) {
         if (!key.AccessKeyId) continue;
         if (permissions === null)
-          permissions = policies.readable ? await this.#policyNames(userName, policies) : undefined;
+          permissions =
+            policies.known?.get(userName) ??
+            (policies.readable ? await this.#policyNames(userName, policies) : undefined);
         yield {
           providerKeyId: key.AccessKeyId,
           account: key.UserName ?? userName,
@@ -209,7 +215,7 @@ export class AwsIamProvider extends ProviderAdapter {
    * rest of the listing: one refusal per listing, not one per user), the user went between the calls, or IAM kept
    * failing through the retries.
    */
-  async #policyNames(userName: string, policies: { readable: boolean }): Promise<string[] | undefined> {
+  async #policyNames(userName: string, policies: UserPolicyReads): Promise<string[] | undefined> {
     const names: string[] = [];
     try {
       let marker: string | undefined;
@@ -240,6 +246,42 @@ export class AwsIamProvider extends ProviderAdapter {
       if (error.providerCode === 'AccessDenied' || error.providerCode === 'AccessDeniedException')
         policies.readable = false;
       return undefined;
+    }
+    return names;
+  }
+
+  /**
+   * Every user's attached and inline policy names from GetAccountAuthorizationDetails (Filter=User, the largest page
+   * IAM allows, paged by Marker): IAM's snapshot of the account's permissions. Undefined when it fails; the users
+   * are then read one by one (`iam:GetAccountAuthorizationDetails` may be refused where the per-user reads are not).
+   */
+  async #accountPolicyNames(): Promise<Map<string, string[]> | undefined> {
+    const names = new Map<string, string[]>();
+    try {
+      let marker: string | undefined;
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new GetAccountAuthorizationDetailsCommand({
+              Filter: ['User'],
+              MaxItems: 1000,
+              ...(marker ? { Marker: marker } : {}),
+            }),
+            options,
+          ),
+        );
+        for (const user of page.UserDetailList ?? []) {
+          if (!user.UserName) continue;
+          names.set(user.UserName, [
+            ...(user.AttachedManagedPolicies ?? []).flatMap((policy) => (policy.PolicyName ? [policy.PolicyName] : [])),
+            ...(user.UserPolicyList ?? []).flatMap((policy) => (policy.PolicyName ? [policy.PolicyName] : [])),
+          ]);
+        }
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      if (error instanceof ProviderError) return undefined;
+      throw error;
     }
     return names;
   }
@@ -297,6 +339,13 @@ export class AwsIamProvider extends ProviderAdapter {
       },
     };
   }
+}
+
+/** What one listing knows of users' policies, and whether it may still ask IAM per user. */
+interface UserPolicyReads {
+  readable: boolean;
+  /** Every user's policy names, read at once for the whole account's listing. */
+  known?: Map<string, string[]> | undefined;
 }
 
 /** The access key id comes from the ref, or from a secret written `AKIA...:secret` (as a scanner may find it). */

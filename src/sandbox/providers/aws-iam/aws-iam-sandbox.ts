@@ -444,6 +444,8 @@ export class AwsIamSandbox implements SandboxProvider {
         return record(this.#generateCredentialReport(), null);
       case 'GetCredentialReport':
         return record(this.#getCredentialReport(), null);
+      case 'GetAccountAuthorizationDetails':
+        return record(this.#getAccountAuthorizationDetails(params), null);
       case 'ListAttachedUserPolicies':
         return record(this.#listAttachedUserPolicies(userName ?? caller.userName, params), {
           userName: userName ?? caller.userName,
@@ -535,6 +537,42 @@ export class AwsIamSandbox implements SandboxProvider {
         const key = this.#keys.get(id)!;
         return { UserName: userName, AccessKeyId: id, Status: key.status, CreateDate: key.createDate };
       }),
+      IsTruncated: marker !== undefined,
+      Marker: marker,
+    });
+  }
+
+  /** Users only (the sandbox has no groups, roles or customer policies), whatever `Filter.member.N` asks. */
+  #getAccountAuthorizationDetails(params: URLSearchParams): SandboxAnswer {
+    const filters = [...params.entries()].filter(([name]) => /^Filter\.member\.\d+$/.test(name)).map(([, v]) => v);
+    const users = filters.length === 0 || filters.includes('User') ? [...this.#users.values()] : [];
+    const { page, marker } = this.#page(users, params);
+    return queryResponse('GetAccountAuthorizationDetails', IAM_XMLNS, {
+      UserDetailList: page.map((user) => ({
+        Path: '/',
+        UserName: user.userName,
+        UserId: user.userId,
+        Arn: this.#arn(user.userName),
+        CreateDate: user.createDate,
+        // IAM sends policy documents URL-encoded; an inline policy here allows the action it is named after.
+        UserPolicyList: [...user.inlinePolicies].map((name) => ({
+          PolicyName: name,
+          PolicyDocument: encodeURIComponent(
+            JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: name.replace('-', ':'), Resource: '*' }],
+            }),
+          ),
+        })),
+        GroupList: [],
+        AttachedManagedPolicies: [...user.attachedPolicies].map((name) => ({
+          PolicyName: name,
+          PolicyArn: `arn:aws:iam::aws:policy/${name}`,
+        })),
+      })),
+      GroupDetailList: [],
+      RoleDetailList: [],
+      Policies: [],
       IsTruncated: marker !== undefined,
       Marker: marker,
     });
