@@ -269,8 +269,9 @@ forEachBackend((backend) =>
       // listings name no permissions — Entra's password credentials (keyId, displayName, dates, hint; the roles are
       // the app's role assignments, not read) and Twilio's Key resource (sid, friendly_name, dates; the key type is
       // not read). Stripe and Slack list no keys at all (UNLISTED). AWS and GCP keys are judged by what their
-      // adapters read beside the listing: the IAM user's policy names (ListAttachedUserPolicies, ListUserPolicies)
-      // and the service account's roles in the project's IAM policy (Resource Manager getIamPolicy). A read-write GitHub
+      // adapters read beside the listing: the IAM user's policy names (GetAccountAuthorizationDetails, or
+      // ListAttachedUserPolicies and ListUserPolicies per user) and the service account's roles in the project's IAM
+      // policy (Resource Manager getIamPolicy). A read-write GitHub
       // deploy key (`write`) is broad scope in the policy's patterns (src/registry/registry-config.ts,
       // DEFAULT_FORBIDDEN_PERMISSIONS), as the generator counts it; so are the providers' names for account-wide
       // control (Twilio's `main`, OpenAI's `all`, Cloudflare's `Account Settings:Edit`, key-minting scopes).

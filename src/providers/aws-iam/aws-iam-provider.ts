@@ -1,6 +1,8 @@
 // The AWS IAM access-key adapter, on the official SDK (@aws-sdk/client-iam, @aws-sdk/client-sts): create, list,
 // revoke (UpdateAccessKey Inactive, then DeleteAccessKey), last used, and verify through STS GetCallerIdentity
 // signed with the key itself. The SDK's own retries are off; ours (retry-policy.ts) apply, as for every adapter.
+// A listed key carries its user's policy names as permissions (list(): GetAccountAuthorizationDetails for the
+// whole account, ListAttachedUserPolicies and ListUserPolicies per user otherwise).
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
