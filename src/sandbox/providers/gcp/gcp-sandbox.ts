@@ -6,7 +6,7 @@
 // permissions are its account's roles, so an account's keys share them, as in Google), Cloud Audit Logs records
 // naming the caller's `serviceAccountKeyName`, and Google's error shapes
 // (`{error: {code, message, status, details}}` for APIs, `{error, error_description}` for OAuth).
-import { createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import { bearerToken } from '../../sandbox-credentials.js';
@@ -438,14 +438,12 @@ export class GcpSandbox implements SandboxProvider {
     for (const account of accounts)
       for (const role of account.roles)
         members.set(role, [...(members.get(role) ?? []), `serviceAccount:${account.email}`]);
-    return {
-      status: 200,
-      body: {
-        version: 1,
-        etag: Buffer.from(String(members.size)).toString('base64'),
-        bindings: [...members].sort(([a], [b]) => a.localeCompare(b)).map(([role, list]) => ({ role, members: list })),
-      },
-    };
+    const bindings = [...members]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([role, list]) => ({ role, members: list }));
+    // Google's etag is an opaque digest of the policy, changing with it.
+    const etag = createHash('sha256').update(JSON.stringify(bindings)).digest().subarray(0, 8).toString('base64');
+    return { status: 200, body: { version: 1, etag, bindings } };
   }
 
   /** `projects.serviceAccounts.list`, paged by `pageSize` / `pageToken`. */
