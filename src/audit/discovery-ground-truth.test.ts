@@ -266,14 +266,16 @@ forEachBackend((backend) =>
 
     it('finds the admin-scope keys whose permissions the registry or the listing names', () => {
       // Exceptions, facts the product cannot see: an unregistered key is judged by its listing alone, and these
-      // listings name no permissions — AWS's ListAccessKeys (AccessKeyId, CreateDate, Status, UserName), GCP's
-      // service-account keys.list (name, validity, algorithm; the roles are in the project's IAM policy), Entra's
-      // password credentials (keyId, displayName, dates, hint; the roles are the app's role assignments) and Twilio's
-      // Key resource (sid, friendly_name, dates). Stripe and Slack list no keys at all (UNLISTED). A read-write GitHub
+      // listings name no permissions — Entra's password credentials (keyId, displayName, dates, hint; the roles are
+      // the app's role assignments, not read) and Twilio's Key resource (sid, friendly_name, dates; the key type is
+      // not read). Stripe and Slack list no keys at all (UNLISTED). AWS and GCP keys are judged by what their
+      // adapters read beside the listing: the IAM user's policy names (GetAccountAuthorizationDetails, or
+      // ListAttachedUserPolicies and ListUserPolicies per user) and the service account's roles in the project's IAM
+      // policy (Resource Manager getIamPolicy). A read-write GitHub
       // deploy key (`write`) is broad scope in the policy's patterns (src/registry/registry-config.ts,
       // DEFAULT_FORBIDDEN_PERMISSIONS), as the generator counts it; so are the providers' names for account-wide
       // control (Twilio's `main`, OpenAI's `all`, Cloudflare's `Account Settings:Edit`, key-minting scopes).
-      const NO_LISTED_PERMISSIONS = new Set(['aws-iam', 'gcp', 'azure', 'twilio', ...UNLISTED]);
+      const NO_LISTED_PERMISSIONS = new Set(['azure', 'twilio', ...UNLISTED]);
       expect(classified('broad-scope')).toEqual(
         expectedIds((t) => t.admin && (t.registered || !NO_LISTED_PERMISSIONS.has(t.provider))),
       );

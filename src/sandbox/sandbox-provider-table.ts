@@ -144,6 +144,7 @@ export const sandboxProviderTable: readonly SandboxProviderRegistration[] = [
           baseUrl: url,
           tokenUrl: `${url}/token`,
           policyAnalyzerUrl: url,
+          resourceManagerUrl: url,
           credentials: JSON.stringify(provider.adminKeyFile(`${url}/token`)),
           projectId,
         }),

@@ -10,6 +10,12 @@ import { startProviderSandbox } from '../test-support/provider-sandbox.js';
 import { AwsIamProvider } from './aws-iam-provider.js';
 import type { AwsIamOptionsInput } from './aws-iam-schemas.js';
 
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
 async function startAws(options: { consistencyDelayMs?: number } = {}) {
   const aws = await startProviderSandbox<AwsIamSandbox, AwsIamProvider>({
     name: 'aws-iam',
@@ -131,6 +137,129 @@ describe('AWS IAM adapter specifics', () => {
     const keys = [];
     for await (const key of provider.list()) keys.push(key);
     expect(keys.some((key) => key.account === aws.sandbox.admin.userName)).toBe(true);
+  });
+
+  it("lists each key with its user's attached and inline policy names, read once per user", async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const admin = `policies-${randomBytes(4).toString('hex')}`;
+    const reader = `policies-${randomBytes(4).toString('hex')}`;
+    const bare = await aws.freshUser();
+    await aws.control.call('POST', 'users', { userName: admin, policies: ['AdministratorAccess'] });
+    await aws.control.call('POST', 'users', { userName: reader, policies: ['s3:GetObject', 'sqs:SendMessage'] });
+    const first = await provider.create({ name: 'admin-1', account: admin });
+    const second = await provider.create({ name: 'admin-2', account: admin });
+    const readerKey = await provider.create({ name: 'reader', account: reader });
+    const bareKey = await provider.create({ name: 'bare', account: bare });
+    const count = async (operation: string) => (await aws.control.requestCounts())[operation] ?? 0;
+    const attachedBefore = await count('iam:ListAttachedUserPolicies');
+    const inlineBefore = await count('iam:ListUserPolicies');
+    const keys = new Map<string, string[] | undefined>();
+    for (const user of [admin, reader, bare])
+      for await (const key of provider.list({ account: user })) keys.set(key.providerKeyId, key.permissions);
+    expect(keys.get(first.providerKeyId)).toEqual(['AdministratorAccess']);
+    expect(keys.get(second.providerKeyId)).toEqual(['AdministratorAccess']);
+    // Inline policy names allow no colon: the sandbox names an action's policy `s3-GetObject` (userPoliciesOf).
+    expect(keys.get(readerKey.providerKeyId)).toEqual(['s3-GetObject', 'sqs-SendMessage']);
+    // Read and found none: an empty list, not an absent one.
+    expect(keys.get(bareKey.providerKeyId)).toEqual([]);
+    // One read of each kind per user, not per key: the admin user's two keys share it.
+    expect((await count('iam:ListAttachedUserPolicies')) - attachedBefore).toBe(3);
+    expect((await count('iam:ListUserPolicies')) - inlineBefore).toBe(3);
+  });
+
+  it('pages through a user’s policies by Marker', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const user = `paged-${randomBytes(4).toString('hex')}`;
+    const actions = Array.from({ length: 150 }, (_, i) => `s3:Action${String(i).padStart(3, '0')}`);
+    await aws.control.call('POST', 'users', { userName: user, policies: ['AdministratorAccess', ...actions] });
+    await provider.create({ name: 'paged', account: user });
+    const [key] = await collect(provider.list({ account: user }));
+    expect(key?.permissions).toEqual(['AdministratorAccess', ...actions.map((a) => a.replace(':', '-'))]);
+  });
+
+  it('reads every user’s policies with one GetAccountAuthorizationDetails when listing the whole account', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const provider = aws.make();
+    const admin = `whole-${randomBytes(4).toString('hex')}`;
+    const reader = `whole-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', { userName: admin, policies: ['AdministratorAccess'] });
+    await aws.control.call('POST', 'users', { userName: reader, policies: ['dynamodb:Query'] });
+    const adminKey = await provider.create({ name: 'admin', account: admin });
+    const readerKey = await provider.create({ name: 'reader', account: reader });
+    const count = async (operation: string) => (await aws.control.requestCounts())[operation] ?? 0;
+    const before = {
+      details: await count('iam:GetAccountAuthorizationDetails'),
+      attached: await count('iam:ListAttachedUserPolicies'),
+      inline: await count('iam:ListUserPolicies'),
+    };
+    const keys = await collect(provider.list());
+    expect(keys.find((key) => key.providerKeyId === adminKey.providerKeyId)?.permissions).toEqual([
+      'AdministratorAccess',
+    ]);
+    expect(keys.find((key) => key.providerKeyId === readerKey.providerKeyId)?.permissions).toEqual(['dynamodb-Query']);
+    expect(keys.every((key) => Array.isArray(key.permissions))).toBe(true);
+    expect((await count('iam:GetAccountAuthorizationDetails')) - before.details).toBe(1);
+    expect((await count('iam:ListAttachedUserPolicies')) - before.attached).toBe(0);
+    expect((await count('iam:ListUserPolicies')) - before.inline).toBe(0);
+  });
+
+  it('reads users one by one when GetAccountAuthorizationDetails is refused', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const admin = aws.make();
+    const lister = `lister-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', {
+      userName: lister,
+      admin: true,
+      deniedActions: ['GetAccountAuthorizationDetails'],
+    });
+    const credential = await admin.create({ name: 'lister', account: lister });
+    const target = `target-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', { userName: target, policies: ['AdministratorAccess'] });
+    const targetKey = await admin.create({ name: 'target', account: target });
+    const provider = aws.make({
+      credentials: { accessKeyId: credential.providerKeyId, secretAccessKey: credential.secret.reveal() },
+    });
+    const keys = await collect(provider.list());
+    expect(keys.find((key) => key.providerKeyId === targetKey.providerKeyId)?.permissions).toEqual([
+      'AdministratorAccess',
+    ]);
+    expect(keys.every((key) => Array.isArray(key.permissions))).toBe(true);
+  });
+
+  it('lists keys without permissions when IAM refuses the policy reads, and stops asking after the refusal', async () => {
+    await aws.control.call('PUT', 'consistency-delay', { ms: 0 });
+    const admin = aws.make();
+    // An auditor's user: may list users and keys, but a deny statement keeps the user policies from it.
+    const auditor = `auditor-${randomBytes(4).toString('hex')}`;
+    await aws.control.call('POST', 'users', {
+      userName: auditor,
+      admin: true,
+      deniedActions: ['GetAccountAuthorizationDetails', 'ListAttachedUserPolicies', 'ListUserPolicies'],
+    });
+    const credential = await admin.create({ name: 'auditor', account: auditor });
+    const users = [await aws.freshUser(), await aws.freshUser()];
+    for (const user of users) await admin.create({ name: 'listed', account: user });
+    const provider = aws.make({
+      credentials: { accessKeyId: credential.providerKeyId, secretAccessKey: credential.secret.reveal() },
+    });
+    const count = async (operation: string) => (await aws.control.requestCounts())[operation] ?? 0;
+    const deniedBefore = await count('iam:ListAttachedUserPolicies');
+    const keys = await collect(provider.list());
+    for (const user of users) {
+      const listed = keys.filter((key) => key.account === user);
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).not.toHaveProperty('permissions');
+    }
+    expect(keys.every((key) => key.permissions === undefined)).toBe(true);
+    // One refused call of each kind for the whole listing (AccessDenied is not retried), not one per user.
+    expect((await count('iam:ListAttachedUserPolicies')) - deniedBefore).toBe(1);
+    const { Records } = await aws.control.auditLog<{ Records: CloudTrailRecord[] }>();
+    for (const action of ['GetAccountAuthorizationDetails', 'ListAttachedUserPolicies'])
+      expect(Records.filter((r) => r.eventName === action && r.userIdentity.userName === auditor)).toEqual([
+        expect.objectContaining({ errorCode: 'AccessDenied' }),
+      ]);
   });
 
   it('honours a lease holder’s step deadline: a held request is aborted at it and not retried; none leaves after it', async () => {

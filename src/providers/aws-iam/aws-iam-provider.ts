@@ -1,12 +1,17 @@
 // The AWS IAM access-key adapter, on the official SDK (@aws-sdk/client-iam, @aws-sdk/client-sts): create, list,
 // revoke (UpdateAccessKey Inactive, then DeleteAccessKey), last used, and verify through STS GetCallerIdentity
 // signed with the key itself. The SDK's own retries are off; ours (retry-policy.ts) apply, as for every adapter.
+// A listed key carries its user's policy names as permissions (list(): GetAccountAuthorizationDetails for the
+// whole account, ListAttachedUserPolicies and ListUserPolicies per user otherwise).
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   GetAccessKeyLastUsedCommand,
+  GetAccountAuthorizationDetailsCommand,
   IAMClient,
   ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListUserPoliciesCommand,
   ListUsersCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
@@ -84,17 +89,28 @@ export class AwsIamProvider extends ProviderAdapter {
     };
   }
 
+  /**
+   * Each key with its user's policy names as `permissions` (an access key acts as its user: the user's attached
+   * managed policies and inline policies are what it may do). The whole account's listing reads every user's at
+   * once first (GetAccountAuthorizationDetails, Filter=User: one paced call per 1,000 users); one user's listing,
+   * or a user that snapshot lacks, costs two calls for that user (ListAttachedUserPolicies, ListUserPolicies), read
+   * on its first key. When a read fails, the user's keys are listed without `permissions` (unread, not "none": none
+   * read is `[]`); after an AccessDenied (the adapter's user may list keys without those permissions) the listing
+   * reads no more.
+   */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
+    const policies: UserPolicyReads = { readable: true };
     if (options.account) {
-      yield* this.#listUserKeys(options.account);
+      yield* this.#listUserKeys(options.account, policies);
       return;
     }
+    policies.known = await this.#accountPolicyNames();
     let marker: string | undefined;
     do {
       const page = await this.#call(true, [], (options) =>
         this.#iam.send(new ListUsersCommand({ ...(marker ? { Marker: marker } : {}) }), options),
       );
-      for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName);
+      for (const user of page.Users ?? []) if (user.UserName) yield* this.#listUserKeys(user.UserName, policies);
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
   }
@@ -166,8 +182,10 @@ export class AwsIamProvider extends ProviderAdapter {
     this.#iamClient?.destroy();
   }
 
-  async *#listUserKeys(userName: string): AsyncIterable<ProviderKey> {
+  async *#listUserKeys(userName: string, policies: UserPolicyReads): AsyncIterable<ProviderKey> {
     let marker: string | undefined;
+    /** Read once for the user, on its first key: a user without keys costs no policy calls. */
+    let permissions: string[] | undefined | null = null;
     do {
       const page = await this.#call(true, [], (options) =>
         this.#iam.send(
@@ -177,15 +195,97 @@ export class AwsIamProvider extends ProviderAdapter {
       );
       for (const key of page.AccessKeyMetadata ?? []) {
         if (!key.AccessKeyId) continue;
+        if (permissions === null)
+          permissions =
+            policies.known?.get(userName) ??
+            (policies.readable ? await this.#policyNames(userName, policies) : undefined);
         yield {
           providerKeyId: key.AccessKeyId,
           account: key.UserName ?? userName,
           status: key.Status === 'Active' ? 'active' : 'inactive',
           ...(key.CreateDate ? { createdAt: key.CreateDate } : {}),
+          ...(permissions ? { permissions } : {}),
         };
       }
       marker = page.IsTruncated ? page.Marker : undefined;
     } while (marker);
+  }
+
+  /**
+   * The names of the user's attached managed policies (`AdministratorAccess`), then of its inline policies, each
+   * list paged by Marker. Undefined when a read fails: IAM refuses it (`policies.readable` then turns false for the
+   * rest of the listing: one refusal per listing, not one per user), the user went between the calls, or IAM kept
+   * failing through the retries.
+   */
+  async #policyNames(userName: string, policies: UserPolicyReads): Promise<string[] | undefined> {
+    const names: string[] = [];
+    try {
+      let marker: string | undefined;
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new ListAttachedUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+            options,
+          ),
+        );
+        for (const policy of page.AttachedPolicies ?? []) if (policy.PolicyName) names.push(policy.PolicyName);
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new ListUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
+            options,
+          ),
+        );
+        names.push(...(page.PolicyNames ?? []));
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      // A failed read (after its retries) costs the key its permissions, not the listing its completeness: a
+      // listing that stops proves no key gone (src/audit/key-discovery.ts).
+      if (!(error instanceof ProviderError)) throw error;
+      if (error.providerCode === 'AccessDenied' || error.providerCode === 'AccessDeniedException')
+        policies.readable = false;
+      return undefined;
+    }
+    return names;
+  }
+
+  /**
+   * Every user's attached and inline policy names from GetAccountAuthorizationDetails (Filter=User, the largest page
+   * IAM allows, paged by Marker): IAM's snapshot of the account's permissions. Undefined when it fails; the users
+   * are then read one by one (`iam:GetAccountAuthorizationDetails` may be refused where the per-user reads are not).
+   */
+  async #accountPolicyNames(): Promise<Map<string, string[]> | undefined> {
+    const names = new Map<string, string[]>();
+    try {
+      let marker: string | undefined;
+      do {
+        const page = await this.#call(true, [], (options) =>
+          this.#iam.send(
+            new GetAccountAuthorizationDetailsCommand({
+              Filter: ['User'],
+              MaxItems: 1000,
+              ...(marker ? { Marker: marker } : {}),
+            }),
+            options,
+          ),
+        );
+        for (const user of page.UserDetailList ?? []) {
+          if (!user.UserName) continue;
+          names.set(user.UserName, [
+            ...(user.AttachedManagedPolicies ?? []).flatMap((policy) => (policy.PolicyName ? [policy.PolicyName] : [])),
+            ...(user.UserPolicyList ?? []).flatMap((policy) => (policy.PolicyName ? [policy.PolicyName] : [])),
+          ]);
+        }
+        marker = page.IsTruncated ? page.Marker : undefined;
+      } while (marker);
+    } catch (error) {
+      if (error instanceof ProviderError) return undefined;
+      throw error;
+    }
+    return names;
   }
 
   async #ownerOf(accessKeyId: string): Promise<string | undefined> {
@@ -241,6 +341,13 @@ export class AwsIamProvider extends ProviderAdapter {
       },
     };
   }
+}
+
+/** What one listing knows of users' policies, and whether it may still ask IAM per user. */
+interface UserPolicyReads {
+  readable: boolean;
+  /** Every user's policy names, read at once for the whole account's listing. */
+  known?: Map<string, string[]> | undefined;
 }
 
 /** The access key id comes from the ref, or from a secret written `AKIA...:secret` (as a scanner may find it). */

@@ -6,6 +6,8 @@ export const GCP_PROVIDER_NAME = 'gcp';
 export const GCP_IAM_URL = 'https://iam.googleapis.com';
 export const GCP_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GCP_POLICY_ANALYZER_URL = 'https://policyanalyzer.googleapis.com';
+/** Resource Manager, whose `projects.getIamPolicy` tells the roles a service account (and so its keys) holds. */
+export const GCP_RESOURCE_MANAGER_URL = 'https://cloudresourcemanager.googleapis.com';
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 export const GCP_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 /** IAM allows at most 10 user-managed keys per service account, disabled ones included. */

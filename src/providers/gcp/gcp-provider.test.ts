@@ -167,6 +167,54 @@ describe('GCP adapter specifics', () => {
     ).rejects.toMatchObject({ code: 'E_PROVIDER_AUTH', status: 403, providerCode: 'PERMISSION_DENIED' });
   });
 
+  it("gives each listed key its service account's roles from the project's IAM policy, read once per listing", async () => {
+    const owner = await gcp.control.call<{ email: string }>('POST', 'service-accounts', {
+      name: `owner-${randomBytes(4).toString('hex')}`,
+      roles: ['roles/owner', 'roles/storage.objectViewer'],
+    });
+    const plain = await gcp.control.call<{ email: string }>('POST', 'service-accounts', {
+      name: `plain-${randomBytes(4).toString('hex')}`,
+    });
+    const provider = gcp.make();
+    const first = await provider.create({ name: 'owner-1', account: owner.email });
+    const second = await provider.create({ name: 'owner-2', account: owner.email });
+    const plainKey = await provider.create({ name: 'plain', account: plain.email });
+    const count = async () => (await gcp.control.requestCounts())['gcp:POST projects:getIamPolicy'] ?? 0;
+    const before = await count();
+    const listed = new Map((await drain(provider.list())).map((key) => [key.providerKeyId, key.permissions]));
+    expect(listed.get(first.providerKeyId)).toEqual(['roles/owner', 'roles/storage.objectViewer']);
+    expect(listed.get(second.providerKeyId)).toEqual(['roles/owner', 'roles/storage.objectViewer']);
+    // Read, and bound to no role: an empty list, not an absent one.
+    expect(listed.get(plainKey.providerKeyId)).toEqual([]);
+    expect((await count()) - before).toBe(1);
+    // One account's listing reads the policy of its project too.
+    const [own] = await drain(provider.list({ account: owner.email }));
+    expect(own?.permissions).toEqual(['roles/owner', 'roles/storage.objectViewer']);
+    expect((await count()) - before).toBe(2);
+  });
+
+  it('lists keys without permissions when the IAM policy is refused (PERMISSION_DENIED), the listing whole', async () => {
+    // A key admin that may not read the project's policy (no roles/iam.securityReviewer).
+    const { email } = await gcp.control.call<{ email: string }>('POST', 'service-accounts', {
+      name: `keyadmin-${randomBytes(4).toString('hex')}`,
+      roles: ['roles/iam.serviceAccountKeyAdmin'],
+    });
+    const admin = gcp.make();
+    const credential = await admin.create({ name: 'narrow', account: email });
+    const listedKey = await admin.create({ name: 'listed', account: WORKER });
+    const narrow = gcp.make({ credentials: credential.secret.reveal() });
+    const count = async () => (await gcp.control.requestCounts())['gcp:POST projects:getIamPolicy'] ?? 0;
+    const before = await count();
+    const keys = await drain(narrow.list());
+    expect(keys.find((key) => key.providerKeyId === listedKey.providerKeyId)).toMatchObject({
+      account: WORKER,
+      status: 'active',
+    });
+    expect(keys.every((key) => !('permissions' in key))).toBe(true);
+    // A 403 is not retried: one refused call.
+    expect((await count()) - before).toBe(1);
+  });
+
   it("verifies a generated organisation's key files, the same on every run", async () => {
     const org = generateOrg({ profile: 'small', seed: 5 });
     const again = generateOrg({ profile: 'small', seed: 5 });

@@ -11,7 +11,9 @@
 // the adapter's access token (no expiry, no refresh token or handler: it never refreshes a token, nor repeats a
 // 401/403 with a new one, behind our back). The generated client has no Policy Analyzer surface (that is
 // @googleapis/policyanalyzer, not a dependency), so that call uses the same OAuth2Client's generic `request()`:
-// transport, auth and GaxiosError answers alike. A GaxiosError's status, headers and Google's error body are read
+// transport, auth and GaxiosError answers alike. So does Resource Manager's `projects.getIamPolicy` (v1, POST
+// /v1/projects/{project}:getIamPolicy; @googleapis/cloudresourcemanager is not a dependency either), which list()
+// reads once per listing to give each key its service account's roles as `permissions`. A GaxiosError's status, headers and Google's error body are read
 // by `gcpAnswerOf` and parsed by parseGcpError; the SDK error itself is never kept.
 //
 // The JWT-bearer exchange is NOT done by google-auth-library: its JWT client (through gtoken 8) posts to, and
@@ -51,6 +53,7 @@ import {
   type GcpOptionsInput,
   gcpActivitiesSchema,
   gcpApiErrorSchema,
+  gcpIamPolicySchema,
   gcpKeyFileSchema,
   gcpKeyListSchema,
   gcpOauthErrorSchema,
@@ -152,6 +155,7 @@ export class GcpProvider extends ProviderAdapter {
   /** IAM calls, paced by the adapter's token bucket. */
   readonly #iamCaller: SdkCaller;
   readonly #analyzerCaller: SdkCaller;
+  readonly #resourceManagerCaller: SdkCaller;
   /** The JWT-bearer exchange (see the header: google-auth-library cannot send it to `options.tokenUrl`). */
   readonly #oauth: ProviderHttpClient;
   /** Cut out of every SDK error: the adapter's key file and its latest access tokens. */
@@ -184,6 +188,8 @@ export class GcpProvider extends ProviderAdapter {
     // Policy Analyzer has a budget of its own, apart from IAM's: its calls are not paced against IAM's limit.
     this.#iamCaller = caller(true);
     this.#analyzerCaller = caller(false);
+    // Resource Manager's read quota is its own too; one call per listing.
+    this.#resourceManagerCaller = caller(false);
     this.#oauth = new ProviderHttpClient(
       {
         provider: this.name,
@@ -225,10 +231,20 @@ export class GcpProvider extends ProviderAdapter {
     };
   }
 
-  /** One service account's user-managed keys, or those of every account in `projectId`. */
+  /**
+   * One service account's user-managed keys, or those of every account in `projectId`, each with the roles its
+   * service account holds in the project's IAM policy (`projectId`, else the account's own project) as
+   * `permissions`: a key acts as its account. One getIamPolicy call per listing; when it fails (PERMISSION_DENIED:
+   * the adapter's account lacks `resourcemanager.projects.getIamPolicy`), the keys are listed without
+   * `permissions` (unread; read and holding no role is `[]`). Roles granted elsewhere (a folder, the organisation,
+   * another project) are not read.
+   */
   async *list(options: { account?: string } = {}): AsyncIterable<ProviderKey> {
     const emails = options.account !== undefined ? [this.#account(options.account)] : await this.#serviceAccounts();
+    const project = this.#options.projectId ?? (emails[0] ? projectOf(emails[0]) : undefined);
+    const roles = emails.length && project ? await this.#rolesOfServiceAccounts(project) : undefined;
     for (const email of emails) {
+      const permissions = roles ? (roles.get(email) ?? []) : undefined;
       await this.#auth();
       const { data } = await this.#iamCaller.call({ idempotent: true }, () =>
         this.#iam.projects.serviceAccounts.keys.list({ name: this.#accountName(email), keyTypes: ['USER_MANAGED'] }),
@@ -245,9 +261,47 @@ export class GcpProvider extends ProviderAdapter {
               : 'active',
           ...(key.validAfterTime ? { createdAt: new Date(key.validAfterTime) } : {}),
           ...(validBefore && validBefore.getUTCFullYear() < 9999 ? { expiresAt: validBefore } : {}),
+          ...(permissions ? { permissions } : {}),
         };
       }
     }
+  }
+
+  /**
+   * The project's IAM policy, as each service account's roles (`serviceAccount:<email>` members; conditional
+   * bindings counted as granted). Undefined when the read fails after its retries: the keys go unread, the
+   * listing on.
+   */
+  async #rolesOfServiceAccounts(project: string): Promise<Map<string, string[]> | undefined> {
+    const root = this.#options.resourceManagerUrl.replace(/\/+$/, '');
+    let data: unknown;
+    try {
+      await this.#auth();
+      ({ data } = await this.#resourceManagerCaller.call({ idempotent: true }, () =>
+        this.#authClient.request<unknown>({
+          url: `${root}/v1/projects/${encodeURIComponent(project)}:getIamPolicy`,
+          method: 'POST',
+          // Version 3 asks for conditional bindings as they are, not folded away.
+          data: { options: { requestedPolicyVersion: 3 } },
+          responseType: 'json',
+          ...this.#gaxiosOptions(),
+        }),
+      ));
+    } catch (error) {
+      if (error instanceof ProviderError) return undefined;
+      throw error;
+    }
+    const roles = new Map<string, string[]>();
+    for (const binding of gcpIamPolicySchema.parse(data).bindings) {
+      for (const member of binding.members) {
+        if (!member.startsWith('serviceAccount:')) continue;
+        const email = member.slice('serviceAccount:'.length);
+        const held = roles.get(email) ?? [];
+        if (!held.includes(binding.role)) held.push(binding.role);
+        roles.set(email, held);
+      }
+    }
+    return roles;
   }
 
   /** Exchanges a JWT signed with the key file for an access token, as any Google client library would. */

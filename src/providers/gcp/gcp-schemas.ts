@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { SecretValue } from '../../secrets/secret-value.js';
 import { httpProviderOptionsSchema } from '../http/provider-http-options.js';
-import { GCP_IAM_URL, GCP_POLICY_ANALYZER_URL, GCP_TOKEN_URL } from './gcp-constants.js';
+import { GCP_IAM_URL, GCP_POLICY_ANALYZER_URL, GCP_RESOURCE_MANAGER_URL, GCP_TOKEN_URL } from './gcp-constants.js';
 
 /** The JSON key file (`"type": "service_account"`) as Google returns it in `privateKeyData`. */
 export const gcpKeyFileSchema = z.looseObject({
@@ -22,6 +22,8 @@ export const gcpOptionsSchema = httpProviderOptionsSchema.extend({
   tokenUrl: z.url().default(GCP_TOKEN_URL),
   /** The Policy Analyzer API root, for keys' last authentication. */
   policyAnalyzerUrl: z.url().default(GCP_POLICY_ANALYZER_URL),
+  /** The Resource Manager API root, for the project's IAM policy (the roles of the keys' service accounts). */
+  resourceManagerUrl: z.url().default(GCP_RESOURCE_MANAGER_URL),
   /** The adapter's service-account key file (JSON text or object), key-admin role; every call but verify needs it. */
   credentials: z
     .union([z.string().min(1), z.instanceof(SecretValue), z.record(z.string(), z.unknown())])
@@ -50,6 +52,11 @@ export const gcpKeyListSchema = z.looseObject({ keys: z.array(gcpServiceAccountK
 export const gcpServiceAccountListSchema = z.looseObject({
   accounts: z.array(z.looseObject({ email: z.string() })).default([]),
   nextPageToken: z.string().optional(),
+});
+
+/** Resource Manager's Policy: `bindings` of a role to members (`serviceAccount:<email>`, `user:`, `group:`...). */
+export const gcpIamPolicySchema = z.looseObject({
+  bindings: z.array(z.looseObject({ role: z.string(), members: z.array(z.string()).default([]) })).default([]),
 });
 
 export const gcpTokenSchema = z.looseObject({ access_token: z.string(), expires_in: z.number() });

@@ -37,6 +37,26 @@ describe('generateOrg', () => {
     expect(org.keys.filter((k) => k.noClearOwner && k.admin).length).toBeGreaterThan(0);
   });
 
+  it("gives a cloud principal's keys one set of permissions: IAM and GCP grant them to the user or account", () => {
+    // The adapters read permissions per IAM user and per service account (ListAttachedUserPolicies, the project's
+    // IAM policy): a principal whose keys differed would make the sandbox's answers and the ground truth disagree.
+    for (const seed of [1, 2, 3]) {
+      const org = generateOrg({ profile: 'default', seed });
+      for (const provider of ['aws-iam', 'gcp']) {
+        const byAccount = new Map<string, Set<string>>();
+        for (const key of org.keys.filter((k) => k.provider === provider)) {
+          const seen = byAccount.get(key.account) ?? new Set<string>();
+          seen.add(JSON.stringify({ admin: key.admin, permissions: key.permissions }));
+          byAccount.set(key.account, seen);
+        }
+        expect([...byAccount.values()].filter((facts) => facts.size > 1)).toEqual([]);
+      }
+      // Accounts with several keys exist (a person's GCP keys share their account), so the test tests something.
+      const gcpAccounts = org.keys.filter((k) => k.provider === 'gcp').map((k) => k.account);
+      expect(new Set(gcpAccounts).size).toBeLessThan(gcpAccounts.length);
+    }
+  });
+
   it('is the same organisation for the same seed, and another for another seed', () => {
     const a = generateOrg({ profile: 'small', seed: 42 });
     const b = generateOrg({ profile: 'small', seed: 42 });

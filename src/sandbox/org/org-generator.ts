@@ -232,6 +232,8 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
   const ownCategory = new Map<OrgKey, OrgKey['category']>();
   const keyIdCounters = new Map<string, number>();
   const awsKeysPerUser = new Map<string, number>();
+  /** A GCP service account's first key: the account's roles, which its later keys hold too. */
+  const gcpFirstKeyOf = new Map<string, { admin: boolean; permissions: string[] }>();
   for (let i = 0; i < profile.keys; i++) {
     const provider = providers[i]!;
     const ownership = classes[i]!;
@@ -245,7 +247,7 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
             ? random.pick(leavers)
             : random.pick(active);
     const team = creator.team;
-    const admin = random.chance(ownership === 'owned' ? profile.adminShare * 0.7 : profile.adminShare * 1.8);
+    let admin = random.chance(ownership === 'owned' ? profile.adminShare * 0.7 : profile.adminShare * 1.8);
     const service = random.chance(0.55);
     const shared = random.chance(ownership === 'owned' ? profile.sharedShare * 0.8 : profile.sharedShare * 1.5);
     const format = KEY_FORMATS[provider]!({
@@ -267,6 +269,16 @@ export function generateOrg(options: GenerateOrgOptions = {}): Organisation {
       const held = awsKeysPerUser.get(format.account) ?? 0;
       awsKeysPerUser.set(format.account, held + 1);
       if (held >= 1) format.account = `${format.account}-${held + 1}`;
+    }
+    if (provider === 'gcp') {
+      // Google grants roles to the service account, not to a key (the adapter reads them from the project's IAM
+      // policy): a person's second key on their account has the first one's roles, and is admin as it is. The draw
+      // above still happens, so the organisation's other keys stay as they were.
+      const first = gcpFirstKeyOf.get(format.account);
+      if (first) {
+        admin = first.admin;
+        format.permissions = [...first.permissions];
+      } else gcpFirstKeyOf.set(format.account, { admin, permissions: format.permissions });
     }
     const joined = Date.parse(creator.joinedAt);
     const until = creator.leftAt ? Date.parse(creator.leftAt) : nowMs - DAY_MS;

@@ -1,6 +1,8 @@
 // A local AWS that speaks IAM's and STS's query protocol for access keys: users, at most two keys per user
 // (LimitExceeded), Active/Inactive/deleted, last used, SigV4 on every call, eventual consistency (a new key
 // fails authentication for a configurable delay), and CloudTrail records naming the access key of each call.
+// A user's policies are listed by name (ListAttachedUserPolicies, ListUserPolicies): an organisation key's
+// permissions become its user's policies (userPoliciesOf), and an administrator holds AdministratorAccess.
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
@@ -32,6 +34,12 @@ interface AwsUser {
   createDate: Date;
   /** May call IAM (holds an administrator policy). */
   admin: boolean;
+  /** Names of the managed policies attached to the user (`AdministratorAccess`). */
+  attachedPolicies: Set<string>;
+  /** Names of the user's inline policies. */
+  inlinePolicies: Set<string>;
+  /** IAM actions refused to the user although it is an administrator (a deny statement), e.g. `ListUserPolicies`. */
+  deniedActions: Set<string>;
 }
 
 interface AwsKey {
@@ -71,6 +79,26 @@ export interface CloudTrailRecord {
   eventType: 'AwsApiCall';
   managementEvent: boolean;
   recipientAccountId: string;
+}
+
+/** AWS's managed policy that allows every action on every resource. */
+export const AWS_ADMINISTRATOR_POLICY = 'AdministratorAccess';
+
+/**
+ * Where a generated key's permissions live on its user (src/sandbox/org/org-key-formats.ts, 'aws-iam'): a name
+ * without a colon (`AdministratorAccess`) is an AWS managed policy attached to the user; an action
+ * (`s3:GetObject`) is an inline policy allowing it, named after it with the colon as a dash (`s3-GetObject`:
+ * IAM policy names allow only `[\w+=,.@-]`). The generator gives each user one key, so a user's policies are the
+ * permissions of its one key, and reading them per user tells each key's.
+ */
+export function userPoliciesOf(permissions: string[]): { attached: string[]; inline: string[] } {
+  const attached: string[] = [];
+  const inline: string[] = [];
+  for (const permission of permissions) {
+    if (permission.includes(':')) inline.push(permission.replace(/[^\w+=,.@-]/g, '-'));
+    else attached.push(permission);
+  }
+  return { attached, inline };
 }
 
 /** The service and action a key's permission suggests it calls (`s3:GetObject` -> s3 GetObject). */
@@ -119,6 +147,9 @@ export class AwsIamSandbox implements SandboxProvider {
       const admin = key.permissions.some((p) => /admin|^\*$|iam:\*/i.test(p));
       const user = this.#users.get(key.account) ?? this.#addUser(key.account, admin, new Date(key.createdAt));
       if (admin) user.admin = true;
+      const policies = userPoliciesOf(key.permissions);
+      for (const name of policies.attached) user.attachedPolicies.add(name);
+      for (const name of policies.inline) user.inlinePolicies.add(name);
       const [service, action] = serviceCallOf(key.permissions);
       this.#addKey({
         accessKeyId: key.providerKeyId,
@@ -235,9 +266,19 @@ export class AwsIamSandbox implements SandboxProvider {
       return { status: 200, body: { ms: this.#consistencyDelayMs } };
     }
     if (request.method === 'POST' && subpath === 'users') {
-      const { userName, admin } = JSON.parse(request.text || '{}') as { userName?: string; admin?: boolean };
+      const { userName, admin, policies, deniedActions } = JSON.parse(request.text || '{}') as {
+        userName?: string;
+        admin?: boolean;
+        /** Permissions as a generated key names them, made the user's policies (userPoliciesOf). */
+        policies?: string[];
+        deniedActions?: string[];
+      };
       if (!userName) return { status: 400, body: { error: 'userName is required' } };
       const user = this.#users.get(userName) ?? this.#addUser(userName, admin ?? false);
+      const { attached, inline } = userPoliciesOf(policies ?? []);
+      for (const name of attached) user.attachedPolicies.add(name);
+      for (const name of inline) user.inlinePolicies.add(name);
+      for (const action of deniedActions ?? []) user.deniedActions.add(action);
       return { status: 201, body: { userName: user.userName, userId: user.userId, arn: this.#arn(user.userName) } };
     }
     if (request.method === 'GET' && subpath === 'admin-credentials') {
@@ -265,7 +306,15 @@ export class AwsIamSandbox implements SandboxProvider {
   }
 
   #addUser(userName: string, admin: boolean, createDate: Date = this.#clock()): AwsUser {
-    const user: AwsUser = { userName, userId: generateAwsUserId(Math.random), createDate, admin };
+    const user: AwsUser = {
+      userName,
+      userId: generateAwsUserId(Math.random),
+      createDate,
+      admin,
+      attachedPolicies: new Set(admin ? [AWS_ADMINISTRATOR_POLICY] : []),
+      inlinePolicies: new Set(),
+      deniedActions: new Set(),
+    };
     this.#users.set(userName, user);
     this.#keysByUser.set(userName, []);
     return user;
@@ -337,7 +386,7 @@ export class AwsIamSandbox implements SandboxProvider {
         null,
       );
     }
-    if (!caller.admin) {
+    if (!caller.admin || caller.deniedActions.has(action)) {
       return record(
         queryError(
           403,
@@ -395,6 +444,16 @@ export class AwsIamSandbox implements SandboxProvider {
         return record(this.#generateCredentialReport(), null);
       case 'GetCredentialReport':
         return record(this.#getCredentialReport(), null);
+      case 'GetAccountAuthorizationDetails':
+        return record(this.#getAccountAuthorizationDetails(params), null);
+      case 'ListAttachedUserPolicies':
+        return record(this.#listAttachedUserPolicies(userName ?? caller.userName, params), {
+          userName: userName ?? caller.userName,
+        });
+      case 'ListUserPolicies':
+        return record(this.#listUserPolicies(userName ?? caller.userName, params), {
+          userName: userName ?? caller.userName,
+        });
       case 'GetAccessKeyLastUsed':
         return record(this.#getAccessKeyLastUsed(params.get('AccessKeyId')), {
           accessKeyId: params.get('AccessKeyId'),
@@ -478,6 +537,64 @@ export class AwsIamSandbox implements SandboxProvider {
         const key = this.#keys.get(id)!;
         return { UserName: userName, AccessKeyId: id, Status: key.status, CreateDate: key.createDate };
       }),
+      IsTruncated: marker !== undefined,
+      Marker: marker,
+    });
+  }
+
+  /** Users only (the sandbox has no groups, roles or customer policies), whatever `Filter.member.N` asks. */
+  #getAccountAuthorizationDetails(params: URLSearchParams): SandboxAnswer {
+    const filters = [...params.entries()].filter(([name]) => /^Filter\.member\.\d+$/.test(name)).map(([, v]) => v);
+    const users = filters.length === 0 || filters.includes('User') ? [...this.#users.values()] : [];
+    const { page, marker } = this.#page(users, params);
+    return queryResponse('GetAccountAuthorizationDetails', IAM_XMLNS, {
+      UserDetailList: page.map((user) => ({
+        Path: '/',
+        UserName: user.userName,
+        UserId: user.userId,
+        Arn: this.#arn(user.userName),
+        CreateDate: user.createDate,
+        // IAM sends policy documents URL-encoded; an inline policy here allows the action it is named after.
+        UserPolicyList: [...user.inlinePolicies].map((name) => ({
+          PolicyName: name,
+          PolicyDocument: encodeURIComponent(
+            JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: name.replace('-', ':'), Resource: '*' }],
+            }),
+          ),
+        })),
+        GroupList: [],
+        AttachedManagedPolicies: [...user.attachedPolicies].map((name) => ({
+          PolicyName: name,
+          PolicyArn: `arn:aws:iam::aws:policy/${name}`,
+        })),
+      })),
+      GroupDetailList: [],
+      RoleDetailList: [],
+      Policies: [],
+      IsTruncated: marker !== undefined,
+      Marker: marker,
+    });
+  }
+
+  #listAttachedUserPolicies(userName: string, params: URLSearchParams): SandboxAnswer {
+    const user = this.#users.get(userName);
+    if (!user) return this.#noSuchUser(userName);
+    const { page, marker } = this.#page([...user.attachedPolicies], params);
+    return queryResponse('ListAttachedUserPolicies', IAM_XMLNS, {
+      AttachedPolicies: page.map((name) => ({ PolicyName: name, PolicyArn: `arn:aws:iam::aws:policy/${name}` })),
+      IsTruncated: marker !== undefined,
+      Marker: marker,
+    });
+  }
+
+  #listUserPolicies(userName: string, params: URLSearchParams): SandboxAnswer {
+    const user = this.#users.get(userName);
+    if (!user) return this.#noSuchUser(userName);
+    const { page, marker } = this.#page([...user.inlinePolicies], params);
+    return queryResponse('ListUserPolicies', IAM_XMLNS, {
+      PolicyNames: page,
       IsTruncated: marker !== undefined,
       Marker: marker,
     });

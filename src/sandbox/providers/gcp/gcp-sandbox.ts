@@ -2,9 +2,11 @@
 // RSA 2048 key file, list, get, `:disable`, `:enable`, delete; at most 10 user-managed keys per account), the OAuth 2
 // token endpoint (`POST /token`, JWT bearer grant: the assertion's RS256 signature is checked with the key's public
 // half), Policy Analyzer's `serviceAccountKeyLastAuthentication` activity (last use, moved by each token exchange),
-// Cloud Audit Logs records naming the caller's `serviceAccountKeyName`, and Google's error shapes
+// Resource Manager's `projects.getIamPolicy` (each service account's roles as bindings: a generated key's
+// permissions are its account's roles, so an account's keys share them, as in Google), Cloud Audit Logs records
+// naming the caller's `serviceAccountKeyName`, and Google's error shapes
 // (`{error: {code, message, status, details}}` for APIs, `{error, error_description}` for OAuth).
-import { createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, createVerify, type KeyObject, randomBytes } from 'node:crypto';
 import type { Clock } from '../../../runtime/clock.js';
 import { systemClock } from '../../../runtime/clock.js';
 import { bearerToken } from '../../sandbox-credentials.js';
@@ -23,6 +25,8 @@ const MAX_KEYS_PER_ACCOUNT = 10;
 const TOKEN_LIFETIME_SECONDS = 3600;
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const KEY_ADMIN_ROLE = 'roles/iam.serviceAccountKeyAdmin';
+/** Roles that hold `resourcemanager.projects.getIamPolicy` (the adapter's account holds the reviewer's). */
+const POLICY_READER_ROLES = new Set(['roles/iam.securityReviewer', 'roles/viewer', 'roles/editor', 'roles/owner']);
 const SA_PATH = '/v1/projects/:project/serviceAccounts/:account';
 /** RSA 2048 pairs take 100-600 ms each on a busy machine: a few are kept ready (generated off the event loop). */
 const KEY_PAIR_POOL_SIZE = 10;
@@ -95,7 +99,7 @@ export class GcpSandbox implements SandboxProvider {
     this.#clock = options.clock ?? systemClock;
     this.projectId = options.projectId ?? 'acme-prod';
     for (const account of options.serviceAccounts ?? []) this.addServiceAccount(account);
-    const admin = this.addServiceAccount('keyledger-admin', [KEY_ADMIN_ROLE]);
+    const admin = this.addServiceAccount('keyledger-admin', [KEY_ADMIN_ROLE, 'roles/iam.securityReviewer']);
     const pair = generateGcpKeyPairSync();
     this.#adminKeyFile = this.#storeKey(admin, pair, 'https://oauth2.googleapis.com/token').file;
     const r = this.#router;
@@ -115,6 +119,10 @@ export class GcpSandbox implements SandboxProvider {
       '/v1/projects/:project/locations/:location/activityTypes/serviceAccountKeyLastAuthentication/activities:query',
       'gcp:GET activities:query',
       (req, p) => this.#activities(req, p.project!),
+    );
+    // Resource Manager's `v1/projects/{resource}:getIamPolicy` (the custom verb rides on the last segment).
+    r.add('POST', '/v1/projects/:resourceVerb', 'gcp:POST projects:getIamPolicy', (req, p) =>
+      this.#getIamPolicy(req, p.resourceVerb!),
     );
   }
 
@@ -142,6 +150,9 @@ export class GcpSandbox implements SandboxProvider {
     for (const seeded of seed.keys) {
       if (seeded.provider !== this.name) continue;
       const account = this.addServiceAccount(seeded.account);
+      // Roles are granted to the account, not the key: the account holds the union of its keys' permissions
+      // (the generator gives an account's keys one set, src/sandbox/org/org-generator.ts).
+      for (const role of seeded.permissions) if (!account.roles.includes(role)) account.roles.push(role);
       let publicKey: KeyObject | undefined;
       try {
         const file = JSON.parse(seeded.secret) as Partial<GcpServiceAccountKeyFile>;
@@ -396,6 +407,43 @@ export class GcpSandbox implements SandboxProvider {
       );
     }
     return { caller, account };
+  }
+
+  /**
+   * `projects.getIamPolicy`: the project's bindings, one per role, naming the service accounts that hold it. Google
+   * denies (403) a caller without `resourcemanager.projects.getIamPolicy` and a project that does not exist alike.
+   */
+  #getIamPolicy(request: SandboxRequest, resourceVerb: string): SandboxAnswer {
+    const verb = ':getIamPolicy';
+    if (!resourceVerb.endsWith(verb)) return this.notFound(request);
+    const project = resourceVerb.slice(0, -verb.length);
+    const value = bearerToken(request);
+    const caller = value ? this.#tokens.get(value) : undefined;
+    if (!caller || caller.expiresAt <= Math.floor(this.#clock().getTime() / 1000))
+      return apiError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
+    const accounts = [...this.#accounts.values()].filter((a) => a.projectId === project);
+    const reader = this.#accounts.get(caller.email)?.roles.some((role) => POLICY_READER_ROLES.has(role)) ?? false;
+    if (!reader || (project !== this.projectId && accounts.length === 0)) {
+      const permission = 'resourcemanager.projects.getIamPolicy';
+      return apiError(403, 'PERMISSION_DENIED', `The caller does not have permission`, [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'IAM_PERMISSION_DENIED',
+          domain: 'cloudresourcemanager.googleapis.com',
+          metadata: { permission },
+        },
+      ]);
+    }
+    const members = new Map<string, string[]>();
+    for (const account of accounts)
+      for (const role of account.roles)
+        members.set(role, [...(members.get(role) ?? []), `serviceAccount:${account.email}`]);
+    const bindings = [...members]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([role, list]) => ({ role, members: list }));
+    // Google's etag is an opaque digest of the policy, changing with it.
+    const etag = createHash('sha256').update(JSON.stringify(bindings)).digest().subarray(0, 8).toString('base64');
+    return { status: 200, body: { version: 1, etag, bindings } };
   }
 
   /** `projects.serviceAccounts.list`, paged by `pageSize` / `pageToken`. */
