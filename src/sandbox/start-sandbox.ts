@@ -17,7 +17,13 @@ export interface StartSandboxOptions {
   /** The organisation to load; `none` starts empty servers. Default `small`. */
   org?: OrgProfile['name'] | 'none';
   seed?: number;
-  /** The organisation's "today" (default the generator's fixed date): its keys' dates are placed before it. */
+  /**
+   * The organisation's "today" (default: the sandbox clock's day, at midnight UTC): its keys' dates are placed around
+   * it. Not the generator's fixed date: the sandboxes check token times against their clock, so an organisation
+   * dated in the past has its provider-expired keys (GitHub fine-grained tokens, GitLab and Azure secrets, at least
+   * ten days after the organisation's today) gone at the providers once the real date passes them — the ground-truth
+   * test lost a GitHub token that way on 8 December 2026.
+   */
   now?: Date | string;
   /** Ports base, base+1, ... in the order of the sandbox provider table; 0 or unset picks free ports. */
   portBase?: number;
@@ -51,7 +57,11 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   const org =
     profile === 'none'
       ? undefined
-      : generateOrg({ profile, seed: options.seed ?? 1, ...(options.now ? { now: options.now } : {}) });
+      : generateOrg({
+          profile,
+          seed: options.seed ?? 1,
+          now: options.now ?? `${clock().toISOString().slice(0, 10)}T00:00:00Z`,
+        });
   const wanted = options.providers ? new Set(options.providers) : undefined;
   const registrations = sandboxProviderTable.filter((registration) => !wanted || wanted.has(registration.name));
   const seed = org ? orgSandboxSeed(org, new Set(registrations.map((r) => r.name))) : undefined;
