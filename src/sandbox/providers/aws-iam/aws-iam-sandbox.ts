@@ -565,10 +565,7 @@ export class AwsIamSandbox implements SandboxProvider {
           ),
         })),
         GroupList: [],
-        AttachedManagedPolicies: [...user.attachedPolicies].map((name) => ({
-          PolicyName: name,
-          PolicyArn: `arn:aws:iam::aws:policy/${name}`,
-        })),
+        AttachedManagedPolicies: [...user.attachedPolicies].map(awsManagedPolicy),
       })),
       GroupDetailList: [],
       RoleDetailList: [],
@@ -583,7 +580,7 @@ export class AwsIamSandbox implements SandboxProvider {
     if (!user) return this.#noSuchUser(userName);
     const { page, marker } = this.#page([...user.attachedPolicies], params);
     return queryResponse('ListAttachedUserPolicies', IAM_XMLNS, {
-      AttachedPolicies: page.map((name) => ({ PolicyName: name, PolicyArn: `arn:aws:iam::aws:policy/${name}` })),
+      AttachedPolicies: page.map(awsManagedPolicy),
       IsTruncated: marker !== undefined,
       Marker: marker,
     });
@@ -729,4 +726,9 @@ export class AwsIamSandbox implements SandboxProvider {
       recipientAccountId: this.accountId,
     });
   }
+}
+
+/** An AWS managed policy as IAM names it in a user's attached policies: its name and its `arn:aws:iam::aws:policy/` ARN. */
+function awsManagedPolicy(name: string): { PolicyName: string; PolicyArn: string } {
+  return { PolicyName: name, PolicyArn: `arn:aws:iam::aws:policy/${name}` };
 }
